@@ -1,0 +1,89 @@
+//! The command line: clap argument structs and one file per command. Commands only wire
+//! library calls together and print.
+
+pub mod prepare;
+#[cfg(any())]
+pub mod simulate;
+pub mod validate;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::contract::terms::Contract;
+use crate::data::Accounting;
+use crate::error::{ConfigError, DataError};
+
+/// obc: student growth for outcomes-based tutoring contracts.
+#[derive(Debug, Parser)]
+#[command(name = "obc", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the roster, sessions and assessments named by a contract; write exceptions.csv.
+    Validate(validate::Args),
+    /// Build the analytic file (one row per student x subject) and the flow table.
+    Prepare(prepare::Args),
+    /// Write a synthetic district with known truth.
+    #[cfg(any())]
+    Simulate(simulate::Args),
+}
+
+/// A problem the user can fix (bad contract, missing file or column): exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UserError(pub String);
+
+/// Parses arguments, runs the command, maps errors to exit codes: 0 success, 2 a problem
+/// with the inputs or contract, 1 anything else.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate(a) => validate::run(&a),
+        Command::Prepare(a) => prepare::run(&a),
+        #[cfg(any())]
+        Command::Simulate(a) => simulate::run(&a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            let user = e.chain().any(|c| c.is::<ConfigError>() || c.is::<DataError>() || c.is::<UserError>());
+            ExitCode::from(if user { 2 } else { 1 })
+        }
+    }
+}
+
+/// Reads and checks a contract file; returns it with the folder its paths are relative to.
+pub fn read_contract(path: &Path) -> anyhow::Result<(Contract, PathBuf)> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UserError(format!("cannot read contract {}: {e}", path.display())))?;
+    let contract = Contract::from_toml(&text, &path.display().to_string())?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    Ok((contract, base))
+}
+
+/// Creates the output folder.
+pub fn out_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create output folder {}", dir.display()))
+}
+
+/// Writes a text file.
+pub fn write_text(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The accounting lines printed at the end of each command.
+pub fn print_accounting(rows: &[Accounting]) {
+    let width = rows.iter().map(|a| a.file.len()).max().unwrap_or(4).max(4);
+    eprintln!("{:<width$}  {:>10}  {:>10}  {:>10}", "file", "rows read", "used", "exceptions");
+    for a in rows {
+        eprintln!("{:<width$}  {:>10}  {:>10}  {:>10}", a.file, a.rows_read, a.rows_used, a.rows_excepted);
+    }
+}

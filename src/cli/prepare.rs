@@ -1,0 +1,65 @@
+//! `obc prepare CONTRACT --out DIR [--format csv|parquet]`
+
+use std::path::PathBuf;
+
+use crate::data;
+use crate::data::table::Format;
+use crate::manifest::{Manifest, OutputFile};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The contract file (TOML).
+    pub contract: PathBuf,
+    /// Output folder.
+    #[arg(long, default_value = "obc-prepare")]
+    pub out: PathBuf,
+    /// Format of the analytic file.
+    #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
+    pub format: FormatArg,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum FormatArg {
+    Csv,
+    Parquet,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let (contract, base) = super::read_contract(&args.contract)?;
+    let analytic = data::prepare_contract(&contract, &base)?;
+    super::out_dir(&args.out)?;
+    let format = match args.format {
+        FormatArg::Csv => Format::Csv,
+        FormatArg::Parquet => Format::Parquet,
+    };
+    let analytic_name = format!("analytic.{}", format.extension());
+    let table = analytic.table();
+    table.write(&args.out.join(&analytic_name), format)?;
+    let flow = analytic.flow_table();
+    flow.write(&args.out.join("flow.csv"), Format::Csv)?;
+    let exceptions = data::exceptions_table(&analytic.ledgers);
+    exceptions.write(&args.out.join("exceptions.csv"), Format::Csv)?;
+    let accounting = analytic.accounting().map_err(anyhow::Error::msg)?;
+    let mut m = Manifest::new("prepare", serde_json::to_value(&contract)?, None);
+    m.inputs = accounting.clone();
+    m.outputs = vec![
+        OutputFile { file: analytic_name.clone(), restricted: true, rows: Some(table.height() as u64) },
+        OutputFile { file: "flow.csv".into(), restricted: false, rows: Some(flow.height() as u64) },
+        OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions.height() as u64) },
+    ];
+    m.warnings = analytic.warnings.clone();
+    super::write_text(&args.out.join("manifest.json"), &m.to_json())?;
+    for w in &analytic.warnings {
+        eprintln!("warning: {w}");
+    }
+    let analysed = analytic.rows.iter().filter(|r| r.analysed).count();
+    eprintln!(
+        "analytic file: {} rows ({} analysed) -> {}; flow -> {}",
+        table.height(),
+        analysed,
+        args.out.join(&analytic_name).display(),
+        args.out.join("flow.csv").display()
+    );
+    super::print_accounting(&accounting);
+    Ok(())
+}

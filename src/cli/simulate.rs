@@ -1,0 +1,90 @@
+//! `obc simulate --students N --providers K --seed S --out DIR [--messy]`
+
+use std::path::PathBuf;
+
+use crate::simulate::{self, SimSpec};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Number of tutoring-year students (the history cohort is about as large).
+    #[arg(long, default_value_t = 5000)]
+    pub students: usize,
+    /// Number of tutoring providers.
+    #[arg(long, default_value_t = 6)]
+    pub providers: usize,
+    /// Seed of the random generator; same seed, same files.
+    #[arg(long, default_value_t = 20251)]
+    pub seed: u64,
+    /// Add the faults of real exports (lost leading zeros, duplicates, retests, text in
+    /// numeric columns, out-of-window and US-format dates, unknown IDs).
+    #[arg(long)]
+    pub messy: bool,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let spec = SimSpec { students: args.students, providers: args.providers, seed: args.seed, messy: args.messy, ..SimSpec::default() };
+    let district = simulate::generate(&spec).map_err(|e| super::UserError(e.to_string()))?;
+    super::out_dir(&args.out)?;
+    let files = simulate::write(&district, &args.out)?;
+    super::write_text(&args.out.join("contract.toml"), &contract_toml(&spec))?;
+    eprintln!(
+        "simulated {} students ({} session rows, {} test rows, {} history rows) with seed {} -> {}",
+        district.roster.len(),
+        district.sessions.len(),
+        district.assessments.len(),
+        district.history.len(),
+        spec.seed,
+        args.out.display()
+    );
+    for f in files {
+        eprintln!("  {}", f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default());
+    }
+    eprintln!("  contract.toml");
+    Ok(())
+}
+
+/// A contract for a simulated district: fall-to-spring growth, 20 attended sessions,
+/// enrolled by 15 November of the school year's first calendar year.
+pub fn contract_toml(spec: &SimSpec) -> String {
+    let start: i32 = spec.school_year.get(..4).and_then(|y| y.parse().ok()).unwrap_or(2025);
+    let next = start + 1;
+    let sy = &spec.school_year;
+    let subject = &spec.subject;
+    format!(
+        r#"# Contract for a district simulated by `obc simulate` (seed {seed}{messy}).
+[contract]
+name = "Simulated district {sy} {subject} tutoring"
+subject = "{subject}"
+grades = [3, 4, 5, 6, 7, 8]
+
+[files]
+roster = "roster.csv"
+sessions = "sessions.csv"
+assessments = "assessments.csv"
+history = "history.csv"
+
+[tests]
+pre = {{ window = "fall", school_year = "{sy}" }}
+post = {{ window = "spring", school_year = "{sy}" }}
+retest = "min_sem_then_latest"
+require_valid = true
+breaks = [{{ from = "{start}-12-22", to = "{next}-01-02" }}]
+
+[eligibility]
+enrolled_by = "{start}-11-15"
+min_sessions = 20
+min_minutes = 0
+
+[reporting]
+groups = ["low_income", "race_ethnicity", "english_learner", "disability", "gender"]
+min_cell = 10
+attrition_boundary = "cautious"
+"#,
+        seed = spec.seed,
+        messy = if spec.messy { ", messy" } else { "" },
+    )
+}
+

@@ -1,0 +1,44 @@
+//! `obc validate CONTRACT --out DIR`
+
+use std::path::PathBuf;
+
+use crate::data::{self, Stage};
+use crate::data::table::Format;
+use crate::manifest::{Manifest, OutputFile};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The contract file (TOML) naming the input files and their columns.
+    pub contract: PathBuf,
+    /// Output folder for exceptions.csv and manifest.json.
+    #[arg(long, default_value = "obc-validate")]
+    pub out: PathBuf,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let (contract, base) = super::read_contract(&args.contract)?;
+    let raw = data::load_inputs(&contract, &base)?;
+    let v = data::validate(&raw, &data::validate_options(&contract))?;
+    super::out_dir(&args.out)?;
+    let exceptions = data::exceptions_table(v.ledgers());
+    exceptions.write(&args.out.join("exceptions.csv"), Format::Csv)?;
+    let accounting = v.ledgers().iter().map(|l| l.accounting(Stage::Validated)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
+    let mut m = Manifest::new("validate", serde_json::to_value(&contract)?, None);
+    m.inputs = accounting.clone();
+    m.outputs = vec![OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions.height() as u64) }];
+    m.warnings = v.warnings.clone();
+    super::write_text(&args.out.join("manifest.json"), &m.to_json())?;
+    for w in &v.warnings {
+        eprintln!("warning: {w}");
+    }
+    eprintln!(
+        "validated {} students, {} sessions, {} tests; {} exceptions in {}",
+        v.students.len(),
+        v.sessions.len(),
+        v.tests.len(),
+        exceptions.height(),
+        args.out.join("exceptions.csv").display()
+    );
+    super::print_accounting(&accounting);
+    Ok(())
+}

@@ -1,0 +1,637 @@
+//! The analytic file: one row per student x subject, joining roster, dosage and the chosen
+//! pre- and post-tests, with the flags that decide who is analysed.
+//!
+//! ## Test selection
+//! A test is a *candidate* for the pre (post) test when it matches the window spec: same
+//! window label (if given), date within [from, to] (if given), same school year (if given).
+//! Tests flagged invalid never count when `require_valid` (the default). Among candidates
+//! the retest rule picks one: by default the smallest SEM (NWEA reports the lower-SEM
+//! retest), ties and missing SEMs broken by the latest date, then the later row. A post-test
+//! must be dated after the chosen pre-test. Every test row not chosen is listed in the
+//! exceptions with the reason.
+//!
+//! ## Instructional weeks
+//! weeks_between = (days from pre to post - days of breaks inside that span) / 7.
+//!
+//! ## Dosage
+//! Over all validated sessions of the student: scheduled (every row), attended, absent,
+//! cancelled, minutes attended, first and last attended session, weeks_active (distinct
+//! Monday-to-Sunday weeks with an attended session), sessions_per_week = attended /
+//! max(1, (last - first + 1 day) / 7), mean group size of attended sessions.
+//!
+//! ## Flags
+//! has_pre, has_post; for tutored students enrolled_in_time and met_dosage by the contract's
+//! [`Eligibility`]; eligible = comparison or (enrolled in time and met dosage);
+//! analysed = has_pre and eligible and has_post. exclusion_reason names the first failing
+//! step in flow order: pre-test, eligibility, post-test.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{Datelike, NaiveDate};
+use serde::Serialize;
+
+use super::date::iso;
+use super::ledger::{Accounting, Ledger, Stage};
+use super::schema::{RetestRule, Tests, WindowSpec};
+use super::table::{Column, Table};
+use super::validate::{Session, Status, Student, Test, Validated};
+use crate::contract::terms::Eligibility;
+use crate::error::DataError;
+use crate::stats::wwc::{self, Boundary};
+
+/// What the join needs from the contract.
+#[derive(Clone, Debug)]
+pub struct PrepareOptions {
+    pub subjects: Vec<String>,
+    pub grades: Option<Vec<i32>>,
+    pub tests: Tests,
+    pub eligibility: Eligibility,
+    pub boundary: Boundary,
+}
+
+/// The test chosen as pre or post.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PickedTest {
+    pub score: f64,
+    pub sem: Option<f64>,
+    pub date: NaiveDate,
+    pub window: String,
+    /// Row of the assessments file it came from.
+    pub row: u64,
+}
+
+/// Dosage totals of one student.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Dosage {
+    pub sessions_scheduled: u32,
+    pub sessions_attended: u32,
+    pub sessions_absent: u32,
+    pub sessions_cancelled: u32,
+    pub minutes_attended: f64,
+    pub first_session: Option<NaiveDate>,
+    pub last_session: Option<NaiveDate>,
+    pub weeks_active: u32,
+    pub sessions_per_week: Option<f64>,
+    pub mean_group_size: Option<f64>,
+}
+
+impl Dosage {
+    fn from_sessions(sessions: &[&Session]) -> Dosage {
+        let mut d = Dosage { sessions_scheduled: sessions.len() as u32, ..Default::default() };
+        let mut weeks = BTreeSet::new();
+        let (mut group_sum, mut group_n) = (0.0, 0u32);
+        for s in sessions {
+            match s.status {
+                Status::Attended => {
+                    d.sessions_attended += 1;
+                    d.minutes_attended += s.minutes;
+                    d.first_session = Some(d.first_session.map_or(s.date, |f| f.min(s.date)));
+                    d.last_session = Some(d.last_session.map_or(s.date, |l| l.max(s.date)));
+                    let w = s.date.iso_week();
+                    weeks.insert((w.year(), w.week()));
+                    if let Some(g) = s.group_size {
+                        group_sum += g as f64;
+                        group_n += 1;
+                    }
+                }
+                Status::Absent => d.sessions_absent += 1,
+                Status::Cancelled => d.sessions_cancelled += 1,
+            }
+        }
+        d.weeks_active = weeks.len() as u32;
+        if let (Some(f), Some(l)) = (d.first_session, d.last_session) {
+            let span = (((l - f).num_days() + 1) as f64 / 7.0).max(1.0);
+            d.sessions_per_week = Some(d.sessions_attended as f64 / span);
+        }
+        d.mean_group_size = (group_n > 0).then(|| group_sum / group_n as f64);
+        d
+    }
+}
+
+/// One row of the analytic file.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AnalyticRow {
+    pub student_id: String,
+    pub subject: String,
+    pub school_id: String,
+    pub grade: i32,
+    pub provider_id: Option<String>,
+    pub tutor_id: Option<String>,
+    pub comparison: bool,
+    pub groups: BTreeMap<String, String>,
+    pub enroll_date: Option<NaiveDate>,
+    pub exit_date: Option<NaiveDate>,
+    pub pre: Option<PickedTest>,
+    pub post: Option<PickedTest>,
+    pub weeks_between: Option<f64>,
+    pub growth: Option<f64>,
+    /// sqrt(sem_pre^2 + sem_post^2) when both SEMs are known.
+    pub growth_se: Option<f64>,
+    pub dosage: Dosage,
+    pub enrolled_in_time: Option<bool>,
+    pub met_dosage: Option<bool>,
+    pub eligible: bool,
+    pub analysed: bool,
+    pub exclusion_reason: Option<String>,
+}
+
+impl AnalyticRow {
+    pub fn has_pre(&self) -> bool {
+        self.pre.is_some()
+    }
+    pub fn has_post(&self) -> bool {
+        self.post.is_some()
+    }
+}
+
+/// One line of the flow table: students at each step, per subject and provider.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FlowRow {
+    pub subject: String,
+    /// Provider ID, "comparison", or "all tutored".
+    pub group: String,
+    pub rostered: u64,
+    pub with_pre: u64,
+    pub met_dosage: u64,
+    pub with_post: u64,
+    pub analysed: u64,
+    /// 1 - analysed / rostered.
+    pub attrition: Option<f64>,
+    /// Against the comparison group (WWC definitions).
+    pub overall_attrition: Option<f64>,
+    pub differential_attrition: Option<f64>,
+    /// "low" / "high" under the contract's boundary.
+    pub wwc_attrition: Option<String>,
+}
+
+/// The prepared data: analytic rows, flow, and the row ledgers of the inputs.
+#[derive(Clone, Debug)]
+pub struct AnalyticFile {
+    pub rows: Vec<AnalyticRow>,
+    pub flow: Vec<FlowRow>,
+    pub groups: Vec<String>,
+    pub ledgers: Vec<Ledger>,
+    pub warnings: Vec<String>,
+}
+
+impl AnalyticFile {
+    /// Rows read, used and excepted per input; errors only on an internal accounting fault.
+    pub fn accounting(&self) -> Result<Vec<Accounting>, String> {
+        self.ledgers.iter().map(|l| l.accounting(Stage::Prepared)).collect()
+    }
+}
+
+fn matches(spec: &WindowSpec, t: &Test) -> Result<(), String> {
+    if let Some(w) = &spec.window
+        && !w.eq_ignore_ascii_case(&t.window)
+    {
+        return Err(format!("window {:?} is not {w:?}", t.window));
+    }
+    if let Some(y) = &spec.school_year
+        && t.school_year.as_deref() != Some(y.as_str())
+    {
+        return Err(format!("school_year {:?} is not {y:?}", t.school_year.as_deref().unwrap_or("")));
+    }
+    let from = spec.from.map(|d| d.0);
+    let to = spec.to.map(|d| d.0);
+    if from.is_some_and(|f| t.date < f) || to.is_some_and(|e| t.date > e) {
+        return Err(format!(
+            "dated {} outside {}..{}",
+            iso(t.date),
+            from.map(iso).unwrap_or_default(),
+            to.map(iso).unwrap_or_default()
+        ));
+    }
+    Ok(())
+}
+
+/// Picks one test by the retest rule; returns its position in `cands`.
+fn pick(cands: &[&Test], rule: RetestRule) -> Option<usize> {
+    let better = |a: &Test, b: &Test| -> bool {
+        // true if a is preferred over b
+        let later = (a.date, a.row) > (b.date, b.row);
+        match rule {
+            RetestRule::Latest => later,
+            RetestRule::Earliest => (a.date, a.row) < (b.date, b.row),
+            RetestRule::MinSemThenLatest => {
+                let sa = a.sem.unwrap_or(f64::INFINITY);
+                let sb = b.sem.unwrap_or(f64::INFINITY);
+                sa < sb || (sa == sb && later)
+            }
+        }
+    };
+    let mut best: Option<usize> = None;
+    for (i, t) in cands.iter().enumerate() {
+        if best.is_none_or(|b| better(t, cands[b])) {
+            best = Some(i);
+        }
+    }
+    best
+}
+
+fn break_days(tests: &Tests, from: NaiveDate, to: NaiveDate) -> i64 {
+    // Days d with from < d <= to inside any break (breaks may overlap: count each day once).
+    let mut days = BTreeSet::new();
+    for b in &tests.breaks {
+        let mut d = b.from.0.max(from.succ_opt().unwrap_or(from));
+        while d <= b.to.0.min(to) {
+            days.insert(d);
+            d = match d.succ_opt() {
+                Some(n) => n,
+                None => break,
+            };
+        }
+    }
+    days.len() as i64
+}
+
+/// Builds the analytic file and flow table from validated inputs.
+pub fn prepare(v: Validated, opts: &PrepareOptions) -> Result<AnalyticFile, DataError> {
+    let Validated { students, sessions, tests, mut roster_ledger, mut sessions_ledger, mut assessments_ledger, warnings, groups } = v;
+    let in_scope = |s: &Student| opts.grades.as_ref().is_none_or(|g| g.contains(&s.grade));
+
+    let mut student_ok: HashMap<&str, bool> = HashMap::new();
+    for s in &students {
+        let ok = in_scope(s);
+        student_ok.insert(&s.student_id, ok);
+        if ok {
+            roster_ledger.mark_used(s.idx);
+        } else {
+            roster_ledger.except(s.idx, "grade", &s.grade.to_string(), format!("grade {} is not in the contract's grades", s.grade));
+        }
+    }
+
+    let mut sessions_of: HashMap<&str, Vec<&Session>> = HashMap::new();
+    for s in &sessions {
+        if student_ok.get(s.student_id.as_str()).copied().unwrap_or(false) {
+            sessions_ledger.mark_used(s.idx);
+            sessions_of.entry(&s.student_id).or_default().push(s);
+        } else {
+            sessions_ledger.except(s.idx, "student_id", &s.student_id, "student is outside the contract's grades");
+        }
+    }
+
+    // Tests by (student, subject) after scope, subject and validity checks.
+    let mut tests_of: HashMap<(&str, &str), Vec<&Test>> = HashMap::new();
+    for t in &tests {
+        if !student_ok.get(t.student_id.as_str()).copied().unwrap_or(false) {
+            assessments_ledger.except(t.idx, "student_id", &t.student_id, "student is outside the contract's grades");
+        } else if !opts.subjects.contains(&t.subject) {
+            assessments_ledger.except(t.idx, "subject", &t.subject, format!("subject is not in the contract ({})", opts.subjects.join(", ")));
+        } else if opts.tests.require_valid && !t.valid {
+            assessments_ledger.except(t.idx, "valid", "false", "test flagged invalid");
+        } else {
+            tests_of.entry((&t.student_id, &t.subject)).or_default().push(t);
+        }
+    }
+
+    let mut rows = Vec::new();
+    for s in students.iter().filter(|s| in_scope(s)) {
+        let dosage = Dosage::from_sessions(sessions_of.get(s.student_id.as_str()).map(|v| v.as_slice()).unwrap_or(&[]));
+        for subject in &opts.subjects {
+            let cands = tests_of.remove(&(s.student_id.as_str(), subject.as_str())).unwrap_or_default();
+            let pre_c: Vec<&Test> = cands.iter().copied().filter(|t| matches(&opts.tests.pre, t).is_ok()).collect();
+            let pre = pick(&pre_c, opts.tests.retest).map(|i| pre_c[i]);
+            let post_c: Vec<&Test> = cands
+                .iter()
+                .copied()
+                .filter(|t| matches(&opts.tests.post, t).is_ok() && pre.is_none_or(|p| t.idx != p.idx && t.date > p.date))
+                .collect();
+            let post = pick(&post_c, opts.tests.retest).map(|i| post_c[i]);
+            for t in &cands {
+                let chosen = [pre, post].iter().any(|c| c.is_some_and(|c| c.idx == t.idx));
+                if chosen {
+                    assessments_ledger.mark_used(t.idx);
+                    continue;
+                }
+                let reason = if pre_c.iter().any(|c| c.idx == t.idx) {
+                    format!("pre-test retest not chosen: rule {:?} chose row {}", opts.tests.retest, pre.map(|p| p.row).unwrap_or(0))
+                } else if post_c.iter().any(|c| c.idx == t.idx) {
+                    format!("post-test retest not chosen: rule {:?} chose row {}", opts.tests.retest, post.map(|p| p.row).unwrap_or(0))
+                } else if matches(&opts.tests.post, t).is_ok() {
+                    format!("post-test not after the pre-test of {}", pre.map(|p| iso(p.date)).unwrap_or_default())
+                } else {
+                    let why_pre = matches(&opts.tests.pre, t).err().unwrap_or_default();
+                    let why_post = matches(&opts.tests.post, t).err().unwrap_or_default();
+                    format!("not in the pre window ({why_pre}) nor the post window ({why_post})")
+                };
+                assessments_ledger.except(t.idx, "test_date", &iso(t.date), reason);
+            }
+            let as_picked = |t: &Test| PickedTest { score: t.score, sem: t.sem, date: t.date, window: t.window.clone(), row: t.row };
+            let weeks_between = match (pre, post) {
+                (Some(a), Some(b)) => Some(((b.date - a.date).num_days() - break_days(&opts.tests, a.date, b.date)) as f64 / 7.0),
+                _ => None,
+            };
+            let growth = match (pre, post) {
+                (Some(a), Some(b)) => Some(b.score - a.score),
+                _ => None,
+            };
+            let growth_se = match (pre.and_then(|t| t.sem), post.and_then(|t| t.sem)) {
+                (Some(a), Some(b)) => Some((a * a + b * b).sqrt()),
+                _ => None,
+            };
+            let comparison = s.provider_id.is_none();
+            let (enrolled, dosage_ok, why_not) = if comparison {
+                (None, None, None)
+            } else {
+                let start = s.enroll_date.or(dosage.first_session);
+                let e = opts.eligibility.enrolled_in_time(start);
+                let d = opts.eligibility.met_dosage(dosage.sessions_attended, dosage.minutes_attended);
+                let why = e.as_ref().err().or(d.as_ref().err()).map(|w| w.to_string());
+                (Some(e.is_ok()), Some(d.is_ok()), why)
+            };
+            let eligible = why_not.is_none();
+            let exclusion_reason = if pre.is_none() {
+                Some("no valid pre-test in the pre window".to_string())
+            } else if let Some(w) = why_not {
+                Some(w)
+            } else if post.is_none() {
+                Some("no valid post-test in the post window".to_string())
+            } else {
+                None
+            };
+            rows.push(AnalyticRow {
+                student_id: s.student_id.clone(),
+                subject: subject.clone(),
+                school_id: s.school_id.clone(),
+                grade: s.grade,
+                provider_id: s.provider_id.clone(),
+                tutor_id: s.tutor_id.clone(),
+                comparison,
+                groups: s.groups.clone(),
+                enroll_date: s.enroll_date,
+                exit_date: s.exit_date,
+                pre: pre.map(as_picked),
+                post: post.map(as_picked),
+                weeks_between,
+                growth,
+                growth_se,
+                dosage: dosage.clone(),
+                enrolled_in_time: enrolled,
+                met_dosage: dosage_ok,
+                eligible,
+                analysed: exclusion_reason.is_none(),
+                exclusion_reason,
+            });
+        }
+    }
+    // Tests left in tests_of belong to in-scope students but subjects/students not iterated:
+    // impossible by construction (every in-scope student and contract subject was visited).
+    debug_assert!(tests_of.is_empty());
+
+    let flow = flow_table(&rows, &opts.subjects, opts.boundary);
+    Ok(AnalyticFile { rows, flow, groups, ledgers: vec![roster_ledger, sessions_ledger, assessments_ledger], warnings })
+}
+
+/// The flow table: per subject, each provider, all tutored, and comparison.
+pub fn flow_table(rows: &[AnalyticRow], subjects: &[String], boundary: Boundary) -> Vec<FlowRow> {
+    let mut out = Vec::new();
+    for subject in subjects {
+        let of_subject: Vec<&AnalyticRow> = rows.iter().filter(|r| &r.subject == subject).collect();
+        let count = |pred: &dyn Fn(&AnalyticRow) -> bool| -> FlowRow {
+            let members: Vec<&&AnalyticRow> = of_subject.iter().filter(|r| pred(r)).collect();
+            let n = |f: &dyn Fn(&AnalyticRow) -> bool| members.iter().filter(|r| f(r)).count() as u64;
+            let rostered = members.len() as u64;
+            let analysed = n(&|r| r.analysed);
+            FlowRow {
+                subject: subject.clone(),
+                group: String::new(),
+                rostered,
+                with_pre: n(&|r| r.has_pre()),
+                met_dosage: n(&|r| r.has_pre() && r.eligible),
+                with_post: n(&|r| r.has_pre() && r.eligible && r.has_post()),
+                analysed,
+                attrition: (rostered > 0).then(|| 1.0 - analysed as f64 / rostered as f64),
+                overall_attrition: None,
+                differential_attrition: None,
+                wwc_attrition: None,
+            }
+        };
+        let comparison = FlowRow { group: "comparison".into(), ..count(&|r| r.comparison) };
+        let providers: BTreeSet<&str> = of_subject.iter().filter_map(|r| r.provider_id.as_deref()).collect();
+        let mut lines: Vec<FlowRow> = providers
+            .iter()
+            .map(|p| FlowRow { group: p.to_string(), ..count(&|r| r.provider_id.as_deref() == Some(p)) })
+            .collect();
+        lines.push(FlowRow { group: "all tutored".into(), ..count(&|r| !r.comparison) });
+        for line in &mut lines {
+            if let Some(a) = wwc::attrition(line.rostered, line.analysed, comparison.rostered, comparison.analysed) {
+                line.overall_attrition = Some(a.overall);
+                line.differential_attrition = Some(a.differential);
+                line.wwc_attrition = Some(match boundary {
+                    Boundary::Cautious => a.cautious,
+                    Boundary::Optimistic => a.optimistic,
+                }
+                .to_string());
+            }
+        }
+        out.extend(lines);
+        out.push(comparison);
+    }
+    out
+}
+
+fn date_col(v: impl Iterator<Item = Option<NaiveDate>>) -> Column {
+    Column::Text(v.map(|d| d.map(iso)).collect())
+}
+
+impl AnalyticFile {
+    /// The analytic file as an output table (fixed column order, documented in README).
+    pub fn table(&self) -> Table {
+        let r = &self.rows;
+        let text = |f: &dyn Fn(&AnalyticRow) -> Option<String>| Column::Text(r.iter().map(f).collect());
+        let float = |f: &dyn Fn(&AnalyticRow) -> Option<f64>| Column::Float(r.iter().map(f).collect());
+        let int = |f: &dyn Fn(&AnalyticRow) -> Option<i64>| Column::Int(r.iter().map(f).collect());
+        let boolean = |f: &dyn Fn(&AnalyticRow) -> Option<bool>| Column::Bool(r.iter().map(f).collect());
+        let mut t = Table::new();
+        t.push("student_id", text(&|x| Some(x.student_id.clone())));
+        t.push("subject", text(&|x| Some(x.subject.clone())));
+        t.push("school_id", text(&|x| Some(x.school_id.clone())));
+        t.push("grade", int(&|x| Some(x.grade as i64)));
+        t.push("provider_id", text(&|x| x.provider_id.clone()));
+        t.push("tutor_id", text(&|x| x.tutor_id.clone()));
+        t.push("comparison", boolean(&|x| Some(x.comparison)));
+        for g in &self.groups {
+            t.push(g, text(&|x| x.groups.get(g).cloned()));
+        }
+        t.push("enroll_date", date_col(r.iter().map(|x| x.enroll_date)));
+        t.push("exit_date", date_col(r.iter().map(|x| x.exit_date)));
+        for (name, get) in [("pre", (|x: &AnalyticRow| x.pre.clone()) as fn(&AnalyticRow) -> Option<PickedTest>), ("post", |x| x.post.clone())] {
+            t.push(&format!("{name}_score"), float(&|x| get(x).map(|p| p.score)));
+            t.push(&format!("{name}_sem"), float(&|x| get(x).and_then(|p| p.sem)));
+            t.push(&format!("{name}_date"), date_col(r.iter().map(|x| get(x).map(|p| p.date))));
+            t.push(&format!("{name}_window"), text(&|x| get(x).map(|p| p.window)));
+            t.push(&format!("{name}_row"), int(&|x| get(x).map(|p| p.row as i64)));
+        }
+        t.push("weeks_between", float(&|x| x.weeks_between));
+        t.push("growth", float(&|x| x.growth));
+        t.push("growth_se", float(&|x| x.growth_se));
+        t.push("sessions_scheduled", int(&|x| Some(x.dosage.sessions_scheduled as i64)));
+        t.push("sessions_attended", int(&|x| Some(x.dosage.sessions_attended as i64)));
+        t.push("sessions_absent", int(&|x| Some(x.dosage.sessions_absent as i64)));
+        t.push("sessions_cancelled", int(&|x| Some(x.dosage.sessions_cancelled as i64)));
+        t.push("minutes_attended", float(&|x| Some(x.dosage.minutes_attended)));
+        t.push("first_session", date_col(r.iter().map(|x| x.dosage.first_session)));
+        t.push("last_session", date_col(r.iter().map(|x| x.dosage.last_session)));
+        t.push("weeks_active", int(&|x| Some(x.dosage.weeks_active as i64)));
+        t.push("sessions_per_week", float(&|x| x.dosage.sessions_per_week));
+        t.push("mean_group_size", float(&|x| x.dosage.mean_group_size));
+        t.push("has_pre", boolean(&|x| Some(x.has_pre())));
+        t.push("has_post", boolean(&|x| Some(x.has_post())));
+        t.push("enrolled_in_time", boolean(&|x| x.enrolled_in_time));
+        t.push("met_dosage", boolean(&|x| x.met_dosage));
+        t.push("eligible", boolean(&|x| Some(x.eligible)));
+        t.push("analysed", boolean(&|x| Some(x.analysed)));
+        t.push("exclusion_reason", text(&|x| x.exclusion_reason.clone()));
+        t
+    }
+
+    /// The flow table as an output table.
+    pub fn flow_table(&self) -> Table {
+        let f = &self.flow;
+        let mut t = Table::new();
+        t.push("subject", Column::Text(f.iter().map(|x| Some(x.subject.clone())).collect()));
+        t.push("group", Column::Text(f.iter().map(|x| Some(x.group.clone())).collect()));
+        for (name, get) in [
+            ("rostered", (|x: &FlowRow| x.rostered) as fn(&FlowRow) -> u64),
+            ("with_pre", |x| x.with_pre),
+            ("met_dosage", |x| x.met_dosage),
+            ("with_post", |x| x.with_post),
+            ("analysed", |x| x.analysed),
+        ] {
+            t.push(name, Column::Int(f.iter().map(|x| Some(get(x) as i64)).collect()));
+        }
+        t.push("attrition", Column::Float(f.iter().map(|x| x.attrition).collect()));
+        t.push("overall_attrition", Column::Float(f.iter().map(|x| x.overall_attrition).collect()));
+        t.push("differential_attrition", Column::Float(f.iter().map(|x| x.differential_attrition).collect()));
+        t.push("wwc_attrition", Column::Text(f.iter().map(|x| x.wwc_attrition.clone()).collect()));
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::date::{Date, parse_date};
+    use crate::data::load::{RawTable, parse_csv};
+    use crate::data::schema::Break;
+    use crate::data::validate::{RawInputs, ValidateOptions, validate};
+
+    fn raw(file: &str, text: &str) -> RawTable {
+        let (headers, rows, blank_lines) = parse_csv(text.as_bytes(), file).unwrap();
+        RawTable { file: file.into(), path: file.into(), sha256: String::new(), headers, rows, blank_lines }
+    }
+
+    fn d(s: &str) -> Date {
+        Date(parse_date(s).unwrap())
+    }
+
+    fn opts() -> PrepareOptions {
+        PrepareOptions {
+            subjects: vec!["math".into()],
+            grades: Some(vec![3, 4, 5]),
+            tests: Tests {
+                pre: WindowSpec { window: Some("fall".into()), ..Default::default() },
+                post: WindowSpec { window: Some("spring".into()), from: Some(d("2026-04-01")), to: Some(d("2026-06-15")), ..Default::default() },
+                retest: RetestRule::MinSemThenLatest,
+                require_valid: true,
+                breaks: vec![Break { from: d("2025-12-22"), to: d("2026-01-02") }],
+            },
+            eligibility: Eligibility { enrolled_by: Some(d("2025-10-31")), min_sessions: 2, min_minutes: 0.0 },
+            boundary: Boundary::Cautious,
+        }
+    }
+
+    const ROSTER: &str = "student_id,school_id,grade,provider_id,enroll_date\n\
+        01,S1,4,P1,2025-10-01\n02,S1,4,P1,2025-11-20\n03,S1,4,,\n04,S1,8,P1,2025-10-01\n05,S1,3,P1,\n";
+    const SESSIONS: &str = "student_id,session_date,minutes,status\n\
+        01,2025-10-06,30,attended\n01,2025-10-08,30,attended\n01,2025-10-13,30,absent\n01,2025-10-20,45,attended\n\
+        02,2025-11-24,30,attended\n02,2025-11-25,30,attended\n04,2025-10-06,30,attended\n05,2025-10-06,30,attended\n";
+    const TESTS: &str = "student_id,subject,test_date,window,scale_score,sem,valid\n\
+        01,math,2025-09-10,fall,200,3.5,true\n01,math,2025-09-20,fall,204,3.0,true\n01,math,2026-05-12,spring,212,3.2,true\n\
+        01,reading,2025-09-10,fall,190,3.0,true\n02,math,2025-09-10,fall,195,3.0,true\n02,math,2026-05-12,spring,205,3.0,true\n\
+        03,math,2025-09-12,fall,220,3.0,true\n03,math,2026-03-01,spring,230,3.0,true\n03,math,2026-05-01,spring,228,3.0,false\n\
+        04,math,2025-09-12,fall,220,3.0,true\n05,math,2025-09-12,fall,201,,true\n05,math,2025-09-13,fall,199,,true\n";
+
+    fn run() -> AnalyticFile {
+        let inputs = RawInputs { roster: raw("roster.csv", ROSTER), sessions: raw("sessions.csv", SESSIONS), assessments: raw("assessments.csv", TESTS) };
+        let v = validate(&inputs, &ValidateOptions::default()).unwrap();
+        prepare(v, &opts()).unwrap()
+    }
+
+    #[test]
+    fn retest_rule_windows_and_growth() {
+        let a = run();
+        let s1 = a.rows.iter().find(|r| r.student_id == "01").unwrap();
+        let pre = s1.pre.as_ref().unwrap();
+        assert_eq!((pre.score, pre.row), (204.0, 3), "smaller SEM wins");
+        assert_eq!(s1.growth, Some(8.0));
+        assert!((s1.growth_se.unwrap() - (9.0f64 + 10.24).sqrt()).abs() < 1e-12);
+        // 2025-09-20 -> 2026-05-12 is 234 days, 12 of them in the winter break.
+        assert!((s1.weeks_between.unwrap() - 222.0 / 7.0).abs() < 1e-12);
+        // Student 05: no SEMs, so the latest fall test is chosen.
+        let s5 = a.rows.iter().find(|r| r.student_id == "05").unwrap();
+        assert_eq!(s5.pre.as_ref().unwrap().score, 199.0);
+    }
+
+    #[test]
+    fn dosage_and_eligibility_flags() {
+        let a = run();
+        let get = |id: &str| a.rows.iter().find(|r| r.student_id == id).unwrap();
+        let s1 = get("01");
+        assert_eq!((s1.dosage.sessions_scheduled, s1.dosage.sessions_attended, s1.dosage.sessions_absent), (4, 3, 1));
+        assert_eq!(s1.dosage.minutes_attended, 105.0);
+        assert_eq!(s1.dosage.weeks_active, 2, "Oct 6 and 8 share a week; Oct 20 is another");
+        // 3 attended sessions over 2025-10-06..2025-10-20 (15 days = 15/7 weeks).
+        assert!((s1.dosage.sessions_per_week.unwrap() - 3.0 / (15.0 / 7.0)).abs() < 1e-12);
+        assert!(s1.analysed && s1.exclusion_reason.is_none());
+        let s2 = get("02");
+        assert_eq!(s2.enrolled_in_time, Some(false));
+        assert!(!s2.analysed);
+        assert!(s2.exclusion_reason.as_ref().unwrap().contains("2025-11-20"));
+        let s3 = get("03");
+        assert!(s3.comparison && s3.eligible && s3.met_dosage.is_none());
+        assert!(!s3.has_post(), "March test is outside the post dates; May test is invalid");
+        let s5 = get("05");
+        assert_eq!(s5.met_dosage, Some(false));
+        assert!(s5.exclusion_reason.as_ref().unwrap().contains("attended 1 sessions"));
+        assert!(a.rows.iter().all(|r| r.student_id != "04"), "grade 8 is out of scope");
+    }
+
+    #[test]
+    fn every_row_is_used_or_excepted_with_a_reason() {
+        let a = run();
+        let acc = a.accounting().unwrap();
+        for x in &acc {
+            assert_eq!(x.rows_read, x.rows_used + x.rows_excepted, "{}", x.file);
+        }
+        let by_file = |f: &str| acc.iter().find(|x| x.file == f).unwrap().clone();
+        assert_eq!((by_file("roster.csv").rows_used, by_file("roster.csv").rows_excepted), (4, 1));
+        assert_eq!((by_file("sessions.csv").rows_used, by_file("sessions.csv").rows_excepted), (7, 1));
+        // used tests: 01 pre+post, 02 pre+post, 03 pre, 05 pre = 6 of 12
+        assert_eq!((by_file("assessments.csv").rows_used, by_file("assessments.csv").rows_excepted), (6, 6));
+        let reasons: Vec<String> = a.ledgers[2].exceptions().iter().map(|e| format!("{}: {}", e.row, e.reason)).collect();
+        let has = |row: u64, text: &str| reasons.iter().any(|r| r.starts_with(&format!("{row}: ")) && r.contains(text));
+        assert!(has(2, "retest not chosen"), "{reasons:#?}");
+        assert!(has(5, "subject is not in the contract"), "{reasons:#?}");
+        assert!(has(9, "outside 2026-04-01..2026-06-15"), "{reasons:#?}");
+        assert!(has(10, "flagged invalid"), "{reasons:#?}");
+        assert!(has(11, "outside the contract's grades"), "{reasons:#?}");
+    }
+
+    #[test]
+    fn flow_counts_are_sequential_and_attrition_uses_the_comparison_group() {
+        let a = run();
+        let p1 = a.flow.iter().find(|f| f.group == "P1").unwrap();
+        assert_eq!((p1.rostered, p1.with_pre, p1.met_dosage, p1.with_post, p1.analysed), (3, 3, 1, 1, 1));
+        let c = a.flow.iter().find(|f| f.group == "comparison").unwrap();
+        assert_eq!((c.rostered, c.analysed), (1, 0));
+        // P1 attrition 2/3, comparison 1, overall 1 - 1/4.
+        assert!((p1.overall_attrition.unwrap() - 0.75).abs() < 1e-12);
+        assert!((p1.differential_attrition.unwrap() - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(p1.wwc_attrition.as_deref(), Some("high"));
+        for f in &a.flow {
+            assert!(f.rostered >= f.with_pre && f.with_pre >= f.met_dosage && f.met_dosage >= f.with_post && f.with_post >= f.analysed);
+        }
+    }
+}

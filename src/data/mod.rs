@@ -1,0 +1,84 @@
+//! The data layer: schema, loading, validation, join, flow. polars is used here and only
+//! here (Parquet input, CSV/Parquet output); estimators receive a [`Panel`](crate::panel::Panel).
+//!
+//! ```text
+//! files --load--> RawTable (text) --validate--> Student/Session/Test + exceptions
+//!       --join--> AnalyticFile (student x subject) + flow table
+//! ```
+
+pub mod date;
+pub mod join;
+pub mod ledger;
+pub mod load;
+pub mod parquet;
+pub mod schema;
+pub mod table;
+pub mod validate;
+
+use std::path::Path;
+
+pub use join::{AnalyticFile, AnalyticRow, PrepareOptions, prepare};
+pub use ledger::{Accounting, Exception, Ledger, Stage};
+pub use validate::{RawInputs, ValidateOptions, Validated, validate};
+
+use crate::contract::terms::Contract;
+use crate::error::DataError;
+use table::{Column, Table};
+
+/// Reads the contract's three input files; paths are relative to `base` (the contract's
+/// folder) unless absolute.
+pub fn load_inputs(contract: &Contract, base: &Path) -> Result<RawInputs, DataError> {
+    let read = |name: &str| load::read_table(&base.join(name), name);
+    Ok(RawInputs {
+        roster: read(&contract.files.roster)?,
+        sessions: read(&contract.files.sessions)?,
+        assessments: read(&contract.files.assessments)?,
+    })
+}
+
+/// Validation options taken from a contract.
+pub fn validate_options(contract: &Contract) -> ValidateOptions {
+    ValidateOptions {
+        columns: contract.columns.clone(),
+        ids: contract.ids.clone(),
+        providers: contract.contract.providers.clone(),
+        groups: contract.reporting.groups.clone(),
+    }
+}
+
+/// Preparation options taken from a contract.
+pub fn prepare_options(contract: &Contract) -> PrepareOptions {
+    PrepareOptions {
+        subjects: contract.contract.subject.list(),
+        grades: contract.contract.grades.clone(),
+        tests: contract.tests.clone(),
+        eligibility: contract.eligibility.clone(),
+        boundary: contract.reporting.attrition_boundary,
+    }
+}
+
+/// Loads, validates and joins in one call.
+pub fn prepare_contract(contract: &Contract, base: &Path) -> Result<AnalyticFile, DataError> {
+    let raw = load_inputs(contract, base)?;
+    let v = validate(&raw, &validate_options(contract))?;
+    prepare(v, &prepare_options(contract))
+}
+
+/// All exceptions of some ledgers as a table: file, row, column, value, reason, in input
+/// order (file as given, then row).
+pub fn exceptions_table<'a>(ledgers: impl IntoIterator<Item = &'a Ledger>) -> Table {
+    let mut all: Vec<&Exception> = Vec::new();
+    for l in ledgers {
+        let mut e: Vec<&Exception> = l.exceptions().iter().collect();
+        e.sort_by_key(|x| x.row);
+        all.extend(e);
+    }
+    let col = |f: &dyn Fn(&Exception) -> String| Column::Text(all.iter().map(|e| Some(f(e))).collect());
+    let mut t = Table::new();
+    t.push("file", col(&|e| e.file.clone()));
+    t.push("row", Column::Int(all.iter().map(|e| Some(e.row as i64)).collect()));
+    t.push("column", col(&|e| e.column.clone()));
+    t.push("value", col(&|e| e.value.clone()));
+    t.push("reason", col(&|e| e.reason.clone()));
+    t
+}

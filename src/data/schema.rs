@@ -1,0 +1,318 @@
+//! The input schema: which fields each file has, which are required, and how a district's
+//! headers map onto them (`[columns.roster]`, `[columns.sessions]`, ... in the config).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::date::Date;
+use crate::error::ConfigError;
+
+/// The role a file plays in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Roster,
+    Sessions,
+    Assessments,
+    History,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Roster => "roster",
+            Role::Sessions => "sessions",
+            Role::Assessments => "assessments",
+            Role::History => "history",
+        }
+    }
+
+    /// The fields of this file, in the order of the documentation.
+    pub fn fields(self) -> &'static [Field] {
+        match self {
+            Role::Roster => ROSTER,
+            Role::Sessions => SESSIONS,
+            Role::Assessments => ASSESSMENTS,
+            Role::History => HISTORY,
+        }
+    }
+}
+
+/// One field of an input file.
+#[derive(Clone, Copy, Debug)]
+pub struct Field {
+    pub name: &'static str,
+    pub required: bool,
+    pub meaning: &'static str,
+}
+
+const fn req(name: &'static str, meaning: &'static str) -> Field {
+    Field { name, required: true, meaning }
+}
+const fn opt(name: &'static str, meaning: &'static str) -> Field {
+    Field { name, required: false, meaning }
+}
+
+/// The standard equity-group columns of the roster (NSSA minimum metrics).
+pub const STANDARD_GROUPS: [&str; 5] =
+    ["low_income", "race_ethnicity", "english_learner", "disability", "gender"];
+
+pub const ROSTER: &[Field] = &[
+    req("student_id", "student identifier, read as text (leading zeros kept)"),
+    req("school_id", "school identifier"),
+    req("grade", "grade level, 0-12 (K = 0)"),
+    opt("provider_id", "tutoring provider; empty = comparison (not tutored)"),
+    opt("tutor_id", "assigned tutor"),
+    opt("enroll_date", "date the student entered tutoring"),
+    opt("exit_date", "date the student left tutoring"),
+    opt("low_income", "equity group"),
+    opt("race_ethnicity", "equity group"),
+    opt("english_learner", "equity group"),
+    opt("disability", "equity group"),
+    opt("gender", "equity group"),
+];
+
+pub const SESSIONS: &[Field] = &[
+    req("student_id", "student identifier"),
+    opt("provider_id", "provider that delivered the session; empty = the roster's provider"),
+    opt("tutor_id", "tutor who delivered the session"),
+    req("session_date", "date of the session"),
+    req("minutes", "minutes of tutoring, 0-600"),
+    opt("status", "attended / absent / cancelled (empty = attended)"),
+    opt("group_size", "students in the session, 1-50"),
+];
+
+pub const ASSESSMENTS: &[Field] = &[
+    req("student_id", "student identifier"),
+    req("subject", "subject, e.g. math or reading"),
+    req("test_date", "date the test was taken"),
+    opt("window", "test window label: fall, winter, spring or the district's own"),
+    opt("school_year", "school year label, e.g. 2025-26"),
+    opt("grade", "grade when tested"),
+    req("scale_score", "scale score (e.g. RIT)"),
+    opt("sem", "standard error of measurement of the score"),
+    opt("valid", "validity flag (true/false, 1/0, Y/N); empty = valid"),
+];
+
+pub const HISTORY: &[Field] = &[
+    req("student_id", "student identifier"),
+    opt("school_id", "school identifier"),
+    req("subject", "subject"),
+    req("test_date", "date the test was taken"),
+    opt("window", "test window label"),
+    opt("school_year", "school year label"),
+    opt("grade", "grade when tested"),
+    req("scale_score", "scale score"),
+    opt("sem", "standard error of measurement"),
+    opt("valid", "validity flag"),
+    opt("low_income", "equity group"),
+    opt("race_ethnicity", "equity group"),
+    opt("english_learner", "equity group"),
+    opt("disability", "equity group"),
+    opt("gender", "equity group"),
+];
+
+/// Input files, as paths relative to the configuration file.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Files {
+    pub roster: String,
+    pub sessions: String,
+    pub assessments: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<String>,
+}
+
+/// Header of each field in each file, where the district's header differs from the field
+/// name. Unmapped fields are looked up by their own name (case-insensitive).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Columns {
+    pub roster: BTreeMap<String, String>,
+    pub sessions: BTreeMap<String, String>,
+    pub assessments: BTreeMap<String, String>,
+    pub history: BTreeMap<String, String>,
+}
+
+impl Columns {
+    pub fn for_role(&self, role: Role) -> &BTreeMap<String, String> {
+        match role {
+            Role::Roster => &self.roster,
+            Role::Sessions => &self.sessions,
+            Role::Assessments => &self.assessments,
+            Role::History => &self.history,
+        }
+    }
+
+    /// Every mapped key must be a field of its file (or a declared extra group column).
+    pub fn check(&self, extra_groups: &[String]) -> Result<(), ConfigError> {
+        for role in [Role::Roster, Role::Sessions, Role::Assessments, Role::History] {
+            for key in self.for_role(role).keys() {
+                let known = role.fields().iter().any(|f| f.name == key)
+                    || (matches!(role, Role::Roster | Role::History) && extra_groups.contains(key));
+                if !known {
+                    let names: Vec<&str> = role.fields().iter().map(|f| f.name).collect();
+                    return Err(ConfigError::Invalid {
+                        key: format!("columns.{}.{key}", role.name()),
+                        message: format!("`{key}` is not a field of the {} file; fields are {names:?}", role.name()),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which test counts as the pre- or post-test: by window label, by date range, or both.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `window` | none | the test's window label must equal this (case-insensitive) |
+/// | `from`, `to` | none | the test date must lie in [from, to] |
+/// | `school_year` | none | the test's school_year must equal this |
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct WindowSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<Date>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<Date>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub school_year: Option<String>,
+}
+
+impl WindowSpec {
+    pub fn check(&self, key: &str) -> Result<(), ConfigError> {
+        if self.window.is_none() && self.from.is_none() && self.to.is_none() {
+            return Err(ConfigError::Invalid {
+                key: key.into(),
+                message: "give a window label (window = \"fall\") or a date range (from, to)".into(),
+            });
+        }
+        if let (Some(f), Some(t)) = (self.from, self.to)
+            && f > t
+        {
+            return Err(ConfigError::Invalid {
+                key: key.into(),
+                message: format!("`from` {} is after `to` {}", super::date::iso(f.0), super::date::iso(t.0)),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// How to choose one test when a student has several valid tests in a window.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RetestRule {
+    /// The test with the smallest SEM (NWEA's rule); ties and missing SEMs go to the latest.
+    #[default]
+    MinSemThenLatest,
+    /// The latest test in the window.
+    Latest,
+    /// The earliest test in the window.
+    Earliest,
+}
+
+/// A period without instruction (winter break), left out of instructional weeks.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Break {
+    pub from: Date,
+    pub to: Date,
+}
+
+/// Test selection rules.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `pre`, `post` | required | [`WindowSpec`] of each test |
+/// | `retest` | `min_sem_then_latest` | [`RetestRule`] |
+/// | `require_valid` | true | tests flagged invalid never count |
+/// | `breaks` | [] | non-instructional periods subtracted from weeks between tests |
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Tests {
+    pub pre: WindowSpec,
+    pub post: WindowSpec,
+    #[serde(default)]
+    pub retest: RetestRule,
+    #[serde(default = "yes")]
+    pub require_valid: bool,
+    #[serde(default)]
+    pub breaks: Vec<Break>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Identifier rules.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `pad_width` | none | left-pad all-digit student IDs shorter than this with zeros, in every file (repairs IDs that a spreadsheet turned into numbers) |
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdRules {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pad_width: Option<usize>,
+}
+
+impl IdRules {
+    pub fn check(&self) -> Result<(), ConfigError> {
+        if let Some(w) = self.pad_width
+            && !(1..=64).contains(&w)
+        {
+            return Err(ConfigError::Invalid { key: "ids.pad_width".into(), message: format!("must be in 1..=64 (got {w})") });
+        }
+        Ok(())
+    }
+
+    /// Applies the padding rule to one ID.
+    pub fn normalize(&self, id: &str) -> String {
+        let id = id.trim();
+        match self.pad_width {
+            Some(w) if id.len() < w && !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+                format!("{id:0>w$}")
+            }
+            _ => id.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_touches_only_short_all_digit_ids() {
+        let r = IdRules { pad_width: Some(6) };
+        assert_eq!(r.normalize("4512"), "004512");
+        assert_eq!(r.normalize("004512"), "004512");
+        assert_eq!(r.normalize("A4512"), "A4512");
+        assert_eq!(r.normalize("1234567"), "1234567");
+        assert_eq!(IdRules::default().normalize(" 0045 "), "0045");
+    }
+
+    #[test]
+    fn unknown_column_keys_are_named() {
+        let mut c = Columns::default();
+        c.sessions.insert("minutez".into(), "Mins".into());
+        let e = c.check(&[]).unwrap_err().to_string();
+        assert!(e.contains("columns.sessions.minutez"), "{e}");
+        let mut c = Columns::default();
+        c.roster.insert("homeroom".into(), "HR".into());
+        assert!(c.check(&["homeroom".into()]).is_ok());
+    }
+
+    #[test]
+    fn every_role_has_student_id_required() {
+        for role in [Role::Roster, Role::Sessions, Role::Assessments, Role::History] {
+            assert!(role.fields().iter().any(|f| f.name == "student_id" && f.required), "{role:?}");
+        }
+    }
+}

@@ -1,0 +1,630 @@
+//! Typing and checking the three input files. Each bad row becomes one or more
+//! [`Exception`](super::ledger::Exception)s naming file, row, column, value and reason; good
+//! rows become typed records. Nothing is fixed silently: the one repair, zero-padding of
+//! student IDs, happens only when the configuration asks for it (`ids.pad_width`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::date::parse_date;
+use super::ledger::Ledger;
+use super::load::{ColumnIndex, RawTable};
+use super::schema::{Columns, IdRules, Role};
+use crate::error::DataError;
+
+/// A student on the roster.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Student {
+    pub idx: usize,
+    pub row: u64,
+    pub student_id: String,
+    pub school_id: String,
+    pub grade: i32,
+    /// `None` = comparison student (not tutored).
+    pub provider_id: Option<String>,
+    pub tutor_id: Option<String>,
+    pub enroll_date: Option<NaiveDate>,
+    pub exit_date: Option<NaiveDate>,
+    /// Equity-group values by group name (absent column = not present).
+    pub groups: BTreeMap<String, String>,
+}
+
+/// Whether a scheduled session took place with the student.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Attended,
+    Absent,
+    Cancelled,
+}
+
+/// One row of the session log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Session {
+    pub idx: usize,
+    pub row: u64,
+    pub student_id: String,
+    pub provider_id: String,
+    pub tutor_id: Option<String>,
+    pub date: NaiveDate,
+    pub minutes: f64,
+    pub status: Status,
+    pub group_size: Option<u32>,
+}
+
+/// One test event.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Test {
+    pub idx: usize,
+    pub row: u64,
+    pub student_id: String,
+    pub subject: String,
+    pub date: NaiveDate,
+    /// Lower-cased window label ("" when the file has none).
+    pub window: String,
+    pub school_year: Option<String>,
+    pub grade: Option<i32>,
+    pub score: f64,
+    pub sem: Option<f64>,
+    pub valid: bool,
+}
+
+/// What validation needs from the configuration.
+#[derive(Clone, Debug, Default)]
+pub struct ValidateOptions {
+    pub columns: Columns,
+    pub ids: IdRules,
+    /// The contract's providers; `None` = the providers named on the roster.
+    pub providers: Option<Vec<String>>,
+    /// Equity-group columns to carry from the roster.
+    pub groups: Vec<String>,
+}
+
+/// The three input files, read as text.
+#[derive(Clone, Debug)]
+pub struct RawInputs {
+    pub roster: RawTable,
+    pub sessions: RawTable,
+    pub assessments: RawTable,
+}
+
+/// Typed, checked inputs with their row ledgers.
+#[derive(Clone, Debug)]
+pub struct Validated {
+    pub students: Vec<Student>,
+    pub sessions: Vec<Session>,
+    pub tests: Vec<Test>,
+    pub roster_ledger: Ledger,
+    pub sessions_ledger: Ledger,
+    pub assessments_ledger: Ledger,
+    /// Findings that are not row exceptions (e.g. IDs that look like they lost zeros).
+    pub warnings: Vec<String>,
+    /// Equity-group columns present in the roster.
+    pub groups: Vec<String>,
+}
+
+impl Validated {
+    pub fn ledgers(&self) -> [&Ledger; 3] {
+        [&self.roster_ledger, &self.sessions_ledger, &self.assessments_ledger]
+    }
+}
+
+fn clean(s: Option<&str>) -> Option<String> {
+    s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// Parses a grade: integers -1..=13, "K"/"KG" = 0, "PK" = -1, "3.0" = 3.
+pub fn parse_grade(text: &str) -> Option<i32> {
+    let t = text.trim().to_ascii_uppercase();
+    match t.as_str() {
+        "K" | "KG" | "KN" => return Some(0),
+        "PK" | "PREK" | "PRE-K" => return Some(-1),
+        _ => {}
+    }
+    let v: f64 = t.parse().ok()?;
+    (v.fract() == 0.0 && (-1.0..=13.0).contains(&v)).then_some(v as i32)
+}
+
+/// Parses a finite number ("N/A", "45 min", "inf" are not numbers).
+pub fn parse_number(text: &str) -> Option<f64> {
+    let v: f64 = text.trim().parse().ok()?;
+    v.is_finite().then_some(v)
+}
+
+fn parse_flag(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "" | "true" | "t" | "1" | "y" | "yes" | "valid" => Some(true),
+        "false" | "f" | "0" | "n" | "no" | "invalid" => Some(false),
+        _ => None,
+    }
+}
+
+fn parse_status(text: &str) -> Option<Status> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "" | "attended" | "present" | "p" | "completed" | "complete" | "held" => Some(Status::Attended),
+        "absent" | "a" | "no-show" | "no show" | "noshow" | "missed" => Some(Status::Absent),
+        "cancelled" | "canceled" | "c" | "cancel" => Some(Status::Cancelled),
+        _ => None,
+    }
+}
+
+/// Locates, reads and checks all three files.
+pub fn validate(inputs: &RawInputs, opts: &ValidateOptions) -> Result<Validated, DataError> {
+    let roster_cols = ColumnIndex::locate(&inputs.roster, Role::Roster, &opts.columns.roster, &extra_groups(opts))?;
+    let session_cols = ColumnIndex::locate(&inputs.sessions, Role::Sessions, &opts.columns.sessions, &[])?;
+    let test_cols = ColumnIndex::locate(&inputs.assessments, Role::Assessments, &opts.columns.assessments, &[])?;
+    let groups: Vec<String> = opts.groups.iter().filter(|g| roster_cols.has(g)).cloned().collect();
+
+    let mut warnings = Vec::new();
+    let mut roster_ledger = Ledger::new(Role::Roster, &inputs.roster);
+    let students = validate_roster(&inputs.roster, &roster_cols, opts, &groups, &mut roster_ledger, &mut warnings);
+
+    let index = RosterIndex::new(&students);
+    let known_providers: BTreeSet<String> = match &opts.providers {
+        Some(list) => list.iter().cloned().collect(),
+        None => students.iter().filter_map(|s| s.provider_id.clone()).collect(),
+    };
+
+    let mut sessions_ledger = Ledger::new(Role::Sessions, &inputs.sessions);
+    let sessions = validate_sessions(&inputs.sessions, &session_cols, opts, &index, &known_providers, &mut sessions_ledger);
+    let mut assessments_ledger = Ledger::new(Role::Assessments, &inputs.assessments);
+    let tests = validate_tests(&inputs.assessments, &test_cols, opts, &index, &mut assessments_ledger);
+
+    for ledger in [&sessions_ledger, &assessments_ledger] {
+        let n = ledger.exceptions().iter().filter(|e| e.reason.contains("leading zeros")).count();
+        if n > 0 {
+            warnings.push(format!(
+                "{}: {n} rows carry a student ID that matches a roster ID only after restoring leading zeros \
+                 (the file was probably opened in a spreadsheet); set ids.pad_width to repair",
+                ledger.file
+            ));
+        }
+    }
+    Ok(Validated { students, sessions, tests, roster_ledger, sessions_ledger, assessments_ledger, warnings, groups })
+}
+
+fn extra_groups(opts: &ValidateOptions) -> Vec<String> {
+    opts.groups.iter().filter(|g| !super::schema::STANDARD_GROUPS.contains(&g.as_str())).cloned().collect()
+}
+
+fn validate_roster(
+    table: &RawTable,
+    cols: &ColumnIndex,
+    opts: &ValidateOptions,
+    groups: &[String],
+    ledger: &mut Ledger,
+    warnings: &mut Vec<String>,
+) -> Vec<Student> {
+    let mut candidates: Vec<Student> = Vec::new();
+    for (idx, raw) in table.rows.iter().enumerate() {
+        let get = |f: &str| cols.get(raw, f).unwrap_or("");
+        let mut bad: Vec<(String, String, String)> = Vec::new();
+        let id = opts.ids.normalize(get("student_id"));
+        if id.is_empty() {
+            bad.push(("student_id".into(), String::new(), "missing student_id".into()));
+        }
+        let school = get("school_id").trim().to_string();
+        if school.is_empty() {
+            bad.push(("school_id".into(), String::new(), "missing school_id".into()));
+        }
+        let grade = parse_grade(get("grade"));
+        if grade.is_none() {
+            bad.push(("grade".into(), get("grade").into(), "grade is not an integer in -1..=13 (K = 0, PK = -1)".into()));
+        }
+        let mut date_of = |field: &str| -> Option<NaiveDate> {
+            let text = get(field);
+            if text.trim().is_empty() {
+                return None;
+            }
+            let d = parse_date(text);
+            if d.is_none() {
+                bad.push((field.into(), text.into(), "not a date (YYYY-MM-DD or M/D/YYYY)".into()));
+            }
+            d
+        };
+        let enroll_date = date_of("enroll_date");
+        let exit_date = date_of("exit_date");
+        if let (Some(e), Some(x)) = (enroll_date, exit_date)
+            && x < e
+        {
+            bad.push(("exit_date".into(), get("exit_date").into(), "exit_date is before enroll_date".into()));
+        }
+        let provider_id = clean(cols.get(raw, "provider_id"));
+        if let (Some(p), Some(list)) = (&provider_id, &opts.providers)
+            && !list.contains(p)
+        {
+            bad.push(("provider_id".into(), p.clone(), format!("unknown provider (the contract lists {list:?})")));
+        }
+        if raw.fields.len() != table.headers.len() {
+            bad.push((String::new(), String::new(), format!("row has {} fields, header has {}", raw.fields.len(), table.headers.len())));
+        }
+        if !bad.is_empty() {
+            for (c, v, r) in bad {
+                let header = if c.is_empty() { c } else { cols.header(&c) };
+                ledger.except(idx, &header, &v, r);
+            }
+            continue;
+        }
+        let groups = groups.iter().map(|g| (g.clone(), get(g).trim().to_string())).collect();
+        candidates.push(Student {
+            idx,
+            row: raw.row,
+            student_id: id,
+            school_id: school,
+            grade: grade.unwrap_or_default(),
+            provider_id,
+            tutor_id: clean(cols.get(raw, "tutor_id")),
+            enroll_date,
+            exit_date,
+            groups,
+        });
+    }
+
+    // Duplicate student IDs: exact copies keep the first row; conflicting rows are all
+    // excepted, since no rule can say which one is right.
+    let mut by_id: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, s) in candidates.iter().enumerate() {
+        by_id.entry(s.student_id.clone()).or_default().push(i);
+    }
+    let mut drop = vec![false; candidates.len()];
+    for (id, members) in &by_id {
+        if members.len() < 2 {
+            continue;
+        }
+        let first = &candidates[members[0]];
+        let same = |s: &Student| Student { idx: 0, row: 0, ..s.clone() } == Student { idx: 0, row: 0, ..first.clone() };
+        if members.iter().all(|&m| same(&candidates[m])) {
+            for &m in &members[1..] {
+                drop[m] = true;
+                ledger.except(candidates[m].idx, &cols.header("student_id"), id, format!("exact duplicate of row {}", first.row));
+            }
+        } else {
+            let rows: Vec<String> = members.iter().map(|&m| candidates[m].row.to_string()).collect();
+            for &m in members {
+                drop[m] = true;
+                ledger.except(
+                    candidates[m].idx,
+                    &cols.header("student_id"),
+                    id,
+                    format!("student_id appears on rows {} with different values", rows.join(", ")),
+                );
+            }
+        }
+    }
+    let students: Vec<Student> = candidates.into_iter().zip(drop).filter(|(_, d)| !d).map(|(s, _)| s).collect();
+    for s in &students {
+        ledger.validate(s.idx);
+    }
+
+    let digits: Vec<&Student> = students.iter().filter(|s| s.student_id.bytes().all(|b| b.is_ascii_digit())).collect();
+    let lengths: BTreeSet<usize> = digits.iter().map(|s| s.student_id.len()).collect();
+    if digits.len() == students.len() && lengths.len() > 1 && opts.ids.pad_width.is_none() {
+        warnings.push(format!(
+            "{}: all-digit student IDs have {} different lengths ({:?}); if IDs should have one width, \
+             leading zeros may have been lost before this file was written",
+            table.file,
+            lengths.len(),
+            lengths
+        ));
+    }
+    students
+}
+
+/// Roster lookup, including the "lost leading zeros" diagnosis.
+struct RosterIndex<'a> {
+    by_id: HashMap<&'a str, &'a Student>,
+    by_stripped: HashMap<String, Vec<&'a str>>,
+}
+
+impl<'a> RosterIndex<'a> {
+    fn new(students: &'a [Student]) -> Self {
+        let by_id = students.iter().map(|s| (s.student_id.as_str(), s)).collect();
+        let mut by_stripped: HashMap<String, Vec<&str>> = HashMap::new();
+        for s in students {
+            let stripped = s.student_id.trim_start_matches('0');
+            if stripped.len() < s.student_id.len() {
+                by_stripped.entry(stripped.to_string()).or_default().push(&s.student_id);
+            }
+        }
+        RosterIndex { by_id, by_stripped }
+    }
+
+    fn get(&self, id: &str) -> Option<&'a Student> {
+        self.by_id.get(id).copied()
+    }
+
+    /// Reason for an ID that is not on the roster.
+    fn missing_reason(&self, id: &str) -> String {
+        match self.by_stripped.get(id) {
+            Some(ids) => format!("student_id not on the roster; matches roster ID {} with leading zeros lost", ids[0]),
+            None => "student_id not on the roster".into(),
+        }
+    }
+}
+
+fn validate_sessions(
+    table: &RawTable,
+    cols: &ColumnIndex,
+    opts: &ValidateOptions,
+    roster: &RosterIndex,
+    known_providers: &BTreeSet<String>,
+    ledger: &mut Ledger,
+) -> Vec<Session> {
+    let mut out = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    for (idx, raw) in table.rows.iter().enumerate() {
+        let get = |f: &str| cols.get(raw, f).unwrap_or("");
+        let mut bad: Vec<(&str, String, String)> = Vec::new();
+        let id = opts.ids.normalize(get("student_id"));
+        let student = if id.is_empty() {
+            bad.push(("student_id", String::new(), "missing student_id".into()));
+            None
+        } else {
+            let s = roster.get(&id);
+            if s.is_none() {
+                bad.push(("student_id", get("student_id").into(), roster.missing_reason(&id)));
+            }
+            s
+        };
+        let date = parse_date(get("session_date"));
+        if date.is_none() {
+            bad.push(("session_date", get("session_date").into(), "not a date (YYYY-MM-DD or M/D/YYYY)".into()));
+        }
+        let minutes = parse_number(get("minutes"));
+        match minutes {
+            None => bad.push(("minutes", get("minutes").into(), "minutes is not a number".into())),
+            Some(m) if !(0.0..=600.0).contains(&m) => bad.push(("minutes", get("minutes").into(), "minutes outside 0..=600".into())),
+            _ => {}
+        }
+        let status = parse_status(get("status"));
+        if status.is_none() {
+            bad.push(("status", get("status").into(), "status is not attended / absent / cancelled".into()));
+        }
+        let group_size = match get("group_size").trim() {
+            "" => None,
+            t => match parse_number(t) {
+                Some(g) if g.fract() == 0.0 && (1.0..=50.0).contains(&g) => Some(g as u32),
+                _ => {
+                    bad.push(("group_size", t.into(), "group_size is not an integer in 1..=50".into()));
+                    None
+                }
+            },
+        };
+        let listed = clean(cols.get(raw, "provider_id"));
+        let provider = match (&listed, student) {
+            (Some(p), _) if !known_providers.contains(p) => {
+                bad.push(("provider_id", p.clone(), "unknown provider".into()));
+                None
+            }
+            (_, Some(s)) if s.provider_id.is_none() => {
+                bad.push(("provider_id", listed.clone().unwrap_or_default(), "session for a comparison student (no provider on the roster)".into()));
+                None
+            }
+            (Some(p), Some(s)) if s.provider_id.as_deref() != Some(p) => {
+                bad.push((
+                    "provider_id",
+                    p.clone(),
+                    format!("session delivered by {p} but the roster assigns provider {}", s.provider_id.as_deref().unwrap_or("")),
+                ));
+                None
+            }
+            (Some(p), _) => Some(p.clone()),
+            (None, Some(s)) => s.provider_id.clone(),
+            (None, None) => None,
+        };
+        if !bad.is_empty() {
+            for (c, v, r) in bad {
+                ledger.except(idx, &cols.header(c), &v, r);
+            }
+            continue;
+        }
+        // Duplicates compare typed values, so 9/14/2025 and 2025-09-14 are the same day.
+        let key = format!("{id}|{provider:?}|{:?}|{date:?}|{minutes:?}|{status:?}|{group_size:?}", clean(cols.get(raw, "tutor_id")));
+        if let Some(first) = seen.get(&key) {
+            ledger.except(idx, "", "", format!("exact duplicate of row {first}"));
+            continue;
+        }
+        seen.insert(key, raw.row);
+        ledger.validate(idx);
+        out.push(Session {
+            idx,
+            row: raw.row,
+            student_id: id,
+            provider_id: provider.unwrap_or_default(),
+            tutor_id: clean(cols.get(raw, "tutor_id")),
+            date: date.unwrap_or_default(),
+            minutes: minutes.unwrap_or_default(),
+            status: status.unwrap_or(Status::Attended),
+            group_size,
+        });
+    }
+    out
+}
+
+fn validate_tests(table: &RawTable, cols: &ColumnIndex, opts: &ValidateOptions, roster: &RosterIndex, ledger: &mut Ledger) -> Vec<Test> {
+    let mut out = Vec::new();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    for (idx, raw) in table.rows.iter().enumerate() {
+        let get = |f: &str| cols.get(raw, f).unwrap_or("");
+        let mut bad: Vec<(&str, String, String)> = Vec::new();
+        let id = opts.ids.normalize(get("student_id"));
+        if id.is_empty() {
+            bad.push(("student_id", String::new(), "missing student_id".into()));
+        } else if roster.get(&id).is_none() {
+            bad.push(("student_id", get("student_id").into(), roster.missing_reason(&id)));
+        }
+        let subject = get("subject").trim().to_ascii_lowercase();
+        if subject.is_empty() {
+            bad.push(("subject", String::new(), "missing subject".into()));
+        }
+        let date = parse_date(get("test_date"));
+        if date.is_none() {
+            bad.push(("test_date", get("test_date").into(), "not a date (YYYY-MM-DD or M/D/YYYY)".into()));
+        }
+        let score = parse_number(get("scale_score"));
+        if score.is_none() {
+            bad.push(("scale_score", get("scale_score").into(), "scale_score is not a finite number".into()));
+        }
+        let sem = match get("sem").trim() {
+            "" => None,
+            t => match parse_number(t) {
+                Some(v) if v > 0.0 => Some(v),
+                _ => {
+                    bad.push(("sem", t.into(), "sem is not a positive number".into()));
+                    None
+                }
+            },
+        };
+        let valid = parse_flag(get("valid"));
+        if valid.is_none() {
+            bad.push(("valid", get("valid").into(), "valid is not true/false".into()));
+        }
+        let grade = match get("grade").trim() {
+            "" => None,
+            t => {
+                let g = parse_grade(t);
+                if g.is_none() {
+                    bad.push(("grade", t.into(), "grade is not an integer in -1..=13".into()));
+                }
+                g
+            }
+        };
+        if !bad.is_empty() {
+            for (c, v, r) in bad {
+                ledger.except(idx, &cols.header(c), &v, r);
+            }
+            continue;
+        }
+        let key = format!(
+            "{id}|{subject}|{date:?}|{score:?}|{sem:?}|{valid:?}|{grade:?}|{}|{:?}",
+            get("window").trim().to_ascii_lowercase(),
+            clean(cols.get(raw, "school_year"))
+        );
+        if let Some(first) = seen.get(&key) {
+            ledger.except(idx, "", "", format!("exact duplicate of row {first}"));
+            continue;
+        }
+        seen.insert(key, raw.row);
+        ledger.validate(idx);
+        out.push(Test {
+            idx,
+            row: raw.row,
+            student_id: id,
+            subject,
+            date: date.unwrap_or_default(),
+            window: get("window").trim().to_ascii_lowercase(),
+            school_year: clean(cols.get(raw, "school_year")),
+            grade,
+            score: score.unwrap_or_default(),
+            sem,
+            valid: valid.unwrap_or(true),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::load::parse_csv;
+
+    fn raw(file: &str, text: &str) -> RawTable {
+        let (headers, rows, blank_lines) = parse_csv(text.as_bytes(), file).unwrap();
+        RawTable { file: file.into(), path: file.into(), sha256: String::new(), headers, rows, blank_lines }
+    }
+
+    fn inputs(roster: &str, sessions: &str, tests: &str) -> RawInputs {
+        RawInputs { roster: raw("roster.csv", roster), sessions: raw("sessions.csv", sessions), assessments: raw("assessments.csv", tests) }
+    }
+
+    const ROSTER: &str = "student_id,school_id,grade,provider_id\n00123,S1,4,P1\n123,S1,5,\n00777,S2,K,P2\n";
+    const SESSIONS: &str = "student_id,session_date,minutes,status,provider_id\n00123,2025-10-01,30,attended,P1\n";
+    const TESTS: &str = "student_id,subject,test_date,scale_score\n00123,Math,2025-09-10,201.5\n";
+
+    #[test]
+    fn ids_keep_leading_zeros_and_differ_from_unpadded() {
+        let v = validate(&inputs(ROSTER, SESSIONS, TESTS), &ValidateOptions::default()).unwrap();
+        let ids: Vec<&str> = v.students.iter().map(|s| s.student_id.as_str()).collect();
+        assert_eq!(ids, vec!["00123", "123", "00777"]);
+        assert_eq!(v.students[2].grade, 0);
+        assert_eq!(v.students[1].provider_id, None);
+        assert_eq!(v.tests[0].subject, "math");
+    }
+
+    #[test]
+    fn lost_zeros_are_diagnosed_not_repaired() {
+        let sessions = "student_id,session_date,minutes\n777,2025-10-01,30\n";
+        let v = validate(&inputs(ROSTER, sessions, TESTS), &ValidateOptions::default()).unwrap();
+        assert!(v.sessions.is_empty());
+        let e = &v.sessions_ledger.exceptions()[0];
+        assert!(e.reason.contains("00777"), "{e:?}");
+        assert!(v.warnings.iter().any(|w| w.contains("leading zeros")), "{:?}", v.warnings);
+        let opts = ValidateOptions { ids: IdRules { pad_width: Some(5) }, ..Default::default() };
+        let v = validate(&inputs(ROSTER, sessions, TESTS), &opts).unwrap();
+        assert_eq!(v.sessions.len(), 1);
+        assert_eq!(v.sessions[0].student_id, "00777");
+        assert_eq!(v.sessions[0].provider_id, "P2", "empty provider inherits the roster's");
+    }
+
+    #[test]
+    fn duplicates_exact_keep_first_conflicting_drop_all() {
+        let roster = "student_id,school_id,grade,provider_id\n1,S1,4,P1\n1,S1,4,P1\n2,S1,4,P1\n2,S2,4,P1\n";
+        let v = validate(&inputs(roster, "student_id,session_date,minutes\n", "student_id,subject,test_date,scale_score\n"), &ValidateOptions::default()).unwrap();
+        assert_eq!(v.students.len(), 1);
+        assert_eq!(v.students[0].row, 2);
+        let reasons: Vec<&str> = v.roster_ledger.exceptions().iter().map(|e| e.reason.as_str()).collect();
+        assert!(reasons[0].contains("exact duplicate of row 2"));
+        assert!(reasons[1].contains("rows 4, 5"));
+        assert_eq!(reasons.len(), 3);
+    }
+
+    #[test]
+    fn bad_values_name_their_column_and_value() {
+        let sessions = "student_id,session_date,minutes,status,provider_id\n\
+                        00123,2025-13-01,45 min,maybe,P1\n00123,2025-10-02,700,attended,P9\n123,2025-10-02,30,attended,\n00777,2025-10-02,30,attended,P1\n";
+        let v = validate(&inputs(ROSTER, sessions, TESTS), &ValidateOptions::default()).unwrap();
+        assert!(v.sessions.is_empty());
+        let ex = v.sessions_ledger.exceptions();
+        let find = |col: &str, val: &str| ex.iter().find(|e| e.column == col && e.value == val).unwrap_or_else(|| panic!("no {col}={val} in {ex:?}"));
+        assert_eq!(find("session_date", "2025-13-01").row, 2);
+        assert!(find("minutes", "45 min").reason.contains("not a number"));
+        assert!(find("status", "maybe").reason.contains("attended"));
+        assert!(find("minutes", "700").reason.contains("0..=600"));
+        assert_eq!(find("provider_id", "P9").reason, "unknown provider");
+        assert!(find("provider_id", "").reason.contains("comparison student"));
+        assert!(find("provider_id", "P1").reason.contains("roster assigns provider P2"));
+        let a = v.sessions_ledger.accounting(crate::data::ledger::Stage::Validated).unwrap();
+        assert_eq!((a.rows_read, a.rows_used, a.rows_excepted), (4, 0, 4));
+    }
+
+    #[test]
+    fn mapped_headers_load_and_missing_required_column_is_named() {
+        let roster = "StudentID,School,Gr\n001,S1,3\n";
+        let mut opts = ValidateOptions::default();
+        opts.columns.roster.insert("student_id".into(), "StudentID".into());
+        opts.columns.roster.insert("school_id".into(), "School".into());
+        opts.columns.roster.insert("grade".into(), "Gr".into());
+        let ok = validate(&inputs(roster, "student_id,session_date,minutes\n", "student_id,subject,test_date,scale_score\n"), &opts).unwrap();
+        assert_eq!(ok.students[0].student_id, "001");
+        let err = validate(&inputs(roster, "student_id,session_date,minutes\n", "student_id,subject,test_date,scale_score\n"), &ValidateOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("roster.csv") && err.contains("student_id"), "{err}");
+    }
+
+    #[test]
+    fn test_rows_check_scores_sem_and_validity() {
+        let tests = "student_id,subject,test_date,scale_score,sem,valid\n00123,math,2025-09-10,N/A,3,true\n00123,math,9/10/2025,201,-1,maybe\n00123,math,9/10/2025,201,3.1,N\n00123,math,2025-09-10,201,3.1,N\n";
+        let v = validate(&inputs(ROSTER, SESSIONS, tests), &ValidateOptions::default()).unwrap();
+        assert_eq!(v.tests.len(), 1, "a US-dated row and its ISO-dated copy are the same test");
+        assert!(!v.tests[0].valid);
+        assert_eq!(v.tests[0].date, NaiveDate::from_ymd_opt(2025, 9, 10).unwrap());
+        let ex = v.assessments_ledger.exceptions();
+        assert!(ex.iter().any(|e| e.column == "scale_score" && e.value == "N/A"));
+        assert!(ex.iter().any(|e| e.column == "sem" && e.value == "-1"));
+        assert!(ex.iter().any(|e| e.column == "valid" && e.value == "maybe"));
+        assert!(ex.iter().any(|e| e.row == 5 && e.reason == "exact duplicate of row 4"));
+    }
+}

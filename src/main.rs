@@ -1,0 +1,5 @@
+//! The `obc` binary: parse, run, exit code. Everything else lives in the library.
+
+fn main() -> std::process::ExitCode {
+    obc::cli::main()
+}

@@ -16,7 +16,9 @@ pub enum DataError {
     UnsupportedFormat { file: String, extension: String },
     #[error("{file}: the file is empty (no header line)")]
     EmptyFile { file: String },
-    #[error("{file}: required column {column:?} (field `{field}`) not found; headers are {headers:?}")]
+    #[error(
+        "{file}: required column {column:?} (field `{field}`) not found; headers are {headers:?}"
+    )]
     MissingColumn {
         file: String,
         field: String,

@@ -30,6 +30,5 @@ pub mod data;
 pub mod error;
 pub mod manifest;
 pub mod panel;
-#[cfg(any())]
 pub mod simulate;
 pub mod stats;

@@ -2,7 +2,6 @@
 //! library calls together and print.
 
 pub mod prepare;
-#[cfg(any())]
 pub mod simulate;
 pub mod validate;
 
@@ -31,7 +30,6 @@ pub enum Command {
     /// Build the analytic file (one row per student x subject) and the flow table.
     Prepare(prepare::Args),
     /// Write a synthetic district with known truth.
-    #[cfg(any())]
     Simulate(simulate::Args),
 }
 
@@ -47,14 +45,15 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(a) => validate::run(&a),
         Command::Prepare(a) => prepare::run(&a),
-        #[cfg(any())]
         Command::Simulate(a) => simulate::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            let user = e.chain().any(|c| c.is::<ConfigError>() || c.is::<DataError>() || c.is::<UserError>());
+            let user = e
+                .chain()
+                .any(|c| c.is::<ConfigError>() || c.is::<DataError>() || c.is::<UserError>());
             ExitCode::from(if user { 2 } else { 1 })
         }
     }
@@ -71,7 +70,8 @@ pub fn read_contract(path: &Path) -> anyhow::Result<(Contract, PathBuf)> {
 
 /// Creates the output folder.
 pub fn out_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create output folder {}", dir.display()))
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create output folder {}", dir.display()))
 }
 
 /// Writes a text file.
@@ -82,8 +82,14 @@ pub fn write_text(path: &Path, text: &str) -> anyhow::Result<()> {
 /// The accounting lines printed at the end of each command.
 pub fn print_accounting(rows: &[Accounting]) {
     let width = rows.iter().map(|a| a.file.len()).max().unwrap_or(4).max(4);
-    eprintln!("{:<width$}  {:>10}  {:>10}  {:>10}", "file", "rows read", "used", "exceptions");
+    eprintln!(
+        "{:<width$}  {:>10}  {:>10}  {:>10}",
+        "file", "rows read", "used", "exceptions"
+    );
     for a in rows {
-        eprintln!("{:<width$}  {:>10}  {:>10}  {:>10}", a.file, a.rows_read, a.rows_used, a.rows_excepted);
+        eprintln!(
+            "{:<width$}  {:>10}  {:>10}  {:>10}",
+            a.file, a.rows_read, a.rows_used, a.rows_excepted
+        );
     }
 }

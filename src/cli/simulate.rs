@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use crate::data::date::iso;
 use crate::simulate::{self, SimSpec};
 
 #[derive(Debug, clap::Args)]
@@ -25,7 +26,13 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    let spec = SimSpec { students: args.students, providers: args.providers, seed: args.seed, messy: args.messy, ..SimSpec::default() };
+    let spec = SimSpec {
+        students: args.students,
+        providers: args.providers,
+        seed: args.seed,
+        messy: args.messy,
+        ..SimSpec::default()
+    };
     let district = simulate::generate(&spec).map_err(|e| super::UserError(e.to_string()))?;
     super::out_dir(&args.out)?;
     let files = simulate::write(&district, &args.out)?;
@@ -40,17 +47,30 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         args.out.display()
     );
     for f in files {
-        eprintln!("  {}", f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default());
+        eprintln!(
+            "  {}",
+            f.file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default()
+        );
     }
     eprintln!("  contract.toml");
     Ok(())
 }
 
-/// A contract for a simulated district: fall-to-spring growth, 20 attended sessions,
-/// enrolled by 15 November of the school year's first calendar year.
+/// A contract for a simulated district: fall-to-spring growth with the simulator's test
+/// windows as date ranges, 20 attended sessions, enrolled by 15 November of the school
+/// year's first calendar year.
 pub fn contract_toml(spec: &SimSpec) -> String {
-    let start: i32 = spec.school_year.get(..4).and_then(|y| y.parse().ok()).unwrap_or(2025);
+    let start: i32 = simulate::parse_school_year(&spec.school_year).unwrap_or(2025);
     let next = start + 1;
+    let bounds = |w: &str| {
+        let (from, to) =
+            simulate::window_bounds(w, start).expect("fall and spring windows are defined");
+        (iso(from), iso(to))
+    };
+    let (fall_from, fall_to) = bounds("fall");
+    let (spring_from, spring_to) = bounds("spring");
     let sy = &spec.school_year;
     let subject = &spec.subject;
     format!(
@@ -67,8 +87,8 @@ assessments = "assessments.csv"
 history = "history.csv"
 
 [tests]
-pre = {{ window = "fall", school_year = "{sy}" }}
-post = {{ window = "spring", school_year = "{sy}" }}
+pre = {{ window = "fall", school_year = "{sy}", from = "{fall_from}", to = "{fall_to}" }}
+post = {{ window = "spring", school_year = "{sy}", from = "{spring_from}", to = "{spring_to}" }}
 retest = "min_sem_then_latest"
 require_valid = true
 breaks = [{{ from = "{start}-12-22", to = "{next}-01-02" }}]
@@ -87,4 +107,3 @@ attrition_boundary = "cautious"
         messy = if spec.messy { ", messy" } else { "" },
     )
 }
-

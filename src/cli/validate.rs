@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use crate::data::{self, Stage};
 use crate::data::table::Format;
+use crate::data::{self, Stage};
 use crate::manifest::{Manifest, OutputFile};
 
 #[derive(Debug, clap::Args)]
@@ -22,10 +22,19 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     super::out_dir(&args.out)?;
     let exceptions = data::exceptions_table(v.ledgers());
     exceptions.write(&args.out.join("exceptions.csv"), Format::Csv)?;
-    let accounting = v.ledgers().iter().map(|l| l.accounting(Stage::Validated)).collect::<Result<Vec<_>, _>>().map_err(anyhow::Error::msg)?;
+    let accounting = v
+        .ledgers()
+        .iter()
+        .map(|l| l.accounting(Stage::Validated))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(anyhow::Error::msg)?;
     let mut m = Manifest::new("validate", serde_json::to_value(&contract)?, None);
     m.inputs = accounting.clone();
-    m.outputs = vec![OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions.height() as u64) }];
+    m.outputs = vec![OutputFile {
+        file: "exceptions.csv".into(),
+        restricted: true,
+        rows: Some(exceptions.height() as u64),
+    }];
     m.warnings = v.warnings.clone();
     super::write_text(&args.out.join("manifest.json"), &m.to_json())?;
     for w in &v.warnings {

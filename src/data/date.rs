@@ -14,10 +14,17 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
         return None;
     }
     let parts: Vec<&str> = t.split(['-', '/']).collect();
-    if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+    if parts.len() != 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
         return None;
     }
-    let nums: Vec<u32> = parts.iter().map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let nums: Vec<u32> = parts
+        .iter()
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
     let (y, m, d) = if parts[0].len() == 4 {
         (nums[0], nums[1], nums[2])
     } else if parts[2].len() == 4 && t.contains('/') {
@@ -74,7 +81,16 @@ mod tests {
 
     #[test]
     fn impossible_or_ambiguous_dates_are_refused() {
-        for bad in ["", "N/A", "2025-02-30", "13/01/2025", "9/14/25", "2025-9", "14.09.2025", "2025-09-14x"] {
+        for bad in [
+            "",
+            "N/A",
+            "2025-02-30",
+            "13/01/2025",
+            "9/14/25",
+            "2025-9",
+            "14.09.2025",
+            "2025-09-14x",
+        ] {
             assert_eq!(parse_date(bad), None, "{bad:?} should not parse");
         }
     }
@@ -87,7 +103,10 @@ mod tests {
         }
         let t: T = toml::from_str("d = \"10/1/2025\"").unwrap();
         assert_eq!(Some(t.d.0), ymd(2025, 10, 1));
-        let err = toml::from_str::<T>("d = \"someday\"").err().unwrap().to_string();
+        let err = toml::from_str::<T>("d = \"someday\"")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("someday"), "{err}");
     }
 }

@@ -77,7 +77,10 @@ pub struct Dosage {
 
 impl Dosage {
     fn from_sessions(sessions: &[&Session]) -> Dosage {
-        let mut d = Dosage { sessions_scheduled: sessions.len() as u32, ..Default::default() };
+        let mut d = Dosage {
+            sessions_scheduled: sessions.len() as u32,
+            ..Default::default()
+        };
         let mut weeks = BTreeSet::new();
         let (mut group_sum, mut group_n) = (0.0, 0u32);
         for s in sessions {
@@ -177,7 +180,10 @@ pub struct AnalyticFile {
 impl AnalyticFile {
     /// Rows read, used and excepted per input; errors only on an internal accounting fault.
     pub fn accounting(&self) -> Result<Vec<Accounting>, String> {
-        self.ledgers.iter().map(|l| l.accounting(Stage::Prepared)).collect()
+        self.ledgers
+            .iter()
+            .map(|l| l.accounting(Stage::Prepared))
+            .collect()
     }
 }
 
@@ -190,7 +196,10 @@ fn matches(spec: &WindowSpec, t: &Test) -> Result<(), String> {
     if let Some(y) = &spec.school_year
         && t.school_year.as_deref() != Some(y.as_str())
     {
-        return Err(format!("school_year {:?} is not {y:?}", t.school_year.as_deref().unwrap_or("")));
+        return Err(format!(
+            "school_year {:?} is not {y:?}",
+            t.school_year.as_deref().unwrap_or("")
+        ));
     }
     let from = spec.from.map(|d| d.0);
     let to = spec.to.map(|d| d.0);
@@ -247,7 +256,16 @@ fn break_days(tests: &Tests, from: NaiveDate, to: NaiveDate) -> i64 {
 
 /// Builds the analytic file and flow table from validated inputs.
 pub fn prepare(v: Validated, opts: &PrepareOptions) -> Result<AnalyticFile, DataError> {
-    let Validated { students, sessions, tests, mut roster_ledger, mut sessions_ledger, mut assessments_ledger, warnings, groups } = v;
+    let Validated {
+        students,
+        sessions,
+        tests,
+        mut roster_ledger,
+        mut sessions_ledger,
+        mut assessments_ledger,
+        warnings,
+        groups,
+    } = v;
     let in_scope = |s: &Student| opts.grades.as_ref().is_none_or(|g| g.contains(&s.grade));
 
     let mut student_ok: HashMap<&str, bool> = HashMap::new();
@@ -257,59 +275,120 @@ pub fn prepare(v: Validated, opts: &PrepareOptions) -> Result<AnalyticFile, Data
         if ok {
             roster_ledger.mark_used(s.idx);
         } else {
-            roster_ledger.except(s.idx, "grade", &s.grade.to_string(), format!("grade {} is not in the contract's grades", s.grade));
+            roster_ledger.except(
+                s.idx,
+                "grade",
+                &s.grade.to_string(),
+                format!("grade {} is not in the contract's grades", s.grade),
+            );
         }
     }
 
     let mut sessions_of: HashMap<&str, Vec<&Session>> = HashMap::new();
     for s in &sessions {
-        if student_ok.get(s.student_id.as_str()).copied().unwrap_or(false) {
+        if student_ok
+            .get(s.student_id.as_str())
+            .copied()
+            .unwrap_or(false)
+        {
             sessions_ledger.mark_used(s.idx);
             sessions_of.entry(&s.student_id).or_default().push(s);
         } else {
-            sessions_ledger.except(s.idx, "student_id", &s.student_id, "student is outside the contract's grades");
+            sessions_ledger.except(
+                s.idx,
+                "student_id",
+                &s.student_id,
+                "student is outside the contract's grades",
+            );
         }
     }
 
     // Tests by (student, subject) after scope, subject and validity checks.
     let mut tests_of: HashMap<(&str, &str), Vec<&Test>> = HashMap::new();
     for t in &tests {
-        if !student_ok.get(t.student_id.as_str()).copied().unwrap_or(false) {
-            assessments_ledger.except(t.idx, "student_id", &t.student_id, "student is outside the contract's grades");
+        if !student_ok
+            .get(t.student_id.as_str())
+            .copied()
+            .unwrap_or(false)
+        {
+            assessments_ledger.except(
+                t.idx,
+                "student_id",
+                &t.student_id,
+                "student is outside the contract's grades",
+            );
         } else if !opts.subjects.contains(&t.subject) {
-            assessments_ledger.except(t.idx, "subject", &t.subject, format!("subject is not in the contract ({})", opts.subjects.join(", ")));
+            assessments_ledger.except(
+                t.idx,
+                "subject",
+                &t.subject,
+                format!(
+                    "subject is not in the contract ({})",
+                    opts.subjects.join(", ")
+                ),
+            );
         } else if opts.tests.require_valid && !t.valid {
             assessments_ledger.except(t.idx, "valid", "false", "test flagged invalid");
         } else {
-            tests_of.entry((&t.student_id, &t.subject)).or_default().push(t);
+            tests_of
+                .entry((&t.student_id, &t.subject))
+                .or_default()
+                .push(t);
         }
     }
 
     let mut rows = Vec::new();
     for s in students.iter().filter(|s| in_scope(s)) {
-        let dosage = Dosage::from_sessions(sessions_of.get(s.student_id.as_str()).map(|v| v.as_slice()).unwrap_or(&[]));
+        let dosage = Dosage::from_sessions(
+            sessions_of
+                .get(s.student_id.as_str())
+                .map(|v| v.as_slice())
+                .unwrap_or(&[]),
+        );
         for subject in &opts.subjects {
-            let cands = tests_of.remove(&(s.student_id.as_str(), subject.as_str())).unwrap_or_default();
-            let pre_c: Vec<&Test> = cands.iter().copied().filter(|t| matches(&opts.tests.pre, t).is_ok()).collect();
+            let cands = tests_of
+                .remove(&(s.student_id.as_str(), subject.as_str()))
+                .unwrap_or_default();
+            let pre_c: Vec<&Test> = cands
+                .iter()
+                .copied()
+                .filter(|t| matches(&opts.tests.pre, t).is_ok())
+                .collect();
             let pre = pick(&pre_c, opts.tests.retest).map(|i| pre_c[i]);
             let post_c: Vec<&Test> = cands
                 .iter()
                 .copied()
-                .filter(|t| matches(&opts.tests.post, t).is_ok() && pre.is_none_or(|p| t.idx != p.idx && t.date > p.date))
+                .filter(|t| {
+                    matches(&opts.tests.post, t).is_ok()
+                        && pre.is_none_or(|p| t.idx != p.idx && t.date > p.date)
+                })
                 .collect();
             let post = pick(&post_c, opts.tests.retest).map(|i| post_c[i]);
             for t in &cands {
-                let chosen = [pre, post].iter().any(|c| c.is_some_and(|c| c.idx == t.idx));
+                let chosen = [pre, post]
+                    .iter()
+                    .any(|c| c.is_some_and(|c| c.idx == t.idx));
                 if chosen {
                     assessments_ledger.mark_used(t.idx);
                     continue;
                 }
                 let reason = if pre_c.iter().any(|c| c.idx == t.idx) {
-                    format!("pre-test retest not chosen: rule {:?} chose row {}", opts.tests.retest, pre.map(|p| p.row).unwrap_or(0))
+                    format!(
+                        "pre-test retest not chosen: rule {} chose row {}",
+                        opts.tests.retest,
+                        pre.map(|p| p.row).unwrap_or(0)
+                    )
                 } else if post_c.iter().any(|c| c.idx == t.idx) {
-                    format!("post-test retest not chosen: rule {:?} chose row {}", opts.tests.retest, post.map(|p| p.row).unwrap_or(0))
+                    format!(
+                        "post-test retest not chosen: rule {} chose row {}",
+                        opts.tests.retest,
+                        post.map(|p| p.row).unwrap_or(0)
+                    )
                 } else if matches(&opts.tests.post, t).is_ok() {
-                    format!("post-test not after the pre-test of {}", pre.map(|p| iso(p.date)).unwrap_or_default())
+                    format!(
+                        "post-test not after the pre-test of {}",
+                        pre.map(|p| iso(p.date)).unwrap_or_default()
+                    )
                 } else {
                     let why_pre = matches(&opts.tests.pre, t).err().unwrap_or_default();
                     let why_post = matches(&opts.tests.post, t).err().unwrap_or_default();
@@ -317,9 +396,18 @@ pub fn prepare(v: Validated, opts: &PrepareOptions) -> Result<AnalyticFile, Data
                 };
                 assessments_ledger.except(t.idx, "test_date", &iso(t.date), reason);
             }
-            let as_picked = |t: &Test| PickedTest { score: t.score, sem: t.sem, date: t.date, window: t.window.clone(), row: t.row };
+            let as_picked = |t: &Test| PickedTest {
+                score: t.score,
+                sem: t.sem,
+                date: t.date,
+                window: t.window.clone(),
+                row: t.row,
+            };
             let weeks_between = match (pre, post) {
-                (Some(a), Some(b)) => Some(((b.date - a.date).num_days() - break_days(&opts.tests, a.date, b.date)) as f64 / 7.0),
+                (Some(a), Some(b)) => Some(
+                    ((b.date - a.date).num_days() - break_days(&opts.tests, a.date, b.date)) as f64
+                        / 7.0,
+                ),
                 _ => None,
             };
             let growth = match (pre, post) {
@@ -336,7 +424,9 @@ pub fn prepare(v: Validated, opts: &PrepareOptions) -> Result<AnalyticFile, Data
             } else {
                 let start = s.enroll_date.or(dosage.first_session);
                 let e = opts.eligibility.enrolled_in_time(start);
-                let d = opts.eligibility.met_dosage(dosage.sessions_attended, dosage.minutes_attended);
+                let d = opts
+                    .eligibility
+                    .met_dosage(dosage.sessions_attended, dosage.minutes_attended);
                 let why = e.as_ref().err().or(d.as_ref().err()).map(|w| w.to_string());
                 (Some(e.is_ok()), Some(d.is_ok()), why)
             };
@@ -380,7 +470,13 @@ pub fn prepare(v: Validated, opts: &PrepareOptions) -> Result<AnalyticFile, Data
     debug_assert!(tests_of.is_empty());
 
     let flow = flow_table(&rows, &opts.subjects, opts.boundary);
-    Ok(AnalyticFile { rows, flow, groups, ledgers: vec![roster_ledger, sessions_ledger, assessments_ledger], warnings })
+    Ok(AnalyticFile {
+        rows,
+        flow,
+        groups,
+        ledgers: vec![roster_ledger, sessions_ledger, assessments_ledger],
+        warnings,
+    })
 }
 
 /// The flow table: per subject, each provider, all tutored, and comparison.
@@ -390,7 +486,8 @@ pub fn flow_table(rows: &[AnalyticRow], subjects: &[String], boundary: Boundary)
         let of_subject: Vec<&AnalyticRow> = rows.iter().filter(|r| &r.subject == subject).collect();
         let count = |pred: &dyn Fn(&AnalyticRow) -> bool| -> FlowRow {
             let members: Vec<&&AnalyticRow> = of_subject.iter().filter(|r| pred(r)).collect();
-            let n = |f: &dyn Fn(&AnalyticRow) -> bool| members.iter().filter(|r| f(r)).count() as u64;
+            let n =
+                |f: &dyn Fn(&AnalyticRow) -> bool| members.iter().filter(|r| f(r)).count() as u64;
             let rostered = members.len() as u64;
             let analysed = n(&|r| r.analysed);
             FlowRow {
@@ -407,22 +504,41 @@ pub fn flow_table(rows: &[AnalyticRow], subjects: &[String], boundary: Boundary)
                 wwc_attrition: None,
             }
         };
-        let comparison = FlowRow { group: "comparison".into(), ..count(&|r| r.comparison) };
-        let providers: BTreeSet<&str> = of_subject.iter().filter_map(|r| r.provider_id.as_deref()).collect();
+        let comparison = FlowRow {
+            group: "comparison".into(),
+            ..count(&|r| r.comparison)
+        };
+        let providers: BTreeSet<&str> = of_subject
+            .iter()
+            .filter_map(|r| r.provider_id.as_deref())
+            .collect();
         let mut lines: Vec<FlowRow> = providers
             .iter()
-            .map(|p| FlowRow { group: p.to_string(), ..count(&|r| r.provider_id.as_deref() == Some(p)) })
+            .map(|p| FlowRow {
+                group: p.to_string(),
+                ..count(&|r| r.provider_id.as_deref() == Some(p))
+            })
             .collect();
-        lines.push(FlowRow { group: "all tutored".into(), ..count(&|r| !r.comparison) });
+        lines.push(FlowRow {
+            group: "all tutored".into(),
+            ..count(&|r| !r.comparison)
+        });
         for line in &mut lines {
-            if let Some(a) = wwc::attrition(line.rostered, line.analysed, comparison.rostered, comparison.analysed) {
+            if let Some(a) = wwc::attrition(
+                line.rostered,
+                line.analysed,
+                comparison.rostered,
+                comparison.analysed,
+            ) {
                 line.overall_attrition = Some(a.overall);
                 line.differential_attrition = Some(a.differential);
-                line.wwc_attrition = Some(match boundary {
-                    Boundary::Cautious => a.cautious,
-                    Boundary::Optimistic => a.optimistic,
-                }
-                .to_string());
+                line.wwc_attrition = Some(
+                    match boundary {
+                        Boundary::Cautious => a.cautious,
+                        Boundary::Optimistic => a.optimistic,
+                    }
+                    .to_string(),
+                );
             }
         }
         out.extend(lines);
@@ -439,10 +555,13 @@ impl AnalyticFile {
     /// The analytic file as an output table (fixed column order, documented in README).
     pub fn table(&self) -> Table {
         let r = &self.rows;
-        let text = |f: &dyn Fn(&AnalyticRow) -> Option<String>| Column::Text(r.iter().map(f).collect());
-        let float = |f: &dyn Fn(&AnalyticRow) -> Option<f64>| Column::Float(r.iter().map(f).collect());
+        let text =
+            |f: &dyn Fn(&AnalyticRow) -> Option<String>| Column::Text(r.iter().map(f).collect());
+        let float =
+            |f: &dyn Fn(&AnalyticRow) -> Option<f64>| Column::Float(r.iter().map(f).collect());
         let int = |f: &dyn Fn(&AnalyticRow) -> Option<i64>| Column::Int(r.iter().map(f).collect());
-        let boolean = |f: &dyn Fn(&AnalyticRow) -> Option<bool>| Column::Bool(r.iter().map(f).collect());
+        let boolean =
+            |f: &dyn Fn(&AnalyticRow) -> Option<bool>| Column::Bool(r.iter().map(f).collect());
         let mut t = Table::new();
         t.push("student_id", text(&|x| Some(x.student_id.clone())));
         t.push("subject", text(&|x| Some(x.subject.clone())));
@@ -456,23 +575,65 @@ impl AnalyticFile {
         }
         t.push("enroll_date", date_col(r.iter().map(|x| x.enroll_date)));
         t.push("exit_date", date_col(r.iter().map(|x| x.exit_date)));
-        for (name, get) in [("pre", (|x: &AnalyticRow| x.pre.clone()) as fn(&AnalyticRow) -> Option<PickedTest>), ("post", |x| x.post.clone())] {
-            t.push(&format!("{name}_score"), float(&|x| get(x).map(|p| p.score)));
-            t.push(&format!("{name}_sem"), float(&|x| get(x).and_then(|p| p.sem)));
-            t.push(&format!("{name}_date"), date_col(r.iter().map(|x| get(x).map(|p| p.date))));
-            t.push(&format!("{name}_window"), text(&|x| get(x).map(|p| p.window)));
-            t.push(&format!("{name}_row"), int(&|x| get(x).map(|p| p.row as i64)));
+        for (name, get) in [
+            (
+                "pre",
+                (|x: &AnalyticRow| x.pre.clone()) as fn(&AnalyticRow) -> Option<PickedTest>,
+            ),
+            ("post", |x| x.post.clone()),
+        ] {
+            t.push(
+                &format!("{name}_score"),
+                float(&|x| get(x).map(|p| p.score)),
+            );
+            t.push(
+                &format!("{name}_sem"),
+                float(&|x| get(x).and_then(|p| p.sem)),
+            );
+            t.push(
+                &format!("{name}_date"),
+                date_col(r.iter().map(|x| get(x).map(|p| p.date))),
+            );
+            t.push(
+                &format!("{name}_window"),
+                text(&|x| get(x).map(|p| p.window)),
+            );
+            t.push(
+                &format!("{name}_row"),
+                int(&|x| get(x).map(|p| p.row as i64)),
+            );
         }
         t.push("weeks_between", float(&|x| x.weeks_between));
         t.push("growth", float(&|x| x.growth));
         t.push("growth_se", float(&|x| x.growth_se));
-        t.push("sessions_scheduled", int(&|x| Some(x.dosage.sessions_scheduled as i64)));
-        t.push("sessions_attended", int(&|x| Some(x.dosage.sessions_attended as i64)));
-        t.push("sessions_absent", int(&|x| Some(x.dosage.sessions_absent as i64)));
-        t.push("sessions_cancelled", int(&|x| Some(x.dosage.sessions_cancelled as i64)));
-        t.push("minutes_attended", float(&|x| Some(x.dosage.minutes_attended)));
-        t.push("first_session", date_col(r.iter().map(|x| x.dosage.first_session)));
-        t.push("last_session", date_col(r.iter().map(|x| x.dosage.last_session)));
+        t.push(
+            "sessions_scheduled",
+            int(&|x| Some(x.dosage.sessions_scheduled as i64)),
+        );
+        t.push(
+            "sessions_attended",
+            int(&|x| Some(x.dosage.sessions_attended as i64)),
+        );
+        t.push(
+            "sessions_absent",
+            int(&|x| Some(x.dosage.sessions_absent as i64)),
+        );
+        t.push(
+            "sessions_cancelled",
+            int(&|x| Some(x.dosage.sessions_cancelled as i64)),
+        );
+        t.push(
+            "minutes_attended",
+            float(&|x| Some(x.dosage.minutes_attended)),
+        );
+        t.push(
+            "first_session",
+            date_col(r.iter().map(|x| x.dosage.first_session)),
+        );
+        t.push(
+            "last_session",
+            date_col(r.iter().map(|x| x.dosage.last_session)),
+        );
         t.push("weeks_active", int(&|x| Some(x.dosage.weeks_active as i64)));
         t.push("sessions_per_week", float(&|x| x.dosage.sessions_per_week));
         t.push("mean_group_size", float(&|x| x.dosage.mean_group_size));
@@ -490,21 +651,45 @@ impl AnalyticFile {
     pub fn flow_table(&self) -> Table {
         let f = &self.flow;
         let mut t = Table::new();
-        t.push("subject", Column::Text(f.iter().map(|x| Some(x.subject.clone())).collect()));
-        t.push("group", Column::Text(f.iter().map(|x| Some(x.group.clone())).collect()));
+        t.push(
+            "subject",
+            Column::Text(f.iter().map(|x| Some(x.subject.clone())).collect()),
+        );
+        t.push(
+            "group",
+            Column::Text(f.iter().map(|x| Some(x.group.clone())).collect()),
+        );
         for (name, get) in [
-            ("rostered", (|x: &FlowRow| x.rostered) as fn(&FlowRow) -> u64),
+            (
+                "rostered",
+                (|x: &FlowRow| x.rostered) as fn(&FlowRow) -> u64,
+            ),
             ("with_pre", |x| x.with_pre),
             ("met_dosage", |x| x.met_dosage),
             ("with_post", |x| x.with_post),
             ("analysed", |x| x.analysed),
         ] {
-            t.push(name, Column::Int(f.iter().map(|x| Some(get(x) as i64)).collect()));
+            t.push(
+                name,
+                Column::Int(f.iter().map(|x| Some(get(x) as i64)).collect()),
+            );
         }
-        t.push("attrition", Column::Float(f.iter().map(|x| x.attrition).collect()));
-        t.push("overall_attrition", Column::Float(f.iter().map(|x| x.overall_attrition).collect()));
-        t.push("differential_attrition", Column::Float(f.iter().map(|x| x.differential_attrition).collect()));
-        t.push("wwc_attrition", Column::Text(f.iter().map(|x| x.wwc_attrition.clone()).collect()));
+        t.push(
+            "attrition",
+            Column::Float(f.iter().map(|x| x.attrition).collect()),
+        );
+        t.push(
+            "overall_attrition",
+            Column::Float(f.iter().map(|x| x.overall_attrition).collect()),
+        );
+        t.push(
+            "differential_attrition",
+            Column::Float(f.iter().map(|x| x.differential_attrition).collect()),
+        );
+        t.push(
+            "wwc_attrition",
+            Column::Text(f.iter().map(|x| x.wwc_attrition.clone()).collect()),
+        );
         t
     }
 }
@@ -519,7 +704,14 @@ mod tests {
 
     fn raw(file: &str, text: &str) -> RawTable {
         let (headers, rows, blank_lines) = parse_csv(text.as_bytes(), file).unwrap();
-        RawTable { file: file.into(), path: file.into(), sha256: String::new(), headers, rows, blank_lines }
+        RawTable {
+            file: file.into(),
+            path: file.into(),
+            sha256: String::new(),
+            headers,
+            rows,
+            blank_lines,
+        }
     }
 
     fn d(s: &str) -> Date {
@@ -531,13 +723,28 @@ mod tests {
             subjects: vec!["math".into()],
             grades: Some(vec![3, 4, 5]),
             tests: Tests {
-                pre: WindowSpec { window: Some("fall".into()), ..Default::default() },
-                post: WindowSpec { window: Some("spring".into()), from: Some(d("2026-04-01")), to: Some(d("2026-06-15")), ..Default::default() },
+                pre: WindowSpec {
+                    window: Some("fall".into()),
+                    ..Default::default()
+                },
+                post: WindowSpec {
+                    window: Some("spring".into()),
+                    from: Some(d("2026-04-01")),
+                    to: Some(d("2026-06-15")),
+                    ..Default::default()
+                },
                 retest: RetestRule::MinSemThenLatest,
                 require_valid: true,
-                breaks: vec![Break { from: d("2025-12-22"), to: d("2026-01-02") }],
+                breaks: vec![Break {
+                    from: d("2025-12-22"),
+                    to: d("2026-01-02"),
+                }],
             },
-            eligibility: Eligibility { enrolled_by: Some(d("2025-10-31")), min_sessions: 2, min_minutes: 0.0 },
+            eligibility: Eligibility {
+                enrolled_by: Some(d("2025-10-31")),
+                min_sessions: 2,
+                min_minutes: 0.0,
+            },
             boundary: Boundary::Cautious,
         }
     }
@@ -554,7 +761,11 @@ mod tests {
         04,math,2025-09-12,fall,220,3.0,true\n05,math,2025-09-12,fall,201,,true\n05,math,2025-09-13,fall,199,,true\n";
 
     fn run() -> AnalyticFile {
-        let inputs = RawInputs { roster: raw("roster.csv", ROSTER), sessions: raw("sessions.csv", SESSIONS), assessments: raw("assessments.csv", TESTS) };
+        let inputs = RawInputs {
+            roster: raw("roster.csv", ROSTER),
+            sessions: raw("sessions.csv", SESSIONS),
+            assessments: raw("assessments.csv", TESTS),
+        };
         let v = validate(&inputs, &ValidateOptions::default()).unwrap();
         prepare(v, &opts()).unwrap()
     }
@@ -579,9 +790,19 @@ mod tests {
         let a = run();
         let get = |id: &str| a.rows.iter().find(|r| r.student_id == id).unwrap();
         let s1 = get("01");
-        assert_eq!((s1.dosage.sessions_scheduled, s1.dosage.sessions_attended, s1.dosage.sessions_absent), (4, 3, 1));
+        assert_eq!(
+            (
+                s1.dosage.sessions_scheduled,
+                s1.dosage.sessions_attended,
+                s1.dosage.sessions_absent
+            ),
+            (4, 3, 1)
+        );
         assert_eq!(s1.dosage.minutes_attended, 105.0);
-        assert_eq!(s1.dosage.weeks_active, 2, "Oct 6 and 8 share a week; Oct 20 is another");
+        assert_eq!(
+            s1.dosage.weeks_active, 2,
+            "Oct 6 and 8 share a week; Oct 20 is another"
+        );
         // 3 attended sessions over 2025-10-06..2025-10-20 (15 days = 15/7 weeks).
         assert!((s1.dosage.sessions_per_week.unwrap() - 3.0 / (15.0 / 7.0)).abs() < 1e-12);
         assert!(s1.analysed && s1.exclusion_reason.is_none());
@@ -591,11 +812,22 @@ mod tests {
         assert!(s2.exclusion_reason.as_ref().unwrap().contains("2025-11-20"));
         let s3 = get("03");
         assert!(s3.comparison && s3.eligible && s3.met_dosage.is_none());
-        assert!(!s3.has_post(), "March test is outside the post dates; May test is invalid");
+        assert!(
+            !s3.has_post(),
+            "March test is outside the post dates; May test is invalid"
+        );
         let s5 = get("05");
         assert_eq!(s5.met_dosage, Some(false));
-        assert!(s5.exclusion_reason.as_ref().unwrap().contains("attended 1 sessions"));
-        assert!(a.rows.iter().all(|r| r.student_id != "04"), "grade 8 is out of scope");
+        assert!(
+            s5.exclusion_reason
+                .as_ref()
+                .unwrap()
+                .contains("attended 1 sessions")
+        );
+        assert!(
+            a.rows.iter().all(|r| r.student_id != "04"),
+            "grade 8 is out of scope"
+        );
     }
 
     #[test]
@@ -606,12 +838,38 @@ mod tests {
             assert_eq!(x.rows_read, x.rows_used + x.rows_excepted, "{}", x.file);
         }
         let by_file = |f: &str| acc.iter().find(|x| x.file == f).unwrap().clone();
-        assert_eq!((by_file("roster.csv").rows_used, by_file("roster.csv").rows_excepted), (4, 1));
-        assert_eq!((by_file("sessions.csv").rows_used, by_file("sessions.csv").rows_excepted), (7, 1));
+        assert_eq!(
+            (
+                by_file("roster.csv").rows_used,
+                by_file("roster.csv").rows_excepted
+            ),
+            (4, 1)
+        );
+        assert_eq!(
+            (
+                by_file("sessions.csv").rows_used,
+                by_file("sessions.csv").rows_excepted
+            ),
+            (7, 1)
+        );
         // used tests: 01 pre+post, 02 pre+post, 03 pre, 05 pre = 6 of 12
-        assert_eq!((by_file("assessments.csv").rows_used, by_file("assessments.csv").rows_excepted), (6, 6));
-        let reasons: Vec<String> = a.ledgers[2].exceptions().iter().map(|e| format!("{}: {}", e.row, e.reason)).collect();
-        let has = |row: u64, text: &str| reasons.iter().any(|r| r.starts_with(&format!("{row}: ")) && r.contains(text));
+        assert_eq!(
+            (
+                by_file("assessments.csv").rows_used,
+                by_file("assessments.csv").rows_excepted
+            ),
+            (6, 6)
+        );
+        let reasons: Vec<String> = a.ledgers[2]
+            .exceptions()
+            .iter()
+            .map(|e| format!("{}: {}", e.row, e.reason))
+            .collect();
+        let has = |row: u64, text: &str| {
+            reasons
+                .iter()
+                .any(|r| r.starts_with(&format!("{row}: ")) && r.contains(text))
+        };
         assert!(has(2, "retest not chosen"), "{reasons:#?}");
         assert!(has(5, "subject is not in the contract"), "{reasons:#?}");
         assert!(has(9, "outside 2026-04-01..2026-06-15"), "{reasons:#?}");
@@ -623,7 +881,16 @@ mod tests {
     fn flow_counts_are_sequential_and_attrition_uses_the_comparison_group() {
         let a = run();
         let p1 = a.flow.iter().find(|f| f.group == "P1").unwrap();
-        assert_eq!((p1.rostered, p1.with_pre, p1.met_dosage, p1.with_post, p1.analysed), (3, 3, 1, 1, 1));
+        assert_eq!(
+            (
+                p1.rostered,
+                p1.with_pre,
+                p1.met_dosage,
+                p1.with_post,
+                p1.analysed
+            ),
+            (3, 3, 1, 1, 1)
+        );
         let c = a.flow.iter().find(|f| f.group == "comparison").unwrap();
         assert_eq!((c.rostered, c.analysed), (1, 0));
         // P1 attrition 2/3, comparison 1, overall 1 - 1/4.
@@ -631,7 +898,12 @@ mod tests {
         assert!((p1.differential_attrition.unwrap() - 1.0 / 3.0).abs() < 1e-12);
         assert_eq!(p1.wwc_attrition.as_deref(), Some("high"));
         for f in &a.flow {
-            assert!(f.rostered >= f.with_pre && f.with_pre >= f.met_dosage && f.met_dosage >= f.with_post && f.with_post >= f.analysed);
+            assert!(
+                f.rostered >= f.with_pre
+                    && f.with_pre >= f.met_dosage
+                    && f.met_dosage >= f.with_post
+                    && f.with_post >= f.analysed
+            );
         }
     }
 }

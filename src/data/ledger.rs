@@ -111,7 +111,13 @@ impl Ledger {
 
     /// Marks a valid row as used in the analytic file.
     pub fn mark_used(&mut self, idx: usize) {
-        debug_assert_eq!(self.states[idx], RowState::Valid, "{} row {} used twice or after exception", self.file, self.rows[idx]);
+        debug_assert_eq!(
+            self.states[idx],
+            RowState::Valid,
+            "{} row {} used twice or after exception",
+            self.file,
+            self.rows[idx]
+        );
         if self.states[idx] == RowState::Valid {
             self.states[idx] = RowState::Used;
         }
@@ -129,9 +135,14 @@ impl Ledger {
         for (i, s) in self.states.iter().enumerate() {
             match (s, stage) {
                 (RowState::Excepted, _) => excepted += 1,
-                (RowState::Valid, Stage::Validated) | (RowState::Used, Stage::Prepared) => used += 1,
+                (RowState::Valid, Stage::Validated) | (RowState::Used, Stage::Prepared) => {
+                    used += 1
+                }
                 _ => {
-                    return Err(format!("{} row {} was neither used nor excepted ({s:?} at {stage:?})", self.file, self.rows[i]));
+                    return Err(format!(
+                        "{} row {} was neither used nor excepted ({s:?} at {stage:?})",
+                        self.file, self.rows[i]
+                    ));
                 }
             }
         }
@@ -158,7 +169,12 @@ mod tests {
             path: "x.csv".into(),
             sha256: String::new(),
             headers: vec!["a".into()],
-            rows: (0..n).map(|i| RawRow { row: i as u64 + 2, fields: vec![i.to_string()] }).collect(),
+            rows: (0..n)
+                .map(|i| RawRow {
+                    row: i as u64 + 2,
+                    fields: vec![i.to_string()],
+                })
+                .collect(),
             blank_lines: 0,
         }
     }
@@ -181,7 +197,11 @@ mod tests {
     fn undecided_rows_are_refused() {
         let mut l = Ledger::new(Role::Sessions, &table(2));
         l.validate(0);
-        assert!(l.accounting(Stage::Validated).unwrap_err().contains("row 3"));
+        assert!(
+            l.accounting(Stage::Validated)
+                .unwrap_err()
+                .contains("row 3")
+        );
         l.validate(1);
         l.mark_used(0);
         // row 1 valid but not used: not decided for the prepared stage

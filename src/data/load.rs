@@ -46,18 +46,37 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Reads a CSV/TSV or Parquet file; `file` is the display name used in messages.
 pub fn read_table(path: &Path, file: &str) -> Result<RawTable, DataError> {
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let sha256 = sha256_hex(&bytes);
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let (headers, rows, blank_lines) = match ext.as_str() {
         "csv" | "tsv" | "txt" => parse_csv(&bytes, file)?,
         "parquet" | "pq" => {
             let (headers, rows) = super::parquet::read_text_columns(&bytes, file)?;
             (headers, rows, 0)
         }
-        _ => return Err(DataError::UnsupportedFormat { file: file.into(), extension: ext }),
+        _ => {
+            return Err(DataError::UnsupportedFormat {
+                file: file.into(),
+                extension: ext,
+            });
+        }
     };
-    Ok(RawTable { file: file.into(), path: path.to_path_buf(), sha256, headers, rows, blank_lines })
+    Ok(RawTable {
+        file: file.into(),
+        path: path.to_path_buf(),
+        sha256,
+        headers,
+        rows,
+        blank_lines,
+    })
 }
 
 /// Parses delimited text. Returns headers, records and the number of blank lines skipped.
@@ -78,13 +97,20 @@ pub fn parse_csv(bytes: &[u8], file: &str) -> Result<(Vec<String>, Vec<RawRow>, 
     let mut record = csv::StringRecord::new();
     // The csv crate does not count skipped blank lines, so line numbers come from byte
     // offsets: line = 1 + newlines before the record's first byte.
-    let newlines: Vec<u64> = body.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i as u64).collect();
+    let newlines: Vec<u64> = body
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .map(|(i, _)| i as u64)
+        .collect();
     loop {
-        let more = reader.read_record(&mut record).map_err(|e| DataError::Csv {
-            file: file.into(),
-            line: e.position().map(|p| p.line()).unwrap_or(0),
-            message: e.to_string(),
-        })?;
+        let more = reader
+            .read_record(&mut record)
+            .map_err(|e| DataError::Csv {
+                file: file.into(),
+                line: e.position().map(|p| p.line()).unwrap_or(0),
+                message: e.to_string(),
+            })?;
         if !more {
             break;
         }
@@ -157,16 +183,32 @@ impl ColumnIndex {
         }
         let mut positions = HashMap::new();
         let mut headers = HashMap::new();
-        let wanted_fields = role.fields().iter().map(|f: &Field| (f.name, f.required)).chain(extra.iter().map(|e| (e.as_str(), false)));
+        let wanted_fields = role
+            .fields()
+            .iter()
+            .map(|f: &Field| (f.name, f.required))
+            .chain(extra.iter().map(|e| (e.as_str(), false)));
         for (name, required) in wanted_fields {
-            let wanted = mapping.get(name).map(|s| s.trim().to_string()).unwrap_or_else(|| name.to_string());
+            let wanted = mapping
+                .get(name)
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|| name.to_string());
             let exact = table.headers.iter().position(|h| *h == wanted);
-            let found = exact.or_else(|| table.headers.iter().position(|h| h.eq_ignore_ascii_case(&wanted)));
+            let found = exact.or_else(|| {
+                table
+                    .headers
+                    .iter()
+                    .position(|h| h.eq_ignore_ascii_case(&wanted))
+            });
             match found {
                 Some(i) => {
                     let c = counts[&table.headers[i].to_ascii_lowercase()];
                     if c > 1 {
-                        return Err(DataError::DuplicateColumn { file: table.file.clone(), column: table.headers[i].clone(), count: c });
+                        return Err(DataError::DuplicateColumn {
+                            file: table.file.clone(),
+                            column: table.headers[i].clone(),
+                            count: c,
+                        });
                     }
                     positions.insert(name.to_string(), i);
                     headers.insert(name.to_string(), table.headers[i].clone());
@@ -188,7 +230,10 @@ impl ColumnIndex {
     /// The raw text of `field` in `row` (`None` if the file has no such column or the row
     /// is short).
     pub fn get<'a>(&self, row: &'a RawRow, field: &str) -> Option<&'a str> {
-        self.positions.get(field).and_then(|&i| row.fields.get(i)).map(|s| s.as_str())
+        self.positions
+            .get(field)
+            .and_then(|&i| row.fields.get(i))
+            .map(|s| s.as_str())
     }
 
     pub fn has(&self, field: &str) -> bool {
@@ -197,7 +242,10 @@ impl ColumnIndex {
 
     /// The header text for `field` (falls back to the field name).
     pub fn header(&self, field: &str) -> String {
-        self.headers.get(field).cloned().unwrap_or_else(|| field.to_string())
+        self.headers
+            .get(field)
+            .cloned()
+            .unwrap_or_else(|| field.to_string())
     }
 }
 
@@ -229,7 +277,10 @@ mod tests {
 
     #[test]
     fn empty_file_is_an_error() {
-        assert!(matches!(parse_csv(b"\n\n", "e.csv"), Err(DataError::EmptyFile { .. })));
+        assert!(matches!(
+            parse_csv(b"\n\n", "e.csv"),
+            Err(DataError::EmptyFile { .. })
+        ));
     }
 
     #[test]

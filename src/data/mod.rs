@@ -43,7 +43,22 @@ pub fn validate_options(contract: &Contract) -> ValidateOptions {
         ids: contract.ids.clone(),
         providers: contract.contract.providers.clone(),
         groups: contract.reporting.groups.clone(),
+        required_test_fields: required_test_fields(contract),
     }
+}
+
+/// Assessment fields the contract's test windows use: `window` when a window is chosen by
+/// label, `school_year` when by school year.
+fn required_test_fields(contract: &Contract) -> Vec<String> {
+    let specs = [&contract.tests.pre, &contract.tests.post];
+    let mut out = Vec::new();
+    if specs.iter().any(|w| w.window.is_some()) {
+        out.push("window".to_string());
+    }
+    if specs.iter().any(|w| w.school_year.is_some()) {
+        out.push("school_year".to_string());
+    }
+    out
 }
 
 /// Preparation options taken from a contract.
@@ -73,10 +88,14 @@ pub fn exceptions_table<'a>(ledgers: impl IntoIterator<Item = &'a Ledger>) -> Ta
         e.sort_by_key(|x| x.row);
         all.extend(e);
     }
-    let col = |f: &dyn Fn(&Exception) -> String| Column::Text(all.iter().map(|e| Some(f(e))).collect());
+    let col =
+        |f: &dyn Fn(&Exception) -> String| Column::Text(all.iter().map(|e| Some(f(e))).collect());
     let mut t = Table::new();
     t.push("file", col(&|e| e.file.clone()));
-    t.push("row", Column::Int(all.iter().map(|e| Some(e.row as i64)).collect()));
+    t.push(
+        "row",
+        Column::Int(all.iter().map(|e| Some(e.row as i64)).collect()),
+    );
     t.push("column", col(&|e| e.column.clone()));
     t.push("value", col(&|e| e.value.clone()));
     t.push("reason", col(&|e| e.reason.clone()));

@@ -80,6 +80,9 @@ pub struct ValidateOptions {
     pub providers: Option<Vec<String>>,
     /// Equity-group columns to carry from the roster.
     pub groups: Vec<String>,
+    /// Optional assessment fields that the contract's rules need (e.g. `window` when a test
+    /// window is chosen by label): a file without them is an error, not an empty match.
+    pub required_test_fields: Vec<String>,
 }
 
 /// The three input files, read as text.
@@ -107,12 +110,18 @@ pub struct Validated {
 
 impl Validated {
     pub fn ledgers(&self) -> [&Ledger; 3] {
-        [&self.roster_ledger, &self.sessions_ledger, &self.assessments_ledger]
+        [
+            &self.roster_ledger,
+            &self.sessions_ledger,
+            &self.assessments_ledger,
+        ]
     }
 }
 
 fn clean(s: Option<&str>) -> Option<String> {
-    s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    s.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 /// Parses a grade: integers -1..=13, "K"/"KG" = 0, "PK" = -1, "3.0" = 3.
@@ -143,7 +152,9 @@ fn parse_flag(text: &str) -> Option<bool> {
 
 fn parse_status(text: &str) -> Option<Status> {
     match text.trim().to_ascii_lowercase().as_str() {
-        "" | "attended" | "present" | "p" | "completed" | "complete" | "held" => Some(Status::Attended),
+        "" | "attended" | "present" | "p" | "completed" | "complete" | "held" => {
+            Some(Status::Attended)
+        }
         "absent" | "a" | "no-show" | "no show" | "noshow" | "missed" => Some(Status::Absent),
         "cancelled" | "canceled" | "c" | "cancel" => Some(Status::Cancelled),
         _ => None,
@@ -152,28 +163,90 @@ fn parse_status(text: &str) -> Option<Status> {
 
 /// Locates, reads and checks all three files.
 pub fn validate(inputs: &RawInputs, opts: &ValidateOptions) -> Result<Validated, DataError> {
-    let roster_cols = ColumnIndex::locate(&inputs.roster, Role::Roster, &opts.columns.roster, &extra_groups(opts))?;
-    let session_cols = ColumnIndex::locate(&inputs.sessions, Role::Sessions, &opts.columns.sessions, &[])?;
-    let test_cols = ColumnIndex::locate(&inputs.assessments, Role::Assessments, &opts.columns.assessments, &[])?;
-    let groups: Vec<String> = opts.groups.iter().filter(|g| roster_cols.has(g)).cloned().collect();
+    let roster_cols = ColumnIndex::locate(
+        &inputs.roster,
+        Role::Roster,
+        &opts.columns.roster,
+        &extra_groups(opts),
+    )?;
+    let session_cols = ColumnIndex::locate(
+        &inputs.sessions,
+        Role::Sessions,
+        &opts.columns.sessions,
+        &[],
+    )?;
+    let test_cols = ColumnIndex::locate(
+        &inputs.assessments,
+        Role::Assessments,
+        &opts.columns.assessments,
+        &[],
+    )?;
+    for field in &opts.required_test_fields {
+        if !test_cols.has(field) {
+            return Err(DataError::MissingColumn {
+                file: inputs.assessments.file.clone(),
+                field: field.clone(),
+                column: opts
+                    .columns
+                    .assessments
+                    .get(field)
+                    .cloned()
+                    .unwrap_or_else(|| field.clone()),
+                headers: inputs.assessments.headers.clone(),
+            });
+        }
+    }
+    let groups: Vec<String> = opts
+        .groups
+        .iter()
+        .filter(|g| roster_cols.has(g))
+        .cloned()
+        .collect();
 
     let mut warnings = Vec::new();
     let mut roster_ledger = Ledger::new(Role::Roster, &inputs.roster);
-    let students = validate_roster(&inputs.roster, &roster_cols, opts, &groups, &mut roster_ledger, &mut warnings);
+    let students = validate_roster(
+        &inputs.roster,
+        &roster_cols,
+        opts,
+        &groups,
+        &mut roster_ledger,
+        &mut warnings,
+    );
 
     let index = RosterIndex::new(&students);
     let known_providers: BTreeSet<String> = match &opts.providers {
         Some(list) => list.iter().cloned().collect(),
-        None => students.iter().filter_map(|s| s.provider_id.clone()).collect(),
+        None => students
+            .iter()
+            .filter_map(|s| s.provider_id.clone())
+            .collect(),
     };
 
     let mut sessions_ledger = Ledger::new(Role::Sessions, &inputs.sessions);
-    let sessions = validate_sessions(&inputs.sessions, &session_cols, opts, &index, &known_providers, &mut sessions_ledger);
+    let sessions = validate_sessions(
+        &inputs.sessions,
+        &session_cols,
+        opts,
+        &index,
+        &known_providers,
+        &mut sessions_ledger,
+    );
     let mut assessments_ledger = Ledger::new(Role::Assessments, &inputs.assessments);
-    let tests = validate_tests(&inputs.assessments, &test_cols, opts, &index, &mut assessments_ledger);
+    let tests = validate_tests(
+        &inputs.assessments,
+        &test_cols,
+        opts,
+        &index,
+        &mut assessments_ledger,
+    );
 
     for ledger in [&sessions_ledger, &assessments_ledger] {
-        let n = ledger.exceptions().iter().filter(|e| e.reason.contains("leading zeros")).count();
+        let n = ledger
+            .exceptions()
+            .iter()
+            .filter(|e| e.reason.contains("leading zeros"))
+            .count();
         if n > 0 {
             warnings.push(format!(
                 "{}: {n} rows carry a student ID that matches a roster ID only after restoring leading zeros \
@@ -182,11 +255,24 @@ pub fn validate(inputs: &RawInputs, opts: &ValidateOptions) -> Result<Validated,
             ));
         }
     }
-    Ok(Validated { students, sessions, tests, roster_ledger, sessions_ledger, assessments_ledger, warnings, groups })
+    Ok(Validated {
+        students,
+        sessions,
+        tests,
+        roster_ledger,
+        sessions_ledger,
+        assessments_ledger,
+        warnings,
+        groups,
+    })
 }
 
 fn extra_groups(opts: &ValidateOptions) -> Vec<String> {
-    opts.groups.iter().filter(|g| !super::schema::STANDARD_GROUPS.contains(&g.as_str())).cloned().collect()
+    opts.groups
+        .iter()
+        .filter(|g| !super::schema::STANDARD_GROUPS.contains(&g.as_str()))
+        .cloned()
+        .collect()
 }
 
 fn validate_roster(
@@ -203,15 +289,27 @@ fn validate_roster(
         let mut bad: Vec<(String, String, String)> = Vec::new();
         let id = opts.ids.normalize(get("student_id"));
         if id.is_empty() {
-            bad.push(("student_id".into(), String::new(), "missing student_id".into()));
+            bad.push((
+                "student_id".into(),
+                String::new(),
+                "missing student_id".into(),
+            ));
         }
         let school = get("school_id").trim().to_string();
         if school.is_empty() {
-            bad.push(("school_id".into(), String::new(), "missing school_id".into()));
+            bad.push((
+                "school_id".into(),
+                String::new(),
+                "missing school_id".into(),
+            ));
         }
         let grade = parse_grade(get("grade"));
         if grade.is_none() {
-            bad.push(("grade".into(), get("grade").into(), "grade is not an integer in -1..=13 (K = 0, PK = -1)".into()));
+            bad.push((
+                "grade".into(),
+                get("grade").into(),
+                "grade is not an integer in -1..=13 (K = 0, PK = -1)".into(),
+            ));
         }
         let mut date_of = |field: &str| -> Option<NaiveDate> {
             let text = get(field);
@@ -220,7 +318,11 @@ fn validate_roster(
             }
             let d = parse_date(text);
             if d.is_none() {
-                bad.push((field.into(), text.into(), "not a date (YYYY-MM-DD or M/D/YYYY)".into()));
+                bad.push((
+                    field.into(),
+                    text.into(),
+                    "not a date (YYYY-MM-DD or M/D/YYYY)".into(),
+                ));
             }
             d
         };
@@ -229,16 +331,32 @@ fn validate_roster(
         if let (Some(e), Some(x)) = (enroll_date, exit_date)
             && x < e
         {
-            bad.push(("exit_date".into(), get("exit_date").into(), "exit_date is before enroll_date".into()));
+            bad.push((
+                "exit_date".into(),
+                get("exit_date").into(),
+                "exit_date is before enroll_date".into(),
+            ));
         }
         let provider_id = clean(cols.get(raw, "provider_id"));
         if let (Some(p), Some(list)) = (&provider_id, &opts.providers)
             && !list.contains(p)
         {
-            bad.push(("provider_id".into(), p.clone(), format!("unknown provider (the contract lists {list:?})")));
+            bad.push((
+                "provider_id".into(),
+                p.clone(),
+                format!("unknown provider (the contract lists {list:?})"),
+            ));
         }
         if raw.fields.len() != table.headers.len() {
-            bad.push((String::new(), String::new(), format!("row has {} fields, header has {}", raw.fields.len(), table.headers.len())));
+            bad.push((
+                String::new(),
+                String::new(),
+                format!(
+                    "row has {} fields, header has {}",
+                    raw.fields.len(),
+                    table.headers.len()
+                ),
+            ));
         }
         if !bad.is_empty() {
             for (c, v, r) in bad {
@@ -247,7 +365,10 @@ fn validate_roster(
             }
             continue;
         }
-        let groups = groups.iter().map(|g| (g.clone(), get(g).trim().to_string())).collect();
+        let groups = groups
+            .iter()
+            .map(|g| (g.clone(), get(g).trim().to_string()))
+            .collect();
         candidates.push(Student {
             idx,
             row: raw.row,
@@ -274,31 +395,60 @@ fn validate_roster(
             continue;
         }
         let first = &candidates[members[0]];
-        let same = |s: &Student| Student { idx: 0, row: 0, ..s.clone() } == Student { idx: 0, row: 0, ..first.clone() };
+        let same = |s: &Student| {
+            Student {
+                idx: 0,
+                row: 0,
+                ..s.clone()
+            } == Student {
+                idx: 0,
+                row: 0,
+                ..first.clone()
+            }
+        };
         if members.iter().all(|&m| same(&candidates[m])) {
             for &m in &members[1..] {
                 drop[m] = true;
-                ledger.except(candidates[m].idx, &cols.header("student_id"), id, format!("exact duplicate of row {}", first.row));
+                ledger.except(
+                    candidates[m].idx,
+                    &cols.header("student_id"),
+                    id,
+                    format!("exact duplicate of row {}", first.row),
+                );
             }
         } else {
-            let rows: Vec<String> = members.iter().map(|&m| candidates[m].row.to_string()).collect();
+            let rows: Vec<String> = members
+                .iter()
+                .map(|&m| candidates[m].row.to_string())
+                .collect();
             for &m in members {
                 drop[m] = true;
                 ledger.except(
                     candidates[m].idx,
                     &cols.header("student_id"),
                     id,
-                    format!("student_id appears on rows {} with different values", rows.join(", ")),
+                    format!(
+                        "student_id appears on rows {} with different values",
+                        rows.join(", ")
+                    ),
                 );
             }
         }
     }
-    let students: Vec<Student> = candidates.into_iter().zip(drop).filter(|(_, d)| !d).map(|(s, _)| s).collect();
+    let students: Vec<Student> = candidates
+        .into_iter()
+        .zip(drop)
+        .filter(|(_, d)| !d)
+        .map(|(s, _)| s)
+        .collect();
     for s in &students {
         ledger.validate(s.idx);
     }
 
-    let digits: Vec<&Student> = students.iter().filter(|s| s.student_id.bytes().all(|b| b.is_ascii_digit())).collect();
+    let digits: Vec<&Student> = students
+        .iter()
+        .filter(|s| s.student_id.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
     let lengths: BTreeSet<usize> = digits.iter().map(|s| s.student_id.len()).collect();
     if digits.len() == students.len() && lengths.len() > 1 && opts.ids.pad_width.is_none() {
         warnings.push(format!(
@@ -320,12 +470,18 @@ struct RosterIndex<'a> {
 
 impl<'a> RosterIndex<'a> {
     fn new(students: &'a [Student]) -> Self {
-        let by_id = students.iter().map(|s| (s.student_id.as_str(), s)).collect();
+        let by_id = students
+            .iter()
+            .map(|s| (s.student_id.as_str(), s))
+            .collect();
         let mut by_stripped: HashMap<String, Vec<&str>> = HashMap::new();
         for s in students {
             let stripped = s.student_id.trim_start_matches('0');
             if stripped.len() < s.student_id.len() {
-                by_stripped.entry(stripped.to_string()).or_default().push(&s.student_id);
+                by_stripped
+                    .entry(stripped.to_string())
+                    .or_default()
+                    .push(&s.student_id);
             }
         }
         RosterIndex { by_id, by_stripped }
@@ -338,7 +494,10 @@ impl<'a> RosterIndex<'a> {
     /// Reason for an ID that is not on the roster.
     fn missing_reason(&self, id: &str) -> String {
         match self.by_stripped.get(id) {
-            Some(ids) => format!("student_id not on the roster; matches roster ID {} with leading zeros lost", ids[0]),
+            Some(ids) => format!(
+                "student_id not on the roster; matches roster ID {} with leading zeros lost",
+                ids[0]
+            ),
             None => "student_id not on the roster".into(),
         }
     }
@@ -364,30 +523,54 @@ fn validate_sessions(
         } else {
             let s = roster.get(&id);
             if s.is_none() {
-                bad.push(("student_id", get("student_id").into(), roster.missing_reason(&id)));
+                bad.push((
+                    "student_id",
+                    get("student_id").into(),
+                    roster.missing_reason(&id),
+                ));
             }
             s
         };
         let date = parse_date(get("session_date"));
         if date.is_none() {
-            bad.push(("session_date", get("session_date").into(), "not a date (YYYY-MM-DD or M/D/YYYY)".into()));
+            bad.push((
+                "session_date",
+                get("session_date").into(),
+                "not a date (YYYY-MM-DD or M/D/YYYY)".into(),
+            ));
         }
         let minutes = parse_number(get("minutes"));
         match minutes {
-            None => bad.push(("minutes", get("minutes").into(), "minutes is not a number".into())),
-            Some(m) if !(0.0..=600.0).contains(&m) => bad.push(("minutes", get("minutes").into(), "minutes outside 0..=600".into())),
+            None => bad.push((
+                "minutes",
+                get("minutes").into(),
+                "minutes is not a number".into(),
+            )),
+            Some(m) if !(0.0..=600.0).contains(&m) => bad.push((
+                "minutes",
+                get("minutes").into(),
+                "minutes outside 0..=600".into(),
+            )),
             _ => {}
         }
         let status = parse_status(get("status"));
         if status.is_none() {
-            bad.push(("status", get("status").into(), "status is not attended / absent / cancelled".into()));
+            bad.push((
+                "status",
+                get("status").into(),
+                "status is not attended / absent / cancelled".into(),
+            ));
         }
         let group_size = match get("group_size").trim() {
             "" => None,
             t => match parse_number(t) {
                 Some(g) if g.fract() == 0.0 && (1.0..=50.0).contains(&g) => Some(g as u32),
                 _ => {
-                    bad.push(("group_size", t.into(), "group_size is not an integer in 1..=50".into()));
+                    bad.push((
+                        "group_size",
+                        t.into(),
+                        "group_size is not an integer in 1..=50".into(),
+                    ));
                     None
                 }
             },
@@ -399,14 +582,21 @@ fn validate_sessions(
                 None
             }
             (_, Some(s)) if s.provider_id.is_none() => {
-                bad.push(("provider_id", listed.clone().unwrap_or_default(), "session for a comparison student (no provider on the roster)".into()));
+                bad.push((
+                    "provider_id",
+                    listed.clone().unwrap_or_default(),
+                    "session for a comparison student (no provider on the roster)".into(),
+                ));
                 None
             }
             (Some(p), Some(s)) if s.provider_id.as_deref() != Some(p) => {
                 bad.push((
                     "provider_id",
                     p.clone(),
-                    format!("session delivered by {p} but the roster assigns provider {}", s.provider_id.as_deref().unwrap_or("")),
+                    format!(
+                        "session delivered by {p} but the roster assigns provider {}",
+                        s.provider_id.as_deref().unwrap_or("")
+                    ),
                 ));
                 None
             }
@@ -421,7 +611,10 @@ fn validate_sessions(
             continue;
         }
         // Duplicates compare typed values, so 9/14/2025 and 2025-09-14 are the same day.
-        let key = format!("{id}|{provider:?}|{:?}|{date:?}|{minutes:?}|{status:?}|{group_size:?}", clean(cols.get(raw, "tutor_id")));
+        let key = format!(
+            "{id}|{provider:?}|{:?}|{date:?}|{minutes:?}|{status:?}|{group_size:?}",
+            clean(cols.get(raw, "tutor_id"))
+        );
         if let Some(first) = seen.get(&key) {
             ledger.except(idx, "", "", format!("exact duplicate of row {first}"));
             continue;
@@ -443,7 +636,13 @@ fn validate_sessions(
     out
 }
 
-fn validate_tests(table: &RawTable, cols: &ColumnIndex, opts: &ValidateOptions, roster: &RosterIndex, ledger: &mut Ledger) -> Vec<Test> {
+fn validate_tests(
+    table: &RawTable,
+    cols: &ColumnIndex,
+    opts: &ValidateOptions,
+    roster: &RosterIndex,
+    ledger: &mut Ledger,
+) -> Vec<Test> {
     let mut out = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     for (idx, raw) in table.rows.iter().enumerate() {
@@ -453,7 +652,11 @@ fn validate_tests(table: &RawTable, cols: &ColumnIndex, opts: &ValidateOptions, 
         if id.is_empty() {
             bad.push(("student_id", String::new(), "missing student_id".into()));
         } else if roster.get(&id).is_none() {
-            bad.push(("student_id", get("student_id").into(), roster.missing_reason(&id)));
+            bad.push((
+                "student_id",
+                get("student_id").into(),
+                roster.missing_reason(&id),
+            ));
         }
         let subject = get("subject").trim().to_ascii_lowercase();
         if subject.is_empty() {
@@ -461,11 +664,19 @@ fn validate_tests(table: &RawTable, cols: &ColumnIndex, opts: &ValidateOptions, 
         }
         let date = parse_date(get("test_date"));
         if date.is_none() {
-            bad.push(("test_date", get("test_date").into(), "not a date (YYYY-MM-DD or M/D/YYYY)".into()));
+            bad.push((
+                "test_date",
+                get("test_date").into(),
+                "not a date (YYYY-MM-DD or M/D/YYYY)".into(),
+            ));
         }
         let score = parse_number(get("scale_score"));
         if score.is_none() {
-            bad.push(("scale_score", get("scale_score").into(), "scale_score is not a finite number".into()));
+            bad.push((
+                "scale_score",
+                get("scale_score").into(),
+                "scale_score is not a finite number".into(),
+            ));
         }
         let sem = match get("sem").trim() {
             "" => None,
@@ -479,14 +690,22 @@ fn validate_tests(table: &RawTable, cols: &ColumnIndex, opts: &ValidateOptions, 
         };
         let valid = parse_flag(get("valid"));
         if valid.is_none() {
-            bad.push(("valid", get("valid").into(), "valid is not true/false".into()));
+            bad.push((
+                "valid",
+                get("valid").into(),
+                "valid is not true/false".into(),
+            ));
         }
         let grade = match get("grade").trim() {
             "" => None,
             t => {
                 let g = parse_grade(t);
                 if g.is_none() {
-                    bad.push(("grade", t.into(), "grade is not an integer in -1..=13".into()));
+                    bad.push((
+                        "grade",
+                        t.into(),
+                        "grade is not an integer in -1..=13".into(),
+                    ));
                 }
                 g
             }
@@ -532,20 +751,37 @@ mod tests {
 
     fn raw(file: &str, text: &str) -> RawTable {
         let (headers, rows, blank_lines) = parse_csv(text.as_bytes(), file).unwrap();
-        RawTable { file: file.into(), path: file.into(), sha256: String::new(), headers, rows, blank_lines }
+        RawTable {
+            file: file.into(),
+            path: file.into(),
+            sha256: String::new(),
+            headers,
+            rows,
+            blank_lines,
+        }
     }
 
     fn inputs(roster: &str, sessions: &str, tests: &str) -> RawInputs {
-        RawInputs { roster: raw("roster.csv", roster), sessions: raw("sessions.csv", sessions), assessments: raw("assessments.csv", tests) }
+        RawInputs {
+            roster: raw("roster.csv", roster),
+            sessions: raw("sessions.csv", sessions),
+            assessments: raw("assessments.csv", tests),
+        }
     }
 
-    const ROSTER: &str = "student_id,school_id,grade,provider_id\n00123,S1,4,P1\n123,S1,5,\n00777,S2,K,P2\n";
-    const SESSIONS: &str = "student_id,session_date,minutes,status,provider_id\n00123,2025-10-01,30,attended,P1\n";
+    const ROSTER: &str =
+        "student_id,school_id,grade,provider_id\n00123,S1,4,P1\n123,S1,5,\n00777,S2,K,P2\n";
+    const SESSIONS: &str =
+        "student_id,session_date,minutes,status,provider_id\n00123,2025-10-01,30,attended,P1\n";
     const TESTS: &str = "student_id,subject,test_date,scale_score\n00123,Math,2025-09-10,201.5\n";
 
     #[test]
     fn ids_keep_leading_zeros_and_differ_from_unpadded() {
-        let v = validate(&inputs(ROSTER, SESSIONS, TESTS), &ValidateOptions::default()).unwrap();
+        let v = validate(
+            &inputs(ROSTER, SESSIONS, TESTS),
+            &ValidateOptions::default(),
+        )
+        .unwrap();
         let ids: Vec<&str> = v.students.iter().map(|s| s.student_id.as_str()).collect();
         assert_eq!(ids, vec!["00123", "123", "00777"]);
         assert_eq!(v.students[2].grade, 0);
@@ -556,25 +792,53 @@ mod tests {
     #[test]
     fn lost_zeros_are_diagnosed_not_repaired() {
         let sessions = "student_id,session_date,minutes\n777,2025-10-01,30\n";
-        let v = validate(&inputs(ROSTER, sessions, TESTS), &ValidateOptions::default()).unwrap();
+        let v = validate(
+            &inputs(ROSTER, sessions, TESTS),
+            &ValidateOptions::default(),
+        )
+        .unwrap();
         assert!(v.sessions.is_empty());
         let e = &v.sessions_ledger.exceptions()[0];
         assert!(e.reason.contains("00777"), "{e:?}");
-        assert!(v.warnings.iter().any(|w| w.contains("leading zeros")), "{:?}", v.warnings);
-        let opts = ValidateOptions { ids: IdRules { pad_width: Some(5) }, ..Default::default() };
+        assert!(
+            v.warnings.iter().any(|w| w.contains("leading zeros")),
+            "{:?}",
+            v.warnings
+        );
+        let opts = ValidateOptions {
+            ids: IdRules { pad_width: Some(5) },
+            ..Default::default()
+        };
         let v = validate(&inputs(ROSTER, sessions, TESTS), &opts).unwrap();
         assert_eq!(v.sessions.len(), 1);
         assert_eq!(v.sessions[0].student_id, "00777");
-        assert_eq!(v.sessions[0].provider_id, "P2", "empty provider inherits the roster's");
+        assert_eq!(
+            v.sessions[0].provider_id, "P2",
+            "empty provider inherits the roster's"
+        );
     }
 
     #[test]
     fn duplicates_exact_keep_first_conflicting_drop_all() {
-        let roster = "student_id,school_id,grade,provider_id\n1,S1,4,P1\n1,S1,4,P1\n2,S1,4,P1\n2,S2,4,P1\n";
-        let v = validate(&inputs(roster, "student_id,session_date,minutes\n", "student_id,subject,test_date,scale_score\n"), &ValidateOptions::default()).unwrap();
+        let roster =
+            "student_id,school_id,grade,provider_id\n1,S1,4,P1\n1,S1,4,P1\n2,S1,4,P1\n2,S2,4,P1\n";
+        let v = validate(
+            &inputs(
+                roster,
+                "student_id,session_date,minutes\n",
+                "student_id,subject,test_date,scale_score\n",
+            ),
+            &ValidateOptions::default(),
+        )
+        .unwrap();
         assert_eq!(v.students.len(), 1);
         assert_eq!(v.students[0].row, 2);
-        let reasons: Vec<&str> = v.roster_ledger.exceptions().iter().map(|e| e.reason.as_str()).collect();
+        let reasons: Vec<&str> = v
+            .roster_ledger
+            .exceptions()
+            .iter()
+            .map(|e| e.reason.as_str())
+            .collect();
         assert!(reasons[0].contains("exact duplicate of row 2"));
         assert!(reasons[1].contains("rows 4, 5"));
         assert_eq!(reasons.len(), 3);
@@ -584,18 +848,37 @@ mod tests {
     fn bad_values_name_their_column_and_value() {
         let sessions = "student_id,session_date,minutes,status,provider_id\n\
                         00123,2025-13-01,45 min,maybe,P1\n00123,2025-10-02,700,attended,P9\n123,2025-10-02,30,attended,\n00777,2025-10-02,30,attended,P1\n";
-        let v = validate(&inputs(ROSTER, sessions, TESTS), &ValidateOptions::default()).unwrap();
+        let v = validate(
+            &inputs(ROSTER, sessions, TESTS),
+            &ValidateOptions::default(),
+        )
+        .unwrap();
         assert!(v.sessions.is_empty());
         let ex = v.sessions_ledger.exceptions();
-        let find = |col: &str, val: &str| ex.iter().find(|e| e.column == col && e.value == val).unwrap_or_else(|| panic!("no {col}={val} in {ex:?}"));
+        let find = |col: &str, val: &str| {
+            ex.iter()
+                .find(|e| e.column == col && e.value == val)
+                .unwrap_or_else(|| panic!("no {col}={val} in {ex:?}"))
+        };
         assert_eq!(find("session_date", "2025-13-01").row, 2);
         assert!(find("minutes", "45 min").reason.contains("not a number"));
         assert!(find("status", "maybe").reason.contains("attended"));
         assert!(find("minutes", "700").reason.contains("0..=600"));
         assert_eq!(find("provider_id", "P9").reason, "unknown provider");
-        assert!(find("provider_id", "").reason.contains("comparison student"));
-        assert!(find("provider_id", "P1").reason.contains("roster assigns provider P2"));
-        let a = v.sessions_ledger.accounting(crate::data::ledger::Stage::Validated).unwrap();
+        assert!(
+            find("provider_id", "")
+                .reason
+                .contains("comparison student")
+        );
+        assert!(
+            find("provider_id", "P1")
+                .reason
+                .contains("roster assigns provider P2")
+        );
+        let a = v
+            .sessions_ledger
+            .accounting(crate::data::ledger::Stage::Validated)
+            .unwrap();
         assert_eq!((a.rows_read, a.rows_used, a.rows_excepted), (4, 0, 4));
     }
 
@@ -603,28 +886,67 @@ mod tests {
     fn mapped_headers_load_and_missing_required_column_is_named() {
         let roster = "StudentID,School,Gr\n001,S1,3\n";
         let mut opts = ValidateOptions::default();
-        opts.columns.roster.insert("student_id".into(), "StudentID".into());
-        opts.columns.roster.insert("school_id".into(), "School".into());
+        opts.columns
+            .roster
+            .insert("student_id".into(), "StudentID".into());
+        opts.columns
+            .roster
+            .insert("school_id".into(), "School".into());
         opts.columns.roster.insert("grade".into(), "Gr".into());
-        let ok = validate(&inputs(roster, "student_id,session_date,minutes\n", "student_id,subject,test_date,scale_score\n"), &opts).unwrap();
+        let ok = validate(
+            &inputs(
+                roster,
+                "student_id,session_date,minutes\n",
+                "student_id,subject,test_date,scale_score\n",
+            ),
+            &opts,
+        )
+        .unwrap();
         assert_eq!(ok.students[0].student_id, "001");
-        let err = validate(&inputs(roster, "student_id,session_date,minutes\n", "student_id,subject,test_date,scale_score\n"), &ValidateOptions::default())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("roster.csv") && err.contains("student_id"), "{err}");
+        let err = validate(
+            &inputs(
+                roster,
+                "student_id,session_date,minutes\n",
+                "student_id,subject,test_date,scale_score\n",
+            ),
+            &ValidateOptions::default(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("roster.csv") && err.contains("student_id"),
+            "{err}"
+        );
     }
 
     #[test]
     fn test_rows_check_scores_sem_and_validity() {
         let tests = "student_id,subject,test_date,scale_score,sem,valid\n00123,math,2025-09-10,N/A,3,true\n00123,math,9/10/2025,201,-1,maybe\n00123,math,9/10/2025,201,3.1,N\n00123,math,2025-09-10,201,3.1,N\n";
-        let v = validate(&inputs(ROSTER, SESSIONS, tests), &ValidateOptions::default()).unwrap();
-        assert_eq!(v.tests.len(), 1, "a US-dated row and its ISO-dated copy are the same test");
+        let v = validate(
+            &inputs(ROSTER, SESSIONS, tests),
+            &ValidateOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            v.tests.len(),
+            1,
+            "a US-dated row and its ISO-dated copy are the same test"
+        );
         assert!(!v.tests[0].valid);
-        assert_eq!(v.tests[0].date, NaiveDate::from_ymd_opt(2025, 9, 10).unwrap());
+        assert_eq!(
+            v.tests[0].date,
+            NaiveDate::from_ymd_opt(2025, 9, 10).unwrap()
+        );
         let ex = v.assessments_ledger.exceptions();
-        assert!(ex.iter().any(|e| e.column == "scale_score" && e.value == "N/A"));
+        assert!(
+            ex.iter()
+                .any(|e| e.column == "scale_score" && e.value == "N/A")
+        );
         assert!(ex.iter().any(|e| e.column == "sem" && e.value == "-1"));
         assert!(ex.iter().any(|e| e.column == "valid" && e.value == "maybe"));
-        assert!(ex.iter().any(|e| e.row == 5 && e.reason == "exact duplicate of row 4"));
+        assert!(
+            ex.iter()
+                .any(|e| e.row == 5 && e.reason == "exact duplicate of row 4")
+        );
     }
 }

@@ -25,15 +25,78 @@ pub enum Boundary {
 /// attrition 0..=65 percent; `NaN` = high for any differential. Table II.1 of the WWC
 /// Standards Handbook v4.1.
 const CAUTIOUS: [f64; 66] = [
-    5.7, 5.8, 5.9, 5.9, 6.0, 6.1, 6.2, 6.3, 6.3, 6.3, 6.3, 6.2, 6.2, 6.1, 6.0, 5.9, 5.9, 5.8, 5.7, 5.5, 5.4, 5.3, 5.2, 5.1,
-    4.9, 4.8, 4.7, 4.5, 4.4, 4.3, 4.1, 4.0, 3.8, 3.6, 3.5, 3.3, 3.2, 3.1, 2.9, 2.8, 2.6, 2.5, 2.3, 2.1, 2.0, 1.8, 1.6, 1.5,
-    1.3, 1.2, 1.0, 0.9, 0.7, 0.6, 0.4, 0.3, 0.2, 0.0, f64::NAN, f64::NAN, f64::NAN, f64::NAN, f64::NAN, f64::NAN,
-    f64::NAN, f64::NAN,
+    5.7,
+    5.8,
+    5.9,
+    5.9,
+    6.0,
+    6.1,
+    6.2,
+    6.3,
+    6.3,
+    6.3,
+    6.3,
+    6.2,
+    6.2,
+    6.1,
+    6.0,
+    5.9,
+    5.9,
+    5.8,
+    5.7,
+    5.5,
+    5.4,
+    5.3,
+    5.2,
+    5.1,
+    4.9,
+    4.8,
+    4.7,
+    4.5,
+    4.4,
+    4.3,
+    4.1,
+    4.0,
+    3.8,
+    3.6,
+    3.5,
+    3.3,
+    3.2,
+    3.1,
+    2.9,
+    2.8,
+    2.6,
+    2.5,
+    2.3,
+    2.1,
+    2.0,
+    1.8,
+    1.6,
+    1.5,
+    1.3,
+    1.2,
+    1.0,
+    0.9,
+    0.7,
+    0.6,
+    0.4,
+    0.3,
+    0.2,
+    0.0,
+    f64::NAN,
+    f64::NAN,
+    f64::NAN,
+    f64::NAN,
+    f64::NAN,
+    f64::NAN,
+    f64::NAN,
+    f64::NAN,
 ];
 const OPTIMISTIC: [f64; 66] = [
-    10.0, 10.1, 10.2, 10.3, 10.4, 10.5, 10.7, 10.8, 10.9, 10.9, 10.9, 10.9, 10.9, 10.8, 10.8, 10.7, 10.6, 10.5, 10.3, 10.2,
-    10.0, 9.9, 9.7, 9.5, 9.4, 9.2, 9.0, 8.8, 8.6, 8.4, 8.2, 8.0, 7.8, 7.6, 7.4, 7.2, 7.0, 6.7, 6.5, 6.3, 6.0, 5.8, 5.6, 5.3,
-    5.1, 4.9, 4.6, 4.4, 4.2, 3.9, 3.7, 3.5, 3.2, 3.0, 2.8, 2.6, 2.3, 2.1, 1.9, 1.6, 1.4, 1.1, 0.9, 0.7, 0.5, 0.3,
+    10.0, 10.1, 10.2, 10.3, 10.4, 10.5, 10.7, 10.8, 10.9, 10.9, 10.9, 10.9, 10.9, 10.8, 10.8, 10.7,
+    10.6, 10.5, 10.3, 10.2, 10.0, 9.9, 9.7, 9.5, 9.4, 9.2, 9.0, 8.8, 8.6, 8.4, 8.2, 8.0, 7.8, 7.6,
+    7.4, 7.2, 7.0, 6.7, 6.5, 6.3, 6.0, 5.8, 5.6, 5.3, 5.1, 4.9, 4.6, 4.4, 4.2, 3.9, 3.7, 3.5, 3.2,
+    3.0, 2.8, 2.6, 2.3, 2.1, 1.9, 1.6, 1.4, 1.1, 0.9, 0.7, 0.5, 0.3,
 ];
 
 /// The largest differential attrition (a proportion) still rated low at `overall`
@@ -47,7 +110,11 @@ pub fn max_differential(overall: f64, boundary: Boundary) -> Option<f64> {
         Boundary::Cautious => &CAUTIOUS,
         Boundary::Optimistic => &OPTIMISTIC,
     };
-    table.get(pct).copied().filter(|v| !v.is_nan()).map(|v| v / 100.0)
+    table
+        .get(pct)
+        .copied()
+        .filter(|v| !v.is_nan())
+        .map(|v| v / 100.0)
 }
 
 /// Attrition of a treatment and a comparison group.
@@ -63,7 +130,12 @@ pub struct Attrition {
 }
 
 /// Attrition from assigned and analysed counts; `None` when a group has nobody assigned.
-pub fn attrition(assigned_t: u64, analysed_t: u64, assigned_c: u64, analysed_c: u64) -> Option<Attrition> {
+pub fn attrition(
+    assigned_t: u64,
+    analysed_t: u64,
+    assigned_c: u64,
+    analysed_c: u64,
+) -> Option<Attrition> {
     if assigned_t == 0 || assigned_c == 0 || analysed_t > assigned_t || analysed_c > assigned_c {
         return None;
     }
@@ -75,7 +147,14 @@ pub fn attrition(assigned_t: u64, analysed_t: u64, assigned_c: u64, analysed_c: 
         Some(m) if differential <= m + 1e-9 => "low",
         _ => "high",
     };
-    Some(Attrition { overall, treatment, comparison, differential, cautious: rate(Boundary::Cautious), optimistic: rate(Boundary::Optimistic) })
+    Some(Attrition {
+        overall,
+        treatment,
+        comparison,
+        differential,
+        cautious: rate(Boundary::Cautious),
+        optimistic: rate(Boundary::Optimistic),
+    })
 }
 
 #[cfg(test)]
@@ -108,7 +187,10 @@ mod tests {
             let c = max_differential(o, Boundary::Cautious).map(|v| (v * 1000.0).round() / 10.0);
             assert_eq!(c, cautious, "cautious at {pct}%");
             let p = max_differential(o, Boundary::Optimistic).unwrap();
-            assert!((p * 100.0 - optimistic).abs() < 1e-9, "optimistic at {pct}%");
+            assert!(
+                (p * 100.0 - optimistic).abs() < 1e-9,
+                "optimistic at {pct}%"
+            );
         }
         assert_eq!(max_differential(0.66, Boundary::Optimistic), None);
     }

@@ -1,1 +1,8 @@
-fn main(){}
+//! Integration tests: one binary (polars makes every test binary large).
+
+mod architecture;
+mod cli;
+mod common;
+mod messy;
+mod parquet_input;
+mod row_accounting;

@@ -11,18 +11,11 @@ use obc::data;
 use obc::simulate::{self, SimSpec};
 
 fn district(dir: &Path, students: usize) {
-    let spec = SimSpec {
-        students,
-        ..SimSpec::default()
-    };
+    let spec = SimSpec { students, ..SimSpec::default() };
     let t = Instant::now();
     let d = simulate::generate(&spec).expect("simulate");
     simulate::write(&d, dir).expect("write");
-    std::fs::write(
-        dir.join("contract.toml"),
-        obc::cli::simulate::contract_toml(&spec),
-    )
-    .unwrap();
+    std::fs::write(dir.join("contract.toml"), obc::cli::simulate::contract_toml(&spec)).unwrap();
     eprintln!(
         "simulated {students} students: {} sessions, {} tests in {:.2} s",
         d.sessions.len(),
@@ -54,11 +47,7 @@ fn bench(c: &mut Criterion) {
         let out = dir.path().join("out");
         std::fs::create_dir_all(&out).unwrap();
         group.bench_function(format!("write_analytic_csv/{n}"), |b| {
-            b.iter(|| {
-                a.table()
-                    .write(&out.join("analytic.csv"), data::table::Format::Csv)
-                    .unwrap()
-            })
+            b.iter(|| a.table().write(&out.join("analytic.csv"), data::table::Format::Csv).unwrap())
         });
     }
     group.finish();

@@ -16,27 +16,12 @@ pub enum DataError {
     UnsupportedFormat { file: String, extension: String },
     #[error("{file}: the file is empty (no header line)")]
     EmptyFile { file: String },
-    #[error(
-        "{file}: required column {column:?} (field `{field}`) not found; headers are {headers:?}"
-    )]
-    MissingColumn {
-        file: String,
-        field: String,
-        column: String,
-        headers: Vec<String>,
-    },
+    #[error("{file}: required column {column:?} (field `{field}`) not found; headers are {headers:?}")]
+    MissingColumn { file: String, field: String, column: String, headers: Vec<String> },
     #[error("{file}: column {column:?} appears {count} times in the header")]
-    DuplicateColumn {
-        file: String,
-        column: String,
-        count: usize,
-    },
+    DuplicateColumn { file: String, column: String, count: usize },
     #[error("{file}: CSV parse error at line {line}: {message}")]
-    Csv {
-        file: String,
-        line: u64,
-        message: String,
-    },
+    Csv { file: String, line: u64, message: String },
     #[error("{file}: Parquet error: {message}")]
     Parquet { file: String, message: String },
     #[error("cannot write {path}: {message}")]

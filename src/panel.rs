@@ -9,17 +9,9 @@ use crate::data::AnalyticFile;
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PanelError {
     #[error("column {column:?} not in the panel (numeric: {numeric:?}; text: {text:?})")]
-    MissingColumn {
-        column: String,
-        numeric: Vec<String>,
-        text: Vec<String>,
-    },
+    MissingColumn { column: String, numeric: Vec<String>, text: Vec<String> },
     #[error("column {column:?} has {got} values, the panel has {expected} rows")]
-    Length {
-        column: String,
-        expected: usize,
-        got: usize,
-    },
+    Length { column: String, expected: usize, got: usize },
 }
 
 /// Equal-length named columns.
@@ -32,10 +24,7 @@ pub struct Panel {
 
 impl Panel {
     pub fn new(n: usize) -> Self {
-        Panel {
-            n,
-            ..Default::default()
-        }
+        Panel { n, ..Default::default() }
     }
 
     pub fn len(&self) -> usize {
@@ -48,27 +37,15 @@ impl Panel {
 
     pub fn with_numeric(mut self, name: &str, values: Vec<f64>) -> Result<Self, PanelError> {
         if values.len() != self.n {
-            return Err(PanelError::Length {
-                column: name.into(),
-                expected: self.n,
-                got: values.len(),
-            });
+            return Err(PanelError::Length { column: name.into(), expected: self.n, got: values.len() });
         }
         self.numeric.insert(name.into(), values);
         Ok(self)
     }
 
-    pub fn with_text(
-        mut self,
-        name: &str,
-        values: Vec<Option<String>>,
-    ) -> Result<Self, PanelError> {
+    pub fn with_text(mut self, name: &str, values: Vec<Option<String>>) -> Result<Self, PanelError> {
         if values.len() != self.n {
-            return Err(PanelError::Length {
-                column: name.into(),
-                expected: self.n,
-                got: values.len(),
-            });
+            return Err(PanelError::Length { column: name.into(), expected: self.n, got: values.len() });
         }
         self.text.insert(name.into(), values);
         Ok(self)
@@ -83,17 +60,11 @@ impl Panel {
     }
 
     pub fn numeric(&self, name: &str) -> Result<&[f64], PanelError> {
-        self.numeric
-            .get(name)
-            .map(|v| v.as_slice())
-            .ok_or_else(|| self.missing(name))
+        self.numeric.get(name).map(|v| v.as_slice()).ok_or_else(|| self.missing(name))
     }
 
     pub fn text(&self, name: &str) -> Result<&[Option<String>], PanelError> {
-        self.text
-            .get(name)
-            .map(|v| v.as_slice())
-            .ok_or_else(|| self.missing(name))
+        self.text.get(name).map(|v| v.as_slice()).ok_or_else(|| self.missing(name))
     }
 
     pub fn numeric_names(&self) -> impl Iterator<Item = &str> {
@@ -106,37 +77,14 @@ impl Panel {
 
     /// The rows where `keep` is true, in order.
     pub fn filter(&self, keep: &[bool]) -> Panel {
-        assert_eq!(
-            keep.len(),
-            self.n,
-            "filter mask length (internal invariant)"
-        );
-        let pick_f = |v: &Vec<f64>| {
-            v.iter()
-                .zip(keep)
-                .filter(|(_, k)| **k)
-                .map(|(x, _)| *x)
-                .collect()
-        };
-        let pick_t = |v: &Vec<Option<String>>| {
-            v.iter()
-                .zip(keep)
-                .filter(|(_, k)| **k)
-                .map(|(x, _)| x.clone())
-                .collect()
-        };
+        assert_eq!(keep.len(), self.n, "filter mask length (internal invariant)");
+        let pick_f = |v: &Vec<f64>| v.iter().zip(keep).filter(|(_, k)| **k).map(|(x, _)| *x).collect();
+        let pick_t =
+            |v: &Vec<Option<String>>| v.iter().zip(keep).filter(|(_, k)| **k).map(|(x, _)| x.clone()).collect();
         Panel {
             n: keep.iter().filter(|k| **k).count(),
-            numeric: self
-                .numeric
-                .iter()
-                .map(|(k, v)| (k.clone(), pick_f(v)))
-                .collect(),
-            text: self
-                .text
-                .iter()
-                .map(|(k, v)| (k.clone(), pick_t(v)))
-                .collect(),
+            numeric: self.numeric.iter().map(|(k, v)| (k.clone(), pick_f(v))).collect(),
+            text: self.text.iter().map(|(k, v)| (k.clone(), pick_t(v))).collect(),
         }
     }
 }
@@ -150,13 +98,9 @@ impl AnalyticFile {
     pub fn panel(&self) -> Panel {
         let r = &self.rows;
         let num = |f: &dyn Fn(&crate::data::AnalyticRow) -> Option<f64>| {
-            r.iter()
-                .map(|x| f(x).unwrap_or(f64::NAN))
-                .collect::<Vec<_>>()
+            r.iter().map(|x| f(x).unwrap_or(f64::NAN)).collect::<Vec<_>>()
         };
-        let txt = |f: &dyn Fn(&crate::data::AnalyticRow) -> Option<String>| {
-            r.iter().map(f).collect::<Vec<_>>()
-        };
+        let txt = |f: &dyn Fn(&crate::data::AnalyticRow) -> Option<String>| r.iter().map(f).collect::<Vec<_>>();
         let flag = |b: bool| if b { 1.0 } else { 0.0 };
         let mut p = Panel::new(r.len());
         let columns_text: Vec<(&str, Vec<Option<String>>)> = vec![
@@ -181,14 +125,8 @@ impl AnalyticFile {
             ("weeks_between", num(&|x| x.weeks_between)),
             ("growth", num(&|x| x.growth)),
             ("growth_se", num(&|x| x.growth_se)),
-            (
-                "sessions_attended",
-                num(&|x| Some(x.dosage.sessions_attended as f64)),
-            ),
-            (
-                "minutes_attended",
-                num(&|x| Some(x.dosage.minutes_attended)),
-            ),
+            ("sessions_attended", num(&|x| Some(x.dosage.sessions_attended as f64))),
+            ("minutes_attended", num(&|x| Some(x.dosage.minutes_attended))),
             ("comparison", num(&|x| Some(flag(x.comparison)))),
             ("eligible", num(&|x| Some(flag(x.eligible)))),
             ("analysed", num(&|x| Some(flag(x.analysed)))),
@@ -207,16 +145,10 @@ mod tests {
     #[test]
     fn columns_must_match_length_and_missing_names_list_what_exists() {
         let p = Panel::new(2).with_numeric("x", vec![1.0, 2.0]).unwrap();
-        assert!(matches!(
-            Panel::new(2).with_numeric("y", vec![1.0]),
-            Err(PanelError::Length { .. })
-        ));
+        assert!(matches!(Panel::new(2).with_numeric("y", vec![1.0]), Err(PanelError::Length { .. })));
         let e = p.numeric("z").unwrap_err().to_string();
         assert!(e.contains("\"z\"") && e.contains("\"x\""), "{e}");
-        let f = p
-            .with_text("id", vec![Some("a".into()), None])
-            .unwrap()
-            .filter(&[false, true]);
+        let f = p.with_text("id", vec![Some("a".into()), None]).unwrap().filter(&[false, true]);
         assert_eq!(f.len(), 1);
         assert_eq!(f.numeric("x").unwrap(), &[2.0]);
         assert_eq!(f.text("id").unwrap(), &[None]);

@@ -51,9 +51,7 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            let user = e
-                .chain()
-                .any(|c| c.is::<ConfigError>() || c.is::<DataError>() || c.is::<UserError>());
+            let user = e.chain().any(|c| c.is::<ConfigError>() || c.is::<DataError>() || c.is::<UserError>());
             ExitCode::from(if user { 2 } else { 1 })
         }
     }
@@ -70,8 +68,7 @@ pub fn read_contract(path: &Path) -> anyhow::Result<(Contract, PathBuf)> {
 
 /// Creates the output folder.
 pub fn out_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create output folder {}", dir.display()))
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create output folder {}", dir.display()))
 }
 
 /// Writes a text file.
@@ -82,14 +79,8 @@ pub fn write_text(path: &Path, text: &str) -> anyhow::Result<()> {
 /// The accounting lines printed at the end of each command.
 pub fn print_accounting(rows: &[Accounting]) {
     let width = rows.iter().map(|a| a.file.len()).max().unwrap_or(4).max(4);
-    eprintln!(
-        "{:<width$}  {:>10}  {:>10}  {:>10}",
-        "file", "rows read", "used", "exceptions"
-    );
+    eprintln!("{:<width$}  {:>10}  {:>10}  {:>10}", "file", "rows read", "used", "exceptions");
     for a in rows {
-        eprintln!(
-            "{:<width$}  {:>10}  {:>10}  {:>10}",
-            a.file, a.rows_read, a.rows_used, a.rows_excepted
-        );
+        eprintln!("{:<width$}  {:>10}  {:>10}  {:>10}", a.file, a.rows_read, a.rows_used, a.rows_excepted);
     }
 }

@@ -43,21 +43,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let mut m = Manifest::new("prepare", serde_json::to_value(&contract)?, None);
     m.inputs = accounting.clone();
     m.outputs = vec![
-        OutputFile {
-            file: analytic_name.clone(),
-            restricted: true,
-            rows: Some(table.height() as u64),
-        },
-        OutputFile {
-            file: "flow.csv".into(),
-            restricted: false,
-            rows: Some(flow.height() as u64),
-        },
-        OutputFile {
-            file: "exceptions.csv".into(),
-            restricted: true,
-            rows: Some(exceptions.height() as u64),
-        },
+        OutputFile { file: analytic_name.clone(), restricted: true, rows: Some(table.height() as u64) },
+        OutputFile { file: "flow.csv".into(), restricted: false, rows: Some(flow.height() as u64) },
+        OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions.height() as u64) },
     ];
     m.warnings = analytic.warnings.clone();
     super::write_text(&args.out.join("manifest.json"), &m.to_json())?;

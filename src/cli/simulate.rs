@@ -47,12 +47,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         args.out.display()
     );
     for f in files {
-        eprintln!(
-            "  {}",
-            f.file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default()
-        );
+        eprintln!("  {}", f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default());
     }
     eprintln!("  contract.toml");
     Ok(())
@@ -65,8 +60,7 @@ pub fn contract_toml(spec: &SimSpec) -> String {
     let start: i32 = simulate::parse_school_year(&spec.school_year).unwrap_or(2025);
     let next = start + 1;
     let bounds = |w: &str| {
-        let (from, to) =
-            simulate::window_bounds(w, start).expect("fall and spring windows are defined");
+        let (from, to) = simulate::window_bounds(w, start).expect("fall and spring windows are defined");
         (iso(from), iso(to))
     };
     let (fall_from, fall_to) = bounds("fall");

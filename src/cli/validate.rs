@@ -30,21 +30,20 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)?;
     let mut m = Manifest::new("validate", serde_json::to_value(&contract)?, None);
     m.inputs = accounting.clone();
-    m.outputs = vec![OutputFile {
-        file: "exceptions.csv".into(),
-        restricted: true,
-        rows: Some(exceptions.height() as u64),
-    }];
+    m.outputs =
+        vec![OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions.height() as u64) }];
     m.warnings = v.warnings.clone();
     super::write_text(&args.out.join("manifest.json"), &m.to_json())?;
     for w in &v.warnings {
         eprintln!("warning: {w}");
     }
+    let rows: u64 = accounting.iter().map(|a| a.rows_excepted).sum();
     eprintln!(
-        "validated {} students, {} sessions, {} tests; {} exceptions in {}",
+        "validated {} students, {} sessions, {} tests; {} rows excepted ({} exception lines, one per bad field) in {}",
         v.students.len(),
         v.sessions.len(),
         v.tests.len(),
+        rows,
         exceptions.height(),
         args.out.join("exceptions.csv").display()
     );

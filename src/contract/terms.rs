@@ -56,12 +56,19 @@ pub enum Subjects {
 }
 
 impl Subjects {
-    /// Lower-cased subject names.
+    /// Lower-cased subject names, each once, in the order given.
     pub fn list(&self) -> Vec<String> {
-        match self {
+        let all: Vec<String> = match self {
             Subjects::One(s) => vec![s.trim().to_ascii_lowercase()],
             Subjects::Many(v) => v.iter().map(|s| s.trim().to_ascii_lowercase()).collect(),
+        };
+        let mut out: Vec<String> = Vec::new();
+        for s in all {
+            if !out.contains(&s) {
+                out.push(s);
+            }
         }
+        out
     }
 }
 
@@ -98,49 +105,25 @@ pub struct Eligibility {
 /// Why a tutored student does not meet the eligibility rule.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Ineligible {
-    NotEnrolledInTime {
-        start: Option<NaiveDate>,
-        by: NaiveDate,
-    },
-    TooFewSessions {
-        attended: u32,
-        needed: u32,
-    },
-    TooFewMinutes {
-        attended: f64,
-        needed: f64,
-    },
+    NotEnrolledInTime { start: Option<NaiveDate>, by: NaiveDate },
+    TooFewSessions { attended: u32, needed: u32 },
+    TooFewMinutes { attended: f64, needed: f64 },
 }
 
 impl std::fmt::Display for Ineligible {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Ineligible::NotEnrolledInTime { start: Some(s), by } => {
-                write!(
-                    f,
-                    "enrolled {} after the contract's enrolled_by {}",
-                    iso(*s),
-                    iso(*by)
-                )
+                write!(f, "enrolled {} after the contract's enrolled_by {}", iso(*s), iso(*by))
             }
             Ineligible::NotEnrolledInTime { start: None, by } => {
-                write!(
-                    f,
-                    "no enroll_date and no session, so not enrolled by {}",
-                    iso(*by)
-                )
+                write!(f, "no enroll_date and no session, so not enrolled by {}", iso(*by))
             }
             Ineligible::TooFewSessions { attended, needed } => {
-                write!(
-                    f,
-                    "attended {attended} sessions; the contract requires {needed}"
-                )
+                write!(f, "attended {attended} sessions; the contract requires {needed}")
             }
             Ineligible::TooFewMinutes { attended, needed } => {
-                write!(
-                    f,
-                    "attended {attended} minutes; the contract requires {needed}"
-                )
+                write!(f, "attended {attended} minutes; the contract requires {needed}")
             }
         }
     }
@@ -160,9 +143,7 @@ impl Eligibility {
     /// Whether a student enrolled in time (`start` = enroll_date, else first session).
     pub fn enrolled_in_time(&self, start: Option<NaiveDate>) -> Result<(), Ineligible> {
         match self.enrolled_by {
-            Some(by) if start.is_none_or(|s| s > by.0) => {
-                Err(Ineligible::NotEnrolledInTime { start, by: by.0 })
-            }
+            Some(by) if start.is_none_or(|s| s > by.0) => Err(Ineligible::NotEnrolledInTime { start, by: by.0 }),
             _ => Ok(()),
         }
     }
@@ -170,16 +151,10 @@ impl Eligibility {
     /// Whether attended dosage meets the rule.
     pub fn met_dosage(&self, sessions: u32, minutes: f64) -> Result<(), Ineligible> {
         if sessions < self.min_sessions {
-            return Err(Ineligible::TooFewSessions {
-                attended: sessions,
-                needed: self.min_sessions,
-            });
+            return Err(Ineligible::TooFewSessions { attended: sessions, needed: self.min_sessions });
         }
         if minutes < self.min_minutes {
-            return Err(Ineligible::TooFewMinutes {
-                attended: minutes,
-                needed: self.min_minutes,
-            });
+            return Err(Ineligible::TooFewMinutes { attended: minutes, needed: self.min_minutes });
         }
         Ok(())
     }
@@ -229,35 +204,46 @@ pub struct Contract {
 
 impl Contract {
     /// Parses and checks a contract; `origin` names the file in messages.
+    ///
+    /// ```
+    /// use obc::contract::terms::Contract;
+    /// let text = r#"
+    /// [contract]
+    /// name = "demo"
+    /// subject = "math"
+    /// [files]
+    /// roster = "roster.csv"
+    /// sessions = "sessions.csv"
+    /// assessments = "assessments.csv"
+    /// [tests]
+    /// pre = { window = "fall" }
+    /// post = { window = "spring" }
+    /// [eligibility]
+    /// min_sessions = 20
+    /// "#;
+    /// let c = Contract::from_toml(text, "demo.toml").unwrap();
+    /// assert_eq!(c.eligibility.min_sessions, 20);
+    /// assert_eq!(c.reporting.min_cell, 10); // the default
+    /// let typo = text.replace("min_sessions", "min_session");
+    /// assert!(Contract::from_toml(&typo, "demo.toml").unwrap_err().to_string().contains("min_session"));
+    /// ```
     pub fn from_toml(text: &str, origin: &str) -> Result<Contract, ConfigError> {
-        let c: Contract = toml::from_str(text).map_err(|e| ConfigError::Parse {
-            path: origin.into(),
-            message: e.to_string(),
-        })?;
+        let c: Contract =
+            toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.into(), message: e.to_string() })?;
         c.check()?;
         Ok(c)
     }
 
     /// Checks the rules that types cannot express.
     pub fn check(&self) -> Result<(), ConfigError> {
-        let invalid = |key: &str, message: String| {
-            Err(ConfigError::Invalid {
-                key: key.into(),
-                message,
-            })
-        };
-        if self.contract.subject.list().iter().any(|s| s.is_empty())
-            || self.contract.subject.list().is_empty()
-        {
+        let invalid = |key: &str, message: String| Err(ConfigError::Invalid { key: key.into(), message });
+        if self.contract.subject.list().iter().any(|s| s.is_empty()) || self.contract.subject.list().is_empty() {
             return invalid("contract.subject", "name at least one subject".into());
         }
         if let Some(g) = &self.contract.grades
             && (g.is_empty() || g.iter().any(|g| !(-1..=13).contains(g)))
         {
-            return invalid(
-                "contract.grades",
-                format!("grades must be in -1..=13 and not empty (got {g:?})"),
-            );
+            return invalid("contract.grades", format!("grades must be in -1..=13 and not empty (got {g:?})"));
         }
         if let Some(p) = &self.contract.providers
             && (p.is_empty() || p.iter().any(|p| p.trim().is_empty()))
@@ -267,10 +253,7 @@ impl Contract {
         self.tests.pre.check("tests.pre")?;
         self.tests.post.check("tests.post")?;
         if self.tests.pre == self.tests.post {
-            return invalid(
-                "tests.post",
-                "the post-test window is the same as the pre-test window".into(),
-            );
+            return invalid("tests.post", "the post-test window is the same as the pre-test window".into());
         }
         for (i, b) in self.tests.breaks.iter().enumerate() {
             if b.from > b.to {
@@ -279,19 +262,11 @@ impl Contract {
         }
         self.eligibility.check()?;
         self.ids.check()?;
-        let extra: Vec<String> = self
-            .reporting
-            .groups
-            .iter()
-            .filter(|g| !STANDARD_GROUPS.contains(&g.as_str()))
-            .cloned()
-            .collect();
+        let extra: Vec<String> =
+            self.reporting.groups.iter().filter(|g| !STANDARD_GROUPS.contains(&g.as_str())).cloned().collect();
         self.columns.check(&extra)?;
         if !(1..=100).contains(&self.reporting.min_cell) {
-            return invalid(
-                "reporting.min_cell",
-                format!("must be in 1..=100 (got {})", self.reporting.min_cell),
-            );
+            return invalid("reporting.min_cell", format!("must be in 1..=100 (got {})", self.reporting.min_cell));
         }
         Ok(())
     }
@@ -318,60 +293,40 @@ post = { window = "spring" }
     fn minimal_contract_takes_documented_defaults() {
         let c = Contract::from_toml(MINIMAL, "c.toml").unwrap();
         assert_eq!(c.contract.subject.list(), vec!["math"]);
+        assert_eq!(
+            Subjects::Many(vec!["Math".into(), "reading".into(), "math ".into()]).list(),
+            vec!["math", "reading"]
+        );
         assert_eq!(c.reporting.min_cell, 10);
         assert_eq!(c.reporting.groups.len(), 5);
         assert!(c.tests.require_valid);
-        assert_eq!(
-            c.tests.retest,
-            crate::data::schema::RetestRule::MinSemThenLatest
-        );
+        assert_eq!(c.tests.retest, crate::data::schema::RetestRule::MinSemThenLatest);
         assert_eq!(c.eligibility.min_sessions, 0);
     }
 
     #[test]
     fn unknown_key_is_named_with_its_line() {
         let text = MINIMAL.replace("[tests]", "[tests]\nretset = \"latest\"");
-        let e = Contract::from_toml(&text, "c.toml")
-            .unwrap_err()
-            .to_string();
+        let e = Contract::from_toml(&text, "c.toml").unwrap_err().to_string();
         assert!(e.contains("retset") && e.contains("line 10"), "{e}");
     }
 
     #[test]
     fn inconsistent_rules_are_refused_with_their_key() {
         let cases = [
+            (MINIMAL.replace("window = \"spring\"", "window = \"fall\""), "tests.post"),
             (
-                MINIMAL.replace("window = \"spring\"", "window = \"fall\""),
+                MINIMAL
+                    .replace("post = { window = \"spring\" }", "post = { from = \"2026-05-01\", to = \"2026-04-01\" }"),
                 "tests.post",
             ),
-            (
-                MINIMAL.replace(
-                    "post = { window = \"spring\" }",
-                    "post = { from = \"2026-05-01\", to = \"2026-04-01\" }",
-                ),
-                "tests.post",
-            ),
-            (
-                format!("{MINIMAL}[reporting]\nmin_cell = 0\n"),
-                "reporting.min_cell",
-            ),
-            (
-                format!("{MINIMAL}[eligibility]\nmin_minutes = -5.0\n"),
-                "eligibility.min_minutes",
-            ),
-            (
-                MINIMAL.replace("subject = \"Math\"", "subject = \"Math\"\ngrades = [3, 20]"),
-                "contract.grades",
-            ),
-            (
-                format!("{MINIMAL}[columns.roster]\nstudent = \"ID\"\n"),
-                "columns.roster.student",
-            ),
+            (format!("{MINIMAL}[reporting]\nmin_cell = 0\n"), "reporting.min_cell"),
+            (format!("{MINIMAL}[eligibility]\nmin_minutes = -5.0\n"), "eligibility.min_minutes"),
+            (MINIMAL.replace("subject = \"Math\"", "subject = \"Math\"\ngrades = [3, 20]"), "contract.grades"),
+            (format!("{MINIMAL}[columns.roster]\nstudent = \"ID\"\n"), "columns.roster.student"),
         ];
         for (text, key) in cases {
-            let e = Contract::from_toml(&text, "c.toml")
-                .unwrap_err()
-                .to_string();
+            let e = Contract::from_toml(&text, "c.toml").unwrap_err().to_string();
             assert!(e.contains(key), "expected {key} in {e}");
         }
     }
@@ -379,23 +334,11 @@ post = { window = "spring" }
     #[test]
     fn eligibility_rules_explain_themselves() {
         let d = |s: &str| Some(crate::data::date::parse_date(s).unwrap());
-        let e = Eligibility {
-            enrolled_by: Some(Date(d("2025-10-31").unwrap())),
-            min_sessions: 20,
-            min_minutes: 600.0,
-        };
+        let e = Eligibility { enrolled_by: Some(Date(d("2025-10-31").unwrap())), min_sessions: 20, min_minutes: 600.0 };
         assert!(e.enrolled_in_time(d("2025-10-31")).is_ok());
-        assert!(
-            e.enrolled_in_time(d("2025-11-01"))
-                .unwrap_err()
-                .to_string()
-                .contains("2025-11-01")
-        );
+        assert!(e.enrolled_in_time(d("2025-11-01")).unwrap_err().to_string().contains("2025-11-01"));
         assert!(e.enrolled_in_time(None).is_err());
-        assert_eq!(
-            e.met_dosage(19, 900.0).unwrap_err().to_string(),
-            "attended 19 sessions; the contract requires 20"
-        );
+        assert_eq!(e.met_dosage(19, 900.0).unwrap_err().to_string(), "attended 19 sessions; the contract requires 20");
         assert!(e.met_dosage(20, 599.0).is_err());
         assert!(e.met_dosage(20, 600.0).is_ok());
     }

@@ -6,6 +6,13 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Parses a date in ISO or US form; `None` if the text is not a valid date.
+///
+/// ```
+/// use obc::data::date::parse_date;
+/// assert_eq!(parse_date("9/14/2025"), parse_date("2025-09-14"));
+/// assert!(parse_date("2025-09-14").is_some());
+/// assert_eq!(parse_date("9/14/25"), None); // two-digit years are ambiguous
+/// ```
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
     let t = text.trim();
     // Drop a time part: "2025-09-14 00:00:00" or "2025-09-14T08:30:00".
@@ -14,17 +21,10 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
         return None;
     }
     let parts: Vec<&str> = t.split(['-', '/']).collect();
-    if parts.len() != 3
-        || parts
-            .iter()
-            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
-    {
+    if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
         return None;
     }
-    let nums: Vec<u32> = parts
-        .iter()
-        .map(|p| p.parse().ok())
-        .collect::<Option<_>>()?;
+    let nums: Vec<u32> = parts.iter().map(|p| p.parse().ok()).collect::<Option<_>>()?;
     let (y, m, d) = if parts[0].len() == 4 {
         (nums[0], nums[1], nums[2])
     } else if parts[2].len() == 4 && t.contains('/') {
@@ -54,9 +54,7 @@ impl<'de> Deserialize<'de> for Date {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         parse_date(&text).map(Date).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "{text:?} is not a date (write \"YYYY-MM-DD\" or \"M/D/YYYY\")"
-            ))
+            serde::de::Error::custom(format!("{text:?} is not a date (write \"YYYY-MM-DD\" or \"M/D/YYYY\")"))
         })
     }
 }
@@ -81,16 +79,7 @@ mod tests {
 
     #[test]
     fn impossible_or_ambiguous_dates_are_refused() {
-        for bad in [
-            "",
-            "N/A",
-            "2025-02-30",
-            "13/01/2025",
-            "9/14/25",
-            "2025-9",
-            "14.09.2025",
-            "2025-09-14x",
-        ] {
+        for bad in ["", "N/A", "2025-02-30", "13/01/2025", "9/14/25", "2025-9", "14.09.2025", "2025-09-14x"] {
             assert_eq!(parse_date(bad), None, "{bad:?} should not parse");
         }
     }
@@ -103,10 +92,7 @@ mod tests {
         }
         let t: T = toml::from_str("d = \"10/1/2025\"").unwrap();
         assert_eq!(Some(t.d.0), ymd(2025, 10, 1));
-        let err = toml::from_str::<T>("d = \"someday\"")
-            .err()
-            .unwrap()
-            .to_string();
+        let err = toml::from_str::<T>("d = \"someday\"").err().unwrap().to_string();
         assert!(err.contains("someday"), "{err}");
     }
 }

@@ -43,6 +43,8 @@ use crate::stats::wwc::{self, Boundary};
 #[derive(Clone, Debug)]
 pub struct PrepareOptions {
     pub subjects: Vec<String>,
+    /// The contract's providers (each gets a flow line even with no students).
+    pub providers: Option<Vec<String>>,
     pub grades: Option<Vec<i32>>,
     pub tests: Tests,
     pub eligibility: Eligibility,
@@ -77,10 +79,7 @@ pub struct Dosage {
 
 impl Dosage {
     fn from_sessions(sessions: &[&Session]) -> Dosage {
-        let mut d = Dosage {
-            sessions_scheduled: sessions.len() as u32,
-            ..Default::default()
-        };
+        let mut d = Dosage { sessions_scheduled: sessions.len() as u32, ..Default::default() };
         let mut weeks = BTreeSet::new();
         let (mut group_sum, mut group_n) = (0.0, 0u32);
         for s in sessions {
@@ -153,12 +152,16 @@ pub struct FlowRow {
     pub subject: String,
     /// Provider ID, "comparison", or "all tutored".
     pub group: String,
+    /// Students on the roster (valid rows in the contract's grades).
     pub rostered: u64,
+    /// Students whose every roster row was excepted (see exceptions.csv): assigned, but
+    /// never analysable, so they count as attrition.
+    pub roster_rejected: u64,
     pub with_pre: u64,
     pub met_dosage: u64,
     pub with_post: u64,
     pub analysed: u64,
-    /// 1 - analysed / rostered.
+    /// 1 - analysed / (rostered + roster_rejected).
     pub attrition: Option<f64>,
     /// Against the comparison group (WWC definitions).
     pub overall_attrition: Option<f64>,
@@ -180,10 +183,7 @@ pub struct AnalyticFile {
 impl AnalyticFile {
     /// Rows read, used and excepted per input; errors only on an internal accounting fault.
     pub fn accounting(&self) -> Result<Vec<Accounting>, String> {
-        self.ledgers
-            .iter()
-            .map(|l| l.accounting(Stage::Prepared))
-            .collect()
+        self.ledgers.iter().map(|l| l.accounting(Stage::Prepared)).collect()
     }
 }
 
@@ -196,10 +196,7 @@ fn matches(spec: &WindowSpec, t: &Test) -> Result<(), String> {
     if let Some(y) = &spec.school_year
         && t.school_year.as_deref() != Some(y.as_str())
     {
-        return Err(format!(
-            "school_year {:?} is not {y:?}",
-            t.school_year.as_deref().unwrap_or("")
-        ));
+        return Err(format!("school_year {:?} is not {y:?}", t.school_year.as_deref().unwrap_or("")));
     }
     let from = spec.from.map(|d| d.0);
     let to = spec.to.map(|d| d.0);
@@ -217,7 +214,11 @@ fn matches(spec: &WindowSpec, t: &Test) -> Result<(), String> {
 /// Picks one test by the retest rule; returns its position in `cands`.
 fn pick(cands: &[&Test], rule: RetestRule) -> Option<usize> {
     let better = |a: &Test, b: &Test| -> bool {
-        // true if a is preferred over b
+        // true if a is preferred over b; a valid test always beats an invalid one (only
+        // possible with require_valid = false)
+        if a.valid != b.valid {
+            return a.valid;
+        }
         let later = (a.date, a.row) > (b.date, b.row);
         match rule {
             RetestRule::Latest => later,
@@ -263,9 +264,13 @@ pub fn prepare(v: Validated, opts: &PrepareOptions) -> Result<AnalyticFile, Data
         mut roster_ledger,
         mut sessions_ledger,
         mut assessments_ledger,
-        warnings,
+        mut warnings,
         groups,
+        roster_columns,
+        test_columns,
+        roster_rejects,
     } = v;
+    let th = |f: &str| test_columns.header(f);
     let in_scope = |s: &Student| opts.grades.as_ref().is_none_or(|g| g.contains(&s.grade));
 
     let mut student_ok: HashMap<&str, bool> = HashMap::new();
@@ -275,99 +280,59 @@ pub fn prepare(v: Validated, opts: &PrepareOptions) -> Result<AnalyticFile, Data
         if ok {
             roster_ledger.mark_used(s.idx);
         } else {
-            roster_ledger.except(
-                s.idx,
-                "grade",
-                &s.grade.to_string(),
-                format!("grade {} is not in the contract's grades", s.grade),
-            );
+            let reason = format!("grade {} is not in the contract's grades", s.grade);
+            roster_ledger.exclude(s.idx, &roster_columns.header("grade"), &s.grade.to_string(), reason);
         }
     }
+    let in_contract = |id: &str| student_ok.get(id).copied().unwrap_or(false);
 
     let mut sessions_of: HashMap<&str, Vec<&Session>> = HashMap::new();
     for s in &sessions {
-        if student_ok
-            .get(s.student_id.as_str())
-            .copied()
-            .unwrap_or(false)
-        {
+        if in_contract(&s.student_id) {
             sessions_ledger.mark_used(s.idx);
             sessions_of.entry(&s.student_id).or_default().push(s);
         } else {
-            sessions_ledger.except(
-                s.idx,
-                "student_id",
-                &s.student_id,
-                "student is outside the contract's grades",
-            );
+            sessions_ledger.exclude(s.idx, "", &s.student_id, "student is outside the contract's grades");
         }
     }
 
     // Tests by (student, subject) after scope, subject and validity checks.
     let mut tests_of: HashMap<(&str, &str), Vec<&Test>> = HashMap::new();
     for t in &tests {
-        if !student_ok
-            .get(t.student_id.as_str())
-            .copied()
-            .unwrap_or(false)
-        {
-            assessments_ledger.except(
+        if !in_contract(&t.student_id) {
+            assessments_ledger.exclude(
                 t.idx,
-                "student_id",
+                &th("student_id"),
                 &t.student_id,
                 "student is outside the contract's grades",
             );
         } else if !opts.subjects.contains(&t.subject) {
-            assessments_ledger.except(
-                t.idx,
-                "subject",
-                &t.subject,
-                format!(
-                    "subject is not in the contract ({})",
-                    opts.subjects.join(", ")
-                ),
-            );
+            let reason = format!("subject is not in the contract ({})", opts.subjects.join(", "));
+            assessments_ledger.exclude(t.idx, &th("subject"), &t.subject, reason);
         } else if opts.tests.require_valid && !t.valid {
-            assessments_ledger.except(t.idx, "valid", "false", "test flagged invalid");
+            assessments_ledger.exclude(t.idx, &th("valid"), "false", "test flagged invalid");
         } else {
-            tests_of
-                .entry((&t.student_id, &t.subject))
-                .or_default()
-                .push(t);
+            tests_of.entry((&t.student_id, &t.subject)).or_default().push(t);
         }
     }
 
     let mut rows = Vec::new();
     for s in students.iter().filter(|s| in_scope(s)) {
-        let dosage = Dosage::from_sessions(
-            sessions_of
-                .get(s.student_id.as_str())
-                .map(|v| v.as_slice())
-                .unwrap_or(&[]),
-        );
+        let dosage = Dosage::from_sessions(sessions_of.get(s.student_id.as_str()).map(|v| v.as_slice()).unwrap_or(&[]));
         for subject in &opts.subjects {
-            let cands = tests_of
-                .remove(&(s.student_id.as_str(), subject.as_str()))
-                .unwrap_or_default();
-            let pre_c: Vec<&Test> = cands
-                .iter()
-                .copied()
-                .filter(|t| matches(&opts.tests.pre, t).is_ok())
-                .collect();
+            let cands = tests_of.remove(&(s.student_id.as_str(), subject.as_str())).unwrap_or_default();
+            let pre_c: Vec<&Test> = cands.iter().copied().filter(|t| matches(&opts.tests.pre, t).is_ok()).collect();
             let pre = pick(&pre_c, opts.tests.retest).map(|i| pre_c[i]);
             let post_c: Vec<&Test> = cands
                 .iter()
                 .copied()
                 .filter(|t| {
-                    matches(&opts.tests.post, t).is_ok()
-                        && pre.is_none_or(|p| t.idx != p.idx && t.date > p.date)
+                    matches(&opts.tests.post, t).is_ok() && pre.is_none_or(|p| t.idx != p.idx && t.date > p.date)
                 })
                 .collect();
             let post = pick(&post_c, opts.tests.retest).map(|i| post_c[i]);
             for t in &cands {
-                let chosen = [pre, post]
-                    .iter()
-                    .any(|c| c.is_some_and(|c| c.idx == t.idx));
+                let chosen = [pre, post].iter().any(|c| c.is_some_and(|c| c.idx == t.idx));
                 if chosen {
                     assessments_ledger.mark_used(t.idx);
                     continue;
@@ -385,16 +350,13 @@ pub fn prepare(v: Validated, opts: &PrepareOptions) -> Result<AnalyticFile, Data
                         post.map(|p| p.row).unwrap_or(0)
                     )
                 } else if matches(&opts.tests.post, t).is_ok() {
-                    format!(
-                        "post-test not after the pre-test of {}",
-                        pre.map(|p| iso(p.date)).unwrap_or_default()
-                    )
+                    format!("post-test not after the pre-test of {}", pre.map(|p| iso(p.date)).unwrap_or_default())
                 } else {
                     let why_pre = matches(&opts.tests.pre, t).err().unwrap_or_default();
                     let why_post = matches(&opts.tests.post, t).err().unwrap_or_default();
                     format!("not in the pre window ({why_pre}) nor the post window ({why_post})")
                 };
-                assessments_ledger.except(t.idx, "test_date", &iso(t.date), reason);
+                assessments_ledger.exclude(t.idx, &th("test_date"), &iso(t.date), reason);
             }
             let as_picked = |t: &Test| PickedTest {
                 score: t.score,
@@ -404,10 +366,9 @@ pub fn prepare(v: Validated, opts: &PrepareOptions) -> Result<AnalyticFile, Data
                 row: t.row,
             };
             let weeks_between = match (pre, post) {
-                (Some(a), Some(b)) => Some(
-                    ((b.date - a.date).num_days() - break_days(&opts.tests, a.date, b.date)) as f64
-                        / 7.0,
-                ),
+                (Some(a), Some(b)) => {
+                    Some(((b.date - a.date).num_days() - break_days(&opts.tests, a.date, b.date)) as f64 / 7.0)
+                }
                 _ => None,
             };
             let growth = match (pre, post) {
@@ -424,9 +385,7 @@ pub fn prepare(v: Validated, opts: &PrepareOptions) -> Result<AnalyticFile, Data
             } else {
                 let start = s.enroll_date.or(dosage.first_session);
                 let e = opts.eligibility.enrolled_in_time(start);
-                let d = opts
-                    .eligibility
-                    .met_dosage(dosage.sessions_attended, dosage.minutes_attended);
+                let d = opts.eligibility.met_dosage(dosage.sessions_attended, dosage.minutes_attended);
                 let why = e.as_ref().err().or(d.as_ref().err()).map(|w| w.to_string());
                 (Some(e.is_ok()), Some(d.is_ok()), why)
             };
@@ -469,67 +428,69 @@ pub fn prepare(v: Validated, opts: &PrepareOptions) -> Result<AnalyticFile, Data
     // impossible by construction (every in-scope student and contract subject was visited).
     debug_assert!(tests_of.is_empty());
 
-    let flow = flow_table(&rows, &opts.subjects, opts.boundary);
-    Ok(AnalyticFile {
-        rows,
-        flow,
-        groups,
-        ledgers: vec![roster_ledger, sessions_ledger, assessments_ledger],
-        warnings,
-    })
+    for subject in &opts.subjects {
+        let of_subject = rows.iter().filter(|r| &r.subject == subject);
+        let (pre, post) = of_subject.fold((0, 0), |(a, b), r| (a + r.has_pre() as usize, b + r.has_post() as usize));
+        if pre == 0 {
+            warnings.push(format!(
+                "{subject}: no student has a test in the pre window; check [tests] pre against the assessments file"
+            ));
+        }
+        if post == 0 {
+            warnings.push(format!(
+                "{subject}: no student has a test in the post window; check [tests] post against the assessments file"
+            ));
+        }
+    }
+    let providers = opts.providers.clone().unwrap_or_default();
+    let flow = flow_table(&rows, &opts.subjects, opts.boundary, &roster_rejects, &providers);
+    Ok(AnalyticFile { rows, flow, groups, ledgers: vec![roster_ledger, sessions_ledger, assessments_ledger], warnings })
 }
 
-/// The flow table: per subject, each provider, all tutored, and comparison.
-pub fn flow_table(rows: &[AnalyticRow], subjects: &[String], boundary: Boundary) -> Vec<FlowRow> {
+/// The flow table: per subject, each provider, all tutored, and comparison. `rejects` are
+/// students whose roster rows were all excepted, by the provider their row named (`None` =
+/// comparison); `providers` get a line even when nobody is rostered with them.
+pub fn flow_table(
+    rows: &[AnalyticRow],
+    subjects: &[String],
+    boundary: Boundary,
+    rejects: &BTreeMap<String, Option<String>>,
+    providers: &[String],
+) -> Vec<FlowRow> {
     let mut out = Vec::new();
     for subject in subjects {
         let of_subject: Vec<&AnalyticRow> = rows.iter().filter(|r| &r.subject == subject).collect();
-        let count = |pred: &dyn Fn(&AnalyticRow) -> bool| -> FlowRow {
-            let members: Vec<&&AnalyticRow> = of_subject.iter().filter(|r| pred(r)).collect();
-            let n =
-                |f: &dyn Fn(&AnalyticRow) -> bool| members.iter().filter(|r| f(r)).count() as u64;
+        let count = |group: &str, pred: &dyn Fn(Option<&str>) -> bool| -> FlowRow {
+            let members: Vec<&&AnalyticRow> = of_subject.iter().filter(|r| pred(r.provider_id.as_deref())).collect();
+            let n = |f: &dyn Fn(&AnalyticRow) -> bool| members.iter().filter(|r| f(r)).count() as u64;
             let rostered = members.len() as u64;
+            let roster_rejected = rejects.values().filter(|p| pred(p.as_deref())).count() as u64;
             let analysed = n(&|r| r.analysed);
+            let assigned = rostered + roster_rejected;
             FlowRow {
                 subject: subject.clone(),
-                group: String::new(),
+                group: group.to_string(),
                 rostered,
+                roster_rejected,
                 with_pre: n(&|r| r.has_pre()),
                 met_dosage: n(&|r| r.has_pre() && r.eligible),
                 with_post: n(&|r| r.has_pre() && r.eligible && r.has_post()),
                 analysed,
-                attrition: (rostered > 0).then(|| 1.0 - analysed as f64 / rostered as f64),
+                attrition: (assigned > 0).then(|| 1.0 - analysed as f64 / assigned as f64),
                 overall_attrition: None,
                 differential_attrition: None,
                 wwc_attrition: None,
             }
         };
-        let comparison = FlowRow {
-            group: "comparison".into(),
-            ..count(&|r| r.comparison)
-        };
-        let providers: BTreeSet<&str> = of_subject
-            .iter()
-            .filter_map(|r| r.provider_id.as_deref())
-            .collect();
-        let mut lines: Vec<FlowRow> = providers
-            .iter()
-            .map(|p| FlowRow {
-                group: p.to_string(),
-                ..count(&|r| r.provider_id.as_deref() == Some(p))
-            })
-            .collect();
-        lines.push(FlowRow {
-            group: "all tutored".into(),
-            ..count(&|r| !r.comparison)
-        });
+        let comparison = count("comparison", &|p| p.is_none());
+        let mut ids: BTreeSet<&str> = of_subject.iter().filter_map(|r| r.provider_id.as_deref()).collect();
+        ids.extend(providers.iter().map(|p| p.as_str()));
+        ids.extend(rejects.values().flatten().map(|p| p.as_str()));
+        let mut lines: Vec<FlowRow> = ids.iter().map(|p| count(p, &|x| x == Some(*p))).collect();
+        lines.push(count("all tutored", &|p| p.is_some()));
         for line in &mut lines {
-            if let Some(a) = wwc::attrition(
-                line.rostered,
-                line.analysed,
-                comparison.rostered,
-                comparison.analysed,
-            ) {
+            let assigned = |f: &FlowRow| f.rostered + f.roster_rejected;
+            if let Some(a) = wwc::attrition(assigned(line), line.analysed, assigned(&comparison), comparison.analysed) {
                 line.overall_attrition = Some(a.overall);
                 line.differential_attrition = Some(a.differential);
                 line.wwc_attrition = Some(
@@ -555,13 +516,10 @@ impl AnalyticFile {
     /// The analytic file as an output table (fixed column order, documented in README).
     pub fn table(&self) -> Table {
         let r = &self.rows;
-        let text =
-            |f: &dyn Fn(&AnalyticRow) -> Option<String>| Column::Text(r.iter().map(f).collect());
-        let float =
-            |f: &dyn Fn(&AnalyticRow) -> Option<f64>| Column::Float(r.iter().map(f).collect());
+        let text = |f: &dyn Fn(&AnalyticRow) -> Option<String>| Column::Text(r.iter().map(f).collect());
+        let float = |f: &dyn Fn(&AnalyticRow) -> Option<f64>| Column::Float(r.iter().map(f).collect());
         let int = |f: &dyn Fn(&AnalyticRow) -> Option<i64>| Column::Int(r.iter().map(f).collect());
-        let boolean =
-            |f: &dyn Fn(&AnalyticRow) -> Option<bool>| Column::Bool(r.iter().map(f).collect());
+        let boolean = |f: &dyn Fn(&AnalyticRow) -> Option<bool>| Column::Bool(r.iter().map(f).collect());
         let mut t = Table::new();
         t.push("student_id", text(&|x| Some(x.student_id.clone())));
         t.push("subject", text(&|x| Some(x.subject.clone())));
@@ -576,64 +534,25 @@ impl AnalyticFile {
         t.push("enroll_date", date_col(r.iter().map(|x| x.enroll_date)));
         t.push("exit_date", date_col(r.iter().map(|x| x.exit_date)));
         for (name, get) in [
-            (
-                "pre",
-                (|x: &AnalyticRow| x.pre.clone()) as fn(&AnalyticRow) -> Option<PickedTest>,
-            ),
+            ("pre", (|x: &AnalyticRow| x.pre.clone()) as fn(&AnalyticRow) -> Option<PickedTest>),
             ("post", |x| x.post.clone()),
         ] {
-            t.push(
-                &format!("{name}_score"),
-                float(&|x| get(x).map(|p| p.score)),
-            );
-            t.push(
-                &format!("{name}_sem"),
-                float(&|x| get(x).and_then(|p| p.sem)),
-            );
-            t.push(
-                &format!("{name}_date"),
-                date_col(r.iter().map(|x| get(x).map(|p| p.date))),
-            );
-            t.push(
-                &format!("{name}_window"),
-                text(&|x| get(x).map(|p| p.window)),
-            );
-            t.push(
-                &format!("{name}_row"),
-                int(&|x| get(x).map(|p| p.row as i64)),
-            );
+            t.push(&format!("{name}_score"), float(&|x| get(x).map(|p| p.score)));
+            t.push(&format!("{name}_sem"), float(&|x| get(x).and_then(|p| p.sem)));
+            t.push(&format!("{name}_date"), date_col(r.iter().map(|x| get(x).map(|p| p.date))));
+            t.push(&format!("{name}_window"), text(&|x| get(x).map(|p| p.window)));
+            t.push(&format!("{name}_row"), int(&|x| get(x).map(|p| p.row as i64)));
         }
         t.push("weeks_between", float(&|x| x.weeks_between));
         t.push("growth", float(&|x| x.growth));
         t.push("growth_se", float(&|x| x.growth_se));
-        t.push(
-            "sessions_scheduled",
-            int(&|x| Some(x.dosage.sessions_scheduled as i64)),
-        );
-        t.push(
-            "sessions_attended",
-            int(&|x| Some(x.dosage.sessions_attended as i64)),
-        );
-        t.push(
-            "sessions_absent",
-            int(&|x| Some(x.dosage.sessions_absent as i64)),
-        );
-        t.push(
-            "sessions_cancelled",
-            int(&|x| Some(x.dosage.sessions_cancelled as i64)),
-        );
-        t.push(
-            "minutes_attended",
-            float(&|x| Some(x.dosage.minutes_attended)),
-        );
-        t.push(
-            "first_session",
-            date_col(r.iter().map(|x| x.dosage.first_session)),
-        );
-        t.push(
-            "last_session",
-            date_col(r.iter().map(|x| x.dosage.last_session)),
-        );
+        t.push("sessions_scheduled", int(&|x| Some(x.dosage.sessions_scheduled as i64)));
+        t.push("sessions_attended", int(&|x| Some(x.dosage.sessions_attended as i64)));
+        t.push("sessions_absent", int(&|x| Some(x.dosage.sessions_absent as i64)));
+        t.push("sessions_cancelled", int(&|x| Some(x.dosage.sessions_cancelled as i64)));
+        t.push("minutes_attended", float(&|x| Some(x.dosage.minutes_attended)));
+        t.push("first_session", date_col(r.iter().map(|x| x.dosage.first_session)));
+        t.push("last_session", date_col(r.iter().map(|x| x.dosage.last_session)));
         t.push("weeks_active", int(&|x| Some(x.dosage.weeks_active as i64)));
         t.push("sessions_per_week", float(&|x| x.dosage.sessions_per_week));
         t.push("mean_group_size", float(&|x| x.dosage.mean_group_size));
@@ -651,45 +570,22 @@ impl AnalyticFile {
     pub fn flow_table(&self) -> Table {
         let f = &self.flow;
         let mut t = Table::new();
-        t.push(
-            "subject",
-            Column::Text(f.iter().map(|x| Some(x.subject.clone())).collect()),
-        );
-        t.push(
-            "group",
-            Column::Text(f.iter().map(|x| Some(x.group.clone())).collect()),
-        );
+        t.push("subject", Column::Text(f.iter().map(|x| Some(x.subject.clone())).collect()));
+        t.push("group", Column::Text(f.iter().map(|x| Some(x.group.clone())).collect()));
         for (name, get) in [
-            (
-                "rostered",
-                (|x: &FlowRow| x.rostered) as fn(&FlowRow) -> u64,
-            ),
+            ("rostered", (|x: &FlowRow| x.rostered) as fn(&FlowRow) -> u64),
+            ("roster_rejected", |x| x.roster_rejected),
             ("with_pre", |x| x.with_pre),
             ("met_dosage", |x| x.met_dosage),
             ("with_post", |x| x.with_post),
             ("analysed", |x| x.analysed),
         ] {
-            t.push(
-                name,
-                Column::Int(f.iter().map(|x| Some(get(x) as i64)).collect()),
-            );
+            t.push(name, Column::Int(f.iter().map(|x| Some(get(x) as i64)).collect()));
         }
-        t.push(
-            "attrition",
-            Column::Float(f.iter().map(|x| x.attrition).collect()),
-        );
-        t.push(
-            "overall_attrition",
-            Column::Float(f.iter().map(|x| x.overall_attrition).collect()),
-        );
-        t.push(
-            "differential_attrition",
-            Column::Float(f.iter().map(|x| x.differential_attrition).collect()),
-        );
-        t.push(
-            "wwc_attrition",
-            Column::Text(f.iter().map(|x| x.wwc_attrition.clone()).collect()),
-        );
+        t.push("attrition", Column::Float(f.iter().map(|x| x.attrition).collect()));
+        t.push("overall_attrition", Column::Float(f.iter().map(|x| x.overall_attrition).collect()));
+        t.push("differential_attrition", Column::Float(f.iter().map(|x| x.differential_attrition).collect()));
+        t.push("wwc_attrition", Column::Text(f.iter().map(|x| x.wwc_attrition.clone()).collect()));
         t
     }
 }
@@ -704,14 +600,7 @@ mod tests {
 
     fn raw(file: &str, text: &str) -> RawTable {
         let (headers, rows, blank_lines) = parse_csv(text.as_bytes(), file).unwrap();
-        RawTable {
-            file: file.into(),
-            path: file.into(),
-            sha256: String::new(),
-            headers,
-            rows,
-            blank_lines,
-        }
+        RawTable { file: file.into(), path: file.into(), sha256: String::new(), headers, rows, blank_lines }
     }
 
     fn d(s: &str) -> Date {
@@ -721,12 +610,10 @@ mod tests {
     fn opts() -> PrepareOptions {
         PrepareOptions {
             subjects: vec!["math".into()],
+            providers: None,
             grades: Some(vec![3, 4, 5]),
             tests: Tests {
-                pre: WindowSpec {
-                    window: Some("fall".into()),
-                    ..Default::default()
-                },
+                pre: WindowSpec { window: Some("fall".into()), ..Default::default() },
                 post: WindowSpec {
                     window: Some("spring".into()),
                     from: Some(d("2026-04-01")),
@@ -735,16 +622,9 @@ mod tests {
                 },
                 retest: RetestRule::MinSemThenLatest,
                 require_valid: true,
-                breaks: vec![Break {
-                    from: d("2025-12-22"),
-                    to: d("2026-01-02"),
-                }],
+                breaks: vec![Break { from: d("2025-12-22"), to: d("2026-01-02") }],
             },
-            eligibility: Eligibility {
-                enrolled_by: Some(d("2025-10-31")),
-                min_sessions: 2,
-                min_minutes: 0.0,
-            },
+            eligibility: Eligibility { enrolled_by: Some(d("2025-10-31")), min_sessions: 2, min_minutes: 0.0 },
             boundary: Boundary::Cautious,
         }
     }
@@ -790,19 +670,9 @@ mod tests {
         let a = run();
         let get = |id: &str| a.rows.iter().find(|r| r.student_id == id).unwrap();
         let s1 = get("01");
-        assert_eq!(
-            (
-                s1.dosage.sessions_scheduled,
-                s1.dosage.sessions_attended,
-                s1.dosage.sessions_absent
-            ),
-            (4, 3, 1)
-        );
+        assert_eq!((s1.dosage.sessions_scheduled, s1.dosage.sessions_attended, s1.dosage.sessions_absent), (4, 3, 1));
         assert_eq!(s1.dosage.minutes_attended, 105.0);
-        assert_eq!(
-            s1.dosage.weeks_active, 2,
-            "Oct 6 and 8 share a week; Oct 20 is another"
-        );
+        assert_eq!(s1.dosage.weeks_active, 2, "Oct 6 and 8 share a week; Oct 20 is another");
         // 3 attended sessions over 2025-10-06..2025-10-20 (15 days = 15/7 weeks).
         assert!((s1.dosage.sessions_per_week.unwrap() - 3.0 / (15.0 / 7.0)).abs() < 1e-12);
         assert!(s1.analysed && s1.exclusion_reason.is_none());
@@ -812,22 +682,11 @@ mod tests {
         assert!(s2.exclusion_reason.as_ref().unwrap().contains("2025-11-20"));
         let s3 = get("03");
         assert!(s3.comparison && s3.eligible && s3.met_dosage.is_none());
-        assert!(
-            !s3.has_post(),
-            "March test is outside the post dates; May test is invalid"
-        );
+        assert!(!s3.has_post(), "March test is outside the post dates; May test is invalid");
         let s5 = get("05");
         assert_eq!(s5.met_dosage, Some(false));
-        assert!(
-            s5.exclusion_reason
-                .as_ref()
-                .unwrap()
-                .contains("attended 1 sessions")
-        );
-        assert!(
-            a.rows.iter().all(|r| r.student_id != "04"),
-            "grade 8 is out of scope"
-        );
+        assert!(s5.exclusion_reason.as_ref().unwrap().contains("attended 1 sessions"));
+        assert!(a.rows.iter().all(|r| r.student_id != "04"), "grade 8 is out of scope");
     }
 
     #[test]
@@ -838,38 +697,13 @@ mod tests {
             assert_eq!(x.rows_read, x.rows_used + x.rows_excepted, "{}", x.file);
         }
         let by_file = |f: &str| acc.iter().find(|x| x.file == f).unwrap().clone();
-        assert_eq!(
-            (
-                by_file("roster.csv").rows_used,
-                by_file("roster.csv").rows_excepted
-            ),
-            (4, 1)
-        );
-        assert_eq!(
-            (
-                by_file("sessions.csv").rows_used,
-                by_file("sessions.csv").rows_excepted
-            ),
-            (7, 1)
-        );
+        assert_eq!((by_file("roster.csv").rows_used, by_file("roster.csv").rows_excepted), (4, 1));
+        assert_eq!((by_file("sessions.csv").rows_used, by_file("sessions.csv").rows_excepted), (7, 1));
         // used tests: 01 pre+post, 02 pre+post, 03 pre, 05 pre = 6 of 12
-        assert_eq!(
-            (
-                by_file("assessments.csv").rows_used,
-                by_file("assessments.csv").rows_excepted
-            ),
-            (6, 6)
-        );
-        let reasons: Vec<String> = a.ledgers[2]
-            .exceptions()
-            .iter()
-            .map(|e| format!("{}: {}", e.row, e.reason))
-            .collect();
-        let has = |row: u64, text: &str| {
-            reasons
-                .iter()
-                .any(|r| r.starts_with(&format!("{row}: ")) && r.contains(text))
-        };
+        assert_eq!((by_file("assessments.csv").rows_used, by_file("assessments.csv").rows_excepted), (6, 6));
+        let reasons: Vec<String> =
+            a.ledgers[2].exceptions().iter().map(|e| format!("{}: {}", e.row, e.reason)).collect();
+        let has = |row: u64, text: &str| reasons.iter().any(|r| r.starts_with(&format!("{row}: ")) && r.contains(text));
         assert!(has(2, "retest not chosen"), "{reasons:#?}");
         assert!(has(5, "subject is not in the contract"), "{reasons:#?}");
         assert!(has(9, "outside 2026-04-01..2026-06-15"), "{reasons:#?}");
@@ -881,16 +715,7 @@ mod tests {
     fn flow_counts_are_sequential_and_attrition_uses_the_comparison_group() {
         let a = run();
         let p1 = a.flow.iter().find(|f| f.group == "P1").unwrap();
-        assert_eq!(
-            (
-                p1.rostered,
-                p1.with_pre,
-                p1.met_dosage,
-                p1.with_post,
-                p1.analysed
-            ),
-            (3, 3, 1, 1, 1)
-        );
+        assert_eq!((p1.rostered, p1.with_pre, p1.met_dosage, p1.with_post, p1.analysed), (3, 3, 1, 1, 1));
         let c = a.flow.iter().find(|f| f.group == "comparison").unwrap();
         assert_eq!((c.rostered, c.analysed), (1, 0));
         // P1 attrition 2/3, comparison 1, overall 1 - 1/4.
@@ -905,5 +730,80 @@ mod tests {
                     && f.with_post >= f.analysed
             );
         }
+    }
+
+    fn run_with(roster: &str, tests: &str, o: &PrepareOptions) -> AnalyticFile {
+        let inputs = RawInputs {
+            roster: raw("roster.csv", roster),
+            sessions: raw("sessions.csv", SESSIONS),
+            assessments: raw("assessments.csv", tests),
+        };
+        prepare(validate(&inputs, &ValidateOptions::default()).unwrap(), o).unwrap()
+    }
+
+    const RETESTS: &str = "student_id,subject,test_date,window,scale_score,sem,valid\n\
+        01,math,2025-09-10,fall,200,3.5,true\n01,math,2025-09-20,fall,204,3.0,false\n01,math,2025-09-15,fall,198,,true\n\
+        01,math,2026-05-12,spring,212,3.2,true\n";
+
+    #[test]
+    fn each_retest_rule_picks_its_test() {
+        let pre_score = |rule: RetestRule, require_valid: bool| {
+            let mut o = opts();
+            o.tests.retest = rule;
+            o.tests.require_valid = require_valid;
+            let a = run_with(ROSTER, RETESTS, &o);
+            a.rows.iter().find(|r| r.student_id == "01").unwrap().pre.as_ref().unwrap().score
+        };
+        // Valid fall tests: 200 (Sep 10, SEM 3.5) and 198 (Sep 15, no SEM).
+        assert_eq!(pre_score(RetestRule::MinSemThenLatest, true), 200.0, "a test with an SEM beats one without");
+        assert_eq!(pre_score(RetestRule::Latest, true), 198.0);
+        assert_eq!(pre_score(RetestRule::Earliest, true), 200.0);
+        // With invalid tests allowed, the invalid one (SEM 3.0, latest) still loses to valid ones.
+        assert_eq!(pre_score(RetestRule::MinSemThenLatest, false), 200.0);
+        assert_eq!(pre_score(RetestRule::Latest, false), 198.0);
+    }
+
+    #[test]
+    fn rejected_roster_rows_count_as_attrition_and_listed_providers_get_a_line() {
+        // Student 06 (P1) has a bad grade, so its roster row is excepted.
+        let roster = format!("{ROSTER}06,S1,x,P1,2025-10-01\n");
+        let mut o = opts();
+        o.providers = Some(vec!["P1".into(), "P2".into(), "P9".into()]);
+        o.boundary = Boundary::Optimistic;
+        let inputs = RawInputs {
+            roster: raw("roster.csv", &roster),
+            sessions: raw("sessions.csv", SESSIONS),
+            assessments: raw("assessments.csv", TESTS),
+        };
+        let v = validate(&inputs, &ValidateOptions::default()).unwrap();
+        assert_eq!(v.roster_rejects.get("06"), Some(&Some("P1".to_string())));
+        let a = prepare(v, &o).unwrap();
+        let p1 = a.flow.iter().find(|f| f.group == "P1").unwrap();
+        assert_eq!((p1.rostered, p1.roster_rejected, p1.analysed), (3, 1, 1));
+        assert!((p1.attrition.unwrap() - 0.75).abs() < 1e-12);
+        // Overall 1 - (1 + 0) / (4 + 1) = 0.8: beyond the optimistic table (max 65%) -> high.
+        assert!((p1.overall_attrition.unwrap() - 0.8).abs() < 1e-12);
+        assert_eq!(p1.wwc_attrition.as_deref(), Some("high"));
+        let p9 = a.flow.iter().find(|f| f.group == "P9").unwrap();
+        assert_eq!((p9.rostered, p9.analysed, p9.attrition), (0, 0, None));
+    }
+
+    #[test]
+    fn without_a_comparison_group_attrition_against_it_is_empty() {
+        let roster = "student_id,school_id,grade,provider_id,enroll_date\n01,S1,4,P1,2025-10-01\n";
+        let a = run_with(roster, TESTS, &opts());
+        let p1 = a.flow.iter().find(|f| f.group == "P1").unwrap();
+        assert_eq!((p1.rostered, p1.analysed), (1, 1));
+        assert_eq!((p1.overall_attrition, p1.wwc_attrition.clone()), (None, None));
+        assert_eq!(a.flow.iter().find(|f| f.group == "comparison").unwrap().rostered, 0);
+    }
+
+    #[test]
+    fn a_window_that_matches_nothing_is_a_warning() {
+        let mut o = opts();
+        o.tests.post.window = Some("sprng".into());
+        let a = run_with(ROSTER, TESTS, &o);
+        assert!(a.warnings.iter().any(|w| w.contains("post window")), "{:?}", a.warnings);
+        assert!(!a.warnings.iter().any(|w| w.contains("pre window")), "{:?}", a.warnings);
     }
 }

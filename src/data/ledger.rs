@@ -9,6 +9,25 @@ use serde::Serialize;
 use super::load::RawTable;
 use super::schema::Role;
 
+/// Why a row was not used: bad data, or good data the contract's rules leave out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExceptionKind {
+    /// The row is wrong or unreadable (fix the export).
+    Invalid,
+    /// The row is fine but not used (another window, a retest not chosen, out of scope).
+    Excluded,
+}
+
+impl ExceptionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExceptionKind::Invalid => "invalid",
+            ExceptionKind::Excluded => "excluded",
+        }
+    }
+}
+
 /// One row that was not used, with the reason.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Exception {
@@ -17,6 +36,7 @@ pub struct Exception {
     pub column: String,
     pub value: String,
     pub reason: String,
+    pub kind: ExceptionKind,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,13 +112,23 @@ impl Ledger {
     /// Records a problem with row `idx`. A row may collect several exceptions (one per
     /// bad field); it is counted once.
     pub fn except(&mut self, idx: usize, column: &str, value: &str, reason: impl Into<String>) {
+        self.record(idx, column, value, reason.into(), ExceptionKind::Invalid);
+    }
+
+    /// Records a valid row that the contract's rules leave out.
+    pub fn exclude(&mut self, idx: usize, column: &str, value: &str, reason: impl Into<String>) {
+        self.record(idx, column, value, reason.into(), ExceptionKind::Excluded);
+    }
+
+    fn record(&mut self, idx: usize, column: &str, value: &str, reason: String, kind: ExceptionKind) {
         self.states[idx] = RowState::Excepted;
         self.exceptions.push(Exception {
             file: self.file.clone(),
             row: self.rows[idx],
             column: column.to_string(),
             value: value.to_string(),
-            reason: reason.into(),
+            reason,
+            kind,
         });
     }
 
@@ -135,9 +165,7 @@ impl Ledger {
         for (i, s) in self.states.iter().enumerate() {
             match (s, stage) {
                 (RowState::Excepted, _) => excepted += 1,
-                (RowState::Valid, Stage::Validated) | (RowState::Used, Stage::Prepared) => {
-                    used += 1
-                }
+                (RowState::Valid, Stage::Validated) | (RowState::Used, Stage::Prepared) => used += 1,
                 _ => {
                     return Err(format!(
                         "{} row {} was neither used nor excepted ({s:?} at {stage:?})",
@@ -169,12 +197,7 @@ mod tests {
             path: "x.csv".into(),
             sha256: String::new(),
             headers: vec!["a".into()],
-            rows: (0..n)
-                .map(|i| RawRow {
-                    row: i as u64 + 2,
-                    fields: vec![i.to_string()],
-                })
-                .collect(),
+            rows: (0..n).map(|i| RawRow { row: i as u64 + 2, fields: vec![i.to_string()], defect: None }).collect(),
             blank_lines: 0,
         }
     }
@@ -197,17 +220,14 @@ mod tests {
     fn undecided_rows_are_refused() {
         let mut l = Ledger::new(Role::Sessions, &table(2));
         l.validate(0);
-        assert!(
-            l.accounting(Stage::Validated)
-                .unwrap_err()
-                .contains("row 3")
-        );
+        assert!(l.accounting(Stage::Validated).unwrap_err().contains("row 3"));
         l.validate(1);
         l.mark_used(0);
         // row 1 valid but not used: not decided for the prepared stage
         assert!(l.accounting(Stage::Prepared).is_err());
-        l.except(1, "a", "1", "not selected");
+        l.exclude(1, "a", "1", "not selected");
         let a = l.accounting(Stage::Prepared).unwrap();
         assert_eq!((a.rows_used, a.rows_excepted), (1, 1));
+        assert_eq!(l.exceptions()[0].kind, ExceptionKind::Excluded);
     }
 }

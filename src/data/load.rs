@@ -23,6 +23,10 @@ pub struct RawRow {
     /// Spreadsheet row number (header = 1).
     pub row: u64,
     pub fields: Vec<String>,
+    /// A fault of the record itself, found while reading: text that is not UTF-8, or a
+    /// quoted field that runs over several lines (usually an unclosed quote that swallowed
+    /// the lines after it). Validation excepts such a row before looking at its fields.
+    pub defect: Option<String>,
 }
 
 /// A file read as text.
@@ -46,16 +50,9 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Reads a CSV/TSV or Parquet file; `file` is the display name used in messages.
 pub fn read_table(path: &Path, file: &str) -> Result<RawTable, DataError> {
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
     let sha256 = sha256_hex(&bytes);
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     let (headers, rows, blank_lines) = match ext.as_str() {
         "csv" | "tsv" | "txt" => parse_csv(&bytes, file)?,
         "parquet" | "pq" => {
@@ -63,20 +60,10 @@ pub fn read_table(path: &Path, file: &str) -> Result<RawTable, DataError> {
             (headers, rows, 0)
         }
         _ => {
-            return Err(DataError::UnsupportedFormat {
-                file: file.into(),
-                extension: ext,
-            });
+            return Err(DataError::UnsupportedFormat { file: file.into(), extension: ext });
         }
     };
-    Ok(RawTable {
-        file: file.into(),
-        path: path.to_path_buf(),
-        sha256,
-        headers,
-        rows,
-        blank_lines,
-    })
+    Ok(RawTable { file: file.into(), path: path.to_path_buf(), sha256, headers, rows, blank_lines })
 }
 
 /// Parses delimited text. Returns headers, records and the number of blank lines skipped.
@@ -86,31 +73,20 @@ pub fn parse_csv(bytes: &[u8], file: &str) -> Result<(Vec<String>, Vec<RawRow>, 
     let tabs = first_line.iter().filter(|&&b| b == b'\t').count();
     let commas = first_line.iter().filter(|&&b| b == b',').count();
     let delimiter = if tabs > commas { b'\t' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(body);
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(body);
     let mut headers: Option<Vec<String>> = None;
     let mut skipped_records = 0u64;
     let mut rows = Vec::new();
-    let mut record = csv::StringRecord::new();
+    let mut record = csv::ByteRecord::new();
     // The csv crate does not count skipped blank lines, so line numbers come from byte
     // offsets: line = 1 + newlines before the record's first byte.
-    let newlines: Vec<u64> = body
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| **b == b'\n')
-        .map(|(i, _)| i as u64)
-        .collect();
+    let newlines: Vec<u64> = body.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i as u64).collect();
     loop {
-        let more = reader
-            .read_record(&mut record)
-            .map_err(|e| DataError::Csv {
-                file: file.into(),
-                line: e.position().map(|p| p.line()).unwrap_or(0),
-                message: e.to_string(),
-            })?;
+        let more = reader.read_byte_record(&mut record).map_err(|e| DataError::Csv {
+            file: file.into(),
+            line: e.position().map(|p| p.line()).unwrap_or(0),
+            message: e.to_string(),
+        })?;
         if !more {
             break;
         }
@@ -123,14 +99,31 @@ pub fn parse_csv(bytes: &[u8], file: &str) -> Result<(Vec<String>, Vec<RawRow>, 
         let byte = byte as u64;
         let line = 1 + newlines.partition_point(|&nl| nl < byte) as u64;
         // A line of only separators or spaces is blank, too.
-        if record.iter().all(|f| f.trim().is_empty()) {
+        if record.iter().all(|f| f.trim_ascii().is_empty()) {
             skipped_records += 1;
             continue;
         }
-        let fields: Vec<String> = record.iter().map(|f| f.to_string()).collect();
+        let mut defect = None;
+        let fields: Vec<String> = record
+            .iter()
+            .map(|f| match std::str::from_utf8(f) {
+                Ok(t) => t.to_string(),
+                Err(_) => {
+                    defect = Some("text is not valid UTF-8 (save the file as UTF-8)".to_string());
+                    String::from_utf8_lossy(f).into_owned()
+                }
+            })
+            .collect();
+        let spanned = fields.iter().map(|f| f.trim_end_matches(['\r', '\n']).matches('\n').count() as u64).sum::<u64>();
+        if spanned > 0 && defect.is_none() {
+            defect = Some(format!(
+                "a quoted field runs from line {line} to line {} (an unclosed quote?); the lines it took in are not read as rows",
+                line + spanned
+            ));
+        }
         match headers {
             None => headers = Some(fields.iter().map(|h| h.trim().to_string()).collect()),
-            Some(_) => rows.push(RawRow { row: line, fields }),
+            Some(_) => rows.push(RawRow { row: line, fields, defect }),
         }
     }
     let headers = headers.ok_or_else(|| DataError::EmptyFile { file: file.into() })?;
@@ -183,23 +176,12 @@ impl ColumnIndex {
         }
         let mut positions = HashMap::new();
         let mut headers = HashMap::new();
-        let wanted_fields = role
-            .fields()
-            .iter()
-            .map(|f: &Field| (f.name, f.required))
-            .chain(extra.iter().map(|e| (e.as_str(), false)));
+        let wanted_fields =
+            role.fields().iter().map(|f: &Field| (f.name, f.required)).chain(extra.iter().map(|e| (e.as_str(), false)));
         for (name, required) in wanted_fields {
-            let wanted = mapping
-                .get(name)
-                .map(|s| s.trim().to_string())
-                .unwrap_or_else(|| name.to_string());
+            let wanted = mapping.get(name).map(|s| s.trim().to_string()).unwrap_or_else(|| name.to_string());
             let exact = table.headers.iter().position(|h| *h == wanted);
-            let found = exact.or_else(|| {
-                table
-                    .headers
-                    .iter()
-                    .position(|h| h.eq_ignore_ascii_case(&wanted))
-            });
+            let found = exact.or_else(|| table.headers.iter().position(|h| h.eq_ignore_ascii_case(&wanted)));
             match found {
                 Some(i) => {
                     let c = counts[&table.headers[i].to_ascii_lowercase()];
@@ -230,10 +212,7 @@ impl ColumnIndex {
     /// The raw text of `field` in `row` (`None` if the file has no such column or the row
     /// is short).
     pub fn get<'a>(&self, row: &'a RawRow, field: &str) -> Option<&'a str> {
-        self.positions
-            .get(field)
-            .and_then(|&i| row.fields.get(i))
-            .map(|s| s.as_str())
+        self.positions.get(field).and_then(|&i| row.fields.get(i)).map(|s| s.as_str())
     }
 
     pub fn has(&self, field: &str) -> bool {
@@ -242,10 +221,7 @@ impl ColumnIndex {
 
     /// The header text for `field` (falls back to the field name).
     pub fn header(&self, field: &str) -> String {
-        self.headers
-            .get(field)
-            .cloned()
-            .unwrap_or_else(|| field.to_string())
+        self.headers.get(field).cloned().unwrap_or_else(|| field.to_string())
     }
 }
 
@@ -277,10 +253,18 @@ mod tests {
 
     #[test]
     fn empty_file_is_an_error() {
-        assert!(matches!(
-            parse_csv(b"\n\n", "e.csv"),
-            Err(DataError::EmptyFile { .. })
-        ));
+        assert!(matches!(parse_csv(b"\n\n", "e.csv"), Err(DataError::EmptyFile { .. })));
+    }
+
+    #[test]
+    fn unclosed_quotes_and_bad_bytes_mark_the_row() {
+        let (_, rows, _) = parse_csv(b"a,b\n1,\"oops\n2,x\n3,y\n", "t.csv").unwrap();
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].defect.as_ref().unwrap().contains("from line 2 to line 4"), "{rows:?}");
+        let (_, rows, _) = parse_csv(b"a,b\n1,Jos\xe9\n2,ok\n", "t.csv").unwrap();
+        assert!(rows[0].defect.as_ref().unwrap().contains("UTF-8"));
+        assert_eq!(rows[0].fields[1], "Jos\u{fffd}");
+        assert_eq!(rows[1].defect, None);
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub mod validate;
 use std::path::Path;
 
 pub use join::{AnalyticFile, AnalyticRow, PrepareOptions, prepare};
-pub use ledger::{Accounting, Exception, Ledger, Stage};
+pub use ledger::{Accounting, Exception, ExceptionKind, Ledger, Stage};
 pub use validate::{RawInputs, ValidateOptions, Validated, validate};
 
 use crate::contract::terms::Contract;
@@ -65,6 +65,7 @@ fn required_test_fields(contract: &Contract) -> Vec<String> {
 pub fn prepare_options(contract: &Contract) -> PrepareOptions {
     PrepareOptions {
         subjects: contract.contract.subject.list(),
+        providers: contract.contract.providers.clone(),
         grades: contract.contract.grades.clone(),
         tests: contract.tests.clone(),
         eligibility: contract.eligibility.clone(),
@@ -79,8 +80,8 @@ pub fn prepare_contract(contract: &Contract, base: &Path) -> Result<AnalyticFile
     prepare(v, &prepare_options(contract))
 }
 
-/// All exceptions of some ledgers as a table: file, row, column, value, reason, in input
-/// order (file as given, then row).
+/// All exceptions of some ledgers as a table: file, row, column, value, reason, kind
+/// (`invalid` or `excluded`), in input order (file as given, then row).
 pub fn exceptions_table<'a>(ledgers: impl IntoIterator<Item = &'a Ledger>) -> Table {
     let mut all: Vec<&Exception> = Vec::new();
     for l in ledgers {
@@ -88,16 +89,13 @@ pub fn exceptions_table<'a>(ledgers: impl IntoIterator<Item = &'a Ledger>) -> Ta
         e.sort_by_key(|x| x.row);
         all.extend(e);
     }
-    let col =
-        |f: &dyn Fn(&Exception) -> String| Column::Text(all.iter().map(|e| Some(f(e))).collect());
+    let col = |f: &dyn Fn(&Exception) -> String| Column::Text(all.iter().map(|e| Some(f(e))).collect());
     let mut t = Table::new();
     t.push("file", col(&|e| e.file.clone()));
-    t.push(
-        "row",
-        Column::Int(all.iter().map(|e| Some(e.row as i64)).collect()),
-    );
+    t.push("row", Column::Int(all.iter().map(|e| Some(e.row as i64)).collect()));
     t.push("column", col(&|e| e.column.clone()));
     t.push("value", col(&|e| e.value.clone()));
     t.push("reason", col(&|e| e.reason.clone()));
+    t.push("kind", col(&|e| e.kind.as_str().to_string()));
     t
 }

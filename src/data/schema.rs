@@ -48,40 +48,20 @@ pub struct Field {
 }
 
 const fn req(name: &'static str, meaning: &'static str) -> Field {
-    Field {
-        name,
-        required: true,
-        meaning,
-    }
+    Field { name, required: true, meaning }
 }
 const fn opt(name: &'static str, meaning: &'static str) -> Field {
-    Field {
-        name,
-        required: false,
-        meaning,
-    }
+    Field { name, required: false, meaning }
 }
 
 /// The standard equity-group columns of the roster (NSSA minimum metrics).
-pub const STANDARD_GROUPS: [&str; 5] = [
-    "low_income",
-    "race_ethnicity",
-    "english_learner",
-    "disability",
-    "gender",
-];
+pub const STANDARD_GROUPS: [&str; 5] = ["low_income", "race_ethnicity", "english_learner", "disability", "gender"];
 
 pub const ROSTER: &[Field] = &[
-    req(
-        "student_id",
-        "student identifier, read as text (leading zeros kept)",
-    ),
+    req("student_id", "student identifier, read as text (leading zeros kept)"),
     req("school_id", "school identifier"),
-    req("grade", "grade level, 0-12 (K = 0)"),
-    opt(
-        "provider_id",
-        "tutoring provider; empty = comparison (not tutored)",
-    ),
+    req("grade", "grade level, -1..=13 (K = 0, PK = -1)"),
+    opt("provider_id", "tutoring provider; empty = comparison (not tutored)"),
     opt("tutor_id", "assigned tutor"),
     opt("enroll_date", "date the student entered tutoring"),
     opt("exit_date", "date the student left tutoring"),
@@ -94,10 +74,7 @@ pub const ROSTER: &[Field] = &[
 
 pub const SESSIONS: &[Field] = &[
     req("student_id", "student identifier"),
-    opt(
-        "provider_id",
-        "provider that delivered the session; empty = the roster's provider",
-    ),
+    opt("provider_id", "provider that delivered the session; empty = the roster's provider"),
     opt("tutor_id", "tutor who delivered the session"),
     req("session_date", "date of the session"),
     req("minutes", "minutes of tutoring, 0-600"),
@@ -109,18 +86,12 @@ pub const ASSESSMENTS: &[Field] = &[
     req("student_id", "student identifier"),
     req("subject", "subject, e.g. math or reading"),
     req("test_date", "date the test was taken"),
-    opt(
-        "window",
-        "test window label: fall, winter, spring or the district's own",
-    ),
+    opt("window", "test window label: fall, winter, spring or the district's own"),
     opt("school_year", "school year label, e.g. 2025-26"),
     opt("grade", "grade when tested"),
     req("scale_score", "scale score (e.g. RIT)"),
     opt("sem", "standard error of measurement of the score"),
-    opt(
-        "valid",
-        "validity flag (true/false, 1/0, Y/N); empty = valid",
-    ),
+    opt("valid", "validity flag (true/false, 1/0, Y/N); empty = valid"),
 ];
 
 pub const HISTORY: &[Field] = &[
@@ -175,12 +146,7 @@ impl Columns {
 
     /// Every mapped key must be a field of its file (or a declared extra group column).
     pub fn check(&self, extra_groups: &[String]) -> Result<(), ConfigError> {
-        for role in [
-            Role::Roster,
-            Role::Sessions,
-            Role::Assessments,
-            Role::History,
-        ] {
+        for role in [Role::Roster, Role::Sessions, Role::Assessments, Role::History] {
             for key in self.for_role(role).keys() {
                 let known = role.fields().iter().any(|f| f.name == key)
                     || (matches!(role, Role::Roster | Role::History) && extra_groups.contains(key));
@@ -188,10 +154,7 @@ impl Columns {
                     let names: Vec<&str> = role.fields().iter().map(|f| f.name).collect();
                     return Err(ConfigError::Invalid {
                         key: format!("columns.{}.{key}", role.name()),
-                        message: format!(
-                            "`{key}` is not a field of the {} file; fields are {names:?}",
-                            role.name()
-                        ),
+                        message: format!("`{key}` is not a field of the {} file; fields are {names:?}", role.name()),
                     });
                 }
             }
@@ -225,8 +188,7 @@ impl WindowSpec {
         if self.window.is_none() && self.from.is_none() && self.to.is_none() {
             return Err(ConfigError::Invalid {
                 key: key.into(),
-                message: "give a window label (window = \"fall\") or a date range (from, to)"
-                    .into(),
+                message: "give a window label (window = \"fall\") or a date range (from, to)".into(),
             });
         }
         if let (Some(f), Some(t)) = (self.from, self.to)
@@ -234,11 +196,7 @@ impl WindowSpec {
         {
             return Err(ConfigError::Invalid {
                 key: key.into(),
-                message: format!(
-                    "`from` {} is after `to` {}",
-                    super::date::iso(f.0),
-                    super::date::iso(t.0)
-                ),
+                message: format!("`from` {} is after `to` {}", super::date::iso(f.0), super::date::iso(t.0)),
             });
         }
         Ok(())
@@ -255,11 +213,13 @@ impl std::fmt::Display for RetestRule {
     }
 }
 
-/// How to choose one test when a student has several valid tests in a window.
+/// How to choose one test when a student has several tests in a window. A valid test is
+/// always preferred to one flagged invalid (only relevant with `require_valid = false`).
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum RetestRule {
-    /// The test with the smallest SEM (NWEA's rule); ties and missing SEMs go to the latest.
+    /// The test with the smallest SEM (NWEA's rule); a test without an SEM ranks after every
+    /// test with one; ties go to the latest date, then the later row.
     #[default]
     MinSemThenLatest,
     /// The latest test in the window.
@@ -365,18 +325,8 @@ mod tests {
 
     #[test]
     fn every_role_has_student_id_required() {
-        for role in [
-            Role::Roster,
-            Role::Sessions,
-            Role::Assessments,
-            Role::History,
-        ] {
-            assert!(
-                role.fields()
-                    .iter()
-                    .any(|f| f.name == "student_id" && f.required),
-                "{role:?}"
-            );
+        for role in [Role::Roster, Role::Sessions, Role::Assessments, Role::History] {
+            assert!(role.fields().iter().any(|f| f.name == "student_id" && f.required), "{role:?}");
         }
     }
 }

@@ -61,11 +61,7 @@ impl Table {
 
     pub fn push(&mut self, name: &str, column: Column) {
         if let Some((_, first)) = self.columns.first() {
-            assert_eq!(
-                first.len(),
-                column.len(),
-                "column {name} has a different length (internal invariant)"
-            );
+            assert_eq!(first.len(), column.len(), "column {name} has a different length (internal invariant)");
         }
         self.columns.push((name.to_string(), column));
     }
@@ -97,16 +93,11 @@ impl Table {
 
     /// Writes the table; CSV uses `,`, a header line, `\n` line ends and empty for null.
     pub fn write(&self, path: &Path, format: Format) -> Result<(), DataError> {
-        let werr = |m: String| DataError::Write {
-            path: path.to_path_buf(),
-            message: m,
-        };
+        let werr = |m: String| DataError::Write { path: path.to_path_buf(), message: m };
         let mut df = self.to_frame().map_err(|e| werr(e.to_string()))?;
         let mut file = std::fs::File::create(path).map_err(|e| werr(e.to_string()))?;
         match format {
-            Format::Csv => CsvWriter::new(&mut file)
-                .include_header(true)
-                .finish(&mut df),
+            Format::Csv => CsvWriter::new(&mut file).include_header(true).finish(&mut df),
             Format::Parquet => ParquetWriter::new(&mut file).finish(&mut df).map(|_| ()),
         }
         .map_err(|e| werr(e.to_string()))

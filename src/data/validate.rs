@@ -106,22 +106,23 @@ pub struct Validated {
     pub warnings: Vec<String>,
     /// Equity-group columns present in the roster.
     pub groups: Vec<String>,
+    /// Where each field was found (for naming the district's headers in exceptions).
+    pub roster_columns: ColumnIndex,
+    pub test_columns: ColumnIndex,
+    /// Students whose roster rows were all excepted (not exact duplicates): by ID, the
+    /// provider their row named (if known). They were assigned but cannot be analysed, so
+    /// the flow table counts them as attrition.
+    pub roster_rejects: BTreeMap<String, Option<String>>,
 }
 
 impl Validated {
     pub fn ledgers(&self) -> [&Ledger; 3] {
-        [
-            &self.roster_ledger,
-            &self.sessions_ledger,
-            &self.assessments_ledger,
-        ]
+        [&self.roster_ledger, &self.sessions_ledger, &self.assessments_ledger]
     }
 }
 
 fn clean(s: Option<&str>) -> Option<String> {
-    s.map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
+    s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
 }
 
 /// Parses a grade: integers -1..=13, "K"/"KG" = 0, "PK" = -1, "3.0" = 3.
@@ -152,9 +153,7 @@ fn parse_flag(text: &str) -> Option<bool> {
 
 fn parse_status(text: &str) -> Option<Status> {
     match text.trim().to_ascii_lowercase().as_str() {
-        "" | "attended" | "present" | "p" | "completed" | "complete" | "held" => {
-            Some(Status::Attended)
-        }
+        "" | "attended" | "present" | "p" | "completed" | "complete" | "held" => Some(Status::Attended),
         "absent" | "a" | "no-show" | "no show" | "noshow" | "missed" => Some(Status::Absent),
         "cancelled" | "canceled" | "c" | "cancel" => Some(Status::Cancelled),
         _ => None,
@@ -163,94 +162,44 @@ fn parse_status(text: &str) -> Option<Status> {
 
 /// Locates, reads and checks all three files.
 pub fn validate(inputs: &RawInputs, opts: &ValidateOptions) -> Result<Validated, DataError> {
-    let roster_cols = ColumnIndex::locate(
-        &inputs.roster,
-        Role::Roster,
-        &opts.columns.roster,
-        &extra_groups(opts),
-    )?;
-    let session_cols = ColumnIndex::locate(
-        &inputs.sessions,
-        Role::Sessions,
-        &opts.columns.sessions,
-        &[],
-    )?;
-    let test_cols = ColumnIndex::locate(
-        &inputs.assessments,
-        Role::Assessments,
-        &opts.columns.assessments,
-        &[],
-    )?;
+    let roster_cols = ColumnIndex::locate(&inputs.roster, Role::Roster, &opts.columns.roster, &extra_groups(opts))?;
+    let session_cols = ColumnIndex::locate(&inputs.sessions, Role::Sessions, &opts.columns.sessions, &[])?;
+    let test_cols = ColumnIndex::locate(&inputs.assessments, Role::Assessments, &opts.columns.assessments, &[])?;
     for field in &opts.required_test_fields {
         if !test_cols.has(field) {
             return Err(DataError::MissingColumn {
                 file: inputs.assessments.file.clone(),
                 field: field.clone(),
-                column: opts
-                    .columns
-                    .assessments
-                    .get(field)
-                    .cloned()
-                    .unwrap_or_else(|| field.clone()),
+                column: opts.columns.assessments.get(field).cloned().unwrap_or_else(|| field.clone()),
                 headers: inputs.assessments.headers.clone(),
             });
         }
     }
-    let groups: Vec<String> = opts
-        .groups
-        .iter()
-        .filter(|g| roster_cols.has(g))
-        .cloned()
-        .collect();
+    let groups: Vec<String> = opts.groups.iter().filter(|g| roster_cols.has(g)).cloned().collect();
 
     let mut warnings = Vec::new();
     let mut roster_ledger = Ledger::new(Role::Roster, &inputs.roster);
-    let students = validate_roster(
-        &inputs.roster,
-        &roster_cols,
-        opts,
-        &groups,
-        &mut roster_ledger,
-        &mut warnings,
-    );
+    let students = validate_roster(&inputs.roster, &roster_cols, opts, &groups, &mut roster_ledger, &mut warnings);
 
-    let index = RosterIndex::new(&students);
+    let roster_rejects = rejected_students(&inputs.roster, &roster_cols, opts, &roster_ledger, &students);
+    let index = RosterIndex::new(&students, &roster_rejects, &inputs.roster, &roster_cols, opts);
     let known_providers: BTreeSet<String> = match &opts.providers {
         Some(list) => list.iter().cloned().collect(),
-        None => students
-            .iter()
-            .filter_map(|s| s.provider_id.clone())
-            .collect(),
+        None => students.iter().filter_map(|s| s.provider_id.clone()).collect(),
     };
 
     let mut sessions_ledger = Ledger::new(Role::Sessions, &inputs.sessions);
-    let sessions = validate_sessions(
-        &inputs.sessions,
-        &session_cols,
-        opts,
-        &index,
-        &known_providers,
-        &mut sessions_ledger,
-    );
+    let sessions =
+        validate_sessions(&inputs.sessions, &session_cols, opts, &index, &known_providers, &mut sessions_ledger);
     let mut assessments_ledger = Ledger::new(Role::Assessments, &inputs.assessments);
-    let tests = validate_tests(
-        &inputs.assessments,
-        &test_cols,
-        opts,
-        &index,
-        &mut assessments_ledger,
-    );
+    let tests = validate_tests(&inputs.assessments, &test_cols, opts, &index, &mut assessments_ledger);
 
     for ledger in [&sessions_ledger, &assessments_ledger] {
-        let n = ledger
-            .exceptions()
-            .iter()
-            .filter(|e| e.reason.contains("leading zeros"))
-            .count();
+        let n = ledger.exceptions().iter().filter(|e| e.reason.contains("leading zeros")).count();
         if n > 0 {
             warnings.push(format!(
-                "{}: {n} rows carry a student ID that matches a roster ID only after restoring leading zeros \
-                 (the file was probably opened in a spreadsheet); set ids.pad_width to repair",
+                "{}: {n} rows carry a student ID that matches a roster ID only apart from leading zeros \
+                 (one of the files was probably opened in a spreadsheet); set ids.pad_width to repair",
                 ledger.file
             ));
         }
@@ -264,15 +213,49 @@ pub fn validate(inputs: &RawInputs, opts: &ValidateOptions) -> Result<Validated,
         assessments_ledger,
         warnings,
         groups,
+        roster_columns: roster_cols,
+        test_columns: test_cols,
+        roster_rejects,
     })
 }
 
+/// A fault of the row as a whole (unreadable text, swallowed lines, wrong number of
+/// fields): the row is excepted before its fields are read.
+fn row_fault(table: &RawTable, raw: &super::load::RawRow) -> Option<String> {
+    if let Some(d) = &raw.defect {
+        return Some(d.clone());
+    }
+    (raw.fields.len() != table.headers.len())
+        .then(|| format!("row has {} fields, the header has {}", raw.fields.len(), table.headers.len()))
+}
+
+/// IDs whose every roster row was excepted for a reason other than being an exact copy.
+fn rejected_students(
+    table: &RawTable,
+    cols: &ColumnIndex,
+    opts: &ValidateOptions,
+    ledger: &Ledger,
+    students: &[Student],
+) -> BTreeMap<String, Option<String>> {
+    let kept: BTreeSet<&str> = students.iter().map(|s| s.student_id.as_str()).collect();
+    let exact_copies: BTreeSet<u64> =
+        ledger.exceptions().iter().filter(|e| e.reason.starts_with("exact duplicate")).map(|e| e.row).collect();
+    let mut out = BTreeMap::new();
+    for (idx, raw) in table.rows.iter().enumerate() {
+        if ledger.state(idx) != super::ledger::RowState::Excepted || exact_copies.contains(&raw.row) {
+            continue;
+        }
+        let id = opts.ids.normalize(cols.get(raw, "student_id").unwrap_or(""));
+        if id.is_empty() || kept.contains(id.as_str()) {
+            continue;
+        }
+        out.entry(id).or_insert_with(|| clean(cols.get(raw, "provider_id")));
+    }
+    out
+}
+
 fn extra_groups(opts: &ValidateOptions) -> Vec<String> {
-    opts.groups
-        .iter()
-        .filter(|g| !super::schema::STANDARD_GROUPS.contains(&g.as_str()))
-        .cloned()
-        .collect()
+    opts.groups.iter().filter(|g| !super::schema::STANDARD_GROUPS.contains(&g.as_str())).cloned().collect()
 }
 
 fn validate_roster(
@@ -285,23 +268,19 @@ fn validate_roster(
 ) -> Vec<Student> {
     let mut candidates: Vec<Student> = Vec::new();
     for (idx, raw) in table.rows.iter().enumerate() {
+        if let Some(fault) = row_fault(table, raw) {
+            ledger.except(idx, "", "", fault);
+            continue;
+        }
         let get = |f: &str| cols.get(raw, f).unwrap_or("");
         let mut bad: Vec<(String, String, String)> = Vec::new();
         let id = opts.ids.normalize(get("student_id"));
         if id.is_empty() {
-            bad.push((
-                "student_id".into(),
-                String::new(),
-                "missing student_id".into(),
-            ));
+            bad.push(("student_id".into(), String::new(), "missing student_id".into()));
         }
         let school = get("school_id").trim().to_string();
         if school.is_empty() {
-            bad.push((
-                "school_id".into(),
-                String::new(),
-                "missing school_id".into(),
-            ));
+            bad.push(("school_id".into(), String::new(), "missing school_id".into()));
         }
         let grade = parse_grade(get("grade"));
         if grade.is_none() {
@@ -318,11 +297,7 @@ fn validate_roster(
             }
             let d = parse_date(text);
             if d.is_none() {
-                bad.push((
-                    field.into(),
-                    text.into(),
-                    "not a date (YYYY-MM-DD or M/D/YYYY)".into(),
-                ));
+                bad.push((field.into(), text.into(), "not a date (YYYY-MM-DD or M/D/YYYY)".into()));
             }
             d
         };
@@ -331,31 +306,19 @@ fn validate_roster(
         if let (Some(e), Some(x)) = (enroll_date, exit_date)
             && x < e
         {
-            bad.push((
-                "exit_date".into(),
-                get("exit_date").into(),
-                "exit_date is before enroll_date".into(),
-            ));
+            bad.push(("exit_date".into(), get("exit_date").into(), "exit_date is before enroll_date".into()));
         }
         let provider_id = clean(cols.get(raw, "provider_id"));
         if let (Some(p), Some(list)) = (&provider_id, &opts.providers)
             && !list.contains(p)
         {
-            bad.push((
-                "provider_id".into(),
-                p.clone(),
-                format!("unknown provider (the contract lists {list:?})"),
-            ));
+            bad.push(("provider_id".into(), p.clone(), format!("unknown provider (the contract lists {list:?})")));
         }
         if raw.fields.len() != table.headers.len() {
             bad.push((
                 String::new(),
                 String::new(),
-                format!(
-                    "row has {} fields, header has {}",
-                    raw.fields.len(),
-                    table.headers.len()
-                ),
+                format!("row has {} fields, header has {}", raw.fields.len(), table.headers.len()),
             ));
         }
         if !bad.is_empty() {
@@ -365,10 +328,7 @@ fn validate_roster(
             }
             continue;
         }
-        let groups = groups
-            .iter()
-            .map(|g| (g.clone(), get(g).trim().to_string()))
-            .collect();
+        let groups = groups.iter().map(|g| (g.clone(), get(g).trim().to_string())).collect();
         candidates.push(Student {
             idx,
             row: raw.row,
@@ -395,17 +355,7 @@ fn validate_roster(
             continue;
         }
         let first = &candidates[members[0]];
-        let same = |s: &Student| {
-            Student {
-                idx: 0,
-                row: 0,
-                ..s.clone()
-            } == Student {
-                idx: 0,
-                row: 0,
-                ..first.clone()
-            }
-        };
+        let same = |s: &Student| Student { idx: 0, row: 0, ..s.clone() } == Student { idx: 0, row: 0, ..first.clone() };
         if members.iter().all(|&m| same(&candidates[m])) {
             for &m in &members[1..] {
                 drop[m] = true;
@@ -417,38 +367,24 @@ fn validate_roster(
                 );
             }
         } else {
-            let rows: Vec<String> = members
-                .iter()
-                .map(|&m| candidates[m].row.to_string())
-                .collect();
+            let rows: Vec<String> = members.iter().map(|&m| candidates[m].row.to_string()).collect();
             for &m in members {
                 drop[m] = true;
                 ledger.except(
                     candidates[m].idx,
                     &cols.header("student_id"),
                     id,
-                    format!(
-                        "student_id appears on rows {} with different values",
-                        rows.join(", ")
-                    ),
+                    format!("student_id appears on rows {} with different values", rows.join(", ")),
                 );
             }
         }
     }
-    let students: Vec<Student> = candidates
-        .into_iter()
-        .zip(drop)
-        .filter(|(_, d)| !d)
-        .map(|(s, _)| s)
-        .collect();
+    let students: Vec<Student> = candidates.into_iter().zip(drop).filter(|(_, d)| !d).map(|(s, _)| s).collect();
     for s in &students {
         ledger.validate(s.idx);
     }
 
-    let digits: Vec<&Student> = students
-        .iter()
-        .filter(|s| s.student_id.bytes().all(|b| b.is_ascii_digit()))
-        .collect();
+    let digits: Vec<&Student> = students.iter().filter(|s| s.student_id.bytes().all(|b| b.is_ascii_digit())).collect();
     let lengths: BTreeSet<usize> = digits.iter().map(|s| s.student_id.len()).collect();
     if digits.len() == students.len() && lengths.len() > 1 && opts.ids.pad_width.is_none() {
         warnings.push(format!(
@@ -462,29 +398,37 @@ fn validate_roster(
     students
 }
 
-/// Roster lookup, including the "lost leading zeros" diagnosis.
+/// Roster lookup, with the diagnosis of IDs that are not on it: a roster row that was
+/// excepted, or the same ID apart from leading zeros (lost in either file).
 struct RosterIndex<'a> {
     by_id: HashMap<&'a str, &'a Student>,
-    by_stripped: HashMap<String, Vec<&'a str>>,
+    /// Roster IDs (valid or not) by their form without leading zeros.
+    by_stripped: HashMap<String, Vec<String>>,
+    /// Rejected IDs with the first excepted roster row.
+    rejected: HashMap<String, u64>,
 }
 
 impl<'a> RosterIndex<'a> {
-    fn new(students: &'a [Student]) -> Self {
-        let by_id = students
-            .iter()
-            .map(|s| (s.student_id.as_str(), s))
-            .collect();
-        let mut by_stripped: HashMap<String, Vec<&str>> = HashMap::new();
+    fn new(
+        students: &'a [Student],
+        rejects: &BTreeMap<String, Option<String>>,
+        table: &RawTable,
+        cols: &ColumnIndex,
+        opts: &ValidateOptions,
+    ) -> Self {
+        let by_id = students.iter().map(|s| (s.student_id.as_str(), s)).collect();
+        let mut by_stripped: HashMap<String, Vec<String>> = HashMap::new();
         for s in students {
-            let stripped = s.student_id.trim_start_matches('0');
-            if stripped.len() < s.student_id.len() {
-                by_stripped
-                    .entry(stripped.to_string())
-                    .or_default()
-                    .push(&s.student_id);
+            by_stripped.entry(s.student_id.trim_start_matches('0').to_string()).or_default().push(s.student_id.clone());
+        }
+        let mut rejected = HashMap::new();
+        for raw in &table.rows {
+            let id = opts.ids.normalize(cols.get(raw, "student_id").unwrap_or(""));
+            if rejects.contains_key(&id) {
+                rejected.entry(id).or_insert(raw.row);
             }
         }
-        RosterIndex { by_id, by_stripped }
+        RosterIndex { by_id, by_stripped, rejected }
     }
 
     fn get(&self, id: &str) -> Option<&'a Student> {
@@ -493,11 +437,11 @@ impl<'a> RosterIndex<'a> {
 
     /// Reason for an ID that is not on the roster.
     fn missing_reason(&self, id: &str) -> String {
-        match self.by_stripped.get(id) {
-            Some(ids) => format!(
-                "student_id not on the roster; matches roster ID {} with leading zeros lost",
-                ids[0]
-            ),
+        if let Some(row) = self.rejected.get(id) {
+            return format!("the student's roster row {row} was excepted");
+        }
+        match self.by_stripped.get(id.trim_start_matches('0')) {
+            Some(ids) => format!("student_id not on the roster; matches roster ID {} apart from leading zeros", ids[0]),
             None => "student_id not on the roster".into(),
         }
     }
@@ -514,6 +458,10 @@ fn validate_sessions(
     let mut out = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     for (idx, raw) in table.rows.iter().enumerate() {
+        if let Some(fault) = row_fault(table, raw) {
+            ledger.except(idx, "", "", fault);
+            continue;
+        }
         let get = |f: &str| cols.get(raw, f).unwrap_or("");
         let mut bad: Vec<(&str, String, String)> = Vec::new();
         let id = opts.ids.normalize(get("student_id"));
@@ -523,54 +471,32 @@ fn validate_sessions(
         } else {
             let s = roster.get(&id);
             if s.is_none() {
-                bad.push((
-                    "student_id",
-                    get("student_id").into(),
-                    roster.missing_reason(&id),
-                ));
+                bad.push(("student_id", get("student_id").into(), roster.missing_reason(&id)));
             }
             s
         };
         let date = parse_date(get("session_date"));
         if date.is_none() {
-            bad.push((
-                "session_date",
-                get("session_date").into(),
-                "not a date (YYYY-MM-DD or M/D/YYYY)".into(),
-            ));
+            bad.push(("session_date", get("session_date").into(), "not a date (YYYY-MM-DD or M/D/YYYY)".into()));
         }
         let minutes = parse_number(get("minutes"));
         match minutes {
-            None => bad.push((
-                "minutes",
-                get("minutes").into(),
-                "minutes is not a number".into(),
-            )),
-            Some(m) if !(0.0..=600.0).contains(&m) => bad.push((
-                "minutes",
-                get("minutes").into(),
-                "minutes outside 0..=600".into(),
-            )),
+            None => bad.push(("minutes", get("minutes").into(), "minutes is not a number".into())),
+            Some(m) if !(0.0..=600.0).contains(&m) => {
+                bad.push(("minutes", get("minutes").into(), "minutes outside 0..=600".into()))
+            }
             _ => {}
         }
         let status = parse_status(get("status"));
         if status.is_none() {
-            bad.push((
-                "status",
-                get("status").into(),
-                "status is not attended / absent / cancelled".into(),
-            ));
+            bad.push(("status", get("status").into(), "status is not attended / absent / cancelled".into()));
         }
         let group_size = match get("group_size").trim() {
             "" => None,
             t => match parse_number(t) {
                 Some(g) if g.fract() == 0.0 && (1.0..=50.0).contains(&g) => Some(g as u32),
                 _ => {
-                    bad.push((
-                        "group_size",
-                        t.into(),
-                        "group_size is not an integer in 1..=50".into(),
-                    ));
+                    bad.push(("group_size", t.into(), "group_size is not an integer in 1..=50".into()));
                     None
                 }
             },
@@ -646,17 +572,17 @@ fn validate_tests(
     let mut out = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     for (idx, raw) in table.rows.iter().enumerate() {
+        if let Some(fault) = row_fault(table, raw) {
+            ledger.except(idx, "", "", fault);
+            continue;
+        }
         let get = |f: &str| cols.get(raw, f).unwrap_or("");
         let mut bad: Vec<(&str, String, String)> = Vec::new();
         let id = opts.ids.normalize(get("student_id"));
         if id.is_empty() {
             bad.push(("student_id", String::new(), "missing student_id".into()));
         } else if roster.get(&id).is_none() {
-            bad.push((
-                "student_id",
-                get("student_id").into(),
-                roster.missing_reason(&id),
-            ));
+            bad.push(("student_id", get("student_id").into(), roster.missing_reason(&id)));
         }
         let subject = get("subject").trim().to_ascii_lowercase();
         if subject.is_empty() {
@@ -664,19 +590,11 @@ fn validate_tests(
         }
         let date = parse_date(get("test_date"));
         if date.is_none() {
-            bad.push((
-                "test_date",
-                get("test_date").into(),
-                "not a date (YYYY-MM-DD or M/D/YYYY)".into(),
-            ));
+            bad.push(("test_date", get("test_date").into(), "not a date (YYYY-MM-DD or M/D/YYYY)".into()));
         }
         let score = parse_number(get("scale_score"));
         if score.is_none() {
-            bad.push((
-                "scale_score",
-                get("scale_score").into(),
-                "scale_score is not a finite number".into(),
-            ));
+            bad.push(("scale_score", get("scale_score").into(), "scale_score is not a finite number".into()));
         }
         let sem = match get("sem").trim() {
             "" => None,
@@ -690,22 +608,14 @@ fn validate_tests(
         };
         let valid = parse_flag(get("valid"));
         if valid.is_none() {
-            bad.push((
-                "valid",
-                get("valid").into(),
-                "valid is not true/false".into(),
-            ));
+            bad.push(("valid", get("valid").into(), "valid is not true/false".into()));
         }
         let grade = match get("grade").trim() {
             "" => None,
             t => {
                 let g = parse_grade(t);
                 if g.is_none() {
-                    bad.push((
-                        "grade",
-                        t.into(),
-                        "grade is not an integer in -1..=13".into(),
-                    ));
+                    bad.push(("grade", t.into(), "grade is not an integer in -1..=13".into()));
                 }
                 g
             }
@@ -751,14 +661,7 @@ mod tests {
 
     fn raw(file: &str, text: &str) -> RawTable {
         let (headers, rows, blank_lines) = parse_csv(text.as_bytes(), file).unwrap();
-        RawTable {
-            file: file.into(),
-            path: file.into(),
-            sha256: String::new(),
-            headers,
-            rows,
-            blank_lines,
-        }
+        RawTable { file: file.into(), path: file.into(), sha256: String::new(), headers, rows, blank_lines }
     }
 
     fn inputs(roster: &str, sessions: &str, tests: &str) -> RawInputs {
@@ -769,19 +672,13 @@ mod tests {
         }
     }
 
-    const ROSTER: &str =
-        "student_id,school_id,grade,provider_id\n00123,S1,4,P1\n123,S1,5,\n00777,S2,K,P2\n";
-    const SESSIONS: &str =
-        "student_id,session_date,minutes,status,provider_id\n00123,2025-10-01,30,attended,P1\n";
+    const ROSTER: &str = "student_id,school_id,grade,provider_id\n00123,S1,4,P1\n123,S1,5,\n00777,S2,K,P2\n";
+    const SESSIONS: &str = "student_id,session_date,minutes,status,provider_id\n00123,2025-10-01,30,attended,P1\n";
     const TESTS: &str = "student_id,subject,test_date,scale_score\n00123,Math,2025-09-10,201.5\n";
 
     #[test]
     fn ids_keep_leading_zeros_and_differ_from_unpadded() {
-        let v = validate(
-            &inputs(ROSTER, SESSIONS, TESTS),
-            &ValidateOptions::default(),
-        )
-        .unwrap();
+        let v = validate(&inputs(ROSTER, SESSIONS, TESTS), &ValidateOptions::default()).unwrap();
         let ids: Vec<&str> = v.students.iter().map(|s| s.student_id.as_str()).collect();
         assert_eq!(ids, vec!["00123", "123", "00777"]);
         assert_eq!(v.students[2].grade, 0);
@@ -792,53 +689,29 @@ mod tests {
     #[test]
     fn lost_zeros_are_diagnosed_not_repaired() {
         let sessions = "student_id,session_date,minutes\n777,2025-10-01,30\n";
-        let v = validate(
-            &inputs(ROSTER, sessions, TESTS),
-            &ValidateOptions::default(),
-        )
-        .unwrap();
+        let v = validate(&inputs(ROSTER, sessions, TESTS), &ValidateOptions::default()).unwrap();
         assert!(v.sessions.is_empty());
         let e = &v.sessions_ledger.exceptions()[0];
         assert!(e.reason.contains("00777"), "{e:?}");
-        assert!(
-            v.warnings.iter().any(|w| w.contains("leading zeros")),
-            "{:?}",
-            v.warnings
-        );
-        let opts = ValidateOptions {
-            ids: IdRules { pad_width: Some(5) },
-            ..Default::default()
-        };
+        assert!(v.warnings.iter().any(|w| w.contains("leading zeros")), "{:?}", v.warnings);
+        let opts = ValidateOptions { ids: IdRules { pad_width: Some(5) }, ..Default::default() };
         let v = validate(&inputs(ROSTER, sessions, TESTS), &opts).unwrap();
         assert_eq!(v.sessions.len(), 1);
         assert_eq!(v.sessions[0].student_id, "00777");
-        assert_eq!(
-            v.sessions[0].provider_id, "P2",
-            "empty provider inherits the roster's"
-        );
+        assert_eq!(v.sessions[0].provider_id, "P2", "empty provider inherits the roster's");
     }
 
     #[test]
     fn duplicates_exact_keep_first_conflicting_drop_all() {
-        let roster =
-            "student_id,school_id,grade,provider_id\n1,S1,4,P1\n1,S1,4,P1\n2,S1,4,P1\n2,S2,4,P1\n";
+        let roster = "student_id,school_id,grade,provider_id\n1,S1,4,P1\n1,S1,4,P1\n2,S1,4,P1\n2,S2,4,P1\n";
         let v = validate(
-            &inputs(
-                roster,
-                "student_id,session_date,minutes\n",
-                "student_id,subject,test_date,scale_score\n",
-            ),
+            &inputs(roster, "student_id,session_date,minutes\n", "student_id,subject,test_date,scale_score\n"),
             &ValidateOptions::default(),
         )
         .unwrap();
         assert_eq!(v.students.len(), 1);
         assert_eq!(v.students[0].row, 2);
-        let reasons: Vec<&str> = v
-            .roster_ledger
-            .exceptions()
-            .iter()
-            .map(|e| e.reason.as_str())
-            .collect();
+        let reasons: Vec<&str> = v.roster_ledger.exceptions().iter().map(|e| e.reason.as_str()).collect();
         assert!(reasons[0].contains("exact duplicate of row 2"));
         assert!(reasons[1].contains("rows 4, 5"));
         assert_eq!(reasons.len(), 3);
@@ -848,37 +721,20 @@ mod tests {
     fn bad_values_name_their_column_and_value() {
         let sessions = "student_id,session_date,minutes,status,provider_id\n\
                         00123,2025-13-01,45 min,maybe,P1\n00123,2025-10-02,700,attended,P9\n123,2025-10-02,30,attended,\n00777,2025-10-02,30,attended,P1\n";
-        let v = validate(
-            &inputs(ROSTER, sessions, TESTS),
-            &ValidateOptions::default(),
-        )
-        .unwrap();
+        let v = validate(&inputs(ROSTER, sessions, TESTS), &ValidateOptions::default()).unwrap();
         assert!(v.sessions.is_empty());
         let ex = v.sessions_ledger.exceptions();
         let find = |col: &str, val: &str| {
-            ex.iter()
-                .find(|e| e.column == col && e.value == val)
-                .unwrap_or_else(|| panic!("no {col}={val} in {ex:?}"))
+            ex.iter().find(|e| e.column == col && e.value == val).unwrap_or_else(|| panic!("no {col}={val} in {ex:?}"))
         };
         assert_eq!(find("session_date", "2025-13-01").row, 2);
         assert!(find("minutes", "45 min").reason.contains("not a number"));
         assert!(find("status", "maybe").reason.contains("attended"));
         assert!(find("minutes", "700").reason.contains("0..=600"));
         assert_eq!(find("provider_id", "P9").reason, "unknown provider");
-        assert!(
-            find("provider_id", "")
-                .reason
-                .contains("comparison student")
-        );
-        assert!(
-            find("provider_id", "P1")
-                .reason
-                .contains("roster assigns provider P2")
-        );
-        let a = v
-            .sessions_ledger
-            .accounting(crate::data::ledger::Stage::Validated)
-            .unwrap();
+        assert!(find("provider_id", "").reason.contains("comparison student"));
+        assert!(find("provider_id", "P1").reason.contains("roster assigns provider P2"));
+        let a = v.sessions_ledger.accounting(crate::data::ledger::Stage::Validated).unwrap();
         assert_eq!((a.rows_read, a.rows_used, a.rows_excepted), (4, 0, 4));
     }
 
@@ -886,67 +742,35 @@ mod tests {
     fn mapped_headers_load_and_missing_required_column_is_named() {
         let roster = "StudentID,School,Gr\n001,S1,3\n";
         let mut opts = ValidateOptions::default();
-        opts.columns
-            .roster
-            .insert("student_id".into(), "StudentID".into());
-        opts.columns
-            .roster
-            .insert("school_id".into(), "School".into());
+        opts.columns.roster.insert("student_id".into(), "StudentID".into());
+        opts.columns.roster.insert("school_id".into(), "School".into());
         opts.columns.roster.insert("grade".into(), "Gr".into());
         let ok = validate(
-            &inputs(
-                roster,
-                "student_id,session_date,minutes\n",
-                "student_id,subject,test_date,scale_score\n",
-            ),
+            &inputs(roster, "student_id,session_date,minutes\n", "student_id,subject,test_date,scale_score\n"),
             &opts,
         )
         .unwrap();
         assert_eq!(ok.students[0].student_id, "001");
         let err = validate(
-            &inputs(
-                roster,
-                "student_id,session_date,minutes\n",
-                "student_id,subject,test_date,scale_score\n",
-            ),
+            &inputs(roster, "student_id,session_date,minutes\n", "student_id,subject,test_date,scale_score\n"),
             &ValidateOptions::default(),
         )
         .unwrap_err()
         .to_string();
-        assert!(
-            err.contains("roster.csv") && err.contains("student_id"),
-            "{err}"
-        );
+        assert!(err.contains("roster.csv") && err.contains("student_id"), "{err}");
     }
 
     #[test]
     fn test_rows_check_scores_sem_and_validity() {
         let tests = "student_id,subject,test_date,scale_score,sem,valid\n00123,math,2025-09-10,N/A,3,true\n00123,math,9/10/2025,201,-1,maybe\n00123,math,9/10/2025,201,3.1,N\n00123,math,2025-09-10,201,3.1,N\n";
-        let v = validate(
-            &inputs(ROSTER, SESSIONS, tests),
-            &ValidateOptions::default(),
-        )
-        .unwrap();
-        assert_eq!(
-            v.tests.len(),
-            1,
-            "a US-dated row and its ISO-dated copy are the same test"
-        );
+        let v = validate(&inputs(ROSTER, SESSIONS, tests), &ValidateOptions::default()).unwrap();
+        assert_eq!(v.tests.len(), 1, "a US-dated row and its ISO-dated copy are the same test");
         assert!(!v.tests[0].valid);
-        assert_eq!(
-            v.tests[0].date,
-            NaiveDate::from_ymd_opt(2025, 9, 10).unwrap()
-        );
+        assert_eq!(v.tests[0].date, NaiveDate::from_ymd_opt(2025, 9, 10).unwrap());
         let ex = v.assessments_ledger.exceptions();
-        assert!(
-            ex.iter()
-                .any(|e| e.column == "scale_score" && e.value == "N/A")
-        );
+        assert!(ex.iter().any(|e| e.column == "scale_score" && e.value == "N/A"));
         assert!(ex.iter().any(|e| e.column == "sem" && e.value == "-1"));
         assert!(ex.iter().any(|e| e.column == "valid" && e.value == "maybe"));
-        assert!(
-            ex.iter()
-                .any(|e| e.row == 5 && e.reason == "exact duplicate of row 4")
-        );
+        assert!(ex.iter().any(|e| e.row == 5 && e.reason == "exact duplicate of row 4"));
     }
 }

@@ -94,19 +94,11 @@ impl Calendar {
         let memorial = last_weekday(y + 1, 5, Weekday::Mon);
         let holidays = vec![
             ("Labor Day".to_string(), labor, labor),
-            (
-                "Thanksgiving break".to_string(),
-                sub_days(thanksgiving, 3),
-                add_days(thanksgiving, 1),
-            ),
+            ("Thanksgiving break".to_string(), sub_days(thanksgiving, 3), add_days(thanksgiving, 1)),
             ("Winter break".to_string(), ymd(y, 12, 22), ymd(y + 1, 1, 2)),
             ("Martin Luther King Jr. Day".to_string(), mlk, mlk),
             ("Presidents' Day".to_string(), presidents, presidents),
-            (
-                "Spring break".to_string(),
-                spring_break,
-                add_days(spring_break, 4),
-            ),
+            ("Spring break".to_string(), spring_break, add_days(spring_break, 4)),
             ("Memorial Day".to_string(), memorial, memorial),
         ];
         let mut school = vec![false; n];
@@ -119,15 +111,7 @@ impl Calendar {
             school[i] = weekday && in_year && !holiday;
             prefix[i + 1] = prefix[i] + u32::from(school[i]);
         }
-        Calendar {
-            start_year,
-            origin,
-            school,
-            prefix,
-            first_day,
-            last_day,
-            holidays,
-        }
+        Calendar { start_year, origin, school, prefix, first_day, last_day, holidays }
     }
 
     /// Index of `d` in the day tables, clamped to the table range.
@@ -170,11 +154,7 @@ impl Calendar {
     /// Number of school days in `[a, b)`.
     pub fn school_days_between(&self, a: NaiveDate, b: NaiveDate) -> u32 {
         let (ia, ib) = (self.idx(a), self.idx(b));
-        if ib <= ia {
-            0
-        } else {
-            self.prefix[ib] - self.prefix[ia]
-        }
+        if ib <= ia { 0 } else { self.prefix[ib] - self.prefix[ia] }
     }
 
     /// Instructional weeks between `a` and `b`: school days in `[a, b)` / 5.
@@ -186,11 +166,7 @@ impl Calendar {
     pub fn holiday_list(&self) -> Vec<Holiday> {
         self.holidays
             .iter()
-            .map(|(n, a, b)| Holiday {
-                name: n.clone(),
-                from: a.to_string(),
-                to: b.to_string(),
-            })
+            .map(|(n, a, b)| Holiday { name: n.clone(), from: a.to_string(), to: b.to_string() })
             .collect()
     }
 }

@@ -33,8 +33,8 @@ use serde::{Deserialize, Serialize};
 
 use super::calendar::{add_days, ymd};
 use super::{
-    AssessmentRow, Ctx, IdPool, Rng, RosterRow, Sess, SessionRow, Status, Test, Window, measure,
-    render_sessions, render_tests,
+    AssessmentRow, Ctx, IdPool, Rng, RosterRow, Sess, SessionRow, Status, Test, Window, measure, render_sessions,
+    render_tests,
 };
 
 pub(crate) const LOST_ZERO: u16 = 1;
@@ -95,9 +95,7 @@ impl Default for MessyRates {
             unknown_student_sessions: 0.001,
             unknown_student_assessments: 0.003,
             unknown_provider_sessions: 0.0005,
-            count_rule:
-                "exact count max(1, round(rate * candidate rows)), rows drawn without replacement"
-                    .to_string(),
+            count_rule: "exact count max(1, round(rate * candidate rows)), rows drawn without replacement".to_string(),
         }
     }
 }
@@ -167,10 +165,7 @@ pub(crate) struct SessFaults {
 
 impl SessFaults {
     pub(crate) fn none(n: usize) -> Self {
-        SessFaults {
-            flags: vec![0; n],
-            providers: Vec::new(),
-        }
+        SessFaults { flags: vec![0; n], providers: Vec::new() }
     }
     pub(crate) fn duplicates(&self) -> usize {
         self.flags.iter().filter(|f| **f & DUPLICATE != 0).count()
@@ -179,10 +174,7 @@ impl SessFaults {
         if self.flags[i] & UNKNOWN_PROVIDER == 0 {
             return None;
         }
-        self.providers
-            .binary_search_by_key(&i, |p| p.0)
-            .ok()
-            .map(|pos| self.providers[pos].1.as_str())
+        self.providers.binary_search_by_key(&i, |p| p.0).ok().map(|pos| self.providers[pos].1.as_str())
     }
 }
 
@@ -198,20 +190,13 @@ impl TestFaults {
 }
 
 fn count(rate: f64, candidates: usize) -> usize {
-    if candidates == 0 {
-        0
-    } else {
-        ((rate * candidates as f64).round() as usize).clamp(1, candidates)
-    }
+    if candidates == 0 { 0 } else { ((rate * candidates as f64).round() as usize).clamp(1, candidates) }
 }
 
 /// Picks `count(rate, candidates.len())` of the candidate row indices.
 fn pick(rng: &mut Rng, rate: f64, candidates: &[usize]) -> Vec<usize> {
     let k = count(rate, candidates.len());
-    rng.sample_indices(candidates.len(), k)
-        .into_iter()
-        .map(|i| candidates[i])
-        .collect()
+    rng.sample_indices(candidates.len(), k).into_iter().map(|i| candidates[i]).collect()
 }
 
 fn out_of_window_date(rng: &mut Rng, w: Window, year: i32) -> NaiveDate {
@@ -241,12 +226,7 @@ fn text_variant(rng: &mut Rng, with_unit: bool, counts: &mut TextCounts) -> u16 
     }
 }
 
-type Output = (
-    Vec<RosterRow>,
-    Vec<SessionRow>,
-    Vec<AssessmentRow>,
-    MessyTruth,
-);
+type Output = (Vec<RosterRow>, Vec<SessionRow>, Vec<AssessmentRow>, MessyTruth);
 
 /// Injects all faults and renders the three messy tables.
 pub(crate) fn apply(
@@ -271,23 +251,13 @@ pub(crate) fn apply(
         let date = cal.add_school_days(t.date, rng.int(2, 6) as usize);
         let (mut score, mut sem, valid) = measure(rng, t.theta, t.expected);
         if (sem - t.sem).abs() < 0.05 {
-            sem = if t.sem + 0.2 <= 3.6 {
-                t.sem + 0.2
-            } else {
-                t.sem - 0.2
-            };
+            sem = if t.sem + 0.2 <= 3.6 { t.sem + 0.2 } else { t.sem - 0.2 };
             sem = (sem * 10.0).round() / 10.0;
         }
         if score == t.score {
             score += if rng.bern(0.5) { 1 } else { -1 };
         }
-        tests.push(Test {
-            date,
-            score,
-            sem,
-            valid,
-            ..t
-        });
+        tests.push(Test { date, score, sem, valid, ..t });
     }
 
     // 2. out-of-window dates (original tests only)
@@ -311,17 +281,7 @@ pub(crate) fn apply(
         let expected = super::FALL_MEAN[g] + super::GROWTH[g] * (w as usize as f64) / 2.0;
         let theta = expected + super::SCALE_SD * rng.normal();
         let (score, sem, valid) = measure(rng, theta, expected);
-        tests.push(Test {
-            sid: id,
-            date,
-            window: w,
-            grade: super::GRADES[g],
-            theta,
-            expected,
-            score,
-            sem,
-            valid,
-        });
+        tests.push(Test { sid: id, date, window: w, grade: super::GRADES[g], theta, expected, score, sem, valid });
     }
     let k_sess = count(rates.unknown_student_sessions, sessions.len());
     let (lo, hi) = (ymd(year, 10, 1), ymd(year + 1, 3, 31));
@@ -336,9 +296,7 @@ pub(crate) fn apply(
         let k = ctx.tutors[j].provider;
         let prov = &ctx.providers[k];
         let date = cal.add_school_days(lo, rng.int(0, span - 1) as usize);
-        let minutes = (f64::from(prov.minutes) + 4.0 * rng.normal())
-            .round()
-            .clamp(20.0, 60.0) as u32;
+        let minutes = (f64::from(prov.minutes) + 4.0 * rng.normal()).round().clamp(20.0, 60.0) as u32;
         sessions.push(Sess {
             sid: id,
             provider: k,
@@ -358,14 +316,8 @@ pub(crate) fn apply(
     // 4a. session field faults
     let ns = sessions.len();
     let mut sf = SessFaults::none(ns);
-    let known_s: Vec<usize> = (0..ns)
-        .filter(|&i| !unknown.contains(&sessions[i].sid))
-        .collect();
-    let zero_s: Vec<usize> = known_s
-        .iter()
-        .copied()
-        .filter(|&i| sessions[i].sid < 100_000)
-        .collect();
+    let known_s: Vec<usize> = (0..ns).filter(|&i| !unknown.contains(&sessions[i].sid)).collect();
+    let zero_s: Vec<usize> = known_s.iter().copied().filter(|&i| sessions[i].sid < 100_000).collect();
     let all_s: Vec<usize> = (0..ns).collect();
     let picked = pick(rng, rates.lost_leading_zeros, &zero_s);
     let sessions_lost = picked.len();
@@ -379,27 +331,17 @@ pub(crate) fn apply(
     }
     let mut minutes_text = TextCounts::default();
     for i in pick(rng, rates.minutes_text, &all_s) {
-        sf.flags[i] |= [TEXT_NA, TEXT_EMPTY, TEXT_UNIT]
-            [usize::from(text_variant(rng, true, &mut minutes_text))];
+        sf.flags[i] |= [TEXT_NA, TEXT_EMPTY, TEXT_UNIT][usize::from(text_variant(rng, true, &mut minutes_text))];
     }
     let k = ctx.spec.providers;
-    let fake_ids = vec![
-        "P0".to_string(),
-        format!("P{}", k + 1),
-        format!("P{}", k + 2),
-    ];
+    let fake_ids = vec!["P0".to_string(), format!("P{}", k + 1), format!("P{}", k + 2)];
     let picked = pick(rng, rates.unknown_provider_sessions, &known_s);
     let sessions_unknown_providers = picked.len();
     for i in picked {
         sf.flags[i] |= UNKNOWN_PROVIDER;
-        sf.providers
-            .push((i, fake_ids[rng.index(fake_ids.len())].clone()));
+        sf.providers.push((i, fake_ids[rng.index(fake_ids.len())].clone()));
     }
-    let clean_s: Vec<usize> = known_s
-        .iter()
-        .copied()
-        .filter(|&i| sf.flags[i] == 0)
-        .collect();
+    let clean_s: Vec<usize> = known_s.iter().copied().filter(|&i| sf.flags[i] == 0).collect();
     let picked = pick(rng, rates.session_duplicates, &clean_s);
     let sessions_dups = picked.len();
     for i in picked {
@@ -409,9 +351,7 @@ pub(crate) fn apply(
     // 4b. assessment field faults
     let nt = tests.len();
     let mut tf = TestFaults::none(nt);
-    let zero_t: Vec<usize> = (0..nt)
-        .filter(|&i| tests[i].sid < 100_000 && !unknown.contains(&tests[i].sid))
-        .collect();
+    let zero_t: Vec<usize> = (0..nt).filter(|&i| tests[i].sid < 100_000 && !unknown.contains(&tests[i].sid)).collect();
     let all_t: Vec<usize> = (0..nt).collect();
     let picked = pick(rng, rates.lost_leading_zeros, &zero_t);
     let assess_lost = picked.len();
@@ -425,8 +365,7 @@ pub(crate) fn apply(
     }
     let mut score_text = TextCounts::default();
     for i in pick(rng, rates.scale_score_text, &all_t) {
-        tf.flags[i] |=
-            [SCORE_NA, SCORE_EMPTY][usize::from(text_variant(rng, false, &mut score_text))];
+        tf.flags[i] |= [SCORE_NA, SCORE_EMPTY][usize::from(text_variant(rng, false, &mut score_text))];
     }
     let mut sem_text = TextCounts::default();
     for i in pick(rng, rates.sem_text, &all_t) {

@@ -168,27 +168,11 @@ pub const ROSTER_HEADER: [&str; 12] = [
     "gender",
 ];
 /// Header of `sessions.csv`.
-pub const SESSIONS_HEADER: [&str; 7] = [
-    "student_id",
-    "provider_id",
-    "tutor_id",
-    "session_date",
-    "minutes",
-    "status",
-    "group_size",
-];
+pub const SESSIONS_HEADER: [&str; 7] =
+    ["student_id", "provider_id", "tutor_id", "session_date", "minutes", "status", "group_size"];
 /// Header of `assessments.csv`.
-pub const ASSESSMENTS_HEADER: [&str; 9] = [
-    "student_id",
-    "subject",
-    "test_date",
-    "window",
-    "school_year",
-    "grade",
-    "scale_score",
-    "sem",
-    "valid",
-];
+pub const ASSESSMENTS_HEADER: [&str; 9] =
+    ["student_id", "subject", "test_date", "window", "school_year", "grade", "scale_score", "sem", "valid"];
 /// Header of `history.csv`.
 pub const HISTORY_HEADER: [&str; 15] = [
     "student_id",
@@ -209,13 +193,7 @@ pub const HISTORY_HEADER: [&str; 15] = [
 ];
 
 /// File names written by [`write()`], in the order of the returned paths.
-pub const FILE_NAMES: [&str; 5] = [
-    "roster.csv",
-    "sessions.csv",
-    "assessments.csv",
-    "history.csv",
-    "truth.json",
-];
+pub const FILE_NAMES: [&str; 5] = ["roster.csv", "sessions.csv", "assessments.csv", "history.csv", "truth.json"];
 
 // Model parameters (documented in the module docs and copied to truth.json).
 const SCALE_SD: f64 = 15.0;
@@ -236,14 +214,8 @@ const INVALID_DROP: (f64, f64) = (3.0, 20.0);
 const SCORE_RANGE: (f64, f64) = (100.0, 350.0);
 const LOW_INCOME_RATE: f64 = 0.45;
 const LOW_INCOME_SLOPE: f64 = -0.5;
-const RACE: [(&str, f64); 6] = [
-    ("White", 0.40),
-    ("Hispanic", 0.28),
-    ("Black", 0.17),
-    ("Asian", 0.07),
-    ("Multiracial", 0.06),
-    ("Other", 0.02),
-];
+const RACE: [(&str, f64); 6] =
+    [("White", 0.40), ("Hispanic", 0.28), ("Black", 0.17), ("Asian", 0.07), ("Multiracial", 0.06), ("Other", 0.02)];
 const EL_RATE: f64 = 0.12;
 const DISABILITY_RATE: f64 = 0.13;
 const GENDER: [(&str, f64); 3] = [("F", 0.49), ("M", 0.49), ("X", 0.02)];
@@ -952,13 +924,7 @@ pub fn window_bounds(window: &str, start_year: i32) -> Option<(NaiveDate, NaiveD
 /// Parses `"2025-26"` into 2025.
 pub fn parse_school_year(s: &str) -> Option<i32> {
     let b = s.as_bytes();
-    if b.len() != 7
-        || b[4] != b'-'
-        || !b
-            .iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || c.is_ascii_digit())
-    {
+    if b.len() != 7 || b[4] != b'-' || !b.iter().enumerate().all(|(i, c)| i == 4 || c.is_ascii_digit()) {
         return None;
     }
     let y: i32 = s[..4].parse().ok()?;
@@ -1043,11 +1009,7 @@ fn r4(x: f64) -> f64 {
 }
 
 fn mean(v: &[f64]) -> Option<f64> {
-    if v.is_empty() {
-        None
-    } else {
-        Some(v.iter().sum::<f64>() / v.len() as f64)
-    }
+    if v.is_empty() { None } else { Some(v.iter().sum::<f64>() / v.len() as f64) }
 }
 
 fn sd(v: &[f64]) -> Option<f64> {
@@ -1068,10 +1030,7 @@ pub(crate) struct IdPool {
 impl IdPool {
     fn new(needed: usize) -> Self {
         let max = (needed as i64 * 8 / 5).clamp(399_999, 999_999);
-        IdPool {
-            used: HashSet::with_capacity(needed),
-            max,
-        }
+        IdPool { used: HashSet::with_capacity(needed), max }
     }
     pub(crate) fn draw(&mut self, rng: &mut Rng) -> u32 {
         loop {
@@ -1211,10 +1170,7 @@ pub(crate) struct Sess {
 /// Draws SEM, observed score and validity for a true status.
 pub(crate) fn measure(rng: &mut Rng, theta: f64, expected: f64) -> (i32, f64, bool) {
     let z = (theta - expected) / SCALE_SD;
-    let sem = round_to(
-        (SEM_BASE + SEM_CURV * z * z + SEM_NOISE_SD * rng.normal()).clamp(SEM_MIN, SEM_MAX),
-        1,
-    );
+    let sem = round_to((SEM_BASE + SEM_CURV * z * z + SEM_NOISE_SD * rng.normal()).clamp(SEM_MIN, SEM_MAX), 1);
     let valid = !rng.bern(INVALID_RATE);
     let mut y = theta + sem * rng.normal();
     if !valid {
@@ -1260,26 +1216,13 @@ fn draw_person(rng: &mut Rng, schools: &[SchoolSim], weights: &[f64]) -> Person 
     let a = (SCALE_SD * SCALE_SD - SCHOOL_SD * SCHOOL_SD).sqrt() * rng.normal();
     let dev = schools[school].effect + a;
     let theta_fall = FALL_MEAN[grade_idx] + dev;
-    let rate =
-        GROWTH[grade_idx] + GROWTH_STATUS_SLOPE * dev / SCALE_SD + GROWTH_NOISE_SD * rng.normal();
-    let low_income = rng.bern(logistic(
-        logit(LOW_INCOME_RATE) + LOW_INCOME_SLOPE * dev / SCALE_SD,
-    ));
+    let rate = GROWTH[grade_idx] + GROWTH_STATUS_SLOPE * dev / SCALE_SD + GROWTH_NOISE_SD * rng.normal();
+    let low_income = rng.bern(logistic(logit(LOW_INCOME_RATE) + LOW_INCOME_SLOPE * dev / SCALE_SD));
     let race = pick_category(rng, &RACE);
     let el = rng.bern(EL_RATE);
     let disability = rng.bern(DISABILITY_RATE);
     let gender = pick_category(rng, &GENDER);
-    Person {
-        school,
-        grade_idx,
-        low_income,
-        race,
-        el,
-        disability,
-        gender,
-        theta_fall,
-        rate,
-    }
+    Person { school, grade_idx, low_income, race, el, disability, gender, theta_fall, rate }
 }
 
 fn draw_exit(rng: &mut Rng, cal: &Calendar, after: NaiveDate) -> Option<NaiveDate> {
@@ -1309,28 +1252,18 @@ pub(crate) struct Ctx<'a> {
 
 fn validate(spec: &SimSpec) -> Result<i32, SimError> {
     if spec.students < MIN_STUDENTS {
-        return Err(SimError::TooFewStudents {
-            got: spec.students,
-            min: MIN_STUDENTS,
-        });
+        return Err(SimError::TooFewStudents { got: spec.students, min: MIN_STUDENTS });
     }
     if spec.students > MAX_STUDENTS {
-        return Err(SimError::TooManyStudents {
-            got: spec.students,
-            max: MAX_STUDENTS,
-        });
+        return Err(SimError::TooManyStudents { got: spec.students, max: MAX_STUDENTS });
     }
     if spec.providers < 1 || spec.providers > MAX_PROVIDERS {
-        return Err(SimError::ProviderCount {
-            got: spec.providers,
-            max: MAX_PROVIDERS,
-        });
+        return Err(SimError::ProviderCount { got: spec.providers, max: MAX_PROVIDERS });
     }
     if spec.subject.trim().is_empty() {
         return Err(SimError::EmptySubject);
     }
-    parse_school_year(&spec.school_year)
-        .ok_or_else(|| SimError::BadSchoolYear(spec.school_year.clone()))
+    parse_school_year(&spec.school_year).ok_or_else(|| SimError::BadSchoolYear(spec.school_year.clone()))
 }
 
 /// Simulates a district according to `spec` (see the module docs for the model).
@@ -1375,9 +1308,7 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
     let mut grid: Vec<f64> = if k_prov == 1 {
         vec![MAX_PROVIDER_EFFECT_SD / 2.0]
     } else {
-        (0..k_prov)
-            .map(|r| MAX_PROVIDER_EFFECT_SD * r as f64 / (k_prov - 1) as f64)
-            .collect()
+        (0..k_prov).map(|r| MAX_PROVIDER_EFFECT_SD * r as f64 / (k_prov - 1) as f64).collect()
     };
     rng.shuffle(&mut grid);
     let providers: Vec<ProviderSim> = (0..k_prov)
@@ -1450,14 +1381,10 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
             valid,
         });
         let z = (f64::from(score) - mu) / SCALE_SD;
-        let tutored = rng.bern(logistic(
-            SEL_INTERCEPT + SEL_FALL_Z * z + SEL_LOW_INCOME * f64::from(u8::from(p.low_income)),
-        ));
+        let tutored =
+            rng.bern(logistic(SEL_INTERCEPT + SEL_FALL_Z * z + SEL_LOW_INCOME * f64::from(u8::from(p.low_income))));
         let enroll = if tutored {
-            cal.next_school_day(add_days(
-                fall_date,
-                rng.int(ENROLL_LAG_DAYS.0, ENROLL_LAG_DAYS.1) as u64,
-            ))
+            cal.next_school_day(add_days(fall_date, rng.int(ENROLL_LAG_DAYS.0, ENROLL_LAG_DAYS.1) as u64))
         } else {
             cal.first_day
         };
@@ -1497,11 +1424,8 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
     // --- provider assignment ---------------------------------------------
     for st in students.iter_mut().filter(|s| s.tutored) {
         let sch = &schools[st.school];
-        let k = if sch.providers.len() == 2 && !rng.bern(sch.first_share) {
-            sch.providers[1]
-        } else {
-            sch.providers[0]
-        };
+        let k =
+            if sch.providers.len() == 2 && !rng.bern(sch.first_share) { sch.providers[1] } else { sch.providers[0] };
         st.provider = Some(k);
     }
     // tutored students by (provider, school), in student-ID order
@@ -1516,10 +1440,7 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
         if sch.providers.len() != 2 {
             continue;
         }
-        for (mine, other) in [
-            (sch.providers[0], sch.providers[1]),
-            (sch.providers[1], sch.providers[0]),
-        ] {
+        for (mine, other) in [(sch.providers[0], sch.providers[1]), (sch.providers[1], sch.providers[0])] {
             let (a, b) = (mine * n_schools + s, other * n_schools + s);
             if members_of[a].is_empty() && members_of[b].len() >= 2 {
                 let i = members_of[b].remove(0);
@@ -1558,8 +1479,7 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
     }
 
     // --- sessions ---------------------------------------------------------
-    let mut sessions: Vec<Sess> =
-        Vec::with_capacity(students.iter().filter(|s| s.tutored).count() * 66);
+    let mut sessions: Vec<Sess> = Vec::with_capacity(students.iter().filter(|s| s.tutored).count() * 66);
     for st in students.iter_mut() {
         let (Some(k), Some(j)) = (st.provider, st.tutor) else {
             continue;
@@ -1572,11 +1492,7 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
         for &d in &days[..SESSIONS_PER_WEEK] {
             on[d] = true;
         }
-        let li = if st.low_income {
-            ATTEND_LOW_INCOME
-        } else {
-            0.0
-        };
+        let li = if st.low_income { ATTEND_LOW_INCOME } else { 0.0 };
         let att_logit = logit(prov.attend) + ATTEND_STUDENT_SD * rng.normal() + li;
         let span = (7 * weeks) as f64;
         let end = add_days(st.enroll, 7 * weeks as u64);
@@ -1618,15 +1534,7 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
                 if d < st.spring_date {
                     st.minutes_spring += minutes;
                 }
-                sessions.push(Sess {
-                    sid: st.id,
-                    provider: k,
-                    tutor: j,
-                    date: d,
-                    minutes,
-                    status,
-                    group,
-                });
+                sessions.push(Sess { sid: st.id, provider: k, tutor: j, date: d, minutes, status, group });
             }
             d = add_days(d, 1);
         }
@@ -1641,11 +1549,7 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
             _ => 0.0,
         };
         let effect_winter = full * dose_fraction(f64::from(st.minutes_winter));
-        st.dose_spring = if st.tutored {
-            dose_fraction(f64::from(st.minutes_spring))
-        } else {
-            0.0
-        };
+        st.dose_spring = if st.tutored { dose_fraction(f64::from(st.minutes_spring)) } else { 0.0 };
         st.effect_spring = full * st.dose_spring;
         let w_w = cal.weeks_between(st.fall_date, st.winter_date);
         let w_s = cal.weeks_between(st.fall_date, st.spring_date);
@@ -1670,11 +1574,7 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
         }
         let p_miss = if st.tutored {
             let denom = st.attended + st.absent;
-            let rate = if denom == 0 {
-                0.0
-            } else {
-                f64::from(st.attended) / f64::from(denom)
-            };
+            let rate = if denom == 0 { 0.0 } else { f64::from(st.attended) / f64::from(denom) };
             MISS_SPRING_TUTORED_BASE + MISS_SPRING_TUTORED_LOW_ATT * (1.0 - rate)
         } else {
             MISS_SPRING_COMPARISON
@@ -1712,8 +1612,7 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
         let sch = &schools[p.school];
         let g = p.grade_idx;
         let fall_date = hcal.add_school_days(sch.h_fall, rng.int(0, MAX_STUDENT_JITTER) as usize);
-        let spring_date =
-            hcal.add_school_days(sch.h_spring, rng.int(0, MAX_STUDENT_JITTER) as usize);
+        let spring_date = hcal.add_school_days(sch.h_spring, rng.int(0, MAX_STUDENT_JITTER) as usize);
         let (score, sem, valid) = measure(&mut rng, p.theta_fall, FALL_MEAN[g]);
         hist_tests.push(Test {
             sid: id,
@@ -1760,10 +1659,7 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
         cal: &cal,
         providers: &providers,
         tutors: &tutors,
-        school_dates: schools
-            .iter()
-            .map(|s| [s.fall, s.winter, s.spring])
-            .collect(),
+        school_dates: schools.iter().map(|s| [s.fall, s.winter, s.spring]).collect(),
     };
     let school_year = spec.school_year.clone();
     let roster_typed: Vec<RosterRow> = students
@@ -1772,10 +1668,7 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
             student_id: sid_str(st.id),
             school_id: schools[st.school].id.clone(),
             grade: grade_of(st.grade_idx).to_string(),
-            provider_id: st
-                .provider
-                .map(|k| providers[k].id.clone())
-                .unwrap_or_default(),
+            provider_id: st.provider.map(|k| providers[k].id.clone()).unwrap_or_default(),
             tutor_id: st.tutor.map(|j| tutors[j].id.clone()).unwrap_or_default(),
             enroll_date: st.enroll.to_string(),
             exit_date: st.exit.map(|d| d.to_string()).unwrap_or_default(),
@@ -1791,18 +1684,8 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
         let (r, s, a, m) = messy::apply(&mut rng, &ctx, &mut pool, roster_typed, sessions, tests);
         (r, s, a, Some(m))
     } else {
-        let s = render_sessions(
-            &sessions,
-            &providers,
-            &tutors,
-            &messy::SessFaults::none(sessions.len()),
-        );
-        let a = render_tests(
-            &tests,
-            &spec.subject,
-            &school_year,
-            &messy::TestFaults::none(tests.len()),
-        );
+        let s = render_sessions(&sessions, &providers, &tutors, &messy::SessFaults::none(sessions.len()));
+        let a = render_tests(&tests, &spec.subject, &school_year, &messy::TestFaults::none(tests.len()));
         (roster_typed, s, a, None)
     };
 
@@ -1839,11 +1722,7 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
     // --- truth ------------------------------------------------------------------
     let tutored: Vec<&StudentSim> = students.iter().filter(|s| s.tutored).collect();
     let fall_t: Vec<f64> = tutored.iter().map(|s| f64::from(s.fall_score)).collect();
-    let fall_c: Vec<f64> = students
-        .iter()
-        .filter(|s| !s.tutored)
-        .map(|s| f64::from(s.fall_score))
-        .collect();
+    let fall_c: Vec<f64> = students.iter().filter(|s| !s.tutored).map(|s| f64::from(s.fall_score)).collect();
     let summary = Summary {
         n_students: n,
         n_tutored: tutored.len(),
@@ -1855,10 +1734,7 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
         mean_fall_score_tutored: mean(&fall_t).map(r4),
         mean_fall_score_comparison: mean(&fall_c).map(r4),
         n_spring_missing_tutored: tutored.iter().filter(|s| !s.has_spring).count(),
-        n_spring_missing_comparison: students
-            .iter()
-            .filter(|s| !s.tutored && !s.has_spring)
-            .count(),
+        n_spring_missing_comparison: students.iter().filter(|s| !s.tutored && !s.has_spring).count(),
         n_history_students: n_hist,
         roster_rows: roster.len(),
         session_rows: session_rows.len(),
@@ -1881,11 +1757,7 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
             school_id: sch.id.clone(),
             effect_points: r4(sch.effect),
             effect_sd: r4(sch.effect / SCALE_SD),
-            providers: sch
-                .providers
-                .iter()
-                .map(|&k| providers[k].id.clone())
-                .collect(),
+            providers: sch.providers.iter().map(|&k| providers[k].id.clone()).collect(),
             n_students: per_school[s].0,
             n_tutored: per_school[s].1,
             n_history_students: per_school[s].2,
@@ -1902,14 +1774,9 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
         .iter()
         .enumerate()
         .map(|(k, p)| {
-            let mine: Vec<&&StudentSim> =
-                tutored.iter().filter(|s| s.provider == Some(k)).collect();
+            let mine: Vec<&&StudentSim> = tutored.iter().filter(|s| s.provider == Some(k)).collect();
             let eff: Vec<f64> = mine.iter().map(|s| s.effect_spring).collect();
-            let eff_post: Vec<f64> = mine
-                .iter()
-                .filter(|s| s.has_valid_spring)
-                .map(|s| s.effect_spring)
-                .collect();
+            let eff_post: Vec<f64> = mine.iter().filter(|s| s.has_valid_spring).map(|s| s.effect_spring).collect();
             let f = |g: &dyn Fn(&StudentSim) -> f64| -> Option<f64> {
                 let v: Vec<f64> = mine.iter().map(|s| g(s)).collect();
                 mean(&v).map(r4)
@@ -1918,11 +1785,7 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
                 provider_id: p.id.clone(),
                 effect_sd: r4(p.effect_sd),
                 effect_points: r4(p.effect_sd * SCALE_SD),
-                schools: schools
-                    .iter()
-                    .filter(|s| s.providers.contains(&k))
-                    .map(|s| s.id.clone())
-                    .collect(),
+                schools: schools.iter().filter(|s| s.providers.contains(&k)).map(|s| s.id.clone()).collect(),
                 n_rostered: mine.len(),
                 n_tutors: tutors.iter().filter(|t| t.provider == k).count(),
                 attendance_propensity: r4(p.attend),
@@ -1977,13 +1840,7 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
         messy: messy_truth,
     };
 
-    Ok(District {
-        roster,
-        sessions: session_rows,
-        assessments: assessment_rows,
-        history,
-        truth,
-    })
+    Ok(District { roster, sessions: session_rows, assessments: assessment_rows, history, truth })
 }
 
 fn model_params(cal: &Calendar, hcal: &Calendar, mean_weeks: f64) -> ModelParams {
@@ -1994,11 +1851,7 @@ fn model_params(cal: &Calendar, hcal: &Calendar, mean_weeks: f64) -> ModelParams
         school_effect_sd: SCHOOL_SD,
         student_effect_sd: r4((SCALE_SD * SCALE_SD - SCHOOL_SD * SCHOOL_SD).sqrt()),
         grades: (0..GRADES.len())
-            .map(|g| GradeParams {
-                grade: GRADES[g],
-                fall_mean: FALL_MEAN[g],
-                growth_per_reference_weeks: GROWTH[g],
-            })
+            .map(|g| GradeParams { grade: GRADES[g], fall_mean: FALL_MEAN[g], growth_per_reference_weeks: GROWTH[g] })
             .collect(),
         growth_reference_weeks: REF_WEEKS,
         growth_status_slope: GROWTH_STATUS_SLOPE,
@@ -2026,22 +1879,10 @@ fn model_params(cal: &Calendar, hcal: &Calendar, mean_weeks: f64) -> ModelParams
             flag_format: "Y/N".to_string(),
             low_income_rate: LOW_INCOME_RATE,
             low_income_status_slope: LOW_INCOME_SLOPE,
-            race_ethnicity: RACE
-                .iter()
-                .map(|(v, s)| Category {
-                    value: v.to_string(),
-                    share: *s,
-                })
-                .collect(),
+            race_ethnicity: RACE.iter().map(|(v, s)| Category { value: v.to_string(), share: *s }).collect(),
             english_learner_rate: EL_RATE,
             disability_rate: DISABILITY_RATE,
-            gender: GENDER
-                .iter()
-                .map(|(v, s)| Category {
-                    value: v.to_string(),
-                    share: *s,
-                })
-                .collect(),
+            gender: GENDER.iter().map(|(v, s)| Category { value: v.to_string(), share: *s }).collect(),
         },
         selection: SelectionParams {
             formula: "P(tutored) = logistic(intercept + fall_z_coef * (observed_fall - mu_g) / 15 \
@@ -2105,11 +1946,7 @@ fn model_params(cal: &Calendar, hcal: &Calendar, mean_weeks: f64) -> ModelParams
                 .iter()
                 .map(|w| {
                     let (a, b) = window_bounds(w, y).expect("known window");
-                    WindowBounds {
-                        window: w.to_string(),
-                        from: a.to_string(),
-                        to: b.to_string(),
-                    }
+                    WindowBounds { window: w.to_string(), from: a.to_string(), to: b.to_string() }
                 })
                 .collect(),
             mean_weeks_fall_to_spring: r4(mean_weeks),
@@ -2136,21 +1973,13 @@ fn render_sessions(
     for (i, s) in sessions.iter().enumerate() {
         let f = faults.flags[i];
         let row = SessionRow {
-            student_id: if f & messy::LOST_ZERO != 0 {
-                s.sid.to_string()
-            } else {
-                sid_str(s.sid)
-            },
+            student_id: if f & messy::LOST_ZERO != 0 { s.sid.to_string() } else { sid_str(s.sid) },
             provider_id: match faults.provider_override(i) {
                 Some(p) => p.to_string(),
                 None => providers[s.provider].id.clone(),
             },
             tutor_id: tutors[s.tutor].id.clone(),
-            session_date: if f & messy::US_DATE != 0 {
-                us_date(s.date)
-            } else {
-                s.date.to_string()
-            },
+            session_date: if f & messy::US_DATE != 0 { us_date(s.date) } else { s.date.to_string() },
             minutes: if f & messy::TEXT_NA != 0 {
                 "N/A".to_string()
             } else if f & messy::TEXT_UNIT != 0 {
@@ -2171,12 +2000,7 @@ fn render_sessions(
     out
 }
 
-fn render_tests(
-    tests: &[Test],
-    subject: &str,
-    school_year: &str,
-    faults: &messy::TestFaults,
-) -> Vec<AssessmentRow> {
+fn render_tests(tests: &[Test], subject: &str, school_year: &str, faults: &messy::TestFaults) -> Vec<AssessmentRow> {
     let mut out = Vec::with_capacity(tests.len());
     for (i, t) in tests.iter().enumerate() {
         let f = faults.flags[i];
@@ -2190,17 +2014,9 @@ fn render_tests(
             }
         };
         out.push(AssessmentRow {
-            student_id: if f & messy::LOST_ZERO != 0 {
-                t.sid.to_string()
-            } else {
-                sid_str(t.sid)
-            },
+            student_id: if f & messy::LOST_ZERO != 0 { t.sid.to_string() } else { sid_str(t.sid) },
             subject: subject.to_string(),
-            test_date: if f & messy::US_DATE != 0 {
-                us_date(t.date)
-            } else {
-                t.date.to_string()
-            },
+            test_date: if f & messy::US_DATE != 0 { us_date(t.date) } else { t.date.to_string() },
             window: t.window.as_str().to_string(),
             school_year: school_year.to_string(),
             grade: t.grade.to_string(),
@@ -2222,10 +2038,7 @@ fn write_csv<'a, const N: usize>(
     rows: impl Iterator<Item = [&'a str; N]>,
 ) -> io::Result<()> {
     let file = fs::File::create(path)?;
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(false)
-        .buffer_capacity(1 << 16)
-        .from_writer(file);
+    let mut w = csv::WriterBuilder::new().has_headers(false).buffer_capacity(1 << 16).from_writer(file);
     w.write_record(header)?;
     for r in rows {
         w.write_record(r)?;
@@ -2240,26 +2053,10 @@ fn write_csv<'a, const N: usize>(
 pub fn write(district: &District, dir: &Path) -> io::Result<Vec<PathBuf>> {
     fs::create_dir_all(dir)?;
     let paths: Vec<PathBuf> = FILE_NAMES.iter().map(|f| dir.join(f)).collect();
-    write_csv(
-        &paths[0],
-        &ROSTER_HEADER,
-        district.roster.iter().map(RosterRow::fields),
-    )?;
-    write_csv(
-        &paths[1],
-        &SESSIONS_HEADER,
-        district.sessions.iter().map(SessionRow::fields),
-    )?;
-    write_csv(
-        &paths[2],
-        &ASSESSMENTS_HEADER,
-        district.assessments.iter().map(AssessmentRow::fields),
-    )?;
-    write_csv(
-        &paths[3],
-        &HISTORY_HEADER,
-        district.history.iter().map(HistoryRow::fields),
-    )?;
+    write_csv(&paths[0], &ROSTER_HEADER, district.roster.iter().map(RosterRow::fields))?;
+    write_csv(&paths[1], &SESSIONS_HEADER, district.sessions.iter().map(SessionRow::fields))?;
+    write_csv(&paths[2], &ASSESSMENTS_HEADER, district.assessments.iter().map(AssessmentRow::fields))?;
+    write_csv(&paths[3], &HISTORY_HEADER, district.history.iter().map(HistoryRow::fields))?;
     let mut json = serde_json::to_string_pretty(&district.truth).map_err(io::Error::other)?;
     json.push('\n');
     let mut f = io::BufWriter::new(fs::File::create(&paths[4])?);
@@ -2281,12 +2078,7 @@ mod tests {
     const N: usize = 1000;
 
     fn spec(students: usize, seed: u64, messy: bool) -> SimSpec {
-        SimSpec {
-            students,
-            seed,
-            messy,
-            ..SimSpec::default()
-        }
+        SimSpec { students, seed, messy, ..SimSpec::default() }
     }
 
     /// A clean district, generated once and written once for all tests.
@@ -2320,9 +2112,7 @@ mod tests {
     }
 
     fn parse_any_date(s: &str) -> Option<NaiveDate> {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .or_else(|_| NaiveDate::parse_from_str(s, "%m/%d/%Y"))
-            .ok()
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").or_else(|_| NaiveDate::parse_from_str(s, "%m/%d/%Y")).ok()
     }
 
     fn is_iso(s: &str) -> bool {
@@ -2351,22 +2141,15 @@ mod tests {
             let a = generate(&spec(N, 5, messy)).unwrap();
             let b = generate(&spec(N, 5, messy)).unwrap();
             let c = generate(&spec(N, 6, messy)).unwrap();
-            let (da, db, dc) = (
-                tempfile::tempdir().unwrap(),
-                tempfile::tempdir().unwrap(),
-                tempfile::tempdir().unwrap(),
-            );
+            let (da, db, dc) =
+                (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
             let pa = write(&a, da.path()).unwrap();
             let pb = write(&b, db.path()).unwrap();
             let pc = write(&c, dc.path()).unwrap();
             assert_eq!(pa.len(), 5);
             for (i, name) in FILE_NAMES.iter().enumerate() {
                 assert_eq!(pa[i].file_name().unwrap(), *name);
-                let (x, y, z) = (
-                    fs::read(&pa[i]).unwrap(),
-                    fs::read(&pb[i]).unwrap(),
-                    fs::read(&pc[i]).unwrap(),
-                );
+                let (x, y, z) = (fs::read(&pa[i]).unwrap(), fs::read(&pb[i]).unwrap(), fs::read(&pc[i]).unwrap());
                 assert!(x == y, "{name} differs between runs with the same seed");
                 assert!(x != z, "{name} is the same for different seeds");
             }
@@ -2376,22 +2159,12 @@ mod tests {
     #[test]
     fn files_have_exact_headers() {
         let (_, dir) = clean();
-        let first = |f: &str| {
-            fs::read_to_string(dir.path().join(f))
-                .unwrap()
-                .lines()
-                .next()
-                .unwrap()
-                .to_string()
-        };
+        let first = |f: &str| fs::read_to_string(dir.path().join(f)).unwrap().lines().next().unwrap().to_string();
         assert_eq!(
             first("roster.csv"),
             "student_id,school_id,grade,provider_id,tutor_id,enroll_date,exit_date,low_income,race_ethnicity,english_learner,disability,gender"
         );
-        assert_eq!(
-            first("sessions.csv"),
-            "student_id,provider_id,tutor_id,session_date,minutes,status,group_size"
-        );
+        assert_eq!(first("sessions.csv"), "student_id,provider_id,tutor_id,session_date,minutes,status,group_size");
         assert_eq!(
             first("assessments.csv"),
             "student_id,subject,test_date,window,school_year,grade,scale_score,sem,valid"
@@ -2400,9 +2173,7 @@ mod tests {
             first("history.csv"),
             "student_id,school_id,subject,test_date,window,school_year,grade,scale_score,sem,valid,low_income,race_ethnicity,english_learner,disability,gender"
         );
-        let truth: Truth =
-            serde_json::from_str(&fs::read_to_string(dir.path().join("truth.json")).unwrap())
-                .unwrap();
+        let truth: Truth = serde_json::from_str(&fs::read_to_string(dir.path().join("truth.json")).unwrap()).unwrap();
         assert_eq!(truth.spec, clean().0.truth.spec);
         assert_eq!(truth.summary.n_students, N);
         assert!(truth.messy.is_none());
@@ -2416,25 +2187,15 @@ mod tests {
         assert_eq!(roster.len(), N);
         let ids: BTreeSet<&str> = roster.iter().map(|r| r.student_id.as_str()).collect();
         assert_eq!(ids.len(), N, "student IDs are unique");
-        assert!(
-            roster.iter().all(
-                |r| r.student_id.len() == 6 && r.student_id.bytes().all(|b| b.is_ascii_digit())
-            )
-        );
-        let leading = roster
-            .iter()
-            .filter(|r| r.student_id.starts_with('0'))
-            .count();
+        assert!(roster.iter().all(|r| r.student_id.len() == 6 && r.student_id.bytes().all(|b| b.is_ascii_digit())));
+        let leading = roster.iter().filter(|r| r.student_id.starts_with('0')).count();
         assert!(leading > N / 10, "many IDs start with 0 ({leading})");
         // sorted by student ID
         assert!(roster.windows(2).all(|w| w[0].student_id < w[1].student_id));
         let grades: BTreeSet<u8> = roster.iter().map(|r| r.grade.parse().unwrap()).collect();
         assert_eq!(grades, (3..=8).collect());
-        let providers: BTreeSet<&str> = roster
-            .iter()
-            .filter(|r| !r.provider_id.is_empty())
-            .map(|r| r.provider_id.as_str())
-            .collect();
+        let providers: BTreeSet<&str> =
+            roster.iter().filter(|r| !r.provider_id.is_empty()).map(|r| r.provider_id.as_str()).collect();
         let expected: Vec<String> = (1..=6).map(|k| format!("P{k}")).collect();
         assert_eq!(providers, expected.iter().map(String::as_str).collect());
         let schools: BTreeSet<&str> = roster.iter().map(|r| r.school_id.as_str()).collect();
@@ -2458,10 +2219,7 @@ mod tests {
         // each school has 1–2 providers; each provider serves at least one school
         let mut by_school: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for r in roster.iter().filter(|r| !r.provider_id.is_empty()) {
-            by_school
-                .entry(&r.school_id)
-                .or_default()
-                .insert(&r.provider_id);
+            by_school.entry(&r.school_id).or_default().insert(&r.provider_id);
         }
         assert!(by_school.values().all(|p| (1..=2).contains(&p.len())));
         // tutors have roughly 8–12 students
@@ -2482,11 +2240,7 @@ mod tests {
         let hist_ids: BTreeSet<&str> = history.iter().map(|h| h.student_id.as_str()).collect();
         assert!(hist_ids.iter().all(|id| !roster_ids.contains(id)));
         assert!((N * 9 / 10..=N * 11 / 10).contains(&hist_ids.len()));
-        assert!(
-            history
-                .iter()
-                .all(|h| h.school_year == "2024-25" && h.subject == "math")
-        );
+        assert!(history.iter().all(|h| h.school_year == "2024-25" && h.subject == "math"));
         let windows: BTreeSet<&str> = history.iter().map(|h| h.window.as_str()).collect();
         assert_eq!(windows, ["fall", "spring"].into_iter().collect());
         let falls = history.iter().filter(|h| h.window == "fall").count();
@@ -2499,22 +2253,14 @@ mod tests {
             assert!(date >= lo && date <= hi);
         }
         let schools: BTreeSet<&str> = d.roster.iter().map(|r| r.school_id.as_str()).collect();
-        assert!(
-            history
-                .iter()
-                .all(|h| schools.contains(h.school_id.as_str()))
-        );
+        assert!(history.iter().all(|h| schools.contains(h.school_id.as_str())));
     }
 
     #[test]
     fn low_scorers_are_selected_into_tutoring() {
         let (d, _) = clean();
-        let tutored: HashSet<&str> = d
-            .roster
-            .iter()
-            .filter(|r| !r.provider_id.is_empty())
-            .map(|r| r.student_id.as_str())
-            .collect();
+        let tutored: HashSet<&str> =
+            d.roster.iter().filter(|r| !r.provider_id.is_empty()).map(|r| r.student_id.as_str()).collect();
         let share = tutored.len() as f64 / N as f64;
         assert!((0.3..0.5).contains(&share), "tutored share {share}");
         let (mut t, mut c) = (Vec::new(), Vec::new());
@@ -2534,31 +2280,17 @@ mod tests {
     #[test]
     fn growth_declines_with_grade_for_comparison_students() {
         let d = generate(&spec(3000, 3, false)).unwrap();
-        let tutored: HashSet<&str> = d
-            .roster
-            .iter()
-            .filter(|r| !r.provider_id.is_empty())
-            .map(|r| r.student_id.as_str())
-            .collect();
+        let tutored: HashSet<&str> =
+            d.roster.iter().filter(|r| !r.provider_id.is_empty()).map(|r| r.student_id.as_str()).collect();
         let mut by: HashMap<(&str, &str), f64> = HashMap::new();
         for a in d.assessments.iter().filter(|a| a.valid == "true") {
-            by.insert(
-                (a.student_id.as_str(), a.window.as_str()),
-                a.scale_score.parse().unwrap(),
-            );
+            by.insert((a.student_id.as_str(), a.window.as_str()), a.scale_score.parse().unwrap());
         }
         let mut gains: BTreeMap<u8, Vec<f64>> = BTreeMap::new();
-        for r in d
-            .roster
-            .iter()
-            .filter(|r| !tutored.contains(r.student_id.as_str()))
-        {
+        for r in d.roster.iter().filter(|r| !tutored.contains(r.student_id.as_str())) {
             let id = r.student_id.as_str();
             if let (Some(f), Some(s)) = (by.get(&(id, "fall")), by.get(&(id, "spring"))) {
-                gains
-                    .entry(r.grade.parse().unwrap())
-                    .or_default()
-                    .push(s - f);
+                gains.entry(r.grade.parse().unwrap()).or_default().push(s - f);
             }
         }
         let g3 = mean(&gains[&3]).unwrap();
@@ -2573,22 +2305,14 @@ mod tests {
         let (d, dir) = clean();
         let sessions: Vec<SessionRow> = read_rows(dir.path(), "sessions.csv");
         assert_eq!(sessions, d.sessions);
-        let roster: HashMap<&str, &RosterRow> = d
-            .roster
-            .iter()
-            .map(|r| (r.student_id.as_str(), r))
-            .collect();
+        let roster: HashMap<&str, &RosterRow> = d.roster.iter().map(|r| (r.student_id.as_str(), r)).collect();
         let mut per_student: HashMap<&str, usize> = HashMap::new();
         for s in &sessions {
             let r = roster[s.student_id.as_str()];
             assert_eq!(s.provider_id, r.provider_id);
             assert_eq!(s.tutor_id, r.tutor_id);
             let date = NaiveDate::parse_from_str(&s.session_date, "%Y-%m-%d").unwrap();
-            assert!(
-                weekday_index(date) < 5,
-                "session on a weekend: {}",
-                s.session_date
-            );
+            assert!(weekday_index(date) < 5, "session on a weekend: {}", s.session_date);
             assert!(s.session_date >= r.enroll_date);
             assert!(r.exit_date.is_empty() || s.session_date < r.exit_date);
             let minutes: u32 = s.minutes.parse().unwrap();
@@ -2601,20 +2325,15 @@ mod tests {
             assert!((1..=4).contains(&g));
             *per_student.entry(&s.student_id).or_default() += 1;
         }
-        assert!(sessions.windows(2).all(
-            |w| (&w[0].student_id, &w[0].session_date) < (&w[1].student_id, &w[1].session_date)
-        ));
-        let n_tutored = d
-            .roster
-            .iter()
-            .filter(|r| !r.provider_id.is_empty())
-            .count();
+        assert!(
+            sessions
+                .windows(2)
+                .all(|w| (&w[0].student_id, &w[0].session_date) < (&w[1].student_id, &w[1].session_date))
+        );
+        let n_tutored = d.roster.iter().filter(|r| !r.provider_id.is_empty()).count();
         assert!(per_student.len() > n_tutored * 9 / 10);
         let mean_sched = sessions.len() as f64 / per_student.len() as f64;
-        assert!(
-            (45.0..=66.0).contains(&mean_sched),
-            "scheduled sessions {mean_sched}"
-        );
+        assert!((45.0..=66.0).contains(&mean_sched), "scheduled sessions {mean_sched}");
         let attended = sessions.iter().filter(|s| s.status == "attended").count() as f64;
         let cancelled = sessions.iter().filter(|s| s.status == "cancelled").count() as f64;
         let att = attended / sessions.len() as f64;
@@ -2625,11 +2344,7 @@ mod tests {
     #[test]
     fn realised_provider_effects_follow_nominal_ones() {
         for (seed, k) in [(11, 6), (12, 4), (13, 8)] {
-            let d = generate(&SimSpec {
-                providers: k,
-                ..spec(N, seed, false)
-            })
-            .unwrap();
+            let d = generate(&SimSpec { providers: k, ..spec(N, seed, false) }).unwrap();
             let p = &d.truth.providers;
             assert_eq!(p.len(), k);
             let nominal: Vec<f64> = p.iter().map(|x| x.effect_points).collect();
@@ -2640,10 +2355,7 @@ mod tests {
                 assert!((g - 4.5 * r as f64 / (k - 1) as f64).abs() < 1e-3);
             }
             let rho = spearman(&nominal, &realised);
-            assert!(
-                rho >= 0.8,
-                "seed {seed}: rank correlation {rho}: {nominal:?} {realised:?}"
-            );
+            assert!(rho >= 0.8, "seed {seed}: rank correlation {rho}: {nominal:?} {realised:?}");
             for x in p {
                 let real = x.realised_mean_points.unwrap();
                 assert!(real <= x.effect_points + 1.0, "{x:?}");
@@ -2652,11 +2364,7 @@ mod tests {
                 assert!(x.n_rostered > 0 && x.n_tutors > 0 && !x.schools.is_empty());
                 let dose = x.mean_dose_fraction.unwrap();
                 assert!((0.6..=1.0).contains(&dose), "dose {dose}");
-                let rostered = d
-                    .roster
-                    .iter()
-                    .filter(|r| r.provider_id == x.provider_id)
-                    .count();
+                let rostered = d.roster.iter().filter(|r| r.provider_id == x.provider_id).count();
                 assert_eq!(rostered, x.n_rostered);
             }
             let tutors = d.truth.tutors.len();
@@ -2671,9 +2379,7 @@ mod tests {
         assert!((dose_fraction(FULL_DOSE_MINUTES) - 1.0).abs() < 1e-12);
         assert!((dose_fraction(2.0 * FULL_DOSE_MINUTES) - 1.0).abs() < 1e-12);
         assert!(dose_fraction(FULL_DOSE_MINUTES / 2.0) > 0.6);
-        let xs: Vec<f64> = (0..=20)
-            .map(|i| FULL_DOSE_MINUTES * i as f64 / 20.0)
-            .collect();
+        let xs: Vec<f64> = (0..=20).map(|i| FULL_DOSE_MINUTES * i as f64 / 20.0).collect();
         let ys: Vec<f64> = xs.iter().map(|&x| dose_fraction(x)).collect();
         for w in ys.windows(3) {
             assert!(w[1] > w[0] && w[2] > w[1]);
@@ -2693,37 +2399,23 @@ mod tests {
                 _ => {}
             }
         }
-        let springs: HashSet<&str> = d
-            .assessments
-            .iter()
-            .filter(|a| a.window == "spring")
-            .map(|a| a.student_id.as_str())
-            .collect();
+        let springs: HashSet<&str> =
+            d.assessments.iter().filter(|a| a.window == "spring").map(|a| a.student_id.as_str()).collect();
         let mut rows: Vec<(f64, bool)> = d
             .roster
             .iter()
             .filter(|r| !r.provider_id.is_empty() && r.exit_date.is_empty())
             .map(|r| {
                 let (a, b) = att.get(r.student_id.as_str()).copied().unwrap_or_default();
-                let rate = if a + b == 0 {
-                    0.0
-                } else {
-                    f64::from(a) / f64::from(a + b)
-                };
+                let rate = if a + b == 0 { 0.0 } else { f64::from(a) / f64::from(a + b) };
                 (rate, !springs.contains(r.student_id.as_str()))
             })
             .collect();
         rows.sort_by(|x, y| x.0.total_cmp(&y.0));
         // bottom decile of attendance vs top half: expected about 0.17 vs 0.07
         let miss = |v: &[(f64, bool)]| v.iter().filter(|x| x.1).count() as f64 / v.len() as f64;
-        let (low, high) = (
-            miss(&rows[..rows.len() / 10]),
-            miss(&rows[rows.len() / 2..]),
-        );
-        assert!(
-            low > high + 0.04,
-            "missing spring: low attenders {low}, high {high}"
-        );
+        let (low, high) = (miss(&rows[..rows.len() / 10]), miss(&rows[rows.len() / 2..]));
+        assert!(low > high + 0.04, "missing spring: low attenders {low}, high {high}");
     }
 
     #[test]
@@ -2757,15 +2449,10 @@ mod tests {
             assert!(a.valid == "true" || a.valid == "false");
             assert_eq!(a.school_year, "2025-26");
             assert_eq!(a.subject, "math");
-            assert!(
-                seen.insert((&a.student_id, &a.window)),
-                "retest in clean mode: {a:?}"
-            );
+            assert!(seen.insert((&a.student_id, &a.window)), "retest in clean mode: {a:?}");
         }
         assert!(
-            assessments
-                .windows(2)
-                .all(|w| (&w[0].student_id, &w[0].test_date) < (&w[1].student_id, &w[1].test_date))
+            assessments.windows(2).all(|w| (&w[0].student_id, &w[0].test_date) < (&w[1].student_id, &w[1].test_date))
         );
         let invalid = assessments.iter().filter(|a| a.valid == "false").count() as f64;
         let share = invalid / assessments.len() as f64;
@@ -2785,11 +2472,8 @@ mod tests {
 
         let roster_ids: HashSet<&str> = roster.iter().map(|r| r.student_id.as_str()).collect();
         assert_eq!(roster_ids.len(), N);
-        let providers: HashSet<&str> = roster
-            .iter()
-            .filter(|r| !r.provider_id.is_empty())
-            .map(|r| r.provider_id.as_str())
-            .collect();
+        let providers: HashSet<&str> =
+            roster.iter().filter(|r| !r.provider_id.is_empty()).map(|r| r.provider_id.as_str()).collect();
 
         let dup = |n: usize| n;
         let roster_dups = dup(roster.windows(2).filter(|w| w[0] == w[1]).count());
@@ -2799,10 +2483,7 @@ mod tests {
         assert_eq!(roster.len(), N + roster_dups);
 
         let lost_s = sessions.iter().filter(|s| s.student_id.len() < 6).count();
-        let lost_a = assessments
-            .iter()
-            .filter(|a| a.student_id.len() < 6)
-            .count();
+        let lost_a = assessments.iter().filter(|a| a.student_id.len() < 6).count();
         assert_eq!(lost_s, m.sessions_lost_leading_zeros);
         assert_eq!(lost_a, m.assessments_lost_leading_zeros);
         // a lost-zero ID is a roster ID once padded again
@@ -2815,9 +2496,7 @@ mod tests {
 
         let mut per_window: HashMap<(String, &str), usize> = HashMap::new();
         for a in &assessments {
-            *per_window
-                .entry((pad(&a.student_id), a.window.as_str()))
-                .or_default() += 1;
+            *per_window.entry((pad(&a.student_id), a.window.as_str())).or_default() += 1;
         }
         let retests: usize = per_window.values().map(|c| c - 1).sum();
         assert_eq!(retests, m.retests);
@@ -2830,14 +2509,11 @@ mod tests {
             } else if v.ends_with(" min") {
                 counts.with_unit += 1;
             } else {
-                v.parse::<f64>()
-                    .unwrap_or_else(|_| panic!("unexpected value {v:?}"));
+                v.parse::<f64>().unwrap_or_else(|_| panic!("unexpected value {v:?}"));
             }
         };
         let mut minutes = TextCounts::default();
-        sessions
-            .iter()
-            .for_each(|s| classify(&s.minutes, &mut minutes));
+        sessions.iter().for_each(|s| classify(&s.minutes, &mut minutes));
         let (mut score, mut sem) = (TextCounts::default(), TextCounts::default());
         for a in &assessments {
             classify(&a.scale_score, &mut score);
@@ -2856,42 +2532,19 @@ mod tests {
             })
             .count();
         assert_eq!(out_of_window, m.assessments_out_of_window_dates);
-        let us_s = sessions
-            .iter()
-            .filter(|s| s.session_date.contains('/'))
-            .count();
-        let us_a = assessments
-            .iter()
-            .filter(|a| a.test_date.contains('/'))
-            .count();
+        let us_s = sessions.iter().filter(|s| s.session_date.contains('/')).count();
+        let us_a = assessments.iter().filter(|a| a.test_date.contains('/')).count();
         assert_eq!(us_s, m.sessions_us_dates);
         assert_eq!(us_a, m.assessments_us_dates);
-        assert!(
-            sessions
-                .iter()
-                .all(|s| parse_any_date(&s.session_date).is_some())
-        );
+        assert!(sessions.iter().all(|s| parse_any_date(&s.session_date).is_some()));
 
-        let unknown_s = sessions
-            .iter()
-            .filter(|s| !roster_ids.contains(pad(&s.student_id).as_str()))
-            .count();
-        let unknown_a = assessments
-            .iter()
-            .filter(|a| !roster_ids.contains(pad(&a.student_id).as_str()))
-            .count();
+        let unknown_s = sessions.iter().filter(|s| !roster_ids.contains(pad(&s.student_id).as_str())).count();
+        let unknown_a = assessments.iter().filter(|a| !roster_ids.contains(pad(&a.student_id).as_str())).count();
         assert_eq!(unknown_s, m.sessions_unknown_students);
         assert_eq!(unknown_a, m.assessments_unknown_students);
         let history_ids: HashSet<&str> = d.history.iter().map(|h| h.student_id.as_str()).collect();
-        assert!(
-            sessions
-                .iter()
-                .all(|s| !history_ids.contains(pad(&s.student_id).as_str()))
-        );
-        let unknown_p = sessions
-            .iter()
-            .filter(|s| !providers.contains(s.provider_id.as_str()))
-            .count();
+        assert!(sessions.iter().all(|s| !history_ids.contains(pad(&s.student_id).as_str())));
+        let unknown_p = sessions.iter().filter(|s| !providers.contains(s.provider_id.as_str())).count();
         assert_eq!(unknown_p, m.sessions_unknown_providers);
 
         // every fault present at least once
@@ -2910,10 +2563,7 @@ mod tests {
             ("session US dates", m.sessions_us_dates),
             ("assessment US dates", m.assessments_us_dates),
             ("session unknown students", m.sessions_unknown_students),
-            (
-                "assessment unknown students",
-                m.assessments_unknown_students,
-            ),
+            ("assessment unknown students", m.assessments_unknown_students),
             ("unknown providers", m.sessions_unknown_providers),
         ] {
             assert!(c >= 1, "{name} missing");
@@ -2921,11 +2571,7 @@ mod tests {
         assert_eq!(d.truth.summary.session_rows, sessions.len());
         assert_eq!(d.truth.summary.assessment_rows, assessments.len());
         // the history file stays clean
-        assert!(
-            d.history
-                .iter()
-                .all(|h| h.student_id.len() == 6 && is_iso(&h.test_date))
-        );
+        assert!(d.history.iter().all(|h| h.student_id.len() == 6 && is_iso(&h.test_date)));
     }
 
     #[test]
@@ -2950,50 +2596,14 @@ mod tests {
         assert_eq!(ok.school_year, "2025-26");
         assert_eq!(ok.subject, "math");
         let err = |s: SimSpec| generate(&s).unwrap_err();
-        assert!(matches!(
-            err(SimSpec {
-                students: 49,
-                ..ok.clone()
-            }),
-            SimError::TooFewStudents { got: 49, .. }
-        ));
-        assert!(matches!(
-            err(SimSpec {
-                students: MAX_STUDENTS + 1,
-                ..ok.clone()
-            }),
-            SimError::TooManyStudents { .. }
-        ));
-        assert!(matches!(
-            err(SimSpec {
-                providers: 0,
-                ..ok.clone()
-            }),
-            SimError::ProviderCount { got: 0, .. }
-        ));
-        assert!(matches!(
-            err(SimSpec {
-                providers: 27,
-                ..ok.clone()
-            }),
-            SimError::ProviderCount { got: 27, .. }
-        ));
+        assert!(matches!(err(SimSpec { students: 49, ..ok.clone() }), SimError::TooFewStudents { got: 49, .. }));
+        assert!(matches!(err(SimSpec { students: MAX_STUDENTS + 1, ..ok.clone() }), SimError::TooManyStudents { .. }));
+        assert!(matches!(err(SimSpec { providers: 0, ..ok.clone() }), SimError::ProviderCount { got: 0, .. }));
+        assert!(matches!(err(SimSpec { providers: 27, ..ok.clone() }), SimError::ProviderCount { got: 27, .. }));
         for bad in ["2025", "2025-27", "2025/26", "25-26", "abcd-ef"] {
-            assert!(matches!(
-                err(SimSpec {
-                    school_year: bad.into(),
-                    ..ok.clone()
-                }),
-                SimError::BadSchoolYear(_)
-            ));
+            assert!(matches!(err(SimSpec { school_year: bad.into(), ..ok.clone() }), SimError::BadSchoolYear(_)));
         }
-        assert_eq!(
-            err(SimSpec {
-                subject: " ".into(),
-                ..ok.clone()
-            }),
-            SimError::EmptySubject
-        );
+        assert_eq!(err(SimSpec { subject: " ".into(), ..ok.clone() }), SimError::EmptySubject);
         assert_eq!(parse_school_year("2025-26"), Some(2025));
         assert_eq!(parse_school_year("1999-00"), Some(1999));
     }
@@ -3009,23 +2619,10 @@ mod tests {
         })
         .unwrap();
         assert_eq!(d.truth.summary.n_schools, 13);
-        assert!(
-            d.truth
-                .schools
-                .iter()
-                .all(|s| (1..=2).contains(&s.providers.len()))
-        );
-        assert!(
-            d.truth.providers.iter().all(|p| p.n_rostered > 0),
-            "{:?}",
-            d.truth.providers
-        );
+        assert!(d.truth.schools.iter().all(|s| (1..=2).contains(&s.providers.len())));
+        assert!(d.truth.providers.iter().all(|p| p.n_rostered > 0), "{:?}", d.truth.providers);
         assert!(d.truth.providers.iter().any(|p| p.provider_id == "P26"));
-        assert!(
-            d.assessments
-                .iter()
-                .all(|a| a.school_year == "2023-24" && a.subject == "reading")
-        );
+        assert!(d.assessments.iter().all(|a| a.school_year == "2023-24" && a.subject == "reading"));
         assert!(d.history.iter().all(|h| h.school_year == "2022-23"));
         assert!(d.assessments.iter().all(|a| {
             let date = NaiveDate::parse_from_str(&a.test_date, "%Y-%m-%d").unwrap();
@@ -3033,11 +2630,7 @@ mod tests {
             date >= lo && date <= hi
         }));
         // one provider, minimum size
-        let d = generate(&SimSpec {
-            providers: 1,
-            ..spec(MIN_STUDENTS, 2, true)
-        })
-        .unwrap();
+        let d = generate(&SimSpec { providers: 1, ..spec(MIN_STUDENTS, 2, true) }).unwrap();
         assert_eq!(d.truth.providers.len(), 1);
         assert!((d.truth.providers[0].effect_sd - 0.15).abs() < 1e-12);
         assert!(d.truth.messy.is_some());

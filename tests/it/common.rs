@@ -13,10 +13,7 @@ pub fn samples() -> PathBuf {
 
 /// Runs the obc binary with `args`.
 pub fn obc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_obc"))
-        .args(args)
-        .output()
-        .expect("run obc")
+    Command::new(env!("CARGO_BIN_EXE_obc")).args(args).output().expect("run obc")
 }
 
 pub fn stderr(o: &Output) -> String {
@@ -33,10 +30,7 @@ pub fn obc_ok(args: &[&str]) -> Output {
 pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let headers = r.headers().unwrap().iter().map(String::from).collect();
-    let rows = r
-        .records()
-        .map(|x| x.unwrap().iter().map(String::from).collect())
-        .collect();
+    let rows = r.records().map(|x| x.unwrap().iter().map(String::from).collect()).collect();
     (headers, rows)
 }
 
@@ -49,11 +43,8 @@ pub fn assert_accounting(m: &serde_json::Value) -> Vec<serde_json::Value> {
     let inputs = m["inputs"].as_array().expect("manifest inputs").clone();
     assert!(!inputs.is_empty());
     for i in &inputs {
-        let (r, u, e) = (
-            i["rows_read"].as_u64().unwrap(),
-            i["rows_used"].as_u64().unwrap(),
-            i["rows_excepted"].as_u64().unwrap(),
-        );
+        let (r, u, e) =
+            (i["rows_read"].as_u64().unwrap(), i["rows_used"].as_u64().unwrap(), i["rows_excepted"].as_u64().unwrap());
         assert_eq!(r, u + e, "accounting of {}", i["file"]);
         assert_eq!(i["sha256"].as_str().unwrap().len(), 64);
     }
@@ -71,11 +62,7 @@ pub fn assert_same_file(a: &Path, b: &Path) {
     if x != y {
         let (xs, ys) = (String::from_utf8_lossy(&x), String::from_utf8_lossy(&y));
         let line = xs.lines().zip(ys.lines()).position(|(l, r)| l != r);
-        let show = |s: &str, i: Option<usize>| {
-            i.and_then(|i| s.lines().nth(i))
-                .unwrap_or("<end of file>")
-                .to_string()
-        };
+        let show = |s: &str, i: Option<usize>| i.and_then(|i| s.lines().nth(i)).unwrap_or("<end of file>").to_string();
         panic!(
             "{} and {} differ ({} vs {} bytes); first different line {:?}:\n  {}\n  {}",
             a.display(),

@@ -40,20 +40,13 @@ fn parquet_and_csv_inputs_give_identical_records() {
             assessments: read_table(&path("tests"), "tests").unwrap(),
         };
         let v = validate(&inputs, &ValidateOptions::default()).unwrap();
-        let exceptions: Vec<_> = v
-            .ledgers()
-            .iter()
-            .flat_map(|l| l.exceptions().to_vec())
-            .collect();
+        let exceptions: Vec<_> = v.ledgers().iter().flat_map(|l| l.exceptions().to_vec()).collect();
         assert!(exceptions.is_empty(), "{format:?}: {exceptions:?}");
         loaded.push((v.students, v.sessions, v.tests));
     }
     assert_eq!(loaded[0], loaded[1]);
     let (students, _, tests) = &loaded[1];
-    assert_eq!(
-        students[0].student_id, "000123",
-        "leading zeros survive Parquet"
-    );
+    assert_eq!(students[0].student_id, "000123", "leading zeros survive Parquet");
     assert_eq!(students[1].provider_id, None, "null provider = comparison");
     assert_eq!(tests[0].score, 201.5);
     assert!(!tests[1].valid);

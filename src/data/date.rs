@@ -17,18 +17,25 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
     let t = text.trim();
     // Drop a time part: "2025-09-14 00:00:00" or "2025-09-14T08:30:00".
     let t = t.split(['T', ' ']).next().unwrap_or(t);
-    if t.is_empty() {
+    // Three runs of digits separated by one '-' or '/' each; no allocation (this runs once
+    // per row of every input file).
+    let mut parts = [(0u32, 0usize); 3];
+    let mut n = 0;
+    for piece in t.split(['-', '/']) {
+        if n == 3 || piece.is_empty() || piece.len() > 4 || !piece.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        parts[n] = (piece.parse().ok()?, piece.len());
+        n += 1;
+    }
+    let slash = t.contains('/');
+    if n != 3 {
         return None;
     }
-    let parts: Vec<&str> = t.split(['-', '/']).collect();
-    if parts.len() != 3 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
-        return None;
-    }
-    let nums: Vec<u32> = parts.iter().map(|p| p.parse().ok()).collect::<Option<_>>()?;
-    let (y, m, d) = if parts[0].len() == 4 {
-        (nums[0], nums[1], nums[2])
-    } else if parts[2].len() == 4 && t.contains('/') {
-        (nums[2], nums[0], nums[1])
+    let (y, m, d) = if parts[0].1 == 4 {
+        (parts[0].0, parts[1].0, parts[2].0)
+    } else if parts[2].1 == 4 && slash {
+        (parts[2].0, parts[0].0, parts[1].0)
     } else {
         return None;
     };

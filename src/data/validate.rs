@@ -4,6 +4,7 @@
 //! student IDs, happens only when the configuration asks for it (`ids.pad_width`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -217,6 +218,70 @@ pub fn validate(inputs: &RawInputs, opts: &ValidateOptions) -> Result<Validated,
         test_columns: test_cols,
         roster_rejects,
     })
+}
+
+/// Hash of a record's typed values, for finding exact duplicates without building keys.
+fn fingerprint<T: Hash>(value: &T) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    value.hash(&mut h);
+    h.finish()
+}
+
+/// Records already accepted, by fingerprint (positions in the output vector).
+#[derive(Default)]
+struct Seen(HashMap<u64, Vec<usize>>);
+
+impl Seen {
+    /// Appends `record` and marks its row valid, unless an equal record (all fields but the
+    /// row position) was accepted before: then the row is excepted as an exact duplicate.
+    fn push_unless_duplicate<T: Accepted>(
+        &mut self,
+        out: &mut Vec<T>,
+        ledger: &mut Ledger,
+        fingerprint: u64,
+        record: T,
+    ) {
+        let earlier = self.0.get(&fingerprint).into_iter().flatten().map(|&i| &out[i]).find(|r| r.same_values(&record));
+        if let Some(first) = earlier {
+            ledger.except(record.idx(), "", "", format!("exact duplicate of row {}", first.row_number()));
+            return;
+        }
+        self.0.entry(fingerprint).or_default().push(out.len());
+        ledger.validate(record.idx());
+        out.push(record);
+    }
+}
+
+/// A typed record that remembers its input row.
+trait Accepted {
+    fn idx(&self) -> usize;
+    fn row_number(&self) -> u64;
+    /// Equal in every field but the row position.
+    fn same_values(&self, other: &Self) -> bool;
+}
+
+impl Accepted for Session {
+    fn idx(&self) -> usize {
+        self.idx
+    }
+    fn row_number(&self) -> u64 {
+        self.row
+    }
+    fn same_values(&self, other: &Self) -> bool {
+        Session { idx: 0, row: 0, ..self.clone() } == Session { idx: 0, row: 0, ..other.clone() }
+    }
+}
+
+impl Accepted for Test {
+    fn idx(&self) -> usize {
+        self.idx
+    }
+    fn row_number(&self) -> u64 {
+        self.row
+    }
+    fn same_values(&self, other: &Self) -> bool {
+        Test { idx: 0, row: 0, ..self.clone() } == Test { idx: 0, row: 0, ..other.clone() }
+    }
 }
 
 /// A fault of the row as a whole (unreadable text, swallowed lines, wrong number of
@@ -456,7 +521,7 @@ fn validate_sessions(
     ledger: &mut Ledger,
 ) -> Vec<Session> {
     let mut out = Vec::new();
-    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut seen = Seen::default();
     for (idx, raw) in table.rows.iter().enumerate() {
         if let Some(fault) = row_fault(table, raw) {
             ledger.except(idx, "", "", fault);
@@ -537,17 +602,7 @@ fn validate_sessions(
             continue;
         }
         // Duplicates compare typed values, so 9/14/2025 and 2025-09-14 are the same day.
-        let key = format!(
-            "{id}|{provider:?}|{:?}|{date:?}|{minutes:?}|{status:?}|{group_size:?}",
-            clean(cols.get(raw, "tutor_id"))
-        );
-        if let Some(first) = seen.get(&key) {
-            ledger.except(idx, "", "", format!("exact duplicate of row {first}"));
-            continue;
-        }
-        seen.insert(key, raw.row);
-        ledger.validate(idx);
-        out.push(Session {
+        let session = Session {
             idx,
             row: raw.row,
             student_id: id,
@@ -557,7 +612,17 @@ fn validate_sessions(
             minutes: minutes.unwrap_or_default(),
             status: status.unwrap_or(Status::Attended),
             group_size,
-        });
+        };
+        let fingerprint = fingerprint(&(
+            &session.student_id,
+            &session.provider_id,
+            &session.tutor_id,
+            session.date,
+            session.minutes.to_bits(),
+            session.status as u8,
+            session.group_size,
+        ));
+        seen.push_unless_duplicate(&mut out, ledger, fingerprint, session);
     }
     out
 }
@@ -570,7 +635,7 @@ fn validate_tests(
     ledger: &mut Ledger,
 ) -> Vec<Test> {
     let mut out = Vec::new();
-    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut seen = Seen::default();
     for (idx, raw) in table.rows.iter().enumerate() {
         if let Some(fault) = row_fault(table, raw) {
             ledger.except(idx, "", "", fault);
@@ -626,18 +691,7 @@ fn validate_tests(
             }
             continue;
         }
-        let key = format!(
-            "{id}|{subject}|{date:?}|{score:?}|{sem:?}|{valid:?}|{grade:?}|{}|{:?}",
-            get("window").trim().to_ascii_lowercase(),
-            clean(cols.get(raw, "school_year"))
-        );
-        if let Some(first) = seen.get(&key) {
-            ledger.except(idx, "", "", format!("exact duplicate of row {first}"));
-            continue;
-        }
-        seen.insert(key, raw.row);
-        ledger.validate(idx);
-        out.push(Test {
+        let test = Test {
             idx,
             row: raw.row,
             student_id: id,
@@ -649,7 +703,19 @@ fn validate_tests(
             score: score.unwrap_or_default(),
             sem,
             valid: valid.unwrap_or(true),
-        });
+        };
+        let fingerprint = fingerprint(&(
+            &test.student_id,
+            &test.subject,
+            test.date,
+            &test.window,
+            &test.school_year,
+            test.grade,
+            test.score.to_bits(),
+            test.sem.map(f64::to_bits),
+            test.valid,
+        ));
+        seen.push_unless_duplicate(&mut out, ledger, fingerprint, test);
     }
     out
 }

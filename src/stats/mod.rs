@@ -1,8 +1,9 @@
 //! Pure statistics on plain slices and vectors. Nothing here reads files or uses polars
 //! (a test scans the source to keep it so).
 //!
-//! - [`quantreg`]: linear quantile regression (Frisch-Newton interior point, as quantreg's
-//!   `rq.fit.fnb`) and the check-function objective.
+//! - [`quantreg`]: linear quantile regression: Frisch-Newton interior point (`rq.fit.fnb`),
+//!   Barrodale-Roberts simplex ([`quantreg::br`], `rq.fit.br`), and `summary.rq` standard
+//!   errors ([`quantreg::se`], iid and nid with the Hall-Sheather bandwidth).
 //! - [`spline`]: cubic B-spline bases identical to R `splines::bs()`, SGP knots and boundaries.
 //! - [`wwc`]: What Works Clearinghouse attrition boundaries.
 

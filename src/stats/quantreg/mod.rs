@@ -54,7 +54,7 @@
 //! |---|---|---|---|
 //! | `beta` | 0.99995 | fraction of the largest feasible step taken | (0, 1) |
 //! | `eps` | 1e-6 | stop when the duality gap is at most this (absolute, in units of y) | > 0, finite |
-//! | `max_iter` | 50 | iteration limit; `converged: false` if reached | >= 1 |
+//! | `max_iter` | 500 | iteration limit (R's `maxit`); `converged: false` if reached | >= 1 |
 //!
 //! ```
 //! use obc::stats::quantreg::{fit_fn, FnOptions};
@@ -76,9 +76,9 @@
 //! the published description, so on the fixtures the coefficients agree with R's to
 //! floating-point noise and the iteration counts are R's (see the tests). Known deviations:
 //!
-//! - **Iteration limit.** R's Fortran hard-codes it (50 in older releases, 500 in the
-//!   quantreg 6.1 source cited in methods.md); here it is `max_iter` (default 50). R returns
-//!   silently when the limit is hit; here `converged` is `false`.
+//! - **Iteration limit.** `max_iter` defaults to 500, `rq.fit.fnb`'s `maxit` (methods.md
+//!   6.3). R returns silently when the limit is hit; here `converged` is `false`, and
+//!   contract checking refuses a fit that did not converge.
 //! - **tau.** R refuses `tau < eps` or `tau > 1 - eps`; here any tau in the open interval
 //!   (0, 1) is accepted. R's `rq()` treats tau outside (0, 1) as a request for the whole
 //!   quantile process (br only); here it is an error.
@@ -111,6 +111,9 @@
 //!   Optimization* 2(3), 435-449.
 //! - Koenker, R. (2005). *Quantile Regression*. Cambridge University Press (section 2.2.3,
 //!   equivariance; chapter 6, computation).
+
+pub mod br;
+pub mod se;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -158,7 +161,7 @@ pub struct FnOptions {
 
 impl Default for FnOptions {
     fn default() -> Self {
-        FnOptions { beta: 0.99995, eps: 1e-6, max_iter: 50 }
+        FnOptions { beta: 0.99995, eps: 1e-6, max_iter: 500 }
     }
 }
 
@@ -601,10 +604,10 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::Value;
 
-    const FIXTURE: &str = include_str!("../../tests/fixtures/r/quantreg.json");
-    const ENGEL: &str = include_str!("../../tests/fixtures/r/engel.csv");
-    const SYNTHETIC: &str = include_str!("../../tests/fixtures/r/quantreg_synthetic.csv");
-    const TINY: &str = include_str!("../../tests/fixtures/r/quantreg_tiny.csv");
+    const FIXTURE: &str = include_str!("../../../tests/fixtures/r/quantreg.json");
+    const ENGEL: &str = include_str!("../../../tests/fixtures/r/engel.csv");
+    const SYNTHETIC: &str = include_str!("../../../tests/fixtures/r/quantreg_synthetic.csv");
+    const TINY: &str = include_str!("../../../tests/fixtures/r/quantreg_tiny.csv");
 
     /// Columns of a CSV by header name.
     fn columns(text: &str) -> Vec<(String, Vec<f64>)> {

@@ -1,12 +1,15 @@
 //! Pure statistics on plain slices and vectors. Nothing here reads files or uses polars
 //! (a test scans the source to keep it so).
 //!
+//! - [`norms`]: growth norms; [`norms::sgp`] student growth percentiles by quantile
+//!   regression on a B-spline of the prior (SGP package defaults).
 //! - [`quantreg`]: linear quantile regression: Frisch-Newton interior point (`rq.fit.fnb`),
 //!   Barrodale-Roberts simplex ([`quantreg::br`], `rq.fit.br`), and `summary.rq` standard
 //!   errors ([`quantreg::se`], iid and nid with the Hall-Sheather bandwidth).
 //! - [`spline`]: cubic B-spline bases identical to R `splines::bs()`, SGP knots and boundaries.
 //! - [`wwc`]: What Works Clearinghouse attrition boundaries.
 
+pub mod norms;
 pub mod quantreg;
 pub mod spline;
 pub mod wwc;

@@ -98,7 +98,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{QuantregError, RqFit, check_loss, check_rank};
+use super::{QuantregError, RqFit, check_loss, check_problem};
 
 /// Options of the simplex solver; see the table in the module documentation.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -149,34 +149,7 @@ pub struct BrFit {
 /// (`converged: false`), not as an error.
 pub fn fit_br(x: &[f64], n: usize, p: usize, y: &[f64], tau: f64, opts: &BrOptions) -> Result<BrFit, QuantregError> {
     opts.validate()?;
-    if !(tau > 0.0 && tau < 1.0) {
-        return Err(QuantregError::TauOutOfRange { tau });
-    }
-    if p == 0 {
-        return Err(QuantregError::EmptyDesign);
-    }
-    let expected =
-        n.checked_mul(p).ok_or(QuantregError::LengthMismatch { what: "x", expected: usize::MAX, got: x.len() })?;
-    if x.len() != expected {
-        return Err(QuantregError::LengthMismatch { what: "x (n * p, column-major)", expected, got: x.len() });
-    }
-    if y.len() != n {
-        return Err(QuantregError::LengthMismatch { what: "y", expected: n, got: y.len() });
-    }
-    for i in 0..n {
-        if !y[i].is_finite() {
-            return Err(QuantregError::NonFinite { row: i, column: "y".to_string() });
-        }
-        for j in 0..p {
-            if !x[j * n + i].is_finite() {
-                return Err(QuantregError::NonFinite { row: i, column: format!("x column {j}") });
-            }
-        }
-    }
-    if n < p {
-        return Err(QuantregError::TooFewObservations { needed: p, got: n });
-    }
-    check_rank(x, n, p)?;
+    check_problem(x, n, p, y, tau)?;
     Simplex::new(x, n, p, y, tau).solve(opts)
 }
 
@@ -306,6 +279,25 @@ impl<'a> Simplex<'a> {
         (0..p).map(|k| -(0..p).map(|a| self.inv[a * p + k] * g[a]).sum::<f64>()).collect()
     }
 
+    /// The fit at the current vertex. A fit stopped by the iteration limit has
+    /// `converged: false` and an infinite duality gap (its distance from the optimum is unknown).
+    fn result(&self, tau: f64, iterations: usize, converged: bool, unique: bool) -> BrFit {
+        let mut basis = self.basis.clone();
+        basis.sort_unstable();
+        BrFit {
+            fit: RqFit {
+                coefficients: self.b.clone(),
+                objective: check_loss(&self.r, tau),
+                iterations,
+                converged,
+                tau,
+                duality_gap: if converged { 0.0 } else { f64::INFINITY },
+            },
+            unique,
+            basis,
+        }
+    }
+
     fn solve(mut self, opts: &BrOptions) -> Result<BrFit, QuantregError> {
         let (n, p, tau) = (self.n, self.p, self.tau);
         let singular = || QuantregError::IllConditioned { iteration: 0, column: 0 };
@@ -344,38 +336,10 @@ impl<'a> Simplex<'a> {
                 }
             }
             let Some((slope0, k, sigma)) = choice else {
-                let objective = check_loss(&self.r, tau);
-                let mut basis = self.basis.clone();
-                basis.sort_unstable();
-                return Ok(BrFit {
-                    fit: RqFit {
-                        coefficients: self.b.clone(),
-                        objective,
-                        iterations,
-                        converged: true,
-                        tau,
-                        duality_gap: 0.0,
-                    },
-                    unique: min_abs_cost > opts.tol,
-                    basis,
-                });
+                return Ok(self.result(tau, iterations, true, min_abs_cost > opts.tol));
             };
             if iterations == opts.max_iter {
-                let objective = check_loss(&self.r, tau);
-                let mut basis = self.basis.clone();
-                basis.sort_unstable();
-                return Ok(BrFit {
-                    fit: RqFit {
-                        coefficients: self.b.clone(),
-                        objective,
-                        iterations,
-                        converged: false,
-                        tau,
-                        duality_gap: f64::INFINITY,
-                    },
-                    unique: false,
-                    basis,
-                });
+                return Ok(self.result(tau, iterations, false, false));
             }
             iterations += 1;
             // Direction d = sigma * inv e_k (column k of inv).
@@ -470,62 +434,11 @@ fn invert(m: &mut [f64], inv: &mut [f64], p: usize) -> Option<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixture::case;
     use super::super::{FnOptions, fit_fn};
     use super::*;
     use proptest::prelude::*;
     use serde_json::Value;
-
-    const FIXTURE: &str = include_str!("../../../tests/fixtures/r/quantreg.json");
-    const ENGEL: &str = include_str!("../../../tests/fixtures/r/engel.csv");
-    const SYNTHETIC: &str = include_str!("../../../tests/fixtures/r/quantreg_synthetic.csv");
-    const TINY: &str = include_str!("../../../tests/fixtures/r/quantreg_tiny.csv");
-
-    fn columns(text: &str) -> Vec<(String, Vec<f64>)> {
-        let mut reader = csv::Reader::from_reader(text.as_bytes());
-        let headers: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
-        let mut cols: Vec<(String, Vec<f64>)> = headers.into_iter().map(|h| (h, Vec::new())).collect();
-        for record in reader.records() {
-            let record = record.unwrap();
-            for (c, field) in cols.iter_mut().zip(record.iter()) {
-                c.1.push(field.parse().unwrap());
-            }
-        }
-        cols
-    }
-
-    struct Case {
-        terms: Vec<String>,
-        x: Vec<f64>,
-        n: usize,
-        y: Vec<f64>,
-        fits: Vec<Value>,
-    }
-
-    fn case(name: &str) -> Case {
-        let fixture: Value = serde_json::from_str(FIXTURE).unwrap();
-        let ds = fixture["datasets"].as_array().unwrap().iter().find(|d| d["name"] == name).unwrap().clone();
-        let (text, response) = match name {
-            "engel" => (ENGEL, "foodexp"),
-            "synthetic" => (SYNTHETIC, "y"),
-            "tiny_nonunique" => (TINY, "y"),
-            _ => panic!("unknown data set {name}"),
-        };
-        let cols = columns(text);
-        let get = |c: &str| cols.iter().find(|(h, _)| h == c).unwrap().1.clone();
-        let y = get(response);
-        let n = y.len();
-        let terms: Vec<String> =
-            ds["terms"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
-        let mut x = Vec::new();
-        for t in &terms {
-            if t == "(Intercept)" {
-                x.extend(std::iter::repeat_n(1.0, n));
-            } else {
-                x.extend(get(t));
-            }
-        }
-        Case { terms, x, n, y, fits: ds["fits"].as_array().unwrap().clone() }
-    }
 
     fn floats(v: &Value) -> Vec<f64> {
         v.as_array().unwrap().iter().map(|a| a.as_f64().unwrap()).collect()

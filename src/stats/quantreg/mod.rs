@@ -113,6 +113,8 @@
 //!   equivariance; chapter 6, computation).
 
 pub mod br;
+#[cfg(test)]
+mod fixture;
 pub mod se;
 
 use serde::{Deserialize, Serialize};
@@ -224,6 +226,24 @@ pub fn check_loss(residuals: &[f64], tau: f64) -> f64 {
 /// returned as data (`converged: false`), not as an error.
 pub fn fit_fn(x: &[f64], n: usize, p: usize, y: &[f64], tau: f64, opts: &FnOptions) -> Result<RqFit, QuantregError> {
     opts.validate()?;
+    check_problem(x, n, p, y, tau)?;
+    FrischNewton::new(x, n, p, y, tau).solve(opts)
+}
+
+/// The checks both solvers make, in order: tau in (0, 1), `p >= 1`, lengths, finiteness
+/// (first bad row, then column), `n >= p`, full column rank.
+fn check_problem(x: &[f64], n: usize, p: usize, y: &[f64], tau: f64) -> Result<(), QuantregError> {
+    check_shapes(x, n, p, y, tau)?;
+    check_values(x, n, p, y)?;
+    if n < p {
+        return Err(QuantregError::TooFewObservations { needed: p, got: n });
+    }
+    check_rank(x, n, p)?;
+    Ok(())
+}
+
+/// tau in (0, 1), `p >= 1`, `x` of length `n * p` and `y` of length `n`.
+fn check_shapes(x: &[f64], n: usize, p: usize, y: &[f64], tau: f64) -> Result<(), QuantregError> {
     if !(tau > 0.0 && tau < 1.0) {
         return Err(QuantregError::TauOutOfRange { tau });
     }
@@ -238,6 +258,11 @@ pub fn fit_fn(x: &[f64], n: usize, p: usize, y: &[f64], tau: f64, opts: &FnOptio
     if y.len() != n {
         return Err(QuantregError::LengthMismatch { what: "y", expected: n, got: y.len() });
     }
+    Ok(())
+}
+
+/// Every `y` and `x` entry finite; the error names the first bad row, then its column.
+fn check_values(x: &[f64], n: usize, p: usize, y: &[f64]) -> Result<(), QuantregError> {
     for i in 0..n {
         if !y[i].is_finite() {
             return Err(QuantregError::NonFinite { row: i, column: "y".to_string() });
@@ -248,11 +273,7 @@ pub fn fit_fn(x: &[f64], n: usize, p: usize, y: &[f64], tau: f64, opts: &FnOptio
             }
         }
     }
-    if n < p {
-        return Err(QuantregError::TooFewObservations { needed: p, got: n });
-    }
-    check_rank(x, n, p)?;
-    FrischNewton::new(x, n, p, y, tau).solve(opts)
+    Ok(())
 }
 
 /// Rank check as R's `qr()` (LINPACK `dqrdc2` with tol 1e-7) does it for columns in their
@@ -600,70 +621,10 @@ fn chol_solve(l: &[f64], p: usize, b: &mut [f64]) {
 
 #[cfg(test)]
 mod tests {
+    use super::fixture::case;
     use super::*;
     use proptest::prelude::*;
     use serde_json::Value;
-
-    const FIXTURE: &str = include_str!("../../../tests/fixtures/r/quantreg.json");
-    const ENGEL: &str = include_str!("../../../tests/fixtures/r/engel.csv");
-    const SYNTHETIC: &str = include_str!("../../../tests/fixtures/r/quantreg_synthetic.csv");
-    const TINY: &str = include_str!("../../../tests/fixtures/r/quantreg_tiny.csv");
-
-    /// Columns of a CSV by header name.
-    fn columns(text: &str) -> Vec<(String, Vec<f64>)> {
-        let mut reader = csv::Reader::from_reader(text.as_bytes());
-        let headers: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
-        let mut cols: Vec<(String, Vec<f64>)> = headers.into_iter().map(|h| (h, Vec::new())).collect();
-        for record in reader.records() {
-            let record = record.unwrap();
-            for (c, field) in cols.iter_mut().zip(record.iter()) {
-                c.1.push(field.parse().unwrap());
-            }
-        }
-        cols
-    }
-
-    struct Case {
-        name: String,
-        terms: Vec<String>,
-        x: Vec<f64>,
-        n: usize,
-        y: Vec<f64>,
-        fits: Vec<Value>,
-    }
-
-    /// The design and response of one fixture data set, built from its `terms` and formula.
-    fn case(name: &str) -> Case {
-        let fixture: Value = serde_json::from_str(FIXTURE).unwrap();
-        let ds = fixture["datasets"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|d| d["name"] == name)
-            .unwrap_or_else(|| panic!("data set {name} not in quantreg.json"));
-        let (text, response) = match name {
-            "engel" => (ENGEL, "foodexp"),
-            "synthetic" => (SYNTHETIC, "y"),
-            "tiny_nonunique" => (TINY, "y"),
-            _ => panic!("unknown data set {name}"),
-        };
-        let cols = columns(text);
-        let get = |c: &str| cols.iter().find(|(h, _)| h == c).unwrap().1.clone();
-        let y = get(response);
-        let n = y.len();
-        assert_eq!(n as u64, ds["n"].as_u64().unwrap(), "{name}: n");
-        let terms: Vec<String> =
-            ds["terms"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
-        let mut x = Vec::new();
-        for t in &terms {
-            if t == "(Intercept)" {
-                x.extend(std::iter::repeat_n(1.0, n));
-            } else {
-                x.extend(get(t));
-            }
-        }
-        Case { name: name.to_string(), terms, x, n, y, fits: ds["fits"].as_array().unwrap().clone() }
-    }
 
     fn floats(v: &Value) -> Vec<f64> {
         v.as_array().unwrap().iter().map(|a| a.as_f64().unwrap()).collect()

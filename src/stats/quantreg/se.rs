@@ -107,7 +107,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{QuantregError, check_rank};
+use super::{QuantregError, check_rank, check_shapes, check_values};
 
 /// The standard-error estimator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -405,20 +405,7 @@ fn singular(p: usize, col: usize) -> QuantregError {
 }
 
 fn validate(x: &[f64], n: usize, p: usize, y: &[f64], tau: f64, coefficients: &[f64]) -> Result<(), QuantregError> {
-    if !(tau > 0.0 && tau < 1.0) {
-        return Err(QuantregError::TauOutOfRange { tau });
-    }
-    if p == 0 {
-        return Err(QuantregError::EmptyDesign);
-    }
-    let expected =
-        n.checked_mul(p).ok_or(QuantregError::LengthMismatch { what: "x", expected: usize::MAX, got: x.len() })?;
-    if x.len() != expected {
-        return Err(QuantregError::LengthMismatch { what: "x (n * p, column-major)", expected, got: x.len() });
-    }
-    if y.len() != n {
-        return Err(QuantregError::LengthMismatch { what: "y", expected: n, got: y.len() });
-    }
+    check_shapes(x, n, p, y, tau)?;
     if coefficients.len() != p {
         return Err(QuantregError::LengthMismatch { what: "coefficients", expected: p, got: coefficients.len() });
     }
@@ -427,16 +414,7 @@ fn validate(x: &[f64], n: usize, p: usize, y: &[f64], tau: f64, coefficients: &[
             return Err(QuantregError::NonFinite { row: j, column: "coefficients".to_string() });
         }
     }
-    for i in 0..n {
-        if !y[i].is_finite() {
-            return Err(QuantregError::NonFinite { row: i, column: "y".to_string() });
-        }
-        for j in 0..p {
-            if !x[j * n + i].is_finite() {
-                return Err(QuantregError::NonFinite { row: i, column: format!("x column {j}") });
-            }
-        }
-    }
+    check_values(x, n, p, y)?;
     if n <= p {
         return Err(QuantregError::TooFewObservations { needed: p + 1, got: n });
     }
@@ -628,63 +606,10 @@ fn lad_line(x: &[f64], y: &[f64]) -> LadLine {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixture::{Case, case};
     use super::super::{FnOptions, fit_fn};
     use super::*;
     use serde_json::Value;
-
-    const FIXTURE: &str = include_str!("../../../tests/fixtures/r/quantreg.json");
-    const ENGEL: &str = include_str!("../../../tests/fixtures/r/engel.csv");
-    const SYNTHETIC: &str = include_str!("../../../tests/fixtures/r/quantreg_synthetic.csv");
-    const TINY: &str = include_str!("../../../tests/fixtures/r/quantreg_tiny.csv");
-
-    fn columns(text: &str) -> Vec<(String, Vec<f64>)> {
-        let mut reader = csv::Reader::from_reader(text.as_bytes());
-        let headers: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
-        let mut cols: Vec<(String, Vec<f64>)> = headers.into_iter().map(|h| (h, Vec::new())).collect();
-        for record in reader.records() {
-            let record = record.unwrap();
-            for (c, field) in cols.iter_mut().zip(record.iter()) {
-                c.1.push(field.parse().unwrap());
-            }
-        }
-        cols
-    }
-
-    struct Case {
-        name: String,
-        terms: Vec<String>,
-        x: Vec<f64>,
-        n: usize,
-        y: Vec<f64>,
-        fits: Vec<Value>,
-    }
-
-    fn case(name: &str) -> Case {
-        let fixture: Value = serde_json::from_str(FIXTURE).unwrap();
-        let ds = fixture["datasets"].as_array().unwrap().iter().find(|d| d["name"] == name).unwrap().clone();
-        let (text, response) = match name {
-            "engel" => (ENGEL, "foodexp"),
-            "synthetic" => (SYNTHETIC, "y"),
-            "tiny_nonunique" => (TINY, "y"),
-            _ => panic!("unknown data set {name}"),
-        };
-        let cols = columns(text);
-        let get = |c: &str| cols.iter().find(|(h, _)| h == c).unwrap().1.clone();
-        let y = get(response);
-        let n = y.len();
-        assert_eq!(n as u64, ds["n"].as_u64().unwrap(), "{name}: n");
-        let terms: Vec<String> =
-            ds["terms"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
-        let mut x = Vec::new();
-        for t in &terms {
-            if t == "(Intercept)" {
-                x.extend(std::iter::repeat_n(1.0, n));
-            } else {
-                x.extend(get(t));
-            }
-        }
-        Case { name: name.to_string(), terms, x, n, y, fits: ds["fits"].as_array().unwrap().clone() }
-    }
 
     fn floats(v: &Value) -> Vec<f64> {
         v.as_array().unwrap().iter().map(|a| a.as_f64().unwrap()).collect()

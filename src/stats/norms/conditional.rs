@@ -1,0 +1,1 @@
+//! Conditional-normal growth norms (work in progress in this commit: see issue 3).

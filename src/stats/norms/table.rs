@@ -1,0 +1,1 @@
+//! Imported norms tables (work in progress in this commit: see issue 3).

@@ -67,23 +67,10 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::stats::quantreg::br::{BrOptions, fit_br};
-use crate::stats::quantreg::{FnOptions, QuantregError, fit_fn};
+use crate::stats::quantreg::QuantregError;
+use crate::stats::quantreg::path::{PathError, PathOptions, fit_path};
+pub use crate::stats::quantreg::path::{Preprocess, Solver};
 use crate::stats::spline::{BSplineBasis, SplineError, round_like_r, sgp_boundaries, sgp_knots};
-
-/// Which quantile-regression solver fits each tau.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Solver {
-    /// Barrodale-Roberts simplex (R `rq.fit.br`, default options): an exact vertex, the
-    /// SGP package's default (`rq.method = "br"`).
-    #[default]
-    Br,
-    /// Frisch-Newton interior point (R `rq.fit.fnb`, default options): much faster for
-    /// large norm groups (the package uses it from N = 300,000), accurate to the duality
-    /// gap (1e-6), so SGPs resting on near-ties can differ from `br`.
-    Fn,
-}
 
 /// How a current score equal to one or more predicted quantiles is counted.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +92,7 @@ pub enum Ties {
 /// | `taus` | (1..=100 − 0.5)/100 = 0.005, 0.015, …, 0.995 | conditional quantiles fitted (SGP `PERCENTILES`) | each in (0, 1), strictly increasing, 2 to 255 of them |
 /// | `knot_probs` | [0.2, 0.4, 0.6, 0.8] | interior knots at these type-7 quantiles of the prior (SGP `knot.cut.percentiles`) | each in (0, 1), non-decreasing, at least 1 |
 /// | `solver` | `br` | quantile-regression solver ([`Solver`]) | `br`, `fn` |
+/// | `preprocess` | `auto` | reduce each tau's problem, warm-started from its neighbour ([`Preprocess`], [`fit_path`]); `auto` from n = 20,000 | `auto`, `never`, `always` |
 /// | `min_n` | 1000 | smallest norm group fitted | any; the fit also always needs n ≥ 1 + knots + 3 |
 /// | `rounding_digits` | 5 | predicted quantiles are rounded with R's `round(·, digits)` before counting | 0 to 15 |
 /// | `ties` | `strict` | how a score equal to a predicted quantile counts ([`Ties`]) | `strict`, `mid_rank` |
@@ -129,6 +117,7 @@ pub struct SgpSpec {
     pub taus: Vec<f64>,
     pub knot_probs: Vec<f64>,
     pub solver: Solver,
+    pub preprocess: Preprocess,
     pub min_n: usize,
     pub rounding_digits: i32,
     pub ties: Ties,
@@ -140,6 +129,7 @@ impl Default for SgpSpec {
             taus: (1..=100).map(|k| (f64::from(k) - 0.5) / 100.0).collect(),
             knot_probs: vec![0.2, 0.4, 0.6, 0.8],
             solver: Solver::Br,
+            preprocess: Preprocess::Auto,
             min_n: 1000,
             rounding_digits: 5,
             ties: Ties::Strict,
@@ -225,10 +215,11 @@ impl SgpSpec {
         let mut x = vec![1.0; n];
         x.extend(basis.matrix(prior));
 
-        let fits = self.fit_taus(&x, n, p, current)?;
+        let (fits, reduced) = self.fit_taus(&x, n, p, current)?;
         let converged = fits.iter().all(|f| f.2);
         let diagnostics = SgpDiagnostics {
             n_obs: n,
+            reduced,
             iterations: fits.iter().map(|f| f.1).collect(),
             objective: fits.iter().map(|f| f.3).collect(),
             converged,
@@ -243,8 +234,8 @@ impl SgpSpec {
         })
     }
 
-    /// One fit per tau, in tau order, spread over the available cores (each tau is an
-    /// independent problem, so the result does not depend on the number of threads).
+    /// One fit per tau, in tau order ([`fit_path`]: spread over the available cores, with
+    /// results independent of the number of threads).
     #[allow(clippy::type_complexity)]
     fn fit_taus(
         &self,
@@ -252,36 +243,15 @@ impl SgpSpec {
         n: usize,
         p: usize,
         y: &[f64],
-    ) -> Result<Vec<(Vec<f64>, usize, bool, f64)>, NormsError> {
-        let fit_one = |tau: f64| -> Result<(Vec<f64>, usize, bool, f64), NormsError> {
-            let fit = match self.solver {
-                Solver::Br => fit_br(x, n, p, y, tau, &BrOptions::default()).map(|f| f.fit),
-                Solver::Fn => fit_fn(x, n, p, y, tau, &FnOptions::default()),
-            }
-            .map_err(|source| NormsError::Fit { tau, source })?;
-            Ok((fit.coefficients, fit.iterations, fit.converged, fit.objective))
-        };
-        let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(self.taus.len());
-        if threads <= 1 {
-            return self.taus.iter().map(|&t| fit_one(t)).collect();
-        }
-        let chunk = self.taus.len().div_ceil(threads);
-        let parts: Vec<Result<Vec<_>, NormsError>> = std::thread::scope(|s| {
-            let handles: Vec<_> = self
-                .taus
-                .chunks(chunk)
-                .map(|taus| {
-                    let fit_one = &fit_one;
-                    s.spawn(move || taus.iter().map(|&t| fit_one(t)).collect::<Result<Vec<_>, _>>())
-                })
-                .collect();
-            handles.into_iter().map(|h| h.join().expect("an SGP fitting thread panicked")).collect()
-        });
-        let mut out = Vec::with_capacity(self.taus.len());
-        for part in parts {
-            out.extend(part?);
-        }
-        Ok(out)
+    ) -> Result<(Vec<(Vec<f64>, usize, bool, f64)>, usize), NormsError> {
+        let opts = PathOptions { solver: self.solver, preprocess: self.preprocess, ..PathOptions::default() };
+        let path = fit_path(x, n, p, y, &self.taus, &opts).map_err(|e| match e {
+            PathError::Fit { tau, source } => NormsError::Fit { tau, source },
+            PathError::InvalidTaus(problem) => NormsError::InvalidSpec { field: "taus", problem },
+        })?;
+        let reduced = path.reductions.iter().filter(|r| r.is_some_and(|r| !r.fell_back)).count();
+        let fits = path.fits.into_iter().map(|f| (f.coefficients, f.iterations, f.converged, f.objective)).collect();
+        Ok((fits, reduced))
     }
 }
 
@@ -291,7 +261,10 @@ impl SgpSpec {
 pub struct SgpDiagnostics {
     /// Students in the norm group.
     pub n_obs: usize,
-    /// Solver iterations (br: simplex pivots; fn: interior-point iterations) per tau.
+    /// Taus solved on a reduced problem by preprocessing (0 when `n` is small).
+    pub reduced: usize,
+    /// Solver iterations (br: simplex pivots; fn: interior-point iterations) per tau,
+    /// summed over every problem solved for that tau.
     pub iterations: Vec<usize>,
     /// Check-loss objective `Σ ρ_τ(y − Xβ)` per tau (comparable across solvers).
     pub objective: Vec<f64>,

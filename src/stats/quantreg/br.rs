@@ -117,7 +117,7 @@ impl Default for BrOptions {
 }
 
 impl BrOptions {
-    fn validate(&self) -> Result<(), QuantregError> {
+    pub(super) fn validate(&self) -> Result<(), QuantregError> {
         if !(self.tol > 0.0 && self.tol < 0.1) {
             return Err(QuantregError::InvalidOption { name: "tol", value: self.tol, range: "in (0, 0.1)" });
         }
@@ -150,6 +150,18 @@ pub struct BrFit {
 pub fn fit_br(x: &[f64], n: usize, p: usize, y: &[f64], tau: f64, opts: &BrOptions) -> Result<BrFit, QuantregError> {
     opts.validate()?;
     check_problem(x, n, p, y, tau)?;
+    solve_br(x, n, p, y, tau, opts)
+}
+
+/// [`fit_br`] without the checks, for callers that made them (the quantile path).
+pub(super) fn solve_br(
+    x: &[f64],
+    n: usize,
+    p: usize,
+    y: &[f64],
+    tau: f64,
+    opts: &BrOptions,
+) -> Result<BrFit, QuantregError> {
     Simplex::new(x, n, p, y, tau).solve(opts)
 }
 

@@ -115,6 +115,7 @@
 pub mod br;
 #[cfg(test)]
 mod fixture;
+pub mod path;
 pub mod se;
 
 use serde::{Deserialize, Serialize};
@@ -227,6 +228,11 @@ pub fn check_loss(residuals: &[f64], tau: f64) -> f64 {
 pub fn fit_fn(x: &[f64], n: usize, p: usize, y: &[f64], tau: f64, opts: &FnOptions) -> Result<RqFit, QuantregError> {
     opts.validate()?;
     check_problem(x, n, p, y, tau)?;
+    solve_fn(x, n, p, y, tau, opts)
+}
+
+/// [`fit_fn`] without the checks, for callers that made them (the quantile path).
+fn solve_fn(x: &[f64], n: usize, p: usize, y: &[f64], tau: f64, opts: &FnOptions) -> Result<RqFit, QuantregError> {
     FrischNewton::new(x, n, p, y, tau).solve(opts)
 }
 

@@ -10,6 +10,7 @@ pub mod date;
 pub mod join;
 pub mod ledger;
 pub mod load;
+pub mod norms_table;
 pub mod parquet;
 pub mod schema;
 pub mod table;

@@ -108,6 +108,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{QuantregError, check_rank, check_shapes, check_values};
+pub use crate::stats::normal::{dnorm, qnorm};
 
 /// The standard-error estimator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,126 +163,6 @@ pub struct SeTable {
 /// `sqrt(machine epsilon)`, R's `.Machine$double.eps^(1/2)` in `summary.rq`.
 fn sqrt_eps() -> f64 {
     f64::EPSILON.sqrt()
-}
-
-/// Standard normal density `exp(-x^2/2) / sqrt(2 pi)`.
-pub fn dnorm(x: f64) -> f64 {
-    // 1 / sqrt(2 pi)
-    const INV_SQRT_2PI: f64 = 0.398_942_280_401_432_7;
-    INV_SQRT_2PI * (-0.5 * x * x).exp()
-}
-
-/// Standard normal quantile `Phi^{-1}(p)` by Wichura's algorithm AS 241 (PPND16), accurate
-/// to about 1e-16 relative. Returns `-inf` / `+inf` at 0 / 1 and NaN outside [0, 1].
-#[allow(clippy::excessive_precision)]
-pub fn qnorm(p: f64) -> f64 {
-    if p.is_nan() || !(0.0..=1.0).contains(&p) {
-        return f64::NAN;
-    }
-    if p == 0.0 {
-        return f64::NEG_INFINITY;
-    }
-    if p == 1.0 {
-        return f64::INFINITY;
-    }
-    let q = p - 0.5;
-    if q.abs() <= 0.425 {
-        let r = 0.180625 - q * q;
-        let num = horner(
-            &[
-                2.5090809287301226727e3,
-                3.3430575583588128105e4,
-                6.7265770927008700853e4,
-                4.5921953931549871457e4,
-                1.3731693765509461125e4,
-                1.9715909503065514427e3,
-                1.3314166789178437745e2,
-                3.3871328727963666080e0,
-            ],
-            r,
-        );
-        let den = horner(
-            &[
-                5.2264952788528545610e3,
-                2.8729085735721942674e4,
-                3.9307895800092710610e4,
-                2.1213794301586595867e4,
-                5.3941960214247511077e3,
-                6.8718700749205790830e2,
-                4.2313330701600911252e1,
-                1.0,
-            ],
-            r,
-        );
-        return q * num / den;
-    }
-    let tail = if q < 0.0 { p } else { 1.0 - p };
-    let r = (-tail.ln()).sqrt();
-    let val = if r <= 5.0 {
-        let r = r - 1.6;
-        let num = horner(
-            &[
-                7.74545014278341407640e-4,
-                2.27238449892691845833e-2,
-                2.41780725177450611770e-1,
-                1.27045825245236838258e0,
-                3.64784832476320460504e0,
-                5.76949722146069140550e0,
-                4.63033784615654529590e0,
-                1.42343711074968357734e0,
-            ],
-            r,
-        );
-        let den = horner(
-            &[
-                1.05075007164441684324e-9,
-                5.47593808499534494600e-4,
-                1.51986665636164571966e-2,
-                1.48103976427480074590e-1,
-                6.89767334985100004550e-1,
-                1.67638483018380384940e0,
-                2.05319162663775882187e0,
-                1.0,
-            ],
-            r,
-        );
-        num / den
-    } else {
-        let r = r - 5.0;
-        let num = horner(
-            &[
-                2.01033439929228813265e-7,
-                2.71155556874348757815e-5,
-                1.24266094738807843860e-3,
-                2.65321895265761230930e-2,
-                2.96560571828504891230e-1,
-                1.78482653991729133580e0,
-                5.46378491116411436990e0,
-                6.65790464350110377720e0,
-            ],
-            r,
-        );
-        let den = horner(
-            &[
-                2.04426310338993978564e-15,
-                1.42151175831644588870e-7,
-                1.84631831751005468180e-5,
-                7.86869131145613259100e-4,
-                1.48753612908506148525e-2,
-                1.36929880922735805310e-1,
-                5.99832206555887937690e-1,
-                1.0,
-            ],
-            r,
-        );
-        num / den
-    };
-    if q < 0.0 { -val } else { val }
-}
-
-/// Polynomial with coefficients from the highest degree down, by Horner's rule.
-fn horner(c: &[f64], r: f64) -> f64 {
-    c.iter().fold(0.0, |acc, &ci| acc * r + ci)
 }
 
 /// Bandwidth for sparsity estimation at quantile `tau` with `n` observations:
@@ -657,38 +538,6 @@ mod tests {
 
     fn rel_eq(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol * b.abs()
-    }
-
-    #[test]
-    fn qnorm_dnorm_known_values() {
-        // Reference values: mpmath at 40 digits, rounded to double.
-        let q = [
-            (0.975, 1.959_963_984_540_054),
-            (0.25, -0.674_489_750_196_081_7),
-            (0.1, -1.281_551_565_544_600_4),
-            (0.9, 1.281_551_565_544_600_6),
-            (0.999, 3.090_232_306_167_813),
-            (1e-10, -6.361_340_902_404_056),
-            (1e-20, -9.262_340_089_798_408),
-        ];
-        for (p, want) in q {
-            let got = qnorm(p);
-            assert!(rel_eq(got, want, 1e-15), "qnorm({p}): {got:.17e}, expected {want:.17e}");
-        }
-        assert_eq!(qnorm(0.5), 0.0, "qnorm(0.5)");
-        assert_eq!(qnorm(0.0), f64::NEG_INFINITY, "qnorm(0)");
-        assert_eq!(qnorm(1.0), f64::INFINITY, "qnorm(1)");
-        assert!(qnorm(1.5).is_nan(), "qnorm(1.5)");
-        let d = [
-            (0.0, 0.398_942_280_401_432_7),
-            (1.0, 0.241_970_724_519_143_35),
-            (-1.281_551_565_544_600_4, 0.175_498_331_932_486_83),
-            (3.0, 0.004_431_848_411_938_007),
-        ];
-        for (x, want) in d {
-            let got = dnorm(x);
-            assert!(rel_eq(got, want, 1e-15), "dnorm({x}): {got:.17e}, expected {want:.17e}");
-        }
     }
 
     /// Bandwidths: the Hall-Sheather value and the halved nid value, 1e-12 relative.

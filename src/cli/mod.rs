@@ -1,6 +1,7 @@
 //! The command line: clap argument structs and one file per command. Commands only wire
 //! library calls together and print.
 
+pub mod norms;
 pub mod prepare;
 pub mod simulate;
 pub mod validate;
@@ -31,6 +32,8 @@ pub enum Command {
     Prepare(prepare::Args),
     /// Write a synthetic district with known truth.
     Simulate(simulate::Args),
+    /// Growth norms: fit SGP or conditional norms, import a norms table, score students.
+    Norms(norms::Args),
 }
 
 /// A problem the user can fix (bad contract, missing file or column): exit code 2.
@@ -46,6 +49,7 @@ pub fn main() -> ExitCode {
         Command::Validate(a) => validate::run(&a),
         Command::Prepare(a) => prepare::run(&a),
         Command::Simulate(a) => simulate::run(&a),
+        Command::Norms(a) => norms::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

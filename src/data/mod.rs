@@ -6,6 +6,7 @@
 //!       --join--> AnalyticFile (student x subject) + flow table
 //! ```
 
+pub mod columns;
 pub mod date;
 pub mod join;
 pub mod ledger;

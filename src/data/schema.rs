@@ -16,6 +16,8 @@ pub enum Role {
     Sessions,
     Assessments,
     History,
+    /// A data file given to an analysis command (e.g. `obc norms fit --data`).
+    Data,
 }
 
 impl Role {
@@ -25,6 +27,7 @@ impl Role {
             Role::Sessions => "sessions",
             Role::Assessments => "assessments",
             Role::History => "history",
+            Role::Data => "data",
         }
     }
 
@@ -35,6 +38,7 @@ impl Role {
             Role::Sessions => SESSIONS,
             Role::Assessments => ASSESSMENTS,
             Role::History => HISTORY,
+            Role::Data => &[],
         }
     }
 }
@@ -141,6 +145,10 @@ impl Columns {
             Role::Sessions => &self.sessions,
             Role::Assessments => &self.assessments,
             Role::History => &self.history,
+            Role::Data => {
+                static NONE: BTreeMap<String, String> = BTreeMap::new();
+                &NONE
+            }
         }
     }
 

@@ -4,5 +4,6 @@ mod architecture;
 mod cli;
 mod common;
 mod messy;
+mod norms;
 mod parquet_input;
 mod row_accounting;

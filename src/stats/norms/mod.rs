@@ -6,6 +6,7 @@
 //!   quantiles, and the SGP count rule of the R `SGP` package (docs methods.md 1.1-1.9).
 //! - [`conditional`]: conditional-normal norms (expected growth and its SD given the start
 //!   score and instructional weeks), the conditional growth index and percentile.
+//! - [`model`]: norms for many norm groups (what `norms.json` holds) and scoring against them.
 //! - [`table`]: imported norms tables (e.g. vendor norms), interpolated by start score and
 //!   weeks.
 //!
@@ -13,6 +14,7 @@
 //! [`conditional`] turns into CGI, CGP and the probability of having met a target.
 
 pub mod conditional;
+pub mod model;
 pub mod sgp;
 pub mod table;
 

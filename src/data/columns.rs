@@ -1,0 +1,160 @@
+//! A data file read for an analysis command: the named columns, typed, with a ledger that
+//! accounts for every row (`obc norms fit --data`, `obc norms score --data`).
+//!
+//! Headers are matched exactly, then case-insensitively. Text columns are trimmed; an empty
+//! value in a text column is an exception. Number columns: an empty field, `NA`, `N/A`,
+//! `NaN`, `.` or `NULL` is missing (`None`; whether that matters is the caller's
+//! decision); anything else that does not parse as a finite number is an exception.
+
+use std::path::Path;
+
+use super::ledger::Ledger;
+use super::load::{RawTable, read_table};
+use super::schema::Role;
+use crate::error::DataError;
+
+/// The columns asked for, row by row, and the ledger of the file.
+#[derive(Clone, Debug)]
+pub struct ColumnData {
+    pub ledger: Ledger,
+    /// Per text column, per row (empty string for an excepted row).
+    pub text: Vec<Vec<String>>,
+    /// Per number column, per row.
+    pub numbers: Vec<Vec<Option<f64>>>,
+    /// The header of each text column and each number column, as in the file.
+    pub text_headers: Vec<String>,
+    pub number_headers: Vec<String>,
+}
+
+fn locate(table: &RawTable, name: &str) -> Result<usize, DataError> {
+    let exact: Vec<usize> =
+        table.headers.iter().enumerate().filter(|(_, h)| h.trim() == name).map(|(i, _)| i).collect();
+    let found = if exact.is_empty() {
+        table.headers.iter().enumerate().filter(|(_, h)| h.trim().eq_ignore_ascii_case(name)).map(|(i, _)| i).collect()
+    } else {
+        exact
+    };
+    match found.as_slice() {
+        [i] => Ok(*i),
+        [] => Err(DataError::MissingColumn {
+            file: table.file.clone(),
+            field: "data".into(),
+            column: name.into(),
+            headers: table.headers.clone(),
+        }),
+        many => Err(DataError::DuplicateColumn { file: table.file.clone(), column: name.into(), count: many.len() }),
+    }
+}
+
+/// A field that is neither a number nor a missing marker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotANumber;
+
+/// Parses a number field: `Ok(None)` for a missing marker, `Err(NotANumber)` for text that
+/// is not a finite number.
+pub fn parse_number(text: &str) -> Result<Option<f64>, NotANumber> {
+    let t = text.trim();
+    if t.is_empty() || ["NA", "N/A", "NAN", ".", "NULL"].iter().any(|m| t.eq_ignore_ascii_case(m)) {
+        return Ok(None);
+    }
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(Some(v)),
+        _ => Err(NotANumber),
+    }
+}
+
+/// Reads `path` (CSV, TSV or Parquet) and extracts the columns. Rows with a record defect,
+/// a missing or empty text value, or an unparseable number are excepted in the ledger (one
+/// exception per bad field); the others stay pending for the caller to use or exclude.
+pub fn read_columns(path: &Path, text: &[String], numbers: &[String]) -> Result<ColumnData, DataError> {
+    let file = path.file_name().map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into_owned());
+    let table = read_table(path, &file)?;
+    let text_pos = text.iter().map(|c| locate(&table, c)).collect::<Result<Vec<_>, _>>()?;
+    let number_pos = numbers.iter().map(|c| locate(&table, c)).collect::<Result<Vec<_>, _>>()?;
+    let mut ledger = Ledger::new(Role::Data, &table);
+    let n = table.rows.len();
+    let mut text_out = vec![Vec::with_capacity(n); text.len()];
+    let mut number_out = vec![Vec::with_capacity(n); numbers.len()];
+    for (idx, row) in table.rows.iter().enumerate() {
+        if let Some(defect) = &row.defect {
+            ledger.except(idx, "", "", defect.clone());
+        } else if row.fields.len() != table.headers.len() {
+            ledger.except(
+                idx,
+                "",
+                "",
+                format!("row has {} fields, the header has {}", row.fields.len(), table.headers.len()),
+            );
+        }
+        let ok = row.defect.is_none() && row.fields.len() == table.headers.len();
+        for (c, &pos) in text_pos.iter().enumerate() {
+            let value = if ok { row.fields[pos].trim() } else { "" };
+            if ok && value.is_empty() {
+                ledger.except(idx, &table.headers[pos], "", "empty value");
+            }
+            text_out[c].push(value.to_string());
+        }
+        for (c, &pos) in number_pos.iter().enumerate() {
+            let value = if ok {
+                match parse_number(&row.fields[pos]) {
+                    Ok(v) => v,
+                    Err(NotANumber) => {
+                        ledger.except(idx, &table.headers[pos], &row.fields[pos], "not a finite number");
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            number_out[c].push(value);
+        }
+    }
+    Ok(ColumnData {
+        ledger,
+        text: text_out,
+        numbers: number_out,
+        text_headers: text_pos.iter().map(|&i| table.headers[i].clone()).collect(),
+        number_headers: number_pos.iter().map(|&i| table.headers[i].clone()).collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::ledger::{RowState, Stage};
+
+    #[test]
+    fn numbers_missing_markers_and_junk() {
+        assert_eq!(parse_number(" 12.5 "), Ok(Some(12.5)));
+        assert_eq!(parse_number("-3e2"), Ok(Some(-300.0)));
+        for m in ["", "  ", "NA", "na", "N/A", "NaN", ".", "null"] {
+            assert_eq!(parse_number(m), Ok(None), "{m:?}");
+        }
+        for junk in ["abc", "1,5", "inf", "-Infinity", "12 pts"] {
+            assert_eq!(parse_number(junk), Err(NotANumber), "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn every_row_is_pending_or_excepted_with_its_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.csv");
+        std::fs::write(&path, "ID,Grade,pre,post\n001,4,200,210\n002,4,NA,205\n003,,199,x\n004,5,201\n").unwrap();
+        let d = read_columns(&path, &["ID".into(), "grade".into()], &["pre".into(), "post".into()]).unwrap();
+        assert_eq!(d.text[0], vec!["001", "002", "003", ""]);
+        assert_eq!(d.numbers[0], vec![Some(200.0), None, Some(199.0), None]);
+        assert_eq!(d.text_headers, vec!["ID", "Grade"]);
+        assert_eq!(d.ledger.state(0), RowState::Pending);
+        assert_eq!(d.ledger.state(1), RowState::Pending);
+        assert_eq!(d.ledger.state(2), RowState::Excepted);
+        assert_eq!(d.ledger.state(3), RowState::Excepted);
+        let ex = d.ledger.exceptions();
+        assert_eq!(ex.len(), 3);
+        assert_eq!((ex[0].row, ex[0].column.as_str(), ex[0].reason.as_str()), (4, "Grade", "empty value"));
+        assert_eq!((ex[1].row, ex[1].column.as_str(), ex[1].value.as_str()), (4, "post", "x"));
+        assert_eq!(ex[2].row, 5);
+        assert!(d.ledger.accounting(Stage::Prepared).is_err(), "pending rows must be decided by the caller");
+        let missing = read_columns(&path, &["student".into()], &[]).unwrap_err();
+        assert!(missing.to_string().contains("\"student\""), "{missing}");
+    }
+}

@@ -106,7 +106,7 @@ pub struct ImportArgs {
     /// mean_growth, sd; or NWEA's wide layout with --nwea-window.
     #[arg(long)]
     pub table: PathBuf,
-    /// Read the table in NWEA's wide layout (Subject, Grade, StartRIT, T<code>, S<code>) for
+    /// Read the table in NWEA's wide layout (Subject, Grade, StartRIT, TCODE, SCODE) for
     /// this window code (e.g. 42 = fall to spring).
     #[arg(long, requires = "nwea_weeks")]
     pub nwea_window: Option<String>,

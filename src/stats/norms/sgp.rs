@@ -1,4 +1,4 @@
-//! Student Growth Percentiles (SGP) for one prior score and one norm group.
+//! Student Growth Percentiles (SGP) for one norm group, with one or more prior scores.
 //!
 //! # Model
 //!
@@ -16,7 +16,14 @@
 //!
 //! Sorting each student's predictions is the rearrangement of Chernozhukov, Fernández-Val
 //! and Galichon (2010), which SGP calls `isotonize = TRUE`. The quantile regressions are
-//! independent per τ, as in `quantreg::rq` with a vector of taus.
+//! independent per τ, as in `quantreg::rq` with a vector of taus; they are computed along
+//! a warm-started path ([`fit_path`]), which on large groups solves each τ on a reduced
+//! problem and proves it optimal for the full one.
+//!
+//! With `k` priors ([`SgpSpec::fit_priors`]) the design is `[1, B_1(x_1), …, B_k(x_k)]`
+//! (`p = 1 + 7k`), each prior with its own knots and boundaries ([`PriorScale`]); fitting
+//! the orders `1..k` per norm group and choosing each student's highest order is
+//! [`model`](super::model)'s job (methods.md 1.8).
 //!
 //! # Usage
 //!
@@ -52,16 +59,17 @@
 //! rest on a tie decided by last-bit noise (see the fixture README, "SGP fragility").
 //! Known differences from the `SGP` package:
 //!
-//! - **Knots from this norm group only.** The package pools every prior score of the content
-//!   area × grade (`createKnotsBoundaries`), including students without a current score.
-//!   For a single complete norm group the two coincide.
+//! - **Knots.** [`SgpSpec::fit_priors`] takes them from the students fitted;
+//!   [`SgpSpec::fit_scaled`] accepts them from elsewhere. [`model`](super::model) pools every
+//!   prior score of the norm group, including students without a current score, as the
+//!   package's `createKnotsBoundaries` pools a content area × grade.
 //! - **Solver choice is explicit.** The package switches from `br` to `fn` at N ≥ 300,000
 //!   and falls back from `fn` to `br` on error; here [`Solver`] is chosen by the caller and
 //!   never changed silently.
 //! - **Minimum size.** The package has no minimum (`sgp.cohort.size` defaults to 0); here
 //!   [`SgpSpec::min_n`] defaults to 1000 (see its documentation).
-//! - **No LOSS/HOSS clamping** (`sgp.loss.hoss.adjustment = NULL`, the default), one prior
-//!   only, no SIMEX or CSEM simulation.
+//! - **No LOSS/HOSS clamping** (`sgp.loss.hoss.adjustment = NULL`, the default), no SIMEX
+//!   or CSEM simulation.
 //! - **[`Ties::MidRank`]** is an option of this crate, not of the package.
 
 use serde::{Deserialize, Serialize};
@@ -85,7 +93,7 @@ pub enum Ties {
     MidRank,
 }
 
-/// Specification of SGP norms for one prior score.
+/// Specification of SGP norms (one norm group, any number of priors).
 ///
 /// | field | default | meaning | range |
 /// |---|---|---|---|

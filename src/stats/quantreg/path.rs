@@ -532,6 +532,34 @@ mod tests {
     }
 
     #[test]
+    fn preprocessed_path_is_regression_and_scale_equivariant() {
+        // Koenker (2005) 2.2.3: b(tau; a y + X g) = a b(tau; y) + g for a > 0, and
+        // b(tau; -y) = -b(1 - tau; y). br with preprocessing returns exact vertices, unique
+        // on continuous data, so the identities hold to rounding.
+        let n = 4000;
+        let (x, y) = data(n, 23);
+        let taus = taus(10);
+        let opts = PathOptions { preprocess: Preprocess::Always, ..PathOptions::default() };
+        let base = fit_path(&x, n, 3, &y, &taus, &opts).unwrap();
+        let (a, g) = (2.5, [3.0, -1.0, 0.5]);
+        let y2: Vec<f64> = (0..n).map(|i| a * y[i] + g[0] + g[1] * x[n + i] + g[2] * x[2 * n + i]).collect();
+        let moved = fit_path(&x, n, 3, &y2, &taus, &opts).unwrap();
+        let neg: Vec<f64> = y.iter().map(|v| -v).collect();
+        let reflected_taus: Vec<f64> = taus.iter().rev().map(|t| 1.0 - t).collect();
+        let reflected = fit_path(&x, n, 3, &neg, &reflected_taus, &opts).unwrap();
+        for k in 0..taus.len() {
+            let b = &base.fits[k].coefficients;
+            for j in 0..3 {
+                let want = a * b[j] + g[j];
+                let got = moved.fits[k].coefficients[j];
+                assert!((got - want).abs() <= 1e-8 * want.abs().max(1.0), "tau {}: {got} vs {want}", taus[k]);
+                let r = reflected.fits[taus.len() - 1 - k].coefficients[j];
+                assert!((r + b[j]).abs() <= 1e-8 * b[j].abs().max(1.0), "tau {}: {r} vs {}", taus[k], -b[j]);
+            }
+        }
+    }
+
+    #[test]
     fn results_do_not_depend_on_how_segments_are_spread_over_threads() {
         // Segment boundaries are a function of the number of taus only.
         assert_eq!(segments(100, SEGMENT), vec![(0, 25), (25, 50), (50, 75), (75, 100)]);

@@ -1,6 +1,7 @@
 //! Pure statistics on plain slices and vectors. Nothing here reads files or uses polars
 //! (a test scans the source to keep it so).
 //!
+//! - [`linalg`]: cross products and Cholesky factorization with named rank failures.
 //! - [`norms`]: growth norms; [`norms::sgp`] student growth percentiles by quantile
 //!   regression on a B-spline of the prior (SGP package defaults).
 //! - [`normal`]: the standard normal distribution: `pnorm` (Cody 1969, as R), its upper tail,
@@ -11,6 +12,7 @@
 //! - [`spline`]: cubic B-spline bases identical to R `splines::bs()`, SGP knots and boundaries.
 //! - [`wwc`]: What Works Clearinghouse attrition boundaries.
 
+pub mod linalg;
 pub mod normal;
 pub mod norms;
 pub mod quantreg;

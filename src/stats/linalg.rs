@@ -154,7 +154,7 @@ impl Cholesky {
                     sum -= l[j * p + t] * l[k * p + t];
                 }
                 if k == j {
-                    if !(sum > tol * a[j * p + j]) || a[j * p + j] <= 0.0 {
+                    if sum.is_nan() || sum <= tol * a[j * p + j] || a[j * p + j] <= 0.0 {
                         return Err(LinalgError::NotPositiveDefinite { column: j });
                     }
                     l[j * p + j] = sum.sqrt();

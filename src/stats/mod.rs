@@ -10,6 +10,7 @@
 //!   Barrodale-Roberts simplex ([`quantreg::br`], `rq.fit.br`), and `summary.rq` standard
 //!   errors ([`quantreg::se`], iid and nid with the Hall-Sheather bandwidth).
 //! - [`spline`]: cubic B-spline bases identical to R `splines::bs()`, SGP knots and boundaries.
+//! - [`vam`]: value-added models (random intercept by REML, shrinkage).
 //! - [`wwc`]: What Works Clearinghouse attrition boundaries.
 
 pub mod linalg;
@@ -17,4 +18,5 @@ pub mod normal;
 pub mod norms;
 pub mod quantreg;
 pub mod spline;
+pub mod vam;
 pub mod wwc;

@@ -1,12 +1,15 @@
 //! Provider (teacher, school) value-added: regression models of an outcome on a prior
 //! score and covariates with group effects (docs methods.md 3-4).
 //!
+//! - [`fixed`]: least squares with absorbed fixed effects (within transformation) and
+//!   classical, HC1 and CR1 covariances, as `lm` + `sandwich`.
 //! - [`random`]: random-intercept model by REML or ML (as `lme4::lmer`), empirical Bayes
 //!   group effects with their reliability, and the two-step shrunken means of teacher
 //!   value-added.
 //!
 //! Designs are column-major `&[f64]` (`x[j * n + i]`), as in [`crate::stats::linalg`].
 
+pub mod fixed;
 pub mod random;
 
 use thiserror::Error;

@@ -1,0 +1,485 @@
+//! Least squares with absorbed fixed effects, and classical, HC1 and cluster-robust (CR1)
+//! covariance matrices.
+//!
+//! # Model
+//!
+//! ```text
+//! y_i = x_i'β + α_{f1(i)} + α_{f2(i)} + … + e_i
+//! ```
+//!
+//! The fixed effects (e.g. school, grade) are absorbed by the within transformation: `y`
+//! and every column of `X` are replaced by their residuals from the fixed-effect dummies
+//! (Frisch-Waugh-Lovell), so thousands of schools need no dummy columns. With one factor
+//! that is exact demeaning by group. With several, the method of alternating projections
+//! (demean by each factor in turn) is repeated until no value changes by more than
+//! `1e-13 · max(1, max|v|)` (at most 10,000 sweeps; non-convergence is an error). Then
+//! `β̂ = (X̃'X̃)⁻¹ X̃'ỹ` by Cholesky ([`crate::stats::linalg`]), and with `ẽ = ỹ − X̃β̂`:
+//!
+//! ```text
+//! classical:  σ̂² (X̃'X̃)⁻¹,                      σ̂² = ẽ'ẽ / (n − k)
+//! HC1:        n/(n − k) · B (Σ_i x̃_i x̃_i' ẽ_i²) B,              B = (X̃'X̃)⁻¹
+//! CR1:        G/(G − 1) · (n − 1)/(n − k) · B (Σ_g u_g u_g') B,   u_g = Σ_{i ∈ g} x̃_i ẽ_i
+//! ```
+//!
+//! `k` counts every parameter of the equivalent dummy-variable regression: the `p` columns
+//! of `X` plus the absorbed levels (with an intercept: `L − 1 + 1`), minus the redundant
+//! ones. For one factor that is `p + L`; for two, `p + L1 + L2 − c` with `c` the number of
+//! connected components of the bipartite level graph (one redundancy per component, exact);
+//! for more factors `p + Σ L_f − (F − 1)` (exact when the factors are connected, otherwise
+//! conservative, as reghdfe documents). Do not include an intercept column in `X` when
+//! absorbing: it is a combination of the dummies and is refused as collinear.
+//!
+//! # Compatibility with R
+//!
+//! These are the dof factors of `sandwich::vcovHC(type = "HC1")` and
+//! `sandwich::vcovCL(type = "HC1")` (`cadjust = TRUE`) applied to
+//! `lm(y ~ x + factor(f))`, checked against `tests/fixtures/r/vam.json` (coefficients 1e-8,
+//! SEs 1e-6 relative). Stata's `reghdfe` drops fixed effects nested within clusters from `k`
+//! and so gives slightly smaller CR1 SEs; `areg` matches `lm` + `sandwich` in coefficients
+//! but uses `(n − 1)/(n − p − 1)`-type factors. The choice here is R's.
+
+use serde::{Deserialize, Serialize};
+
+use super::VamError;
+use crate::stats::linalg::{Cholesky, gram, sandwich};
+
+/// One absorbed factor: the level of each row (`0..levels`).
+#[derive(Clone, Copy, Debug)]
+pub struct Factor<'a> {
+    pub level: &'a [usize],
+    pub levels: usize,
+}
+
+/// A fitted fixed-effects regression.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FixedFit {
+    pub coefficients: Vec<f64>,
+    /// Row-major `p × p` covariance matrices.
+    pub cov_classical: Vec<f64>,
+    pub cov_hc1: Vec<f64>,
+    pub cov_cr1: Option<Vec<f64>>,
+    pub n: usize,
+    /// Parameters of the equivalent dummy regression (see the module documentation).
+    pub k: usize,
+    pub df_residual: usize,
+    pub rss: f64,
+    pub sigma: f64,
+    pub n_clusters: Option<usize>,
+    /// Sweeps of alternating projections (1 with a single factor, 0 with none).
+    pub sweeps: usize,
+    /// Residuals `ẽ` (within-transformed), one per row.
+    #[serde(skip)]
+    pub residuals: Vec<f64>,
+}
+
+impl FixedFit {
+    fn se(cov: &[f64], p: usize) -> Vec<f64> {
+        (0..p).map(|j| cov[j * p + j].sqrt()).collect()
+    }
+
+    pub fn se_classical(&self) -> Vec<f64> {
+        Self::se(&self.cov_classical, self.coefficients.len())
+    }
+
+    pub fn se_hc1(&self) -> Vec<f64> {
+        Self::se(&self.cov_hc1, self.coefficients.len())
+    }
+
+    pub fn se_cr1(&self) -> Option<Vec<f64>> {
+        self.cov_cr1.as_ref().map(|c| Self::se(c, self.coefficients.len()))
+    }
+}
+
+/// Demeans `v` by the levels of `f` in place.
+fn demean(v: &mut [f64], f: &Factor, counts: &[f64], sums: &mut [f64]) {
+    sums.fill(0.0);
+    for (x, &g) in v.iter().zip(f.level) {
+        sums[g] += x;
+    }
+    for (s, c) in sums.iter_mut().zip(counts) {
+        *s /= c;
+    }
+    for (x, &g) in v.iter_mut().zip(f.level) {
+        *x -= sums[g];
+    }
+}
+
+/// Number of connected components of the bipartite graph of two factors' levels.
+fn components(a: &Factor, b: &Factor) -> usize {
+    let mut parent: Vec<usize> = (0..a.levels + b.levels).collect();
+    fn find(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for (&u, &v) in a.level.iter().zip(b.level) {
+        let (ru, rv) = (find(&mut parent, u), find(&mut parent, a.levels + v));
+        if ru != rv {
+            parent[ru] = rv;
+        }
+    }
+    (0..parent.len()).filter(|&i| find(&mut parent, i) == i).count()
+}
+
+/// Fits `y` on the column-major `n × p` design `x` with the `absorb` factors absorbed, and
+/// cluster-robust SEs when `cluster` (a level per row, `0..n_clusters`) is given.
+pub fn fit_fixed(
+    x: &[f64],
+    n: usize,
+    p: usize,
+    y: &[f64],
+    absorb: &[Factor],
+    cluster: Option<Factor>,
+) -> Result<FixedFit, VamError> {
+    super::check_inputs(x, n, p, y)?;
+    for (k, f) in absorb.iter().chain(cluster.iter()).enumerate() {
+        if f.level.len() != n {
+            return Err(VamError::Input(format!("factor {k} has {} entries for {n} rows", f.level.len())));
+        }
+        if let Some(&l) = f.level.iter().find(|&&l| l >= f.levels) {
+            return Err(VamError::Input(format!("factor {k}: level {l} is not below its {} levels", f.levels)));
+        }
+    }
+    // Within transformation.
+    let mut xt = x.to_vec();
+    let mut yt = y.to_vec();
+    let counts: Vec<Vec<f64>> = absorb
+        .iter()
+        .map(|f| {
+            let mut c = vec![0.0; f.levels];
+            for &g in f.level {
+                c[g] += 1.0;
+            }
+            c.iter().map(|&v| if v == 0.0 { 1.0 } else { v }).collect()
+        })
+        .collect();
+    let mut sweeps = 0;
+    if !absorb.is_empty() {
+        let max_levels = absorb.iter().map(|f| f.levels).max().unwrap_or(0);
+        let mut sums = vec![0.0; max_levels];
+        let columns = std::iter::once(&mut yt[..]).chain(xt.chunks_mut(n));
+        let mut most = 0;
+        for v in columns {
+            let scale = v.iter().fold(1.0f64, |m, a| m.max(a.abs()));
+            let mut s = 0;
+            loop {
+                s += 1;
+                let before: Vec<f64> = if absorb.len() > 1 { v.to_vec() } else { Vec::new() };
+                for (f, c) in absorb.iter().zip(&counts) {
+                    demean(v, f, c, &mut sums[..f.levels]);
+                }
+                if absorb.len() == 1 {
+                    break;
+                }
+                let change = v.iter().zip(&before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+                if change <= 1e-13 * scale {
+                    break;
+                }
+                if s >= 10_000 {
+                    return Err(VamError::Input(
+                        "alternating projections did not converge in 10,000 sweeps (weakly connected fixed effects)"
+                            .into(),
+                    ));
+                }
+            }
+            most = most.max(s);
+        }
+        sweeps = most;
+    }
+    // Parameters absorbed.
+    let absorbed = match absorb {
+        [] => 0,
+        [a] => a
+            .level
+            .iter()
+            .fold(vec![false; a.levels], |mut seen, &g| {
+                seen[g] = true;
+                seen
+            })
+            .iter()
+            .filter(|&&s| s)
+            .count(),
+        [a, b] => {
+            let used = |f: &Factor| {
+                let mut seen = vec![false; f.levels];
+                for &g in f.level {
+                    seen[g] = true;
+                }
+                seen.iter().filter(|&&s| s).count()
+            };
+            // unused levels are isolated components: subtract them from the count
+            let isolated = (a.levels - used(a)) + (b.levels - used(b));
+            used(a) + used(b) - (components(a, b) - isolated)
+        }
+        many => {
+            let total: usize = many
+                .iter()
+                .map(|f| {
+                    let mut seen = vec![false; f.levels];
+                    for &g in f.level {
+                        seen[g] = true;
+                    }
+                    seen.iter().filter(|&&s| s).count()
+                })
+                .sum();
+            total - (many.len() - 1)
+        }
+    };
+    let k = p + absorbed;
+    if n <= k {
+        return Err(VamError::Input(format!("{n} rows for {k} parameters (including absorbed fixed effects)")));
+    }
+    let (xtx, xty) = gram(&xt, n, p, &yt)?;
+    let chol = Cholesky::new(&xtx, p).map_err(|e| {
+        VamError::Singular(format!(
+            "{e} (after absorbing the fixed effects: a column constant within a fixed-effect level, such as an intercept, is collinear)"
+        ))
+    })?;
+    let beta = chol.solve(&xty);
+    let bread = chol.inverse();
+    let mut e = yt;
+    for (j, b) in beta.iter().enumerate() {
+        for (ei, xij) in e.iter_mut().zip(&xt[j * n..(j + 1) * n]) {
+            *ei -= xij * b;
+        }
+    }
+    let rss: f64 = e.iter().map(|v| v * v).sum();
+    let df = n - k;
+    let s2 = rss / df as f64;
+    let cov_classical: Vec<f64> = bread.iter().map(|v| v * s2).collect();
+    // HC meat: X̃' diag(e²) X̃
+    let mut meat = vec![0.0; p * p];
+    let mut row = vec![0.0; p];
+    for i in 0..n {
+        for j in 0..p {
+            row[j] = xt[j * n + i] * e[i];
+        }
+        for a in 0..p {
+            for b in 0..=a {
+                meat[a * p + b] += row[a] * row[b];
+            }
+        }
+    }
+    symmetrize_lower(&mut meat, p);
+    let hc1 = n as f64 / df as f64;
+    let cov_hc1: Vec<f64> = sandwich(&bread, &meat, p).iter().map(|v| v * hc1).collect();
+    let (cov_cr1, n_clusters) = match cluster {
+        None => (None, None),
+        Some(c) => {
+            let mut u = vec![0.0; c.levels * p];
+            for i in 0..n {
+                let g = c.level[i];
+                for j in 0..p {
+                    u[g * p + j] += xt[j * n + i] * e[i];
+                }
+            }
+            let mut used = vec![false; c.levels];
+            for &g in c.level {
+                used[g] = true;
+            }
+            let big_g = used.iter().filter(|&&s| s).count();
+            if big_g < 2 {
+                return Err(VamError::Input("cluster-robust SEs need at least 2 clusters".into()));
+            }
+            let mut meat = vec![0.0; p * p];
+            for ug in u.chunks(p) {
+                for a in 0..p {
+                    for b in 0..=a {
+                        meat[a * p + b] += ug[a] * ug[b];
+                    }
+                }
+            }
+            symmetrize_lower(&mut meat, p);
+            let gf = big_g as f64;
+            let factor = gf / (gf - 1.0) * (n as f64 - 1.0) / df as f64;
+            (Some(sandwich(&bread, &meat, p).iter().map(|v| v * factor).collect()), Some(big_g))
+        }
+    };
+    Ok(FixedFit {
+        coefficients: beta,
+        cov_classical,
+        cov_hc1,
+        cov_cr1,
+        n,
+        k,
+        df_residual: df,
+        rss,
+        sigma: s2.sqrt(),
+        n_clusters,
+        sweeps,
+        residuals: e,
+    })
+}
+
+fn symmetrize_lower(m: &mut [f64], p: usize) {
+    for a in 0..p {
+        for b in 0..a {
+            m[b * p + a] = m[a * p + b];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    const FIXTURE: &str = include_str!("../../../tests/fixtures/r/vam.json");
+    const EXAM: &str = include_str!("../../../tests/fixtures/r/vam_exam.csv");
+    const SYNTHETIC: &str = include_str!("../../../tests/fixtures/r/vam_synthetic.csv");
+
+    fn floats(v: &Value) -> Vec<f64> {
+        v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    }
+
+    fn matrix(v: &Value) -> Vec<f64> {
+        v.as_array().unwrap().iter().flat_map(floats).collect()
+    }
+
+    fn columns(text: &str, names: &[&str]) -> Vec<Vec<String>> {
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        let h = r.headers().unwrap().clone();
+        let idx: Vec<usize> = names.iter().map(|n| h.iter().position(|c| c == *n).unwrap()).collect();
+        let mut out = vec![Vec::new(); names.len()];
+        for rec in r.records() {
+            let rec = rec.unwrap();
+            for (k, &i) in idx.iter().enumerate() {
+                out[k].push(rec[i].to_string());
+            }
+        }
+        out
+    }
+
+    fn num(v: &[String]) -> Vec<f64> {
+        v.iter().map(|s| s.parse().unwrap()).collect()
+    }
+
+    fn check_cov(got: &[f64], want: &Value, what: &str) {
+        let want = matrix(want);
+        let p = (want.len() as f64).sqrt() as usize;
+        for j in 0..p {
+            // SEs 1e-6 relative (tests/fixtures/r/README.md)
+            let (g, w) = (got[j * p + j].sqrt(), want[j * p + j].sqrt());
+            assert!((g - w).abs() <= 1e-6 * w, "{what} SE {j}: {g} vs R {w}");
+        }
+    }
+
+    #[test]
+    fn exam_with_absorbed_schools_matches_lm_and_sandwich() {
+        let c = columns(EXAM, &["school", "standLRT", "female", "normexam"]);
+        let n = c[0].len();
+        let school: Vec<usize> = c[0].iter().map(|s| s.parse::<usize>().unwrap() - 1).collect();
+        let mut x = num(&c[1]);
+        x.extend(num(&c[2]));
+        let y = num(&c[3]);
+        let f = Factor { level: &school, levels: 65 };
+        let fit = fit_fixed(&x, n, 2, &y, &[f], Some(f)).unwrap();
+        let r: Value = serde_json::from_str(FIXTURE).unwrap();
+        let want = &r["exam"]["ols_school_fe"];
+        for (g, w) in fit.coefficients.iter().zip(floats(&want["coefficients"])) {
+            assert!((g - w).abs() <= 1e-8 * w.abs(), "coefficient {g} vs R {w}");
+        }
+        assert_eq!(fit.k, want["covariance"]["k"].as_u64().unwrap() as usize);
+        assert_eq!(fit.df_residual, want["df_residual"].as_u64().unwrap() as usize);
+        assert!((fit.sigma - want["sigma"].as_f64().unwrap()).abs() <= 1e-10);
+        let cov = &want["covariance"];
+        check_cov(&fit.cov_classical, &cov["classical"]["cov"], "classical");
+        check_cov(&fit.cov_hc1, &cov["hc1"]["cov"], "HC1");
+        check_cov(fit.cov_cr1.as_ref().unwrap(), &cov["cr1"]["cov"], "CR1");
+        assert_eq!(fit.n_clusters, Some(65));
+    }
+
+    #[test]
+    fn exam_without_fixed_effects_matches_lm_and_sandwich() {
+        let c = columns(EXAM, &["school", "standLRT", "female", "normexam"]);
+        let n = c[0].len();
+        let school: Vec<usize> = c[0].iter().map(|s| s.parse::<usize>().unwrap() - 1).collect();
+        let mut x = vec![1.0; n];
+        x.extend(num(&c[1]));
+        x.extend(num(&c[2]));
+        let y = num(&c[3]);
+        let fit = fit_fixed(&x, n, 3, &y, &[], Some(Factor { level: &school, levels: 65 })).unwrap();
+        let r: Value = serde_json::from_str(FIXTURE).unwrap();
+        let want = &r["exam"]["ols_no_fe"];
+        for (g, w) in fit.coefficients.iter().zip(floats(&want["coefficients"])) {
+            assert!((g - w).abs() <= 1e-8 * w.abs(), "coefficient {g} vs R {w}");
+        }
+        let cov = &want["covariance"];
+        check_cov(&fit.cov_classical, &cov["classical"]["cov"], "classical");
+        check_cov(&fit.cov_hc1, &cov["hc1"]["cov"], "HC1");
+        check_cov(fit.cov_cr1.as_ref().unwrap(), &cov["cr1"]["cov"], "CR1");
+    }
+
+    #[test]
+    fn synthetic_provider_effects_match_lm_and_sandwich() {
+        let c = columns(SYNTHETIC, &["school", "provider", "pre", "low_income", "post"]);
+        let n = c[0].len();
+        let school: Vec<usize> = c[0].iter().map(|s| s.parse::<usize>().unwrap() - 1).collect();
+        let mut x = num(&c[2]);
+        for p in ["P1", "P2", "P3", "P4"] {
+            x.extend(c[1].iter().map(|v| if v == p { 1.0 } else { 0.0 }));
+        }
+        x.extend(num(&c[3]));
+        let y = num(&c[4]);
+        let f = Factor { level: &school, levels: 40 };
+        let fit = fit_fixed(&x, n, 6, &y, &[f], Some(f)).unwrap();
+        let r: Value = serde_json::from_str(FIXTURE).unwrap();
+        let want = &r["synthetic"]["ols_school_fe"];
+        // names: pre, P1..P4 (our column 5 is low_income)
+        for (k, w) in floats(&want["coefficients"]).iter().enumerate() {
+            assert!(
+                (fit.coefficients[k] - w).abs() <= 1e-8 * w.abs().max(1.0),
+                "{k}: {} vs R {w}",
+                fit.coefficients[k]
+            );
+        }
+        let li = want["low_income_coefficient"].as_f64().unwrap();
+        assert!((fit.coefficients[5] - li).abs() <= 1e-8 * li.abs());
+        let se = floats(&want["covariance"]["cr1"]["se"]);
+        let ours = fit.se_cr1().unwrap();
+        for (k, w) in se.iter().enumerate() {
+            assert!((ours[k] - w).abs() <= 1e-6 * w, "CR1 SE {k}: {} vs R {w}", ours[k]);
+        }
+        assert_eq!(fit.k, want["covariance"]["k"].as_u64().unwrap() as usize);
+    }
+
+    #[test]
+    fn two_factors_equal_the_dummy_regression() {
+        // 600 rows, schools (12) x grades (3) not nested; compare absorbing both with
+        // absorbing schools and putting grade dummies in X.
+        let n = 600;
+        let school: Vec<usize> = (0..n).map(|i| (i * 7) % 12).collect();
+        let grade: Vec<usize> = (0..n).map(|i| (i / 7) % 3).collect();
+        let z: Vec<f64> = (0..n).map(|i| ((i as f64) * 0.37).sin()).collect();
+        let y: Vec<f64> = (0..n)
+            .map(|i| 2.0 * z[i] + school[i] as f64 * 0.3 - grade[i] as f64 + ((i * 13 % 17) as f64 - 8.0) / 10.0)
+            .collect();
+        let fs = Factor { level: &school, levels: 12 };
+        let fg = Factor { level: &grade, levels: 3 };
+        let both = fit_fixed(&z, n, 1, &y, &[fs, fg], Some(fs)).unwrap();
+        let mut x = z.clone();
+        for g in 1..3 {
+            x.extend(grade.iter().map(|&v| if v == g { 1.0 } else { 0.0 }));
+        }
+        let dummies = fit_fixed(&x, n, 3, &y, &[fs], Some(fs)).unwrap();
+        assert!(both.sweeps > 1);
+        assert_eq!(both.k, dummies.k, "parameters: 1 + 12 + 3 - 1");
+        assert!((both.coefficients[0] - dummies.coefficients[0]).abs() < 1e-10);
+        assert!((both.rss - dummies.rss).abs() < 1e-9 * dummies.rss);
+        let (a, b) = (both.se_cr1().unwrap()[0], dummies.se_cr1().unwrap()[0]);
+        assert!((a - b).abs() < 1e-9 * b, "{a} vs {b}");
+    }
+
+    #[test]
+    fn an_intercept_with_absorbed_effects_is_refused() {
+        let n = 50;
+        let g: Vec<usize> = (0..n).map(|i| i % 5).collect();
+        let mut x = vec![1.0; n];
+        x.extend((0..n).map(|i| i as f64));
+        let y: Vec<f64> = (0..n).map(|i| (i % 7) as f64).collect();
+        let err = fit_fixed(&x, n, 2, &y, &[Factor { level: &g, levels: 5 }], None).unwrap_err();
+        assert!(err.to_string().contains("column 0"), "{err}");
+    }
+}

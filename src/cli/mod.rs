@@ -5,6 +5,7 @@ pub mod norms;
 pub mod prepare;
 pub mod simulate;
 pub mod validate;
+pub mod vam;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -34,6 +35,8 @@ pub enum Command {
     Simulate(simulate::Args),
     /// Growth norms: fit SGP or conditional norms, import a norms table, score students.
     Norms(norms::Args),
+    /// Provider value-added: fixed effects with robust SEs, or random intercepts with shrinkage.
+    Vam(vam::Args),
 }
 
 /// A problem the user can fix (bad contract, missing file or column): exit code 2.
@@ -50,6 +53,7 @@ pub fn main() -> ExitCode {
         Command::Prepare(a) => prepare::run(&a),
         Command::Simulate(a) => simulate::run(&a),
         Command::Norms(a) => norms::run(&a),
+        Command::Vam(a) => vam::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

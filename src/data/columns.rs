@@ -67,9 +67,20 @@ pub fn parse_number(text: &str) -> Result<Option<f64>, NotANumber> {
 /// a missing or empty text value, or an unparseable number are excepted in the ledger (one
 /// exception per bad field); the others stay pending for the caller to use or exclude.
 pub fn read_columns(path: &Path, text: &[String], numbers: &[String]) -> Result<ColumnData, DataError> {
+    let text: Vec<(String, bool)> = text.iter().map(|t| (t.clone(), false)).collect();
+    read_columns_allowing_empty(path, &text, numbers)
+}
+
+/// [`read_columns`] where each text column says whether an empty value is allowed (kept as
+/// `""`, e.g. an empty provider for comparison students) instead of excepted.
+pub fn read_columns_allowing_empty(
+    path: &Path,
+    text: &[(String, bool)],
+    numbers: &[String],
+) -> Result<ColumnData, DataError> {
     let file = path.file_name().map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into_owned());
     let table = read_table(path, &file)?;
-    let text_pos = text.iter().map(|c| locate(&table, c)).collect::<Result<Vec<_>, _>>()?;
+    let text_pos = text.iter().map(|(c, _)| locate(&table, c)).collect::<Result<Vec<_>, _>>()?;
     let number_pos = numbers.iter().map(|c| locate(&table, c)).collect::<Result<Vec<_>, _>>()?;
     let mut ledger = Ledger::new(Role::Data, &table);
     let n = table.rows.len();
@@ -89,7 +100,7 @@ pub fn read_columns(path: &Path, text: &[String], numbers: &[String]) -> Result<
         let ok = row.defect.is_none() && row.fields.len() == table.headers.len();
         for (c, &pos) in text_pos.iter().enumerate() {
             let value = if ok { row.fields[pos].trim() } else { "" };
-            if ok && value.is_empty() {
+            if ok && value.is_empty() && !text[c].1 {
                 ledger.except(idx, &table.headers[pos], "", "empty value");
             }
             text_out[c].push(value.to_string());

@@ -13,6 +13,7 @@
 //! - [`vam`]: value-added models (random intercept by REML, shrinkage).
 //! - [`wwc`]: What Works Clearinghouse attrition boundaries.
 
+pub mod dist;
 pub mod linalg;
 pub mod normal;
 pub mod norms;

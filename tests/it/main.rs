@@ -7,3 +7,4 @@ mod messy;
 mod norms;
 mod parquet_input;
 mod row_accounting;
+mod vam;

@@ -1,0 +1,374 @@
+//! `obc vam`: provider (group) value-added from a student-level file.
+//!
+//! Writes `DIR/effects.csv` (one row per group), `DIR/model.json` (coefficients, variance
+//! components, diagnostics, spec), `DIR/exceptions.csv` and `DIR/manifest.json`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::UserError;
+use crate::data::columns::read_columns_allowing_empty;
+use crate::data::ledger::RowState;
+use crate::data::table::{Column, Format, Table};
+use crate::data::{self, Stage};
+use crate::manifest::{Manifest, OutputFile};
+use crate::stats::dist::{p_two_sided_t, qt};
+use crate::stats::normal::qnorm;
+use crate::stats::vam::eiv::{MeasurementError, fit_eiv};
+use crate::stats::vam::fixed::{Factor, fit_fixed};
+use crate::stats::vam::random::{Likelihood, fit_random_intercept};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModelArg {
+    /// Provider indicators against the comparison group, absorbed fixed effects, robust SEs.
+    Fixed,
+    /// Random intercept per group by REML; empirical Bayes (shrunken) effects.
+    Random,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Student-level data file (CSV, TSV or Parquet), e.g. the analytic file of `obc prepare`.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Outcome column (e.g. post_score).
+    #[arg(long)]
+    pub outcome: String,
+    /// Pretest column.
+    #[arg(long)]
+    pub pre: String,
+    /// Further numeric covariate columns (0/1 indicators or scores); repeat.
+    #[arg(long = "covariate")]
+    pub covariate: Vec<String>,
+    /// Group (provider) column. Rows whose value is empty or equals --comparison form the
+    /// comparison group.
+    #[arg(long)]
+    pub group: String,
+    /// Value of --group that marks comparison students (besides an empty value).
+    #[arg(long, default_value = "")]
+    pub comparison: String,
+    /// Fixed effects to absorb (fixed model), e.g. school, grade; repeat.
+    #[arg(long = "fixed-effect")]
+    pub fixed_effect: Vec<String>,
+    /// Cluster column for CR1 standard errors (fixed model); otherwise HC1.
+    #[arg(long)]
+    pub cluster: Option<String>,
+    #[arg(long, value_enum, default_value_t = ModelArg::Fixed)]
+    pub model: ModelArg,
+    /// Reliability of the pretest: errors-in-variables correction (fixed model, no absorbed effects).
+    #[arg(long, conflicts_with = "sem_col")]
+    pub reliability: Option<f64>,
+    /// Column of pretest SEMs: errors-in-variables correction (fixed model, no absorbed effects).
+    #[arg(long)]
+    pub sem_col: Option<String>,
+    /// Confidence level of the intervals.
+    #[arg(long, default_value_t = 0.95)]
+    pub level: f64,
+    /// Groups with fewer students are reported without estimates (suppressed).
+    #[arg(long, default_value_t = 10)]
+    pub min_cell: usize,
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub fn run(a: &Args) -> anyhow::Result<()> {
+    if !(a.level > 0.0 && a.level < 1.0) {
+        return Err(UserError(format!("--level {} must be strictly between 0 and 1", a.level)).into());
+    }
+    if a.model == ModelArg::Random && (a.reliability.is_some() || a.sem_col.is_some() || !a.fixed_effect.is_empty()) {
+        return Err(UserError(
+            "--reliability, --sem-col and --fixed-effect apply to --model fixed; the random model takes covariates only"
+                .into(),
+        )
+        .into());
+    }
+    if (a.reliability.is_some() || a.sem_col.is_some()) && !a.fixed_effect.is_empty() {
+        return Err(UserError(
+            "the errors-in-variables correction is not available together with absorbed fixed effects yet: \
+             drop --fixed-effect (put indicators in --covariate) or the measurement-error option"
+                .into(),
+        )
+        .into());
+    }
+    // Text columns: group (empty allowed), fixed effects, cluster.
+    let mut text = vec![(a.group.clone(), true)];
+    text.extend(a.fixed_effect.iter().map(|f| (f.clone(), false)));
+    if let Some(c) = &a.cluster {
+        text.push((c.clone(), false));
+    }
+    let mut numbers = vec![a.outcome.clone(), a.pre.clone()];
+    numbers.extend(a.covariate.iter().cloned());
+    if let Some(s) = &a.sem_col {
+        numbers.push(s.clone());
+    }
+    let mut d = read_columns_allowing_empty(&a.data, &text, &numbers)?;
+    // Rows with every number present.
+    let mut live = Vec::new();
+    for idx in 0..d.ledger.len() {
+        if d.ledger.state(idx) != RowState::Pending {
+            continue;
+        }
+        if let Some(c) = (0..numbers.len()).find(|&c| d.numbers[c][idx].is_none()) {
+            let h = d.number_headers[c].clone();
+            d.ledger.exclude(idx, &h, "", "missing value");
+            continue;
+        }
+        live.push(idx);
+    }
+    let n = live.len();
+    let label = |idx: usize| -> String {
+        let g = &d.text[0][idx];
+        if g.is_empty() || *g == a.comparison { String::new() } else { g.clone() }
+    };
+    let groups: Vec<String> = {
+        let mut set: BTreeMap<String, ()> = BTreeMap::new();
+        for &i in &live {
+            set.insert(label(i), ());
+        }
+        set.into_keys().collect()
+    };
+    let index_of = |values: Vec<String>| -> (Vec<usize>, usize) {
+        let mut map: BTreeMap<String, usize> = BTreeMap::new();
+        for v in &values {
+            map.entry(v.clone()).or_insert(0);
+        }
+        for (k, v) in map.values_mut().enumerate() {
+            *v = k;
+        }
+        let levels = map.len();
+        (values.iter().map(|v| map[v]).collect(), levels)
+    };
+    let y: Vec<f64> = live.iter().map(|&i| d.numbers[0][i].expect("present")).collect();
+    let z = qnorm(0.5 + a.level / 2.0);
+    let mut effects = Table::new();
+    let mut coefficient_rows = Vec::new();
+    let mut diagnostics = json!({});
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for &i in &live {
+        *counts.entry(groups.iter().find(|g| **g == label(i)).expect("collected").as_str()).or_default() += 1;
+    }
+    let suppressed = |g: &str| counts.get(g).copied().unwrap_or(0) < a.min_cell;
+    match a.model {
+        ModelArg::Fixed => {
+            let providers: Vec<&String> = groups.iter().filter(|g| !g.is_empty()).collect();
+            if !groups.iter().any(String::is_empty) {
+                return Err(UserError(format!(
+                    "no comparison students: the fixed model estimates providers against rows whose {} is empty{}",
+                    a.group,
+                    if a.comparison.is_empty() { String::new() } else { format!(" or {:?}", a.comparison) }
+                ))
+                .into());
+            }
+            // Design: [intercept unless absorbing], pre, covariates, provider dummies.
+            let intercept = a.fixed_effect.is_empty();
+            let mut names: Vec<String> = Vec::new();
+            let mut x: Vec<f64> = Vec::new();
+            if intercept {
+                names.push("(Intercept)".into());
+                x.extend(std::iter::repeat_n(1.0, n));
+            }
+            for c in 0..1 + a.covariate.len() {
+                names.push(d.number_headers[1 + c].clone());
+                x.extend(live.iter().map(|&i| d.numbers[1 + c][i].expect("present")));
+            }
+            let first_provider = names.len();
+            for p in &providers {
+                names.push(format!("{}={p}", a.group));
+                x.extend(live.iter().map(|&i| if label(i) == **p { 1.0 } else { 0.0 }));
+            }
+            let p = names.len();
+            let fe: Vec<(Vec<usize>, usize)> = (0..a.fixed_effect.len())
+                .map(|f| index_of(live.iter().map(|&i| d.text[1 + f][i].clone()).collect()))
+                .collect();
+            let factors: Vec<Factor> = fe.iter().map(|(l, k)| Factor { level: l, levels: *k }).collect();
+            let cl =
+                a.cluster.as_ref().map(|_| index_of(live.iter().map(|&i| d.text[text.len() - 1][i].clone()).collect()));
+            let cluster = cl.as_ref().map(|(l, k)| Factor { level: l, levels: *k });
+            let fit = fit_fixed(&x, n, p, &y, &factors, cluster).map_err(|e| UserError(e.to_string()))?;
+            let (mut b, mut cov, se_kind) = match &fit.cov_cr1 {
+                Some(c) => (fit.coefficients.clone(), c.clone(), "CR1"),
+                None => (fit.coefficients.clone(), fit.cov_hc1.clone(), "HC1"),
+            };
+            // Degrees of freedom for t intervals: G - 1 with clusters (Stata's convention), else n - k.
+            let df = fit.n_clusters.map_or(fit.df_residual as f64, |g| (g - 1) as f64);
+            let mut eiv_json = serde_json::Value::Null;
+            if a.reliability.is_some() || a.sem_col.is_some() {
+                let error = match (a.reliability, &a.sem_col) {
+                    (Some(r), _) => MeasurementError::Reliability(r),
+                    (None, Some(_)) => {
+                        let c = numbers.len() - 1;
+                        MeasurementError::Sem(live.iter().map(|&i| d.numbers[c][i].expect("present")).collect())
+                    }
+                    (None, None) => unreachable!("checked above"),
+                };
+                let pre_col = usize::from(intercept);
+                let e = fit_eiv(&x, n, p, &y, pre_col, &error).map_err(|e| UserError(e.to_string()))?;
+                eiv_json = json!({
+                    "naive_coefficients": e.naive,
+                    "s_pre": e.s_pre,
+                    "implied_reliability": e.implied_reliability,
+                    "std_errors": "M-estimation sandwich (stats::vam::eiv), no clustering",
+                });
+                b = e.coefficients;
+                cov = e.covariance;
+            }
+            let t = qt(0.5 + a.level / 2.0, df);
+            for (j, name) in names.iter().enumerate() {
+                let se = cov[j * p + j].sqrt();
+                coefficient_rows.push(json!({
+                    "term": name, "estimate": b[j], "std_error": se,
+                    "t": b[j] / se, "p_value": p_two_sided_t(b[j] / se, df),
+                }));
+            }
+            let mut col_group = Vec::new();
+            let mut col_n = Vec::new();
+            let mut est = Vec::new();
+            let mut ses = Vec::new();
+            let mut lo = Vec::new();
+            let mut hi = Vec::new();
+            let mut pv = Vec::new();
+            for (k, g) in providers.iter().enumerate() {
+                let j = first_provider + k;
+                let se = cov[j * p + j].sqrt();
+                let hide = suppressed(g);
+                col_group.push(Some((*g).clone()));
+                col_n.push(Some(counts[g.as_str()] as i64));
+                let val = |v: f64| if hide { None } else { Some(v) };
+                est.push(val(b[j]));
+                ses.push(val(se));
+                lo.push(val(b[j] - t * se));
+                hi.push(val(b[j] + t * se));
+                pv.push(val(p_two_sided_t(b[j] / se, df)));
+            }
+            effects.push("group", Column::Text(col_group));
+            effects.push("n", Column::Int(col_n));
+            effects.push("estimate", Column::Float(est));
+            effects.push("std_error", Column::Float(ses));
+            effects.push("conf_low", Column::Float(lo));
+            effects.push("conf_high", Column::Float(hi));
+            effects.push("p_value", Column::Float(pv));
+            diagnostics = json!({
+                "model": "fixed", "n": fit.n, "k": fit.k, "df_residual": fit.df_residual, "sigma": fit.sigma,
+                "rss": fit.rss, "n_clusters": fit.n_clusters, "std_errors": se_kind, "interval_df": df,
+                "absorbed": a.fixed_effect, "sweeps": fit.sweeps, "comparison_n": counts.get("").copied().unwrap_or(0),
+                "eiv": eiv_json,
+            });
+        }
+        ModelArg::Random => {
+            let mut names = vec!["(Intercept)".to_string()];
+            let mut x: Vec<f64> = std::iter::repeat_n(1.0, n).collect();
+            for c in 0..1 + a.covariate.len() {
+                names.push(d.number_headers[1 + c].clone());
+                x.extend(live.iter().map(|&i| d.numbers[1 + c][i].expect("present")));
+            }
+            let p = names.len();
+            let (level, levels) = index_of(live.iter().map(|&i| label(i)).collect());
+            let fit = fit_random_intercept(&x, n, p, &y, &level, levels, Likelihood::Reml)
+                .map_err(|e| UserError(e.to_string()))?;
+            let df = (n - p) as f64;
+            for (j, name) in names.iter().enumerate() {
+                let se = fit.covariance[j * p + j].sqrt();
+                coefficient_rows.push(json!({
+                    "term": name, "estimate": fit.coefficients[j], "std_error": se,
+                    "t": fit.coefficients[j] / se, "p_value": p_two_sided_t(fit.coefficients[j] / se, df),
+                }));
+            }
+            let mut cols: Vec<Vec<Option<f64>>> = vec![Vec::new(); 7];
+            let mut col_group = Vec::new();
+            let mut col_n = Vec::new();
+            for (k, g) in groups.iter().enumerate() {
+                let e = &fit.groups[k];
+                let hide = suppressed(g);
+                col_group.push(Some(if g.is_empty() { "(comparison)".to_string() } else { g.clone() }));
+                col_n.push(Some(e.n as i64));
+                let values = [
+                    e.mean_residual,
+                    e.std_error,
+                    e.mean_residual - z * e.std_error,
+                    e.mean_residual + z * e.std_error,
+                    e.shrunk,
+                    e.shrunk_std_error,
+                    e.reliability,
+                ];
+                for (c, v) in cols.iter_mut().zip(values) {
+                    c.push(if hide { None } else { Some(v) });
+                }
+            }
+            effects.push("group", Column::Text(col_group));
+            effects.push("n", Column::Int(col_n));
+            for (name, c) in
+                ["estimate", "std_error", "conf_low", "conf_high", "shrunk", "shrunk_std_error", "reliability"]
+                    .iter()
+                    .zip(cols)
+            {
+                effects.push(name, Column::Float(c));
+            }
+            diagnostics = json!({
+                "model": "random", "likelihood": "REML", "n": fit.n_obs, "groups": levels,
+                "criterion": fit.criterion, "boundary": fit.boundary, "theta": fit.theta,
+                "interval": "estimate +- z * std_error (unshrunk group mean residual)",
+            });
+            diagnostics["variance_components"] = json!({ "between": fit.sigma2_between, "within": fit.sigma2_within });
+        }
+    }
+    for &i in &live {
+        d.ledger.validate(i);
+        d.ledger.mark_used(i);
+    }
+    super::out_dir(&a.out)?;
+    let suppressed_groups: Vec<&String> = groups.iter().filter(|g| !g.is_empty() && suppressed(g)).collect();
+    effects.push(
+        "suppressed",
+        Column::Bool(
+            (0..effects.height())
+                .map(|r| match &effects.columns[0].1 {
+                    Column::Text(v) => {
+                        Some(v[r].as_ref().is_some_and(|g| suppressed(if g == "(comparison)" { "" } else { g })))
+                    }
+                    _ => None,
+                })
+                .collect(),
+        ),
+    );
+    effects.write(&a.out.join("effects.csv"), Format::Csv)?;
+    let spec = json!({
+        "outcome": a.outcome, "pre": a.pre, "covariates": a.covariate, "group": a.group,
+        "comparison": a.comparison, "fixed_effects": a.fixed_effect, "cluster": a.cluster,
+        "model": format!("{:?}", a.model).to_lowercase(), "reliability": a.reliability, "sem_col": a.sem_col,
+        "level": a.level, "min_cell": a.min_cell,
+    });
+    let model = json!({
+        "schema_version": crate::manifest::SCHEMA_VERSION,
+        "coefficients": coefficient_rows,
+        "diagnostics": diagnostics,
+        "spec": spec,
+    });
+    let mut text = serde_json::to_string_pretty(&model)?;
+    text.push('\n');
+    super::write_text(&a.out.join("model.json"), &text)?;
+    let exceptions = data::exceptions_table([&d.ledger]);
+    exceptions.write(&a.out.join("exceptions.csv"), Format::Csv)?;
+    let accounting = d.ledger.accounting(Stage::Prepared).map_err(anyhow::Error::msg)?;
+    let mut m = Manifest::new("vam", spec, None);
+    m.inputs = vec![accounting.clone()];
+    m.outputs = vec![
+        OutputFile { file: "effects.csv".into(), restricted: false, rows: Some(effects.height() as u64) },
+        OutputFile { file: "model.json".into(), restricted: false, rows: None },
+        OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions.height() as u64) },
+    ];
+    if !suppressed_groups.is_empty() {
+        m.warnings.push(format!(
+            "estimates suppressed for groups with fewer than {} students: {suppressed_groups:?}",
+            a.min_cell
+        ));
+    }
+    super::write_text(&a.out.join("manifest.json"), &m.to_json())?;
+    for w in &m.warnings {
+        eprintln!("warning: {w}");
+    }
+    eprintln!("effects for {} groups -> {}", effects.height(), a.out.join("effects.csv").display());
+    super::print_accounting(&[accounting]);
+    Ok(())
+}

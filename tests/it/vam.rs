@@ -1,0 +1,190 @@
+//! `obc vam` end to end against R (lm + sandwich, lme4) and its bookkeeping.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::common::{assert_accounting, manifest, obc, obc_ok, read_csv, repo, s, stderr};
+
+fn fixture(name: &str) -> PathBuf {
+    repo().join("tests/fixtures/r").join(name)
+}
+
+fn vam_json() -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture("vam.json")).unwrap()).unwrap()
+}
+
+fn floats(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+}
+
+/// effects.csv as group -> column -> value.
+fn effects(dir: &Path) -> HashMap<String, HashMap<String, String>> {
+    let (h, rows) = read_csv(&dir.join("effects.csv"));
+    rows.into_iter().map(|r| (r[0].clone(), h.iter().cloned().zip(r.iter().cloned()).collect())).collect()
+}
+
+#[test]
+fn fixed_model_matches_lm_and_vcovcl_on_the_synthetic_district() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("vam");
+    obc_ok(&[
+        "vam",
+        "--data",
+        s(&fixture("vam_synthetic.csv")),
+        "--outcome",
+        "post",
+        "--pre",
+        "pre",
+        "--covariate",
+        "low_income",
+        "--group",
+        "provider",
+        "--fixed-effect",
+        "school",
+        "--cluster",
+        "school",
+        "--out",
+        s(&out),
+    ]);
+    let want = &vam_json()["synthetic"]["ols_school_fe"];
+    let b = floats(&want["coefficients"]); // pre, P1..P4
+    let se = floats(&want["covariance"]["cr1"]["se"]);
+    let e = effects(&out);
+    assert_eq!(e.len(), 4, "one row per provider, comparison is the reference");
+    for (k, p) in ["P1", "P2", "P3", "P4"].iter().enumerate() {
+        let got: f64 = e[*p]["estimate"].parse().unwrap();
+        let got_se: f64 = e[*p]["std_error"].parse().unwrap();
+        // tolerances: tests/fixtures/r/README.md (coefficients 1e-8, SEs 1e-6 relative)
+        assert!((got - b[k + 1]).abs() <= 1e-8 * b[k + 1].abs().max(1.0), "{p}: {got} vs R {}", b[k + 1]);
+        assert!((got_se - se[k + 1]).abs() <= 1e-6 * se[k + 1], "{p} SE: {got_se} vs R {}", se[k + 1]);
+        let (lo, hi): (f64, f64) = (e[*p]["conf_low"].parse().unwrap(), e[*p]["conf_high"].parse().unwrap());
+        assert!(lo < got && got < hi && ((hi - got) - (got - lo)).abs() < 1e-9);
+    }
+    // p-values with G - 1 = 39 df, as R's alternative recorded in the fixture
+    let p_alt = floats(&want["provider_tests_cr1"]["alt_df_G_minus_1"]["p"]);
+    for (k, p) in ["P1", "P2", "P3", "P4"].iter().enumerate() {
+        let got: f64 = e[*p]["p_value"].parse().unwrap();
+        assert!((got - p_alt[k]).abs() <= 1e-6 * p_alt[k].max(1e-300) + 1e-14, "{p}: p {got} vs R {}", p_alt[k]);
+    }
+    let model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("model.json")).unwrap()).unwrap();
+    assert_eq!(model["diagnostics"]["k"], 46);
+    assert_eq!(model["diagnostics"]["n_clusters"], 40);
+    let inputs = assert_accounting(&manifest(&out));
+    assert_eq!(inputs[0]["rows_used"], 4000);
+}
+
+#[test]
+fn random_model_matches_lmer_blups_on_exam() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("vam");
+    obc_ok(&[
+        "vam",
+        "--data",
+        s(&fixture("vam_exam.csv")),
+        "--outcome",
+        "normexam",
+        "--pre",
+        "standLRT",
+        "--covariate",
+        "female",
+        "--group",
+        "school",
+        "--model",
+        "random",
+        "--min-cell",
+        "1",
+        "--out",
+        s(&out),
+    ]);
+    let r = &vam_json()["exam"]["lmer_random_intercept"]["reml"];
+    let schools = r["per_school"]["school"].as_array().unwrap();
+    let (blup, sd) = (floats(&r["per_school"]["blup"]), floats(&r["per_school"]["blup_sd"]));
+    let e = effects(&out);
+    assert_eq!(e.len(), 65);
+    for (j, school) in schools.iter().enumerate() {
+        let row = &e[school.as_str().unwrap()];
+        let (b, s): (f64, f64) = (row["shrunk"].parse().unwrap(), row["shrunk_std_error"].parse().unwrap());
+        // BLUPs and their SDs: 1e-4 absolute (lme4's optimizer tolerance)
+        assert!((b - blup[j]).abs() <= 1e-4 && (s - sd[j]).abs() <= 1e-4, "school {school}: {b} / {s}");
+        let lambda: f64 = row["reliability"].parse().unwrap();
+        assert!((0.0..1.0).contains(&lambda));
+    }
+    let model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("model.json")).unwrap()).unwrap();
+    let vc = &r["variance_components"];
+    let between = model["diagnostics"]["variance_components"]["between"].as_f64().unwrap();
+    let want = vc["school_intercept_variance"].as_f64().unwrap();
+    assert!((between - want).abs() <= 1e-5 * want);
+}
+
+#[test]
+fn small_groups_are_suppressed_and_bad_requests_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    // The Exam schools have 2 to 198 students: with min_cell 60 some are suppressed.
+    let out = dir.path().join("vam");
+    obc_ok(&[
+        "vam",
+        "--data",
+        s(&fixture("vam_exam.csv")),
+        "--outcome",
+        "normexam",
+        "--pre",
+        "standLRT",
+        "--group",
+        "school",
+        "--model",
+        "random",
+        "--min-cell",
+        "60",
+        "--out",
+        s(&out),
+    ]);
+    let e = effects(&out);
+    let mut hidden = 0;
+    for row in e.values() {
+        let n: usize = row["n"].parse().unwrap();
+        let suppressed = row["suppressed"] == "true";
+        assert_eq!(suppressed, n < 60, "{row:?}");
+        if suppressed {
+            hidden += 1;
+            assert!(row["estimate"].is_empty() && row["shrunk"].is_empty(), "{row:?}");
+        }
+    }
+    assert!(hidden > 0);
+    assert!(manifest(&out)["warnings"][0].as_str().unwrap().contains("suppressed"));
+    // No comparison group for the fixed model.
+    let o = obc(&[
+        "vam",
+        "--data",
+        s(&fixture("vam_exam.csv")),
+        "--outcome",
+        "normexam",
+        "--pre",
+        "standLRT",
+        "--group",
+        "school",
+        "--out",
+        s(&dir.path().join("x")),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no comparison students"), "{}", stderr(&o));
+    let o = obc(&[
+        "vam",
+        "--data",
+        s(&fixture("vam_synthetic.csv")),
+        "--outcome",
+        "post",
+        "--pre",
+        "pre",
+        "--group",
+        "provider",
+        "--model",
+        "random",
+        "--fixed-effect",
+        "school",
+        "--out",
+        s(&dir.path().join("y")),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}

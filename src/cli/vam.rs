@@ -66,6 +66,10 @@ pub struct Args {
     /// Confidence level of the intervals.
     #[arg(long, default_value_t = 0.95)]
     pub level: f64,
+    /// Use only rows whose value in this column is true (true/1/yes/y), e.g. `analysed` in
+    /// the analytic file of `obc prepare`; the others are listed as excluded.
+    #[arg(long)]
+    pub only: Option<String>,
     /// Groups with fewer students are reported without estimates (suppressed).
     #[arg(long, default_value_t = 10)]
     pub min_cell: usize,
@@ -98,6 +102,9 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
     if let Some(c) = &a.cluster {
         text.push((c.clone(), false));
     }
+    if let Some(c) = &a.only {
+        text.push((c.clone(), true));
+    }
     let mut numbers = vec![a.outcome.clone(), a.pre.clone()];
     numbers.extend(a.covariate.iter().cloned());
     if let Some(s) = &a.sem_col {
@@ -109,6 +116,15 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
     for idx in 0..d.ledger.len() {
         if d.ledger.state(idx) != RowState::Pending {
             continue;
+        }
+        if a.only.is_some() {
+            let v = &d.text[text.len() - 1][idx];
+            if !["true", "1", "yes", "y"].iter().any(|t| v.eq_ignore_ascii_case(t)) {
+                let h = d.text_headers[text.len() - 1].clone();
+                let v = v.clone();
+                d.ledger.exclude(idx, &h, &v, format!("not selected by --only {h}"));
+                continue;
+            }
         }
         if let Some(c) = (0..numbers.len()).find(|&c| d.numbers[c][idx].is_none()) {
             let h = d.number_headers[c].clone();
@@ -183,8 +199,10 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
                 .map(|f| index_of(live.iter().map(|&i| d.text[1 + f][i].clone()).collect()))
                 .collect();
             let factors: Vec<Factor> = fe.iter().map(|(l, k)| Factor { level: l, levels: *k }).collect();
-            let cl =
-                a.cluster.as_ref().map(|_| index_of(live.iter().map(|&i| d.text[text.len() - 1][i].clone()).collect()));
+            let cl = a
+                .cluster
+                .as_ref()
+                .map(|_| index_of(live.iter().map(|&i| d.text[1 + a.fixed_effect.len()][i].clone()).collect()));
             let cluster = cl.as_ref().map(|(l, k)| Factor { level: l, levels: *k });
             let fit = fit_fixed(&x, n, p, &y, &factors, cluster).map_err(|e| UserError(e.to_string()))?;
             let (mut b, mut cov, se_kind) = match &fit.cov_cr1 {
@@ -337,6 +355,7 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
         "outcome": a.outcome, "pre": a.pre, "covariates": a.covariate, "group": a.group,
         "comparison": a.comparison, "fixed_effects": a.fixed_effect, "cluster": a.cluster,
         "model": format!("{:?}", a.model).to_lowercase(), "reliability": a.reliability, "sem_col": a.sem_col,
+        "only": a.only,
         "level": a.level, "min_cell": a.min_cell,
     });
     let model = json!({

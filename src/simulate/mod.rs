@@ -511,6 +511,12 @@ pub struct District {
     pub history: Vec<HistoryRow>,
     /// What generated the data (`truth.json`).
     pub truth: Truth,
+    /// Realised tutoring effect (points) of every tutored student at their spring test
+    /// date, by student ID: the per-student truth behind `truth.json`'s provider means, for
+    /// simulation studies (for example the coverage of value-added intervals). Not written
+    /// to any file (a student-level truth file would make the sample district larger
+    /// without serving its users).
+    pub student_effects: Vec<(String, f64)>,
 }
 
 // ---------------------------------------------------------------------------
@@ -1840,7 +1846,8 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
         messy: messy_truth,
     };
 
-    Ok(District { roster, sessions: session_rows, assessments: assessment_rows, history, truth })
+    let student_effects = tutored.iter().map(|st| (sid_str(st.id), st.effect_spring)).collect();
+    Ok(District { roster, sessions: session_rows, assessments: assessment_rows, history, truth, student_effects })
 }
 
 fn model_params(cal: &Calendar, hcal: &Calendar, mean_weeks: f64) -> ModelParams {

@@ -8,3 +8,4 @@ mod norms;
 mod parquet_input;
 mod row_accounting;
 mod vam;
+mod vam_coverage;

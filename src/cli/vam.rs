@@ -16,6 +16,7 @@ use crate::data::{self, Stage};
 use crate::manifest::{Manifest, OutputFile};
 use crate::stats::dist::{p_two_sided_t, qt};
 use crate::stats::normal::qnorm;
+use crate::stats::vam::dose::{DoseSpec, dose_response};
 use crate::stats::vam::eiv::{MeasurementError, fit_eiv};
 use crate::stats::vam::fixed::{Factor, fit_fixed};
 use crate::stats::vam::random::{Likelihood, fit_random_intercept};
@@ -70,6 +71,14 @@ pub struct Args {
     /// the analytic file of `obc prepare`; the others are listed as excluded.
     #[arg(long)]
     pub only: Option<String>,
+    /// Dose column (e.g. minutes_attended or sessions_attended): also write
+    /// dose_response.csv, a spline curve of growth on dose per group and pooled over the
+    /// tutored students, with pointwise intervals. Descriptive, not causal.
+    #[arg(long)]
+    pub dose: Option<String>,
+    /// Outcome of the dose-response curve (default: growth = outcome - pre), e.g. cgi.
+    #[arg(long, requires = "dose")]
+    pub dose_outcome: Option<String>,
     /// Groups with fewer students are reported without estimates (suppressed).
     #[arg(long, default_value_t = 10)]
     pub min_cell: usize,
@@ -110,6 +119,14 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
     if let Some(s) = &a.sem_col {
         numbers.push(s.clone());
     }
+    let dose_at = a.dose.as_ref().map(|c| {
+        numbers.push(c.clone());
+        numbers.len() - 1
+    });
+    let dose_outcome_at = a.dose_outcome.as_ref().map(|c| {
+        numbers.push(c.clone());
+        numbers.len() - 1
+    });
     let mut d = read_columns_allowing_empty(&a.data, &text, &numbers)?;
     // Rows with every number present.
     let mut live = Vec::new();
@@ -216,7 +233,7 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
                 let error = match (a.reliability, &a.sem_col) {
                     (Some(r), _) => MeasurementError::Reliability(r),
                     (None, Some(_)) => {
-                        let c = numbers.len() - 1;
+                        let c = 2 + a.covariate.len();
                         MeasurementError::Sem(live.iter().map(|&i| d.numbers[c][i].expect("present")).collect())
                     }
                     (None, None) => unreachable!("checked above"),
@@ -336,6 +353,50 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
         d.ledger.mark_used(i);
     }
     super::out_dir(&a.out)?;
+    let mut dose_rows = None;
+    if let Some(dc) = dose_at {
+        let value = |i: usize| match dose_outcome_at {
+            Some(c) => d.numbers[c][i].expect("present"),
+            None => d.numbers[0][i].expect("present") - d.numbers[1][i].expect("present"),
+        };
+        let cluster_col = a.cluster.as_ref().map(|_| 1 + a.fixed_effect.len());
+        let mut t = Table::new();
+        let mut cols: (Vec<Option<String>>, Vec<Option<i64>>, Vec<Vec<Option<f64>>>) =
+            (Vec::new(), Vec::new(), vec![Vec::new(); 5]);
+        let tutored: Vec<String> = groups.iter().filter(|g| !g.is_empty()).cloned().collect();
+        let mut sets: Vec<(String, Vec<usize>)> =
+            tutored.iter().map(|g| (g.clone(), live.iter().copied().filter(|&i| label(i) == *g).collect())).collect();
+        sets.push(("(all tutored)".into(), live.iter().copied().filter(|&i| !label(i).is_empty()).collect()));
+        let spec = DoseSpec { level: a.level, min_n: a.min_cell.max(50), ..DoseSpec::default() };
+        let mut skipped = Vec::new();
+        for (name, rows) in sets {
+            let dose: Vec<f64> = rows.iter().map(|&i| d.numbers[dc][i].expect("present")).collect();
+            let y: Vec<f64> = rows.iter().map(|&i| value(i)).collect();
+            let cl = cluster_col.map(|c| index_of(rows.iter().map(|&i| d.text[c][i].clone()).collect()));
+            let cluster = cl.as_ref().map(|(l, k)| Factor { level: l, levels: *k });
+            match dose_response(&dose, &y, cluster, &spec) {
+                Ok(c) => {
+                    for k in 0..c.dose.len() {
+                        cols.0.push(Some(name.clone()));
+                        cols.1.push(Some(c.n as i64));
+                        for (col, v) in
+                            cols.2.iter_mut().zip([c.dose[k], c.fit[k], c.std_error[k], c.conf_low[k], c.conf_high[k]])
+                        {
+                            col.push(Some(v));
+                        }
+                    }
+                }
+                Err(e) => skipped.push(format!("{name}: {e}")),
+            }
+        }
+        t.push("group", Column::Text(cols.0));
+        t.push("n", Column::Int(cols.1));
+        for (name, c) in ["dose", "fit", "std_error", "conf_low", "conf_high"].iter().zip(cols.2) {
+            t.push(name, Column::Float(c));
+        }
+        t.write(&a.out.join("dose_response.csv"), Format::Csv)?;
+        dose_rows = Some((t.height(), skipped));
+    }
     let suppressed_groups: Vec<&String> = groups.iter().filter(|g| !g.is_empty() && suppressed(g)).collect();
     effects.push(
         "suppressed",
@@ -358,12 +419,21 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
         "only": a.only,
         "level": a.level, "min_cell": a.min_cell,
     });
-    let model = json!({
+    let mut model = json!({
         "schema_version": crate::manifest::SCHEMA_VERSION,
         "coefficients": coefficient_rows,
         "diagnostics": diagnostics,
         "spec": spec,
     });
+    if let Some((_, skipped)) = &dose_rows {
+        model["dose_response"] = json!({
+            "file": "dose_response.csv",
+            "label": "descriptive, not causal: students who attend more differ from those who attend less",
+            "model": "cubic regression spline of the outcome on the dose, knots at the quartiles of the dose, pointwise t intervals (HC1, or CR1 with --cluster)",
+            "outcome": a.dose_outcome.clone().unwrap_or_else(|| format!("{} - {}", a.outcome, a.pre)),
+            "skipped": skipped,
+        });
+    }
     let mut text = serde_json::to_string_pretty(&model)?;
     text.push('\n');
     super::write_text(&a.out.join("model.json"), &text)?;
@@ -377,6 +447,9 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
         OutputFile { file: "model.json".into(), restricted: false, rows: None },
         OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions.height() as u64) },
     ];
+    if let Some((rows, _)) = &dose_rows {
+        m.outputs.push(OutputFile { file: "dose_response.csv".into(), restricted: false, rows: Some(*rows as u64) });
+    }
     if !suppressed_groups.is_empty() {
         m.warnings.push(format!(
             "estimates suppressed for groups with fewer than {} students: {suppressed_groups:?}",

@@ -188,3 +188,69 @@ fn small_groups_are_suppressed_and_bad_requests_exit_2() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn dose_response_curves_on_data_samples() {
+    let dir = tempfile::tempdir().unwrap();
+    let prep = dir.path().join("prep");
+    obc_ok(&["prepare", s(&crate::common::samples().join("contract.toml")), "--out", s(&prep)]);
+    let data = prep.join("analytic.csv");
+    let out = dir.path().join("vam");
+    obc_ok(&[
+        "vam",
+        "--data",
+        s(&data),
+        "--outcome",
+        "post_score",
+        "--pre",
+        "pre_score",
+        "--group",
+        "provider_id",
+        "--only",
+        "analysed",
+        "--fixed-effect",
+        "school_id",
+        "--cluster",
+        "school_id",
+        "--dose",
+        "minutes_attended",
+        "--out",
+        s(&out),
+    ]);
+    // Observed minutes per provider among analysed tutored students.
+    let (h, rows) = read_csv(&data);
+    let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+    let mut range: HashMap<String, (f64, f64, usize)> = HashMap::new();
+    for r in rows.iter().filter(|r| r[col("analysed")] == "true" && !r[col("provider_id")].is_empty()) {
+        let m: f64 = r[col("minutes_attended")].parse().unwrap();
+        for key in [r[col("provider_id")].clone(), "(all tutored)".to_string()] {
+            let e = range.entry(key).or_insert((f64::INFINITY, f64::NEG_INFINITY, 0));
+            e.0 = e.0.min(m);
+            e.1 = e.1.max(m);
+            e.2 += 1;
+        }
+    }
+    let (dh, curve) = read_csv(&out.join("dose_response.csv"));
+    let dc = |n: &str| dh.iter().position(|c| c == n).unwrap();
+    let mut points: HashMap<String, Vec<f64>> = HashMap::new();
+    for r in &curve {
+        let f = |n: &str| r[dc(n)].parse::<f64>().unwrap();
+        assert!(f("conf_low") <= f("fit") && f("fit") <= f("conf_high") && f("std_error") > 0.0);
+        assert_eq!(r[dc("n")].parse::<usize>().unwrap(), range[&r[0]].2, "{}", r[0]);
+        points.entry(r[0].clone()).or_default().push(f("dose"));
+    }
+    assert_eq!(points.len(), range.len(), "one curve per provider and the pooled one");
+    for (g, d) in points {
+        assert_eq!(d.len(), 25);
+        let (lo, hi, _) = range[&g];
+        assert!(
+            (d[0] - lo).abs() < 1e-9 && (d[24] - hi).abs() < 1e-9,
+            "{g}: grid {}..{} vs data {lo}..{hi}",
+            d[0],
+            d[24]
+        );
+    }
+    let model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("model.json")).unwrap()).unwrap();
+    assert!(model["dose_response"]["label"].as_str().unwrap().contains("not causal"));
+}

@@ -1,6 +1,7 @@
 //! Provider (teacher, school) value-added: regression models of an outcome on a prior
 //! score and covariates with group effects (docs methods.md 3-4).
 //!
+//! - [`dose`]: dose-response curves (spline with pointwise intervals), descriptive.
 //! - [`eiv`]: errors-in-variables (method of moments) correction for a fallible pretest.
 //! - [`fixed`]: least squares with absorbed fixed effects (within transformation) and
 //!   classical, HC1 and CR1 covariances, as `lm` + `sandwich`.
@@ -10,6 +11,7 @@
 //!
 //! Designs are column-major `&[f64]` (`x[j * n + i]`), as in [`crate::stats::linalg`].
 
+pub mod dose;
 pub mod eiv;
 pub mod fixed;
 pub mod random;

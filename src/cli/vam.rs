@@ -361,8 +361,9 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
         };
         let cluster_col = a.cluster.as_ref().map(|_| 1 + a.fixed_effect.len());
         let mut t = Table::new();
-        let mut cols: (Vec<Option<String>>, Vec<Option<i64>>, Vec<Vec<Option<f64>>>) =
-            (Vec::new(), Vec::new(), vec![Vec::new(); 5]);
+        let mut names_col: Vec<Option<String>> = Vec::new();
+        let mut n_col: Vec<Option<i64>> = Vec::new();
+        let mut value_cols: Vec<Vec<Option<f64>>> = vec![Vec::new(); 5];
         let tutored: Vec<String> = groups.iter().filter(|g| !g.is_empty()).cloned().collect();
         let mut sets: Vec<(String, Vec<usize>)> =
             tutored.iter().map(|g| (g.clone(), live.iter().copied().filter(|&i| label(i) == *g).collect())).collect();
@@ -377,11 +378,15 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
             match dose_response(&dose, &y, cluster, &spec) {
                 Ok(c) => {
                     for k in 0..c.dose.len() {
-                        cols.0.push(Some(name.clone()));
-                        cols.1.push(Some(c.n as i64));
-                        for (col, v) in
-                            cols.2.iter_mut().zip([c.dose[k], c.fit[k], c.std_error[k], c.conf_low[k], c.conf_high[k]])
-                        {
+                        names_col.push(Some(name.clone()));
+                        n_col.push(Some(c.n as i64));
+                        for (col, v) in value_cols.iter_mut().zip([
+                            c.dose[k],
+                            c.fit[k],
+                            c.std_error[k],
+                            c.conf_low[k],
+                            c.conf_high[k],
+                        ]) {
                             col.push(Some(v));
                         }
                     }
@@ -389,9 +394,9 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
                 Err(e) => skipped.push(format!("{name}: {e}")),
             }
         }
-        t.push("group", Column::Text(cols.0));
-        t.push("n", Column::Int(cols.1));
-        for (name, c) in ["dose", "fit", "std_error", "conf_low", "conf_high"].iter().zip(cols.2) {
+        t.push("group", Column::Text(names_col));
+        t.push("n", Column::Int(n_col));
+        for (name, c) in ["dose", "fit", "std_error", "conf_low", "conf_high"].iter().zip(value_cols) {
             t.push(name, Column::Float(c));
         }
         t.write(&a.out.join("dose_response.csv"), Format::Csv)?;

@@ -146,8 +146,8 @@ mod tests {
 
     /// The simulator's concave dose-response shape (src/simulate): f(m) on [0, 2200].
     fn f(m: f64) -> f64 {
-        let k = 2.0;
-        6.0 * (1.0 - (-k * m.min(2200.0) / 2200.0).exp()) / (1.0 - (-k as f64).exp())
+        let k: f64 = 2.0;
+        6.0 * (1.0 - (-k * m.min(2200.0) / 2200.0).exp()) / (1.0 - (-k).exp())
     }
 
     #[test]

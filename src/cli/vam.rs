@@ -17,7 +17,7 @@ use crate::manifest::{Manifest, OutputFile};
 use crate::stats::dist::{p_two_sided_t, qt};
 use crate::stats::normal::qnorm;
 use crate::stats::vam::dose::{DoseSpec, dose_response};
-use crate::stats::vam::eiv::{MeasurementError, fit_eiv};
+use crate::stats::vam::eiv::{MeasurementError, fit_eiv_within};
 use crate::stats::vam::fixed::{Factor, fit_fixed};
 use crate::stats::vam::random::{Likelihood, fit_random_intercept};
 
@@ -58,10 +58,10 @@ pub struct Args {
     pub cluster: Option<String>,
     #[arg(long, value_enum, default_value_t = ModelArg::Fixed)]
     pub model: ModelArg,
-    /// Reliability of the pretest: errors-in-variables correction (fixed model, no absorbed effects).
+    /// Reliability of the pretest: errors-in-variables correction (fixed model).
     #[arg(long, conflicts_with = "sem_col")]
     pub reliability: Option<f64>,
-    /// Column of pretest SEMs: errors-in-variables correction (fixed model, no absorbed effects).
+    /// Column of pretest SEMs: errors-in-variables correction (fixed model).
     #[arg(long)]
     pub sem_col: Option<String>,
     /// Confidence level of the intervals.
@@ -93,14 +93,6 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
     if a.model == ModelArg::Random && (a.reliability.is_some() || a.sem_col.is_some() || !a.fixed_effect.is_empty()) {
         return Err(UserError(
             "--reliability, --sem-col and --fixed-effect apply to --model fixed; the random model takes covariates only"
-                .into(),
-        )
-        .into());
-    }
-    if (a.reliability.is_some() || a.sem_col.is_some()) && !a.fixed_effect.is_empty() {
-        return Err(UserError(
-            "the errors-in-variables correction is not available together with absorbed fixed effects yet: \
-             drop --fixed-effect (put indicators in --covariate) or the measurement-error option"
                 .into(),
         )
         .into());
@@ -239,12 +231,13 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
                     (None, None) => unreachable!("checked above"),
                 };
                 let pre_col = usize::from(intercept);
-                let e = fit_eiv(&x, n, p, &y, pre_col, &error).map_err(|e| UserError(e.to_string()))?;
+                let e = fit_eiv_within(&x, n, p, &y, pre_col, &error, &factors, cluster)
+                    .map_err(|e| UserError(e.to_string()))?;
                 eiv_json = json!({
                     "naive_coefficients": e.naive,
                     "s_pre": e.s_pre,
                     "implied_reliability": e.implied_reliability,
-                    "std_errors": "M-estimation sandwich (stats::vam::eiv), no clustering",
+                    "std_errors": format!("M-estimation sandwich (stats::vam::eiv), {se_kind}"),
                 });
                 b = e.coefficients;
                 cov = e.covariance;

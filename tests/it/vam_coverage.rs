@@ -7,10 +7,12 @@
 //!
 //! Each replication simulates a district (`obc simulate` model, 3,000 students, 6
 //! providers, seed 10,000 + r), prepares it with its contract, runs
-//! `obc vam --only analysed --fixed-effect school_id --fixed-effect grade --cluster school_id`,
+//! `obc vam --only analysed --fixed-effect school_id --fixed-effect grade` (HC1 SEs) plus
+//! the arguments in `OBC_COVERAGE_ARGS` (e.g. `--cluster school_id`, `--sem-col pre_sem`),
 //! and compares each provider's interval with the provider's true effect on the analysed
 //! students: the mean over them of the realised effect at their spring test
-//! (`District::student_effects`).
+//! (`District::student_effects`). The assertion (93-97%) is the issue's target for the
+//! default model; the variants are for the comparison in the issue note.
 
 use std::collections::HashMap;
 
@@ -22,6 +24,9 @@ use crate::common::{obc_ok, read_csv, s};
 #[ignore = "simulation study: minutes in release; run explicitly"]
 fn vam_coverage() {
     let reps: u64 = std::env::var("OBC_COVERAGE_REPS").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
+    // Extra `obc vam` arguments, e.g. "--sem-col pre_sem" (the default, the issue's model
+    // corrected for the pretest's measurement error) or "" (no correction).
+    let extra = std::env::var("OBC_COVERAGE_ARGS").unwrap_or_default();
     let mut covered = 0usize;
     let mut total = 0usize;
     let mut errors: Vec<f64> = Vec::new();
@@ -46,7 +51,7 @@ fn vam_coverage() {
             }
         }
         let out = dir.path().join("vam");
-        obc_ok(&[
+        let mut args = vec![
             "vam",
             "--data",
             s(&data),
@@ -62,13 +67,13 @@ fn vam_coverage() {
             "school_id",
             "--fixed-effect",
             "grade",
-            "--cluster",
-            "school_id",
             "--min-cell",
             "1",
             "--out",
             s(&out),
-        ]);
+        ];
+        args.extend(extra.split_whitespace());
+        obc_ok(&args);
         let (h, rows) = read_csv(&out.join("effects.csv"));
         let col = |n: &str| h.iter().position(|c| c == n).unwrap();
         for row in rows {
@@ -93,7 +98,7 @@ fn vam_coverage() {
     // Monte Carlo SE of a 95% coverage over `total` intervals (independent approximation).
     let mc_se = (0.95 * 0.05 / total as f64).sqrt();
     eprintln!(
-        "vam coverage: {reps} districts, {total} intervals: coverage {coverage:.4} (MC SE {mc_se:.4}), \
+        "vam coverage ({extra}): {reps} districts, {total} intervals: coverage {coverage:.4} (MC SE {mc_se:.4}), \
          mean error {bias:.4} points, z mean {z_mean:.3}, z sd {z_sd:.3}"
     );
     assert!((0.93..=0.97).contains(&coverage), "coverage {coverage:.4} outside 93-97%");

@@ -142,91 +142,7 @@ pub fn fit_fixed(
             return Err(VamError::Input(format!("factor {k}: level {l} is not below its {} levels", f.levels)));
         }
     }
-    // Within transformation.
-    let mut xt = x.to_vec();
-    let mut yt = y.to_vec();
-    let counts: Vec<Vec<f64>> = absorb
-        .iter()
-        .map(|f| {
-            let mut c = vec![0.0; f.levels];
-            for &g in f.level {
-                c[g] += 1.0;
-            }
-            c.iter().map(|&v| if v == 0.0 { 1.0 } else { v }).collect()
-        })
-        .collect();
-    let mut sweeps = 0;
-    if !absorb.is_empty() {
-        let max_levels = absorb.iter().map(|f| f.levels).max().unwrap_or(0);
-        let mut sums = vec![0.0; max_levels];
-        let columns = std::iter::once(&mut yt[..]).chain(xt.chunks_mut(n));
-        let mut most = 0;
-        for v in columns {
-            let scale = v.iter().fold(1.0f64, |m, a| m.max(a.abs()));
-            let mut s = 0;
-            loop {
-                s += 1;
-                let before: Vec<f64> = if absorb.len() > 1 { v.to_vec() } else { Vec::new() };
-                for (f, c) in absorb.iter().zip(&counts) {
-                    demean(v, f, c, &mut sums[..f.levels]);
-                }
-                if absorb.len() == 1 {
-                    break;
-                }
-                let change = v.iter().zip(&before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-                if change <= 1e-13 * scale {
-                    break;
-                }
-                if s >= 10_000 {
-                    return Err(VamError::Input(
-                        "alternating projections did not converge in 10,000 sweeps (weakly connected fixed effects)"
-                            .into(),
-                    ));
-                }
-            }
-            most = most.max(s);
-        }
-        sweeps = most;
-    }
-    // Parameters absorbed.
-    let absorbed = match absorb {
-        [] => 0,
-        [a] => a
-            .level
-            .iter()
-            .fold(vec![false; a.levels], |mut seen, &g| {
-                seen[g] = true;
-                seen
-            })
-            .iter()
-            .filter(|&&s| s)
-            .count(),
-        [a, b] => {
-            let used = |f: &Factor| {
-                let mut seen = vec![false; f.levels];
-                for &g in f.level {
-                    seen[g] = true;
-                }
-                seen.iter().filter(|&&s| s).count()
-            };
-            // unused levels are isolated components: subtract them from the count
-            let isolated = (a.levels - used(a)) + (b.levels - used(b));
-            used(a) + used(b) - (components(a, b) - isolated)
-        }
-        many => {
-            let total: usize = many
-                .iter()
-                .map(|f| {
-                    let mut seen = vec![false; f.levels];
-                    for &g in f.level {
-                        seen[g] = true;
-                    }
-                    seen.iter().filter(|&&s| s).count()
-                })
-                .sum();
-            total - (many.len() - 1)
-        }
-    };
+    let Within { x: xt, y: yt, absorbed, sweeps } = within(x, n, y, absorb)?;
     let k = p + absorbed;
     if n <= k {
         return Err(VamError::Input(format!("{n} rows for {k} parameters (including absorbed fixed effects)")));
@@ -311,6 +227,108 @@ pub fn fit_fixed(
         sweeps,
         residuals: e,
     })
+}
+
+/// A design and outcome with fixed effects partialled out.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Within {
+    /// Column-major, same shape as the input design.
+    pub x: Vec<f64>,
+    pub y: Vec<f64>,
+    /// Parameters the absorbed factors stand for (module documentation).
+    pub absorbed: usize,
+    /// Sweeps of alternating projections (0 without factors, 1 with one).
+    pub sweeps: usize,
+}
+
+/// The within transformation of the column-major `x` (`n` rows) and `y` by `absorb`
+/// (module documentation). Factors must have been checked (lengths, level ranges).
+pub fn within(x: &[f64], n: usize, y: &[f64], absorb: &[Factor]) -> Result<Within, VamError> {
+    let mut xt = x.to_vec();
+    let mut yt = y.to_vec();
+    let counts: Vec<Vec<f64>> = absorb
+        .iter()
+        .map(|f| {
+            let mut c = vec![0.0; f.levels];
+            for &g in f.level {
+                c[g] += 1.0;
+            }
+            c.iter().map(|&v| if v == 0.0 { 1.0 } else { v }).collect()
+        })
+        .collect();
+    let mut sweeps = 0;
+    if !absorb.is_empty() {
+        let max_levels = absorb.iter().map(|f| f.levels).max().unwrap_or(0);
+        let mut sums = vec![0.0; max_levels];
+        let columns = std::iter::once(&mut yt[..]).chain(xt.chunks_mut(n));
+        let mut most = 0;
+        for v in columns {
+            let scale = v.iter().fold(1.0f64, |m, a| m.max(a.abs()));
+            let mut s = 0;
+            loop {
+                s += 1;
+                let before: Vec<f64> = if absorb.len() > 1 { v.to_vec() } else { Vec::new() };
+                for (f, c) in absorb.iter().zip(&counts) {
+                    demean(v, f, c, &mut sums[..f.levels]);
+                }
+                if absorb.len() == 1 {
+                    break;
+                }
+                let change = v.iter().zip(&before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+                if change <= 1e-13 * scale {
+                    break;
+                }
+                if s >= 10_000 {
+                    return Err(VamError::Input(
+                        "alternating projections did not converge in 10,000 sweeps (weakly connected fixed effects)"
+                            .into(),
+                    ));
+                }
+            }
+            most = most.max(s);
+        }
+        sweeps = most;
+    }
+    // Parameters absorbed.
+    let absorbed = match absorb {
+        [] => 0,
+        [a] => a
+            .level
+            .iter()
+            .fold(vec![false; a.levels], |mut seen, &g| {
+                seen[g] = true;
+                seen
+            })
+            .iter()
+            .filter(|&&s| s)
+            .count(),
+        [a, b] => {
+            let used = |f: &Factor| {
+                let mut seen = vec![false; f.levels];
+                for &g in f.level {
+                    seen[g] = true;
+                }
+                seen.iter().filter(|&&s| s).count()
+            };
+            // unused levels are isolated components: subtract them from the count
+            let isolated = (a.levels - used(a)) + (b.levels - used(b));
+            used(a) + used(b) - (components(a, b) - isolated)
+        }
+        many => {
+            let total: usize = many
+                .iter()
+                .map(|f| {
+                    let mut seen = vec![false; f.levels];
+                    for &g in f.level {
+                        seen[g] = true;
+                    }
+                    seen.iter().filter(|&&s| s).count()
+                })
+                .sum();
+            total - (many.len() - 1)
+        }
+    };
+    Ok(Within { x: xt, y: yt, absorbed, sweeps })
 }
 
 fn symmetrize_lower(m: &mut [f64], p: usize) {

@@ -211,7 +211,8 @@ pub struct EivWithinFit {
 }
 
 /// EIV correction with absorbed fixed effects and optional clusters (module documentation).
-#[allow(clippy::too_many_arguments)]
+// Index loops: each row updates several parallel arrays.
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
 pub fn fit_eiv_within(
     x: &[f64],
     n: usize,

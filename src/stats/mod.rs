@@ -1,6 +1,11 @@
 //! Pure statistics on plain slices and vectors. Nothing here reads files or uses polars
 //! (a test scans the source to keep it so).
 //!
+//! - [`dist`]: Student's t for real degrees of freedom (`pt`, `pt_upper`, `qt`, `dt`) by the
+//!   regularized incomplete beta function, and two-sided t and normal p-values.
+//! - [`effect`]: WWC effect sizes (Hedges' g with the small-sample correction, covariate-adjusted
+//!   g, WWC standard error), the WWC clustering correction (Hedges 2007) and Benjamini-Hochberg
+//!   adjusted p-values as R `p.adjust(method = "BH")`.
 //! - [`linalg`]: cross products and Cholesky factorization with named rank failures.
 //! - [`norms`]: growth norms; [`norms::sgp`] student growth percentiles by quantile
 //!   regression on a B-spline of the prior (SGP package defaults).
@@ -10,10 +15,12 @@
 //!   Barrodale-Roberts simplex ([`quantreg::br`], `rq.fit.br`), and `summary.rq` standard
 //!   errors ([`quantreg::se`], iid and nid with the Hall-Sheather bandwidth).
 //! - [`spline`]: cubic B-spline bases identical to R `splines::bs()`, SGP knots and boundaries.
-//! - [`vam`]: value-added models (random intercept by REML, shrinkage).
+//! - [`vam`]: value-added models: absorbed fixed effects with HC1/CR1, random intercept by
+//!   REML with shrinkage, errors-in-variables, dose-response.
 //! - [`wwc`]: What Works Clearinghouse attrition boundaries.
 
 pub mod dist;
+pub mod effect;
 pub mod linalg;
 pub mod normal;
 pub mod norms;

@@ -15,6 +15,7 @@ use crate::data::table::{Column, Format, Table};
 use crate::data::{self, Stage};
 use crate::manifest::{Manifest, OutputFile};
 use crate::stats::dist::{p_two_sided_t, qt};
+use crate::stats::effect::{adjusted_g, benjamini_hochberg};
 use crate::stats::normal::qnorm;
 use crate::stats::vam::dose::{DoseSpec, dose_response};
 use crate::stats::vam::eiv::{MeasurementError, fit_eiv_within};
@@ -270,6 +271,37 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
                 hi.push(val(b[j] + t * se));
                 pv.push(val(p_two_sided_t(b[j] / se, df)));
             }
+            // Benjamini-Hochberg across the providers reported (suppressed ones excluded).
+            let raw: Vec<f64> = pv.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+            let bh: Vec<Option<f64>> =
+                benjamini_hochberg(&raw).into_iter().map(|v| if v.is_nan() { None } else { Some(v) }).collect();
+            // Covariate-adjusted Hedges' g: the estimate over the pooled unadjusted SD of the
+            // outcome of the provider's and the comparison students (WWC).
+            let sd_of = |rows: &[f64]| -> f64 {
+                let m = rows.iter().sum::<f64>() / rows.len() as f64;
+                (rows.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (rows.len() as f64 - 1.0)).sqrt()
+            };
+            let comparison_y: Vec<f64> =
+                live.iter().zip(&y).filter(|(i, _)| label(**i).is_empty()).map(|(_, v)| *v).collect();
+            let (mut es, mut es_se) = (Vec::new(), Vec::new());
+            for (k, g) in providers.iter().enumerate() {
+                let mine: Vec<f64> = live.iter().zip(&y).filter(|(i, _)| label(**i) == **g).map(|(_, v)| *v).collect();
+                let j = first_provider + k;
+                let h = (!suppressed(g) && mine.len() >= 2 && comparison_y.len() >= 2)
+                    .then(|| {
+                        adjusted_g(
+                            b[j],
+                            sd_of(&mine),
+                            sd_of(&comparison_y),
+                            mine.len() as u64,
+                            comparison_y.len() as u64,
+                        )
+                        .ok()
+                    })
+                    .flatten();
+                es.push(h.as_ref().map(|h| h.g));
+                es_se.push(h.as_ref().map(|h| h.std_error));
+            }
             effects.push("group", Column::Text(col_group));
             effects.push("n", Column::Int(col_n));
             effects.push("estimate", Column::Float(est));
@@ -277,6 +309,9 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
             effects.push("conf_low", Column::Float(lo));
             effects.push("conf_high", Column::Float(hi));
             effects.push("p_value", Column::Float(pv));
+            effects.push("p_value_bh", Column::Float(bh));
+            effects.push("effect_size", Column::Float(es));
+            effects.push("effect_size_std_error", Column::Float(es_se));
             diagnostics = json!({
                 "model": "fixed", "n": fit.n, "k": fit.k, "df_residual": fit.df_residual, "sigma": fit.sigma,
                 "rss": fit.rss, "n_clusters": fit.n_clusters, "std_errors": se_kind, "interval_df": df,

@@ -66,6 +66,16 @@ fn fixed_model_matches_lm_and_vcovcl_on_the_synthetic_district() {
         let got: f64 = e[*p]["p_value"].parse().unwrap();
         assert!((got - p_alt[k]).abs() <= 1e-6 * p_alt[k].max(1e-300) + 1e-14, "{p}: p {got} vs R {}", p_alt[k]);
     }
+    // Benjamini-Hochberg across the four providers (R: p.adjust on the G - 1 df p-values)
+    let bh = floats(&want["provider_tests_cr1"]["alt_df_G_minus_1"]["p_bh"]);
+    for (k, p) in ["P1", "P2", "P3", "P4"].iter().enumerate() {
+        let got: f64 = e[*p]["p_value_bh"].parse().unwrap();
+        assert!((got - bh[k]).abs() <= 1e-6 * bh[k], "{p}: BH {got} vs R {}", bh[k]);
+    }
+    // WWC covariate-adjusted g for P1 (adjusted difference over the unadjusted pooled SD)
+    let g_want = vam_json()["synthetic"]["effect_size_p1"]["adjusted"]["g"].as_f64().unwrap();
+    let g: f64 = e["P1"]["effect_size"].parse().unwrap();
+    assert!((g - g_want).abs() <= 1e-8 * g_want, "P1 effect size {g} vs R {g_want}");
     let model: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("model.json")).unwrap()).unwrap();
     assert_eq!(model["diagnostics"]["k"], 46);

@@ -6,8 +6,9 @@
 ## (columns prior,current; integer scale scores; the same cohort the Rust bench fits).
 ##
 ## Usage: Rscript benches/norms_r.R <csv> <method> [taus]
-##   method: fn | pfn | br | pfnb (any rq() method; one rq() call with the taus given,
-##           except pfn: see fit_pfn below)
+##   method: fn | pfn | br (any rq() method; one rq() call with the taus given,
+##           except pfn: see fit_pfn below). Not pfnb: in quantreg 5.94 on this problem
+##           it returns NaN coefficients and corrupts R's heap (benches/norms_r.md).
 ##   taus:   all (default: (1:100 - 0.5)/100) or a comma-separated list, e.g. 0.1,0.5,0.9
 ## Prints the load average, the design time and the elapsed time of the rq() call
 ## (system.time, elapsed), and writes the per-tau objective sum(rho_tau(residuals)) to

@@ -6,7 +6,8 @@
 //! - [`effect`]: WWC effect sizes (Hedges' g with the small-sample correction, covariate-adjusted
 //!   g, WWC standard error), the WWC clustering correction (Hedges 2007) and Benjamini-Hochberg
 //!   adjusted p-values as R `p.adjust(method = "BH")`.
-//! - [`linalg`]: cross products and Cholesky factorization with named rank failures.
+//! - [`linalg`]: cross products (blocked, thread-count independent), Cholesky, and
+//!   Householder QR least squares with R's rank rule naming the dependent columns.
 //! - [`norms`]: growth norms; [`norms::sgp`] student growth percentiles by quantile
 //!   regression on a B-spline of the prior (SGP package defaults).
 //! - [`normal`]: the standard normal distribution: `pnorm` (Cody 1969, as R), its upper tail,

@@ -49,11 +49,11 @@
 //!
 //! ## Fitting
 //!
-//! Least squares by Householder QR of the `n × p` design (no normal equations, which
-//! square the condition number), `O(n p²)` time and `n p` memory. A column whose norm
-//! after projection on the previous columns is below `1e-7` times its own norm is
-//! linearly dependent ([`ConditionalError::SingularDesign`] names it); `1e-7` is the
-//! tolerance of R's `lm` (`qr(tol = 1e-7)`, LINPACK `dqrdc2`).
+//! Least squares by Householder QR of the `n × p` design ([`HouseholderQr`]; no normal
+//! equations, which square the condition number), `O(n p²)` time and `n p` memory. A
+//! column whose norm after projection on the previous columns is below `1e-7` times its
+//! own norm is linearly dependent ([`ConditionalError::SingularDesign`] names it); `1e-7`
+//! is the tolerance of R's `lm` (`qr(tol = 1e-7)`, LINPACK `dqrdc2`).
 //!
 //! The Gamma GLM is fitted by iteratively reweighted least squares as R's `glm.fit`:
 //! start `μ = y` (`η = log y`), deviance `D = 2 Σ [−log(y/μ) + (y − μ)/μ]`, stop when
@@ -137,11 +137,10 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::Expectation;
+use crate::stats::linalg::HouseholderQr;
 use crate::stats::normal::{pnorm, qnorm};
 use crate::stats::spline::{BSplineBasis, SplineError, sgp_boundaries, sgp_knots};
 
-/// R's `lm` rank tolerance (`qr(x, tol = 1e-7)`).
-const RANK_TOL: f64 = 1e-7;
 /// `glm.control()` defaults.
 const GLM_EPSILON: f64 = 1e-8;
 const GLM_MAXIT: usize = 25;
@@ -442,15 +441,15 @@ impl ConditionalSpec {
             design.extend_from_slice(w);
         }
         let growth: Vec<f64> = post.iter().zip(pre).map(|(y, x)| y - x).collect();
-        let qr = HouseholderQr::new(design, n, p);
-        if !qr.dependent.is_empty() {
+        let qr = factor(design, n, p);
+        if !qr.dependent().is_empty() {
             return Err(ConditionalError::SingularDesign {
-                rank: p - qr.dependent.len(),
+                rank: qr.rank(),
                 p,
-                dependent: qr.dependent.iter().map(|&j| terms[j].clone()).collect(),
+                dependent: qr.dependent().iter().map(|&j| terms[j].clone()).collect(),
             });
         }
-        let mean_coefficients = qr.solve(&growth);
+        let mean_coefficients = solve(&qr, &growth);
         drop(qr);
 
         let mut norms = ConditionalNorms {
@@ -591,90 +590,21 @@ impl ConditionalNorms {
     }
 }
 
-/// Householder QR of a column-major `n × p` matrix, in place (LINPACK layout: the
-/// reflector vectors below the diagonal, `R` on and above it). Columns whose remaining
-/// norm falls below [`RANK_TOL`] times their original norm are skipped and listed in
-/// `dependent`.
-struct HouseholderQr {
-    a: Vec<f64>,
-    n: usize,
-    p: usize,
-    /// Independent columns in order; column `cols[k]` has its reflector at row `k`.
-    cols: Vec<usize>,
-    /// `alpha_k` (the diagonal of `R`) and `v_k[0]` for each reflector.
-    diag: Vec<(f64, f64)>,
-    dependent: Vec<usize>,
-}
-
-impl HouseholderQr {
-    fn new(mut a: Vec<f64>, n: usize, p: usize) -> Self {
-        debug_assert_eq!(a.len(), n * p);
-        let original: Vec<f64> = (0..p).map(|j| norm(&a[j * n..(j + 1) * n])).collect();
-        let mut cols = Vec::with_capacity(p);
-        let mut diag = Vec::with_capacity(p);
-        let mut dependent = Vec::new();
-        for j in 0..p {
-            let k = cols.len();
-            let (done, rest) = a.split_at_mut((j + 1) * n);
-            let x = &mut done[j * n + k..(j + 1) * n];
-            let nx = norm(x);
-            if k >= n || nx <= RANK_TOL * original[j] || nx == 0.0 {
-                dependent.push(j);
-                continue;
-            }
-            // H x = alpha e1 with v = x − alpha e1; alpha opposite in sign to x0 (no cancellation)
-            let alpha = if x[0] >= 0.0 { -nx } else { nx };
-            x[0] -= alpha;
-            let v0 = x[0];
-            let v: &[f64] = x;
-            for c in 0..(p - j - 1) {
-                let y = &mut rest[c * n + k..(c + 1) * n];
-                reflect(v, alpha * v0, y);
-            }
-            cols.push(j);
-            diag.push((alpha, v0));
-        }
-        HouseholderQr { a, n, p, cols, diag, dependent }
-    }
-
-    /// Least-squares coefficients of `y` (full-rank factorization only).
-    fn solve(&self, y: &[f64]) -> Vec<f64> {
-        debug_assert!(self.dependent.is_empty() && self.cols.len() == self.p);
-        let qty = self.apply_qt(y);
-        let n = self.n;
-        let mut b = vec![0.0; self.p];
-        for i in (0..self.p).rev() {
-            let mut s = qty[i];
-            for (j, bj) in b.iter().enumerate().skip(i + 1) {
-                s -= self.a[j * n + i] * bj;
-            }
-            b[i] = s / self.diag[i].0;
-        }
-        b
-    }
-
-    /// `Qᵀ y`.
-    fn apply_qt(&self, y: &[f64]) -> Vec<f64> {
-        let n = self.n;
-        let mut z = y.to_vec();
-        for (k, (&j, &(alpha, v0))) in self.cols.iter().zip(&self.diag).enumerate() {
-            let v = &self.a[j * n + k..(j + 1) * n];
-            reflect(v, alpha * v0, &mut z[k..]);
-        }
-        z
+/// Householder QR of the column-major `n × p` design with R's rank rule (module docs),
+/// [`HouseholderQr`]. The design is built here from finite, validated inputs.
+fn factor(design: Vec<f64>, n: usize, p: usize) -> HouseholderQr {
+    match HouseholderQr::new(design, n, p) {
+        Ok(qr) => qr,
+        Err(e) => unreachable!("the design is n x p and finite: {e}"),
     }
 }
 
-/// `y ← H y = y + (vᵀy / (alpha·v0))·v` for the reflector with `vᵀv = −2·alpha·v0`.
-fn reflect(v: &[f64], alpha_v0: f64, y: &mut [f64]) {
-    let s = v.iter().zip(y.iter()).map(|(a, b)| a * b).sum::<f64>() / alpha_v0;
-    for (yi, vi) in y.iter_mut().zip(v) {
-        *yi += s * vi;
+/// Least-squares coefficients of `y` (length `n`) on a full-rank factored design.
+fn solve(qr: &HouseholderQr, y: &[f64]) -> Vec<f64> {
+    match qr.solve(y) {
+        Ok(b) => b,
+        Err(e) => unreachable!("full rank was checked and y has n entries: {e}"),
     }
-}
-
-fn norm(x: &[f64]) -> f64 {
-    x.iter().map(|v| v * v).sum::<f64>().sqrt()
 }
 
 struct GlmFit {
@@ -695,10 +625,10 @@ fn gamma_log_glm(x: &[f64], y: &[f64]) -> Result<GlmFit, ConditionalError> {
     let n = x.len();
     let mut design = vec![1.0; n];
     design.extend_from_slice(x);
-    let qr = HouseholderQr::new(design, n, 2);
-    if !qr.dependent.is_empty() {
-        let dependent = qr.dependent.iter().map(|&j| ["intercept", "pre"][j].to_string()).collect();
-        return Err(ConditionalError::SingularDesign { rank: 2 - qr.dependent.len(), p: 2, dependent });
+    let qr = factor(design, n, 2);
+    if !qr.dependent().is_empty() {
+        let dependent = qr.dependent().iter().map(|&j| ["intercept", "pre"][j].to_string()).collect();
+        return Err(ConditionalError::SingularDesign { rank: qr.rank(), p: 2, dependent });
     }
     // R's Gamma()$linkinv: pmax(exp(eta), .Machine$double.eps)
     let linkinv = |eta: f64| eta.exp().max(f64::EPSILON);
@@ -718,7 +648,7 @@ fn gamma_log_glm(x: &[f64], y: &[f64]) -> Result<GlmFit, ConditionalError> {
     for iter in 1..=GLM_MAXIT {
         // working response; the working weights are exactly 1 (module docs)
         let z: Vec<f64> = (0..n).map(|i| eta[i] + (y[i] - mu[i]) / mu[i]).collect();
-        let b = qr.solve(&z);
+        let b = solve(&qr, &z);
         let mut start = [b[0], b[1]];
         let mut dev = eval(start, &mut eta, &mut mu);
         if !dev.is_finite() {

@@ -121,6 +121,8 @@ pub mod se;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::stats::linalg::{self, cholesky_solve_in_place};
+
 /// Errors from quantile-regression fitting. Rows and columns are 0-based.
 #[derive(Clone, Debug, PartialEq, Error)]
 pub enum QuantregError {
@@ -283,64 +285,19 @@ fn check_values(x: &[f64], n: usize, p: usize, y: &[f64]) -> Result<(), Quantreg
 }
 
 /// Rank check as R's `qr()` (LINPACK `dqrdc2` with tol 1e-7) does it for columns in their
-/// given order: Householder QR; a column whose norm, after removing its projection on the
-/// earlier independent columns, is below 1e-7 times its original norm is dependent.
+/// given order ([`linalg::dependent_columns`]): a column whose norm, after removing its
+/// projection on the earlier independent columns, is below 1e-7 times its original norm is
+/// dependent. Shapes and values are checked before.
 fn check_rank(x: &[f64], n: usize, p: usize) -> Result<(), QuantregError> {
-    const TOL: f64 = 1e-7;
-    let mut work = x.to_vec();
-    // Householder vectors of the accepted columns: (column index in work, start row, tau).
-    let mut reflectors: Vec<(usize, usize, f64)> = Vec::with_capacity(p);
-    let mut collinear = Vec::new();
-    for j in 0..p {
-        let original = norm(&x[j * n..(j + 1) * n]);
-        // Apply the earlier reflectors H = I - t v v' (v stored in work[col], v[k] = 1).
-        for &(col, k, t) in &reflectors {
-            let (left, right) = work.split_at_mut(j * n);
-            let v = &left[col * n..(col + 1) * n];
-            let c = &mut right[..n];
-            let mut dot = c[k];
-            for i in (k + 1)..n {
-                dot += v[i] * c[i];
-            }
-            let f = t * dot;
-            c[k] -= f;
-            for i in (k + 1)..n {
-                c[i] -= f * v[i];
-            }
-        }
-        let k = reflectors.len();
-        let c = &mut work[j * n..(j + 1) * n];
-        let remaining = norm(&c[k..]);
-        if original == 0.0 || remaining < TOL * original {
-            collinear.push(j);
-            continue;
-        }
-        // Householder reflector zeroing c[k+1..] (LAPACK dlarfg convention, v[k] = 1).
-        let alpha = c[k];
-        let beta_h = -alpha.signum() * remaining;
-        let beta_h = if alpha == 0.0 { -remaining } else { beta_h };
-        let t = (beta_h - alpha) / beta_h;
-        let scale = 1.0 / (alpha - beta_h);
-        for v in &mut c[(k + 1)..] {
-            *v *= scale;
-        }
-        c[k] = beta_h;
-        reflectors.push((j, k, t));
-    }
+    let collinear = match linalg::dependent_columns(x, n, p) {
+        Ok(collinear) => collinear,
+        Err(e) => unreachable!("quantreg checks shapes and values before the rank: {e}"),
+    };
     if collinear.is_empty() {
         Ok(())
     } else {
         Err(QuantregError::SingularDesign { rank: p - collinear.len(), cols: p, collinear })
     }
-}
-
-fn norm(v: &[f64]) -> f64 {
-    let scale = v.iter().fold(0.0f64, |m, &a| m.max(a.abs()));
-    if scale == 0.0 {
-        return 0.0;
-    }
-    let s: f64 = v.iter().map(|&a| (a / scale) * (a / scale)).sum();
-    scale * s.sqrt()
 }
 
 /// Workspace of one Frisch-Newton fit; every buffer is allocated once in `new`.
@@ -423,7 +380,7 @@ impl<'a> FrischNewton<'a> {
         xt_times(&self.rows, p, &self.dr, &mut self.v);
         factor_xqx(&self.rows, p, &self.q, &mut self.xqx)
             .map_err(|column| QuantregError::IllConditioned { iteration: 0, column })?;
-        chol_solve(&self.xqx, p, &mut self.v);
+        cholesky_solve_in_place(&self.xqx, p, &mut self.v);
         x_times(&self.rows, p, &self.v, &mut self.xdv);
         for i in 0..n {
             let r = -self.y[i] - self.xdv[i];
@@ -452,7 +409,7 @@ impl<'a> FrischNewton<'a> {
             factor_xqx(&self.rows, p, &self.q, &mut self.xqx)
                 .map_err(|column| QuantregError::IllConditioned { iteration: iterations, column })?;
             self.dv.copy_from_slice(&self.rhs);
-            chol_solve(&self.xqx, p, &mut self.dv);
+            cholesky_solve_in_place(&self.xqx, p, &mut self.dv);
             x_times(&self.rows, p, &self.dv, &mut self.xdv);
             for i in 0..n {
                 self.da[i] = self.q[i] * (self.xdv[i] - (self.z[i] - self.w[i]));
@@ -480,7 +437,7 @@ impl<'a> FrischNewton<'a> {
                 for j in 0..p {
                     self.dv[j] += self.rhs[j];
                 }
-                chol_solve(&self.xqx, p, &mut self.dv);
+                cholesky_solve_in_place(&self.xqx, p, &mut self.dv);
                 x_times(&self.rows, p, &self.dv, &mut self.xdv);
                 for i in 0..n {
                     let dadz = self.da[i] * self.dz[i];
@@ -605,24 +562,6 @@ fn factor_xqx(rows: &[f64], p: usize, q: &[f64], m: &mut [f64]) -> Result<(), us
         }
     }
     Ok(())
-}
-
-/// Solves `L L' u = b` in place given the factor from [`factor_xqx`].
-fn chol_solve(l: &[f64], p: usize, b: &mut [f64]) {
-    for j in 0..p {
-        let mut sum = b[j];
-        for k in 0..j {
-            sum -= l[j * p + k] * b[k];
-        }
-        b[j] = sum / l[j * p + j];
-    }
-    for j in (0..p).rev() {
-        let mut sum = b[j];
-        for k in (j + 1)..p {
-            sum -= l[k * p + j] * b[k];
-        }
-        b[j] = sum / l[j * p + j];
-    }
 }
 
 #[cfg(test)]

@@ -108,6 +108,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{QuantregError, check_rank, check_shapes, check_values};
+use crate::stats::linalg;
 pub use crate::stats::normal::{dnorm, qnorm};
 
 /// The standard-error estimator.
@@ -356,24 +357,8 @@ fn spd_inverse(a: &[f64], p: usize) -> Result<Vec<f64>, usize> {
             l[i * p + j] = s / djj;
         }
     }
-    // Linv (lower), then A^{-1} = Linv' Linv.
-    let mut li = vec![0.0; p * p];
-    for j in 0..p {
-        li[j * p + j] = 1.0 / l[j * p + j];
-        for i in j + 1..p {
-            let s: f64 = (j..i).map(|k| l[i * p + k] * li[k * p + j]).sum();
-            li[i * p + j] = -s / l[i * p + i];
-        }
-    }
-    let mut inv = vec![0.0; p * p];
-    for a_ in 0..p {
-        for b in 0..=a_ {
-            let s: f64 = (a_..p).map(|k| li[k * p + a_] * li[k * p + b]).sum();
-            inv[a_ * p + b] = s;
-            inv[b * p + a_] = s;
-        }
-    }
-    Ok(inv)
+    // A^{-1} = L^{-T} L^{-1}
+    Ok(linalg::inverse_from_lower(&l, p))
 }
 
 /// A least-absolute-deviation line `y = intercept + slope x`.

@@ -70,6 +70,20 @@ fn bench(c: &mut Criterion) {
                 d.iterations.iter().sum::<usize>(),
                 d.converged
             );
+            if let Ok(prefix) = std::env::var("OBC_BENCH_NORMS_R_OBJECTIVES") {
+                // R's per-tau objectives (benches/norms_r.R, fn): tau,objective,b0..b7
+                let text = std::fs::read_to_string(format!("{prefix}.{n}.csv")).expect("R objective file");
+                let worst = text
+                    .lines()
+                    .skip(1)
+                    .zip(&d.objective)
+                    .map(|(line, ours)| {
+                        let r: f64 = line.split(',').nth(1).unwrap().parse().unwrap();
+                        (ours - r).abs() / r.abs()
+                    })
+                    .fold(0.0f64, f64::max);
+                eprintln!("{solver:?} n = {n}: max relative objective difference from R fn over 100 taus {worst:.2e}");
+            }
             group.bench_function(format!("{solver:?}/{n}").to_lowercase(), |b| {
                 b.iter(|| spec.fit(&prior, &current).unwrap())
             });

@@ -1,6 +1,8 @@
 //! Pure statistics on plain slices and vectors. Nothing here reads files or uses polars
 //! (a test scans the source to keep it so).
 //!
+//! - [`bootstrap`]: reproducible (seed, replicate) resampling of units, clusters and strata;
+//!   percentile, basic, normal and BCa intervals as `boot::boot.ci`.
 //! - [`dist`]: Student's t for real degrees of freedom (`pt`, `pt_upper`, `qt`, `dt`) by the
 //!   regularized incomplete beta function, and two-sided t and normal p-values.
 //! - [`effect`]: WWC effect sizes (Hedges' g with the small-sample correction, covariate-adjusted
@@ -20,6 +22,7 @@
 //!   REML with shrinkage, errors-in-variables, dose-response.
 //! - [`wwc`]: What Works Clearinghouse attrition boundaries.
 
+pub mod bootstrap;
 pub mod dist;
 pub mod effect;
 pub mod linalg;

@@ -1,0 +1,427 @@
+//! Nonparametric bootstrap: reproducible resampling of units (students, or clusters such as
+//! tutors and schools, optionally within strata such as providers), and percentile, basic,
+//! normal and BCa intervals as R's `boot::boot.ci` computes them.
+//!
+//! # Resampling
+//!
+//! A [`Plan`] names the number of units, optional strata (one per unit), the number of
+//! replicates and a seed. Replicate `b` draws, within each stratum of `m` units, `m` units
+//! uniformly with replacement, from its own random stream: ChaCha8 seeded with the seed and
+//! set to stream `b`. A replicate therefore depends only on `(seed, b)`, and the replicates
+//! are the same, bit for bit, whether they are computed on 1, 2 or 16 threads
+//! ([`replicates`] runs them in parallel with rayon and returns them in order). The drawn
+//! indices can be exported ([`Plan::indices`]) so R can be fed the same draws, and
+//! [`replicates_from_indices`] takes draws made elsewhere (R's `boot.array`).
+//!
+//! A statistic is any `Fn(&[usize]) -> f64` of the drawn unit indices. For a cluster
+//! bootstrap the units are the clusters; statistics that are sums over clusters (means,
+//! shares, regression cross products) should precompute per-cluster sums once and add them
+//! up for the drawn clusters, so a replicate costs the number of clusters, not of students
+//! (see [`ClusterSums`]).
+//!
+//! # Intervals (docs methods.md 5.2)
+//!
+//! With replicates `t*_1..t*_R` and the estimate `t0`, at level `conf`:
+//!
+//! ```text
+//! order statistic at α (R's norm.inter):  rk = (R + 1) α
+//!   rk an integer        -> t*_(rk)
+//!   k = trunc(rk) in 1..R-1 -> t*_(k) + (Φ⁻¹(α) − Φ⁻¹(k/(R+1))) / (Φ⁻¹((k+1)/(R+1)) − Φ⁻¹(k/(R+1))) · (t*_(k+1) − t*_(k))
+//!   k = 0 or R           -> t*_(1) or t*_(R), with a warning (extreme order statistic)
+//! percentile: [q((1 − conf)/2), q((1 + conf)/2)]
+//! basic:      [2 t0 − q((1 + conf)/2), 2 t0 − q((1 − conf)/2)]
+//! normal:     t0 − bias ∓ sd(t*) Φ⁻¹((1 + conf)/2),   bias = mean(t*) − t0, sd with n − 1
+//! BCa:        z0 = Φ⁻¹(#{t* < t0} / R),  a = Σ L³ / (6 (Σ L²)^{3/2}),
+//!             α̃ = Φ(z0 + (z0 + z_α)/(1 − a (z0 + z_α))),  q(α̃) by norm.inter
+//! ```
+//!
+//! `L` are jackknife influence values, `L_i = (n − 1)(t0 − t_(−i))` with unit `i` (a student,
+//! or a whole cluster) deleted ([`jackknife_influence`]); pass them explicitly, as
+//! `boot.ci(..., L = empinf(b, type = "jack"))` does. [`bca_scipy`] is scipy's variant
+//! (methods.md 5.3): mid-rank `z0`, jackknife centred at its own mean, type-7 quantiles.
+//!
+//! # References
+//!
+//! - Efron, B. (1987). Better bootstrap confidence intervals. *JASA* 82, 171-185.
+//! - Davison, A. C. and Hinkley, D. V. (1997). *Bootstrap Methods and their Application*,
+//!   chapter 5; R package `boot` (Canty and Ripley).
+
+use rand::RngExt;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::normal::{pnorm, qnorm};
+
+/// Why a bootstrap cannot run or an interval cannot be computed.
+#[derive(Clone, Debug, PartialEq, Error)]
+pub enum BootstrapError {
+    #[error("invalid bootstrap plan: {0}")]
+    Plan(String),
+    #[error("cannot compute the {method} interval: {reason}")]
+    Interval { method: &'static str, reason: String },
+}
+
+/// Units, strata, replicates and seed of a bootstrap.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub units: usize,
+    /// Stratum of each unit (`0..`); `None`: one stratum.
+    pub strata: Option<Vec<usize>>,
+    pub reps: usize,
+    pub seed: u64,
+}
+
+impl Plan {
+    fn check(&self) -> Result<Vec<Vec<usize>>, BootstrapError> {
+        if self.units < 2 {
+            return Err(BootstrapError::Plan(format!("{} units; need at least 2", self.units)));
+        }
+        if self.reps < 2 {
+            return Err(BootstrapError::Plan(format!("{} replicates; need at least 2", self.reps)));
+        }
+        Ok(match &self.strata {
+            None => vec![(0..self.units).collect()],
+            Some(s) => {
+                if s.len() != self.units {
+                    return Err(BootstrapError::Plan(format!("{} strata for {} units", s.len(), self.units)));
+                }
+                let k = s.iter().max().map_or(0, |m| m + 1);
+                let mut members = vec![Vec::new(); k];
+                for (u, &g) in s.iter().enumerate() {
+                    members[g].push(u);
+                }
+                members.retain(|m| !m.is_empty());
+                members
+            }
+        })
+    }
+
+    /// The unit indices drawn by replicate `b`, stratum by stratum (strata in increasing
+    /// order, `m_s` draws each).
+    pub fn indices(&self, b: usize) -> Result<Vec<usize>, BootstrapError> {
+        let members = self.check()?;
+        Ok(draw(&members, self.units, self.seed, b))
+    }
+}
+
+fn draw(members: &[Vec<usize>], units: usize, seed: u64, b: usize) -> Vec<usize> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(b as u64);
+    let mut out = Vec::with_capacity(units);
+    for m in members {
+        for _ in 0..m.len() {
+            out.push(m[rng.random_range(0..m.len())]);
+        }
+    }
+    out
+}
+
+/// `t*_b = stat(indices of replicate b)` for `b = 0..reps`, in parallel, in order.
+pub fn replicates<F>(plan: &Plan, stat: F) -> Result<Vec<f64>, BootstrapError>
+where
+    F: Fn(&[usize]) -> f64 + Sync,
+{
+    let members = plan.check()?;
+    Ok((0..plan.reps).into_par_iter().map(|b| stat(&draw(&members, plan.units, plan.seed, b))).collect())
+}
+
+/// Replicates from draws made elsewhere (e.g. R's `boot.array(b, indices = TRUE)`, made
+/// 0-based).
+pub fn replicates_from_indices<F>(indices: &[Vec<usize>], stat: F) -> Vec<f64>
+where
+    F: Fn(&[usize]) -> f64 + Sync,
+{
+    indices.par_iter().map(|i| stat(i)).collect()
+}
+
+/// Delete-one jackknife influence values `L_i = (n − 1)(t0 − t_(−i))` over `n` units
+/// (students, or clusters for a cluster bootstrap).
+pub fn jackknife_influence<F>(n: usize, t0: f64, stat: F) -> Vec<f64>
+where
+    F: Fn(&[usize]) -> f64 + Sync,
+{
+    jackknife(n, stat).into_iter().map(|t| (n as f64 - 1.0) * (t0 - t)).collect()
+}
+
+/// `t_(−i)` for every unit `i`.
+pub fn jackknife<F>(n: usize, stat: F) -> Vec<f64>
+where
+    F: Fn(&[usize]) -> f64 + Sync,
+{
+    (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let keep: Vec<usize> = (0..n).filter(|&j| j != i).collect();
+            stat(&keep)
+        })
+        .collect()
+}
+
+/// Per-cluster sums for fast cluster-bootstrap means and shares: the statistic of a
+/// replicate is `Σ_drawn sum_c / Σ_drawn count_c`, `O(clusters)` per replicate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClusterSums {
+    pub sum: Vec<f64>,
+    pub count: Vec<f64>,
+}
+
+impl ClusterSums {
+    /// Sums `values` by `cluster` (`0..clusters`).
+    pub fn new(values: &[f64], cluster: &[usize], clusters: usize) -> ClusterSums {
+        let mut sum = vec![0.0; clusters];
+        let mut count = vec![0.0; clusters];
+        for (&v, &c) in values.iter().zip(cluster) {
+            sum[c] += v;
+            count[c] += 1.0;
+        }
+        ClusterSums { sum, count }
+    }
+
+    /// The mean over the students of the drawn clusters.
+    pub fn mean(&self, drawn: &[usize]) -> f64 {
+        let (s, n) = drawn.iter().fold((0.0, 0.0), |(s, n), &c| (s + self.sum[c], n + self.count[c]));
+        s / n
+    }
+}
+
+/// Which interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    Percentile,
+    Basic,
+    Normal,
+    Bca,
+    BcaScipy,
+}
+
+/// A two-sided interval.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub method: Method,
+    pub level: f64,
+    pub low: f64,
+    pub high: f64,
+    /// e.g. "extreme order statistics used as endpoints".
+    pub warnings: Vec<String>,
+}
+
+fn finite_sorted(t: &[f64], method: &'static str) -> Result<Vec<f64>, BootstrapError> {
+    let mut s: Vec<f64> = t.iter().copied().filter(|v| v.is_finite()).collect();
+    if s.len() < 2 {
+        return Err(BootstrapError::Interval { method, reason: "fewer than 2 finite replicates".into() });
+    }
+    s.sort_by(f64::total_cmp);
+    if s[0] == s[s.len() - 1] {
+        return Err(BootstrapError::Interval { method, reason: "all replicates are equal".into() });
+    }
+    Ok(s)
+}
+
+fn check_level(level: f64, method: &'static str) -> Result<(), BootstrapError> {
+    if level > 0.0 && level < 1.0 {
+        Ok(())
+    } else {
+        Err(BootstrapError::Interval { method, reason: format!("level {level} is not in (0, 1)") })
+    }
+}
+
+/// R's `norm.inter`: the order statistic at `alpha`, interpolated on the normal scale.
+fn norm_inter(sorted: &[f64], alpha: f64, warnings: &mut Vec<String>) -> f64 {
+    let r = sorted.len();
+    let rk = (r as f64 + 1.0) * alpha;
+    let k = rk.trunc();
+    if !(rk > 1.0 && rk < r as f64) && !warnings.iter().any(|w| w.starts_with("extreme")) {
+        warnings.push("extreme order statistics used as endpoints".into());
+    }
+    if k <= 0.0 {
+        return sorted[0];
+    }
+    if k >= r as f64 {
+        return sorted[r - 1];
+    }
+    let ki = k as usize;
+    if k == rk {
+        return sorted[ki - 1];
+    }
+    let (tk, tk1) = (sorted[ki - 1], sorted[ki]);
+    let q = |p: f64| qnorm(p);
+    let (z, zk, zk1) = (q(alpha), q(k / (r as f64 + 1.0)), q((k + 1.0) / (r as f64 + 1.0)));
+    tk + (z - zk) / (zk1 - zk) * (tk1 - tk)
+}
+
+/// Percentile interval (`boot.ci(type = "perc")`).
+pub fn percentile(t: &[f64], level: f64) -> Result<Interval, BootstrapError> {
+    check_level(level, "percentile")?;
+    let s = finite_sorted(t, "percentile")?;
+    let mut w = Vec::new();
+    let low = norm_inter(&s, (1.0 - level) / 2.0, &mut w);
+    let high = norm_inter(&s, (1.0 + level) / 2.0, &mut w);
+    Ok(Interval { method: Method::Percentile, level, low, high, warnings: w })
+}
+
+/// Basic interval (`boot.ci(type = "basic")`).
+pub fn basic(t: &[f64], t0: f64, level: f64) -> Result<Interval, BootstrapError> {
+    check_level(level, "basic")?;
+    let s = finite_sorted(t, "basic")?;
+    let mut w = Vec::new();
+    let upper_q = norm_inter(&s, (1.0 + level) / 2.0, &mut w);
+    let lower_q = norm_inter(&s, (1.0 - level) / 2.0, &mut w);
+    Ok(Interval { method: Method::Basic, level, low: 2.0 * t0 - upper_q, high: 2.0 * t0 - lower_q, warnings: w })
+}
+
+/// Normal interval with bootstrap bias correction (`boot.ci(type = "norm")`).
+pub fn normal(t: &[f64], t0: f64, level: f64) -> Result<Interval, BootstrapError> {
+    check_level(level, "normal")?;
+    let s: Vec<f64> = t.iter().copied().filter(|v| v.is_finite()).collect();
+    if s.len() < 2 {
+        return Err(BootstrapError::Interval { method: "normal", reason: "fewer than 2 finite replicates".into() });
+    }
+    let n = s.len() as f64;
+    let mean = s.iter().sum::<f64>() / n;
+    let var = s.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    let bias = mean - t0;
+    let merr = var.sqrt() * qnorm((1.0 + level) / 2.0);
+    Ok(Interval { method: Method::Normal, level, low: t0 - bias - merr, high: t0 - bias + merr, warnings: Vec::new() })
+}
+
+/// BCa interval as `boot.ci(type = "bca", L = influence)`.
+pub fn bca(t: &[f64], t0: f64, influence: &[f64], level: f64) -> Result<Interval, BootstrapError> {
+    check_level(level, "BCa")?;
+    if t.iter().any(|v| v.is_infinite()) {
+        return Err(BootstrapError::Interval { method: "BCa", reason: "infinite replicates".into() });
+    }
+    let s = finite_sorted(t, "BCa")?;
+    let below = s.iter().filter(|&&v| v < t0).count();
+    let z0 = qnorm(below as f64 / s.len() as f64);
+    if !z0.is_finite() {
+        return Err(BootstrapError::Interval {
+            method: "BCa",
+            reason: "the estimate lies outside the replicates (z0 infinite)".into(),
+        });
+    }
+    let a = acceleration(influence);
+    let mut w = Vec::new();
+    let mut ends = [0.0; 2];
+    for (e, alpha) in ends.iter_mut().zip([(1.0 - level) / 2.0, (1.0 + level) / 2.0]) {
+        let z = qnorm(alpha);
+        let adj = pnorm(z0 + (z0 + z) / (1.0 - a * (z0 + z)));
+        *e = norm_inter(&s, adj, &mut w);
+    }
+    Ok(Interval { method: Method::Bca, level, low: ends[0], high: ends[1], warnings: w })
+}
+
+/// `a = Σ L³ / (6 (Σ L²)^{3/2})`.
+pub fn acceleration(influence: &[f64]) -> f64 {
+    let s2: f64 = influence.iter().map(|l| l * l).sum();
+    let s3: f64 = influence.iter().map(|l| l * l * l).sum();
+    s3 / (6.0 * s2.powf(1.5))
+}
+
+/// scipy's BCa (methods.md 5.3): `z0 = Φ⁻¹((#{t* < t0} + #{t* ≤ t0}) / (2R))`, acceleration
+/// from the jackknife values `t_(−i)` centred at their mean, endpoints the type-7 quantiles
+/// of `t*` at the adjusted levels.
+pub fn bca_scipy(t: &[f64], t0: f64, jackknife_values: &[f64], level: f64) -> Result<Interval, BootstrapError> {
+    check_level(level, "BCa (scipy)")?;
+    let s = finite_sorted(t, "BCa (scipy)")?;
+    let lt = s.iter().filter(|&&v| v < t0).count();
+    let le = s.iter().filter(|&&v| v <= t0).count();
+    let z0 = qnorm((lt + le) as f64 / (2.0 * s.len() as f64));
+    let n = jackknife_values.len() as f64;
+    let mean = jackknife_values.iter().sum::<f64>() / n;
+    let u: Vec<f64> = jackknife_values.iter().map(|v| (n - 1.0) * (mean - v)).collect();
+    let num: f64 = u.iter().map(|x| x.powi(3)).sum::<f64>() / n.powi(3);
+    let den: f64 = (u.iter().map(|x| x * x).sum::<f64>() / (n * n)).powf(1.5);
+    let a = num / (6.0 * den);
+    let mut ends = [0.0; 2];
+    for (e, alpha) in ends.iter_mut().zip([(1.0 - level) / 2.0, (1.0 + level) / 2.0]) {
+        let z = qnorm(alpha);
+        let adj = pnorm(z0 + (z0 + z) / (1.0 - a * (z0 + z)));
+        *e = super::spline::quantile_type7(&s, adj);
+    }
+    Ok(Interval { method: Method::BcaScipy, level, low: ends[0], high: ends[1], warnings: Vec::new() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replicates_depend_only_on_seed_and_index() {
+        let plan = Plan { units: 50, strata: None, reps: 64, seed: 7 };
+        let x: Vec<f64> = (0..50).map(|i| f64::from(i).sqrt()).collect();
+        let mean = |i: &[usize]| i.iter().map(|&j| x[j]).sum::<f64>() / i.len() as f64;
+        let a = replicates(&plan, mean).unwrap();
+        let one = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+        let b = one.install(|| replicates(&plan, mean).unwrap());
+        let many = rayon::ThreadPoolBuilder::new().num_threads(16).build().unwrap();
+        let c = many.install(|| replicates(&plan, mean).unwrap());
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        // the exported indices reproduce each replicate
+        for k in [0, 17, 63] {
+            assert_eq!(mean(&plan.indices(k).unwrap()), a[k]);
+        }
+        // another seed gives other draws
+        let other = replicates(&Plan { seed: 8, ..plan.clone() }, mean).unwrap();
+        assert_ne!(a, other);
+    }
+
+    #[test]
+    fn strata_keep_their_sizes() {
+        let strata: Vec<usize> = (0..30).map(|i| usize::from(i >= 10)).collect();
+        let plan = Plan { units: 30, strata: Some(strata.clone()), reps: 20, seed: 1 };
+        for b in 0..20 {
+            let i = plan.indices(b).unwrap();
+            assert_eq!(i.len(), 30);
+            assert!(i[..10].iter().all(|&u| strata[u] == 0) && i[10..].iter().all(|&u| strata[u] == 1));
+        }
+    }
+
+    #[test]
+    fn norm_inter_follows_the_rank_rule() {
+        // R = 999 at 0.025: rk = 25 exactly -> the 25th order statistic
+        let s: Vec<f64> = (1..=999).map(f64::from).collect();
+        let mut w = Vec::new();
+        assert_eq!(norm_inter(&s, 0.025, &mut w), 25.0);
+        assert_eq!(norm_inter(&s, 0.975, &mut w), 975.0);
+        assert!(w.is_empty());
+        // R = 2000 at 0.025: rk = 50.025 -> between the 50th and 51st, on the normal scale
+        let s: Vec<f64> = (1..=2000).map(f64::from).collect();
+        let v = norm_inter(&s, 0.025, &mut w);
+        let (z, zk, zk1) = (qnorm(0.025), qnorm(50.0 / 2001.0), qnorm(51.0 / 2001.0));
+        assert!((v - (50.0 + (z - zk) / (zk1 - zk))).abs() < 1e-12 && v > 50.0 && v < 51.0);
+        // beyond the replicates: the extreme one, with the warning
+        let s = [1.0, 2.0, 3.0];
+        assert_eq!(norm_inter(&s, 0.01, &mut w), 1.0);
+        assert_eq!(w, vec!["extreme order statistics used as endpoints".to_string()]);
+    }
+
+    #[test]
+    fn bca_with_symmetric_influence_and_median_t0_is_the_percentile_interval() {
+        // z0 = 0 (half the replicates below t0) and a = 0 (symmetric L): BCa = percentile.
+        let t: Vec<f64> = (0..1000).map(|i| f64::from(i) / 10.0).collect();
+        let l: Vec<f64> = (-5..=5).map(f64::from).collect();
+        let b = bca(&t, 49.95, &l, 0.95).unwrap();
+        let p = percentile(&t, 0.95).unwrap();
+        assert!((b.low - p.low).abs() < 1e-12 && (b.high - p.high).abs() < 1e-12);
+        assert_eq!(acceleration(&l), 0.0);
+        assert!(bca(&t, -1.0, &l, 0.95).is_err(), "t0 below every replicate");
+    }
+
+    #[test]
+    fn cluster_sums_mean_and_jackknife() {
+        let values = [1.0, 2.0, 3.0, 10.0, 20.0, 5.0];
+        let cluster = [0, 0, 1, 1, 2, 2];
+        let cs = ClusterSums::new(&values, &cluster, 3);
+        assert_eq!(cs.mean(&[0, 1, 2]), 41.0 / 6.0);
+        assert_eq!(cs.mean(&[1, 1, 0]), 29.0 / 6.0);
+        let t0 = cs.mean(&[0, 1, 2]);
+        let l = jackknife_influence(3, t0, |i| cs.mean(i));
+        // deleting cluster 1 leaves (1 + 2 + 20 + 5)/4 = 7
+        assert!((l[1] - 2.0 * (t0 - 7.0)).abs() < 1e-12);
+    }
+}

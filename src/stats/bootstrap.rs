@@ -234,7 +234,8 @@ fn norm_inter(sorted: &[f64], alpha: f64, warnings: &mut Vec<String>) -> f64 {
     let r = sorted.len();
     let rk = (r as f64 + 1.0) * alpha;
     let k = rk.trunc();
-    if !(rk > 1.0 && rk < r as f64) && !warnings.iter().any(|w| w.starts_with("extreme")) {
+    let inside = rk > 1.0 && rk < r as f64;
+    if !inside && !warnings.iter().any(|w| w.starts_with("extreme")) {
         warnings.push("extreme order statistics used as endpoints".into());
     }
     if k <= 0.0 {

@@ -425,4 +425,167 @@ mod tests {
         // deleting cluster 1 leaves (1 + 2 + 20 + 5)/4 = 7
         assert!((l[1] - 2.0 * (t0 - 7.0)).abs() < 1e-12);
     }
+
+    /// Coverage of the 95% BCa interval over `datasets` simulated samples (R = 999).
+    fn bca_coverage(datasets: u64, share: bool) -> f64 {
+        use rand_distr::{Bernoulli, Distribution, Normal};
+        let mut hits = 0;
+        for d in 0..datasets {
+            let mut rng = ChaCha8Rng::seed_from_u64(90_000 + d);
+            let (x, truth): (Vec<f64>, f64) = if share {
+                let b = Bernoulli::new(0.3).unwrap();
+                ((0..200).map(|_| f64::from(u8::from(b.sample(&mut rng)))).collect(), 0.3)
+            } else {
+                let nrm = Normal::new(10.0, 2.0).unwrap();
+                ((0..100).map(|_| nrm.sample(&mut rng)).collect(), 10.0)
+            };
+            let n = x.len();
+            let mean = |i: &[usize]| i.iter().map(|&j| x[j]).sum::<f64>() / i.len() as f64;
+            let all: Vec<usize> = (0..n).collect();
+            let t0 = mean(&all);
+            let t = replicates(&Plan { units: n, strata: None, reps: 999, seed: d }, mean).unwrap();
+            let l = jackknife_influence(n, t0, mean);
+            let ci = bca(&t, t0, &l, 0.95).unwrap();
+            hits += usize::from(ci.low <= truth && truth <= ci.high);
+        }
+        hits as f64 / datasets as f64
+    }
+
+    #[test]
+    fn bca_coverage_short() {
+        // 200 datasets per case in the default run: MC SE of a 95% coverage is 0.015, so
+        // 0.90-0.99 (3 SE) is the tolerance; the full study is the ignored test below.
+        for share in [false, true] {
+            let c = bca_coverage(200, share);
+            assert!((0.90..=0.99).contains(&c), "share {share}: coverage {c}");
+        }
+    }
+
+    /// The study: 2,000 datasets each for a mean (normal, n = 100) and a share
+    /// (Bernoulli 0.3, n = 200); MC SE 0.0049, target 94-96%. Run with
+    /// `cargo test --release --lib bca_coverage_full -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "simulation study; run explicitly"]
+    fn bca_coverage_full() {
+        for share in [false, true] {
+            let c = bca_coverage(2000, share);
+            eprintln!("BCa 95% coverage, {}: {c:.4} over 2000 datasets", if share { "share" } else { "mean" });
+            assert!((0.94..=0.96).contains(&c), "share {share}: coverage {c}");
+        }
+    }
+
+    // ---- against R boot 1.3-28.1 (tests/fixtures/r/boot.R) --------------------------------
+
+    const BOOT_JSON: &str = include_str!("../../tests/fixtures/r/boot.json");
+
+    fn numbers(text: &str) -> Vec<f64> {
+        text.lines().skip(1).filter(|l| !l.is_empty()).map(|l| l.split(',').next().unwrap().parse().unwrap()).collect()
+    }
+
+    fn indices(text: &str) -> Vec<Vec<usize>> {
+        text.lines()
+            .skip(1)
+            .filter(|l| !l.is_empty())
+            .map(|l| l.split(',').map(|v| v.parse::<usize>().unwrap() - 1).collect())
+            .collect()
+    }
+
+    fn floats(v: &serde_json::Value) -> Vec<f64> {
+        v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
+    }
+
+    fn close(got: f64, want: f64, rel: f64, what: &str) {
+        assert!((got - want).abs() <= rel * want.abs().max(1e-300), "{what}: {got} vs R {want}");
+    }
+
+    /// Replicates, influence values and every interval of one case against boot.json.
+    fn check_case(name: &str, stat: &(dyn Fn(&[usize]) -> f64 + Sync), n: usize, idx: &str) {
+        let f: serde_json::Value = serde_json::from_str(BOOT_JSON).unwrap();
+        let c = &f["cases"][name];
+        let all: Vec<usize> = (0..n).collect();
+        let t0 = stat(&all);
+        close(t0, c["t0"].as_f64().unwrap(), 1e-13, "t0");
+        let t = replicates_from_indices(&indices(idx), stat);
+        for (k, (g, w)) in t.iter().zip(floats(&c["t"])).enumerate() {
+            // tolerances: tests/fixtures/r/README.md (t 1e-13, L and a 1e-12, endpoints 1e-10)
+            close(*g, w, 1e-13, &format!("{name}: t[{k}]"));
+        }
+        let l = jackknife_influence(n, t0, stat);
+        for (g, w) in l.iter().zip(floats(&c["L_jack"])) {
+            assert!((g - w).abs() <= 1e-12 * w.abs().max(1.0), "{name}: L {g} vs R {w}");
+        }
+        close(acceleration(&l), c["a_jack"].as_f64().unwrap(), 1e-12, "a");
+        for (key, level) in [("conf_95", 0.95), ("conf_90", 0.90), ("conf_999", 0.999)] {
+            let iv = &c["intervals"][key];
+            if iv.is_null() {
+                continue;
+            }
+            let check = |got: &Interval, want: &serde_json::Value, what: &str| {
+                close(got.low, want["lower"].as_f64().unwrap(), 1e-10, &format!("{name} {key} {what} lower"));
+                close(got.high, want["upper"].as_f64().unwrap(), 1e-10, &format!("{name} {key} {what} upper"));
+                let warned = want["warnings"].as_array().is_some_and(|w| !w.is_empty());
+                assert_eq!(!got.warnings.is_empty(), warned, "{name} {key} {what} warnings");
+            };
+            check(&percentile(&t, level).unwrap(), &iv["perc"], "perc");
+            check(&basic(&t, t0, level).unwrap(), &iv["basic"], "basic");
+            let nrm = normal(&t, t0, level).unwrap();
+            close(nrm.low, iv["norm"]["lower"].as_f64().unwrap(), 1e-10, &format!("{name} {key} norm lower"));
+            close(nrm.high, iv["norm"]["upper"].as_f64().unwrap(), 1e-10, &format!("{name} {key} norm upper"));
+            if !iv["bca_jack"].is_null() {
+                check(&bca(&t, t0, &l, level).unwrap(), &iv["bca_jack"], "bca");
+            }
+        }
+    }
+
+    fn mean_of(x: &[f64]) -> impl Fn(&[usize]) -> f64 + Sync + '_ {
+        move |i: &[usize]| i.iter().map(|&j| x[j]).sum::<f64>() / i.len() as f64
+    }
+
+    #[test]
+    fn mean_share_and_larger_r_match_boot_ci() {
+        let a = numbers(include_str!("../../tests/fixtures/r/boot_A_data.csv"));
+        check_case("A", &mean_of(&a), a.len(), include_str!("../../tests/fixtures/r/boot_A_indices.csv"));
+        check_case("E", &mean_of(&a), a.len(), include_str!("../../tests/fixtures/r/boot_E_indices.csv"));
+        let b = numbers(include_str!("../../tests/fixtures/r/boot_B_data.csv"));
+        check_case("B", &mean_of(&b), b.len(), include_str!("../../tests/fixtures/r/boot_B_indices.csv"));
+    }
+
+    #[test]
+    fn median_matches_boot_ci() {
+        let x = numbers(include_str!("../../tests/fixtures/r/boot_C_data.csv"));
+        let median = |i: &[usize]| {
+            let mut v: Vec<f64> = i.iter().map(|&j| x[j]).collect();
+            v.sort_by(f64::total_cmp);
+            let m = v.len();
+            if m % 2 == 1 { v[m / 2] } else { (v[m / 2 - 1] + v[m / 2]) / 2.0 }
+        };
+        check_case("C", &median, x.len(), include_str!("../../tests/fixtures/r/boot_C_indices.csv"));
+    }
+
+    #[test]
+    fn cluster_bootstrap_matches_boot_ci_with_cluster_jackknife() {
+        let text = include_str!("../../tests/fixtures/r/boot_D_clusters.csv");
+        let rows: Vec<Vec<f64>> =
+            text.lines().skip(1).map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
+        let cs = ClusterSums { sum: rows.iter().map(|r| r[2]).collect(), count: rows.iter().map(|r| r[1]).collect() };
+        let stat = |i: &[usize]| cs.mean(i);
+        check_case("D", &stat, rows.len(), include_str!("../../tests/fixtures/r/boot_D_indices.csv"));
+    }
+
+    #[test]
+    fn scipy_variant_matches_its_formula() {
+        let f: serde_json::Value = serde_json::from_str(BOOT_JSON).unwrap();
+        let c = &f["cases"]["A"];
+        let a = numbers(include_str!("../../tests/fixtures/r/boot_A_data.csv"));
+        let stat = mean_of(&a);
+        let t = replicates_from_indices(&indices(include_str!("../../tests/fixtures/r/boot_A_indices.csv")), &stat);
+        let jack = jackknife(a.len(), &stat);
+        let t0 = stat(&(0..a.len()).collect::<Vec<_>>());
+        for (key, level) in [("conf_95", 0.95), ("conf_90", 0.90)] {
+            let want = &c["scipy_bca"][key];
+            let got = bca_scipy(&t, t0, &jack, level).unwrap();
+            close(got.low, want["lower"].as_f64().unwrap(), 1e-10, "scipy lower");
+            close(got.high, want["upper"].as_f64().unwrap(), 1e-10, "scipy upper");
+        }
+    }
 }

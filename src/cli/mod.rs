@@ -1,6 +1,7 @@
 //! The command line: clap argument structs and one file per command. Commands only wire
 //! library calls together and print.
 
+pub mod bootstrap;
 pub mod norms;
 pub mod prepare;
 pub mod simulate;
@@ -37,6 +38,8 @@ pub enum Command {
     Norms(norms::Args),
     /// Provider value-added: fixed effects with robust SEs, or random intercepts with shrinkage.
     Vam(vam::Args),
+    /// Bootstrap confidence intervals (BCa, percentile, ...) for a mean, share or median per group.
+    Bootstrap(bootstrap::Args),
 }
 
 /// A problem the user can fix (bad contract, missing file or column): exit code 2.
@@ -54,6 +57,7 @@ pub fn main() -> ExitCode {
         Command::Simulate(a) => simulate::run(&a),
         Command::Norms(a) => norms::run(&a),
         Command::Vam(a) => vam::run(&a),
+        Command::Bootstrap(a) => bootstrap::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

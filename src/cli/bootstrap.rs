@@ -1,0 +1,308 @@
+//! `obc bootstrap`: bootstrap confidence intervals for a mean, share or median, per group,
+//! resampling students or clusters (e.g. tutors, schools).
+//!
+//! Writes `--out FILE` (by, n, clusters, estimate, conf_low, conf_high, method, level, reps,
+//! warnings) and, next to it, `STEM.exceptions.csv` and `STEM.manifest.json`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use super::UserError;
+use crate::data::columns::read_columns_allowing_empty;
+use crate::data::ledger::RowState;
+use crate::data::table::{Column, Format, Table};
+use crate::data::{self, Stage};
+use crate::manifest::{Manifest, OutputFile};
+use crate::stats::bootstrap::{
+    ClusterSums, Interval, Plan, basic, bca, bca_scipy, jackknife, normal, percentile, replicates,
+};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatisticArg {
+    /// Mean of the column.
+    Mean,
+    /// Share of true values (true/false, yes/no, 1/0) in the column.
+    Share,
+    /// Median of the column (R's definition: the mean of the two middle values when even).
+    Median,
+    /// Mean of a conditional growth index column (as `mean`, named for reports).
+    MeanCgi,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MethodArg {
+    /// BCa as R boot.ci (strict z0, jackknife acceleration; clusters deleted whole).
+    Bca,
+    /// BCa as scipy.stats.bootstrap (mid-rank z0, type-7 quantiles).
+    BcaScipy,
+    Percentile,
+    Basic,
+    Normal,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Data file (CSV, TSV or Parquet), one row per student.
+    #[arg(long)]
+    pub data: PathBuf,
+    #[arg(long, value_enum)]
+    pub statistic: StatisticArg,
+    /// The column the statistic is computed on.
+    #[arg(long)]
+    pub column: String,
+    /// Group column(s): one interval per group (e.g. provider_id); repeat for several.
+    #[arg(long = "by")]
+    pub by: Vec<String>,
+    /// Cluster column: resample whole clusters (e.g. tutor_id) within each group.
+    #[arg(long)]
+    pub cluster: Option<String>,
+    #[arg(long, default_value_t = 2000)]
+    pub reps: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    #[arg(long, default_value_t = 0.95)]
+    pub level: f64,
+    /// Interval method; default BCa for mean and share, percentile for the median (the
+    /// jackknife behind BCa's acceleration is unreliable for a median).
+    #[arg(long, value_enum)]
+    pub method: Option<MethodArg>,
+    /// Also write each replicate's drawn units to this file, one line per group and
+    /// replicate: group key, replicate index (0-based), then the drawn units (1-based, in
+    /// the order of first appearance in the data, as R's boot.array(indices = TRUE)), so R
+    /// can be fed the same draws. No header (groups differ in length).
+    #[arg(long)]
+    pub export_indices: Option<PathBuf>,
+    /// Groups with fewer students get no interval (suppressed).
+    #[arg(long, default_value_t = 10)]
+    pub min_cell: usize,
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+fn truthy(v: &str) -> Option<f64> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "t" | "yes" | "y" | "1" | "1.0" => Some(1.0),
+        "false" | "f" | "no" | "n" | "0" | "0.0" => Some(0.0),
+        _ => None,
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let m = v.len();
+    if m % 2 == 1 { v[m / 2] } else { (v[m / 2 - 1] + v[m / 2]) / 2.0 }
+}
+
+pub fn run(a: &Args) -> anyhow::Result<()> {
+    if !(a.level > 0.0 && a.level < 1.0) {
+        return Err(UserError(format!("--level {} must be strictly between 0 and 1", a.level)).into());
+    }
+    if a.reps < 100 {
+        return Err(UserError(format!("--reps {} is too few for interval endpoints; use at least 1000", a.reps)).into());
+    }
+    let method =
+        a.method.unwrap_or(if a.statistic == StatisticArg::Median { MethodArg::Percentile } else { MethodArg::Bca });
+    // Text: by columns, cluster, and the column itself for shares.
+    let mut text: Vec<(String, bool)> = a.by.iter().map(|b| (b.clone(), true)).collect();
+    if let Some(c) = &a.cluster {
+        text.push((c.clone(), false));
+    }
+    let share = a.statistic == StatisticArg::Share;
+    let mut numbers = Vec::new();
+    if share {
+        text.push((a.column.clone(), true));
+    } else {
+        numbers.push(a.column.clone());
+    }
+    let mut d = read_columns_allowing_empty(&a.data, &text, &numbers)?;
+    let nb = a.by.len();
+    // Value per usable row.
+    let mut rows: BTreeMap<Vec<String>, Vec<(usize, f64, String)>> = BTreeMap::new();
+    for idx in 0..d.ledger.len() {
+        if d.ledger.state(idx) != RowState::Pending {
+            continue;
+        }
+        let value = if share {
+            let raw = d.text[text.len() - 1][idx].clone();
+            match truthy(&raw) {
+                Some(v) => v,
+                None => {
+                    let h = d.text_headers[text.len() - 1].clone();
+                    let reason = if raw.is_empty() { "missing value" } else { "not true/false, yes/no or 1/0" };
+                    d.ledger.exclude(idx, &h, &raw, reason);
+                    continue;
+                }
+            }
+        } else {
+            match d.numbers[0][idx] {
+                Some(v) => v,
+                None => {
+                    let h = d.number_headers[0].clone();
+                    d.ledger.exclude(idx, &h, "", "missing value");
+                    continue;
+                }
+            }
+        };
+        let key: Vec<String> = (0..nb).map(|c| d.text[c][idx].clone()).collect();
+        let cluster = if a.cluster.is_some() { d.text[nb][idx].clone() } else { idx.to_string() };
+        rows.entry(key).or_default().push((idx, value, cluster));
+    }
+    let mut export = match &a.export_indices {
+        Some(p) => Some(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
+        )),
+        None => None,
+    };
+    let mut out = Table::new();
+    let mut cols_by: Vec<Vec<Option<String>>> = vec![Vec::new(); nb];
+    let (mut col_n, mut col_clusters) = (Vec::new(), Vec::new());
+    let (mut est, mut lo, mut hi, mut warn) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (gi, (key, members)) in rows.iter().enumerate() {
+        // Units: clusters (or students), in first-appearance order.
+        let mut unit_of: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut unit_index = Vec::with_capacity(members.len());
+        let mut order: Vec<&str> = Vec::new();
+        for (_, _, c) in members {
+            let next = unit_of.len();
+            let u = *unit_of.entry(c.as_str()).or_insert_with(|| {
+                order.push(c.as_str());
+                next
+            });
+            unit_index.push(u);
+        }
+        let units = unit_of.len();
+        let values: Vec<f64> = members.iter().map(|m| m.1).collect();
+        for (j, k) in key.iter().enumerate() {
+            cols_by[j].push(Some(k.clone()));
+        }
+        col_n.push(Some(members.len() as i64));
+        col_clusters.push(Some(units as i64));
+        for m in members {
+            d.ledger.validate(m.0);
+            d.ledger.mark_used(m.0);
+        }
+        if members.len() < a.min_cell || units < 2 {
+            est.push(None);
+            lo.push(None);
+            hi.push(None);
+            warn.push(Some(format!(
+                "suppressed: {} students in {units} units (min_cell {}, at least 2 units)",
+                members.len(),
+                a.min_cell
+            )));
+            continue;
+        }
+        // Per-unit members for the median; sums for means and shares.
+        let sums = ClusterSums::new(&values, &unit_index, units);
+        let mut by_unit: Vec<Vec<f64>> = vec![Vec::new(); units];
+        if a.statistic == StatisticArg::Median {
+            for (&u, &v) in unit_index.iter().zip(&values) {
+                by_unit[u].push(v);
+            }
+        }
+        let stat = |drawn: &[usize]| -> f64 {
+            match a.statistic {
+                StatisticArg::Median => {
+                    let mut v: Vec<f64> = drawn.iter().flat_map(|&u| by_unit[u].iter().copied()).collect();
+                    median(&mut v)
+                }
+                _ => sums.mean(drawn),
+            }
+        };
+        let all: Vec<usize> = (0..units).collect();
+        let t0 = stat(&all);
+        // Each group gets its own stream family: seed mixed with the group's position.
+        let plan = Plan { units, strata: None, reps: a.reps, seed: a.seed ^ ((gi as u64) << 40) };
+        let t = replicates(&plan, stat).map_err(|e| UserError(e.to_string()))?;
+        if let Some(w) = export.as_mut() {
+            for b in 0..a.reps {
+                let i = plan.indices(b).map_err(|e| UserError(e.to_string()))?;
+                let line: Vec<String> = i.iter().map(|u| (u + 1).to_string()).collect();
+                writeln!(w, "{},{b},{}", key.join("+"), line.join(","))?;
+            }
+        }
+        let interval: Result<Interval, _> = match method {
+            MethodArg::Percentile => percentile(&t, a.level),
+            MethodArg::Basic => basic(&t, t0, a.level),
+            MethodArg::Normal => normal(&t, t0, a.level),
+            MethodArg::Bca | MethodArg::BcaScipy => {
+                // Jackknife over units; O(units) for sums, by deletion for the median.
+                let jack: Vec<f64> = match a.statistic {
+                    StatisticArg::Median => jackknife(units, stat),
+                    _ => {
+                        let (s, n) = (sums.sum.iter().sum::<f64>(), sums.count.iter().sum::<f64>());
+                        (0..units).map(|u| (s - sums.sum[u]) / (n - sums.count[u])).collect()
+                    }
+                };
+                if method == MethodArg::Bca {
+                    let l: Vec<f64> = jack.iter().map(|tj| (units as f64 - 1.0) * (t0 - tj)).collect();
+                    bca(&t, t0, &l, a.level)
+                } else {
+                    bca_scipy(&t, t0, &jack, a.level)
+                }
+            }
+        };
+        match interval {
+            Ok(iv) => {
+                est.push(Some(t0));
+                lo.push(Some(iv.low));
+                hi.push(Some(iv.high));
+                warn.push((!iv.warnings.is_empty()).then(|| iv.warnings.join("; ")));
+            }
+            Err(e) => {
+                est.push(Some(t0));
+                lo.push(None);
+                hi.push(None);
+                warn.push(Some(e.to_string()));
+            }
+        }
+    }
+    if let Some(mut w) = export {
+        w.flush()?;
+    }
+    let groups = col_n.len();
+    for (j, name) in a.by.iter().enumerate() {
+        out.push(name, Column::Text(std::mem::take(&mut cols_by[j])));
+    }
+    let method_name = format!("{method:?}").to_lowercase().replace("bcascipy", "bca_scipy");
+    out.push("n", Column::Int(col_n));
+    out.push("clusters", Column::Int(col_clusters));
+    out.push("estimate", Column::Float(est));
+    out.push("conf_low", Column::Float(lo));
+    out.push("conf_high", Column::Float(hi));
+    out.push("method", Column::Text(vec![Some(method_name.clone()); groups]));
+    out.push("level", Column::Float(vec![Some(a.level); groups]));
+    out.push("reps", Column::Int(vec![Some(a.reps as i64); groups]));
+    out.push("warnings", Column::Text(warn));
+    if let Some(dir) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        super::out_dir(dir)?;
+    }
+    out.write(&a.out, Format::Csv)?;
+    let stem = a.out.file_stem().map_or_else(|| "intervals".into(), |s| s.to_string_lossy().into_owned());
+    let side = |suffix: &str| -> PathBuf { a.out.with_file_name(format!("{stem}.{suffix}")) };
+    let exceptions = data::exceptions_table([&d.ledger]);
+    exceptions.write(&side("exceptions.csv"), Format::Csv)?;
+    let accounting = d.ledger.accounting(Stage::Prepared).map_err(anyhow::Error::msg)?;
+    let spec = serde_json::json!({
+        "statistic": format!("{:?}", a.statistic).to_lowercase(), "column": a.column, "by": a.by,
+        "cluster": a.cluster, "reps": a.reps, "level": a.level, "method": method_name, "min_cell": a.min_cell,
+        "rng": "ChaCha8, seed mixed with the group's position (seed ^ (group << 40)), stream = replicate index",
+    });
+    let mut m = Manifest::new("bootstrap", spec, Some(a.seed));
+    m.inputs = vec![accounting.clone()];
+    let name = |p: &Path| p.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+    m.outputs = vec![
+        OutputFile { file: name(&a.out), restricted: false, rows: Some(groups as u64) },
+        OutputFile { file: name(&side("exceptions.csv")), restricted: true, rows: Some(exceptions.height() as u64) },
+    ];
+    if let Some(p) = &a.export_indices {
+        m.outputs.push(OutputFile { file: name(p), restricted: false, rows: Some((groups * a.reps) as u64) });
+    }
+    super::write_text(&side("manifest.json"), &m.to_json())?;
+    eprintln!("{groups} intervals ({method_name}, {} replicates) -> {}", a.reps, a.out.display());
+    super::print_accounting(&[accounting]);
+    Ok(())
+}

@@ -17,8 +17,22 @@ use crate::data::table::{Column, Format, Table};
 use crate::data::{self, Stage};
 use crate::manifest::{Manifest, OutputFile};
 use crate::stats::bootstrap::{
-    ClusterSums, Interval, Plan, basic, bca, bca_scipy, jackknife, normal, percentile, replicates,
+    ClusterSums, Interval, Plan, basic, bca, bca_scipy, jackknife, normal, percentile, replicates_with_progress,
 };
+
+/// A progress bar on an interactive terminal; none when stderr is piped or under CI.
+fn progress(total: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if std::io::stderr().is_terminal() && std::env::var_os("CI").is_none() {
+        let bar = indicatif::ProgressBar::new(total);
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} replicates ({eta} left)") {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum StatisticArg {
@@ -156,6 +170,7 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
         )),
         None => None,
     };
+    let bar = progress((rows.len() * a.reps) as u64);
     let mut out = Table::new();
     let mut cols_by: Vec<Vec<Option<String>>> = vec![Vec::new(); nb];
     let (mut col_n, mut col_clusters) = (Vec::new(), Vec::new());
@@ -216,7 +231,7 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
         let t0 = stat(&all);
         // Each group gets its own stream family: seed mixed with the group's position.
         let plan = Plan { units, strata: None, reps: a.reps, seed: a.seed ^ ((gi as u64) << 40) };
-        let t = replicates(&plan, stat).map_err(|e| UserError(e.to_string()))?;
+        let t = replicates_with_progress(&plan, stat, || bar.inc(1)).map_err(|e| UserError(e.to_string()))?;
         if let Some(w) = export.as_mut() {
             for b in 0..a.reps {
                 let i = plan.indices(b).map_err(|e| UserError(e.to_string()))?;
@@ -260,6 +275,7 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
             }
         }
     }
+    bar.finish_and_clear();
     if let Some(mut w) = export {
         w.flush()?;
     }

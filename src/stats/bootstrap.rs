@@ -128,6 +128,24 @@ where
     Ok((0..plan.reps).into_par_iter().map(|b| stat(&draw(&members, plan.units, plan.seed, b))).collect())
 }
 
+/// [`replicates`], calling `done()` after each replicate (for a progress bar; from any
+/// thread, in any order).
+pub fn replicates_with_progress<F, P>(plan: &Plan, stat: F, done: P) -> Result<Vec<f64>, BootstrapError>
+where
+    F: Fn(&[usize]) -> f64 + Sync,
+    P: Fn() + Sync,
+{
+    let members = plan.check()?;
+    Ok((0..plan.reps)
+        .into_par_iter()
+        .map(|b| {
+            let t = stat(&draw(&members, plan.units, plan.seed, b));
+            done();
+            t
+        })
+        .collect())
+}
+
 /// Replicates from draws made elsewhere (e.g. R's `boot.array(b, indices = TRUE)`, made
 /// 0-based).
 pub fn replicates_from_indices<F>(indices: &[Vec<usize>], stat: F) -> Vec<f64>

@@ -80,6 +80,14 @@ pub struct Args {
     /// Outcome of the dose-response curve (default: growth = outcome - pre), e.g. cgi.
     #[arg(long, requires = "dose")]
     pub dose_outcome: Option<String>,
+    /// Also a cluster bootstrap of the fixed model's provider effects with this many
+    /// replicates (clusters from --cluster, else students): BCa intervals (jackknife over
+    /// the same units) in boot_conf_low / boot_conf_high. Every replicate refits the model.
+    #[arg(long, default_value_t = 0)]
+    pub bootstrap: usize,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
     /// Groups with fewer students are reported without estimates (suppressed).
     #[arg(long, default_value_t = 10)]
     pub min_cell: usize,
@@ -302,6 +310,11 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
                 es.push(h.as_ref().map(|h| h.g));
                 es_se.push(h.as_ref().map(|h| h.std_error));
             }
+            let boot_cols = if a.bootstrap > 0 {
+                Some(bootstrap_providers(a, &x, n, p, &y, &fe, cl.as_ref(), first_provider, providers.len())?)
+            } else {
+                None
+            };
             effects.push("group", Column::Text(col_group));
             effects.push("n", Column::Int(col_n));
             effects.push("estimate", Column::Float(est));
@@ -312,6 +325,13 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
             effects.push("p_value_bh", Column::Float(bh));
             effects.push("effect_size", Column::Float(es));
             effects.push("effect_size_std_error", Column::Float(es_se));
+            if let Some((blo, bhi)) = boot_cols {
+                let hide = |v: Vec<Option<f64>>| -> Vec<Option<f64>> {
+                    v.into_iter().zip(&providers).map(|(x, g)| if suppressed(g) { None } else { x }).collect()
+                };
+                effects.push("boot_conf_low", Column::Float(hide(blo)));
+                effects.push("boot_conf_high", Column::Float(hide(bhi)));
+            }
             diagnostics = json!({
                 "model": "fixed", "n": fit.n, "k": fit.k, "df_residual": fit.df_residual, "sigma": fit.sigma,
                 "rss": fit.rss, "n_clusters": fit.n_clusters, "std_errors": se_kind, "interval_df": df,
@@ -449,7 +469,7 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
         "outcome": a.outcome, "pre": a.pre, "covariates": a.covariate, "group": a.group,
         "comparison": a.comparison, "fixed_effects": a.fixed_effect, "cluster": a.cluster,
         "model": format!("{:?}", a.model).to_lowercase(), "reliability": a.reliability, "sem_col": a.sem_col,
-        "only": a.only,
+        "only": a.only, "bootstrap": a.bootstrap, "seed": a.seed,
         "level": a.level, "min_cell": a.min_cell,
     });
     let mut model = json!({
@@ -496,4 +516,65 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
     eprintln!("effects for {} groups -> {}", effects.height(), a.out.join("effects.csv").display());
     super::print_accounting(&[accounting]);
     Ok(())
+}
+
+/// BCa intervals of the provider coefficients by resampling clusters (or students) and
+/// refitting the fixed model on each replicate.
+#[allow(clippy::too_many_arguments)]
+fn bootstrap_providers(
+    a: &Args,
+    x: &[f64],
+    n: usize,
+    p: usize,
+    y: &[f64],
+    fe: &[(Vec<usize>, usize)],
+    cluster: Option<&(Vec<usize>, usize)>,
+    first: usize,
+    providers: usize,
+) -> anyhow::Result<(Vec<Option<f64>>, Vec<Option<f64>>)> {
+    use crate::stats::bootstrap::{Plan, bca, jackknife_multi, replicates_multi};
+    let (unit_of, units): (Vec<usize>, usize) = match cluster {
+        Some((l, k)) => (l.clone(), *k),
+        None => ((0..n).collect(), n),
+    };
+    let mut rows_of: Vec<Vec<usize>> = vec![Vec::new(); units];
+    for (i, &u) in unit_of.iter().enumerate() {
+        rows_of[u].push(i);
+    }
+    let refit = |drawn: &[usize]| -> Vec<f64> {
+        let rows: Vec<usize> = drawn.iter().flat_map(|&u| rows_of[u].iter().copied()).collect();
+        let m = rows.len();
+        let mut xb = Vec::with_capacity(m * p);
+        for j in 0..p {
+            xb.extend(rows.iter().map(|&i| x[j * n + i]));
+        }
+        let yb: Vec<f64> = rows.iter().map(|&i| y[i]).collect();
+        let levels: Vec<Vec<usize>> = fe.iter().map(|(l, _)| rows.iter().map(|&i| l[i]).collect()).collect();
+        let factors: Vec<Factor> = levels.iter().zip(fe).map(|(l, (_, k))| Factor { level: l, levels: *k }).collect();
+        match fit_fixed(&xb, m, p, &yb, &factors, None) {
+            Ok(f) => f.coefficients[first..first + providers].to_vec(),
+            Err(_) => vec![f64::NAN; providers],
+        }
+    };
+    let all: Vec<usize> = (0..units).collect();
+    let t0 = refit(&all);
+    let plan = Plan { units, strata: None, reps: a.bootstrap, seed: a.seed };
+    let t = replicates_multi(&plan, refit).map_err(|e| UserError(e.to_string()))?;
+    let jack = jackknife_multi(units, refit);
+    let (mut lo, mut hi) = (Vec::new(), Vec::new());
+    for k in 0..providers {
+        let tk: Vec<f64> = t.iter().map(|r| r[k]).collect();
+        let l: Vec<f64> = jack.iter().map(|r| (units as f64 - 1.0) * (t0[k] - r[k])).collect();
+        match bca(&tk, t0[k], &l, a.level) {
+            Ok(iv) if l.iter().all(|v| v.is_finite()) => {
+                lo.push(Some(iv.low));
+                hi.push(Some(iv.high));
+            }
+            _ => {
+                lo.push(None);
+                hi.push(None);
+            }
+        }
+    }
+    Ok((lo, hi))
 }

@@ -146,6 +146,30 @@ where
         .collect())
 }
 
+/// [`replicates`] for a statistic with several components (e.g. every provider's effect):
+/// `out[b]` is replicate `b`'s vector.
+pub fn replicates_multi<F>(plan: &Plan, stat: F) -> Result<Vec<Vec<f64>>, BootstrapError>
+where
+    F: Fn(&[usize]) -> Vec<f64> + Sync,
+{
+    let members = plan.check()?;
+    Ok((0..plan.reps).into_par_iter().map(|b| stat(&draw(&members, plan.units, plan.seed, b))).collect())
+}
+
+/// [`jackknife`] for a statistic with several components: `out[i]` leaves unit `i` out.
+pub fn jackknife_multi<F>(n: usize, stat: F) -> Vec<Vec<f64>>
+where
+    F: Fn(&[usize]) -> Vec<f64> + Sync,
+{
+    (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let keep: Vec<usize> = (0..n).filter(|&j| j != i).collect();
+            stat(&keep)
+        })
+        .collect()
+}
+
 /// Replicates from draws made elsewhere (e.g. R's `boot.array(b, indices = TRUE)`, made
 /// 0-based).
 pub fn replicates_from_indices<F>(indices: &[Vec<usize>], stat: F) -> Vec<f64>

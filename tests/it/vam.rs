@@ -264,3 +264,45 @@ fn dose_response_curves_on_data_samples() {
         serde_json::from_str(&std::fs::read_to_string(out.join("model.json")).unwrap()).unwrap();
     assert!(model["dose_response"]["label"].as_str().unwrap().contains("not causal"));
 }
+
+#[test]
+fn cluster_bootstrap_of_the_fixed_model_agrees_with_cr1_and_is_reproducible() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |name: &str| {
+        let out = dir.path().join(name);
+        obc_ok(&[
+            "vam",
+            "--data",
+            s(&fixture("vam_synthetic.csv")),
+            "--outcome",
+            "post",
+            "--pre",
+            "pre",
+            "--covariate",
+            "low_income",
+            "--group",
+            "provider",
+            "--fixed-effect",
+            "school",
+            "--cluster",
+            "school",
+            "--bootstrap",
+            "299",
+            "--seed",
+            "5",
+            "--out",
+            s(&out),
+        ]);
+        out
+    };
+    let a = run("a");
+    let b = run("b");
+    crate::common::assert_same_file(&a.join("effects.csv"), &b.join("effects.csv"));
+    for (p, row) in effects(&a) {
+        let f = |n: &str| row[n].parse::<f64>().unwrap();
+        assert!(f("boot_conf_low") < f("estimate") && f("estimate") < f("boot_conf_high"), "{p}");
+        // 40 school clusters: the bootstrap and CR1 widths estimate the same spread
+        let ratio = (f("boot_conf_high") - f("boot_conf_low")) / (f("conf_high") - f("conf_low"));
+        assert!((0.6..1.6).contains(&ratio), "{p}: bootstrap / CR1 width {ratio}");
+    }
+}

@@ -518,6 +518,9 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Lower and upper bootstrap endpoints per provider.
+type BootEnds = (Vec<Option<f64>>, Vec<Option<f64>>);
+
 /// BCa intervals of the provider coefficients by resampling clusters (or students) and
 /// refitting the fixed model on each replicate.
 #[allow(clippy::too_many_arguments)]
@@ -531,7 +534,7 @@ fn bootstrap_providers(
     cluster: Option<&(Vec<usize>, usize)>,
     first: usize,
     providers: usize,
-) -> anyhow::Result<(Vec<Option<f64>>, Vec<Option<f64>>)> {
+) -> anyhow::Result<BootEnds> {
     use crate::stats::bootstrap::{Plan, bca, jackknife_multi, replicates_multi};
     let (unit_of, units): (Vec<usize>, usize) = match cluster {
         Some((l, k)) => (l.clone(), *k),

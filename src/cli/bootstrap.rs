@@ -43,6 +43,7 @@ pub enum StatisticArg {
     /// Median of the column (R's definition: the mean of the two middle values when even).
     Median,
     /// Mean of a conditional growth index column (as `mean`, named for reports).
+    #[value(name = "mean_cgi", alias = "mean-cgi")]
     MeanCgi,
 }
 

@@ -111,23 +111,7 @@ pub fn fit_eiv(
     let nf = n as f64;
     let mean = pre_col.iter().sum::<f64>() / nf;
     let v = pre_col.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / nf;
-    let s_pre = match error {
-        MeasurementError::Reliability(r) => {
-            if !(*r > 0.0 && *r <= 1.0) {
-                return Err(VamError::Input(format!("reliability {r} must be in (0, 1]")));
-            }
-            nf * (1.0 - r) * v
-        }
-        MeasurementError::Sem(sem) => {
-            if sem.len() != n {
-                return Err(VamError::Input(format!("{} SEMs for {n} rows", sem.len())));
-            }
-            if let Some(i) = sem.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
-                return Err(VamError::Input(format!("SEM at row {i} is {}, must be positive", sem[i])));
-            }
-            sem.iter().map(|s| s * s).sum()
-        }
-    };
+    let s_pre: f64 = error_variances(error, n, v)?.iter().sum();
     let (xtx, xty) = gram(x, n, p, y)?;
     let naive = Cholesky::new(&xtx, p).map_err(|e| VamError::Singular(e.to_string()))?.solve(&xty);
     let mut m = xtx;
@@ -208,6 +192,28 @@ pub fn fit_eiv(
     Ok(EivFit { coefficients: b, naive, covariance, s_pre, implied_reliability: 1.0 - s_pre / (nf * v) })
 }
 
+/// Each student's pretest error variance: `sem_i²`, or `(1 − r) v` for a reliability `r`
+/// (`v` the pretest's variance), after checking the inputs.
+fn error_variances(error: &MeasurementError, n: usize, v: f64) -> Result<Vec<f64>, VamError> {
+    match error {
+        MeasurementError::Reliability(r) => {
+            if !(*r > 0.0 && *r <= 1.0) {
+                return Err(VamError::Input(format!("reliability {r} must be in (0, 1]")));
+            }
+            Ok(vec![(1.0 - r) * v; n])
+        }
+        MeasurementError::Sem(sem) => {
+            if sem.len() != n {
+                return Err(VamError::Input(format!("{} SEMs for {n} rows", sem.len())));
+            }
+            if let Some(i) = sem.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
+                return Err(VamError::Input(format!("SEM at row {i} is {}, must be positive", sem[i])));
+            }
+            Ok(sem.iter().map(|s| s * s).collect())
+        }
+    }
+}
+
 /// An EIV fit after absorbing fixed effects ([`fit_eiv_within`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EivWithinFit {
@@ -251,23 +257,7 @@ pub fn fit_eiv_within(
     let nf = n as f64;
     let mean = raw.iter().sum::<f64>() / nf;
     let v = raw.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / nf;
-    let sigma2: Vec<f64> = match error {
-        MeasurementError::Reliability(r) => {
-            if !(*r > 0.0 && *r <= 1.0) {
-                return Err(VamError::Input(format!("reliability {r} must be in (0, 1]")));
-            }
-            vec![(1.0 - r) * v; n]
-        }
-        MeasurementError::Sem(sem) => {
-            if sem.len() != n {
-                return Err(VamError::Input(format!("{} SEMs for {n} rows", sem.len())));
-            }
-            if let Some(i) = sem.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
-                return Err(VamError::Input(format!("SEM at row {i} is {}, must be positive", sem[i])));
-            }
-            sem.iter().map(|s| s * s).collect()
-        }
-    };
+    let sigma2 = error_variances(error, n, v)?;
     let w = within(x, n, y, absorb)?;
     let h: Vec<f64> = match absorb {
         [] => vec![1.0; n],

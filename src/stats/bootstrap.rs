@@ -459,6 +459,7 @@ pub fn bca_scipy(t: &[f64], t0: f64, jackknife_values: &[f64], level: f64) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::testutil::floats;
 
     #[test]
     fn replicates_depend_only_on_seed_and_index() {
@@ -598,10 +599,6 @@ mod tests {
             .filter(|l| !l.is_empty())
             .map(|l| l.split(',').map(|v| v.parse::<usize>().unwrap() - 1).collect())
             .collect()
-    }
-
-    fn floats(v: &serde_json::Value) -> Vec<f64> {
-        v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
     }
 
     fn close(got: f64, want: f64, rel: f64, what: &str) {

@@ -315,6 +315,7 @@ fn effect_from(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::testutil::floats;
     use serde_json::Value;
 
     const FIXTURE: &str = include_str!("../../tests/fixtures/r/vam.json");
@@ -322,10 +323,6 @@ mod tests {
 
     fn fixture() -> Value {
         serde_json::from_str(FIXTURE).unwrap()
-    }
-
-    fn floats(v: &Value) -> Vec<f64> {
-        v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
     }
 
     /// `|got − want| ≤ tol·max(1e-300, |want|)`, zeros exact; the message names the quantity.

@@ -30,5 +30,7 @@ pub mod normal;
 pub mod norms;
 pub mod quantreg;
 pub mod spline;
+#[cfg(test)]
+mod testutil;
 pub mod vam;
 pub mod wwc;

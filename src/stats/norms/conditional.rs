@@ -773,6 +773,7 @@ pub fn score(growth: f64, e: &Expectation, sems: Option<(f64, f64)>, target_cgp:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::testutil::floats;
     use proptest::prelude::*;
     use rand::{RngExt, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -809,10 +810,6 @@ mod tests {
     fn dataset(name: &str) -> Value {
         let fixture: Value = serde_json::from_str(FIXTURE).unwrap();
         fixture["datasets"].as_array().unwrap().iter().find(|d| d["name"] == name).unwrap().clone()
-    }
-
-    fn floats(v: &Value) -> Vec<f64> {
-        v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
     }
 
     fn fit_fixture(name: &str, sd_model: SdModel) -> ConditionalNorms {

@@ -493,6 +493,7 @@ impl SgpNorms {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::testutil::floats;
     use serde_json::Value;
     use std::sync::OnceLock;
 
@@ -529,10 +530,6 @@ mod tests {
     fn dataset(name: &str) -> Value {
         let fixture: Value = serde_json::from_str(FIXTURE).unwrap();
         fixture["datasets"].as_array().unwrap().iter().find(|d| d["name"] == name).unwrap().clone()
-    }
-
-    fn floats(v: &Value) -> Vec<f64> {
-        v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
     }
 
     /// The br norms of a fixture data set, fitted once and shared by the tests.

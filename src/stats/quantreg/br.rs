@@ -449,12 +449,8 @@ mod tests {
     use super::super::fixture::case;
     use super::super::{FnOptions, fit_fn};
     use super::*;
+    use crate::stats::testutil::floats;
     use proptest::prelude::*;
-    use serde_json::Value;
-
-    fn floats(v: &Value) -> Vec<f64> {
-        v.as_array().unwrap().iter().map(|a| a.as_f64().unwrap()).collect()
-    }
 
     /// Coefficients 1e-9 relative (max(1, |b|)): a unique vertex is the solution of one p x p
     /// system, so R's and ours differ only by the rounding of that solve (observed below

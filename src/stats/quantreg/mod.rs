@@ -568,12 +568,8 @@ fn factor_xqx(rows: &[f64], p: usize, q: &[f64], m: &mut [f64]) -> Result<(), us
 mod tests {
     use super::fixture::case;
     use super::*;
+    use crate::stats::testutil::floats;
     use proptest::prelude::*;
-    use serde_json::Value;
-
-    fn floats(v: &Value) -> Vec<f64> {
-        v.as_array().unwrap().iter().map(|a| a.as_f64().unwrap()).collect()
-    }
 
     /// Compares fn coefficients (where br's solution is unique) and the objective with R.
     /// Tolerances from tests/fixtures/r/README.md: coefficients 1e-6 * max(1, |b|) (fn stops

@@ -475,11 +475,8 @@ mod tests {
     use super::super::fixture::{Case, case};
     use super::super::{FnOptions, fit_fn};
     use super::*;
+    use crate::stats::testutil::floats;
     use serde_json::Value;
-
-    fn floats(v: &Value) -> Vec<f64> {
-        v.as_array().unwrap().iter().map(|a| a.as_f64().unwrap()).collect()
-    }
 
     fn strings(v: &Value) -> Vec<String> {
         v.as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect()

@@ -351,14 +351,11 @@ pub fn fit_eiv_within(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::testutil::floats;
     use serde_json::Value;
 
     const FIXTURE: &str = include_str!("../../../tests/fixtures/r/vam.json");
     const SYNTHETIC: &str = include_str!("../../../tests/fixtures/r/vam_synthetic.csv");
-
-    fn floats(v: &Value) -> Vec<f64> {
-        v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
-    }
 
     /// X = [1, pre, low_income, P1..P4], y = post, sem, and true_pre.
     fn synthetic() -> (Vec<f64>, usize, Vec<f64>, Vec<f64>, Vec<f64>) {

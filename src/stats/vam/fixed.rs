@@ -342,15 +342,12 @@ fn symmetrize_lower(m: &mut [f64], p: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::testutil::floats;
     use serde_json::Value;
 
     const FIXTURE: &str = include_str!("../../../tests/fixtures/r/vam.json");
     const EXAM: &str = include_str!("../../../tests/fixtures/r/vam_exam.csv");
     const SYNTHETIC: &str = include_str!("../../../tests/fixtures/r/vam_synthetic.csv");
-
-    fn floats(v: &Value) -> Vec<f64> {
-        v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
-    }
 
     fn matrix(v: &Value) -> Vec<f64> {
         v.as_array().unwrap().iter().flat_map(floats).collect()

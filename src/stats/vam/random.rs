@@ -338,14 +338,11 @@ pub fn shrink_group_means(residuals: &[f64], group: &[usize], n_groups: usize) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::testutil::floats;
     use serde_json::Value;
 
     const FIXTURE: &str = include_str!("../../../tests/fixtures/r/vam.json");
     const EXAM: &str = include_str!("../../../tests/fixtures/r/vam_exam.csv");
-
-    fn floats(v: &Value) -> Vec<f64> {
-        v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()
-    }
 
     /// Exam: design [1, standLRT, female], y = normexam, school index (schools "1".."65").
     fn exam() -> (Vec<f64>, usize, Vec<f64>, Vec<usize>) {

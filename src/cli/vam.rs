@@ -82,7 +82,8 @@ pub struct Args {
     pub dose_outcome: Option<String>,
     /// Also a cluster bootstrap of the fixed model's provider effects with this many
     /// replicates (clusters from --cluster, else students): BCa intervals (jackknife over
-    /// the same units) in boot_conf_low / boot_conf_high. Every replicate refits the model.
+    /// the same units) in boot_conf_low / boot_conf_high. With absorbed fixed effects every
+    /// replicate refits the model; without, it sums per-cluster cross products.
     #[arg(long, default_value_t = 0)]
     pub bootstrap: usize,
     /// Seed of the bootstrap.
@@ -535,7 +536,7 @@ fn bootstrap_providers(
     first: usize,
     providers: usize,
 ) -> anyhow::Result<BootEnds> {
-    use crate::stats::bootstrap::{Plan, bca, jackknife_multi, replicates_multi};
+    use crate::stats::bootstrap::{ClusterGram, Plan, bca, jackknife_multi, replicates_multi};
     let (unit_of, units): (Vec<usize>, usize) = match cluster {
         Some((l, k)) => (l.clone(), *k),
         None => ((0..n).collect(), n),
@@ -544,7 +545,12 @@ fn bootstrap_providers(
     for (i, &u) in unit_of.iter().enumerate() {
         rows_of[u].push(i);
     }
+    // Without absorbed effects a replicate only sums per-cluster cross products.
+    let gram = fe.is_empty().then(|| ClusterGram::new(x, n, p, y, &unit_of, units));
     let refit = |drawn: &[usize]| -> Vec<f64> {
+        if let Some(g) = &gram {
+            return g.coefficients(drawn).map_or(vec![f64::NAN; providers], |b| b[first..first + providers].to_vec());
+        }
         let rows: Vec<usize> = drawn.iter().flat_map(|&u| rows_of[u].iter().copied()).collect();
         let m = rows.len();
         let mut xb = Vec::with_capacity(m * p);

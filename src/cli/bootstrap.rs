@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 
@@ -14,7 +14,7 @@ use super::UserError;
 use crate::data::columns::read_columns_allowing_empty;
 use crate::data::ledger::RowState;
 use crate::data::table::{Column, Format, Table};
-use crate::data::{self, Stage};
+
 use crate::manifest::{Manifest, OutputFile};
 use crate::stats::bootstrap::{
     ClusterSums, Interval, Plan, basic, bca, bca_scipy, jackknife, normal, percentile, replicates_with_progress,
@@ -294,32 +294,20 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
     out.push("level", Column::Float(vec![Some(a.level); groups]));
     out.push("reps", Column::Int(vec![Some(a.reps as i64); groups]));
     out.push("warnings", Column::Text(warn));
-    if let Some(dir) = a.out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        super::out_dir(dir)?;
-    }
+    super::create_parent(&a.out)?;
     out.write(&a.out, Format::Csv)?;
-    let stem = a.out.file_stem().map_or_else(|| "intervals".into(), |s| s.to_string_lossy().into_owned());
-    let side = |suffix: &str| -> PathBuf { a.out.with_file_name(format!("{stem}.{suffix}")) };
-    let exceptions = data::exceptions_table([&d.ledger]);
-    exceptions.write(&side("exceptions.csv"), Format::Csv)?;
-    let accounting = d.ledger.accounting(Stage::Prepared).map_err(anyhow::Error::msg)?;
     let spec = serde_json::json!({
         "statistic": format!("{:?}", a.statistic).to_lowercase(), "column": a.column, "by": a.by,
         "cluster": a.cluster, "reps": a.reps, "level": a.level, "method": method_name, "min_cell": a.min_cell,
         "rng": "ChaCha8, seed mixed with the group's position (seed ^ (group << 40)), stream = replicate index",
     });
-    let mut m = Manifest::new("bootstrap", spec, Some(a.seed));
-    m.inputs = vec![accounting.clone()];
-    let name = |p: &Path| p.file_name().map_or_else(String::new, |f| f.to_string_lossy().into_owned());
-    m.outputs = vec![
-        OutputFile { file: name(&a.out), restricted: false, rows: Some(groups as u64) },
-        OutputFile { file: name(&side("exceptions.csv")), restricted: true, rows: Some(exceptions.height() as u64) },
-    ];
-    if let Some(p) = &a.export_indices {
-        m.outputs.push(OutputFile { file: name(p), restricted: false, rows: Some((groups * a.reps) as u64) });
-    }
-    super::write_text(&side("manifest.json"), &m.to_json())?;
+    let m = Manifest::new("bootstrap", spec, Some(a.seed));
+    let main = OutputFile { file: super::file_name(&a.out), restricted: false, rows: Some(groups as u64) };
+    let extra = a
+        .export_indices
+        .iter()
+        .map(|p| OutputFile { file: super::file_name(p), restricted: false, rows: Some((groups * a.reps) as u64) })
+        .collect();
     eprintln!("{groups} intervals ({method_name}, {} replicates) -> {}", a.reps, a.out.display());
-    super::print_accounting(&[accounting]);
-    Ok(())
+    super::finish_beside(&a.out, &d.ledger, m, main, extra)
 }

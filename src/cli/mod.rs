@@ -88,6 +88,55 @@ pub fn write_text(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// `dir/STEM.ext` -> `dir/STEM.suffix`: the exceptions and manifest written beside a
+/// command's file output (`obc norms`, `obc bootstrap`).
+pub fn sidecar(out: &Path, suffix: &str) -> PathBuf {
+    let stem = out.file_stem().map_or_else(|| "output".into(), |s| s.to_string_lossy().into_owned());
+    out.with_file_name(format!("{stem}.{suffix}"))
+}
+
+/// The last component of a path, as the manifest names outputs.
+pub fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into_owned())
+}
+
+/// Creates the folder a file output goes into.
+pub fn create_parent(out: &Path) -> anyhow::Result<()> {
+    match out.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => out_dir(dir),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `STEM.exceptions.csv` and `STEM.manifest.json` beside the file output `out`
+/// (outputs listed: `main`, the exceptions, then `extra`) and prints the accounting.
+pub fn finish_beside(
+    out: &Path,
+    ledger: &crate::data::Ledger,
+    mut manifest: crate::manifest::Manifest,
+    main: crate::manifest::OutputFile,
+    extra: Vec<crate::manifest::OutputFile>,
+) -> anyhow::Result<()> {
+    use crate::data::table::Format;
+    let exceptions = crate::data::exceptions_table([ledger]);
+    let exceptions_path = sidecar(out, "exceptions.csv");
+    exceptions.write(&exceptions_path, Format::Csv)?;
+    let accounting = ledger.accounting(crate::data::Stage::Prepared).map_err(anyhow::Error::msg)?;
+    manifest.inputs = vec![accounting.clone()];
+    manifest.outputs = vec![
+        main,
+        crate::manifest::OutputFile {
+            file: file_name(&exceptions_path),
+            restricted: true,
+            rows: Some(exceptions.height() as u64),
+        },
+    ];
+    manifest.outputs.extend(extra);
+    write_text(&sidecar(out, "manifest.json"), &manifest.to_json())?;
+    print_accounting(&[accounting]);
+    Ok(())
+}
+
 /// The accounting lines printed at the end of each command.
 pub fn print_accounting(rows: &[Accounting]) {
     let width = rows.iter().map(|a| a.file.len()).max().unwrap_or(4).max(4);

@@ -5,16 +5,16 @@
 //! (every data row not used, with file, row, column and reason) and `STEM.manifest.json`
 //! (version, input SHA-256s and row accounting, spec, outputs with their restricted flag).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 
 use super::UserError;
+use crate::data;
 use crate::data::columns::{ColumnData, read_columns};
 use crate::data::norms_table::{load_norms_table, load_nwea_wide};
 use crate::data::table::{Column, Format, Table};
 use crate::data::validate::parse_grade;
-use crate::data::{self, Ledger, Stage};
 use crate::manifest::{Manifest, OutputFile};
 use crate::stats::norms::conditional::{ConditionalSpec, SdModel, score as growth_score};
 use crate::stats::norms::model::{
@@ -168,39 +168,6 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
 }
 
-/// `dir/STEM.ext` -> `dir/STEM.suffix`.
-fn sidecar(out: &Path, suffix: &str) -> PathBuf {
-    let stem = out.file_stem().map_or_else(|| "norms".into(), |s| s.to_string_lossy().into_owned());
-    out.with_file_name(format!("{stem}.{suffix}"))
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name().map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into_owned())
-}
-
-fn create_parent(out: &Path) -> anyhow::Result<()> {
-    match out.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => super::out_dir(dir),
-        _ => Ok(()),
-    }
-}
-
-/// Writes the exceptions and the manifest next to `out`, prints the accounting.
-fn finish(out: &Path, ledger: &Ledger, mut manifest: Manifest, main: OutputFile) -> anyhow::Result<()> {
-    let exceptions = data::exceptions_table([ledger]);
-    let exceptions_path = sidecar(out, "exceptions.csv");
-    exceptions.write(&exceptions_path, Format::Csv)?;
-    let accounting = ledger.accounting(Stage::Prepared).map_err(anyhow::Error::msg)?;
-    manifest.inputs = vec![accounting.clone()];
-    manifest.outputs = vec![
-        main,
-        OutputFile { file: file_name(&exceptions_path), restricted: true, rows: Some(exceptions.height() as u64) },
-    ];
-    super::write_text(&sidecar(out, "manifest.json"), &manifest.to_json())?;
-    super::print_accounting(&[accounting]);
-    Ok(())
-}
-
 fn to_json<T: serde::Serialize>(value: &T) -> String {
     let mut s = serde_json::to_string_pretty(value).expect("plain data serializes");
     s.push('\n');
@@ -324,13 +291,13 @@ fn fit(a: &FitArgs) -> anyhow::Result<()> {
             "data": { "file": d.ledger.file, "sha256": d.ledger.sha256 },
         }),
     };
-    create_parent(&a.out)?;
+    super::create_parent(&a.out)?;
     super::write_text(&a.out, &to_json(&model))?;
     eprintln!("norms -> {}", a.out.display());
     let manifest = Manifest::new("norms fit", spec_json, None);
     // Knots are quantiles of student scores, but only of groups of at least min_n students.
-    let main = OutputFile { file: file_name(&a.out), restricted: false, rows: None };
-    finish(&a.out, &d.ledger, manifest, main)
+    let main = OutputFile { file: super::file_name(&a.out), restricted: false, rows: None };
+    super::finish_beside(&a.out, &d.ledger, manifest, main, Vec::new())
 }
 
 fn import(a: &ImportArgs) -> anyhow::Result<()> {
@@ -357,10 +324,10 @@ fn import(a: &ImportArgs) -> anyhow::Result<()> {
             "tool": "obc",
             "version": env!("CARGO_PKG_VERSION"),
             "command": "norms import",
-            "table": { "file": file_name(&a.table), "sha256": data::load::sha256_hex(&bytes) },
+            "table": { "file": super::file_name(&a.table), "sha256": data::load::sha256_hex(&bytes) },
         }),
     };
-    create_parent(&a.out)?;
+    super::create_parent(&a.out)?;
     super::write_text(&a.out, &to_json(&model))?;
     eprintln!("norms table -> {}", a.out.display());
     Ok(())
@@ -501,13 +468,13 @@ fn score(a: &ScoreArgs) -> anyhow::Result<()> {
             table.push("weeks_clamped", Column::Bool(w));
         }
     }
-    create_parent(&a.out)?;
+    super::create_parent(&a.out)?;
     table.write(&a.out, Format::Csv)?;
     eprintln!("scores: {} students -> {} (restricted: student level)", table.height(), a.out.display());
     let mut manifest = Manifest::new(
         "norms score",
         serde_json::json!({
-            "norms": { "file": file_name(&a.norms), "sha256": data::load::sha256_hex(text.as_bytes()) },
+            "norms": { "file": super::file_name(&a.norms), "sha256": data::load::sha256_hex(text.as_bytes()) },
             "id": a.id,
             "sem_prior": a.sem_prior,
             "sem_current": a.sem_current,
@@ -516,6 +483,6 @@ fn score(a: &ScoreArgs) -> anyhow::Result<()> {
         None,
     );
     manifest.warnings = Vec::new();
-    let main = OutputFile { file: file_name(&a.out), restricted: true, rows: Some(table.height() as u64) };
-    finish(&a.out, &d.ledger, manifest, main)
+    let main = OutputFile { file: super::file_name(&a.out), restricted: true, rows: Some(table.height() as u64) };
+    super::finish_beside(&a.out, &d.ledger, manifest, main, Vec::new())
 }

@@ -157,13 +157,12 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
         let g = &d.text[0][idx];
         if g.is_empty() || *g == a.comparison { String::new() } else { g.clone() }
     };
-    let groups: Vec<String> = {
-        let mut set: BTreeMap<String, ()> = BTreeMap::new();
-        for &i in &live {
-            set.insert(label(i), ());
-        }
-        set.into_keys().collect()
-    };
+    // Students per group ("" = comparison); the groups in order.
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for &i in &live {
+        *counts.entry(label(i)).or_default() += 1;
+    }
+    let groups: Vec<String> = counts.keys().cloned().collect();
     let index_of = |values: Vec<String>| -> (Vec<usize>, usize) {
         let mut map: BTreeMap<String, usize> = BTreeMap::new();
         for v in &values {
@@ -180,10 +179,6 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
     let mut effects = Table::new();
     let mut coefficient_rows = Vec::new();
     let mut diagnostics = json!({});
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for &i in &live {
-        *counts.entry(groups.iter().find(|g| **g == label(i)).expect("collected").as_str()).or_default() += 1;
-    }
     let suppressed = |g: &str| counts.get(g).copied().unwrap_or(0) < a.min_cell;
     match a.model {
         ModelArg::Fixed => {

@@ -187,7 +187,7 @@ impl AnalyticFile {
     }
 }
 
-fn matches(spec: &WindowSpec, t: &Test) -> Result<(), String> {
+pub(crate) fn matches(spec: &WindowSpec, t: &Test) -> Result<(), String> {
     if let Some(w) = &spec.window
         && !w.eq_ignore_ascii_case(&t.window)
     {
@@ -212,7 +212,7 @@ fn matches(spec: &WindowSpec, t: &Test) -> Result<(), String> {
 }
 
 /// Picks one test by the retest rule; returns its position in `cands`.
-fn pick(cands: &[&Test], rule: RetestRule) -> Option<usize> {
+pub(crate) fn pick(cands: &[&Test], rule: RetestRule) -> Option<usize> {
     let better = |a: &Test, b: &Test| -> bool {
         // true if a is preferred over b; a valid test always beats an invalid one (only
         // possible with require_valid = false)
@@ -239,7 +239,7 @@ fn pick(cands: &[&Test], rule: RetestRule) -> Option<usize> {
     best
 }
 
-fn break_days(tests: &Tests, from: NaiveDate, to: NaiveDate) -> i64 {
+pub(crate) fn break_days(tests: &Tests, from: NaiveDate, to: NaiveDate) -> i64 {
     // Days d with from < d <= to inside any break (breaks may overlap: count each day once).
     let mut days = BTreeSet::new();
     for b in &tests.breaks {

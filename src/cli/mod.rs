@@ -2,6 +2,7 @@
 //! library calls together and print.
 
 pub mod bootstrap;
+pub mod check;
 pub mod norms;
 pub mod prepare;
 pub mod simulate;
@@ -38,6 +39,8 @@ pub enum Command {
     Norms(norms::Args),
     /// Provider value-added: fixed effects with robust SEs, or random intercepts with shrinkage.
     Vam(vam::Args),
+    /// Settle a contract: counted students, metric with interval, decision per tier, payment.
+    Check(check::Args),
     /// Bootstrap confidence intervals (BCa, percentile, ...) for a mean, share or median per group.
     Bootstrap(bootstrap::Args),
 }
@@ -58,6 +61,7 @@ pub fn main() -> ExitCode {
         Command::Norms(a) => norms::run(&a),
         Command::Vam(a) => vam::run(&a),
         Command::Bootstrap(a) => bootstrap::run(&a),
+        Command::Check(a) => check::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -333,19 +333,25 @@ fn import(a: &ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn score(a: &ScoreArgs) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&a.norms)
-        .map_err(|e| UserError(format!("cannot read norms {}: {e}", a.norms.display())))?;
-    let model: NormsModel = serde_json::from_str(&text)
-        .map_err(|e| UserError(format!("{}: not a valid norms file: {e}", a.norms.display())))?;
+/// Reads a norms file written by `obc norms fit` or `obc norms import`; returns it with the
+/// SHA-256 of its bytes.
+pub fn read_norms(path: &std::path::Path) -> anyhow::Result<(NormsModel, String)> {
+    let bytes = std::fs::read(path).map_err(|e| UserError(format!("cannot read norms {}: {e}", path.display())))?;
+    let model: NormsModel = serde_json::from_slice(&bytes)
+        .map_err(|e| UserError(format!("{}: not a valid norms file: {e}", path.display())))?;
     if model.schema_version != NORMS_SCHEMA_VERSION {
         return Err(UserError(format!(
             "{}: norms layout version {} (this obc reads {NORMS_SCHEMA_VERSION})",
-            a.norms.display(),
+            path.display(),
             model.schema_version
         ))
         .into());
     }
+    Ok((model, data::load::sha256_hex(&bytes)))
+}
+
+fn score(a: &ScoreArgs) -> anyhow::Result<()> {
+    let (model, norms_sha) = read_norms(&a.norms)?;
     if !(a.target_cgp > 0.0 && a.target_cgp < 100.0) {
         return Err(UserError(format!("--target-cgp {} must be strictly between 0 and 100", a.target_cgp)).into());
     }
@@ -474,7 +480,7 @@ fn score(a: &ScoreArgs) -> anyhow::Result<()> {
     let mut manifest = Manifest::new(
         "norms score",
         serde_json::json!({
-            "norms": { "file": super::file_name(&a.norms), "sha256": data::load::sha256_hex(text.as_bytes()) },
+            "norms": { "file": super::file_name(&a.norms), "sha256": norms_sha },
             "id": a.id,
             "sem_prior": a.sem_prior,
             "sem_current": a.sem_current,

@@ -1,4 +1,5 @@
 //! Contracts: the terms (TOML spec), and, as they are built, metrics, checks, payments and
 //! baselines. Nothing here reads files or uses polars (a test scans the source).
 
+pub mod check;
 pub mod terms;

@@ -43,7 +43,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::data::date::{Date, iso};
-use crate::data::schema::{Columns, Files, IdRules, STANDARD_GROUPS, Tests};
+use crate::data::schema::{Break, Columns, Files, IdRules, STANDARD_GROUPS, Tests, WindowSpec};
 use crate::error::ConfigError;
 use crate::stats::wwc::Boundary;
 
@@ -185,6 +185,403 @@ impl Default for Reporting {
     }
 }
 
+/// `[history]`: test windows of the history file (the prior year). Defaults: the contract's
+/// pre and post window labels (no dates, no school year), its retest rule and validity rule,
+/// no breaks.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistoryWindows {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pre: Option<WindowSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub post: Option<WindowSpec>,
+    pub breaks: Vec<Break>,
+}
+
+impl HistoryWindows {
+    /// The history's test rules, given the contract's current-year rules.
+    pub fn tests(&self, current: &Tests) -> Tests {
+        let label_only = |w: &WindowSpec| WindowSpec { window: w.window.clone(), ..Default::default() };
+        Tests {
+            pre: self.pre.clone().unwrap_or_else(|| label_only(&current.pre)),
+            post: self.post.clone().unwrap_or_else(|| label_only(&current.post)),
+            retest: current.retest,
+            require_valid: current.require_valid,
+            breaks: self.breaks.clone(),
+        }
+    }
+}
+
+/// The per-student outcome: what a student must reach to count as meeting it.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    /// Growth at least the norm's expected growth (NWEA "growth projection met").
+    GrowthVsNorm,
+    /// Conditional growth percentile at least `at_least` (1..=99).
+    Cgp,
+    /// Student growth percentile at least `at_least` (1..=99); needs `norms.method = "sgp"`.
+    Sgp,
+    /// Conditional growth index at least `at_least`.
+    Cgi,
+    /// Growth as a percent of the norm's expected growth at least `at_least`.
+    PercentTypical,
+    /// Scale-score growth (post − pre) at least `at_least` points; no norms needed.
+    ScaleGrowth,
+}
+
+/// `[outcome]`.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `kind` | `growth_vs_norm` | [`OutcomeKind`]: `growth_vs_norm`, `cgp`, `sgp`, `cgi`, `percent_typical`, `scale_growth` |
+/// | `at_least` | none | the k, c, p or g of the outcome; required except for `growth_vs_norm` |
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Outcome {
+    #[serde(default = "default_outcome_kind")]
+    pub kind: OutcomeKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<f64>,
+}
+
+fn default_outcome_kind() -> OutcomeKind {
+    OutcomeKind::GrowthVsNorm
+}
+
+impl Default for Outcome {
+    fn default() -> Self {
+        Outcome { kind: OutcomeKind::GrowthVsNorm, at_least: None }
+    }
+}
+
+impl Outcome {
+    /// Whether the outcome needs growth norms.
+    pub fn needs_norms(&self) -> bool {
+        self.kind != OutcomeKind::ScaleGrowth
+    }
+
+    /// The outcome in plain words.
+    pub fn describe(&self) -> String {
+        let k = self.at_least.unwrap_or(f64::NAN);
+        match self.kind {
+            OutcomeKind::GrowthVsNorm => {
+                "growth at least the norm's expected growth for the student's start score".into()
+            }
+            OutcomeKind::Cgp => format!("conditional growth percentile (CGP) at least {k}"),
+            OutcomeKind::Sgp => format!("student growth percentile (SGP) at least {k}"),
+            OutcomeKind::Cgi => format!("conditional growth index (CGI) at least {k}"),
+            OutcomeKind::PercentTypical => format!("growth at least {k}% of the norm's expected growth"),
+            OutcomeKind::ScaleGrowth => format!("scale-score growth (post − pre) at least {k} points"),
+        }
+    }
+}
+
+/// How norms are obtained for the outcome and the metric.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum NormsMethod {
+    /// Conditional-normal norms (expected growth by a spline in the start score, and weeks)
+    /// fitted on the history file, per subject and grade.
+    Conditional,
+    /// Student growth percentiles by quantile regression fitted on the history file.
+    Sgp,
+    /// A norms file made by `obc norms fit` or `obc norms import`.
+    File,
+}
+
+/// `[norms]`.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `method` | `conditional` | `conditional`, `sgp` (fitted on `files.history`) or `file` |
+/// | `file` | none | with `method = "file"`: a norms.json, relative to the contract |
+/// | `sd_model` | `constant` | conditional norms: SD of growth `constant` or `linear_log` in the start score |
+/// | `min_n` | 1000 (SGP), 30 (conditional) | smallest history group fitted |
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NormsSpec {
+    #[serde(default = "default_norms_method")]
+    pub method: NormsMethod,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sd_model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_n: Option<usize>,
+}
+
+fn default_norms_method() -> NormsMethod {
+    NormsMethod::Conditional
+}
+
+impl Default for NormsSpec {
+    fn default() -> Self {
+        NormsSpec { method: NormsMethod::Conditional, file: None, sd_model: None, min_n: None }
+    }
+}
+
+/// The provider metric.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricKind {
+    /// Share of counted students meeting the outcome (0 to 1).
+    ShareMeeting,
+    /// Mean conditional growth index of counted students.
+    MeanCgi,
+    /// Median student growth percentile of counted students.
+    MedianSgp,
+    /// Covariate-adjusted difference in post-test scores from the comparison group, in
+    /// pooled within-grade SDs (WWC-style adjusted effect size).
+    EffectSize,
+}
+
+impl MetricKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            MetricKind::ShareMeeting => "share of counted students meeting the outcome",
+            MetricKind::MeanCgi => "mean conditional growth index (CGI) of counted students",
+            MetricKind::MedianSgp => "median student growth percentile (SGP) of counted students",
+            MetricKind::EffectSize => {
+                "effect size against the comparison group: covariate-adjusted post-test difference in pooled within-grade SDs"
+            }
+        }
+    }
+}
+
+/// How an estimate and its interval decide whether a threshold is met.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionRule {
+    /// Met when the point estimate reaches the threshold (the interval is reported).
+    Point,
+    /// Met when the interval's lower end reaches the threshold, not met when its upper end
+    /// is below it, inconclusive otherwise.
+    LowerBound,
+    /// Met when the bootstrap probability that the metric is at least the threshold is at
+    /// least `level`, not met when it is at most `1 − level`, inconclusive otherwise.
+    Probability,
+}
+
+/// `[decision]`.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `rule` | `lower_bound` | [`DecisionRule`]: `point`, `lower_bound`, `probability` |
+/// | `level` | 0.90 | two-sided interval level (every rule reports this interval); for `probability`, the q |
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Decision {
+    pub rule: DecisionRule,
+    pub level: f64,
+}
+
+impl Default for Decision {
+    fn default() -> Self {
+        Decision { rule: DecisionRule::LowerBound, level: 0.90 }
+    }
+}
+
+/// `[metric]`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Metric {
+    pub kind: MetricKind,
+}
+
+impl Default for Metric {
+    fn default() -> Self {
+        Metric { kind: MetricKind::ShareMeeting }
+    }
+}
+
+/// One `[[thresholds]]` tier.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `name` | `tier N` | label |
+/// | `value` | required | the metric must reach this (by the decision rule) |
+/// | `pool_share` | none | with an outcome pool: share of the pool earned at this tier (0 to 1) |
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    #[serde(default)]
+    pub name: String,
+    pub value: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool_share: Option<f64>,
+}
+
+/// Who earns the base payment.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum BaseBasis {
+    /// Every rostered student of the provider.
+    Rostered,
+    /// Students enrolled in time who met the dosage rule (tested or not).
+    #[default]
+    Served,
+    /// Counted students only (served and tested).
+    Counted,
+}
+
+/// `[payment]` (amounts in the contract's currency, per provider).
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `base_fixed` | 0 | fixed base per provider |
+/// | `base_per_student` | 0 | base per student of `base_basis` |
+/// | `base_basis` | `served` | `rostered`, `served` (enrolled in time and dosed) or `counted` |
+/// | `outcome_per_student` | 0 | per counted student meeting the outcome |
+/// | `per_student_requires_tier` | false | pay `outcome_per_student` only if the first tier is met |
+/// | `outcome_pool` | 0 | fixed outcome pool per provider, paid by tier (`pool_share` of the highest tier met) |
+/// | `outcome_pool_per_student` | 0 | adds this times counted students to the pool |
+/// | `penalty_per_regressed` | 0 | deducted per counted student whose growth is below `regressed_below` |
+/// | `regressed_below` | 0 | growth (post − pre, scale points) below this counts as regressed |
+/// | `cap` | none | most a provider can be paid |
+///
+/// Payable = min(cap, max(0, base + outcome − penalty)).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Payment {
+    pub base_fixed: f64,
+    pub base_per_student: f64,
+    pub base_basis: BaseBasis,
+    pub outcome_per_student: f64,
+    pub per_student_requires_tier: bool,
+    pub outcome_pool: f64,
+    pub outcome_pool_per_student: f64,
+    pub penalty_per_regressed: f64,
+    pub regressed_below: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cap: Option<f64>,
+}
+
+impl Payment {
+    /// Whether any outcome pool is set (tiers then need `pool_share`).
+    pub fn has_pool(&self) -> bool {
+        self.outcome_pool > 0.0 || self.outcome_pool_per_student > 0.0
+    }
+}
+
+/// Resampling unit of the bootstrap.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ClusterLevel {
+    #[default]
+    Student,
+    Tutor,
+    School,
+}
+
+/// Bootstrap interval method.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum IntervalMethod {
+    #[default]
+    Percentile,
+    Bca,
+    Basic,
+    Normal,
+}
+
+/// `[inference]`.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `replicates` | 2000 | bootstrap replicates per provider |
+/// | `seed` | 20251 | seed; same inputs and seed give identical results |
+/// | `cluster` | `student` | resampling unit: `student`, `tutor`, `school` |
+/// | `interval` | `percentile` | `percentile`, `bca`, `basic`, `normal` |
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Inference {
+    pub replicates: usize,
+    pub seed: u64,
+    pub cluster: ClusterLevel,
+    pub interval: IntervalMethod,
+}
+
+impl Default for Inference {
+    fn default() -> Self {
+        Inference {
+            replicates: 2000,
+            seed: 20251,
+            cluster: ClusterLevel::Student,
+            interval: IntervalMethod::Percentile,
+        }
+    }
+}
+
+/// `[baseline]`: target setting from the history file.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `sizes` | [25, 50, 100, 200, 400] | provider sizes n of the OC curves |
+/// | `effects` | [0, 0.1, 0.2, 0.3, 0.4] | true effects d (SD of the post-test) |
+/// | `thresholds` | 10 points from the no-effect level to the level at the largest effect | metric thresholds |
+/// | `replicates` | 1000 | resamples per size |
+/// | `alpha` | 0.10 | largest acceptable chance that a provider with no effect meets the threshold |
+/// | `power_effect` | 0.2 | effect at which power is reported |
+/// | `power` | 0.8 | power wanted for the minimum n |
+/// | `provider_size` | 100 | provider size for the recommendation |
+/// | `max_pre_percentile` | none | like-performing students: history students whose pre-test is at or below this percentile of their grade |
+/// | `weeks` | from the history | instructional weeks of the contract (for the comparison with annual growth) |
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct BaselineSpec {
+    pub sizes: Vec<usize>,
+    pub effects: Vec<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thresholds: Option<Vec<f64>>,
+    pub replicates: usize,
+    pub alpha: f64,
+    pub power_effect: f64,
+    pub power: f64,
+    pub provider_size: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_pre_percentile: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weeks: Option<f64>,
+}
+
+impl Default for BaselineSpec {
+    fn default() -> Self {
+        BaselineSpec {
+            sizes: vec![25, 50, 100, 200, 400],
+            effects: vec![0.0, 0.1, 0.2, 0.3, 0.4],
+            thresholds: None,
+            replicates: 1000,
+            alpha: 0.10,
+            power_effect: 0.2,
+            power: 0.8,
+            provider_size: 100,
+            max_pre_percentile: None,
+            weeks: None,
+        }
+    }
+}
+
+/// `[midpoint]`: for `obc check --as-of DATE`.
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `interim` | none | window of the interim test (e.g. `{ window = "winter" }`) used to project growth |
+/// | `service_start`, `service_end` | first and last session in the data | the contracted service period |
+/// | `contracted_sessions` | none | sessions each student is contracted to receive over the period |
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Midpoint {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interim: Option<WindowSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_start: Option<Date>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_end: Option<Date>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contracted_sessions: Option<f64>,
+}
+
 /// A whole contract file.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -200,6 +597,26 @@ pub struct Contract {
     pub ids: IdRules,
     #[serde(default)]
     pub reporting: Reporting,
+    #[serde(default)]
+    pub history: HistoryWindows,
+    #[serde(default)]
+    pub outcome: Outcome,
+    #[serde(default)]
+    pub norms: NormsSpec,
+    #[serde(default)]
+    pub metric: Metric,
+    #[serde(default)]
+    pub decision: Decision,
+    #[serde(default)]
+    pub thresholds: Vec<Threshold>,
+    #[serde(default)]
+    pub payment: Payment,
+    #[serde(default)]
+    pub inference: Inference,
+    #[serde(default)]
+    pub baseline: BaselineSpec,
+    #[serde(default)]
+    pub midpoint: Midpoint,
 }
 
 impl Contract {
@@ -267,6 +684,257 @@ impl Contract {
         self.columns.check(&extra)?;
         if !(1..=100).contains(&self.reporting.min_cell) {
             return invalid("reporting.min_cell", format!("must be in 1..=100 (got {})", self.reporting.min_cell));
+        }
+        if let Some(w) = &self.history.pre {
+            w.check("history.pre")?;
+        }
+        if let Some(w) = &self.history.post {
+            w.check("history.post")?;
+        }
+        self.check_outcome()?;
+        self.check_thresholds()?;
+        self.check_payment()?;
+        self.check_inference()?;
+        self.check_baseline()?;
+        if let Some(w) = &self.midpoint.interim {
+            w.check("midpoint.interim")?;
+        }
+        if let (Some(a), Some(b)) = (self.midpoint.service_start, self.midpoint.service_end)
+            && a > b
+        {
+            return invalid("midpoint.service_end", "is before service_start".into());
+        }
+        if self.midpoint.contracted_sessions.is_some_and(|s| !(s.is_finite() && s > 0.0)) {
+            return invalid("midpoint.contracted_sessions", "must be a number > 0".into());
+        }
+        Ok(())
+    }
+
+    /// Whether the outcome or the metric needs growth norms.
+    pub fn uses_norms(&self) -> bool {
+        self.outcome.needs_norms() || matches!(self.metric.kind, MetricKind::MeanCgi | MetricKind::MedianSgp)
+    }
+
+    /// The terms `obc check` needs beyond those every command needs: at least one threshold,
+    /// and a history file when norms are fitted from it.
+    pub fn check_settlement_terms(&self) -> Result<(), ConfigError> {
+        if self.thresholds.is_empty() {
+            return Err(ConfigError::Invalid {
+                key: "thresholds".into(),
+                message: "give at least one [[thresholds]] tier with a `value`".into(),
+            });
+        }
+        self.check_history_named()
+    }
+
+    /// Norms fitted from history need a history file.
+    pub fn check_history_named(&self) -> Result<(), ConfigError> {
+        if self.uses_norms() && self.norms.method != NormsMethod::File && self.files.history.is_none() {
+            return Err(ConfigError::Invalid {
+                key: "files.history".into(),
+                message: "norms are fitted on the history file: name it, or use norms.method = \"file\"".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_outcome(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| Err(ConfigError::Invalid { key: key.into(), message });
+        let o = &self.outcome;
+        match (o.kind, o.at_least) {
+            (OutcomeKind::GrowthVsNorm, Some(_)) => {
+                return invalid(
+                    "outcome.at_least",
+                    "`growth_vs_norm` takes no `at_least` (the norm is the bar)".into(),
+                );
+            }
+            (OutcomeKind::GrowthVsNorm, None) => {}
+            (_, None) => return invalid("outcome.at_least", format!("required for outcome kind {:?}", o.kind)),
+            (OutcomeKind::Cgp | OutcomeKind::Sgp, Some(k)) if !(1.0..=99.0).contains(&k) => {
+                return invalid("outcome.at_least", format!("a percentile must be in 1..=99 (got {k})"));
+            }
+            (OutcomeKind::PercentTypical, Some(k)) if !(k.is_finite() && k > 0.0) => {
+                return invalid("outcome.at_least", format!("a percent of typical growth must be > 0 (got {k})"));
+            }
+            (_, Some(k)) if !k.is_finite() => return invalid("outcome.at_least", "must be a finite number".into()),
+            _ => {}
+        }
+        let n = &self.norms;
+        match (n.method, &n.file) {
+            (NormsMethod::File, None) => return invalid("norms.file", "required with method = \"file\"".into()),
+            (NormsMethod::Conditional | NormsMethod::Sgp, Some(_)) => {
+                return invalid("norms.file", "only used with method = \"file\"".into());
+            }
+            _ => {}
+        }
+        if let Some(m) = &n.sd_model
+            && !["constant", "linear_log"].contains(&m.as_str())
+        {
+            return invalid("norms.sd_model", format!("must be \"constant\" or \"linear_log\" (got {m:?})"));
+        }
+        if n.sd_model.is_some() && n.method != NormsMethod::Conditional {
+            return invalid("norms.sd_model", "only applies to method = \"conditional\"".into());
+        }
+        if n.min_n == Some(0) {
+            return invalid("norms.min_n", "must be at least 1".into());
+        }
+        let sgp_needed = o.kind == OutcomeKind::Sgp || self.metric.kind == MetricKind::MedianSgp;
+        if sgp_needed && n.method == NormsMethod::Conditional {
+            return invalid(
+                "norms.method",
+                "SGP outcomes and the median-SGP metric need method = \"sgp\" (or a file of SGP norms)".into(),
+            );
+        }
+        let normal_needed = matches!(
+            o.kind,
+            OutcomeKind::Cgp | OutcomeKind::Cgi | OutcomeKind::GrowthVsNorm | OutcomeKind::PercentTypical
+        ) || self.metric.kind == MetricKind::MeanCgi;
+        if normal_needed && n.method == NormsMethod::Sgp {
+            return invalid(
+                "norms.method",
+                format!(
+                    "outcome {:?} and metric {:?} need expected growth: use method = \"conditional\" (or a file)",
+                    o.kind, self.metric.kind
+                ),
+            );
+        }
+        if !(self.decision.level > 0.5 && self.decision.level < 1.0) {
+            return invalid("decision.level", format!("must be between 0.5 and 1 (got {})", self.decision.level));
+        }
+        Ok(())
+    }
+
+    fn check_thresholds(&self) -> Result<(), ConfigError> {
+        let invalid = |key: String, message: String| Err(ConfigError::Invalid { key, message });
+        for (i, t) in self.thresholds.iter().enumerate() {
+            let key = format!("thresholds[{i}]");
+            if !t.value.is_finite() {
+                return invalid(format!("{key}.value"), "must be a finite number".into());
+            }
+            if self.metric.kind == MetricKind::ShareMeeting && !(0.0..=1.0).contains(&t.value) {
+                return invalid(
+                    format!("{key}.value"),
+                    format!("a share is between 0 and 1 (got {}); write 45% as 0.45", t.value),
+                );
+            }
+            if self.metric.kind == MetricKind::MedianSgp && !(1.0..=99.0).contains(&t.value) {
+                return invalid(format!("{key}.value"), format!("a median SGP is between 1 and 99 (got {})", t.value));
+            }
+            if i > 0 && t.value <= self.thresholds[i - 1].value {
+                return invalid(
+                    format!("{key}.value"),
+                    format!(
+                        "tiers must be in increasing order of value ({} after {})",
+                        t.value,
+                        self.thresholds[i - 1].value
+                    ),
+                );
+            }
+            match t.pool_share {
+                Some(s) if !(s > 0.0 && s <= 1.0) => {
+                    return invalid(format!("{key}.pool_share"), format!("must be in (0, 1] (got {s})"));
+                }
+                Some(s) if i > 0 && self.thresholds[i - 1].pool_share.is_some_and(|p| s < p) => {
+                    return invalid(
+                        format!("{key}.pool_share"),
+                        "a higher tier cannot earn a smaller share of the pool".into(),
+                    );
+                }
+                None if self.payment.has_pool() => {
+                    return invalid(
+                        format!("{key}.pool_share"),
+                        "required when the payment has an outcome pool".into(),
+                    );
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn check_payment(&self) -> Result<(), ConfigError> {
+        let p = &self.payment;
+        let amounts = [
+            ("base_fixed", p.base_fixed),
+            ("base_per_student", p.base_per_student),
+            ("outcome_per_student", p.outcome_per_student),
+            ("outcome_pool", p.outcome_pool),
+            ("outcome_pool_per_student", p.outcome_pool_per_student),
+            ("penalty_per_regressed", p.penalty_per_regressed),
+            ("cap", p.cap.unwrap_or(0.0)),
+        ];
+        for (name, v) in amounts {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(ConfigError::Invalid {
+                    key: format!("payment.{name}"),
+                    message: format!("must be a number >= 0 (got {v}); penalties are written as positive amounts"),
+                });
+            }
+        }
+        if !p.regressed_below.is_finite() {
+            return Err(ConfigError::Invalid {
+                key: "payment.regressed_below".into(),
+                message: "must be a finite number".into(),
+            });
+        }
+        if p.outcome_per_student > 0.0 && p.has_pool() {
+            return Err(ConfigError::Invalid {
+                key: "payment.outcome_pool".into(),
+                message: "choose one outcome payment: per student meeting the outcome, or a pool paid by tier".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_inference(&self) -> Result<(), ConfigError> {
+        let r = self.inference.replicates;
+        if !(100..=1_000_000).contains(&r) {
+            return Err(ConfigError::Invalid {
+                key: "inference.replicates".into(),
+                message: format!("must be in 100..=1000000 (got {r})"),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_baseline(&self) -> Result<(), ConfigError> {
+        let b = &self.baseline;
+        let invalid =
+            |key: &str, message: String| Err(ConfigError::Invalid { key: format!("baseline.{key}"), message });
+        if b.sizes.is_empty() || b.sizes.contains(&0) {
+            return invalid("sizes", "list provider sizes >= 1".into());
+        }
+        if b.effects.first() != Some(&0.0)
+            || b.effects.windows(2).any(|w| w[1] <= w[0])
+            || b.effects.iter().any(|e| !e.is_finite())
+        {
+            return invalid("effects", format!("must start at 0 and increase (got {:?})", b.effects));
+        }
+        if let Some(t) = &b.thresholds
+            && (t.is_empty() || t.windows(2).any(|w| w[1] <= w[0]) || t.iter().any(|x| !x.is_finite()))
+        {
+            return invalid("thresholds", "must be finite and increasing".into());
+        }
+        if !(10..=1_000_000).contains(&b.replicates) {
+            return invalid("replicates", format!("must be in 10..=1000000 (got {})", b.replicates));
+        }
+        if !(b.alpha > 0.0 && b.alpha < 0.5) {
+            return invalid("alpha", format!("must be in (0, 0.5) (got {})", b.alpha));
+        }
+        if !(b.power > 0.5 && b.power < 1.0) {
+            return invalid("power", format!("must be in (0.5, 1) (got {})", b.power));
+        }
+        if !(b.power_effect.is_finite() && b.power_effect > 0.0) {
+            return invalid("power_effect", "must be > 0".into());
+        }
+        if b.provider_size == 0 {
+            return invalid("provider_size", "must be >= 1".into());
+        }
+        if b.max_pre_percentile.is_some_and(|p| !(p > 0.0 && p <= 100.0)) {
+            return invalid("max_pre_percentile", "must be in (0, 100]".into());
+        }
+        if b.weeks.is_some_and(|w| !(w.is_finite() && w > 0.0)) {
+            return invalid("weeks", "must be > 0".into());
         }
         Ok(())
     }

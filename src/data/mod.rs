@@ -8,6 +8,7 @@
 
 pub mod columns;
 pub mod date;
+pub mod history;
 pub mod join;
 pub mod ledger;
 pub mod load;
@@ -73,6 +74,16 @@ pub fn prepare_options(contract: &Contract) -> PrepareOptions {
         eligibility: contract.eligibility.clone(),
         boundary: contract.reporting.attrition_boundary,
     }
+}
+
+/// [`prepare_contract`] on data up to a date (TEMPORARY until the streaming loader lands).
+pub fn prepare_contract_as_of(
+    contract: &Contract,
+    base: &Path,
+    as_of: Option<chrono::NaiveDate>,
+) -> Result<AnalyticFile, DataError> {
+    assert!(as_of.is_none(), "as_of not yet supported");
+    prepare_contract(contract, base)
 }
 
 /// Loads, validates and joins in one call.

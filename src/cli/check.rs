@@ -1,0 +1,509 @@
+//! `obc check CONTRACT.toml --out DIR [--as-of DATE]`: settles a contract.
+//!
+//! Loads the roster, sessions and assessments (the analytic file), the history file, fits
+//! the contract's growth norms on the history (or reads a norms file), scores every
+//! student, then settles each provider ([`crate::contract::check`]). Writes `results.json`
+//! (with the manifest), `providers.csv`, `groups.csv`, `exceptions.csv` and the restricted
+//! `audit.csv`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::UserError;
+use crate::contract::check::{self, NormScore, Rule, Settlement, Student};
+use crate::contract::terms::{Contract, NormsMethod};
+use crate::data::history::{History, HistoryOptions, load_history};
+use crate::data::join::AnalyticRow;
+use crate::data::table::{Column, Format, Table};
+use crate::data::{self, Accounting, AnalyticFile};
+use crate::manifest::{Manifest, OutputFile, SCHEMA_VERSION};
+use crate::stats::norms::conditional::{self, ConditionalSpec, SdModel};
+use crate::stats::norms::model::{self, Columns, Norms, NormsModel, Rows, Scored, Scorer};
+use crate::stats::norms::sgp::SgpSpec;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The contract file (TOML).
+    pub contract: PathBuf,
+    /// Output folder.
+    #[arg(long, default_value = "obc-check")]
+    pub out: PathBuf,
+    /// Midpoint review: use only sessions and tests dated on or before this date (YYYY-MM-DD),
+    /// report dosage delivered against contracted and the projected chance of meeting each
+    /// threshold.
+    #[arg(long)]
+    pub as_of: Option<String>,
+}
+
+/// The norms a contract uses, with where they came from.
+pub struct ContractNorms {
+    pub model: NormsModel,
+    pub warnings: Vec<String>,
+    /// Extra input to list in the manifest (a norms file).
+    pub file: Option<(String, String)>,
+}
+
+/// History options from a contract.
+pub fn history_options(contract: &Contract) -> HistoryOptions {
+    HistoryOptions {
+        subjects: contract.contract.subject.list(),
+        grades: contract.contract.grades.clone(),
+        tests: contract.history.tests(&contract.tests),
+        columns: contract.columns.history.clone(),
+        ids: contract.ids.clone(),
+        groups: contract.reporting.groups.clone(),
+    }
+}
+
+/// Loads the contract's history file, if it names one.
+pub fn read_history(contract: &Contract, base: &Path) -> anyhow::Result<Option<History>> {
+    let Some(name) = &contract.files.history else { return Ok(None) };
+    Ok(Some(load_history(&base.join(name), name, &history_options(contract))?))
+}
+
+/// The norm-group key of a student: subject and grade.
+fn key(subject: &str, grade: Option<i32>) -> Vec<String> {
+    vec![subject.to_string(), grade.map(|g| g.to_string()).unwrap_or_default()]
+}
+
+/// Fits (or reads) the contract's norms; `None` when neither outcome nor metric needs them.
+pub fn contract_norms(
+    contract: &Contract,
+    base: &Path,
+    history: Option<&History>,
+) -> anyhow::Result<Option<ContractNorms>> {
+    if !contract.uses_norms() {
+        return Ok(None);
+    }
+    if contract.norms.method == NormsMethod::File {
+        let name = contract.norms.file.as_deref().expect("checked with the contract");
+        let (model, sha) = super::norms::read_norms(&base.join(name))?;
+        let by = &model.columns.by;
+        let fits = by.len() == 2 || matches!(model.norms, Norms::Table { .. });
+        if !fits {
+            return Err(UserError(format!(
+                "{name}: the norms are grouped by {by:?}; a contract needs norms grouped by subject and grade (in that order)"
+            ))
+            .into());
+        }
+        return Ok(Some(ContractNorms { model, warnings: Vec::new(), file: Some((name.to_string(), sha)) }));
+    }
+    let history =
+        history.ok_or_else(|| UserError("the contract's norms are fitted on files.history: name it".into()))?;
+    let rows = Rows {
+        keys: history.students.iter().map(|s| key(&s.subject, s.grade)).collect(),
+        priors: vec![history.students.iter().map(|s| Some(s.pre.score)).collect()],
+        current: history.students.iter().map(|s| Some(s.post.score)).collect(),
+        weeks: Some(history.students.iter().map(|s| Some(s.weeks_between)).collect()),
+    };
+    let columns = Columns {
+        prior: vec!["pre".into()],
+        current: "post".into(),
+        by: vec!["subject".into(), "grade".into()],
+        weeks: Some("weeks".into()),
+    };
+    let (norms, uses) = match contract.norms.method {
+        NormsMethod::Conditional => {
+            let mut spec = ConditionalSpec::default();
+            if contract.norms.sd_model.as_deref() == Some("linear_log") {
+                spec.sd_model = SdModel::LinearLog;
+            }
+            if let Some(n) = contract.norms.min_n {
+                spec.min_n = n;
+            }
+            let (groups, uses) = model::fit_conditional(&spec, &rows).map_err(|e| UserError(format!("norms: {e}")))?;
+            (Norms::Conditional { spec, groups }, uses)
+        }
+        NormsMethod::Sgp => {
+            let mut spec = SgpSpec::default();
+            if let Some(n) = contract.norms.min_n {
+                spec.min_n = n;
+            }
+            let rows = Rows { weeks: None, ..rows };
+            let (groups, uses) = model::fit_sgp(&spec, &rows).map_err(|e| UserError(format!("norms: {e}")))?;
+            (Norms::Sgp { spec, groups }, uses)
+        }
+        NormsMethod::File => unreachable!("handled above"),
+    };
+    let mut warnings = Vec::new();
+    let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
+    for u in &uses {
+        if let model::RowUse::Excluded { reason, .. } = u {
+            *skipped.entry(reason.clone()).or_default() += 1;
+        }
+    }
+    for (reason, n) in skipped {
+        warnings.push(format!("history: {n} students not used for the norms: {reason}"));
+    }
+    let model = NormsModel {
+        schema_version: model::NORMS_SCHEMA_VERSION,
+        columns,
+        norms,
+        provenance: serde_json::json!({ "fitted_on": history.file, "sha256": history.ledger.sha256 }),
+    };
+    Ok(Some(ContractNorms { model, warnings, file: None }))
+}
+
+/// Scores one student against the norms.
+pub fn norm_score(
+    scorer: &Scorer,
+    subject: &str,
+    grade: i32,
+    pre: f64,
+    post: f64,
+    weeks: Option<f64>,
+) -> Result<NormScore, String> {
+    match scorer.score(&key(subject, Some(grade)), Some(grade), &[Some(pre)], Some(post), weeks) {
+        Ok(Scored::Sgp { sgp, .. }) => Ok(NormScore { sgp: Some(sgp), ..Default::default() }),
+        Ok(Scored::Normal { expectation, .. }) => {
+            let cgi = conditional::cgi(post - pre, &expectation);
+            Ok(NormScore {
+                expected_growth: Some(expectation.growth),
+                growth_sd: Some(expectation.sd),
+                cgi: Some(cgi),
+                cgp: Some(conditional::cgp(cgi)),
+                sgp: None,
+            })
+        }
+        Err(p) => Err(format!("no norm: {}", p.reason)),
+    }
+}
+
+/// The rule an analytic row failed first, in flow order.
+fn failed_rule(r: &AnalyticRow) -> Option<(Rule, String)> {
+    let reason = || r.exclusion_reason.clone().unwrap_or_default();
+    if r.analysed {
+        None
+    } else if !r.has_pre() {
+        Some((Rule::NoPreTest, reason()))
+    } else if r.enrolled_in_time == Some(false) {
+        Some((Rule::Enrolment, reason()))
+    } else if r.met_dosage == Some(false) {
+        Some((Rule::Dosage, reason()))
+    } else {
+        Some((Rule::NoPostTest, reason()))
+    }
+}
+
+/// Settlement's view of the analytic file.
+pub fn students(analytic: &AnalyticFile, norms: Option<&ContractNorms>) -> Vec<Student> {
+    let scorer = norms.map(|n| Scorer::new(&n.model));
+    analytic
+        .rows
+        .iter()
+        .map(|r| {
+            let pre = r.pre.as_ref().map(|t| t.score);
+            let post = r.post.as_ref().map(|t| t.score);
+            let score = match (&scorer, pre, post) {
+                (Some(s), Some(a), Some(b)) => norm_score(s, &r.subject, r.grade, a, b, r.weeks_between),
+                (None, _, _) => Err("the contract uses no norms".into()),
+                _ => Err("no pre- or post-test".into()),
+            };
+            Student {
+                student_id: r.student_id.clone(),
+                subject: r.subject.clone(),
+                school: r.school_id.clone(),
+                grade: r.grade,
+                provider: r.provider_id.clone(),
+                tutor: r.tutor_id.clone(),
+                groups: r.groups.clone(),
+                analysed: r.analysed,
+                excluded: failed_rule(r),
+                served: r.provider_id.is_some() && r.enrolled_in_time != Some(false) && r.met_dosage != Some(false),
+                pre,
+                post,
+                pre_sem: r.pre.as_ref().and_then(|t| t.sem),
+                weeks: r.weeks_between,
+                sessions: r.dosage.sessions_attended,
+                minutes: r.dosage.minutes_attended,
+                score,
+            }
+        })
+        .collect()
+}
+
+fn parse_as_of(text: &str) -> anyhow::Result<NaiveDate> {
+    crate::data::date::parse_date(text)
+        .ok_or_else(|| UserError(format!("--as-of {text:?} is not a date (write YYYY-MM-DD)")).into())
+}
+
+/// The JSON results of `obc check`.
+#[derive(Serialize)]
+struct Results<'a> {
+    schema_version: u32,
+    contract: &'a str,
+    outcome: String,
+    metric: &'static str,
+    decision: String,
+    settlement: &'a Settlement,
+    norms: serde_json::Value,
+    midpoint: Option<serde_json::Value>,
+    manifest: &'a Manifest,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let (contract, base) = super::read_contract(&args.contract)?;
+    contract.check_settlement_terms()?;
+    let as_of = args.as_of.as_deref().map(parse_as_of).transpose()?;
+    let analytic = data::prepare_contract_as_of(&contract, &base, as_of)?;
+    let history = read_history(&contract, &base)?;
+    let norms = contract_norms(&contract, &base, history.as_ref())?;
+    let students = students(&analytic, norms.as_ref());
+    let settlement = check::settle(&contract, &students);
+    super::out_dir(&args.out)?;
+    write_outputs(args, &contract, &analytic, history.as_ref(), norms.as_ref(), &students, &settlement, as_of)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_outputs(
+    args: &Args,
+    contract: &Contract,
+    analytic: &AnalyticFile,
+    history: Option<&History>,
+    norms: Option<&ContractNorms>,
+    students: &[Student],
+    s: &Settlement,
+    as_of: Option<NaiveDate>,
+) -> anyhow::Result<()> {
+    let out = &args.out;
+    let providers = providers_table(contract, s);
+    providers.write(&out.join("providers.csv"), Format::Csv)?;
+    let groups = groups_table(s);
+    groups.write(&out.join("groups.csv"), Format::Csv)?;
+    let audit = audit_table(students, s);
+    audit.write(&out.join("audit.csv"), Format::Csv)?;
+    let mut ledgers: Vec<&data::Ledger> = analytic.ledgers.iter().collect();
+    if let Some(h) = history {
+        ledgers.push(&h.ledger);
+    }
+    let exceptions = data::exceptions_table(ledgers.iter().copied());
+    exceptions.write(&out.join("exceptions.csv"), Format::Csv)?;
+
+    let mut inputs: Vec<Accounting> = analytic.accounting().map_err(anyhow::Error::msg)?;
+    if let Some(h) = history {
+        inputs.push(h.accounting().map_err(anyhow::Error::msg)?);
+    }
+    let mut m = Manifest::new(
+        if as_of.is_some() { "check --as-of" } else { "check" },
+        serde_json::to_value(contract)?,
+        Some(contract.inference.seed),
+    );
+    m.inputs = inputs.clone();
+    m.outputs = vec![
+        OutputFile { file: "results.json".into(), restricted: false, rows: None },
+        OutputFile { file: "providers.csv".into(), restricted: false, rows: Some(providers.height() as u64) },
+        OutputFile { file: "groups.csv".into(), restricted: false, rows: Some(groups.height() as u64) },
+        OutputFile { file: "audit.csv".into(), restricted: true, rows: Some(audit.height() as u64) },
+        OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions.height() as u64) },
+    ];
+    let mut warnings = analytic.warnings.clone();
+    if let Some(h) = history {
+        warnings.extend(h.warnings.iter().map(|w| format!("history: {w}")));
+    }
+    if let Some(n) = norms {
+        warnings.extend(n.warnings.iter().cloned());
+    }
+    warnings.extend(s.warnings.iter().cloned());
+    warnings.extend(s.fairness.warnings.iter().cloned());
+    warnings.extend(s.fairness.regression_to_mean.iter().cloned());
+    m.warnings = warnings.clone();
+    let norms_json = match norms {
+        None => serde_json::Value::Null,
+        Some(n) => norms_summary(n),
+    };
+    let public = public_settlement(contract, s);
+    let results = Results {
+        schema_version: SCHEMA_VERSION,
+        contract: &contract.contract.name,
+        outcome: contract.outcome.describe(),
+        metric: contract.metric.kind.describe(),
+        decision: format!("{:?} at level {}", contract.decision.rule, contract.decision.level),
+        settlement: &public,
+        norms: norms_json,
+        midpoint: None,
+        manifest: &m,
+    };
+    let mut json = serde_json::to_string_pretty(&results)?;
+    json.push('\n');
+    super::write_text(&out.join("results.json"), &json)?;
+
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    for p in &s.providers {
+        let metric = match (&p.estimate, p.suppressed) {
+            (Some(e), false) => format!(
+                "{:.3} [{}, {}]",
+                e.point,
+                e.low.map_or("-".into(), |v| format!("{v:.3}")),
+                e.high.map_or("-".into(), |v| format!("{v:.3}"))
+            ),
+            (Some(_), true) => "suppressed (n < min_cell)".into(),
+            (None, _) => p.no_estimate.clone().unwrap_or_default(),
+        };
+        let tiers: Vec<String> = p.tiers.iter().map(|t| format!("{} {}", t.name, t.verdict.as_str())).collect();
+        eprintln!(
+            "{}: {} counted of {} rostered; metric {metric}; {}; payable {:.2}",
+            p.provider,
+            p.counts.counted,
+            p.counts.rostered,
+            tiers.join(", "),
+            p.payment.payable
+        );
+    }
+    eprintln!("total payable {:.2}; results -> {}", s.totals.payable, out.join("results.json").display());
+    super::print_accounting(&inputs);
+    Ok(())
+}
+
+/// The settlement as published: provider metrics under `min_cell` removed.
+fn public_settlement(contract: &Contract, s: &Settlement) -> Settlement {
+    let mut p = s.clone();
+    for r in p.providers.iter_mut() {
+        if r.suppressed {
+            r.estimate = None;
+            r.no_estimate = Some(format!(
+                "suppressed: {} counted students, fewer than min_cell = {} (decision and payment are computed on the full data; see the restricted audit)",
+                r.counts.counted, contract.reporting.min_cell
+            ));
+        }
+    }
+    p
+}
+
+fn norms_summary(n: &ContractNorms) -> serde_json::Value {
+    let groups: Vec<serde_json::Value> = match &n.model.norms {
+        Norms::Conditional { groups, .. } => groups
+            .iter()
+            .map(|g| serde_json::json!({ "group": g.key, "n": g.n, "fitted": g.norms.is_some(), "skipped": g.skipped }))
+            .collect(),
+        Norms::Sgp { groups, .. } => groups
+            .iter()
+            .map(|g| serde_json::json!({ "group": g.key, "n": g.n, "fitted": g.orders.iter().any(|o| o.norms.is_some()) }))
+            .collect(),
+        Norms::Table { .. } => Vec::new(),
+    };
+    let method = match &n.model.norms {
+        Norms::Conditional { .. } => "conditional",
+        Norms::Sgp { .. } => "sgp",
+        Norms::Table { .. } => "table",
+    };
+    serde_json::json!({ "method": method, "groups": groups, "provenance": n.model.provenance, "file": n.file })
+}
+
+fn text(v: impl IntoIterator<Item = Option<String>>) -> Column {
+    Column::Text(v.into_iter().collect())
+}
+
+fn float(v: impl IntoIterator<Item = Option<f64>>) -> Column {
+    Column::Float(v.into_iter().collect())
+}
+
+fn int(v: impl IntoIterator<Item = u64>) -> Column {
+    Column::Int(v.into_iter().map(|x| Some(x as i64)).collect())
+}
+
+/// `providers.csv`: one row per provider.
+fn providers_table(contract: &Contract, s: &Settlement) -> Table {
+    let p = &s.providers;
+    let mut t = Table::new();
+    t.push("provider", text(p.iter().map(|r| Some(r.provider.clone()))));
+    t.push("rostered", int(p.iter().map(|r| r.counts.rostered)));
+    t.push("served", int(p.iter().map(|r| r.counts.served)));
+    t.push("counted", int(p.iter().map(|r| r.counts.counted)));
+    for rule in Rule::ALL {
+        t.push(
+            &format!("excluded_{}", rule.as_str()),
+            int(p.iter().map(|r| r.excluded.get(rule.as_str()).copied().unwrap_or(0))),
+        );
+    }
+    fn shown(r: &check::ProviderResult) -> Option<&check::Estimate> {
+        if r.suppressed { None } else { r.estimate.as_ref() }
+    }
+    t.push("met_outcome", Column::Int(p.iter().map(|r| (!r.suppressed).then_some(r.counts.met as i64)).collect()));
+    t.push("regressed", Column::Int(p.iter().map(|r| (!r.suppressed).then_some(r.counts.regressed as i64)).collect()));
+    t.push("metric", float(p.iter().map(|r| shown(r).map(|e| e.point))));
+    t.push("ci_low", float(p.iter().map(|r| shown(r).and_then(|e| e.low))));
+    t.push("ci_high", float(p.iter().map(|r| shown(r).and_then(|e| e.high))));
+    t.push("level", float(p.iter().map(|_| Some(contract.decision.level))));
+    t.push("interval", text(p.iter().map(|r| r.estimate.as_ref().map(|e| e.method.clone()))));
+    t.push(
+        "note",
+        text(p.iter().map(|r| {
+            if r.suppressed {
+                Some(format!("metric suppressed: fewer than {} counted students", contract.reporting.min_cell))
+            } else {
+                r.no_estimate.clone()
+            }
+        })),
+    );
+    for (k, th) in contract.thresholds.iter().enumerate() {
+        let name = if th.name.is_empty() { format!("tier {}", k + 1) } else { th.name.clone() };
+        t.push(
+            &format!("decision {name} ({})", th.value),
+            text(p.iter().map(|r| Some(r.tiers[k].verdict.as_str().to_string()))),
+        );
+    }
+    t.push("tier_reached", text(p.iter().map(|r| r.tier_reached.clone())));
+    t.push("base", float(p.iter().map(|r| Some(r.payment.base))));
+    t.push("outcome_payment", float(p.iter().map(|r| Some(r.payment.outcome))));
+    t.push("penalty", float(p.iter().map(|r| Some(r.payment.penalty))));
+    t.push("before_cap", float(p.iter().map(|r| Some(r.payment.before_cap))));
+    t.push("payable", float(p.iter().map(|r| Some(r.payment.payable))));
+    t.push("arithmetic", text(p.iter().map(|r| Some(r.payment.arithmetic.join("; ")))));
+    t
+}
+
+/// `groups.csv`: the equity table with suppression.
+fn groups_table(s: &Settlement) -> Table {
+    let g = &s.groups;
+    let hide = |c: &check::GroupCell, v: u64| if c.suppressed.is_some() { None } else { Some(v as i64) };
+    let mut t = Table::new();
+    t.push("provider", text(g.iter().map(|c| Some(c.provider.clone()))));
+    t.push("group", text(g.iter().map(|c| Some(c.group.clone()))));
+    t.push("value", text(g.iter().map(|c| Some(c.value.clone()))));
+    t.push("counted", Column::Int(g.iter().map(|c| hide(c, c.counted)).collect()));
+    t.push("met_outcome", Column::Int(g.iter().map(|c| hide(c, c.met)).collect()));
+    t.push("metric", float(g.iter().map(|c| c.metric)));
+    t.push("ci_low", float(g.iter().map(|c| c.low)));
+    t.push("ci_high", float(g.iter().map(|c| c.high)));
+    t.push("suppressed", text(g.iter().map(|c| c.suppressed.clone())));
+    t
+}
+
+/// `audit.csv` (restricted): one row per student.
+fn audit_table(students: &[Student], s: &Settlement) -> Table {
+    let a = &s.audit;
+    let st = |r: &check::AuditRow| &students[r.index];
+    let sc = |r: &check::AuditRow| students[r.index].score.as_ref().ok().cloned();
+    let mut t = Table::new();
+    t.push("student_id", text(a.iter().map(|r| Some(st(r).student_id.clone()))));
+    t.push("subject", text(a.iter().map(|r| Some(st(r).subject.clone()))));
+    t.push("provider_id", text(a.iter().map(|r| st(r).provider.clone())));
+    t.push("tutor_id", text(a.iter().map(|r| st(r).tutor.clone())));
+    t.push("school_id", text(a.iter().map(|r| Some(st(r).school.clone()))));
+    t.push("grade", Column::Int(a.iter().map(|r| Some(i64::from(st(r).grade))).collect()));
+    t.push("sessions_attended", int(a.iter().map(|r| u64::from(st(r).sessions))));
+    t.push("minutes_attended", float(a.iter().map(|r| Some(st(r).minutes))));
+    t.push("counted", Column::Bool(a.iter().map(|r| Some(r.counted)).collect()));
+    t.push("reason_not_counted", text(a.iter().map(|r| r.reason.clone())));
+    t.push("pre", float(a.iter().map(|r| st(r).pre)));
+    t.push("post", float(a.iter().map(|r| st(r).post)));
+    t.push("growth", float(a.iter().map(|r| st(r).growth())));
+    t.push("weeks", float(a.iter().map(|r| st(r).weeks)));
+    t.push("expected_growth", float(a.iter().map(|r| sc(r).and_then(|x| x.expected_growth))));
+    t.push("growth_sd", float(a.iter().map(|r| sc(r).and_then(|x| x.growth_sd))));
+    t.push("cgi", float(a.iter().map(|r| sc(r).and_then(|x| x.cgi))));
+    t.push("cgp", float(a.iter().map(|r| sc(r).and_then(|x| x.cgp))));
+    t.push("sgp", Column::Int(a.iter().map(|r| sc(r).and_then(|x| x.sgp).map(i64::from)).collect()));
+    t.push("met_outcome", Column::Bool(a.iter().map(|r| r.met).collect()));
+    t.push("regressed", Column::Bool(a.iter().map(|r| r.regressed).collect()));
+    t.push("base", float(a.iter().map(|r| Some(r.base))));
+    t.push("outcome_payment", float(a.iter().map(|r| Some(r.outcome))));
+    t.push("penalty", float(a.iter().map(|r| Some(r.penalty))));
+    t.push("contribution", float(a.iter().map(|r| Some(r.base + r.outcome - r.penalty))));
+    t
+}

@@ -1,0 +1,764 @@
+//! The contract's `history` file: a prior school year's test rows of students who were not
+//! tutored, used to fit growth norms and to set contract targets.
+//!
+//! ## What a row is
+//! One row per test, with the student's fields repeated on every row (see
+//! [`HISTORY`](super::schema::HISTORY)): student_id, subject, test_date and scale_score are
+//! required; school_id, window, school_year, grade, sem, valid and the equity-group columns
+//! are optional. Headers are mapped through `[columns.history]` as for the other files.
+//! `window` (`school_year`) must be present when a test window is chosen by label (school
+//! year), and `grade` when grades are asked for: without them every row would silently miss.
+//!
+//! ## Checks (exceptions of kind `invalid`)
+//! Each bad value is one exception naming its column and value, with the same wording as the
+//! assessments file: a missing student_id or subject, a date that is not a date, a score that
+//! is not a finite number, an SEM that is not positive, a validity flag that is not
+//! true/false, a grade outside -1..=13, a row with the wrong number of fields. A row equal
+//! to an earlier one in every value is an exact duplicate. Student IDs are text (leading
+//! zeros kept); `ids.pad_width` pads them as it does in the other files.
+//!
+//! ## Selection (exceptions of kind `excluded`)
+//! Rows of other subjects are left out. Tests flagged invalid never count when
+//! `require_valid`. For each student and subject the pre-test and the post-test are chosen
+//! exactly as for the current year (see [`join`](super::join)): a row is a candidate when it
+//! matches the window spec, the retest rule picks one candidate, and the post-test must be
+//! dated after the chosen pre-test. When grades are asked for, the grade on the chosen
+//! pre-test decides whether the student is in scope. A student is kept only with both a
+//! pre-test and a post-test; otherwise every row of the student is left out with the reason
+//! (no pre-test, no post-test, grade). Rows not chosen say why: a retest the rule did not
+//! choose, a post-test not after the pre-test, or a row in neither window.
+//!
+//! ## What is kept
+//! Per student and subject: school and group values of the pre-test row, the two tests,
+//! weeks_between = (days from pre to post - days of the history year's breaks in between) / 7,
+//! growth = post - pre, and growth_se = sqrt(sem_pre^2 + sem_post^2) when both SEMs are
+//! known. Every row ends used (a chosen pre or post of a kept student) or excepted, so
+//! [`History::accounting`] balances.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::date::{iso, parse_date};
+use super::join::{PickedTest, break_days, matches, pick};
+use super::ledger::{Accounting, Ledger, Stage};
+use super::load::{ColumnIndex, RawTable, read_table};
+use super::schema::{IdRules, Role, STANDARD_GROUPS, Tests, WindowSpec};
+use super::validate::{Test, parse_grade, parse_number};
+use crate::error::DataError;
+
+/// What loading the history file needs from the contract.
+#[derive(Clone, Debug)]
+pub struct HistoryOptions {
+    /// Lower-case subject names; rows of other subjects are excluded.
+    pub subjects: Vec<String>,
+    /// Grades (of the pre-test) to keep; `None` = all.
+    pub grades: Option<Vec<i32>>,
+    /// Pre/post windows, retest rule, require_valid and breaks of the history year.
+    pub tests: Tests,
+    /// `[columns.history]`: field -> district header.
+    pub columns: BTreeMap<String, String>,
+    pub ids: IdRules,
+    /// Equity-group columns to carry (those present in the file are kept).
+    pub groups: Vec<String>,
+}
+
+/// One student and subject of the history year with both tests.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HistoryStudent {
+    /// Always text, leading zeros kept.
+    pub student_id: String,
+    pub subject: String,
+    pub school_id: Option<String>,
+    /// Grade on the pre-test row (`None` when the file has no grade or the row is blank).
+    pub grade: Option<i32>,
+    pub groups: BTreeMap<String, String>,
+    pub pre: PickedTest,
+    pub post: PickedTest,
+    /// (days from pre to post - break days in between) / 7.
+    pub weeks_between: f64,
+    /// post - pre.
+    pub growth: f64,
+    /// sqrt(sem_pre^2 + sem_post^2) when both SEMs are known.
+    pub growth_se: Option<f64>,
+}
+
+/// The loaded history file.
+#[derive(Clone, Debug)]
+pub struct History {
+    pub file: String,
+    /// Sorted by (subject, student_id).
+    pub students: Vec<HistoryStudent>,
+    /// Every row: used (a chosen pre or post of a kept student) or excepted with the reason.
+    pub ledger: Ledger,
+    /// Equity-group columns found in the file (of those asked for).
+    pub groups: Vec<String>,
+    pub warnings: Vec<String>,
+    /// Students (x subject, in scope) without a valid pre-test in the pre window.
+    pub students_without_pre: usize,
+    /// Students (x subject, in scope) with a pre-test but no valid post-test after it.
+    pub students_without_post: usize,
+}
+
+impl History {
+    /// Rows read, used and excepted; errors only on an internal accounting fault.
+    pub fn accounting(&self) -> Result<Accounting, String> {
+        self.ledger.accounting(Stage::Prepared)
+    }
+}
+
+/// Reads the history file at `path` (CSV, TSV or Parquet); `file` is its name in messages.
+pub fn load_history(path: &Path, file: &str, opts: &HistoryOptions) -> Result<History, DataError> {
+    let table = read_table(path, file)?;
+    history_from_table(&table, opts)
+}
+
+/// Student fields of a row that are not part of the test.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct RowInfo {
+    school_id: Option<String>,
+    groups: BTreeMap<String, String>,
+}
+
+/// Validates and selects an already-read history table (see the module docs).
+pub fn history_from_table(table: &RawTable, opts: &HistoryOptions) -> Result<History, DataError> {
+    let extra: Vec<String> = opts.groups.iter().filter(|g| !STANDARD_GROUPS.contains(&g.as_str())).cloned().collect();
+    let cols = ColumnIndex::locate(table, Role::History, &opts.columns, &extra)?;
+    for field in needed_fields(opts) {
+        if !cols.has(field) {
+            return Err(DataError::MissingColumn {
+                file: table.file.clone(),
+                field: field.to_string(),
+                column: opts.columns.get(field).cloned().unwrap_or_else(|| field.to_string()),
+                headers: table.headers.clone(),
+            });
+        }
+    }
+    let groups: Vec<String> = opts.groups.iter().filter(|g| cols.has(g)).cloned().collect();
+    let mut ledger = Ledger::new(Role::History, table);
+    let mut warnings = Vec::new();
+    let (tests, infos) = type_rows(table, &cols, opts, &groups, &mut ledger);
+    let th = |f: &str| cols.header(f);
+    let subjects: Vec<String> = opts.subjects.iter().map(|s| s.trim().to_ascii_lowercase()).collect();
+
+    // Rows of the subjects asked for, by (subject, student).
+    let mut by_key: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    for (i, t) in tests.iter().enumerate() {
+        if subjects.contains(&t.subject) {
+            by_key.entry((t.subject.as_str(), t.student_id.as_str())).or_default().push(i);
+        } else {
+            let reason = format!("subject is not among the subjects asked for ({})", subjects.join(", "));
+            ledger.exclude(t.idx, &th("subject"), &t.subject, reason);
+        }
+    }
+
+    let mut students = Vec::new();
+    let (mut without_pre, mut without_post) = (0usize, 0usize);
+    let mut pre_rows: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut post_rows: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut differing: Vec<String> = Vec::new();
+    for ((subject, student_id), members) in &by_key {
+        let first = &infos[members[0]];
+        if members.iter().any(|&i| &infos[i] != first) {
+            differing.push(format!("{student_id} ({subject})"));
+        }
+        let mut cands: Vec<&Test> = Vec::new();
+        for &i in members {
+            let t = &tests[i];
+            if opts.tests.require_valid && !t.valid {
+                ledger.exclude(t.idx, &th("valid"), "false", "test flagged invalid");
+            } else {
+                cands.push(t);
+            }
+        }
+        let pre_c: Vec<&Test> = cands.iter().copied().filter(|t| matches(&opts.tests.pre, t).is_ok()).collect();
+        let pre = pick(&pre_c, opts.tests.retest).map(|i| pre_c[i]);
+        let post_c: Vec<&Test> = cands
+            .iter()
+            .copied()
+            .filter(|t| matches(&opts.tests.post, t).is_ok() && pre.is_none_or(|p| t.idx != p.idx && t.date > p.date))
+            .collect();
+        let post = pick(&post_c, opts.tests.retest).map(|i| post_c[i]);
+        *pre_rows.entry(subject).or_default() += pre_c.len();
+        *post_rows.entry(subject).or_default() += cands.iter().filter(|t| matches(&opts.tests.post, t).is_ok()).count();
+
+        // Why the whole student is left out, if they are: (column, value, reason).
+        let out_of_grade = match (&opts.grades, pre) {
+            (Some(grades), Some(p)) if !p.grade.is_some_and(|g| grades.contains(&g)) => {
+                let list: Vec<String> = grades.iter().map(|g| g.to_string()).collect();
+                let reason = match p.grade {
+                    Some(g) => format!(
+                        "grade {g} on the pre-test (row {}) is not among the grades asked for ({})",
+                        p.row,
+                        list.join(", ")
+                    ),
+                    None => format!(
+                        "the pre-test (row {}) has no grade, so the student cannot be placed in the grades \
+                         asked for ({})",
+                        p.row,
+                        list.join(", ")
+                    ),
+                };
+                Some((th("grade"), p.grade.map(|g| g.to_string()).unwrap_or_default(), reason))
+            }
+            _ => None,
+        };
+        let dropped = if out_of_grade.is_some() {
+            out_of_grade.clone()
+        } else if pre.is_none() {
+            without_pre += 1;
+            let reason = format!(
+                "student has no valid pre-test in the pre window ({}) for {subject}",
+                describe(&opts.tests.pre)
+            );
+            Some((th("student_id"), student_id.to_string(), reason))
+        } else if post.is_none() {
+            without_post += 1;
+            let p = pre.map(|p| format!("{} (row {})", iso(p.date), p.row)).unwrap_or_default();
+            let reason = format!(
+                "student has no valid post-test in the post window ({}) after the pre-test of {p}",
+                describe(&opts.tests.post)
+            );
+            Some((th("student_id"), student_id.to_string(), reason))
+        } else {
+            None
+        };
+
+        for t in &cands {
+            let chosen = [pre, post].iter().any(|c| c.is_some_and(|c| c.idx == t.idx));
+            if let Some((column, value, reason)) = &out_of_grade {
+                ledger.exclude(t.idx, column, value, reason.clone());
+                continue;
+            }
+            if chosen {
+                match &dropped {
+                    None => ledger.mark_used(t.idx),
+                    Some((column, value, reason)) => ledger.exclude(t.idx, column, value, reason.clone()),
+                }
+                continue;
+            }
+            let reason = if pre_c.iter().any(|c| c.idx == t.idx) {
+                format!(
+                    "pre-test retest not chosen: rule {} chose row {}",
+                    opts.tests.retest,
+                    pre.map(|p| p.row).unwrap_or(0)
+                )
+            } else if post_c.iter().any(|c| c.idx == t.idx) {
+                format!(
+                    "post-test retest not chosen: rule {} chose row {}",
+                    opts.tests.retest,
+                    post.map(|p| p.row).unwrap_or(0)
+                )
+            } else if matches(&opts.tests.post, t).is_ok() {
+                format!("post-test not after the pre-test of {}", pre.map(|p| iso(p.date)).unwrap_or_default())
+            } else {
+                let why_pre = matches(&opts.tests.pre, t).err().unwrap_or_default();
+                let why_post = matches(&opts.tests.post, t).err().unwrap_or_default();
+                format!("not in the pre window ({why_pre}) nor the post window ({why_post})")
+            };
+            ledger.exclude(t.idx, &th("test_date"), &iso(t.date), reason);
+        }
+
+        let (Some(a), Some(b), None) = (pre, post, &dropped) else { continue };
+        let info = &infos[members.iter().copied().find(|&i| tests[i].idx == a.idx).unwrap_or(members[0])];
+        let as_picked =
+            |t: &Test| PickedTest { score: t.score, sem: t.sem, date: t.date, window: t.window.clone(), row: t.row };
+        students.push(HistoryStudent {
+            student_id: student_id.to_string(),
+            subject: subject.to_string(),
+            school_id: info.school_id.clone(),
+            grade: a.grade,
+            groups: info.groups.clone(),
+            pre: as_picked(a),
+            post: as_picked(b),
+            weeks_between: ((b.date - a.date).num_days() - break_days(&opts.tests, a.date, b.date)) as f64 / 7.0,
+            growth: b.score - a.score,
+            growth_se: match (a.sem, b.sem) {
+                (Some(x), Some(y)) => Some((x * x + y * y).sqrt()),
+                _ => None,
+            },
+        });
+    }
+
+    for subject in &subjects {
+        if !by_key.keys().any(|(s, _)| s == subject) {
+            warnings.push(format!("{}: no usable {subject} row", table.file));
+            continue;
+        }
+        for (name, spec, rows) in [("pre", &opts.tests.pre, &pre_rows), ("post", &opts.tests.post, &post_rows)] {
+            if rows.get(subject.as_str()).copied().unwrap_or(0) == 0 {
+                warnings.push(format!(
+                    "{}: no valid {subject} test is in the {name} window ({}); check the history year's \
+                     [tests] {name} against the file",
+                    table.file,
+                    describe(spec)
+                ));
+            }
+        }
+    }
+    if !differing.is_empty() {
+        let shown: Vec<&str> = differing.iter().take(5).map(String::as_str).collect();
+        warnings.push(format!(
+            "{}: {} students have different school_id or group values on different rows (e.g. {}); \
+             the values of the pre-test row are used",
+            table.file,
+            differing.len(),
+            shown.join(", ")
+        ));
+    }
+    let ids: BTreeSet<&str> = tests.iter().map(|t| t.student_id.as_str()).collect();
+    let lengths: BTreeSet<usize> = ids.iter().map(|id| id.len()).collect();
+    if !ids.is_empty()
+        && ids.iter().all(|id| id.bytes().all(|b| b.is_ascii_digit()))
+        && lengths.len() > 1
+        && opts.ids.pad_width.is_none()
+    {
+        warnings.push(format!(
+            "{}: all-digit student IDs have {} different lengths ({lengths:?}); if IDs should have one width, \
+             leading zeros may have been lost before this file was written",
+            table.file,
+            lengths.len()
+        ));
+    }
+
+    students.sort_by(|x, y| (&x.subject, &x.student_id).cmp(&(&y.subject, &y.student_id)));
+    Ok(History {
+        file: table.file.clone(),
+        students,
+        ledger,
+        groups,
+        warnings,
+        students_without_pre: without_pre,
+        students_without_post: without_post,
+    })
+}
+
+/// Optional fields the selection rules need: a window chosen by label needs `window`, by
+/// school year `school_year`, and a grade filter `grade`.
+fn needed_fields(opts: &HistoryOptions) -> Vec<&'static str> {
+    let specs = [&opts.tests.pre, &opts.tests.post];
+    let mut out = Vec::new();
+    if specs.iter().any(|w| w.window.is_some()) {
+        out.push("window");
+    }
+    if specs.iter().any(|w| w.school_year.is_some()) {
+        out.push("school_year");
+    }
+    if opts.grades.is_some() {
+        out.push("grade");
+    }
+    out
+}
+
+/// A window spec in words: `window "fall", 2024-08-01..2024-10-31, school_year "2024-25"`.
+fn describe(spec: &WindowSpec) -> String {
+    let mut parts = Vec::new();
+    if let Some(w) = &spec.window {
+        parts.push(format!("window {w:?}"));
+    }
+    if spec.from.is_some() || spec.to.is_some() {
+        parts.push(format!(
+            "{}..{}",
+            spec.from.map(|d| iso(d.0)).unwrap_or_default(),
+            spec.to.map(|d| iso(d.0)).unwrap_or_default()
+        ));
+    }
+    if let Some(y) = &spec.school_year {
+        parts.push(format!("school_year {y:?}"));
+    }
+    parts.join(", ")
+}
+
+/// The validity flag, read as in the assessments file.
+fn parse_flag(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "" | "true" | "t" | "1" | "y" | "yes" | "valid" => Some(true),
+        "false" | "f" | "0" | "n" | "no" | "invalid" => Some(false),
+        _ => None,
+    }
+}
+
+/// Types every row; bad rows and exact duplicates are excepted, good rows marked valid.
+/// Returns the tests with the student fields of each row (same positions).
+fn type_rows(
+    table: &RawTable,
+    cols: &ColumnIndex,
+    opts: &HistoryOptions,
+    groups: &[String],
+    ledger: &mut Ledger,
+) -> (Vec<Test>, Vec<RowInfo>) {
+    type Key =
+        (String, String, chrono::NaiveDate, String, Option<String>, Option<i32>, u64, Option<u64>, bool, RowInfo);
+    let mut tests = Vec::new();
+    let mut infos = Vec::new();
+    let mut seen: HashMap<Key, u64> = HashMap::new();
+    for (idx, raw) in table.rows.iter().enumerate() {
+        if let Some(d) = &raw.defect {
+            ledger.except(idx, "", "", d.clone());
+            continue;
+        }
+        if raw.fields.len() != table.headers.len() {
+            let reason = format!("row has {} fields, the header has {}", raw.fields.len(), table.headers.len());
+            ledger.except(idx, "", "", reason);
+            continue;
+        }
+        let get = |f: &str| cols.get(raw, f).unwrap_or("");
+        let mut bad: Vec<(&str, String, String)> = Vec::new();
+        let id = opts.ids.normalize(get("student_id"));
+        if id.is_empty() {
+            bad.push(("student_id", String::new(), "missing student_id".into()));
+        }
+        let subject = get("subject").trim().to_ascii_lowercase();
+        if subject.is_empty() {
+            bad.push(("subject", String::new(), "missing subject".into()));
+        }
+        let date = parse_date(get("test_date"));
+        if date.is_none() {
+            bad.push(("test_date", get("test_date").into(), "not a date (YYYY-MM-DD or M/D/YYYY)".into()));
+        }
+        let score = parse_number(get("scale_score"));
+        if score.is_none() {
+            bad.push(("scale_score", get("scale_score").into(), "scale_score is not a finite number".into()));
+        }
+        let sem = match get("sem").trim() {
+            "" => None,
+            t => match parse_number(t) {
+                Some(v) if v > 0.0 => Some(v),
+                _ => {
+                    bad.push(("sem", t.into(), "sem is not a positive number".into()));
+                    None
+                }
+            },
+        };
+        let valid = parse_flag(get("valid"));
+        if valid.is_none() {
+            bad.push(("valid", get("valid").into(), "valid is not true/false".into()));
+        }
+        let grade = match get("grade").trim() {
+            "" => None,
+            t => {
+                let g = parse_grade(t);
+                if g.is_none() {
+                    bad.push(("grade", t.into(), "grade is not an integer in -1..=13".into()));
+                }
+                g
+            }
+        };
+        let (Some(date), Some(score), Some(valid), true) = (date, score, valid, bad.is_empty()) else {
+            for (c, v, r) in bad {
+                ledger.except(idx, &cols.header(c), &v, r);
+            }
+            continue;
+        };
+        let school = get("school_id").trim();
+        let info = RowInfo {
+            school_id: (!school.is_empty()).then(|| school.to_string()),
+            groups: groups.iter().map(|g| (g.clone(), get(g).trim().to_string())).collect(),
+        };
+        let test = Test {
+            idx,
+            row: raw.row,
+            student_id: id,
+            subject,
+            date,
+            window: get("window").trim().to_ascii_lowercase(),
+            school_year: Some(get("school_year").trim().to_string()).filter(|s| !s.is_empty()),
+            grade,
+            score,
+            sem,
+            valid,
+        };
+        let key: Key = (
+            test.student_id.clone(),
+            test.subject.clone(),
+            test.date,
+            test.window.clone(),
+            test.school_year.clone(),
+            test.grade,
+            test.score.to_bits(),
+            test.sem.map(f64::to_bits),
+            test.valid,
+            info.clone(),
+        );
+        if let Some(first) = seen.get(&key) {
+            ledger.except(idx, "", "", format!("exact duplicate of row {first}"));
+            continue;
+        }
+        seen.insert(key, test.row);
+        ledger.validate(idx);
+        tests.push(test);
+        infos.push(info);
+    }
+    (tests, infos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::date::Date;
+    use crate::data::ledger::ExceptionKind;
+    use crate::data::load::parse_csv;
+    use crate::data::schema::{Break, RetestRule};
+
+    fn raw(text: &str) -> RawTable {
+        let (headers, rows, blank_lines) = parse_csv(text.as_bytes(), "history.csv").unwrap();
+        RawTable {
+            file: "history.csv".into(),
+            path: "history.csv".into(),
+            sha256: String::new(),
+            headers,
+            rows,
+            blank_lines,
+        }
+    }
+
+    fn d(s: &str) -> Date {
+        Date(parse_date(s).unwrap())
+    }
+
+    fn opts() -> HistoryOptions {
+        HistoryOptions {
+            subjects: vec!["math".into()],
+            grades: None,
+            tests: Tests {
+                pre: WindowSpec { window: Some("fall".into()), ..Default::default() },
+                post: WindowSpec { window: Some("spring".into()), ..Default::default() },
+                retest: RetestRule::MinSemThenLatest,
+                require_valid: true,
+                breaks: vec![],
+            },
+            columns: BTreeMap::new(),
+            ids: IdRules::default(),
+            groups: STANDARD_GROUPS.iter().map(|g| g.to_string()).collect(),
+        }
+    }
+
+    const HEADER: &str =
+        "student_id,school_id,subject,test_date,window,school_year,grade,scale_score,sem,valid,gender\n";
+
+    fn run(body: &str, o: &HistoryOptions) -> History {
+        history_from_table(&raw(&format!("{HEADER}{body}")), o).unwrap()
+    }
+
+    /// "row: reason" of every exception.
+    fn reasons(h: &History) -> Vec<String> {
+        h.ledger.exceptions().iter().map(|e| format!("{}: {}", e.row, e.reason)).collect()
+    }
+
+    fn balanced(h: &History) -> Accounting {
+        let a = h.accounting().unwrap();
+        assert_eq!(a.rows_read, a.rows_used + a.rows_excepted);
+        a
+    }
+
+    #[test]
+    fn sample_history_loads_with_every_row_accounted_for() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples/history.csv");
+        let h = load_history(&path, "history.csv", &opts()).unwrap();
+        // 4,766 students: 87 have no valid fall test, 609 no valid spring test after it.
+        assert_eq!(h.students.len(), 4070);
+        assert_eq!((h.students_without_pre, h.students_without_post), (87, 609));
+        let a = balanced(&h);
+        assert_eq!((a.rows_read, a.rows_used, a.rows_excepted), (9009, 8140, 869));
+        assert!(h.ledger.exceptions().iter().all(|e| e.kind == ExceptionKind::Excluded && !e.reason.is_empty()));
+        assert!(h.students.windows(2).all(|w| (&w[0].subject, &w[0].student_id) < (&w[1].subject, &w[1].student_id)));
+        assert!(h.students.iter().all(|s| s.student_id.len() == 6 && s.pre.date < s.post.date));
+        assert_eq!(h.groups.len(), 5);
+        let s = h.students.iter().find(|s| s.student_id == "000174").unwrap();
+        assert_eq!((s.pre.score, s.post.score, s.growth, s.grade), (210.0, 210.0, 0.0, Some(3)));
+        assert_eq!(s.school_id.as_deref(), Some("S20"));
+        assert_eq!(s.groups.get("race_ethnicity").map(String::as_str), Some("Hispanic"));
+        assert!((s.growth_se.unwrap() - (2.7f64 * 2.7 + 2.6 * 2.6).sqrt()).abs() < 1e-12);
+        assert!(h.warnings.is_empty(), "{:?}", h.warnings);
+
+        // Grades 3-5 only: the rest are excluded by the grade on their pre-test.
+        let o = HistoryOptions { grades: Some(vec![3, 4, 5]), ..opts() };
+        let g = load_history(&path, "history.csv", &o).unwrap();
+        balanced(&g);
+        assert_eq!(g.students.len(), 1998);
+        assert!(g.students.iter().all(|s| matches!(s.grade, Some(3..=5))));
+        assert!(g.ledger.exceptions().iter().any(|e| e.column == "grade" && e.reason.contains("not among the grades")));
+    }
+
+    #[test]
+    fn retest_rule_picks_the_smallest_sem_and_weeks_skip_breaks() {
+        let body = "01,S1,math,2024-09-10,fall,2024-25,4,200,3.5,true,F\n\
+                    01,S1,math,2024-09-20,fall,2024-25,4,204,3.0,true,F\n\
+                    01,S1,math,2025-05-12,spring,2024-25,4,212,3.2,true,F\n\
+                    01,S1,math,2025-05-20,spring,2024-25,4,215,3.9,true,F\n";
+        let mut o = opts();
+        o.tests.breaks = vec![Break { from: d("2024-12-21"), to: d("2025-01-01") }];
+        let h = run(body, &o);
+        let s = &h.students[0];
+        assert_eq!((s.pre.score, s.pre.row, s.post.score, s.post.row), (204.0, 3, 212.0, 4));
+        assert_eq!(s.growth, 8.0);
+        // 2024-09-20 -> 2025-05-12 is 234 days, 12 of them in the break.
+        assert!((s.weeks_between - 222.0 / 7.0).abs() < 1e-12);
+        let r = reasons(&h);
+        assert!(r.iter().any(|x| x.starts_with("2: pre-test retest not chosen") && x.contains("row 3")), "{r:?}");
+        assert!(r.iter().any(|x| x.starts_with("5: post-test retest not chosen") && x.contains("row 4")), "{r:?}");
+        assert_eq!(balanced(&h).rows_used, 2);
+
+        o.tests.retest = RetestRule::Latest;
+        let h = run(body, &o);
+        assert_eq!((h.students[0].pre.score, h.students[0].post.score), (204.0, 215.0));
+        o.tests.retest = RetestRule::Earliest;
+        assert_eq!(run(body, &o).students[0].pre.score, 200.0);
+    }
+
+    #[test]
+    fn a_student_with_only_a_fall_row_is_excluded_with_the_reason() {
+        let body = "01,S1,math,2024-09-10,fall,2024-25,4,200,3.5,true,F\n\
+                    02,S1,math,2024-09-10,fall,2024-25,4,190,3.0,true,M\n\
+                    02,S1,math,2025-05-10,spring,2024-25,4,199,3.0,true,M\n\
+                    03,S1,math,2025-05-10,spring,2024-25,4,199,3.0,true,M\n\
+                    04,S1,math,2024-09-10,fall,2024-25,4,190,3.0,true,M\n\
+                    04,S1,math,2025-01-10,winter,2024-25,4,195,3.0,true,M\n\
+                    04,S1,math,2025-05-10,spring,2024-25,4,199,3.0,false,M\n";
+        let h = run(body, &opts());
+        assert_eq!(h.students.iter().map(|s| s.student_id.as_str()).collect::<Vec<_>>(), vec!["02"]);
+        assert_eq!((h.students_without_pre, h.students_without_post), (1, 2));
+        let r = reasons(&h);
+        let has = |row: u64, text: &str| r.iter().any(|x| x.starts_with(&format!("{row}: ")) && x.contains(text));
+        assert!(has(2, "no valid post-test in the post window (window \"spring\") after the pre-test of 2024-09-10"));
+        assert!(has(5, "no valid pre-test in the pre window (window \"fall\")"), "{r:?}");
+        assert!(has(6, "no valid post-test"), "{r:?}");
+        assert!(has(7, "not in the pre window") && has(7, "nor the post window"), "{r:?}");
+        assert!(has(8, "test flagged invalid"), "{r:?}");
+        let e = h.ledger.exceptions().iter().find(|e| e.row == 2).unwrap();
+        assert_eq!((e.column.as_str(), e.value.as_str(), e.kind), ("student_id", "01", ExceptionKind::Excluded));
+        let a = balanced(&h);
+        assert_eq!((a.rows_used, a.rows_excepted), (2, 5));
+    }
+
+    #[test]
+    fn a_post_test_must_be_after_the_pre_test() {
+        // Windows by date only: the row in the post window is dated before the chosen pre-test.
+        let mut o = opts();
+        o.tests.pre = WindowSpec { from: Some(d("2024-09-05")), to: Some(d("2024-09-30")), ..Default::default() };
+        o.tests.post = WindowSpec { from: Some(d("2024-08-01")), to: Some(d("2024-09-15")), ..Default::default() };
+        let body = "01,S1,math,2024-09-01,fall,2024-25,4,200,3.0,true,F\n01,S1,math,2024-09-20,fall,2024-25,4,204,2.0,true,F\n";
+        let h = run(body, &o);
+        assert!(h.students.is_empty());
+        assert_eq!(h.students_without_post, 1);
+        assert!(reasons(&h).iter().any(|x| x.starts_with("2: post-test not after the pre-test of 2024-09-20")));
+        balanced(&h);
+    }
+
+    #[test]
+    fn bad_rows_name_their_column_and_value() {
+        let body = "01,S1,math,2024-13-01,fall,2024-25,4,200,3.5,true,F\n\
+                    ,S1,math,2024-09-10,fall,2024-25,4,200,3.5,true,F\n\
+                    02,S1,math,2024-09-10,fall,2024-25,fourth,N/A,-1,maybe,F\n\
+                    03,S1,math,2024-09-10,fall,2024-25,4,200\n\
+                    04,S1,math,2024-09-10,fall,2024-25,4,200,3.5,true,F\n\
+                    04,S1,math,9/10/2024,fall,2024-25,4,200,3.5,true,F\n";
+        let h = run(body, &opts());
+        let ex = h.ledger.exceptions();
+        let find = |col: &str, val: &str| {
+            ex.iter().find(|e| e.column == col && e.value == val).unwrap_or_else(|| panic!("no {col}={val} in {ex:?}"))
+        };
+        assert_eq!(find("test_date", "2024-13-01").row, 2);
+        assert_eq!(find("student_id", "").reason, "missing student_id");
+        assert!(find("grade", "fourth").reason.contains("-1..=13"));
+        assert!(find("scale_score", "N/A").reason.contains("not a finite number"));
+        assert!(find("sem", "-1").reason.contains("positive"));
+        assert!(find("valid", "maybe").reason.contains("true/false"));
+        assert!(ex.iter().any(|e| e.row == 5 && e.reason.contains("row has 8 fields")));
+        assert!(ex.iter().any(|e| e.row == 7 && e.reason == "exact duplicate of row 6"), "{ex:?}");
+        assert!(ex.iter().filter(|e| e.row <= 5 || e.row == 7).all(|e| e.kind == ExceptionKind::Invalid));
+        balanced(&h);
+    }
+
+    #[test]
+    fn an_unknown_subject_is_excluded() {
+        let body = "01,S1,Science,2024-09-10,fall,2024-25,4,200,3.5,true,F\n\
+                    01,S1,MATH,2024-09-10,fall,2024-25,4,200,3.5,true,F\n\
+                    01,S1,math,2025-05-10,spring,2024-25,4,210,3.5,true,F\n";
+        let h = run(body, &opts());
+        let e = &h.ledger.exceptions()[0];
+        assert_eq!((e.row, e.column.as_str(), e.value.as_str()), (2, "subject", "science"));
+        assert!(e.reason.contains("not among the subjects asked for (math)"), "{e:?}");
+        assert_eq!(h.students.len(), 1, "subjects are matched case-insensitively");
+        let o = HistoryOptions { subjects: vec!["reading".into()], ..opts() };
+        let h = run(body, &o);
+        assert!(h.students.is_empty());
+        assert!(h.warnings.iter().any(|w| w.contains("no usable reading row")), "{:?}", h.warnings);
+        assert_eq!(balanced(&h).rows_excepted, 3);
+    }
+
+    #[test]
+    fn ids_keep_leading_zeros_and_pad_on_request() {
+        let body = "00123,S1,math,2024-09-10,fall,2024-25,4,200,3.5,true,F\n\
+                    00123,S1,math,2025-05-10,spring,2024-25,4,210,3.5,true,F\n\
+                    123,S1,math,2024-09-10,fall,2024-25,4,190,3.5,true,F\n\
+                    123,S1,math,2025-05-10,spring,2024-25,4,200,3.5,true,F\n";
+        let h = run(body, &opts());
+        let ids: Vec<&str> = h.students.iter().map(|s| s.student_id.as_str()).collect();
+        assert_eq!(ids, vec!["00123", "123"]);
+        assert!(h.warnings.iter().any(|w| w.contains("leading zeros")), "{:?}", h.warnings);
+        // Padded, both IDs are one student with two fall and two spring tests: the retest rule
+        // (equal SEMs, equal dates -> the later row) decides.
+        let o = HistoryOptions { ids: IdRules { pad_width: Some(5) }, ..opts() };
+        let h = run(body, &o);
+        assert_eq!(h.students.len(), 1);
+        assert_eq!((h.students[0].student_id.as_str(), h.students[0].pre.row), ("00123", 4));
+        balanced(&h);
+    }
+
+    #[test]
+    fn missing_columns_and_mapped_headers() {
+        let text = "ID,Subj,Date,window,RIT\n0042,math,2024-09-10,fall,200\n0042,math,2025-05-10,spring,210\n";
+        let err = history_from_table(&raw(text), &opts()).unwrap_err().to_string();
+        assert!(err.contains("student_id") && err.contains("\"RIT\""), "{err}");
+        let mut o = opts();
+        for (f, h) in [("student_id", "ID"), ("subject", "Subj"), ("test_date", "Date"), ("scale_score", "RIT")] {
+            o.columns.insert(f.into(), h.into());
+        }
+        let h = history_from_table(&raw(text), &o).unwrap();
+        assert_eq!(h.students[0].student_id, "0042");
+        assert_eq!((h.students[0].grade, h.students[0].school_id.clone(), h.students[0].growth_se), (None, None, None));
+        assert!(h.groups.is_empty());
+        // A grade filter needs the grade column.
+        o.grades = Some(vec![4]);
+        let err = history_from_table(&raw(text), &o).unwrap_err().to_string();
+        assert!(err.contains("`grade`"), "{err}");
+    }
+
+    #[test]
+    fn windows_matching_nothing_and_differing_student_values_are_warned() {
+        let body = "01,S1,math,2024-09-10,fall,2024-25,4,200,3.5,true,F\n\
+                    01,S2,math,2025-05-10,spring,2024-25,4,210,3.5,true,F\n";
+        let h = run(body, &opts());
+        assert_eq!(h.students[0].school_id.as_deref(), Some("S1"), "the pre-test row's school");
+        assert!(h.warnings.iter().any(|w| w.contains("1 students have different school_id")), "{:?}", h.warnings);
+        let mut o = opts();
+        o.tests.post.window = Some("sprng".into());
+        let h = run(body, &o);
+        assert!(h.warnings.iter().any(|w| w.contains("post window (window \"sprng\")")), "{:?}", h.warnings);
+        assert!(!h.warnings.iter().any(|w| w.contains("pre window")), "{:?}", h.warnings);
+        balanced(&h);
+    }
+
+    #[test]
+    fn parquet_files_load_with_ids_as_text() {
+        use crate::data::table::{Column, Format, Table};
+        let text = |v: &[&str]| Column::Text(v.iter().map(|s| Some(s.to_string())).collect());
+        let mut t = Table::new();
+        t.push("student_id", text(&["0007", "0007"]));
+        t.push("subject", text(&["math", "math"]));
+        t.push("test_date", text(&["2024-09-10", "2025-05-10"]));
+        t.push("window", text(&["fall", "spring"]));
+        t.push("scale_score", Column::Float(vec![Some(200.0), Some(211.5)]));
+        t.push("sem", Column::Float(vec![Some(3.0), None]));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.parquet");
+        t.write(&path, Format::Parquet).unwrap();
+        let h = load_history(&path, "history.parquet", &opts()).unwrap();
+        assert_eq!(h.students.len(), 1);
+        let s = &h.students[0];
+        assert_eq!((s.student_id.as_str(), s.growth, s.growth_se, s.post.row), ("0007", 11.5, None, 3));
+        assert_eq!(balanced(&h).rows_used, 2);
+    }
+}

@@ -2,6 +2,7 @@
 
 mod architecture;
 mod bootstrap;
+mod check;
 mod cli;
 mod common;
 mod messy;

@@ -1,6 +1,7 @@
 //! The command line: clap argument structs and one file per command. Commands only wire
 //! library calls together and print.
 
+pub mod baseline;
 pub mod bootstrap;
 pub mod check;
 pub mod norms;
@@ -39,6 +40,8 @@ pub enum Command {
     Norms(norms::Args),
     /// Provider value-added: fixed effects with robust SEs, or random intercepts with shrinkage.
     Vam(vam::Args),
+    /// Set contract targets from the history file: OC curves, recommended threshold, minimum n.
+    Baseline(baseline::Args),
     /// Settle a contract: counted students, metric with interval, decision per tier, payment.
     Check(check::Args),
     /// Bootstrap confidence intervals (BCa, percentile, ...) for a mean, share or median per group.
@@ -62,6 +65,7 @@ pub fn main() -> ExitCode {
         Command::Vam(a) => vam::run(&a),
         Command::Bootstrap(a) => bootstrap::run(&a),
         Command::Check(a) => check::run(&a),
+        Command::Baseline(a) => baseline::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,8 @@
 //! Contracts: the terms (TOML spec), and, as they are built, metrics, checks, payments and
 //! baselines. Nothing here reads files or uses polars (a test scans the source).
 
+pub mod baseline;
+pub mod benchmarks;
 pub mod check;
+pub mod oc;
 pub mod terms;

@@ -1,0 +1,167 @@
+//! `obc baseline CONTRACT.toml --out DIR`: target setting from the history file.
+//!
+//! Writes `oc.csv` (P(metric meets threshold | effect, provider size)), `recommendation.json`
+//! (business-as-usual level, recommended threshold, power, minimum n, targets in SD units
+//! against published effects, manifest) and `exceptions.csv` (history rows not used).
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::UserError;
+use super::check::{contract_norms, norm_score, read_history};
+use crate::contract::baseline::{self, Baseline};
+use crate::contract::check::Student;
+use crate::data::table::{Column, Format, Table};
+use crate::manifest::{Manifest, OutputFile, SCHEMA_VERSION};
+use crate::stats::norms::model::Scorer;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The contract file (TOML); its [baseline] section sets the grid.
+    pub contract: PathBuf,
+    /// Output folder.
+    #[arg(long, default_value = "obc-baseline")]
+    pub out: PathBuf,
+}
+
+#[derive(Serialize)]
+struct Recommendation<'a> {
+    schema_version: u32,
+    contract: &'a str,
+    outcome: String,
+    metric: &'static str,
+    decision: String,
+    weeks: f64,
+    baseline: &'a Baseline,
+    manifest: &'a Manifest,
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let (contract, base) = super::read_contract(&args.contract)?;
+    contract.check_history_named()?;
+    let history = read_history(&contract, &base)?
+        .ok_or_else(|| UserError("obc baseline needs the history file: add `history = ...` under [files]".into()))?;
+    if history.students.iter().any(|s| s.grade.is_none()) {
+        return Err(UserError(format!("{}: no grade for some students; baselines are by grade", history.file)).into());
+    }
+    let norms = contract_norms(&contract, &base, Some(&history))?;
+    let scorer = norms.as_ref().map(|n| Scorer::new(&n.model));
+    let score = |subject: &str, grade: i32, pre: f64, post: f64, weeks: f64| match &scorer {
+        Some(s) => norm_score(s, subject, grade, pre, post, Some(weeks)),
+        None => Err("the contract uses no norms".to_string()),
+    };
+    let students: Vec<Student> = history
+        .students
+        .iter()
+        .map(|h| {
+            let grade = h.grade.expect("checked above");
+            Student {
+                student_id: h.student_id.clone(),
+                subject: h.subject.clone(),
+                school: h.school_id.clone().unwrap_or_default(),
+                grade,
+                provider: None,
+                tutor: None,
+                groups: h.groups.clone(),
+                analysed: true,
+                excluded: None,
+                served: false,
+                pre: Some(h.pre.score),
+                post: Some(h.post.score),
+                pre_sem: h.pre.sem,
+                weeks: Some(h.weeks_between),
+                sessions: 0,
+                minutes: 0.0,
+                score: score(&h.subject, grade, h.pre.score, h.post.score, h.weeks_between),
+            }
+        })
+        .collect();
+    let weeks = contract.baseline.weeks.unwrap_or_else(|| {
+        let mut w: Vec<f64> = history.students.iter().map(|s| s.weeks_between).collect();
+        w.sort_by(f64::total_cmp);
+        w.get(w.len() / 2).copied().unwrap_or(36.0)
+    });
+    let rescore =
+        |s: &Student, post: f64| score(&s.subject, s.grade, s.pre.unwrap_or(f64::NAN), post, s.weeks.unwrap_or(weeks));
+    let result =
+        baseline::run(&contract, &students, rescore, weeks).map_err(|e| UserError(format!("baseline: {e}")))?;
+
+    super::out_dir(&args.out)?;
+    let oc = oc_table(&result);
+    oc.write(&args.out.join("oc.csv"), Format::Csv)?;
+    let exceptions = crate::data::exceptions_table([&history.ledger]);
+    exceptions.write(&args.out.join("exceptions.csv"), Format::Csv)?;
+    let accounting = history.accounting().map_err(anyhow::Error::msg)?;
+    let mut m = Manifest::new("baseline", serde_json::to_value(&contract)?, Some(contract.inference.seed));
+    m.inputs = vec![accounting.clone()];
+    m.outputs = vec![
+        OutputFile { file: "oc.csv".into(), restricted: false, rows: Some(oc.height() as u64) },
+        OutputFile { file: "recommendation.json".into(), restricted: false, rows: None },
+        OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions.height() as u64) },
+    ];
+    let mut warnings: Vec<String> = history.warnings.iter().map(|w| format!("history: {w}")).collect();
+    if let Some(n) = &norms {
+        warnings.extend(n.warnings.iter().cloned());
+    }
+    warnings.extend(result.warnings.iter().cloned());
+    m.warnings = warnings.clone();
+    let rec = Recommendation {
+        schema_version: SCHEMA_VERSION,
+        contract: &contract.contract.name,
+        outcome: contract.outcome.describe(),
+        metric: contract.metric.kind.describe(),
+        decision: format!("{:?} at level {}", contract.decision.rule, contract.decision.level),
+        weeks,
+        baseline: &result,
+        manifest: &m,
+    };
+    let mut json = serde_json::to_string_pretty(&rec)?;
+    json.push('\n');
+    super::write_text(&args.out.join("recommendation.json"), &json)?;
+
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
+    let b = &result.business_as_usual;
+    eprintln!(
+        "business as usual ({} history students): {:.3} [{}, {}]",
+        result.population.target_students,
+        b.point,
+        b.low.map_or("-".into(), |v| format!("{v:.3}")),
+        b.high.map_or("-".into(), |v| format!("{v:.3}"))
+    );
+    let r = &result.recommendation;
+    eprintln!(
+        "recommended threshold for {} students: {:.3} (no-effect provider meets it {:.1}% of the time; power {:.1}% at d = {}); minimum n for power {}: {}",
+        r.n,
+        r.threshold,
+        100.0 * r.p_met_null,
+        100.0 * r.power,
+        r.power_effect,
+        r.target_power,
+        r.min_n.map_or("not reached".into(), |n| n.to_string())
+    );
+    for t in &result.targets {
+        if let Some(c) = &t.comparison {
+            for line in &c.lines {
+                eprintln!("{}: {line}", t.label);
+            }
+        }
+    }
+    eprintln!("oc curves -> {}", args.out.join("oc.csv").display());
+    super::print_accounting(&[accounting]);
+    Ok(())
+}
+
+/// `oc.csv`: one row per (effect, provider size, threshold).
+fn oc_table(b: &Baseline) -> Table {
+    let c = &b.cells;
+    let mut t = Table::new();
+    t.push("effect_sd", Column::Float(c.iter().map(|x| Some(x.effect)).collect()));
+    t.push("provider_size", Column::Int(c.iter().map(|x| Some(x.n as i64)).collect()));
+    t.push("threshold", Column::Float(c.iter().map(|x| Some(x.threshold)).collect()));
+    t.push("p_met", Column::Float(c.iter().map(|x| Some(x.p_met)).collect()));
+    t.push("mc_se", Column::Float(c.iter().map(|x| Some(x.mc_se)).collect()));
+    t
+}

@@ -248,13 +248,178 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let (contract, base) = super::read_contract(&args.contract)?;
     contract.check_settlement_terms()?;
     let as_of = args.as_of.as_deref().map(parse_as_of).transpose()?;
-    let analytic = data::prepare_contract_as_of(&contract, &base, as_of)?;
+    let midpoint = as_of.map(|d| Midpoint::new(&contract, d)).transpose()?;
+    let terms = midpoint.as_ref().map_or_else(|| contract.clone(), |m| m.terms.clone());
+    let analytic = data::prepare_contract_as_of(&terms, &base, as_of)?;
     let history = read_history(&contract, &base)?;
     let norms = contract_norms(&contract, &base, history.as_ref())?;
-    let students = students(&analytic, norms.as_ref());
-    let settlement = check::settle(&contract, &students);
+    let mut students = students(&analytic, norms.as_ref());
+    if let Some(m) = &midpoint {
+        m.project(&terms, &analytic, norms.as_ref(), &mut students);
+    }
+    let settlement = check::settle(&terms, &students);
     super::out_dir(&args.out)?;
-    write_outputs(args, &contract, &analytic, history.as_ref(), norms.as_ref(), &students, &settlement, as_of)
+    let mid_json = midpoint.as_ref().map(|m| m.report(&terms, &analytic, &settlement));
+    if let Some(m) = &midpoint {
+        m.dosage_table(&analytic).write(&args.out.join("dosage.csv"), Format::Csv)?;
+    }
+    write_outputs(args, &terms, &analytic, history.as_ref(), norms.as_ref(), &students, &settlement, as_of, mid_json)
+}
+
+/// A midpoint review (`--as-of`): the contract with prorated dosage rules and the interim
+/// test as the post-test, and the projection to the planned post-test date.
+///
+/// Projection: a counted student's growth from the pre-test to the interim test is scaled
+/// to the planned post-test date by instructional weeks (growth linear in weeks), and the
+/// outcome is scored at the projected post-test and the full weeks. The metric, its
+/// bootstrap replicates and hence the chance of meeting each threshold (the share of
+/// replicates at least the threshold) are computed on the projections. Assumptions: growth
+/// continues at the same weekly rate and dosage continues as delivered so far.
+struct Midpoint {
+    as_of: NaiveDate,
+    start: NaiveDate,
+    end: NaiveDate,
+    fraction: f64,
+    post_date: NaiveDate,
+    terms: Contract,
+}
+
+impl Midpoint {
+    fn new(contract: &Contract, as_of: NaiveDate) -> anyhow::Result<Midpoint> {
+        let m = &contract.midpoint;
+        let (Some(start), Some(end)) = (m.service_start, m.service_end) else {
+            return Err(UserError(
+                "--as-of needs [midpoint] service_start and service_end (the contracted service period)".into(),
+            )
+            .into());
+        };
+        let Some(interim) = m.interim.clone() else {
+            return Err(UserError(
+                "--as-of needs [midpoint] interim = { window = ... }: the test used to project growth".into(),
+            )
+            .into());
+        };
+        let post_date = match (contract.tests.post.from, contract.tests.post.to) {
+            (Some(a), Some(b)) => a.0 + (b.0 - a.0) / 2,
+            _ => end.0,
+        };
+        let span = (end.0 - start.0).num_days().max(1) as f64;
+        let fraction = ((as_of - start.0).num_days() as f64 / span).clamp(0.0, 1.0);
+        let mut terms = contract.clone();
+        terms.eligibility.min_sessions = (f64::from(contract.eligibility.min_sessions) * fraction).floor() as u32;
+        terms.eligibility.min_minutes = (contract.eligibility.min_minutes * fraction).floor();
+        terms.tests.post = interim;
+        Ok(Midpoint { as_of, start: start.0, end: end.0, fraction, post_date, terms })
+    }
+
+    /// Replaces each analysed student's post-test by the projection (module docs).
+    fn project(
+        &self,
+        terms: &Contract,
+        analytic: &AnalyticFile,
+        norms: Option<&ContractNorms>,
+        students: &mut [Student],
+    ) {
+        let scorer = norms.map(|n| Scorer::new(&n.model));
+        for (s, r) in students.iter_mut().zip(&analytic.rows) {
+            let (Some(pre), Some(post), Some(w)) = (&r.pre, &r.post, r.weeks_between) else { continue };
+            let breaks = crate::data::join::break_days(&terms.tests, pre.date, self.post_date);
+            let full = ((self.post_date - pre.date).num_days() - breaks) as f64 / 7.0;
+            if !(w > 0.0 && full >= w) {
+                if s.analysed {
+                    s.analysed = false;
+                    s.excluded =
+                        Some((Rule::NoPostTest, "interim test too close to the pre-test to project growth".into()));
+                }
+                continue;
+            }
+            let projected = pre.score + (post.score - pre.score) * full / w;
+            s.post = Some(projected);
+            s.weeks = Some(full);
+            s.score = match &scorer {
+                Some(sc) => norm_score(sc, &r.subject, r.grade, pre.score, projected, Some(full)),
+                None => Err("the contract uses no norms".into()),
+            };
+        }
+    }
+
+    fn dosage_table(&self, analytic: &AnalyticFile) -> Table {
+        let rows = self.dosage(analytic);
+        let mut t = Table::new();
+        t.push("provider", text(rows.iter().map(|r| Some(r.provider.clone()))));
+        t.push("rostered", int(rows.iter().map(|r| r.rostered)));
+        t.push("sessions_attended", int(rows.iter().map(|r| r.attended)));
+        t.push("mean_sessions_per_student", float(rows.iter().map(|r| Some(r.mean))));
+        t.push("contracted_to_date_per_student", float(rows.iter().map(|r| r.contracted_to_date)));
+        t.push("delivered_share_of_contracted", float(rows.iter().map(|r| r.share)));
+        t
+    }
+
+    fn dosage(&self, analytic: &AnalyticFile) -> Vec<DosageRow> {
+        let mut by: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        for r in &analytic.rows {
+            if let Some(p) = &r.provider_id {
+                let e = by.entry(p.clone()).or_default();
+                e.0 += 1;
+                e.1 += u64::from(r.dosage.sessions_attended);
+            }
+        }
+        let contracted = self.terms.midpoint.contracted_sessions.map(|c| c * self.fraction);
+        by.into_iter()
+            .map(|(provider, (n, attended))| {
+                let mean = attended as f64 / n as f64;
+                DosageRow {
+                    provider,
+                    rostered: n,
+                    attended,
+                    mean,
+                    contracted_to_date: contracted,
+                    share: contracted.filter(|c| *c > 0.0).map(|c| mean / c),
+                }
+            })
+            .collect()
+    }
+
+    fn report(&self, terms: &Contract, analytic: &AnalyticFile, s: &Settlement) -> serde_json::Value {
+        let projection: Vec<serde_json::Value> = s
+            .providers
+            .iter()
+            .flat_map(|p| {
+                p.tiers.iter().map(move |t| {
+                    serde_json::json!({
+                        "provider": p.provider,
+                        "tier": t.name,
+                        "threshold": t.threshold,
+                        "projected_chance_of_meeting": if p.suppressed { None } else { Some(t.p_at_least) },
+                        "projected_decision": t.verdict.as_str(),
+                    })
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "as_of": crate::data::date::iso(self.as_of),
+            "service_start": crate::data::date::iso(self.start),
+            "service_end": crate::data::date::iso(self.end),
+            "fraction_of_service_elapsed": self.fraction,
+            "prorated_min_sessions": terms.eligibility.min_sessions,
+            "prorated_min_minutes": terms.eligibility.min_minutes,
+            "interim_test": terms.tests.post,
+            "projected_post_date": crate::data::date::iso(self.post_date),
+            "assumptions": "growth from the pre-test to the interim test continues at the same rate per instructional week until the planned post-test date; dosage continues as delivered; the chance of meeting a threshold is the share of bootstrap replicates of the projected metric at least the threshold; payments shown are projections",
+            "dosage": self.dosage(analytic),
+            "projection": projection,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct DosageRow {
+    provider: String,
+    rostered: u64,
+    attended: u64,
+    mean: f64,
+    contracted_to_date: Option<f64>,
+    share: Option<f64>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -267,6 +432,7 @@ fn write_outputs(
     students: &[Student],
     s: &Settlement,
     as_of: Option<NaiveDate>,
+    midpoint: Option<serde_json::Value>,
 ) -> anyhow::Result<()> {
     let out = &args.out;
     let providers = providers_table(contract, s);
@@ -299,6 +465,9 @@ fn write_outputs(
         OutputFile { file: "audit.csv".into(), restricted: true, rows: Some(audit.height() as u64) },
         OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions.height() as u64) },
     ];
+    if as_of.is_some() {
+        m.outputs.push(OutputFile { file: "dosage.csv".into(), restricted: false, rows: None });
+    }
     let mut warnings = analytic.warnings.clone();
     if let Some(h) = history {
         warnings.extend(h.warnings.iter().map(|w| format!("history: {w}")));
@@ -323,7 +492,7 @@ fn write_outputs(
         decision: format!("{:?} at level {}", contract.decision.rule, contract.decision.level),
         settlement: &public,
         norms: norms_json,
-        midpoint: None,
+        midpoint,
         manifest: &m,
     };
     let mut json = serde_json::to_string_pretty(&results)?;

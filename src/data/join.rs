@@ -34,7 +34,7 @@ use super::date::iso;
 use super::ledger::{Accounting, Ledger, Stage};
 use super::schema::{RetestRule, Tests, WindowSpec};
 use super::table::{Column, Table};
-use super::validate::{Session, Status, Student, Test, Validated};
+use super::validate::{Session, Status, Streamed, Student, Test, Validated};
 use crate::contract::terms::Eligibility;
 use crate::error::DataError;
 use crate::stats::wwc::{self, Boundary};
@@ -79,19 +79,25 @@ pub struct Dosage {
 
 impl Dosage {
     fn from_sessions(sessions: &[&Session]) -> Dosage {
-        let mut d = Dosage { sessions_scheduled: sessions.len() as u32, ..Default::default() };
+        Dosage::from_parts(sessions.iter().map(|s| (s.status, s.minutes, s.date, s.group_size)))
+    }
+
+    /// Dosage from (status, minutes, date, group size) of each session, in file order.
+    fn from_parts(sessions: impl Iterator<Item = (Status, f64, NaiveDate, Option<u32>)>) -> Dosage {
+        let mut d = Dosage::default();
         let mut weeks = BTreeSet::new();
         let (mut group_sum, mut group_n) = (0.0, 0u32);
-        for s in sessions {
-            match s.status {
+        for (status, minutes, date, group_size) in sessions {
+            d.sessions_scheduled += 1;
+            match status {
                 Status::Attended => {
                     d.sessions_attended += 1;
-                    d.minutes_attended += s.minutes;
-                    d.first_session = Some(d.first_session.map_or(s.date, |f| f.min(s.date)));
-                    d.last_session = Some(d.last_session.map_or(s.date, |l| l.max(s.date)));
-                    let w = s.date.iso_week();
+                    d.minutes_attended += minutes;
+                    d.first_session = Some(d.first_session.map_or(date, |f| f.min(date)));
+                    d.last_session = Some(d.last_session.map_or(date, |l| l.max(date)));
+                    let w = date.iso_week();
                     weeks.insert((w.year(), w.week()));
-                    if let Some(g) = s.group_size {
+                    if let Some(g) = group_size {
                         group_sum += g as f64;
                         group_n += 1;
                     }
@@ -264,7 +270,7 @@ pub fn prepare(v: Validated, opts: &PrepareOptions) -> Result<AnalyticFile, Data
         mut roster_ledger,
         mut sessions_ledger,
         mut assessments_ledger,
-        mut warnings,
+        warnings,
         groups,
         roster_columns,
         test_columns,
@@ -321,113 +327,26 @@ pub fn prepare(v: Validated, opts: &PrepareOptions) -> Result<AnalyticFile, Data
         let dosage = Dosage::from_sessions(sessions_of.get(s.student_id.as_str()).map(|v| v.as_slice()).unwrap_or(&[]));
         for subject in &opts.subjects {
             let cands = tests_of.remove(&(s.student_id.as_str(), subject.as_str())).unwrap_or_default();
-            let pre_c: Vec<&Test> = cands.iter().copied().filter(|t| matches(&opts.tests.pre, t).is_ok()).collect();
-            let pre = pick(&pre_c, opts.tests.retest).map(|i| pre_c[i]);
-            let post_c: Vec<&Test> = cands
-                .iter()
-                .copied()
-                .filter(|t| {
-                    matches(&opts.tests.post, t).is_ok() && pre.is_none_or(|p| t.idx != p.idx && t.date > p.date)
-                })
-                .collect();
-            let post = pick(&post_c, opts.tests.retest).map(|i| post_c[i]);
-            for t in &cands {
-                let chosen = [pre, post].iter().any(|c| c.is_some_and(|c| c.idx == t.idx));
-                if chosen {
-                    assessments_ledger.mark_used(t.idx);
-                    continue;
-                }
-                let reason = if pre_c.iter().any(|c| c.idx == t.idx) {
-                    format!(
-                        "pre-test retest not chosen: rule {} chose row {}",
-                        opts.tests.retest,
-                        pre.map(|p| p.row).unwrap_or(0)
-                    )
-                } else if post_c.iter().any(|c| c.idx == t.idx) {
-                    format!(
-                        "post-test retest not chosen: rule {} chose row {}",
-                        opts.tests.retest,
-                        post.map(|p| p.row).unwrap_or(0)
-                    )
-                } else if matches(&opts.tests.post, t).is_ok() {
-                    format!("post-test not after the pre-test of {}", pre.map(|p| iso(p.date)).unwrap_or_default())
-                } else {
-                    let why_pre = matches(&opts.tests.pre, t).err().unwrap_or_default();
-                    let why_post = matches(&opts.tests.post, t).err().unwrap_or_default();
-                    format!("not in the pre window ({why_pre}) nor the post window ({why_post})")
-                };
-                assessments_ledger.exclude(t.idx, &th("test_date"), &iso(t.date), reason);
-            }
-            let as_picked = |t: &Test| PickedTest {
-                score: t.score,
-                sem: t.sem,
-                date: t.date,
-                window: t.window.clone(),
-                row: t.row,
-            };
-            let weeks_between = match (pre, post) {
-                (Some(a), Some(b)) => {
-                    Some(((b.date - a.date).num_days() - break_days(&opts.tests, a.date, b.date)) as f64 / 7.0)
-                }
-                _ => None,
-            };
-            let growth = match (pre, post) {
-                (Some(a), Some(b)) => Some(b.score - a.score),
-                _ => None,
-            };
-            let growth_se = match (pre.and_then(|t| t.sem), post.and_then(|t| t.sem)) {
-                (Some(a), Some(b)) => Some((a * a + b * b).sqrt()),
-                _ => None,
-            };
-            let comparison = s.provider_id.is_none();
-            let (enrolled, dosage_ok, why_not) = if comparison {
-                (None, None, None)
-            } else {
-                let start = s.enroll_date.or(dosage.first_session);
-                let e = opts.eligibility.enrolled_in_time(start);
-                let d = opts.eligibility.met_dosage(dosage.sessions_attended, dosage.minutes_attended);
-                let why = e.as_ref().err().or(d.as_ref().err()).map(|w| w.to_string());
-                (Some(e.is_ok()), Some(d.is_ok()), why)
-            };
-            let eligible = why_not.is_none();
-            let exclusion_reason = if pre.is_none() {
-                Some("no valid pre-test in the pre window".to_string())
-            } else if let Some(w) = why_not {
-                Some(w)
-            } else if post.is_none() {
-                Some("no valid post-test in the post window".to_string())
-            } else {
-                None
-            };
-            rows.push(AnalyticRow {
-                student_id: s.student_id.clone(),
-                subject: subject.clone(),
-                school_id: s.school_id.clone(),
-                grade: s.grade,
-                provider_id: s.provider_id.clone(),
-                tutor_id: s.tutor_id.clone(),
-                comparison,
-                groups: s.groups.clone(),
-                enroll_date: s.enroll_date,
-                exit_date: s.exit_date,
-                pre: pre.map(as_picked),
-                post: post.map(as_picked),
-                weeks_between,
-                growth,
-                growth_se,
-                dosage: dosage.clone(),
-                enrolled_in_time: enrolled,
-                met_dosage: dosage_ok,
-                eligible,
-                analysed: exclusion_reason.is_none(),
-                exclusion_reason,
-            });
+            rows.push(join_subject(s, subject, &cands, &dosage, opts, &mut assessments_ledger, &th));
         }
     }
     // Tests left in tests_of belong to in-scope students but subjects/students not iterated:
     // impossible by construction (every in-scope student and contract subject was visited).
     debug_assert!(tests_of.is_empty());
 
+    let ledgers = vec![roster_ledger, sessions_ledger, assessments_ledger];
+    Ok(finish(rows, opts, warnings, groups, &roster_rejects, ledgers))
+}
+
+/// Warnings about empty windows, and the flow table.
+fn finish(
+    rows: Vec<AnalyticRow>,
+    opts: &PrepareOptions,
+    mut warnings: Vec<String>,
+    groups: Vec<String>,
+    roster_rejects: &BTreeMap<String, Option<String>>,
+    ledgers: Vec<Ledger>,
+) -> AnalyticFile {
     for subject in &opts.subjects {
         let of_subject = rows.iter().filter(|r| &r.subject == subject);
         let (pre, post) = of_subject.fold((0, 0), |(a, b), r| (a + r.has_pre() as usize, b + r.has_post() as usize));
@@ -443,8 +362,240 @@ pub fn prepare(v: Validated, opts: &PrepareOptions) -> Result<AnalyticFile, Data
         }
     }
     let providers = opts.providers.clone().unwrap_or_default();
-    let flow = flow_table(&rows, &opts.subjects, opts.boundary, &roster_rejects, &providers);
-    Ok(AnalyticFile { rows, flow, groups, ledgers: vec![roster_ledger, sessions_ledger, assessments_ledger], warnings })
+    let flow = flow_table(&rows, &opts.subjects, opts.boundary, roster_rejects, &providers);
+    AnalyticFile { rows, flow, groups, ledgers, warnings }
+}
+
+/// The analytic row of student `s` in `subject`: picks the pre- and post-test among
+/// `cands` (the student's tests of the subject that passed the scope and validity checks,
+/// in file order), marks them used and excludes the others with the reason.
+fn join_subject(
+    s: &Student,
+    subject: &String,
+    cands: &[&Test],
+    dosage: &Dosage,
+    opts: &PrepareOptions,
+    assessments_ledger: &mut Ledger,
+    th: &dyn Fn(&str) -> String,
+) -> AnalyticRow {
+    let pre_c: Vec<&Test> = cands.iter().copied().filter(|t| matches(&opts.tests.pre, t).is_ok()).collect();
+    let pre = pick(&pre_c, opts.tests.retest).map(|i| pre_c[i]);
+    let post_c: Vec<&Test> = cands
+        .iter()
+        .copied()
+        .filter(|t| matches(&opts.tests.post, t).is_ok() && pre.is_none_or(|p| t.idx != p.idx && t.date > p.date))
+        .collect();
+    let post = pick(&post_c, opts.tests.retest).map(|i| post_c[i]);
+    for t in cands {
+        let chosen = [pre, post].iter().any(|c| c.is_some_and(|c| c.idx == t.idx));
+        if chosen {
+            assessments_ledger.mark_used(t.idx);
+            continue;
+        }
+        let reason = if pre_c.iter().any(|c| c.idx == t.idx) {
+            format!(
+                "pre-test retest not chosen: rule {} chose row {}",
+                opts.tests.retest,
+                pre.map(|p| p.row).unwrap_or(0)
+            )
+        } else if post_c.iter().any(|c| c.idx == t.idx) {
+            format!(
+                "post-test retest not chosen: rule {} chose row {}",
+                opts.tests.retest,
+                post.map(|p| p.row).unwrap_or(0)
+            )
+        } else if matches(&opts.tests.post, t).is_ok() {
+            format!("post-test not after the pre-test of {}", pre.map(|p| iso(p.date)).unwrap_or_default())
+        } else {
+            let why_pre = matches(&opts.tests.pre, t).err().unwrap_or_default();
+            let why_post = matches(&opts.tests.post, t).err().unwrap_or_default();
+            format!("not in the pre window ({why_pre}) nor the post window ({why_post})")
+        };
+        assessments_ledger.exclude(t.idx, &th("test_date"), &iso(t.date), reason);
+    }
+    let as_picked =
+        |t: &Test| PickedTest { score: t.score, sem: t.sem, date: t.date, window: t.window.clone(), row: t.row };
+    let weeks_between = match (pre, post) {
+        (Some(a), Some(b)) => {
+            Some(((b.date - a.date).num_days() - break_days(&opts.tests, a.date, b.date)) as f64 / 7.0)
+        }
+        _ => None,
+    };
+    let growth = match (pre, post) {
+        (Some(a), Some(b)) => Some(b.score - a.score),
+        _ => None,
+    };
+    let growth_se = match (pre.and_then(|t| t.sem), post.and_then(|t| t.sem)) {
+        (Some(a), Some(b)) => Some((a * a + b * b).sqrt()),
+        _ => None,
+    };
+    let comparison = s.provider_id.is_none();
+    let (enrolled, dosage_ok, why_not) = if comparison {
+        (None, None, None)
+    } else {
+        let start = s.enroll_date.or(dosage.first_session);
+        let e = opts.eligibility.enrolled_in_time(start);
+        let d = opts.eligibility.met_dosage(dosage.sessions_attended, dosage.minutes_attended);
+        let why = e.as_ref().err().or(d.as_ref().err()).map(|w| w.to_string());
+        (Some(e.is_ok()), Some(d.is_ok()), why)
+    };
+    let eligible = why_not.is_none();
+    let exclusion_reason = if pre.is_none() {
+        Some("no valid pre-test in the pre window".to_string())
+    } else if let Some(w) = why_not {
+        Some(w)
+    } else if post.is_none() {
+        Some("no valid post-test in the post window".to_string())
+    } else {
+        None
+    };
+    AnalyticRow {
+        student_id: s.student_id.clone(),
+        subject: subject.clone(),
+        school_id: s.school_id.clone(),
+        grade: s.grade,
+        provider_id: s.provider_id.clone(),
+        tutor_id: s.tutor_id.clone(),
+        comparison,
+        groups: s.groups.clone(),
+        enroll_date: s.enroll_date,
+        exit_date: s.exit_date,
+        pre: pre.map(as_picked),
+        post: post.map(as_picked),
+        weeks_between,
+        growth,
+        growth_se,
+        dosage: dosage.clone(),
+        enrolled_in_time: enrolled,
+        met_dosage: dosage_ok,
+        eligible,
+        analysed: exclusion_reason.is_none(),
+        exclusion_reason,
+    }
+}
+
+/// The exception reason of a row dated after the `--as-of` date.
+fn after_as_of(date: NaiveDate, as_of: NaiveDate) -> String {
+    format!("dated {}, after the --as-of date {}", iso(date), iso(as_of))
+}
+
+/// [`prepare`] for inputs validated as streams ([`validate_streams`]): the same analytic
+/// rows, flow, exceptions and accounting. With `as_of`, session and test rows dated after
+/// it are excluded (kind `excluded`, in the date column) before anything else is decided.
+pub(crate) fn prepare_streamed(
+    v: Streamed,
+    opts: &PrepareOptions,
+    session_date_header: &str,
+    as_of: Option<NaiveDate>,
+) -> Result<AnalyticFile, DataError> {
+    let Streamed {
+        students,
+        sessions,
+        tests,
+        texts,
+        mut roster_ledger,
+        mut sessions_ledger,
+        mut assessments_ledger,
+        warnings,
+        groups,
+        roster_columns,
+        test_columns,
+        roster_rejects,
+    } = v;
+    let th = |f: &str| test_columns.header(f);
+    let in_scope = |s: &Student| opts.grades.as_ref().is_none_or(|g| g.contains(&s.grade));
+    let mut ok = vec![false; students.len()];
+    for (i, s) in students.iter().enumerate() {
+        ok[i] = in_scope(s);
+        if ok[i] {
+            roster_ledger.mark_used(s.idx);
+        } else {
+            let reason = format!("grade {} is not in the contract's grades", s.grade);
+            roster_ledger.exclude(s.idx, &roster_columns.header("grade"), &s.grade.to_string(), reason);
+        }
+    }
+    let late = |d: NaiveDate| as_of.is_some_and(|a| d > a);
+
+    // Dosage per student from its sessions (grouped by student, in file order).
+    let mut dosage: Vec<Option<Dosage>> = vec![None; students.len()];
+    let mut start = 0;
+    while start < sessions.len() {
+        let who = sessions[start].student as usize;
+        let end = start + sessions[start..].iter().take_while(|s| s.student as usize == who).count();
+        let mine = &sessions[start..end];
+        for s in mine {
+            if let Some(a) = as_of.filter(|_| late(s.date)) {
+                sessions_ledger.exclude(s.idx as usize, session_date_header, &iso(s.date), after_as_of(s.date, a));
+            } else if ok[who] {
+                sessions_ledger.mark_used(s.idx as usize);
+            } else {
+                let id = &students[who].student_id;
+                sessions_ledger.exclude(s.idx as usize, "", id, "student is outside the contract's grades");
+            }
+        }
+        if ok[who] {
+            let used = mine.iter().filter(|s| !late(s.date));
+            let g = |n: u8| (n > 0).then_some(n as u32);
+            dosage[who] = Some(Dosage::from_parts(used.map(|s| (s.status, s.minutes, s.date, g(s.group_size)))));
+        }
+        start = end;
+    }
+    drop(sessions);
+
+    // Tests per student after the as-of, scope, subject and validity checks.
+    let text = |id: u32| texts.name(id).unwrap_or("").to_string();
+    let mut rows = Vec::new();
+    let mut next = 0;
+    let mut starts: Vec<(usize, usize)> = vec![(0, 0); students.len()];
+    while next < tests.len() {
+        let who = tests[next].student as usize;
+        let end = next + tests[next..].iter().take_while(|t| t.student as usize == who).count();
+        starts[who] = (next, end);
+        next = end;
+    }
+    for (who, s) in students.iter().enumerate() {
+        let (a, b) = starts[who];
+        let mut kept: Vec<Test> = Vec::new();
+        for t in &tests[a..b] {
+            let idx = t.idx as usize;
+            let subject = texts.name(t.subject).unwrap_or("");
+            if let Some(d) = as_of.filter(|_| late(t.date)) {
+                assessments_ledger.exclude(idx, &th("test_date"), &iso(t.date), after_as_of(t.date, d));
+            } else if !ok[who] {
+                let reason = "student is outside the contract's grades";
+                assessments_ledger.exclude(idx, &th("student_id"), &s.student_id, reason);
+            } else if !opts.subjects.iter().any(|x| x == subject) {
+                let reason = format!("subject is not in the contract ({})", opts.subjects.join(", "));
+                assessments_ledger.exclude(idx, &th("subject"), subject, reason);
+            } else if opts.tests.require_valid && !t.valid {
+                assessments_ledger.exclude(idx, &th("valid"), "false", "test flagged invalid");
+            } else {
+                kept.push(Test {
+                    idx,
+                    row: assessments_ledger.row_number(idx),
+                    student_id: s.student_id.clone(),
+                    subject: subject.to_string(),
+                    date: t.date,
+                    window: text(t.window),
+                    school_year: texts.name(t.school_year).map(str::to_string),
+                    grade: t.grade,
+                    score: t.score,
+                    sem: t.sem,
+                    valid: t.valid,
+                });
+            }
+        }
+        if !ok[who] {
+            continue;
+        }
+        let d = dosage[who].take().unwrap_or_default();
+        for subject in &opts.subjects {
+            let cands: Vec<&Test> = kept.iter().filter(|t| &t.subject == subject).collect();
+            rows.push(join_subject(s, subject, &cands, &d, opts, &mut assessments_ledger, &th));
+        }
+    }
+    let ledgers = vec![roster_ledger, sessions_ledger, assessments_ledger];
+    Ok(finish(rows, opts, warnings, groups, &roster_rejects, ledgers))
 }
 
 /// The flow table: per subject, each provider, all tutored, and comparison. `rejects` are
@@ -805,5 +956,62 @@ mod tests {
         let a = run_with(ROSTER, TESTS, &o);
         assert!(a.warnings.iter().any(|w| w.contains("post window")), "{:?}", a.warnings);
         assert!(!a.warnings.iter().any(|w| w.contains("pre window")), "{:?}", a.warnings);
+    }
+
+    fn streamed(tests: &str, as_of: Option<NaiveDate>) -> AnalyticFile {
+        use crate::data::load::Source;
+        crate::data::prepare_sources(
+            raw("roster.csv", ROSTER),
+            Source::from_table(raw("sessions.csv", SESSIONS)),
+            Source::from_table(raw("assessments.csv", tests)),
+            &ValidateOptions::default(),
+            &opts(),
+            as_of,
+        )
+        .unwrap()
+    }
+
+    fn sorted_exceptions(a: &AnalyticFile) -> Vec<crate::data::Exception> {
+        let mut e: Vec<_> = a.ledgers.iter().flat_map(|l| l.exceptions().iter().cloned()).collect();
+        e.sort();
+        e
+    }
+
+    #[test]
+    fn streamed_inputs_give_the_same_file_as_held_ones() {
+        let tests = format!("{TESTS}01,math,2025-09-10,fall,200,3.5,true\n");
+        let a = run_with(ROSTER, &tests, &opts());
+        let b = streamed(&tests, None);
+        assert_eq!(a.rows, b.rows);
+        assert_eq!(a.flow, b.flow);
+        assert_eq!(a.warnings, b.warnings);
+        assert_eq!(sorted_exceptions(&a), sorted_exceptions(&b));
+        assert_eq!(a.accounting(), b.accounting());
+    }
+
+    #[test]
+    fn rows_after_the_as_of_date_are_excluded() {
+        let as_of = parse_date("2025-10-10").unwrap();
+        let a = streamed(TESTS, Some(as_of));
+        let acc = a.accounting().unwrap();
+        for x in &acc {
+            assert_eq!(x.rows_read, x.rows_used + x.rows_excepted, "{}", x.file);
+        }
+        let s1 = a.rows.iter().find(|r| r.student_id == "01").unwrap();
+        assert_eq!(s1.dosage.sessions_scheduled, 2, "Oct 13 and Oct 20 are after the as-of date");
+        assert!(s1.post.is_none());
+        let late = |l: &Ledger, row: u64| l.exceptions().iter().find(|e| e.row == row).cloned().unwrap();
+        let e = late(&a.ledgers[1], 4);
+        assert_eq!((e.column.as_str(), e.value.as_str()), ("session_date", "2025-10-13"));
+        assert_eq!(e.reason, "dated 2025-10-13, after the --as-of date 2025-10-10");
+        assert_eq!(e.kind, crate::data::ExceptionKind::Excluded);
+        let e = late(&a.ledgers[2], 4);
+        assert_eq!(
+            (e.column.as_str(), e.reason.as_str()),
+            ("test_date", "dated 2026-05-12, after the --as-of date 2025-10-10")
+        );
+        assert_eq!(e.kind, crate::data::ExceptionKind::Excluded);
+        let b = streamed(TESTS, Some(parse_date("2026-12-31").unwrap()));
+        assert_eq!(b.rows, run().rows, "an as-of date after every row changes nothing");
     }
 }

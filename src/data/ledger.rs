@@ -93,6 +93,33 @@ impl Ledger {
         }
     }
 
+    /// A ledger for a file read as a stream: rows are added with [`Ledger::push_row`] as
+    /// they are read, the checksum and blank lines with [`Ledger::set_source`] at the end.
+    pub fn streaming(role: Role, file: &str) -> Self {
+        Ledger {
+            role,
+            file: file.into(),
+            sha256: String::new(),
+            blank_lines: 0,
+            rows: Vec::new(),
+            states: Vec::new(),
+            exceptions: Vec::new(),
+        }
+    }
+
+    /// Adds a row (spreadsheet row number `row`), pending; returns its index.
+    pub fn push_row(&mut self, row: u64) -> usize {
+        self.rows.push(row);
+        self.states.push(RowState::Pending);
+        self.rows.len() - 1
+    }
+
+    /// The file's checksum and blank lines, known once it has been read to the end.
+    pub fn set_source(&mut self, sha256: String, blank_lines: u64) {
+        self.sha256 = sha256;
+        self.blank_lines = blank_lines;
+    }
+
     pub fn len(&self) -> usize {
         self.rows.len()
     }

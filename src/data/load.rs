@@ -9,7 +9,9 @@
 //! Row numbers are spreadsheet rows: the header is row 1, so in a CSV file the row is the
 //! line number where the record starts; in a Parquet file, the record's index + 2.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
+use std::collections::{HashMap, VecDeque};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -50,89 +52,394 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Reads a CSV/TSV or Parquet file; `file` is the display name used in messages.
 pub fn read_table(path: &Path, file: &str) -> Result<RawTable, DataError> {
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io { path: path.to_path_buf(), source })?;
-    let sha256 = sha256_hex(&bytes);
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-    let (headers, rows, blank_lines) = match ext.as_str() {
-        "csv" | "tsv" | "txt" => parse_csv(&bytes, file)?,
-        "parquet" | "pq" => {
-            let (headers, rows) = super::parquet::read_text_columns(&bytes, file)?;
-            (headers, rows, 0)
-        }
-        _ => {
-            return Err(DataError::UnsupportedFormat { file: file.into(), extension: ext });
-        }
-    };
+    let mut source = Source::open(path, file)?;
+    let headers = source.headers().to_vec();
+    let mut rows = Vec::new();
+    while let Some(r) = source.next()? {
+        rows.push(r.to_raw());
+    }
+    let (sha256, blank_lines) = source.finish()?;
     Ok(RawTable { file: file.into(), path: path.to_path_buf(), sha256, headers, rows, blank_lines })
 }
 
 /// Parses delimited text. Returns headers, records and the number of blank lines skipped.
 pub fn parse_csv(bytes: &[u8], file: &str) -> Result<(Vec<String>, Vec<RawRow>, u64), DataError> {
-    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let first_line = body.split(|&b| b == b'\n').next().unwrap_or(&[]);
-    let tabs = first_line.iter().filter(|&&b| b == b'\t').count();
-    let commas = first_line.iter().filter(|&&b| b == b',').count();
-    let delimiter = if tabs > commas { b'\t' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(body);
-    let mut headers: Option<Vec<String>> = None;
-    let mut skipped_records = 0u64;
+    let mut stream = CsvStream::new(bytes, file, Path::new(file))?;
     let mut rows = Vec::new();
-    let mut record = csv::ByteRecord::new();
-    // The csv crate does not count skipped blank lines, so line numbers come from byte
-    // offsets: line = 1 + newlines before the record's first byte.
-    let newlines: Vec<u64> = body.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i as u64).collect();
-    loop {
-        let more = reader.read_byte_record(&mut record).map_err(|e| DataError::Csv {
-            file: file.into(),
-            line: e.position().map(|p| p.line()).unwrap_or(0),
-            message: e.to_string(),
-        })?;
-        if !more {
-            break;
-        }
-        // The reported start may sit on the line end that precedes the record (CRLF) or on
-        // skipped blank lines: move to the record's first real byte.
-        let mut byte = record.position().map(|p| p.byte()).unwrap_or(0) as usize;
-        while byte < body.len() && matches!(body[byte], b'\r' | b'\n') {
-            byte += 1;
-        }
-        let byte = byte as u64;
-        let line = 1 + newlines.partition_point(|&nl| nl < byte) as u64;
-        // A line of only separators or spaces is blank, too.
-        if record.iter().all(|f| f.trim_ascii().is_empty()) {
-            skipped_records += 1;
-            continue;
-        }
-        let mut defect = None;
-        let fields: Vec<String> = record
-            .iter()
-            .map(|f| match std::str::from_utf8(f) {
-                Ok(t) => t.to_string(),
-                Err(_) => {
-                    defect = Some("text is not valid UTF-8 (save the file as UTF-8)".to_string());
-                    String::from_utf8_lossy(f).into_owned()
-                }
-            })
-            .collect();
-        let spanned = fields.iter().map(|f| f.trim_end_matches(['\r', '\n']).matches('\n').count() as u64).sum::<u64>();
-        if spanned > 0 && defect.is_none() {
-            defect = Some(format!(
-                "a quoted field runs from line {line} to line {} (an unclosed quote?); the lines it took in are not read as rows",
-                line + spanned
-            ));
-        }
-        match headers {
-            None => headers = Some(fields.iter().map(|h| h.trim().to_string()).collect()),
-            Some(_) => rows.push(RawRow { row: line, fields, defect }),
-        }
+    while let Some(r) = stream.next()? {
+        rows.push(r.to_raw());
     }
-    let headers = headers.ok_or_else(|| DataError::EmptyFile { file: file.into() })?;
-    let blank_lines = count_empty_lines(body) + skipped_records;
+    let headers = std::mem::take(&mut stream.headers);
+    let (_, blank_lines) = stream.finish()?;
     Ok((headers, rows, blank_lines))
 }
 
-/// Empty lines (the csv reader skips them without a record); lines of only spaces or
+/// Field access shared by rows held in memory ([`RawRow`]) and rows borrowed from a
+/// stream ([`Record`]).
+pub trait Fields {
+    /// Spreadsheet row number (header = 1).
+    fn row(&self) -> u64;
+    fn field(&self, i: usize) -> Option<&str>;
+    /// Number of fields.
+    fn width(&self) -> usize;
+    fn defect(&self) -> Option<&str>;
+}
+
+impl Fields for RawRow {
+    fn row(&self) -> u64 {
+        self.row
+    }
+    fn field(&self, i: usize) -> Option<&str> {
+        self.fields.get(i).map(|s| s.as_str())
+    }
+    fn width(&self) -> usize {
+        self.fields.len()
+    }
+    fn defect(&self) -> Option<&str> {
+        self.defect.as_deref()
+    }
+}
+
+/// One record of a streamed file: its fields are borrowed from the reader's buffer for this
+/// record (copied only when the text is not UTF-8), so reading a row allocates no string
+/// per field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record<'a> {
+    pub row: u64,
+    pub fields: Vec<Cow<'a, str>>,
+    pub defect: Option<String>,
+}
+
+impl Record<'_> {
+    /// An owned copy.
+    pub fn to_raw(&self) -> RawRow {
+        RawRow {
+            row: self.row,
+            fields: self.fields.iter().map(|f| f.to_string()).collect(),
+            defect: self.defect.clone(),
+        }
+    }
+}
+
+impl Fields for Record<'_> {
+    fn row(&self) -> u64 {
+        self.row
+    }
+    fn field(&self, i: usize) -> Option<&str> {
+        self.fields.get(i).map(|s| s.as_ref())
+    }
+    fn width(&self) -> usize {
+        self.fields.len()
+    }
+    fn defect(&self) -> Option<&str> {
+        self.defect.as_deref()
+    }
+}
+
+/// The rows of an input file, one at a time: CSV/TSV files are streamed (never held in
+/// memory whole); Parquet files are read whole and then handed out row by row.
+pub enum Source {
+    Csv(Box<CsvStream<std::fs::File>>),
+    Table { table: RawTable, next: usize },
+}
+
+impl Source {
+    /// Opens `path` (`file` is the display name): reads the header of a CSV file, or the
+    /// whole of a Parquet file.
+    pub fn open(path: &Path, file: &str) -> Result<Source, DataError> {
+        let io = |source| DataError::Io { path: path.to_path_buf(), source };
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        match ext.as_str() {
+            "csv" | "tsv" | "txt" => {
+                let f = std::fs::File::open(path).map_err(io)?;
+                Ok(Source::Csv(Box::new(CsvStream::new(f, file, path)?)))
+            }
+            "parquet" | "pq" => {
+                let bytes = std::fs::read(path).map_err(io)?;
+                let sha256 = sha256_hex(&bytes);
+                let (headers, rows) = super::parquet::read_text_columns(&bytes, file)?;
+                let table =
+                    RawTable { file: file.into(), path: path.to_path_buf(), sha256, headers, rows, blank_lines: 0 };
+                Ok(Source::Table { table, next: 0 })
+            }
+            _ => {
+                std::fs::metadata(path).map_err(io)?;
+                Err(DataError::UnsupportedFormat { file: file.into(), extension: ext })
+            }
+        }
+    }
+
+    /// A table already in memory, handed out row by row.
+    pub fn from_table(table: RawTable) -> Source {
+        Source::Table { table, next: 0 }
+    }
+
+    pub fn file(&self) -> &str {
+        match self {
+            Source::Csv(s) => &s.file,
+            Source::Table { table, .. } => &table.file,
+        }
+    }
+
+    pub fn headers(&self) -> &[String] {
+        match self {
+            Source::Csv(s) => &s.headers,
+            Source::Table { table, .. } => &table.headers,
+        }
+    }
+
+    /// The next record, or `None` at the end of the file.
+    pub fn next(&mut self) -> Result<Option<Record<'_>>, DataError> {
+        match self {
+            Source::Csv(s) => s.next(),
+            Source::Table { table, next } => {
+                let Some(r) = table.rows.get(*next) else { return Ok(None) };
+                *next += 1;
+                Ok(Some(Record {
+                    row: r.row,
+                    fields: r.fields.iter().map(|f| Cow::Borrowed(f.as_str())).collect(),
+                    defect: r.defect.clone(),
+                }))
+            }
+        }
+    }
+
+    /// After the last record: the file's SHA-256 and the blank lines skipped.
+    pub fn finish(self) -> Result<(String, u64), DataError> {
+        match self {
+            Source::Csv(s) => s.finish(),
+            Source::Table { table, .. } => Ok((table.sha256, table.blank_lines)),
+        }
+    }
+}
+
+/// Hashes every byte read through it.
+struct HashRead<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Watches the bytes the csv reader pulls (the file after its byte-order mark) to give
+/// each record its line number and to count empty lines, keeping only the line-end runs
+/// not yet passed by a record.
+struct LineTrack<R> {
+    inner: R,
+    /// Offset of the next byte.
+    pos: u64,
+    /// Newlines seen so far.
+    newlines: u64,
+    /// Start of the run of CR/LF bytes being read, if any.
+    open_run: Option<u64>,
+    /// Closed runs of CR/LF bytes: start, end (exclusive), newlines before the end.
+    runs: VecDeque<(u64, u64, u64)>,
+    /// Newlines before the end of the last run dropped from `runs`.
+    passed: u64,
+    /// Empty lines (lines with nothing, or only a CR, outside quotes).
+    empty_lines: u64,
+    in_quotes: bool,
+    line_len: u64,
+    line_last_cr: bool,
+    line_quotes: u64,
+}
+
+impl<R> LineTrack<R> {
+    fn new(inner: R) -> Self {
+        LineTrack {
+            inner,
+            pos: 0,
+            newlines: 0,
+            open_run: None,
+            runs: VecDeque::new(),
+            passed: 0,
+            empty_lines: 0,
+            in_quotes: false,
+            line_len: 0,
+            line_last_cr: false,
+            line_quotes: 0,
+        }
+    }
+
+    fn observe(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            let eol = b == b'\r' || b == b'\n';
+            match (eol, self.open_run) {
+                (true, None) => self.open_run = Some(self.pos),
+                (false, Some(start)) => {
+                    self.runs.push_back((start, self.pos, self.newlines));
+                    self.open_run = None;
+                }
+                _ => {}
+            }
+            if b == b'\n' {
+                self.newlines += 1;
+                let empty = self.line_len == 0 || (self.line_len == 1 && self.line_last_cr);
+                if !self.in_quotes && empty {
+                    self.empty_lines += 1;
+                }
+                self.in_quotes ^= self.line_quotes % 2 == 1;
+                self.line_len = 0;
+                self.line_last_cr = false;
+                self.line_quotes = 0;
+            } else {
+                self.line_len += 1;
+                self.line_last_cr = b == b'\r';
+                self.line_quotes += (b == b'"') as u64;
+            }
+            self.pos += 1;
+        }
+    }
+
+    /// Line number of a record the csv reader reports at byte `byte`: the line of the
+    /// first byte at or after `byte` that is not a line end (records are asked for in
+    /// file order).
+    fn line_at(&mut self, byte: u64) -> u64 {
+        while let Some(&(_, end, nl)) = self.runs.front() {
+            if end > byte {
+                break;
+            }
+            self.passed = nl;
+            self.runs.pop_front();
+        }
+        match self.runs.front() {
+            Some(&(start, _, nl)) if start <= byte => 1 + nl,
+            _ => 1 + self.passed,
+        }
+    }
+}
+
+impl<R: Read> Read for LineTrack<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.observe(&buf[..n]);
+        if n == 0
+            && let Some(start) = self.open_run.take()
+        {
+            self.runs.push_back((start, self.pos, self.newlines));
+        }
+        Ok(n)
+    }
+}
+
+type Body<R> = LineTrack<std::io::Chain<std::io::Cursor<Vec<u8>>, BufReader<HashRead<R>>>>;
+
+/// A CSV/TSV file read one record at a time (see the module notes for the format).
+pub struct CsvStream<R: Read> {
+    pub file: String,
+    pub headers: Vec<String>,
+    reader: csv::Reader<Body<R>>,
+    record: csv::ByteRecord,
+    skipped_records: u64,
+}
+
+impl<R: Read> CsvStream<R> {
+    /// Reads up to the header record. `path` is only used in I/O errors.
+    pub fn new(inner: R, file: &str, path: &Path) -> Result<Self, DataError> {
+        let io = |source| DataError::Io { path: path.to_path_buf(), source };
+        let mut buffered = BufReader::with_capacity(1 << 16, HashRead { inner, hasher: Sha256::new() });
+        let mut first = Vec::new();
+        buffered.read_until(b'\n', &mut first).map_err(io)?;
+        if first.starts_with(b"\xEF\xBB\xBF") {
+            first.drain(..3);
+        }
+        let first_line = first.strip_suffix(b"\n").unwrap_or(&first);
+        let tabs = first_line.iter().filter(|&&b| b == b'\t').count();
+        let commas = first_line.iter().filter(|&&b| b == b',').count();
+        let delimiter = if tabs > commas { b'\t' } else { b',' };
+        let body = LineTrack::new(std::io::Cursor::new(first).chain(buffered));
+        let reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .has_headers(false)
+            .flexible(true)
+            .buffer_capacity(1 << 16)
+            .from_reader(body);
+        let mut stream = CsvStream {
+            file: file.into(),
+            headers: Vec::new(),
+            reader,
+            record: csv::ByteRecord::new(),
+            skipped_records: 0,
+        };
+        let headers = match stream.next()? {
+            Some(r) => r.fields.iter().map(|h| h.trim().to_string()).collect(),
+            None => return Err(DataError::EmptyFile { file: file.into() }),
+        };
+        stream.headers = headers;
+        Ok(stream)
+    }
+
+    /// The next non-blank record, or `None` at the end of the file.
+    pub fn next(&mut self) -> Result<Option<Record<'_>>, DataError> {
+        loop {
+            let more = self.reader.read_byte_record(&mut self.record).map_err(|e| DataError::Csv {
+                file: self.file.clone(),
+                line: e.position().map(|p| p.line()).unwrap_or(0),
+                message: e.to_string(),
+            })?;
+            if !more {
+                return Ok(None);
+            }
+            // The reported start may sit on the line end that precedes the record (CRLF) or
+            // on skipped blank lines: the line is that of the record's first real byte.
+            let byte = self.record.position().map(|p| p.byte()).unwrap_or(0);
+            let line = self.reader.get_mut().line_at(byte);
+            // A line of only separators or spaces is blank, too.
+            if self.record.iter().all(|f| f.trim_ascii().is_empty()) {
+                self.skipped_records += 1;
+                continue;
+            }
+            let mut defect = None;
+            let fields: Vec<Cow<'_, str>> = self
+                .record
+                .iter()
+                .map(|f| match std::str::from_utf8(f) {
+                    Ok(t) => Cow::Borrowed(t),
+                    Err(_) => {
+                        defect = Some("text is not valid UTF-8 (save the file as UTF-8)".to_string());
+                        String::from_utf8_lossy(f)
+                    }
+                })
+                .collect();
+            let spanned =
+                fields.iter().map(|f| f.trim_end_matches(['\r', '\n']).matches('\n').count() as u64).sum::<u64>();
+            if spanned > 0 && defect.is_none() {
+                defect = Some(format!(
+                    "a quoted field runs from line {line} to line {} (an unclosed quote?); the lines it took in are not read as rows",
+                    line + spanned
+                ));
+            }
+            return Ok(Some(Record { row: line, fields, defect }));
+        }
+    }
+
+    /// Reads to the end (if a caller stopped early) and returns the file's SHA-256 and the
+    /// number of blank lines skipped.
+    pub fn finish(self) -> Result<(String, u64), DataError> {
+        let file = self.file.clone();
+        let mut body = self.reader.into_inner();
+        std::io::copy(&mut body, &mut std::io::sink()).map_err(|e| DataError::Csv {
+            file: file.clone(),
+            line: 0,
+            message: e.to_string(),
+        })?;
+        let blank_lines = body.empty_lines + self.skipped_records;
+        let (_, rest) = body.inner.into_inner();
+        let digest = rest.into_inner().hasher.finalize();
+        Ok((digest.iter().map(|b| format!("{b:02x}")).collect(), blank_lines))
+    }
+}
+
+/// Empty lines (the csv reader skips them; [`LineTrack`] counts them the same way while
+/// streaming: kept to test it against) without a record); lines of only spaces or
 /// separators come back as records and are counted where they are skipped.
+#[cfg(test)]
 fn count_empty_lines(body: &[u8]) -> u64 {
     let mut in_quotes = false;
     let mut blank = 0;
@@ -188,49 +495,60 @@ impl ColumnIndex {
         mapping: &std::collections::BTreeMap<String, String>,
         extra: &[String],
     ) -> Result<ColumnIndex, DataError> {
+        Self::locate_in(&table.file, &table.headers, role, mapping, extra)
+    }
+
+    /// [`ColumnIndex::locate`] for a file named `file` with header `headers`.
+    pub fn locate_in(
+        file: &str,
+        headers: &[String],
+        role: Role,
+        mapping: &std::collections::BTreeMap<String, String>,
+        extra: &[String],
+    ) -> Result<ColumnIndex, DataError> {
         let mut counts: HashMap<String, usize> = HashMap::new();
-        for h in &table.headers {
+        for h in headers {
             *counts.entry(h.to_ascii_lowercase()).or_default() += 1;
         }
         let mut positions = FieldMap::default();
-        let mut headers = FieldMap::default();
+        let mut located = FieldMap::default();
         let wanted_fields =
             role.fields().iter().map(|f: &Field| (f.name, f.required)).chain(extra.iter().map(|e| (e.as_str(), false)));
         for (name, required) in wanted_fields {
             let wanted = mapping.get(name).map(|s| s.trim().to_string()).unwrap_or_else(|| name.to_string());
-            let exact = table.headers.iter().position(|h| *h == wanted);
-            let found = exact.or_else(|| table.headers.iter().position(|h| h.eq_ignore_ascii_case(&wanted)));
+            let exact = headers.iter().position(|h| *h == wanted);
+            let found = exact.or_else(|| headers.iter().position(|h| h.eq_ignore_ascii_case(&wanted)));
             match found {
                 Some(i) => {
-                    let c = counts[&table.headers[i].to_ascii_lowercase()];
+                    let c = counts[&headers[i].to_ascii_lowercase()];
                     if c > 1 {
                         return Err(DataError::DuplicateColumn {
-                            file: table.file.clone(),
-                            column: table.headers[i].clone(),
+                            file: file.to_string(),
+                            column: headers[i].clone(),
                             count: c,
                         });
                     }
                     positions.insert(name.to_string(), i);
-                    headers.insert(name.to_string(), table.headers[i].clone());
+                    located.insert(name.to_string(), headers[i].clone());
                 }
                 None if required || mapping.contains_key(name) => {
                     return Err(DataError::MissingColumn {
-                        file: table.file.clone(),
+                        file: file.to_string(),
                         field: name.into(),
                         column: wanted,
-                        headers: table.headers.clone(),
+                        headers: headers.to_vec(),
                     });
                 }
                 None => {}
             }
         }
-        Ok(ColumnIndex { positions, headers })
+        Ok(ColumnIndex { positions, headers: located })
     }
 
     /// The raw text of `field` in `row` (`None` if the file has no such column or the row
     /// is short).
-    pub fn get<'a>(&self, row: &'a RawRow, field: &str) -> Option<&'a str> {
-        self.positions.get(field).and_then(|&i| row.fields.get(i)).map(|s| s.as_str())
+    pub fn get<'a, R: Fields + ?Sized>(&self, row: &'a R, field: &str) -> Option<&'a str> {
+        self.positions.get(field).and_then(|&i| row.field(i))
     }
 
     pub fn has(&self, field: &str) -> bool {

@@ -76,21 +76,48 @@ pub fn prepare_options(contract: &Contract) -> PrepareOptions {
     }
 }
 
-/// [`prepare_contract`] on data up to a date (TEMPORARY until the streaming loader lands).
+/// Loads, validates and joins in one call. The session log and the assessments are read as
+/// streams and kept as compact records (see [`prepare_contract_as_of`]); the result is the
+/// same as [`load_inputs`], [`validate`] and [`prepare`] in turn.
+pub fn prepare_contract(contract: &Contract, base: &Path) -> Result<AnalyticFile, DataError> {
+    prepare_contract_as_of(contract, base, None)
+}
+
+/// [`prepare_contract`] for a review on partial data: with `as_of`, session and assessment
+/// rows dated after it are not used; each is an exception of kind `excluded` in the date
+/// column ("dated YYYY-MM-DD, after the --as-of date YYYY-MM-DD").
 pub fn prepare_contract_as_of(
     contract: &Contract,
     base: &Path,
     as_of: Option<chrono::NaiveDate>,
 ) -> Result<AnalyticFile, DataError> {
-    assert!(as_of.is_none(), "as_of not yet supported");
-    prepare_contract(contract, base)
+    let open = |name: &str| load::Source::open(&base.join(name), name);
+    let roster = load::read_table(&base.join(&contract.files.roster), &contract.files.roster)?;
+    let sessions = open(&contract.files.sessions)?;
+    let assessments = open(&contract.files.assessments)?;
+    prepare_sources(roster, sessions, assessments, &validate_options(contract), &prepare_options(contract), as_of)
 }
 
-/// Loads, validates and joins in one call.
-pub fn prepare_contract(contract: &Contract, base: &Path) -> Result<AnalyticFile, DataError> {
-    let raw = load_inputs(contract, base)?;
-    let v = validate(&raw, &validate_options(contract))?;
-    prepare(v, &prepare_options(contract))
+/// Validates and joins a roster and two streamed inputs.
+pub(crate) fn prepare_sources(
+    roster: load::RawTable,
+    sessions: load::Source,
+    assessments: load::Source,
+    vopts: &ValidateOptions,
+    popts: &PrepareOptions,
+    as_of: Option<chrono::NaiveDate>,
+) -> Result<AnalyticFile, DataError> {
+    let date_header = load::ColumnIndex::locate_in(
+        sessions.file(),
+        sessions.headers(),
+        schema::Role::Sessions,
+        &vopts.columns.sessions,
+        &[],
+    )
+    .map(|c| c.header("session_date"))
+    .unwrap_or_else(|_| "session_date".to_string());
+    let v = validate::validate_streams(roster, sessions, assessments, vopts)?;
+    join::prepare_streamed(v, popts, &date_header, as_of)
 }
 
 /// All exceptions of some ledgers as a table: file, row, column, value, reason, kind

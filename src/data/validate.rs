@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::date::parse_date;
 use super::ledger::Ledger;
-use super::load::{ColumnIndex, RawTable};
+use super::load::{ColumnIndex, Fields, RawTable, Source};
 use super::schema::{Columns, IdRules, Role};
 use crate::error::DataError;
 
@@ -286,12 +286,11 @@ impl Accepted for Test {
 
 /// A fault of the row as a whole (unreadable text, swallowed lines, wrong number of
 /// fields): the row is excepted before its fields are read.
-fn row_fault(table: &RawTable, raw: &super::load::RawRow) -> Option<String> {
-    if let Some(d) = &raw.defect {
-        return Some(d.clone());
+fn row_fault<R: Fields>(headers: usize, raw: &R) -> Option<String> {
+    if let Some(d) = raw.defect() {
+        return Some(d.to_string());
     }
-    (raw.fields.len() != table.headers.len())
-        .then(|| format!("row has {} fields, the header has {}", raw.fields.len(), table.headers.len()))
+    (raw.width() != headers).then(|| format!("row has {} fields, the header has {}", raw.width(), headers))
 }
 
 /// IDs whose every roster row was excepted for a reason other than being an exact copy.
@@ -333,7 +332,7 @@ fn validate_roster(
 ) -> Vec<Student> {
     let mut candidates: Vec<Student> = Vec::new();
     for (idx, raw) in table.rows.iter().enumerate() {
-        if let Some(fault) = row_fault(table, raw) {
+        if let Some(fault) = row_fault(table.headers.len(), raw) {
             ledger.except(idx, "", "", fault);
             continue;
         }
@@ -466,7 +465,9 @@ fn validate_roster(
 /// Roster lookup, with the diagnosis of IDs that are not on it: a roster row that was
 /// excepted, or the same ID apart from leading zeros (lost in either file).
 struct RosterIndex<'a> {
-    by_id: HashMap<&'a str, &'a Student>,
+    students: &'a [Student],
+    /// Position in `students` by ID.
+    by_id: HashMap<&'a str, usize>,
     /// Roster IDs (valid or not) by their form without leading zeros.
     by_stripped: HashMap<String, Vec<String>>,
     /// Rejected IDs with the first excepted roster row.
@@ -481,7 +482,7 @@ impl<'a> RosterIndex<'a> {
         cols: &ColumnIndex,
         opts: &ValidateOptions,
     ) -> Self {
-        let by_id = students.iter().map(|s| (s.student_id.as_str(), s)).collect();
+        let by_id = students.iter().enumerate().map(|(i, s)| (s.student_id.as_str(), i)).collect();
         let mut by_stripped: HashMap<String, Vec<String>> = HashMap::new();
         for s in students {
             by_stripped.entry(s.student_id.trim_start_matches('0').to_string()).or_default().push(s.student_id.clone());
@@ -493,10 +494,10 @@ impl<'a> RosterIndex<'a> {
                 rejected.entry(id).or_insert(raw.row);
             }
         }
-        RosterIndex { by_id, by_stripped, rejected }
+        RosterIndex { students, by_id, by_stripped, rejected }
     }
 
-    fn get(&self, id: &str) -> Option<&'a Student> {
+    fn position(&self, id: &str) -> Option<usize> {
         self.by_id.get(id).copied()
     }
 
@@ -512,6 +513,114 @@ impl<'a> RosterIndex<'a> {
     }
 }
 
+/// Problems found in one row: field, value, reason.
+type Bad = Vec<(&'static str, String, String)>;
+
+/// The typed values of a session row that passed every check.
+struct SessionValues {
+    /// Position of the student in the roster's valid students.
+    student: usize,
+    id: String,
+    provider: String,
+    tutor: Option<String>,
+    date: NaiveDate,
+    minutes: f64,
+    status: Status,
+    group_size: Option<u32>,
+}
+
+/// Checks one session row (whose row-level faults were ruled out).
+fn check_session<R: Fields>(
+    raw: &R,
+    cols: &ColumnIndex,
+    opts: &ValidateOptions,
+    roster: &RosterIndex,
+    known_providers: &BTreeSet<String>,
+) -> Result<SessionValues, Bad> {
+    let get = |f: &str| cols.get(raw, f).unwrap_or("");
+    let mut bad: Bad = Vec::new();
+    let id = opts.ids.normalize(get("student_id"));
+    let position = if id.is_empty() {
+        bad.push(("student_id", String::new(), "missing student_id".into()));
+        None
+    } else {
+        let s = roster.position(&id);
+        if s.is_none() {
+            bad.push(("student_id", get("student_id").into(), roster.missing_reason(&id)));
+        }
+        s
+    };
+    let student = position.map(|i| &roster.students[i]);
+    let date = parse_date(get("session_date"));
+    if date.is_none() {
+        bad.push(("session_date", get("session_date").into(), "not a date (YYYY-MM-DD or M/D/YYYY)".into()));
+    }
+    let minutes = parse_number(get("minutes"));
+    match minutes {
+        None => bad.push(("minutes", get("minutes").into(), "minutes is not a number".into())),
+        Some(m) if !(0.0..=600.0).contains(&m) => {
+            bad.push(("minutes", get("minutes").into(), "minutes outside 0..=600".into()))
+        }
+        _ => {}
+    }
+    let status = parse_status(get("status"));
+    if status.is_none() {
+        bad.push(("status", get("status").into(), "status is not attended / absent / cancelled".into()));
+    }
+    let group_size = match get("group_size").trim() {
+        "" => None,
+        t => match parse_number(t) {
+            Some(g) if g.fract() == 0.0 && (1.0..=50.0).contains(&g) => Some(g as u32),
+            _ => {
+                bad.push(("group_size", t.into(), "group_size is not an integer in 1..=50".into()));
+                None
+            }
+        },
+    };
+    let listed = cols.get(raw, "provider_id").map(str::trim).filter(|p| !p.is_empty());
+    let provider = match (listed, student) {
+        (Some(p), _) if !known_providers.contains(p) => {
+            bad.push(("provider_id", p.to_string(), "unknown provider".into()));
+            None
+        }
+        (_, Some(s)) if s.provider_id.is_none() => {
+            bad.push((
+                "provider_id",
+                listed.unwrap_or_default().to_string(),
+                "session for a comparison student (no provider on the roster)".into(),
+            ));
+            None
+        }
+        (Some(p), Some(s)) if s.provider_id.as_deref() != Some(p) => {
+            bad.push((
+                "provider_id",
+                p.to_string(),
+                format!(
+                    "session delivered by {p} but the roster assigns provider {}",
+                    s.provider_id.as_deref().unwrap_or("")
+                ),
+            ));
+            None
+        }
+        (Some(p), _) => Some(p.to_string()),
+        (None, Some(s)) => s.provider_id.clone(),
+        (None, None) => None,
+    };
+    match position {
+        Some(student) if bad.is_empty() => Ok(SessionValues {
+            student,
+            id,
+            provider: provider.unwrap_or_default(),
+            tutor: clean(cols.get(raw, "tutor_id")),
+            date: date.unwrap_or_default(),
+            minutes: minutes.unwrap_or_default(),
+            status: status.unwrap_or(Status::Attended),
+            group_size,
+        }),
+        _ => Err(bad),
+    }
+}
+
 fn validate_sessions(
     table: &RawTable,
     cols: &ColumnIndex,
@@ -523,95 +632,30 @@ fn validate_sessions(
     let mut out = Vec::new();
     let mut seen = Seen::default();
     for (idx, raw) in table.rows.iter().enumerate() {
-        if let Some(fault) = row_fault(table, raw) {
+        if let Some(fault) = row_fault(table.headers.len(), raw) {
             ledger.except(idx, "", "", fault);
             continue;
         }
-        let get = |f: &str| cols.get(raw, f).unwrap_or("");
-        let mut bad: Vec<(&str, String, String)> = Vec::new();
-        let id = opts.ids.normalize(get("student_id"));
-        let student = if id.is_empty() {
-            bad.push(("student_id", String::new(), "missing student_id".into()));
-            None
-        } else {
-            let s = roster.get(&id);
-            if s.is_none() {
-                bad.push(("student_id", get("student_id").into(), roster.missing_reason(&id)));
-            }
-            s
-        };
-        let date = parse_date(get("session_date"));
-        if date.is_none() {
-            bad.push(("session_date", get("session_date").into(), "not a date (YYYY-MM-DD or M/D/YYYY)".into()));
-        }
-        let minutes = parse_number(get("minutes"));
-        match minutes {
-            None => bad.push(("minutes", get("minutes").into(), "minutes is not a number".into())),
-            Some(m) if !(0.0..=600.0).contains(&m) => {
-                bad.push(("minutes", get("minutes").into(), "minutes outside 0..=600".into()))
-            }
-            _ => {}
-        }
-        let status = parse_status(get("status"));
-        if status.is_none() {
-            bad.push(("status", get("status").into(), "status is not attended / absent / cancelled".into()));
-        }
-        let group_size = match get("group_size").trim() {
-            "" => None,
-            t => match parse_number(t) {
-                Some(g) if g.fract() == 0.0 && (1.0..=50.0).contains(&g) => Some(g as u32),
-                _ => {
-                    bad.push(("group_size", t.into(), "group_size is not an integer in 1..=50".into()));
-                    None
+        let v = match check_session(raw, cols, opts, roster, known_providers) {
+            Ok(v) => v,
+            Err(bad) => {
+                for (c, v, r) in bad {
+                    ledger.except(idx, &cols.header(c), &v, r);
                 }
-            },
+                continue;
+            }
         };
-        let listed = clean(cols.get(raw, "provider_id"));
-        let provider = match (&listed, student) {
-            (Some(p), _) if !known_providers.contains(p) => {
-                bad.push(("provider_id", p.clone(), "unknown provider".into()));
-                None
-            }
-            (_, Some(s)) if s.provider_id.is_none() => {
-                bad.push((
-                    "provider_id",
-                    listed.clone().unwrap_or_default(),
-                    "session for a comparison student (no provider on the roster)".into(),
-                ));
-                None
-            }
-            (Some(p), Some(s)) if s.provider_id.as_deref() != Some(p) => {
-                bad.push((
-                    "provider_id",
-                    p.clone(),
-                    format!(
-                        "session delivered by {p} but the roster assigns provider {}",
-                        s.provider_id.as_deref().unwrap_or("")
-                    ),
-                ));
-                None
-            }
-            (Some(p), _) => Some(p.clone()),
-            (None, Some(s)) => s.provider_id.clone(),
-            (None, None) => None,
-        };
-        if !bad.is_empty() {
-            for (c, v, r) in bad {
-                ledger.except(idx, &cols.header(c), &v, r);
-            }
-            continue;
-        }
         // Duplicates compare typed values, so 9/14/2025 and 2025-09-14 are the same day.
         let session = Session {
             idx,
             row: raw.row,
-            student_id: id,
-            provider_id: provider.unwrap_or_default(),
-            tutor_id: clean(cols.get(raw, "tutor_id")),
-            date: date.unwrap_or_default(),
-            minutes: minutes.unwrap_or_default(),
-            status: status.unwrap_or(Status::Attended),
-            group_size,
+            student_id: v.id,
+            provider_id: v.provider,
+            tutor_id: v.tutor,
+            date: v.date,
+            minutes: v.minutes,
+            status: v.status,
+            group_size: v.group_size,
         };
         let fingerprint = fingerprint(&(
             &session.student_id,
@@ -627,6 +671,92 @@ fn validate_sessions(
     out
 }
 
+/// The typed values of a test row that passed every check.
+struct TestValues {
+    student: usize,
+    id: String,
+    subject: String,
+    date: NaiveDate,
+    window: String,
+    school_year: Option<String>,
+    grade: Option<i32>,
+    score: f64,
+    sem: Option<f64>,
+    valid: bool,
+}
+
+/// Checks one assessment row (whose row-level faults were ruled out).
+fn check_test<R: Fields>(
+    raw: &R,
+    cols: &ColumnIndex,
+    opts: &ValidateOptions,
+    roster: &RosterIndex,
+) -> Result<TestValues, Bad> {
+    let get = |f: &str| cols.get(raw, f).unwrap_or("");
+    let mut bad: Bad = Vec::new();
+    let id = opts.ids.normalize(get("student_id"));
+    let mut position = None;
+    if id.is_empty() {
+        bad.push(("student_id", String::new(), "missing student_id".into()));
+    } else {
+        position = roster.position(&id);
+        if position.is_none() {
+            bad.push(("student_id", get("student_id").into(), roster.missing_reason(&id)));
+        }
+    }
+    let subject = get("subject").trim().to_ascii_lowercase();
+    if subject.is_empty() {
+        bad.push(("subject", String::new(), "missing subject".into()));
+    }
+    let date = parse_date(get("test_date"));
+    if date.is_none() {
+        bad.push(("test_date", get("test_date").into(), "not a date (YYYY-MM-DD or M/D/YYYY)".into()));
+    }
+    let score = parse_number(get("scale_score"));
+    if score.is_none() {
+        bad.push(("scale_score", get("scale_score").into(), "scale_score is not a finite number".into()));
+    }
+    let sem = match get("sem").trim() {
+        "" => None,
+        t => match parse_number(t) {
+            Some(v) if v > 0.0 => Some(v),
+            _ => {
+                bad.push(("sem", t.into(), "sem is not a positive number".into()));
+                None
+            }
+        },
+    };
+    let valid = parse_flag(get("valid"));
+    if valid.is_none() {
+        bad.push(("valid", get("valid").into(), "valid is not true/false".into()));
+    }
+    let grade = match get("grade").trim() {
+        "" => None,
+        t => {
+            let g = parse_grade(t);
+            if g.is_none() {
+                bad.push(("grade", t.into(), "grade is not an integer in -1..=13".into()));
+            }
+            g
+        }
+    };
+    match position {
+        Some(student) if bad.is_empty() => Ok(TestValues {
+            student,
+            id,
+            subject,
+            date: date.unwrap_or_default(),
+            window: get("window").trim().to_ascii_lowercase(),
+            school_year: clean(cols.get(raw, "school_year")),
+            grade,
+            score: score.unwrap_or_default(),
+            sem,
+            valid: valid.unwrap_or(true),
+        }),
+        _ => Err(bad),
+    }
+}
+
 fn validate_tests(
     table: &RawTable,
     cols: &ColumnIndex,
@@ -637,72 +767,31 @@ fn validate_tests(
     let mut out = Vec::new();
     let mut seen = Seen::default();
     for (idx, raw) in table.rows.iter().enumerate() {
-        if let Some(fault) = row_fault(table, raw) {
+        if let Some(fault) = row_fault(table.headers.len(), raw) {
             ledger.except(idx, "", "", fault);
             continue;
         }
-        let get = |f: &str| cols.get(raw, f).unwrap_or("");
-        let mut bad: Vec<(&str, String, String)> = Vec::new();
-        let id = opts.ids.normalize(get("student_id"));
-        if id.is_empty() {
-            bad.push(("student_id", String::new(), "missing student_id".into()));
-        } else if roster.get(&id).is_none() {
-            bad.push(("student_id", get("student_id").into(), roster.missing_reason(&id)));
-        }
-        let subject = get("subject").trim().to_ascii_lowercase();
-        if subject.is_empty() {
-            bad.push(("subject", String::new(), "missing subject".into()));
-        }
-        let date = parse_date(get("test_date"));
-        if date.is_none() {
-            bad.push(("test_date", get("test_date").into(), "not a date (YYYY-MM-DD or M/D/YYYY)".into()));
-        }
-        let score = parse_number(get("scale_score"));
-        if score.is_none() {
-            bad.push(("scale_score", get("scale_score").into(), "scale_score is not a finite number".into()));
-        }
-        let sem = match get("sem").trim() {
-            "" => None,
-            t => match parse_number(t) {
-                Some(v) if v > 0.0 => Some(v),
-                _ => {
-                    bad.push(("sem", t.into(), "sem is not a positive number".into()));
-                    None
+        let v = match check_test(raw, cols, opts, roster) {
+            Ok(v) => v,
+            Err(bad) => {
+                for (c, v, r) in bad {
+                    ledger.except(idx, &cols.header(c), &v, r);
                 }
-            },
-        };
-        let valid = parse_flag(get("valid"));
-        if valid.is_none() {
-            bad.push(("valid", get("valid").into(), "valid is not true/false".into()));
-        }
-        let grade = match get("grade").trim() {
-            "" => None,
-            t => {
-                let g = parse_grade(t);
-                if g.is_none() {
-                    bad.push(("grade", t.into(), "grade is not an integer in -1..=13".into()));
-                }
-                g
+                continue;
             }
         };
-        if !bad.is_empty() {
-            for (c, v, r) in bad {
-                ledger.except(idx, &cols.header(c), &v, r);
-            }
-            continue;
-        }
         let test = Test {
             idx,
             row: raw.row,
-            student_id: id,
-            subject,
-            date: date.unwrap_or_default(),
-            window: get("window").trim().to_ascii_lowercase(),
-            school_year: clean(cols.get(raw, "school_year")),
-            grade,
-            score: score.unwrap_or_default(),
-            sem,
-            valid: valid.unwrap_or(true),
+            student_id: v.id,
+            subject: v.subject,
+            date: v.date,
+            window: v.window,
+            school_year: v.school_year,
+            grade: v.grade,
+            score: v.score,
+            sem: v.sem,
+            valid: v.valid,
         };
         let fingerprint = fingerprint(&(
             &test.student_id,
@@ -718,6 +807,286 @@ fn validate_tests(
         seen.push_unless_duplicate(&mut out, ledger, fingerprint, test);
     }
     out
+}
+
+/// Text values numbered in order of first appearance (0 = none), so that compact records
+/// hold a number instead of a string.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Interner {
+    ids: HashMap<String, u32, std::hash::BuildHasherDefault<super::load::Fnv>>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn id(&mut self, text: Option<&str>) -> u32 {
+        let Some(t) = text else { return 0 };
+        if let Some(&i) = self.ids.get(t) {
+            return i;
+        }
+        self.names.push(t.to_string());
+        let i = self.names.len() as u32;
+        self.ids.insert(t.to_string(), i);
+        i
+    }
+
+    pub(crate) fn name(&self, id: u32) -> Option<&str> {
+        id.checked_sub(1).map(|i| self.names[i as usize].as_str())
+    }
+}
+
+/// A valid session row in 32 bytes. Its provider is not kept: a valid session's provider is
+/// always its student's provider on the roster.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CompactSession {
+    /// Position of the student in [`Streamed::students`].
+    pub student: u32,
+    /// Row index in the sessions ledger.
+    pub idx: u32,
+    pub date: NaiveDate,
+    /// Interned tutor ID (0 = none).
+    pub tutor: u32,
+    pub minutes: f64,
+    pub status: Status,
+    /// 1..=50, 0 = none.
+    pub group_size: u8,
+}
+
+impl CompactSession {
+    /// Everything that makes two sessions of a student the same session.
+    fn key(&self) -> (u32, NaiveDate, u64, u8, u8) {
+        (self.tutor, self.date, self.minutes.to_bits(), self.status as u8, self.group_size)
+    }
+}
+
+/// A valid test row without strings.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CompactTest {
+    pub student: u32,
+    pub idx: u32,
+    pub date: NaiveDate,
+    /// Interned subject, window and school year (0 = none).
+    pub subject: u32,
+    pub window: u32,
+    pub school_year: u32,
+    pub grade: Option<i32>,
+    pub score: f64,
+    pub sem: Option<f64>,
+    pub valid: bool,
+}
+
+impl CompactTest {
+    fn key(&self) -> (NaiveDate, u32, u32, u32, Option<i32>, u64, Option<u64>, bool) {
+        (
+            self.date,
+            self.subject,
+            self.window,
+            self.school_year,
+            self.grade,
+            self.score.to_bits(),
+            self.sem.map(f64::to_bits),
+            self.valid,
+        )
+    }
+}
+
+/// Validated inputs with the session log and the assessments held as compact records
+/// (grouped by student, in file order within a student, exact duplicates removed).
+#[derive(Clone, Debug)]
+pub(crate) struct Streamed {
+    pub students: Vec<Student>,
+    pub sessions: Vec<CompactSession>,
+    pub tests: Vec<CompactTest>,
+    /// Subjects, windows and school years.
+    pub texts: Interner,
+    pub roster_ledger: Ledger,
+    pub sessions_ledger: Ledger,
+    pub assessments_ledger: Ledger,
+    pub warnings: Vec<String>,
+    pub groups: Vec<String>,
+    pub roster_columns: ColumnIndex,
+    pub test_columns: ColumnIndex,
+    pub roster_rejects: BTreeMap<String, Option<String>>,
+}
+
+fn compact_index(idx: usize, file: &str) -> Result<u32, DataError> {
+    u32::try_from(idx).map_err(|_| DataError::Csv {
+        file: file.into(),
+        line: 0,
+        message: format!("more than {} rows; split the file", u32::MAX),
+    })
+}
+
+/// [`validate`] for inputs read as streams: the roster is held in memory, the session log
+/// and the assessments are checked row by row as they are read, keeping only compact
+/// records of their valid rows. Rows, exceptions and accounting are those of [`validate`].
+pub(crate) fn validate_streams(
+    roster: RawTable,
+    mut sessions: Source,
+    mut tests: Source,
+    opts: &ValidateOptions,
+) -> Result<Streamed, DataError> {
+    let roster_cols = ColumnIndex::locate(&roster, Role::Roster, &opts.columns.roster, &extra_groups(opts))?;
+    let session_cols =
+        ColumnIndex::locate_in(sessions.file(), sessions.headers(), Role::Sessions, &opts.columns.sessions, &[])?;
+    let test_cols =
+        ColumnIndex::locate_in(tests.file(), tests.headers(), Role::Assessments, &opts.columns.assessments, &[])?;
+    for field in &opts.required_test_fields {
+        if !test_cols.has(field) {
+            return Err(DataError::MissingColumn {
+                file: tests.file().to_string(),
+                field: field.clone(),
+                column: opts.columns.assessments.get(field).cloned().unwrap_or_else(|| field.clone()),
+                headers: tests.headers().to_vec(),
+            });
+        }
+    }
+    let groups: Vec<String> = opts.groups.iter().filter(|g| roster_cols.has(g)).cloned().collect();
+
+    let mut warnings = Vec::new();
+    let mut roster_ledger = Ledger::new(Role::Roster, &roster);
+    let students = validate_roster(&roster, &roster_cols, opts, &groups, &mut roster_ledger, &mut warnings);
+    let roster_rejects = rejected_students(&roster, &roster_cols, opts, &roster_ledger, &students);
+    let index = RosterIndex::new(&students, &roster_rejects, &roster, &roster_cols, opts);
+    drop(roster);
+    let known_providers: BTreeSet<String> = match &opts.providers {
+        Some(list) => list.iter().cloned().collect(),
+        None => students.iter().filter_map(|s| s.provider_id.clone()).collect(),
+    };
+
+    let mut sessions_ledger = Ledger::streaming(Role::Sessions, sessions.file());
+    let mut tutors = Interner::default();
+    let mut compact_sessions = Vec::new();
+    let width = sessions.headers().len();
+    while let Some(raw) = sessions.next()? {
+        let idx = sessions_ledger.push_row(raw.row);
+        if let Some(fault) = row_fault(width, &raw) {
+            sessions_ledger.except(idx, "", "", fault);
+            continue;
+        }
+        match check_session(&raw, &session_cols, opts, &index, &known_providers) {
+            Ok(v) => compact_sessions.push(CompactSession {
+                student: v.student as u32,
+                idx: compact_index(idx, &sessions_ledger.file)?,
+                date: v.date,
+                tutor: tutors.id(v.tutor.as_deref()),
+                minutes: v.minutes,
+                status: v.status,
+                group_size: v.group_size.unwrap_or(0) as u8,
+            }),
+            Err(bad) => {
+                for (c, v, r) in bad {
+                    sessions_ledger.except(idx, &session_cols.header(c), &v, r);
+                }
+            }
+        }
+    }
+    let (sha, blank) = sessions.finish()?;
+    sessions_ledger.set_source(sha, blank);
+    let compact_sessions =
+        drop_duplicates(compact_sessions, &mut sessions_ledger, |s| s.student, |s| s.idx, CompactSession::key);
+
+    let mut assessments_ledger = Ledger::streaming(Role::Assessments, tests.file());
+    let mut texts = Interner::default();
+    let mut compact_tests = Vec::new();
+    let width = tests.headers().len();
+    while let Some(raw) = tests.next()? {
+        let idx = assessments_ledger.push_row(raw.row);
+        if let Some(fault) = row_fault(width, &raw) {
+            assessments_ledger.except(idx, "", "", fault);
+            continue;
+        }
+        match check_test(&raw, &test_cols, opts, &index) {
+            Ok(v) => compact_tests.push(CompactTest {
+                student: v.student as u32,
+                idx: compact_index(idx, &assessments_ledger.file)?,
+                date: v.date,
+                subject: texts.id(Some(&v.subject)),
+                window: texts.id(Some(&v.window)),
+                school_year: texts.id(v.school_year.as_deref()),
+                grade: v.grade,
+                score: v.score,
+                sem: v.sem,
+                valid: v.valid,
+            }),
+            Err(bad) => {
+                for (c, v, r) in bad {
+                    assessments_ledger.except(idx, &test_cols.header(c), &v, r);
+                }
+            }
+        }
+    }
+    let (sha, blank) = tests.finish()?;
+    assessments_ledger.set_source(sha, blank);
+    let compact_tests =
+        drop_duplicates(compact_tests, &mut assessments_ledger, |t| t.student, |t| t.idx, CompactTest::key);
+
+    for ledger in [&sessions_ledger, &assessments_ledger] {
+        let n = ledger.exceptions().iter().filter(|e| e.reason.contains("leading zeros")).count();
+        if n > 0 {
+            warnings.push(format!(
+                "{}: {n} rows carry a student ID that matches a roster ID only apart from leading zeros \
+                 (one of the files was probably opened in a spreadsheet); set ids.pad_width to repair",
+                ledger.file
+            ));
+        }
+    }
+    Ok(Streamed {
+        students,
+        sessions: compact_sessions,
+        tests: compact_tests,
+        texts,
+        roster_ledger,
+        sessions_ledger,
+        assessments_ledger,
+        warnings,
+        groups,
+        roster_columns: roster_cols,
+        test_columns: test_cols,
+        roster_rejects,
+    })
+}
+
+/// Groups records by student (file order kept within a student) and excepts exact
+/// duplicates: a record equal in every value to an earlier kept record of the same student
+/// is "exact duplicate of row N" (N = the kept record's row), as [`validate`] does. The
+/// other rows are marked valid.
+fn drop_duplicates<T: Copy, K: Hash + Eq>(
+    mut records: Vec<T>,
+    ledger: &mut Ledger,
+    student: impl Fn(&T) -> u32,
+    idx: impl Fn(&T) -> u32,
+    key: impl Fn(&T) -> K,
+) -> Vec<T> {
+    records.sort_unstable_by_key(|r| (student(r), idx(r)));
+    let mut keep = vec![true; records.len()];
+    let mut first: HashMap<K, u32, std::hash::BuildHasherDefault<super::load::Fnv>> = HashMap::default();
+    let mut start = 0;
+    while start < records.len() {
+        let who = student(&records[start]);
+        let end = start + records[start..].iter().take_while(|r| student(r) == who).count();
+        first.clear();
+        for (k, r) in records[start..end].iter().enumerate() {
+            let i = idx(r) as usize;
+            match first.entry(key(r)) {
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    let row = ledger.row_number(*e.get() as usize);
+                    ledger.except(i, "", "", format!("exact duplicate of row {row}"));
+                    keep[start + k] = false;
+                }
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(idx(r));
+                    ledger.validate(i);
+                }
+            }
+        }
+        start = end;
+    }
+    let mut k = 0;
+    records.retain(|_| {
+        k += 1;
+        keep[k - 1]
+    });
+    records
 }
 
 #[cfg(test)]

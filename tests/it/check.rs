@@ -340,3 +340,40 @@ fn raw_growth_outcomes_of_low_scorers_warn_of_regression_to_the_mean() {
     assert_eq!(rtm.len(), 6, "{rtm:?}");
     assert!(rtm[0].as_str().unwrap().contains("regression to the mean"));
 }
+
+#[test]
+fn midpoint_review_uses_only_data_up_to_the_date_and_projects_each_tier() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("mid");
+    let c = samples().join("contract.toml");
+    obc_ok(&["check", s(&c), "--out", s(&out), "--as-of", "2026-02-15"]);
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let m = &r["midpoint"];
+    // service 2025-09-15 .. 2026-04-30 is 227 days; 2026-02-15 is day 153: 153/227 elapsed,
+    // so the 20-session rule becomes floor(20 x 0.674) = 13 sessions
+    assert!((m["fraction_of_service_elapsed"].as_f64().unwrap() - 153.0 / 227.0).abs() < 1e-12);
+    assert_eq!(m["prorated_min_sessions"], 13);
+    // the planned post-test date is the middle of the spring window 2026-04-01 .. 2026-06-30
+    assert_eq!(m["projected_post_date"], "2026-05-16");
+    let proj = m["projection"].as_array().unwrap();
+    assert_eq!(proj.len(), 6 * 2);
+    for p in proj {
+        let x = p["projected_chance_of_meeting"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&x), "{p}");
+    }
+    // every session and test row after the date is an exception saying so, none is used
+    let (h, ex) = read_csv(&out.join("exceptions.csv"));
+    let at = |k: &str| h.iter().position(|x| x == k).unwrap();
+    let after: Vec<&Vec<String>> =
+        ex.iter().filter(|e| e[at("reason")].contains("after the --as-of date 2026-02-15")).collect();
+    let (_, sessions) = read_csv(&samples().join("sessions.csv"));
+    let late_sessions = sessions.iter().filter(|r| r[3].as_str() > "2026-02-15").count();
+    assert_eq!(after.iter().filter(|e| e[at("file")] == "sessions.csv").count(), late_sessions);
+    assert!(after.iter().all(|e| e[at("kind")] == "excluded"));
+    // dosage delivered against contracted (55 sessions over the period), per provider
+    let (dh, dosage) = read_csv(&out.join("dosage.csv"));
+    assert_eq!(dosage.len(), 6);
+    let c2d: f64 = dosage[0][dh.iter().position(|x| x == "contracted_to_date_per_student").unwrap()].parse().unwrap();
+    assert!((c2d - 55.0 * 153.0 / 227.0).abs() < 1e-9);
+}

@@ -377,3 +377,95 @@ fn midpoint_review_uses_only_data_up_to_the_date_and_projects_each_tier() {
     let c2d: f64 = dosage[0][dh.iter().position(|x| x == "contracted_to_date_per_student").unwrap()].parse().unwrap();
     assert!((c2d - 55.0 * 153.0 / 227.0).abs() < 1e-9);
 }
+
+/// Linear interpolation of y(x) on increasing x.
+fn interp(xy: &[(f64, f64)], x: f64) -> f64 {
+    let i = xy.windows(2).position(|w| w[0].0 <= x && x <= w[1].0).unwrap_or_else(|| panic!("{x} outside the grid"));
+    let ((x0, y0), (x1, y1)) = (xy[i], xy[i + 1]);
+    y0 + (x - x0) / (x1 - x0) * (y1 - y0)
+}
+
+#[test]
+fn baseline_oc_curves_agree_with_settling_the_simulated_providers() {
+    // data-samples was made by `obc simulate` with known provider effects (truth.json). The
+    // baseline, from the history cohort alone, predicts each provider's share meeting the
+    // norm and P(tier met) at the provider's realised effect and counted size; settlement
+    // of the current year gives what happened.
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["roster.csv", "sessions.csv", "assessments.csv", "history.csv"] {
+        std::fs::copy(samples().join(f), dir.path().join(f)).unwrap();
+    }
+    let base = std::fs::read_to_string(samples().join("contract.toml"))
+        .unwrap()
+        .replace("rule = \"lower_bound\"", "rule = \"point\"");
+    let c = dir.path().join("contract.toml");
+    std::fs::write(&c, &base).unwrap();
+    let out = dir.path().join("check");
+    obc_ok(&["check", s(&c), "--out", s(&out)]);
+    let (h, prov) = read_csv(&out.join("providers.csv"));
+    let at = |k: &str| h.iter().position(|x| x == k).unwrap();
+    let sizes: Vec<usize> = prov.iter().map(|p| p[at("counted")].parse().unwrap()).collect();
+    let grid = format!(
+        "\n[baseline]\nsizes = {sizes:?}\neffects = [0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4]\nthresholds = [0.5, 0.6]\nreplicates = 2000\n"
+    );
+    std::fs::write(&c, format!("{base}{grid}")).unwrap();
+    let bout = dir.path().join("baseline");
+    obc_ok(&["baseline", s(&c), "--out", s(&bout)]);
+    let rec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bout.join("recommendation.json")).unwrap()).unwrap();
+    let b = &rec["baseline"];
+    let sds: Vec<f64> =
+        b["population"]["sd_post_by_grade"].as_object().unwrap().values().map(|v| v.as_f64().unwrap()).collect();
+    let sd = sds.iter().sum::<f64>() / sds.len() as f64;
+    let curve: Vec<(f64, f64)> = b["metric_by_effect"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+        .collect();
+    let (oh, oc) = read_csv(&bout.join("oc.csv"));
+    let oat = |k: &str| oh.iter().position(|x| x == k).unwrap();
+    let truth: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(samples().join("truth.json")).unwrap()).unwrap();
+    // The current year's comparison group meets the history norms more often than the
+    // history itself (0.52 against 0.49: a cohort difference the baseline cannot know), so
+    // the predicted shares are anchored on it: predicted = curve(d) + (comparison - curve(0)).
+    let res: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let year_shift = res["settlement"]["comparison"]["point"].as_f64().unwrap() - curve[0].1;
+    assert!(year_shift.abs() < 0.05, "cohort difference {year_shift}");
+    let mut z_all = Vec::new();
+    for (p, &n) in prov.iter().zip(&sizes) {
+        let t = truth["providers"].as_array().unwrap().iter().find(|t| t["provider_id"] == p[0].as_str()).unwrap();
+        // realised effect on the post-test, in SDs of the history's post-test
+        let d = t["realised_mean_points_posttest"].as_f64().unwrap() / sd;
+        let predicted = interp(&curve, d) + year_shift;
+        let observed: f64 = p[at("metric")].parse().unwrap();
+        let se = (predicted * (1.0 - predicted) / n as f64).sqrt();
+        let z = (observed - predicted) / se;
+        z_all.push(z);
+        for (tier, threshold) in [("tier 1", 0.5), ("tier 2", 0.6)] {
+            let curve_t: Vec<(f64, f64)> = oc
+                .iter()
+                .filter(|r| {
+                    r[oat("provider_size")] == n.to_string() && r[oat("threshold")].parse::<f64>().unwrap() == threshold
+                })
+                .map(|r| (r[oat("effect_sd")].parse().unwrap(), r[oat("p_met")].parse().unwrap()))
+                .collect();
+            let p_met = interp(&curve_t, d);
+            let met = p[at(&format!("decision {tier} ({threshold})"))] == "met";
+            let p_observed = if met { p_met } else { 1.0 - p_met };
+            eprintln!(
+                "{} n {n} d {d:.3}: share {observed:.3} predicted {predicted:.3} (z {z:.2}); {tier} met {met}, P(met) {p_met:.3}",
+                p[0]
+            );
+            // no settled decision is one the baseline called very unlikely
+            assert!(p_observed >= 0.01, "{} {tier}: observed {met} had predicted probability {p_observed}", p[0]);
+        }
+    }
+    // Shares agree with the anchored curve within 3 binomial SEs per provider, and the mean
+    // of the six z-scores within 3/sqrt(6) of 0 (3 standard errors of a mean of six).
+    assert!(z_all.iter().all(|z| z.abs() < 3.0), "{z_all:?}");
+    let mean_z = z_all.iter().sum::<f64>() / z_all.len() as f64;
+    assert!(mean_z.abs() < 3.0 / 6f64.sqrt(), "{z_all:?}");
+}

@@ -96,6 +96,53 @@ min_minutes = 0
 groups = ["low_income", "race_ethnicity", "english_learner", "disability", "gender"]
 min_cell = 10
 attrition_boundary = "cautious"
+
+# Growth norms fitted on the history cohort (the prior school year), per grade.
+[norms]
+method = "conditional"
+min_n = 500
+
+# A student meets the outcome when growth reaches the norm's expected growth.
+[outcome]
+kind = "growth_vs_norm"
+
+# Provider metric: share of counted students meeting the outcome (about half of
+# like students do without tutoring).
+[metric]
+kind = "share_meeting"
+
+[decision]
+rule = "lower_bound"
+level = 0.90
+
+[[thresholds]]
+name = "tier 1"
+value = 0.50
+pool_share = 0.5
+
+[[thresholds]]
+name = "tier 2"
+value = 0.60
+pool_share = 1.0
+
+[payment]
+base_per_student = 670.0
+base_basis = "served"
+outcome_pool_per_student = 750.0
+penalty_per_regressed = 0.0
+cap = 400000.0
+
+[inference]
+replicates = 2000
+seed = {seed}
+cluster = "student"
+interval = "percentile"
+
+[midpoint]
+interim = {{ window = "winter", school_year = "{sy}" }}
+service_start = "{start}-09-15"
+service_end = "{next}-04-30"
+contracted_sessions = 55
 "#,
         seed = spec.seed,
         messy = if spec.messy { ", messy" } else { "" },

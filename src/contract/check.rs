@@ -1053,7 +1053,7 @@ pub fn settle(contract: &Contract, students: &[Student]) -> Settlement {
         // the pool payment spread evenly over counted students
         let p = &contract.payment;
         let pool_each = if p.has_pool() && counts.counted > 0 { pay.outcome / counts.counted as f64 } else { 0.0 };
-        let per_student_paid = !p.has_pool() && !(p.per_student_requires_tier && reached.is_none());
+        let per_student_paid = !(p.has_pool() || (p.per_student_requires_tier && reached.is_none()));
         for &i in &rows {
             let s = &students[i];
             let in_basis = match p.base_basis {
@@ -1121,10 +1121,11 @@ pub fn settle(contract: &Contract, students: &[Student]) -> Settlement {
                 rating: rating.into(),
             });
         }
-        if contract.outcome.kind == OutcomeKind::ScaleGrowth && !zt.is_empty() {
-            if let Some(line) = regression_to_mean(students, &idx, prov) {
-                rtm.push(line);
-            }
+        if contract.outcome.kind == OutcomeKind::ScaleGrowth
+            && !zt.is_empty()
+            && let Some(line) = regression_to_mean(students, &idx, prov)
+        {
+            rtm.push(line);
         }
 
         let suppressed = counts.counted < min_cell;
@@ -1327,6 +1328,9 @@ fn group_metric(kind: MetricKind, values: &[f64], level: f64) -> (Option<f64>, O
     }
 }
 
+/// Chooses the students of one column of the equity table.
+type Selector = Box<dyn Fn(&Student) -> bool>;
+
 /// The equity table: per provider (and `all providers`, and the comparison group) and
 /// reporting group value, counted students, students meeting the outcome and the metric with
 /// a normal-approximation interval; cells under `min_cell` suppressed, and, where a group
@@ -1342,7 +1346,7 @@ fn group_table(
     let kind = contract.metric.kind;
     let level = contract.decision.level;
     let min_cell = contract.reporting.min_cell as u64;
-    let mut who: Vec<(String, Box<dyn Fn(&Student) -> bool>)> = Vec::new();
+    let mut who: Vec<(String, Selector)> = Vec::new();
     for p in providers {
         let p2 = p.clone();
         who.push((p.clone(), Box::new(move |s: &Student| s.provider.as_deref() == Some(p2.as_str()))));

@@ -371,7 +371,7 @@ fn finish(
 /// in file order), marks them used and excludes the others with the reason.
 fn join_subject(
     s: &Student,
-    subject: &String,
+    subject: &str,
     cands: &[&Test],
     dosage: &Dosage,
     opts: &PrepareOptions,
@@ -451,7 +451,7 @@ fn join_subject(
     };
     AnalyticRow {
         student_id: s.student_id.clone(),
-        subject: subject.clone(),
+        subject: subject.to_string(),
         school_id: s.school_id.clone(),
         grade: s.grade,
         provider_id: s.provider_id.clone(),

@@ -55,7 +55,7 @@ pub fn read_table(path: &Path, file: &str) -> Result<RawTable, DataError> {
     let mut source = Source::open(path, file)?;
     let headers = source.headers().to_vec();
     let mut rows = Vec::new();
-    while let Some(r) = source.next()? {
+    while let Some(r) = source.next_record()? {
         rows.push(r.to_raw());
     }
     let (sha256, blank_lines) = source.finish()?;
@@ -66,7 +66,7 @@ pub fn read_table(path: &Path, file: &str) -> Result<RawTable, DataError> {
 pub fn parse_csv(bytes: &[u8], file: &str) -> Result<(Vec<String>, Vec<RawRow>, u64), DataError> {
     let mut stream = CsvStream::new(bytes, file, Path::new(file))?;
     let mut rows = Vec::new();
-    while let Some(r) = stream.next()? {
+    while let Some(r) = stream.next_record()? {
         rows.push(r.to_raw());
     }
     let headers = std::mem::take(&mut stream.headers);
@@ -189,9 +189,9 @@ impl Source {
     }
 
     /// The next record, or `None` at the end of the file.
-    pub fn next(&mut self) -> Result<Option<Record<'_>>, DataError> {
+    pub fn next_record(&mut self) -> Result<Option<Record<'_>>, DataError> {
         match self {
-            Source::Csv(s) => s.next(),
+            Source::Csv(s) => s.next_record(),
             Source::Table { table, next } => {
                 let Some(r) = table.rows.get(*next) else { return Ok(None) };
                 *next += 1;
@@ -367,7 +367,7 @@ impl<R: Read> CsvStream<R> {
             record: csv::ByteRecord::new(),
             skipped_records: 0,
         };
-        let headers = match stream.next()? {
+        let headers = match stream.next_record()? {
             Some(r) => r.fields.iter().map(|h| h.trim().to_string()).collect(),
             None => return Err(DataError::EmptyFile { file: file.into() }),
         };
@@ -376,7 +376,7 @@ impl<R: Read> CsvStream<R> {
     }
 
     /// The next non-blank record, or `None` at the end of the file.
-    pub fn next(&mut self) -> Result<Option<Record<'_>>, DataError> {
+    pub fn next_record(&mut self) -> Result<Option<Record<'_>>, DataError> {
         loop {
             let more = self.reader.read_byte_record(&mut self.record).map_err(|e| DataError::Csv {
                 file: self.file.clone(),
@@ -434,28 +434,6 @@ impl<R: Read> CsvStream<R> {
         let digest = rest.into_inner().hasher.finalize();
         Ok((digest.iter().map(|b| format!("{b:02x}")).collect(), blank_lines))
     }
-}
-
-/// Empty lines (the csv reader skips them; [`LineTrack`] counts them the same way while
-/// streaming: kept to test it against) without a record); lines of only spaces or
-/// separators come back as records and are counted where they are skipped.
-#[cfg(test)]
-fn count_empty_lines(body: &[u8]) -> u64 {
-    let mut in_quotes = false;
-    let mut blank = 0;
-    let mut lines = body.split(|&b| b == b'\n').peekable();
-    while let Some(line) = lines.next() {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        // The piece after the final newline is not a line.
-        if lines.peek().is_none() && line.is_empty() {
-            break;
-        }
-        if !in_quotes && line.is_empty() {
-            blank += 1;
-        }
-        in_quotes ^= line.iter().filter(|&&b| b == b'"').count() % 2 == 1;
-    }
-    blank
 }
 
 /// FNV-1a: field-name lookups happen several times per input row, and SipHash (the

@@ -957,7 +957,7 @@ pub(crate) fn validate_streams(
     let mut tutors = Interner::default();
     let mut compact_sessions = Vec::new();
     let width = sessions.headers().len();
-    while let Some(raw) = sessions.next()? {
+    while let Some(raw) = sessions.next_record()? {
         let idx = sessions_ledger.push_row(raw.row);
         if let Some(fault) = row_fault(width, &raw) {
             sessions_ledger.except(idx, "", "", fault);
@@ -989,7 +989,7 @@ pub(crate) fn validate_streams(
     let mut texts = Interner::default();
     let mut compact_tests = Vec::new();
     let width = tests.headers().len();
-    while let Some(raw) = tests.next()? {
+    while let Some(raw) = tests.next_record()? {
         let idx = assessments_ledger.push_row(raw.row);
         if let Some(fault) = row_fault(width, &raw) {
             assessments_ledger.except(idx, "", "", fault);

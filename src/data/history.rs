@@ -40,12 +40,12 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::date::{iso, parse_date};
+use super::date::iso;
 use super::join::{PickedTest, break_days, matches, pick};
 use super::ledger::{Accounting, Ledger, Stage};
 use super::load::{ColumnIndex, RawTable, read_table};
 use super::schema::{IdRules, Role, STANDARD_GROUPS, Tests, WindowSpec};
-use super::validate::{Test, parse_grade, parse_number};
+use super::validate::{Test, TestFields, test_fields};
 use crate::error::DataError;
 
 /// What loading the history file needs from the contract.
@@ -370,15 +370,6 @@ fn describe(spec: &WindowSpec) -> String {
     parts.join(", ")
 }
 
-/// The validity flag, read as in the assessments file.
-fn parse_flag(text: &str) -> Option<bool> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "" | "true" | "t" | "1" | "y" | "yes" | "valid" => Some(true),
-        "false" | "f" | "0" | "n" | "no" | "invalid" => Some(false),
-        _ => None,
-    }
-}
-
 /// Types every row; bad rows and exact duplicates are excepted, good rows marked valid.
 /// Returns the tests with the student fields of each row (same positions).
 fn type_rows(
@@ -404,71 +395,21 @@ fn type_rows(
             continue;
         }
         let get = |f: &str| cols.get(raw, f).unwrap_or("");
-        let mut bad: Vec<(&str, String, String)> = Vec::new();
-        let id = opts.ids.normalize(get("student_id"));
-        if id.is_empty() {
-            bad.push(("student_id", String::new(), "missing student_id".into()));
-        }
-        let subject = get("subject").trim().to_ascii_lowercase();
-        if subject.is_empty() {
-            bad.push(("subject", String::new(), "missing subject".into()));
-        }
-        let date = parse_date(get("test_date"));
-        if date.is_none() {
-            bad.push(("test_date", get("test_date").into(), "not a date (YYYY-MM-DD or M/D/YYYY)".into()));
-        }
-        let score = parse_number(get("scale_score"));
-        if score.is_none() {
-            bad.push(("scale_score", get("scale_score").into(), "scale_score is not a finite number".into()));
-        }
-        let sem = match get("sem").trim() {
-            "" => None,
-            t => match parse_number(t) {
-                Some(v) if v > 0.0 => Some(v),
-                _ => {
-                    bad.push(("sem", t.into(), "sem is not a positive number".into()));
-                    None
-                }
-            },
-        };
-        let valid = parse_flag(get("valid"));
-        if valid.is_none() {
-            bad.push(("valid", get("valid").into(), "valid is not true/false".into()));
-        }
-        let grade = match get("grade").trim() {
-            "" => None,
-            t => {
-                let g = parse_grade(t);
-                if g.is_none() {
-                    bad.push(("grade", t.into(), "grade is not an integer in -1..=13".into()));
-                }
-                g
-            }
-        };
-        let (Some(date), Some(score), Some(valid), true) = (date, score, valid, bad.is_empty()) else {
+        let (fields, bad) = test_fields(raw, &cols, &opts.ids);
+        let (Some(f), true) = (fields, bad.is_empty()) else {
             for (c, v, r) in bad {
                 ledger.except(idx, &cols.header(c), &v, r);
             }
             continue;
         };
+        let TestFields { id, subject, date, window, school_year, grade, score, sem, valid } = f;
         let school = get("school_id").trim();
         let info = RowInfo {
             school_id: (!school.is_empty()).then(|| school.to_string()),
             groups: groups.iter().map(|g| (g.clone(), get(g).trim().to_string())).collect(),
         };
-        let test = Test {
-            idx,
-            row: raw.row,
-            student_id: id,
-            subject,
-            date,
-            window: get("window").trim().to_ascii_lowercase(),
-            school_year: Some(get("school_year").trim().to_string()).filter(|s| !s.is_empty()),
-            grade,
-            score,
-            sem,
-            valid,
-        };
+        let test =
+            Test { idx, row: raw.row, student_id: id, subject, date, window, school_year, grade, score, sem, valid };
         let key: Key = (
             test.student_id.clone(),
             test.subject.clone(),
@@ -514,7 +455,7 @@ mod tests {
     }
 
     fn d(s: &str) -> Date {
-        Date(parse_date(s).unwrap())
+        Date(crate::data::date::parse_date(s).unwrap())
     }
 
     fn opts() -> HistoryOptions {

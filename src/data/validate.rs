@@ -514,7 +514,6 @@ impl<'a> RosterIndex<'a> {
 }
 
 /// Problems found in one row: field, value, reason.
-type Bad = Vec<(&'static str, String, String)>;
 
 /// The typed values of a session row that passed every check.
 struct SessionValues {
@@ -685,24 +684,31 @@ struct TestValues {
     valid: bool,
 }
 
-/// Checks one assessment row (whose row-level faults were ruled out).
-fn check_test<R: Fields>(
-    raw: &R,
-    cols: &ColumnIndex,
-    opts: &ValidateOptions,
-    roster: &RosterIndex,
-) -> Result<TestValues, Bad> {
+/// The test fields of one row of the assessments or history file, typed; `Bad` lists each
+/// field that failed (column field, value, reason).
+pub(crate) struct TestFields {
+    pub id: String,
+    pub subject: String,
+    pub date: NaiveDate,
+    pub window: String,
+    pub school_year: Option<String>,
+    pub grade: Option<i32>,
+    pub score: f64,
+    pub sem: Option<f64>,
+    pub valid: bool,
+}
+
+/// Field problems of one row: (field, value, reason).
+pub(crate) type Bad = Vec<(&'static str, String, String)>;
+
+/// Checks the test fields of a row (whose row-level faults were ruled out); `Err` lists every
+/// field that failed, `Ok` may still have an empty student ID checked by the caller.
+pub(crate) fn test_fields<R: Fields>(raw: &R, cols: &ColumnIndex, ids: &IdRules) -> (Option<TestFields>, Bad) {
     let get = |f: &str| cols.get(raw, f).unwrap_or("");
     let mut bad: Bad = Vec::new();
-    let id = opts.ids.normalize(get("student_id"));
-    let mut position = None;
+    let id = ids.normalize(get("student_id"));
     if id.is_empty() {
         bad.push(("student_id", String::new(), "missing student_id".into()));
-    } else {
-        position = roster.position(&id);
-        if position.is_none() {
-            bad.push(("student_id", get("student_id").into(), roster.missing_reason(&id)));
-        }
     }
     let subject = get("subject").trim().to_ascii_lowercase();
     if subject.is_empty() {
@@ -740,18 +746,49 @@ fn check_test<R: Fields>(
             g
         }
     };
-    match position {
-        Some(student) if bad.is_empty() => Ok(TestValues {
-            student,
+    let fields = match (date, score, valid) {
+        (Some(date), Some(score), Some(valid)) => Some(TestFields {
             id,
             subject,
-            date: date.unwrap_or_default(),
+            date,
             window: get("window").trim().to_ascii_lowercase(),
             school_year: clean(cols.get(raw, "school_year")),
             grade,
-            score: score.unwrap_or_default(),
+            score,
             sem,
-            valid: valid.unwrap_or(true),
+            valid,
+        }),
+        _ => None,
+    };
+    (fields, bad)
+}
+
+/// Checks one assessment row (whose row-level faults were ruled out).
+fn check_test<R: Fields>(
+    raw: &R,
+    cols: &ColumnIndex,
+    opts: &ValidateOptions,
+    roster: &RosterIndex,
+) -> Result<TestValues, Bad> {
+    let (fields, mut bad) = test_fields(raw, cols, &opts.ids);
+    let id = opts.ids.normalize(cols.get(raw, "student_id").unwrap_or(""));
+    let position = if id.is_empty() { None } else { roster.position(&id) };
+    if !id.is_empty() && position.is_none() {
+        // the roster problem comes first, right after the ID itself, as for sessions
+        bad.insert(0, ("student_id", cols.get(raw, "student_id").unwrap_or("").into(), roster.missing_reason(&id)));
+    }
+    match (position, fields) {
+        (Some(student), Some(f)) if bad.is_empty() => Ok(TestValues {
+            student,
+            id: f.id,
+            subject: f.subject,
+            date: f.date,
+            window: f.window,
+            school_year: f.school_year,
+            grade: f.grade,
+            score: f.score,
+            sem: f.sem,
+            valid: f.valid,
         }),
         _ => Err(bad),
     }

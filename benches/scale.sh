@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# benches/scale.sh: `obc check` and `obc baseline` at the scale the issue asks for.
+#
+#   (a) `obc check` on a contract over 1,000,000 students, 2,000 bootstrap replicates
+#       (target: under 60 s wall and under 4 GiB peak RSS on 2 cores);
+#   (b) `obc baseline` with a 10 x 5 x 5 grid (10 thresholds, 5 effects, 5 provider sizes)
+#       and 1,000 replicates per cell on >= 200,000 history students (target: under 60 s);
+#   plus `obc prepare` on the same 1,000,000-student contract, for comparison with (a).
+#
+# Usage (from the repository root):
+#   benches/scale.sh [WORKDIR]          # WORKDIR defaults to /tmp/obc-scale
+#
+# Environment:
+#   OBC       path of a release `obc` binary (default: build one with cargo into
+#             ${CARGO_TARGET_DIR:-target}/release/obc)
+#   REGEN=1   regenerate the data even if WORKDIR already holds it
+#
+# Data (about 1.6 GB on disk, a few minutes to generate):
+#   WORKDIR/sim250k   `obc simulate --students 250000 --providers 26 --seed 7`; its
+#                     history.csv (about 233,000 history students with both tests) is the
+#                     history for both contracts.
+#   WORKDIR/sim1m     four copies of sim250k's roster, sessions and assessments, with the
+#                     copy number 1-4 prefixed to every student_id (1,000,000 students,
+#                     about 22 million session rows); contract.toml is sim250k's contract;
+#                     contract_bench.toml adds the history and the settlement terms of
+#                     data-samples/contract.toml ([norms] ... [midpoint], replicates = 2000);
+#                     contract_baseline.toml adds the history, [norms], [outcome], [metric]
+#                     and [baseline] (sizes 25..400, effects 0..0.4, 1,000 replicates; the
+#                     default 10 thresholds).
+#
+# Each timed command runs under /usr/bin/time -v; the script prints the load average before
+# and after, the wall time and the maximum resident set size. Timings are recorded in
+# benches/README.md, never asserted in tests.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=${1:-/tmp/obc-scale}
+if [[ -z "${OBC:-}" ]]; then
+    (cd "$ROOT" && cargo build --release --quiet)
+    OBC="${CARGO_TARGET_DIR:-$ROOT/target}/release/obc"
+fi
+[[ -x /usr/bin/time ]] || { echo "needs GNU time at /usr/bin/time" >&2; exit 1; }
+
+SRC=$WORK/sim250k
+BIG=$WORK/sim1m
+mkdir -p "$WORK"
+
+# --- data ------------------------------------------------------------------------------
+if [[ "${REGEN:-0}" == 1 || ! -f $SRC/history.csv ]]; then
+    rm -rf "$SRC"
+    "$OBC" simulate --students 250000 --providers 26 --seed 7 --out "$SRC"
+fi
+
+if [[ "${REGEN:-0}" == 1 || ! -f $BIG/sessions.csv ]]; then
+    rm -rf "$BIG"
+    mkdir -p "$BIG"
+    for f in roster sessions assessments; do
+        # header once, then the data rows of copy k with "k" prefixed to student_id
+        # (student_id is the first column of all three files in the simulator's output).
+        head -n 1 "$SRC/$f.csv" > "$BIG/$f.csv"
+        for k in 1 2 3 4; do
+            tail -n +2 "$SRC/$f.csv" | sed "s/^/$k/" >> "$BIG/$f.csv"
+        done
+    done
+    cp "$SRC/contract.toml" "$BIG/contract.toml"
+fi
+
+hist_both=$(awk -F, 'NR > 1 { w[$1] = w[$1] " " $5 }
+    END { n = 0; for (s in w) if (w[s] ~ /fall/ && w[s] ~ /spring/) n++; print n }' "$SRC/history.csv")
+echo "history students with a fall and a spring test: $hist_both"
+if (( hist_both < 200000 )); then
+    echo "fewer than 200,000 history students; concatenate a second seed's history" >&2
+    exit 1
+fi
+
+# The settlement terms: everything from [norms] on in the sample contract.
+terms=$(sed -n '/^\[norms\]/,$p' "$ROOT/data-samples/contract.toml")
+with_history() {
+    sed "s|^assessments = \"assessments.csv\"|&\nhistory = \"$SRC/history.csv\"|" "$BIG/contract.toml"
+}
+{
+    with_history
+    echo
+    echo "$terms" | sed 's/^replicates = .*/replicates = 2000/'
+} > "$BIG/contract_bench.toml"
+{
+    with_history
+    cat <<'EOF'
+
+[norms]
+method = "conditional"
+min_n = 500
+
+[outcome]
+kind = "growth_vs_norm"
+
+[metric]
+kind = "share_meeting"
+
+[baseline]
+sizes = [25, 50, 100, 200, 400]
+effects = [0, 0.1, 0.2, 0.3, 0.4]
+replicates = 1000
+EOF
+} > "$BIG/contract_baseline.toml"
+
+echo "students:     $(($(wc -l < "$BIG/roster.csv") - 1))"
+echo "session rows: $(($(wc -l < "$BIG/sessions.csv") - 1))"
+echo "test rows:    $(($(wc -l < "$BIG/assessments.csv") - 1))"
+
+# --- timings ---------------------------------------------------------------------------
+timed() { # name, then the command
+    local name=$1; shift
+    local log=$WORK/$name.time
+    echo
+    echo "== $name: $*"
+    echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    /usr/bin/time -v -o "$log" "$@" > "$WORK/$name.out" 2>&1 || echo "(exit status $?)"
+    echo "load after:  $(cut -d' ' -f1-3 /proc/loadavg)"
+    grep -E 'Elapsed \(wall|Maximum resident|User time|System time|Exit status' "$log" | sed 's/^\s*/  /'
+    awk -F': ' '/Maximum resident/ { printf "  max RSS: %.2f GiB\n", $2 / 1048576 }' "$log"
+}
+
+cd "$BIG"
+timed prepare  "$OBC" prepare  contract_bench.toml    --out "$WORK/out_prepare"
+timed check    "$OBC" check    contract_bench.toml    --out "$WORK/out_check"
+timed baseline "$OBC" baseline contract_baseline.toml --out "$WORK/out_baseline"

@@ -1328,9 +1328,6 @@ fn group_metric(kind: MetricKind, values: &[f64], level: f64) -> (Option<f64>, O
     }
 }
 
-/// Chooses the students of one column of the equity table.
-type Selector = Box<dyn Fn(&Student) -> bool>;
-
 /// The equity table: per provider (and `all providers`, and the comparison group) and
 /// reporting group value, counted students, students meeting the outcome and the metric with
 /// a normal-approximation interval; cells under `min_cell` suppressed, and, where a group
@@ -1346,13 +1343,12 @@ fn group_table(
     let kind = contract.metric.kind;
     let level = contract.decision.level;
     let min_cell = contract.reporting.min_cell as u64;
-    let mut who: Vec<(String, Selector)> = Vec::new();
-    for p in providers {
-        let p2 = p.clone();
-        who.push((p.clone(), Box::new(move |s: &Student| s.provider.as_deref() == Some(p2.as_str()))));
-    }
-    who.push(("all providers".into(), Box::new(|s: &Student| s.provider.is_some())));
-    who.push(("comparison".into(), Box::new(|s: &Student| s.provider.is_none())));
+    // columns of the table: each provider, all providers, the comparison group
+    let mut labels: Vec<String> = providers.to_vec();
+    labels.push("all providers".into());
+    labels.push("comparison".into());
+    let (all, comparison) = (providers.len(), providers.len() + 1);
+    let position: BTreeMap<&str, usize> = providers.iter().enumerate().map(|(k, p)| (p.as_str(), k)).collect();
     let comp_mean_by: BTreeMap<(String, String), f64> = match effect {
         Some(m) => {
             let mut acc: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
@@ -1372,32 +1368,42 @@ fn group_table(
         }
         None => BTreeMap::new(),
     };
-    let mut out = Vec::new();
-    for (label, pred) in &who {
-        for g in &contract.reporting.groups {
-            let mut cells: BTreeMap<String, (Vec<f64>, u64)> = BTreeMap::new();
-            for (i, s) in students.iter().enumerate() {
-                if !pred(s) || !counted[i] {
-                    continue;
+    // one pass per reporting group: every counted student's value into its columns' cells
+    let mut per_group: Vec<Vec<BTreeMap<String, (Vec<f64>, u64)>>> = Vec::new();
+    for g in &contract.reporting.groups {
+        let mut cells: Vec<BTreeMap<String, (Vec<f64>, u64)>> = vec![BTreeMap::new(); labels.len()];
+        for (i, s) in students.iter().enumerate() {
+            if !counted[i] {
+                continue;
+            }
+            let Some(v) = s.groups.get(g) else { continue };
+            let value = match (kind, effect) {
+                (MetricKind::EffectSize, Some(m)) => {
+                    let sd = s.provider.as_deref().and_then(|p| m.scale(p)).map(|x| x.0).unwrap_or(m.sd_comparison.0);
+                    m.residual[i].map(|r| (r - comp_mean_by.get(&(g.clone(), v.clone())).copied().unwrap_or(0.0)) / sd)
                 }
-                let Some(v) = s.groups.get(g) else { continue };
-                let e = cells.entry(v.clone()).or_default();
+                _ => metric_value(kind, met[i] == Some(true), s),
+            };
+            let columns: [Option<usize>; 2] = match s.provider.as_deref() {
+                Some(p) => [position.get(p).copied(), Some(all)],
+                None => [Some(comparison), None],
+            };
+            for c in columns.into_iter().flatten() {
+                let e = cells[c].entry(v.clone()).or_default();
                 if met[i] == Some(true) {
                     e.1 += 1;
                 }
-                let value = match (kind, effect) {
-                    (MetricKind::EffectSize, Some(m)) => {
-                        let sd =
-                            s.provider.as_deref().and_then(|p| m.scale(p)).map(|x| x.0).unwrap_or(m.sd_comparison.0);
-                        m.residual[i]
-                            .map(|r| (r - comp_mean_by.get(&(g.clone(), v.clone())).copied().unwrap_or(0.0)) / sd)
-                    }
-                    _ => metric_value(kind, met[i] == Some(true), s),
-                };
                 if let Some(x) = value {
                     e.0.push(x);
                 }
             }
+        }
+        per_group.push(cells);
+    }
+    let mut out = Vec::new();
+    for (li, label) in labels.iter().enumerate() {
+        for (gi, g) in contract.reporting.groups.iter().enumerate() {
+            let cells = std::mem::take(&mut per_group[gi][li]);
             let mut rows: Vec<GroupCell> = cells
                 .into_iter()
                 .map(|(value, (vals, m))| {

@@ -1328,6 +1328,10 @@ fn group_metric(kind: MetricKind, values: &[f64], level: f64) -> (Option<f64>, O
     }
 }
 
+/// One column's cells of the equity table: by group value, the metric values and the count
+/// meeting the outcome.
+type Cells = BTreeMap<String, (Vec<f64>, u64)>;
+
 /// The equity table: per provider (and `all providers`, and the comparison group) and
 /// reporting group value, counted students, students meeting the outcome and the metric with
 /// a normal-approximation interval; cells under `min_cell` suppressed, and, where a group
@@ -1369,9 +1373,9 @@ fn group_table(
         None => BTreeMap::new(),
     };
     // one pass per reporting group: every counted student's value into its columns' cells
-    let mut per_group: Vec<Vec<BTreeMap<String, (Vec<f64>, u64)>>> = Vec::new();
+    let mut per_group: Vec<Vec<Cells>> = Vec::new();
     for g in &contract.reporting.groups {
-        let mut cells: Vec<BTreeMap<String, (Vec<f64>, u64)>> = vec![BTreeMap::new(); labels.len()];
+        let mut cells: Vec<Cells> = vec![BTreeMap::new(); labels.len()];
         for (i, s) in students.iter().enumerate() {
             if !counted[i] {
                 continue;

@@ -513,8 +513,6 @@ impl<'a> RosterIndex<'a> {
     }
 }
 
-/// Problems found in one row: field, value, reason.
-
 /// The typed values of a session row that passed every check.
 struct SessionValues {
     /// Position of the student in the roster's valid students.

@@ -395,7 +395,7 @@ fn type_rows(
             continue;
         }
         let get = |f: &str| cols.get(raw, f).unwrap_or("");
-        let (fields, bad) = test_fields(raw, &cols, &opts.ids);
+        let (fields, bad) = test_fields(raw, cols, &opts.ids);
         let (Some(f), true) = (fields, bad.is_empty()) else {
             for (c, v, r) in bad {
                 ledger.except(idx, &cols.header(c), &v, r);

@@ -865,6 +865,13 @@ fn cluster_label(level: ClusterLevel, s: &Student) -> String {
     }
 }
 
+/// Dense resampling-unit indices of the students `idx` at the cluster level.
+fn clusters_of(level: ClusterLevel, students: &[Student], idx: &[usize]) -> (Vec<usize>, usize) {
+    let labels: Vec<String> = idx.iter().map(|&i| cluster_label(level, &students[i])).collect();
+    let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+    dense(&refs)
+}
+
 /// The per-student value the metric averages (share: 0/1; mean CGI: the CGI).
 fn metric_value(kind: MetricKind, met: bool, s: &Student) -> Option<f64> {
     match kind {
@@ -930,9 +937,7 @@ pub fn settle(contract: &Contract, students: &[Student]) -> Settlement {
 
     // comparison replicates (effect size) or the comparison group's own metric
     let (comp_resid, comp_cluster, comp_k, comp_reps, comparison) = {
-        let labels: Vec<String> = comparison_idx.iter().map(|&i| cluster_label(inf.cluster, &students[i])).collect();
-        let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
-        let (cl, k) = dense(&refs);
+        let (cl, k) = clusters_of(inf.cluster, students, &comparison_idx);
         let seed = stream_seed(inf.seed, "\u{0}comparison");
         match (&effect, kind) {
             (Some(m), MetricKind::EffectSize) => {
@@ -1004,10 +1009,7 @@ pub fn settle(contract: &Contract, students: &[Student]) -> Settlement {
                     None => Err("the pooled SD is zero or undefined".into()),
                     Some(scale) => {
                         let r: Vec<f64> = idx.iter().map(|&i| m.residual[i].expect("in model")).collect();
-                        let labels: Vec<String> =
-                            idx.iter().map(|&i| cluster_label(inf.cluster, &students[i])).collect();
-                        let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
-                        let (cl, k) = dense(&refs);
+                        let (cl, k) = clusters_of(inf.cluster, students, &idx);
                         Ok(estimate_effect(
                             &r,
                             &cl,
@@ -1276,9 +1278,7 @@ fn provider_estimate(
     if idx.is_empty() {
         return Err("no counted students".into());
     }
-    let labels: Vec<String> = idx.iter().map(|&i| cluster_label(inf.cluster, &students[i])).collect();
-    let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
-    let (cl, k) = dense(&refs);
+    let (cl, k) = clusters_of(inf.cluster, students, idx);
     match kind {
         MetricKind::MedianSgp => {
             let v: Vec<u8> = idx

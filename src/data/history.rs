@@ -41,7 +41,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::date::iso;
-use super::join::{PickedTest, break_days, matches, pick};
+use super::join::{PickedTest, PrePost, break_days, matches};
 use super::ledger::{Accounting, Ledger, Stage};
 use super::load::{ColumnIndex, RawTable, read_table};
 use super::schema::{IdRules, Role, STANDARD_GROUPS, Tests, WindowSpec};
@@ -172,15 +172,9 @@ pub fn history_from_table(table: &RawTable, opts: &HistoryOptions) -> Result<His
                 cands.push(t);
             }
         }
-        let pre_c: Vec<&Test> = cands.iter().copied().filter(|t| matches(&opts.tests.pre, t).is_ok()).collect();
-        let pre = pick(&pre_c, opts.tests.retest).map(|i| pre_c[i]);
-        let post_c: Vec<&Test> = cands
-            .iter()
-            .copied()
-            .filter(|t| matches(&opts.tests.post, t).is_ok() && pre.is_none_or(|p| t.idx != p.idx && t.date > p.date))
-            .collect();
-        let post = pick(&post_c, opts.tests.retest).map(|i| post_c[i]);
-        *pre_rows.entry(subject).or_default() += pre_c.len();
+        let picked = PrePost::pick(&opts.tests, &cands);
+        let (pre, post) = (picked.pre, picked.post);
+        *pre_rows.entry(subject).or_default() += picked.pre_c.len();
         *post_rows.entry(subject).or_default() += cands.iter().filter(|t| matches(&opts.tests.post, t).is_ok()).count();
 
         // Why the whole student is left out, if they are: (column, value, reason).
@@ -226,7 +220,7 @@ pub fn history_from_table(table: &RawTable, opts: &HistoryOptions) -> Result<His
         };
 
         for t in &cands {
-            let chosen = [pre, post].iter().any(|c| c.is_some_and(|c| c.idx == t.idx));
+            let chosen = picked.chosen(t);
             if let Some((column, value, reason)) = &out_of_grade {
                 ledger.exclude(t.idx, column, value, reason.clone());
                 continue;
@@ -238,25 +232,7 @@ pub fn history_from_table(table: &RawTable, opts: &HistoryOptions) -> Result<His
                 }
                 continue;
             }
-            let reason = if pre_c.iter().any(|c| c.idx == t.idx) {
-                format!(
-                    "pre-test retest not chosen: rule {} chose row {}",
-                    opts.tests.retest,
-                    pre.map(|p| p.row).unwrap_or(0)
-                )
-            } else if post_c.iter().any(|c| c.idx == t.idx) {
-                format!(
-                    "post-test retest not chosen: rule {} chose row {}",
-                    opts.tests.retest,
-                    post.map(|p| p.row).unwrap_or(0)
-                )
-            } else if matches(&opts.tests.post, t).is_ok() {
-                format!("post-test not after the pre-test of {}", pre.map(|p| iso(p.date)).unwrap_or_default())
-            } else {
-                let why_pre = matches(&opts.tests.pre, t).err().unwrap_or_default();
-                let why_post = matches(&opts.tests.post, t).err().unwrap_or_default();
-                format!("not in the pre window ({why_pre}) nor the post window ({why_post})")
-            };
+            let reason = picked.not_chosen(&opts.tests, t);
             ledger.exclude(t.idx, &th("test_date"), &iso(t.date), reason);
         }
 

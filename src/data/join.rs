@@ -245,6 +245,57 @@ pub(crate) fn pick(cands: &[&Test], rule: RetestRule) -> Option<usize> {
     best
 }
 
+/// A student's candidate tests of one subject sorted into the pre and post windows, and
+/// the tests the retest rule picked (a post-test must be dated after the chosen pre-test).
+pub(crate) struct PrePost<'a> {
+    pub pre_c: Vec<&'a Test>,
+    pub post_c: Vec<&'a Test>,
+    pub pre: Option<&'a Test>,
+    pub post: Option<&'a Test>,
+}
+
+impl<'a> PrePost<'a> {
+    pub(crate) fn pick(tests: &Tests, cands: &[&'a Test]) -> PrePost<'a> {
+        let pre_c: Vec<&Test> = cands.iter().copied().filter(|t| matches(&tests.pre, t).is_ok()).collect();
+        let pre = pick(&pre_c, tests.retest).map(|i| pre_c[i]);
+        let post_c: Vec<&Test> = cands
+            .iter()
+            .copied()
+            .filter(|t| matches(&tests.post, t).is_ok() && pre.is_none_or(|p| t.idx != p.idx && t.date > p.date))
+            .collect();
+        let post = pick(&post_c, tests.retest).map(|i| post_c[i]);
+        PrePost { pre_c, post_c, pre, post }
+    }
+
+    /// Whether `t` is the chosen pre- or post-test.
+    pub(crate) fn chosen(&self, t: &Test) -> bool {
+        [self.pre, self.post].iter().any(|c| c.is_some_and(|c| c.idx == t.idx))
+    }
+
+    /// Why a candidate that was not chosen is not used.
+    pub(crate) fn not_chosen(&self, tests: &Tests, t: &Test) -> String {
+        if self.pre_c.iter().any(|c| c.idx == t.idx) {
+            format!(
+                "pre-test retest not chosen: rule {} chose row {}",
+                tests.retest,
+                self.pre.map(|p| p.row).unwrap_or(0)
+            )
+        } else if self.post_c.iter().any(|c| c.idx == t.idx) {
+            format!(
+                "post-test retest not chosen: rule {} chose row {}",
+                tests.retest,
+                self.post.map(|p| p.row).unwrap_or(0)
+            )
+        } else if matches(&tests.post, t).is_ok() {
+            format!("post-test not after the pre-test of {}", self.pre.map(|p| iso(p.date)).unwrap_or_default())
+        } else {
+            let why_pre = matches(&tests.pre, t).err().unwrap_or_default();
+            let why_post = matches(&tests.post, t).err().unwrap_or_default();
+            format!("not in the pre window ({why_pre}) nor the post window ({why_post})")
+        }
+    }
+}
+
 pub(crate) fn break_days(tests: &Tests, from: NaiveDate, to: NaiveDate) -> i64 {
     // Days d with from < d <= to inside any break (breaks may overlap: count each day once).
     let mut days = BTreeSet::new();
@@ -378,40 +429,14 @@ fn join_subject(
     assessments_ledger: &mut Ledger,
     th: &dyn Fn(&str) -> String,
 ) -> AnalyticRow {
-    let pre_c: Vec<&Test> = cands.iter().copied().filter(|t| matches(&opts.tests.pre, t).is_ok()).collect();
-    let pre = pick(&pre_c, opts.tests.retest).map(|i| pre_c[i]);
-    let post_c: Vec<&Test> = cands
-        .iter()
-        .copied()
-        .filter(|t| matches(&opts.tests.post, t).is_ok() && pre.is_none_or(|p| t.idx != p.idx && t.date > p.date))
-        .collect();
-    let post = pick(&post_c, opts.tests.retest).map(|i| post_c[i]);
+    let picked = PrePost::pick(&opts.tests, cands);
+    let (pre, post) = (picked.pre, picked.post);
     for t in cands {
-        let chosen = [pre, post].iter().any(|c| c.is_some_and(|c| c.idx == t.idx));
-        if chosen {
+        if picked.chosen(t) {
             assessments_ledger.mark_used(t.idx);
             continue;
         }
-        let reason = if pre_c.iter().any(|c| c.idx == t.idx) {
-            format!(
-                "pre-test retest not chosen: rule {} chose row {}",
-                opts.tests.retest,
-                pre.map(|p| p.row).unwrap_or(0)
-            )
-        } else if post_c.iter().any(|c| c.idx == t.idx) {
-            format!(
-                "post-test retest not chosen: rule {} chose row {}",
-                opts.tests.retest,
-                post.map(|p| p.row).unwrap_or(0)
-            )
-        } else if matches(&opts.tests.post, t).is_ok() {
-            format!("post-test not after the pre-test of {}", pre.map(|p| iso(p.date)).unwrap_or_default())
-        } else {
-            let why_pre = matches(&opts.tests.pre, t).err().unwrap_or_default();
-            let why_post = matches(&opts.tests.post, t).err().unwrap_or_default();
-            format!("not in the pre window ({why_pre}) nor the post window ({why_post})")
-        };
-        assessments_ledger.exclude(t.idx, &th("test_date"), &iso(t.date), reason);
+        assessments_ledger.exclude(t.idx, &th("test_date"), &iso(t.date), picked.not_chosen(&opts.tests, t));
     }
     let as_picked =
         |t: &Test| PickedTest { score: t.score, sem: t.sem, date: t.date, window: t.window.clone(), row: t.row };

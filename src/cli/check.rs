@@ -239,6 +239,7 @@ struct Results<'a> {
     metric: &'static str,
     decision: String,
     settlement: &'a Settlement,
+    figures: &'a crate::contract::figures::Figures,
     norms: serde_json::Value,
     midpoint: Option<serde_json::Value>,
     manifest: &'a Manifest,
@@ -484,6 +485,7 @@ fn write_outputs(
         Some(n) => norms_summary(n),
     };
     let public = public_settlement(contract, s);
+    let figures = crate::contract::figures::figures(contract, students, s, as_of);
     let results = Results {
         schema_version: SCHEMA_VERSION,
         contract: &contract.contract.name,
@@ -491,6 +493,7 @@ fn write_outputs(
         metric: contract.metric.kind.describe(),
         decision: format!("{:?} at level {}", contract.decision.rule, contract.decision.level),
         settlement: &public,
+        figures: &figures,
         norms: norms_json,
         midpoint,
         manifest: &m,

@@ -4,5 +4,6 @@
 pub mod baseline;
 pub mod benchmarks;
 pub mod check;
+pub mod figures;
 pub mod oc;
 pub mod terms;

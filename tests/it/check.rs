@@ -469,3 +469,104 @@ fn baseline_oc_curves_agree_with_settling_the_simulated_providers() {
     let mean_z = z_all.iter().sum::<f64>() / z_all.len() as f64;
     assert!(mean_z.abs() < 3.0 / 6f64.sqrt(), "{z_all:?}");
 }
+
+#[test]
+fn report_figures_agree_with_the_audit_and_publish_no_small_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("a");
+    obc_ok(&["check", s(&samples().join("contract.toml")), "--out", s(&out)]);
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let f = &r["figures"];
+    let (h, audit) = read_csv(&out.join("audit.csv"));
+    let at = |k: &str| h.iter().position(|x| x == k).unwrap();
+    let num = |row: &Vec<String>, k: &str| row[at(k)].parse::<f64>().ok();
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    // dosage: each provider's histogram holds every rostered student; the mean is the audit's
+    let edges: Vec<f64> = f["dosage"]["bin_edges"].as_array().unwrap().iter().map(|e| e.as_f64().unwrap()).collect();
+    for p in f["dosage"]["providers"].as_array().unwrap() {
+        let id = p["provider"].as_str().unwrap();
+        let mine: Vec<&Vec<String>> = audit.iter().filter(|row| row[at("provider_id")] == id).collect();
+        assert_eq!(p["rostered"].as_u64().unwrap() as usize, mine.len());
+        let hist: Vec<u64> = p["histogram"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).collect();
+        assert_eq!(hist.len() + 1, edges.len());
+        assert_eq!(hist.iter().sum::<u64>() as usize, mine.len(), "{id}");
+        let sessions: Vec<f64> = mine.iter().map(|row| num(row, "sessions_attended").unwrap()).collect();
+        let below = sessions.iter().filter(|x| **x < edges[1]).count() as u64;
+        assert_eq!(hist[0], below, "{id}: first bin");
+        assert!((p["sessions"]["mean"].as_f64().unwrap() - mean(&sessions)).abs() < 1e-9, "{id}");
+    }
+    // growth against the norms: per provider, the counted students' mean growth and expectation
+    let g = &f["growth_vs_norm"];
+    for p in g["providers"].as_array().unwrap() {
+        let id = p["provider"].as_str().unwrap();
+        let counted: Vec<&Vec<String>> =
+            audit.iter().filter(|row| row[at("provider_id")] == id && row[at("counted")] == "true").collect();
+        assert_eq!(p["n"].as_u64().unwrap() as usize, counted.len());
+        let obs: Vec<f64> = counted.iter().map(|row| num(row, "growth").unwrap()).collect();
+        let exp: Vec<f64> = counted.iter().map(|row| num(row, "expected_growth").unwrap()).collect();
+        assert!((p["observed"].as_f64().unwrap() - mean(&obs)).abs() < 1e-9, "{id}");
+        assert!((p["expected"].as_f64().unwrap() - mean(&exp)).abs() < 1e-9, "{id}");
+    }
+    let binned: u64 = g["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["points"].as_array().unwrap())
+        .map(|p| p["n"].as_u64().unwrap())
+        .sum();
+    let all_counted = audit.iter().filter(|row| row[at("counted")] == "true").count() as u64;
+    assert_eq!(binned, all_counted, "no bin is small on data-samples, so every counted student is binned");
+    // dose-response: contiguous bins with an edge at the dosage rule; shares recomputed from the audit
+    let bins = f["dose_response"]["bins"].as_array().unwrap();
+    let min_sessions = f["dosage"]["min_sessions"].as_u64().unwrap();
+    assert!(bins.iter().any(|b| b["lo"].as_u64() == Some(min_sessions)), "an edge at min_sessions");
+    assert_eq!(bins[0]["lo"], 0);
+    for w in bins.windows(2) {
+        assert_eq!(w[0]["hi"].as_u64().unwrap() + 1, w[1]["lo"].as_u64().unwrap());
+    }
+    for b in bins {
+        let (lo, hi) = (b["lo"].as_f64().unwrap(), b["hi"].as_f64().unwrap_or(f64::INFINITY));
+        let pop: Vec<bool> = audit
+            .iter()
+            .filter(|row| !row[at("provider_id")].is_empty())
+            .filter_map(|row| {
+                let x = num(row, "sessions_attended")?;
+                ((lo..=hi).contains(&x)).then_some(())?;
+                Some(num(row, "growth")? >= num(row, "expected_growth")?)
+            })
+            .collect();
+        assert_eq!(b["n"].as_u64().unwrap() as usize, pop.len(), "{b}");
+        let share = pop.iter().filter(|m| **m).count() as f64 / pop.len() as f64;
+        assert!((b["value"].as_f64().unwrap() - share).abs() < 1e-12, "{b}");
+        assert!(b["low"].as_f64().unwrap() <= share && share <= b["high"].as_f64().unwrap());
+    }
+}
+
+#[test]
+fn report_figures_suppress_small_providers() {
+    let dir = tempfile::tempdir().unwrap();
+    settle_with(dir.path(), "[decision]\nrule = \"point\"\n[[thresholds]]\nvalue = 0.5\n", "min_cell = 5");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/results.json")).unwrap()).unwrap();
+    let f = &r["figures"];
+    let mut suppressed = 0;
+    for p in f["dosage"]["providers"].as_array().unwrap() {
+        let small = p["rostered"].as_u64().unwrap() < 5;
+        assert_eq!(p["suppressed"], small, "{p}");
+        if small {
+            suppressed += 1;
+            assert!(p["histogram"].is_null() && p["sessions"].is_null() && p["per_week"].is_null(), "{p}");
+        }
+    }
+    for b in f["dose_response"]["bins"].as_array().unwrap() {
+        assert!(b["n"].as_u64().is_none_or(|n| n >= 5), "{b}");
+        assert_eq!(b["n"].is_null(), b["value"].is_null(), "{b}");
+    }
+    if let Some(g) = f["growth_vs_norm"].as_object() {
+        for p in g["providers"].as_array().unwrap() {
+            assert_eq!(p["observed"].is_null(), p["n"].as_u64().unwrap() < 5, "{p}");
+        }
+    }
+    assert_eq!(suppressed, 1, "PB has 4 rostered students, PA 6");
+}

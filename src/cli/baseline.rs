@@ -90,15 +90,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     super::out_dir(&args.out)?;
     let oc = oc_table(&result);
     oc.write(&args.out.join("oc.csv"), Format::Csv)?;
-    let exceptions = crate::data::exceptions_table([&history.ledger]);
-    exceptions.write(&args.out.join("exceptions.csv"), Format::Csv)?;
+    let exceptions_rows = crate::data::write_exceptions(&args.out.join("exceptions.csv"), [&history.ledger])?;
     let accounting = history.accounting().map_err(anyhow::Error::msg)?;
     let mut m = Manifest::new("baseline", serde_json::to_value(&contract)?, Some(contract.inference.seed));
     m.inputs = vec![accounting.clone()];
     m.outputs = vec![
         OutputFile { file: "oc.csv".into(), restricted: false, rows: Some(oc.height() as u64) },
         OutputFile { file: "recommendation.json".into(), restricted: false, rows: None },
-        OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions.height() as u64) },
+        OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions_rows) },
     ];
     let mut warnings: Vec<String> = history.warnings.iter().map(|w| format!("history: {w}")).collect();
     if let Some(n) = &norms {

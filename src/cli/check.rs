@@ -16,8 +16,8 @@ use super::UserError;
 use crate::contract::check::{self, NormScore, Rule, Settlement, Student};
 use crate::contract::terms::{Contract, NormsMethod};
 use crate::data::history::{History, HistoryOptions, load_history};
-use crate::data::join::AnalyticRow;
-use crate::data::table::{Column, Format, Table};
+use crate::data::join::{AnalyticRow, PickedTest};
+use crate::data::table::{Cell, Column, CsvSink, Format, Table};
 use crate::data::{self, Accounting, AnalyticFile};
 use crate::manifest::{Manifest, OutputFile, SCHEMA_VERSION};
 use crate::stats::norms::conditional::{self, ConditionalSpec, SdModel};
@@ -188,12 +188,13 @@ fn failed_rule(r: &AnalyticRow) -> Option<(Rule, String)> {
     }
 }
 
-/// Settlement's view of the analytic file.
-pub fn students(analytic: &AnalyticFile, norms: Option<&ContractNorms>) -> Vec<Student> {
+/// Settlement's view of the analytic file. Consumes the rows (their text moves into the
+/// students rather than being copied: at a million students the rows are the largest
+/// structure held). At a midpoint review, each analysed student's post-test is replaced by
+/// the projection ([`Midpoint`]).
+fn students(rows: Vec<AnalyticRow>, norms: Option<&ContractNorms>, midpoint: Option<&Midpoint>) -> Vec<Student> {
     let scorer = norms.map(|n| Scorer::new(&n.model));
-    analytic
-        .rows
-        .iter()
+    rows.into_iter()
         .map(|r| {
             let pre = r.pre.as_ref().map(|t| t.score);
             let post = r.post.as_ref().map(|t| t.score);
@@ -202,17 +203,11 @@ pub fn students(analytic: &AnalyticFile, norms: Option<&ContractNorms>) -> Vec<S
                 (None, _, _) => Err("the contract uses no norms".into()),
                 _ => Err("no pre- or post-test".into()),
             };
-            Student {
-                student_id: r.student_id.clone(),
-                subject: r.subject.clone(),
-                school: r.school_id.clone(),
-                grade: r.grade,
-                provider: r.provider_id.clone(),
-                tutor: r.tutor_id.clone(),
-                groups: r.groups.clone(),
-                analysed: r.analysed,
-                excluded: failed_rule(r),
-                served: r.provider_id.is_some() && r.enrolled_in_time != Some(false) && r.met_dosage != Some(false),
+            let excluded = failed_rule(&r);
+            let served = r.provider_id.is_some() && r.enrolled_in_time != Some(false) && r.met_dosage != Some(false);
+            let mut s = Student {
+                excluded,
+                served,
                 pre,
                 post,
                 pre_sem: r.pre.as_ref().and_then(|t| t.sem),
@@ -220,7 +215,19 @@ pub fn students(analytic: &AnalyticFile, norms: Option<&ContractNorms>) -> Vec<S
                 sessions: r.dosage.sessions_attended,
                 minutes: r.dosage.minutes_attended,
                 score,
+                analysed: r.analysed,
+                grade: r.grade,
+                groups: r.groups,
+                student_id: r.student_id,
+                subject: r.subject,
+                school: r.school_id,
+                provider: r.provider_id,
+                tutor: r.tutor_id,
+            };
+            if let (Some(m), Some(pre), Some(post), Some(w)) = (midpoint, &r.pre, &r.post, r.weeks_between) {
+                m.project(&mut s, pre, post, w, scorer.as_ref());
             }
+            s
         })
         .collect()
 }
@@ -245,26 +252,73 @@ struct Results<'a> {
     manifest: &'a Manifest,
 }
 
+fn phase(what: &str) {
+    if std::env::var_os("OBC_PHASES").is_some() {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let grab = |k: &str| status.lines().find(|l| l.starts_with(k)).unwrap_or("").to_string();
+        eprintln!(
+            "[phase] {what}: {:?} {} {}",
+            START.get_or_init(std::time::Instant::now).elapsed(),
+            grab("VmRSS"),
+            grab("VmHWM")
+        );
+    }
+}
+static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 pub fn run(args: &Args) -> anyhow::Result<()> {
+    phase("start");
     let (contract, base) = super::read_contract(&args.contract)?;
     contract.check_settlement_terms()?;
     let as_of = args.as_of.as_deref().map(parse_as_of).transpose()?;
     let midpoint = as_of.map(|d| Midpoint::new(&contract, d)).transpose()?;
     let terms = midpoint.as_ref().map_or_else(|| contract.clone(), |m| m.terms.clone());
-    let analytic = data::prepare_contract_as_of(&terms, &base, as_of)?;
-    let history = read_history(&contract, &base)?;
-    let norms = contract_norms(&contract, &base, history.as_ref())?;
-    let mut students = students(&analytic, norms.as_ref());
-    if let Some(m) = &midpoint {
-        m.project(&terms, &analytic, norms.as_ref(), &mut students);
-    }
+    // The history file and the norms fitted on it do not depend on the current year's
+    // files: load and fit them on a second thread while the current year is prepared.
+    let (analytic, fitted) = std::thread::scope(|scope| {
+        let fitting = scope.spawn(|| -> anyhow::Result<(Option<History>, Option<ContractNorms>)> {
+            let mut history = read_history(&contract, &base)?;
+            let norms = contract_norms(&contract, &base, history.as_ref())?;
+            phase("history and norms");
+            if let Some(h) = history.as_mut() {
+                // the history's students are only needed to fit the norms; keep its ledger
+                h.students = Vec::new();
+            }
+            release_freed_memory();
+            Ok((history, norms))
+        });
+        let analytic = data::prepare_contract_as_of(&terms, &base, as_of);
+        phase("prepared");
+        (analytic, fitting.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+    });
+    let mut analytic = analytic?;
+    let (history, norms) = fitted?;
+    let students = students(std::mem::take(&mut analytic.rows), norms.as_ref(), midpoint.as_ref());
+    phase("students");
     let settlement = check::settle(&terms, &students);
+    phase("settled");
     super::out_dir(&args.out)?;
-    let mid_json = midpoint.as_ref().map(|m| m.report(&terms, &analytic, &settlement));
+    let mid_json = midpoint.as_ref().map(|m| m.report(&terms, &students, &settlement));
     if let Some(m) = &midpoint {
-        m.dosage_table(&analytic).write(&args.out.join("dosage.csv"), Format::Csv)?;
+        m.dosage_table(&students).write(&args.out.join("dosage.csv"), Format::Csv)?;
     }
-    write_outputs(args, &terms, &analytic, history.as_ref(), norms.as_ref(), &students, &settlement, as_of, mid_json)
+    write_outputs(args, &terms, &analytic, history.as_ref(), norms.as_ref(), &students, &settlement, as_of, mid_json)?;
+    // A million students' structures take seconds to free, and the process ends here.
+    std::mem::forget((students, settlement, analytic, history));
+    Ok(())
+}
+
+/// Returns memory freed by this thread to the system. glibc keeps a finished thread's
+/// freed memory in that thread's arena, where the main thread cannot reuse it: without this,
+/// the history loaded on the second thread would stay resident (about 1.5 GB for 500,000
+/// history rows) while the current year is prepared.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free pages of the allocator's arenas; it is safe to
+    // call at any time from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
 }
 
 /// A midpoint review (`--as-of`): the contract with prorated dosage rules and the interim
@@ -313,39 +367,29 @@ impl Midpoint {
         Ok(Midpoint { as_of, start: start.0, end: end.0, fraction, post_date, terms })
     }
 
-    /// Replaces each analysed student's post-test by the projection (module docs).
-    fn project(
-        &self,
-        terms: &Contract,
-        analytic: &AnalyticFile,
-        norms: Option<&ContractNorms>,
-        students: &mut [Student],
-    ) {
-        let scorer = norms.map(|n| Scorer::new(&n.model));
-        for (s, r) in students.iter_mut().zip(&analytic.rows) {
-            let (Some(pre), Some(post), Some(w)) = (&r.pre, &r.post, r.weeks_between) else { continue };
-            let breaks = crate::data::join::break_days(&terms.tests, pre.date, self.post_date);
-            let full = ((self.post_date - pre.date).num_days() - breaks) as f64 / 7.0;
-            if !(w > 0.0 && full >= w) {
-                if s.analysed {
-                    s.analysed = false;
-                    s.excluded =
-                        Some((Rule::NoPostTest, "interim test too close to the pre-test to project growth".into()));
-                }
-                continue;
+    /// Replaces a student's post-test by the projection (module docs).
+    fn project(&self, s: &mut Student, pre: &PickedTest, post: &PickedTest, w: f64, scorer: Option<&Scorer>) {
+        let breaks = crate::data::join::break_days(&self.terms.tests, pre.date, self.post_date);
+        let full = ((self.post_date - pre.date).num_days() - breaks) as f64 / 7.0;
+        if !(w > 0.0 && full >= w) {
+            if s.analysed {
+                s.analysed = false;
+                s.excluded =
+                    Some((Rule::NoPostTest, "interim test too close to the pre-test to project growth".into()));
             }
-            let projected = pre.score + (post.score - pre.score) * full / w;
-            s.post = Some(projected);
-            s.weeks = Some(full);
-            s.score = match &scorer {
-                Some(sc) => norm_score(sc, &r.subject, r.grade, pre.score, projected, Some(full)),
-                None => Err("the contract uses no norms".into()),
-            };
+            return;
         }
+        let projected = pre.score + (post.score - pre.score) * full / w;
+        s.post = Some(projected);
+        s.weeks = Some(full);
+        s.score = match scorer {
+            Some(sc) => norm_score(sc, &s.subject, s.grade, pre.score, projected, Some(full)),
+            None => Err("the contract uses no norms".into()),
+        };
     }
 
-    fn dosage_table(&self, analytic: &AnalyticFile) -> Table {
-        let rows = self.dosage(analytic);
+    fn dosage_table(&self, students: &[Student]) -> Table {
+        let rows = self.dosage(students);
         let mut t = Table::new();
         t.push("provider", text(rows.iter().map(|r| Some(r.provider.clone()))));
         t.push("rostered", int(rows.iter().map(|r| r.rostered)));
@@ -356,13 +400,13 @@ impl Midpoint {
         t
     }
 
-    fn dosage(&self, analytic: &AnalyticFile) -> Vec<DosageRow> {
+    fn dosage(&self, students: &[Student]) -> Vec<DosageRow> {
         let mut by: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-        for r in &analytic.rows {
-            if let Some(p) = &r.provider_id {
+        for r in students {
+            if let Some(p) = &r.provider {
                 let e = by.entry(p.clone()).or_default();
                 e.0 += 1;
-                e.1 += u64::from(r.dosage.sessions_attended);
+                e.1 += u64::from(r.sessions);
             }
         }
         let contracted = self.terms.midpoint.contracted_sessions.map(|c| c * self.fraction);
@@ -381,7 +425,7 @@ impl Midpoint {
             .collect()
     }
 
-    fn report(&self, terms: &Contract, analytic: &AnalyticFile, s: &Settlement) -> serde_json::Value {
+    fn report(&self, terms: &Contract, students: &[Student], s: &Settlement) -> serde_json::Value {
         let projection: Vec<serde_json::Value> = s
             .providers
             .iter()
@@ -407,7 +451,7 @@ impl Midpoint {
             "interim_test": terms.tests.post,
             "projected_post_date": crate::data::date::iso(self.post_date),
             "assumptions": "growth from the pre-test to the interim test continues at the same rate per instructional week until the planned post-test date; dosage continues as delivered; the chance of meeting a threshold is the share of bootstrap replicates of the projected metric at least the threshold; payments shown are projections",
-            "dosage": self.dosage(analytic),
+            "dosage": self.dosage(students),
             "projection": projection,
         })
     }
@@ -436,18 +480,19 @@ fn write_outputs(
     midpoint: Option<serde_json::Value>,
 ) -> anyhow::Result<()> {
     let out = &args.out;
+    phase("writing");
     let providers = providers_table(contract, s);
     providers.write(&out.join("providers.csv"), Format::Csv)?;
     let groups = groups_table(s);
     groups.write(&out.join("groups.csv"), Format::Csv)?;
-    let audit = audit_table(students, s);
-    audit.write(&out.join("audit.csv"), Format::Csv)?;
+    let audit_rows = write_audit(&out.join("audit.csv"), students, s)?;
+    phase("audit written");
     let mut ledgers: Vec<&data::Ledger> = analytic.ledgers.iter().collect();
     if let Some(h) = history {
         ledgers.push(&h.ledger);
     }
-    let exceptions = data::exceptions_table(ledgers.iter().copied());
-    exceptions.write(&out.join("exceptions.csv"), Format::Csv)?;
+    let exceptions_rows = data::write_exceptions(&out.join("exceptions.csv"), ledgers.iter().copied())?;
+    phase("exceptions written");
 
     let mut inputs: Vec<Accounting> = analytic.accounting().map_err(anyhow::Error::msg)?;
     if let Some(h) = history {
@@ -463,8 +508,8 @@ fn write_outputs(
         OutputFile { file: "results.json".into(), restricted: false, rows: None },
         OutputFile { file: "providers.csv".into(), restricted: false, rows: Some(providers.height() as u64) },
         OutputFile { file: "groups.csv".into(), restricted: false, rows: Some(groups.height() as u64) },
-        OutputFile { file: "audit.csv".into(), restricted: true, rows: Some(audit.height() as u64) },
-        OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions.height() as u64) },
+        OutputFile { file: "audit.csv".into(), restricted: true, rows: Some(audit_rows) },
+        OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions_rows) },
     ];
     if as_of.is_some() {
         m.outputs.push(OutputFile { file: "dosage.csv".into(), restricted: false, rows: None });
@@ -501,6 +546,7 @@ fn write_outputs(
     let mut json = serde_json::to_string_pretty(&results)?;
     json.push('\n');
     super::write_text(&out.join("results.json"), &json)?;
+    phase("results written");
 
     for w in &warnings {
         eprintln!("warning: {w}");
@@ -646,36 +692,67 @@ fn groups_table(s: &Settlement) -> Table {
     t
 }
 
-/// `audit.csv` (restricted): one row per student.
-fn audit_table(students: &[Student], s: &Settlement) -> Table {
-    let a = &s.audit;
-    let st = |r: &check::AuditRow| &students[r.index];
-    let sc = |r: &check::AuditRow| students[r.index].score.as_ref().ok().cloned();
-    let mut t = Table::new();
-    t.push("student_id", text(a.iter().map(|r| Some(st(r).student_id.clone()))));
-    t.push("subject", text(a.iter().map(|r| Some(st(r).subject.clone()))));
-    t.push("provider_id", text(a.iter().map(|r| st(r).provider.clone())));
-    t.push("tutor_id", text(a.iter().map(|r| st(r).tutor.clone())));
-    t.push("school_id", text(a.iter().map(|r| Some(st(r).school.clone()))));
-    t.push("grade", Column::Int(a.iter().map(|r| Some(i64::from(st(r).grade))).collect()));
-    t.push("sessions_attended", int(a.iter().map(|r| u64::from(st(r).sessions))));
-    t.push("minutes_attended", float(a.iter().map(|r| Some(st(r).minutes))));
-    t.push("counted", Column::Bool(a.iter().map(|r| Some(r.counted)).collect()));
-    t.push("reason_not_counted", text(a.iter().map(|r| r.reason.clone())));
-    t.push("pre", float(a.iter().map(|r| st(r).pre)));
-    t.push("post", float(a.iter().map(|r| st(r).post)));
-    t.push("growth", float(a.iter().map(|r| st(r).growth())));
-    t.push("weeks", float(a.iter().map(|r| st(r).weeks)));
-    t.push("expected_growth", float(a.iter().map(|r| sc(r).and_then(|x| x.expected_growth))));
-    t.push("growth_sd", float(a.iter().map(|r| sc(r).and_then(|x| x.growth_sd))));
-    t.push("cgi", float(a.iter().map(|r| sc(r).and_then(|x| x.cgi))));
-    t.push("cgp", float(a.iter().map(|r| sc(r).and_then(|x| x.cgp))));
-    t.push("sgp", Column::Int(a.iter().map(|r| sc(r).and_then(|x| x.sgp).map(i64::from)).collect()));
-    t.push("met_outcome", Column::Bool(a.iter().map(|r| r.met).collect()));
-    t.push("regressed", Column::Bool(a.iter().map(|r| r.regressed).collect()));
-    t.push("base", float(a.iter().map(|r| Some(r.base))));
-    t.push("outcome_payment", float(a.iter().map(|r| Some(r.outcome))));
-    t.push("penalty", float(a.iter().map(|r| Some(r.penalty))));
-    t.push("contribution", float(a.iter().map(|r| Some(r.base + r.outcome - r.penalty))));
-    t
+/// `audit.csv` (restricted): one row per student, streamed. Returns the rows written.
+fn write_audit(path: &Path, students: &[Student], s: &Settlement) -> anyhow::Result<u64> {
+    const HEADER: [&str; 25] = [
+        "student_id",
+        "subject",
+        "provider_id",
+        "tutor_id",
+        "school_id",
+        "grade",
+        "sessions_attended",
+        "minutes_attended",
+        "counted",
+        "reason_not_counted",
+        "pre",
+        "post",
+        "growth",
+        "weeks",
+        "expected_growth",
+        "growth_sd",
+        "cgi",
+        "cgp",
+        "sgp",
+        "met_outcome",
+        "regressed",
+        "base",
+        "outcome_payment",
+        "penalty",
+        "contribution",
+    ];
+    let mut sink = CsvSink::create(path, &HEADER)?;
+    let none = NormScore::default();
+    for r in &s.audit {
+        let st = &students[r.index];
+        let sc = st.score.as_ref().unwrap_or(&none);
+        sink.row(&[
+            Cell::Text(Some(&st.student_id)),
+            Cell::Text(Some(&st.subject)),
+            Cell::Text(st.provider.as_deref()),
+            Cell::Text(st.tutor.as_deref()),
+            Cell::Text(Some(&st.school)),
+            Cell::Int(Some(i64::from(st.grade))),
+            Cell::Int(Some(i64::from(st.sessions))),
+            Cell::Float(Some(st.minutes)),
+            Cell::Bool(Some(r.counted)),
+            Cell::Text(r.reason.as_deref()),
+            Cell::Float(st.pre),
+            Cell::Float(st.post),
+            Cell::Float(st.growth()),
+            Cell::Float(st.weeks),
+            Cell::Float(sc.expected_growth),
+            Cell::Float(sc.growth_sd),
+            Cell::Float(sc.cgi),
+            Cell::Float(sc.cgp),
+            Cell::Int(sc.sgp.map(i64::from)),
+            Cell::Bool(r.met),
+            Cell::Bool(r.regressed),
+            Cell::Float(Some(r.base)),
+            Cell::Float(Some(r.outcome)),
+            Cell::Float(Some(r.penalty)),
+            Cell::Float(Some(r.base + r.outcome - r.penalty)),
+        ])?;
+    }
+    Ok(sink.finish()?)
 }

@@ -125,10 +125,8 @@ pub fn finish_beside(
     main: crate::manifest::OutputFile,
     extra: Vec<crate::manifest::OutputFile>,
 ) -> anyhow::Result<()> {
-    use crate::data::table::Format;
-    let exceptions = crate::data::exceptions_table([ledger]);
     let exceptions_path = sidecar(out, "exceptions.csv");
-    exceptions.write(&exceptions_path, Format::Csv)?;
+    let exceptions_rows = crate::data::write_exceptions(&exceptions_path, [ledger])?;
     let accounting = ledger.accounting(crate::data::Stage::Prepared).map_err(anyhow::Error::msg)?;
     manifest.inputs = vec![accounting.clone()];
     manifest.outputs = vec![
@@ -136,7 +134,7 @@ pub fn finish_beside(
         crate::manifest::OutputFile {
             file: file_name(&exceptions_path),
             restricted: true,
-            rows: Some(exceptions.height() as u64),
+            rows: Some(exceptions_rows),
         },
     ];
     manifest.outputs.extend(extra);

@@ -37,15 +37,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     table.write(&args.out.join(&analytic_name), format)?;
     let flow = analytic.flow_table();
     flow.write(&args.out.join("flow.csv"), Format::Csv)?;
-    let exceptions = data::exceptions_table(&analytic.ledgers);
-    exceptions.write(&args.out.join("exceptions.csv"), Format::Csv)?;
+    let exceptions_rows = data::write_exceptions(&args.out.join("exceptions.csv"), &analytic.ledgers)?;
     let accounting = analytic.accounting().map_err(anyhow::Error::msg)?;
     let mut m = Manifest::new("prepare", serde_json::to_value(&contract)?, None);
     m.inputs = accounting.clone();
     m.outputs = vec![
         OutputFile { file: analytic_name.clone(), restricted: true, rows: Some(table.height() as u64) },
         OutputFile { file: "flow.csv".into(), restricted: false, rows: Some(flow.height() as u64) },
-        OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions.height() as u64) },
+        OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions_rows) },
     ];
     m.warnings = analytic.warnings.clone();
     super::write_text(&args.out.join("manifest.json"), &m.to_json())?;

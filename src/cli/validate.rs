@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use crate::data::table::Format;
 use crate::data::{self, Stage};
 use crate::manifest::{Manifest, OutputFile};
 
@@ -20,8 +19,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let raw = data::load_inputs(&contract, &base)?;
     let v = data::validate(&raw, &data::validate_options(&contract))?;
     super::out_dir(&args.out)?;
-    let exceptions = data::exceptions_table(v.ledgers());
-    exceptions.write(&args.out.join("exceptions.csv"), Format::Csv)?;
+    let exceptions_rows = data::write_exceptions(&args.out.join("exceptions.csv"), v.ledgers())?;
     let accounting = v
         .ledgers()
         .iter()
@@ -30,8 +28,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)?;
     let mut m = Manifest::new("validate", serde_json::to_value(&contract)?, None);
     m.inputs = accounting.clone();
-    m.outputs =
-        vec![OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions.height() as u64) }];
+    m.outputs = vec![OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions_rows) }];
     m.warnings = v.warnings.clone();
     super::write_text(&args.out.join("manifest.json"), &m.to_json())?;
     for w in &v.warnings {
@@ -44,7 +41,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         v.sessions.len(),
         v.tests.len(),
         rows,
-        exceptions.height(),
+        exceptions_rows,
         args.out.join("exceptions.csv").display()
     );
     super::print_accounting(&accounting);

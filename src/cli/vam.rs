@@ -486,15 +486,14 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
     let mut text = serde_json::to_string_pretty(&model)?;
     text.push('\n');
     super::write_text(&a.out.join("model.json"), &text)?;
-    let exceptions = data::exceptions_table([&d.ledger]);
-    exceptions.write(&a.out.join("exceptions.csv"), Format::Csv)?;
+    let exceptions_rows = data::write_exceptions(&a.out.join("exceptions.csv"), [&d.ledger])?;
     let accounting = d.ledger.accounting(Stage::Prepared).map_err(anyhow::Error::msg)?;
     let mut m = Manifest::new("vam", spec, None);
     m.inputs = vec![accounting.clone()];
     m.outputs = vec![
         OutputFile { file: "effects.csv".into(), restricted: false, rows: Some(effects.height() as u64) },
         OutputFile { file: "model.json".into(), restricted: false, rows: None },
-        OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions.height() as u64) },
+        OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions_rows) },
     ];
     if let Some((rows, _)) = &dose_rows {
         m.outputs.push(OutputFile { file: "dose_response.csv".into(), restricted: false, rows: Some(*rows as u64) });

@@ -391,7 +391,7 @@ pub fn estimate_mean(
     }
     let sums = ClusterSums::new(values, cluster, clusters);
     let plan = Plan { units: clusters, strata: None, reps, seed };
-    let t = match bootstrap::replicates(&plan, |d| sums.mean(d)) {
+    let t = match sums.replicates(&plan) {
         Ok(t) => t,
         Err(e) => return no_interval(point, clusters, level, method, &e.to_string()),
     };
@@ -604,7 +604,7 @@ pub fn estimate_effect(
     }
     let sums = ClusterSums::new(resid, cluster, clusters);
     let plan = Plan { units: clusters, strata: None, reps: comp_reps.len(), seed };
-    let t = match bootstrap::replicates(&plan, |d| sums.mean(d)) {
+    let t = match sums.replicates(&plan) {
         Ok(t) => t.iter().zip(comp_reps).map(|(a, c)| f * (a - c)).collect::<Vec<f64>>(),
         Err(e) => return no_interval(point, clusters, level, method, &e.to_string()),
     };
@@ -945,7 +945,7 @@ pub fn settle(contract: &Contract, students: &[Student]) -> Settlement {
                 let reps = if k >= 2 {
                     let sums = ClusterSums::new(&r, &cl, k);
                     let plan = Plan { units: k, strata: None, reps: inf.replicates, seed };
-                    bootstrap::replicates(&plan, |d| sums.mean(d)).unwrap_or_default()
+                    sums.replicates(&plan).unwrap_or_default()
                 } else {
                     Vec::new()
                 };

@@ -26,7 +26,7 @@ pub use validate::{RawInputs, ValidateOptions, Validated, validate};
 
 use crate::contract::terms::Contract;
 use crate::error::DataError;
-use table::{Column, Table};
+use table::Cell;
 
 /// Reads the contract's three input files; paths are relative to `base` (the contract's
 /// folder) unless absolute.
@@ -120,22 +120,24 @@ pub(crate) fn prepare_sources(
     join::prepare_streamed(v, popts, &date_header, as_of)
 }
 
-/// All exceptions of some ledgers as a table: file, row, column, value, reason, kind
-/// (`invalid` or `excluded`), in input order (file as given, then row).
-pub fn exceptions_table<'a>(ledgers: impl IntoIterator<Item = &'a Ledger>) -> Table {
-    let mut all: Vec<&Exception> = Vec::new();
+/// Writes all exceptions of some ledgers as a CSV file, streamed: file, row, column, value,
+/// reason, kind (`invalid` or `excluded`), in input order (file as given, then row).
+/// Returns the number of rows written.
+pub fn write_exceptions<'a>(path: &Path, ledgers: impl IntoIterator<Item = &'a Ledger>) -> Result<u64, DataError> {
+    let mut sink = table::CsvSink::create(path, &["file", "row", "column", "value", "reason", "kind"])?;
     for l in ledgers {
         let mut e: Vec<&Exception> = l.exceptions().iter().collect();
         e.sort_by_key(|x| x.row);
-        all.extend(e);
+        for x in e {
+            sink.row(&[
+                Cell::Text(Some(&x.file)),
+                Cell::Int(Some(x.row as i64)),
+                Cell::Text(Some(&x.column)),
+                Cell::Text(Some(&x.value)),
+                Cell::Text(Some(&x.reason)),
+                Cell::Text(Some(x.kind.as_str())),
+            ])?;
+        }
     }
-    let col = |f: &dyn Fn(&Exception) -> String| Column::Text(all.iter().map(|e| Some(f(e))).collect());
-    let mut t = Table::new();
-    t.push("file", col(&|e| e.file.clone()));
-    t.push("row", Column::Int(all.iter().map(|e| Some(e.row as i64)).collect()));
-    t.push("column", col(&|e| e.column.clone()));
-    t.push("value", col(&|e| e.value.clone()));
-    t.push("reason", col(&|e| e.reason.clone()));
-    t.push("kind", col(&|e| e.kind.as_str().to_string()));
-    t
+    sink.finish()
 }

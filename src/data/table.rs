@@ -1,6 +1,15 @@
-//! Output tables: a small typed column store that the data layer writes as CSV or Parquet
-//! through polars. Column names and order are fixed by whoever builds the table.
+//! Output tables: a small typed column store that the data layer writes as CSV (with
+//! [`CsvSink`]) or Parquet (through polars). Column names and order are fixed by whoever
+//! builds the table. Large outputs (the audit, the exceptions) are streamed row by row with
+//! [`CsvSink`] instead of being built as a table first.
+//!
+//! CSV format (the same bytes polars' CSV writer gives with its defaults, which this crate
+//! used before): `,` separator, a header line, `\n` line ends; null is empty, an empty
+//! string is `""`; text containing `,`, `\r`, `\n` or `"` is quoted with `"` doubled;
+//! floats in the shortest form that reads back to the same value (`zmij`, as polars), so
+//! `670` is written `670.0`; booleans `true` / `false`.
 
+use std::io::Write;
 use std::path::Path;
 
 use polars::prelude::*;
@@ -91,15 +100,115 @@ impl Table {
         DataFrame::new(self.height(), cols)
     }
 
-    /// Writes the table; CSV uses `,`, a header line, `\n` line ends and empty for null.
+    /// Writes the table (CSV format: module docs).
     pub fn write(&self, path: &Path, format: Format) -> Result<(), DataError> {
         let werr = |m: String| DataError::Write { path: path.to_path_buf(), message: m };
+        if format == Format::Csv {
+            let names: Vec<&str> = self.names();
+            let mut sink = CsvSink::create(path, &names)?;
+            let mut cells: Vec<Cell<'_>> = Vec::with_capacity(self.columns.len());
+            for i in 0..self.height() {
+                cells.clear();
+                cells.extend(self.columns.iter().map(|(_, c)| match c {
+                    Column::Text(v) => Cell::Text(v[i].as_deref()),
+                    Column::Float(v) => Cell::Float(v[i]),
+                    Column::Int(v) => Cell::Int(v[i]),
+                    Column::Bool(v) => Cell::Bool(v[i]),
+                }));
+                sink.row(&cells)?;
+            }
+            return sink.finish().map(|_| ());
+        }
         let mut df = self.to_frame().map_err(|e| werr(e.to_string()))?;
         let mut file = std::fs::File::create(path).map_err(|e| werr(e.to_string()))?;
-        match format {
-            Format::Csv => CsvWriter::new(&mut file).include_header(true).finish(&mut df),
-            Format::Parquet => ParquetWriter::new(&mut file).finish(&mut df).map(|_| ()),
+        ParquetWriter::new(&mut file).finish(&mut df).map(|_| ()).map_err(|e| werr(e.to_string()))
+    }
+}
+
+/// One CSV value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Cell<'a> {
+    Text(Option<&'a str>),
+    Float(Option<f64>),
+    Int(Option<i64>),
+    Bool(Option<bool>),
+}
+
+/// A CSV file written row by row (format: module docs).
+pub struct CsvSink {
+    path: std::path::PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+    line: Vec<u8>,
+    width: usize,
+    rows: u64,
+}
+
+fn push_text(line: &mut Vec<u8>, s: &str) {
+    if s.is_empty() {
+        line.extend_from_slice(b"\"\"");
+        return;
+    }
+    let quote = s.bytes().any(|b| matches!(b, b',' | b'\n' | b'\r' | b'"'));
+    if !quote {
+        line.extend_from_slice(s.as_bytes());
+        return;
+    }
+    line.push(b'"');
+    for b in s.bytes() {
+        if b == b'"' {
+            line.push(b'"');
         }
-        .map_err(|e| werr(e.to_string()))
+        line.push(b);
+    }
+    line.push(b'"');
+}
+
+impl CsvSink {
+    /// Creates the file and writes the header.
+    pub fn create(path: &Path, header: &[&str]) -> Result<CsvSink, DataError> {
+        let file = std::fs::File::create(path)
+            .map_err(|e| DataError::Write { path: path.to_path_buf(), message: e.to_string() })?;
+        let mut sink = CsvSink {
+            path: path.to_path_buf(),
+            out: std::io::BufWriter::with_capacity(1 << 20, file),
+            line: Vec::with_capacity(256),
+            width: header.len(),
+            rows: 0,
+        };
+        let cells: Vec<Cell<'_>> = header.iter().map(|h| Cell::Text(Some(h))).collect();
+        sink.emit(&cells)?;
+        Ok(sink)
+    }
+
+    fn emit(&mut self, cells: &[Cell<'_>]) -> Result<(), DataError> {
+        assert_eq!(cells.len(), self.width, "CSV row width (internal invariant)");
+        self.line.clear();
+        let mut float = zmij::Buffer::new();
+        for (k, c) in cells.iter().enumerate() {
+            if k > 0 {
+                self.line.push(b',');
+            }
+            match *c {
+                Cell::Text(Some(s)) => push_text(&mut self.line, s),
+                Cell::Float(Some(x)) => self.line.extend_from_slice(float.format(x).as_bytes()),
+                Cell::Int(Some(x)) => self.line.extend_from_slice(x.to_string().as_bytes()),
+                Cell::Bool(Some(b)) => self.line.extend_from_slice(if b { b"true" } else { b"false" }),
+                Cell::Text(None) | Cell::Float(None) | Cell::Int(None) | Cell::Bool(None) => {}
+            }
+        }
+        self.line.push(b'\n');
+        self.out.write_all(&self.line).map_err(|e| DataError::Write { path: self.path.clone(), message: e.to_string() })
+    }
+
+    /// Writes one row (as many cells as the header).
+    pub fn row(&mut self, cells: &[Cell<'_>]) -> Result<(), DataError> {
+        self.rows += 1;
+        self.emit(cells)
+    }
+
+    /// Flushes the file; returns the number of data rows.
+    pub fn finish(mut self) -> Result<u64, DataError> {
+        self.out.flush().map_err(|e| DataError::Write { path: self.path.clone(), message: e.to_string() })?;
+        Ok(self.rows)
     }
 }

@@ -208,6 +208,8 @@ where
 pub struct ClusterSums {
     pub sum: Vec<f64>,
     pub count: Vec<f64>,
+    /// `(sum_c, count_c)` side by side: one memory access per draw in [`Self::replicates`].
+    pairs: Vec<(f64, f64)>,
 }
 
 impl ClusterSums {
@@ -219,7 +221,39 @@ impl ClusterSums {
             sum[c] += v;
             count[c] += 1.0;
         }
-        ClusterSums { sum, count }
+        ClusterSums::from_totals(sum, count)
+    }
+
+    /// From each cluster's sum and number of students.
+    pub fn from_totals(sum: Vec<f64>, count: Vec<f64>) -> ClusterSums {
+        assert_eq!(sum.len(), count.len(), "one sum and one count per cluster (internal invariant)");
+        let pairs = sum.iter().copied().zip(count.iter().copied()).collect();
+        ClusterSums { sum, count, pairs }
+    }
+
+    /// `replicates(plan, |d| self.mean(d))` with the same draws and the same sums in the
+    /// same order, hence identical replicates, but without materialising the drawn indices
+    /// when the plan has one stratum (the bootstrap of a large comparison group).
+    pub fn replicates(&self, plan: &Plan) -> Result<Vec<f64>, BootstrapError> {
+        if plan.strata.is_some() {
+            return replicates(plan, |d| self.mean(d));
+        }
+        plan.check()?;
+        let units = plan.units;
+        Ok((0..plan.reps)
+            .into_par_iter()
+            .map(|b| {
+                let mut rng = ChaCha8Rng::seed_from_u64(plan.seed);
+                rng.set_stream(b as u64);
+                let (mut s, mut n) = (0.0, 0.0);
+                for _ in 0..units {
+                    let (a, c) = self.pairs[rng.random_range(0..units)];
+                    s += a;
+                    n += c;
+                }
+                s / n
+            })
+            .collect())
     }
 
     /// The mean over the students of the drawn clusters.
@@ -483,6 +517,19 @@ mod tests {
     }
 
     #[test]
+    fn cluster_sum_replicates_equal_the_general_path_exactly() {
+        let values: Vec<f64> = (0..57).map(|i| ((i * 37) % 11) as f64 * 0.5 - 1.0).collect();
+        let cluster: Vec<usize> = (0..57).map(|i| i % 19).collect();
+        let sums = ClusterSums::new(&values, &cluster, 19);
+        let mut plan = Plan { units: 19, strata: None, reps: 300, seed: 11 };
+        let general = replicates(&plan, |d| sums.mean(d)).unwrap();
+        assert_eq!(sums.replicates(&plan).unwrap(), general);
+        assert!(general.windows(2).any(|w| w[0] != w[1]), "replicates vary");
+        plan.strata = Some((0..19).map(|u| u % 3).collect());
+        assert_eq!(sums.replicates(&plan).unwrap(), replicates(&plan, |d| sums.mean(d)).unwrap());
+    }
+
+    #[test]
     fn strata_keep_their_sizes() {
         let strata: Vec<usize> = (0..30).map(|i| usize::from(i >= 10)).collect();
         let plan = Plan { units: 30, strata: Some(strata.clone()), reps: 20, seed: 1 };
@@ -674,7 +721,7 @@ mod tests {
         let text = include_str!("../../tests/fixtures/r/boot_D_clusters.csv");
         let rows: Vec<Vec<f64>> =
             text.lines().skip(1).map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect();
-        let cs = ClusterSums { sum: rows.iter().map(|r| r[2]).collect(), count: rows.iter().map(|r| r[1]).collect() };
+        let cs = ClusterSums::from_totals(rows.iter().map(|r| r[2]).collect(), rows.iter().map(|r| r[1]).collect());
         let stat = |i: &[usize]| cs.mean(i);
         check_case("D", &stat, rows.len(), include_str!("../../tests/fixtures/r/boot_D_indices.csv"));
     }

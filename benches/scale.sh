@@ -39,6 +39,7 @@ if [[ -z "${OBC:-}" ]]; then
     (cd "$ROOT" && cargo build --release --quiet)
     OBC="${CARGO_TARGET_DIR:-$ROOT/target}/release/obc"
 fi
+OBC=$(realpath "$OBC")   # the timings run from the data folder
 [[ -x /usr/bin/time ]] || { echo "needs GNU time at /usr/bin/time" >&2; exit 1; }
 
 SRC=$WORK/sim250k

@@ -22,6 +22,7 @@
 //! - [`contract`]: the contract as code (TOML terms).
 //! - [`simulate`]: a synthetic district with known truth.
 //! - [`manifest`]: provenance written with every output.
+//! - [`report`]: the public HTML report and its SVG figures (pure; no file I/O).
 //! - [`cli`]: the `obc` command line.
 
 pub mod cli;
@@ -30,5 +31,6 @@ pub mod data;
 pub mod error;
 pub mod manifest;
 pub mod panel;
+pub mod report;
 pub mod simulate;
 pub mod stats;

@@ -98,6 +98,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         OutputFile { file: "oc.csv".into(), restricted: false, rows: Some(oc.height() as u64) },
         OutputFile { file: "recommendation.json".into(), restricted: false, rows: None },
         OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions_rows) },
+        OutputFile { file: "report.html".into(), restricted: false, rows: None },
+        OutputFile { file: "figures/".into(), restricted: false, rows: None },
     ];
     let mut warnings: Vec<String> = history.warnings.iter().map(|w| format!("history: {w}")).collect();
     if let Some(n) = &norms {
@@ -150,6 +152,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     eprintln!("oc curves -> {}", args.out.join("oc.csv").display());
     super::print_accounting(&[accounting]);
+    // The public report, rendered from exactly the JSON written above.
+    let written: serde_json::Value = serde_json::from_str(&json)?;
+    super::report::write(&args.out, &crate::report::render_baseline(&written)?)?;
     Ok(())
 }
 

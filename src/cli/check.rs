@@ -510,6 +510,8 @@ fn write_outputs(
         OutputFile { file: "groups.csv".into(), restricted: false, rows: Some(groups.height() as u64) },
         OutputFile { file: "audit.csv".into(), restricted: true, rows: Some(audit_rows) },
         OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions_rows) },
+        OutputFile { file: "report.html".into(), restricted: false, rows: None },
+        OutputFile { file: "figures/".into(), restricted: false, rows: None },
     ];
     if as_of.is_some() {
         m.outputs.push(OutputFile { file: "dosage.csv".into(), restricted: false, rows: None });
@@ -574,6 +576,10 @@ fn write_outputs(
     }
     eprintln!("total payable {:.2}; results -> {}", s.totals.payable, out.join("results.json").display());
     super::print_accounting(&inputs);
+    // The public report, rendered from exactly the JSON written above, so that
+    // `obc report results.json` reproduces it byte for byte.
+    let written: serde_json::Value = serde_json::from_str(&json)?;
+    super::report::write(out, &crate::report::render_check(&written)?)?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod check;
 pub mod norms;
 pub mod prepare;
+pub mod report;
 pub mod simulate;
 pub mod validate;
 pub mod vam;
@@ -46,6 +47,8 @@ pub enum Command {
     Check(check::Args),
     /// Bootstrap confidence intervals (BCa, percentile, ...) for a mean, share or median per group.
     Bootstrap(bootstrap::Args),
+    /// Re-render report.html and figures/ from results.json or recommendation.json (no refitting).
+    Report(report::Args),
 }
 
 /// A problem the user can fix (bad contract, missing file or column): exit code 2.
@@ -66,6 +69,7 @@ pub fn main() -> ExitCode {
         Command::Bootstrap(a) => bootstrap::run(&a),
         Command::Check(a) => check::run(&a),
         Command::Baseline(a) => baseline::run(&a),
+        Command::Report(a) => report::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -69,3 +69,24 @@ fn the_scanner_finds_code_but_not_comments() {
         vec![(2, "polars"), (4, "std::fs"), (4, "fs::"), (5, "std::{"), (6, "fs::")]
     );
 }
+
+#[test]
+fn notebooks_are_committed_with_outputs_cleared() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("notebooks");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("ipynb") {
+            continue;
+        }
+        seen += 1;
+        let nb: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        for cell in nb["cells"].as_array().unwrap() {
+            if cell["cell_type"] == "code" {
+                assert!(cell["execution_count"].is_null(), "{}: an execution count is committed", path.display());
+                assert_eq!(cell["outputs"], serde_json::json!([]), "{}: outputs are committed", path.display());
+            }
+        }
+    }
+    assert_eq!(seen, 3, "the three workflow notebooks");
+}

@@ -2,12 +2,14 @@
 
 mod architecture;
 mod bootstrap;
+mod browser;
 mod check;
 mod cli;
 mod common;
 mod messy;
 mod norms;
 mod parquet_input;
+mod report;
 mod row_accounting;
 mod vam;
 mod vam_coverage;

@@ -1,0 +1,1048 @@
+//! The public report: one self-contained `report.html` (inline SVG figures, no scripts, no
+//! external assets, print CSS for US letter) and each figure as its own SVG, rendered from
+//! the JSON an `obc check` (`results.json`) or `obc baseline` (`recommendation.json`) run
+//! wrote. Pure functions, no file I/O: `obc report` and the two commands write the result
+//! ([`crate::cli::report::write`]).
+//!
+//! Rendering is deterministic: the same JSON gives byte-identical HTML and SVG (no
+//! timestamps; every list is in the JSON's order or sorted). The report is public: it shows
+//! no student identifiers or audit rows, and suppressed values appear as words.
+//!
+//! ```
+//! let json = serde_json::json!({ "manifest": { "command": "validate" } });
+//! assert!(obc::report::render(&json).is_err()); // neither check results nor a baseline
+//! ```
+
+pub mod html;
+pub mod methods;
+pub mod plots;
+pub mod view;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use html::{Cell, count, esc, figure, list, money, num, p, pct, section, table};
+use plots::{FlowBar, Interval, Plot, QuantileRow};
+use view::{Baseline, Check, Estimate, Manifest, Provider};
+
+/// The report: the HTML page and each figure as (file name, SVG text).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rendered {
+    pub html: String,
+    pub svgs: Vec<(String, String)>,
+}
+
+/// Why a report could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("the results JSON has no `{field}` (or it is null)")]
+    Missing { field: String },
+    #[error("the results JSON's `{field}` cannot be read: {message}")]
+    Invalid { field: String, message: String },
+    #[error("manifest.command is {command:?}: the report needs the results of `obc check` or `obc baseline`")]
+    UnknownKind { command: String },
+    #[error("drawing a figure failed: {0}")]
+    Plot(String),
+}
+
+/// Which command wrote a JSON file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Check,
+    Baseline,
+}
+
+/// Tells check results (`manifest.command` starts with "check") from a baseline
+/// recommendation (`manifest.command == "baseline"`).
+pub fn kind(v: &Value) -> Result<Kind, ReportError> {
+    let manifest = v.get("manifest").ok_or(ReportError::Missing { field: "manifest".into() })?;
+    let command = manifest
+        .get("command")
+        .and_then(Value::as_str)
+        .ok_or(ReportError::Missing { field: "manifest.command".into() })?;
+    if command.starts_with("check") {
+        Ok(Kind::Check)
+    } else if command == "baseline" {
+        Ok(Kind::Baseline)
+    } else {
+        Err(ReportError::UnknownKind { command: command.into() })
+    }
+}
+
+/// Renders either kind of results, detected by [`kind`].
+pub fn render(v: &Value) -> Result<Rendered, ReportError> {
+    match kind(v)? {
+        Kind::Check => render_check(v),
+        Kind::Baseline => render_baseline(v),
+    }
+}
+
+/// Collects figures as they are drawn.
+#[derive(Default)]
+struct Figures {
+    svgs: Vec<(String, String)>,
+}
+
+impl Figures {
+    fn add(&mut self, plot: &Plot, file: &str, caption: &str) -> String {
+        if let Plot::Svg(s) = plot {
+            self.svgs.push((file.to_string(), s.clone()));
+        }
+        figure(plot, file, caption)
+    }
+}
+
+fn min_cell(spec: &Value) -> u64 {
+    spec.pointer("/reporting/min_cell").and_then(Value::as_u64).unwrap_or(10)
+}
+
+/// `0.690 [0.631, 0.750]`.
+fn with_interval(e: &Estimate) -> String {
+    match (e.low, e.high) {
+        (Some(_), Some(_)) => format!("{} [{}, {}]", num(e.point, 3), num(e.low, 3), num(e.high, 3)),
+        _ => format!("{} (no interval)", num(e.point, 3)),
+    }
+}
+
+/// A provider's metric as the public sees it.
+fn shown_metric(p: &Provider, min_cell: u64) -> String {
+    if p.suppressed {
+        return format!("suppressed (fewer than {min_cell} counted students)");
+    }
+    match (&p.estimate, &p.no_estimate) {
+        (Some(e), _) if e.point.is_some() => with_interval(e),
+        (_, Some(why)) => format!("no estimate: {why}"),
+        _ => "no estimate".into(),
+    }
+}
+
+/// The suppression reason in words.
+fn suppressed_words(reason: &str) -> String {
+    match reason {
+        "small cell" => "suppressed (n < min_cell)".into(),
+        "complementary" => "suppressed (complementary)".into(),
+        other => format!("suppressed ({other})"),
+    }
+}
+
+/// Exclusion rules in flow order with their words.
+pub const RULES: [(&str, &str); 5] = [
+    ("no_pre_test", "no pre-test"),
+    ("enrolment", "not enrolled in time"),
+    ("dosage", "below the dosage rule"),
+    ("no_post_test", "no post-test"),
+    ("no_norm", "no norm for the student"),
+];
+
+/// Rule keys of the flow: the five known ones, then any other found in the data.
+fn flow_rules(providers: &[Provider]) -> Vec<(String, String)> {
+    let mut rules: Vec<(String, String)> = RULES.iter().map(|(k, w)| (k.to_string(), w.to_string())).collect();
+    for p in providers {
+        for k in p.excluded.keys() {
+            if !rules.iter().any(|(r, _)| r == k) {
+                rules.push((k.clone(), k.replace('_', " ")));
+            }
+        }
+    }
+    rules
+}
+
+fn thresholds(spec: &Value) -> Vec<(String, f64)> {
+    spec.get("thresholds")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let v = t.get("value")?.as_f64()?;
+            let name = t.get("name").and_then(Value::as_str).filter(|n| !n.is_empty());
+            Some((name.map_or_else(|| format!("tier {}", i + 1), str::to_string), v))
+        })
+        .collect()
+}
+
+/// Renders the report of `obc check` from its results.json.
+pub fn render_check(results: &Value) -> Result<Rendered, ReportError> {
+    let c = Check::from_json(results)?;
+    let spec = &c.manifest.spec;
+    let cell = min_cell(spec);
+    let mut figs = Figures::default();
+    let mut body = format!("<h1>{}</h1>\n", esc(&c.contract));
+    body.push_str(&summary_section(&c, cell));
+    body.push_str(&flow_section(&c, &mut figs)?);
+    body.push_str(&dosage_section(&c, &mut figs)?);
+    body.push_str(&growth_section(&c, &mut figs)?);
+    body.push_str(&metric_section(&c, cell, &mut figs)?);
+    body.push_str(&dose_section(&c, &mut figs)?);
+    body.push_str(&equity_section(&c));
+    body.push_str(&fairness_section(&c));
+    if let Some(m) = &c.midpoint {
+        body.push_str(&midpoint_section(m));
+    }
+    body.push_str(&section("methods", "Methods (from the contract)", &methods::appendix(spec)));
+    body.push_str(&manifest_section(&c.manifest));
+    Ok(Rendered { html: html::page(&format!("{}: settlement report", c.contract), &body), svgs: figs.svgs })
+}
+
+fn summary_section(c: &Check, cell: u64) -> String {
+    let s = &c.settlement;
+    let rostered: u64 = s.providers.iter().map(|p| p.counts.rostered).sum();
+    let counted: u64 = s.providers.iter().map(|p| p.counts.counted).sum();
+    let tiers = thresholds(&c.manifest.spec);
+    let mut text = format!(
+        "This report settles the contract for {} provider{}. Of {rostered} tutored students on the providers' rosters, {counted} were counted under the contract's rules (who counts is set out in the methods section).",
+        s.providers.len(),
+        if s.providers.len() == 1 { "" } else { "s" }
+    );
+    if let Some(o) = &c.outcome {
+        text.push_str(&format!(" A student meets the outcome with {o}."));
+    }
+    if let Some(m) = &c.metric {
+        text.push_str(&format!(" Each provider is judged on the {m}."));
+    }
+    if let Some(cmp) = s.comparison.as_ref().filter(|e| e.point.is_some()) {
+        text.push_str(&format!(" The comparison group (untutored students) reached {}.", with_interval(cmp)));
+    }
+    for (k, (name, value)) in tiers.iter().enumerate() {
+        let met = s.providers.iter().filter(|p| p.tiers.get(k).is_some_and(|t| t.verdict == "met")).count();
+        text.push_str(&format!(" {met} of {} met {name} ({value}).", s.providers.len()));
+    }
+    text.push_str(&format!(" Total payable: {}.", money(s.totals.payable)));
+    if c.midpoint.is_some() {
+        text.push_str(" This is a midpoint review: decisions and payments are projections.");
+    }
+    let level = s.providers.iter().find_map(|p| p.estimate.as_ref().and_then(|e| e.level));
+    let mut head: Vec<String> = vec![
+        "provider".into(),
+        "rostered".into(),
+        "counted".into(),
+        format!("metric [{} interval]", level.map_or("".into(), |l| format!("{}%", (l * 100.0).round()))),
+    ];
+    for (name, v) in &tiers {
+        head.push(format!("{name} ({v})"));
+    }
+    head.extend(["tier reached".into(), "payable".into()]);
+    let rows = s
+        .providers
+        .iter()
+        .map(|p| {
+            let mut r: Vec<Cell> = vec![
+                p.provider.as_str().into(),
+                p.counts.rostered.to_string().into(),
+                p.counts.counted.to_string().into(),
+                shown_metric(p, cell).into(),
+            ];
+            for k in 0..tiers.len() {
+                r.push(p.tiers.get(k).map_or("not decided".into(), |t| t.verdict.replace('_', " ")).into());
+            }
+            r.push(p.tier_reached.clone().unwrap_or_else(|| "none".into()).into());
+            r.push(money(p.payment.payable).into());
+            r
+        })
+        .collect();
+    let mut total: Vec<Cell> = vec!["total".into(), rostered.to_string().into(), counted.to_string().into(), "".into()];
+    total.extend((0..tiers.len()).map(|_| Cell::from("")));
+    total.extend(["".into(), money(s.totals.payable).into()]);
+    let heads: Vec<&str> = head.iter().map(String::as_str).collect();
+    let mut body = format!("<p class=\"summary\">{}</p>\n", esc(&text));
+    body.push_str(&table("Decisions and payments per provider", &heads, rows, vec![total]));
+    body.push_str(&p(&format!(
+        "Totals: base {}, outcome {}, penalty {}, payable {}.",
+        money(s.totals.base),
+        money(s.totals.outcome),
+        money(s.totals.penalty),
+        money(s.totals.payable)
+    )));
+    body.push_str("<details open>\n<summary>Payment arithmetic per provider</summary>\n");
+    for p in &s.providers {
+        body.push_str(&format!("<h3>{}</h3>\n", esc(&p.provider)));
+        body.push_str(&list(&p.payment.arithmetic, "No arithmetic recorded."));
+    }
+    body.push_str("</details>\n");
+    if !s.warnings.is_empty() {
+        body.push_str("<h3>Settlement warnings</h3>\n");
+        body.push_str(&list(&s.warnings, ""));
+    }
+    section("summary", "Summary: decisions and payments", &body)
+}
+
+fn flow_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> {
+    let ps = &c.settlement.providers;
+    let rules = flow_rules(ps);
+    let ex = |p: &Provider, k: &str| p.excluded.get(k).copied().unwrap_or(0);
+    let bars: Vec<FlowBar> = ps
+        .iter()
+        .map(|p| FlowBar {
+            provider: p.provider.clone(),
+            segments: std::iter::once(("counted".to_string(), p.counts.counted))
+                .chain(rules.iter().map(|(k, w)| (w.clone(), ex(p, k))))
+                .collect(),
+        })
+        .collect();
+    let categories: Vec<String> =
+        std::iter::once("counted".to_string()).chain(rules.iter().map(|(_, w)| format!("not counted: {w}"))).collect();
+    let plot = plots::flow(&bars, &categories)?;
+    let mut body = p(
+        "Every rostered student is either counted or not counted by the first contract rule they failed, checked in this order: pre-test, enrolment date, dosage, post-test, norm.",
+    );
+    body.push_str(&figs.add(
+        &plot,
+        "flow.svg",
+        "Flow of students per provider: each bar is the provider's roster, split into counted students (white) and students not counted by each rule (greys, in the legend's order, with counts written in the bars).",
+    ));
+    let mut head: Vec<String> = vec!["provider".into(), "rostered".into()];
+    head.extend(rules.iter().map(|(_, w)| format!("not counted: {w}")));
+    head.push("counted".into());
+    let rows = ps
+        .iter()
+        .map(|p| {
+            let mut r: Vec<Cell> = vec![p.provider.as_str().into(), p.counts.rostered.to_string().into()];
+            r.extend(rules.iter().map(|(k, _)| Cell::from(ex(p, k).to_string())));
+            r.push(p.counts.counted.to_string().into());
+            r
+        })
+        .collect();
+    let heads: Vec<&str> = head.iter().map(String::as_str).collect();
+    body.push_str(&table("Students per provider: rostered, not counted by rule, counted", &heads, rows, vec![]));
+    Ok(section("flow", "Who was counted", &body))
+}
+
+fn no_figures(c: &Check) -> Option<String> {
+    c.figures.is_none().then(|| {
+        p("This results file has no `figures` section (it was written by an older obc): re-run obc check to get this part of the report.")
+    })
+}
+
+fn quantile_row(label: &str, q: Option<&view::Quantiles>, suppressed: bool) -> QuantileRow {
+    let q = q.and_then(|q| Some([q.p10?, q.p25?, q.p50?, q.p75?, q.p90?, q.mean?]));
+    let note = if suppressed { "suppressed (fewer than min_cell students)" } else { "no data" };
+    QuantileRow { label: label.to_string(), q: if suppressed { None } else { q }, note: note.into() }
+}
+
+fn dosage_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> {
+    if let Some(m) = no_figures(c) {
+        return Ok(section("dosage", "Dosage delivered", &m));
+    }
+    let Some(d) = c.figures.as_ref().and_then(|f| f.dosage.as_ref()) else {
+        return Ok(section("dosage", "Dosage delivered", &p("The results give no dosage distribution.")));
+    };
+    let measure = d.measure.clone().unwrap_or_else(|| "sessions attended".into());
+    let min = d.min_sessions.filter(|m| *m > 0.0);
+    let rows: Vec<QuantileRow> =
+        d.providers.iter().map(|p| quantile_row(&p.provider, p.sessions.as_ref(), p.suppressed)).collect();
+    let reference = min.map(|m| (m, format!("contract minimum: {m} sessions")));
+    let alt = format!(
+        "Box plots of {measure} per provider (10th, 25th, 50th, 75th, 90th percentiles and mean){}.",
+        min.map_or(String::new(), |m| format!(", with the contract minimum of {m} sessions as a dashed line"))
+    );
+    let plot = plots::quantiles(&alt, &measure, &rows, reference)?;
+    let mut body = figs.add(
+        &plot,
+        "dosage_sessions.svg",
+        &format!(
+            "{} per rostered student, by provider: whiskers from the 10th to the 90th percentile, box from the 25th to the 75th, thick bar at the median, cross at the mean.{}",
+            capitalise(&measure),
+            min.map_or(String::new(), |m| format!(" Dashed line: the contract's minimum of {m} sessions."))
+        ),
+    );
+    let week_rows: Vec<QuantileRow> =
+        d.providers.iter().map(|p| quantile_row(&p.provider, p.per_week.as_ref(), p.suppressed)).collect();
+    let basis = d.per_week_basis.clone().unwrap_or_else(|| "the service period".into());
+    let plot = plots::quantiles(
+        &format!("Box plots of sessions attended per week per provider, over {basis}."),
+        "sessions attended per week",
+        &week_rows,
+        None,
+    )?;
+    body.push_str(&figs.add(
+        &plot,
+        "dosage_per_week.svg",
+        &format!(
+            "Sessions attended per week per rostered student, by provider (weeks: {basis}). Same box plot as above."
+        ),
+    ));
+    let q = |x: Option<&view::Quantiles>, f: fn(&view::Quantiles) -> Option<f64>| num(x.and_then(f), 1);
+    let rows = d
+        .providers
+        .iter()
+        .map(|p| {
+            if p.suppressed {
+                let s = "suppressed (n < min_cell)";
+                return vec![p.provider.as_str().into(), s.into(), s.into(), s.into(), s.into(), s.into()];
+            }
+            vec![
+                p.provider.as_str().into(),
+                count(p.rostered).into(),
+                format!(
+                    "{} / {} / {}",
+                    q(p.sessions.as_ref(), |x| x.p25),
+                    q(p.sessions.as_ref(), |x| x.p50),
+                    q(p.sessions.as_ref(), |x| x.p75)
+                )
+                .into(),
+                q(p.sessions.as_ref(), |x| x.mean).into(),
+                num(p.per_week.as_ref().and_then(|x| x.p50), 2).into(),
+                num(p.per_week.as_ref().and_then(|x| x.mean), 2).into(),
+            ]
+        })
+        .collect();
+    body.push_str(&table(
+        &format!("{} per provider", capitalise(&measure)),
+        &[
+            "provider",
+            "rostered",
+            "sessions: 25th / median / 75th",
+            "sessions: mean",
+            "per week: median",
+            "per week: mean",
+        ],
+        rows,
+        vec![],
+    ));
+    Ok(section("dosage", "Dosage delivered", &body))
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or_else(String::new, |f| f.to_uppercase().collect::<String>() + c.as_str())
+}
+
+fn growth_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> {
+    if let Some(m) = no_figures(c) {
+        return Ok(section("growth", "Growth against the norms", &m));
+    }
+    let Some(g) = c.figures.as_ref().and_then(|f| f.growth_vs_norm.as_ref()) else {
+        let spec = &c.manifest.spec;
+        let method = spec.pointer("/norms/method").and_then(Value::as_str);
+        let outcome = spec.pointer("/outcome/kind").and_then(Value::as_str);
+        let why = if method == Some("sgp") {
+            "The contract's norms are student growth percentiles (SGP): they rank a student's growth among like students but give no expected growth in scale-score points, so observed growth cannot be set against expected growth."
+        } else if outcome == Some("scale_growth") && c.metric.as_deref().is_none_or(|m| !m.contains("CGI")) {
+            "The contract uses no growth norms (the outcome is scale-score growth), so there is no expected growth to compare with."
+        } else {
+            "The results give no comparison of observed with expected growth."
+        };
+        return Ok(section("growth", "Growth against the norms", &p(why)));
+    };
+    let unit = g.unit.clone().unwrap_or_else(|| "scale-score points".into());
+    let series: Vec<plots::GrowthSeries> = g
+        .series
+        .iter()
+        .map(|s| plots::GrowthSeries {
+            label: s.label.clone(),
+            points: s.points.iter().filter_map(|p| Some((p.expected?, p.observed?))).collect(),
+        })
+        .collect();
+    let providers: Vec<(String, f64, f64)> = g
+        .providers
+        .iter()
+        .filter(|p| !p.suppressed)
+        .filter_map(|p| Some((p.provider.clone(), p.expected?, p.observed?)))
+        .collect();
+    let alt = format!(
+        "Scatter of observed against expected growth in {unit}, by bins of expected growth, for {}; each provider's counted students as a labelled square; the dashed 45-degree line is growth exactly as expected.",
+        g.series.iter().map(|s| s.label.as_str()).collect::<Vec<_>>().join(" and ")
+    );
+    let plot = plots::growth(&alt, &unit, &series, &providers)?;
+    let mut body = figs.add(
+        &plot,
+        "growth_vs_norm.svg",
+        &format!(
+            "Observed against expected growth ({unit}). Points above the dashed 45-degree line grew more than the norms expect for like students. Filled circles: {}; triangles: {}; grey squares: providers' counted students.",
+            g.series.first().map_or("first series", |s| s.label.as_str()),
+            g.series.get(1).map_or("second series", |s| s.label.as_str())
+        ),
+    );
+    let rows = g
+        .providers
+        .iter()
+        .map(|p| {
+            if p.suppressed {
+                let s = "suppressed (n < min_cell)";
+                return vec![p.provider.as_str().into(), s.into(), s.into(), s.into(), s.into()];
+            }
+            let diff = p.observed.zip(p.expected).map(|(o, e)| o - e);
+            vec![
+                p.provider.as_str().into(),
+                count(p.n).into(),
+                num(p.expected, 1).into(),
+                num(p.observed, 1).into(),
+                num(diff, 1).into(),
+            ]
+        })
+        .collect();
+    body.push_str(&table(
+        &format!("Mean growth of counted students per provider ({unit})"),
+        &["provider", "counted", "expected", "observed", "observed − expected"],
+        rows,
+        vec![],
+    ));
+    Ok(section("growth", "Growth against the norms", &body))
+}
+
+fn metric_section(c: &Check, cell: u64, figs: &mut Figures) -> Result<String, ReportError> {
+    let s = &c.settlement;
+    let mut shown: Vec<&Provider> = s
+        .providers
+        .iter()
+        .filter(|p| !p.suppressed && p.estimate.as_ref().is_some_and(|e| e.point.is_some_and(f64::is_finite)))
+        .collect();
+    shown.sort_by(|a, b| {
+        let pa = a.estimate.as_ref().and_then(|e| e.point).unwrap_or(0.0);
+        let pb = b.estimate.as_ref().and_then(|e| e.point).unwrap_or(0.0);
+        pb.total_cmp(&pa).then_with(|| a.provider.cmp(&b.provider))
+    });
+    let rows: Vec<Interval> = shown
+        .iter()
+        .map(|p| {
+            let e = p.estimate.as_ref().expect("filtered");
+            Interval { label: p.provider.clone(), point: e.point.expect("filtered"), low: e.low, high: e.high }
+        })
+        .collect();
+    let hidden: Vec<String> = s
+        .providers
+        .iter()
+        .filter(|p| !shown.iter().any(|q| q.provider == p.provider))
+        .map(|p| {
+            if p.suppressed {
+                format!("{} (suppressed: fewer than {cell} counted)", p.provider)
+            } else {
+                format!("{} (no estimate)", p.provider)
+            }
+        })
+        .collect();
+    let note = if hidden.is_empty() { String::new() } else { format!("Not plotted: {}.", hidden.join(", ")) };
+    let tiers: Vec<(String, f64)> =
+        thresholds(&c.manifest.spec).into_iter().map(|(n, v)| (format!("{n} = {v}"), v)).collect();
+    let comparison = s.comparison.as_ref().and_then(|e| e.point).map(|v| (format!("comparison group = {v:.3}"), v));
+    let level = s.providers.iter().find_map(|p| p.estimate.as_ref().and_then(|e| e.level));
+    let level = level.map_or_else(|| "the contract's".to_string(), |l| format!("{}%", (l * 100.0).round()));
+    let metric = c.metric.clone().unwrap_or_else(|| "provider metric".into());
+    let alt = format!(
+        "Caterpillar plot of the {metric} per provider, highest first, with {level} intervals; thresholds as dashed lines and the comparison group as a dotted line. {}",
+        rows.iter()
+            .map(|r| format!("{} {:.3} [{}, {}]", r.label, r.point, num(r.low, 3), num(r.high, 3)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    let plot = plots::caterpillar(&alt, &metric, &rows, &tiers, comparison, &note)?;
+    let mut body = figs.add(
+        &plot,
+        "caterpillar.svg",
+        &format!(
+            "Each provider's metric (dot) with its {level} bootstrap interval (bar), highest first. Dashed lines: the contract's thresholds; dotted line: the comparison group. {note}"
+        ),
+    );
+    let rows = s
+        .providers
+        .iter()
+        .map(|p| {
+            let mut r: Vec<Cell> = vec![p.provider.as_str().into(), shown_metric(p, cell).into()];
+            r.push(
+                p.tiers
+                    .iter()
+                    .map(|t| format!("{}: {}", t.name, t.verdict.replace('_', " ")))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+                    .into(),
+            );
+            r
+        })
+        .collect();
+    let mut foot = Vec::new();
+    if let Some(e) = &s.comparison {
+        foot.push(vec!["comparison group".into(), with_interval(e).into(), "".into()]);
+    }
+    body.push_str(&table(
+        "Provider metric and decision per tier",
+        &["provider", "metric [interval]", "decisions"],
+        rows,
+        foot,
+    ));
+    Ok(section("metric", "Provider metrics against the thresholds", &body))
+}
+
+fn dose_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> {
+    if let Some(m) = no_figures(c) {
+        return Ok(section("dose-response", "Dose and response", &m));
+    }
+    let Some(d) = c.figures.as_ref().and_then(|f| f.dose_response.as_ref()) else {
+        return Ok(section("dose-response", "Dose and response", &p("The results give no dose-response bins.")));
+    };
+    let measure = d.measure.clone().unwrap_or_else(|| "outcome".into());
+    let level = d.level.map_or_else(|| "the contract's".to_string(), |l| format!("{}%", (l * 100.0).round()));
+    let bins: Vec<(String, Option<Interval>)> = d
+        .bins
+        .iter()
+        .map(|b| {
+            let shown = if b.suppressed.is_some() {
+                None
+            } else {
+                b.value.map(|v| Interval { label: b.label.clone(), point: v, low: b.low, high: b.high })
+            };
+            (b.label.clone(), shown)
+        })
+        .collect();
+    let suppressed: Vec<&str> = d.bins.iter().filter(|b| b.suppressed.is_some()).map(|b| b.label.as_str()).collect();
+    let note = if suppressed.is_empty() {
+        String::new()
+    } else {
+        format!(" Suppressed bins (too few students), shown as gaps: {}.", suppressed.join(", "))
+    };
+    let alt = format!(
+        "The {measure} with {level} intervals by bins of sessions attended. {}",
+        d.bins
+            .iter()
+            .map(|b| match &b.suppressed {
+                Some(r) => format!("{}: suppressed ({r})", b.label),
+                None => format!("{}: {}", b.label, num(b.value, 3)),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    let plot = plots::bins(&alt, &measure, &bins)?;
+    let mut body = String::new();
+    if let Some(pop) = &d.population {
+        body.push_str(&p(&format!(
+            "Population: {pop}. This describes, it does not prove that more sessions cause more growth."
+        )));
+    }
+    body.push_str(&figs.add(
+        &plot,
+        "dose_response.svg",
+        &format!("{} by sessions attended, with {level} intervals (bars).{note}", capitalise(&measure)),
+    ));
+    let rows = d
+        .bins
+        .iter()
+        .map(|b| match &b.suppressed {
+            Some(r) => {
+                let s = format!("suppressed ({r})");
+                vec![b.label.as_str().into(), s.clone().into(), s.into()]
+            }
+            None => vec![
+                b.label.as_str().into(),
+                count(b.n).into(),
+                format!("{} [{}, {}]", num(b.value, 3), num(b.low, 3), num(b.high, 3)).into(),
+            ],
+        })
+        .collect();
+    body.push_str(&table(
+        &format!("{} by sessions attended", capitalise(&measure)),
+        &["sessions", "students", "value [interval]"],
+        rows,
+        vec![],
+    ));
+    Ok(section("dose-response", "Dose and response", &body))
+}
+
+fn equity_section(c: &Check) -> String {
+    let groups = &c.settlement.groups;
+    if groups.is_empty() {
+        return section("equity", "Equity groups", &p("No equity groups are reported (the contract names none)."));
+    }
+    let mut order: Vec<&str> = Vec::new();
+    for g in groups {
+        if !order.contains(&g.group.as_str()) {
+            order.push(&g.group);
+        }
+    }
+    let mut body = p(&format!(
+        "Each provider's metric within each equity group. Cells with fewer than {} counted students are suppressed, and a second cell where needed so a suppressed count cannot be recovered by subtraction (complementary).",
+        min_cell(&c.manifest.spec)
+    ));
+    for name in order {
+        let rows = groups
+            .iter()
+            .filter(|g| g.group == name)
+            .map(|g| match &g.suppressed {
+                Some(r) => {
+                    let s = suppressed_words(r);
+                    vec![
+                        g.provider.as_str().into(),
+                        g.value.as_str().into(),
+                        s.clone().into(),
+                        s.clone().into(),
+                        s.into(),
+                    ]
+                }
+                None => vec![
+                    g.provider.as_str().into(),
+                    g.value.as_str().into(),
+                    count(g.counted).into(),
+                    count(g.met).into(),
+                    format!("{} [{}, {}]", num(g.metric, 3), num(g.low, 3), num(g.high, 3)).into(),
+                ],
+            })
+            .collect();
+        body.push_str(&format!("<h3>{}</h3>\n", esc(name)));
+        body.push_str(&table(
+            &format!("Metric by {name}"),
+            &["provider", "value", "counted", "met the outcome", "metric [interval]"],
+            rows,
+            vec![],
+        ));
+    }
+    section("equity", "Equity groups", &body)
+}
+
+fn fairness_section(c: &Check) -> String {
+    let f = &c.fairness;
+    let mut body = String::from("<h3>Baseline equivalence (pre-test)</h3>\n");
+    body.push_str(&table(
+        "Difference in pre-test between each provider's counted students and the comparison group (Hedges' g; WWC: |g| ≤ 0.05 satisfied, 0.05-0.25 needs adjustment, > 0.25 not satisfied)",
+        &["provider", "g (SD)", "tutored counted", "comparison counted", "rating"],
+        f.equivalence
+            .iter()
+            .map(|e| {
+                vec![e.provider.as_str().into(), num(e.g, 3).into(), count(e.n_t).into(), count(e.n_c).into(), e.rating.as_str().into()]
+            })
+            .collect(),
+        vec![],
+    ));
+    body.push_str("<h3>Attrition</h3>\n");
+    body.push_str(&table(
+        "Share of rostered students not counted (overall) and its difference from the comparison group (differential), rated against the WWC boundary",
+        &["provider", "rostered", "counted", "overall", "differential (points)", "boundary", "rating"],
+        f.attrition
+            .iter()
+            .map(|a| {
+                vec![
+                    a.provider.as_str().into(),
+                    count(a.assigned).into(),
+                    count(a.analysed).into(),
+                    pct(a.overall).into(),
+                    num(a.differential.map(|d| 100.0 * d), 1).into(),
+                    a.boundary.as_str().into(),
+                    a.rating.as_str().into(),
+                ]
+            })
+            .collect(),
+        vec![],
+    ));
+    body.push_str("<h3>Exclusions by rule</h3>\n");
+    let mut by: BTreeMap<&str, Vec<&view::Exclusion>> = BTreeMap::new();
+    let mut rules: Vec<&str> = Vec::new();
+    for e in &f.exclusions {
+        by.entry(&e.provider).or_default().push(e);
+        if !rules.contains(&e.rule.as_str()) {
+            rules.push(&e.rule);
+        }
+    }
+    let mut head = vec!["provider".to_string()];
+    head.extend(
+        rules
+            .iter()
+            .map(|r| RULES.iter().find(|(k, _)| k == r).map_or_else(|| r.replace('_', " "), |(_, w)| w.to_string())),
+    );
+    let heads: Vec<&str> = head.iter().map(String::as_str).collect();
+    let mut providers: Vec<&str> = Vec::new();
+    for e in &f.exclusions {
+        if !providers.contains(&e.provider.as_str()) {
+            providers.push(&e.provider);
+        }
+    }
+    let rows = providers
+        .iter()
+        .map(|p| {
+            let mut r: Vec<Cell> = vec![(*p).into()];
+            for rule in &rules {
+                let e = by[p].iter().find(|e| e.rule == *rule);
+                r.push(e.map_or("".into(), |e| format!("{} ({})", e.excluded, pct(e.share))).into());
+            }
+            r
+        })
+        .collect();
+    body.push_str(&table("Students not counted by each rule (share of rostered)", &heads, rows, vec![]));
+    body.push_str("<h3>Warnings</h3>\n");
+    body.push_str(&list(&f.warnings, "No fairness warnings."));
+    body.push_str("<h3>Regression to the mean</h3>\n");
+    body.push_str(&list(&f.regression_to_mean, "No regression-to-the-mean warnings."));
+    section("fairness", "Fairness checks", &body)
+}
+
+fn midpoint_section(m: &view::Midpoint) -> String {
+    let mut body = p(&format!(
+        "Midpoint review as of {}: {} of the contracted service period ({} to {}) has elapsed. Growth to the interim test is projected to the planned post-test date {}; the dosage rule is prorated to {} sessions.",
+        m.as_of,
+        pct(m.fraction_of_service_elapsed),
+        m.service_start.as_deref().unwrap_or("?"),
+        m.service_end.as_deref().unwrap_or("?"),
+        m.projected_post_date.as_deref().unwrap_or("(not given)"),
+        num(m.prorated_min_sessions, 0)
+    ));
+    if let Some(a) = &m.assumptions {
+        body.push_str(&p(&format!("Assumptions: {a}.")));
+    }
+    body.push_str(&table(
+        "Dosage delivered against contracted, to date",
+        &["provider", "rostered", "mean sessions attended", "contracted to date", "delivered share of contracted"],
+        m.dosage
+            .iter()
+            .map(|d| {
+                vec![
+                    d.provider.as_str().into(),
+                    count(d.rostered).into(),
+                    num(d.mean, 1).into(),
+                    num(d.contracted_to_date, 1).into(),
+                    pct(d.share).into(),
+                ]
+            })
+            .collect(),
+        vec![],
+    ));
+    body.push_str(&table(
+        "Projected chance of meeting each tier",
+        &["provider", "tier", "threshold", "projected chance", "projected decision"],
+        m.projection
+            .iter()
+            .map(|r| {
+                vec![
+                    r.provider.as_str().into(),
+                    r.tier.as_str().into(),
+                    num(r.threshold, 3).into(),
+                    r.projected_chance_of_meeting.map_or("suppressed".into(), |v| pct(Some(v))).into(),
+                    r.projected_decision.replace('_', " ").into(),
+                ]
+            })
+            .collect(),
+        vec![],
+    ));
+    section("midpoint", "Midpoint review", &body)
+}
+
+fn manifest_section(m: &Manifest) -> String {
+    let mut body = p(&format!(
+        "Produced by {} {} with the command `obc {}`; seed {}. The same inputs (identified by their SHA-256) and seed give identical results.",
+        if m.tool.is_empty() { "obc" } else { &m.tool },
+        m.version,
+        m.command,
+        m.seed.map_or("none".into(), |s| s.to_string())
+    ));
+    body.push_str(&table(
+        "Inputs: rows read = rows used + rows in exceptions",
+        &["role", "file", "SHA-256", "rows read", "rows used", "rows excepted"],
+        m.inputs
+            .iter()
+            .map(|i| {
+                vec![
+                    i.role.as_str().into(),
+                    i.file.as_str().into(),
+                    Cell::Html(format!("<code>{}</code>", esc(&i.sha256))),
+                    count(i.rows_read).into(),
+                    count(i.rows_used).into(),
+                    count(i.rows_excepted).into(),
+                ]
+            })
+            .collect(),
+        vec![],
+    ));
+    body.push_str(&table(
+        "Outputs (restricted files hold student identifiers: share only under the data-sharing agreement)",
+        &["file", "restricted", "rows"],
+        m.outputs
+            .iter()
+            .map(|o| {
+                vec![
+                    o.file.as_str().into(),
+                    if o.restricted { "yes" } else { "no" }.into(),
+                    o.rows.map_or(String::new(), |r| r.to_string()).into(),
+                ]
+            })
+            .collect(),
+        vec![],
+    ));
+    body.push_str("<h3>Warnings</h3>\n");
+    body.push_str(&list(&m.warnings, "No warnings."));
+    section("manifest", "Manifest", &body)
+}
+
+/// Renders the report of `obc baseline` from its recommendation.json.
+pub fn render_baseline(recommendation: &Value) -> Result<Rendered, ReportError> {
+    let b = Baseline::from_json(recommendation)?;
+    let body_b = &b.body;
+    let r = &body_b.recommendation;
+    let mut figs = Figures::default();
+    let mut body = format!("<h1>{}</h1>\n", esc(&b.contract));
+    let bau = &body_b.business_as_usual;
+    let level = bau.level.map_or_else(|| "".to_string(), |l| format!("{}% ", (l * 100.0).round()));
+    let pop = body_b.population.as_ref();
+    let mut text = format!(
+        "Target setting from the district's history before signing. Without tutoring (business as usual), {} history students reached {} ({level}interval). ",
+        pop.and_then(|p| p.target_students).map_or("the".into(), |n| n.to_string()),
+        with_interval(bau)
+    );
+    if let Some(m) = &b.metric {
+        text.push_str(&format!("The metric is the {m}. "));
+    }
+    text.push_str(&format!(
+        "For a provider of {} students, the recommended threshold is {:.3}: a provider with no effect would meet it {} of the time (at most {} wanted), and a provider with a true effect of {} SD would meet it {} of the time (power). ",
+        r.n,
+        r.threshold,
+        pct(r.p_met_null),
+        pct(Some(r.alpha)),
+        r.power_effect,
+        pct(r.power)
+    ));
+    text.push_str(&match r.min_n {
+        Some(n) => {
+            format!("The smallest provider size with power at least {} is {n} students.", pct(Some(r.target_power)))
+        }
+        None => format!("No provider size in the search reaches power {}.", pct(Some(r.target_power))),
+    });
+    let mut summary = format!("<p class=\"summary\">{}</p>\n", esc(&text));
+    summary.push_str(&table(
+        "Recommendation",
+        &["quantity", "value"],
+        vec![
+            vec!["business-as-usual level".into(), with_interval(bau).into()],
+            vec!["provider size".into(), r.n.to_string().into()],
+            vec!["recommended threshold".into(), format!("{:.3}", r.threshold).into()],
+            vec!["chance a no-effect provider meets it".into(), pct(r.p_met_null).into()],
+            vec!["largest acceptable chance (alpha)".into(), pct(Some(r.alpha)).into()],
+            vec![format!("power at {} SD", r.power_effect).into(), pct(r.power).into()],
+            vec![
+                format!("minimum provider size for power {}", pct(Some(r.target_power))).into(),
+                count(r.min_n).into(),
+            ],
+        ],
+        vec![],
+    ));
+    body.push_str(&section("summary", "Summary: recommended threshold", &summary));
+
+    // OC curves.
+    let cells = &body_b.cells;
+    let mut sizes: Vec<u64> = cells.iter().map(|c| c.n).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let size = sizes.iter().copied().min_by_key(|s| (s.abs_diff(r.n), *s));
+    let mut ths: Vec<f64> = cells.iter().map(|c| c.threshold).collect();
+    ths.sort_by(f64::total_cmp);
+    ths.dedup();
+    let mut oc = String::new();
+    if let Some(size) = size {
+        let curves: Vec<plots::Curve> = ths
+            .iter()
+            .map(|t| {
+                let mut pts: Vec<(f64, f64)> =
+                    cells.iter().filter(|c| c.n == size && c.threshold == *t).map(|c| (c.effect, c.p_met)).collect();
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                plots::Curve { label: format!("{t:.3}"), points: pts }
+            })
+            .filter(|c| !c.points.is_empty())
+            .collect();
+        let refs = vec![
+            plots::Reference { label: format!("alpha = {}", r.alpha), y: r.alpha },
+            plots::Reference { label: format!("target power = {}", r.target_power), y: r.target_power },
+        ];
+        let mut highlight = Vec::new();
+        if let Some(p0) = r.p_met_null {
+            highlight.push(((0.0, p0), format!("recommended {:.3}: {}", r.threshold, pct(Some(p0)))));
+        }
+        if let Some(pw) = r.power {
+            highlight.push(((r.power_effect, pw), format!("recommended {:.3}: {}", r.threshold, pct(Some(pw)))));
+        }
+        let alt = format!(
+            "Operating characteristic curves: probability of meeting each threshold against the true effect in SD, for providers of {size} students; one curve per threshold ({}); alpha and target power as dashed lines; the recommended threshold {:.3} as black diamonds.",
+            ths.iter().map(|t| format!("{t:.3}")).collect::<Vec<_>>().join(", "),
+            r.threshold
+        );
+        let plot = plots::curves(
+            &alt,
+            "true effect (SD)",
+            "probability of meeting the threshold",
+            &curves,
+            &refs,
+            &highlight,
+            false,
+        )?;
+        oc.push_str(&figs.add(
+            &plot,
+            "oc_effect.svg",
+            &format!(
+                "Chance that a provider of {size} students meets each threshold (curves labelled with the threshold at the right, each with its own marker) against the provider's true effect. Dashed lines: alpha (the most a no-effect provider should pass) and the target power. Black diamonds: the recommended threshold {:.3} at no effect and at {} SD.",
+                r.threshold, r.power_effect
+            ),
+        ));
+        // Against provider size, for the grid threshold nearest the recommended one.
+        if let Some(t) = ths.iter().copied().min_by(|a, b| (a - r.threshold).abs().total_cmp(&(b - r.threshold).abs()))
+        {
+            let mut effects: Vec<f64> = cells.iter().map(|c| c.effect).collect();
+            effects.sort_by(f64::total_cmp);
+            effects.dedup();
+            let curves: Vec<plots::Curve> = effects
+                .iter()
+                .map(|e| {
+                    let mut pts: Vec<(f64, f64)> = cells
+                        .iter()
+                        .filter(|c| c.threshold == t && c.effect == *e)
+                        .map(|c| (c.n as f64, c.p_met))
+                        .collect();
+                    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    plots::Curve { label: format!("d = {e}"), points: pts }
+                })
+                .collect();
+            let refs = vec![
+                plots::Reference { label: format!("alpha = {}", r.alpha), y: r.alpha },
+                plots::Reference { label: format!("target power = {}", r.target_power), y: r.target_power },
+            ];
+            let alt = format!(
+                "Probability of meeting the threshold {t:.3} against provider size (log scale), one curve per true effect ({}).",
+                effects.iter().map(|e| format!("{e} SD")).collect::<Vec<_>>().join(", ")
+            );
+            let plot = plots::curves(
+                &alt,
+                "provider size (students, log scale)",
+                "probability of meeting the threshold",
+                &curves,
+                &refs,
+                &[],
+                true,
+            )?;
+            oc.push_str(&figs.add(
+                &plot,
+                "oc_size.svg",
+                &format!(
+                    "Chance of meeting the threshold {t:.3} (the simulated threshold nearest the recommended {:.3}) against provider size, one curve per true effect (labelled at the right). Larger providers are judged more reliably: the no-effect curve (d = 0) falls and the others rise.",
+                    r.threshold
+                ),
+            ));
+        }
+    } else {
+        oc.push_str(&p("The recommendation has no operating-characteristic cells."));
+    }
+    body.push_str(&section("oc", "Operating characteristics", &oc));
+
+    let rows = body_b
+        .targets
+        .iter()
+        .map(|t| {
+            let lines = t.comparison.as_ref().map_or_else(Vec::new, |c| c.lines.clone());
+            vec![
+                t.label.as_str().into(),
+                num(t.threshold, 3).into(),
+                t.sd_equivalent.map_or("not available".into(), |v| format!("{v:+.2} SD")).into(),
+                Cell::Html(if lines.is_empty() { "".into() } else { list(&lines, "") }),
+            ]
+        })
+        .collect();
+    let mut targets = table(
+        "Targets in SD units against published tutoring effects",
+        &["target", "threshold", "SD equivalent", "comparison with published effects"],
+        rows,
+        vec![],
+    );
+    let mut warnings = body_b.warnings.clone();
+    for t in &body_b.targets {
+        if let Some(c) = &t.comparison {
+            warnings.extend(c.warnings.iter().map(|w| format!("{}: {w}", t.label)));
+        }
+    }
+    targets.push_str("<h3>Warnings</h3>\n");
+    targets.push_str(&list(&warnings, "No warnings."));
+    body.push_str(&section("targets", "Targets", &targets));
+    body.push_str(&section("methods", "Methods (from the contract)", &methods::appendix(&b.manifest.spec)));
+    body.push_str(&manifest_section(&b.manifest));
+    Ok(Rendered { html: html::page(&format!("{}: target-setting report", b.contract), &body), svgs: figs.svgs })
+}

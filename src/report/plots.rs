@@ -27,6 +27,30 @@ pub enum Plot {
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
+type RowChart<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+/// The mesh of a chart with one row per label (flow, quantiles, caterpillar): vertical grid
+/// lines only, no y tick labels (the rows are labelled by the caller).
+fn row_mesh(chart: &mut RowChart<'_, '_>, x_desc: &str, whole_numbers: bool) -> DrawResult {
+    let whole = |v: &f64| format!("{v:.0}");
+    let mut mesh = chart.configure_mesh();
+    mesh.disable_y_mesh()
+        .y_labels(0)
+        .light_line_style(WHITE)
+        .bold_line_style(RGBColor(225, 225, 225))
+        .x_desc(x_desc)
+        .label_style(text_style(12))
+        .axis_desc_style(text_style(13));
+    if whole_numbers {
+        mesh.x_label_formatter(&whole);
+    }
+    mesh.draw()?;
+    Ok(())
+}
 
 /// Renders `draw` into an SVG string of `size` and adds the text alternative.
 fn svg(alt: &str, size: (u32, u32), draw: impl FnOnce(&Area) -> DrawResult) -> Result<Plot, ReportError> {
@@ -133,17 +157,7 @@ pub fn flow(bars: &[FlowBar], categories: &[String]) -> Result<Plot, ReportError
             .x_label_area_size(40)
             .y_label_area_size(label_w as u32)
             .build_cartesian_2d(0f64..max as f64 * 1.02, 0f64..n as f64)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(225, 225, 225))
-            .x_desc("students")
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .label_style(text_style(12))
-            .axis_desc_style(text_style(13))
-            .draw()?;
+        row_mesh(&mut chart, "students", true)?;
         for (i, b) in bars.iter().enumerate() {
             let y0 = (n - i) as f64 - 0.8;
             let y1 = (n - i) as f64 - 0.2;
@@ -220,16 +234,7 @@ pub fn quantiles(
             .x_label_area_size(40)
             .y_label_area_size(label_w as u32)
             .build_cartesian_2d(0f64..hi, 0f64..n as f64)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(225, 225, 225))
-            .x_desc(x_desc)
-            .label_style(text_style(12))
-            .axis_desc_style(text_style(13))
-            .draw()?;
+        row_mesh(&mut chart, x_desc, false)?;
         for (i, r) in rows.iter().enumerate() {
             let yc = (n - i) as f64 - 0.5;
             let (px, py) = chart.backend_coord(&(0.0, yc));
@@ -388,16 +393,7 @@ pub fn caterpillar(
             .x_label_area_size(40)
             .y_label_area_size(label_w as u32)
             .build_cartesian_2d(lo..hi, 0f64..n as f64)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(225, 225, 225))
-            .x_desc(x_desc)
-            .label_style(text_style(12))
-            .axis_desc_style(text_style(13))
-            .draw()?;
+        row_mesh(&mut chart, x_desc, false)?;
         for (k, (label, v, dashed)) in refs.iter().enumerate() {
             let line = vec![(*v, 0.0), (*v, n as f64)];
             if *dashed {

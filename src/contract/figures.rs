@@ -19,6 +19,7 @@ use serde::Serialize;
 use super::check::{Settlement, Student, outcome_met};
 use super::terms::Contract;
 use crate::stats::normal::qnorm;
+use crate::stats::spline::quantile_type7 as quantile7;
 
 /// All figure data of one settlement.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -108,14 +109,6 @@ pub struct DoseResponse {
     pub population: &'static str,
     pub level: f64,
     pub bins: Vec<DoseBin>,
-}
-
-/// Sample quantile, R's type 7, of sorted values.
-fn quantile7(sorted: &[f64], p: f64) -> f64 {
-    let h = (sorted.len() - 1) as f64 * p;
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(sorted.len() - 1);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
 fn summary(mut v: Vec<f64>) -> Option<Summary> {
@@ -369,16 +362,6 @@ pub fn figures(contract: &Contract, students: &[Student], s: &Settlement, as_of:
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quantile_type7_matches_r() {
-        // R: quantile(c(1, 2, 4, 7, 11), c(.1, .25, .5, .9), type = 7) = 1.4 2 4 9.4
-        let v = [1.0, 2.0, 4.0, 7.0, 11.0];
-        assert!((quantile7(&v, 0.10) - 1.4).abs() < 1e-12);
-        assert!((quantile7(&v, 0.25) - 2.0).abs() < 1e-12);
-        assert!((quantile7(&v, 0.50) - 4.0).abs() < 1e-12);
-        assert!((quantile7(&v, 0.90) - 9.4).abs() < 1e-12);
-    }
 
     #[test]
     fn wilson_matches_prop_test_without_correction() {

@@ -28,6 +28,27 @@ pub enum DataError {
     Write { path: PathBuf, message: String },
     #[error("{table}: no usable rows after validation")]
     NoRows { table: String },
+    /// A reporting group that public tables cannot show safely (README "Privacy").
+    #[error("reporting.groups: {group:?} in {file}: {message}")]
+    ReportingGroup { file: String, group: String, message: String },
+    /// A roster provider code that looks like "not tutored" (README "No silent codes").
+    #[error(
+        "{file}: provider_id {value:?} on {rows} roster rows looks like a code for \"not tutored\"; \
+         if it is, set [contract] comparison_values = [\"\", {value:?}]; if it is a real provider, list the \
+         providers in [contract] providers"
+    )]
+    ProviderCode { file: String, value: String, rows: usize },
+    /// Too many rows of an input file were rejected: the run would settle on a fraction of
+    /// the data (README "Limits").
+    #[error("{0}")]
+    TooManyInvalid(Box<crate::data::limits::InvalidReport>),
+    /// The contract's metric needs a comparison group and the roster has none.
+    #[error(
+        "no comparison students: the {metric} metric compares providers with untutored students, and every \
+         roster student has a provider; mark untutored students with [contract] comparison_values, or set \
+         [contract] require_comparison = false to settle without one"
+    )]
+    NoComparison { metric: String },
 }
 
 /// Errors in a configuration (contract) file: a bad value or an inconsistent rule.

@@ -31,6 +31,13 @@ pub struct Manifest {
     pub seed: Option<u64>,
     pub outputs: Vec<OutputFile>,
     pub warnings: Vec<String>,
+    /// The run was told to go on past the invalid-row limit (`--allow-partial`).
+    #[serde(skip_serializing_if = "is_false")]
+    pub allow_partial: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Manifest {
@@ -45,6 +52,7 @@ impl Manifest {
             seed,
             outputs: Vec::new(),
             warnings: Vec::new(),
+            allow_partial: false,
         }
     }
 

@@ -36,6 +36,10 @@ pub struct Args {
     /// threshold.
     #[arg(long)]
     pub as_of: Option<String>,
+    /// Go on when more rows of an input file are invalid than `[limits] max_invalid_share`
+    /// allows; the manifest records it.
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 /// The norms a contract uses, with where they came from.
@@ -44,6 +48,26 @@ pub struct ContractNorms {
     pub warnings: Vec<String>,
     /// Extra input to list in the manifest (a norms file).
     pub file: Option<(String, String)>,
+    /// History students (index into `History::students`) whose norm group could not be
+    /// fitted, with the reason: their rows become exceptions.
+    pub unfitted: Vec<(usize, String)>,
+}
+
+/// Lists the pre- and post-test rows of history students whose norm group could not be
+/// fitted as exceptions (kind `excluded`: the contract's `min_n` or the group's data left
+/// them out), so that no history row is reported as used for norms that do not exist.
+pub fn except_unfitted(history: &mut History, unfitted: &[(usize, String)]) {
+    for (i, reason) in unfitted {
+        let s = &history.students[*i];
+        let why = format!(
+            "not used for the norms: the {} grade {} norm group could not be fitted: {reason}",
+            s.subject,
+            s.grade.map_or("(none)".to_string(), |g| g.to_string())
+        );
+        for row in [s.pre.row, s.post.row] {
+            history.ledger.exclude_row(row, "", "", &why);
+        }
+    }
 }
 
 /// History options from a contract.
@@ -55,6 +79,7 @@ pub fn history_options(contract: &Contract) -> HistoryOptions {
         columns: contract.columns.history.clone(),
         ids: contract.ids.clone(),
         groups: contract.reporting.groups.clone(),
+        score_ranges: contract.limits.ranges(),
     }
 }
 
@@ -89,7 +114,12 @@ pub fn contract_norms(
             ))
             .into());
         }
-        return Ok(Some(ContractNorms { model, warnings: Vec::new(), file: Some((name.to_string(), sha)) }));
+        return Ok(Some(ContractNorms {
+            model,
+            warnings: Vec::new(),
+            file: Some((name.to_string(), sha)),
+            unfitted: Vec::new(),
+        }));
     }
     let history =
         history.ok_or_else(|| UserError("the contract's norms are fitted on files.history: name it".into()))?;
@@ -130,9 +160,11 @@ pub fn contract_norms(
     };
     let mut warnings = Vec::new();
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
-    for u in &uses {
+    let mut unfitted = Vec::new();
+    for (i, u) in uses.iter().enumerate() {
         if let model::RowUse::Excluded { reason, .. } = u {
             *skipped.entry(reason.clone()).or_default() += 1;
+            unfitted.push((i, reason.clone()));
         }
     }
     for (reason, n) in skipped {
@@ -144,7 +176,7 @@ pub fn contract_norms(
         norms,
         provenance: serde_json::json!({ "fitted_on": history.file, "sha256": history.ledger.sha256 }),
     };
-    Ok(Some(ContractNorms { model, warnings, file: None }))
+    Ok(Some(ContractNorms { model, warnings, file: None, unfitted }))
 }
 
 /// Scores one student against the norms.
@@ -156,8 +188,19 @@ pub fn norm_score(
     post: f64,
     weeks: Option<f64>,
 ) -> Result<NormScore, String> {
-    match scorer.score(&key(subject, Some(grade)), Some(grade), &[Some(pre)], Some(post), weeks) {
+    let k = key(subject, Some(grade));
+    if let Some((lo, hi)) = scorer.support(&k)
+        && !(lo..=hi).contains(&pre)
+    {
+        return Err(format!(
+            "no norm: start score {pre} is outside the norms' support {lo}..={hi} for {subject} grade {grade}"
+        ));
+    }
+    match scorer.score(&k, Some(grade), &[Some(pre)], Some(post), weeks) {
         Ok(Scored::Sgp { sgp, .. }) => Ok(NormScore { sgp: Some(sgp), ..Default::default() }),
+        Ok(Scored::Normal { lookup: Some(l), .. }) if l.start_clamped => Err(format!(
+            "no norm: start score {pre} is outside the norms table's start scores for {subject} grade {grade}"
+        )),
         Ok(Scored::Normal { expectation, .. }) => {
             let cgi = conditional::cgi(post - pre, &expectation);
             Ok(NormScore {
@@ -280,6 +323,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             let mut history = read_history(&contract, &base)?;
             let norms = contract_norms(&contract, &base, history.as_ref())?;
             phase("history and norms");
+            if let (Some(h), Some(n)) = (history.as_mut(), norms.as_ref()) {
+                except_unfitted(h, &n.unfitted);
+            }
             if let Some(h) = history.as_mut() {
                 // the history's students are only needed to fit the norms; keep its ledger
                 h.students = Vec::new();
@@ -293,6 +339,11 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     });
     let mut analytic = analytic?;
     let (history, norms) = fitted?;
+    let mut ledgers: Vec<&data::Ledger> = analytic.ledgers.iter().collect();
+    ledgers.extend(history.as_ref().map(|h| &h.ledger));
+    let partial = data::limits::gate(ledgers, terms.limits.max_invalid_share, args.allow_partial)?;
+    analytic.warnings.extend(partial);
+    analytic.warnings.extend(check::comparison_present(&terms, &analytic.rows)?);
     let students = students(std::mem::take(&mut analytic.rows), norms.as_ref(), midpoint.as_ref());
     phase("students");
     let settlement = check::settle(&terms, &students);
@@ -435,7 +486,7 @@ impl Midpoint {
                         "provider": p.provider,
                         "tier": t.name,
                         "threshold": t.threshold,
-                        "projected_chance_of_meeting": if p.suppressed { None } else { Some(t.p_at_least) },
+                        "projected_chance_of_meeting": t.p_at_least,
                         "projected_decision": t.verdict.as_str(),
                     })
                 })
@@ -531,7 +582,6 @@ fn write_outputs(
         None => serde_json::Value::Null,
         Some(n) => norms_summary(n),
     };
-    let public = public_settlement(contract, s);
     let figures = crate::contract::figures::figures(contract, students, s, as_of);
     let results = Results {
         schema_version: SCHEMA_VERSION,
@@ -539,7 +589,7 @@ fn write_outputs(
         outcome: contract.outcome.describe(),
         metric: contract.metric.kind.describe(),
         decision: format!("{:?} at level {}", contract.decision.rule, contract.decision.level),
-        settlement: &public,
+        settlement: s,
         figures: &figures,
         norms: norms_json,
         midpoint,
@@ -581,21 +631,6 @@ fn write_outputs(
     let written: serde_json::Value = serde_json::from_str(&json)?;
     super::report::write(out, &crate::report::render_check(&written)?)?;
     Ok(())
-}
-
-/// The settlement as published: provider metrics under `min_cell` removed.
-fn public_settlement(contract: &Contract, s: &Settlement) -> Settlement {
-    let mut p = s.clone();
-    for r in p.providers.iter_mut() {
-        if r.suppressed {
-            r.estimate = None;
-            r.no_estimate = Some(format!(
-                "suppressed: {} counted students, fewer than min_cell = {} (decision and payment are computed on the full data; see the restricted audit)",
-                r.counts.counted, contract.reporting.min_cell
-            ));
-        }
-    }
-    p
 }
 
 fn norms_summary(n: &ContractNorms) -> serde_json::Value {
@@ -647,8 +682,8 @@ fn providers_table(contract: &Contract, s: &Settlement) -> Table {
     fn shown(r: &check::ProviderResult) -> Option<&check::Estimate> {
         if r.suppressed { None } else { r.estimate.as_ref() }
     }
-    t.push("met_outcome", Column::Int(p.iter().map(|r| (!r.suppressed).then_some(r.counts.met as i64)).collect()));
-    t.push("regressed", Column::Int(p.iter().map(|r| (!r.suppressed).then_some(r.counts.regressed as i64)).collect()));
+    t.push("met_outcome", Column::Int(p.iter().map(|r| r.counts.met.map(|v| v as i64)).collect()));
+    t.push("regressed", Column::Int(p.iter().map(|r| r.counts.regressed.map(|v| v as i64)).collect()));
     t.push("metric", float(p.iter().map(|r| shown(r).map(|e| e.point))));
     t.push("ci_low", float(p.iter().map(|r| shown(r).and_then(|e| e.low))));
     t.push("ci_high", float(p.iter().map(|r| shown(r).and_then(|e| e.high))));
@@ -684,13 +719,12 @@ fn providers_table(contract: &Contract, s: &Settlement) -> Table {
 /// `groups.csv`: the equity table with suppression.
 fn groups_table(s: &Settlement) -> Table {
     let g = &s.groups;
-    let hide = |c: &check::GroupCell, v: u64| if c.suppressed.is_some() { None } else { Some(v as i64) };
     let mut t = Table::new();
     t.push("provider", text(g.iter().map(|c| Some(c.provider.clone()))));
     t.push("group", text(g.iter().map(|c| Some(c.group.clone()))));
     t.push("value", text(g.iter().map(|c| Some(c.value.clone()))));
-    t.push("counted", Column::Int(g.iter().map(|c| hide(c, c.counted)).collect()));
-    t.push("met_outcome", Column::Int(g.iter().map(|c| hide(c, c.met)).collect()));
+    t.push("counted", Column::Int(g.iter().map(|c| c.counted.map(|v| v as i64)).collect()));
+    t.push("met_outcome", Column::Int(g.iter().map(|c| c.met.map(|v| v as i64)).collect()));
     t.push("metric", float(g.iter().map(|c| c.metric)));
     t.push("ci_low", float(g.iter().map(|c| c.low)));
     t.push("ci_high", float(g.iter().map(|c| c.high)));

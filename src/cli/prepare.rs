@@ -16,6 +16,10 @@ pub struct Args {
     /// Format of the analytic file.
     #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
     pub format: FormatArg,
+    /// Go on when more rows of an input file are invalid than `[limits] max_invalid_share`
+    /// allows (recorded in the manifest).
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -26,7 +30,9 @@ pub enum FormatArg {
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let (contract, base) = super::read_contract(&args.contract)?;
-    let analytic = data::prepare_contract(&contract, &base)?;
+    let mut analytic = data::prepare_contract(&contract, &base)?;
+    let partial = data::limits::gate(&analytic.ledgers, contract.limits.max_invalid_share, args.allow_partial)?;
+    analytic.warnings.extend(partial);
     super::out_dir(&args.out)?;
     let format = match args.format {
         FormatArg::Csv => Format::Csv,
@@ -40,6 +46,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let exceptions_rows = data::write_exceptions(&args.out.join("exceptions.csv"), &analytic.ledgers)?;
     let accounting = analytic.accounting().map_err(anyhow::Error::msg)?;
     let mut m = Manifest::new("prepare", serde_json::to_value(&contract)?, None);
+    m.allow_partial = args.allow_partial;
     m.inputs = accounting.clone();
     m.outputs = vec![
         OutputFile { file: analytic_name.clone(), restricted: true, rows: Some(table.height() as u64) },

@@ -182,8 +182,9 @@ pub struct TierDecision {
     pub name: String,
     pub threshold: f64,
     pub verdict: Verdict,
-    /// Share of bootstrap replicates at least the threshold.
-    pub p_at_least: f64,
+    /// Share of bootstrap replicates at least the threshold (`None` without an estimate,
+    /// and in public outputs of a provider under `min_cell`).
+    pub p_at_least: Option<f64>,
     /// The interval contains the threshold.
     pub straddles: bool,
 }
@@ -242,7 +243,7 @@ pub fn decide_tiers(
             name,
             threshold: t.value,
             verdict,
-            p_at_least: p,
+            p_at_least: Some(p),
             straddles: low <= t.value && t.value <= high,
         });
     }
@@ -750,7 +751,7 @@ fn tier_name(t: &[Threshold], i: usize) -> String {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ProviderResult {
     pub provider: String,
-    pub counts: PaymentCounts,
+    pub counts: ProviderCounts,
     /// Tutored students not counted, by the first rule failed.
     pub excluded: BTreeMap<String, u64>,
     pub estimate: Option<Estimate>,
@@ -769,8 +770,9 @@ pub struct GroupCell {
     pub provider: String,
     pub group: String,
     pub value: String,
-    pub counted: u64,
-    pub met: u64,
+    /// Withheld (`None`) when the cell is suppressed.
+    pub counted: Option<u64>,
+    pub met: Option<u64>,
     pub metric: Option<f64>,
     pub low: Option<f64>,
     pub high: Option<f64>,
@@ -848,6 +850,29 @@ pub struct Settlement {
     pub warnings: Vec<String>,
 }
 
+/// Counts of one provider as reported: `met` and `regressed` are withheld (`None`) from
+/// public outputs when the provider has fewer counted students than `min_cell`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProviderCounts {
+    pub rostered: u64,
+    pub served: u64,
+    pub counted: u64,
+    pub met: Option<u64>,
+    pub regressed: Option<u64>,
+}
+
+impl From<PaymentCounts> for ProviderCounts {
+    fn from(c: PaymentCounts) -> Self {
+        ProviderCounts {
+            rostered: c.rostered,
+            served: c.served,
+            counted: c.counted,
+            met: Some(c.met),
+            regressed: Some(c.regressed),
+        }
+    }
+}
+
 /// Sum over providers.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct PaymentResultTotals {
@@ -880,6 +905,27 @@ fn metric_value(kind: MetricKind, met: bool, s: &Student) -> Option<f64> {
         MetricKind::MedianSgp => s.score.as_ref().ok()?.sgp.map(f64::from),
         MetricKind::EffectSize => None,
     }
+}
+
+/// Whether the roster has comparison (untutored) students, as the metric needs: without
+/// any, a warning (fairness checks cannot run), and for `effect_size` an error unless the
+/// contract sets `require_comparison = false` (README "No silent codes").
+pub fn comparison_present(
+    contract: &Contract,
+    rows: &[crate::data::AnalyticRow],
+) -> Result<Vec<String>, crate::error::DataError> {
+    if rows.is_empty() || rows.iter().any(|r| r.provider_id.is_none()) {
+        return Ok(Vec::new());
+    }
+    if contract.metric.kind == MetricKind::EffectSize && contract.contract.require_comparison {
+        return Err(crate::error::DataError::NoComparison { metric: contract.metric.kind.describe().into() });
+    }
+    Ok(vec![format!(
+        "no comparison students: every roster student has a provider, so baseline equivalence and attrition \
+         against a comparison group cannot be checked (comparison codes: {:?}; set [contract] \
+         comparison_values if untutored students carry a code)",
+        contract.contract.comparison_values
+    )])
 }
 
 /// Settles a contract over scored students.
@@ -1038,7 +1084,7 @@ pub fn settle(contract: &Contract, students: &[Student]) -> Settlement {
                         name: tier_name(&contract.thresholds, i),
                         threshold: t.value,
                         verdict: Verdict::NotMet,
-                        p_at_least: 0.0,
+                        p_at_least: None,
                         straddles: false,
                     })
                     .collect();
@@ -1084,8 +1130,10 @@ pub fn settle(contract: &Contract, students: &[Student]) -> Settlement {
             });
         }
 
-        // fairness: equivalence, attrition, regression to the mean
-        let zt: Vec<f64> = idx.iter().filter_map(|&i| zpre[i]).collect();
+        // fairness: equivalence, attrition, regression to the mean; a provider under min_cell
+        // gets no statistics of its counted students (README "Privacy")
+        let suppressed = counts.counted < min_cell;
+        let zt: Vec<f64> = if suppressed { Vec::new() } else { idx.iter().filter_map(|&i| zpre[i]).collect() };
         let zc: Vec<f64> = comparison_idx.iter().filter_map(|&i| zpre[i]).collect();
         if zt.len() >= 2 && zc.len() >= 2 {
             let (mt, st) = mean_sd(&zt);
@@ -1130,14 +1178,20 @@ pub fn settle(contract: &Contract, students: &[Student]) -> Settlement {
             rtm.push(line);
         }
 
-        let suppressed = counts.counted < min_cell;
+        if counts.counted < contract.limits.min_counted {
+            warnings.push(format!(
+                "{prov}: only {} counted students, fewer than limits.min_counted = {}: its metric and decisions \
+                 rest on very few students",
+                counts.counted, contract.limits.min_counted
+            ));
+        }
         let (estimate, no_estimate) = match est {
             Ok(e) => (Some(e), None),
             Err(e) => (None, Some(e)),
         };
-        results.push(ProviderResult {
+        let mut result = ProviderResult {
             provider: prov.clone(),
-            counts,
+            counts: counts.into(),
             excluded,
             estimate,
             no_estimate,
@@ -1145,7 +1199,9 @@ pub fn settle(contract: &Contract, students: &[Student]) -> Settlement {
             tiers,
             tier_reached: reached.map(|i| tier_name(&contract.thresholds, i)),
             payment: pay,
-        });
+        };
+        super::suppress::provider(&mut result, contract.reporting.min_cell);
+        results.push(result);
     }
     // comparison students in the audit (no payment)
     for &i in (0..students.len()).filter(|&i| students[i].provider.is_none()).collect::<Vec<_>>().iter() {
@@ -1346,7 +1402,6 @@ fn group_table(
 ) -> Vec<GroupCell> {
     let kind = contract.metric.kind;
     let level = contract.decision.level;
-    let min_cell = contract.reporting.min_cell as u64;
     // columns of the table: each provider, all providers, the comparison group
     let mut labels: Vec<String> = providers.to_vec();
     labels.push("all providers".into());
@@ -1416,8 +1471,8 @@ fn group_table(
                         provider: label.clone(),
                         group: g.clone(),
                         value,
-                        counted: vals.len() as u64,
-                        met: m,
+                        counted: Some(vals.len() as u64),
+                        met: Some(m),
                         metric,
                         low,
                         high,
@@ -1425,24 +1480,7 @@ fn group_table(
                     }
                 })
                 .collect();
-            let small: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].counted < min_cell).collect();
-            for &i in &small {
-                rows[i].suppressed = Some("small cell".into());
-            }
-            if small.len() == 1 && rows.len() > 1 {
-                let next =
-                    (0..rows.len()).filter(|&i| rows[i].suppressed.is_none()).min_by_key(|&i| (rows[i].counted, i));
-                if let Some(j) = next {
-                    rows[j].suppressed = Some("complementary".into());
-                }
-            }
-            for r in rows.iter_mut() {
-                if r.suppressed.is_some() {
-                    r.metric = None;
-                    r.low = None;
-                    r.high = None;
-                }
-            }
+            super::suppress::group_cells(&mut rows, contract.reporting.min_cell);
             out.extend(rows);
         }
     }

@@ -184,7 +184,8 @@ pub fn figures(contract: &Contract, students: &[Student], s: &Settlement, as_of:
         .map(|&p| {
             let rows: Vec<&Student> = by_provider(p).iter().map(|&i| &students[i]).collect();
             let rostered = rows.len() as u64;
-            let suppressed = rostered < min_cell;
+            let small_provider = s.providers.iter().any(|r| r.provider == p && r.suppressed);
+            let suppressed = rostered < min_cell || small_provider;
             if suppressed {
                 return DosageProvider {
                     provider: p.to_string(),

@@ -6,4 +6,5 @@ pub mod benchmarks;
 pub mod check;
 pub mod figures;
 pub mod oc;
+pub mod suppress;
 pub mod terms;

@@ -43,7 +43,11 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::data::date::{Date, iso};
-use crate::data::schema::{Break, Columns, Files, IdRules, STANDARD_GROUPS, Tests, WindowSpec};
+use std::collections::BTreeMap;
+
+use crate::data::schema::{
+    Break, Columns, Files, IdRules, STANDARD_GROUPS, ScoreRange, ScoreRanges, Tests, WindowSpec,
+};
 use crate::error::ConfigError;
 use crate::stats::wwc::Boundary;
 
@@ -82,6 +86,22 @@ pub struct ContractInfo {
     pub grades: Option<Vec<i32>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub providers: Option<Vec<String>>,
+    /// Roster `provider_id` values that mean "not tutored" (the comparison group), compared
+    /// after trimming. Default: the empty value only (README "No silent codes").
+    #[serde(default = "default_comparison_values")]
+    pub comparison_values: Vec<String>,
+    /// Refuse to settle when there is no comparison group and the metric needs one
+    /// (`effect_size`). Default true; `false` settles with a warning.
+    #[serde(default = "yes")]
+    pub require_comparison: bool,
+}
+
+fn default_comparison_values() -> Vec<String> {
+    vec![String::new()]
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// `[eligibility]`: who counts for a provider.
@@ -173,6 +193,13 @@ pub struct Reporting {
     pub groups: Vec<String>,
     pub min_cell: usize,
     pub attrition_boundary: Boundary,
+    /// Most distinct values a reporting group may have; more looks like an identifier or a
+    /// free-text column, whose values public tables would publish.
+    pub max_group_values: usize,
+    /// Whether `groups` was written in the contract (then every group must exist in the
+    /// roster) or is the default list (then missing standard columns are skipped).
+    #[serde(skip)]
+    pub groups_named: bool,
 }
 
 impl Default for Reporting {
@@ -181,7 +208,92 @@ impl Default for Reporting {
             groups: STANDARD_GROUPS.iter().map(|s| s.to_string()).collect(),
             min_cell: 10,
             attrition_boundary: Boundary::Cautious,
+            max_group_values: 20,
+            groups_named: false,
         }
+    }
+}
+
+/// Identifier fields that can never be a reporting group: public tables would list them.
+const IDENTIFIER_FIELDS: [&str; 4] = ["student_id", "tutor_id", "school_id", "provider_id"];
+
+/// `[limits]`: the plausibility gates of a run (README "Limits").
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `max_invalid_share` | 0.05 | largest share of a file's rows that may be excepted as invalid before `check`/`prepare` stop (rows the contract's rules leave out do not count) |
+/// | `min_counted` | 10 | a provider with fewer counted students gets a warning |
+/// | `score` | [1, 9999] | plausible scale scores, inclusive; others are exceptions |
+/// | `sem` | [0, 100] | plausible SEMs (and an SEM must be > 0) |
+/// | `subjects.NAME.score`, `subjects.NAME.sem` | the above | per-subject ranges (e.g. RIT: [100, 350]) |
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub max_invalid_share: f64,
+    pub min_counted: u64,
+    pub score: [f64; 2],
+    pub sem: [f64; 2],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub subjects: BTreeMap<String, SubjectLimits>,
+}
+
+/// `[limits.subjects.NAME]`: ranges for one subject; an omitted range is the default one.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SubjectLimits {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub score: Option<[f64; 2]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sem: Option<[f64; 2]>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_invalid_share: 0.05,
+            min_counted: 10,
+            score: [1.0, 9999.0],
+            sem: [0.0, 100.0],
+            subjects: BTreeMap::new(),
+        }
+    }
+}
+
+impl Limits {
+    /// The score ranges as the data layer takes them (subject names lower-cased).
+    pub fn ranges(&self) -> ScoreRanges {
+        let default = ScoreRange { score: self.score, sem: self.sem };
+        let subjects = self
+            .subjects
+            .iter()
+            .map(|(k, v)| {
+                let r = ScoreRange { score: v.score.unwrap_or(self.score), sem: v.sem.unwrap_or(self.sem) };
+                (k.trim().to_ascii_lowercase(), r)
+            })
+            .collect();
+        ScoreRanges { default, subjects }
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |key: String, message: String| Err(ConfigError::Invalid { key, message });
+        if !(0.0..=1.0).contains(&self.max_invalid_share) {
+            return invalid(
+                "limits.max_invalid_share".into(),
+                format!("a share is between 0 and 1 (got {}); write 5% as 0.05", self.max_invalid_share),
+            );
+        }
+        let mut ranges: Vec<(String, [f64; 2])> =
+            vec![("limits.score".into(), self.score), ("limits.sem".into(), self.sem)];
+        for (name, s) in &self.subjects {
+            ranges.extend(s.score.map(|r| (format!("limits.subjects.{name}.score"), r)));
+            ranges.extend(s.sem.map(|r| (format!("limits.subjects.{name}.sem"), r)));
+        }
+        for (key, [lo, hi]) in ranges {
+            if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+                return invalid(key, format!("write [min, max] with finite min <= max (got [{lo}, {hi}])"));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -617,6 +729,13 @@ pub struct Contract {
     pub baseline: BaselineSpec,
     #[serde(default)]
     pub midpoint: Midpoint,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// A tier's name as reports show it: its `name`, or `tier K` when it has none.
+fn tier_label(t: &[Threshold], i: usize) -> String {
+    if t[i].name.trim().is_empty() { format!("tier {}", i + 1) } else { t[i].name.trim().to_string() }
 }
 
 impl Contract {
@@ -645,8 +764,13 @@ impl Contract {
     /// assert!(Contract::from_toml(&typo, "demo.toml").unwrap_err().to_string().contains("min_session"));
     /// ```
     pub fn from_toml(text: &str, origin: &str) -> Result<Contract, ConfigError> {
-        let c: Contract =
+        let mut c: Contract =
             toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.into(), message: e.to_string() })?;
+        c.reporting.groups_named = text
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|t| t.get("reporting").and_then(|r| r.as_table()).map(|r| r.contains_key("groups")))
+            .unwrap_or(false);
         c.check()?;
         Ok(c)
     }
@@ -679,12 +803,9 @@ impl Contract {
         }
         self.eligibility.check()?;
         self.ids.check()?;
-        let extra: Vec<String> =
-            self.reporting.groups.iter().filter(|g| !STANDARD_GROUPS.contains(&g.as_str())).cloned().collect();
-        self.columns.check(&extra)?;
-        if !(1..=100).contains(&self.reporting.min_cell) {
-            return invalid("reporting.min_cell", format!("must be in 1..=100 (got {})", self.reporting.min_cell));
-        }
+        self.check_files()?;
+        self.check_reporting()?;
+        self.limits.check()?;
         if let Some(w) = &self.history.pre {
             w.check("history.pre")?;
         }
@@ -804,10 +925,85 @@ impl Contract {
         Ok(())
     }
 
+    /// Input paths stay inside the contract's folder unless `files.allow_outside = true`
+    /// (checked on the text of the path: `..` components or an absolute path).
+    fn check_files(&self) -> Result<(), ConfigError> {
+        if self.files.allow_outside {
+            return Ok(());
+        }
+        let mut named: Vec<(&str, &str)> = vec![
+            ("files.roster", &self.files.roster),
+            ("files.sessions", &self.files.sessions),
+            ("files.assessments", &self.files.assessments),
+        ];
+        if let Some(h) = &self.files.history {
+            named.push(("files.history", h));
+        }
+        if let Some(f) = &self.norms.file {
+            named.push(("norms.file", f));
+        }
+        for (key, path) in named {
+            let p = std::path::Path::new(path);
+            let outside = p.is_absolute()
+                || p.components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir | std::path::Component::Prefix(_)));
+            if outside {
+                return Err(ConfigError::Invalid {
+                    key: key.into(),
+                    message: format!(
+                        "{path:?} is outside the contract's folder; move the file next to the contract, or set \
+                         [files] allow_outside = true to read it where it is"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Reporting groups: no identifier fields, no duplicates, a sensible `min_cell` and
+    /// `max_group_values`, and the column mapping of extra group columns.
+    fn check_reporting(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| Err(ConfigError::Invalid { key: key.into(), message });
+        let r = &self.reporting;
+        for (i, g) in r.groups.iter().enumerate() {
+            let id_headers = IDENTIFIER_FIELDS.iter().filter_map(|f| self.columns.roster.get(*f));
+            if IDENTIFIER_FIELDS.iter().any(|f| g.eq_ignore_ascii_case(f))
+                || id_headers.clone().any(|h| h.eq_ignore_ascii_case(g))
+            {
+                return invalid(
+                    "reporting.groups",
+                    format!("{g:?} is an identifier column: public tables would publish its values; remove it"),
+                );
+            }
+            if g.trim().is_empty() {
+                return invalid("reporting.groups", "a group name is empty".into());
+            }
+            if r.groups[..i].iter().any(|h| h.eq_ignore_ascii_case(g)) {
+                return invalid("reporting.groups", format!("{g:?} is listed twice"));
+            }
+        }
+        let extra: Vec<String> = r.groups.iter().filter(|g| !STANDARD_GROUPS.contains(&g.as_str())).cloned().collect();
+        self.columns.check(&extra)?;
+        if !(1..=100).contains(&r.min_cell) {
+            return invalid("reporting.min_cell", format!("must be in 1..=100 (got {})", r.min_cell));
+        }
+        if !(2..=1000).contains(&r.max_group_values) {
+            return invalid("reporting.max_group_values", format!("must be in 2..=1000 (got {})", r.max_group_values));
+        }
+        Ok(())
+    }
+
     fn check_thresholds(&self) -> Result<(), ConfigError> {
         let invalid = |key: String, message: String| Err(ConfigError::Invalid { key, message });
         for (i, t) in self.thresholds.iter().enumerate() {
             let key = format!("thresholds[{i}]");
+            let name = tier_label(&self.thresholds, i);
+            if let Some(j) = (0..i).find(|&j| tier_label(&self.thresholds, j) == name) {
+                return invalid(
+                    format!("{key}.name"),
+                    format!("tier name {name:?} is also the name of thresholds[{j}]; give each tier its own name"),
+                );
+            }
             if !t.value.is_finite() {
                 return invalid(format!("{key}.value"), "must be a finite number".into());
             }

@@ -44,7 +44,7 @@ use super::date::iso;
 use super::join::{PickedTest, PrePost, break_days, matches};
 use super::ledger::{Accounting, Ledger, Stage};
 use super::load::{ColumnIndex, RawTable, read_table};
-use super::schema::{IdRules, Role, STANDARD_GROUPS, Tests, WindowSpec};
+use super::schema::{IdRules, Role, STANDARD_GROUPS, ScoreRanges, Tests, WindowSpec};
 use super::validate::{Test, TestFields, test_fields};
 use crate::error::DataError;
 
@@ -62,6 +62,8 @@ pub struct HistoryOptions {
     pub ids: IdRules,
     /// Equity-group columns to carry (those present in the file are kept).
     pub groups: Vec<String>,
+    /// Plausible scale scores and SEMs by subject; others are exceptions.
+    pub score_ranges: ScoreRanges,
 }
 
 /// One student and subject of the history year with both tests.
@@ -371,7 +373,7 @@ fn type_rows(
             continue;
         }
         let get = |f: &str| cols.get(raw, f).unwrap_or("");
-        let (fields, bad) = test_fields(raw, cols, &opts.ids);
+        let (fields, bad) = test_fields(raw, cols, &opts.ids, &opts.score_ranges);
         let (Some(f), true) = (fields, bad.is_empty()) else {
             for (c, v, r) in bad {
                 ledger.except(idx, &cols.header(c), &v, r);

@@ -180,6 +180,16 @@ impl Ledger {
         }
     }
 
+    /// Records that a row (by its spreadsheet row number) is not used after all, as an
+    /// exclusion; a row number the ledger does not hold is ignored.
+    pub fn exclude_row(&mut self, row: u64, column: &str, value: &str, reason: &str) {
+        if let Ok(idx) = self.rows.binary_search(&row)
+            && self.states[idx] != RowState::Excepted
+        {
+            self.record(idx, column, value, reason.to_string(), ExceptionKind::Excluded);
+        }
+    }
+
     pub fn exceptions(&self) -> &[Exception] {
         &self.exceptions
     }

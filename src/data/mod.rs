@@ -11,9 +11,11 @@ pub mod date;
 pub mod history;
 pub mod join;
 pub mod ledger;
+pub mod limits;
 pub mod load;
 pub mod norms_table;
 pub mod parquet;
+pub mod roster_rules;
 pub mod schema;
 pub mod table;
 pub mod validate;
@@ -47,6 +49,13 @@ pub fn validate_options(contract: &Contract) -> ValidateOptions {
         providers: contract.contract.providers.clone(),
         groups: contract.reporting.groups.clone(),
         required_test_fields: required_test_fields(contract),
+        comparison_values: contract.contract.comparison_values.clone(),
+        group_rules: roster_rules::GroupRules {
+            named: contract.reporting.groups_named,
+            max_values: contract.reporting.max_group_values,
+            min_count: contract.reporting.min_cell,
+        },
+        score_ranges: contract.limits.ranges(),
     }
 }
 

@@ -125,6 +125,41 @@ pub struct Files {
     pub assessments: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<String>,
+    /// Allow input paths outside the contract's folder (`..` or absolute).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub allow_outside: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// Plausible range of scale scores and SEMs for one subject, inclusive.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScoreRange {
+    pub score: [f64; 2],
+    pub sem: [f64; 2],
+}
+
+/// Plausible ranges by subject (lower-case names), with a default for other subjects.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScoreRanges {
+    pub default: ScoreRange,
+    pub subjects: BTreeMap<String, ScoreRange>,
+}
+
+impl Default for ScoreRanges {
+    /// Wide but finite: scores 1..=9999, SEMs up to 100 (README "Limits").
+    fn default() -> Self {
+        ScoreRanges { default: ScoreRange { score: [1.0, 9999.0], sem: [0.0, 100.0] }, subjects: BTreeMap::new() }
+    }
+}
+
+impl ScoreRanges {
+    /// The range of a (lower-case) subject.
+    pub fn of(&self, subject: &str) -> &ScoreRange {
+        self.subjects.get(subject).unwrap_or(&self.default)
+    }
 }
 
 /// Header of each field in each file, where the district's header differs from the field

@@ -12,7 +12,8 @@ use serde::Serialize;
 use super::date::parse_date;
 use super::ledger::Ledger;
 use super::load::{ColumnIndex, Fields, RawTable, Source};
-use super::schema::{Columns, IdRules, Role};
+use super::roster_rules::{self, GroupRules};
+use super::schema::{Columns, IdRules, Role, ScoreRanges};
 use crate::error::DataError;
 
 /// A student on the roster.
@@ -84,6 +85,12 @@ pub struct ValidateOptions {
     /// Optional assessment fields that the contract's rules need (e.g. `window` when a test
     /// window is chosen by label): a file without them is an error, not an empty match.
     pub required_test_fields: Vec<String>,
+    /// Roster `provider_id` values meaning "not tutored" (trimmed; default: empty only).
+    pub comparison_values: Vec<String>,
+    /// Which reporting groups may be carried (README "Privacy").
+    pub group_rules: GroupRules,
+    /// Plausible scale scores and SEMs by subject; others are exceptions.
+    pub score_ranges: ScoreRanges,
 }
 
 /// The three input files, read as text.
@@ -176,11 +183,18 @@ pub fn validate(inputs: &RawInputs, opts: &ValidateOptions) -> Result<Validated,
             });
         }
     }
-    let groups: Vec<String> = opts.groups.iter().filter(|g| roster_cols.has(g)).cloned().collect();
+    let groups = roster_rules::present_groups(
+        &opts.groups,
+        &opts.group_rules,
+        &roster_cols,
+        &inputs.roster.file,
+        &inputs.roster.headers,
+    )?;
 
     let mut warnings = Vec::new();
     let mut roster_ledger = Ledger::new(Role::Roster, &inputs.roster);
     let students = validate_roster(&inputs.roster, &roster_cols, opts, &groups, &mut roster_ledger, &mut warnings);
+    check_roster_codes(&students, &groups, opts, &inputs.roster.file)?;
 
     let roster_rejects = rejected_students(&inputs.roster, &roster_cols, opts, &roster_ledger, &students);
     let index = RosterIndex::new(&students, &roster_rejects, &inputs.roster, &roster_cols, opts);
@@ -318,6 +332,17 @@ fn rejected_students(
     out
 }
 
+/// The roster-wide rules on reporting groups and provider codes (see [`roster_rules`]).
+fn check_roster_codes(
+    students: &[Student],
+    groups: &[String],
+    opts: &ValidateOptions,
+    file: &str,
+) -> Result<(), DataError> {
+    roster_rules::check_group_values(students, groups, &opts.group_rules, file)?;
+    roster_rules::check_provider_codes(students, opts.providers.is_some(), file)
+}
+
 fn extra_groups(opts: &ValidateOptions) -> Vec<String> {
     opts.groups.iter().filter(|g| !super::schema::STANDARD_GROUPS.contains(&g.as_str())).cloned().collect()
 }
@@ -372,7 +397,8 @@ fn validate_roster(
         {
             bad.push(("exit_date".into(), get("exit_date").into(), "exit_date is before enroll_date".into()));
         }
-        let provider_id = clean(cols.get(raw, "provider_id"));
+        let provider_id = clean(cols.get(raw, "provider_id"))
+            .filter(|p| !opts.comparison_values.iter().any(|c| c.trim() == p.as_str()));
         if let (Some(p), Some(list)) = (&provider_id, &opts.providers)
             && !list.contains(p)
         {
@@ -384,6 +410,12 @@ fn validate_roster(
                 String::new(),
                 format!("row has {} fields, header has {}", raw.fields.len(), table.headers.len()),
             ));
+        }
+        for g in groups {
+            if let Some(fault) = roster_rules::group_value_fault(get(g).trim()) {
+                let shown: String = get(g).chars().filter(|c| !c.is_control()).take(40).collect();
+                bad.push((g.clone(), shown, fault));
+            }
         }
         if !bad.is_empty() {
             for (c, v, r) in bad {
@@ -701,7 +733,12 @@ pub(crate) type Bad = Vec<(&'static str, String, String)>;
 
 /// Checks the test fields of a row (whose row-level faults were ruled out); `Err` lists every
 /// field that failed, `Ok` may still have an empty student ID checked by the caller.
-pub(crate) fn test_fields<R: Fields>(raw: &R, cols: &ColumnIndex, ids: &IdRules) -> (Option<TestFields>, Bad) {
+pub(crate) fn test_fields<R: Fields>(
+    raw: &R,
+    cols: &ColumnIndex,
+    ids: &IdRules,
+    ranges: &ScoreRanges,
+) -> (Option<TestFields>, Bad) {
     let get = |f: &str| cols.get(raw, f).unwrap_or("");
     let mut bad: Bad = Vec::new();
     let id = ids.normalize(get("student_id"));
@@ -716,14 +753,25 @@ pub(crate) fn test_fields<R: Fields>(raw: &R, cols: &ColumnIndex, ids: &IdRules)
     if date.is_none() {
         bad.push(("test_date", get("test_date").into(), "not a date (YYYY-MM-DD or M/D/YYYY)".into()));
     }
+    let range = ranges.of(&subject);
     let score = parse_number(get("scale_score"));
-    if score.is_none() {
-        bad.push(("scale_score", get("scale_score").into(), "scale_score is not a finite number".into()));
+    match score {
+        None => bad.push(("scale_score", get("scale_score").into(), "scale_score is not a finite number".into())),
+        Some(v) if !in_range(v, range.score) => bad.push((
+            "scale_score",
+            get("scale_score").into(),
+            out_of_range("scale score", v, range.score, &subject, "score"),
+        )),
+        Some(_) => {}
     }
     let sem = match get("sem").trim() {
         "" => None,
         t => match parse_number(t) {
-            Some(v) if v > 0.0 => Some(v),
+            Some(v) if v > 0.0 && in_range(v, range.sem) => Some(v),
+            Some(v) if v > 0.0 => {
+                bad.push(("sem", t.into(), out_of_range("SEM", v, range.sem, &subject, "sem")));
+                None
+            }
             _ => {
                 bad.push(("sem", t.into(), "sem is not a positive number".into()));
                 None
@@ -761,6 +809,19 @@ pub(crate) fn test_fields<R: Fields>(raw: &R, cols: &ColumnIndex, ids: &IdRules)
     (fields, bad)
 }
 
+fn in_range(v: f64, [lo, hi]: [f64; 2]) -> bool {
+    (lo..=hi).contains(&v)
+}
+
+/// The reason of a score or SEM outside the plausible range, with the contract key that
+/// sets the range.
+fn out_of_range(what: &str, v: f64, [lo, hi]: [f64; 2], subject: &str, key: &str) -> String {
+    format!(
+        "{what} {v} is outside the plausible range {lo}..={hi}; if the scale really goes there, set \
+         [limits.subjects.{subject}] {key} = [min, max] in the contract"
+    )
+}
+
 /// Checks one assessment row (whose row-level faults were ruled out).
 fn check_test<R: Fields>(
     raw: &R,
@@ -768,7 +829,7 @@ fn check_test<R: Fields>(
     opts: &ValidateOptions,
     roster: &RosterIndex,
 ) -> Result<TestValues, Bad> {
-    let (fields, mut bad) = test_fields(raw, cols, &opts.ids);
+    let (fields, mut bad) = test_fields(raw, cols, &opts.ids, &opts.score_ranges);
     let id = opts.ids.normalize(cols.get(raw, "student_id").unwrap_or(""));
     let position = if id.is_empty() { None } else { roster.position(&id) };
     if !id.is_empty() && position.is_none() {
@@ -975,11 +1036,13 @@ pub(crate) fn validate_streams(
             });
         }
     }
-    let groups: Vec<String> = opts.groups.iter().filter(|g| roster_cols.has(g)).cloned().collect();
+    let groups =
+        roster_rules::present_groups(&opts.groups, &opts.group_rules, &roster_cols, &roster.file, &roster.headers)?;
 
     let mut warnings = Vec::new();
     let mut roster_ledger = Ledger::new(Role::Roster, &roster);
     let students = validate_roster(&roster, &roster_cols, opts, &groups, &mut roster_ledger, &mut warnings);
+    check_roster_codes(&students, &groups, opts, &roster.file)?;
     let roster_rejects = rejected_students(&roster, &roster_cols, opts, &roster_ledger, &students);
     let index = RosterIndex::new(&students, &roster_rejects, &roster, &roster_cols, opts);
     drop(roster);

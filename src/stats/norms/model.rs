@@ -340,6 +340,23 @@ impl<'a> Scorer<'a> {
 
     /// Scores one student. `key` holds the `by` values (for a table: the subject and the
     /// grade, the grade already parsed into `grade`).
+    /// The start scores the norms of group `key` cover: the boundary knots of the first
+    /// prior's spline (conditional norms: the range of the start scores they were fitted
+    /// on; SGP: that range widened by 10%, as the SGP package sets its boundaries). `None`
+    /// for a group without fitted norms and for norms tables, whose own lookup flags
+    /// start scores outside the table ([`Lookup::start_clamped`](super::table::Lookup)).
+    pub fn support(&self, key: &[String]) -> Option<(f64, f64)> {
+        let g = *self.index.get(key)?;
+        match &self.model.norms {
+            Norms::Sgp { groups, .. } => {
+                let first = groups[g].orders.iter().find_map(|o| o.norms.as_ref())?;
+                first.priors().first().map(|p| p.boundaries)
+            }
+            Norms::Conditional { groups, .. } => groups[g].norms.as_ref().map(|n| n.boundaries()),
+            Norms::Table { .. } => None,
+        }
+    }
+
     pub fn score(
         &self,
         key: &[String],

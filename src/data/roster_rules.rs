@@ -1,0 +1,193 @@
+//! Roster rules that keep public outputs safe and codes explicit (README "Privacy" and
+//! "No silent codes"): which reporting groups may be carried, which group values are
+//! acceptable, and provider codes that look like "not tutored".
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::load::ColumnIndex;
+use super::validate::Student;
+use crate::error::DataError;
+
+/// How reporting groups are checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupRules {
+    /// The groups were written in the contract: each must be a roster column. Otherwise
+    /// (the default list) missing standard columns are skipped.
+    pub named: bool,
+    /// Most distinct values a group may have.
+    pub max_values: usize,
+    /// Fewest roster students a group value may have (the contract's `min_cell`): a value
+    /// below it could never be shown in any table.
+    pub min_count: usize,
+}
+
+impl Default for GroupRules {
+    fn default() -> Self {
+        GroupRules { named: false, max_values: 20, min_count: 1 }
+    }
+}
+
+/// Longest group value carried; a longer one is free text, not a category.
+pub const MAX_GROUP_VALUE_CHARS: usize = 64;
+
+/// Values of `provider_id` that usually mean "no provider" in district exports.
+const MISSING_CODES: [&str; 12] =
+    ["none", "na", "n/a", "#n/a", "null", "nil", "0", "-", "--", ".", "no", "not tutored"];
+
+/// The reporting groups to carry: those the roster has. A group named in the contract that
+/// the roster lacks is an error naming it and the headers found.
+pub fn present_groups(
+    groups: &[String],
+    rules: &GroupRules,
+    cols: &ColumnIndex,
+    file: &str,
+    headers: &[String],
+) -> Result<Vec<String>, DataError> {
+    let mut out = Vec::new();
+    for g in groups {
+        if cols.has(g) {
+            out.push(g.clone());
+        } else if rules.named {
+            return Err(DataError::ReportingGroup {
+                file: file.into(),
+                group: g.clone(),
+                message: format!(
+                    "no such column (headers: {}); fix the name or map it in [columns.roster]",
+                    short_list(headers)
+                ),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn short_list(headers: &[String]) -> String {
+    let shown: Vec<String> =
+        headers.iter().take(20).map(|h| format!("{:?}", h.chars().take(40).collect::<String>())).collect();
+    let more = if headers.len() > 20 { format!(" and {} more", headers.len() - 20) } else { String::new() };
+    format!("{}{more}", shown.join(", "))
+}
+
+/// Why a group value cannot be carried, if it cannot: control characters or free text.
+pub fn group_value_fault(value: &str) -> Option<String> {
+    if value.chars().any(char::is_control) {
+        return Some("group value contains control characters (NUL, tab, line break...)".into());
+    }
+    let n = value.chars().count();
+    (n > MAX_GROUP_VALUE_CHARS).then(|| {
+        format!("group value is {n} characters long (at most {MAX_GROUP_VALUE_CHARS}): free text, not a category")
+    })
+}
+
+/// Refuses a reporting group with more distinct values than allowed, or with a value held
+/// by fewer roster students than `min_cell` (it would be suppressed in every table: the mark
+/// of an identifier or free-text column).
+pub fn check_group_values(
+    students: &[Student],
+    groups: &[String],
+    rules: &GroupRules,
+    file: &str,
+) -> Result<(), DataError> {
+    for g in groups {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for s in students {
+            if let Some(v) = s.groups.get(g).filter(|v| !v.is_empty()) {
+                *counts.entry(v.as_str()).or_default() += 1;
+            }
+        }
+        let refuse = |message: String| Err(DataError::ReportingGroup { file: file.into(), group: g.clone(), message });
+        if counts.len() > rules.max_values {
+            return refuse(format!(
+                "{} distinct values, more than reporting.max_group_values = {}: this looks like an identifier or \
+                 free-text column; remove it from reporting.groups, recode it into fewer categories, or raise \
+                 reporting.max_group_values",
+                counts.len(),
+                rules.max_values
+            ));
+        }
+        let rare: Vec<(&str, usize)> =
+            counts.iter().filter(|(_, n)| **n < rules.min_count).map(|(v, n)| (*v, *n)).collect();
+        if let Some((v, n)) = rare.first() {
+            let shown: String = v.chars().take(20).collect();
+            return refuse(format!(
+                "{} value(s) held by fewer than reporting.min_cell = {} roster students (e.g. {shown:?}: {n}); \
+                 no table could show them: recode rare values into a combined category, or remove the group",
+                rare.len(),
+                rules.min_count
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a provider code that looks like "no provider" (`None`, `NA`, `0`, `-`, ...) when
+/// the contract neither lists its providers nor names the code as a comparison value: such a
+/// code would silently become a provider and leave no comparison group.
+pub fn check_provider_codes(students: &[Student], listed: bool, file: &str) -> Result<(), DataError> {
+    if listed {
+        return Ok(()); // an unlisted code is an "unknown provider" exception, counted by the limits
+    }
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in students {
+        if let Some(p) = &s.provider_id {
+            *counts.entry(p.as_str()).or_default() += 1;
+        }
+    }
+    let codes: BTreeSet<&str> = MISSING_CODES.into_iter().collect();
+    match counts.iter().find(|(p, _)| codes.contains(p.to_ascii_lowercase().as_str())) {
+        Some((p, n)) => Err(DataError::ProviderCode { file: file.into(), value: p.to_string(), rows: *n }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn student(id: &str, provider: Option<&str>, gender: &str) -> Student {
+        Student {
+            idx: 0,
+            row: 2,
+            student_id: id.into(),
+            school_id: "S".into(),
+            grade: 4,
+            provider_id: provider.map(String::from),
+            tutor_id: None,
+            enroll_date: None,
+            exit_date: None,
+            groups: [("gender".to_string(), gender.to_string())].into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn rare_and_numerous_group_values_are_refused() {
+        let mut s: Vec<Student> =
+            (0..30).map(|i| student(&i.to_string(), None, if i < 15 { "F" } else { "M" })).collect();
+        let g = vec!["gender".to_string()];
+        let rules = GroupRules { named: true, max_values: 20, min_count: 10 };
+        assert!(check_group_values(&s, &g, &rules, "roster.csv").is_ok());
+        s[0].groups.insert("gender".into(), "X".into());
+        let e = check_group_values(&s, &g, &rules, "roster.csv").unwrap_err().to_string();
+        assert!(e.contains("\"gender\"") && e.contains("min_cell = 10"), "{e}");
+        let ids: Vec<Student> = (0..30).map(|i| student(&i.to_string(), None, &i.to_string())).collect();
+        let e = check_group_values(&ids, &g, &GroupRules { min_count: 1, ..rules }, "roster.csv").unwrap_err();
+        assert!(e.to_string().contains("30 distinct values"), "{e}");
+    }
+
+    #[test]
+    fn missing_provider_codes_are_refused_unless_providers_are_listed() {
+        let s = vec![student("1", Some("P1"), "F"), student("2", Some("None"), "F"), student("3", Some("None"), "M")];
+        let e = check_provider_codes(&s, false, "roster.csv").unwrap_err().to_string();
+        assert!(e.contains("\"None\" on 2 roster rows") && e.contains("comparison_values"), "{e}");
+        assert!(check_provider_codes(&s, true, "roster.csv").is_ok());
+        assert!(check_provider_codes(&s[..1], false, "roster.csv").is_ok());
+    }
+
+    #[test]
+    fn control_characters_and_free_text_are_not_group_values() {
+        assert!(group_value_fault("Hispanic").is_none());
+        assert!(group_value_fault("a\0b").is_some());
+        assert!(group_value_fault(&"x".repeat(65)).is_some());
+        assert!(group_value_fault(&"é".repeat(64)).is_none());
+    }
+}

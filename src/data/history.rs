@@ -450,6 +450,7 @@ mod tests {
             columns: BTreeMap::new(),
             ids: IdRules::default(),
             groups: STANDARD_GROUPS.iter().map(|g| g.to_string()).collect(),
+            score_ranges: Default::default(),
         }
     }
 

@@ -125,7 +125,7 @@ pub fn gate<'a>(
 ) -> Result<Vec<String>, crate::error::DataError> {
     match check(ledgers, max_share) {
         Ok(_) => Ok(Vec::new()),
-        Err(report) if allow_partial => Ok(report
+        Err(report) if allow_partial && report.over.iter().all(|s| s.invalid_rows < s.rows_read) => Ok(report
             .over
             .iter()
             .map(|s| {
@@ -183,6 +183,9 @@ impl fmt::Display for InvalidReport {
             if s.reasons.len() > TOP_REASONS {
                 writeln!(f, "    ... and {} other reasons", s.reasons.len() - TOP_REASONS)?;
             }
+        }
+        if self.over.iter().any(|s| s.invalid_rows == s.rows_read) {
+            writeln!(f, "a file with no valid rows cannot be settled, even with --allow-partial")?;
         }
         write!(
             f,

@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::data::Accounting;
+use crate::data::output::Written;
 
 /// Version of the JSON layouts written by this crate.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -17,6 +18,21 @@ pub struct OutputFile {
     /// Student-level: share only under the data-sharing agreement.
     pub restricted: bool,
     pub rows: Option<u64>,
+    /// SHA-256 of the file's bytes, in the standalone manifest (`manifest.json`, written
+    /// last); absent from the copy embedded in `results.json` / `recommendation.json`,
+    /// which cannot hold its own hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Size in bytes, beside `sha256`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+}
+
+impl OutputFile {
+    /// An output not hashed yet.
+    pub fn new(file: &str, restricted: bool, rows: Option<u64>) -> Self {
+        OutputFile { file: file.to_string(), restricted, rows, sha256: None, bytes: None }
+    }
 }
 
 /// Provenance of one command's outputs.
@@ -46,6 +62,39 @@ impl Manifest {
             outputs: Vec::new(),
             warnings: Vec::new(),
         }
+    }
+
+    /// This manifest with its outputs as written: each planned output with its SHA-256 and
+    /// size, a folder entry (`figures/`) replaced by every file written under it, and any
+    /// other written file appended (as restricted, the safe side). A planned output that was
+    /// not written keeps no hash, so `obc verify` reports it.
+    pub fn with_hashes(&self, written: &[Written]) -> Manifest {
+        let mut m = self.clone();
+        let mut listed: Vec<OutputFile> = Vec::new();
+        let hashed = |o: &OutputFile, w: &Written| OutputFile {
+            file: w.file.clone(),
+            sha256: Some(w.sha256.clone()),
+            bytes: Some(w.bytes),
+            ..o.clone()
+        };
+        for o in &self.outputs {
+            if o.file.ends_with('/') {
+                let folder = OutputFile { rows: None, ..o.clone() };
+                listed.extend(written.iter().filter(|w| w.file.starts_with(&o.file)).map(|w| hashed(&folder, w)));
+            } else {
+                match written.iter().rev().find(|w| w.file == o.file) {
+                    Some(w) => listed.push(hashed(o, w)),
+                    None => listed.push(o.clone()),
+                }
+            }
+        }
+        for w in written {
+            if !listed.iter().any(|o| o.file == w.file) {
+                listed.push(hashed(&OutputFile::new(&w.file, true, None), w));
+            }
+        }
+        m.outputs = listed;
+        m
     }
 
     /// Pretty JSON with a final newline.

@@ -104,3 +104,45 @@ impl Manifest {
         s
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(file: &str, sha: &str) -> Written {
+        Written { file: file.into(), sha256: sha.into(), bytes: 3 }
+    }
+
+    #[test]
+    fn with_hashes_lists_every_file_and_keeps_the_embedded_form() {
+        let mut m = Manifest::new("check", serde_json::Value::Null, Some(1));
+        m.outputs = vec![
+            OutputFile::new("a.csv", false, Some(2)),
+            OutputFile::new("figures/", false, None),
+            OutputFile::new("never.csv", true, None),
+        ];
+        let embedded = m.to_json();
+        assert!(!embedded.contains("sha256") && !embedded.contains("\"bytes\""));
+        let w = [
+            written("figures/x.svg", "11"),
+            written("a.csv", "22"),
+            written("figures/y.svg", "33"),
+            written("z", "44"),
+        ];
+        let h = m.with_hashes(&w);
+        let files: Vec<(&str, Option<&str>, bool)> =
+            h.outputs.iter().map(|o| (o.file.as_str(), o.sha256.as_deref(), o.restricted)).collect();
+        assert_eq!(
+            files,
+            vec![
+                ("a.csv", Some("22"), false),
+                ("figures/x.svg", Some("11"), false),
+                ("figures/y.svg", Some("33"), false),
+                ("never.csv", None, true),
+                ("z", Some("44"), true),
+            ]
+        );
+        assert_eq!(h.outputs[0].rows, Some(2));
+        assert_eq!(m.to_json(), embedded, "the embedded manifest is unchanged");
+    }
+}

@@ -33,7 +33,8 @@ pub fn write(out: &OutputDir, r: &Rendered) -> anyhow::Result<()> {
 
 /// Refuses to render from a folder that does not match its manifest.
 fn check_complete(folder: &Path) -> anyhow::Result<()> {
-    let v = output::verify(folder)?;
+    let v = output::verify(folder)
+        .map_err(|e| UserError(format!("cannot check {}: {e} {}", folder.display(), super::verify::source_text(&e))))?;
     if v.complete() {
         return Ok(());
     }

@@ -15,7 +15,9 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    let v = output::verify(&args.dir)?;
+    // A folder that cannot be read is a usage problem here (exit 2): nothing is written.
+    let v =
+        output::verify(&args.dir).map_err(|e| UserError(format!("{e} {}", source_text(&e)).trim_end().to_string()))?;
     for f in &v.files {
         println!("{:<8} {}  ({})", f.status.as_str(), f.file, f.manifest);
     }
@@ -37,4 +39,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         v.problems().join(", ")
     ))
     .into())
+}
+
+/// The underlying reason of an error, or an empty string.
+pub(crate) fn source_text(e: &crate::error::OutputError) -> String {
+    std::error::Error::source(e).map(|s| s.to_string()).unwrap_or_default()
 }

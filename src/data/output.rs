@@ -548,10 +548,11 @@ mod tests {
         // Also through a symbolic link to the input, and from a relative spelling.
         let link = tmp.path().join("link.csv");
         std::os::unix::fs::symlink(&input, &link).unwrap();
-        let e = OutputDir::start(tmp.path(), &[link.clone()], "manifest.json", &["a.csv", "groups.csv"]).unwrap_err();
+        let e = OutputDir::start(tmp.path(), std::slice::from_ref(&link), "manifest.json", &["a.csv", "groups.csv"])
+            .unwrap_err();
         assert!(matches!(e, OutputError::InputCollision { .. }), "{e}");
         assert_eq!(e.exit_code(), 2);
-        let e = OutputDir::start(tmp.path(), &[input.clone()], "manifest.json", &["link.csv"]).unwrap_err();
+        let e = OutputDir::start(tmp.path(), std::slice::from_ref(&input), "manifest.json", &["link.csv"]).unwrap_err();
         assert!(matches!(e, OutputError::InputCollision { .. }), "{e}");
         assert_eq!(fs::read(&input).unwrap(), b"roster");
         // Nothing was written, not even the folder's manifest removed by a refused start.

@@ -101,14 +101,10 @@ fn item_04_symlinks_at_output_names_are_not_followed() {
 /// The files of a check folder whose bytes identify which run wrote it.
 const SET: [&str; 5] = ["results.json", "providers.csv", "groups.csv", "audit.csv", "report.html"];
 
-/// Sends SIGINT (as Ctrl-C would) to a running child.
+/// Stops a running child the way an unhandled Ctrl-C does: at once, with no cleanup (obc
+/// installs no signal handler). SIGKILL rather than SIGINT, because a test runner started in
+/// the background may pass on an ignored SIGINT to its children.
 fn interrupt(child: &mut std::process::Child) {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: kill(2) on the id of a child this test spawned and has not waited for yet.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     let _ = child.kill();
 }
 
@@ -162,14 +158,24 @@ fn item_05_interrupted_run_is_complete_or_incomplete() {
     // (b) Reruns interrupted at several points: verify says complete only when every file
     // of the set is from one run.
     let mut seen = [0usize; 2];
-    for (k, delay_ms) in [0u64, 50, 100, 250, 500, 1000, 2000, 3000].into_iter().enumerate() {
+    for (k, delay_ms) in [0u64, 50, 150, 400].into_iter().enumerate() {
         let contract = if k % 2 == 0 { &contract_b } else { &contract_a };
+        if !dir.join("manifest.json").exists() {
+            // Start each interrupted rerun from a complete set (of the other contract).
+            let other = if k % 2 == 0 { &contract_a } else { &contract_b };
+            obc_ok(&["check", s(other), "--out", s(&dir)]);
+        }
         let mut child = Command::new(env!("CARGO_BIN_EXE_obc"))
             .args(["check", s(contract), "--out", s(&dir)])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
+        // Wait until the rerun has started writing (it removes the old manifest first), so
+        // that the interrupt lands while outputs are being replaced, then `delay_ms` more.
+        while dir.join("manifest.json").exists() && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
         interrupt(&mut child);
         child.wait().unwrap();
@@ -177,18 +183,20 @@ fn item_05_interrupted_run_is_complete_or_incomplete() {
         match o.status.code() {
             Some(0) => {
                 seen[0] += 1;
+                eprintln!("interrupt {delay_ms} ms into writing: complete");
                 let from =
                     |r: &PathBuf| SET.iter().all(|f| fs::read(dir.join(f)).unwrap() == fs::read(r.join(f)).unwrap());
                 assert!(from(&ref_a) || from(&ref_b), "verify said complete after {delay_ms} ms, but the set is mixed");
             }
             Some(2) => {
                 seen[1] += 1;
+                eprintln!("interrupt {delay_ms} ms into writing: incomplete");
                 assert!(stderr(&o).contains("incomplete"), "{}", stderr(&o));
             }
             c => panic!("obc verify exited {c:?} after an interrupt at {delay_ms} ms: {}", stderr(&o)),
         }
     }
-    assert_eq!(seen[0] + seen[1], 8);
+    assert_eq!(seen[0] + seen[1], 4);
     // A leftover temporary file is listed, and a complete rerun verifies again.
     obc_ok(&["check", s(&contract_b), "--out", s(&dir)]);
     fs::write(dir.join(".audit.csv.tmp-999999"), "partial").unwrap();

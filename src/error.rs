@@ -49,6 +49,8 @@ pub enum DataError {
          [contract] require_comparison = false to settle without one"
     )]
     NoComparison { metric: String },
+    #[error(transparent)]
+    Output(#[from] OutputError),
 }
 
 /// Errors in a configuration (contract) file: a bad value or an inconsistent rule.
@@ -58,4 +60,48 @@ pub enum ConfigError {
     Parse { path: String, message: String },
     #[error("{key}: {message}")]
     Invalid { key: String, message: String },
+}
+
+/// Errors writing a run's outputs ([`crate::data::output`]). An output that would overwrite
+/// an input is a usage problem (exit code 2); every other kind is an output problem
+/// (exit code 3: the folder cannot be created or written, the disk is full, a rename failed).
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error(
+        "output {output} is the input file {input}: writing it would overwrite the input; choose another --out folder or rename the input"
+    )]
+    InputCollision { output: PathBuf, input: PathBuf },
+    #[error("cannot create the output folder {path}")]
+    Folder {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not a folder, so outputs cannot be written into it: remove it or choose another --out")]
+    NotAFolder { path: PathBuf },
+    #[error("cannot write {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot move {from} into place as {path}")]
+    Rename {
+        from: PathBuf,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("output name {name:?} is not a plain name inside the output folder")]
+    BadName { name: String },
+}
+
+impl OutputError {
+    /// The process exit code for this kind: 2 for a collision with an input, else 3.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            OutputError::InputCollision { .. } => 2,
+            _ => 3,
+        }
+    }
 }

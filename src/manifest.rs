@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::data::Accounting;
+use crate::data::output::Written;
 
 /// Version of the JSON layouts written by this crate.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -17,6 +18,21 @@ pub struct OutputFile {
     /// Student-level: share only under the data-sharing agreement.
     pub restricted: bool,
     pub rows: Option<u64>,
+    /// SHA-256 of the file's bytes, in the standalone manifest (`manifest.json`, written
+    /// last); absent from the copy embedded in `results.json` / `recommendation.json`,
+    /// which cannot hold its own hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Size in bytes, beside `sha256`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
+}
+
+impl OutputFile {
+    /// An output not hashed yet.
+    pub fn new(file: &str, restricted: bool, rows: Option<u64>) -> Self {
+        OutputFile { file: file.to_string(), restricted, rows, sha256: None, bytes: None }
+    }
 }
 
 /// Provenance of one command's outputs.
@@ -56,10 +72,85 @@ impl Manifest {
         }
     }
 
+    /// This manifest with its outputs as written: each planned output with its SHA-256 and
+    /// size, a folder entry (`figures/`) replaced by every file written under it, and any
+    /// other written file appended (as restricted, the safe side). A planned output that was
+    /// not written keeps no hash, so `obc verify` reports it.
+    pub fn with_hashes(&self, written: &[Written]) -> Manifest {
+        let mut m = self.clone();
+        let mut listed: Vec<OutputFile> = Vec::new();
+        let hashed = |o: &OutputFile, w: &Written| OutputFile {
+            file: w.file.clone(),
+            sha256: Some(w.sha256.clone()),
+            bytes: Some(w.bytes),
+            ..o.clone()
+        };
+        for o in &self.outputs {
+            if o.file.ends_with('/') {
+                let folder = OutputFile { rows: None, ..o.clone() };
+                listed.extend(written.iter().filter(|w| w.file.starts_with(&o.file)).map(|w| hashed(&folder, w)));
+            } else {
+                match written.iter().rev().find(|w| w.file == o.file) {
+                    Some(w) => listed.push(hashed(o, w)),
+                    None => listed.push(o.clone()),
+                }
+            }
+        }
+        for w in written {
+            if !listed.iter().any(|o| o.file == w.file) {
+                listed.push(hashed(&OutputFile::new(&w.file, true, None), w));
+            }
+        }
+        m.outputs = listed;
+        m
+    }
+
     /// Pretty JSON with a final newline.
     pub fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).expect("manifest serializes (plain data)");
         s.push('\n');
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(file: &str, sha: &str) -> Written {
+        Written { file: file.into(), sha256: sha.into(), bytes: 3 }
+    }
+
+    #[test]
+    fn with_hashes_lists_every_file_and_keeps_the_embedded_form() {
+        let mut m = Manifest::new("check", serde_json::Value::Null, Some(1));
+        m.outputs = vec![
+            OutputFile::new("a.csv", false, Some(2)),
+            OutputFile::new("figures/", false, None),
+            OutputFile::new("never.csv", true, None),
+        ];
+        let embedded = m.to_json();
+        assert!(!embedded.contains("sha256") && !embedded.contains("\"bytes\""));
+        let w = [
+            written("figures/x.svg", "11"),
+            written("a.csv", "22"),
+            written("figures/y.svg", "33"),
+            written("z", "44"),
+        ];
+        let h = m.with_hashes(&w);
+        let files: Vec<(&str, Option<&str>, bool)> =
+            h.outputs.iter().map(|o| (o.file.as_str(), o.sha256.as_deref(), o.restricted)).collect();
+        assert_eq!(
+            files,
+            vec![
+                ("a.csv", Some("22"), false),
+                ("figures/x.svg", Some("11"), false),
+                ("figures/y.svg", Some("33"), false),
+                ("never.csv", None, true),
+                ("z", Some("44"), true),
+            ]
+        );
+        assert_eq!(h.outputs[0].rows, Some(2));
+        assert_eq!(m.to_json(), embedded, "the embedded manifest is unchanged");
     }
 }

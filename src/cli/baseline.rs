@@ -87,19 +87,21 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let result =
         baseline::run(&contract, &students, rescore, weeks).map_err(|e| UserError(format!("baseline: {e}")))?;
 
-    super::out_dir(&args.out)?;
+    let inputs = super::contract_inputs(&args.contract, &contract, &base);
+    let planned = ["oc.csv", "exceptions.csv", "recommendation.json", "report.html", "figures"];
+    let out = super::out_dir(&args.out, &inputs, &planned)?;
     let oc = oc_table(&result);
-    oc.write(&args.out.join("oc.csv"), Format::Csv)?;
-    let exceptions_rows = crate::data::write_exceptions(&args.out.join("exceptions.csv"), [&history.ledger])?;
+    oc.write_into(&out, "oc.csv", Format::Csv)?;
+    let exceptions_rows = crate::data::write_exceptions(&out, "exceptions.csv", [&history.ledger])?;
     let accounting = history.accounting().map_err(anyhow::Error::msg)?;
     let mut m = Manifest::new("baseline", serde_json::to_value(&contract)?, Some(contract.inference.seed));
     m.inputs = vec![accounting.clone()];
     m.outputs = vec![
-        OutputFile { file: "oc.csv".into(), restricted: false, rows: Some(oc.height() as u64) },
-        OutputFile { file: "recommendation.json".into(), restricted: false, rows: None },
-        OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions_rows) },
-        OutputFile { file: "report.html".into(), restricted: false, rows: None },
-        OutputFile { file: "figures/".into(), restricted: false, rows: None },
+        OutputFile::new("oc.csv", false, Some(oc.height() as u64)),
+        OutputFile::new("recommendation.json", false, None),
+        OutputFile::new("exceptions.csv", true, Some(exceptions_rows)),
+        OutputFile::new("report.html", false, None),
+        OutputFile::new("figures/", false, None),
     ];
     let mut warnings: Vec<String> = history.warnings.iter().map(|w| format!("history: {w}")).collect();
     if let Some(n) = &norms {
@@ -119,7 +121,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     };
     let mut json = serde_json::to_string_pretty(&rec)?;
     json.push('\n');
-    super::write_text(&args.out.join("recommendation.json"), &json)?;
+    out.write("recommendation.json", json.as_bytes())?;
 
     for w in &warnings {
         eprintln!("warning: {w}");
@@ -154,7 +156,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     super::print_accounting(&[accounting]);
     // The public report, rendered from exactly the JSON written above.
     let written: serde_json::Value = serde_json::from_str(&json)?;
-    super::report::write(&args.out, &crate::report::render_baseline(&written)?)?;
+    super::report::write(&out, &crate::report::render_baseline(&written)?)?;
+    // The standalone manifest, last: every output with its SHA-256 (`obc verify`).
+    super::write_manifest(&out, &m)?;
     Ok(())
 }
 

@@ -8,12 +8,12 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Context;
-
 use super::UserError;
 use crate::data::columns::read_columns_allowing_empty;
 use crate::data::ledger::RowState;
+use crate::data::output::OutputDir;
 use crate::data::table::{Column, Format, Table};
+use crate::error::OutputError;
 
 use crate::manifest::{Manifest, OutputFile};
 use crate::stats::bootstrap::{
@@ -165,10 +165,23 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
         let cluster = if a.cluster.is_some() { d.text[nb][idx].clone() } else { idx.to_string() };
         rows.entry(key).or_default().push((idx, value, cluster));
     }
+    let dir = super::beside_dir(&a.out, std::slice::from_ref(&a.data), &[])?;
+    // The replicate draws: in the output's folder they are one more output of the set;
+    // elsewhere they are written atomically on their own.
+    let parent = |p: &std::path::Path| {
+        std::fs::canonicalize(p.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new(".")))
+            .ok()
+    };
+    let export_dir = match &a.export_indices {
+        Some(p) if parent(p) != parent(&a.out) => Some(OutputDir::open(
+            p.parent().unwrap_or(std::path::Path::new("")),
+            std::slice::from_ref(&a.data),
+            "manifest.json",
+        )?),
+        _ => None,
+    };
     let mut export = match &a.export_indices {
-        Some(p) => Some(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
-        )),
+        Some(p) => Some(export_dir.as_ref().unwrap_or(&dir).create(&super::file_name(p))?),
         None => None,
     };
     let bar = progress((rows.len() * a.reps) as u64);
@@ -237,7 +250,8 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
             for b in 0..a.reps {
                 let i = plan.indices(b).map_err(|e| UserError(e.to_string()))?;
                 let line: Vec<String> = i.iter().map(|u| (u + 1).to_string()).collect();
-                writeln!(w, "{},{b},{}", key.join("+"), line.join(","))?;
+                writeln!(w, "{},{b},{}", key.join("+"), line.join(","))
+                    .map_err(|source| OutputError::Write { path: w.path().to_path_buf(), source })?;
             }
         }
         let interval: Result<Interval, _> = match method {
@@ -277,9 +291,10 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
         }
     }
     bar.finish_and_clear();
-    if let Some(mut w) = export {
-        w.flush()?;
-    }
+    let export_written = match export {
+        Some(w) => Some(w.commit()?),
+        None => None,
+    };
     let groups = col_n.len();
     for (j, name) in a.by.iter().enumerate() {
         out.push(name, Column::Text(std::mem::take(&mut cols_by[j])));
@@ -294,20 +309,23 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
     out.push("level", Column::Float(vec![Some(a.level); groups]));
     out.push("reps", Column::Int(vec![Some(a.reps as i64); groups]));
     out.push("warnings", Column::Text(warn));
-    super::create_parent(&a.out)?;
-    out.write(&a.out, Format::Csv)?;
+    out.write_into(&dir, &super::file_name(&a.out), Format::Csv)?;
     let spec = serde_json::json!({
         "statistic": format!("{:?}", a.statistic).to_lowercase(), "column": a.column, "by": a.by,
         "cluster": a.cluster, "reps": a.reps, "level": a.level, "method": method_name, "min_cell": a.min_cell,
         "rng": "ChaCha8, seed mixed with the group's position (seed ^ (group << 40)), stream = replicate index",
     });
     let m = Manifest::new("bootstrap", spec, Some(a.seed));
-    let main = OutputFile { file: super::file_name(&a.out), restricted: false, rows: Some(groups as u64) };
+    let main = OutputFile::new(&super::file_name(&a.out), false, Some(groups as u64));
     let extra = a
         .export_indices
         .iter()
-        .map(|p| OutputFile { file: super::file_name(p), restricted: false, rows: Some((groups * a.reps) as u64) })
+        .map(|p| OutputFile {
+            sha256: export_written.as_ref().map(|w| w.sha256.clone()),
+            bytes: export_written.as_ref().map(|w| w.bytes),
+            ..OutputFile::new(&super::file_name(p), false, Some((groups * a.reps) as u64))
+        })
         .collect();
     eprintln!("{groups} intervals ({method_name}, {} replicates) -> {}", a.reps, a.out.display());
-    super::finish_beside(&a.out, &d.ledger, m, main, extra)
+    super::finish_beside(&dir, &a.out, &d.ledger, m, main, extra)
 }

@@ -348,12 +348,13 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     phase("students");
     let settlement = check::settle(&terms, &students);
     phase("settled");
-    super::out_dir(&args.out)?;
+    let out = super::out_dir(&args.out, &super::contract_inputs(&args.contract, &terms, &base), &OUTPUTS)?;
     let mid_json = midpoint.as_ref().map(|m| m.report(&terms, &students, &settlement));
     if let Some(m) = &midpoint {
-        m.dosage_table(&students).write(&args.out.join("dosage.csv"), Format::Csv)?;
+        m.dosage_table(&students).write_into(&out, "dosage.csv", Format::Csv)?;
     }
-    write_outputs(args, &terms, &analytic, history.as_ref(), norms.as_ref(), &students, &settlement, as_of, mid_json)?;
+    let (a, h, n) = (&analytic, history.as_ref(), norms.as_ref());
+    write_outputs(args, &out, &terms, a, h, n, &students, &settlement, as_of, mid_json)?;
     // A million students' structures take seconds to free, and the process ends here.
     std::mem::forget((students, settlement, analytic, history));
     Ok(())
@@ -518,9 +519,23 @@ struct DosageRow {
     share: Option<f64>,
 }
 
+/// Every output `obc check` may write (checked against the inputs before writing).
+const OUTPUTS: [&str; 9] = [
+    "providers.csv",
+    "groups.csv",
+    "audit.csv",
+    "exceptions.csv",
+    "results.json",
+    "report.html",
+    "figures",
+    "dosage.csv",
+    "manifest.json",
+];
+
 #[allow(clippy::too_many_arguments)]
 fn write_outputs(
     args: &Args,
+    out: &data::output::OutputDir,
     contract: &Contract,
     analytic: &AnalyticFile,
     history: Option<&History>,
@@ -530,19 +545,18 @@ fn write_outputs(
     as_of: Option<NaiveDate>,
     midpoint: Option<serde_json::Value>,
 ) -> anyhow::Result<()> {
-    let out = &args.out;
     phase("writing");
     let providers = providers_table(contract, s);
-    providers.write(&out.join("providers.csv"), Format::Csv)?;
+    providers.write_into(out, "providers.csv", Format::Csv)?;
     let groups = groups_table(s);
-    groups.write(&out.join("groups.csv"), Format::Csv)?;
-    let audit_rows = write_audit(&out.join("audit.csv"), students, s)?;
+    groups.write_into(out, "groups.csv", Format::Csv)?;
+    let audit_rows = write_audit(out, students, s)?;
     phase("audit written");
     let mut ledgers: Vec<&data::Ledger> = analytic.ledgers.iter().collect();
     if let Some(h) = history {
         ledgers.push(&h.ledger);
     }
-    let exceptions_rows = data::write_exceptions(&out.join("exceptions.csv"), ledgers.iter().copied())?;
+    let exceptions_rows = data::write_exceptions(out, "exceptions.csv", ledgers.iter().copied())?;
     phase("exceptions written");
 
     let mut inputs: Vec<Accounting> = analytic.accounting().map_err(anyhow::Error::msg)?;
@@ -556,16 +570,16 @@ fn write_outputs(
     );
     m.inputs = inputs.clone();
     m.outputs = vec![
-        OutputFile { file: "results.json".into(), restricted: false, rows: None },
-        OutputFile { file: "providers.csv".into(), restricted: false, rows: Some(providers.height() as u64) },
-        OutputFile { file: "groups.csv".into(), restricted: false, rows: Some(groups.height() as u64) },
-        OutputFile { file: "audit.csv".into(), restricted: true, rows: Some(audit_rows) },
-        OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions_rows) },
-        OutputFile { file: "report.html".into(), restricted: false, rows: None },
-        OutputFile { file: "figures/".into(), restricted: false, rows: None },
+        OutputFile::new("results.json", false, None),
+        OutputFile::new("providers.csv", false, Some(providers.height() as u64)),
+        OutputFile::new("groups.csv", false, Some(groups.height() as u64)),
+        OutputFile::new("audit.csv", true, Some(audit_rows)),
+        OutputFile::new("exceptions.csv", true, Some(exceptions_rows)),
+        OutputFile::new("report.html", false, None),
+        OutputFile::new("figures/", false, None),
     ];
     if as_of.is_some() {
-        m.outputs.push(OutputFile { file: "dosage.csv".into(), restricted: false, rows: None });
+        m.outputs.push(OutputFile::new("dosage.csv", false, None));
     }
     let mut warnings = analytic.warnings.clone();
     if let Some(h) = history {
@@ -597,7 +611,7 @@ fn write_outputs(
     };
     let mut json = serde_json::to_string_pretty(&results)?;
     json.push('\n');
-    super::write_text(&out.join("results.json"), &json)?;
+    out.write("results.json", json.as_bytes())?;
     phase("results written");
 
     for w in &warnings {
@@ -624,12 +638,14 @@ fn write_outputs(
             p.payment.payable
         );
     }
-    eprintln!("total payable {:.2}; results -> {}", s.totals.payable, out.join("results.json").display());
+    eprintln!("total payable {:.2}; results -> {}", s.totals.payable, args.out.join("results.json").display());
     super::print_accounting(&inputs);
     // The public report, rendered from exactly the JSON written above, so that
     // `obc report results.json` reproduces it byte for byte.
     let written: serde_json::Value = serde_json::from_str(&json)?;
     super::report::write(out, &crate::report::render_check(&written)?)?;
+    // The standalone manifest, last: every output with its SHA-256 (`obc verify`).
+    super::write_manifest(out, &m)?;
     Ok(())
 }
 
@@ -733,7 +749,7 @@ fn groups_table(s: &Settlement) -> Table {
 }
 
 /// `audit.csv` (restricted): one row per student, streamed. Returns the rows written.
-fn write_audit(path: &Path, students: &[Student], s: &Settlement) -> anyhow::Result<u64> {
+fn write_audit(out: &data::output::OutputDir, students: &[Student], s: &Settlement) -> anyhow::Result<u64> {
     const HEADER: [&str; 25] = [
         "student_id",
         "subject",
@@ -761,7 +777,7 @@ fn write_audit(path: &Path, students: &[Student], s: &Settlement) -> anyhow::Res
         "penalty",
         "contribution",
     ];
-    let mut sink = CsvSink::create(path, &HEADER)?;
+    let mut sink = CsvSink::create(out, "audit.csv", &HEADER)?;
     let none = NormScore::default();
     for r in &s.audit {
         let st = &students[r.index];
@@ -794,5 +810,5 @@ fn write_audit(path: &Path, students: &[Student], s: &Settlement) -> anyhow::Res
             Cell::Float(Some(r.base + r.outcome - r.penalty)),
         ])?;
     }
-    Ok(sink.finish()?)
+    Ok(sink.finish()?.0)
 }

@@ -10,20 +10,29 @@ pub mod report;
 pub mod simulate;
 pub mod validate;
 pub mod vam;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::contract::terms::Contract;
 use crate::data::Accounting;
-use crate::error::{ConfigError, DataError};
+use crate::data::output::OutputDir;
+use crate::error::{ConfigError, DataError, OutputError};
 
 /// obc: student growth for outcomes-based tutoring contracts.
 #[derive(Debug, Parser)]
-#[command(name = "obc", version, about, long_about = None)]
+#[command(
+    name = "obc",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 success; 2 a problem with the contract, the inputs or the command line \
+(including an output that would overwrite an input, and `obc verify` finding an incomplete folder); \
+3 an output problem (the folder cannot be created or written, disk full, a rename failed); 1 anything else (a bug)."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -49,6 +58,8 @@ pub enum Command {
     Bootstrap(bootstrap::Args),
     /// Re-render report.html and figures/ from results.json or recommendation.json (no refitting).
     Report(report::Args),
+    /// Check an output folder against its manifest: every listed file present with its SHA-256.
+    Verify(verify::Args),
 }
 
 /// A problem the user can fix (bad contract, missing file or column): exit code 2.
@@ -56,8 +67,7 @@ pub enum Command {
 #[error("{0}")]
 pub struct UserError(pub String);
 
-/// Parses arguments, runs the command, maps errors to exit codes: 0 success, 2 a problem
-/// with the inputs or contract, 1 anything else.
+/// Parses arguments, runs the command, maps errors to exit codes ([`exit_code`]).
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -70,15 +80,48 @@ pub fn main() -> ExitCode {
         Command::Check(a) => check::run(&a),
         Command::Baseline(a) => baseline::run(&a),
         Command::Report(a) => report::run(&a),
+        Command::Verify(a) => verify::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            let user = e.chain().any(|c| c.is::<ConfigError>() || c.is::<DataError>() || c.is::<UserError>());
-            ExitCode::from(if user { 2 } else { 1 })
+            ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// The exit code of an error, from the kind of the first typed error in its chain (README.md,
+/// "Exit codes"): 3 for an output problem ([`OutputError`], [`DataError::Write`]), except an
+/// output that would overwrite an input, which is 2 like every contract, input and usage
+/// problem ([`ConfigError`], [`DataError`], [`UserError`]); 1 for anything else.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    for c in e.chain() {
+        if let Some(o) = c.downcast_ref::<OutputError>() {
+            return o.exit_code();
+        }
+        if let Some(d) = c.downcast_ref::<DataError>() {
+            return match d {
+                DataError::Write { .. } => 3,
+                DataError::Output(o) => o.exit_code(),
+                _ => 2,
+            };
+        }
+        if c.is::<ConfigError>() || c.is::<UserError>() {
+            return 2;
+        }
+    }
+    1
+}
+
+/// The input files of a contract run, as paths: the contract, its roster, sessions,
+/// assessments, history and norms file (relative to the contract's folder `base`).
+pub fn contract_inputs(path: &Path, contract: &Contract, base: &Path) -> Vec<PathBuf> {
+    let f = &contract.files;
+    let mut inputs = vec![path.to_path_buf(), base.join(&f.roster), base.join(&f.sessions), base.join(&f.assessments)];
+    inputs.extend(f.history.iter().map(|h| base.join(h)));
+    inputs.extend(contract.norms.file.iter().map(|n| base.join(n)));
+    inputs
 }
 
 /// Reads and checks a contract file; returns it with the folder its paths are relative to.
@@ -90,14 +133,26 @@ pub fn read_contract(path: &Path) -> anyhow::Result<(Contract, PathBuf)> {
     Ok((contract, base))
 }
 
-/// Creates the output folder.
-pub fn out_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create output folder {}", dir.display()))
+/// Opens the output folder of a run ([`OutputDir::start`]): refuses outputs that are
+/// inputs and removes the previous `manifest.json`.
+pub fn out_dir(dir: &Path, inputs: &[PathBuf], planned: &[&str]) -> anyhow::Result<OutputDir> {
+    Ok(OutputDir::start(dir, inputs, "manifest.json", planned)?)
 }
 
-/// Writes a text file.
-pub fn write_text(path: &Path, text: &str) -> anyhow::Result<()> {
-    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+/// Writes the folder's manifest, last: `m` with every output written and its SHA-256.
+pub fn write_manifest(out: &OutputDir, m: &crate::manifest::Manifest) -> anyhow::Result<()> {
+    Ok(out.write_manifest(m.with_hashes(&out.written()).to_json().as_bytes())?)
+}
+
+/// The folder of a file output `out` (`obc norms`, `obc bootstrap`), opened with the
+/// sidecar manifest `STEM.manifest.json`; `planned` are the other outputs' file names.
+pub fn beside_dir(out: &Path, inputs: &[PathBuf], planned: &[&str]) -> anyhow::Result<OutputDir> {
+    let dir = out.parent().unwrap_or(Path::new(""));
+    let main = file_name(out);
+    let exceptions = file_name(&sidecar(out, "exceptions.csv"));
+    let mut names = vec![main.as_str(), exceptions.as_str()];
+    names.extend_from_slice(planned);
+    Ok(OutputDir::start(dir, inputs, &file_name(&sidecar(out, "manifest.json")), &names)?)
 }
 
 /// `dir/STEM.ext` -> `dir/STEM.suffix`: the exceptions and manifest written beside a
@@ -112,17 +167,11 @@ pub fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into_owned())
 }
 
-/// Creates the folder a file output goes into.
-pub fn create_parent(out: &Path) -> anyhow::Result<()> {
-    match out.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => out_dir(dir),
-        _ => Ok(()),
-    }
-}
-
 /// Writes `STEM.exceptions.csv` and `STEM.manifest.json` beside the file output `out`
-/// (outputs listed: `main`, the exceptions, then `extra`) and prints the accounting.
+/// (outputs listed: `main`, the exceptions, then `extra`) into `dir` (from [`beside_dir`]),
+/// the manifest last, and prints the accounting.
 pub fn finish_beside(
+    dir: &OutputDir,
     out: &Path,
     ledger: &crate::data::Ledger,
     mut manifest: crate::manifest::Manifest,
@@ -130,19 +179,13 @@ pub fn finish_beside(
     extra: Vec<crate::manifest::OutputFile>,
 ) -> anyhow::Result<()> {
     let exceptions_path = sidecar(out, "exceptions.csv");
-    let exceptions_rows = crate::data::write_exceptions(&exceptions_path, [ledger])?;
+    let exceptions_rows = crate::data::write_exceptions(dir, &file_name(&exceptions_path), [ledger])?;
     let accounting = ledger.accounting(crate::data::Stage::Prepared).map_err(anyhow::Error::msg)?;
     manifest.inputs = vec![accounting.clone()];
-    manifest.outputs = vec![
-        main,
-        crate::manifest::OutputFile {
-            file: file_name(&exceptions_path),
-            restricted: true,
-            rows: Some(exceptions_rows),
-        },
-    ];
+    manifest.outputs =
+        vec![main, crate::manifest::OutputFile::new(&file_name(&exceptions_path), true, Some(exceptions_rows))];
     manifest.outputs.extend(extra);
-    write_text(&sidecar(out, "manifest.json"), &manifest.to_json())?;
+    write_manifest(dir, &manifest)?;
     print_accounting(&[accounting]);
     Ok(())
 }

@@ -291,13 +291,13 @@ fn fit(a: &FitArgs) -> anyhow::Result<()> {
             "data": { "file": d.ledger.file, "sha256": d.ledger.sha256 },
         }),
     };
-    super::create_parent(&a.out)?;
-    super::write_text(&a.out, &to_json(&model))?;
+    let dir = super::beside_dir(&a.out, std::slice::from_ref(&a.data), &[])?;
+    dir.write(&super::file_name(&a.out), to_json(&model).as_bytes())?;
     eprintln!("norms -> {}", a.out.display());
     let manifest = Manifest::new("norms fit", spec_json, None);
     // Knots are quantiles of student scores, but only of groups of at least min_n students.
-    let main = OutputFile { file: super::file_name(&a.out), restricted: false, rows: None };
-    super::finish_beside(&a.out, &d.ledger, manifest, main, Vec::new())
+    let main = OutputFile::new(&super::file_name(&a.out), false, None);
+    super::finish_beside(&dir, &a.out, &d.ledger, manifest, main, Vec::new())
 }
 
 fn import(a: &ImportArgs) -> anyhow::Result<()> {
@@ -327,8 +327,9 @@ fn import(a: &ImportArgs) -> anyhow::Result<()> {
             "table": { "file": super::file_name(&a.table), "sha256": data::load::sha256_hex(&bytes) },
         }),
     };
-    super::create_parent(&a.out)?;
-    super::write_text(&a.out, &to_json(&model))?;
+    // No sidecars; a previous `norms fit` manifest of this name no longer describes the file.
+    let dir = super::beside_dir(&a.out, std::slice::from_ref(&a.table), &[])?;
+    dir.write(&super::file_name(&a.out), to_json(&model).as_bytes())?;
     eprintln!("norms table -> {}", a.out.display());
     Ok(())
 }
@@ -474,8 +475,8 @@ fn score(a: &ScoreArgs) -> anyhow::Result<()> {
             table.push("weeks_clamped", Column::Bool(w));
         }
     }
-    super::create_parent(&a.out)?;
-    table.write(&a.out, Format::Csv)?;
+    let dir = super::beside_dir(&a.out, &[a.norms.clone(), a.data.clone()], &[])?;
+    table.write_into(&dir, &super::file_name(&a.out), Format::Csv)?;
     eprintln!("scores: {} students -> {} (restricted: student level)", table.height(), a.out.display());
     let mut manifest = Manifest::new(
         "norms score",
@@ -489,6 +490,6 @@ fn score(a: &ScoreArgs) -> anyhow::Result<()> {
         None,
     );
     manifest.warnings = Vec::new();
-    let main = OutputFile { file: super::file_name(&a.out), restricted: true, rows: Some(table.height() as u64) };
-    super::finish_beside(&a.out, &d.ledger, manifest, main, Vec::new())
+    let main = OutputFile::new(&super::file_name(&a.out), true, Some(table.height() as u64));
+    super::finish_beside(&dir, &a.out, &d.ledger, manifest, main, Vec::new())
 }

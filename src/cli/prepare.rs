@@ -30,31 +30,32 @@ pub enum FormatArg {
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let (contract, base) = super::read_contract(&args.contract)?;
-    let mut analytic = data::prepare_contract(&contract, &base)?;
-    let partial = data::limits::gate(&analytic.ledgers, contract.limits.max_invalid_share, args.allow_partial)?;
-    analytic.warnings.extend(partial);
-    super::out_dir(&args.out)?;
     let format = match args.format {
         FormatArg::Csv => Format::Csv,
         FormatArg::Parquet => Format::Parquet,
     };
     let analytic_name = format!("analytic.{}", format.extension());
+    let inputs = super::contract_inputs(&args.contract, &contract, &base);
+    let out = super::out_dir(&args.out, &inputs, &[&analytic_name, "flow.csv", "exceptions.csv"])?;
+    let mut analytic = data::prepare_contract(&contract, &base)?;
+    let partial = data::limits::gate(&analytic.ledgers, contract.limits.max_invalid_share, args.allow_partial)?;
+    analytic.warnings.extend(partial);
     let table = analytic.table();
-    table.write(&args.out.join(&analytic_name), format)?;
+    table.write_into(&out, &analytic_name, format)?;
     let flow = analytic.flow_table();
-    flow.write(&args.out.join("flow.csv"), Format::Csv)?;
-    let exceptions_rows = data::write_exceptions(&args.out.join("exceptions.csv"), &analytic.ledgers)?;
+    flow.write_into(&out, "flow.csv", Format::Csv)?;
+    let exceptions_rows = data::write_exceptions(&out, "exceptions.csv", &analytic.ledgers)?;
     let accounting = analytic.accounting().map_err(anyhow::Error::msg)?;
     let mut m = Manifest::new("prepare", serde_json::to_value(&contract)?, None);
     m.allow_partial = args.allow_partial;
     m.inputs = accounting.clone();
     m.outputs = vec![
-        OutputFile { file: analytic_name.clone(), restricted: true, rows: Some(table.height() as u64) },
-        OutputFile { file: "flow.csv".into(), restricted: false, rows: Some(flow.height() as u64) },
-        OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions_rows) },
+        OutputFile::new(&analytic_name, true, Some(table.height() as u64)),
+        OutputFile::new("flow.csv", false, Some(flow.height() as u64)),
+        OutputFile::new("exceptions.csv", true, Some(exceptions_rows)),
     ];
     m.warnings = analytic.warnings.clone();
-    super::write_text(&args.out.join("manifest.json"), &m.to_json())?;
+    super::write_manifest(&out, &m)?;
     for w in &analytic.warnings {
         eprintln!("warning: {w}");
     }

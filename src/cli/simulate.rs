@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::data::date::iso;
+use crate::data::output::OutputDir;
 use crate::simulate::{self, SimSpec};
 
 #[derive(Debug, clap::Args)]
@@ -34,9 +35,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         ..SimSpec::default()
     };
     let district = simulate::generate(&spec).map_err(|e| super::UserError(e.to_string()))?;
-    super::out_dir(&args.out)?;
     let files = simulate::write(&district, &args.out)?;
-    super::write_text(&args.out.join("contract.toml"), &contract_toml(&spec))?;
+    OutputDir::open(&args.out, &[], "manifest.json")?.write("contract.toml", contract_toml(&spec).as_bytes())?;
     eprintln!(
         "simulated {} students ({} session rows, {} test rows, {} history rows) with seed {} -> {}",
         district.roster.len(),

@@ -17,9 +17,10 @@ pub struct Args {
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let (contract, base) = super::read_contract(&args.contract)?;
     let raw = data::load_inputs(&contract, &base)?;
+    let inputs = super::contract_inputs(&args.contract, &contract, &base);
+    let out = super::out_dir(&args.out, &inputs, &["exceptions.csv"])?;
     let v = data::validate(&raw, &data::validate_options(&contract))?;
-    super::out_dir(&args.out)?;
-    let exceptions_rows = data::write_exceptions(&args.out.join("exceptions.csv"), v.ledgers())?;
+    let exceptions_rows = data::write_exceptions(&out, "exceptions.csv", v.ledgers())?;
     let accounting = v
         .ledgers()
         .iter()
@@ -28,9 +29,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)?;
     let mut m = Manifest::new("validate", serde_json::to_value(&contract)?, None);
     m.inputs = accounting.clone();
-    m.outputs = vec![OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions_rows) }];
+    m.outputs = vec![OutputFile::new("exceptions.csv", true, Some(exceptions_rows))];
     m.warnings = v.warnings.clone();
-    super::write_text(&args.out.join("manifest.json"), &m.to_json())?;
+    super::write_manifest(&out, &m)?;
     for w in &v.warnings {
         eprintln!("warning: {w}");
     }

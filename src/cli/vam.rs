@@ -396,7 +396,8 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
         d.ledger.validate(i);
         d.ledger.mark_used(i);
     }
-    super::out_dir(&a.out)?;
+    let planned = ["effects.csv", "model.json", "exceptions.csv", "dose_response.csv"];
+    let out = super::out_dir(&a.out, std::slice::from_ref(&a.data), &planned)?;
     let mut dose_rows = None;
     if let Some(dc) = dose_at {
         let value = |i: usize| match dose_outcome_at {
@@ -443,7 +444,7 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
         for (name, c) in ["dose", "fit", "std_error", "conf_low", "conf_high"].iter().zip(value_cols) {
             t.push(name, Column::Float(c));
         }
-        t.write(&a.out.join("dose_response.csv"), Format::Csv)?;
+        t.write_into(&out, "dose_response.csv", Format::Csv)?;
         dose_rows = Some((t.height(), skipped));
     }
     let suppressed_groups: Vec<&String> = groups.iter().filter(|g| !g.is_empty() && suppressed(g)).collect();
@@ -460,7 +461,7 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
                 .collect(),
         ),
     );
-    effects.write(&a.out.join("effects.csv"), Format::Csv)?;
+    effects.write_into(&out, "effects.csv", Format::Csv)?;
     let spec = json!({
         "outcome": a.outcome, "pre": a.pre, "covariates": a.covariate, "group": a.group,
         "comparison": a.comparison, "fixed_effects": a.fixed_effect, "cluster": a.cluster,
@@ -485,18 +486,18 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
     }
     let mut text = serde_json::to_string_pretty(&model)?;
     text.push('\n');
-    super::write_text(&a.out.join("model.json"), &text)?;
-    let exceptions_rows = data::write_exceptions(&a.out.join("exceptions.csv"), [&d.ledger])?;
+    out.write("model.json", text.as_bytes())?;
+    let exceptions_rows = data::write_exceptions(&out, "exceptions.csv", [&d.ledger])?;
     let accounting = d.ledger.accounting(Stage::Prepared).map_err(anyhow::Error::msg)?;
     let mut m = Manifest::new("vam", spec, None);
     m.inputs = vec![accounting.clone()];
     m.outputs = vec![
-        OutputFile { file: "effects.csv".into(), restricted: false, rows: Some(effects.height() as u64) },
-        OutputFile { file: "model.json".into(), restricted: false, rows: None },
-        OutputFile { file: "exceptions.csv".into(), restricted: true, rows: Some(exceptions_rows) },
+        OutputFile::new("effects.csv", false, Some(effects.height() as u64)),
+        OutputFile::new("model.json", false, None),
+        OutputFile::new("exceptions.csv", true, Some(exceptions_rows)),
     ];
     if let Some((rows, _)) = &dose_rows {
-        m.outputs.push(OutputFile { file: "dose_response.csv".into(), restricted: false, rows: Some(*rows as u64) });
+        m.outputs.push(OutputFile::new("dose_response.csv", false, Some(*rows as u64)));
     }
     if !suppressed_groups.is_empty() {
         m.warnings.push(format!(
@@ -504,7 +505,7 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
             a.min_cell
         ));
     }
-    super::write_text(&a.out.join("manifest.json"), &m.to_json())?;
+    super::write_manifest(&out, &m)?;
     for w in &m.warnings {
         eprintln!("warning: {w}");
     }

@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod limits;
 pub mod load;
 pub mod norms_table;
+pub mod output;
 pub mod parquet;
 pub mod roster_rules;
 pub mod schema;
@@ -131,9 +132,14 @@ pub(crate) fn prepare_sources(
 
 /// Writes all exceptions of some ledgers as a CSV file, streamed: file, row, column, value,
 /// reason, kind (`invalid` or `excluded`), in input order (file as given, then row).
-/// Returns the number of rows written.
-pub fn write_exceptions<'a>(path: &Path, ledgers: impl IntoIterator<Item = &'a Ledger>) -> Result<u64, DataError> {
-    let mut sink = table::CsvSink::create(path, &["file", "row", "column", "value", "reason", "kind"])?;
+/// The file is the output `name` of `out`, written atomically. Returns the number of rows
+/// written.
+pub fn write_exceptions<'a>(
+    out: &output::OutputDir,
+    name: &str,
+    ledgers: impl IntoIterator<Item = &'a Ledger>,
+) -> Result<u64, DataError> {
+    let mut sink = table::CsvSink::create(out, name, &["file", "row", "column", "value", "reason", "kind"])?;
     for l in ledgers {
         let mut e: Vec<&Exception> = l.exceptions().iter().collect();
         e.sort_by_key(|x| x.row);
@@ -148,5 +154,5 @@ pub fn write_exceptions<'a>(path: &Path, ledgers: impl IntoIterator<Item = &'a L
             ])?;
         }
     }
-    sink.finish()
+    Ok(sink.finish()?.0)
 }

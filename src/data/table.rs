@@ -14,6 +14,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
+use crate::data::output::{AtomicFile, OutputDir, Written};
 use crate::error::DataError;
 
 /// One output column.
@@ -100,12 +101,12 @@ impl Table {
         DataFrame::new(self.height(), cols)
     }
 
-    /// Writes the table (CSV format: module docs).
-    pub fn write(&self, path: &Path, format: Format) -> Result<(), DataError> {
-        let werr = |m: String| DataError::Write { path: path.to_path_buf(), message: m };
+    /// Writes the table as the output `name` of `out` (CSV format: module docs), atomically
+    /// ([`crate::data::output`]). Returns the output's SHA-256 and size.
+    pub fn write_into(&self, out: &OutputDir, name: &str, format: Format) -> Result<Written, DataError> {
         if format == Format::Csv {
             let names: Vec<&str> = self.names();
-            let mut sink = CsvSink::create(path, &names)?;
+            let mut sink = CsvSink::create(out, name, &names)?;
             let mut cells: Vec<Cell<'_>> = Vec::with_capacity(self.columns.len());
             for i in 0..self.height() {
                 cells.clear();
@@ -117,11 +118,21 @@ impl Table {
                 }));
                 sink.row(&cells)?;
             }
-            return sink.finish().map(|_| ());
+            return sink.finish().map(|(_, w)| w);
         }
+        let werr = |m: String| DataError::Write { path: out.join(name), message: m };
         let mut df = self.to_frame().map_err(|e| werr(e.to_string()))?;
-        let mut file = std::fs::File::create(path).map_err(|e| werr(e.to_string()))?;
-        ParquetWriter::new(&mut file).finish(&mut df).map(|_| ()).map_err(|e| werr(e.to_string()))
+        let mut file = out.create(name)?;
+        ParquetWriter::new(&mut file).finish(&mut df).map_err(|e| werr(e.to_string()))?;
+        Ok(file.commit()?)
+    }
+
+    /// Writes the table to `path` alone (no manifest), atomically: [`Table::write_into`] on
+    /// the path's folder.
+    pub fn write(&self, path: &Path, format: Format) -> Result<(), DataError> {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let out = OutputDir::open(path.parent().unwrap_or(Path::new("")), &[], "manifest.json")?;
+        self.write_into(&out, &name, format).map(|_| ())
     }
 }
 
@@ -134,10 +145,9 @@ pub enum Cell<'a> {
     Bool(Option<bool>),
 }
 
-/// A CSV file written row by row (format: module docs).
-pub struct CsvSink {
-    path: std::path::PathBuf,
-    out: std::io::BufWriter<std::fs::File>,
+/// A CSV file written row by row (format: module docs) as one output of an [`OutputDir`].
+pub struct CsvSink<'a> {
+    out: AtomicFile<'a>,
     line: Vec<u8>,
     width: usize,
     rows: u64,
@@ -163,18 +173,10 @@ fn push_text(line: &mut Vec<u8>, s: &str) {
     line.push(b'"');
 }
 
-impl CsvSink {
-    /// Creates the file and writes the header.
-    pub fn create(path: &Path, header: &[&str]) -> Result<CsvSink, DataError> {
-        let file = std::fs::File::create(path)
-            .map_err(|e| DataError::Write { path: path.to_path_buf(), message: e.to_string() })?;
-        let mut sink = CsvSink {
-            path: path.to_path_buf(),
-            out: std::io::BufWriter::with_capacity(1 << 20, file),
-            line: Vec::with_capacity(256),
-            width: header.len(),
-            rows: 0,
-        };
+impl<'a> CsvSink<'a> {
+    /// Starts the output `name` of `out` and writes the header.
+    pub fn create(out: &'a OutputDir, name: &str, header: &[&str]) -> Result<CsvSink<'a>, DataError> {
+        let mut sink = CsvSink { out: out.create(name)?, line: Vec::with_capacity(256), width: header.len(), rows: 0 };
         let cells: Vec<Cell<'_>> = header.iter().map(|h| Cell::Text(Some(h))).collect();
         sink.emit(&cells)?;
         Ok(sink)
@@ -197,7 +199,9 @@ impl CsvSink {
             }
         }
         self.line.push(b'\n');
-        self.out.write_all(&self.line).map_err(|e| DataError::Write { path: self.path.clone(), message: e.to_string() })
+        self.out
+            .write_all(&self.line)
+            .map_err(|e| DataError::Write { path: self.out.path().to_path_buf(), message: e.to_string() })
     }
 
     /// Writes one row (as many cells as the header).
@@ -206,9 +210,8 @@ impl CsvSink {
         self.emit(cells)
     }
 
-    /// Flushes the file; returns the number of data rows.
-    pub fn finish(mut self) -> Result<u64, DataError> {
-        self.out.flush().map_err(|e| DataError::Write { path: self.path.clone(), message: e.to_string() })?;
-        Ok(self.rows)
+    /// Puts the file in place; returns the number of data rows and the written output.
+    pub fn finish(self) -> Result<(u64, Written), DataError> {
+        Ok((self.rows, self.out.commit()?))
     }
 }

@@ -126,10 +126,11 @@ mod calendar;
 mod messy;
 
 use std::collections::HashSet;
-use std::fs;
-use std::io::{self, Write as _};
+use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::data::output::OutputDir;
+use crate::error::OutputError;
 use chrono::NaiveDate;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
@@ -2040,35 +2041,40 @@ fn render_tests(tests: &[Test], subject: &str, school_year: &str, faults: &messy
 // ---------------------------------------------------------------------------
 
 fn write_csv<'a, const N: usize>(
-    path: &Path,
+    out: &OutputDir,
+    name: &str,
     header: &[&str; N],
     rows: impl Iterator<Item = [&'a str; N]>,
-) -> io::Result<()> {
-    let file = fs::File::create(path)?;
-    let mut w = csv::WriterBuilder::new().has_headers(false).buffer_capacity(1 << 16).from_writer(file);
-    w.write_record(header)?;
-    for r in rows {
-        w.write_record(r)?;
+) -> Result<(), OutputError> {
+    let mut file = out.create(name)?;
+    let path = file.path().to_path_buf();
+    let werr = |source: io::Error| OutputError::Write { path: path.clone(), source };
+    {
+        let mut w = csv::WriterBuilder::new().has_headers(false).buffer_capacity(1 << 16).from_writer(&mut file);
+        w.write_record(header).map_err(|e| werr(e.into()))?;
+        for r in rows {
+            w.write_record(r).map_err(|e| werr(e.into()))?;
+        }
+        w.flush().map_err(werr)?;
     }
-    w.flush()?;
+    file.commit()?;
     Ok(())
 }
 
 /// Writes `roster.csv`, `sessions.csv`, `assessments.csv`, `history.csv` and
 /// `truth.json` (pretty JSON) into `dir` (created if needed) and returns
-/// their paths in that order.
-pub fn write(district: &District, dir: &Path) -> io::Result<Vec<PathBuf>> {
-    fs::create_dir_all(dir)?;
+/// their paths in that order. Each file is written atomically ([`crate::data::output`]):
+/// a symbolic link at a file's name is replaced, not followed.
+pub fn write(district: &District, dir: &Path) -> Result<Vec<PathBuf>, OutputError> {
+    let out = OutputDir::open(dir, &[], "manifest.json")?;
     let paths: Vec<PathBuf> = FILE_NAMES.iter().map(|f| dir.join(f)).collect();
-    write_csv(&paths[0], &ROSTER_HEADER, district.roster.iter().map(RosterRow::fields))?;
-    write_csv(&paths[1], &SESSIONS_HEADER, district.sessions.iter().map(SessionRow::fields))?;
-    write_csv(&paths[2], &ASSESSMENTS_HEADER, district.assessments.iter().map(AssessmentRow::fields))?;
-    write_csv(&paths[3], &HISTORY_HEADER, district.history.iter().map(HistoryRow::fields))?;
-    let mut json = serde_json::to_string_pretty(&district.truth).map_err(io::Error::other)?;
+    write_csv(&out, FILE_NAMES[0], &ROSTER_HEADER, district.roster.iter().map(RosterRow::fields))?;
+    write_csv(&out, FILE_NAMES[1], &SESSIONS_HEADER, district.sessions.iter().map(SessionRow::fields))?;
+    write_csv(&out, FILE_NAMES[2], &ASSESSMENTS_HEADER, district.assessments.iter().map(AssessmentRow::fields))?;
+    write_csv(&out, FILE_NAMES[3], &HISTORY_HEADER, district.history.iter().map(HistoryRow::fields))?;
+    let mut json = serde_json::to_string_pretty(&district.truth).expect("the truth serializes (plain data)");
     json.push('\n');
-    let mut f = io::BufWriter::new(fs::File::create(&paths[4])?);
-    f.write_all(json.as_bytes())?;
-    f.flush()?;
+    out.write(FILE_NAMES[4], json.as_bytes())?;
     Ok(paths)
 }
 
@@ -2080,6 +2086,7 @@ pub fn write(district: &District, dir: &Path) -> io::Result<Vec<PathBuf>> {
 mod tests {
     use super::*;
     use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+    use std::fs;
     use std::sync::OnceLock;
 
     const N: usize = 1000;

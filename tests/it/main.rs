@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod common;
 mod failsafe;
+mod failsafe_output;
 mod messy;
 mod norms;
 mod parquet_input;

@@ -222,8 +222,19 @@ fn obc_report_defaults_to_the_json_folder_and_refuses_other_json() {
     let tmp = tempfile::tempdir().unwrap();
     let json = tmp.path().join("results.json");
     std::fs::copy(repo().join("tests/fixtures/report/check.json"), &json).unwrap();
-    obc_ok(&["report", s(&json)]);
-    assert!(tmp.path().join("report.html").is_file() && tmp.path().join("figures/caterpillar.svg").is_file());
+    // A results file alone, without the manifest of its run, is refused (issue 13, item 5).
+    let o = crate::common::obc(&["report", s(&json)]);
+    assert_eq!(o.status.code(), Some(2), "{}", crate::common::stderr(&o));
+    assert!(crate::common::stderr(&o).contains("incomplete"), "{}", crate::common::stderr(&o));
+    assert!(!tmp.path().join("report.html").exists());
+    // With its run's folder, the default output is that folder.
+    let run = tmp.path().join("run");
+    obc_ok(&["check", s(&crate::common::samples().join("contract.toml")), "--out", s(&run)]);
+    let before = std::fs::read(run.join("report.html")).unwrap();
+    let o = obc_ok(&["report", s(&run.join("results.json"))]);
+    assert!(crate::common::stderr(&o).contains(&format!("report -> {}", run.join("report.html").display())));
+    assert!(std::fs::read(run.join("report.html")).unwrap() == before && run.join("figures/caterpillar.svg").is_file());
+    obc_ok(&["verify", s(&run)]);
     let other = tmp.path().join("manifest.json");
     std::fs::write(&other, r#"{ "manifest": { "command": "prepare" } }"#).unwrap();
     let o = crate::common::obc(&["report", s(&other)]);

@@ -110,7 +110,7 @@ impl History {
 
 /// Reads the history file at `path` (CSV, TSV or Parquet); `file` is its name in messages.
 pub fn load_history(path: &Path, file: &str, opts: &HistoryOptions) -> Result<History, DataError> {
-    let table = read_table(path, file)?;
+    let table = read_table(path, file).map_err(|e| e.for_key("files.history", file))?;
     history_from_table(&table, opts)
 }
 

@@ -20,8 +20,8 @@ pub enum DataError {
     )]
     CarriageReturns { file: String },
     #[error(
-        "{file}: a quoted field opens in line {line} and runs over {lines} lines (more than {max}): an unclosed \
-         quote? Close the quote in line {line} or remove it",
+        "{file}: a quoted field opens in line {line} and runs over {lines} lines (more than {max}; an unclosed \
+         quote takes in the lines after it): close the quote in line {line} or remove it",
         max = crate::data::load::MAX_RECORD_LINES
     )]
     UnclosedQuote { file: String, line: u64, lines: u64 },

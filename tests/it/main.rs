@@ -6,6 +6,7 @@ mod browser;
 mod check;
 mod cli;
 mod common;
+mod failsafe_input;
 mod messy;
 mod norms;
 mod parquet_input;

@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod common;
 mod failsafe_input;
+mod fuzz_inputs;
 mod messy;
 mod norms;
 mod parquet_input;

@@ -4,6 +4,11 @@
 //! in a numeric column becomes an exception for that row instead of failing the file.
 //! CSV: UTF-8 with or without a byte-order mark, comma or tab separated (decided from the
 //! header line), LF or CRLF line ends, quoted fields; blank lines are skipped and counted.
+//! Records end at a line feed only: a carriage return elsewhere is a fault of its row. Every
+//! physical line is the header, a row or a blank line: a record whose quoted field spans
+//! lines comes with one excepted continuation row per further line, and a record over
+//! [`MAX_RECORD_LINES`] lines (an unclosed quote) stops the read. Files that are not text
+//! (workbooks, PDFs, UTF-16, binary) are refused by what they look like, never echoed.
 //! Parquet: every column is cast to text.
 //!
 //! Row numbers are spreadsheet rows: the header is row 1, so in a CSV file the row is the
@@ -25,9 +30,10 @@ pub struct RawRow {
     /// Spreadsheet row number (header = 1).
     pub row: u64,
     pub fields: Vec<String>,
-    /// A fault of the record itself, found while reading: text that is not UTF-8, or a
-    /// quoted field that runs over several lines (usually an unclosed quote that swallowed
-    /// the lines after it). Validation excepts such a row before looking at its fields.
+    /// A fault of the record itself, found while reading: text that is not UTF-8, a stray
+    /// carriage return, a quoted field that runs over several lines (usually an unclosed
+    /// quote that took in the lines after it), or a line that is part of such a field (no
+    /// fields). Validation excepts such a row before looking at its fields.
     pub defect: Option<String>,
 }
 

@@ -471,12 +471,14 @@ impl<R: Read> CsvStream<R> {
             });
         }
         if breaks > 0 {
+            let taken = match breaks {
+                1 => format!("line {} is", line + 1),
+                _ => format!("lines {} to {} are", line + 1, line + breaks),
+            };
             defect = Some(format!(
                 "a quoted field runs from line {line} to line {} (an unclosed quote?): the row is not used, \
-                 and lines {} to {} are excepted with it; close the quote in line {line} or remove it",
+                 and {taken} excepted with it; close the quote in line {line} or remove it",
                 line + breaks,
-                line + 1,
-                line + breaks
             ));
         } else if defect.is_none() && fields.iter().any(|f| f.contains('\r')) {
             defect = Some(format!(

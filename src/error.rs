@@ -6,17 +6,34 @@ use std::path::PathBuf;
 /// Errors of the data layer (loading, validating, joining input files).
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    // The I/O error is part of the message, not a source: an error chain would print it twice.
+    #[error("cannot read {path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
+    /// An input file named by a contract key that cannot be opened.
+    #[error("{key} = {file:?}: cannot open {path}: {error}")]
+    Open { key: String, file: String, path: PathBuf, error: std::io::Error },
+    #[error("{file}: not a CSV text file; it looks like {what}")]
+    NotCsv { file: String, what: String },
+    #[error(
+        "{file}: the header line holds a carriage return (CR) that does not end the line; the file probably \
+         has classic-Mac line ends (CR only): save it as \"CSV UTF-8 (comma delimited)\" (LF or CRLF line ends)"
+    )]
+    CarriageReturns { file: String },
+    #[error(
+        "{file}: a quoted field opens in line {line} and runs over {lines} lines (more than {max}; an unclosed \
+         quote takes in the lines after it): close the quote in line {line} or remove it",
+        max = crate::data::load::MAX_RECORD_LINES
+    )]
+    UnclosedQuote { file: String, line: u64, lines: u64 },
     #[error("{file}: unsupported file type {extension:?} (use .csv, .tsv, .txt or .parquet)")]
     UnsupportedFormat { file: String, extension: String },
     #[error("{file}: the file is empty (no header line)")]
     EmptyFile { file: String },
-    #[error("{file}: required column {column:?} (field `{field}`) not found; headers are {headers:?}")]
+    #[error(
+        "{file}: required column {column:?} (field `{field}`) not found; headers are {}{}",
+        short_list(headers),
+        delimiter_hint(headers)
+    )]
     MissingColumn { file: String, field: String, column: String, headers: Vec<String> },
     #[error("{file}: column {column:?} appears {count} times in the header")]
     DuplicateColumn { file: String, column: String, count: usize },
@@ -51,6 +68,45 @@ pub enum DataError {
     NoComparison { metric: String },
     #[error(transparent)]
     Output(#[from] OutputError),
+}
+
+impl DataError {
+    /// Names the contract key (`files.roster`) of the file an I/O error is about.
+    pub fn for_key(self, key: &str, file: &str) -> DataError {
+        match self {
+            DataError::Io { path, error } => DataError::Open { key: key.into(), file: file.into(), path, error },
+            other => other,
+        }
+    }
+}
+
+/// At most 12 header names, each cut to 40 characters with control characters shown as
+/// `?`, quoted and separated by commas: a message never carries a whole garbled line.
+fn short_list(headers: &[String]) -> String {
+    const MAX_NAMES: usize = 12;
+    const MAX_CHARS: usize = 40;
+    let clip = |h: &String| {
+        let mut t: String = h.chars().take(MAX_CHARS).map(|c| if c.is_control() { '?' } else { c }).collect();
+        if h.chars().count() > MAX_CHARS {
+            t.push('…');
+        }
+        format!("{t:?}")
+    };
+    let mut shown: Vec<String> = headers.iter().take(MAX_NAMES).map(clip).collect();
+    if headers.len() > MAX_NAMES {
+        shown.push(format!("and {} more", headers.len() - MAX_NAMES));
+    }
+    format!("[{}]", shown.join(", "))
+}
+
+/// A hint when the header is one name holding semicolons (a file saved with `;` as the
+/// separator, as spreadsheets do in locales with a decimal comma).
+fn delimiter_hint(headers: &[String]) -> &'static str {
+    if headers.len() == 1 && headers[0].contains(';') {
+        "; the header looks semicolon-separated: save the file as comma-separated CSV (or tab-separated)"
+    } else {
+        ""
+    }
 }
 
 /// Errors in a configuration (contract) file: a bad value or an inconsistent rule.

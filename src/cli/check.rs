@@ -123,6 +123,9 @@ pub fn contract_norms(
     }
     let history =
         history.ok_or_else(|| UserError("the contract's norms are fitted on files.history: name it".into()))?;
+    if let Some(why) = history.why_no_students(&history_options(contract)) {
+        return Err(UserError(format!("norms: no norm group could be fitted: {why}")).into());
+    }
     let rows = Rows {
         keys: history.students.iter().map(|s| key(&s.subject, s.grade)).collect(),
         priors: vec![history.students.iter().map(|s| Some(s.pre.score)).collect()],

@@ -42,6 +42,28 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y as i32, m, d)
 }
 
+/// Why `text` is not a date, for an exception: a two-digit year (Excel's default display
+/// of dates, `8/13/25`) gets the fix spelled out; anything else the accepted forms.
+///
+/// ```
+/// use obc::data::date::date_problem;
+/// assert!(date_problem("8/13/25").starts_with("two-digit year in 8/13/25: write the year in full (8/13/2025)"));
+/// ```
+pub fn date_problem(text: &str) -> String {
+    let t = text.trim();
+    let day = t.split(['T', ' ']).next().unwrap_or(t);
+    let parts: Vec<&str> = day.split(['-', '/']).collect();
+    let digits = |p: &str| !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit());
+    if parts.len() == 3 && parts.iter().all(|p| digits(p)) {
+        let full = format!("{}/{}/20{}", parts[0], parts[1], parts[2]);
+        return format!(
+            "two-digit year in {t}: write the year in full ({full}), e.g. format the column as yyyy-mm-dd in Excel \
+             before saving"
+        );
+    }
+    "not a date (YYYY-MM-DD or M/D/YYYY)".to_string()
+}
+
 /// ISO text of a date.
 pub fn iso(d: NaiveDate) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
@@ -88,6 +110,19 @@ mod tests {
     fn impossible_or_ambiguous_dates_are_refused() {
         for bad in ["", "N/A", "2025-02-30", "13/01/2025", "9/14/25", "2025-9", "14.09.2025", "2025-09-14x"] {
             assert_eq!(parse_date(bad), None, "{bad:?} should not parse");
+        }
+    }
+
+    #[test]
+    fn two_digit_years_say_how_to_fix_them() {
+        let r = date_problem("8/13/25");
+        assert!(
+            r.contains("two-digit year in 8/13/25") && r.contains("(8/13/2025)") && r.contains("yyyy-mm-dd"),
+            "{r}"
+        );
+        assert!(date_problem("12/1/07 00:00").contains("(12/1/2007)"));
+        for other in ["N/A", "2025-13-40x", "14.09.2025", ""] {
+            assert_eq!(date_problem(other), "not a date (YYYY-MM-DD or M/D/YYYY)", "{other:?}");
         }
     }
 

@@ -104,6 +104,39 @@ pub struct History {
 }
 
 impl History {
+    /// Why the file yields no student to fit norms on (`None` when it has some): the
+    /// subjects and grades asked for, the rows read and excepted, and the commonest reasons.
+    pub fn why_no_students(&self, opts: &HistoryOptions) -> Option<String> {
+        if !self.students.is_empty() {
+            return None;
+        }
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for e in self.ledger.exceptions() {
+            *counts.entry(e.reason.as_str()).or_default() += 1;
+        }
+        let mut top: Vec<(&str, usize)> = counts.into_iter().collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        let reasons: Vec<String> = top.iter().take(3).map(|(r, n)| format!("{n} rows: {r}")).collect();
+        let grades = match &opts.grades {
+            Some(g) => format!(" in grades {g:?}"),
+            None => String::new(),
+        };
+        let mut why = format!(
+            "{} has no student with a pre- and a post-test for the subject(s) {}{grades}; {} rows read, {} excepted",
+            self.file,
+            opts.subjects.join(", "),
+            self.ledger.len(),
+            self.ledger.exceptions().iter().map(|e| e.row).collect::<BTreeSet<u64>>().len(),
+        );
+        if !reasons.is_empty() {
+            why.push_str(&format!(" (commonest reasons: {})", reasons.join("; ")));
+        }
+        if self.ledger.is_empty() {
+            why.push_str(" (the file has a header but no rows)");
+        }
+        Some(why)
+    }
+
     /// Rows read, used and excepted; errors only on an internal accounting fault.
     pub fn accounting(&self) -> Result<Accounting, String> {
         self.ledger.accounting(Stage::Prepared)
@@ -112,7 +145,7 @@ impl History {
 
 /// Reads the history file at `path` (CSV, TSV or Parquet); `file` is its name in messages.
 pub fn load_history(path: &Path, file: &str, opts: &HistoryOptions) -> Result<History, DataError> {
-    let table = read_table(path, file)?;
+    let table = read_table(path, file).map_err(|e| e.for_key("files.history", file))?;
     history_from_table(&table, opts)
 }
 

@@ -32,7 +32,7 @@ use serde::Serialize;
 
 use super::date::iso;
 use super::ledger::{Accounting, Ledger, Stage};
-use super::schema::{RetestRule, Tests, WindowSpec};
+use super::schema::{RetestRule, Role, Tests, WindowSpec};
 use super::table::{Column, Table};
 use super::validate::{Session, Status, Streamed, Student, Test, Validated};
 use crate::contract::terms::Eligibility;
@@ -274,18 +274,17 @@ impl<'a> PrePost<'a> {
 
     /// Why a candidate that was not chosen is not used.
     pub(crate) fn not_chosen(&self, tests: &Tests, t: &Test) -> String {
+        let retest = |which: &str, chosen: Option<&Test>| match chosen.and_then(|c| same_date_note(c, t, tests.retest))
+        {
+            Some(note) => format!("{which} retest not chosen: {note}"),
+            None => {
+                format!("{which} retest not chosen: rule {} chose row {}", tests.retest, chosen.map_or(0, |c| c.row))
+            }
+        };
         if self.pre_c.iter().any(|c| c.idx == t.idx) {
-            format!(
-                "pre-test retest not chosen: rule {} chose row {}",
-                tests.retest,
-                self.pre.map(|p| p.row).unwrap_or(0)
-            )
+            retest("pre-test", self.pre)
         } else if self.post_c.iter().any(|c| c.idx == t.idx) {
-            format!(
-                "post-test retest not chosen: rule {} chose row {}",
-                tests.retest,
-                self.post.map(|p| p.row).unwrap_or(0)
-            )
+            retest("post-test", self.post)
         } else if matches(&tests.post, t).is_ok() {
             format!("post-test not after the pre-test of {}", self.pre.map(|p| iso(p.date)).unwrap_or_default())
         } else {
@@ -294,6 +293,51 @@ impl<'a> PrePost<'a> {
             format!("not in the pre window ({why_pre}) nor the post window ({why_post})")
         }
     }
+}
+
+/// Start of the note on a test passed over for a same-day test with another score.
+const SAME_DATE: &str = "same date as the chosen test in row ";
+
+/// When `t` was passed over for `chosen`, a test of the same date with a different score:
+/// says so, and why the rule preferred the chosen one (the choice itself is [`pick`]'s).
+fn same_date_note(chosen: &Test, t: &Test, rule: RetestRule) -> Option<String> {
+    if chosen.date != t.date || chosen.score == t.score {
+        return None;
+    }
+    let sem = |x: Option<f64>| x.map_or("none".to_string(), |v| v.to_string());
+    let order = if chosen.row > t.row { "the later row" } else { "the earlier row" };
+    let why = if chosen.valid != t.valid {
+        "a test flagged valid is preferred to one flagged invalid".to_string()
+    } else {
+        match rule {
+            RetestRule::MinSemThenLatest if chosen.sem != t.sem => {
+                format!("the smaller SEM ({} vs {})", sem(chosen.sem), sem(t.sem))
+            }
+            RetestRule::MinSemThenLatest => format!("the same SEM ({}) and the same date, so {order}", sem(t.sem)),
+            RetestRule::Latest | RetestRule::Earliest => format!("the same date, so {order}"),
+        }
+    };
+    Some(format!(
+        "{SAME_DATE}{} but a different score ({} here vs {} chosen); chosen by rule {rule}: {why}",
+        chosen.row, t.score, chosen.score
+    ))
+}
+
+/// Students for whom a test was passed over for a same-day test with a different score.
+fn same_date_conflicts(rows: &[AnalyticRow], ledgers: &[Ledger]) -> usize {
+    let chosen_rows: BTreeSet<u64> = ledgers
+        .iter()
+        .filter(|l| l.role == Role::Assessments)
+        .flat_map(|l| l.exceptions())
+        .filter_map(|e| e.reason.split_once(SAME_DATE))
+        .filter_map(|(_, rest)| rest.split(' ').next().and_then(|n| n.parse().ok()))
+        .collect();
+    let students: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| [&r.pre, &r.post].iter().any(|t| t.as_ref().is_some_and(|t| chosen_rows.contains(&t.row))))
+        .map(|r| r.student_id.as_str())
+        .collect();
+    students.len()
 }
 
 pub(crate) fn break_days(tests: &Tests, from: NaiveDate, to: NaiveDate) -> i64 {
@@ -411,6 +455,13 @@ fn finish(
                 "{subject}: no student has a test in the post window; check [tests] post against the assessments file"
             ));
         }
+    }
+    let conflicts = same_date_conflicts(&rows, &ledgers);
+    if conflicts > 0 {
+        warnings.push(format!(
+            "{conflicts} students have two tests on the same date with different scores; the retest rule chose one \
+             (see the exceptions \"same date as the chosen test\"); check the assessments export for duplicates"
+        ));
     }
     let providers = opts.providers.clone().unwrap_or_default();
     let flow = flow_table(&rows, &opts.subjects, opts.boundary, roster_rejects, &providers);

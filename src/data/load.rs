@@ -4,6 +4,11 @@
 //! in a numeric column becomes an exception for that row instead of failing the file.
 //! CSV: UTF-8 with or without a byte-order mark, comma or tab separated (decided from the
 //! header line), LF or CRLF line ends, quoted fields; blank lines are skipped and counted.
+//! Records end at a line feed only: a carriage return elsewhere is a fault of its row. Every
+//! physical line is the header, a row or a blank line: a record whose quoted field spans
+//! lines comes with one excepted continuation row per further line, and a record over
+//! [`MAX_RECORD_LINES`] lines (an unclosed quote) stops the read. Files that are not text
+//! (workbooks, PDFs, UTF-16, binary) are refused by what they look like, never echoed.
 //! Parquet: every column is cast to text.
 //!
 //! Row numbers are spreadsheet rows: the header is row 1, so in a CSV file the row is the
@@ -25,9 +30,10 @@ pub struct RawRow {
     /// Spreadsheet row number (header = 1).
     pub row: u64,
     pub fields: Vec<String>,
-    /// A fault of the record itself, found while reading: text that is not UTF-8, or a
-    /// quoted field that runs over several lines (usually an unclosed quote that swallowed
-    /// the lines after it). Validation excepts such a row before looking at its fields.
+    /// A fault of the record itself, found while reading: text that is not UTF-8, a stray
+    /// carriage return, a quoted field that runs over several lines (usually an unclosed
+    /// quote that took in the lines after it), or a line that is part of such a field (no
+    /// fields). Validation excepts such a row before looking at its fields.
     pub defect: Option<String>,
 }
 
@@ -147,7 +153,7 @@ impl Source {
     /// Opens `path` (`file` is the display name): reads the header of a CSV file, or the
     /// whole of a Parquet file.
     pub fn open(path: &Path, file: &str) -> Result<Source, DataError> {
-        let io = |source| DataError::Io { path: path.to_path_buf(), source };
+        let io = |source| DataError::Io { path: path.to_path_buf(), error: source };
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         match ext.as_str() {
             "csv" | "tsv" | "txt" => {
@@ -228,26 +234,22 @@ impl<R: Read> Read for HashRead<R> {
 }
 
 /// Watches the bytes the csv reader pulls (the file after its byte-order mark) to give
-/// each record its line number and to count empty lines, keeping only the line-end runs
-/// not yet passed by a record.
+/// each record its line number, keeping only the runs of line feeds not yet passed by a
+/// record, and counts the file's physical lines.
 struct LineTrack<R> {
     inner: R,
     /// Offset of the next byte.
     pos: u64,
-    /// Newlines seen so far.
+    /// Line feeds seen so far.
     newlines: u64,
-    /// Start of the run of CR/LF bytes being read, if any.
+    /// Start of the run of LF bytes being read, if any.
     open_run: Option<u64>,
-    /// Closed runs of CR/LF bytes: start, end (exclusive), newlines before the end.
+    /// Closed runs of LF bytes: start, end (exclusive), newlines before the end.
     runs: VecDeque<(u64, u64, u64)>,
     /// Newlines before the end of the last run dropped from `runs`.
     passed: u64,
-    /// Empty lines (lines with nothing, or only a CR, outside quotes).
-    empty_lines: u64,
-    in_quotes: bool,
-    line_len: u64,
-    line_last_cr: bool,
-    line_quotes: u64,
+    /// Whether the last byte read was a line feed (or nothing was read).
+    ends_with_newline: bool,
 }
 
 impl<R> LineTrack<R> {
@@ -259,17 +261,13 @@ impl<R> LineTrack<R> {
             open_run: None,
             runs: VecDeque::new(),
             passed: 0,
-            empty_lines: 0,
-            in_quotes: false,
-            line_len: 0,
-            line_last_cr: false,
-            line_quotes: 0,
+            ends_with_newline: true,
         }
     }
 
     fn observe(&mut self, bytes: &[u8]) {
         for &b in bytes {
-            let eol = b == b'\r' || b == b'\n';
+            let eol = b == b'\n';
             match (eol, self.open_run) {
                 (true, None) => self.open_run = Some(self.pos),
                 (false, Some(start)) => {
@@ -278,27 +276,19 @@ impl<R> LineTrack<R> {
                 }
                 _ => {}
             }
-            if b == b'\n' {
-                self.newlines += 1;
-                let empty = self.line_len == 0 || (self.line_len == 1 && self.line_last_cr);
-                if !self.in_quotes && empty {
-                    self.empty_lines += 1;
-                }
-                self.in_quotes ^= self.line_quotes % 2 == 1;
-                self.line_len = 0;
-                self.line_last_cr = false;
-                self.line_quotes = 0;
-            } else {
-                self.line_len += 1;
-                self.line_last_cr = b == b'\r';
-                self.line_quotes += (b == b'"') as u64;
-            }
+            self.newlines += eol as u64;
+            self.ends_with_newline = eol;
             self.pos += 1;
         }
     }
 
+    /// Physical lines read so far: line feeds, plus a last line without one.
+    fn lines(&self) -> u64 {
+        self.newlines + (!self.ends_with_newline) as u64
+    }
+
     /// Line number of a record the csv reader reports at byte `byte`: the line of the
-    /// first byte at or after `byte` that is not a line end (records are asked for in
+    /// first byte at or after `byte` that is not a line feed (records are asked for in
     /// file order).
     fn line_at(&mut self, byte: u64) -> u64 {
         while let Some(&(_, end, nl)) = self.runs.front() {
@@ -330,32 +320,68 @@ impl<R: Read> Read for LineTrack<R> {
 
 type Body<R> = LineTrack<std::io::Chain<std::io::Cursor<Vec<u8>>, BufReader<HashRead<R>>>>;
 
+/// The most physical lines one record may span. A quoted field may hold line breaks (a
+/// comment typed with Enter in a spreadsheet), but a quote that is never closed takes in
+/// every line up to the next quote character, often the rest of the file: a record over
+/// this many lines is an error ([`DataError::UnclosedQuote`]) rather than a few excepted
+/// rows. Ten lines holds a multi-paragraph comment.
+pub const MAX_RECORD_LINES: u64 = 10;
+
+/// The continuation lines of a multi-line record still to be handed out as rows.
+#[derive(Clone, Copy, Debug)]
+struct Continuation {
+    /// The line where the record (and its quoted field) starts.
+    opened: u64,
+    next: u64,
+    last: u64,
+}
+
 /// A CSV/TSV file read one record at a time (see the module notes for the format).
 pub struct CsvStream<R: Read> {
     pub file: String,
     pub headers: Vec<String>,
+    /// Physical lines the header record takes (1 unless a quoted header spans lines).
+    pub header_lines: u64,
     reader: csv::Reader<Body<R>>,
     record: csv::ByteRecord,
-    skipped_records: u64,
+    /// Lines of records that are blank (only separators or spaces).
+    blank_record_lines: u64,
+    /// The last line of the last record read (header and blank records included).
+    covered_lines: u64,
+    /// Empty lines the csv reader skipped between records.
+    gap_lines: u64,
+    pending: Option<Continuation>,
 }
 
 impl<R: Read> CsvStream<R> {
-    /// Reads up to the header record. `path` is only used in I/O errors.
+    /// Reads up to the header record. `path` is only used in I/O errors. Files that are not
+    /// delimited text (a workbook, a PDF, UTF-16, binary data) are refused with what they
+    /// look like, without echoing their content.
     pub fn new(inner: R, file: &str, path: &Path) -> Result<Self, DataError> {
-        let io = |source| DataError::Io { path: path.to_path_buf(), source };
+        let io = |source| DataError::Io { path: path.to_path_buf(), error: source };
         let mut buffered = BufReader::with_capacity(1 << 16, HashRead { inner, hasher: Sha256::new() });
+        if let Some(what) = sniff::not_csv(buffered.fill_buf().map_err(io)?) {
+            return Err(DataError::NotCsv { file: file.into(), what });
+        }
         let mut first = Vec::new();
         buffered.read_until(b'\n', &mut first).map_err(io)?;
         if first.starts_with(b"\xEF\xBB\xBF") {
             first.drain(..3);
         }
         let first_line = first.strip_suffix(b"\n").unwrap_or(&first);
+        let first_line = first_line.strip_suffix(b"\r").unwrap_or(first_line);
+        if first_line.contains(&b'\r') {
+            return Err(DataError::CarriageReturns { file: file.into() });
+        }
         let tabs = first_line.iter().filter(|&&b| b == b'\t').count();
         let commas = first_line.iter().filter(|&&b| b == b',').count();
         let delimiter = if tabs > commas { b'\t' } else { b',' };
         let body = LineTrack::new(std::io::Cursor::new(first).chain(buffered));
+        // Records end at a line feed only: a CR before it is dropped from the last field,
+        // and a CR anywhere else is a fault of its row (not a second record on the line).
         let reader = csv::ReaderBuilder::new()
             .delimiter(delimiter)
+            .terminator(csv::Terminator::Any(b'\n'))
             .has_headers(false)
             .flexible(true)
             .buffer_capacity(1 << 16)
@@ -363,20 +389,38 @@ impl<R: Read> CsvStream<R> {
         let mut stream = CsvStream {
             file: file.into(),
             headers: Vec::new(),
+            header_lines: 0,
             reader,
             record: csv::ByteRecord::new(),
-            skipped_records: 0,
+            blank_record_lines: 0,
+            covered_lines: 0,
+            gap_lines: 0,
+            pending: None,
         };
         let headers = match stream.next_record()? {
             Some(r) => r.fields.iter().map(|h| h.trim().to_string()).collect(),
             None => return Err(DataError::EmptyFile { file: file.into() }),
         };
         stream.headers = headers;
+        stream.header_lines = std::mem::take(&mut stream.pending).map_or(1, |c| c.last - c.opened + 1);
         Ok(stream)
     }
 
-    /// The next non-blank record, or `None` at the end of the file.
+    /// The next non-blank record, or `None` at the end of the file. A record that spans
+    /// k lines (a quoted field with line breaks) comes with k - 1 continuation rows, one per
+    /// further line, each with the defect "part of the quoted field that opened on row N",
+    /// so that every physical line of the file is a row or a blank line.
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>, DataError> {
+        if let Some(c) = self.pending.as_mut() {
+            let row = c.next;
+            let opened = c.opened;
+            c.next += 1;
+            if c.next > c.last {
+                self.pending = None;
+            }
+            let defect = format!("part of the quoted field that opened on row {opened} (the row is not used)");
+            return Ok(Some(Record { row, fields: Vec::new(), defect: Some(defect) }));
+        }
         loop {
             let more = self.reader.read_byte_record(&mut self.record).map_err(|e| DataError::Csv {
                 file: self.file.clone(),
@@ -386,50 +430,79 @@ impl<R: Read> CsvStream<R> {
             if !more {
                 return Ok(None);
             }
-            // The reported start may sit on the line end that precedes the record (CRLF) or
-            // on skipped blank lines: the line is that of the record's first real byte.
+            // The reported start may sit on skipped blank lines: the line is that of the
+            // record's first real byte.
             let byte = self.record.position().map(|p| p.byte()).unwrap_or(0);
             let line = self.reader.get_mut().line_at(byte);
+            // Line breaks inside the record's fields; a quote left open to the end of the
+            // file takes in the last line feed, which starts no further line.
+            let breaks = self.record.iter().map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64).sum::<u64>();
+            let breaks = breaks.min(self.reader.get_ref().lines().saturating_sub(line));
+            if breaks + 1 > MAX_RECORD_LINES {
+                return Err(DataError::UnclosedQuote { file: self.file.clone(), line, lines: breaks + 1 });
+            }
+            self.gap_lines += line.saturating_sub(self.covered_lines + 1);
+            self.covered_lines = line + breaks;
             // A line of only separators or spaces is blank, too.
             if self.record.iter().all(|f| f.trim_ascii().is_empty()) {
-                self.skipped_records += 1;
+                self.blank_record_lines += breaks + 1;
                 continue;
             }
-            let mut defect = None;
-            let fields: Vec<Cow<'_, str>> = self
-                .record
-                .iter()
-                .map(|f| match std::str::from_utf8(f) {
-                    Ok(t) => Cow::Borrowed(t),
-                    Err(_) => {
-                        defect = Some("text is not valid UTF-8 (save the file as UTF-8)".to_string());
-                        String::from_utf8_lossy(f)
-                    }
-                })
-                .collect();
-            let spanned =
-                fields.iter().map(|f| f.trim_end_matches(['\r', '\n']).matches('\n').count() as u64).sum::<u64>();
-            if spanned > 0 && defect.is_none() {
-                defect = Some(format!(
-                    "a quoted field runs from line {line} to line {} (an unclosed quote?); the lines it took in are not read as rows",
-                    line + spanned
-                ));
+            if breaks > 0 {
+                self.pending = Some(Continuation { opened: line, next: line + 1, last: line + breaks });
             }
-            return Ok(Some(Record { row: line, fields, defect }));
+            return Ok(Some(self.current(line, breaks)));
         }
     }
 
+    /// The record just read, starting on `line` and spanning `breaks` line breaks.
+    fn current(&self, line: u64, breaks: u64) -> Record<'_> {
+        let mut defect = None;
+        let last = self.record.len().saturating_sub(1);
+        let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(self.record.len());
+        for (i, f) in self.record.iter().enumerate() {
+            let f = if i == last { f.strip_suffix(b"\r").unwrap_or(f) } else { f };
+            fields.push(match std::str::from_utf8(f) {
+                Ok(t) => Cow::Borrowed(t),
+                Err(_) => {
+                    defect = Some("text is not valid UTF-8 (save the file as UTF-8)".to_string());
+                    String::from_utf8_lossy(f)
+                }
+            });
+        }
+        if breaks > 0 {
+            let taken = match breaks {
+                1 => format!("line {} is", line + 1),
+                _ => format!("lines {} to {} are", line + 1, line + breaks),
+            };
+            defect = Some(format!(
+                "a quoted field runs from line {line} to line {} (an unclosed quote?): the row is not used, \
+                 and {taken} excepted with it; close the quote in line {line} or remove it",
+                line + breaks,
+            ));
+        } else if defect.is_none() && fields.iter().any(|f| f.contains('\r')) {
+            defect = Some(format!(
+                "a stray carriage return (CR) inside line {line}: remove it (a CR is only allowed as part of a line end)"
+            ));
+        }
+        Record { row: line, fields, defect }
+    }
+
     /// Reads to the end (if a caller stopped early) and returns the file's SHA-256 and the
-    /// number of blank lines skipped.
+    /// number of blank lines: empty lines, and lines of records with only separators or
+    /// spaces. The header's lines, the rows (continuation rows included) and the blank
+    /// lines add up to the file's physical lines.
     pub fn finish(self) -> Result<(String, u64), DataError> {
         let file = self.file.clone();
+        let (covered, blank) = (self.covered_lines, self.gap_lines + self.blank_record_lines);
         let mut body = self.reader.into_inner();
         std::io::copy(&mut body, &mut std::io::sink()).map_err(|e| DataError::Csv {
             file: file.clone(),
             line: 0,
             message: e.to_string(),
         })?;
-        let blank_lines = body.empty_lines + self.skipped_records;
+        // Lines no record covers were skipped as empty by the csv reader.
+        let blank_lines = blank + body.lines().saturating_sub(covered);
         let (_, rest) = body.inner.into_inner();
         let digest = rest.into_inner().hasher.finalize();
         Ok((digest.iter().map(|b| format!("{b:02x}")).collect(), blank_lines))
@@ -539,6 +612,60 @@ impl ColumnIndex {
     }
 }
 
+/// Recognizes files that are not delimited UTF-8 text from their first bytes.
+mod sniff {
+    /// What the file looks like and how to fix it, when it is not CSV text (`None` for
+    /// text). Never quotes the content.
+    pub fn not_csv(head: &[u8]) -> Option<String> {
+        const SAVE: &str = "open it in the spreadsheet program and save it as \"CSV UTF-8 (comma delimited)\"";
+        let text_after_space = head.iter().position(|b| !b.is_ascii_whitespace()).map_or(&head[..0], |i| &head[i..]);
+        let html = [&b"<!doctype html"[..], b"<html"]
+            .iter()
+            .any(|m| text_after_space.len() >= m.len() && text_after_space[..m.len()].eq_ignore_ascii_case(m));
+        let what = if head.starts_with(b"PK\x03\x04") {
+            format!("a ZIP archive, usually an Excel workbook (.xlsx) renamed: {SAVE}")
+        } else if head.starts_with(b"\xD0\xCF\x11\xE0") {
+            format!("an old-style Excel workbook (.xls): {SAVE}")
+        } else if head.starts_with(b"%PDF") {
+            "a PDF document: export the data from its source system as CSV UTF-8".to_string()
+        } else if head.starts_with(b"PAR1") {
+            "a Parquet file: name it with the extension .parquet".to_string()
+        } else if head.starts_with(b"\x1F\x8B") {
+            "gzip-compressed data: decompress it first".to_string()
+        } else if head.starts_with(b"\xFF\xFE") || head.starts_with(b"\xFE\xFF") || utf16_without_bom(head) {
+            format!("UTF-16 text (\"Unicode Text\" in Excel): {SAVE}")
+        } else if html {
+            "an HTML page (a download that saved an error or sign-in page?): download the CSV again".to_string()
+        } else if binary(head) {
+            "binary data, not text: check that the right file is named".to_string()
+        } else {
+            return None;
+        };
+        Some(what)
+    }
+
+    /// Text in UTF-16 without a byte-order mark: most characters are ASCII, so every other
+    /// byte is NUL.
+    fn utf16_without_bom(head: &[u8]) -> bool {
+        let sample = &head[..head.len().min(512) & !1];
+        if sample.len() < 4 {
+            return false;
+        }
+        let pairs = sample.len() / 2;
+        let nul_at = |odd: usize| sample.chunks_exact(2).filter(|p| p[odd] == 0).count();
+        let (even, odd) = (nul_at(0), nul_at(1));
+        (odd * 10 >= pairs * 8 && even * 10 < pairs) || (even * 10 >= pairs * 8 && odd * 10 < pairs)
+    }
+
+    /// More than 5% of the first bytes are control characters other than tab, line ends
+    /// and form feed.
+    fn binary(head: &[u8]) -> bool {
+        let sample = &head[..head.len().min(8192)];
+        let control = sample.iter().filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C)) || b == 0x7F);
+        control.count() * 20 > sample.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -573,12 +700,56 @@ mod tests {
     #[test]
     fn unclosed_quotes_and_bad_bytes_mark_the_row() {
         let (_, rows, _) = parse_csv(b"a,b\n1,\"oops\n2,x\n3,y\n", "t.csv").unwrap();
-        assert_eq!(rows.len(), 1);
+        assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), vec![2, 3, 4]);
         assert!(rows[0].defect.as_ref().unwrap().contains("from line 2 to line 4"), "{rows:?}");
+        assert!(rows[2].defect.as_ref().unwrap().contains("opened on row 2"), "{rows:?}");
         let (_, rows, _) = parse_csv(b"a,b\n1,Jos\xe9\n2,ok\n", "t.csv").unwrap();
         assert!(rows[0].defect.as_ref().unwrap().contains("UTF-8"));
         assert_eq!(rows[0].fields[1], "Jos\u{fffd}");
         assert_eq!(rows[1].defect, None);
+    }
+
+    #[test]
+    fn a_quote_left_open_over_many_lines_is_an_error_naming_its_line() {
+        let mut text = b"a,b\n1,x\n2,\"open\n".to_vec();
+        for i in 0..MAX_RECORD_LINES {
+            text.extend_from_slice(format!("{i},y\n").as_bytes());
+        }
+        match parse_csv(&text, "t.csv") {
+            Err(DataError::UnclosedQuote { line: 3, lines, .. }) => assert_eq!(lines, MAX_RECORD_LINES + 1),
+            other => panic!("{other:?}"),
+        }
+        // a quoted field over exactly MAX_RECORD_LINES lines is still read
+        let mut text = b"a,b\n1,\"x".to_vec();
+        text.extend(std::iter::repeat_n(b"\nmore".as_slice(), MAX_RECORD_LINES as usize - 1).flatten());
+        text.extend_from_slice(b"\"\n2,y\n");
+        let (_, rows, blank) = parse_csv(&text, "t.csv").unwrap();
+        assert_eq!(rows.len() as u64, MAX_RECORD_LINES + 1);
+        assert_eq!((rows.last().unwrap().row, blank), (MAX_RECORD_LINES + 2, 0));
+    }
+
+    #[test]
+    fn a_stray_cr_is_one_faulty_row_on_its_own_line() {
+        let (_, rows, blank) = parse_csv(b"a,b\r\n1,x\ry\r\n2,z\r\n\r\n", "t.csv").unwrap();
+        assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), vec![2, 3]);
+        assert!(rows[0].defect.as_ref().unwrap().contains("carriage return"), "{rows:?}");
+        assert_eq!((rows[1].fields[1].as_str(), rows[1].defect.as_deref(), blank), ("z", None, 1));
+        assert!(matches!(parse_csv(b"a,b\r1,2\r", "t.csv"), Err(DataError::CarriageReturns { .. })));
+    }
+
+    #[test]
+    fn files_that_are_not_text_are_named_not_echoed() {
+        let utf16: Vec<u8> = "a,b\n1,2\n".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+        for (bytes, what) in [
+            (b"PK\x03\x04secret,stuff\n".to_vec(), "Excel workbook"),
+            (b"%PDF-1.7 secret\n".to_vec(), "PDF"),
+            ([b"\xFF\xFE".to_vec(), utf16.clone()].concat(), "UTF-16"),
+            (utf16, "UTF-16"),
+            (vec![0u8, 1, 2, 3, 4, 5, 6, 7, b's', b'e', b'c', b'r', b'e', b't'], "binary"),
+        ] {
+            let e = parse_csv(&bytes, "t.csv").unwrap_err().to_string();
+            assert!(e.contains(what) && e.contains("t.csv") && !e.contains("secret"), "{e}");
+        }
     }
 
     #[test]

@@ -34,11 +34,11 @@ use table::Cell;
 /// Reads the contract's three input files; paths are relative to `base` (the contract's
 /// folder) unless absolute.
 pub fn load_inputs(contract: &Contract, base: &Path) -> Result<RawInputs, DataError> {
-    let read = |name: &str| load::read_table(&base.join(name), name);
+    let read = |key: &str, name: &str| load::read_table(&base.join(name), name).map_err(|e| e.for_key(key, name));
     Ok(RawInputs {
-        roster: read(&contract.files.roster)?,
-        sessions: read(&contract.files.sessions)?,
-        assessments: read(&contract.files.assessments)?,
+        roster: read("files.roster", &contract.files.roster)?,
+        sessions: read("files.sessions", &contract.files.sessions)?,
+        assessments: read("files.assessments", &contract.files.assessments)?,
     })
 }
 
@@ -101,10 +101,11 @@ pub fn prepare_contract_as_of(
     base: &Path,
     as_of: Option<chrono::NaiveDate>,
 ) -> Result<AnalyticFile, DataError> {
-    let open = |name: &str| load::Source::open(&base.join(name), name);
-    let roster = load::read_table(&base.join(&contract.files.roster), &contract.files.roster)?;
-    let sessions = open(&contract.files.sessions)?;
-    let assessments = open(&contract.files.assessments)?;
+    let open = |key: &str, name: &str| load::Source::open(&base.join(name), name).map_err(|e| e.for_key(key, name));
+    let roster = load::read_table(&base.join(&contract.files.roster), &contract.files.roster)
+        .map_err(|e| e.for_key("files.roster", &contract.files.roster))?;
+    let sessions = open("files.sessions", &contract.files.sessions)?;
+    let assessments = open("files.assessments", &contract.files.assessments)?;
     prepare_sources(roster, sessions, assessments, &validate_options(contract), &prepare_options(contract), as_of)
 }
 

@@ -522,9 +522,10 @@ mod tests {
     fn an_unreadable_row_is_reported_and_the_rest_still_checked() {
         let text = "Subject,Grade,StartRIT,T42,S42\nReading,3,\"190,10,6\nReading,3,200,9,-6\n";
         let p = problems(nwea_wide_from_raw(&raw(text), "42", 32.0));
-        assert_eq!(p.len(), 1, "{p:?}");
-        assert_eq!(p[0].row, 2);
+        // the record and the line its open quote took in
+        assert_eq!(p.iter().map(|x| x.row).collect::<Vec<_>>(), vec![2, 3], "{p:?}");
         assert!(p[0].reason.contains("quoted field"), "{}", p[0].reason);
+        assert!(p[1].reason.contains("opened on row 2"), "{}", p[1].reason);
         let text = "Subject,Grade,StartRIT,T42,S42\nReading,3,190,10,6\nReading,3,200,9,-6\nReading,3,190,8,6\n";
         let p = problems(nwea_wide_from_raw(&raw(text), "42", 32.0));
         assert_eq!(summary(&p), vec![(3, "S42", "-6")]);

@@ -9,7 +9,7 @@ use std::hash::{Hash, Hasher};
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::date::parse_date;
+use super::date::{date_problem, parse_date};
 use super::ledger::Ledger;
 use super::load::{ColumnIndex, Fields, RawTable, Source};
 use super::roster_rules::{self, GroupRules};
@@ -386,7 +386,7 @@ fn validate_roster(
             }
             let d = parse_date(text);
             if d.is_none() {
-                bad.push((field.into(), text.into(), "not a date (YYYY-MM-DD or M/D/YYYY)".into()));
+                bad.push((field.into(), text.into(), date_problem(text)));
             }
             d
         };
@@ -582,7 +582,7 @@ fn check_session<R: Fields>(
     let student = position.map(|i| &roster.students[i]);
     let date = parse_date(get("session_date"));
     if date.is_none() {
-        bad.push(("session_date", get("session_date").into(), "not a date (YYYY-MM-DD or M/D/YYYY)".into()));
+        bad.push(("session_date", get("session_date").into(), date_problem(get("session_date"))));
     }
     let minutes = parse_number(get("minutes"));
     match minutes {
@@ -751,7 +751,7 @@ pub(crate) fn test_fields<R: Fields>(
     }
     let date = parse_date(get("test_date"));
     if date.is_none() {
-        bad.push(("test_date", get("test_date").into(), "not a date (YYYY-MM-DD or M/D/YYYY)".into()));
+        bad.push(("test_date", get("test_date").into(), date_problem(get("test_date"))));
     }
     let range = ranges.of(&subject);
     let score = parse_number(get("scale_score"));

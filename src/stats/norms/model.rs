@@ -132,6 +132,7 @@ pub enum RowUse {
 pub enum ModelError {
     #[error("{0}")]
     Columns(String),
+    /// Why: each group's reason, or why no row reached a group (never empty).
     #[error("no norm group could be fitted: {0}")]
     NothingFitted(String),
     #[error(transparent)]
@@ -153,6 +154,27 @@ fn group_rows(keys: &[Vec<String>]) -> Vec<(Vec<String>, Vec<usize>)> {
     // Sorted by key, so the file does not depend on the row order.
     groups.sort_by(|a, b| a.0.cmp(&b.0));
     groups
+}
+
+/// The error when no group could be fitted: each group's reason, or, when no row reached a
+/// group, why (no rows at all, or the commonest reasons rows were left out).
+fn nothing_fitted(group_reasons: Vec<String>, uses: &[RowUse]) -> ModelError {
+    if !group_reasons.is_empty() {
+        return ModelError::NothingFitted(group_reasons.join("; "));
+    }
+    if uses.is_empty() {
+        return ModelError::NothingFitted("there are no rows to fit (no student has both scores)".into());
+    }
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for u in uses {
+        if let RowUse::Excluded { column, reason } = u {
+            *counts.entry(format!("{column}: {reason}")).or_default() += 1;
+        }
+    }
+    let mut top: Vec<(String, usize)> = counts.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let shown: Vec<String> = top.iter().take(3).map(|(r, n)| format!("{n} rows {r}")).collect();
+    ModelError::NothingFitted(format!("none of the {} rows can be used ({})", uses.len(), shown.join("; ")))
 }
 
 fn key_text(key: &[String]) -> String {
@@ -244,7 +266,7 @@ pub fn fit_sgp(spec: &SgpSpec, rows: &Rows) -> Result<(Vec<SgpGroup>, Vec<RowUse
             .iter()
             .map(|g| format!("{}: {}", key_text(&g.key), g.orders[0].skipped.as_deref().unwrap_or("")))
             .collect();
-        return Err(ModelError::NothingFitted(reasons.join("; ")));
+        return Err(nothing_fitted(reasons, &uses));
     }
     Ok((groups, uses))
 }
@@ -295,7 +317,7 @@ pub fn fit_conditional(
     if !groups.iter().any(|g| g.norms.is_some()) {
         let reasons: Vec<String> =
             groups.iter().map(|g| format!("{}: {}", key_text(&g.key), g.skipped.as_deref().unwrap_or(""))).collect();
-        return Err(ModelError::NothingFitted(reasons.join("; ")));
+        return Err(nothing_fitted(reasons, &uses));
     }
     Ok((groups, uses))
 }
@@ -404,5 +426,31 @@ impl<'a> Scorer<'a> {
                 Ok(Scored::Normal { expectation: lookup.expectation, lookup: Some(lookup) })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_fitted_always_says_why() {
+        let empty = Rows { keys: vec![], priors: vec![vec![]], current: vec![], weeks: None };
+        let e = fit_conditional(&ConditionalSpec::default(), &empty).unwrap_err().to_string();
+        assert!(e.contains("no rows to fit"), "{e}");
+        let e = fit_sgp(&SgpSpec::default(), &empty).unwrap_err().to_string();
+        assert!(e.contains("no rows to fit"), "{e}");
+        // every row lacks a current score: the group's reason is given
+        let blank = Rows {
+            keys: vec![vec!["3".into()]; 4],
+            priors: vec![vec![Some(1.0); 4]],
+            current: vec![None; 4],
+            weeks: None,
+        };
+        let e = fit_conditional(&ConditionalSpec::default(), &blank).unwrap_err().to_string();
+        assert!(e.contains("3: too few observations") && e.contains("got 0"), "{e}");
+        let e =
+            nothing_fitted(Vec::new(), &[RowUse::Excluded { column: "current", reason: "no current score".into() }]);
+        assert!(e.to_string().ends_with("none of the 1 rows can be used (1 rows current: no current score)"), "{e}");
     }
 }

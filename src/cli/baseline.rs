@@ -23,6 +23,10 @@ pub struct Args {
     /// Output folder.
     #[arg(long, default_value = "obc-baseline")]
     pub out: PathBuf,
+    /// Go on when more rows of the history file are invalid than `[limits]
+    /// max_invalid_share` allows (recorded in the manifest).
+    #[arg(long)]
+    pub allow_partial: bool,
 }
 
 #[derive(Serialize)]
@@ -40,12 +44,16 @@ struct Recommendation<'a> {
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let (contract, base) = super::read_contract(&args.contract)?;
     contract.check_history_named()?;
-    let history = read_history(&contract, &base)?
+    let mut history = read_history(&contract, &base)?
         .ok_or_else(|| UserError("obc baseline needs the history file: add `history = ...` under [files]".into()))?;
+    let partial = crate::data::limits::gate([&history.ledger], contract.limits.max_invalid_share, args.allow_partial)?;
     if history.students.iter().any(|s| s.grade.is_none()) {
         return Err(UserError(format!("{}: no grade for some students; baselines are by grade", history.file)).into());
     }
     let norms = contract_norms(&contract, &base, Some(&history))?;
+    if let Some(n) = &norms {
+        super::check::except_unfitted(&mut history, &n.unfitted);
+    }
     let scorer = norms.as_ref().map(|n| Scorer::new(&n.model));
     let score = |subject: &str, grade: i32, pre: f64, post: f64, weeks: f64| match &scorer {
         Some(s) => norm_score(s, subject, grade, pre, post, Some(weeks)),
@@ -96,6 +104,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let accounting = history.accounting().map_err(anyhow::Error::msg)?;
     let mut m = Manifest::new("baseline", serde_json::to_value(&contract)?, Some(contract.inference.seed));
     m.inputs = vec![accounting.clone()];
+    m.allow_partial = args.allow_partial;
     m.outputs = vec![
         OutputFile::new("oc.csv", false, Some(oc.height() as u64)),
         OutputFile::new("recommendation.json", false, None),
@@ -103,7 +112,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         OutputFile::new("report.html", false, None),
         OutputFile::new("figures/", false, None),
     ];
-    let mut warnings: Vec<String> = history.warnings.iter().map(|w| format!("history: {w}")).collect();
+    let mut warnings: Vec<String> = partial;
+    warnings.extend(history.warnings.iter().map(|w| format!("history: {w}")));
     if let Some(n) = &norms {
         warnings.extend(n.warnings.iter().cloned());
     }

@@ -572,6 +572,7 @@ fn write_outputs(
         Some(contract.inference.seed),
     );
     m.inputs = inputs.clone();
+    m.allow_partial = args.allow_partial;
     m.outputs = vec![
         OutputFile::new("results.json", false, None),
         OutputFile::new("providers.csv", false, Some(providers.height() as u64)),

@@ -196,6 +196,9 @@ pub struct Reporting {
     /// Most distinct values a reporting group may have; more looks like an identifier or a
     /// free-text column, whose values public tables would publish.
     pub max_group_values: usize,
+    /// What to do with a group value held by fewer than `min_cell` roster students:
+    /// refuse the group (default) or combine such values into one category.
+    pub rare_values: RareValues,
     /// Whether `groups` was written in the contract (then every group must exist in the
     /// roster) or is the default list (then missing standard columns are skipped).
     #[serde(skip)]
@@ -209,9 +212,21 @@ impl Default for Reporting {
             min_cell: 10,
             attrition_boundary: Boundary::Cautious,
             max_group_values: 20,
+            rare_values: RareValues::Refuse,
             groups_named: false,
         }
     }
+}
+
+/// `reporting.rare_values`: a group value too rare to show in any table.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RareValues {
+    /// Refuse the group, naming it (its rare labels would be published).
+    #[default]
+    Refuse,
+    /// Report rare values together as one combined category.
+    Combine,
 }
 
 /// Identifier fields that can never be a reporting group: public tables would list them.

@@ -55,6 +55,7 @@ pub fn validate_options(contract: &Contract) -> ValidateOptions {
             named: contract.reporting.groups_named,
             max_values: contract.reporting.max_group_values,
             min_count: contract.reporting.min_cell,
+            combine_rare: contract.reporting.rare_values == crate::contract::terms::RareValues::Combine,
         },
         score_ranges: contract.limits.ranges(),
     }

@@ -19,11 +19,17 @@ pub struct GroupRules {
     /// Fewest roster students a group value may have (the contract's `min_cell`): a value
     /// below it could never be shown in any table.
     pub min_count: usize,
+    /// Rare values (fewer than `min_count` roster students) are recoded into
+    /// [`COMBINED_VALUE`] instead of refusing the group.
+    pub combine_rare: bool,
 }
+
+/// The value rare group values are recoded into with `reporting.rare_values = "combine"`.
+pub const COMBINED_VALUE: &str = "other (values under min_cell combined)";
 
 impl Default for GroupRules {
     fn default() -> Self {
-        GroupRules { named: false, max_values: 20, min_count: 1 }
+        GroupRules { named: false, max_values: 20, min_count: 1, combine_rare: false }
     }
 }
 
@@ -80,19 +86,22 @@ pub fn group_value_fault(value: &str) -> Option<String> {
 }
 
 /// Refuses a reporting group with more distinct values than allowed, or with a value held
-/// by fewer roster students than `min_cell` (it would be suppressed in every table: the mark
-/// of an identifier or free-text column).
+/// by fewer roster students than `min_cell` (it would be suppressed in every table, yet its
+/// label would still be published: the mark of an identifier or free-text column). With
+/// `combine_rare`, rare values are recoded into [`COMBINED_VALUE`] instead, so no rare label
+/// reaches a public table. Returns a warning per group recoded.
 pub fn check_group_values(
-    students: &[Student],
+    students: &mut [Student],
     groups: &[String],
     rules: &GroupRules,
     file: &str,
-) -> Result<(), DataError> {
+) -> Result<Vec<String>, DataError> {
+    let mut warnings = Vec::new();
     for g in groups {
-        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        for s in students {
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for s in students.iter() {
             if let Some(v) = s.groups.get(g).filter(|v| !v.is_empty()) {
-                *counts.entry(v.as_str()).or_default() += 1;
+                *counts.entry(v.clone()).or_default() += 1;
             }
         }
         let refuse = |message: String| Err(DataError::ReportingGroup { file: file.into(), group: g.clone(), message });
@@ -105,19 +114,36 @@ pub fn check_group_values(
                 rules.max_values
             ));
         }
-        let rare: Vec<(&str, usize)> =
-            counts.iter().filter(|(_, n)| **n < rules.min_count).map(|(v, n)| (*v, *n)).collect();
-        if let Some((v, n)) = rare.first() {
+        let rare: BTreeMap<String, usize> = counts.into_iter().filter(|(_, n)| *n < rules.min_count).collect();
+        let Some((v, n)) = rare.iter().next() else { continue };
+        if !rules.combine_rare {
             let shown: String = v.chars().take(20).collect();
             return refuse(format!(
                 "{} value(s) held by fewer than reporting.min_cell = {} roster students (e.g. {shown:?}: {n}); \
-                 no table could show them: recode rare values into a combined category, or remove the group",
+                 no table could show them, but their labels would be published: recode rare values into a \
+                 combined category, set reporting.rare_values = \"combine\" to have obc combine them, or remove \
+                 the group",
                 rare.len(),
                 rules.min_count
             ));
         }
+        let mut moved = 0;
+        for s in students.iter_mut() {
+            if let Some(v) = s.groups.get_mut(g)
+                && rare.contains_key(v.as_str())
+            {
+                *v = COMBINED_VALUE.to_string();
+                moved += 1;
+            }
+        }
+        warnings.push(format!(
+            "reporting group {g:?}: {} values held by fewer than min_cell = {} roster students ({moved} students) \
+             are reported together as {COMBINED_VALUE:?}",
+            rare.len(),
+            rules.min_count
+        ));
     }
-    Ok(())
+    Ok(warnings)
 }
 
 /// Refuses a provider code that looks like "no provider" (`None`, `NA`, `0`, `-`, ...) when
@@ -160,17 +186,23 @@ mod tests {
     }
 
     #[test]
-    fn rare_and_numerous_group_values_are_refused() {
+    fn rare_and_numerous_group_values_are_refused_or_combined() {
         let mut s: Vec<Student> =
             (0..30).map(|i| student(&i.to_string(), None, if i < 15 { "F" } else { "M" })).collect();
         let g = vec!["gender".to_string()];
-        let rules = GroupRules { named: true, max_values: 20, min_count: 10 };
-        assert!(check_group_values(&s, &g, &rules, "roster.csv").is_ok());
+        let rules = GroupRules { named: true, max_values: 20, min_count: 10, combine_rare: false };
+        assert_eq!(check_group_values(&mut s, &g, &rules, "roster.csv").unwrap(), Vec::<String>::new());
         s[0].groups.insert("gender".into(), "X".into());
-        let e = check_group_values(&s, &g, &rules, "roster.csv").unwrap_err().to_string();
+        s[1].groups.insert("gender".into(), "U".into());
+        let e = check_group_values(&mut s, &g, &rules, "roster.csv").unwrap_err().to_string();
         assert!(e.contains("\"gender\"") && e.contains("min_cell = 10"), "{e}");
-        let ids: Vec<Student> = (0..30).map(|i| student(&i.to_string(), None, &i.to_string())).collect();
-        let e = check_group_values(&ids, &g, &GroupRules { min_count: 1, ..rules }, "roster.csv").unwrap_err();
+        let combine = GroupRules { combine_rare: true, ..rules.clone() };
+        let w = check_group_values(&mut s, &g, &combine, "roster.csv").unwrap();
+        assert!(w[0].contains("2 values") && w[0].contains("(2 students)"), "{w:?}");
+        assert_eq!((s[0].groups["gender"].as_str(), s[1].groups["gender"].as_str()), (COMBINED_VALUE, COMBINED_VALUE));
+        assert_eq!(s[2].groups["gender"], "F");
+        let mut ids: Vec<Student> = (0..30).map(|i| student(&i.to_string(), None, &i.to_string())).collect();
+        let e = check_group_values(&mut ids, &g, &GroupRules { min_count: 1, ..rules }, "roster.csv").unwrap_err();
         assert!(e.to_string().contains("30 distinct values"), "{e}");
     }
 

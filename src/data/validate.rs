@@ -193,8 +193,8 @@ pub fn validate(inputs: &RawInputs, opts: &ValidateOptions) -> Result<Validated,
 
     let mut warnings = Vec::new();
     let mut roster_ledger = Ledger::new(Role::Roster, &inputs.roster);
-    let students = validate_roster(&inputs.roster, &roster_cols, opts, &groups, &mut roster_ledger, &mut warnings);
-    check_roster_codes(&students, &groups, opts, &inputs.roster.file)?;
+    let mut students = validate_roster(&inputs.roster, &roster_cols, opts, &groups, &mut roster_ledger, &mut warnings);
+    warnings.extend(check_roster_codes(&mut students, &groups, opts, &inputs.roster.file)?);
 
     let roster_rejects = rejected_students(&inputs.roster, &roster_cols, opts, &roster_ledger, &students);
     let index = RosterIndex::new(&students, &roster_rejects, &inputs.roster, &roster_cols, opts);
@@ -334,13 +334,13 @@ fn rejected_students(
 
 /// The roster-wide rules on reporting groups and provider codes (see [`roster_rules`]).
 fn check_roster_codes(
-    students: &[Student],
+    students: &mut [Student],
     groups: &[String],
     opts: &ValidateOptions,
     file: &str,
-) -> Result<(), DataError> {
-    roster_rules::check_group_values(students, groups, &opts.group_rules, file)?;
-    roster_rules::check_provider_codes(students, opts.providers.is_some(), file)
+) -> Result<Vec<String>, DataError> {
+    roster_rules::check_provider_codes(students, opts.providers.is_some(), file)?;
+    roster_rules::check_group_values(students, groups, &opts.group_rules, file)
 }
 
 fn extra_groups(opts: &ValidateOptions) -> Vec<String> {
@@ -1041,8 +1041,8 @@ pub(crate) fn validate_streams(
 
     let mut warnings = Vec::new();
     let mut roster_ledger = Ledger::new(Role::Roster, &roster);
-    let students = validate_roster(&roster, &roster_cols, opts, &groups, &mut roster_ledger, &mut warnings);
-    check_roster_codes(&students, &groups, opts, &roster.file)?;
+    let mut students = validate_roster(&roster, &roster_cols, opts, &groups, &mut roster_ledger, &mut warnings);
+    warnings.extend(check_roster_codes(&mut students, &groups, opts, &roster.file)?);
     let roster_rejects = rejected_students(&roster, &roster_cols, opts, &roster_ledger, &students);
     let index = RosterIndex::new(&students, &roster_rejects, &roster, &roster_cols, opts);
     drop(roster);

@@ -83,6 +83,7 @@ at_least = 5
 kind = "share_meeting"
 [reporting]
 min_cell = 3
+rare_values = "combine"
 [inference]
 replicates = 2000
 seed = 11
@@ -551,8 +552,15 @@ fn report_figures_suppress_small_providers() {
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/results.json")).unwrap()).unwrap();
     let f = &r["figures"];
     let mut suppressed = 0;
+    let counted: std::collections::BTreeMap<String, u64> = r["settlement"]["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["provider"].as_str().unwrap().to_string(), p["counts"]["counted"].as_u64().unwrap()))
+        .collect();
     for p in f["dosage"]["providers"].as_array().unwrap() {
-        let small = p["rostered"].as_u64().unwrap() < 5;
+        // a provider with fewer than min_cell rostered or counted students gets no figures
+        let small = p["rostered"].as_u64().unwrap() < 5 || counted[p["provider"].as_str().unwrap()] < 5;
         assert_eq!(p["suppressed"], small, "{p}");
         if small {
             suppressed += 1;
@@ -568,5 +576,5 @@ fn report_figures_suppress_small_providers() {
             assert_eq!(p["observed"].is_null(), p["n"].as_u64().unwrap() < 5, "{p}");
         }
     }
-    assert_eq!(suppressed, 1, "PB has 4 rostered students, PA 6");
+    assert_eq!(suppressed, 2, "PB has 4 rostered students, PA 6 of whom 4 are counted");
 }

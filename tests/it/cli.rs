@@ -206,7 +206,9 @@ fn the_committed_sample_is_what_its_documented_command_writes() {
 fn bad_contract(edit: impl Fn(String) -> String) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(samples().join("contract.toml")).unwrap();
-    let text = edit(text).replace("\"roster.csv\"", &format!("{:?}", s(&samples().join("roster.csv"))));
+    // absolute paths to data-samples: outside the temporary contract's folder
+    let text = edit(text).replace("[files]\n", "[files]\nallow_outside = true\n");
+    let text = text.replace("\"roster.csv\"", &format!("{:?}", s(&samples().join("roster.csv"))));
     let text = text
         .replace("\"sessions.csv\"", &format!("{:?}", s(&samples().join("sessions.csv"))))
         .replace("\"assessments.csv\"", &format!("{:?}", s(&samples().join("assessments.csv"))));
@@ -220,7 +222,8 @@ fn bad_contract(edit: impl Fn(String) -> String) -> (i32, String) {
 fn bad_contracts_exit_2_and_name_the_problem() {
     let (code, err) = bad_contract(|t| t.replace("min_minutes = 0", "min_minutes = 0\nmin_hours = 3"));
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("min_hours") && err.contains("line 24"), "{err}");
+    // line 24 of data-samples/contract.toml, one down for the added `allow_outside` line
+    assert!(err.contains("min_hours") && err.contains("line 25"), "{err}");
 
     let (code, err) = bad_contract(|t| t.replace("\"sessions.csv\"", "\"no-such-file.csv\""));
     assert_eq!(code, 2, "{err}");
@@ -252,6 +255,7 @@ fn mapped_headers_load_a_district_export() {
     std::fs::write(dir.path().join("tests.csv"), renamed).unwrap();
     let text = std::fs::read_to_string(samples().join("contract.toml"))
         .unwrap()
+        .replace("[files]\n", "[files]\nallow_outside = true\n")
         .replace("\"roster.csv\"", &format!("{:?}", s(&samples().join("roster.csv"))))
         .replace("\"sessions.csv\"", &format!("{:?}", s(&samples().join("sessions.csv"))))
         .replace("\"assessments.csv\"", "\"tests.csv\"")
@@ -288,6 +292,7 @@ fn bom_crlf_quoted_fields_and_blank_lines_load_end_to_end() {
     std::fs::write(dir.path().join("roster.csv"), text).unwrap();
     let contract = std::fs::read_to_string(samples().join("contract.toml"))
         .unwrap()
+        .replace("[files]\n", "[files]\nallow_outside = true\n")
         .replace("\"sessions.csv\"", &format!("{:?}", s(&samples().join("sessions.csv"))))
         .replace("\"assessments.csv\"", &format!("{:?}", s(&samples().join("assessments.csv"))));
     std::fs::write(dir.path().join("contract.toml"), contract).unwrap();

@@ -7,6 +7,11 @@ use super::common::*;
 
 fn messy(dir: &Path) -> serde_json::Value {
     obc_ok(&["simulate", "--students", "800", "--providers", "3", "--seed", "7", "--messy", "--out", s(dir)]);
+    // 800 students: a gender value with fewer than min_cell students is reported combined
+    let c = dir.join("contract.toml");
+    let text =
+        std::fs::read_to_string(&c).unwrap().replacen("[reporting]\n", "[reporting]\nrare_values = \"combine\"\n", 1);
+    std::fs::write(&c, text).unwrap();
     serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap()).unwrap()
 }
 

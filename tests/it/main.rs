@@ -10,6 +10,7 @@ mod failsafe;
 mod failsafe_input;
 mod failsafe_output;
 mod fuzz_inputs;
+mod fuzz_mutation;
 mod messy;
 mod norms;
 mod parquet_input;

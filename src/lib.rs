@@ -31,6 +31,10 @@ pub mod data;
 pub mod error;
 pub mod manifest;
 pub mod panel;
+pub mod profile;
 pub mod report;
 pub mod simulate;
 pub mod stats;
+
+/// Settles a contract from its files: [`contract::run::settle`].
+pub use contract::run::settle;

@@ -8,13 +8,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::UserError;
-use super::check::{contract_norms, norm_score, read_history};
-use crate::contract::baseline::{self, Baseline};
-use crate::contract::check::Student;
+use crate::contract::baseline::Baseline;
+use crate::contract::run::{self, Targets};
 use crate::data::table::{Column, Format, Table};
 use crate::manifest::{Manifest, OutputFile, SCHEMA_VERSION};
-use crate::stats::norms::model::Scorer;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -43,57 +40,8 @@ struct Recommendation<'a> {
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let (contract, base) = super::read_contract(&args.contract)?;
-    contract.check_history_named()?;
-    let mut history = read_history(&contract, &base)?
-        .ok_or_else(|| UserError("obc baseline needs the history file: add `history = ...` under [files]".into()))?;
-    let partial = crate::data::limits::gate([&history.ledger], contract.limits.max_invalid_share, args.allow_partial)?;
-    if history.students.iter().any(|s| s.grade.is_none()) {
-        return Err(UserError(format!("{}: no grade for some students; baselines are by grade", history.file)).into());
-    }
-    let norms = contract_norms(&contract, &base, Some(&history))?;
-    if let Some(n) = &norms {
-        super::check::except_unfitted(&mut history, &n.unfitted);
-    }
-    let scorer = norms.as_ref().map(|n| Scorer::new(&n.model));
-    let score = |subject: &str, grade: i32, pre: f64, post: f64, weeks: f64| match &scorer {
-        Some(s) => norm_score(s, subject, grade, pre, post, Some(weeks)),
-        None => Err("the contract uses no norms".to_string()),
-    };
-    let students: Vec<Student> = history
-        .students
-        .iter()
-        .map(|h| {
-            let grade = h.grade.expect("checked above");
-            Student {
-                student_id: h.student_id.clone(),
-                subject: h.subject.clone(),
-                school: h.school_id.clone().unwrap_or_default(),
-                grade,
-                provider: None,
-                tutor: None,
-                groups: h.groups.clone(),
-                analysed: true,
-                excluded: None,
-                served: false,
-                pre: Some(h.pre.score),
-                post: Some(h.post.score),
-                pre_sem: h.pre.sem,
-                weeks: Some(h.weeks_between),
-                sessions: 0,
-                minutes: 0.0,
-                score: score(&h.subject, grade, h.pre.score, h.post.score, h.weeks_between),
-            }
-        })
-        .collect();
-    let weeks = contract.baseline.weeks.unwrap_or_else(|| {
-        let mut w: Vec<f64> = history.students.iter().map(|s| s.weeks_between).collect();
-        w.sort_by(f64::total_cmp);
-        w.get(w.len() / 2).copied().unwrap_or(36.0)
-    });
-    let rescore =
-        |s: &Student, post: f64| score(&s.subject, s.grade, s.pre.unwrap_or(f64::NAN), post, s.weeks.unwrap_or(weeks));
-    let result =
-        baseline::run(&contract, &students, rescore, weeks).map_err(|e| UserError(format!("baseline: {e}")))?;
+    let Targets { history, norms, weeks, baseline: result, warnings: partial } =
+        run::baseline(&contract, &base, args.allow_partial)?;
 
     let inputs = super::contract_inputs(&args.contract, &contract, &base);
     let planned = ["oc.csv", "exceptions.csv", "recommendation.json", "report.html", "figures"];

@@ -107,7 +107,10 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
                 _ => 2,
             };
         }
-        if c.is::<ConfigError>() || c.is::<UserError>() {
+        if let Some(e) = c.downcast_ref::<crate::error::Error>() {
+            return e.exit_code();
+        }
+        if c.is::<ConfigError>() || c.is::<UserError>() || c.is::<crate::error::ContractError>() {
             return 2;
         }
     }

@@ -337,18 +337,7 @@ fn import(a: &ImportArgs) -> anyhow::Result<()> {
 /// Reads a norms file written by `obc norms fit` or `obc norms import`; returns it with the
 /// SHA-256 of its bytes.
 pub fn read_norms(path: &std::path::Path) -> anyhow::Result<(NormsModel, String)> {
-    let bytes = std::fs::read(path).map_err(|e| UserError(format!("cannot read norms {}: {e}", path.display())))?;
-    let model: NormsModel = serde_json::from_slice(&bytes)
-        .map_err(|e| UserError(format!("{}: not a valid norms file: {e}", path.display())))?;
-    if model.schema_version != NORMS_SCHEMA_VERSION {
-        return Err(UserError(format!(
-            "{}: norms layout version {} (this obc reads {NORMS_SCHEMA_VERSION})",
-            path.display(),
-            model.schema_version
-        ))
-        .into());
-    }
-    Ok((model, data::load::sha256_hex(&bytes)))
+    Ok(data::norms_file::read(path, &path.display().to_string())?)
 }
 
 fn score(a: &ScoreArgs) -> anyhow::Result<()> {

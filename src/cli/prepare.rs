@@ -37,7 +37,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let analytic_name = format!("analytic.{}", format.extension());
     let inputs = super::contract_inputs(&args.contract, &contract, &base);
     let out = super::out_dir(&args.out, &inputs, &[&analytic_name, "flow.csv", "exceptions.csv"])?;
-    let mut analytic = data::prepare_contract(&contract, &base)?;
+    let files = contract.input_files(&base);
+    let mut analytic = data::prepare_files(&files, &contract.validate_options(), &contract.prepare_options(), None)?;
     let partial = data::limits::gate(&analytic.ledgers, contract.limits.max_invalid_share, args.allow_partial)?;
     analytic.warnings.extend(partial);
     let table = analytic.table();

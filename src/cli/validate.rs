@@ -16,10 +16,10 @@ pub struct Args {
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let (contract, base) = super::read_contract(&args.contract)?;
-    let raw = data::load_inputs(&contract, &base)?;
+    let raw = data::load_inputs(&contract.input_files(&base))?;
     let inputs = super::contract_inputs(&args.contract, &contract, &base);
     let out = super::out_dir(&args.out, &inputs, &["exceptions.csv"])?;
-    let v = data::validate(&raw, &data::validate_options(&contract))?;
+    let v = data::validate(&raw, &contract.validate_options())?;
     let exceptions_rows = data::write_exceptions(&out, "exceptions.csv", v.ledgers())?;
     let accounting = v
         .ledgers()

@@ -39,15 +39,15 @@
 //! attrition_boundary = "cautious"
 //! ```
 
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::data::date::{Date, iso};
+use crate::data::date::Date;
 use std::collections::BTreeMap;
 
 use crate::data::schema::{
     Break, Columns, Files, IdRules, STANDARD_GROUPS, ScoreRange, ScoreRanges, Tests, WindowSpec,
 };
+pub use crate::data::schema::{Eligibility, Ineligible};
 use crate::error::ConfigError;
 use crate::stats::wwc::Boundary;
 
@@ -102,82 +102,6 @@ fn default_comparison_values() -> Vec<String> {
 
 fn yes() -> bool {
     true
-}
-
-/// `[eligibility]`: who counts for a provider.
-///
-/// | field | default | meaning | range |
-/// |---|---|---|---|
-/// | `enrolled_by` | none | enroll_date (or, without one, the first session) on or before this date | date |
-/// | `min_sessions` | 0 | attended sessions at least | >= 0 |
-/// | `min_minutes` | 0 | attended minutes at least | >= 0 |
-///
-/// Comparison students (no provider) have no dosage rule.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct Eligibility {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub enrolled_by: Option<Date>,
-    pub min_sessions: u32,
-    pub min_minutes: f64,
-}
-
-/// Why a tutored student does not meet the eligibility rule.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Ineligible {
-    NotEnrolledInTime { start: Option<NaiveDate>, by: NaiveDate },
-    TooFewSessions { attended: u32, needed: u32 },
-    TooFewMinutes { attended: f64, needed: f64 },
-}
-
-impl std::fmt::Display for Ineligible {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Ineligible::NotEnrolledInTime { start: Some(s), by } => {
-                write!(f, "enrolled {} after the contract's enrolled_by {}", iso(*s), iso(*by))
-            }
-            Ineligible::NotEnrolledInTime { start: None, by } => {
-                write!(f, "no enroll_date and no session, so not enrolled by {}", iso(*by))
-            }
-            Ineligible::TooFewSessions { attended, needed } => {
-                write!(f, "attended {attended} sessions; the contract requires {needed}")
-            }
-            Ineligible::TooFewMinutes { attended, needed } => {
-                write!(f, "attended {attended} minutes; the contract requires {needed}")
-            }
-        }
-    }
-}
-
-impl Eligibility {
-    pub fn check(&self) -> Result<(), ConfigError> {
-        if !(self.min_minutes.is_finite() && self.min_minutes >= 0.0) {
-            return Err(ConfigError::Invalid {
-                key: "eligibility.min_minutes".into(),
-                message: "must be a number >= 0".into(),
-            });
-        }
-        Ok(())
-    }
-
-    /// Whether a student enrolled in time (`start` = enroll_date, else first session).
-    pub fn enrolled_in_time(&self, start: Option<NaiveDate>) -> Result<(), Ineligible> {
-        match self.enrolled_by {
-            Some(by) if start.is_none_or(|s| s > by.0) => Err(Ineligible::NotEnrolledInTime { start, by: by.0 }),
-            _ => Ok(()),
-        }
-    }
-
-    /// Whether attended dosage meets the rule.
-    pub fn met_dosage(&self, sessions: u32, minutes: f64) -> Result<(), Ineligible> {
-        if sessions < self.min_sessions {
-            return Err(Ineligible::TooFewSessions { attended: sessions, needed: self.min_sessions });
-        }
-        if minutes < self.min_minutes {
-            return Err(Ineligible::TooFewMinutes { attended: minutes, needed: self.min_minutes });
-        }
-        Ok(())
-    }
 }
 
 /// `[reporting]`.

@@ -13,6 +13,7 @@ pub mod join;
 pub mod ledger;
 pub mod limits;
 pub mod load;
+pub mod norms_file;
 pub mod norms_table;
 pub mod output;
 pub mod parquet;
@@ -21,93 +22,73 @@ pub mod schema;
 pub mod table;
 pub mod validate;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use join::{AnalyticFile, AnalyticRow, PrepareOptions, prepare};
 pub use ledger::{Accounting, Exception, ExceptionKind, Ledger, Stage};
 pub use validate::{RawInputs, ValidateOptions, Validated, validate};
 
-use crate::contract::terms::Contract;
 use crate::error::DataError;
 use table::Cell;
 
-/// Reads the contract's three input files; paths are relative to `base` (the contract's
-/// folder) unless absolute.
-pub fn load_inputs(contract: &Contract, base: &Path) -> Result<RawInputs, DataError> {
-    let read = |key: &str, name: &str| load::read_table(&base.join(name), name).map_err(|e| e.for_key(key, name));
+/// One input file: the contract key that names it (`files.roster`), the name as written
+/// there, and the path it resolves to. Messages name the key and the name.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputFile {
+    pub key: String,
+    pub name: String,
+    pub path: PathBuf,
+}
+
+impl InputFile {
+    /// `name` relative to `base` (unless absolute), named by `key` in messages.
+    pub fn new(key: &str, name: &str, base: &Path) -> InputFile {
+        InputFile { key: key.into(), name: name.into(), path: base.join(name) }
+    }
+
+    /// Reads the whole file as a table of text.
+    pub fn read_table(&self) -> Result<load::RawTable, DataError> {
+        load::read_table(&self.path, &self.name).map_err(|e| e.for_key(&self.key, &self.name))
+    }
+
+    /// Opens the file as a stream of records.
+    pub fn open(&self) -> Result<load::Source, DataError> {
+        load::Source::open(&self.path, &self.name).map_err(|e| e.for_key(&self.key, &self.name))
+    }
+}
+
+/// The three current-year input files of a run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InputFiles {
+    pub roster: InputFile,
+    pub sessions: InputFile,
+    pub assessments: InputFile,
+}
+
+/// Reads the three input files whole, as text.
+pub fn load_inputs(files: &InputFiles) -> Result<RawInputs, DataError> {
     Ok(RawInputs {
-        roster: read("files.roster", &contract.files.roster)?,
-        sessions: read("files.sessions", &contract.files.sessions)?,
-        assessments: read("files.assessments", &contract.files.assessments)?,
+        roster: files.roster.read_table()?,
+        sessions: files.sessions.read_table()?,
+        assessments: files.assessments.read_table()?,
     })
 }
 
-/// Validation options taken from a contract.
-pub fn validate_options(contract: &Contract) -> ValidateOptions {
-    ValidateOptions {
-        columns: contract.columns.clone(),
-        ids: contract.ids.clone(),
-        providers: contract.contract.providers.clone(),
-        groups: contract.reporting.groups.clone(),
-        required_test_fields: required_test_fields(contract),
-        comparison_values: contract.contract.comparison_values.clone(),
-        group_rules: roster_rules::GroupRules {
-            named: contract.reporting.groups_named,
-            max_values: contract.reporting.max_group_values,
-            min_count: contract.reporting.min_cell,
-            combine_rare: contract.reporting.rare_values == crate::contract::terms::RareValues::Combine,
-        },
-        score_ranges: contract.limits.ranges(),
-    }
-}
-
-/// Assessment fields the contract's test windows use: `window` when a window is chosen by
-/// label, `school_year` when by school year.
-fn required_test_fields(contract: &Contract) -> Vec<String> {
-    let specs = [&contract.tests.pre, &contract.tests.post];
-    let mut out = Vec::new();
-    if specs.iter().any(|w| w.window.is_some()) {
-        out.push("window".to_string());
-    }
-    if specs.iter().any(|w| w.school_year.is_some()) {
-        out.push("school_year".to_string());
-    }
-    out
-}
-
-/// Preparation options taken from a contract.
-pub fn prepare_options(contract: &Contract) -> PrepareOptions {
-    PrepareOptions {
-        subjects: contract.contract.subject.list(),
-        providers: contract.contract.providers.clone(),
-        grades: contract.contract.grades.clone(),
-        tests: contract.tests.clone(),
-        eligibility: contract.eligibility.clone(),
-        boundary: contract.reporting.attrition_boundary,
-    }
-}
-
 /// Loads, validates and joins in one call. The session log and the assessments are read as
-/// streams and kept as compact records (see [`prepare_contract_as_of`]); the result is the
-/// same as [`load_inputs`], [`validate`] and [`prepare`] in turn.
-pub fn prepare_contract(contract: &Contract, base: &Path) -> Result<AnalyticFile, DataError> {
-    prepare_contract_as_of(contract, base, None)
-}
-
-/// [`prepare_contract`] for a review on partial data: with `as_of`, session and assessment
-/// rows dated after it are not used; each is an exception of kind `excluded` in the date
-/// column ("dated YYYY-MM-DD, after the --as-of date YYYY-MM-DD").
-pub fn prepare_contract_as_of(
-    contract: &Contract,
-    base: &Path,
+/// streams and kept as compact records; the result is the same as [`load_inputs`],
+/// [`validate`] and [`prepare`] in turn. With `as_of` (a midpoint review), session and
+/// assessment rows dated after it are not used; each is an exception of kind `excluded` in
+/// the date column ("dated YYYY-MM-DD, after the --as-of date YYYY-MM-DD").
+pub fn prepare_files(
+    files: &InputFiles,
+    vopts: &ValidateOptions,
+    popts: &PrepareOptions,
     as_of: Option<chrono::NaiveDate>,
 ) -> Result<AnalyticFile, DataError> {
-    let open = |key: &str, name: &str| load::Source::open(&base.join(name), name).map_err(|e| e.for_key(key, name));
-    let roster = load::read_table(&base.join(&contract.files.roster), &contract.files.roster)
-        .map_err(|e| e.for_key("files.roster", &contract.files.roster))?;
-    let sessions = open("files.sessions", &contract.files.sessions)?;
-    let assessments = open("files.assessments", &contract.files.assessments)?;
-    prepare_sources(roster, sessions, assessments, &validate_options(contract), &prepare_options(contract), as_of)
+    let roster = files.roster.read_table()?;
+    let sessions = files.sessions.open()?;
+    let assessments = files.assessments.open()?;
+    prepare_sources(roster, sessions, assessments, vopts, popts, as_of)
 }
 
 /// Validates and joins a roster and two streamed inputs.

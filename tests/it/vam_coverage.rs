@@ -38,7 +38,13 @@ fn vam_coverage() {
         simulate::write(&district, dir.path()).unwrap();
         std::fs::write(dir.path().join("contract.toml"), obc::cli::simulate::contract_toml(&spec)).unwrap();
         let (contract, base) = obc::cli::read_contract(&dir.path().join("contract.toml")).unwrap();
-        let analytic = obc::data::prepare_contract(&contract, &base).unwrap();
+        let analytic = obc::data::prepare_files(
+            &contract.input_files(&base),
+            &contract.validate_options(),
+            &contract.prepare_options(),
+            None,
+        )
+        .unwrap();
         let data = dir.path().join("analytic.csv");
         analytic.table().write(&data, obc::data::table::Format::Csv).unwrap();
         let effect: HashMap<&str, f64> = district.student_effects.iter().map(|(id, e)| (id.as_str(), *e)).collect();

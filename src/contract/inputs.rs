@@ -1,0 +1,90 @@
+//! What the data layer needs from a contract, as the plain option structs it takes: the
+//! input files and the validation, preparation and history options. The data layer never
+//! sees a [`Contract`] (docs/architecture.md).
+
+use std::path::Path;
+
+use super::terms::{Contract, RareValues};
+use crate::data::history::HistoryOptions;
+use crate::data::roster_rules::GroupRules;
+use crate::data::{InputFile, InputFiles, PrepareOptions, ValidateOptions};
+
+impl Contract {
+    /// The three current-year files, relative to `base` (the contract's folder).
+    pub fn input_files(&self, base: &Path) -> InputFiles {
+        InputFiles {
+            roster: InputFile::new("files.roster", &self.files.roster, base),
+            sessions: InputFile::new("files.sessions", &self.files.sessions, base),
+            assessments: InputFile::new("files.assessments", &self.files.assessments, base),
+        }
+    }
+
+    /// The history file, when the contract names one.
+    pub fn history_file(&self, base: &Path) -> Option<InputFile> {
+        self.files.history.as_deref().map(|h| InputFile::new("files.history", h, base))
+    }
+
+    /// The norms file, when the contract names one (`norms.method = "file"`).
+    pub fn norms_file(&self, base: &Path) -> Option<InputFile> {
+        self.norms.file.as_deref().map(|n| InputFile::new("norms.file", n, base))
+    }
+
+    /// How the three current-year files are validated.
+    pub fn validate_options(&self) -> ValidateOptions {
+        ValidateOptions {
+            columns: self.columns.clone(),
+            ids: self.ids.clone(),
+            providers: self.contract.providers.clone(),
+            groups: self.reporting.groups.clone(),
+            required_test_fields: self.required_test_fields(),
+            comparison_values: self.contract.comparison_values.clone(),
+            group_rules: GroupRules {
+                named: self.reporting.groups_named,
+                max_values: self.reporting.max_group_values,
+                min_count: self.reporting.min_cell,
+                combine_rare: self.reporting.rare_values == RareValues::Combine,
+            },
+            score_ranges: self.limits.ranges(),
+        }
+    }
+
+    /// Assessment fields the contract's test windows use: `window` when a window is chosen
+    /// by label, `school_year` when by school year.
+    fn required_test_fields(&self) -> Vec<String> {
+        let specs = [&self.tests.pre, &self.tests.post];
+        let mut out = Vec::new();
+        if specs.iter().any(|w| w.window.is_some()) {
+            out.push("window".to_string());
+        }
+        if specs.iter().any(|w| w.school_year.is_some()) {
+            out.push("school_year".to_string());
+        }
+        out
+    }
+
+    /// How validated rows are joined into the analytic file.
+    pub fn prepare_options(&self) -> PrepareOptions {
+        PrepareOptions {
+            subjects: self.contract.subject.list(),
+            providers: self.contract.providers.clone(),
+            grades: self.contract.grades.clone(),
+            tests: self.tests.clone(),
+            eligibility: self.eligibility.clone(),
+            boundary: self.reporting.attrition_boundary,
+        }
+    }
+
+    /// How the history file is read: the contract's subjects and grades, the history
+    /// windows, columns, ID rules, reporting groups and score ranges.
+    pub fn history_options(&self) -> HistoryOptions {
+        HistoryOptions {
+            subjects: self.contract.subject.list(),
+            grades: self.contract.grades.clone(),
+            tests: self.history.tests(&self.tests),
+            columns: self.columns.history.clone(),
+            ids: self.ids.clone(),
+            groups: self.reporting.groups.clone(),
+            score_ranges: self.limits.ranges(),
+        }
+    }
+}

@@ -1,0 +1,189 @@
+//! The library's entry point for settling a contract from its files: the data layer reads
+//! and checks them, this module fits the norms, applies the fail-safe gates
+//! (README "Limits and fail-safe rules"), scores every student and settles each provider.
+//! `obc check` is [`settle`] plus writing the outputs; `obc baseline` is [`baseline`] plus
+//! writing its outputs.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+
+use super::baseline::Baseline;
+use super::check::{self, Settlement, Student};
+use super::midpoint::Midpoint;
+use super::norms::{ContractNorms, contract_norms, except_unfitted, norm_score};
+use super::students::students;
+use super::terms::Contract;
+use crate::data::history::{History, load_history};
+use crate::data::{self, AnalyticFile};
+use crate::error::{ContractError, Error};
+use crate::profile::{phase, release_freed_memory};
+use crate::stats::norms::model::Scorer;
+
+/// How a settlement is run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Options {
+    /// Midpoint review: only data dated on or before this day, projected to the post-test.
+    pub as_of: Option<NaiveDate>,
+    /// Settle even when a file has more invalid rows than `limits.max_invalid_share`.
+    pub allow_partial: bool,
+}
+
+/// A settled contract with everything its outputs are written from.
+pub struct Settled {
+    /// The terms settled on: the contract, or at a midpoint review its prorated terms.
+    pub terms: Contract,
+    /// The analytic file's ledgers, flow and warnings (its rows have become `students`).
+    pub analytic: AnalyticFile,
+    /// The history file's ledger and warnings (its students are dropped once the norms are fitted).
+    pub history: Option<History>,
+    pub norms: Option<ContractNorms>,
+    pub midpoint: Option<Midpoint>,
+    pub students: Vec<Student>,
+    pub settlement: Settlement,
+}
+
+/// Reads the contract's files (relative to `base`, its folder), fits or reads its norms,
+/// and settles it.
+///
+/// ```
+/// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples");
+/// let text = std::fs::read_to_string(dir.join("contract.toml")).unwrap();
+/// let contract = obc::contract::terms::Contract::from_toml(&text, "contract.toml").unwrap();
+/// let settled = obc::settle(&contract, &dir, &obc::contract::run::Options::default()).unwrap();
+/// let p1 = &settled.settlement.providers[0];
+/// assert_eq!((p1.provider.as_str(), p1.counts.rostered), ("P1", 222));
+/// assert!(settled.settlement.totals.payable > 0.0);
+/// ```
+pub fn settle(contract: &Contract, base: &Path, opts: &Options) -> Result<Settled, Error> {
+    phase("start");
+    contract.check_settlement_terms()?;
+    let midpoint = opts.as_of.map(|d| Midpoint::new(contract, d)).transpose()?;
+    let terms = midpoint.as_ref().map_or_else(|| contract.clone(), |m| m.terms.clone());
+    // The history file and the norms fitted on it do not depend on the current year's
+    // files: load and fit them on a second thread while the current year is prepared.
+    let (analytic, fitted) = std::thread::scope(|scope| {
+        let fitting = scope.spawn(|| history_and_norms(contract, base));
+        let files = terms.input_files(base);
+        let analytic = data::prepare_files(&files, &terms.validate_options(), &terms.prepare_options(), opts.as_of);
+        phase("prepared");
+        (analytic, fitting.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+    });
+    let mut analytic = analytic?;
+    let (history, norms) = fitted?;
+    let mut ledgers: Vec<&data::Ledger> = analytic.ledgers.iter().collect();
+    ledgers.extend(history.as_ref().map(|h| &h.ledger));
+    let partial = data::limits::gate(ledgers, terms.limits.max_invalid_share, opts.allow_partial)?;
+    analytic.warnings.extend(partial);
+    analytic.warnings.extend(check::comparison_present(&terms, &analytic.rows)?);
+    let students = students(std::mem::take(&mut analytic.rows), norms.as_ref(), midpoint.as_ref());
+    phase("students");
+    let settlement = check::settle(&terms, &students);
+    phase("settled");
+    Ok(Settled { terms, analytic, history, norms, midpoint, students, settlement })
+}
+
+/// The history file (if named) and the contract's norms; the history's unfitted students
+/// become exceptions, and its students are dropped once the norms are fitted.
+fn history_and_norms(contract: &Contract, base: &Path) -> Result<(Option<History>, Option<ContractNorms>), Error> {
+    let mut history = match contract.history_file(base) {
+        Some(f) => {
+            Some(load_history(&f.path, &f.name, &contract.history_options()).map_err(|e| e.for_key(&f.key, &f.name))?)
+        }
+        None => None,
+    };
+    let file = match contract.norms_file(base).filter(|_| contract.uses_norms()) {
+        Some(f) => Some(data::norms_file::read(&f.path, &f.name).map_err(|e| e.for_key(&f.key, &f.name))?),
+        None => None,
+    };
+    let norms = contract_norms(contract, history.as_ref(), file)?;
+    phase("history and norms");
+    if let Some(h) = history.as_mut() {
+        if let Some(n) = &norms {
+            except_unfitted(h, &n.unfitted);
+        }
+        // the history's students are only needed to fit the norms; keep its ledger
+        h.students = Vec::new();
+    }
+    release_freed_memory();
+    Ok((history, norms))
+}
+
+/// Targets set from a contract's history file ([`baseline`]).
+pub struct Targets {
+    /// The history file's ledger (its unfitted students excepted) and warnings.
+    pub history: History,
+    pub norms: Option<ContractNorms>,
+    /// Instructional weeks the targets assume (`baseline.weeks`, or the history's median).
+    pub weeks: f64,
+    pub baseline: Baseline,
+    /// Warnings of the run itself (`--allow-partial`).
+    pub warnings: Vec<String>,
+}
+
+/// Reads the contract's history file, fits its norms and sets targets: the business-as-usual
+/// level, OC curves and the recommendation (README "Setting targets").
+pub fn baseline(contract: &Contract, base: &Path, allow_partial: bool) -> Result<Targets, Error> {
+    contract.check_history_named()?;
+    let f = contract.history_file(base).ok_or_else(|| {
+        ContractError::Baseline("obc baseline needs the history file: add `history = ...` under [files]".into())
+    })?;
+    let mut history =
+        load_history(&f.path, &f.name, &contract.history_options()).map_err(|e| e.for_key(&f.key, &f.name))?;
+    let warnings = data::limits::gate([&history.ledger], contract.limits.max_invalid_share, allow_partial)?;
+    if history.students.iter().any(|s| s.grade.is_none()) {
+        return Err(ContractError::Baseline(format!(
+            "{}: no grade for some students; baselines are by grade",
+            history.file
+        ))
+        .into());
+    }
+    let file = match contract.norms_file(base).filter(|_| contract.uses_norms()) {
+        Some(n) => Some(data::norms_file::read(&n.path, &n.name).map_err(|e| e.for_key(&n.key, &n.name))?),
+        None => None,
+    };
+    let norms = contract_norms(contract, Some(&history), file)?;
+    if let Some(n) = &norms {
+        except_unfitted(&mut history, &n.unfitted);
+    }
+    let scorer = norms.as_ref().map(|n| Scorer::new(&n.model));
+    let score = |subject: &str, grade: i32, pre: f64, post: f64, weeks: f64| match &scorer {
+        Some(s) => norm_score(s, subject, grade, pre, post, Some(weeks)),
+        None => Err("the contract uses no norms".to_string()),
+    };
+    let students: Vec<Student> = history
+        .students
+        .iter()
+        .map(|h| {
+            let grade = h.grade.unwrap_or_default(); // every grade is known (checked above)
+            Student {
+                student_id: h.student_id.clone(),
+                subject: h.subject.clone(),
+                school: h.school_id.clone().unwrap_or_default(),
+                grade,
+                provider: None,
+                tutor: None,
+                groups: h.groups.clone(),
+                analysed: true,
+                excluded: None,
+                served: false,
+                pre: Some(h.pre.score),
+                post: Some(h.post.score),
+                pre_sem: h.pre.sem,
+                weeks: Some(h.weeks_between),
+                sessions: 0,
+                minutes: 0.0,
+                score: score(&h.subject, grade, h.pre.score, h.post.score, h.weeks_between),
+            }
+        })
+        .collect();
+    let weeks = contract.baseline.weeks.unwrap_or_else(|| {
+        let mut w: Vec<f64> = history.students.iter().map(|s| s.weeks_between).collect();
+        w.sort_by(f64::total_cmp);
+        w.get(w.len() / 2).copied().unwrap_or(36.0)
+    });
+    let rescore =
+        |s: &Student, post: f64| score(&s.subject, s.grade, s.pre.unwrap_or(f64::NAN), post, s.weeks.unwrap_or(weeks));
+    let result = super::baseline::run(contract, &students, rescore, weeks).map_err(ContractError::Baseline)?;
+    Ok(Targets { history, norms, weeks, baseline: result, warnings })
+}

@@ -1,0 +1,68 @@
+//! Settlement's view of the analytic file: one [`Student`] per analytic row, with the
+//! first rule failed, the norm scores and, at a midpoint review, the projected post-test.
+
+use super::check::{Rule, Student};
+use super::midpoint::Midpoint;
+use super::norms::{ContractNorms, norm_score};
+use crate::data::join::AnalyticRow;
+use crate::stats::norms::model::Scorer;
+
+/// The rule an analytic row failed first, in flow order.
+fn failed_rule(r: &AnalyticRow) -> Option<(Rule, String)> {
+    let reason = || r.exclusion_reason.clone().unwrap_or_default();
+    if r.analysed {
+        None
+    } else if !r.has_pre() {
+        Some((Rule::NoPreTest, reason()))
+    } else if r.enrolled_in_time == Some(false) {
+        Some((Rule::Enrolment, reason()))
+    } else if r.met_dosage == Some(false) {
+        Some((Rule::Dosage, reason()))
+    } else {
+        Some((Rule::NoPostTest, reason()))
+    }
+}
+
+/// Settlement's view of the analytic file. Consumes the rows (their text moves into the
+/// students rather than being copied: at a million students the rows are the largest
+/// structure held). At a midpoint review, each analysed student's post-test is replaced by
+/// the projection ([`Midpoint`]).
+pub fn students(rows: Vec<AnalyticRow>, norms: Option<&ContractNorms>, midpoint: Option<&Midpoint>) -> Vec<Student> {
+    let scorer = norms.map(|n| Scorer::new(&n.model));
+    rows.into_iter()
+        .map(|r| {
+            let pre = r.pre.as_ref().map(|t| t.score);
+            let post = r.post.as_ref().map(|t| t.score);
+            let score = match (&scorer, pre, post) {
+                (Some(s), Some(a), Some(b)) => norm_score(s, &r.subject, r.grade, a, b, r.weeks_between),
+                (None, _, _) => Err("the contract uses no norms".into()),
+                _ => Err("no pre- or post-test".into()),
+            };
+            let excluded = failed_rule(&r);
+            let served = r.provider_id.is_some() && r.enrolled_in_time != Some(false) && r.met_dosage != Some(false);
+            let mut s = Student {
+                excluded,
+                served,
+                pre,
+                post,
+                pre_sem: r.pre.as_ref().and_then(|t| t.sem),
+                weeks: r.weeks_between,
+                sessions: r.dosage.sessions_attended,
+                minutes: r.dosage.minutes_attended,
+                score,
+                analysed: r.analysed,
+                grade: r.grade,
+                groups: r.groups,
+                student_id: r.student_id,
+                subject: r.subject,
+                school: r.school_id,
+                provider: r.provider_id,
+                tutor: r.tutor_id,
+            };
+            if let (Some(m), Some(pre), Some(post), Some(w)) = (midpoint, &r.pre, &r.post, r.weeks_between) {
+                m.project(&mut s, pre, post, w, scorer.as_ref());
+            }
+            s
+        })
+        .collect()
+}

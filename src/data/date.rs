@@ -2,8 +2,6 @@
 //! form `M/D/YYYY` (one or two digit month and day). A trailing time (`2025-09-14 00:00:00`,
 //! `2025-09-14T08:30`) is ignored. Two-digit years are refused: `9/14/25` is ambiguous.
 
-#[allow(unused_imports)]
-use crate::contract::terms::Contract as _Upward;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 

@@ -11,10 +11,10 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::UserError;
-use crate::contract::check::{self, NormScore, Rule, Settlement, Student};
 use crate::contract::midpoint::Midpoint;
 use crate::contract::norms::ContractNorms;
 use crate::contract::run::{self, Settled};
+use crate::contract::settle::{self, NormScore, Rule, Settlement, Student};
 use crate::contract::terms::Contract;
 use crate::data::table::{Cell, Column, CsvSink, Format, Table};
 use crate::data::{self, Accounting};
@@ -262,7 +262,7 @@ fn providers_table(contract: &Contract, s: &Settlement) -> Table {
             int(p.iter().map(|r| r.excluded.get(rule.as_str()).copied().unwrap_or(0))),
         );
     }
-    fn shown(r: &check::ProviderResult) -> Option<&check::Estimate> {
+    fn shown(r: &settle::ProviderResult) -> Option<&settle::Estimate> {
         if r.suppressed { None } else { r.estimate.as_ref() }
     }
     t.push("met_outcome", Column::Int(p.iter().map(|r| r.counts.met.map(|v| v as i64)).collect()));

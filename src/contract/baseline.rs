@@ -32,8 +32,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::benchmarks::{self, Comparison};
-use super::check::{self, Estimate, NormScore, Student};
 use super::oc::{self, OcCell, OcSpec, Recommendation, Statistic};
+use super::settle::{self, Estimate, NormScore, Student};
 use super::terms::{Contract, DecisionRule, MetricKind};
 use crate::stats::normal::qnorm;
 use crate::stats::spline::quantile_type7;
@@ -152,7 +152,7 @@ where
         .iter()
         .filter(|s| s.pre.is_some() && s.post.is_some() && sd_post.contains_key(&s.grade))
         .filter(|s| cut.get(&s.grade).is_none_or(|c| s.pre.is_some_and(|p| p <= *c)))
-        .filter(|s| match check::outcome_met(contract.outcome.kind, contract.outcome.at_least, s) {
+        .filter(|s| match settle::outcome_met(contract.outcome.kind, contract.outcome.at_least, s) {
             Ok(_) => true,
             Err(e) => {
                 *unscored.entry(e).or_default() += 1;
@@ -166,7 +166,7 @@ where
     // effect-size metric: residuals of the history regression
     let effect = if kind == MetricKind::EffectSize {
         let owned: Vec<Student> = target.iter().map(|s| (*s).clone()).collect();
-        let m = check::effect_model(&owned, &vec![true; owned.len()])?;
+        let m = settle::effect_model(&owned, &vec![true; owned.len()])?;
         let sd = m.sd_comparison.0;
         Some((m.residual.into_iter().map(|r| r.expect("every student in the model")).collect::<Vec<f64>>(), sd))
     } else {
@@ -189,7 +189,7 @@ where
                     shifted.score = rescore(s, post);
                 }
                 let met =
-                    check::outcome_met(contract.outcome.kind, contract.outcome.at_least, &shifted).unwrap_or(false);
+                    settle::outcome_met(contract.outcome.kind, contract.outcome.at_least, &shifted).unwrap_or(false);
                 let score = shifted.score.as_ref().ok();
                 match kind {
                     MetricKind::ShareMeeting => f64::from(u8::from(met)),
@@ -212,9 +212,9 @@ where
     let bau = match stat {
         Statistic::Median => {
             let v: Vec<u8> = values[0].iter().map(|&x| x as u8).collect();
-            check::estimate_median_sgp(&v, &cl, n, inf.replicates, inf.seed, inf.interval, level)
+            settle::estimate_median_sgp(&v, &cl, n, inf.replicates, inf.seed, inf.interval, level)
         }
-        _ => check::estimate_mean(&values[0], &cl, n, inf.replicates, inf.seed, inf.interval, level),
+        _ => settle::estimate_mean(&values[0], &cl, n, inf.replicates, inf.seed, inf.interval, level),
     };
     // metric by effect on a fine grid, for SD equivalents
     let fine: Vec<f64> = (0..=75).map(|i| f64::from(i) * 0.02).collect();

@@ -16,7 +16,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::check::{Settlement, Student, outcome_met};
+use super::settle::{Settlement, Student, outcome_met};
 use super::terms::Contract;
 use crate::stats::normal::qnorm;
 use crate::stats::spline::quantile_type7 as quantile7;

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::check::{Rule, Settlement, Student};
 use super::norms::norm_score;
+use super::settle::{Rule, Settlement, Student};
 use super::terms::Contract;
 use crate::data::join::PickedTest;
 use crate::error::ContractError;

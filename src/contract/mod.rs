@@ -3,13 +3,13 @@
 
 pub mod baseline;
 pub mod benchmarks;
-pub mod check;
 pub mod figures;
 pub mod inputs;
 pub mod midpoint;
 pub mod norms;
 pub mod oc;
 pub mod run;
+pub mod settle;
 pub mod students;
 pub mod suppress;
 pub mod terms;

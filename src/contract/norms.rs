@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::check::NormScore;
+use super::settle::NormScore;
 use super::terms::{Contract, NormsMethod};
 use crate::data::history::History;
 use crate::error::ContractError;

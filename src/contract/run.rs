@@ -9,9 +9,9 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use super::baseline::Baseline;
-use super::check::{self, Settlement, Student};
 use super::midpoint::Midpoint;
 use super::norms::{ContractNorms, contract_norms, except_unfitted, norm_score};
+use super::settle::{self, Settlement, Student};
 use super::students::students;
 use super::terms::Contract;
 use crate::data::history::{History, load_history};
@@ -75,10 +75,10 @@ pub fn settle(contract: &Contract, base: &Path, opts: &Options) -> Result<Settle
     ledgers.extend(history.as_ref().map(|h| &h.ledger));
     let partial = data::limits::gate(ledgers, terms.limits.max_invalid_share, opts.allow_partial)?;
     analytic.warnings.extend(partial);
-    analytic.warnings.extend(check::comparison_present(&terms, &analytic.rows)?);
+    analytic.warnings.extend(settle::comparison_present(&terms, &analytic.rows)?);
     let students = students(std::mem::take(&mut analytic.rows), norms.as_ref(), midpoint.as_ref());
     phase("students");
-    let settlement = check::settle(&terms, &students);
+    let settlement = settle::settle(&terms, &students);
     phase("settled");
     Ok(Settled { terms, analytic, history, norms, midpoint, students, settlement })
 }

@@ -1,9 +1,9 @@
 //! Settlement's view of the analytic file: one [`Student`] per analytic row, with the
 //! first rule failed, the norm scores and, at a midpoint review, the projected post-test.
 
-use super::check::{Rule, Student};
 use super::midpoint::Midpoint;
 use super::norms::{ContractNorms, norm_score};
+use super::settle::{Rule, Student};
 use crate::data::join::AnalyticRow;
 use crate::stats::norms::model::Scorer;
 

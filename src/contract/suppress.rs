@@ -12,7 +12,7 @@
 //!   (complementary suppression), so that totals cannot reveal it. A suppressed cell keeps
 //!   its provider, group and value and nothing else.
 
-use super::check::{GroupCell, ProviderResult};
+use super::settle::{GroupCell, ProviderResult};
 
 /// Withholds a small provider's statistics (no-op for a provider at or above `min_cell`).
 pub fn provider(r: &mut ProviderResult, min_cell: usize) {

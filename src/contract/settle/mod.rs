@@ -1,0 +1,294 @@
+//! Settlement: from scored students to each provider's metric, interval, decision per tier,
+//! payment with its arithmetic, equity-group tables with suppression, fairness checks, and
+//! a per-student audit trail.
+//!
+//! ## Who counts
+//! A tutored student *counts* for a provider when the data layer analysed them (a pre-test,
+//! enrolled in time, met the dosage rule, a post-test) and the outcome could be computed
+//! (the norms cover the student's group and start score when the outcome needs norms).
+//! Everyone else is listed with the first rule they failed: `no pre-test`, `enrolment`,
+//! `dosage`, `no post-test`, `no norm`.
+//!
+//! ## The metric and its interval
+//! Per provider, over counted students:
+//! - `share_meeting`: the mean of the 0/1 outcome;
+//! - `mean_cgi`: the mean CGI;
+//! - `median_sgp`: the median SGP (R's `median`: the mean of the two middle values when n
+//!   is even);
+//! - `effect_size`: the provider coefficient of an OLS of the post-test on, per grade, an
+//!   intercept, the standardised pre-test z and z² (z within grade over all analysed
+//!   students), and one indicator per provider, fitted on counted tutored students and
+//!   analysed comparison students; divided by the WWC pooled SD (`((n_T − 1)s_T² + (n_C −
+//!   1)s_C²)/(N − 2)`, each s the within-grade SD of the post-test) and multiplied by ω = 1 −
+//!   3/(4N − 9).
+//!
+//! The interval is a bootstrap over the resampling unit of `[inference] cluster` (students,
+//! tutors or schools of the provider), with `replicates` replicates seeded from the contract
+//! seed and the provider ID (so adding a provider does not change another's replicates).
+//! For `effect_size` the comparison group is resampled once per replicate (the same
+//! comparison replicates serve every provider) and the covariate coefficients and the SD are
+//! held at their full-sample values: their sampling variance, O(1/N) over all analysed
+//! students, is small against a provider's O(1/n); this is an approximation stated in
+//! every report. Interval methods are those of [`crate::stats::bootstrap`] (percentile,
+//! BCa with jackknife influence over units, basic, normal), at `[decision] level`.
+//!
+//! ## Decisions
+//! Per tier t: `point`: met if the estimate ≥ t, else not met. `lower_bound`: met if the
+//! interval's lower end ≥ t, not met if its upper end < t, otherwise inconclusive.
+//! `probability`: with p = the share of bootstrap replicates ≥ t (the bootstrap
+//! distribution read as an approximate posterior under a flat prior), met if p ≥ level, not
+//! met if p ≤ 1 − level, otherwise inconclusive. The tier reached is the highest tier met
+//! such that every lower tier is met too. An inconclusive tier earns nothing.
+//!
+//! ## Payment
+//! base = base_fixed + base_per_student × (students of `base_basis`);
+//! outcome = outcome_per_student × (counted students meeting the outcome) (zero when
+//! `per_student_requires_tier` and no tier is reached), or pool × pool_share of the tier
+//! reached with pool = outcome_pool + outcome_pool_per_student × counted;
+//! penalty = penalty_per_regressed × (counted students with growth < regressed_below);
+//! payable = min(cap, max(0, base + outcome − penalty)). Each step is written out.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::terms::{
+    BaseBasis, ClusterLevel, Contract, DecisionRule, IntervalMethod, MetricKind, OutcomeKind, Threshold,
+};
+use crate::stats::bootstrap::{self, ClusterSums, Plan};
+use crate::stats::effect::small_sample_correction;
+use crate::stats::linalg;
+use crate::stats::normal::qnorm;
+use crate::stats::wwc;
+
+mod audit;
+mod decision;
+mod equity;
+mod estimate;
+mod fairness;
+mod outcome;
+mod payment;
+
+pub use audit::*;
+pub use decision::*;
+pub use equity::*;
+pub use estimate::*;
+pub use fairness::*;
+pub use outcome::*;
+pub use payment::*;
+
+/// One provider's settlement.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProviderResult {
+    pub provider: String,
+    pub counts: ProviderCounts,
+    /// Tutored students not counted, by the first rule failed.
+    pub excluded: BTreeMap<String, u64>,
+    pub estimate: Option<Estimate>,
+    /// Why there is no estimate (no counted students, no comparison group, ...).
+    pub no_estimate: Option<String>,
+    /// Fewer counted students than `min_cell`: public tables show no metric.
+    pub suppressed: bool,
+    pub tiers: Vec<TierDecision>,
+    pub tier_reached: Option<String>,
+    pub payment: PaymentResult,
+}
+
+/// Everything a settlement produces.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Settlement {
+    pub providers: Vec<ProviderResult>,
+    pub comparison: Option<Estimate>,
+    pub groups: Vec<GroupCell>,
+    pub fairness: Fairness,
+    #[serde(skip)]
+    pub audit: Vec<AuditRow>,
+    pub totals: PaymentResultTotals,
+    pub warnings: Vec<String>,
+}
+
+/// What every provider's settlement reads: the students, their outcomes and who counts,
+/// the effect-size model, the comparison group and the pre-tests standardised for the
+/// fairness checks.
+struct Context<'a> {
+    contract: &'a Contract,
+    students: &'a [Student],
+    met: Vec<Option<bool>>,
+    reason: Vec<Option<(Rule, String)>>,
+    counted: Vec<bool>,
+    effect: Option<EffectModel>,
+    comparison: Comparison,
+    zpre: Vec<Option<f64>>,
+    comp_rostered: u64,
+}
+
+/// Settles a contract over scored students (module docs).
+pub fn settle(contract: &Contract, students: &[Student]) -> Settlement {
+    let mut warnings = Vec::new();
+    let (met, reason) = outcomes(contract, students);
+    let counted: Vec<bool> = met.iter().map(Option::is_some).collect();
+    let effect = match contract.metric.kind {
+        MetricKind::EffectSize => effect_model(students, &counted).map_err(|e| warnings.push(e)).ok(),
+        _ => None,
+    };
+    let comparison = comparison_group(contract, students, &counted, &met, effect.as_ref());
+    let zpre = within_grade_z(students, &counted);
+    let comp_rostered = students.iter().filter(|s| s.provider.is_none()).count() as u64;
+    let cx = Context { contract, students, met, reason, counted, effect, comparison, zpre, comp_rostered };
+
+    let providers = provider_list(contract, students);
+    let mut results = Vec::new();
+    let mut audit: Vec<AuditRow> = Vec::with_capacity(students.len());
+    let mut totals = PaymentResultTotals::default();
+    let mut fairness = Fairness::default();
+    for prov in &providers {
+        let (result, rows) = settle_provider(&cx, prov, &mut fairness, &mut warnings);
+        totals.add(&result.payment);
+        audit.extend(rows);
+        results.push(result);
+    }
+    audit.extend(comparison_audit(&cx));
+    audit.sort_by_key(|a| a.index);
+    let groups = group_table(contract, students, &cx.counted, &cx.met, cx.effect.as_ref(), &providers);
+    fairness.warnings = fairness_warnings(&fairness);
+    Settlement { providers: results, comparison: cx.comparison.estimate, groups, fairness, audit, totals, warnings }
+}
+
+/// Every provider on the roster, and every provider the contract lists.
+fn provider_list(contract: &Contract, students: &[Student]) -> Vec<String> {
+    let mut set: BTreeSet<String> = students.iter().filter_map(|s| s.provider.clone()).collect();
+    if let Some(list) = &contract.contract.providers {
+        set.extend(list.iter().cloned());
+    }
+    set.into_iter().collect()
+}
+
+/// One provider's settlement: counts, metric, decisions, payment (suppressed as public
+/// outputs need, [`crate::contract::suppress`]), its students' audit rows, and its rows of
+/// the fairness checks.
+fn settle_provider(
+    cx: &Context<'_>,
+    prov: &str,
+    fairness: &mut Fairness,
+    warnings: &mut Vec<String>,
+) -> (ProviderResult, Vec<AuditRow>) {
+    let (contract, students) = (cx.contract, cx.students);
+    let rows: Vec<usize> = (0..students.len()).filter(|&i| students[i].provider.as_deref() == Some(prov)).collect();
+    let idx: Vec<usize> = rows.iter().copied().filter(|&i| cx.counted[i]).collect();
+    let counts = payment_counts(contract, students, &rows, &idx, &cx.met);
+    let excluded = excluded_by_rule(&rows, &cx.reason);
+    fairness.exclusions.extend(exclusion_rows(prov, counts.rostered, &excluded));
+    let est = provider_metric(cx, prov, &idx);
+    let (tiers, reached) = match &est {
+        Ok(e) => decide_tiers(&contract.thresholds, contract.decision.rule, contract.decision.level, e),
+        Err(_) => (undecided_tiers(&contract.thresholds), None),
+    };
+    let pay = payment(contract, counts, reached);
+    let audit = provider_audit(cx, &rows, &counts, &pay, reached);
+    let suppressed = counts.counted < contract.reporting.min_cell as u64;
+    provider_fairness(cx, prov, &idx, &counts, suppressed, fairness);
+    if counts.counted < contract.limits.min_counted {
+        warnings.push(format!(
+            "{prov}: only {} counted students, fewer than limits.min_counted = {}: its metric and decisions \
+             rest on very few students",
+            counts.counted, contract.limits.min_counted
+        ));
+    }
+    let (estimate, no_estimate) = match est {
+        Ok(e) => (Some(e), None),
+        Err(e) => (None, Some(e)),
+    };
+    let mut result = ProviderResult {
+        provider: prov.to_string(),
+        counts: counts.into(),
+        excluded,
+        estimate,
+        no_estimate,
+        suppressed,
+        tiers,
+        tier_reached: reached.map(|i| tier_name(&contract.thresholds, i)),
+        payment: pay,
+    };
+    super::suppress::provider(&mut result, contract.reporting.min_cell);
+    (result, audit)
+}
+
+/// A provider's metric with its interval, or why there is none.
+fn provider_metric(cx: &Context<'_>, prov: &str, idx: &[usize]) -> Result<Estimate, String> {
+    let (contract, inf) = (cx.contract, &cx.contract.inference);
+    let seed = stream_seed(inf.seed, prov);
+    if idx.is_empty() {
+        return Err("no counted students".into());
+    }
+    if contract.metric.kind != MetricKind::EffectSize {
+        return provider_estimate(contract, cx.students, idx, &cx.met, seed);
+    }
+    let m = cx.effect.as_ref().ok_or("the effect-size model could not be fitted (see warnings)")?;
+    let scale = m.scale(prov).ok_or("the pooled SD is zero or undefined")?;
+    let r: Vec<f64> = idx.iter().map(|&i| m.residual[i].expect("in model")).collect();
+    let (cl, k) = clusters_of(inf.cluster, cx.students, idx);
+    let c = &cx.comparison;
+    Ok(estimate_effect(
+        &r,
+        &cl,
+        k,
+        (&c.resid, &c.cluster, c.k),
+        &c.reps,
+        scale,
+        seed,
+        inf.interval,
+        contract.decision.level,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_from_counts_matches_r_median() {
+        let mut c = [0u64; 100];
+        for v in [10u8, 50, 60, 70] {
+            c[v as usize] += 1;
+        }
+        assert_eq!(median_from_counts(&c), 55.0);
+        c[99] += 1;
+        assert_eq!(median_from_counts(&c), 60.0);
+    }
+
+    #[test]
+    fn decisions_follow_each_rule() {
+        use DecisionRule::*;
+        // estimate 0.50, interval 0.42..0.58, 70% of replicates >= 0.48
+        assert_eq!(decide(Point, 0.9, 0.50, 0.42, 0.58, 0.7, 0.48), Verdict::Met);
+        assert_eq!(decide(Point, 0.9, 0.50, 0.42, 0.58, 0.3, 0.52), Verdict::NotMet);
+        assert_eq!(decide(LowerBound, 0.9, 0.50, 0.42, 0.58, 0.7, 0.48), Verdict::Inconclusive);
+        assert_eq!(decide(LowerBound, 0.9, 0.50, 0.42, 0.58, 1.0, 0.40), Verdict::Met);
+        assert_eq!(decide(LowerBound, 0.9, 0.50, 0.42, 0.58, 0.0, 0.60), Verdict::NotMet);
+        assert_eq!(decide(Probability, 0.8, 0.50, 0.42, 0.58, 0.7, 0.48), Verdict::Inconclusive);
+        assert_eq!(decide(Probability, 0.8, 0.50, 0.42, 0.58, 0.85, 0.48), Verdict::Met);
+        assert_eq!(decide(Probability, 0.8, 0.50, 0.42, 0.58, 0.15, 0.48), Verdict::NotMet);
+    }
+
+    #[test]
+    fn money_groups_thousands() {
+        assert_eq!(money(1234567.891), "1,234,567.89");
+        assert_eq!(money(0.0), "0.00");
+        assert_eq!(money(-1200.0), "-1,200.00");
+    }
+
+    #[test]
+    fn mean_bootstrap_interval_covers_and_is_seeded() {
+        let v: Vec<f64> = (0..200).map(|i| if i % 3 == 0 { 1.0 } else { 0.0 }).collect();
+        let cl: Vec<usize> = (0..200).collect();
+        let a = estimate_mean(&v, &cl, 200, 500, 7, IntervalMethod::Percentile, 0.9);
+        let b = estimate_mean(&v, &cl, 200, 500, 7, IntervalMethod::Percentile, 0.9);
+        assert_eq!(a, b);
+        let (lo, hi) = (a.low.unwrap(), a.high.unwrap());
+        assert!(lo < a.point && a.point < hi);
+        // binomial SE sqrt(p(1-p)/n) = 0.0333; a 90% interval is about +-0.055
+        assert!((hi - lo - 2.0 * 1.645 * 0.0333).abs() < 0.02, "{lo} {hi}");
+        let bca = estimate_mean(&v, &cl, 200, 500, 7, IntervalMethod::Bca, 0.9);
+        assert!(bca.low.unwrap() < bca.point && bca.point < bca.high.unwrap());
+    }
+}

@@ -1,0 +1,169 @@
+//! Who counts and what each student reached: the students settlement sees, the rule
+//! each failed first, and the outcome of a counted student (docs/methods.md, settlement).
+
+#[allow(unused_imports)]
+use super::*;
+
+/// Norm results of one student (what the outcome and the metric read).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct NormScore {
+    pub expected_growth: Option<f64>,
+    pub growth_sd: Option<f64>,
+    pub cgi: Option<f64>,
+    pub cgp: Option<f64>,
+    pub sgp: Option<u8>,
+}
+
+/// The first rule a student failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    NoPreTest,
+    Enrolment,
+    Dosage,
+    NoPostTest,
+    NoNorm,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 5] = [Rule::NoPreTest, Rule::Enrolment, Rule::Dosage, Rule::NoPostTest, Rule::NoNorm];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::NoPreTest => "no_pre_test",
+            Rule::Enrolment => "enrolment",
+            Rule::Dosage => "dosage",
+            Rule::NoPostTest => "no_post_test",
+            Rule::NoNorm => "no_norm",
+        }
+    }
+}
+
+/// One student as settlement sees them (built by the caller from the analytic file and
+/// the norms).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Student {
+    pub student_id: String,
+    pub subject: String,
+    pub school: String,
+    pub grade: i32,
+    /// `None`: comparison student.
+    pub provider: Option<String>,
+    pub tutor: Option<String>,
+    pub groups: BTreeMap<String, String>,
+    /// Analysed by the data layer (pre, eligible, post).
+    pub analysed: bool,
+    /// Why not analysed, with the rule (tutored and comparison students alike).
+    pub excluded: Option<(Rule, String)>,
+    /// Tutored: enrolled in time and met the dosage rule.
+    pub served: bool,
+    pub pre: Option<f64>,
+    pub post: Option<f64>,
+    pub pre_sem: Option<f64>,
+    pub weeks: Option<f64>,
+    pub sessions: u32,
+    pub minutes: f64,
+    /// Norm results; `Err` names why the student could not be scored.
+    pub score: Result<NormScore, String>,
+}
+
+impl Student {
+    pub fn growth(&self) -> Option<f64> {
+        Some(self.post? - self.pre?)
+    }
+}
+
+/// Whether a student meets the outcome; `Err` when it cannot be computed.
+pub fn outcome_met(kind: OutcomeKind, at_least: Option<f64>, s: &Student) -> Result<bool, String> {
+    let growth = s.growth().ok_or("no growth (missing pre or post)")?;
+    let k = at_least.unwrap_or(0.0);
+    if kind == OutcomeKind::ScaleGrowth {
+        return Ok(growth >= k);
+    }
+    let score = s.score.as_ref().map_err(Clone::clone)?;
+    let need = |v: Option<f64>, what: &str| v.ok_or_else(|| format!("the norms give no {what}"));
+    Ok(match kind {
+        OutcomeKind::GrowthVsNorm => growth >= need(score.expected_growth, "expected growth")?,
+        OutcomeKind::Cgp => need(score.cgp, "CGP")? >= k,
+        OutcomeKind::Cgi => need(score.cgi, "CGI")? >= k,
+        OutcomeKind::Sgp => f64::from(score.sgp.ok_or("the norms give no SGP")?) >= k,
+        OutcomeKind::PercentTypical => {
+            let e = need(score.expected_growth, "expected growth")?;
+            if e <= 0.0 {
+                return Err(format!(
+                    "expected growth {e:.2} is not positive, so percent of typical growth is undefined"
+                ));
+            }
+            100.0 * growth / e >= k
+        }
+        OutcomeKind::ScaleGrowth => unreachable!("handled above"),
+    })
+}
+
+/// The per-student value the metric averages (share: 0/1; mean CGI: the CGI).
+pub(super) fn metric_value(kind: MetricKind, met: bool, s: &Student) -> Option<f64> {
+    match kind {
+        MetricKind::ShareMeeting => Some(if met { 1.0 } else { 0.0 }),
+        MetricKind::MeanCgi => s.score.as_ref().ok()?.cgi,
+        MetricKind::MedianSgp => s.score.as_ref().ok()?.sgp.map(f64::from),
+        MetricKind::EffectSize => None,
+    }
+}
+
+/// Whether the roster has comparison (untutored) students, as the metric needs: without
+/// any, a warning (fairness checks cannot run), and for `effect_size` an error unless the
+/// contract sets `require_comparison = false` (README "No silent codes").
+pub fn comparison_present(
+    contract: &Contract,
+    rows: &[crate::data::AnalyticRow],
+) -> Result<Vec<String>, crate::error::DataError> {
+    if rows.is_empty() || rows.iter().any(|r| r.provider_id.is_none()) {
+        return Ok(Vec::new());
+    }
+    if contract.metric.kind == MetricKind::EffectSize && contract.contract.require_comparison {
+        return Err(crate::error::DataError::NoComparison { metric: contract.metric.kind.describe().into() });
+    }
+    Ok(vec![format!(
+        "no comparison students: every roster student has a provider, so baseline equivalence and attrition \
+         against a comparison group cannot be checked (comparison codes: {:?}; set [contract] \
+         comparison_values if untutored students carry a code)",
+        contract.contract.comparison_values
+    )])
+}
+
+/// Each student's outcome (`Some` = counted) or the first rule failed: the data layer's
+/// exclusion, or `no_norm` when the outcome or the metric cannot be computed.
+pub(super) fn outcomes(contract: &Contract, students: &[Student]) -> (Vec<Option<bool>>, Vec<Option<(Rule, String)>>) {
+    let kind = contract.metric.kind;
+    let mut met: Vec<Option<bool>> = vec![None; students.len()];
+    let mut reason: Vec<Option<(Rule, String)>> = vec![None; students.len()];
+    for (i, s) in students.iter().enumerate() {
+        if !s.analysed {
+            reason[i] = Some(s.excluded.clone().unwrap_or((Rule::NoPostTest, "not analysed".into())));
+            continue;
+        }
+        let outcome = outcome_met(contract.outcome.kind, contract.outcome.at_least, s);
+        let metric_ok = match kind {
+            MetricKind::EffectSize | MetricKind::ShareMeeting => Ok(()),
+            _ => metric_value(kind, false, s).map(|_| ()).ok_or_else(|| {
+                s.score.as_ref().err().cloned().unwrap_or_else(|| "the norms give no value for the metric".into())
+            }),
+        };
+        match (outcome, metric_ok) {
+            (Ok(m), Ok(())) => met[i] = Some(m),
+            (Err(e), _) | (_, Err(e)) => reason[i] = Some((Rule::NoNorm, e)),
+        }
+    }
+    (met, reason)
+}
+
+/// Students of `rows` not counted, by the first rule they failed.
+pub(super) fn excluded_by_rule(rows: &[usize], reason: &[Option<(Rule, String)>]) -> BTreeMap<String, u64> {
+    let mut excluded: BTreeMap<String, u64> = BTreeMap::new();
+    for &i in rows {
+        if let Some((rule, _)) = &reason[i] {
+            *excluded.entry(rule.as_str().to_string()).or_default() += 1;
+        }
+    }
+    excluded
+}

@@ -49,7 +49,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let oc = oc_table(&result);
     oc.write_into(&out, "oc.csv", Format::Csv)?;
     let exceptions_rows = crate::data::write_exceptions(&out, "exceptions.csv", [&history.ledger])?;
-    let accounting = history.accounting().map_err(anyhow::Error::msg)?;
+    let accounting = history.accounting()?;
     let mut m = Manifest::new("baseline", serde_json::to_value(&contract)?, Some(contract.inference.seed));
     m.inputs = vec![accounting.clone()];
     m.allow_partial = args.allow_partial;

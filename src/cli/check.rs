@@ -125,9 +125,9 @@ fn write_outputs(
     let exceptions_rows = data::write_exceptions(out, "exceptions.csv", ledgers.iter().copied())?;
     phase("exceptions written");
 
-    let mut inputs: Vec<Accounting> = analytic.accounting().map_err(anyhow::Error::msg)?;
+    let mut inputs: Vec<Accounting> = analytic.accounting()?;
     if let Some(h) = history {
-        inputs.push(h.accounting().map_err(anyhow::Error::msg)?);
+        inputs.push(h.accounting()?);
     }
     let mut m = Manifest::new(
         if as_of.is_some() { "check --as-of" } else { "check" },

@@ -183,7 +183,7 @@ pub fn finish_beside(
 ) -> anyhow::Result<()> {
     let exceptions_path = sidecar(out, "exceptions.csv");
     let exceptions_rows = crate::data::write_exceptions(dir, &file_name(&exceptions_path), [ledger])?;
-    let accounting = ledger.accounting(crate::data::Stage::Prepared).map_err(anyhow::Error::msg)?;
+    let accounting = ledger.accounting(crate::data::Stage::Prepared)?;
     manifest.inputs = vec![accounting.clone()];
     manifest.outputs =
         vec![main, crate::manifest::OutputFile::new(&file_name(&exceptions_path), true, Some(exceptions_rows))];

@@ -46,7 +46,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let flow = analytic.flow_table();
     flow.write_into(&out, "flow.csv", Format::Csv)?;
     let exceptions_rows = data::write_exceptions(&out, "exceptions.csv", &analytic.ledgers)?;
-    let accounting = analytic.accounting().map_err(anyhow::Error::msg)?;
+    let accounting = analytic.accounting()?;
     let mut m = Manifest::new("prepare", serde_json::to_value(&contract)?, None);
     m.allow_partial = args.allow_partial;
     m.inputs = accounting.clone();

@@ -21,12 +21,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let out = super::out_dir(&args.out, &inputs, &["exceptions.csv"])?;
     let v = data::validate(&raw, &contract.validate_options())?;
     let exceptions_rows = data::write_exceptions(&out, "exceptions.csv", v.ledgers())?;
-    let accounting = v
-        .ledgers()
-        .iter()
-        .map(|l| l.accounting(Stage::Validated))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(anyhow::Error::msg)?;
+    let accounting = v.ledgers().iter().map(|l| l.accounting(Stage::Validated)).collect::<Result<Vec<_>, _>>()?;
     let mut m = Manifest::new("validate", serde_json::to_value(&contract)?, None);
     m.inputs = accounting.clone();
     m.outputs = vec![OutputFile::new("exceptions.csv", true, Some(exceptions_rows))];

@@ -488,7 +488,7 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
     text.push('\n');
     out.write("model.json", text.as_bytes())?;
     let exceptions_rows = data::write_exceptions(&out, "exceptions.csv", [&d.ledger])?;
-    let accounting = d.ledger.accounting(Stage::Prepared).map_err(anyhow::Error::msg)?;
+    let accounting = d.ledger.accounting(Stage::Prepared)?;
     let mut m = Manifest::new("vam", spec, None);
     m.inputs = vec![accounting.clone()];
     m.outputs = vec![

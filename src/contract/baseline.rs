@@ -33,7 +33,7 @@ use serde::Serialize;
 
 use super::benchmarks::{self, Comparison};
 use super::oc::{self, OcCell, OcSpec, Recommendation, Statistic};
-use super::settle::{self, Estimate, NormScore, Student};
+use super::settle::{self, Estimate, NoOutcome, NormScore, Student};
 use super::terms::{Contract, DecisionRule, MetricKind};
 use crate::stats::normal::qnorm;
 use crate::stats::spline::quantile_type7;
@@ -110,7 +110,7 @@ fn summary(stat: Statistic, v: &[f64]) -> f64 {
 /// scored); `rescore(student, shifted_post)` re-scores a student against the norms.
 pub fn run<F>(contract: &Contract, history: &[Student], rescore: F, weeks: f64) -> Result<Baseline, String>
 where
-    F: Fn(&Student, f64) -> Result<NormScore, String> + Sync,
+    F: Fn(&Student, f64) -> Result<NormScore, NoOutcome> + Sync,
 {
     let b = &contract.baseline;
     let kind = contract.metric.kind;
@@ -155,7 +155,7 @@ where
         .filter(|s| match settle::outcome_met(contract.outcome.kind, contract.outcome.at_least, s) {
             Ok(_) => true,
             Err(e) => {
-                *unscored.entry(e).or_default() += 1;
+                *unscored.entry(e.to_string()).or_default() += 1;
                 false
             }
         })

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::norms::norm_score;
-use super::settle::{Rule, Settlement, Student};
+use super::settle::{NoOutcome, Rule, Settlement, Student};
 use super::terms::Contract;
 use crate::data::join::PickedTest;
 use crate::error::ContractError;
@@ -78,7 +78,7 @@ impl Midpoint {
         s.weeks = Some(full);
         s.score = match scorer {
             Some(sc) => norm_score(sc, &s.subject, s.grade, pre.score, projected, Some(full)),
-            None => Err("the contract uses no norms".into()),
+            None => Err(NoOutcome::NoNorms),
         };
     }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::settle::NormScore;
+use super::settle::{NoOutcome, NormScore};
 use super::terms::{Contract, NormsMethod};
 use crate::data::history::History;
 use crate::error::ContractError;
@@ -137,20 +137,18 @@ pub fn norm_score(
     pre: f64,
     post: f64,
     weeks: Option<f64>,
-) -> Result<NormScore, String> {
+) -> Result<NormScore, NoOutcome> {
     let k = key(subject, Some(grade));
     if let Some((lo, hi)) = scorer.support(&k)
         && !(lo..=hi).contains(&pre)
     {
-        return Err(format!(
-            "no norm: start score {pre} is outside the norms' support {lo}..={hi} for {subject} grade {grade}"
-        ));
+        return Err(NoOutcome::OutsideSupport { pre, lo, hi, subject: subject.into(), grade });
     }
     match scorer.score(&k, Some(grade), &[Some(pre)], Some(post), weeks) {
         Ok(Scored::Sgp { sgp, .. }) => Ok(NormScore { sgp: Some(sgp), ..Default::default() }),
-        Ok(Scored::Normal { lookup: Some(l), .. }) if l.start_clamped => Err(format!(
-            "no norm: start score {pre} is outside the norms table's start scores for {subject} grade {grade}"
-        )),
+        Ok(Scored::Normal { lookup: Some(l), .. }) if l.start_clamped => {
+            Err(NoOutcome::OutsideTable { pre, subject: subject.into(), grade })
+        }
         Ok(Scored::Normal { expectation, .. }) => {
             let cgi = conditional::cgi(post - pre, &expectation);
             Ok(NormScore {
@@ -161,6 +159,6 @@ pub fn norm_score(
                 sgp: None,
             })
         }
-        Err(p) => Err(format!("no norm: {}", p.reason)),
+        Err(p) => Err(NoOutcome::Unscored(p.reason)),
     }
 }

@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use super::baseline::Baseline;
 use super::midpoint::Midpoint;
 use super::norms::{ContractNorms, contract_norms, except_unfitted, norm_score};
-use super::settle::{self, Settlement, Student};
+use super::settle::{self, NoOutcome, Settlement, Student};
 use super::students::students;
 use super::terms::Contract;
 use crate::data::history::{History, load_history};
@@ -149,7 +149,7 @@ pub fn baseline(contract: &Contract, base: &Path, allow_partial: bool) -> Result
     let scorer = norms.as_ref().map(|n| Scorer::new(&n.model));
     let score = |subject: &str, grade: i32, pre: f64, post: f64, weeks: f64| match &scorer {
         Some(s) => norm_score(s, subject, grade, pre, post, Some(weeks)),
-        None => Err("the contract uses no norms".to_string()),
+        None => Err(NoOutcome::NoNorms),
     };
     let students: Vec<Student> = history
         .students

@@ -3,7 +3,7 @@
 
 use super::midpoint::Midpoint;
 use super::norms::{ContractNorms, norm_score};
-use super::settle::{Rule, Student};
+use super::settle::{NoOutcome, Rule, Student};
 use crate::data::join::AnalyticRow;
 use crate::stats::norms::model::Scorer;
 
@@ -35,8 +35,8 @@ pub fn students(rows: Vec<AnalyticRow>, norms: Option<&ContractNorms>, midpoint:
             let post = r.post.as_ref().map(|t| t.score);
             let score = match (&scorer, pre, post) {
                 (Some(s), Some(a), Some(b)) => norm_score(s, &r.subject, r.grade, a, b, r.weeks_between),
-                (None, _, _) => Err("the contract uses no norms".into()),
-                _ => Err("no pre- or post-test".into()),
+                (None, _, _) => Err(NoOutcome::NoNorms),
+                _ => Err(NoOutcome::NoTests),
             };
             let excluded = failed_rule(&r);
             let served = r.provider_id.is_some() && r.enrolled_in_time != Some(false) && r.met_dosage != Some(false);

@@ -138,7 +138,7 @@ impl History {
     }
 
     /// Rows read, used and excepted; errors only on an internal accounting fault.
-    pub fn accounting(&self) -> Result<Accounting, String> {
+    pub fn accounting(&self) -> Result<Accounting, super::ledger::UndecidedRow> {
         self.ledger.accounting(Stage::Prepared)
     }
 }

@@ -188,7 +188,7 @@ pub struct AnalyticFile {
 
 impl AnalyticFile {
     /// Rows read, used and excepted per input; errors only on an internal accounting fault.
-    pub fn accounting(&self) -> Result<Vec<Accounting>, String> {
+    pub fn accounting(&self) -> Result<Vec<Accounting>, super::ledger::UndecidedRow> {
         self.ledgers.iter().map(|l| l.accounting(Stage::Prepared)).collect()
     }
 }

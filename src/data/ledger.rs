@@ -68,6 +68,17 @@ pub struct Accounting {
     pub blank_lines: u64,
 }
 
+/// An internal fault: a row neither used nor excepted when the accounting was asked for
+/// (every row must be decided; a bug, exit 1).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{file} row {row} was neither used nor excepted ({state:?} at {stage:?})")]
+pub struct UndecidedRow {
+    pub file: String,
+    pub row: u64,
+    pub state: RowState,
+    pub stage: Stage,
+}
+
 /// The state of every row of one input file and its exceptions.
 #[derive(Clone, Debug)]
 pub struct Ledger {
@@ -196,7 +207,7 @@ impl Ledger {
 
     /// Counts at `stage`. Errors (an internal fault, not a data problem) when a row has not
     /// been decided at that stage.
-    pub fn accounting(&self, stage: Stage) -> Result<Accounting, String> {
+    pub fn accounting(&self, stage: Stage) -> Result<Accounting, UndecidedRow> {
         let mut used = 0u64;
         let mut excepted = 0u64;
         for (i, s) in self.states.iter().enumerate() {
@@ -204,10 +215,7 @@ impl Ledger {
                 (RowState::Excepted, _) => excepted += 1,
                 (RowState::Valid, Stage::Validated) | (RowState::Used, Stage::Prepared) => used += 1,
                 _ => {
-                    return Err(format!(
-                        "{} row {} was neither used nor excepted ({s:?} at {stage:?})",
-                        self.file, self.rows[i]
-                    ));
+                    return Err(UndecidedRow { file: self.file.clone(), row: self.rows[i], state: *s, stage });
                 }
             }
         }
@@ -257,7 +265,7 @@ mod tests {
     fn undecided_rows_are_refused() {
         let mut l = Ledger::new(Role::Sessions, &table(2));
         l.validate(0);
-        assert!(l.accounting(Stage::Validated).unwrap_err().contains("row 3"));
+        assert!(l.accounting(Stage::Validated).unwrap_err().to_string().contains("row 3"));
         l.validate(1);
         l.mark_used(0);
         // row 1 valid but not used: not decided for the prepared stage

@@ -63,8 +63,33 @@ pub struct Student {
     pub weeks: Option<f64>,
     pub sessions: u32,
     pub minutes: f64,
-    /// Norm results; `Err` names why the student could not be scored.
-    pub score: Result<NormScore, String>,
+    /// Norm results; `Err` says why the student could not be scored.
+    pub score: Result<NormScore, NoOutcome>,
+}
+
+/// Why a counted student's outcome or metric value cannot be computed: the `no_norm` rule
+/// (README "Settling a contract"). The text is what the audit shows.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum NoOutcome {
+    #[error("the contract uses no norms")]
+    NoNorms,
+    #[error("no pre- or post-test")]
+    NoTests,
+    #[error("no growth (missing pre or post)")]
+    NoGrowth,
+    #[error("no norm: start score {pre} is outside the norms' support {lo}..={hi} for {subject} grade {grade}")]
+    OutsideSupport { pre: f64, lo: f64, hi: f64, subject: String, grade: i32 },
+    #[error("no norm: start score {pre} is outside the norms table's start scores for {subject} grade {grade}")]
+    OutsideTable { pre: f64, subject: String, grade: i32 },
+    /// The norms could not score the student (no group, no fitted norms...): their reason.
+    #[error("no norm: {0}")]
+    Unscored(String),
+    #[error("the norms give no {0}")]
+    Missing(&'static str),
+    #[error("expected growth {0:.2} is not positive, so percent of typical growth is undefined")]
+    NonPositiveExpected(f64),
+    #[error("the norms give no value for the metric")]
+    NoMetricValue,
 }
 
 impl Student {
@@ -74,25 +99,23 @@ impl Student {
 }
 
 /// Whether a student meets the outcome; `Err` when it cannot be computed.
-pub fn outcome_met(kind: OutcomeKind, at_least: Option<f64>, s: &Student) -> Result<bool, String> {
-    let growth = s.growth().ok_or("no growth (missing pre or post)")?;
+pub fn outcome_met(kind: OutcomeKind, at_least: Option<f64>, s: &Student) -> Result<bool, NoOutcome> {
+    let growth = s.growth().ok_or(NoOutcome::NoGrowth)?;
     let k = at_least.unwrap_or(0.0);
     if kind == OutcomeKind::ScaleGrowth {
         return Ok(growth >= k);
     }
     let score = s.score.as_ref().map_err(Clone::clone)?;
-    let need = |v: Option<f64>, what: &str| v.ok_or_else(|| format!("the norms give no {what}"));
+    let need = |v: Option<f64>, what: &'static str| v.ok_or(NoOutcome::Missing(what));
     Ok(match kind {
         OutcomeKind::GrowthVsNorm => growth >= need(score.expected_growth, "expected growth")?,
         OutcomeKind::Cgp => need(score.cgp, "CGP")? >= k,
         OutcomeKind::Cgi => need(score.cgi, "CGI")? >= k,
-        OutcomeKind::Sgp => f64::from(score.sgp.ok_or("the norms give no SGP")?) >= k,
+        OutcomeKind::Sgp => f64::from(score.sgp.ok_or(NoOutcome::Missing("SGP"))?) >= k,
         OutcomeKind::PercentTypical => {
             let e = need(score.expected_growth, "expected growth")?;
             if e <= 0.0 {
-                return Err(format!(
-                    "expected growth {e:.2} is not positive, so percent of typical growth is undefined"
-                ));
+                return Err(NoOutcome::NonPositiveExpected(e));
             }
             100.0 * growth / e >= k
         }
@@ -133,7 +156,10 @@ pub fn comparison_present(
 
 /// Each student's outcome (`Some` = counted) or the first rule failed: the data layer's
 /// exclusion, or `no_norm` when the outcome or the metric cannot be computed.
-pub(super) fn outcomes(contract: &Contract, students: &[Student]) -> (Vec<Option<bool>>, Vec<Option<(Rule, String)>>) {
+/// Per student: the outcome when counted, the first rule failed (with its reason) otherwise.
+pub(super) type Outcomes = (Vec<Option<bool>>, Vec<Option<(Rule, String)>>);
+
+pub(super) fn outcomes(contract: &Contract, students: &[Student]) -> Outcomes {
     let kind = contract.metric.kind;
     let mut met: Vec<Option<bool>> = vec![None; students.len()];
     let mut reason: Vec<Option<(Rule, String)>> = vec![None; students.len()];
@@ -145,13 +171,13 @@ pub(super) fn outcomes(contract: &Contract, students: &[Student]) -> (Vec<Option
         let outcome = outcome_met(contract.outcome.kind, contract.outcome.at_least, s);
         let metric_ok = match kind {
             MetricKind::EffectSize | MetricKind::ShareMeeting => Ok(()),
-            _ => metric_value(kind, false, s).map(|_| ()).ok_or_else(|| {
-                s.score.as_ref().err().cloned().unwrap_or_else(|| "the norms give no value for the metric".into())
-            }),
+            _ => metric_value(kind, false, s)
+                .map(|_| ())
+                .ok_or_else(|| s.score.as_ref().err().cloned().unwrap_or(NoOutcome::NoMetricValue)),
         };
         match (outcome, metric_ok) {
             (Ok(m), Ok(())) => met[i] = Some(m),
-            (Err(e), _) | (_, Err(e)) => reason[i] = Some((Rule::NoNorm, e)),
+            (Err(e), _) | (_, Err(e)) => reason[i] = Some((Rule::NoNorm, e.to_string())),
         }
     }
     (met, reason)

@@ -117,7 +117,7 @@ fn section_number(text: &str) -> Option<(String, usize)> {
         return None;
     }
     let rest = &text[major..];
-    let minor = if rest.starts_with('.') { digits(&rest[1..]) } else { 0 };
+    let minor = rest.strip_prefix('.').map_or(0, digits);
     let len = if minor > 0 { major + 1 + minor } else { major };
     Some((text[..len].to_string(), len))
 }

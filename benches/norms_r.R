@@ -34,7 +34,7 @@ stopifnot(identical(names(d), c("prior", "current")), !anyNA(d))
 n <- nrow(d)
 prior <- d$prior
 
-## SGP recipe (tests/fixtures/r/sgp.R; docs methods.md 1.3-1.5)
+## SGP recipe (tests/fixtures/r/sgp.R; docs/methods.md 1.3-1.5)
 knots <- round(quantile(prior, probs = c(0.2, 0.4, 0.6, 0.8), type = 7, names = FALSE), digits = 3)
 bnd <- round(extendrange(prior, f = 0.1), digits = 3)
 fml <- current ~ bs(prior, knots = knots, Boundary.knots = bnd)

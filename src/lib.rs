@@ -1,9 +1,10 @@
 //! # obc: student growth for outcomes-based tutoring contracts
 //!
 //! Districts pay tutoring providers partly on results. `obc` joins rosters, tutoring session
-//! logs and pre/post assessments; accounts for every input row; and (as the toolkit grows)
-//! estimates growth norms, provider value-added and bootstrap intervals, and sets and
-//! checks contract thresholds and payments.
+//! logs and pre/post assessments; accounts for every input row; estimates growth norms,
+//! provider value-added and bootstrap intervals; and sets (`obc baseline`) and checks
+//! (`obc check`) contract thresholds and payments. Methods: docs/methods.md; the contract
+//! file: docs/contracts.md; layers and house rules: docs/architecture.md.
 //!
 //! ## The model in one page
 //! Student *i* with a provider *p(i)* (or none: the comparison group) has a pre-test
@@ -17,9 +18,10 @@
 //! ## Module map
 //! - [`data`]: schema, loading (CSV/Parquet, IDs as text), validation with row-level
 //!   exceptions, join to the analytic file, flow table. The only module that uses polars.
-//! - [`panel`]: the typed table estimators take.
+//! - [`panel`]: a typed column table meant for estimators (none takes it yet).
 //! - [`stats`]: pure statistics (no files, no polars).
-//! - [`contract`]: the contract as code (TOML terms).
+//! - [`contract`]: the contract as code (TOML terms), settlement, suppression and target
+//!   setting.
 //! - [`simulate`]: a synthetic district with known truth.
 //! - [`manifest`]: provenance written with every output.
 //! - [`report`]: the public HTML report and its SVG figures (pure; no file I/O).

@@ -1,10 +1,10 @@
-//! Published tutoring effects and typical annual growth (docs domain.md 7), as data with
+//! Published tutoring effects and typical annual growth (docs/methods.md 11), as data with
 //! their sources, and [`compare`]: how a proposed growth target (in SD units) compares with
 //! what tutoring programs of the provider's size achieve and with a typical year's growth.
 //!
-//! The annual-growth table (Hill, Bloom, Black & Lipsey 2008, Table 1) is transcribed from
-//! domain.md 7.2, where it is marked **unconfirmed: values not verified against the paper**;
-//! [`HILL_2008_VERIFIED`] is `false` and every sentence that uses it says so.
+//! The annual-growth table (Hill, Bloom, Black & Lipsey 2008, Table 1) was transcribed from
+//! a secondary source and **has not been verified against the paper** (docs/methods.md
+//! 11.2); [`HILL_2008_VERIFIED`] is `false` and every sentence that uses it says so.
 //!
 //! Conventions of [`compare`]:
 //! - a grade `g` uses the transition `g−1 → g` of the table (Hill's gains run spring to
@@ -67,7 +67,7 @@ const NICKOW_AERJ_SRC: &str = "nssa.stanford.edu/studies/promise-tutoring-prek-1
 const KRAFT: &str = "Kraft, Schueler & Falken, EdWorkingPaper 24-1031 (265-282 RCTs)";
 const KRAFT_SRC: &str = "nssa.stanford.edu/studies/what-impacts-should-we-expect-tutoring-scale-exploring-meta-analytic-generalizability; schoolleadership20.com/forum/topics/the-impact-of-tutoring-programs-at-scale";
 
-/// Tutoring effects of domain.md 7.1.
+/// Published tutoring effects (docs/methods.md 11.1).
 pub const TUTORING_EFFECTS: &[TutoringEffect] = &[
     TutoringEffect {
         key: "nickow_2020",
@@ -199,8 +199,8 @@ pub struct AnnualGain {
     pub math: f64,
 }
 
-/// Hill, Bloom, Black & Lipsey (2008), *Child Development Perspectives* 2(3), Table 1, as in
-/// domain.md 7.2. **Not verified against the paper** ([`HILL_2008_VERIFIED`]).
+/// Hill, Bloom, Black & Lipsey (2008), *Child Development Perspectives* 2(3), Table 1 (how
+/// they are used: docs/methods.md 11.2). **Not verified against the paper** ([`HILL_2008_VERIFIED`]).
 pub const HILL_2008: &[AnnualGain] = &[
     AnnualGain { from: 0, reading: 1.52, math: 1.14 },
     AnnualGain { from: 1, reading: 0.97, math: 1.03 },
@@ -215,7 +215,7 @@ pub const HILL_2008: &[AnnualGain] = &[
     AnnualGain { from: 10, reading: 0.19, math: 0.14 },
     AnnualGain { from: 11, reading: 0.06, math: 0.01 },
 ];
-/// The Hill et al. values have not been checked against the paper (domain.md 7.2).
+/// The Hill et al. values have not been checked against the paper (docs/methods.md 11.2).
 pub const HILL_2008_VERIFIED: bool = false;
 pub const HILL_2008_CITATION: &str = "Hill, Bloom, Black & Lipsey 2008, Child Development Perspectives 2(3), Table 1";
 pub const HILL_2008_SOURCE: &str =
@@ -465,9 +465,8 @@ mod tests {
 
     #[test]
     fn grade_7_example() {
-        // domain.md 7.2: "A 12-week target of +0.2 SD for grade 7 asks for about two-thirds
-        // of a year's typical gain": the year in grade 7 is the 6-7 transition, math 0.30:
-        // 0.2 / 0.30 = two-thirds.
+        // The worked example of docs/methods.md 11.2: a 12-week target of +0.2 SD in grade 7
+        // math against the 6-7 transition (0.30): 0.2 / 0.30 = two-thirds of a year's gain.
         let c = compare(0.2, 12.0, &[7], "math", 50);
         assert_eq!(c.annual_growth_sd, Some(0.30));
         let s = c.share_of_annual_growth.unwrap();

@@ -1,5 +1,8 @@
-//! Contracts: the terms (TOML spec), and, as they are built, metrics, checks, payments and
-//! baselines. Nothing here reads files or uses polars (a test scans the source).
+//! Contracts: the terms (TOML spec, docs/contracts.md), settlement (outcomes, provider
+//! metrics with bootstrap intervals, tier decisions, payments, equity and fairness tables,
+//! audit), small-cell suppression, the report's figure aggregates, and target setting
+//! (baseline, OC curves, published benchmarks); methods in docs/methods.md 9-11. Nothing
+//! here reads files or uses polars (a test scans the source).
 
 pub mod baseline;
 pub mod benchmarks;

@@ -2,7 +2,7 @@
 //! how likely is a provider with `n` students and a true effect `d` (SD units) to meet a
 //! metric threshold `t`? And which threshold keeps the chance that a provider with no
 //! effect is paid at or below `alpha`, with what power at a plausible effect, and from which
-//! provider size on? (docs domain.md 1.5, 5.3 and 7.)
+//! provider size on? (docs/methods.md 10.1, 10.3 and 11.)
 //!
 //! # Model
 //!

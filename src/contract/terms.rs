@@ -348,7 +348,7 @@ pub enum NormsMethod {
 /// | `method` | `conditional` | `conditional`, `sgp` (fitted on `files.history`) or `file` |
 /// | `file` | none | with `method = "file"`: a norms.json, relative to the contract |
 /// | `sd_model` | `constant` | conditional norms: SD of growth `constant` or `linear_log` in the start score |
-/// | `min_n` | 1000 (SGP), 30 (conditional) | smallest history group fitted |
+/// | `min_n` | 1000 | smallest history group fitted (SGP and conditional alike) |
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct NormsSpec {

@@ -1,5 +1,5 @@
 //! The data layer: schema, loading, validation, join, flow. polars is used here and only
-//! here (Parquet input, CSV/Parquet output); estimators receive a [`Panel`](crate::panel::Panel).
+//! here (Parquet input, CSV/Parquet output).
 //!
 //! ```text
 //! files --load--> RawTable (text) --validate--> Student/Session/Test + exceptions

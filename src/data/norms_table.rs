@@ -9,7 +9,7 @@
 //!   matched ignoring case and surrounding spaces; other columns are ignored.
 //! - **NWEA 2015 wide** ([`load_nwea_wide`]): `Subject, Grade, StartRIT` and, for a window
 //!   code such as `42` (fall to spring), `T42` (typical growth, unrounded) and `S42` (its SD);
-//!   the caller names the window and the weeks of instruction it stands for (methods.md 2.1:
+//!   the caller names the window and the weeks of instruction it stands for (docs/methods.md 2.1:
 //!   fall 4, winter 20, spring 32, next year 36). The rounded `R..` columns are not used.
 //!
 //! Grades are integers -1..=13, `K` = 0 (also `KG`), `PK` = -1, as in the roster. Every

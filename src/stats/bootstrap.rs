@@ -19,7 +19,7 @@
 //! up for the drawn clusters, so a replicate costs the number of clusters, not of students
 //! (see [`ClusterSums`]).
 //!
-//! # Intervals (docs methods.md 5.2)
+//! # Intervals (docs/methods.md 5.2)
 //!
 //! With replicates `t*_1..t*_R` and the estimate `t0`, at level `conf`:
 //!
@@ -38,7 +38,7 @@
 //! `L` are jackknife influence values, `L_i = (n − 1)(t0 − t_(−i))` with unit `i` (a student,
 //! or a whole cluster) deleted ([`jackknife_influence`]); pass them explicitly, as
 //! `boot.ci(..., L = empinf(b, type = "jack"))` does. [`bca_scipy`] is scipy's variant
-//! (methods.md 5.3): mid-rank `z0`, jackknife centred at its own mean, type-7 quantiles.
+//! (docs/methods.md 5.3): mid-rank `z0`, jackknife centred at its own mean, type-7 quantiles.
 //!
 //! # References
 //!
@@ -466,7 +466,7 @@ pub fn acceleration(influence: &[f64]) -> f64 {
     s3 / (6.0 * s2.powf(1.5))
 }
 
-/// scipy's BCa (methods.md 5.3): `z0 = Φ⁻¹((#{t* < t0} + #{t* ≤ t0}) / (2R))`, acceleration
+/// scipy's BCa (docs/methods.md 5.3): `z0 = Φ⁻¹((#{t* < t0} + #{t* ≤ t0}) / (2R))`, acceleration
 /// from the jackknife values `t_(−i)` centred at their mean, endpoints the type-7 quantiles
 /// of `t*` at the adjusted levels.
 pub fn bca_scipy(t: &[f64], t0: f64, jackknife_values: &[f64], level: f64) -> Result<Interval, BootstrapError> {

@@ -21,7 +21,7 @@
 //! A basis row is `(B_{1,4}(x), …, B_{K+3,4}(x))`: the first B-spline is dropped (no
 //! intercept column), so a row has `K + 3` entries. This is
 //! `bs(x, knots, Boundary.knots, degree = 3, intercept = FALSE)`; in SGP each prior score
-//! contributes these `K + 3 = 7` columns next to the model intercept (methods.md 1.4).
+//! contributes these `K + 3 = 7` columns next to the model intercept (docs/methods.md 1.4).
 //! Inside `[a, b]` every entry is in `[0, 1]` and the K + 4 B-splines sum to one, so
 //! `1 − Σ row = B_{0,4}(x) = ((ξ_1 − x)/(ξ_1 − a))³` on `[a, ξ_1)` and 0 beyond.
 //!
@@ -43,7 +43,7 @@
 //! differencing the B-spline coefficients, then the Taylor sum), so that the numbers agree
 //! to rounding error even far outside, where entries reach hundreds.
 //!
-//! # SGP knots and boundaries (methods.md 1.3)
+//! # SGP knots and boundaries (docs/methods.md 1.3)
 //!
 //! [`sgp_knots`] is `round(quantile(prior, probs, type = 7), 3)` and [`sgp_boundaries`] is
 //! `round(extendrange(prior, f = 0.1), 3)`, both from the prior scores only; missing

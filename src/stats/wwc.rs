@@ -161,7 +161,7 @@ mod tests {
 
     #[test]
     fn table_matches_the_handbook_rows_quoted_in_domain_notes() {
-        // domain.md section 6.2: overall % -> cautious / optimistic boundary (pp).
+        // docs/methods.md 8.4: overall % -> cautious / optimistic boundary (pp).
         let rows = [
             (0, Some(5.7), 10.0),
             (5, Some(6.1), 10.5),

@@ -176,3 +176,156 @@ fn the_import_scanner_sees_grouped_and_qualified_paths_but_not_comments() {
     let names: Vec<(usize, &str)> = names.iter().map(|(n, s)| (*n, s.as_str())).collect();
     assert_eq!(names, vec![(1, "contract"), (3, "data"), (3, "report"), (4, "cli")]);
 }
+
+/// The comment text of a Rust source: the part of each line after its first `//`, lines
+/// joined by a space, and a line without a comment breaking the run (so a citation written
+/// over two comment lines is read as one).
+fn comment_text(source: &str) -> String {
+    let mut out = String::new();
+    for line in source.lines() {
+        match line.find("//") {
+            Some(at) => {
+                let text = line[at + 2..].trim_start_matches(['/', '!']);
+                out.push_str(text.trim());
+                out.push(' ');
+            }
+            None => out.push('\n'),
+        }
+    }
+    out
+}
+
+/// A section number cited after a document name: `N` or `N.M`.
+fn section_number(text: &str) -> Option<(String, usize)> {
+    let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+    let major = digits(text);
+    if major == 0 {
+        return None;
+    }
+    let rest = &text[major..];
+    let minor = rest.strip_prefix('.').map_or(0, digits);
+    let len = if minor > 0 { major + 1 + minor } else { major };
+    Some((text[..len].to_string(), len))
+}
+
+/// Every document cited in `comments` (`docs/NAME.md`, `NAME.md`, or a longer path ending
+/// in `.md`) with the section numbers that follow it: `1.3`, ranges `1.3-1.7` (every section
+/// in between, same major number), lists `1.5, 5.3 and 7`, after an optional `section`.
+fn citations(comments: &str) -> Vec<(String, Vec<String>)> {
+    let is_path = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '/' | '.');
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(found) = comments[from..].find(".md") {
+        let end = from + found + 3;
+        from = end;
+        if comments[end..].chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+            continue;
+        }
+        let start = comments[..end - 3].rfind(|c: char| !is_path(c)).map_or(0, |i| i + 1);
+        let name = comments[start..end].trim_start_matches(['.', '/']).to_string();
+        let mut rest = comments[end..].trim_start();
+        for word in ["sections ", "section ", "§"] {
+            rest = rest.strip_prefix(word).unwrap_or(rest).trim_start();
+        }
+        let mut sections = Vec::new();
+        while let Some((first, len)) = section_number(rest) {
+            rest = &rest[len..];
+            let dash = ['-', '–'].into_iter().find(|&d| rest.starts_with(d));
+            let range_end =
+                dash.and_then(|d| section_number(&rest[d.len_utf8()..]).map(|(s, len)| (s, d.len_utf8() + len)));
+            match range_end {
+                Some((last, len)) => {
+                    rest = &rest[len..];
+                    let split = |s: &str| s.split_once('.').map(|(a, b)| (a.to_string(), b.parse::<u32>().ok()));
+                    match (split(&first), split(&last)) {
+                        (Some((a, Some(lo))), Some((b, Some(hi)))) if a == b => {
+                            sections.extend((lo..=hi).map(|m| format!("{a}.{m}")));
+                        }
+                        _ => {
+                            let (lo, hi) = (first.parse::<u32>(), last.parse::<u32>());
+                            match (lo, hi) {
+                                (Ok(lo), Ok(hi)) => sections.extend((lo..=hi).map(|m| m.to_string())),
+                                _ => sections.extend([first, last]),
+                            }
+                        }
+                    }
+                }
+                None => sections.push(first),
+            }
+            let next = rest.trim_start();
+            let next = next.strip_prefix(',').or_else(|| next.strip_prefix("and ")).map(str::trim_start);
+            match next {
+                Some(n) if section_number(n).is_some() => rest = n,
+                _ => break,
+            }
+        }
+        out.push((name, sections));
+    }
+    out
+}
+
+/// Section numbers of a Markdown document's headings: `## 3. Title` gives `3`,
+/// `### 3.3 Title` gives `3.3`.
+fn heading_numbers(markdown: &str) -> Vec<String> {
+    markdown
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .filter_map(|l| section_number(l.trim_start_matches('#').trim_start()).map(|(n, _)| n))
+        .collect()
+}
+
+#[test]
+fn the_citation_reader_finds_documents_and_sections() {
+    let text = comment_text(
+        "//! see docs/methods.md 1.3-1.5 and the\n//! README.md. Also (docs/contracts.md 2, 4.1 and\n\
+         //! 5) and methods.md\n//! section 6.3), domain.md 7.1–7.2.\nlet x = \"a.md 9\";\n// tests/fixtures/r/README.md\n",
+    );
+    let found = citations(&text);
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        found,
+        vec![
+            ("docs/methods.md".to_string(), s(&["1.3", "1.4", "1.5"])),
+            ("README.md".to_string(), vec![]),
+            ("docs/contracts.md".to_string(), s(&["2", "4.1", "5"])),
+            ("methods.md".to_string(), s(&["6.3"])),
+            ("domain.md".to_string(), s(&["7.1", "7.2"])),
+            ("tests/fixtures/r/README.md".to_string(), vec![]),
+        ]
+    );
+    assert_eq!(heading_numbers("# Title\n## 3. Value\n### 3.3 EB\ntext 4.1\n#### Note\n"), s(&["3", "3.3"]));
+}
+
+/// Code comments cite the project's own documents: every cited `.md` file exists in the
+/// repository (a bare `NAME.md` at its root), and every section number cited in
+/// docs/methods.md or docs/contracts.md is a heading of that document.
+#[test]
+fn documents_and_sections_cited_in_src_exist() {
+    let repo = super::common::repo();
+    let mut files = Vec::new();
+    rust_files(&repo.join("src"), &mut files);
+    let mut problems = Vec::new();
+    let mut cited_sections = 0;
+    for f in &files {
+        let comments = comment_text(&std::fs::read_to_string(f).unwrap());
+        for (name, sections) in citations(&comments) {
+            let doc = repo.join(&name);
+            let where_ = f.strip_prefix(&repo).unwrap_or(f).display().to_string();
+            let Ok(markdown) = std::fs::read_to_string(&doc) else {
+                problems.push(format!("{where_}: cites {name}, which is not in the repository"));
+                continue;
+            };
+            if name == "docs/methods.md" || name == "docs/contracts.md" {
+                let headings = heading_numbers(&markdown);
+                for s in sections {
+                    cited_sections += 1;
+                    if !headings.contains(&s) {
+                        problems.push(format!("{where_}: cites {name} {s}, which has no such section heading"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{} bad citation(s):\n{}", problems.len(), problems.join("\n"));
+    assert!(cited_sections >= 30, "expected the code to cite docs/methods.md sections, found {cited_sections}");
+}

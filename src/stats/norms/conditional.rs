@@ -6,7 +6,7 @@
 //!
 //! For the students of one norm group (the caller splits by grade × subject), with start
 //! score `x_i` (pre), end score `y_i` (post) and, optionally, instructional weeks `w_i`
-//! between the two tests (docs methods.md 2.1-2.4):
+//! between the two tests (docs/methods.md 2.1-2.4):
 //!
 //! ```text
 //! g_i        = y_i − x_i                                              (growth)
@@ -18,9 +18,9 @@
 //! The `w` column is in `D` only when weeks are supplied **and** vary within the norm group;
 //! weeks that are supplied but constant are left out (they would duplicate the intercept)
 //! and the fact is recorded in [`ConditionalNorms::weeks`]. The knots and boundaries are
-//! the SGP rule ([`crate::stats::spline::sgp_knots`], methods.md 1.3), so the mean curve
+//! the SGP rule ([`crate::stats::spline::sgp_knots`], docs/methods.md 1.3), so the mean curve
 //! is as flexible as the SGP quantile curves; when the true mean is linear in `x` (the
-//! bivariate-normal case of methods.md 2.3, which the NWEA norms follow) the spline
+//! bivariate-normal case of docs/methods.md 2.3, which the NWEA norms follow) the spline
 //! contains it.
 //!
 //! The conditional SD of growth ([`SdModel`]), from the OLS residuals `r_i = g_i − D_i·β`:
@@ -31,7 +31,7 @@
 //!              sd(x) = sqrt(exp(γ0 + γ1·x) · n / (n − p))
 //! ```
 //!
-//! `linear_log` is a location-scale model (methods.md 2.4): if `g | x ~ N(m(x), σ²(x))`
+//! `linear_log` is a location-scale model (docs/methods.md 2.4): if `g | x ~ N(m(x), σ²(x))`
 //! then `r² ≈ σ²(x)·χ²₁`, a Gamma variable with mean `σ²(x)` and shape 1/2, so the Gamma
 //! GLM is the (quasi-)likelihood fit of `σ²(x)`; the shape does not change the estimate.
 //! **Degrees-of-freedom scaling:** OLS residuals are shrunk, `E[r_i²] = σ²(1 − h_ii)` with
@@ -102,7 +102,7 @@
 //! # References
 //!
 //! - NWEA help articles DOC-1642, DOC-1641, DOC-1713 (CGI and CGP); mapvizieR
-//!   (`R/growth_df_prep.R`: `cgi = (growth − typical)/sd`, `pnorm(cgi)`); methods.md 2.1-2.4.
+//!   (`R/growth_df_prep.R`: `cgi = (growth − typical)/sd`, `pnorm(cgi)`); docs/methods.md 2.1-2.4.
 //! - Y. M. Thum and C. H. Hauser (2015), *NWEA 2015 MAP norms for student and school
 //!   achievement status and growth*; Y. M. Thum and M. Kuhfeld (2020), *NWEA 2020 MAP Growth
 //!   achievement status and growth norms*.
@@ -150,7 +150,7 @@ const GLM_MAXIT: usize = 25;
 #[serde(rename_all = "snake_case")]
 pub enum SdModel {
     /// One SD for the norm group: `sqrt(RSS/(n − p))`, R's `summary(lm)$sigma`. What the
-    /// NWEA norms use (constant SD in the start score, methods.md 2.2).
+    /// NWEA norms use (constant SD in the start score, docs/methods.md 2.2).
     #[default]
     Constant,
     /// `log σ²(pre) = γ0 + γ1·pre` by a Gamma GLM with log link on the squared residuals,
@@ -682,7 +682,7 @@ fn gamma_log_glm(x: &[f64], y: &[f64]) -> Result<GlmFit, ConditionalError> {
 }
 
 /// Conditional growth index `(growth − e.growth)/e.sd`: how many conditional SDs the
-/// observed growth lies above the expected growth (methods.md 2.1).
+/// observed growth lies above the expected growth (docs/methods.md 2.1).
 pub fn cgi(growth: f64, e: &Expectation) -> f64 {
     (growth - e.growth) / e.sd
 }

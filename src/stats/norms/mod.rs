@@ -3,7 +3,7 @@
 //!
 //! - [`sgp`]: Student Growth Percentiles (Betebenner 2009) for one norm group and one or
 //!   more priors: B-spline quantile regression at 100 taus, per-student sorting of the predicted
-//!   quantiles, and the SGP count rule of the R `SGP` package (docs methods.md 1.1-1.9).
+//!   quantiles, and the SGP count rule of the R `SGP` package (docs/methods.md 1.1-1.9).
 //! - [`conditional`]: conditional-normal norms (expected growth and its SD given the start
 //!   score and instructional weeks), the conditional growth index and percentile.
 //! - [`model`]: norms for many norm groups (what `norms.json` holds) and scoring against them.

@@ -8,7 +8,7 @@
 //! students, constant prior scores, a singular design) is kept in the model with the
 //! reason, and its rows are reported as not used; the other groups are fitted.
 //!
-//! # SGP with several priors (methods.md 1.8)
+//! # SGP with several priors (docs/methods.md 1.8)
 //!
 //! With `k` prior columns (the first is the most recent), order `j = 1..k` is fitted on the
 //! students of the group whose first `j` priors and current score are all present. Knots
@@ -363,8 +363,9 @@ impl<'a> Scorer<'a> {
     /// Scores one student. `key` holds the `by` values (for a table: the subject and the
     /// grade, the grade already parsed into `grade`).
     /// The start scores the norms of group `key` cover: the boundary knots of the first
-    /// prior's spline (conditional norms: the range of the start scores they were fitted
-    /// on; SGP: that range widened by 10%, as the SGP package sets its boundaries). `None`
+    /// prior's spline (conditional and SGP norms alike: the range of the start scores they
+    /// were fitted on, widened by 10% on each side, as the SGP package sets its boundaries;
+    /// docs/methods.md 1.3, 2.6). `None`
     /// for a group without fitted norms and for norms tables, whose own lookup flags
     /// start scores outside the table ([`Lookup::start_clamped`](super::table::Lookup)).
     pub fn support(&self, key: &[String]) -> Option<(f64, f64)> {

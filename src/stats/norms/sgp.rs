@@ -3,7 +3,7 @@
 //! # Model
 //!
 //! For a norm group of students with prior score `x_i` and current score `y_i`
-//! (Betebenner 2009; docs methods.md 1.3-1.7):
+//! (Betebenner 2009; docs/methods.md 1.3-1.7):
 //!
 //! ```text
 //! knots      = round(quantile_7(x, knot_probs), 3)                  (4 interior knots)
@@ -23,7 +23,7 @@
 //! With `k` priors ([`SgpSpec::fit_priors`]) the design is `[1, B_1(x_1), …, B_k(x_k)]`
 //! (`p = 1 + 7k`), each prior with its own knots and boundaries ([`PriorScale`]); fitting
 //! the orders `1..k` per norm group and choosing each student's highest order is
-//! [`model`](super::model)'s job (methods.md 1.8).
+//! [`model`](super::model)'s job (docs/methods.md 1.8).
 //!
 //! # Usage
 //!
@@ -53,7 +53,7 @@
 //! # Compatibility with R
 //!
 //! Checked against `tests/fixtures/r/sgp.json` and the per-student results of `sgp.R`
-//! (R 4.2.2, quantreg 5.94, splines 4.2.2), which follows methods.md 1.3-1.7 literally:
+//! (R 4.2.2, quantreg 5.94, splines 4.2.2), which follows docs/methods.md 1.3-1.7 literally:
 //! knots and boundaries are identical, br coefficients agree to 1e-6 relative (in practice
 //! to floating-point noise), and SGPs are identical for every student whose SGP does not
 //! rest on a tie decided by last-bit noise (see the fixture README, "SGP fragility").
@@ -84,7 +84,7 @@ use crate::stats::spline::{BSplineBasis, SplineError, round_like_r, sgp_boundari
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Ties {
-    /// SGP = #{q_t < y} (strict), as the SGP package (methods.md 1.7).
+    /// SGP = #{q_t < y} (strict), as the SGP package (docs/methods.md 1.7).
     #[default]
     Strict,
     /// SGP = midpoint of #{q_t < y} and #{q_t ≤ y}, rounded half to even; equals `Strict`
@@ -105,7 +105,7 @@ pub enum Ties {
 /// | `rounding_digits` | 5 | predicted quantiles are rounded with R's `round(·, digits)` before counting | 0 to 15 |
 /// | `ties` | `strict` | how a score equal to a predicted quantile counts ([`Ties`]) | `strict`, `mid_rank` |
 ///
-/// `min_n`: the SGP package has no minimum (`sgp.cohort.size` = 0, methods.md 1.9), but
+/// `min_n`: the SGP package has no minimum (`sgp.cohort.size` = 0, docs/methods.md 1.9), but
 /// states that set one use 1000 (BI, DC, DD, GA, IL, MD, NJ, NM_PARCC, PARCC, RI_PARCC) to
 /// 3000 (UT). 1000 is the most common setting; with 100 taus it leaves 5 students below the
 /// extreme tau 0.005. Set it lower knowingly (e.g. 250, the package's goodness-of-fit
@@ -329,7 +329,7 @@ pub struct PriorScale {
 }
 
 impl PriorScale {
-    /// The SGP package's knots and boundaries of these prior scores (methods.md 1.3).
+    /// The SGP package's knots and boundaries of these prior scores (docs/methods.md 1.3).
     pub fn from_scores(prior: &[f64], knot_probs: &[f64]) -> PriorScale {
         PriorScale { knots: sgp_knots(prior, knot_probs), boundaries: sgp_boundaries(prior) }
     }
@@ -418,7 +418,7 @@ impl SgpNorms {
 
     /// The predicted conditional quantiles of the current score given the prior scores
     /// (one per prior, in order), sorted ascending and rounded to `spec.rounding_digits`
-    /// (methods.md 1.6). Each prediction is the sum `1·β_0 + B_1(prior)·β_1 + …` accumulated
+    /// (docs/methods.md 1.6). Each prediction is the sum `1·β_0 + B_1(prior)·β_1 + …` accumulated
     /// left to right, as R's reference BLAS does. Priors outside the boundaries use `bs()`'s
     /// cubic extrapolation; a non-finite prior gives `NaN`s.
     ///
@@ -450,7 +450,7 @@ impl SgpNorms {
         q
     }
 
-    /// The SGP of a student with these scores (methods.md 1.7): the number of predicted
+    /// The SGP of a student with these scores (docs/methods.md 1.7): the number of predicted
     /// quantiles strictly below `current` ([`Ties::Strict`]; [`Ties::MidRank`] counts a tie
     /// as half), with 0 mapped to 1 and `m` (the number of taus, 100) to `m − 1`. Scores
     /// are assumed finite (a `NaN` compares false and gives 1); use

@@ -5,7 +5,7 @@
 //!
 //! A table gives, for each subject × grade, the mean growth `m` and the SD of growth `σ` of
 //! students with start score `s` after `w` weeks of instruction, on a rectangular grid of
-//! start scores `s_1 < … < s_K` and weeks `w_1 < … < w_J` (docs methods.md 2.1-2.2). A
+//! start scores `s_1 < … < s_K` and weeks `w_1 < … < w_J` (docs/methods.md 2.1-2.2). A
 //! student with start score `x` after `v` weeks gets (bilinear interpolation):
 //!
 //! ```text
@@ -19,7 +19,7 @@
 //! and the same for `σ`. The result is an [`Expectation`] `{ growth: m, sd: σ }`.
 //!
 //! - **Start points.** Within a subject × grade × window, NWEA's 2015 typical growth is
-//!   exactly linear in StartRIT with a constant SD (methods.md 2.2-2.3, the bivariate-normal
+//!   exactly linear in StartRIT with a constant SD (docs/methods.md 2.2-2.3, the bivariate-normal
 //!   conditional mean), so linear interpolation between neighbouring start points reproduces
 //!   the norms at non-integer start scores, and any table of such a function exactly.
 //! - **Start bands** (inclusive `[lo, hi]`, as some vendors publish) give the band's value.
@@ -83,13 +83,13 @@
 //!   Achievement Status and Growth*, NWEA Research Report; Y. M. Thum and M. Kuhfeld (2020),
 //!   *NWEA 2020 MAP Growth Achievement Status and Growth Norms for Students and Schools*.
 //! - NWEA help articles on conditional growth (CGI, CGP) and instructional weeks: fall 4,
-//!   winter 20, spring 32, next year 36 (methods.md 2.1).
+//!   winter 20, spring 32, next year 36 (docs/methods.md 2.1).
 //!
 //! # Compatibility with NWEA reports
 //!
 //! NWEA customizes norms to a school's weeks of instruction with its growth model; linear
 //! interpolation between tabulated weeks approximates that and is exact only at tabulated
-//! weeks. Reports use unrounded norms (methods.md 2.1): load the T.. (typical) columns, not
+//! weeks. Reports use unrounded norms (docs/methods.md 2.1): load the T.. (typical) columns, not
 //! the rounded R.. columns.
 
 use std::cmp::Ordering;

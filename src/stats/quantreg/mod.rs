@@ -76,7 +76,7 @@
 //! the published description, so on the fixtures the coefficients agree with R's to
 //! floating-point noise and the iteration counts are R's (see the tests). Known deviations:
 //!
-//! - **Iteration limit.** `max_iter` defaults to 500, `rq.fit.fnb`'s `maxit` (methods.md
+//! - **Iteration limit.** `max_iter` defaults to 500, `rq.fit.fnb`'s `maxit` (docs/methods.md
 //!   6.3). R returns silently when the limit is hit; here `converged` is `false`, and
 //!   contract checking refuses a fit that did not converge.
 //! - **tau.** R refuses `tau < eps` or `tau > 1 - eps`; here any tau in the open interval

@@ -6,7 +6,7 @@
 //! with error: `pre_i = true_pre_i + u_i`, `E u_i = 0`, `Var u_i = σ²_u,i`, independent of
 //! everything else. Least squares then attenuates the pretest coefficient (and biases the
 //! provider effects whenever providers serve students of different true pretest levels;
-//! Lockwood and McCaffrey 2014). The moment correction (methods.md 4.2; Fuller 1987,
+//! Lockwood and McCaffrey 2014). The moment correction (docs/methods.md 4.2; Fuller 1987,
 //! section 2.2) subtracts the error's contribution from the cross products:
 //!
 //! ```text

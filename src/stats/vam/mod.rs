@@ -1,5 +1,5 @@
 //! Provider (teacher, school) value-added: regression models of an outcome on a prior
-//! score and covariates with group effects (docs methods.md 3-4).
+//! score and covariates with group effects (docs/methods.md 3-4).
 //!
 //! - [`dose`]: dose-response curves (spline with pointwise intervals), descriptive.
 //! - [`eiv`]: errors-in-variables (method of moments) correction for a fallible pretest.

@@ -37,7 +37,7 @@
 //!
 //! # Two-step shrinkage ([`shrink_group_means`])
 //!
-//! The teacher value-added recipe (methods.md 3.3): residuals `r` of an OLS fit without
+//! The teacher value-added recipe (docs/methods.md 3.3): residuals `r` of an OLS fit without
 //! group terms, group means `r̄_j`, pooled within variance
 //! `s²_w = Σ_j Σ_i (r_ij − r̄_j)² / (N − J)`, between variance by moments
 //! `s²_b = var(r̄_j) − mean_j(s²_w/n_j)` floored at 0 (flagged), `λ_j = s²_b/(s²_b + s²_w/n_j)`,

@@ -15,7 +15,7 @@ fn district(dir: &Path, students: usize) {
     let t = Instant::now();
     let d = simulate::generate(&spec).expect("simulate");
     simulate::write(&d, dir).expect("write");
-    std::fs::write(dir.join("contract.toml"), obc::cli::simulate::contract_toml(&spec)).unwrap();
+    simulate::write_contract(&spec, dir).expect("write contract");
     eprintln!(
         "simulated {students} students: {} sessions, {} tests in {:.2} s",
         d.sessions.len(),

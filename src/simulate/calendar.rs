@@ -171,6 +171,20 @@ impl Calendar {
     }
 }
 
+/// Accepted date range of a testing window in the school year starting in
+/// `start_year`: fall 1 Aug–31 Oct, winter 1 Dec–end of Feb, spring 1 Apr–30
+/// Jun. Clean simulated tests always fall inside; messy out-of-window tests
+/// never do. `None` for an unknown window name.
+pub fn window_bounds(window: &str, start_year: i32) -> Option<(NaiveDate, NaiveDate)> {
+    let y = start_year;
+    match window {
+        "fall" => Some((ymd(y, 8, 1), ymd(y, 10, 31))),
+        "winter" => Some((ymd(y, 12, 1), ymd(y + 1, 3, 1).pred_opt()?)),
+        "spring" => Some((ymd(y + 1, 4, 1), ymd(y + 1, 6, 30))),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,23 +31,24 @@ use std::collections::HashSet;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::calendar::{add_days, ymd};
-use super::{
-    AssessmentRow, Ctx, IdPool, Rng, RosterRow, Sess, SessionRow, Status, Test, Window, measure, render_sessions,
-    render_tests,
-};
+use super::calendar::{Calendar, add_days, ymd};
+use super::generate::{Sess, Status, Test, Window, World, render_sessions, render_tests};
+use super::model::{FALL_MEAN, GRADES, GROWTH, SCALE_SD, measure, student_test_date};
+use super::rng::{IdPool, Rng};
+use super::rows::{AssessmentRow, RosterRow, SessionRow};
+use super::spec::SimSpec;
 
-pub(crate) const LOST_ZERO: u16 = 1;
-pub(crate) const US_DATE: u16 = 2;
-pub(crate) const TEXT_NA: u16 = 4;
-pub(crate) const TEXT_UNIT: u16 = 8;
-pub(crate) const TEXT_EMPTY: u16 = 16;
-pub(crate) const DUPLICATE: u16 = 32;
-pub(crate) const UNKNOWN_PROVIDER: u16 = 64;
-pub(crate) const SCORE_NA: u16 = 4;
-pub(crate) const SCORE_EMPTY: u16 = 8;
-pub(crate) const SEM_NA: u16 = 16;
-pub(crate) const SEM_EMPTY: u16 = 32;
+pub(super) const LOST_ZERO: u16 = 1;
+pub(super) const US_DATE: u16 = 2;
+pub(super) const TEXT_NA: u16 = 4;
+pub(super) const TEXT_UNIT: u16 = 8;
+pub(super) const TEXT_EMPTY: u16 = 16;
+pub(super) const DUPLICATE: u16 = 32;
+pub(super) const UNKNOWN_PROVIDER: u16 = 64;
+pub(super) const SCORE_NA: u16 = 4;
+pub(super) const SCORE_EMPTY: u16 = 8;
+pub(super) const SEM_NA: u16 = 16;
+pub(super) const SEM_EMPTY: u16 = 32;
 
 /// Fault rates of messy mode (shares of the candidate rows).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,7 +121,7 @@ impl TextCounts {
 
 /// What messy mode did (`truth.json` → `messy`). Every count is the number
 /// of rows in the written file showing that fault.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MessyTruth {
     /// The rates used.
     pub rates: MessyRates,
@@ -157,20 +158,20 @@ pub struct MessyTruth {
 }
 
 /// Per-row fault flags of sessions.
-pub(crate) struct SessFaults {
-    pub(crate) flags: Vec<u16>,
+pub(super) struct SessFaults {
+    pub(super) flags: Vec<u16>,
     /// (row index, fake provider ID), sorted by row index.
     providers: Vec<(usize, String)>,
 }
 
 impl SessFaults {
-    pub(crate) fn none(n: usize) -> Self {
+    pub(super) fn none(n: usize) -> Self {
         SessFaults { flags: vec![0; n], providers: Vec::new() }
     }
-    pub(crate) fn duplicates(&self) -> usize {
+    pub(super) fn duplicates(&self) -> usize {
         self.flags.iter().filter(|f| **f & DUPLICATE != 0).count()
     }
-    pub(crate) fn provider_override(&self, i: usize) -> Option<&str> {
+    pub(super) fn provider_override(&self, i: usize) -> Option<&str> {
         if self.flags[i] & UNKNOWN_PROVIDER == 0 {
             return None;
         }
@@ -179,12 +180,12 @@ impl SessFaults {
 }
 
 /// Per-row fault flags of assessments.
-pub(crate) struct TestFaults {
-    pub(crate) flags: Vec<u16>,
+pub(super) struct TestFaults {
+    pub(super) flags: Vec<u16>,
 }
 
 impl TestFaults {
-    pub(crate) fn none(n: usize) -> Self {
+    pub(super) fn none(n: usize) -> Self {
         TestFaults { flags: vec![0; n] }
     }
 }
@@ -207,45 +208,72 @@ fn out_of_window_date(rng: &mut Rng, w: Window, year: i32) -> NaiveDate {
     }
 }
 
-/// Text variant for a numeric column; `with_unit` allowed only for minutes.
-fn text_variant(rng: &mut Rng, with_unit: bool, counts: &mut TextCounts) -> u16 {
-    let n = if with_unit { 3 } else { 2 };
-    match rng.index(n) {
-        0 => {
-            counts.na += 1;
-            0
+/// Sets `bit` on `count(rate, candidates)` of the candidate rows and returns how many.
+fn mark(rng: &mut Rng, rate: f64, candidates: &[usize], flags: &mut [u16], bit: u16) -> usize {
+    let picked = pick(rng, rate, candidates);
+    for &i in &picked {
+        flags[i] |= bit;
+    }
+    picked.len()
+}
+
+/// Puts text in a numeric column of `count(rate, candidates)` of the candidate rows: each
+/// gets one of `bits` (`N/A`, empty, and for minutes a number with a unit), drawn per row
+/// and counted in `counts`.
+fn mark_text(rng: &mut Rng, rate: f64, candidates: &[usize], flags: &mut [u16], bits: &[u16], counts: &mut TextCounts) {
+    for i in pick(rng, rate, candidates) {
+        let variant = rng.index(bits.len());
+        match variant {
+            0 => counts.na += 1,
+            1 => counts.empty += 1,
+            _ => counts.with_unit += 1,
         }
-        1 => {
-            counts.empty += 1;
-            1
-        }
-        _ => {
-            counts.with_unit += 1;
-            2
-        }
+        flags[i] |= bits[variant];
     }
 }
 
 type Output = (Vec<RosterRow>, Vec<SessionRow>, Vec<AssessmentRow>, MessyTruth);
 
-/// Injects all faults and renders the three messy tables.
-pub(crate) fn apply(
+/// Injects all faults, in the order of the module docs, and renders the three messy
+/// tables.
+pub(super) fn apply(
     rng: &mut Rng,
-    ctx: &Ctx<'_>,
+    spec: &SimSpec,
+    world: &World,
     pool: &mut IdPool,
     roster: Vec<RosterRow>,
     mut sessions: Vec<Sess>,
     mut tests: Vec<Test>,
 ) -> Output {
-    let rates = MessyRates::default();
-    let year = ctx.year;
-    let cal = ctx.cal;
+    let mut truth = MessyTruth::default();
     let n_tests = tests.len();
-
-    // 1. retests
     let all_tests: Vec<usize> = (0..n_tests).collect();
-    let chosen = pick(rng, rates.retests, &all_tests);
-    let retests = chosen.len();
+    add_retests(rng, &world.cal, &all_tests, &mut tests, &mut truth);
+    move_out_of_window(rng, world.year, &all_tests, &mut tests, &mut truth);
+    let mut unknown: HashSet<u32> = HashSet::new();
+    truth.assessments_unknown_students = count(truth.rates.unknown_student_assessments, n_tests);
+    for _ in 0..truth.assessments_unknown_students {
+        tests.push(unknown_test(rng, world, pool, &mut unknown));
+    }
+    add_unknown_sessions(rng, world, pool, &mut unknown, &mut sessions, &mut truth);
+
+    // sort into canonical order (stable)
+    tests.sort_by_key(|t| (t.sid, t.date, t.window));
+    sessions.sort_by_key(|s| (s.sid, s.date));
+
+    let sf = session_faults(rng, spec.providers, &sessions, &unknown, &mut truth);
+    let tf = test_faults(rng, &tests, &unknown, &mut truth);
+    let roster = duplicate_roster(rng, roster, &mut truth);
+    let session_rows = render_sessions(&sessions, &world.providers, &world.tutors, &sf);
+    let assessment_rows = render_tests(&tests, &spec.subject, &spec.school_year, &tf);
+    (roster, session_rows, assessment_rows, truth)
+}
+
+/// 1. A second test of the same student in the same window 2–6 school days later, with a
+///    new SEM and score, both forced to differ from the first.
+fn add_retests(rng: &mut Rng, cal: &Calendar, all_tests: &[usize], tests: &mut Vec<Test>, truth: &mut MessyTruth) {
+    let chosen = pick(rng, truth.rates.retests, all_tests);
+    truth.retests = chosen.len();
     for i in chosen {
         let t = tests[i].clone();
         let date = cal.add_school_days(t.date, rng.int(2, 6) as usize);
@@ -259,44 +287,57 @@ pub(crate) fn apply(
         }
         tests.push(Test { date, score, sem, valid, ..t });
     }
+}
 
-    // 2. out-of-window dates (original tests only)
-    let chosen = pick(rng, rates.out_of_window_dates, &all_tests);
-    let out_of_window = chosen.len();
+/// 2. Original tests (not retests) dated outside their window.
+fn move_out_of_window(rng: &mut Rng, year: i32, all_tests: &[usize], tests: &mut [Test], truth: &mut MessyTruth) {
+    let chosen = pick(rng, truth.rates.out_of_window_dates, all_tests);
+    truth.assessments_out_of_window_dates = chosen.len();
     for i in chosen {
         tests[i].date = out_of_window_date(rng, tests[i].window, year);
     }
+}
 
-    // 3. unknown students
-    let mut unknown: HashSet<u32> = HashSet::new();
-    let k_assess = count(rates.unknown_student_assessments, n_tests);
-    for _ in 0..k_assess {
-        let id = pool.draw(rng);
-        unknown.insert(id);
-        let g = rng.index(super::GRADES.len());
-        let w = [Window::Fall, Window::Winter, Window::Spring][rng.index(3)];
-        let s = rng.index(ctx.school_dates.len());
-        let anchor = ctx.school_dates[s][w as usize];
-        let date = cal.add_school_days(anchor, rng.int(0, super::MAX_STUDENT_JITTER) as usize);
-        let expected = super::FALL_MEAN[g] + super::GROWTH[g] * (w as usize as f64) / 2.0;
-        let theta = expected + super::SCALE_SD * rng.normal();
-        let (score, sem, valid) = measure(rng, theta, expected);
-        tests.push(Test { sid: id, date, window: w, grade: super::GRADES[g], theta, expected, score, sem, valid });
-    }
-    let k_sess = count(rates.unknown_student_sessions, sessions.len());
+/// 3. A test of a student who is neither on the roster nor in the history file: random
+///    grade, window and school, status drawn around the grade's expected status.
+fn unknown_test(rng: &mut Rng, world: &World, pool: &mut IdPool, unknown: &mut HashSet<u32>) -> Test {
+    let id = pool.draw(rng);
+    unknown.insert(id);
+    let g = rng.index(GRADES.len());
+    let w = [Window::Fall, Window::Winter, Window::Spring][rng.index(3)];
+    let s = rng.index(world.schools.len());
+    let anchor = world.schools[s].test_date(w);
+    let date = student_test_date(rng, &world.cal, anchor);
+    let expected = FALL_MEAN[g] + GROWTH[g] * (w as usize as f64) / 2.0;
+    let theta = expected + SCALE_SD * rng.normal();
+    Test::take(rng, id, date, w, g, theta, expected)
+}
+
+/// 3. Attended sessions, 1 October to 31 March, of students neither on the roster nor in
+///    the history file, with a random tutor (none when there are no tutors).
+fn add_unknown_sessions(
+    rng: &mut Rng,
+    world: &World,
+    pool: &mut IdPool,
+    unknown: &mut HashSet<u32>,
+    sessions: &mut Vec<Sess>,
+    truth: &mut MessyTruth,
+) {
+    let (cal, year) = (&world.cal, world.year);
+    let k_sess = count(truth.rates.unknown_student_sessions, sessions.len());
     let (lo, hi) = (ymd(year, 10, 1), ymd(year + 1, 3, 31));
     let span = cal.school_days_between(lo, add_days(hi, 1)).max(1) as i64;
     for _ in 0..k_sess {
-        if ctx.tutors.is_empty() {
+        if world.tutors.is_empty() {
             break;
         }
         let id = pool.draw(rng);
         unknown.insert(id);
-        let j = rng.index(ctx.tutors.len());
-        let k = ctx.tutors[j].provider;
-        let prov = &ctx.providers[k];
+        let j = rng.index(world.tutors.len());
+        let k = world.tutors[j].provider;
+        let prov = &world.providers[k];
         let date = cal.add_school_days(lo, rng.int(0, span - 1) as usize);
-        let minutes = (f64::from(prov.minutes) + 4.0 * rng.normal()).round().clamp(20.0, 60.0) as u32;
+        let minutes = prov.draw_minutes(rng);
         sessions.push(Sess {
             sid: id,
             provider: k,
@@ -307,105 +348,70 @@ pub(crate) fn apply(
             group: prov.max_group,
         });
     }
-    let sessions_unknown_students = if ctx.tutors.is_empty() { 0 } else { k_sess };
+    truth.sessions_unknown_students = if world.tutors.is_empty() { 0 } else { k_sess };
+}
 
-    // sort into canonical order (stable)
-    tests.sort_by_key(|t| (t.sid, t.date, t.window));
-    sessions.sort_by_key(|s| (s.sid, s.date));
-
-    // 4a. session field faults
+/// 4a. Field faults of the sorted sessions: lost zeros, US dates, text in `minutes`,
+///     unknown provider IDs, then duplicates of rows without another fault.
+fn session_faults(
+    rng: &mut Rng,
+    k_providers: usize,
+    sessions: &[Sess],
+    unknown: &HashSet<u32>,
+    truth: &mut MessyTruth,
+) -> SessFaults {
+    let rates = truth.rates.clone();
     let ns = sessions.len();
     let mut sf = SessFaults::none(ns);
     let known_s: Vec<usize> = (0..ns).filter(|&i| !unknown.contains(&sessions[i].sid)).collect();
     let zero_s: Vec<usize> = known_s.iter().copied().filter(|&i| sessions[i].sid < 100_000).collect();
     let all_s: Vec<usize> = (0..ns).collect();
-    let picked = pick(rng, rates.lost_leading_zeros, &zero_s);
-    let sessions_lost = picked.len();
-    for i in picked {
-        sf.flags[i] |= LOST_ZERO;
-    }
-    let picked = pick(rng, rates.us_dates, &all_s);
-    let sessions_us = picked.len();
-    for i in picked {
-        sf.flags[i] |= US_DATE;
-    }
-    let mut minutes_text = TextCounts::default();
-    for i in pick(rng, rates.minutes_text, &all_s) {
-        sf.flags[i] |= [TEXT_NA, TEXT_EMPTY, TEXT_UNIT][usize::from(text_variant(rng, true, &mut minutes_text))];
-    }
-    let k = ctx.spec.providers;
-    let fake_ids = vec!["P0".to_string(), format!("P{}", k + 1), format!("P{}", k + 2)];
+    truth.sessions_lost_leading_zeros = mark(rng, rates.lost_leading_zeros, &zero_s, &mut sf.flags, LOST_ZERO);
+    truth.sessions_us_dates = mark(rng, rates.us_dates, &all_s, &mut sf.flags, US_DATE);
+    let bits = [TEXT_NA, TEXT_EMPTY, TEXT_UNIT];
+    mark_text(rng, rates.minutes_text, &all_s, &mut sf.flags, &bits, &mut truth.sessions_minutes_text);
+    let fake_ids = vec!["P0".to_string(), format!("P{}", k_providers + 1), format!("P{}", k_providers + 2)];
     let picked = pick(rng, rates.unknown_provider_sessions, &known_s);
-    let sessions_unknown_providers = picked.len();
+    truth.sessions_unknown_providers = picked.len();
     for i in picked {
         sf.flags[i] |= UNKNOWN_PROVIDER;
         sf.providers.push((i, fake_ids[rng.index(fake_ids.len())].clone()));
     }
+    truth.unknown_provider_ids = fake_ids;
     let clean_s: Vec<usize> = known_s.iter().copied().filter(|&i| sf.flags[i] == 0).collect();
-    let picked = pick(rng, rates.session_duplicates, &clean_s);
-    let sessions_dups = picked.len();
-    for i in picked {
-        sf.flags[i] |= DUPLICATE;
-    }
+    truth.sessions_duplicate_rows = mark(rng, rates.session_duplicates, &clean_s, &mut sf.flags, DUPLICATE);
+    sf
+}
 
-    // 4b. assessment field faults
+/// 4b. Field faults of the sorted assessments: lost zeros, US dates, text in
+///     `scale_score` and in `sem`.
+fn test_faults(rng: &mut Rng, tests: &[Test], unknown: &HashSet<u32>, truth: &mut MessyTruth) -> TestFaults {
+    let rates = truth.rates.clone();
     let nt = tests.len();
     let mut tf = TestFaults::none(nt);
     let zero_t: Vec<usize> = (0..nt).filter(|&i| tests[i].sid < 100_000 && !unknown.contains(&tests[i].sid)).collect();
     let all_t: Vec<usize> = (0..nt).collect();
-    let picked = pick(rng, rates.lost_leading_zeros, &zero_t);
-    let assess_lost = picked.len();
-    for i in picked {
-        tf.flags[i] |= LOST_ZERO;
-    }
-    let picked = pick(rng, rates.us_dates, &all_t);
-    let assess_us = picked.len();
-    for i in picked {
-        tf.flags[i] |= US_DATE;
-    }
-    let mut score_text = TextCounts::default();
-    for i in pick(rng, rates.scale_score_text, &all_t) {
-        tf.flags[i] |= [SCORE_NA, SCORE_EMPTY][usize::from(text_variant(rng, false, &mut score_text))];
-    }
-    let mut sem_text = TextCounts::default();
-    for i in pick(rng, rates.sem_text, &all_t) {
-        tf.flags[i] |= [SEM_NA, SEM_EMPTY][usize::from(text_variant(rng, false, &mut sem_text))];
-    }
+    truth.assessments_lost_leading_zeros = mark(rng, rates.lost_leading_zeros, &zero_t, &mut tf.flags, LOST_ZERO);
+    truth.assessments_us_dates = mark(rng, rates.us_dates, &all_t, &mut tf.flags, US_DATE);
+    let (score_bits, sem_bits) = ([SCORE_NA, SCORE_EMPTY], [SEM_NA, SEM_EMPTY]);
+    mark_text(rng, rates.scale_score_text, &all_t, &mut tf.flags, &score_bits, &mut truth.assessments_scale_score_text);
+    mark_text(rng, rates.sem_text, &all_t, &mut tf.flags, &sem_bits, &mut truth.assessments_sem_text);
+    tf
+}
 
-    // 4c. roster duplicates
+/// 4c. Roster rows written twice, the copy right after the original.
+fn duplicate_roster(rng: &mut Rng, roster: Vec<RosterRow>, truth: &mut MessyTruth) -> Vec<RosterRow> {
     let all_r: Vec<usize> = (0..roster.len()).collect();
-    let dup_r = pick(rng, rates.roster_duplicates, &all_r);
-    let roster_dups = dup_r.len();
-    let mut roster_out = Vec::with_capacity(roster.len() + roster_dups);
+    let dup_r = pick(rng, truth.rates.roster_duplicates, &all_r);
+    truth.roster_duplicate_rows = dup_r.len();
+    let mut out = Vec::with_capacity(roster.len() + dup_r.len());
     let mut next = dup_r.iter().peekable();
     for (i, r) in roster.into_iter().enumerate() {
         if next.peek() == Some(&&i) {
             next.next();
-            roster_out.push(r.clone());
+            out.push(r.clone());
         }
-        roster_out.push(r);
+        out.push(r);
     }
-
-    let session_rows = render_sessions(&sessions, ctx.providers, ctx.tutors, &sf);
-    let assessment_rows = render_tests(&tests, &ctx.spec.subject, &ctx.spec.school_year, &tf);
-
-    let truth = MessyTruth {
-        rates,
-        roster_duplicate_rows: roster_dups,
-        sessions_duplicate_rows: sessions_dups,
-        sessions_lost_leading_zeros: sessions_lost,
-        assessments_lost_leading_zeros: assess_lost,
-        retests,
-        sessions_minutes_text: minutes_text,
-        assessments_scale_score_text: score_text,
-        assessments_sem_text: sem_text,
-        assessments_out_of_window_dates: out_of_window,
-        sessions_us_dates: sessions_us,
-        assessments_us_dates: assess_us,
-        sessions_unknown_students,
-        assessments_unknown_students: k_assess,
-        sessions_unknown_providers,
-        unknown_provider_ids: fake_ids,
-    };
-    (roster_out, session_rows, assessment_rows, truth)
+    out
 }

@@ -36,7 +36,7 @@ fn vam_coverage() {
         let spec = SimSpec { students: 3000, providers: 6, seed: 10_000 + r, ..SimSpec::default() };
         let district = simulate::generate(&spec).unwrap();
         simulate::write(&district, dir.path()).unwrap();
-        std::fs::write(dir.path().join("contract.toml"), obc::cli::simulate::contract_toml(&spec)).unwrap();
+        simulate::write_contract(&spec, dir.path()).unwrap();
         let (contract, base) = obc::cli::read_contract(&dir.path().join("contract.toml")).unwrap();
         let analytic = obc::data::prepare_files(
             &contract.input_files(&base),

@@ -1,0 +1,162 @@
+//! Writing a simulated district: the four CSV files and `truth.json` ([`write()`]), and a
+//! contract that settles it ([`contract_toml`]).
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::calendar::window_bounds;
+use super::generate::District;
+use super::rows::{
+    ASSESSMENTS_HEADER, AssessmentRow, HISTORY_HEADER, HistoryRow, ROSTER_HEADER, RosterRow, SESSIONS_HEADER,
+    SessionRow,
+};
+use super::spec::{SimSpec, parse_school_year};
+use crate::data::date::iso;
+use crate::data::output::OutputDir;
+use crate::error::OutputError;
+
+/// File names written by [`write()`], in the order of the returned paths.
+pub const FILE_NAMES: [&str; 5] = ["roster.csv", "sessions.csv", "assessments.csv", "history.csv", "truth.json"];
+/// File name written by [`write_contract`].
+pub const CONTRACT_FILE: &str = "contract.toml";
+
+fn write_csv<'a, const N: usize>(
+    out: &OutputDir,
+    name: &str,
+    header: &[&str; N],
+    rows: impl Iterator<Item = [&'a str; N]>,
+) -> Result<(), OutputError> {
+    let mut file = out.create(name)?;
+    let path = file.path().to_path_buf();
+    let werr = |source: io::Error| OutputError::Write { path: path.clone(), source };
+    {
+        let mut w = csv::WriterBuilder::new().has_headers(false).buffer_capacity(1 << 16).from_writer(&mut file);
+        w.write_record(header).map_err(|e| werr(e.into()))?;
+        for r in rows {
+            w.write_record(r).map_err(|e| werr(e.into()))?;
+        }
+        w.flush().map_err(werr)?;
+    }
+    file.commit()?;
+    Ok(())
+}
+
+/// Writes `roster.csv`, `sessions.csv`, `assessments.csv`, `history.csv` and
+/// `truth.json` (pretty JSON) into `dir` (created if needed) and returns
+/// their paths in that order. Each file is written atomically ([`crate::data::output`]):
+/// a symbolic link at a file's name is replaced, not followed.
+pub fn write(district: &District, dir: &Path) -> Result<Vec<PathBuf>, OutputError> {
+    let out = OutputDir::open(dir, &[], "manifest.json")?;
+    let paths: Vec<PathBuf> = FILE_NAMES.iter().map(|f| dir.join(f)).collect();
+    write_csv(&out, FILE_NAMES[0], &ROSTER_HEADER, district.roster.iter().map(RosterRow::fields))?;
+    write_csv(&out, FILE_NAMES[1], &SESSIONS_HEADER, district.sessions.iter().map(SessionRow::fields))?;
+    write_csv(&out, FILE_NAMES[2], &ASSESSMENTS_HEADER, district.assessments.iter().map(AssessmentRow::fields))?;
+    write_csv(&out, FILE_NAMES[3], &HISTORY_HEADER, district.history.iter().map(HistoryRow::fields))?;
+    let mut json = serde_json::to_string_pretty(&district.truth).expect("the truth serializes (plain data)");
+    json.push('\n');
+    out.write(FILE_NAMES[4], json.as_bytes())?;
+    Ok(paths)
+}
+
+/// Writes [`contract_toml`] for `spec` as [`CONTRACT_FILE`] into `dir` (created if
+/// needed), atomically like [`write()`], and returns its path.
+pub fn write_contract(spec: &SimSpec, dir: &Path) -> Result<PathBuf, OutputError> {
+    OutputDir::open(dir, &[], "manifest.json")?.write(CONTRACT_FILE, contract_toml(spec).as_bytes())?;
+    Ok(dir.join(CONTRACT_FILE))
+}
+
+/// A contract for a simulated district: fall-to-spring growth with the simulator's test
+/// windows as date ranges, 20 attended sessions, enrolled by 15 November of the school
+/// year's first calendar year.
+pub fn contract_toml(spec: &SimSpec) -> String {
+    let start: i32 = parse_school_year(&spec.school_year).unwrap_or(2025);
+    let next = start + 1;
+    let bounds = |w: &str| {
+        let (from, to) = window_bounds(w, start).expect("fall and spring windows are defined");
+        (iso(from), iso(to))
+    };
+    let (fall_from, fall_to) = bounds("fall");
+    let (spring_from, spring_to) = bounds("spring");
+    let sy = &spec.school_year;
+    let subject = &spec.subject;
+    format!(
+        r#"# Contract for a district simulated by `obc simulate` (seed {seed}{messy}).
+[contract]
+name = "Simulated district {sy} {subject} tutoring"
+subject = "{subject}"
+grades = [3, 4, 5, 6, 7, 8]
+
+[files]
+roster = "roster.csv"
+sessions = "sessions.csv"
+assessments = "assessments.csv"
+history = "history.csv"
+
+[tests]
+pre = {{ window = "fall", school_year = "{sy}", from = "{fall_from}", to = "{fall_to}" }}
+post = {{ window = "spring", school_year = "{sy}", from = "{spring_from}", to = "{spring_to}" }}
+retest = "min_sem_then_latest"
+require_valid = true
+breaks = [{{ from = "{start}-12-22", to = "{next}-01-02" }}]
+
+[eligibility]
+enrolled_by = "{start}-11-15"
+min_sessions = 20
+min_minutes = 0
+
+[reporting]
+groups = ["low_income", "race_ethnicity", "english_learner", "disability", "gender"]
+min_cell = 10
+attrition_boundary = "cautious"
+
+# Growth norms fitted on the history cohort (the prior school year), per grade.
+[norms]
+method = "conditional"
+min_n = 500
+
+# A student meets the outcome when growth reaches the norm's expected growth.
+[outcome]
+kind = "growth_vs_norm"
+
+# Provider metric: share of counted students meeting the outcome (about half of
+# like students do without tutoring).
+[metric]
+kind = "share_meeting"
+
+[decision]
+rule = "lower_bound"
+level = 0.90
+
+[[thresholds]]
+name = "tier 1"
+value = 0.50
+pool_share = 0.5
+
+[[thresholds]]
+name = "tier 2"
+value = 0.60
+pool_share = 1.0
+
+[payment]
+base_per_student = 670.0
+base_basis = "served"
+outcome_pool_per_student = 750.0
+penalty_per_regressed = 0.0
+cap = 400000.0
+
+[inference]
+replicates = 2000
+seed = {seed}
+cluster = "student"
+interval = "percentile"
+
+[midpoint]
+interim = {{ window = "winter", school_year = "{sy}" }}
+service_start = "{start}-09-15"
+service_end = "{next}-04-30"
+contracted_sessions = 55
+"#,
+        seed = spec.seed,
+        messy = if spec.messy { ", messy" } else { "" },
+    )
+}

@@ -48,8 +48,8 @@ pub struct Settled {
 ///
 /// ```
 /// let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples");
-/// let text = std::fs::read_to_string(dir.join("contract.toml")).unwrap();
-/// let contract = obc::contract::terms::Contract::from_toml(&text, "contract.toml").unwrap();
+/// let text = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/data-samples/contract.toml"));
+/// let contract = obc::contract::terms::Contract::from_toml(text, "contract.toml").unwrap();
 /// let settled = obc::settle(&contract, &dir, &obc::contract::run::Options::default()).unwrap();
 /// let p1 = &settled.settlement.providers[0];
 /// assert_eq!((p1.provider.as_str(), p1.counts.rostered), ("P1", 222));

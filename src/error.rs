@@ -85,7 +85,7 @@ impl DataError {
 
 /// At most 12 header names, each cut to 40 characters with control characters shown as
 /// `?`, quoted and separated by commas: a message never carries a whole garbled line.
-fn short_list(headers: &[String]) -> String {
+pub fn short_list(headers: &[String]) -> String {
     const MAX_NAMES: usize = 12;
     const MAX_CHARS: usize = 40;
     let clip = |h: &String| {

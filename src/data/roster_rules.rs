@@ -59,19 +59,12 @@ pub fn present_groups(
                 group: g.clone(),
                 message: format!(
                     "no such column (headers: {}); fix the name or map it in [columns.roster]",
-                    short_list(headers)
+                    crate::error::short_list(headers)
                 ),
             });
         }
     }
     Ok(out)
-}
-
-fn short_list(headers: &[String]) -> String {
-    let shown: Vec<String> =
-        headers.iter().take(20).map(|h| format!("{:?}", h.chars().take(40).collect::<String>())).collect();
-    let more = if headers.len() > 20 { format!(" and {} more", headers.len() - 20) } else { String::new() };
-    format!("{}{more}", shown.join(", "))
 }
 
 /// Why a group value cannot be carried, if it cannot: control characters or free text.

@@ -8,8 +8,17 @@ use serde::Serialize;
 use crate::data::Accounting;
 use crate::data::output::Written;
 
-/// Version of the JSON layouts written by this crate.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the JSON layouts written by this crate (`results.json`, `recommendation.json`,
+/// `manifest.json`).
+///
+/// - 2: suppressed equity cells carry no `counted`/`met` (null); a provider under
+///   `min_cell` carries no `met`/`regressed`, no `p_at_least` per tier and one line of
+///   arithmetic; tiers without an estimate have `p_at_least: null`; manifests list each
+///   output's `sha256` and `bytes` (standalone manifests) and `allow_partial`; the contract
+///   spec gains `[limits]` and the comparison and reporting-group keys. `obc report` still
+///   renders version 1 files.
+/// - 1: the first layout.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One file a command wrote.
 #[derive(Clone, Debug, Serialize, PartialEq)]

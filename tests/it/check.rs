@@ -279,7 +279,7 @@ fn data_samples_settle_reproducibly_with_every_row_accounted_for() {
         assert_same_file(&a.join(f), &b.join(f));
     }
     let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(a.join("results.json")).unwrap()).unwrap();
-    assert_eq!(r["schema_version"], 1);
+    assert_eq!(r["schema_version"], 2);
     let m = &r["manifest"];
     assert_eq!(m["seed"], 20251);
     let inputs = crate::common::assert_accounting(m);

@@ -324,3 +324,25 @@ fn text_sections_match_their_snapshots() {
         snapshot(&format!("baseline_{id}"), &visible_text(section(&base, id)));
     }
 }
+
+#[test]
+fn version_1_results_still_render_beside_the_current_version() {
+    // the committed fixtures were written with schema_version 1, before suppressed cells
+    // and small providers' counts became null
+    for name in ["check.json", "check_midpoint.json", "baseline.json"] {
+        let v = fixture(name);
+        assert_eq!(v["schema_version"], 1, "{name} is a version 1 file");
+        let r = obc::report::render(&v).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(r.html.contains("<h1>"), "{name}");
+    }
+    // a current results.json of data-samples, with its nulls, renders and re-renders identically
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    obc_ok(&["check", s(&samples().join("contract.toml")), "--out", s(&out)]);
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(v["schema_version"], obc::manifest::SCHEMA_VERSION);
+    assert!(v["settlement"]["groups"].as_array().unwrap().iter().any(|g| g["counted"].is_null()));
+    let r = obc::report::render(&v).unwrap();
+    assert_eq!(r.html, std::fs::read_to_string(out.join("report.html")).unwrap());
+}

@@ -110,7 +110,13 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
         if let Some(e) = c.downcast_ref::<crate::error::Error>() {
             return e.exit_code();
         }
-        if c.is::<ConfigError>() || c.is::<UserError>() || c.is::<crate::error::ContractError>() {
+        // problems the user fixes in the contract, the inputs or the command line
+        if c.is::<ConfigError>()
+            || c.is::<UserError>()
+            || c.is::<crate::error::ContractError>()
+            || c.is::<crate::stats::norms::model::ModelError>()
+            || c.is::<crate::simulate::SimError>()
+        {
             return 2;
         }
     }

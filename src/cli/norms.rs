@@ -210,7 +210,7 @@ fn fit(a: &FitArgs) -> anyhow::Result<()> {
             if let Some(m) = min_n {
                 spec.min_n = m;
             }
-            let (groups, uses) = fit_sgp(&spec, &rows).map_err(|e| UserError(e.to_string()))?;
+            let (groups, uses) = fit_sgp(&spec, &rows)?;
             for g in &groups {
                 for o in &g.orders {
                     match (&o.norms, &o.skipped) {
@@ -242,7 +242,7 @@ fn fit(a: &FitArgs) -> anyhow::Result<()> {
             if let Some(m) = min_n {
                 spec.min_n = m;
             }
-            let (groups, uses) = fit_conditional(&spec, &rows).map_err(|e| UserError(e.to_string()))?;
+            let (groups, uses) = fit_conditional(&spec, &rows)?;
             for g in &groups {
                 match (&g.norms, &g.skipped) {
                     (Some(_), _) => eprintln!("group {:?}: {} students", g.key, g.n),

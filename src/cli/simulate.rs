@@ -32,7 +32,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         messy: args.messy,
         ..SimSpec::default()
     };
-    let district = simulate::generate(&spec).map_err(|e| super::UserError(e.to_string()))?;
+    let district = simulate::generate(&spec)?;
     let files = simulate::write(&district, &args.out)?;
     let contract = simulate::write_contract(&spec, &args.out)?;
     eprintln!(

@@ -32,10 +32,11 @@ use serde::Serialize;
 
 use super::date::iso;
 use super::ledger::{Accounting, Ledger, Stage};
+use super::records::Streamed;
 use super::schema::Eligibility;
 use super::schema::{RetestRule, Role, Tests, WindowSpec};
 use super::table::{Column, Table};
-use super::validate::{Session, Status, Streamed, Student, Test, Validated};
+use super::validate::{Session, Status, Student, Test, Validated};
 use crate::error::DataError;
 use crate::stats::wwc::{self, Boundary};
 

@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::date::{date_problem, parse_date};
 use super::ledger::Ledger;
 use super::load::{ColumnIndex, Fields, RawTable, Source};
+use super::records::{CompactSession, CompactTest, Interner, Streamed, compact_index};
 use super::roster_rules::{self, GroupRules};
 use super::schema::{Columns, IdRules, Role, ScoreRanges};
 use crate::error::DataError;
@@ -903,113 +904,6 @@ fn validate_tests(
         seen.push_unless_duplicate(&mut out, ledger, fingerprint, test);
     }
     out
-}
-
-/// Text values numbered in order of first appearance (0 = none), so that compact records
-/// hold a number instead of a string.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Interner {
-    ids: HashMap<String, u32, std::hash::BuildHasherDefault<super::load::Fnv>>,
-    names: Vec<String>,
-}
-
-impl Interner {
-    fn id(&mut self, text: Option<&str>) -> u32 {
-        let Some(t) = text else { return 0 };
-        if let Some(&i) = self.ids.get(t) {
-            return i;
-        }
-        self.names.push(t.to_string());
-        let i = self.names.len() as u32;
-        self.ids.insert(t.to_string(), i);
-        i
-    }
-
-    pub(crate) fn name(&self, id: u32) -> Option<&str> {
-        id.checked_sub(1).map(|i| self.names[i as usize].as_str())
-    }
-}
-
-/// A valid session row in 32 bytes. Its provider is not kept: a valid session's provider is
-/// always its student's provider on the roster.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct CompactSession {
-    /// Position of the student in [`Streamed::students`].
-    pub student: u32,
-    /// Row index in the sessions ledger.
-    pub idx: u32,
-    pub date: NaiveDate,
-    /// Interned tutor ID (0 = none).
-    pub tutor: u32,
-    pub minutes: f64,
-    pub status: Status,
-    /// 1..=50, 0 = none.
-    pub group_size: u8,
-}
-
-impl CompactSession {
-    /// Everything that makes two sessions of a student the same session.
-    fn key(&self) -> (u32, NaiveDate, u64, u8, u8) {
-        (self.tutor, self.date, self.minutes.to_bits(), self.status as u8, self.group_size)
-    }
-}
-
-/// A valid test row without strings.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct CompactTest {
-    pub student: u32,
-    pub idx: u32,
-    pub date: NaiveDate,
-    /// Interned subject, window and school year (0 = none).
-    pub subject: u32,
-    pub window: u32,
-    pub school_year: u32,
-    pub grade: Option<i32>,
-    pub score: f64,
-    pub sem: Option<f64>,
-    pub valid: bool,
-}
-
-impl CompactTest {
-    fn key(&self) -> (NaiveDate, u32, u32, u32, Option<i32>, u64, Option<u64>, bool) {
-        (
-            self.date,
-            self.subject,
-            self.window,
-            self.school_year,
-            self.grade,
-            self.score.to_bits(),
-            self.sem.map(f64::to_bits),
-            self.valid,
-        )
-    }
-}
-
-/// Validated inputs with the session log and the assessments held as compact records
-/// (grouped by student, in file order within a student, exact duplicates removed).
-#[derive(Clone, Debug)]
-pub(crate) struct Streamed {
-    pub students: Vec<Student>,
-    pub sessions: Vec<CompactSession>,
-    pub tests: Vec<CompactTest>,
-    /// Subjects, windows and school years.
-    pub texts: Interner,
-    pub roster_ledger: Ledger,
-    pub sessions_ledger: Ledger,
-    pub assessments_ledger: Ledger,
-    pub warnings: Vec<String>,
-    pub groups: Vec<String>,
-    pub roster_columns: ColumnIndex,
-    pub test_columns: ColumnIndex,
-    pub roster_rejects: BTreeMap<String, Option<String>>,
-}
-
-fn compact_index(idx: usize, file: &str) -> Result<u32, DataError> {
-    u32::try_from(idx).map_err(|_| DataError::Csv {
-        file: file.into(),
-        line: 0,
-        message: format!("more than {} rows; split the file", u32::MAX),
-    })
 }
 
 /// [`validate`] for inputs read as streams: the roster is held in memory, the session log

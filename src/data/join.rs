@@ -25,7 +25,7 @@
 //! analysed = has_pre and eligible and has_post. exclusion_reason names the first failing
 //! step in flow order: pre-test, eligibility, post-test.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
@@ -36,7 +36,7 @@ use super::records::Streamed;
 use super::schema::Eligibility;
 use super::schema::{RetestRule, Role, Tests, WindowSpec};
 use super::table::{Column, Table};
-use super::validate::{Session, Status, Student, Test, Validated};
+use super::validate::{Status, Student, Test, Validated};
 use crate::error::DataError;
 use crate::stats::wwc::{self, Boundary};
 
@@ -79,10 +79,6 @@ pub struct Dosage {
 }
 
 impl Dosage {
-    fn from_sessions(sessions: &[&Session]) -> Dosage {
-        Dosage::from_parts(sessions.iter().map(|s| (s.status, s.minutes, s.date, s.group_size)))
-    }
-
     /// Dosage from (status, minutes, date, group size) of each session, in file order.
     fn from_parts(sessions: impl Iterator<Item = (Status, f64, NaiveDate, Option<u32>)>) -> Dosage {
         let mut d = Dosage::default();
@@ -357,81 +353,10 @@ pub(crate) fn break_days(tests: &Tests, from: NaiveDate, to: NaiveDate) -> i64 {
     days.len() as i64
 }
 
-/// Builds the analytic file and flow table from validated inputs.
+/// Builds the analytic file and flow table from inputs validated whole: the same join as
+/// the streamed inputs take ([`prepare_streamed`]), on their compact form.
 pub fn prepare(v: Validated, opts: &PrepareOptions) -> Result<AnalyticFile, DataError> {
-    let Validated {
-        students,
-        sessions,
-        tests,
-        mut roster_ledger,
-        mut sessions_ledger,
-        mut assessments_ledger,
-        warnings,
-        groups,
-        roster_columns,
-        test_columns,
-        roster_rejects,
-    } = v;
-    let th = |f: &str| test_columns.header(f);
-    let in_scope = |s: &Student| opts.grades.as_ref().is_none_or(|g| g.contains(&s.grade));
-
-    let mut student_ok: HashMap<&str, bool> = HashMap::new();
-    for s in &students {
-        let ok = in_scope(s);
-        student_ok.insert(&s.student_id, ok);
-        if ok {
-            roster_ledger.mark_used(s.idx);
-        } else {
-            let reason = format!("grade {} is not in the contract's grades", s.grade);
-            roster_ledger.exclude(s.idx, &roster_columns.header("grade"), &s.grade.to_string(), reason);
-        }
-    }
-    let in_contract = |id: &str| student_ok.get(id).copied().unwrap_or(false);
-
-    let mut sessions_of: HashMap<&str, Vec<&Session>> = HashMap::new();
-    for s in &sessions {
-        if in_contract(&s.student_id) {
-            sessions_ledger.mark_used(s.idx);
-            sessions_of.entry(&s.student_id).or_default().push(s);
-        } else {
-            sessions_ledger.exclude(s.idx, "", &s.student_id, "student is outside the contract's grades");
-        }
-    }
-
-    // Tests by (student, subject) after scope, subject and validity checks.
-    let mut tests_of: HashMap<(&str, &str), Vec<&Test>> = HashMap::new();
-    for t in &tests {
-        if !in_contract(&t.student_id) {
-            assessments_ledger.exclude(
-                t.idx,
-                &th("student_id"),
-                &t.student_id,
-                "student is outside the contract's grades",
-            );
-        } else if !opts.subjects.contains(&t.subject) {
-            let reason = format!("subject is not in the contract ({})", opts.subjects.join(", "));
-            assessments_ledger.exclude(t.idx, &th("subject"), &t.subject, reason);
-        } else if opts.tests.require_valid && !t.valid {
-            assessments_ledger.exclude(t.idx, &th("valid"), "false", "test flagged invalid");
-        } else {
-            tests_of.entry((&t.student_id, &t.subject)).or_default().push(t);
-        }
-    }
-
-    let mut rows = Vec::new();
-    for s in students.iter().filter(|s| in_scope(s)) {
-        let dosage = Dosage::from_sessions(sessions_of.get(s.student_id.as_str()).map(|v| v.as_slice()).unwrap_or(&[]));
-        for subject in &opts.subjects {
-            let cands = tests_of.remove(&(s.student_id.as_str(), subject.as_str())).unwrap_or_default();
-            rows.push(join_subject(s, subject, &cands, &dosage, opts, &mut assessments_ledger, &th));
-        }
-    }
-    // Tests left in tests_of belong to in-scope students but subjects/students not iterated:
-    // impossible by construction (every in-scope student and contract subject was visited).
-    debug_assert!(tests_of.is_empty());
-
-    let ledgers = vec![roster_ledger, sessions_ledger, assessments_ledger];
-    Ok(finish(rows, opts, warnings, groups, &roster_rejects, ledgers))
+    prepare_streamed(Streamed::from_validated(v)?, opts, "session_date", None)
 }
 
 /// Warnings about empty windows, and the flow table.

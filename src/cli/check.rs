@@ -11,15 +11,14 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::UserError;
-use crate::contract::midpoint::Midpoint;
 use crate::contract::norms::ContractNorms;
 use crate::contract::run::{self, Settled};
-use crate::contract::settle::{self, NormScore, Rule, Settlement, Student};
-use crate::contract::terms::Contract;
-use crate::data::table::{Cell, Column, CsvSink, Format, Table};
+use crate::contract::settle::{NormScore, Settlement, Student};
+use crate::data::table::{Cell, CsvSink, Format};
 use crate::data::{self, Accounting};
 use crate::manifest::{Manifest, OutputFile, SCHEMA_VERSION};
 use crate::profile::phase;
+use crate::report::tables;
 use crate::stats::norms::model::Norms;
 
 #[derive(Debug, clap::Args)]
@@ -68,25 +67,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let out = super::out_dir(&args.out, &super::contract_inputs(&args.contract, &settled.terms, &base), &OUTPUTS)?;
     let mid_json = settled.midpoint.as_ref().map(|m| m.report(&settled.terms, &settled.students, &settled.settlement));
     if let Some(m) = &settled.midpoint {
-        dosage_table(m, &settled.students).write_into(&out, "dosage.csv", Format::Csv)?;
+        tables::dosage(m, &settled.students).write_into(&out, "dosage.csv", Format::Csv)?;
     }
     write_outputs(args, &out, &settled, as_of, mid_json)?;
     // A million students' structures take seconds to free, and the process ends here.
     std::mem::forget(settled);
     Ok(())
-}
-
-/// `dosage.csv` of a midpoint review.
-fn dosage_table(m: &Midpoint, students: &[Student]) -> Table {
-    let rows = m.dosage(students);
-    let mut t = Table::new();
-    t.push("provider", text(rows.iter().map(|r| Some(r.provider.clone()))));
-    t.push("rostered", int(rows.iter().map(|r| r.rostered)));
-    t.push("sessions_attended", int(rows.iter().map(|r| r.attended)));
-    t.push("mean_sessions_per_student", float(rows.iter().map(|r| Some(r.mean))));
-    t.push("contracted_to_date_per_student", float(rows.iter().map(|r| r.contracted_to_date)));
-    t.push("delivered_share_of_contracted", float(rows.iter().map(|r| r.share)));
-    t
 }
 
 /// Every output `obc check` may write (checked against the inputs before writing).
@@ -112,9 +98,9 @@ fn write_outputs(
     let Settled { terms: contract, analytic, history, norms, students, settlement: s, .. } = settled;
     let (history, norms) = (history.as_ref(), norms.as_ref());
     phase("writing");
-    let providers = providers_table(contract, s);
+    let providers = tables::providers(contract, s);
     providers.write_into(out, "providers.csv", Format::Csv)?;
-    let groups = groups_table(s);
+    let groups = tables::groups(s);
     groups.write_into(out, "groups.csv", Format::Csv)?;
     let audit_rows = write_audit(out, students, s)?;
     phase("audit written");
@@ -234,85 +220,6 @@ fn norms_summary(n: &ContractNorms) -> serde_json::Value {
         Norms::Table { .. } => "table",
     };
     serde_json::json!({ "method": method, "groups": groups, "provenance": n.model.provenance, "file": n.file })
-}
-
-fn text(v: impl IntoIterator<Item = Option<String>>) -> Column {
-    Column::Text(v.into_iter().collect())
-}
-
-fn float(v: impl IntoIterator<Item = Option<f64>>) -> Column {
-    Column::Float(v.into_iter().collect())
-}
-
-fn int(v: impl IntoIterator<Item = u64>) -> Column {
-    Column::Int(v.into_iter().map(|x| Some(x as i64)).collect())
-}
-
-/// `providers.csv`: one row per provider.
-fn providers_table(contract: &Contract, s: &Settlement) -> Table {
-    let p = &s.providers;
-    let mut t = Table::new();
-    t.push("provider", text(p.iter().map(|r| Some(r.provider.clone()))));
-    t.push("rostered", int(p.iter().map(|r| r.counts.rostered)));
-    t.push("served", int(p.iter().map(|r| r.counts.served)));
-    t.push("counted", int(p.iter().map(|r| r.counts.counted)));
-    for rule in Rule::ALL {
-        t.push(
-            &format!("excluded_{}", rule.as_str()),
-            int(p.iter().map(|r| r.excluded.get(rule.as_str()).copied().unwrap_or(0))),
-        );
-    }
-    fn shown(r: &settle::ProviderResult) -> Option<&settle::Estimate> {
-        if r.suppressed { None } else { r.estimate.as_ref() }
-    }
-    t.push("met_outcome", Column::Int(p.iter().map(|r| r.counts.met.map(|v| v as i64)).collect()));
-    t.push("regressed", Column::Int(p.iter().map(|r| r.counts.regressed.map(|v| v as i64)).collect()));
-    t.push("metric", float(p.iter().map(|r| shown(r).map(|e| e.point))));
-    t.push("ci_low", float(p.iter().map(|r| shown(r).and_then(|e| e.low))));
-    t.push("ci_high", float(p.iter().map(|r| shown(r).and_then(|e| e.high))));
-    t.push("level", float(p.iter().map(|_| Some(contract.decision.level))));
-    t.push("interval", text(p.iter().map(|r| r.estimate.as_ref().map(|e| e.method.clone()))));
-    t.push(
-        "note",
-        text(p.iter().map(|r| {
-            if r.suppressed {
-                Some(format!("metric suppressed: fewer than {} counted students", contract.reporting.min_cell))
-            } else {
-                r.no_estimate.clone()
-            }
-        })),
-    );
-    for (k, th) in contract.thresholds.iter().enumerate() {
-        let name = if th.name.is_empty() { format!("tier {}", k + 1) } else { th.name.clone() };
-        t.push(
-            &format!("decision {name} ({})", th.value),
-            text(p.iter().map(|r| Some(r.tiers[k].verdict.as_str().to_string()))),
-        );
-    }
-    t.push("tier_reached", text(p.iter().map(|r| r.tier_reached.clone())));
-    t.push("base", float(p.iter().map(|r| Some(r.payment.base))));
-    t.push("outcome_payment", float(p.iter().map(|r| Some(r.payment.outcome))));
-    t.push("penalty", float(p.iter().map(|r| Some(r.payment.penalty))));
-    t.push("before_cap", float(p.iter().map(|r| Some(r.payment.before_cap))));
-    t.push("payable", float(p.iter().map(|r| Some(r.payment.payable))));
-    t.push("arithmetic", text(p.iter().map(|r| Some(r.payment.arithmetic.join("; ")))));
-    t
-}
-
-/// `groups.csv`: the equity table with suppression.
-fn groups_table(s: &Settlement) -> Table {
-    let g = &s.groups;
-    let mut t = Table::new();
-    t.push("provider", text(g.iter().map(|c| Some(c.provider.clone()))));
-    t.push("group", text(g.iter().map(|c| Some(c.group.clone()))));
-    t.push("value", text(g.iter().map(|c| Some(c.value.clone()))));
-    t.push("counted", Column::Int(g.iter().map(|c| c.counted.map(|v| v as i64)).collect()));
-    t.push("met_outcome", Column::Int(g.iter().map(|c| c.met.map(|v| v as i64)).collect()));
-    t.push("metric", float(g.iter().map(|c| c.metric)));
-    t.push("ci_low", float(g.iter().map(|c| c.low)));
-    t.push("ci_high", float(g.iter().map(|c| c.high)));
-    t.push("suppressed", text(g.iter().map(|c| c.suppressed.clone())));
-    t
 }
 
 /// `audit.csv` (restricted): one row per student, streamed. Returns the rows written.

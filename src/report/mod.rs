@@ -16,6 +16,7 @@
 pub mod html;
 pub mod methods;
 pub mod plots;
+pub mod tables;
 pub mod view;
 
 use std::collections::BTreeMap;

@@ -536,6 +536,18 @@ pub enum IntervalMethod {
     Normal,
 }
 
+impl IntervalMethod {
+    /// The method's name as the contract writes it and outputs show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntervalMethod::Percentile => "percentile",
+            IntervalMethod::Bca => "bca",
+            IntervalMethod::Basic => "basic",
+            IntervalMethod::Normal => "normal",
+        }
+    }
+}
+
 /// `[inference]`.
 ///
 /// | field | default | meaning |

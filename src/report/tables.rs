@@ -55,7 +55,7 @@ pub fn providers(contract: &Contract, s: &Settlement) -> Table {
     t.push("ci_low", float(p.iter().map(|r| shown(r).and_then(|e| e.low))));
     t.push("ci_high", float(p.iter().map(|r| shown(r).and_then(|e| e.high))));
     t.push("level", float(p.iter().map(|_| Some(contract.decision.level))));
-    t.push("interval", text(p.iter().map(|r| r.estimate.as_ref().map(|e| e.method.clone()))));
+    t.push("interval", text(p.iter().map(|r| r.estimate.as_ref().map(|e| e.method.as_str().to_string()))));
     t.push(
         "note",
         text(p.iter().map(|r| {

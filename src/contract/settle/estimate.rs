@@ -10,7 +10,7 @@ pub struct Estimate {
     pub point: f64,
     pub low: Option<f64>,
     pub high: Option<f64>,
-    pub method: String,
+    pub method: IntervalMethod,
     pub level: f64,
     /// Standard deviation of the replicates.
     pub boot_se: Option<f64>,
@@ -71,15 +71,6 @@ pub(super) fn interval(
     }
 }
 
-pub(super) fn method_name(m: IntervalMethod) -> &'static str {
-    match m {
-        IntervalMethod::Percentile => "percentile",
-        IntervalMethod::Bca => "bca",
-        IntervalMethod::Basic => "basic",
-        IntervalMethod::Normal => "normal",
-    }
-}
-
 pub(super) fn finish(
     point: f64,
     reps: Vec<f64>,
@@ -107,7 +98,7 @@ pub(super) fn finish(
         point,
         low,
         high,
-        method: method_name(m).into(),
+        method: m,
         level,
         boot_se: se.is_finite().then_some(se),
         units,
@@ -121,7 +112,7 @@ pub(super) fn no_interval(point: f64, units: usize, level: f64, m: IntervalMetho
         point,
         low: None,
         high: None,
-        method: method_name(m).into(),
+        method: m,
         level,
         boot_se: None,
         units,

@@ -160,179 +160,21 @@ struct RowInfo {
 pub fn history_from_table(table: &RawTable, opts: &HistoryOptions) -> Result<History, DataError> {
     let extra: Vec<String> = opts.groups.iter().filter(|g| !STANDARD_GROUPS.contains(&g.as_str())).cloned().collect();
     let cols = ColumnIndex::locate(table, Role::History, &opts.columns, &extra)?;
-    for field in needed_fields(opts) {
-        if !cols.has(field) {
-            return Err(DataError::MissingColumn {
-                file: table.file.clone(),
-                field: field.to_string(),
-                column: opts.columns.get(field).cloned().unwrap_or_else(|| field.to_string()),
-                headers: table.headers.clone(),
-            });
-        }
-    }
+    require_needed_fields(table, &cols, opts)?;
     let groups: Vec<String> = opts.groups.iter().filter(|g| cols.has(g)).cloned().collect();
     let mut ledger = Ledger::new(Role::History, table);
-    let mut warnings = Vec::new();
     let (tests, infos) = type_rows(table, &cols, opts, &groups, &mut ledger);
-    let th = |f: &str| cols.header(f);
     let subjects: Vec<String> = opts.subjects.iter().map(|s| s.trim().to_ascii_lowercase()).collect();
-
-    // Rows of the subjects asked for, by (subject, student).
-    let mut by_key: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
-    for (i, t) in tests.iter().enumerate() {
-        if subjects.contains(&t.subject) {
-            by_key.entry((t.subject.as_str(), t.student_id.as_str())).or_default().push(i);
-        } else {
-            let reason = format!("subject is not among the subjects asked for ({})", subjects.join(", "));
-            ledger.exclude(t.idx, &th("subject"), &t.subject, reason);
-        }
-    }
-
+    let by_key = rows_by_student(&tests, &subjects, &cols, &mut ledger);
+    let selector = Selector { opts, cols: &cols, tests: &tests, infos: &infos };
+    let mut tally = Tally::default();
     let mut students = Vec::new();
-    let (mut without_pre, mut without_post) = (0usize, 0usize);
-    let mut pre_rows: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut post_rows: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut differing: Vec<String> = Vec::new();
-    for ((subject, student_id), members) in &by_key {
-        let first = &infos[members[0]];
-        if members.iter().any(|&i| &infos[i] != first) {
-            differing.push(format!("{student_id} ({subject})"));
-        }
-        let mut cands: Vec<&Test> = Vec::new();
-        for &i in members {
-            let t = &tests[i];
-            if opts.tests.require_valid && !t.valid {
-                ledger.exclude(t.idx, &th("valid"), "false", "test flagged invalid");
-            } else {
-                cands.push(t);
-            }
-        }
-        let picked = PrePost::pick(&opts.tests, &cands);
-        let (pre, post) = (picked.pre, picked.post);
-        *pre_rows.entry(subject).or_default() += picked.pre_c.len();
-        *post_rows.entry(subject).or_default() += cands.iter().filter(|t| matches(&opts.tests.post, t).is_ok()).count();
-
-        // Why the whole student is left out, if they are: (column, value, reason).
-        let out_of_grade = match (&opts.grades, pre) {
-            (Some(grades), Some(p)) if !p.grade.is_some_and(|g| grades.contains(&g)) => {
-                let list: Vec<String> = grades.iter().map(|g| g.to_string()).collect();
-                let reason = match p.grade {
-                    Some(g) => format!(
-                        "grade {g} on the pre-test (row {}) is not among the grades asked for ({})",
-                        p.row,
-                        list.join(", ")
-                    ),
-                    None => format!(
-                        "the pre-test (row {}) has no grade, so the student cannot be placed in the grades \
-                         asked for ({})",
-                        p.row,
-                        list.join(", ")
-                    ),
-                };
-                Some((th("grade"), p.grade.map(|g| g.to_string()).unwrap_or_default(), reason))
-            }
-            _ => None,
-        };
-        let dropped = if out_of_grade.is_some() {
-            out_of_grade.clone()
-        } else if pre.is_none() {
-            without_pre += 1;
-            let reason = format!(
-                "student has no valid pre-test in the pre window ({}) for {subject}",
-                describe(&opts.tests.pre)
-            );
-            Some((th("student_id"), student_id.to_string(), reason))
-        } else if post.is_none() {
-            without_post += 1;
-            let p = pre.map(|p| format!("{} (row {})", iso(p.date), p.row)).unwrap_or_default();
-            let reason = format!(
-                "student has no valid post-test in the post window ({}) after the pre-test of {p}",
-                describe(&opts.tests.post)
-            );
-            Some((th("student_id"), student_id.to_string(), reason))
-        } else {
-            None
-        };
-
-        for t in &cands {
-            let chosen = picked.chosen(t);
-            if let Some((column, value, reason)) = &out_of_grade {
-                ledger.exclude(t.idx, column, value, reason.clone());
-                continue;
-            }
-            if chosen {
-                match &dropped {
-                    None => ledger.mark_used(t.idx),
-                    Some((column, value, reason)) => ledger.exclude(t.idx, column, value, reason.clone()),
-                }
-                continue;
-            }
-            let reason = picked.not_chosen(&opts.tests, t);
-            ledger.exclude(t.idx, &th("test_date"), &iso(t.date), reason);
-        }
-
-        let (Some(a), Some(b), None) = (pre, post, &dropped) else { continue };
-        let info = &infos[members.iter().copied().find(|&i| tests[i].idx == a.idx).unwrap_or(members[0])];
-        let as_picked =
-            |t: &Test| PickedTest { score: t.score, sem: t.sem, date: t.date, window: t.window.clone(), row: t.row };
-        students.push(HistoryStudent {
-            student_id: student_id.to_string(),
-            subject: subject.to_string(),
-            school_id: info.school_id.clone(),
-            grade: a.grade,
-            groups: info.groups.clone(),
-            pre: as_picked(a),
-            post: as_picked(b),
-            weeks_between: ((b.date - a.date).num_days() - break_days(&opts.tests, a.date, b.date)) as f64 / 7.0,
-            growth: b.score - a.score,
-            growth_se: match (a.sem, b.sem) {
-                (Some(x), Some(y)) => Some((x * x + y * y).sqrt()),
-                _ => None,
-            },
-        });
+    for (&(subject, student_id), members) in &by_key {
+        students.extend(selector.student(subject, student_id, members, &mut ledger, &mut tally));
     }
-
-    for subject in &subjects {
-        if !by_key.keys().any(|(s, _)| s == subject) {
-            warnings.push(format!("{}: no usable {subject} row", table.file));
-            continue;
-        }
-        for (name, spec, rows) in [("pre", &opts.tests.pre, &pre_rows), ("post", &opts.tests.post, &post_rows)] {
-            if rows.get(subject.as_str()).copied().unwrap_or(0) == 0 {
-                warnings.push(format!(
-                    "{}: no valid {subject} test is in the {name} window ({}); check the history year's \
-                     [tests] {name} against the file",
-                    table.file,
-                    describe(spec)
-                ));
-            }
-        }
-    }
-    if !differing.is_empty() {
-        let shown: Vec<&str> = differing.iter().take(5).map(String::as_str).collect();
-        warnings.push(format!(
-            "{}: {} students have different school_id or group values on different rows (e.g. {}); \
-             the values of the pre-test row are used",
-            table.file,
-            differing.len(),
-            shown.join(", ")
-        ));
-    }
-    let ids: BTreeSet<&str> = tests.iter().map(|t| t.student_id.as_str()).collect();
-    let lengths: BTreeSet<usize> = ids.iter().map(|id| id.len()).collect();
-    if !ids.is_empty()
-        && ids.iter().all(|id| id.bytes().all(|b| b.is_ascii_digit()))
-        && lengths.len() > 1
-        && opts.ids.pad_width.is_none()
-    {
-        warnings.push(format!(
-            "{}: all-digit student IDs have {} different lengths ({lengths:?}); if IDs should have one width, \
-             leading zeros may have been lost before this file was written",
-            table.file,
-            lengths.len()
-        ));
-    }
-
+    let mut warnings = window_warnings(&table.file, opts, &subjects, &by_key, &tally);
+    warnings.extend(differing_values_warning(&table.file, &tally.differing));
+    warnings.extend(id_lengths_warning(&table.file, &tests, opts));
     students.sort_by(|x, y| (&x.subject, &x.student_id).cmp(&(&y.subject, &y.student_id)));
     Ok(History {
         file: table.file.clone(),
@@ -340,8 +182,274 @@ pub fn history_from_table(table: &RawTable, opts: &HistoryOptions) -> Result<His
         ledger,
         groups,
         warnings,
-        students_without_pre: without_pre,
-        students_without_post: without_post,
+        students_without_pre: tally.without_pre,
+        students_without_post: tally.without_post,
+    })
+}
+
+/// Refuses a table without a column the selection rules need ([`needed_fields`]).
+fn require_needed_fields(table: &RawTable, cols: &ColumnIndex, opts: &HistoryOptions) -> Result<(), DataError> {
+    match needed_fields(opts).into_iter().find(|field| !cols.has(field)) {
+        None => Ok(()),
+        Some(field) => Err(DataError::MissingColumn {
+            file: table.file.clone(),
+            field: field.to_string(),
+            column: opts.columns.get(field).cloned().unwrap_or_else(|| field.to_string()),
+            headers: table.headers.clone(),
+        }),
+    }
+}
+
+/// Positions in `tests` of the rows of each (subject, student) among `subjects`; rows of
+/// other subjects are excluded with the reason.
+fn rows_by_student<'a>(
+    tests: &'a [Test],
+    subjects: &[String],
+    cols: &ColumnIndex,
+    ledger: &mut Ledger,
+) -> BTreeMap<(&'a str, &'a str), Vec<usize>> {
+    let mut by_key: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    for (i, t) in tests.iter().enumerate() {
+        if subjects.contains(&t.subject) {
+            by_key.entry((t.subject.as_str(), t.student_id.as_str())).or_default().push(i);
+        } else {
+            let reason = format!("subject is not among the subjects asked for ({})", subjects.join(", "));
+            ledger.exclude(t.idx, &cols.header("subject"), &t.subject, reason);
+        }
+    }
+    by_key
+}
+
+/// What the selection counts across students, for the warnings and the totals.
+#[derive(Default)]
+struct Tally<'a> {
+    /// Students (x subject, in scope) without a pre-test.
+    without_pre: usize,
+    /// Students (x subject, in scope) with a pre-test but no post-test after it.
+    without_post: usize,
+    /// Candidate rows in the pre window, by subject.
+    pre_rows: BTreeMap<&'a str, usize>,
+    /// Candidate rows in the post window, by subject.
+    post_rows: BTreeMap<&'a str, usize>,
+    /// `student (subject)` of students whose school or group values differ between rows.
+    differing: Vec<String>,
+}
+
+/// Why a whole student is left out: the column and value shown, and the reason.
+#[derive(Clone)]
+struct LeftOut {
+    column: String,
+    value: String,
+    reason: String,
+}
+
+/// Chooses each student's pre- and post-test among the typed rows (see the module docs).
+struct Selector<'a> {
+    opts: &'a HistoryOptions,
+    cols: &'a ColumnIndex,
+    tests: &'a [Test],
+    /// Student fields of each row of `tests` (same positions).
+    infos: &'a [RowInfo],
+}
+
+impl<'a> Selector<'a> {
+    /// One student and subject (`members`: positions of its rows in `tests`): accounts for
+    /// every row in `ledger` and returns the student when kept with both tests.
+    fn student(
+        &self,
+        subject: &'a str,
+        student_id: &str,
+        members: &[usize],
+        ledger: &mut Ledger,
+        tally: &mut Tally<'a>,
+    ) -> Option<HistoryStudent> {
+        let first = &self.infos[members[0]];
+        if members.iter().any(|&i| &self.infos[i] != first) {
+            tally.differing.push(format!("{student_id} ({subject})"));
+        }
+        let mut cands: Vec<&Test> = Vec::new();
+        for &i in members {
+            let t = &self.tests[i];
+            if self.opts.tests.require_valid && !t.valid {
+                ledger.exclude(t.idx, &self.cols.header("valid"), "false", "test flagged invalid");
+            } else {
+                cands.push(t);
+            }
+        }
+        let picked = PrePost::pick(&self.opts.tests, &cands);
+        *tally.pre_rows.entry(subject).or_default() += picked.pre_c.len();
+        *tally.post_rows.entry(subject).or_default() +=
+            cands.iter().filter(|t| matches(&self.opts.tests.post, t).is_ok()).count();
+        let out_of_grade = self.out_of_grade(picked.pre);
+        let left_out = match &out_of_grade {
+            Some(why) => Some(why.clone()),
+            None => self.incomplete(subject, student_id, &picked, tally),
+        };
+        self.account(&cands, &picked, out_of_grade.as_ref(), left_out.as_ref(), ledger);
+        let (Some(pre), Some(post), None) = (picked.pre, picked.post, &left_out) else { return None };
+        Some(self.kept(subject, student_id, members, pre, post))
+    }
+
+    /// Why the student is out of scope when grades are asked for and the grade on the chosen
+    /// pre-test is not among them (or missing).
+    fn out_of_grade(&self, pre: Option<&Test>) -> Option<LeftOut> {
+        let (Some(grades), Some(p)) = (&self.opts.grades, pre) else { return None };
+        if p.grade.is_some_and(|g| grades.contains(&g)) {
+            return None;
+        }
+        let list: Vec<String> = grades.iter().map(|g| g.to_string()).collect();
+        let reason = match p.grade {
+            Some(g) => format!(
+                "grade {g} on the pre-test (row {}) is not among the grades asked for ({})",
+                p.row,
+                list.join(", ")
+            ),
+            None => format!(
+                "the pre-test (row {}) has no grade, so the student cannot be placed in the grades \
+                 asked for ({})",
+                p.row,
+                list.join(", ")
+            ),
+        };
+        Some(LeftOut {
+            column: self.cols.header("grade"),
+            value: p.grade.map(|g| g.to_string()).unwrap_or_default(),
+            reason,
+        })
+    }
+
+    /// Why the student is left out for lack of a pre-test or of a post-test after it, counted
+    /// in `tally`; `None` when both were chosen.
+    fn incomplete(&self, subject: &str, student_id: &str, picked: &PrePost, tally: &mut Tally) -> Option<LeftOut> {
+        let reason = if picked.pre.is_none() {
+            tally.without_pre += 1;
+            format!(
+                "student has no valid pre-test in the pre window ({}) for {subject}",
+                describe(&self.opts.tests.pre)
+            )
+        } else if picked.post.is_none() {
+            tally.without_post += 1;
+            let p = picked.pre.map(|p| format!("{} (row {})", iso(p.date), p.row)).unwrap_or_default();
+            format!(
+                "student has no valid post-test in the post window ({}) after the pre-test of {p}",
+                describe(&self.opts.tests.post)
+            )
+        } else {
+            return None;
+        };
+        Some(LeftOut { column: self.cols.header("student_id"), value: student_id.to_string(), reason })
+    }
+
+    /// Marks each candidate row used (a chosen test of a kept student) or excluded: all rows
+    /// of a student out of grade scope, the chosen rows of a student left out, and rows not
+    /// chosen with the reason.
+    fn account(
+        &self,
+        cands: &[&Test],
+        picked: &PrePost,
+        out_of_grade: Option<&LeftOut>,
+        left_out: Option<&LeftOut>,
+        ledger: &mut Ledger,
+    ) {
+        for t in cands {
+            if let Some(why) = out_of_grade {
+                ledger.exclude(t.idx, &why.column, &why.value, why.reason.clone());
+            } else if picked.chosen(t) {
+                match left_out {
+                    None => ledger.mark_used(t.idx),
+                    Some(why) => ledger.exclude(t.idx, &why.column, &why.value, why.reason.clone()),
+                }
+            } else {
+                let reason = picked.not_chosen(&self.opts.tests, t);
+                ledger.exclude(t.idx, &self.cols.header("test_date"), &iso(t.date), reason);
+            }
+        }
+    }
+
+    /// The kept student: school and groups of the pre-test row, both tests, weeks between
+    /// them net of breaks, growth and its standard error.
+    fn kept(&self, subject: &str, student_id: &str, members: &[usize], a: &Test, b: &Test) -> HistoryStudent {
+        let info = &self.infos[members.iter().copied().find(|&i| self.tests[i].idx == a.idx).unwrap_or(members[0])];
+        let as_picked =
+            |t: &Test| PickedTest { score: t.score, sem: t.sem, date: t.date, window: t.window.clone(), row: t.row };
+        HistoryStudent {
+            student_id: student_id.to_string(),
+            subject: subject.to_string(),
+            school_id: info.school_id.clone(),
+            grade: a.grade,
+            groups: info.groups.clone(),
+            pre: as_picked(a),
+            post: as_picked(b),
+            weeks_between: ((b.date - a.date).num_days() - break_days(&self.opts.tests, a.date, b.date)) as f64 / 7.0,
+            growth: b.score - a.score,
+            growth_se: match (a.sem, b.sem) {
+                (Some(x), Some(y)) => Some((x * x + y * y).sqrt()),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Per subject asked for: a warning when the file has no usable row of it, else one for each
+/// window (pre, post) that no valid row of it falls in.
+fn window_warnings(
+    file: &str,
+    opts: &HistoryOptions,
+    subjects: &[String],
+    by_key: &BTreeMap<(&str, &str), Vec<usize>>,
+    tally: &Tally,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for subject in subjects {
+        if !by_key.keys().any(|(s, _)| s == subject) {
+            warnings.push(format!("{file}: no usable {subject} row"));
+            continue;
+        }
+        for (name, spec, rows) in
+            [("pre", &opts.tests.pre, &tally.pre_rows), ("post", &opts.tests.post, &tally.post_rows)]
+        {
+            if rows.get(subject.as_str()).copied().unwrap_or(0) == 0 {
+                warnings.push(format!(
+                    "{file}: no valid {subject} test is in the {name} window ({}); check the history year's \
+                     [tests] {name} against the file",
+                    describe(spec)
+                ));
+            }
+        }
+    }
+    warnings
+}
+
+/// A warning naming (up to five of) the students whose school or group values differ
+/// between rows; `None` when there are none.
+fn differing_values_warning(file: &str, differing: &[String]) -> Option<String> {
+    if differing.is_empty() {
+        return None;
+    }
+    let shown: Vec<&str> = differing.iter().take(5).map(String::as_str).collect();
+    Some(format!(
+        "{file}: {} students have different school_id or group values on different rows (e.g. {}); \
+         the values of the pre-test row are used",
+        differing.len(),
+        shown.join(", ")
+    ))
+}
+
+/// A warning when all-digit student IDs come in several lengths and no `pad_width` is set
+/// (leading zeros may have been lost).
+fn id_lengths_warning(file: &str, tests: &[Test], opts: &HistoryOptions) -> Option<String> {
+    let ids: BTreeSet<&str> = tests.iter().map(|t| t.student_id.as_str()).collect();
+    let lengths: BTreeSet<usize> = ids.iter().map(|id| id.len()).collect();
+    let lost_zeros = !ids.is_empty()
+        && ids.iter().all(|id| id.bytes().all(|b| b.is_ascii_digit()))
+        && lengths.len() > 1
+        && opts.ids.pad_width.is_none();
+    lost_zeros.then(|| {
+        format!(
+            "{file}: all-digit student IDs have {} different lengths ({lengths:?}); if IDs should have one width, \
+             leading zeros may have been lost before this file was written",
+            lengths.len()
+        )
     })
 }
 
@@ -713,5 +821,30 @@ mod tests {
         let s = &h.students[0];
         assert_eq!((s.student_id.as_str(), s.growth, s.growth_se, s.post.row), ("0007", 11.5, None, 3));
         assert_eq!(balanced(&h).rows_used, 2);
+    }
+
+    #[test]
+    fn warnings_name_at_most_five_students_and_each_subject_without_rows() {
+        let body: String = (1..=7)
+            .map(|i| {
+                format!(
+                    "{i:02},S1,math,2024-09-10,fall,2024-25,4,200,3.5,true,F\n\
+                     {i:02},S2,math,2025-05-10,spring,2024-25,4,210,3.5,true,F\n"
+                )
+            })
+            .collect();
+        let o = HistoryOptions { subjects: vec!["math".into(), "Reading".into()], ..opts() };
+        let h = run(&body, &o);
+        assert_eq!(h.students.len(), 7);
+        let differing: Vec<&String> = h.warnings.iter().filter(|w| w.contains("different school_id")).collect();
+        assert_eq!(differing.len(), 1, "{:?}", h.warnings);
+        assert!(
+            differing[0].contains("7 students")
+                && differing[0].contains("e.g. 01 (math), 02 (math), 03 (math), 04 (math), 05 (math))")
+        );
+        assert!(!differing[0].contains("06 (math)"), "{}", differing[0]);
+        assert!(h.warnings.iter().any(|w| w == "history.csv: no usable reading row"), "{:?}", h.warnings);
+        assert!(!h.warnings.iter().any(|w| w.contains("leading zeros")), "all IDs have one length");
+        balanced(&h);
     }
 }

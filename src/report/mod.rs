@@ -862,10 +862,21 @@ fn manifest_section(m: &Manifest) -> String {
 /// Renders the report of `obc baseline` from its recommendation.json.
 pub fn render_baseline(recommendation: &Value) -> Result<Rendered, ReportError> {
     let b = Baseline::from_json(recommendation)?;
-    let body_b = &b.body;
-    let r = &body_b.recommendation;
     let mut figs = Figures::default();
     let mut body = format!("<h1>{}</h1>\n", esc(&b.contract));
+    body.push_str(&section("summary", "Summary: recommended threshold", &recommendation_summary(&b)));
+    body.push_str(&section("oc", "Operating characteristics", &oc_section(&b, &mut figs)?));
+    body.push_str(&section("targets", "Targets", &targets_section(&b)));
+    body.push_str(&section("methods", "Methods (from the contract)", &methods::appendix(&b.manifest.spec)));
+    body.push_str(&manifest_section(&b.manifest));
+    Ok(Rendered { html: html::page(&format!("{}: target-setting report", b.contract), &body), svgs: figs.svgs })
+}
+
+/// The summary of a target-setting report: business as usual and the recommendation, in
+/// words and as a table.
+fn recommendation_summary(b: &Baseline) -> String {
+    let body_b = &b.body;
+    let r = &body_b.recommendation;
     let bau = &body_b.business_as_usual;
     let level = bau.level.map_or_else(|| "".to_string(), |l| format!("{}% ", (l * 100.0).round()));
     let pop = body_b.population.as_ref();
@@ -910,9 +921,14 @@ pub fn render_baseline(recommendation: &Value) -> Result<Rendered, ReportError> 
         ],
         vec![],
     ));
-    body.push_str(&section("summary", "Summary: recommended threshold", &summary));
+    summary
+}
 
-    // OC curves.
+/// The operating-characteristic curves: against the true effect at the provider size
+/// nearest the recommendation's, and against provider size ([`oc_against_size`]).
+fn oc_section(b: &Baseline, figs: &mut Figures) -> Result<String, ReportError> {
+    let body_b = &b.body;
+    let r = &body_b.recommendation;
     let cells = &body_b.cells;
     let mut sizes: Vec<u64> = cells.iter().map(|c| c.n).collect();
     sizes.sort_unstable();
@@ -966,55 +982,69 @@ pub fn render_baseline(recommendation: &Value) -> Result<Rendered, ReportError> 
                 r.threshold, r.power_effect
             ),
         ));
-        // Against provider size, for the grid threshold nearest the recommended one.
-        if let Some(t) = ths.iter().copied().min_by(|a, b| (a - r.threshold).abs().total_cmp(&(b - r.threshold).abs()))
-        {
-            let mut effects: Vec<f64> = cells.iter().map(|c| c.effect).collect();
-            effects.sort_by(f64::total_cmp);
-            effects.dedup();
-            let curves: Vec<plots::Curve> = effects
-                .iter()
-                .map(|e| {
-                    let mut pts: Vec<(f64, f64)> = cells
-                        .iter()
-                        .filter(|c| c.threshold == t && c.effect == *e)
-                        .map(|c| (c.n as f64, c.p_met))
-                        .collect();
-                    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-                    plots::Curve { label: format!("d = {e}"), points: pts }
-                })
-                .collect();
-            let refs = vec![
-                plots::Reference { label: format!("alpha = {}", r.alpha), y: r.alpha },
-                plots::Reference { label: format!("target power = {}", r.target_power), y: r.target_power },
-            ];
-            let alt = format!(
-                "Probability of meeting the threshold {t:.3} against provider size (log scale), one curve per true effect ({}).",
-                effects.iter().map(|e| format!("{e} SD")).collect::<Vec<_>>().join(", ")
-            );
-            let plot = plots::curves(
-                &alt,
-                "provider size (students, log scale)",
-                "probability of meeting the threshold",
-                &curves,
-                &refs,
-                &[],
-                true,
-            )?;
-            oc.push_str(&figs.add(
-                &plot,
-                "oc_size.svg",
-                &format!(
-                    "Chance of meeting the threshold {t:.3} (the simulated threshold nearest the recommended {:.3}) against provider size, one curve per true effect (labelled at the right). Larger providers are judged more reliably: the no-effect curve (d = 0) falls and the others rise.",
-                    r.threshold
-                ),
-            ));
-        }
+        oc.push_str(&oc_against_size(r, cells, &ths, figs)?);
     } else {
         oc.push_str(&p("The recommendation has no operating-characteristic cells."));
     }
-    body.push_str(&section("oc", "Operating characteristics", &oc));
+    Ok(oc)
+}
 
+/// The OC curves against provider size, for the grid threshold nearest the recommended one.
+fn oc_against_size(
+    r: &view::Recommendation,
+    cells: &[view::OcCell],
+    ths: &[f64],
+    figs: &mut Figures,
+) -> Result<String, ReportError> {
+    let mut oc = String::new();
+    if let Some(t) = ths.iter().copied().min_by(|a, b| (a - r.threshold).abs().total_cmp(&(b - r.threshold).abs())) {
+        let mut effects: Vec<f64> = cells.iter().map(|c| c.effect).collect();
+        effects.sort_by(f64::total_cmp);
+        effects.dedup();
+        let curves: Vec<plots::Curve> = effects
+            .iter()
+            .map(|e| {
+                let mut pts: Vec<(f64, f64)> = cells
+                    .iter()
+                    .filter(|c| c.threshold == t && c.effect == *e)
+                    .map(|c| (c.n as f64, c.p_met))
+                    .collect();
+                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+                plots::Curve { label: format!("d = {e}"), points: pts }
+            })
+            .collect();
+        let refs = vec![
+            plots::Reference { label: format!("alpha = {}", r.alpha), y: r.alpha },
+            plots::Reference { label: format!("target power = {}", r.target_power), y: r.target_power },
+        ];
+        let alt = format!(
+            "Probability of meeting the threshold {t:.3} against provider size (log scale), one curve per true effect ({}).",
+            effects.iter().map(|e| format!("{e} SD")).collect::<Vec<_>>().join(", ")
+        );
+        let plot = plots::curves(
+            &alt,
+            "provider size (students, log scale)",
+            "probability of meeting the threshold",
+            &curves,
+            &refs,
+            &[],
+            true,
+        )?;
+        oc.push_str(&figs.add(
+            &plot,
+            "oc_size.svg",
+            &format!(
+                "Chance of meeting the threshold {t:.3} (the simulated threshold nearest the recommended {:.3}) against provider size, one curve per true effect (labelled at the right). Larger providers are judged more reliably: the no-effect curve (d = 0) falls and the others rise.",
+                r.threshold
+            ),
+        ));
+    }
+    Ok(oc)
+}
+
+/// Targets in SD units against published effects, and the warnings of target setting.
+fn targets_section(b: &Baseline) -> String {
+    let body_b = &b.body;
     let rows = body_b
         .targets
         .iter()
@@ -1042,8 +1072,5 @@ pub fn render_baseline(recommendation: &Value) -> Result<Rendered, ReportError> 
     }
     targets.push_str("<h3>Warnings</h3>\n");
     targets.push_str(&list(&warnings, "No warnings."));
-    body.push_str(&section("targets", "Targets", &targets));
-    body.push_str(&section("methods", "Methods (from the contract)", &methods::appendix(&b.manifest.spec)));
-    body.push_str(&manifest_section(&b.manifest));
-    Ok(Rendered { html: html::page(&format!("{}: target-setting report", b.contract), &body), svgs: figs.svgs })
+    targets
 }

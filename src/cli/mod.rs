@@ -107,13 +107,13 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
                 _ => 2,
             };
         }
-        if let Some(e) = c.downcast_ref::<crate::error::Error>() {
+        if let Some(e) = c.downcast_ref::<crate::contract::error::Error>() {
             return e.exit_code();
         }
         // problems the user fixes in the contract, the inputs or the command line
         if c.is::<ConfigError>()
             || c.is::<UserError>()
-            || c.is::<crate::error::ContractError>()
+            || c.is::<crate::contract::error::ContractError>()
             || c.is::<crate::stats::norms::model::ModelError>()
             || c.is::<crate::simulate::SimError>()
         {

@@ -106,22 +106,37 @@ fn summary(stat: Statistic, v: &[f64]) -> f64 {
     }
 }
 
+/// Why targets cannot be set from the history file.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    #[error("the history file has no student with a pre- and a post-test")]
+    NoStudents,
+    #[error("only {0} history students in the target population; need at least 2")]
+    TooFew(usize),
+    #[error("some shifted scores fall outside the norms (no CGI or SGP); narrow the effects grid")]
+    OutsideNorms,
+    #[error(transparent)]
+    EffectModel(#[from] settle::EffectModelError),
+    #[error(transparent)]
+    Oc(#[from] oc::OcError),
+}
+
 /// Runs the baseline. `history` holds every history student (provider `None`, analysed,
 /// scored); `rescore(student, shifted_post)` re-scores a student against the norms.
-pub fn run<F>(contract: &Contract, history: &[Student], rescore: F, weeks: f64) -> Result<Baseline, String>
+pub fn run<F>(contract: &Contract, history: &[Student], rescore: F, weeks: f64) -> Result<Baseline, BaselineError>
 where
     F: Fn(&Student, f64) -> Result<NormScore, NoOutcome> + Sync,
 {
     let b = &contract.baseline;
     let stat = statistic(contract.metric.kind);
     if history.is_empty() {
-        return Err("the history file has no student with a pre- and a post-test".into());
+        return Err(BaselineError::NoStudents);
     }
     let sd_post = post_sd_by_grade(history);
     let cut = pre_cuts(history, b.max_pre_percentile);
     let (target, unscored) = target_population(contract, history, &sd_post, &cut);
     if target.len() < 2 {
-        return Err(format!("only {} history students in the target population; need at least 2", target.len()));
+        return Err(BaselineError::TooFew(target.len()));
     }
     let effect = if contract.metric.kind == MetricKind::EffectSize {
         let owned: Vec<Student> = target.iter().map(|s| (*s).clone()).collect();
@@ -132,7 +147,7 @@ where
     let shifted = Shifted { contract, target: &target, sd_post: &sd_post, effect, rescore };
     let values: Vec<Vec<f64>> = b.effects.iter().map(|&d| shifted.values_at(d)).collect();
     if values.iter().flatten().any(|v| !v.is_finite()) {
-        return Err("some shifted scores fall outside the norms (no CGI or SGP); narrow the effects grid".into());
+        return Err(BaselineError::OutsideNorms);
     }
     let bau = business_as_usual(contract, stat, &values[0]);
     let metric_by_effect = metric_by_effect(&shifted, &b.effects, &values, stat);
@@ -150,8 +165,8 @@ where
         seed: contract.inference.seed,
         k,
     };
-    let cells = oc::oc_curves(&values, stat, &spec).map_err(|e| e.to_string())?;
-    let recommendation = recommend(contract, &shifted, &values, stat, k).map_err(|e| e.to_string())?;
+    let cells = oc::oc_curves(&values, stat, &spec)?;
+    let recommendation = recommend(contract, &shifted, &values, stat, k)?;
     let grades: Vec<i32> = sd_post.keys().copied().collect();
     let targets = targets(contract, &recommendation, &metric_by_effect, &grades, weeks);
     let warnings = warnings(contract, &targets, &recommendation);

@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use super::error::ContractError;
 use super::norms::norm_score;
 use super::settle::{NoOutcome, Rule, Settlement, Student};
 use super::terms::Contract;
 use crate::data::join::PickedTest;
-use crate::error::ContractError;
 use crate::stats::norms::model::Scorer;
 
 /// A midpoint review (`--as-of`): the contract with prorated dosage rules and the interim

@@ -6,6 +6,7 @@
 
 pub mod baseline;
 pub mod benchmarks;
+pub mod error;
 pub mod figures;
 pub mod inputs;
 pub mod midpoint;

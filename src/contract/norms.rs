@@ -3,10 +3,10 @@
 
 use std::collections::BTreeMap;
 
+use super::error::ContractError;
 use super::settle::{NoOutcome, NormScore};
 use super::terms::{Contract, NormsMethod};
 use crate::data::history::History;
-use crate::error::ContractError;
 use crate::stats::norms::conditional::{self, ConditionalSpec, SdModel};
 use crate::stats::norms::model::{self, Columns, Norms, NormsModel, Rows, Scored, Scorer};
 use crate::stats::norms::sgp::SgpSpec;

@@ -9,6 +9,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 
 use super::baseline::Baseline;
+use super::error::{ContractError, Error};
 use super::midpoint::Midpoint;
 use super::norms::{ContractNorms, contract_norms, except_unfitted, norm_score};
 use super::settle::{self, NoOutcome, Settlement, Student};
@@ -16,7 +17,6 @@ use super::students::students;
 use super::terms::Contract;
 use crate::data::history::{History, load_history};
 use crate::data::{self, AnalyticFile};
-use crate::error::{ContractError, Error};
 use crate::profile::{phase, release_freed_memory};
 use crate::stats::norms::model::Scorer;
 
@@ -184,6 +184,6 @@ pub fn baseline(contract: &Contract, base: &Path, allow_partial: bool) -> Result
     });
     let rescore =
         |s: &Student, post: f64| score(&s.subject, s.grade, s.pre.unwrap_or(f64::NAN), post, s.weeks.unwrap_or(weeks));
-    let result = super::baseline::run(contract, &students, rescore, weeks).map_err(ContractError::Baseline)?;
+    let result = super::baseline::run(contract, &students, rescore, weeks).map_err(ContractError::from)?;
     Ok(Targets { history, norms, weeks, baseline: result, warnings })
 }

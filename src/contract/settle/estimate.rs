@@ -236,14 +236,25 @@ pub struct EffectModel {
     pub columns: usize,
 }
 
+/// Why the effect-size model cannot be fitted (the text is the settlement's warning).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum EffectModelError {
+    #[error("no analysed comparison students: the effect size against a comparison group cannot be computed")]
+    NoComparison,
+    #[error("a student in the model has no {0}")]
+    MissingTest(&'static str),
+    #[error("effect-size model: {0}")]
+    LeastSquares(String),
+    #[error("effect-size model: the covariates are collinear (a grade with a constant pre-test?)")]
+    Collinear,
+}
+
 /// Fits the effect-size model (see the module docs) on counted tutored and analysed
 /// comparison students. `in_model[i]` says who enters.
-pub fn effect_model(students: &[Student], in_model: &[bool]) -> Result<EffectModel, String> {
+pub fn effect_model(students: &[Student], in_model: &[bool]) -> Result<EffectModel, EffectModelError> {
     let idx: Vec<usize> = (0..students.len()).filter(|&i| in_model[i]).collect();
     if !idx.iter().any(|&i| students[i].provider.is_none()) {
-        return Err(
-            "no analysed comparison students: the effect size against a comparison group cannot be computed".into()
-        );
+        return Err(EffectModelError::NoComparison);
     }
     let grades: Vec<i32> = idx.iter().map(|&i| students[i].grade).collect::<BTreeSet<_>>().into_iter().collect();
     let providers: Vec<&str> =
@@ -252,7 +263,7 @@ pub fn effect_model(students: &[Student], in_model: &[bool]) -> Result<EffectMod
     let mut stats: BTreeMap<i32, (f64, f64, f64)> = BTreeMap::new();
     for &i in &idx {
         let e = stats.entry(students[i].grade).or_insert((0.0, 0.0, 0.0));
-        let x = students[i].pre.ok_or("a student in the model has no pre-test")?;
+        let x = students[i].pre.ok_or(EffectModelError::MissingTest("pre-test"))?;
         e.0 += 1.0;
         e.1 += x;
         e.2 += x * x;
@@ -280,12 +291,12 @@ pub fn effect_model(students: &[Student], in_model: &[bool]) -> Result<EffectMod
         if let Some(pr) = &s.provider {
             x[(cov + p_index[pr.as_str()]) * n + r] = 1.0;
         }
-        y[r] = s.post.ok_or("a student in the model has no post-test")?;
+        y[r] = s.post.ok_or(EffectModelError::MissingTest("post-test"))?;
     }
-    let fit = linalg::qr_lstsq(&x, n, p, &y).map_err(|e| format!("effect-size model: {e}"))?;
+    let fit = linalg::qr_lstsq(&x, n, p, &y).map_err(|e| EffectModelError::LeastSquares(e.to_string()))?;
     let beta = fit.coefficients;
     if beta.iter().take(cov).any(|b| !b.is_finite()) {
-        return Err("effect-size model: the covariates are collinear (a grade with a constant pre-test?)".into());
+        return Err(EffectModelError::Collinear);
     }
     let mut residual = vec![None; students.len()];
     for (r, &i) in idx.iter().enumerate() {

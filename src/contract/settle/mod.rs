@@ -128,7 +128,7 @@ pub fn settle(contract: &Contract, students: &[Student]) -> Settlement {
     let (met, reason) = outcomes(contract, students);
     let counted: Vec<bool> = met.iter().map(Option::is_some).collect();
     let effect = match contract.metric.kind {
-        MetricKind::EffectSize => effect_model(students, &counted).map_err(|e| warnings.push(e)).ok(),
+        MetricKind::EffectSize => effect_model(students, &counted).map_err(|e| warnings.push(e.to_string())).ok(),
         _ => None,
     };
     let comparison = comparison_group(contract, students, &counted, &met, effect.as_ref());

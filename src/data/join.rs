@@ -190,26 +190,33 @@ impl AnalyticFile {
     }
 }
 
-pub(crate) fn matches(spec: &WindowSpec, t: &Test) -> Result<(), String> {
+/// Why a test is not in a window (the text is the exception's reason).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub(crate) enum OutOfWindow {
+    #[error("window {found:?} is not {wanted:?}")]
+    Window { found: String, wanted: String },
+    #[error("school_year {found:?} is not {wanted:?}")]
+    SchoolYear { found: String, wanted: String },
+    #[error("dated {} outside {}..{}", iso(*.date), .from.map(iso).unwrap_or_default(), .to.map(iso).unwrap_or_default())]
+    Dates { date: NaiveDate, from: Option<NaiveDate>, to: Option<NaiveDate> },
+}
+
+pub(crate) fn matches(spec: &WindowSpec, t: &Test) -> Result<(), OutOfWindow> {
     if let Some(w) = &spec.window
         && !w.eq_ignore_ascii_case(&t.window)
     {
-        return Err(format!("window {:?} is not {w:?}", t.window));
+        return Err(OutOfWindow::Window { found: t.window.clone(), wanted: w.clone() });
     }
     if let Some(y) = &spec.school_year
         && t.school_year.as_deref() != Some(y.as_str())
     {
-        return Err(format!("school_year {:?} is not {y:?}", t.school_year.as_deref().unwrap_or("")));
+        let found = t.school_year.clone().unwrap_or_default();
+        return Err(OutOfWindow::SchoolYear { found, wanted: y.clone() });
     }
     let from = spec.from.map(|d| d.0);
     let to = spec.to.map(|d| d.0);
     if from.is_some_and(|f| t.date < f) || to.is_some_and(|e| t.date > e) {
-        return Err(format!(
-            "dated {} outside {}..{}",
-            iso(t.date),
-            from.map(iso).unwrap_or_default(),
-            to.map(iso).unwrap_or_default()
-        ));
+        return Err(OutOfWindow::Dates { date: t.date, from, to });
     }
     Ok(())
 }
@@ -285,8 +292,8 @@ impl<'a> PrePost<'a> {
         } else if matches(&tests.post, t).is_ok() {
             format!("post-test not after the pre-test of {}", self.pre.map(|p| iso(p.date)).unwrap_or_default())
         } else {
-            let why_pre = matches(&tests.pre, t).err().unwrap_or_default();
-            let why_post = matches(&tests.post, t).err().unwrap_or_default();
+            let why_pre = matches(&tests.pre, t).err().map(|e| e.to_string()).unwrap_or_default();
+            let why_post = matches(&tests.post, t).err().map(|e| e.to_string()).unwrap_or_default();
             format!("not in the pre window ({why_pre}) nor the post window ({why_post})")
         }
     }

@@ -390,6 +390,24 @@ pub(super) fn clusters_of(level: ClusterLevel, students: &[Student], idx: &[usiz
     dense(&refs)
 }
 
+/// Why a provider (or the comparison group) has no estimate (the text is `no_estimate` in
+/// the outputs).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum NoEstimate {
+    #[error("no counted students")]
+    NoCountedStudents,
+    #[error("no SGP")]
+    NoSgp,
+    #[error("no value")]
+    NoValue,
+    #[error("the effect size is estimated with the comparison group")]
+    EffectSizeWithComparison,
+    #[error("the effect-size model could not be fitted (see warnings)")]
+    NoEffectModel,
+    #[error("the pooled SD is zero or undefined")]
+    NoPooledSd,
+}
+
 /// The metric and interval over the students `idx` (share, mean CGI or median SGP).
 pub(super) fn provider_estimate(
     contract: &Contract,
@@ -397,30 +415,30 @@ pub(super) fn provider_estimate(
     idx: &[usize],
     met: &[Option<bool>],
     seed: u64,
-) -> Result<Estimate, String> {
+) -> Result<Estimate, NoEstimate> {
     let kind = contract.metric.kind;
     let inf = &contract.inference;
     let level = contract.decision.level;
     if idx.is_empty() {
-        return Err("no counted students".into());
+        return Err(NoEstimate::NoCountedStudents);
     }
     let (cl, k) = clusters_of(inf.cluster, students, idx);
     match kind {
         MetricKind::MedianSgp => {
             let v: Vec<u8> = idx
                 .iter()
-                .map(|&i| students[i].score.as_ref().ok().and_then(|s| s.sgp).ok_or("no SGP"))
+                .map(|&i| students[i].score.as_ref().ok().and_then(|s| s.sgp).ok_or(NoEstimate::NoSgp))
                 .collect::<Result<_, _>>()?;
             Ok(estimate_median_sgp(&v, &cl, k, inf.replicates, seed, inf.interval, level))
         }
         MetricKind::ShareMeeting | MetricKind::MeanCgi => {
             let v: Vec<f64> = idx
                 .iter()
-                .map(|&i| metric_value(kind, met[i] == Some(true), &students[i]).ok_or("no value"))
+                .map(|&i| metric_value(kind, met[i] == Some(true), &students[i]).ok_or(NoEstimate::NoValue))
                 .collect::<Result<_, _>>()?;
             Ok(estimate_mean(&v, &cl, k, inf.replicates, seed, inf.interval, level))
         }
-        MetricKind::EffectSize => Err("the effect size is estimated with the comparison group".into()),
+        MetricKind::EffectSize => Err(NoEstimate::EffectSizeWithComparison),
     }
 }
 

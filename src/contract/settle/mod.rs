@@ -196,7 +196,7 @@ fn settle_provider(
     }
     let (estimate, no_estimate) = match est {
         Ok(e) => (Some(e), None),
-        Err(e) => (None, Some(e)),
+        Err(e) => (None, Some(e.to_string())),
     };
     let mut result = ProviderResult {
         provider: prov.to_string(),
@@ -214,17 +214,17 @@ fn settle_provider(
 }
 
 /// A provider's metric with its interval, or why there is none.
-fn provider_metric(cx: &Context<'_>, prov: &str, idx: &[usize]) -> Result<Estimate, String> {
+fn provider_metric(cx: &Context<'_>, prov: &str, idx: &[usize]) -> Result<Estimate, NoEstimate> {
     let (contract, inf) = (cx.contract, &cx.contract.inference);
     let seed = stream_seed(inf.seed, prov);
     if idx.is_empty() {
-        return Err("no counted students".into());
+        return Err(NoEstimate::NoCountedStudents);
     }
     if contract.metric.kind != MetricKind::EffectSize {
         return provider_estimate(contract, cx.students, idx, &cx.met, seed);
     }
-    let m = cx.effect.as_ref().ok_or("the effect-size model could not be fitted (see warnings)")?;
-    let scale = m.scale(prov).ok_or("the pooled SD is zero or undefined")?;
+    let m = cx.effect.as_ref().ok_or(NoEstimate::NoEffectModel)?;
+    let scale = m.scale(prov).ok_or(NoEstimate::NoPooledSd)?;
     let r: Vec<f64> = idx.iter().map(|&i| m.residual[i].expect("in model")).collect();
     let (cl, k) = clusters_of(inf.cluster, cx.students, idx);
     let c = &cx.comparison;

@@ -4,7 +4,6 @@
 //! Writes `--out FILE` (by, n, clusters, estimate, conf_low, conf_high, method, level, reps,
 //! warnings) and, next to it, `STEM.exceptions.csv` and `STEM.manifest.json`.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -19,6 +18,7 @@ use crate::manifest::{Manifest, OutputFile};
 use crate::stats::bootstrap::{
     ClusterSums, Interval, Plan, basic, bca, bca_scipy, jackknife, normal, percentile, replicates_with_progress,
 };
+use crate::stats::design::{Encoding, LevelOrder};
 
 /// A progress bar on an interactive terminal; none when stderr is piped or under CI.
 fn progress(total: u64) -> indicatif::ProgressBar {
@@ -111,6 +111,9 @@ fn median(v: &mut [f64]) -> f64 {
     if m % 2 == 1 { v[m / 2] } else { (v[m / 2 - 1] + v[m / 2]) / 2.0 }
 }
 
+/// A usable row: its index in the file, its value and its cluster (or its index).
+type Member = (usize, f64, String);
+
 pub fn run(a: &Args) -> anyhow::Result<()> {
     if !(a.level > 0.0 && a.level < 1.0) {
         return Err(UserError(format!("--level {} must be strictly between 0 and 1", a.level)).into());
@@ -135,7 +138,7 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
     let mut d = read_columns_allowing_empty(&a.data, &text, &numbers)?;
     let nb = a.by.len();
     // Value per usable row.
-    let mut rows: BTreeMap<Vec<String>, Vec<(usize, f64, String)>> = BTreeMap::new();
+    let (mut keys, mut usable): (Vec<Vec<String>>, Vec<Member>) = (Vec::new(), Vec::new());
     for idx in 0..d.ledger.len() {
         if d.ledger.state(idx) != RowState::Pending {
             continue;
@@ -163,8 +166,15 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
         };
         let key: Vec<String> = (0..nb).map(|c| d.text[c][idx].clone()).collect();
         let cluster = if a.cluster.is_some() { d.text[nb][idx].clone() } else { idx.to_string() };
-        rows.entry(key).or_default().push((idx, value, cluster));
+        keys.push(key);
+        usable.push((idx, value, cluster));
     }
+    // The usable rows of each --by group, groups in sorted order.
+    let rows: Vec<(Vec<String>, Vec<Member>)> = Encoding::new(keys, LevelOrder::Sorted)
+        .groups()
+        .into_iter()
+        .map(|(key, members)| (key, members.iter().map(|&i| usable[i].clone()).collect()))
+        .collect();
     let dir = super::beside_dir(&a.out, std::slice::from_ref(&a.data), &[])?;
     // The replicate draws: in the output's folder they are one more output of the set;
     // elsewhere they are written atomically on their own.
@@ -191,18 +201,8 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
     let (mut est, mut lo, mut hi, mut warn) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (gi, (key, members)) in rows.iter().enumerate() {
         // Units: clusters (or students), in first-appearance order.
-        let mut unit_of: BTreeMap<&str, usize> = BTreeMap::new();
-        let mut unit_index = Vec::with_capacity(members.len());
-        let mut order: Vec<&str> = Vec::new();
-        for (_, _, c) in members {
-            let next = unit_of.len();
-            let u = *unit_of.entry(c.as_str()).or_insert_with(|| {
-                order.push(c.as_str());
-                next
-            });
-            unit_index.push(u);
-        }
-        let units = unit_of.len();
+        let unit = Encoding::new(members.iter().map(|m| m.2.as_str()), LevelOrder::FirstSeen);
+        let (unit_index, units) = (&unit.codes, unit.levels.len());
         let values: Vec<f64> = members.iter().map(|m| m.1).collect();
         for (j, k) in key.iter().enumerate() {
             cols_by[j].push(Some(k.clone()));
@@ -225,7 +225,7 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
             continue;
         }
         // Per-unit members for the median; sums for means and shares.
-        let sums = ClusterSums::new(&values, &unit_index, units);
+        let sums = ClusterSums::new(&values, unit_index, units);
         let mut by_unit: Vec<Vec<f64>> = vec![Vec::new(); units];
         if a.statistic == StatisticArg::Median {
             for (&u, &v) in unit_index.iter().zip(&values) {

@@ -96,6 +96,12 @@ impl<T> Encoding<T> {
         }
         rows
     }
+
+    /// Each level with its rows (in row order), in level order.
+    pub fn groups(self) -> Vec<(T, Vec<usize>)> {
+        let members = self.members();
+        self.levels.into_iter().zip(members).collect()
+    }
 }
 
 /// A model matrix with named columns (column-major).
@@ -230,6 +236,7 @@ mod tests {
         assert_eq!(f.levels, labels(&["b", "", "c", "a"]));
         assert_eq!(f.codes, vec![0, 1, 2, 0, 3]);
         assert_eq!(f.members(), vec![vec![0, 3], vec![1], vec![2], vec![4]]);
+        assert_eq!(s.clone().groups()[2], ("b".to_string(), vec![0, 3]));
         assert_eq!(f.factor().levels, 4);
         assert_eq!(s.code(&"c".to_string()), Some(3));
         assert_eq!(s.code(&"z".to_string()), None);

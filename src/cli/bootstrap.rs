@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::UserError;
-use crate::data::columns::read_columns_allowing_empty;
+use crate::data::columns::{ColumnData, read_columns_allowing_empty};
 use crate::data::ledger::RowState;
 use crate::data::output::OutputDir;
 use crate::data::table::{Column, Format, Table};
@@ -16,7 +16,8 @@ use crate::error::OutputError;
 
 use crate::manifest::{Manifest, OutputFile};
 use crate::stats::bootstrap::{
-    ClusterSums, Interval, Plan, basic, bca, bca_scipy, jackknife, normal, percentile, replicates_with_progress,
+    BootstrapError, ClusterSums, Interval, Plan, basic, bca, bca_scipy, jackknife, normal, percentile,
+    replicates_with_progress,
 };
 use crate::stats::design::{Encoding, LevelOrder};
 
@@ -114,15 +115,12 @@ fn median(v: &mut [f64]) -> f64 {
 /// A usable row: its index in the file, its value and its cluster (or its index).
 type Member = (usize, f64, String);
 
-pub fn run(a: &Args) -> anyhow::Result<()> {
-    if !(a.level > 0.0 && a.level < 1.0) {
-        return Err(UserError(format!("--level {} must be strictly between 0 and 1", a.level)).into());
-    }
-    if a.reps < 100 {
-        return Err(UserError(format!("--reps {} is too few for interval endpoints; use at least 1000", a.reps)).into());
-    }
-    let method =
-        a.method.unwrap_or(if a.statistic == StatisticArg::Median { MethodArg::Percentile } else { MethodArg::Bca });
+/// Each `--by` key with its usable rows.
+type Groups = Vec<(Vec<String>, Vec<Member>)>;
+
+/// The usable rows of each `--by` group (groups in sorted order, rows in file order); rows
+/// without a value are excluded in the ledger.
+fn read_groups(a: &Args) -> anyhow::Result<(ColumnData, Groups)> {
     // Text: by columns, cluster, and the column itself for shares.
     let mut text: Vec<(String, bool)> = a.by.iter().map(|b| (b.clone(), true)).collect();
     if let Some(c) = &a.cluster {
@@ -170,11 +168,59 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
         usable.push((idx, value, cluster));
     }
     // The usable rows of each --by group, groups in sorted order.
-    let rows: Vec<(Vec<String>, Vec<Member>)> = Encoding::new(keys, LevelOrder::Sorted)
+    let rows = Encoding::new(keys, LevelOrder::Sorted)
         .groups()
         .into_iter()
         .map(|(key, members)| (key, members.iter().map(|&i| usable[i].clone()).collect()))
         .collect();
+    Ok((d, rows))
+}
+
+/// The interval of `method` from the replicates `t` of the statistic `t0` (BCa: jackknife
+/// over the units, O(units) for sums, by deletion for the median).
+fn interval<F: Fn(&[usize]) -> f64 + Sync>(
+    a: &Args,
+    method: MethodArg,
+    t: &[f64],
+    t0: f64,
+    sums: &ClusterSums,
+    stat: F,
+) -> Result<Interval, BootstrapError> {
+    let units = sums.sum.len();
+    match method {
+        MethodArg::Percentile => percentile(&t, a.level),
+        MethodArg::Basic => basic(&t, t0, a.level),
+        MethodArg::Normal => normal(&t, t0, a.level),
+        MethodArg::Bca | MethodArg::BcaScipy => {
+            // Jackknife over units; O(units) for sums, by deletion for the median.
+            let jack: Vec<f64> = match a.statistic {
+                StatisticArg::Median => jackknife(units, stat),
+                _ => {
+                    let (s, n) = (sums.sum.iter().sum::<f64>(), sums.count.iter().sum::<f64>());
+                    (0..units).map(|u| (s - sums.sum[u]) / (n - sums.count[u])).collect()
+                }
+            };
+            if method == MethodArg::Bca {
+                let l: Vec<f64> = jack.iter().map(|tj| (units as f64 - 1.0) * (t0 - tj)).collect();
+                bca(&t, t0, &l, a.level)
+            } else {
+                bca_scipy(&t, t0, &jack, a.level)
+            }
+        }
+    }
+}
+
+pub fn run(a: &Args) -> anyhow::Result<()> {
+    if !(a.level > 0.0 && a.level < 1.0) {
+        return Err(UserError(format!("--level {} must be strictly between 0 and 1", a.level)).into());
+    }
+    if a.reps < 100 {
+        return Err(UserError(format!("--reps {} is too few for interval endpoints; use at least 1000", a.reps)).into());
+    }
+    let method =
+        a.method.unwrap_or(if a.statistic == StatisticArg::Median { MethodArg::Percentile } else { MethodArg::Bca });
+    let (mut d, rows) = read_groups(a)?;
+    let nb = a.by.len();
     let dir = super::beside_dir(&a.out, std::slice::from_ref(&a.data), &[])?;
     // The replicate draws: in the output's folder they are one more output of the set;
     // elsewhere they are written atomically on their own.
@@ -254,27 +300,7 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
                     .map_err(|source| OutputError::Write { path: w.path().to_path_buf(), source })?;
             }
         }
-        let interval: Result<Interval, _> = match method {
-            MethodArg::Percentile => percentile(&t, a.level),
-            MethodArg::Basic => basic(&t, t0, a.level),
-            MethodArg::Normal => normal(&t, t0, a.level),
-            MethodArg::Bca | MethodArg::BcaScipy => {
-                // Jackknife over units; O(units) for sums, by deletion for the median.
-                let jack: Vec<f64> = match a.statistic {
-                    StatisticArg::Median => jackknife(units, stat),
-                    _ => {
-                        let (s, n) = (sums.sum.iter().sum::<f64>(), sums.count.iter().sum::<f64>());
-                        (0..units).map(|u| (s - sums.sum[u]) / (n - sums.count[u])).collect()
-                    }
-                };
-                if method == MethodArg::Bca {
-                    let l: Vec<f64> = jack.iter().map(|tj| (units as f64 - 1.0) * (t0 - tj)).collect();
-                    bca(&t, t0, &l, a.level)
-                } else {
-                    bca_scipy(&t, t0, &jack, a.level)
-                }
-            }
-        };
+        let interval = interval(a, method, &t, t0, &sums, stat);
         match interval {
             Ok(iv) => {
                 est.push(Some(t0));

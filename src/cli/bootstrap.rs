@@ -188,9 +188,9 @@ fn interval<F: Fn(&[usize]) -> f64 + Sync>(
 ) -> Result<Interval, BootstrapError> {
     let units = sums.sum.len();
     match method {
-        MethodArg::Percentile => percentile(&t, a.level),
-        MethodArg::Basic => basic(&t, t0, a.level),
-        MethodArg::Normal => normal(&t, t0, a.level),
+        MethodArg::Percentile => percentile(t, a.level),
+        MethodArg::Basic => basic(t, t0, a.level),
+        MethodArg::Normal => normal(t, t0, a.level),
         MethodArg::Bca | MethodArg::BcaScipy => {
             // Jackknife over units; O(units) for sums, by deletion for the median.
             let jack: Vec<f64> = match a.statistic {
@@ -202,9 +202,9 @@ fn interval<F: Fn(&[usize]) -> f64 + Sync>(
             };
             if method == MethodArg::Bca {
                 let l: Vec<f64> = jack.iter().map(|tj| (units as f64 - 1.0) * (t0 - tj)).collect();
-                bca(&t, t0, &l, a.level)
+                bca(t, t0, &l, a.level)
             } else {
-                bca_scipy(&t, t0, &jack, a.level)
+                bca_scipy(t, t0, &jack, a.level)
             }
         }
     }

@@ -18,7 +18,6 @@
 //! ## Module map
 //! - [`data`]: schema, loading (CSV/Parquet, IDs as text), validation with row-level
 //!   exceptions, join to the analytic file, flow table. The only module that uses polars.
-//! - [`panel`]: a typed column table meant for estimators (none takes it yet).
 //! - [`stats`]: pure statistics (no files, no polars).
 //! - [`contract`]: the contract as code (TOML terms), settlement, suppression and target
 //!   setting.
@@ -32,7 +31,6 @@ pub mod contract;
 pub mod data;
 pub mod error;
 pub mod manifest;
-pub mod panel;
 pub mod profile;
 pub mod report;
 pub mod simulate;

@@ -4,12 +4,11 @@
 //! Writes `--out FILE` (by, n, clusters, estimate, conf_low, conf_high, method, level, reps,
 //! warnings) and, next to it, `STEM.exceptions.csv` and `STEM.manifest.json`.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
 use super::UserError;
-use crate::data::columns::read_columns_allowing_empty;
+use crate::data::columns::{ColumnData, read_columns_allowing_empty};
 use crate::data::ledger::RowState;
 use crate::data::output::OutputDir;
 use crate::data::table::{Column, Format, Table};
@@ -17,8 +16,10 @@ use crate::error::OutputError;
 
 use crate::manifest::{Manifest, OutputFile};
 use crate::stats::bootstrap::{
-    ClusterSums, Interval, Plan, basic, bca, bca_scipy, jackknife, normal, percentile, replicates_with_progress,
+    BootstrapError, ClusterSums, Interval, Plan, basic, bca, bca_scipy, jackknife, normal, percentile,
+    replicates_with_progress,
 };
+use crate::stats::design::{Encoding, LevelOrder};
 
 /// A progress bar on an interactive terminal; none when stderr is piped or under CI.
 fn progress(total: u64) -> indicatif::ProgressBar {
@@ -111,15 +112,15 @@ fn median(v: &mut [f64]) -> f64 {
     if m % 2 == 1 { v[m / 2] } else { (v[m / 2 - 1] + v[m / 2]) / 2.0 }
 }
 
-pub fn run(a: &Args) -> anyhow::Result<()> {
-    if !(a.level > 0.0 && a.level < 1.0) {
-        return Err(UserError(format!("--level {} must be strictly between 0 and 1", a.level)).into());
-    }
-    if a.reps < 100 {
-        return Err(UserError(format!("--reps {} is too few for interval endpoints; use at least 1000", a.reps)).into());
-    }
-    let method =
-        a.method.unwrap_or(if a.statistic == StatisticArg::Median { MethodArg::Percentile } else { MethodArg::Bca });
+/// A usable row: its index in the file, its value and its cluster (or its index).
+type Member = (usize, f64, String);
+
+/// Each `--by` key with its usable rows.
+type Groups = Vec<(Vec<String>, Vec<Member>)>;
+
+/// The usable rows of each `--by` group (groups in sorted order, rows in file order); rows
+/// without a value are excluded in the ledger.
+fn read_groups(a: &Args) -> anyhow::Result<(ColumnData, Groups)> {
     // Text: by columns, cluster, and the column itself for shares.
     let mut text: Vec<(String, bool)> = a.by.iter().map(|b| (b.clone(), true)).collect();
     if let Some(c) = &a.cluster {
@@ -135,7 +136,7 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
     let mut d = read_columns_allowing_empty(&a.data, &text, &numbers)?;
     let nb = a.by.len();
     // Value per usable row.
-    let mut rows: BTreeMap<Vec<String>, Vec<(usize, f64, String)>> = BTreeMap::new();
+    let (mut keys, mut usable): (Vec<Vec<String>>, Vec<Member>) = (Vec::new(), Vec::new());
     for idx in 0..d.ledger.len() {
         if d.ledger.state(idx) != RowState::Pending {
             continue;
@@ -163,8 +164,63 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
         };
         let key: Vec<String> = (0..nb).map(|c| d.text[c][idx].clone()).collect();
         let cluster = if a.cluster.is_some() { d.text[nb][idx].clone() } else { idx.to_string() };
-        rows.entry(key).or_default().push((idx, value, cluster));
+        keys.push(key);
+        usable.push((idx, value, cluster));
     }
+    // The usable rows of each --by group, groups in sorted order.
+    let rows = Encoding::new(keys, LevelOrder::Sorted)
+        .groups()
+        .into_iter()
+        .map(|(key, members)| (key, members.iter().map(|&i| usable[i].clone()).collect()))
+        .collect();
+    Ok((d, rows))
+}
+
+/// The interval of `method` from the replicates `t` of the statistic `t0` (BCa: jackknife
+/// over the units, O(units) for sums, by deletion for the median).
+fn interval<F: Fn(&[usize]) -> f64 + Sync>(
+    a: &Args,
+    method: MethodArg,
+    t: &[f64],
+    t0: f64,
+    sums: &ClusterSums,
+    stat: F,
+) -> Result<Interval, BootstrapError> {
+    let units = sums.sum.len();
+    match method {
+        MethodArg::Percentile => percentile(t, a.level),
+        MethodArg::Basic => basic(t, t0, a.level),
+        MethodArg::Normal => normal(t, t0, a.level),
+        MethodArg::Bca | MethodArg::BcaScipy => {
+            // Jackknife over units; O(units) for sums, by deletion for the median.
+            let jack: Vec<f64> = match a.statistic {
+                StatisticArg::Median => jackknife(units, stat),
+                _ => {
+                    let (s, n) = (sums.sum.iter().sum::<f64>(), sums.count.iter().sum::<f64>());
+                    (0..units).map(|u| (s - sums.sum[u]) / (n - sums.count[u])).collect()
+                }
+            };
+            if method == MethodArg::Bca {
+                let l: Vec<f64> = jack.iter().map(|tj| (units as f64 - 1.0) * (t0 - tj)).collect();
+                bca(t, t0, &l, a.level)
+            } else {
+                bca_scipy(t, t0, &jack, a.level)
+            }
+        }
+    }
+}
+
+pub fn run(a: &Args) -> anyhow::Result<()> {
+    if !(a.level > 0.0 && a.level < 1.0) {
+        return Err(UserError(format!("--level {} must be strictly between 0 and 1", a.level)).into());
+    }
+    if a.reps < 100 {
+        return Err(UserError(format!("--reps {} is too few for interval endpoints; use at least 1000", a.reps)).into());
+    }
+    let method =
+        a.method.unwrap_or(if a.statistic == StatisticArg::Median { MethodArg::Percentile } else { MethodArg::Bca });
+    let (mut d, rows) = read_groups(a)?;
+    let nb = a.by.len();
     let dir = super::beside_dir(&a.out, std::slice::from_ref(&a.data), &[])?;
     // The replicate draws: in the output's folder they are one more output of the set;
     // elsewhere they are written atomically on their own.
@@ -191,18 +247,8 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
     let (mut est, mut lo, mut hi, mut warn) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (gi, (key, members)) in rows.iter().enumerate() {
         // Units: clusters (or students), in first-appearance order.
-        let mut unit_of: BTreeMap<&str, usize> = BTreeMap::new();
-        let mut unit_index = Vec::with_capacity(members.len());
-        let mut order: Vec<&str> = Vec::new();
-        for (_, _, c) in members {
-            let next = unit_of.len();
-            let u = *unit_of.entry(c.as_str()).or_insert_with(|| {
-                order.push(c.as_str());
-                next
-            });
-            unit_index.push(u);
-        }
-        let units = unit_of.len();
+        let unit = Encoding::new(members.iter().map(|m| m.2.as_str()), LevelOrder::FirstSeen);
+        let (unit_index, units) = (&unit.codes, unit.levels.len());
         let values: Vec<f64> = members.iter().map(|m| m.1).collect();
         for (j, k) in key.iter().enumerate() {
             cols_by[j].push(Some(k.clone()));
@@ -225,7 +271,7 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
             continue;
         }
         // Per-unit members for the median; sums for means and shares.
-        let sums = ClusterSums::new(&values, &unit_index, units);
+        let sums = ClusterSums::new(&values, unit_index, units);
         let mut by_unit: Vec<Vec<f64>> = vec![Vec::new(); units];
         if a.statistic == StatisticArg::Median {
             for (&u, &v) in unit_index.iter().zip(&values) {
@@ -254,27 +300,7 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
                     .map_err(|source| OutputError::Write { path: w.path().to_path_buf(), source })?;
             }
         }
-        let interval: Result<Interval, _> = match method {
-            MethodArg::Percentile => percentile(&t, a.level),
-            MethodArg::Basic => basic(&t, t0, a.level),
-            MethodArg::Normal => normal(&t, t0, a.level),
-            MethodArg::Bca | MethodArg::BcaScipy => {
-                // Jackknife over units; O(units) for sums, by deletion for the median.
-                let jack: Vec<f64> = match a.statistic {
-                    StatisticArg::Median => jackknife(units, stat),
-                    _ => {
-                        let (s, n) = (sums.sum.iter().sum::<f64>(), sums.count.iter().sum::<f64>());
-                        (0..units).map(|u| (s - sums.sum[u]) / (n - sums.count[u])).collect()
-                    }
-                };
-                if method == MethodArg::Bca {
-                    let l: Vec<f64> = jack.iter().map(|tj| (units as f64 - 1.0) * (t0 - tj)).collect();
-                    bca(&t, t0, &l, a.level)
-                } else {
-                    bca_scipy(&t, t0, &jack, a.level)
-                }
-            }
-        };
+        let interval = interval(a, method, &t, t0, &sums, stat);
         match interval {
             Ok(iv) => {
                 est.push(Some(t0));

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use super::ledger::Ledger;
+use super::ledger::{Ledger, RowState};
 use super::load::{RawTable, read_table};
 use super::schema::Role;
 use crate::error::DataError;
@@ -24,6 +24,57 @@ pub struct ColumnData {
     /// The header of each text column and each number column, as in the file.
     pub text_headers: Vec<String>,
     pub number_headers: Vec<String>,
+}
+
+impl ColumnData {
+    /// The position among `headers` of the column asked for as `name`: the exact header,
+    /// else the header equal ignoring ASCII case (unique in the file: checked when read).
+    fn position(headers: &[String], name: &str) -> Option<usize> {
+        headers
+            .iter()
+            .position(|h| h.trim() == name)
+            .or_else(|| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name)))
+    }
+
+    /// The text column asked for as `name`, with its header.
+    pub fn text_column(&self, name: &str) -> Option<(&str, &[String])> {
+        Self::position(&self.text_headers, name).map(|c| (self.text_headers[c].as_str(), self.text[c].as_slice()))
+    }
+
+    /// The number column asked for as `name`, with its header.
+    pub fn number_column(&self, name: &str) -> Option<(&str, &[Option<f64>])> {
+        Self::position(&self.number_headers, name)
+            .map(|c| (self.number_headers[c].as_str(), self.numbers[c].as_slice()))
+    }
+
+    /// The pending rows to analyse: those whose value in the text column `only` (if given)
+    /// is true (`true`, `1`, `yes`, `y`) and that have every number column present. The
+    /// other pending rows are excluded in the ledger with the column and the reason.
+    pub fn complete_rows(&mut self, only: Option<&str>) -> Vec<usize> {
+        let only = only.and_then(|c| Self::position(&self.text_headers, c));
+        let mut live = Vec::new();
+        for idx in 0..self.ledger.len() {
+            if self.ledger.state(idx) != RowState::Pending {
+                continue;
+            }
+            if let Some(c) = only {
+                let v = &self.text[c][idx];
+                if !["true", "1", "yes", "y"].iter().any(|t| v.eq_ignore_ascii_case(t)) {
+                    let h = self.text_headers[c].clone();
+                    let v = v.clone();
+                    self.ledger.exclude(idx, &h, &v, format!("not selected by --only {h}"));
+                    continue;
+                }
+            }
+            if let Some(c) = (0..self.numbers.len()).find(|&c| self.numbers[c][idx].is_none()) {
+                let h = self.number_headers[c].clone();
+                self.ledger.exclude(idx, &h, "", "missing value");
+                continue;
+            }
+            live.push(idx);
+        }
+        live
+    }
 }
 
 fn locate(table: &RawTable, name: &str) -> Result<usize, DataError> {
@@ -167,5 +218,23 @@ mod tests {
         assert!(d.ledger.accounting(Stage::Prepared).is_err(), "pending rows must be decided by the caller");
         let missing = read_columns(&path, &["student".into()], &[]).unwrap_err();
         assert!(missing.to_string().contains("\"student\""), "{missing}");
+    }
+
+    #[test]
+    fn complete_rows_keep_selected_rows_with_every_number_and_columns_are_found_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.csv");
+        std::fs::write(&path, "id,Analysed,pre,post\na,yes,1,2\nb,no,1,2\nc,1,,2\nd,TRUE,3,4\n").unwrap();
+        let text = [("id".to_string(), false), ("analysed".to_string(), true)];
+        let mut d = read_columns_allowing_empty(&path, &text, &["pre".into(), "post".into()]).unwrap();
+        assert_eq!(d.complete_rows(Some("analysed")), vec![0, 3]);
+        let ex = d.ledger.exceptions();
+        assert_eq!(ex.len(), 2);
+        assert_eq!((ex[0].column.as_str(), ex[0].reason.as_str()), ("Analysed", "not selected by --only Analysed"));
+        assert_eq!((ex[1].column.as_str(), ex[1].reason.as_str()), ("pre", "missing value"));
+        let (header, values) = d.text_column("analysed").unwrap();
+        assert_eq!((header, values[3].as_str()), ("Analysed", "TRUE"));
+        assert_eq!(d.number_column("post").unwrap().1[3], Some(4.0));
+        assert!(d.number_column("growth").is_none());
     }
 }

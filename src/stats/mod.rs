@@ -3,6 +3,8 @@
 //!
 //! - [`bootstrap`]: reproducible (seed, replicate) resampling of units, clusters and strata;
 //!   percentile, basic, normal and BCa intervals as `boot::boot.ci`.
+//! - [`design`]: model matrices with named columns (ndarray, column-major) and the one factor
+//!   encoder (sorted or first-seen levels) for indicators, absorbed effects and clusters.
 //! - [`dist`]: Student's t for real degrees of freedom (`pt`, `pt_upper`, `qt`, `dt`) by the
 //!   regularized incomplete beta function, and two-sided t and normal p-values.
 //! - [`effect`]: WWC effect sizes (Hedges' g with the small-sample correction, covariate-adjusted
@@ -23,6 +25,7 @@
 //! - [`wwc`]: What Works Clearinghouse attrition boundaries.
 
 pub mod bootstrap;
+pub mod design;
 pub mod dist;
 pub mod effect;
 pub mod linalg;

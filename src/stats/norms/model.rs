@@ -30,6 +30,7 @@ use super::Expectation;
 use super::conditional::{ConditionalError, ConditionalNorms, ConditionalSpec};
 use super::sgp::{NormsError, PriorScale, SgpNorms, SgpSpec};
 use super::table::{Lookup, NormsTable, TableError};
+use crate::stats::design::{Encoding, LevelOrder};
 
 /// Layout version of `norms.json`.
 pub const NORMS_SCHEMA_VERSION: u32 = 1;
@@ -141,19 +142,9 @@ pub enum ModelError {
     Conditional(#[from] ConditionalError),
 }
 
+/// The rows of each key, sorted by key, so the file does not depend on the row order.
 fn group_rows(keys: &[Vec<String>]) -> Vec<(Vec<String>, Vec<usize>)> {
-    let mut index: HashMap<&[String], usize> = HashMap::new();
-    let mut groups: Vec<(Vec<String>, Vec<usize>)> = Vec::new();
-    for (i, key) in keys.iter().enumerate() {
-        let g = *index.entry(key.as_slice()).or_insert_with(|| {
-            groups.push((key.clone(), Vec::new()));
-            groups.len() - 1
-        });
-        groups[g].1.push(i);
-    }
-    // Sorted by key, so the file does not depend on the row order.
-    groups.sort_by(|a, b| a.0.cmp(&b.0));
-    groups
+    Encoding::new(keys.iter(), LevelOrder::Sorted).groups().into_iter().map(|(k, rows)| (k.clone(), rows)).collect()
 }
 
 /// The error when no group could be fitted: each group's reason, or, when no row reached a

@@ -93,12 +93,12 @@
 //! the rounded R.. columns.
 
 use std::cmp::Ordering;
-use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::Expectation;
+use crate::stats::design::{Encoding, LevelOrder};
 
 /// The start score(s) a norms row applies to.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -514,10 +514,7 @@ fn build(rows: &[NormsRow]) -> Result<Vec<Grid>, Vec<TableError>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    let mut groups: BTreeMap<(String, i32), Vec<usize>> = BTreeMap::new();
-    for (i, r) in rows.iter().enumerate() {
-        groups.entry((subject_key(&r.subject), r.grade)).or_default().push(i);
-    }
+    let groups = Encoding::new(rows.iter().map(|r| (subject_key(&r.subject), r.grade)), LevelOrder::Sorted).groups();
     let mut grids = Vec::with_capacity(groups.len());
     for ((key, grade), idx) in groups {
         match build_grid(rows, &idx, key, grade) {

@@ -5,6 +5,9 @@
 //! - [`eiv`]: errors-in-variables (method of moments) correction for a fallible pretest.
 //! - [`fixed`]: least squares with absorbed fixed effects (within transformation) and
 //!   classical, HC1 and CR1 covariances, as `lm` + `sandwich`.
+//! - [`providers`]: the models of `obc vam` on a named [`crate::stats::design::Design`]:
+//!   provider contrasts with intervals, BH p-values, effect sizes and bootstrap; random-model
+//!   group effects; dose-response curves per group.
 //! - [`random`]: random-intercept model by REML or ML (as `lme4::lmer`), empirical Bayes
 //!   group effects with their reliability, and the two-step shrunken means of teacher
 //!   value-added.
@@ -14,6 +17,7 @@
 pub mod dose;
 pub mod eiv;
 pub mod fixed;
+pub mod providers;
 pub mod random;
 
 use thiserror::Error;

@@ -1,0 +1,504 @@
+//! Provider value-added from a sample of students (`obc vam`, docs/methods.md 3-4): the fixed
+//! model's provider contrasts against the comparison group, with their intervals,
+//! Benjamini-Hochberg p-values, WWC covariate-adjusted effect sizes and optional BCa
+//! bootstrap intervals; the random model's group effects; dose-response curves per group.
+//!
+//! The models are built by name on a [`Design`]: `(Intercept)` (unless fixed effects are
+//! absorbed), the pretest and covariates under their own names, then one indicator
+//! `{group}={provider}` per provider with the comparison group (empty label) as reference.
+
+use super::VamError;
+use super::dose::{DoseCurve, DoseSpec, dose_response};
+use super::eiv::{MeasurementError, fit_eiv_within};
+use super::fixed::{FixedFit, fit_fixed};
+use super::random::{Likelihood, RandomFit, fit_random_intercept};
+use crate::stats::bootstrap::{BootstrapError, ClusterGram, Plan, bca, jackknife_multi, replicates_multi};
+use crate::stats::design::{Design, DesignError, Encoding, LevelOrder};
+use crate::stats::dist::{p_two_sided_t, qt};
+use crate::stats::effect::{adjusted_g, benjamini_hochberg};
+use crate::stats::normal::qnorm;
+
+/// Why provider effects cannot be estimated.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ProvidersError {
+    #[error(
+        "no comparison students: the fixed model estimates providers against rows whose {group} is empty{}",
+        if comparison.is_empty() { String::new() } else { format!(" or {comparison:?}") }
+    )]
+    NoComparison { group: String, comparison: String },
+    #[error(transparent)]
+    Vam(#[from] VamError),
+    #[error(transparent)]
+    Design(#[from] DesignError),
+    #[error(transparent)]
+    Bootstrap(#[from] BootstrapError),
+}
+
+/// The students of a value-added model.
+#[derive(Clone, Debug)]
+pub struct Sample {
+    pub y: Vec<f64>,
+    /// The pretest and the covariates, under their names.
+    pub regressors: Design,
+    /// The name of the pretest among `regressors`.
+    pub pre: String,
+    /// The name of the group column (the provider indicators are `{group_column}={label}`).
+    pub group_column: String,
+    /// Each student's group, levels sorted; the empty label is the comparison group.
+    pub groups: Encoding<String>,
+    /// The value that also marks comparison students (besides an empty one), for messages.
+    pub comparison: String,
+}
+
+impl Sample {
+    /// Students in the group with code `k`.
+    fn count(&self, k: usize) -> usize {
+        self.groups.codes.iter().filter(|&&c| c == k).count()
+    }
+}
+
+/// Options of the fixed model.
+#[derive(Clone, Debug)]
+pub struct FixedSpec {
+    /// Absorbed fixed effects (levels sorted).
+    pub absorb: Vec<Encoding<String>>,
+    /// Clusters of CR1 standard errors and of the bootstrap (levels sorted).
+    pub cluster: Option<Encoding<String>>,
+    /// Errors-in-variables correction for the pretest.
+    pub measurement_error: Option<MeasurementError>,
+    pub level: f64,
+    /// Groups with fewer students get no estimates.
+    pub min_cell: usize,
+    /// Bootstrap replicates (0: none) and their seed.
+    pub bootstrap: usize,
+    pub seed: u64,
+}
+
+/// One coefficient of a model with its t statistic.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Term {
+    pub name: String,
+    pub estimate: f64,
+    pub std_error: f64,
+    pub t: f64,
+    pub p_value: f64,
+}
+
+fn terms(names: &[String], b: &[f64], cov: &[f64], df: f64) -> Vec<Term> {
+    let p = names.len();
+    (0..p)
+        .map(|j| {
+            let se = cov[j * p + j].sqrt();
+            Term {
+                name: names[j].clone(),
+                estimate: b[j],
+                std_error: se,
+                t: b[j] / se,
+                p_value: p_two_sided_t(b[j] / se, df),
+            }
+        })
+        .collect()
+}
+
+/// One provider's row of the fixed model (`None` where suppressed or not computable).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProviderEffect {
+    pub group: String,
+    pub n: usize,
+    pub suppressed: bool,
+    pub estimate: Option<f64>,
+    pub std_error: Option<f64>,
+    pub conf_low: Option<f64>,
+    pub conf_high: Option<f64>,
+    pub p_value: Option<f64>,
+    pub p_value_bh: Option<f64>,
+    pub effect_size: Option<f64>,
+    pub effect_size_std_error: Option<f64>,
+    pub boot_conf_low: Option<f64>,
+    pub boot_conf_high: Option<f64>,
+}
+
+/// The errors-in-variables part of a fixed fit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EivSummary {
+    pub naive: Vec<f64>,
+    pub s_pre: f64,
+    pub implied_reliability: f64,
+}
+
+/// The fixed model's results.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FixedProviders {
+    pub terms: Vec<Term>,
+    pub providers: Vec<ProviderEffect>,
+    pub fit: FixedFit,
+    /// `CR1` with clusters, else `HC1`.
+    pub std_errors: &'static str,
+    /// Degrees of freedom of the t intervals.
+    pub interval_df: f64,
+    pub eiv: Option<EivSummary>,
+    pub comparison_n: usize,
+}
+
+/// The fixed model's design: `(Intercept)` unless absorbing, the regressors, then the
+/// provider indicators.
+fn fixed_design(s: &Sample, intercept: bool) -> Result<Design, DesignError> {
+    let mut b = Design::builder(s.y.len());
+    if intercept {
+        b = b.intercept()?;
+    }
+    for name in s.regressors.names() {
+        b = b.numeric(name, s.regressors.column(name)?.iter().copied())?;
+    }
+    Ok(b.indicators(&s.group_column, &s.groups, Some(&String::new()))?.build())
+}
+
+/// Fits the fixed model: `y ~ pre + covariates + provider indicators`, absorbing the fixed
+/// effects, with HC1 or CR1 standard errors and t intervals (n − k, or G − 1 with clusters).
+pub fn fixed_providers(s: &Sample, spec: &FixedSpec) -> Result<FixedProviders, ProvidersError> {
+    let comparison = s.groups.code(&String::new());
+    let Some(comparison) = comparison else {
+        return Err(ProvidersError::NoComparison { group: s.group_column.clone(), comparison: s.comparison.clone() });
+    };
+    let x = fixed_design(s, spec.absorb.is_empty())?;
+    let (n, p) = (x.rows(), x.cols());
+    let factors: Vec<_> = spec.absorb.iter().map(Encoding::factor).collect();
+    let cluster = spec.cluster.as_ref().map(Encoding::factor);
+    let fit = fit_fixed(x.as_slice(), n, p, &s.y, &factors, cluster)?;
+    let (mut b, mut cov, std_errors) = match &fit.cov_cr1 {
+        Some(c) => (fit.coefficients.clone(), c.clone(), "CR1"),
+        None => (fit.coefficients.clone(), fit.cov_hc1.clone(), "HC1"),
+    };
+    // Degrees of freedom for t intervals: G - 1 with clusters (Stata's convention), else n - k.
+    let df = fit.n_clusters.map_or(fit.df_residual as f64, |g| (g - 1) as f64);
+    let mut eiv = None;
+    if let Some(error) = &spec.measurement_error {
+        let pre = x.index(&s.pre)?;
+        let e = fit_eiv_within(x.as_slice(), n, p, &s.y, pre, error, &factors, cluster)?;
+        eiv = Some(EivSummary { naive: e.naive, s_pre: e.s_pre, implied_reliability: e.implied_reliability });
+        b = e.coefficients;
+        cov = e.covariance;
+    }
+    let providers: Vec<(usize, usize)> = (0..s.groups.levels.len())
+        .filter(|&k| k != comparison)
+        .map(|k| x.index(&format!("{}={}", s.group_column, s.groups.levels[k])).map(|j| (k, j)))
+        .collect::<Result<_, _>>()?;
+    let mut rows = provider_rows(s, spec, &providers, &b, &cov, df, comparison);
+    if spec.bootstrap > 0 {
+        let columns: Vec<usize> = providers.iter().map(|&(_, j)| j).collect();
+        let (lo, hi) = bootstrap_providers(&x, &s.y, spec, &columns)?;
+        for ((r, l), h) in rows.iter_mut().zip(lo).zip(hi) {
+            if !r.suppressed {
+                (r.boot_conf_low, r.boot_conf_high) = (l, h);
+            }
+        }
+    }
+    Ok(FixedProviders {
+        terms: terms(x.names(), &b, &cov, df),
+        providers: rows,
+        fit,
+        std_errors,
+        interval_df: df,
+        eiv,
+        comparison_n: s.count(comparison),
+    })
+}
+
+/// The providers' rows: estimate, SE, t interval, p-values (BH across the reported
+/// providers) and the covariate-adjusted Hedges' g.
+fn provider_rows(
+    s: &Sample,
+    spec: &FixedSpec,
+    providers: &[(usize, usize)],
+    b: &[f64],
+    cov: &[f64],
+    df: f64,
+    comparison: usize,
+) -> Vec<ProviderEffect> {
+    let p = b.len();
+    let t = qt(0.5 + spec.level / 2.0, df);
+    let members = s.groups.members();
+    let y_of = |k: usize| -> Vec<f64> { members[k].iter().map(|&i| s.y[i]).collect() };
+    let comparison_y = y_of(comparison);
+    let mut rows: Vec<ProviderEffect> = providers
+        .iter()
+        .map(|&(k, j)| {
+            let n = members[k].len();
+            let suppressed = n < spec.min_cell;
+            let se = cov[j * p + j].sqrt();
+            let val = |v: f64| if suppressed { None } else { Some(v) };
+            // Covariate-adjusted Hedges' g: the estimate over the pooled unadjusted SD of the
+            // outcome of the provider's and the comparison students (WWC).
+            let mine = y_of(k);
+            let h = (!suppressed && mine.len() >= 2 && comparison_y.len() >= 2)
+                .then(|| {
+                    adjusted_g(b[j], sd(&mine), sd(&comparison_y), mine.len() as u64, comparison_y.len() as u64).ok()
+                })
+                .flatten();
+            ProviderEffect {
+                group: s.groups.levels[k].clone(),
+                n,
+                suppressed,
+                estimate: val(b[j]),
+                std_error: val(se),
+                conf_low: val(b[j] - t * se),
+                conf_high: val(b[j] + t * se),
+                p_value: val(p_two_sided_t(b[j] / se, df)),
+                effect_size: h.as_ref().map(|h| h.g),
+                effect_size_std_error: h.as_ref().map(|h| h.std_error),
+                ..ProviderEffect::default()
+            }
+        })
+        .collect();
+    // Benjamini-Hochberg across the providers reported (suppressed ones excluded).
+    let raw: Vec<f64> = rows.iter().map(|r| r.p_value.unwrap_or(f64::NAN)).collect();
+    for (r, v) in rows.iter_mut().zip(benjamini_hochberg(&raw)) {
+        r.p_value_bh = if v.is_nan() { None } else { Some(v) };
+    }
+    rows
+}
+
+/// Sample standard deviation.
+fn sd(rows: &[f64]) -> f64 {
+    let m = rows.iter().sum::<f64>() / rows.len() as f64;
+    (rows.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (rows.len() as f64 - 1.0)).sqrt()
+}
+
+/// Lower and upper bootstrap endpoints per provider.
+type BootEnds = (Vec<Option<f64>>, Vec<Option<f64>>);
+
+/// BCa intervals of the coefficients in `columns` by resampling clusters (or students) and
+/// refitting the fixed model on each replicate.
+fn bootstrap_providers(x: &Design, y: &[f64], spec: &FixedSpec, columns: &[usize]) -> Result<BootEnds, ProvidersError> {
+    let (n, p) = (x.rows(), x.cols());
+    let x = x.as_slice();
+    let k = columns.len();
+    let (unit_of, units): (Vec<usize>, usize) = match &spec.cluster {
+        Some(c) => (c.codes.clone(), c.levels.len()),
+        None => ((0..n).collect(), n),
+    };
+    let mut rows_of: Vec<Vec<usize>> = vec![Vec::new(); units];
+    for (i, &u) in unit_of.iter().enumerate() {
+        rows_of[u].push(i);
+    }
+    let pick = |b: &[f64]| -> Vec<f64> { columns.iter().map(|&j| b[j]).collect() };
+    // Without absorbed effects a replicate only sums per-cluster cross products.
+    let gram = spec.absorb.is_empty().then(|| ClusterGram::new(x, n, p, y, &unit_of, units));
+    let refit = |drawn: &[usize]| -> Vec<f64> {
+        if let Some(g) = &gram {
+            return g.coefficients(drawn).map_or(vec![f64::NAN; k], |b| pick(&b));
+        }
+        let rows: Vec<usize> = drawn.iter().flat_map(|&u| rows_of[u].iter().copied()).collect();
+        let m = rows.len();
+        let mut xb = Vec::with_capacity(m * p);
+        for j in 0..p {
+            xb.extend(rows.iter().map(|&i| x[j * n + i]));
+        }
+        let yb: Vec<f64> = rows.iter().map(|&i| y[i]).collect();
+        let codes: Vec<Encoding<String>> = spec
+            .absorb
+            .iter()
+            .map(|f| Encoding { levels: f.levels.clone(), codes: rows.iter().map(|&i| f.codes[i]).collect() })
+            .collect();
+        let factors: Vec<_> = codes.iter().map(Encoding::factor).collect();
+        match fit_fixed(&xb, m, p, &yb, &factors, None) {
+            Ok(f) => pick(&f.coefficients),
+            Err(_) => vec![f64::NAN; k],
+        }
+    };
+    let all: Vec<usize> = (0..units).collect();
+    let t0 = refit(&all);
+    let plan = Plan { units, strata: None, reps: spec.bootstrap, seed: spec.seed };
+    let t = replicates_multi(&plan, refit)?;
+    let jack = jackknife_multi(units, refit);
+    let (mut lo, mut hi) = (Vec::new(), Vec::new());
+    for c in 0..k {
+        let tk: Vec<f64> = t.iter().map(|r| r[c]).collect();
+        let l: Vec<f64> = jack.iter().map(|r| (units as f64 - 1.0) * (t0[c] - r[c])).collect();
+        match bca(&tk, t0[c], &l, spec.level) {
+            Ok(iv) if l.iter().all(|v| v.is_finite()) => {
+                lo.push(Some(iv.low));
+                hi.push(Some(iv.high));
+            }
+            _ => {
+                lo.push(None);
+                hi.push(None);
+            }
+        }
+    }
+    Ok((lo, hi))
+}
+
+/// One group's row of the random model (`values` is `None` where suppressed): estimate
+/// (unshrunk mean residual), std_error, conf_low, conf_high (normal), shrunk,
+/// shrunk_std_error, reliability.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RandomGroup {
+    pub group: String,
+    pub n: usize,
+    pub suppressed: bool,
+    pub values: Option<[f64; 7]>,
+}
+
+/// The random model's results.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RandomGroups {
+    pub terms: Vec<Term>,
+    pub groups: Vec<RandomGroup>,
+    pub fit: RandomFit,
+}
+
+/// Fits `y ~ (Intercept) + pre + covariates + (1 | group)` by REML; every group, the
+/// comparison group included, gets its unshrunk and shrunken effect.
+pub fn random_groups(s: &Sample, level: f64, min_cell: usize) -> Result<RandomGroups, ProvidersError> {
+    let mut b = Design::builder(s.y.len()).intercept()?;
+    for name in s.regressors.names() {
+        b = b.numeric(name, s.regressors.column(name)?.iter().copied())?;
+    }
+    let x = b.build();
+    let (n, p) = (x.rows(), x.cols());
+    let g = &s.groups;
+    let fit = fit_random_intercept(x.as_slice(), n, p, &s.y, &g.codes, g.levels.len(), Likelihood::Reml)?;
+    let z = qnorm(0.5 + level / 2.0);
+    let groups = g
+        .levels
+        .iter()
+        .zip(&fit.groups)
+        .enumerate()
+        .map(|(k, (label, e))| {
+            let suppressed = s.count(k) < min_cell;
+            let values = [
+                e.mean_residual,
+                e.std_error,
+                e.mean_residual - z * e.std_error,
+                e.mean_residual + z * e.std_error,
+                e.shrunk,
+                e.shrunk_std_error,
+                e.reliability,
+            ];
+            RandomGroup { group: label.clone(), n: e.n, suppressed, values: (!suppressed).then_some(values) }
+        })
+        .collect();
+    Ok(RandomGroups { terms: terms(x.names(), &fit.coefficients, &fit.covariance, (n - p) as f64), groups, fit })
+}
+
+/// Dose-response curves of `value` on `dose`, one per provider (non-empty label, in level
+/// order) and one pooled over all of them, `(all tutored)`; pointwise intervals are
+/// cluster-robust when `cluster` labels are given. A group whose curve cannot be fitted
+/// keeps its reason.
+pub fn dose_curves(
+    groups: &Encoding<String>,
+    dose: &[f64],
+    value: &[f64],
+    cluster: Option<&[String]>,
+    spec: &DoseSpec,
+) -> Vec<(String, Result<DoseCurve, VamError>)> {
+    let members = groups.members();
+    let mut sets: Vec<(String, Vec<usize>)> = groups
+        .levels
+        .iter()
+        .zip(&members)
+        .filter(|(g, _)| !g.is_empty())
+        .map(|(g, rows)| (g.clone(), rows.clone()))
+        .collect();
+    let tutored = (0..groups.len()).filter(|&i| !groups.levels[groups.codes[i]].is_empty()).collect();
+    sets.push(("(all tutored)".into(), tutored));
+    sets.into_iter()
+        .map(|(name, rows)| {
+            let d: Vec<f64> = rows.iter().map(|&i| dose[i]).collect();
+            let v: Vec<f64> = rows.iter().map(|&i| value[i]).collect();
+            let cl = cluster.map(|c| Encoding::new(rows.iter().map(|&i| c[i].clone()), LevelOrder::Sorted));
+            let curve = dose_response(&d, &v, cl.as_ref().map(Encoding::factor), spec);
+            (name, curve)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 60 students: comparison (""), "A" (+2) and "B" (−1, only 5 students), pre slope 0.5.
+    fn sample() -> Sample {
+        let labels: Vec<String> = (0..60).map(|i| ["", "A", "", "A", "B"][i % 5].to_string()).collect();
+        let pre: Vec<f64> = (0..60).map(|i| ((i * 37) % 23) as f64).collect();
+        let noise = |i: usize| (((i * 7919) % 13) as f64 - 6.0) / 10.0;
+        let y: Vec<f64> = (0..60)
+            .map(|i| {
+                let effect = match labels[i].as_str() {
+                    "A" => 2.0,
+                    "B" => -1.0,
+                    _ => 0.0,
+                };
+                1.0 + 0.5 * pre[i] + effect + noise(i)
+            })
+            .collect();
+        Sample {
+            y,
+            regressors: Design::builder(60).numeric("pre", pre).unwrap().build(),
+            pre: "pre".into(),
+            group_column: "provider".into(),
+            groups: Encoding::new(labels, LevelOrder::Sorted),
+            comparison: "none".into(),
+        }
+    }
+
+    fn spec(min_cell: usize) -> FixedSpec {
+        FixedSpec {
+            absorb: Vec::new(),
+            cluster: None,
+            measurement_error: None,
+            level: 0.95,
+            min_cell,
+            bootstrap: 0,
+            seed: 1,
+        }
+    }
+
+    #[test]
+    fn provider_effects_are_the_named_indicator_coefficients() {
+        let s = sample();
+        let f = fixed_providers(&s, &spec(10)).unwrap();
+        let names: Vec<&str> = f.terms.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["(Intercept)", "pre", "provider=A", "provider=B"]);
+        assert_eq!(f.providers.len(), 2);
+        let (a, b) = (&f.providers[0], &f.providers[1]);
+        assert_eq!((a.group.as_str(), a.n, a.suppressed), ("A", 24, false));
+        assert_eq!(a.estimate, Some(f.terms[2].estimate));
+        assert!((a.estimate.unwrap() - 2.0).abs() < 0.3, "{a:?}");
+        assert!(a.conf_low.unwrap() < a.estimate.unwrap() && a.estimate.unwrap() < a.conf_high.unwrap());
+        // B has 12 students: reported at min_cell 10, suppressed at 13.
+        assert_eq!((b.n, b.suppressed), (12, false));
+        let hidden = fixed_providers(&s, &spec(13)).unwrap();
+        let b = &hidden.providers[1];
+        assert!(b.suppressed && b.estimate.is_none() && b.p_value_bh.is_none() && b.effect_size.is_none());
+        assert_eq!(hidden.terms, f.terms, "suppression hides rows, not coefficients");
+        assert_eq!(f.comparison_n, 24);
+        assert_eq!(f.std_errors, "HC1");
+    }
+
+    #[test]
+    fn without_comparison_students_the_error_names_the_comparison_value() {
+        let mut s = sample();
+        s.groups = Encoding::new(s.groups.levels.iter().map(|_| "A".to_string()).cycle().take(60), LevelOrder::Sorted);
+        let e = fixed_providers(&s, &spec(10)).unwrap_err().to_string();
+        assert!(e.contains("no comparison students") && e.contains("\"none\""), "{e}");
+    }
+
+    #[test]
+    fn random_groups_cover_the_comparison_group_and_a_missing_pretest_name_is_an_error() {
+        let s = sample();
+        let r = random_groups(&s, 0.95, 10).unwrap();
+        let groups: Vec<&str> = r.groups.iter().map(|g| g.group.as_str()).collect();
+        assert_eq!(groups, ["", "A", "B"]);
+        assert!(r.groups.iter().all(|g| g.values.is_some()));
+        let mut bad = sample();
+        bad.pre = "prior".into();
+        let e = fixed_providers(
+            &bad,
+            &FixedSpec { measurement_error: Some(MeasurementError::Reliability(0.8)), ..spec(10) },
+        )
+        .unwrap_err();
+        assert!(matches!(e, ProvidersError::Design(DesignError::MissingColumn { .. })), "{e}");
+    }
+}

@@ -449,6 +449,14 @@ pub fn bca(t: &[f64], t0: f64, influence: &[f64], level: f64) -> Result<Interval
         });
     }
     let a = acceleration(influence);
+    if !a.is_finite() {
+        return Err(BootstrapError::Interval {
+            method: "BCa",
+            reason: "the acceleration is undefined (every influence value is zero, as for a median of tied \
+                     values): use the percentile interval"
+                .into(),
+        });
+    }
     let mut w = Vec::new();
     let mut ends = [0.0; 2];
     for (e, alpha) in ends.iter_mut().zip([(1.0 - level) / 2.0, (1.0 + level) / 2.0]) {
@@ -481,6 +489,14 @@ pub fn bca_scipy(t: &[f64], t0: f64, jackknife_values: &[f64], level: f64) -> Re
     let num: f64 = u.iter().map(|x| x.powi(3)).sum::<f64>() / n.powi(3);
     let den: f64 = (u.iter().map(|x| x * x).sum::<f64>() / (n * n)).powf(1.5);
     let a = num / (6.0 * den);
+    if !(a.is_finite() && z0.is_finite()) {
+        return Err(BootstrapError::Interval {
+            method: "BCa (scipy)",
+            reason: "the bias correction or acceleration is undefined (every jackknife value is the same, or the \
+                     estimate lies outside the replicates): use the percentile interval"
+                .into(),
+        });
+    }
     let mut ends = [0.0; 2];
     for (e, alpha) in ends.iter_mut().zip([(1.0 - level) / 2.0, (1.0 + level) / 2.0]) {
         let z = qnorm(alpha);
@@ -494,6 +510,16 @@ pub fn bca_scipy(t: &[f64], t0: f64, jackknife_values: &[f64], level: f64) -> Re
 mod tests {
     use super::*;
     use crate::stats::testutil::floats;
+
+    #[test]
+    fn bca_with_zero_influence_is_an_error_not_a_panic() {
+        // a median of tied values: every jackknife influence is zero, so a = 0/0
+        let t: Vec<f64> = (0..200).map(|i| f64::from(i % 7)).collect();
+        let e = bca(&t, 3.0, &[0.0; 30], 0.9).unwrap_err().to_string();
+        assert!(e.contains("acceleration is undefined") && e.contains("percentile"), "{e}");
+        let e = bca_scipy(&t, 3.0, &[2.0; 30], 0.9).unwrap_err().to_string();
+        assert!(e.contains("undefined"), "{e}");
+    }
 
     #[test]
     fn replicates_depend_only_on_seed_and_index() {

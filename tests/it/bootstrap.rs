@@ -110,3 +110,26 @@ fn cluster_mean_share_and_median_intervals() {
     let inputs = crate::common::assert_accounting(&manifest);
     assert_eq!(inputs[0]["rows_used"].as_u64().unwrap() as usize, scores.len());
 }
+
+/// A BCa interval of a median over clusters whose jackknife influence is all zero (tied
+/// values) has no acceleration: the group gets no interval and a warning, and the command
+/// does not panic (it did: `sorted[ki - 1]` with a NaN level).
+#[test]
+fn bca_without_acceleration_is_a_warning_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("prep");
+    obc_ok(&["prepare", s(&repo().join("data-samples/contract.toml")), "--out", s(&p)]);
+    let out = dir.path().join("iv.csv");
+    let data = p.join("analytic.csv");
+    let args = ["bootstrap", "--data", s(&data), "--statistic", "median", "--column", "growth", "--by", "provider_id"];
+    let more = ["--cluster", "tutor_id", "--reps", "200", "--method", "bca", "--out", s(&out)];
+    obc_ok(&[&args[..], &more[..]].concat());
+    let (h, rows) = read_csv(&out);
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let undefined: Vec<&Vec<String>> =
+        rows.iter().filter(|r| r[col("warnings")].contains("acceleration is undefined")).collect();
+    assert!(!undefined.is_empty(), "the tied medians of data-samples have no acceleration");
+    for r in &undefined {
+        assert!(r[col("conf_low")].is_empty() && r[col("conf_high")].is_empty(), "{r:?}");
+    }
+}

@@ -702,7 +702,7 @@ mod tests {
     }
 
     /// Worst gaps to R of `statrs` 0.19.1 (`StudentsT`) and of this module, per function,
-    /// at every R fixture point (docs/methods.md 7.3 records them and the decision); `dt`
+    /// at every R fixture point (docs/methods.md 7.5 records them and the decision); `dt`
     /// against its closed forms for 1 and 2 df. Each row states whether statrs meets the
     /// tolerance, as measured: statrs's incomplete beta loses digits at large df (`pt`,
     /// `pt_upper`) and its quantile is a coarse inversion (`qt`), so these stay

@@ -24,7 +24,7 @@
 //!   significant digits, as R's `qnorm()`.
 //! - The density [`dnorm`] is `exp(−x²/2)/√(2π)`, evaluated by the `statrs` crate (its
 //!   `Normal::pdf`), the one function here that statrs reproduces to the tolerance without
-//!   changing any output; the others stay hand-written (docs/methods.md 7.2 gives the
+//!   changing any output; the others stay hand-written (docs/methods.md 7.5 gives the
 //!   measured gaps).
 //!
 //! # References
@@ -58,7 +58,7 @@ const SQRT_32: f64 = 5.656_854_249_492_381;
 const LOWER_CUTOFF: f64 = 37.5193;
 
 /// Standard normal density `exp(−x²/2)/√(2π)`, by statrs (`Normal::pdf`): it agrees with
-/// 40-digit values to about 1e-16 relative and changes no output (docs/methods.md 7.2).
+/// 40-digit values to about 1e-16 relative and changes no output (docs/methods.md 7.5).
 pub fn dnorm(x: f64) -> f64 {
     Normal::standard().pdf(x)
 }
@@ -454,7 +454,7 @@ mod tests {
     /// Worst gaps to R of `statrs` 0.19.1 (`Normal`, via `erfc`/`erfc_inv`) and of this
     /// module, per function, at the R fixture points of this module (`pnorm`, both tails)
     /// and of `boot.json` (`qnorm`, `pnorm`); `qnorm` and `dnorm` also at the 40-digit
-    /// values above. docs/methods.md 7.2 records them and the decision: statrs's `erfc` is
+    /// values above. docs/methods.md 7.5 records them and the decision: statrs's `erfc` is
     /// off by up to 9e-11 relative (`pnorm`, both tails: hand-written kept); its quantile
     /// meets 1e-15 but differs from R's AS 241 by a few ulps, which changes output bytes
     /// (hand-written kept); its density meets the tolerance and changes nothing, so

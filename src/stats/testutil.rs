@@ -9,7 +9,7 @@ pub fn floats(v: &Value) -> Vec<f64> {
 
 /// Worst absolute and worst relative gap between two implementations over a set of
 /// points, with the point where each was seen (used to compare `statrs` with R,
-/// docs/methods.md 7.2-7.3). Equal values (including equal infinities and zeros) count as
+/// docs/methods.md 7.5). Equal values (including equal infinities and zeros) count as
 /// no gap, a NaN as an infinite one. A non-zero value where the reference is exactly 0
 /// (R's underflow cutoffs) is kept apart in `nonzero_where_zero`, not in `rel`.
 #[derive(Debug, Default)]

@@ -36,26 +36,23 @@ fn bench(c: &mut Criterion) {
         let dir = tempfile::tempdir().unwrap();
         district(dir.path(), n);
         let (contract, base) = read_contract(&dir.path().join("contract.toml")).unwrap();
+        let prepare = || {
+            data::prepare_files(
+                &contract.input_files(&base),
+                &contract.validate_options(),
+                &contract.prepare_options(),
+                None,
+            )
+            .unwrap()
+        };
         group.bench_function(format!("load_validate_join/{n}"), |b| {
             b.iter(|| {
-                let a = data::prepare_files(
-                    &contract.input_files(&base),
-                    &contract.validate_options(),
-                    &contract.prepare_options(),
-                    None,
-                )
-                .unwrap();
+                let a = prepare();
                 assert!(!a.rows.is_empty());
                 a
             })
         });
-        let a = data::prepare_files(
-            &contract.input_files(&base),
-            &contract.validate_options(),
-            &contract.prepare_options(),
-            None,
-        )
-        .unwrap();
+        let a = prepare();
         let out = dir.path().join("out");
         std::fs::create_dir_all(&out).unwrap();
         group.bench_function(format!("write_analytic_csv/{n}"), |b| {

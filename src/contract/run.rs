@@ -17,8 +17,9 @@ use super::students::students;
 use super::terms::Contract;
 use crate::data::history::{History, load_history};
 use crate::data::{self, AnalyticFile};
+use crate::error::DataError;
 use crate::profile::{phase, release_freed_memory};
-use crate::stats::norms::model::Scorer;
+use crate::stats::norms::model::{NormsModel, Scorer};
 
 /// How a settlement is run.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -83,20 +84,23 @@ pub fn settle(contract: &Contract, base: &Path, opts: &Options) -> Result<Settle
     Ok(Settled { terms, analytic, history, norms, midpoint, students, settlement })
 }
 
+/// The contract's history file, read with its history options (`None` when it names none).
+fn read_history(contract: &Contract, base: &Path) -> Result<Option<History>, DataError> {
+    let Some(f) = contract.history_file(base) else { return Ok(None) };
+    load_history(&f.path, &f.name, &contract.history_options()).map(Some).map_err(|e| e.for_key(&f.key, &f.name))
+}
+
+/// The contract's norms file with its SHA-256, when its norms come from one.
+fn read_norms_file(contract: &Contract, base: &Path) -> Result<Option<(NormsModel, String)>, DataError> {
+    let Some(f) = contract.norms_file(base).filter(|_| contract.uses_norms()) else { return Ok(None) };
+    data::norms_file::read(&f.path, &f.name).map(Some).map_err(|e| e.for_key(&f.key, &f.name))
+}
+
 /// The history file (if named) and the contract's norms; the history's unfitted students
 /// become exceptions, and its students are dropped once the norms are fitted.
 fn history_and_norms(contract: &Contract, base: &Path) -> Result<(Option<History>, Option<ContractNorms>), Error> {
-    let mut history = match contract.history_file(base) {
-        Some(f) => {
-            Some(load_history(&f.path, &f.name, &contract.history_options()).map_err(|e| e.for_key(&f.key, &f.name))?)
-        }
-        None => None,
-    };
-    let file = match contract.norms_file(base).filter(|_| contract.uses_norms()) {
-        Some(f) => Some(data::norms_file::read(&f.path, &f.name).map_err(|e| e.for_key(&f.key, &f.name))?),
-        None => None,
-    };
-    let norms = contract_norms(contract, history.as_ref(), file)?;
+    let mut history = read_history(contract, base)?;
+    let norms = contract_norms(contract, history.as_ref(), read_norms_file(contract, base)?)?;
     phase("history and norms");
     if let Some(h) = history.as_mut() {
         if let Some(n) = &norms {
@@ -125,11 +129,9 @@ pub struct Targets {
 /// level, OC curves and the recommendation (README "Setting targets").
 pub fn baseline(contract: &Contract, base: &Path, allow_partial: bool) -> Result<Targets, Error> {
     contract.check_history_named()?;
-    let f = contract.history_file(base).ok_or_else(|| {
+    let mut history = read_history(contract, base)?.ok_or_else(|| {
         ContractError::Baseline("obc baseline needs the history file: add `history = ...` under [files]".into())
     })?;
-    let mut history =
-        load_history(&f.path, &f.name, &contract.history_options()).map_err(|e| e.for_key(&f.key, &f.name))?;
     let warnings = data::limits::gate([&history.ledger], contract.limits.max_invalid_share, allow_partial)?;
     if history.students.iter().any(|s| s.grade.is_none()) {
         return Err(ContractError::Baseline(format!(
@@ -138,11 +140,7 @@ pub fn baseline(contract: &Contract, base: &Path, allow_partial: bool) -> Result
         ))
         .into());
     }
-    let file = match contract.norms_file(base).filter(|_| contract.uses_norms()) {
-        Some(n) => Some(data::norms_file::read(&n.path, &n.name).map_err(|e| e.for_key(&n.key, &n.name))?),
-        None => None,
-    };
-    let norms = contract_norms(contract, Some(&history), file)?;
+    let norms = contract_norms(contract, Some(&history), read_norms_file(contract, base)?)?;
     if let Some(n) = &norms {
         except_unfitted(&mut history, &n.unfitted);
     }

@@ -34,8 +34,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     eprintln!(
         "validated {} students, {} sessions, {} tests; {} rows excepted ({} exception lines, one per bad field) in {}",
         v.students.len(),
-        v.sessions.len(),
-        v.tests.len(),
+        v.session_count(),
+        v.test_count(),
         rows,
         exceptions_rows,
         args.out.join("exceptions.csv").display()

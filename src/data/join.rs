@@ -32,7 +32,6 @@ use serde::Serialize;
 
 use super::date::iso;
 use super::ledger::{Accounting, Ledger, Stage};
-use super::records::Streamed;
 use super::schema::Eligibility;
 use super::schema::{RetestRule, Role, Tests, WindowSpec};
 use super::table::{Column, Table};
@@ -363,7 +362,7 @@ pub(crate) fn break_days(tests: &Tests, from: NaiveDate, to: NaiveDate) -> i64 {
 /// Builds the analytic file and flow table from inputs validated whole: the same join as
 /// the streamed inputs take ([`prepare_streamed`]), on their compact form.
 pub fn prepare(v: Validated, opts: &PrepareOptions) -> Result<AnalyticFile, DataError> {
-    prepare_streamed(Streamed::from_validated(v)?, opts, "session_date", None)
+    prepare_streamed(v, opts, "session_date", None)
 }
 
 /// Warnings about empty windows, and the flow table.
@@ -492,16 +491,17 @@ fn after_as_of(date: NaiveDate, as_of: NaiveDate) -> String {
 /// rows, flow, exceptions and accounting. With `as_of`, session and test rows dated after
 /// it are excluded (kind `excluded`, in the date column) before anything else is decided.
 pub(crate) fn prepare_streamed(
-    v: Streamed,
+    v: Validated,
     opts: &PrepareOptions,
     session_date_header: &str,
     as_of: Option<NaiveDate>,
 ) -> Result<AnalyticFile, DataError> {
-    let Streamed {
+    let Validated {
         students,
-        sessions,
-        tests,
+        compact_sessions: sessions,
+        compact_tests: tests,
         texts,
+        tutors: _,
         mut roster_ledger,
         mut sessions_ledger,
         mut assessments_ledger,

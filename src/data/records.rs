@@ -3,13 +3,11 @@
 //! instead of strings, text interned), so that a million students' 22 million session rows
 //! fit in memory. [`super::validate`] holds the rules; this module only the format.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use super::ledger::Ledger;
-use super::load::ColumnIndex;
-use super::validate::{Status, Student};
+use super::validate::Status;
 use crate::error::DataError;
 
 /// Text values numbered in order of first appearance (0 = none), so that compact records
@@ -41,7 +39,7 @@ impl Interner {
 /// always its student's provider on the roster.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct CompactSession {
-    /// Position of the student in [`Streamed::students`].
+    /// Position of the student in [`super::validate::Validated::students`].
     pub student: u32,
     /// Row index in the sessions ledger.
     pub idx: u32,
@@ -92,88 +90,10 @@ impl CompactTest {
     }
 }
 
-/// Validated inputs with the session log and the assessments held as compact records
-/// (grouped by student, in file order within a student, exact duplicates removed).
-#[derive(Clone, Debug)]
-pub(crate) struct Streamed {
-    pub students: Vec<Student>,
-    pub sessions: Vec<CompactSession>,
-    pub tests: Vec<CompactTest>,
-    /// Subjects, windows and school years.
-    pub texts: Interner,
-    pub roster_ledger: Ledger,
-    pub sessions_ledger: Ledger,
-    pub assessments_ledger: Ledger,
-    pub warnings: Vec<String>,
-    pub groups: Vec<String>,
-    pub roster_columns: ColumnIndex,
-    pub test_columns: ColumnIndex,
-    pub roster_rejects: BTreeMap<String, Option<String>>,
-}
-
 pub(crate) fn compact_index(idx: usize, file: &str) -> Result<u32, DataError> {
     u32::try_from(idx).map_err(|_| DataError::Csv {
         file: file.into(),
         line: 0,
         message: format!("more than {} rows; split the file", u32::MAX),
     })
-}
-
-impl Streamed {
-    /// The compact form of inputs validated whole ([`super::validate::validate`]): sessions
-    /// and tests grouped by student (the roster's order), file order kept within a student,
-    /// so that one join pipeline serves both ways of reading.
-    pub(crate) fn from_validated(v: super::validate::Validated) -> Result<Streamed, DataError> {
-        let position: HashMap<&str, u32> =
-            v.students.iter().enumerate().map(|(i, s)| (s.student_id.as_str(), i as u32)).collect();
-        let of = |id: &str| position.get(id).copied();
-        let mut tutors = Interner::default();
-        let mut sessions = Vec::with_capacity(v.sessions.len());
-        for s in &v.sessions {
-            let Some(student) = of(&s.student_id) else { continue };
-            sessions.push(CompactSession {
-                student,
-                idx: compact_index(s.idx, &v.sessions_ledger.file)?,
-                date: s.date,
-                tutor: tutors.id(s.tutor_id.as_deref()),
-                minutes: s.minutes,
-                status: s.status,
-                group_size: s.group_size.unwrap_or(0) as u8,
-            });
-        }
-        let mut texts = Interner::default();
-        let mut tests = Vec::with_capacity(v.tests.len());
-        for t in &v.tests {
-            let Some(student) = of(&t.student_id) else { continue };
-            tests.push(CompactTest {
-                student,
-                idx: compact_index(t.idx, &v.assessments_ledger.file)?,
-                date: t.date,
-                subject: texts.id(Some(&t.subject)),
-                window: texts.id(Some(&t.window)),
-                school_year: texts.id(t.school_year.as_deref()),
-                grade: t.grade,
-                score: t.score,
-                sem: t.sem,
-                valid: t.valid,
-            });
-        }
-        sessions.sort_by_key(|s| (s.student, s.idx));
-        tests.sort_by_key(|t| (t.student, t.idx));
-        let _ = tutors; // tutor IDs are compared, not named, in the join
-        Ok(Streamed {
-            students: v.students,
-            sessions,
-            tests,
-            texts,
-            roster_ledger: v.roster_ledger,
-            sessions_ledger: v.sessions_ledger,
-            assessments_ledger: v.assessments_ledger,
-            warnings: v.warnings,
-            groups: v.groups,
-            roster_columns: v.roster_columns,
-            test_columns: v.test_columns,
-            roster_rejects: v.roster_rejects,
-        })
-    }
 }

@@ -4,15 +4,15 @@
 //! student IDs, happens only when the configuration asks for it (`ids.pad_width`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::{Hash, Hasher};
+use std::hash::Hash;
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::date::{date_problem, parse_date};
 use super::ledger::Ledger;
-use super::load::{ColumnIndex, Fields, RawTable, Source};
-use super::records::{CompactSession, CompactTest, Interner, Streamed, compact_index};
+use super::load::{ColumnIndex, Fields, RawTable, Record, Source};
+use super::records::{CompactSession, CompactTest, Interner, compact_index};
 use super::roster_rules::{self, GroupRules};
 use super::schema::{Columns, IdRules, Role, ScoreRanges};
 use crate::error::DataError;
@@ -102,12 +102,19 @@ pub struct RawInputs {
     pub assessments: RawTable,
 }
 
-/// Typed, checked inputs with their row ledgers.
+/// Typed, checked inputs with their row ledgers. The session log and the assessments are
+/// held as compact records (grouped by student, in file order within a student, exact
+/// duplicates removed: [`super::records`]); [`Validated::sessions`] and
+/// [`Validated::tests`] give them back as typed rows in file order.
 #[derive(Clone, Debug)]
 pub struct Validated {
     pub students: Vec<Student>,
-    pub sessions: Vec<Session>,
-    pub tests: Vec<Test>,
+    pub(crate) compact_sessions: Vec<CompactSession>,
+    pub(crate) compact_tests: Vec<CompactTest>,
+    /// Tutor IDs of the compact sessions.
+    pub(crate) tutors: Interner,
+    /// Subjects, windows and school years of the compact tests.
+    pub(crate) texts: Interner,
     pub roster_ledger: Ledger,
     pub sessions_ledger: Ledger,
     pub assessments_ledger: Ledger,
@@ -127,6 +134,65 @@ pub struct Validated {
 impl Validated {
     pub fn ledgers(&self) -> [&Ledger; 3] {
         [&self.roster_ledger, &self.sessions_ledger, &self.assessments_ledger]
+    }
+
+    /// How many session rows are valid (exact duplicates removed).
+    pub fn session_count(&self) -> usize {
+        self.compact_sessions.len()
+    }
+
+    /// How many test rows are valid (exact duplicates removed).
+    pub fn test_count(&self) -> usize {
+        self.compact_tests.len()
+    }
+
+    /// The valid session rows, typed, in file order. A valid session's provider is its
+    /// student's provider on the roster.
+    pub fn sessions(&self) -> Vec<Session> {
+        let mut out: Vec<Session> = self
+            .compact_sessions
+            .iter()
+            .map(|c| {
+                let student = &self.students[c.student as usize];
+                Session {
+                    idx: c.idx as usize,
+                    row: self.sessions_ledger.row_number(c.idx as usize),
+                    student_id: student.student_id.clone(),
+                    provider_id: student.provider_id.clone().unwrap_or_default(),
+                    tutor_id: self.tutors.name(c.tutor).map(str::to_string),
+                    date: c.date,
+                    minutes: c.minutes,
+                    status: c.status,
+                    group_size: (c.group_size > 0).then_some(u32::from(c.group_size)),
+                }
+            })
+            .collect();
+        out.sort_by_key(|s| s.idx);
+        out
+    }
+
+    /// The valid test rows, typed, in file order.
+    pub fn tests(&self) -> Vec<Test> {
+        let text = |id: u32| self.texts.name(id).map(str::to_string);
+        let mut out: Vec<Test> = self
+            .compact_tests
+            .iter()
+            .map(|c| Test {
+                idx: c.idx as usize,
+                row: self.assessments_ledger.row_number(c.idx as usize),
+                student_id: self.students[c.student as usize].student_id.clone(),
+                subject: text(c.subject).unwrap_or_default(),
+                date: c.date,
+                window: text(c.window).unwrap_or_default(),
+                school_year: text(c.school_year),
+                grade: c.grade,
+                score: c.score,
+                sem: c.sem,
+                valid: c.valid,
+            })
+            .collect();
+        out.sort_by_key(|t| t.idx);
+        out
     }
 }
 
@@ -169,134 +235,16 @@ fn parse_status(text: &str) -> Option<Status> {
     }
 }
 
-/// Locates, reads and checks all three files.
+/// Locates, reads and checks all three files held in memory: the rules and the row
+/// accounting of [`validate_streams`] (one validation path), with the valid session and
+/// test rows given back as typed records in file order.
 pub fn validate(inputs: &RawInputs, opts: &ValidateOptions) -> Result<Validated, DataError> {
-    let roster_cols = ColumnIndex::locate(&inputs.roster, Role::Roster, &opts.columns.roster, &extra_groups(opts))?;
-    let session_cols = ColumnIndex::locate(&inputs.sessions, Role::Sessions, &opts.columns.sessions, &[])?;
-    let test_cols = ColumnIndex::locate(&inputs.assessments, Role::Assessments, &opts.columns.assessments, &[])?;
-    for field in &opts.required_test_fields {
-        if !test_cols.has(field) {
-            return Err(DataError::MissingColumn {
-                file: inputs.assessments.file.clone(),
-                field: field.clone(),
-                column: opts.columns.assessments.get(field).cloned().unwrap_or_else(|| field.clone()),
-                headers: inputs.assessments.headers.clone(),
-            });
-        }
-    }
-    let groups = roster_rules::present_groups(
-        &opts.groups,
-        &opts.group_rules,
-        &roster_cols,
-        &inputs.roster.file,
-        &inputs.roster.headers,
-    )?;
-
-    let mut warnings = Vec::new();
-    let mut roster_ledger = Ledger::new(Role::Roster, &inputs.roster);
-    let mut students = validate_roster(&inputs.roster, &roster_cols, opts, &groups, &mut roster_ledger, &mut warnings);
-    warnings.extend(check_roster_codes(&mut students, &groups, opts, &inputs.roster.file)?);
-
-    let roster_rejects = rejected_students(&inputs.roster, &roster_cols, opts, &roster_ledger, &students);
-    let index = RosterIndex::new(&students, &roster_rejects, &inputs.roster, &roster_cols, opts);
-    let known_providers: BTreeSet<String> = match &opts.providers {
-        Some(list) => list.iter().cloned().collect(),
-        None => students.iter().filter_map(|s| s.provider_id.clone()).collect(),
-    };
-
-    let mut sessions_ledger = Ledger::new(Role::Sessions, &inputs.sessions);
-    let sessions =
-        validate_sessions(&inputs.sessions, &session_cols, opts, &index, &known_providers, &mut sessions_ledger);
-    let mut assessments_ledger = Ledger::new(Role::Assessments, &inputs.assessments);
-    let tests = validate_tests(&inputs.assessments, &test_cols, opts, &index, &mut assessments_ledger);
-
-    for ledger in [&sessions_ledger, &assessments_ledger] {
-        let n = ledger.exceptions().iter().filter(|e| e.reason.contains("leading zeros")).count();
-        if n > 0 {
-            warnings.push(format!(
-                "{}: {n} rows carry a student ID that matches a roster ID only apart from leading zeros \
-                 (one of the files was probably opened in a spreadsheet); set ids.pad_width to repair",
-                ledger.file
-            ));
-        }
-    }
-    Ok(Validated {
-        students,
-        sessions,
-        tests,
-        roster_ledger,
-        sessions_ledger,
-        assessments_ledger,
-        warnings,
-        groups,
-        roster_columns: roster_cols,
-        test_columns: test_cols,
-        roster_rejects,
-    })
-}
-
-/// Hash of a record's typed values, for finding exact duplicates without building keys.
-fn fingerprint<T: Hash>(value: &T) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    value.hash(&mut h);
-    h.finish()
-}
-
-/// Records already accepted, by fingerprint (positions in the output vector).
-#[derive(Default)]
-struct Seen(HashMap<u64, Vec<usize>>);
-
-impl Seen {
-    /// Appends `record` and marks its row valid, unless an equal record (all fields but the
-    /// row position) was accepted before: then the row is excepted as an exact duplicate.
-    fn push_unless_duplicate<T: Accepted>(
-        &mut self,
-        out: &mut Vec<T>,
-        ledger: &mut Ledger,
-        fingerprint: u64,
-        record: T,
-    ) {
-        let earlier = self.0.get(&fingerprint).into_iter().flatten().map(|&i| &out[i]).find(|r| r.same_values(&record));
-        if let Some(first) = earlier {
-            ledger.except(record.idx(), "", "", format!("exact duplicate of row {}", first.row_number()));
-            return;
-        }
-        self.0.entry(fingerprint).or_default().push(out.len());
-        ledger.validate(record.idx());
-        out.push(record);
-    }
-}
-
-/// A typed record that remembers its input row.
-trait Accepted {
-    fn idx(&self) -> usize;
-    fn row_number(&self) -> u64;
-    /// Equal in every field but the row position.
-    fn same_values(&self, other: &Self) -> bool;
-}
-
-impl Accepted for Session {
-    fn idx(&self) -> usize {
-        self.idx
-    }
-    fn row_number(&self) -> u64 {
-        self.row
-    }
-    fn same_values(&self, other: &Self) -> bool {
-        Session { idx: 0, row: 0, ..self.clone() } == Session { idx: 0, row: 0, ..other.clone() }
-    }
-}
-
-impl Accepted for Test {
-    fn idx(&self) -> usize {
-        self.idx
-    }
-    fn row_number(&self) -> u64 {
-        self.row
-    }
-    fn same_values(&self, other: &Self) -> bool {
-        Test { idx: 0, row: 0, ..self.clone() } == Test { idx: 0, row: 0, ..other.clone() }
-    }
+    validate_streams(
+        inputs.roster.clone(),
+        Source::from_table(inputs.sessions.clone()),
+        Source::from_table(inputs.assessments.clone()),
+        opts,
+    )
 }
 
 /// A fault of the row as a whole (unreadable text, swallowed lines, wrong number of
@@ -550,8 +498,6 @@ impl<'a> RosterIndex<'a> {
 struct SessionValues {
     /// Position of the student in the roster's valid students.
     student: usize,
-    id: String,
-    provider: String,
     tutor: Option<String>,
     date: NaiveDate,
     minutes: f64,
@@ -608,10 +554,10 @@ fn check_session<R: Fields>(
         },
     };
     let listed = cols.get(raw, "provider_id").map(str::trim).filter(|p| !p.is_empty());
-    let provider = match (listed, student) {
+    // the session's provider must be the student's provider on the roster
+    match (listed, student) {
         (Some(p), _) if !known_providers.contains(p) => {
             bad.push(("provider_id", p.to_string(), "unknown provider".into()));
-            None
         }
         (_, Some(s)) if s.provider_id.is_none() => {
             bad.push((
@@ -619,7 +565,6 @@ fn check_session<R: Fields>(
                 listed.unwrap_or_default().to_string(),
                 "session for a comparison student (no provider on the roster)".into(),
             ));
-            None
         }
         (Some(p), Some(s)) if s.provider_id.as_deref() != Some(p) => {
             bad.push((
@@ -630,17 +575,12 @@ fn check_session<R: Fields>(
                     s.provider_id.as_deref().unwrap_or("")
                 ),
             ));
-            None
         }
-        (Some(p), _) => Some(p.to_string()),
-        (None, Some(s)) => s.provider_id.clone(),
-        (None, None) => None,
-    };
+        _ => {}
+    }
     match position {
         Some(student) if bad.is_empty() => Ok(SessionValues {
             student,
-            id,
-            provider: provider.unwrap_or_default(),
             tutor: clean(cols.get(raw, "tutor_id")),
             date: date.unwrap_or_default(),
             minutes: minutes.unwrap_or_default(),
@@ -649,70 +589,6 @@ fn check_session<R: Fields>(
         }),
         _ => Err(bad),
     }
-}
-
-fn validate_sessions(
-    table: &RawTable,
-    cols: &ColumnIndex,
-    opts: &ValidateOptions,
-    roster: &RosterIndex,
-    known_providers: &BTreeSet<String>,
-    ledger: &mut Ledger,
-) -> Vec<Session> {
-    let mut out = Vec::new();
-    let mut seen = Seen::default();
-    for (idx, raw) in table.rows.iter().enumerate() {
-        if let Some(fault) = row_fault(table.headers.len(), raw) {
-            ledger.except(idx, "", "", fault);
-            continue;
-        }
-        let v = match check_session(raw, cols, opts, roster, known_providers) {
-            Ok(v) => v,
-            Err(bad) => {
-                for (c, v, r) in bad {
-                    ledger.except(idx, &cols.header(c), &v, r);
-                }
-                continue;
-            }
-        };
-        // Duplicates compare typed values, so 9/14/2025 and 2025-09-14 are the same day.
-        let session = Session {
-            idx,
-            row: raw.row,
-            student_id: v.id,
-            provider_id: v.provider,
-            tutor_id: v.tutor,
-            date: v.date,
-            minutes: v.minutes,
-            status: v.status,
-            group_size: v.group_size,
-        };
-        let fingerprint = fingerprint(&(
-            &session.student_id,
-            &session.provider_id,
-            &session.tutor_id,
-            session.date,
-            session.minutes.to_bits(),
-            session.status as u8,
-            session.group_size,
-        ));
-        seen.push_unless_duplicate(&mut out, ledger, fingerprint, session);
-    }
-    out
-}
-
-/// The typed values of a test row that passed every check.
-struct TestValues {
-    student: usize,
-    id: String,
-    subject: String,
-    date: NaiveDate,
-    window: String,
-    school_year: Option<String>,
-    grade: Option<i32>,
-    score: f64,
-    sem: Option<f64>,
-    valid: bool,
 }
 
 /// The test fields of one row of the assessments or history file, typed; `Bad` lists each
@@ -829,7 +705,7 @@ fn check_test<R: Fields>(
     cols: &ColumnIndex,
     opts: &ValidateOptions,
     roster: &RosterIndex,
-) -> Result<TestValues, Bad> {
+) -> Result<(usize, TestFields), Bad> {
     let (fields, mut bad) = test_fields(raw, cols, &opts.ids, &opts.score_ranges);
     let id = opts.ids.normalize(cols.get(raw, "student_id").unwrap_or(""));
     let position = if id.is_empty() { None } else { roster.position(&id) };
@@ -838,72 +714,9 @@ fn check_test<R: Fields>(
         bad.insert(0, ("student_id", cols.get(raw, "student_id").unwrap_or("").into(), roster.missing_reason(&id)));
     }
     match (position, fields) {
-        (Some(student), Some(f)) if bad.is_empty() => Ok(TestValues {
-            student,
-            id: f.id,
-            subject: f.subject,
-            date: f.date,
-            window: f.window,
-            school_year: f.school_year,
-            grade: f.grade,
-            score: f.score,
-            sem: f.sem,
-            valid: f.valid,
-        }),
+        (Some(student), Some(f)) if bad.is_empty() => Ok((student, f)),
         _ => Err(bad),
     }
-}
-
-fn validate_tests(
-    table: &RawTable,
-    cols: &ColumnIndex,
-    opts: &ValidateOptions,
-    roster: &RosterIndex,
-    ledger: &mut Ledger,
-) -> Vec<Test> {
-    let mut out = Vec::new();
-    let mut seen = Seen::default();
-    for (idx, raw) in table.rows.iter().enumerate() {
-        if let Some(fault) = row_fault(table.headers.len(), raw) {
-            ledger.except(idx, "", "", fault);
-            continue;
-        }
-        let v = match check_test(raw, cols, opts, roster) {
-            Ok(v) => v,
-            Err(bad) => {
-                for (c, v, r) in bad {
-                    ledger.except(idx, &cols.header(c), &v, r);
-                }
-                continue;
-            }
-        };
-        let test = Test {
-            idx,
-            row: raw.row,
-            student_id: v.id,
-            subject: v.subject,
-            date: v.date,
-            window: v.window,
-            school_year: v.school_year,
-            grade: v.grade,
-            score: v.score,
-            sem: v.sem,
-            valid: v.valid,
-        };
-        let fingerprint = fingerprint(&(
-            &test.student_id,
-            &test.subject,
-            test.date,
-            &test.window,
-            &test.school_year,
-            test.grade,
-            test.score.to_bits(),
-            test.sem.map(f64::to_bits),
-            test.valid,
-        ));
-        seen.push_unless_duplicate(&mut out, ledger, fingerprint, test);
-    }
-    out
 }
 
 /// [`validate`] for inputs read as streams: the roster is held in memory, the session log
@@ -914,7 +727,7 @@ pub(crate) fn validate_streams(
     mut sessions: Source,
     mut tests: Source,
     opts: &ValidateOptions,
-) -> Result<Streamed, DataError> {
+) -> Result<Validated, DataError> {
     let roster_cols = ColumnIndex::locate(&roster, Role::Roster, &opts.columns.roster, &extra_groups(opts))?;
     let session_cols =
         ColumnIndex::locate_in(sessions.file(), sessions.headers(), Role::Sessions, &opts.columns.sessions, &[])?;
@@ -948,30 +761,22 @@ pub(crate) fn validate_streams(
     let mut sessions_ledger = Ledger::streaming(Role::Sessions, sessions.file());
     let mut tutors = Interner::default();
     let mut compact_sessions = Vec::new();
-    let width = sessions.headers().len();
-    while let Some(raw) = sessions.next_record()? {
-        let idx = sessions_ledger.push_row(raw.row);
-        if let Some(fault) = row_fault(width, &raw) {
-            sessions_ledger.except(idx, "", "", fault);
-            continue;
-        }
-        match check_session(&raw, &session_cols, opts, &index, &known_providers) {
-            Ok(v) => compact_sessions.push(CompactSession {
-                student: v.student as u32,
-                idx: compact_index(idx, &sessions_ledger.file)?,
-                date: v.date,
-                tutor: tutors.id(v.tutor.as_deref()),
-                minutes: v.minutes,
-                status: v.status,
-                group_size: v.group_size.unwrap_or(0) as u8,
-            }),
-            Err(bad) => {
-                for (c, v, r) in bad {
-                    sessions_ledger.except(idx, &session_cols.header(c), &v, r);
-                }
-            }
-        }
-    }
+    check_rows(&mut sessions, &mut sessions_ledger, &session_cols, |raw, idx, file| {
+        let v = match check_session(raw, &session_cols, opts, &index, &known_providers) {
+            Ok(v) => v,
+            Err(bad) => return Ok(Err(bad)),
+        };
+        compact_sessions.push(CompactSession {
+            student: v.student as u32,
+            idx: compact_index(idx, file)?,
+            date: v.date,
+            tutor: tutors.id(v.tutor.as_deref()),
+            minutes: v.minutes,
+            status: v.status,
+            group_size: v.group_size.unwrap_or(0) as u8,
+        });
+        Ok(Ok(()))
+    })?;
     let (sha, blank) = sessions.finish()?;
     sessions_ledger.set_source(sha, blank);
     let compact_sessions =
@@ -980,33 +785,25 @@ pub(crate) fn validate_streams(
     let mut assessments_ledger = Ledger::streaming(Role::Assessments, tests.file());
     let mut texts = Interner::default();
     let mut compact_tests = Vec::new();
-    let width = tests.headers().len();
-    while let Some(raw) = tests.next_record()? {
-        let idx = assessments_ledger.push_row(raw.row);
-        if let Some(fault) = row_fault(width, &raw) {
-            assessments_ledger.except(idx, "", "", fault);
-            continue;
-        }
-        match check_test(&raw, &test_cols, opts, &index) {
-            Ok(v) => compact_tests.push(CompactTest {
-                student: v.student as u32,
-                idx: compact_index(idx, &assessments_ledger.file)?,
-                date: v.date,
-                subject: texts.id(Some(&v.subject)),
-                window: texts.id(Some(&v.window)),
-                school_year: texts.id(v.school_year.as_deref()),
-                grade: v.grade,
-                score: v.score,
-                sem: v.sem,
-                valid: v.valid,
-            }),
-            Err(bad) => {
-                for (c, v, r) in bad {
-                    assessments_ledger.except(idx, &test_cols.header(c), &v, r);
-                }
-            }
-        }
-    }
+    check_rows(&mut tests, &mut assessments_ledger, &test_cols, |raw, idx, file| {
+        let (student, v) = match check_test(raw, &test_cols, opts, &index) {
+            Ok(v) => v,
+            Err(bad) => return Ok(Err(bad)),
+        };
+        compact_tests.push(CompactTest {
+            student: student as u32,
+            idx: compact_index(idx, file)?,
+            date: v.date,
+            subject: texts.id(Some(&v.subject)),
+            window: texts.id(Some(&v.window)),
+            school_year: texts.id(v.school_year.as_deref()),
+            grade: v.grade,
+            score: v.score,
+            sem: v.sem,
+            valid: v.valid,
+        });
+        Ok(Ok(()))
+    })?;
     let (sha, blank) = tests.finish()?;
     assessments_ledger.set_source(sha, blank);
     let compact_tests =
@@ -1022,10 +819,11 @@ pub(crate) fn validate_streams(
             ));
         }
     }
-    Ok(Streamed {
+    Ok(Validated {
         students,
-        sessions: compact_sessions,
-        tests: compact_tests,
+        compact_sessions,
+        compact_tests,
+        tutors,
         texts,
         roster_ledger,
         sessions_ledger,
@@ -1036,6 +834,31 @@ pub(crate) fn validate_streams(
         test_columns: test_cols,
         roster_rejects,
     })
+}
+
+/// Reads every row of `source` into `ledger` and checks it: a row-level fault or a field
+/// that fails `check` (given the row, its ledger index and the file name) is excepted with
+/// its column; `check` keeps what it accepts.
+fn check_rows(
+    source: &mut Source,
+    ledger: &mut Ledger,
+    cols: &ColumnIndex,
+    mut check: impl FnMut(&Record, usize, &str) -> Result<Result<(), Bad>, DataError>,
+) -> Result<(), DataError> {
+    let width = source.headers().len();
+    while let Some(raw) = source.next_record()? {
+        let idx = ledger.push_row(raw.row);
+        if let Some(fault) = row_fault(width, &raw) {
+            ledger.except(idx, "", "", fault);
+            continue;
+        }
+        if let Err(bad) = check(&raw, idx, &ledger.file)? {
+            for (c, v, r) in bad {
+                ledger.except(idx, &cols.header(c), &v, r);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Groups records by student (file order kept within a student) and excepts exact
@@ -1110,22 +933,22 @@ mod tests {
         assert_eq!(ids, vec!["00123", "123", "00777"]);
         assert_eq!(v.students[2].grade, 0);
         assert_eq!(v.students[1].provider_id, None);
-        assert_eq!(v.tests[0].subject, "math");
+        assert_eq!(v.tests()[0].subject, "math");
     }
 
     #[test]
     fn lost_zeros_are_diagnosed_not_repaired() {
         let sessions = "student_id,session_date,minutes\n777,2025-10-01,30\n";
         let v = validate(&inputs(ROSTER, sessions, TESTS), &ValidateOptions::default()).unwrap();
-        assert!(v.sessions.is_empty());
+        assert!(v.sessions().is_empty());
         let e = &v.sessions_ledger.exceptions()[0];
         assert!(e.reason.contains("00777"), "{e:?}");
         assert!(v.warnings.iter().any(|w| w.contains("leading zeros")), "{:?}", v.warnings);
         let opts = ValidateOptions { ids: IdRules { pad_width: Some(5) }, ..Default::default() };
         let v = validate(&inputs(ROSTER, sessions, TESTS), &opts).unwrap();
-        assert_eq!(v.sessions.len(), 1);
-        assert_eq!(v.sessions[0].student_id, "00777");
-        assert_eq!(v.sessions[0].provider_id, "P2", "empty provider inherits the roster's");
+        assert_eq!(v.sessions().len(), 1);
+        assert_eq!(v.sessions()[0].student_id, "00777");
+        assert_eq!(v.sessions()[0].provider_id, "P2", "empty provider inherits the roster's");
     }
 
     #[test]
@@ -1149,7 +972,7 @@ mod tests {
         let sessions = "student_id,session_date,minutes,status,provider_id\n\
                         00123,2025-13-01,45 min,maybe,P1\n00123,2025-10-02,700,attended,P9\n123,2025-10-02,30,attended,\n00777,2025-10-02,30,attended,P1\n";
         let v = validate(&inputs(ROSTER, sessions, TESTS), &ValidateOptions::default()).unwrap();
-        assert!(v.sessions.is_empty());
+        assert!(v.sessions().is_empty());
         let ex = v.sessions_ledger.exceptions();
         let find = |col: &str, val: &str| {
             ex.iter().find(|e| e.column == col && e.value == val).unwrap_or_else(|| panic!("no {col}={val} in {ex:?}"))
@@ -1191,9 +1014,9 @@ mod tests {
     fn test_rows_check_scores_sem_and_validity() {
         let tests = "student_id,subject,test_date,scale_score,sem,valid\n00123,math,2025-09-10,N/A,3,true\n00123,math,9/10/2025,201,-1,maybe\n00123,math,9/10/2025,201,3.1,N\n00123,math,2025-09-10,201,3.1,N\n";
         let v = validate(&inputs(ROSTER, SESSIONS, tests), &ValidateOptions::default()).unwrap();
-        assert_eq!(v.tests.len(), 1, "a US-dated row and its ISO-dated copy are the same test");
-        assert!(!v.tests[0].valid);
-        assert_eq!(v.tests[0].date, NaiveDate::from_ymd_opt(2025, 9, 10).unwrap());
+        assert_eq!(v.tests().len(), 1, "a US-dated row and its ISO-dated copy are the same test");
+        assert!(!v.tests()[0].valid);
+        assert_eq!(v.tests()[0].date, NaiveDate::from_ymd_opt(2025, 9, 10).unwrap());
         let ex = v.assessments_ledger.exceptions();
         assert!(ex.iter().any(|e| e.column == "scale_score" && e.value == "N/A"));
         assert!(ex.iter().any(|e| e.column == "sem" && e.value == "-1"));

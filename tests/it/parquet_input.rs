@@ -42,7 +42,7 @@ fn parquet_and_csv_inputs_give_identical_records() {
         let v = validate(&inputs, &ValidateOptions::default()).unwrap();
         let exceptions: Vec<_> = v.ledgers().iter().flat_map(|l| l.exceptions().to_vec()).collect();
         assert!(exceptions.is_empty(), "{format:?}: {exceptions:?}");
-        loaded.push((v.students, v.sessions, v.tests));
+        loaded.push((v.students.clone(), v.sessions(), v.tests()));
     }
     assert_eq!(loaded[0], loaded[1]);
     let (students, _, tests) = &loaded[1];

@@ -35,11 +35,11 @@ impl Contract {
             columns: self.columns.clone(),
             ids: self.ids.clone(),
             providers: self.contract.providers.clone(),
-            groups: self.reporting.groups.clone(),
+            groups: self.reporting.groups.names.clone(),
             required_test_fields: self.required_test_fields(),
             comparison_values: self.contract.comparison_values.clone(),
             group_rules: GroupRules {
-                named: self.reporting.groups_named,
+                named: self.reporting.groups.named,
                 max_values: self.reporting.max_group_values,
                 min_count: self.reporting.min_cell,
                 combine_rare: self.reporting.rare_values == RareValues::Combine,
@@ -83,7 +83,7 @@ impl Contract {
             tests: self.history.tests(&self.tests),
             columns: self.columns.history.clone(),
             ids: self.ids.clone(),
-            groups: self.reporting.groups.clone(),
+            groups: self.reporting.groups.names.clone(),
             score_ranges: self.limits.ranges(),
         }
     }

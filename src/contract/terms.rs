@@ -114,7 +114,7 @@ fn yes() -> bool {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Reporting {
-    pub groups: Vec<String>,
+    pub groups: GroupNames,
     pub min_cell: usize,
     pub attrition_boundary: Boundary,
     /// Most distinct values a reporting group may have; more looks like an identifier or a
@@ -123,21 +123,58 @@ pub struct Reporting {
     /// What to do with a group value held by fewer than `min_cell` roster students:
     /// refuse the group (default) or combine such values into one category.
     pub rare_values: RareValues,
-    /// Whether `groups` was written in the contract (then every group must exist in the
-    /// roster) or is the default list (then missing standard columns are skipped).
-    #[serde(skip)]
-    pub groups_named: bool,
+}
+
+/// `reporting.groups`: the group names, and whether the contract wrote them (then every
+/// group must exist in the roster) or they are the default list (then missing standard
+/// columns are skipped). Written and read as a plain list of names.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupNames {
+    pub names: Vec<String>,
+    pub named: bool,
+}
+
+impl Default for GroupNames {
+    fn default() -> Self {
+        GroupNames { names: STANDARD_GROUPS.iter().map(|s| s.to_string()).collect(), named: false }
+    }
+}
+
+impl std::ops::Deref for GroupNames {
+    type Target = [String];
+    fn deref(&self) -> &[String] {
+        &self.names
+    }
+}
+
+impl<'a> IntoIterator for &'a GroupNames {
+    type Item = &'a String;
+    type IntoIter = std::slice::Iter<'a, String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.names.iter()
+    }
+}
+
+impl Serialize for GroupNames {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.names.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for GroupNames {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(GroupNames { names: Vec::deserialize(deserializer)?, named: true })
+    }
 }
 
 impl Default for Reporting {
     fn default() -> Self {
         Reporting {
-            groups: STANDARD_GROUPS.iter().map(|s| s.to_string()).collect(),
+            groups: GroupNames::default(),
             min_cell: 10,
             attrition_boundary: Boundary::Cautious,
             max_group_values: 20,
             rare_values: RareValues::Refuse,
-            groups_named: false,
         }
     }
 }
@@ -715,13 +752,8 @@ impl Contract {
     /// assert!(Contract::from_toml(&typo, "demo.toml").unwrap_err().to_string().contains("min_session"));
     /// ```
     pub fn from_toml(text: &str, origin: &str) -> Result<Contract, ConfigError> {
-        let mut c: Contract =
+        let c: Contract =
             toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.into(), message: e.to_string() })?;
-        c.reporting.groups_named = text
-            .parse::<toml::Table>()
-            .ok()
-            .and_then(|t| t.get("reporting").and_then(|r| r.as_table()).map(|r| r.contains_key("groups")))
-            .unwrap_or(false);
         c.check()?;
         Ok(c)
     }
@@ -1117,6 +1149,21 @@ post = { window = "spring" }
         assert!(c.tests.require_valid);
         assert_eq!(c.tests.retest, crate::data::schema::RetestRule::MinSemThenLatest);
         assert_eq!(c.eligibility.min_sessions, 0);
+    }
+
+    #[test]
+    fn reporting_groups_remember_whether_the_contract_named_them() {
+        let c = Contract::from_toml(MINIMAL, "c.toml").unwrap();
+        assert!(!c.reporting.groups.named, "the default list is not named");
+        let text = format!("{MINIMAL}\n[reporting]\ngroups = [\"low_income\"]\n");
+        let named = Contract::from_toml(&text, "c.toml").unwrap();
+        assert!(named.reporting.groups.named);
+        assert_eq!(named.reporting.groups.names, vec!["low_income"]);
+        // written back as a plain list, as the manifest's spec shows it
+        let spec = serde_json::to_value(&named).unwrap();
+        assert_eq!(spec["reporting"]["groups"], serde_json::json!(["low_income"]));
+        let other = format!("{MINIMAL}\n[reporting]\nmin_cell = 5\n");
+        assert!(!Contract::from_toml(&other, "c.toml").unwrap().reporting.groups.named);
     }
 
     #[test]

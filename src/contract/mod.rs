@@ -12,6 +12,7 @@ pub mod inputs;
 pub mod midpoint;
 pub mod norms;
 pub mod oc;
+pub mod results;
 pub mod run;
 pub mod settle;
 pub mod students;

@@ -3,6 +3,7 @@
 //! instead of strings, text interned), so that a million students' 22 million session rows
 //! fit in memory. [`super::validate`] holds the rules; this module only the format.
 
+use crate::stats::warning::Warning;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
@@ -104,7 +105,7 @@ pub(crate) struct Streamed {
     pub roster_ledger: Ledger,
     pub sessions_ledger: Ledger,
     pub assessments_ledger: Ledger,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     pub groups: Vec<String>,
     pub roster_columns: ColumnIndex,
     pub test_columns: ColumnIndex,

@@ -255,7 +255,7 @@ fn rendering_is_deterministic_and_self_contained_on_the_fixtures() {
 
 #[test]
 fn suppressed_providers_show_no_metric_and_are_not_plotted() {
-    let r = obc::report::render_check(&fixture("check.json")).unwrap();
+    let r = obc::report::render(&fixture("check.json")).unwrap();
     let summary = visible_text(section(&r.html, "summary"));
     let pc = summary.lines().find(|l| l.starts_with("PC |")).expect("PC in the summary table");
     assert!(pc.contains("suppressed (fewer than 10 counted students)"), "{pc}");
@@ -289,7 +289,7 @@ fn the_methods_appendix_covers_every_contract_section() {
 
 #[test]
 fn midpoint_and_missing_growth_figure_are_explained_in_words() {
-    let html = obc::report::render_check(&fixture("check_midpoint.json")).unwrap().html;
+    let html = obc::report::render(&fixture("check_midpoint.json")).unwrap().html;
     let mid = visible_text(section(&html, "midpoint"));
     assert!(mid.contains("as of 2026-01-30: 60.0%"), "{mid}");
     assert!(mid.contains("PC | tier 1 | 0.500 | suppressed | inconclusive"), "{mid}");
@@ -301,25 +301,25 @@ fn midpoint_and_missing_growth_figure_are_explained_in_words() {
 fn a_missing_section_is_named() {
     let mut v = fixture("check.json");
     v.as_object_mut().unwrap().remove("settlement");
-    let e = obc::report::render_check(&v).unwrap_err().to_string();
+    let e = obc::report::render(&v).unwrap_err().to_string();
     assert!(e.contains("`settlement`"), "{e}");
     let mut v = fixture("check.json");
     v["settlement"]["providers"][0].as_object_mut().unwrap().remove("payment");
-    let e = obc::report::render_check(&v).unwrap_err().to_string();
+    let e = obc::report::render(&v).unwrap_err().to_string();
     assert!(e.contains("settlement") && e.contains("payment"), "{e}");
     let mut v = fixture("check.json");
     v.as_object_mut().unwrap().remove("figures");
-    let html = obc::report::render_check(&v).unwrap().html;
+    let html = obc::report::render(&v).unwrap().html;
     assert!(visible_text(section(&html, "dosage")).contains("no `figures` section"));
 }
 
 #[test]
 fn text_sections_match_their_snapshots() {
-    let check = obc::report::render_check(&fixture("check.json")).unwrap().html;
+    let check = obc::report::render(&fixture("check.json")).unwrap().html;
     for id in ["summary", "flow", "methods", "manifest"] {
         snapshot(&format!("check_{id}"), &visible_text(section(&check, id)));
     }
-    let base = obc::report::render_baseline(&fixture("baseline.json")).unwrap().html;
+    let base = obc::report::render(&fixture("baseline.json")).unwrap().html;
     for id in ["summary", "targets"] {
         snapshot(&format!("baseline_{id}"), &visible_text(section(&base, id)));
     }

@@ -5,7 +5,7 @@
 use super::*;
 
 /// One cell of the equity table.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct GroupCell {
     pub provider: String,
     pub group: String,

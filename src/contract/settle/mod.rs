@@ -48,6 +48,7 @@
 //! penalty = penalty_per_regressed × (counted students with growth < regressed_below);
 //! payable = min(cap, max(0, base + outcome − penalty)). Each step is written out.
 
+use crate::stats::warning::{Warning, WarningCode};
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -78,7 +79,7 @@ pub use outcome::*;
 pub use payment::*;
 
 /// One provider's settlement.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct ProviderResult {
     pub provider: String,
     pub counts: ProviderCounts,
@@ -95,7 +96,7 @@ pub struct ProviderResult {
 }
 
 /// Everything a settlement produces.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Settlement {
     pub providers: Vec<ProviderResult>,
     pub comparison: Option<Estimate>,
@@ -104,7 +105,24 @@ pub struct Settlement {
     #[serde(skip)]
     pub audit: Vec<AuditRow>,
     pub totals: PaymentResultTotals,
-    pub warnings: Vec<String>,
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
+}
+
+impl Settlement {
+    /// The public part: everything but the audit rows (what `results.json` holds), without
+    /// copying the audit.
+    pub fn public(&self) -> Settlement {
+        Settlement {
+            providers: self.providers.clone(),
+            comparison: self.comparison.clone(),
+            groups: self.groups.clone(),
+            fairness: self.fairness.clone(),
+            audit: Vec::new(),
+            totals: self.totals.clone(),
+            warnings: self.warnings.clone(),
+        }
+    }
 }
 
 /// What every provider's settlement reads: the students, their outcomes and who counts,
@@ -128,7 +146,9 @@ pub fn settle(contract: &Contract, students: &[Student]) -> Settlement {
     let (met, reason) = outcomes(contract, students);
     let counted: Vec<bool> = met.iter().map(Option::is_some).collect();
     let effect = match contract.metric.kind {
-        MetricKind::EffectSize => effect_model(students, &counted).map_err(|e| warnings.push(e.to_string())).ok(),
+        MetricKind::EffectSize => effect_model(students, &counted)
+            .map_err(|e| warnings.push(Warning::new(WarningCode::EffectModel, e.to_string())))
+            .ok(),
         _ => None,
     };
     let comparison = comparison_group(contract, students, &counted, &met, effect.as_ref());
@@ -170,7 +190,7 @@ fn settle_provider(
     cx: &Context<'_>,
     prov: &str,
     fairness: &mut Fairness,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> (ProviderResult, Vec<AuditRow>) {
     let (contract, students) = (cx.contract, cx.students);
     let rows: Vec<usize> = (0..students.len()).filter(|&i| students[i].provider.as_deref() == Some(prov)).collect();
@@ -188,10 +208,13 @@ fn settle_provider(
     let suppressed = counts.counted < contract.reporting.min_cell as u64;
     provider_fairness(cx, prov, &idx, &counts, suppressed, fairness);
     if counts.counted < contract.limits.min_counted {
-        warnings.push(format!(
-            "{prov}: only {} counted students, fewer than limits.min_counted = {}: its metric and decisions \
+        warnings.push(Warning::new(
+            WarningCode::FewCounted,
+            format!(
+                "{prov}: only {} counted students, fewer than limits.min_counted = {}: its metric and decisions \
              rest on very few students",
-            counts.counted, contract.limits.min_counted
+                counts.counted, contract.limits.min_counted
+            ),
         ));
     }
     let (estimate, no_estimate) = match est {

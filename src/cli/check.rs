@@ -158,7 +158,7 @@ fn write_outputs(
                 e.high.map_or("-".into(), |v| format!("{v:.3}"))
             ),
             (Some(_), true) => "suppressed (n < min_cell)".into(),
-            (None, _) => p.no_estimate.clone().unwrap_or_default(),
+            (None, _) => p.no_estimate.as_ref().map_or_else(String::new, ToString::to_string),
         };
         let tiers: Vec<String> = p.tiers.iter().map(|t| format!("{} {}", t.name, t.verdict.as_str())).collect();
         eprintln!(

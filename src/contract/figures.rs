@@ -110,7 +110,7 @@ pub struct DoseBin {
     pub value: Option<f64>,
     pub low: Option<f64>,
     pub high: Option<f64>,
-    pub suppressed: Option<String>,
+    pub suppressed: Option<super::suppress::Suppression>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
@@ -456,7 +456,7 @@ fn dose_bin(population: &[(u32, bool)], lo: u32, hi: Option<u32>, level: f64, mi
             value: None,
             low: None,
             high: None,
-            suppressed: Some("small cell".into()),
+            suppressed: Some(super::suppress::Suppression::SmallCell),
         };
     }
     let (low, high) = wilson(met, n, level);
@@ -511,7 +511,7 @@ mod tests {
         let top = dose_bin(&population, 35, None, 0.9, 10);
         assert_eq!(
             (top.label.as_str(), top.n, top.value, top.suppressed),
-            ("35+ sessions", None, None, Some("small cell".to_string()))
+            ("35+ sessions", None, None, Some(crate::contract::suppress::Suppression::SmallCell))
         );
         assert_eq!(dose_bin(&population, 5, Some(5), 0.9, 1).label, "5 sessions");
     }

@@ -27,7 +27,8 @@ use crate::contract::baseline::Baseline as BaselineBody;
 use crate::contract::figures::Summary;
 use crate::contract::oc::{OcCell, Recommendation};
 use crate::contract::results::{BaselineResults as Baseline, CheckResults as Check, MidpointReport};
-use crate::contract::settle::{Estimate, ExclusionRow, ProviderResult as Provider, Verdict};
+use crate::contract::settle::{Estimate, ExclusionRow, ProviderResult as Provider, Rule, Verdict};
+use crate::contract::suppress::Suppression;
 use crate::manifest::Manifest;
 use crate::stats::warning::Warning;
 use html::{Cell, count, esc, figure, list, money, num, p, pct, section, table};
@@ -135,34 +136,27 @@ fn shown_metric(p: &Provider, min_cell: u64) -> String {
 }
 
 /// The suppression reason in words.
-fn suppressed_words(reason: &str) -> String {
+fn suppressed_words(reason: Suppression) -> String {
     match reason {
-        "small cell" => "suppressed (n < min_cell)".into(),
-        "complementary" => "suppressed (complementary)".into(),
-        other => format!("suppressed ({other})"),
+        Suppression::SmallCell => "suppressed (n < min_cell)".into(),
+        Suppression::Complementary => "suppressed (complementary)".into(),
     }
 }
 
-/// Exclusion rules in flow order with their words.
-pub const RULES: [(&str, &str); 5] = [
-    ("no_pre_test", "no pre-test"),
-    ("enrolment", "not enrolled in time"),
-    ("dosage", "below the dosage rule"),
-    ("no_post_test", "no post-test"),
-    ("no_norm", "no norm for the student"),
-];
-
-/// Rule keys of the flow: the five known ones, then any other found in the data.
-fn flow_rules(providers: &[Provider]) -> Vec<(String, String)> {
-    let mut rules: Vec<(String, String)> = RULES.iter().map(|(k, w)| (k.to_string(), w.to_string())).collect();
-    for p in providers {
-        for k in p.excluded.keys() {
-            if !rules.iter().any(|(r, _)| r == k) {
-                rules.push((k.clone(), k.replace('_', " ")));
-            }
-        }
+/// An exclusion rule in words.
+pub fn rule_words(rule: Rule) -> &'static str {
+    match rule {
+        Rule::NoPreTest => "no pre-test",
+        Rule::Enrolment => "not enrolled in time",
+        Rule::Dosage => "below the dosage rule",
+        Rule::NoPostTest => "no post-test",
+        Rule::NoNorm => "no norm for the student",
     }
-    rules
+}
+
+/// The rules of the flow, in flow order, with their words.
+fn flow_rules() -> Vec<(Rule, String)> {
+    Rule::ALL.iter().map(|&r| (r, rule_words(r).to_string())).collect()
 }
 
 fn thresholds(spec: &Value) -> Vec<(String, f64)> {
@@ -285,8 +279,8 @@ fn summary_section(c: &Check, cell: u64) -> String {
 
 fn flow_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> {
     let ps = &c.settlement.providers;
-    let rules = flow_rules(ps);
-    let ex = |p: &Provider, k: &str| p.excluded.get(k).copied().unwrap_or(0);
+    let rules = flow_rules();
+    let ex = |p: &Provider, k: &Rule| p.excluded.get(k).copied().unwrap_or(0);
     let bars: Vec<FlowBar> = ps
         .iter()
         .map(|p| FlowBar {
@@ -623,7 +617,7 @@ fn dose_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> {
         d.bins
             .iter()
             .map(|b| match &b.suppressed {
-                Some(r) => format!("{}: suppressed ({r})", b.label),
+                Some(r) => format!("{}: suppressed ({})", b.label, r.as_str()),
                 None => format!("{}: {}", b.label, num(b.value, 3)),
             })
             .collect::<Vec<_>>()
@@ -647,7 +641,7 @@ fn dose_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> {
         .iter()
         .map(|b| match &b.suppressed {
             Some(r) => {
-                let s = format!("suppressed ({r})");
+                let s = format!("suppressed ({})", r.as_str());
                 vec![b.label.as_str().into(), s.clone().into(), s.into()]
             }
             None => vec![
@@ -687,7 +681,7 @@ fn equity_section(c: &Check) -> String {
             .filter(|g| g.group == name)
             .map(|g| match &g.suppressed {
                 Some(r) => {
-                    let s = suppressed_words(r);
+                    let s = suppressed_words(*r);
                     vec![
                         g.provider.as_str().into(),
                         g.value.as_str().into(),
@@ -758,19 +752,15 @@ fn fairness_section(c: &Check) -> String {
     ));
     body.push_str("<h3>Exclusions by rule</h3>\n");
     let mut by: BTreeMap<&str, Vec<&ExclusionRow>> = BTreeMap::new();
-    let mut rules: Vec<&str> = Vec::new();
+    let mut rules: Vec<Rule> = Vec::new();
     for e in &f.exclusions {
         by.entry(&e.provider).or_default().push(e);
-        if !rules.contains(&e.rule.as_str()) {
-            rules.push(&e.rule);
+        if !rules.contains(&e.rule) {
+            rules.push(e.rule);
         }
     }
     let mut head = vec!["provider".to_string()];
-    head.extend(
-        rules
-            .iter()
-            .map(|r| RULES.iter().find(|(k, _)| k == r).map_or_else(|| r.replace('_', " "), |(_, w)| w.to_string())),
-    );
+    head.extend(rules.iter().map(|&r| rule_words(r).to_string()));
     let heads: Vec<&str> = head.iter().map(String::as_str).collect();
     let mut providers: Vec<&str> = Vec::new();
     for e in &f.exclusions {

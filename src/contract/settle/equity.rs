@@ -17,7 +17,7 @@ pub struct GroupCell {
     pub low: Option<f64>,
     pub high: Option<f64>,
     /// `small cell` (fewer than min_cell) or `complementary` (hides a small cell's count).
-    pub suppressed: Option<String>,
+    pub suppressed: Option<crate::contract::suppress::Suppression>,
 }
 
 /// Point metric and a normal-approximation interval for a subgroup.

@@ -37,7 +37,7 @@ pub struct AttritionRow {
 pub struct ExclusionRow {
     pub provider: String,
     pub rostered: u64,
-    pub rule: String,
+    pub rule: Rule,
     pub excluded: u64,
     #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub share: f64,
@@ -126,15 +126,15 @@ pub(super) fn regression_to_mean(students: &[Student], idx: &[usize], provider: 
 }
 
 /// A provider's share of rostered students excluded by each rule.
-pub(super) fn exclusion_rows(prov: &str, rostered: u64, excluded: &BTreeMap<String, u64>) -> Vec<ExclusionRow> {
+pub(super) fn exclusion_rows(prov: &str, rostered: u64, excluded: &BTreeMap<Rule, u64>) -> Vec<ExclusionRow> {
     Rule::ALL
         .iter()
         .map(|rule| {
-            let n = excluded.get(rule.as_str()).copied().unwrap_or(0);
+            let n = excluded.get(rule).copied().unwrap_or(0);
             ExclusionRow {
                 provider: prov.to_string(),
                 rostered,
-                rule: rule.as_str().into(),
+                rule: *rule,
                 excluded: n,
                 share: if rostered > 0 { n as f64 / rostered as f64 } else { 0.0 },
             }

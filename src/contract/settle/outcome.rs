@@ -40,6 +40,13 @@ impl Rule {
     }
 }
 
+/// Writes counts by rule in the order of the rules' names (as a map keyed by name was
+/// written before the rule was a type), so that the JSON does not change.
+pub fn by_rule_name<S: serde::Serializer>(map: &BTreeMap<Rule, u64>, s: S) -> Result<S::Ok, S::Error> {
+    let named: BTreeMap<&str, u64> = map.iter().map(|(r, n)| (r.as_str(), *n)).collect();
+    named.serialize(s)
+}
+
 /// One student as settlement sees them (built by the caller from the analytic file and
 /// the norms).
 #[derive(Clone, Debug, PartialEq)]
@@ -188,11 +195,11 @@ pub(super) fn outcomes(contract: &Contract, students: &[Student]) -> Outcomes {
 }
 
 /// Students of `rows` not counted, by the first rule they failed.
-pub(super) fn excluded_by_rule(rows: &[usize], reason: &[Option<(Rule, String)>]) -> BTreeMap<String, u64> {
-    let mut excluded: BTreeMap<String, u64> = BTreeMap::new();
+pub(super) fn excluded_by_rule(rows: &[usize], reason: &[Option<(Rule, String)>]) -> BTreeMap<Rule, u64> {
+    let mut excluded: BTreeMap<Rule, u64> = BTreeMap::new();
     for &i in rows {
         if let Some((rule, _)) = &reason[i] {
-            *excluded.entry(rule.as_str().to_string()).or_default() += 1;
+            *excluded.entry(*rule).or_default() += 1;
         }
     }
     excluded

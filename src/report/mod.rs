@@ -179,14 +179,14 @@ pub fn render_check(c: &Check) -> Result<Rendered, ReportError> {
     let cell = min_cell(spec);
     let mut figs = Figures::default();
     let mut body = format!("<h1>{}</h1>\n", esc(&c.contract));
-    body.push_str(&summary_section(&c, cell));
-    body.push_str(&flow_section(&c, &mut figs)?);
-    body.push_str(&dosage_section(&c, &mut figs)?);
-    body.push_str(&growth_section(&c, &mut figs)?);
-    body.push_str(&metric_section(&c, cell, &mut figs)?);
-    body.push_str(&dose_section(&c, &mut figs)?);
-    body.push_str(&equity_section(&c));
-    body.push_str(&fairness_section(&c));
+    body.push_str(&summary_section(c, cell));
+    body.push_str(&flow_section(c, &mut figs)?);
+    body.push_str(&dosage_section(c, &mut figs)?);
+    body.push_str(&growth_section(c, &mut figs)?);
+    body.push_str(&metric_section(c, cell, &mut figs)?);
+    body.push_str(&dose_section(c, &mut figs)?);
+    body.push_str(&equity_section(c));
+    body.push_str(&fairness_section(c));
     if let Some(m) = &c.midpoint {
         body.push_str(&midpoint_section(m));
     }
@@ -888,9 +888,9 @@ fn manifest_section(m: &Manifest) -> String {
 pub fn render_baseline(b: &Baseline) -> Result<Rendered, ReportError> {
     let mut figs = Figures::default();
     let mut body = format!("<h1>{}</h1>\n", esc(&b.contract));
-    body.push_str(&section("summary", "Summary: recommended threshold", &recommendation_summary(&b)));
-    body.push_str(&section("oc", "Operating characteristics", &oc_section(&b, &mut figs)?));
-    body.push_str(&section("targets", "Targets", &targets_section(&b)));
+    body.push_str(&section("summary", "Summary: recommended threshold", &recommendation_summary(b)));
+    body.push_str(&section("oc", "Operating characteristics", &oc_section(b, &mut figs)?));
+    body.push_str(&section("targets", "Targets", &targets_section(b)));
     body.push_str(&section("methods", "Methods (from the contract)", &methods::appendix(&b.manifest.spec)));
     body.push_str(&manifest_section(&b.manifest));
     Ok(Rendered { html: html::page(&format!("{}: target-setting report", b.contract), &body), svgs: figs.svgs })

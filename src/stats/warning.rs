@@ -22,6 +22,8 @@ pub enum WarningCode {
     BootstrapExtremeOrder,
     /// A bootstrap interval could not be computed or collapsed to one value.
     BootstrapInterval,
+    /// Weeks were supplied but constant in a norm group, so left out of the mean model.
+    NormsConstantWeeks,
     /// Quantile-regression standard errors met non-positive sparsity estimates.
     QuantregNonPositiveFis,
     /// The quantile-regression sparsity fit may not be unique.
@@ -44,8 +46,6 @@ pub enum WarningCode {
     Recommendation,
     /// IDs in one file match another file's only apart from leading zeros.
     IdLeadingZeros,
-    /// Rows of a file carry values outside what the contract or schema expects.
-    InputValues,
     /// A roster column or code was ignored or repaired.
     RosterCodes,
     /// The join left students or rows out in a way worth a look.
@@ -70,6 +70,7 @@ impl WarningCode {
         WarningCode::GlmNotConverged,
         WarningCode::BootstrapExtremeOrder,
         WarningCode::BootstrapInterval,
+        WarningCode::NormsConstantWeeks,
         WarningCode::QuantregNonPositiveFis,
         WarningCode::QuantregNonunique,
         WarningCode::NormsRowsNotUsed,
@@ -81,7 +82,6 @@ impl WarningCode {
         WarningCode::Benchmark,
         WarningCode::Recommendation,
         WarningCode::IdLeadingZeros,
-        WarningCode::InputValues,
         WarningCode::RosterCodes,
         WarningCode::Join,
         WarningCode::History,

@@ -50,14 +50,12 @@ pub fn parse_subject(s: &str) -> Option<Subject> {
 }
 
 /// A published tutoring effect (or range), in SD units.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TutoringEffect {
     pub key: &'static str,
     pub study: &'static str,
     /// Lower and upper end (equal for a point estimate).
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub low: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub high: f64,
     /// `None`: all subjects pooled.
     pub subject: Option<Subject>,
@@ -170,12 +168,11 @@ pub fn effect(key: &str) -> Option<&'static TutoringEffect> {
 }
 
 /// Average effect by program size (Kraft, Schueler & Falken).
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SizeBand {
     /// Smallest and largest program size (students) of the band; `None`: no upper limit.
     pub min: usize,
     pub max: Option<usize>,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub effect: f64,
     pub label: &'static str,
 }

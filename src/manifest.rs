@@ -3,7 +3,8 @@
 //! with whether it is restricted (holds student identifiers). No timestamps or absolute
 //! paths, so the same inputs and seed give a byte-identical manifest.
 
-use serde::Serialize;
+use crate::stats::warning::Warning;
+use serde::{Deserialize, Serialize};
 
 use crate::data::Accounting;
 use crate::data::output::Written;
@@ -11,6 +12,10 @@ use crate::data::output::Written;
 /// Version of the JSON layouts written by this crate (`results.json`, `recommendation.json`,
 /// `manifest.json`).
 ///
+/// - 3: every warning is an object `{"code": ..., "message": ...}` (README "Outputs"),
+///   not a plain string; `results.json` and `recommendation.json` are the types of
+///   [`crate::contract::results`], read back by `obc report`. `obc report` still renders
+///   versions 1 and 2 (their string warnings read with code `other`).
 /// - 2: suppressed equity cells carry no `counted`/`met` (null); a provider under
 ///   `min_cell` carries no `met`/`regressed`, no `p_at_least` per tier and one line of
 ///   arithmetic; tiers without an estimate have `p_at_least: null`; manifests list each
@@ -18,22 +23,24 @@ use crate::data::output::Written;
 ///   spec gains `[limits]` and the comparison and reporting-group keys. `obc report` still
 ///   renders version 1 files.
 /// - 1: the first layout.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One file a command wrote.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct OutputFile {
     pub file: String,
     /// Student-level: share only under the data-sharing agreement.
+    #[serde(default)]
     pub restricted: bool,
+    #[serde(default)]
     pub rows: Option<u64>,
     /// SHA-256 of the file's bytes, in the standalone manifest (`manifest.json`, written
     /// last); absent from the copy embedded in `results.json` / `recommendation.json`,
     /// which cannot hold its own hash.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
     /// Size in bytes, beside `sha256`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
 }
 
@@ -45,19 +52,27 @@ impl OutputFile {
 }
 
 /// Provenance of one command's outputs.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
+    #[serde(default)]
     pub schema_version: u32,
-    pub tool: &'static str,
-    pub version: &'static str,
+    #[serde(default)]
+    pub tool: String,
+    #[serde(default)]
+    pub version: String,
     pub command: String,
+    #[serde(default)]
     pub inputs: Vec<Accounting>,
+    #[serde(default)]
     pub spec: serde_json::Value,
+    #[serde(default)]
     pub seed: Option<u64>,
+    #[serde(default)]
     pub outputs: Vec<OutputFile>,
-    pub warnings: Vec<String>,
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
     /// The run was told to go on past the invalid-row limit (`--allow-partial`).
-    #[serde(skip_serializing_if = "is_false")]
+    #[serde(default, skip_serializing_if = "is_false")]
     pub allow_partial: bool,
 }
 
@@ -69,8 +84,8 @@ impl Manifest {
     pub fn new(command: &str, spec: serde_json::Value, seed: Option<u64>) -> Self {
         Manifest {
             schema_version: SCHEMA_VERSION,
-            tool: "obc",
-            version: env!("CARGO_PKG_VERSION"),
+            tool: "obc".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
             command: command.into(),
             inputs: Vec::new(),
             spec,

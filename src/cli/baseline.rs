@@ -6,9 +6,8 @@
 
 use std::path::PathBuf;
 
-use serde::Serialize;
-
 use crate::contract::baseline::Baseline;
+use crate::contract::results::BaselineResults;
 use crate::contract::run::{self, Targets};
 use crate::data::table::{Column, Format, Table};
 use crate::manifest::{Manifest, OutputFile, SCHEMA_VERSION};
@@ -24,18 +23,6 @@ pub struct Args {
     /// max_invalid_share` allows (recorded in the manifest).
     #[arg(long)]
     pub allow_partial: bool,
-}
-
-#[derive(Serialize)]
-struct Recommendation<'a> {
-    schema_version: u32,
-    contract: &'a str,
-    outcome: String,
-    metric: &'static str,
-    decision: String,
-    weeks: f64,
-    baseline: &'a Baseline,
-    manifest: &'a Manifest,
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
@@ -60,22 +47,22 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         OutputFile::new("report.html", false, None),
         OutputFile::new("figures/", false, None),
     ];
-    let mut warnings: Vec<String> = partial;
-    warnings.extend(history.warnings.iter().map(|w| format!("history: {w}")));
+    let mut warnings = partial;
+    warnings.extend(history.warnings.iter().map(|w| w.prefixed("history: ")));
     if let Some(n) = &norms {
         warnings.extend(n.warnings.iter().cloned());
     }
     warnings.extend(result.warnings.iter().cloned());
     m.warnings = warnings.clone();
-    let rec = Recommendation {
+    let rec = BaselineResults {
         schema_version: SCHEMA_VERSION,
-        contract: &contract.contract.name,
+        contract: contract.contract.name.clone(),
         outcome: contract.outcome.describe(),
-        metric: contract.metric.kind.describe(),
+        metric: contract.metric.kind.describe().to_string(),
         decision: format!("{:?} at level {}", contract.decision.rule, contract.decision.level),
         weeks,
-        baseline: &result,
-        manifest: &m,
+        baseline: result.clone(),
+        manifest: m.clone(),
     };
     let mut json = serde_json::to_string_pretty(&rec)?;
     json.push('\n');
@@ -113,7 +100,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     eprintln!("oc curves -> {}", args.out.join("oc.csv").display());
     super::print_accounting(&[accounting]);
     // The public report, rendered from exactly the JSON written above.
-    let written: serde_json::Value = serde_json::from_str(&json)?;
+    let written: BaselineResults = serde_json::from_str(&json)?;
     super::report::write(&out, &crate::report::render_baseline(&written)?)?;
     // The standalone manifest, last: every output with its SHA-256 (`obc verify`).
     super::write_manifest(&out, &m)?;

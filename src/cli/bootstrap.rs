@@ -306,7 +306,10 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
                 est.push(Some(t0));
                 lo.push(Some(iv.low));
                 hi.push(Some(iv.high));
-                warn.push((!iv.warnings.is_empty()).then(|| iv.warnings.join("; ")));
+                warn.push(
+                    (!iv.warnings.is_empty())
+                        .then(|| iv.warnings.iter().map(|w| w.message.as_str()).collect::<Vec<_>>().join("; ")),
+                );
             }
             Err(e) => {
                 est.push(Some(t0));

@@ -7,11 +7,9 @@
 
 use std::path::PathBuf;
 
-use chrono::NaiveDate;
-use serde::Serialize;
-
 use super::UserError;
 use crate::contract::norms::ContractNorms;
+use crate::contract::results::{CheckResults, MidpointReport};
 use crate::contract::run::{self, Settled};
 use crate::contract::settle::{NormScore, Settlement, Student};
 use crate::data::table::{Cell, CsvSink, Format};
@@ -19,7 +17,7 @@ use crate::data::{self, Accounting};
 use crate::manifest::{Manifest, OutputFile, SCHEMA_VERSION};
 use crate::profile::phase;
 use crate::report::tables;
-use crate::stats::norms::model::Norms;
+use chrono::NaiveDate;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -44,32 +42,17 @@ fn parse_as_of(text: &str) -> anyhow::Result<NaiveDate> {
         .ok_or_else(|| UserError(format!("--as-of {text:?} is not a date (write YYYY-MM-DD)")).into())
 }
 
-/// The JSON results of `obc check`.
-#[derive(Serialize)]
-struct Results<'a> {
-    schema_version: u32,
-    contract: &'a str,
-    outcome: String,
-    metric: &'static str,
-    decision: String,
-    settlement: &'a Settlement,
-    figures: &'a crate::contract::figures::Figures,
-    norms: serde_json::Value,
-    midpoint: Option<serde_json::Value>,
-    manifest: &'a Manifest,
-}
-
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let (contract, base) = super::read_contract(&args.contract)?;
     let as_of = args.as_of.as_deref().map(parse_as_of).transpose()?;
     let opts = run::Options { as_of, allow_partial: args.allow_partial };
     let settled = run::settle(&contract, &base, &opts)?;
     let out = super::out_dir(&args.out, &super::contract_inputs(&args.contract, &settled.terms, &base), &OUTPUTS)?;
-    let mid_json = settled.midpoint.as_ref().map(|m| m.report(&settled.terms, &settled.students, &settled.settlement));
+    let midpoint = settled.midpoint.as_ref().map(|m| m.report(&settled.terms, &settled.students, &settled.settlement));
     if let Some(m) = &settled.midpoint {
         tables::dosage(m, &settled.students).write_into(&out, "dosage.csv", Format::Csv)?;
     }
-    write_outputs(args, &out, &settled, as_of, mid_json)?;
+    write_outputs(args, &out, &settled, as_of, midpoint)?;
     // A million students' structures take seconds to free, and the process ends here.
     std::mem::forget(settled);
     Ok(())
@@ -93,7 +76,7 @@ fn write_outputs(
     out: &data::output::OutputDir,
     settled: &Settled,
     as_of: Option<NaiveDate>,
-    midpoint: Option<serde_json::Value>,
+    midpoint: Option<MidpointReport>,
 ) -> anyhow::Result<()> {
     let Settled { terms: contract, analytic, history, norms, students, settlement: s, .. } = settled;
     let (history, norms) = (history.as_ref(), norms.as_ref());
@@ -136,7 +119,7 @@ fn write_outputs(
     }
     let mut warnings = analytic.warnings.clone();
     if let Some(h) = history {
-        warnings.extend(h.warnings.iter().map(|w| format!("history: {w}")));
+        warnings.extend(h.warnings.iter().map(|w| w.prefixed("history: ")));
     }
     if let Some(n) = norms {
         warnings.extend(n.warnings.iter().cloned());
@@ -145,22 +128,18 @@ fn write_outputs(
     warnings.extend(s.fairness.warnings.iter().cloned());
     warnings.extend(s.fairness.regression_to_mean.iter().cloned());
     m.warnings = warnings.clone();
-    let norms_json = match norms {
-        None => serde_json::Value::Null,
-        Some(n) => norms_summary(n),
-    };
     let figures = crate::contract::figures::figures(contract, students, s, as_of);
-    let results = Results {
+    let results = CheckResults {
         schema_version: SCHEMA_VERSION,
-        contract: &contract.contract.name,
+        contract: contract.contract.name.clone(),
         outcome: contract.outcome.describe(),
-        metric: contract.metric.kind.describe(),
+        metric: contract.metric.kind.describe().to_string(),
         decision: format!("{:?} at level {}", contract.decision.rule, contract.decision.level),
-        settlement: s,
-        figures: &figures,
-        norms: norms_json,
+        settlement: s.public(),
+        figures: Some(figures),
+        norms: norms.map(ContractNorms::summary),
         midpoint,
-        manifest: &m,
+        manifest: m.clone(),
     };
     let mut json = serde_json::to_string_pretty(&results)?;
     json.push('\n');
@@ -179,7 +158,7 @@ fn write_outputs(
                 e.high.map_or("-".into(), |v| format!("{v:.3}"))
             ),
             (Some(_), true) => "suppressed (n < min_cell)".into(),
-            (None, _) => p.no_estimate.clone().unwrap_or_default(),
+            (None, _) => p.no_estimate.as_ref().map_or_else(String::new, ToString::to_string),
         };
         let tiers: Vec<String> = p.tiers.iter().map(|t| format!("{} {}", t.name, t.verdict.as_str())).collect();
         eprintln!(
@@ -195,31 +174,11 @@ fn write_outputs(
     super::print_accounting(&inputs);
     // The public report, rendered from exactly the JSON written above, so that
     // `obc report results.json` reproduces it byte for byte.
-    let written: serde_json::Value = serde_json::from_str(&json)?;
+    let written: CheckResults = serde_json::from_str(&json)?;
     super::report::write(out, &crate::report::render_check(&written)?)?;
     // The standalone manifest, last: every output with its SHA-256 (`obc verify`).
     super::write_manifest(out, &m)?;
     Ok(())
-}
-
-fn norms_summary(n: &ContractNorms) -> serde_json::Value {
-    let groups: Vec<serde_json::Value> = match &n.model.norms {
-        Norms::Conditional { groups, .. } => groups
-            .iter()
-            .map(|g| serde_json::json!({ "group": g.key, "n": g.n, "fitted": g.norms.is_some(), "skipped": g.skipped }))
-            .collect(),
-        Norms::Sgp { groups, .. } => groups
-            .iter()
-            .map(|g| serde_json::json!({ "group": g.key, "n": g.n, "fitted": g.orders.iter().any(|o| o.norms.is_some()) }))
-            .collect(),
-        Norms::Table { .. } => Vec::new(),
-    };
-    let method = match &n.model.norms {
-        Norms::Conditional { .. } => "conditional",
-        Norms::Sgp { .. } => "sgp",
-        Norms::Table { .. } => "table",
-    };
-    serde_json::json!({ "method": method, "groups": groups, "provenance": n.model.provenance, "file": n.file })
 }
 
 /// `audit.csv` (restricted): one row per student, streamed. Returns the rows written.

@@ -18,6 +18,7 @@ use crate::stats::vam::eiv::MeasurementError;
 use crate::stats::vam::providers::{
     FixedProviders, FixedSpec, ProviderEffect, RandomGroups, Sample, Term, dose_curves, fixed_providers, random_groups,
 };
+use crate::stats::warning::{Warning, WarningCode};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModelArg {
@@ -361,9 +362,9 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
         m.outputs.push(OutputFile::new("dose_response.csv", false, Some(*rows as u64)));
     }
     if !suppressed_groups.is_empty() {
-        m.warnings.push(format!(
-            "estimates suppressed for groups with fewer than {} students: {suppressed_groups:?}",
-            a.min_cell
+        m.warnings.push(Warning::new(
+            WarningCode::ValueAdded,
+            format!("estimates suppressed for groups with fewer than {} students: {suppressed_groups:?}", a.min_cell),
         ));
     }
     super::write_manifest(&out, &m)?;

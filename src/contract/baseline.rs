@@ -27,6 +27,7 @@
 //!   threshold (linear interpolation on a grid of d in steps of 0.02 up to 1.5), compared
 //!   with published effects and annual growth ([`super::benchmarks`]).
 
+use crate::stats::warning::{Warning, WarningCode};
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -39,7 +40,7 @@ use crate::stats::normal::qnorm;
 use crate::stats::spline::quantile_type7;
 
 /// Who the baseline is computed on.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Population {
     pub history_students: usize,
     pub target_students: usize,
@@ -51,9 +52,10 @@ pub struct Population {
 }
 
 /// A threshold in SD units with its comparison to published effects.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Target {
     pub label: String,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub threshold: f64,
     /// The effect d at which the population's metric reaches the threshold (`None` when it
     /// is not reached by d = 1.5, or the threshold is at or below business as usual).
@@ -62,10 +64,11 @@ pub struct Target {
 }
 
 /// Everything `obc baseline` reports.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Baseline {
     pub population: Population,
     pub statistic: Statistic,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub k: f64,
     pub business_as_usual: Estimate,
     /// The population's metric at each d of the fine grid (d, metric).
@@ -74,7 +77,8 @@ pub struct Baseline {
     pub cells: Vec<OcCell>,
     pub recommendation: Recommendation,
     pub targets: Vec<Target>,
-    pub warnings: Vec<String>,
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
 }
 
 /// The decision statistic's multiplier k for the contract's rule.
@@ -414,18 +418,21 @@ fn targets(
 
 /// The baseline's warnings: each target's comparison warnings, then a warning when no
 /// provider size reaches the power asked for.
-fn warnings(contract: &Contract, targets: &[Target], recommendation: &Recommendation) -> Vec<String> {
+fn warnings(contract: &Contract, targets: &[Target], recommendation: &Recommendation) -> Vec<Warning> {
     let b = &contract.baseline;
     let mut warnings = Vec::new();
     for t in targets {
         if let Some(c) = &t.comparison {
-            warnings.extend(c.warnings.iter().map(|w| format!("{}: {w}", t.label)));
+            warnings.extend(c.warnings.iter().map(|w| w.prefixed(&format!("{}: ", t.label))));
         }
     }
     if recommendation.min_n.is_none() {
-        warnings.push(format!(
-            "no provider size up to {} reaches power {} at d = {} with a false-pass rate of at most {}",
-            recommendation.search_cap, b.power, b.power_effect, b.alpha
+        warnings.push(Warning::new(
+            WarningCode::Recommendation,
+            format!(
+                "no provider size up to {} reaches power {} at d = {} with a false-pass rate of at most {}",
+                recommendation.search_cap, b.power, b.power_effect, b.alpha
+            ),
         ));
     }
     warnings

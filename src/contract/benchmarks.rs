@@ -14,6 +14,7 @@
 //!   so the typical growth in `w` weeks is `annual × w / 36`. Hill et al.'s gains are
 //!   spring-to-spring (they include a summer), so this slightly overstates within-year growth.
 
+use crate::stats::warning::{Warning, WarningCode};
 use serde::Serialize;
 
 /// Instructional weeks in a school year, for proration.
@@ -23,7 +24,7 @@ pub const WEEKS_PER_YEAR: f64 = 36.0;
 pub const POOLED_EFFECT: f64 = 0.29;
 
 /// Subject of a benchmark.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 pub enum Subject {
     Reading,
     Math,
@@ -192,10 +193,12 @@ pub fn size_band(students: usize) -> &'static SizeBand {
 
 /// Typical annual gain (SD units) from the spring of grade `from` to the spring of grade
 /// `from + 1` (kindergarten = 0).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct AnnualGain {
     pub from: i32,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub reading: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub math: f64,
 }
 
@@ -241,10 +244,12 @@ pub fn annual_gain(grade: i32, subject: Subject) -> Option<f64> {
 }
 
 /// How a target compares with published effects and annual growth.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Comparison {
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub target_sd: f64,
     /// Kraft et al.'s average effect for programs of the provider's size.
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub program_size_benchmark: f64,
     /// Typical annual gain (mean over the grades' transitions), if subject and grades allow.
     pub annual_growth_sd: Option<f64>,
@@ -253,7 +258,8 @@ pub struct Comparison {
     /// `target_sd / (annual_growth_sd × weeks / 36)`: the target as a multiple of the typical
     /// growth over the contract's weeks.
     pub multiple_of_prorated_growth: Option<f64>,
-    pub warnings: Vec<String>,
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
     /// Plain-English sentences with citations.
     pub lines: Vec<String>,
 }
@@ -307,16 +313,19 @@ pub fn compare(target_sd: f64, weeks: f64, grades: &[i32], subject: &str, provid
     let band = size_band(provider_size);
     let bench = band.effect;
     if !target_sd.is_finite() {
-        warnings.push(format!("The target ({target_sd}) is not a number of SD units; no comparison is possible."));
+        warnings.push(Warning::new(
+            WarningCode::Benchmark,
+            format!("The target ({target_sd}) is not a number of SD units; no comparison is possible."),
+        ));
     }
 
     if target_sd > bench {
-        warnings.push(format!(
+        warnings.push(Warning::new(WarningCode::Benchmark, format!(
             "The target of +{target_sd:.2} SD exceeds the average effect of tutoring programs serving {} students, \
              {bench:.2} SD (Kraft, Schueler & Falken, EdWorkingPaper 24-1031, effects by program size); a provider with \
              {provider_size} students would have to outperform the typical program of its size.",
             band.label
-        ));
+        )));
     } else if target_sd.is_finite() {
         lines.push(format!(
             "The target of +{target_sd:.2} SD is at or below the average effect of tutoring programs serving {} students, \
@@ -325,10 +334,10 @@ pub fn compare(target_sd: f64, weeks: f64, grades: &[i32], subject: &str, provid
         ));
     }
     if target_sd > POOLED_EFFECT {
-        warnings.push(format!(
+        warnings.push(Warning::new(WarningCode::Benchmark, format!(
             "The target of +{target_sd:.2} SD exceeds the pooled effect of tutoring RCTs, 0.29 SD (0.288, SE 0.029; \
              Nickow, Oreopoulos & Quan, AERJ, 89 RCTs), which comes mostly from small, closely run trials."
-        ));
+        )));
     }
     lines.push(
         "At scale, tutoring effects are smaller: 0.21 SD for programs of 400-999 students and 0.16 SD for 1,000 or \
@@ -340,31 +349,37 @@ pub fn compare(target_sd: f64, weeks: f64, grades: &[i32], subject: &str, provid
 
     let subj = parse_subject(subject);
     if subj.is_none() {
-        warnings.push(format!(
+        warnings.push(Warning::new(WarningCode::Benchmark, format!(
             "Subject \"{subject}\" is not recognised (use math/mathematics or reading/ela/literacy); no annual-growth \
              benchmark is available."
-        ));
+        )));
     }
     let mut used = Vec::new();
     if let Some(s) = subj {
         for &g in grades {
             match annual_gain(g, s) {
                 Some(a) => used.push((g, a)),
-                None => warnings.push(format!(
+                None => warnings.push(Warning::new(WarningCode::Benchmark, format!(
                     "Grade {g} has no typical annual gain in Hill et al. (2008) (grades K-11, transition g to g+1); \
                      it is left out of the growth comparison."
-                )),
+                ))),
             }
         }
         if grades.is_empty() {
-            warnings.push("No grades given; no annual-growth benchmark is available.".to_string());
+            warnings.push(Warning::new(
+                WarningCode::Benchmark,
+                "No grades given; no annual-growth benchmark is available.".to_string(),
+            ));
         }
     }
     let annual = (!used.is_empty()).then(|| used.iter().map(|u| u.1).sum::<f64>() / used.len() as f64);
     let share = annual.filter(|a| *a > 0.0 && target_sd.is_finite()).map(|a| target_sd / a);
     let weeks_ok = weeks.is_finite() && weeks > 0.0;
     if !weeks_ok {
-        warnings.push(format!("{weeks} weeks is not a positive duration; the growth comparison is not prorated."));
+        warnings.push(Warning::new(
+            WarningCode::Benchmark,
+            format!("{weeks} weeks is not a positive duration; the growth comparison is not prorated."),
+        ));
     }
     let multiple = share.filter(|_| weeks_ok).map(|s| s * WEEKS_PER_YEAR / weeks);
 
@@ -500,7 +515,11 @@ mod tests {
         let c = compare(0.25, 12.0, &[7], "math", 500);
         assert_eq!(c.program_size_benchmark, 0.21);
         assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
-        assert!(c.warnings[0].contains("400-999") && c.warnings[0].contains("Kraft"), "{}", c.warnings[0]);
+        assert!(
+            c.warnings[0].message.contains("400-999") && c.warnings[0].message.contains("Kraft"),
+            "{}",
+            c.warnings[0]
+        );
         assert_eq!(compare(0.25, 12.0, &[7], "math", 5000).program_size_benchmark, 0.16);
     }
 
@@ -509,8 +528,12 @@ mod tests {
         // 0.35 is below 0.44 (< 100 students) but above the pooled 0.29
         let c = compare(0.35, 12.0, &[4], "reading", 50);
         assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
-        assert!(c.warnings[0].contains("0.29") && c.warnings[0].contains("Nickow"), "{}", c.warnings[0]);
-        assert!(!compare(0.29, 12.0, &[4], "reading", 50).warnings.iter().any(|w| w.contains("Nickow")));
+        assert!(
+            c.warnings[0].message.contains("0.29") && c.warnings[0].message.contains("Nickow"),
+            "{}",
+            c.warnings[0]
+        );
+        assert!(!compare(0.29, 12.0, &[4], "reading", 50).warnings.iter().any(|w| w.message.contains("Nickow")));
         // both warnings for a large provider
         assert_eq!(compare(0.35, 12.0, &[4], "reading", 2000).warnings.len(), 2);
     }
@@ -520,14 +543,14 @@ mod tests {
         let c = compare(0.2, 12.0, &[7], "science", 50);
         assert_eq!(c.annual_growth_sd, None);
         assert_eq!(c.share_of_annual_growth, None);
-        assert!(c.warnings.iter().any(|w| w.contains("science")));
+        assert!(c.warnings.iter().any(|w| w.message.contains("science")));
         let c = compare(0.2, 12.0, &[13, 7], "math", 50);
         assert_eq!(c.annual_growth_sd, Some(0.30));
-        assert!(c.warnings.iter().any(|w| w.contains("Grade 13")));
+        assert!(c.warnings.iter().any(|w| w.message.contains("Grade 13")));
         let c = compare(0.2, 0.0, &[7], "math", 50);
         assert!(c.share_of_annual_growth.is_some() && c.multiple_of_prorated_growth.is_none());
-        assert!(c.warnings.iter().any(|w| w.contains("not prorated")));
-        assert!(compare(0.2, 12.0, &[], "math", 50).warnings.iter().any(|w| w.contains("No grades")));
+        assert!(c.warnings.iter().any(|w| w.message.contains("not prorated")));
+        assert!(compare(0.2, 12.0, &[], "math", 50).warnings.iter().any(|w| w.message.contains("No grades")));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use crate::stats::normal::qnorm;
 use crate::stats::spline::quantile_type7 as quantile7;
 
 /// All figure data of one settlement.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Figures {
     pub dosage: Dosage,
     /// `None`: the norms give no expected growth (SGP norms) or no norms are used.
@@ -33,17 +33,23 @@ pub struct Figures {
 }
 
 /// Quantiles and mean of a measure.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Summary {
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub p10: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub p25: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub p50: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub p75: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub p90: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub mean: f64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct DosageProvider {
     pub provider: String,
     pub rostered: u64,
@@ -53,9 +59,9 @@ pub struct DosageProvider {
     pub per_week: Option<Summary>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Dosage {
-    pub measure: &'static str,
+    pub measure: String,
     pub min_sessions: u32,
     pub per_week_basis: String,
     /// Histogram edges; bin i is `[e_i, e_{i+1})`, the last bin closed.
@@ -63,20 +69,22 @@ pub struct Dosage {
     pub providers: Vec<DosageProvider>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct GrowthPoint {
     pub n: u64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub expected: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub observed: f64,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct GrowthSeries {
-    pub label: &'static str,
+    pub label: String,
     pub points: Vec<GrowthPoint>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct GrowthProvider {
     pub provider: String,
     pub n: u64,
@@ -85,14 +93,14 @@ pub struct GrowthProvider {
     pub suppressed: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct GrowthVsNorm {
-    pub unit: &'static str,
+    pub unit: String,
     pub series: Vec<GrowthSeries>,
     pub providers: Vec<GrowthProvider>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct DoseBin {
     pub label: String,
     pub lo: u32,
@@ -102,13 +110,14 @@ pub struct DoseBin {
     pub value: Option<f64>,
     pub low: Option<f64>,
     pub high: Option<f64>,
-    pub suppressed: Option<&'static str>,
+    pub suppressed: Option<super::suppress::Suppression>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct DoseResponse {
-    pub measure: &'static str,
-    pub population: &'static str,
+    pub measure: String,
+    pub population: String,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub level: f64,
     pub bins: Vec<DoseBin>,
 }
@@ -227,7 +236,7 @@ fn dosage(
         })
         .collect();
     Dosage {
-        measure: "sessions attended",
+        measure: "sessions attended".into(),
         min_sessions: contract.eligibility.min_sessions,
         per_week_basis,
         bin_edges: (0..=nbins).map(|i| i as f64 * step).collect(),
@@ -303,7 +312,7 @@ fn growth_vs_norm(students: &[Student], counted: &[bool], providers: &[&str], mi
         .map(|(label, tutored)| growth_series(students, &scored, &bin, label, tutored, min_cell))
         .collect();
     Some(GrowthVsNorm {
-        unit: "scale-score points",
+        unit: "scale-score points".into(),
         series,
         providers: growth_providers(students, &scored, providers, min_cell),
     })
@@ -345,7 +354,7 @@ fn growth_series(
         .filter(|a| a.0 >= min_cell.max(1))
         .map(|&(n, e, g)| GrowthPoint { n, expected: e / n as f64, observed: g / n as f64 })
         .collect();
-    GrowthSeries { label, points }
+    GrowthSeries { label: label.into(), points }
 }
 
 /// Mean expected and observed growth of each provider's scored students; providers under
@@ -402,8 +411,10 @@ fn dose_response(contract: &Contract, students: &[Student], min_cell: u64) -> Do
         .map(|(k, &lo)| dose_bin(&population, lo, edges.get(k + 1).map(|next| next - 1), level, min_cell))
         .collect();
     DoseResponse {
-        measure: "share meeting the outcome",
-        population: "tutored students with a pre- and post-test and a scored outcome, whatever their enrolment date or dosage",
+        measure: "share meeting the outcome".into(),
+        population:
+            "tutored students with a pre- and post-test and a scored outcome, whatever their enrolment date or dosage"
+                .into(),
         level,
         bins,
     }
@@ -437,7 +448,16 @@ fn dose_bin(population: &[(u32, bool)], lo: u32, hi: Option<u32>, level: f64, mi
         None => format!("{lo}+ sessions"),
     };
     if n < min_cell.max(1) {
-        return DoseBin { label, lo, hi, n: None, value: None, low: None, high: None, suppressed: Some("small cell") };
+        return DoseBin {
+            label,
+            lo,
+            hi,
+            n: None,
+            value: None,
+            low: None,
+            high: None,
+            suppressed: Some(super::suppress::Suppression::SmallCell),
+        };
     }
     let (low, high) = wilson(met, n, level);
     DoseBin {
@@ -491,7 +511,7 @@ mod tests {
         let top = dose_bin(&population, 35, None, 0.9, 10);
         assert_eq!(
             (top.label.as_str(), top.n, top.value, top.suppressed),
-            ("35+ sessions", None, None, Some("small cell"))
+            ("35+ sessions", None, None, Some(crate::contract::suppress::Suppression::SmallCell))
         );
         assert_eq!(dose_bin(&population, 5, Some(5), 0.9, 1).label, "5 sessions");
     }

@@ -4,15 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
-use serde::Serialize;
-
 use super::error::ContractError;
 use super::norms::norm_score;
+use super::results::{MidpointDosage, MidpointReport, Projection};
 use super::settle::{NoOutcome, Rule, Settlement, Student};
 use super::terms::Contract;
 use crate::data::join::PickedTest;
 use crate::stats::norms::model::Scorer;
+use chrono::NaiveDate;
 
 /// A midpoint review (`--as-of`): the contract with prorated dosage rules and the interim
 /// test as the post-test, and the projection to the planned post-test date.
@@ -83,7 +82,7 @@ impl Midpoint {
     }
 
     /// Per provider: rostered students, sessions attended and the contracted share to date.
-    pub fn dosage(&self, students: &[Student]) -> Vec<DosageRow> {
+    pub fn dosage(&self, students: &[Student]) -> Vec<MidpointDosage> {
         let mut by: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         for r in students {
             if let Some(p) = &r.provider {
@@ -96,7 +95,7 @@ impl Midpoint {
         by.into_iter()
             .map(|(provider, (n, attended))| {
                 let mean = attended as f64 / n as f64;
-                DosageRow {
+                MidpointDosage {
                     provider,
                     rostered: n,
                     attended,
@@ -109,45 +108,32 @@ impl Midpoint {
     }
 
     /// The midpoint section of `results.json`.
-    pub fn report(&self, terms: &Contract, students: &[Student], s: &Settlement) -> serde_json::Value {
-        let projection: Vec<serde_json::Value> = s
+    pub fn report(&self, terms: &Contract, students: &[Student], s: &Settlement) -> MidpointReport {
+        let projection = s
             .providers
             .iter()
             .flat_map(|p| {
-                p.tiers.iter().map(move |t| {
-                    serde_json::json!({
-                        "provider": p.provider,
-                        "tier": t.name,
-                        "threshold": t.threshold,
-                        "projected_chance_of_meeting": t.p_at_least,
-                        "projected_decision": t.verdict.as_str(),
-                    })
+                p.tiers.iter().map(move |t| Projection {
+                    provider: p.provider.clone(),
+                    tier: t.name.clone(),
+                    threshold: t.threshold,
+                    projected_chance_of_meeting: t.p_at_least,
+                    projected_decision: t.verdict,
                 })
             })
             .collect();
-        serde_json::json!({
-            "as_of": crate::data::date::iso(self.as_of),
-            "service_start": crate::data::date::iso(self.start),
-            "service_end": crate::data::date::iso(self.end),
-            "fraction_of_service_elapsed": self.fraction,
-            "prorated_min_sessions": terms.eligibility.min_sessions,
-            "prorated_min_minutes": terms.eligibility.min_minutes,
-            "interim_test": terms.tests.post,
-            "projected_post_date": crate::data::date::iso(self.post_date),
-            "assumptions": "growth from the pre-test to the interim test continues at the same rate per instructional week until the planned post-test date; dosage continues as delivered; the chance of meeting a threshold is the share of bootstrap replicates of the projected metric at least the threshold; payments shown are projections",
-            "dosage": self.dosage(students),
-            "projection": projection,
-        })
+        MidpointReport {
+            as_of: crate::data::date::iso(self.as_of),
+            service_start: crate::data::date::iso(self.start),
+            service_end: crate::data::date::iso(self.end),
+            fraction_of_service_elapsed: self.fraction,
+            prorated_min_sessions: terms.eligibility.min_sessions,
+            prorated_min_minutes: terms.eligibility.min_minutes,
+            interim_test: serde_json::to_value(&terms.tests.post).unwrap_or_default(),
+            projected_post_date: crate::data::date::iso(self.post_date),
+            assumptions: "growth from the pre-test to the interim test continues at the same rate per instructional week until the planned post-test date; dosage continues as delivered; the chance of meeting a threshold is the share of bootstrap replicates of the projected metric at least the threshold; payments shown are projections".into(),
+            dosage: self.dosage(students),
+            projection,
+        }
     }
-}
-
-/// Dosage delivered by one provider up to the review date.
-#[derive(Serialize)]
-pub struct DosageRow {
-    pub provider: String,
-    pub rostered: u64,
-    pub attended: u64,
-    pub mean: f64,
-    pub contracted_to_date: Option<f64>,
-    pub share: Option<f64>,
 }

@@ -1,9 +1,11 @@
 //! The norms of a contract: fitted on its history file per subject and grade, or read from
 //! a norms file; and each student's score against them (docs/methods.md, growth norms).
 
+use crate::stats::warning::{Warning, WarningCode};
 use std::collections::BTreeMap;
 
 use super::error::ContractError;
+use super::results::{NormsGroupSummary, NormsMethodUsed, NormsSummary};
 use super::settle::{NoOutcome, NormScore};
 use super::terms::{Contract, NormsMethod};
 use crate::data::history::History;
@@ -14,12 +16,37 @@ use crate::stats::norms::sgp::SgpSpec;
 /// The norms a contract uses, with where they came from.
 pub struct ContractNorms {
     pub model: NormsModel,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// Extra input to list in the manifest (a norms file).
     pub file: Option<(String, String)>,
     /// History students (index into `History::students`) whose norm group could not be
     /// fitted, with the reason: their rows become exceptions.
     pub unfitted: Vec<(usize, String)>,
+}
+
+impl ContractNorms {
+    /// The `norms` section of `results.json`: the method, each group with its size and
+    /// whether it was fitted, the provenance and the norms file.
+    pub fn summary(&self) -> NormsSummary {
+        let group = |key: &[String], n: usize, fitted: bool, skipped: Option<Option<String>>| NormsGroupSummary {
+            fitted,
+            group: key.to_vec(),
+            n,
+            skipped,
+        };
+        let (method, groups) = match &self.model.norms {
+            Norms::Conditional { groups, .. } => (
+                NormsMethodUsed::Conditional,
+                groups.iter().map(|g| group(&g.key, g.n, g.norms.is_some(), Some(g.skipped.clone()))).collect(),
+            ),
+            Norms::Sgp { groups, .. } => (
+                NormsMethodUsed::Sgp,
+                groups.iter().map(|g| group(&g.key, g.n, g.orders.iter().any(|o| o.norms.is_some()), None)).collect(),
+            ),
+            Norms::Table { .. } => (NormsMethodUsed::Table, Vec::new()),
+        };
+        NormsSummary { file: self.file.clone(), groups, method, provenance: self.model.provenance.clone() }
+    }
 }
 
 /// Lists the pre- and post-test rows of history students whose norm group could not be
@@ -118,7 +145,10 @@ pub fn contract_norms(
         }
     }
     for (reason, n) in skipped {
-        warnings.push(format!("history: {n} students not used for the norms: {reason}"));
+        warnings.push(Warning::new(
+            WarningCode::NormsRowsNotUsed,
+            format!("history: {n} students not used for the norms: {reason}"),
+        ));
     }
     let model = NormsModel {
         schema_version: model::NORMS_SCHEMA_VERSION,

@@ -149,18 +149,23 @@ pub struct OcSpec {
     pub reps: usize,
     pub seed: u64,
     /// `S = estimate − k SE`; met iff `S ≥ t`.
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub k: f64,
 }
 
 /// One point of an OC curve.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OcCell {
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub effect: f64,
     pub n: usize,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub threshold: f64,
     /// Share of replicates with `S ≥ threshold`.
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub p_met: f64,
     /// `sqrt(p_met (1 − p_met) / reps)`.
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub mc_se: f64,
 }
 
@@ -169,18 +174,27 @@ pub struct OcCell {
 pub struct Recommendation {
     pub stat: Statistic,
     pub n: usize,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub alpha: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub k: f64,
     pub reps: usize,
     /// Smallest attained null value of `S` with a null pass rate `<= alpha`.
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub threshold: f64,
     /// Realised null pass rate at `threshold` (`<= alpha`; smaller with ties).
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub p_met_null: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub p_met_null_mc_se: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub power_effect: f64,
     /// `P(S >= threshold | d = power_effect, n)`.
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub power: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub power_mc_se: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub target_power: f64,
     /// Smallest size found whose own recommended threshold has power `>= target_power`.
     pub min_n: Option<usize>,

@@ -4,6 +4,7 @@
 //! `obc check` is [`settle`] plus writing the outputs; `obc baseline` is [`baseline`] plus
 //! writing its outputs.
 
+use crate::stats::warning::Warning;
 use std::path::Path;
 
 use chrono::NaiveDate;
@@ -122,7 +123,7 @@ pub struct Targets {
     pub weeks: f64,
     pub baseline: Baseline,
     /// Warnings of the run itself (`--allow-partial`).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// Reads the contract's history file, fits its norms and sets targets: the business-as-usual

@@ -12,7 +12,29 @@
 //!   (complementary suppression), so that totals cannot reveal it. A suppressed cell keeps
 //!   its provider, group and value and nothing else.
 
-use super::settle::{GroupCell, ProviderResult};
+use serde::{Deserialize, Serialize};
+
+use super::settle::{GroupCell, NoEstimateReason, ProviderResult};
+
+/// Why a public cell shows no numbers (written as its words: `small cell`, `complementary`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Suppression {
+    /// Fewer than `min_cell` students.
+    #[serde(rename = "small cell")]
+    SmallCell,
+    /// Suppressed so that a small cell cannot be recovered by subtraction.
+    #[serde(rename = "complementary")]
+    Complementary,
+}
+
+impl Suppression {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Suppression::SmallCell => "small cell",
+            Suppression::Complementary => "complementary",
+        }
+    }
+}
 
 /// Withholds a small provider's statistics (no-op for a provider at or above `min_cell`).
 pub fn provider(r: &mut ProviderResult, min_cell: usize) {
@@ -20,11 +42,7 @@ pub fn provider(r: &mut ProviderResult, min_cell: usize) {
         return;
     }
     r.estimate = None;
-    r.no_estimate = Some(format!(
-        "suppressed: {} counted students, fewer than min_cell = {min_cell} (decision and payment are computed on \
-         the full data; see the restricted audit)",
-        r.counts.counted
-    ));
+    r.no_estimate = Some(NoEstimateReason::Suppressed { counted: r.counts.counted, min_cell });
     r.counts.met = None;
     r.counts.regressed = None;
     for t in r.tiers.iter_mut() {
@@ -42,12 +60,12 @@ pub fn group_cells(rows: &mut [GroupCell], min_cell: usize) {
     let n = |c: &GroupCell| c.counted.unwrap_or(0);
     let small: Vec<usize> = (0..rows.len()).filter(|&i| n(&rows[i]) < min_cell).collect();
     for &i in &small {
-        rows[i].suppressed = Some("small cell".into());
+        rows[i].suppressed = Some(Suppression::SmallCell);
     }
     if small.len() == 1 && rows.len() > 1 {
         let next = (0..rows.len()).filter(|&i| rows[i].suppressed.is_none()).min_by_key(|&i| (n(&rows[i]), i));
         if let Some(j) = next {
-            rows[j].suppressed = Some("complementary".into());
+            rows[j].suppressed = Some(Suppression::Complementary);
         }
     }
     for r in rows.iter_mut().filter(|r| r.suppressed.is_some()) {
@@ -81,8 +99,8 @@ mod tests {
     fn one_small_cell_takes_the_next_smallest_with_it_and_nothing_is_left() {
         let mut rows = vec![cell("F", 80), cell("M", 40), cell("X", 3)];
         group_cells(&mut rows, 10);
-        assert_eq!(rows[2].suppressed.as_deref(), Some("small cell"));
-        assert_eq!(rows[1].suppressed.as_deref(), Some("complementary"));
+        assert_eq!(rows[2].suppressed, Some(Suppression::SmallCell));
+        assert_eq!(rows[1].suppressed, Some(Suppression::Complementary));
         assert!(rows[0].suppressed.is_none() && rows[0].counted == Some(80));
         for r in &rows[1..] {
             assert_eq!((r.counted, r.met, r.metric, r.low, r.high), (None, None, None, None, None));

@@ -35,6 +35,7 @@
 //! known. Every row ends used (a chosen pre or post of a kept student) or excepted, so
 //! [`History::accounting`] balances.
 
+use crate::stats::warning::{Warning, WarningCode};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
@@ -96,7 +97,7 @@ pub struct History {
     pub ledger: Ledger,
     /// Equity-group columns found in the file (of those asked for).
     pub groups: Vec<String>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// Students (x subject, in scope) without a valid pre-test in the pre window.
     pub students_without_pre: usize,
     /// Students (x subject, in scope) with a pre-test but no valid post-test after it.
@@ -173,8 +174,10 @@ pub fn history_from_table(table: &RawTable, opts: &HistoryOptions) -> Result<His
         students.extend(selector.student(subject, student_id, members, &mut ledger, &mut tally));
     }
     let mut warnings = window_warnings(&table.file, opts, &subjects, &by_key, &tally);
-    warnings.extend(differing_values_warning(&table.file, &tally.differing));
-    warnings.extend(id_lengths_warning(&table.file, &tests, opts));
+    warnings
+        .extend(differing_values_warning(&table.file, &tally.differing).map(|m| Warning::new(WarningCode::History, m)));
+    warnings
+        .extend(id_lengths_warning(&table.file, &tests, opts).map(|m| Warning::new(WarningCode::IdLeadingZeros, m)));
     students.sort_by(|x, y| (&x.subject, &x.student_id).cmp(&(&y.subject, &y.student_id)));
     Ok(History {
         file: table.file.clone(),
@@ -398,21 +401,24 @@ fn window_warnings(
     subjects: &[String],
     by_key: &BTreeMap<(&str, &str), Vec<usize>>,
     tally: &Tally,
-) -> Vec<String> {
+) -> Vec<Warning> {
     let mut warnings = Vec::new();
     for subject in subjects {
         if !by_key.keys().any(|(s, _)| s == subject) {
-            warnings.push(format!("{file}: no usable {subject} row"));
+            warnings.push(Warning::new(WarningCode::History, format!("{file}: no usable {subject} row")));
             continue;
         }
         for (name, spec, rows) in
             [("pre", &opts.tests.pre, &tally.pre_rows), ("post", &opts.tests.post, &tally.post_rows)]
         {
             if rows.get(subject.as_str()).copied().unwrap_or(0) == 0 {
-                warnings.push(format!(
-                    "{file}: no valid {subject} test is in the {name} window ({}); check the history year's \
+                warnings.push(Warning::new(
+                    WarningCode::History,
+                    format!(
+                        "{file}: no valid {subject} test is in the {name} window ({}); check the history year's \
                      [tests] {name} against the file",
-                    describe(spec)
+                        describe(spec)
+                    ),
                 ));
             }
         }
@@ -745,7 +751,7 @@ mod tests {
         let o = HistoryOptions { subjects: vec!["reading".into()], ..opts() };
         let h = run(body, &o);
         assert!(h.students.is_empty());
-        assert!(h.warnings.iter().any(|w| w.contains("no usable reading row")), "{:?}", h.warnings);
+        assert!(h.warnings.iter().any(|w| w.message.contains("no usable reading row")), "{:?}", h.warnings);
         assert_eq!(balanced(&h).rows_excepted, 3);
     }
 
@@ -758,7 +764,7 @@ mod tests {
         let h = run(body, &opts());
         let ids: Vec<&str> = h.students.iter().map(|s| s.student_id.as_str()).collect();
         assert_eq!(ids, vec!["00123", "123"]);
-        assert!(h.warnings.iter().any(|w| w.contains("leading zeros")), "{:?}", h.warnings);
+        assert!(h.warnings.iter().any(|w| w.message.contains("leading zeros")), "{:?}", h.warnings);
         // Padded, both IDs are one student with two fall and two spring tests: the retest rule
         // (equal SEMs, equal dates -> the later row) decides.
         let o = HistoryOptions { ids: IdRules { pad_width: Some(5) }, ..opts() };
@@ -793,12 +799,16 @@ mod tests {
                     01,S2,math,2025-05-10,spring,2024-25,4,210,3.5,true,F\n";
         let h = run(body, &opts());
         assert_eq!(h.students[0].school_id.as_deref(), Some("S1"), "the pre-test row's school");
-        assert!(h.warnings.iter().any(|w| w.contains("1 students have different school_id")), "{:?}", h.warnings);
+        assert!(
+            h.warnings.iter().any(|w| w.message.contains("1 students have different school_id")),
+            "{:?}",
+            h.warnings
+        );
         let mut o = opts();
         o.tests.post.window = Some("sprng".into());
         let h = run(body, &o);
-        assert!(h.warnings.iter().any(|w| w.contains("post window (window \"sprng\")")), "{:?}", h.warnings);
-        assert!(!h.warnings.iter().any(|w| w.contains("pre window")), "{:?}", h.warnings);
+        assert!(h.warnings.iter().any(|w| w.message.contains("post window (window \"sprng\")")), "{:?}", h.warnings);
+        assert!(!h.warnings.iter().any(|w| w.message.contains("pre window")), "{:?}", h.warnings);
         balanced(&h);
     }
 
@@ -836,15 +846,16 @@ mod tests {
         let o = HistoryOptions { subjects: vec!["math".into(), "Reading".into()], ..opts() };
         let h = run(&body, &o);
         assert_eq!(h.students.len(), 7);
-        let differing: Vec<&String> = h.warnings.iter().filter(|w| w.contains("different school_id")).collect();
+        let differing: Vec<&Warning> =
+            h.warnings.iter().filter(|w| w.message.contains("different school_id")).collect();
         assert_eq!(differing.len(), 1, "{:?}", h.warnings);
         assert!(
-            differing[0].contains("7 students")
-                && differing[0].contains("e.g. 01 (math), 02 (math), 03 (math), 04 (math), 05 (math))")
+            differing[0].message.contains("7 students")
+                && differing[0].message.contains("e.g. 01 (math), 02 (math), 03 (math), 04 (math), 05 (math))")
         );
-        assert!(!differing[0].contains("06 (math)"), "{}", differing[0]);
-        assert!(h.warnings.iter().any(|w| w == "history.csv: no usable reading row"), "{:?}", h.warnings);
-        assert!(!h.warnings.iter().any(|w| w.contains("leading zeros")), "all IDs have one length");
+        assert!(!differing[0].message.contains("06 (math)"), "{}", differing[0]);
+        assert!(h.warnings.iter().any(|w| w.message == "history.csv: no usable reading row"), "{:?}", h.warnings);
+        assert!(!h.warnings.iter().any(|w| w.message.contains("leading zeros")), "all IDs have one length");
         balanced(&h);
     }
 }

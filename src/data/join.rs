@@ -25,6 +25,7 @@
 //! analysed = has_pre and eligible and has_post. exclusion_reason names the first failing
 //! step in flow order: pre-test, eligibility, post-test.
 
+use crate::stats::warning::{Warning, WarningCode};
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, NaiveDate};
@@ -179,7 +180,7 @@ pub struct AnalyticFile {
     pub flow: Vec<FlowRow>,
     pub groups: Vec<String>,
     pub ledgers: Vec<Ledger>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 impl AnalyticFile {
@@ -369,7 +370,7 @@ pub fn prepare(v: Validated, opts: &PrepareOptions) -> Result<AnalyticFile, Data
 fn finish(
     rows: Vec<AnalyticRow>,
     opts: &PrepareOptions,
-    mut warnings: Vec<String>,
+    mut warnings: Vec<Warning>,
     groups: Vec<String>,
     roster_rejects: &BTreeMap<String, Option<String>>,
     ledgers: Vec<Ledger>,
@@ -378,21 +379,27 @@ fn finish(
         let of_subject = rows.iter().filter(|r| &r.subject == subject);
         let (pre, post) = of_subject.fold((0, 0), |(a, b), r| (a + r.has_pre() as usize, b + r.has_post() as usize));
         if pre == 0 {
-            warnings.push(format!(
-                "{subject}: no student has a test in the pre window; check [tests] pre against the assessments file"
+            warnings.push(Warning::new(
+                WarningCode::Join,
+                format!(
+                    "{subject}: no student has a test in the pre window; check [tests] pre against the assessments file"
+                ),
             ));
         }
         if post == 0 {
-            warnings.push(format!(
+            warnings.push(Warning::new(WarningCode::Join, format!(
                 "{subject}: no student has a test in the post window; check [tests] post against the assessments file"
-            ));
+            )));
         }
     }
     let conflicts = same_date_conflicts(&rows, &ledgers);
     if conflicts > 0 {
-        warnings.push(format!(
-            "{conflicts} students have two tests on the same date with different scores; the retest rule chose one \
+        warnings.push(Warning::new(
+            WarningCode::Join,
+            format!(
+                "{conflicts} students have two tests on the same date with different scores; the retest rule chose one \
              (see the exceptions \"same date as the chosen test\"); check the assessments export for duplicates"
+            ),
         ));
     }
     let providers = opts.providers.clone().unwrap_or_default();
@@ -963,8 +970,8 @@ mod tests {
         let mut o = opts();
         o.tests.post.window = Some("sprng".into());
         let a = run_with(ROSTER, TESTS, &o);
-        assert!(a.warnings.iter().any(|w| w.contains("post window")), "{:?}", a.warnings);
-        assert!(!a.warnings.iter().any(|w| w.contains("pre window")), "{:?}", a.warnings);
+        assert!(a.warnings.iter().any(|w| w.message.contains("post window")), "{:?}", a.warnings);
+        assert!(!a.warnings.iter().any(|w| w.message.contains("pre window")), "{:?}", a.warnings);
     }
 
     fn streamed(tests: &str, as_of: Option<NaiveDate>) -> AnalyticFile {

@@ -10,7 +10,7 @@ use super::load::RawTable;
 use super::schema::Role;
 
 /// Why a row was not used: bad data, or good data the contract's rules leave out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ExceptionKind {
     /// The row is wrong or unreadable (fix the export).
@@ -29,7 +29,7 @@ impl ExceptionKind {
 }
 
 /// One row that was not used, with the reason.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct Exception {
     pub file: String,
     pub row: u64,
@@ -57,7 +57,7 @@ pub enum Stage {
 }
 
 /// Rows read, used and excepted for one input file.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Accounting {
     pub role: Role,
     pub file: String,
@@ -65,6 +65,7 @@ pub struct Accounting {
     pub rows_read: u64,
     pub rows_used: u64,
     pub rows_excepted: u64,
+    #[serde(default)]
     pub blank_lines: u64,
 }
 

@@ -5,6 +5,7 @@
 //! `excluded` and do not count. Over the limit, the run stops with a summary of the most
 //! common reasons, the first example row of each, and what to do.
 
+use crate::stats::warning::{Warning, WarningCode};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -122,21 +123,24 @@ pub fn gate<'a>(
     ledgers: impl IntoIterator<Item = &'a Ledger>,
     max_share: f64,
     allow_partial: bool,
-) -> Result<Vec<String>, crate::error::DataError> {
+) -> Result<Vec<Warning>, crate::error::DataError> {
     match check(ledgers, max_share) {
         Ok(_) => Ok(Vec::new()),
         Err(report) if allow_partial && report.over.iter().all(|s| s.invalid_rows < s.rows_read) => Ok(report
             .over
             .iter()
             .map(|s| {
-                format!(
-                    "--allow-partial: {} has {} of {} rows invalid ({:.1}%), over limits.max_invalid_share = {}; \
+                Warning::new(
+                    WarningCode::Partial,
+                    format!(
+                        "--allow-partial: {} has {} of {} rows invalid ({:.1}%), over limits.max_invalid_share = {}; \
                      settled on the valid rows",
-                    s.file,
-                    s.invalid_rows,
-                    s.rows_read,
-                    100.0 * s.share,
-                    max_share
+                        s.file,
+                        s.invalid_rows,
+                        s.rows_read,
+                        100.0 * s.share,
+                        max_share
+                    ),
                 )
             })
             .collect()),

@@ -2,6 +2,7 @@
 //! "No silent codes"): which reporting groups may be carried, which group values are
 //! acceptable, and provider codes that look like "not tutored".
 
+use crate::stats::warning::{Warning, WarningCode};
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::load::ColumnIndex;
@@ -88,7 +89,7 @@ pub fn check_group_values(
     groups: &[String],
     rules: &GroupRules,
     file: &str,
-) -> Result<Vec<String>, DataError> {
+) -> Result<Vec<Warning>, DataError> {
     let mut warnings = Vec::new();
     for g in groups {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
@@ -129,11 +130,14 @@ pub fn check_group_values(
                 moved += 1;
             }
         }
-        warnings.push(format!(
-            "reporting group {g:?}: {} values held by fewer than min_cell = {} roster students ({moved} students) \
+        warnings.push(Warning::new(
+            WarningCode::RosterCodes,
+            format!(
+                "reporting group {g:?}: {} values held by fewer than min_cell = {} roster students ({moved} students) \
              are reported together as {COMBINED_VALUE:?}",
-            rare.len(),
-            rules.min_count
+                rare.len(),
+                rules.min_count
+            ),
         ));
     }
     Ok(warnings)
@@ -184,14 +188,15 @@ mod tests {
             (0..30).map(|i| student(&i.to_string(), None, if i < 15 { "F" } else { "M" })).collect();
         let g = vec!["gender".to_string()];
         let rules = GroupRules { named: true, max_values: 20, min_count: 10, combine_rare: false };
-        assert_eq!(check_group_values(&mut s, &g, &rules, "roster.csv").unwrap(), Vec::<String>::new());
+        assert_eq!(check_group_values(&mut s, &g, &rules, "roster.csv").unwrap(), Vec::<Warning>::new());
         s[0].groups.insert("gender".into(), "X".into());
         s[1].groups.insert("gender".into(), "U".into());
         let e = check_group_values(&mut s, &g, &rules, "roster.csv").unwrap_err().to_string();
         assert!(e.contains("\"gender\"") && e.contains("min_cell = 10"), "{e}");
         let combine = GroupRules { combine_rare: true, ..rules.clone() };
         let w = check_group_values(&mut s, &g, &combine, "roster.csv").unwrap();
-        assert!(w[0].contains("2 values") && w[0].contains("(2 students)"), "{w:?}");
+        assert!(w[0].message.contains("2 values") && w[0].message.contains("(2 students)"), "{w:?}");
+        assert_eq!(w[0].code, WarningCode::RosterCodes);
         assert_eq!((s[0].groups["gender"].as_str(), s[1].groups["gender"].as_str()), (COMBINED_VALUE, COMBINED_VALUE));
         assert_eq!(s[2].groups["gender"], "F");
         let mut ids: Vec<Student> = (0..30).map(|i| student(&i.to_string(), None, &i.to_string())).collect();

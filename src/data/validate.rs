@@ -3,6 +3,7 @@
 //! rows become typed records. Nothing is fixed silently: the one repair, zero-padding of
 //! student IDs, happens only when the configuration asks for it (`ids.pad_width`).
 
+use crate::stats::warning::{Warning, WarningCode};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::Hash;
 
@@ -119,7 +120,7 @@ pub struct Validated {
     pub sessions_ledger: Ledger,
     pub assessments_ledger: Ledger,
     /// Findings that are not row exceptions (e.g. IDs that look like they lost zeros).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
     /// Equity-group columns present in the roster.
     pub groups: Vec<String>,
     /// Where each field was found (for naming the district's headers in exceptions).
@@ -287,7 +288,7 @@ fn check_roster_codes(
     groups: &[String],
     opts: &ValidateOptions,
     file: &str,
-) -> Result<Vec<String>, DataError> {
+) -> Result<Vec<Warning>, DataError> {
     roster_rules::check_provider_codes(students, opts.providers.is_some(), file)?;
     roster_rules::check_group_values(students, groups, &opts.group_rules, file)
 }
@@ -302,7 +303,7 @@ fn validate_roster(
     opts: &ValidateOptions,
     groups: &[String],
     ledger: &mut Ledger,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Vec<Student> {
     let mut candidates: Vec<Student> = Vec::new();
     for (idx, raw) in table.rows.iter().enumerate() {
@@ -432,12 +433,15 @@ fn validate_roster(
     let digits: Vec<&Student> = students.iter().filter(|s| s.student_id.bytes().all(|b| b.is_ascii_digit())).collect();
     let lengths: BTreeSet<usize> = digits.iter().map(|s| s.student_id.len()).collect();
     if digits.len() == students.len() && lengths.len() > 1 && opts.ids.pad_width.is_none() {
-        warnings.push(format!(
-            "{}: all-digit student IDs have {} different lengths ({:?}); if IDs should have one width, \
+        warnings.push(Warning::new(
+            WarningCode::IdLeadingZeros,
+            format!(
+                "{}: all-digit student IDs have {} different lengths ({:?}); if IDs should have one width, \
              leading zeros may have been lost before this file was written",
-            table.file,
-            lengths.len(),
-            lengths
+                table.file,
+                lengths.len(),
+                lengths
+            ),
         ));
     }
     students
@@ -812,10 +816,13 @@ pub(crate) fn validate_streams(
     for ledger in [&sessions_ledger, &assessments_ledger] {
         let n = ledger.exceptions().iter().filter(|e| e.reason.contains("leading zeros")).count();
         if n > 0 {
-            warnings.push(format!(
-                "{}: {n} rows carry a student ID that matches a roster ID only apart from leading zeros \
+            warnings.push(Warning::new(
+                WarningCode::IdLeadingZeros,
+                format!(
+                    "{}: {n} rows carry a student ID that matches a roster ID only apart from leading zeros \
                  (one of the files was probably opened in a spreadsheet); set ids.pad_width to repair",
-                ledger.file
+                    ledger.file
+                ),
             ));
         }
     }
@@ -943,7 +950,7 @@ mod tests {
         assert!(v.sessions().is_empty());
         let e = &v.sessions_ledger.exceptions()[0];
         assert!(e.reason.contains("00777"), "{e:?}");
-        assert!(v.warnings.iter().any(|w| w.contains("leading zeros")), "{:?}", v.warnings);
+        assert!(v.warnings.iter().any(|w| w.message.contains("leading zeros")), "{:?}", v.warnings);
         let opts = ValidateOptions { ids: IdRules { pad_width: Some(5) }, ..Default::default() };
         let v = validate(&inputs(ROSTER, sessions, TESTS), &opts).unwrap();
         assert_eq!(v.sessions().len(), 1);

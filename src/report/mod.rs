@@ -16,16 +16,23 @@
 pub mod html;
 pub mod methods;
 pub mod plots;
+pub mod read;
 pub mod tables;
-pub mod view;
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::contract::baseline::Baseline as BaselineBody;
+use crate::contract::figures::Summary;
+use crate::contract::oc::{OcCell, Recommendation};
+use crate::contract::results::{BaselineResults as Baseline, CheckResults as Check, MidpointReport};
+use crate::contract::settle::{Estimate, ExclusionRow, ProviderResult as Provider, Rule, Verdict};
+use crate::contract::suppress::Suppression;
+use crate::manifest::Manifest;
+use crate::stats::warning::Warning;
 use html::{Cell, count, esc, figure, list, money, num, p, pct, section, table};
 use plots::{FlowBar, Interval, Plot, QuantileRow};
-use view::{Baseline, Check, Estimate, Manifest, Provider};
 
 /// The report: the HTML page and each figure as (file name, SVG text).
 #[derive(Clone, Debug, PartialEq)]
@@ -74,8 +81,8 @@ pub fn kind(v: &Value) -> Result<Kind, ReportError> {
 /// Renders either kind of results, detected by [`kind`].
 pub fn render(v: &Value) -> Result<Rendered, ReportError> {
     match kind(v)? {
-        Kind::Check => render_check(v),
-        Kind::Baseline => render_baseline(v),
+        Kind::Check => render_check(&read::check(v)?),
+        Kind::Baseline => render_baseline(&read::baseline(v)?),
     }
 }
 
@@ -94,6 +101,16 @@ impl Figures {
     }
 }
 
+/// The messages of warnings, as the report lists them.
+fn messages(warnings: &[Warning]) -> Vec<String> {
+    warnings.iter().map(|w| w.message.clone()).collect()
+}
+
+/// An input's role as written in the manifest (`roster`, `sessions`, ...).
+fn role_name(role: crate::data::schema::Role) -> String {
+    serde_json::to_value(role).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
 fn min_cell(spec: &Value) -> u64 {
     spec.pointer("/reporting/min_cell").and_then(Value::as_u64).unwrap_or(10)
 }
@@ -101,8 +118,8 @@ fn min_cell(spec: &Value) -> u64 {
 /// `0.690 [0.631, 0.750]`.
 fn with_interval(e: &Estimate) -> String {
     match (e.low, e.high) {
-        (Some(_), Some(_)) => format!("{} [{}, {}]", num(e.point, 3), num(e.low, 3), num(e.high, 3)),
-        _ => format!("{} (no interval)", num(e.point, 3)),
+        (Some(_), Some(_)) => format!("{} [{}, {}]", num(Some(e.point), 3), num(e.low, 3), num(e.high, 3)),
+        _ => format!("{} (no interval)", num(Some(e.point), 3)),
     }
 }
 
@@ -112,41 +129,34 @@ fn shown_metric(p: &Provider, min_cell: u64) -> String {
         return format!("suppressed (fewer than {min_cell} counted students)");
     }
     match (&p.estimate, &p.no_estimate) {
-        (Some(e), _) if e.point.is_some() => with_interval(e),
+        (Some(e), _) if e.point.is_finite() => with_interval(e),
         (_, Some(why)) => format!("no estimate: {why}"),
         _ => "no estimate".into(),
     }
 }
 
 /// The suppression reason in words.
-fn suppressed_words(reason: &str) -> String {
+fn suppressed_words(reason: Suppression) -> String {
     match reason {
-        "small cell" => "suppressed (n < min_cell)".into(),
-        "complementary" => "suppressed (complementary)".into(),
-        other => format!("suppressed ({other})"),
+        Suppression::SmallCell => "suppressed (n < min_cell)".into(),
+        Suppression::Complementary => "suppressed (complementary)".into(),
     }
 }
 
-/// Exclusion rules in flow order with their words.
-pub const RULES: [(&str, &str); 5] = [
-    ("no_pre_test", "no pre-test"),
-    ("enrolment", "not enrolled in time"),
-    ("dosage", "below the dosage rule"),
-    ("no_post_test", "no post-test"),
-    ("no_norm", "no norm for the student"),
-];
-
-/// Rule keys of the flow: the five known ones, then any other found in the data.
-fn flow_rules(providers: &[Provider]) -> Vec<(String, String)> {
-    let mut rules: Vec<(String, String)> = RULES.iter().map(|(k, w)| (k.to_string(), w.to_string())).collect();
-    for p in providers {
-        for k in p.excluded.keys() {
-            if !rules.iter().any(|(r, _)| r == k) {
-                rules.push((k.clone(), k.replace('_', " ")));
-            }
-        }
+/// An exclusion rule in words.
+pub fn rule_words(rule: Rule) -> &'static str {
+    match rule {
+        Rule::NoPreTest => "no pre-test",
+        Rule::Enrolment => "not enrolled in time",
+        Rule::Dosage => "below the dosage rule",
+        Rule::NoPostTest => "no post-test",
+        Rule::NoNorm => "no norm for the student",
     }
-    rules
+}
+
+/// The rules of the flow, in flow order, with their words.
+fn flow_rules() -> Vec<(Rule, String)> {
+    Rule::ALL.iter().map(|&r| (r, rule_words(r).to_string())).collect()
 }
 
 fn thresholds(spec: &Value) -> Vec<(String, f64)> {
@@ -164,20 +174,19 @@ fn thresholds(spec: &Value) -> Vec<(String, f64)> {
 }
 
 /// Renders the report of `obc check` from its results.json.
-pub fn render_check(results: &Value) -> Result<Rendered, ReportError> {
-    let c = Check::from_json(results)?;
+pub fn render_check(c: &Check) -> Result<Rendered, ReportError> {
     let spec = &c.manifest.spec;
     let cell = min_cell(spec);
     let mut figs = Figures::default();
     let mut body = format!("<h1>{}</h1>\n", esc(&c.contract));
-    body.push_str(&summary_section(&c, cell));
-    body.push_str(&flow_section(&c, &mut figs)?);
-    body.push_str(&dosage_section(&c, &mut figs)?);
-    body.push_str(&growth_section(&c, &mut figs)?);
-    body.push_str(&metric_section(&c, cell, &mut figs)?);
-    body.push_str(&dose_section(&c, &mut figs)?);
-    body.push_str(&equity_section(&c));
-    body.push_str(&fairness_section(&c));
+    body.push_str(&summary_section(c, cell));
+    body.push_str(&flow_section(c, &mut figs)?);
+    body.push_str(&dosage_section(c, &mut figs)?);
+    body.push_str(&growth_section(c, &mut figs)?);
+    body.push_str(&metric_section(c, cell, &mut figs)?);
+    body.push_str(&dose_section(c, &mut figs)?);
+    body.push_str(&equity_section(c));
+    body.push_str(&fairness_section(c));
     if let Some(m) = &c.midpoint {
         body.push_str(&midpoint_section(m));
     }
@@ -196,24 +205,24 @@ fn summary_section(c: &Check, cell: u64) -> String {
         s.providers.len(),
         if s.providers.len() == 1 { "" } else { "s" }
     );
-    if let Some(o) = &c.outcome {
-        text.push_str(&format!(" A student meets the outcome with {o}."));
+    if !c.outcome.is_empty() {
+        text.push_str(&format!(" A student meets the outcome with {}.", c.outcome));
     }
-    if let Some(m) = &c.metric {
-        text.push_str(&format!(" Each provider is judged on the {m}."));
+    if !c.metric.is_empty() {
+        text.push_str(&format!(" Each provider is judged on the {}.", c.metric));
     }
-    if let Some(cmp) = s.comparison.as_ref().filter(|e| e.point.is_some()) {
+    if let Some(cmp) = s.comparison.as_ref().filter(|e| e.point.is_finite()) {
         text.push_str(&format!(" The comparison group (untutored students) reached {}.", with_interval(cmp)));
     }
     for (k, (name, value)) in tiers.iter().enumerate() {
-        let met = s.providers.iter().filter(|p| p.tiers.get(k).is_some_and(|t| t.verdict == "met")).count();
+        let met = s.providers.iter().filter(|p| p.tiers.get(k).is_some_and(|t| t.verdict == Verdict::Met)).count();
         text.push_str(&format!(" {met} of {} met {name} ({value}).", s.providers.len()));
     }
-    text.push_str(&format!(" Total payable: {}.", money(s.totals.payable)));
+    text.push_str(&format!(" Total payable: {}.", money(Some(s.totals.payable))));
     if c.midpoint.is_some() {
         text.push_str(" This is a midpoint review: decisions and payments are projections.");
     }
-    let level = s.providers.iter().find_map(|p| p.estimate.as_ref().and_then(|e| e.level));
+    let level = s.providers.iter().find_map(|p| p.estimate.as_ref().map(|e| e.level).filter(|l| l.is_finite()));
     let mut head: Vec<String> = vec![
         "provider".into(),
         "rostered".into(),
@@ -235,25 +244,25 @@ fn summary_section(c: &Check, cell: u64) -> String {
                 shown_metric(p, cell).into(),
             ];
             for k in 0..tiers.len() {
-                r.push(p.tiers.get(k).map_or("not decided".into(), |t| t.verdict.replace('_', " ")).into());
+                r.push(p.tiers.get(k).map_or("not decided".into(), |t| t.verdict.as_str().to_string()).into());
             }
             r.push(p.tier_reached.clone().unwrap_or_else(|| "none".into()).into());
-            r.push(money(p.payment.payable).into());
+            r.push(money(Some(p.payment.payable)).into());
             r
         })
         .collect();
     let mut total: Vec<Cell> = vec!["total".into(), rostered.to_string().into(), counted.to_string().into(), "".into()];
     total.extend((0..tiers.len()).map(|_| Cell::from("")));
-    total.extend(["".into(), money(s.totals.payable).into()]);
+    total.extend(["".into(), money(Some(s.totals.payable)).into()]);
     let heads: Vec<&str> = head.iter().map(String::as_str).collect();
     let mut body = format!("<p class=\"summary\">{}</p>\n", esc(&text));
     body.push_str(&table("Decisions and payments per provider", &heads, rows, vec![total]));
     body.push_str(&p(&format!(
         "Totals: base {}, outcome {}, penalty {}, payable {}.",
-        money(s.totals.base),
-        money(s.totals.outcome),
-        money(s.totals.penalty),
-        money(s.totals.payable)
+        money(Some(s.totals.base)),
+        money(Some(s.totals.outcome)),
+        money(Some(s.totals.penalty)),
+        money(Some(s.totals.payable))
     )));
     body.push_str("<details open>\n<summary>Payment arithmetic per provider</summary>\n");
     for p in &s.providers {
@@ -263,15 +272,15 @@ fn summary_section(c: &Check, cell: u64) -> String {
     body.push_str("</details>\n");
     if !s.warnings.is_empty() {
         body.push_str("<h3>Settlement warnings</h3>\n");
-        body.push_str(&list(&s.warnings, ""));
+        body.push_str(&list(&messages(&s.warnings), ""));
     }
     section("summary", "Summary: decisions and payments", &body)
 }
 
 fn flow_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> {
     let ps = &c.settlement.providers;
-    let rules = flow_rules(ps);
-    let ex = |p: &Provider, k: &str| p.excluded.get(k).copied().unwrap_or(0);
+    let rules = flow_rules();
+    let ex = |p: &Provider, k: &Rule| p.excluded.get(k).copied().unwrap_or(0);
     let bars: Vec<FlowBar> = ps
         .iter()
         .map(|p| FlowBar {
@@ -315,8 +324,8 @@ fn no_figures(c: &Check) -> Option<String> {
     })
 }
 
-fn quantile_row(label: &str, q: Option<&view::Quantiles>, suppressed: bool) -> QuantileRow {
-    let q = q.and_then(|q| Some([q.p10?, q.p25?, q.p50?, q.p75?, q.p90?, q.mean?]));
+fn quantile_row(label: &str, q: Option<&Summary>, suppressed: bool) -> QuantileRow {
+    let q = q.map(|q| [q.p10, q.p25, q.p50, q.p75, q.p90, q.mean]).filter(|q| q.iter().all(|v| v.is_finite()));
     let note = if suppressed { "suppressed (fewer than min_cell students)" } else { "no data" };
     QuantileRow { label: label.to_string(), q: if suppressed { None } else { q }, note: note.into() }
 }
@@ -325,11 +334,11 @@ fn dosage_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> 
     if let Some(m) = no_figures(c) {
         return Ok(section("dosage", "Dosage delivered", &m));
     }
-    let Some(d) = c.figures.as_ref().and_then(|f| f.dosage.as_ref()) else {
+    let Some(d) = c.figures.as_ref().map(|f| &f.dosage) else {
         return Ok(section("dosage", "Dosage delivered", &p("The results give no dosage distribution.")));
     };
-    let measure = d.measure.clone().unwrap_or_else(|| "sessions attended".into());
-    let min = d.min_sessions.filter(|m| *m > 0.0);
+    let measure = d.measure.clone();
+    let min = Some(f64::from(d.min_sessions)).filter(|m| *m > 0.0);
     let rows: Vec<QuantileRow> =
         d.providers.iter().map(|p| quantile_row(&p.provider, p.sessions.as_ref(), p.suppressed)).collect();
     let reference = min.map(|m| (m, format!("contract minimum: {m} sessions")));
@@ -349,7 +358,7 @@ fn dosage_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> 
     );
     let week_rows: Vec<QuantileRow> =
         d.providers.iter().map(|p| quantile_row(&p.provider, p.per_week.as_ref(), p.suppressed)).collect();
-    let basis = d.per_week_basis.clone().unwrap_or_else(|| "the service period".into());
+    let basis = d.per_week_basis.clone();
     let plot = plots::quantiles(
         &format!("Box plots of sessions attended per week per provider, over {basis}."),
         "sessions attended per week",
@@ -363,7 +372,7 @@ fn dosage_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> 
             "Sessions attended per week per rostered student, by provider (weeks: {basis}). Same box plot as above."
         ),
     ));
-    let q = |x: Option<&view::Quantiles>, f: fn(&view::Quantiles) -> Option<f64>| num(x.and_then(f), 1);
+    let q = |x: Option<&Summary>, f: fn(&Summary) -> f64| num(x.map(f), 1);
     let rows = d
         .providers
         .iter()
@@ -374,7 +383,7 @@ fn dosage_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> 
             }
             vec![
                 p.provider.as_str().into(),
-                count(p.rostered).into(),
+                count(Some(p.rostered)).into(),
                 format!(
                     "{} / {} / {}",
                     q(p.sessions.as_ref(), |x| x.p25),
@@ -383,8 +392,8 @@ fn dosage_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> 
                 )
                 .into(),
                 q(p.sessions.as_ref(), |x| x.mean).into(),
-                num(p.per_week.as_ref().and_then(|x| x.p50), 2).into(),
-                num(p.per_week.as_ref().and_then(|x| x.mean), 2).into(),
+                num(p.per_week.as_ref().map(|x| x.p50), 2).into(),
+                num(p.per_week.as_ref().map(|x| x.mean), 2).into(),
             ]
         })
         .collect();
@@ -419,20 +428,25 @@ fn growth_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> 
         let outcome = spec.pointer("/outcome/kind").and_then(Value::as_str);
         let why = if method == Some("sgp") {
             "The contract's norms are student growth percentiles (SGP): they rank a student's growth among like students but give no expected growth in scale-score points, so observed growth cannot be set against expected growth."
-        } else if outcome == Some("scale_growth") && c.metric.as_deref().is_none_or(|m| !m.contains("CGI")) {
+        } else if outcome == Some("scale_growth") && !c.metric.contains("CGI") {
             "The contract uses no growth norms (the outcome is scale-score growth), so there is no expected growth to compare with."
         } else {
             "The results give no comparison of observed with expected growth."
         };
         return Ok(section("growth", "Growth against the norms", &p(why)));
     };
-    let unit = g.unit.clone().unwrap_or_else(|| "scale-score points".into());
+    let unit = g.unit.clone();
     let series: Vec<plots::GrowthSeries> = g
         .series
         .iter()
         .map(|s| plots::GrowthSeries {
             label: s.label.clone(),
-            points: s.points.iter().filter_map(|p| Some((p.expected?, p.observed?))).collect(),
+            points: s
+                .points
+                .iter()
+                .filter(|p| p.expected.is_finite() && p.observed.is_finite())
+                .map(|p| (p.expected, p.observed))
+                .collect(),
         })
         .collect();
     let providers: Vec<(String, f64, f64)> = g
@@ -466,7 +480,7 @@ fn growth_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> 
             let diff = p.observed.zip(p.expected).map(|(o, e)| o - e);
             vec![
                 p.provider.as_str().into(),
-                count(p.n).into(),
+                count(Some(p.n)).into(),
                 num(p.expected, 1).into(),
                 num(p.observed, 1).into(),
                 num(diff, 1).into(),
@@ -487,18 +501,18 @@ fn metric_section(c: &Check, cell: u64, figs: &mut Figures) -> Result<String, Re
     let mut shown: Vec<&Provider> = s
         .providers
         .iter()
-        .filter(|p| !p.suppressed && p.estimate.as_ref().is_some_and(|e| e.point.is_some_and(f64::is_finite)))
+        .filter(|p| !p.suppressed && p.estimate.as_ref().is_some_and(|e| e.point.is_finite()))
         .collect();
     shown.sort_by(|a, b| {
-        let pa = a.estimate.as_ref().and_then(|e| e.point).unwrap_or(0.0);
-        let pb = b.estimate.as_ref().and_then(|e| e.point).unwrap_or(0.0);
+        let pa = a.estimate.as_ref().map_or(0.0, |e| e.point);
+        let pb = b.estimate.as_ref().map_or(0.0, |e| e.point);
         pb.total_cmp(&pa).then_with(|| a.provider.cmp(&b.provider))
     });
     let rows: Vec<Interval> = shown
         .iter()
         .map(|p| {
             let e = p.estimate.as_ref().expect("filtered");
-            Interval { label: p.provider.clone(), point: e.point.expect("filtered"), low: e.low, high: e.high }
+            Interval { label: p.provider.clone(), point: e.point, low: e.low, high: e.high }
         })
         .collect();
     let hidden: Vec<String> = s
@@ -516,10 +530,15 @@ fn metric_section(c: &Check, cell: u64, figs: &mut Figures) -> Result<String, Re
     let note = if hidden.is_empty() { String::new() } else { format!("Not plotted: {}.", hidden.join(", ")) };
     let tiers: Vec<(String, f64)> =
         thresholds(&c.manifest.spec).into_iter().map(|(n, v)| (format!("{n} = {v}"), v)).collect();
-    let comparison = s.comparison.as_ref().and_then(|e| e.point).map(|v| (format!("comparison group = {v:.3}"), v));
-    let level = s.providers.iter().find_map(|p| p.estimate.as_ref().and_then(|e| e.level));
+    let comparison = s
+        .comparison
+        .as_ref()
+        .map(|e| e.point)
+        .filter(|v| v.is_finite())
+        .map(|v| (format!("comparison group = {v:.3}"), v));
+    let level = s.providers.iter().find_map(|p| p.estimate.as_ref().map(|e| e.level).filter(|l| l.is_finite()));
     let level = level.map_or_else(|| "the contract's".to_string(), |l| format!("{}%", (l * 100.0).round()));
-    let metric = c.metric.clone().unwrap_or_else(|| "provider metric".into());
+    let metric = if c.metric.is_empty() { "provider metric".to_string() } else { c.metric.clone() };
     let alt = format!(
         "Caterpillar plot of the {metric} per provider, highest first, with {level} intervals; thresholds as dashed lines and the comparison group as a dotted line. {}",
         rows.iter()
@@ -543,7 +562,7 @@ fn metric_section(c: &Check, cell: u64, figs: &mut Figures) -> Result<String, Re
             r.push(
                 p.tiers
                     .iter()
-                    .map(|t| format!("{}: {}", t.name, t.verdict.replace('_', " ")))
+                    .map(|t| format!("{}: {}", t.name, t.verdict.as_str()))
                     .collect::<Vec<_>>()
                     .join("; ")
                     .into(),
@@ -568,11 +587,13 @@ fn dose_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> {
     if let Some(m) = no_figures(c) {
         return Ok(section("dose-response", "Dose and response", &m));
     }
-    let Some(d) = c.figures.as_ref().and_then(|f| f.dose_response.as_ref()) else {
+    let Some(d) = c.figures.as_ref().map(|f| &f.dose_response) else {
         return Ok(section("dose-response", "Dose and response", &p("The results give no dose-response bins.")));
     };
-    let measure = d.measure.clone().unwrap_or_else(|| "outcome".into());
-    let level = d.level.map_or_else(|| "the contract's".to_string(), |l| format!("{}%", (l * 100.0).round()));
+    let measure = d.measure.clone();
+    let level = Some(d.level)
+        .filter(|l| l.is_finite())
+        .map_or_else(|| "the contract's".to_string(), |l| format!("{}%", (l * 100.0).round()));
     let bins: Vec<(String, Option<Interval>)> = d
         .bins
         .iter()
@@ -596,7 +617,7 @@ fn dose_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> {
         d.bins
             .iter()
             .map(|b| match &b.suppressed {
-                Some(r) => format!("{}: suppressed ({r})", b.label),
+                Some(r) => format!("{}: suppressed ({})", b.label, r.as_str()),
                 None => format!("{}: {}", b.label, num(b.value, 3)),
             })
             .collect::<Vec<_>>()
@@ -604,7 +625,8 @@ fn dose_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> {
     );
     let plot = plots::bins(&alt, &measure, &bins)?;
     let mut body = String::new();
-    if let Some(pop) = &d.population {
+    if !d.population.is_empty() {
+        let pop = &d.population;
         body.push_str(&p(&format!(
             "Population: {pop}. This describes, it does not prove that more sessions cause more growth."
         )));
@@ -619,7 +641,7 @@ fn dose_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> {
         .iter()
         .map(|b| match &b.suppressed {
             Some(r) => {
-                let s = format!("suppressed ({r})");
+                let s = format!("suppressed ({})", r.as_str());
                 vec![b.label.as_str().into(), s.clone().into(), s.into()]
             }
             None => vec![
@@ -659,7 +681,7 @@ fn equity_section(c: &Check) -> String {
             .filter(|g| g.group == name)
             .map(|g| match &g.suppressed {
                 Some(r) => {
-                    let s = suppressed_words(r);
+                    let s = suppressed_words(*r);
                     vec![
                         g.provider.as_str().into(),
                         g.value.as_str().into(),
@@ -689,7 +711,7 @@ fn equity_section(c: &Check) -> String {
 }
 
 fn fairness_section(c: &Check) -> String {
-    let f = &c.fairness;
+    let f = &c.settlement.fairness;
     let mut body = String::from("<h3>Baseline equivalence (pre-test)</h3>\n");
     body.push_str(&table(
         "Difference in pre-test between each provider's counted students and the comparison group (Hedges' g; WWC: |g| ≤ 0.05 satisfied, 0.05-0.25 needs adjustment, > 0.25 not satisfied)",
@@ -697,7 +719,13 @@ fn fairness_section(c: &Check) -> String {
         f.equivalence
             .iter()
             .map(|e| {
-                vec![e.provider.as_str().into(), num(e.g, 3).into(), count(e.n_t).into(), count(e.n_c).into(), e.rating.as_str().into()]
+                vec![
+                    e.provider.as_str().into(),
+                    num(Some(e.g), 3).into(),
+                    count(Some(e.n_t)).into(),
+                    count(Some(e.n_c)).into(),
+                    e.rating.as_str().into(),
+                ]
             })
             .collect(),
         vec![],
@@ -711,10 +739,10 @@ fn fairness_section(c: &Check) -> String {
             .map(|a| {
                 vec![
                     a.provider.as_str().into(),
-                    count(a.assigned).into(),
-                    count(a.analysed).into(),
-                    pct(a.overall).into(),
-                    num(a.differential.map(|d| 100.0 * d), 1).into(),
+                    count(Some(a.assigned)).into(),
+                    count(Some(a.analysed)).into(),
+                    pct(Some(a.overall)).into(),
+                    num(Some(100.0 * a.differential), 1).into(),
                     a.boundary.as_str().into(),
                     a.rating.as_str().into(),
                 ]
@@ -723,20 +751,16 @@ fn fairness_section(c: &Check) -> String {
         vec![],
     ));
     body.push_str("<h3>Exclusions by rule</h3>\n");
-    let mut by: BTreeMap<&str, Vec<&view::Exclusion>> = BTreeMap::new();
-    let mut rules: Vec<&str> = Vec::new();
+    let mut by: BTreeMap<&str, Vec<&ExclusionRow>> = BTreeMap::new();
+    let mut rules: Vec<Rule> = Vec::new();
     for e in &f.exclusions {
         by.entry(&e.provider).or_default().push(e);
-        if !rules.contains(&e.rule.as_str()) {
-            rules.push(&e.rule);
+        if !rules.contains(&e.rule) {
+            rules.push(e.rule);
         }
     }
     let mut head = vec!["provider".to_string()];
-    head.extend(
-        rules
-            .iter()
-            .map(|r| RULES.iter().find(|(k, _)| k == r).map_or_else(|| r.replace('_', " "), |(_, w)| w.to_string())),
-    );
+    head.extend(rules.iter().map(|&r| rule_words(r).to_string()));
     let heads: Vec<&str> = head.iter().map(String::as_str).collect();
     let mut providers: Vec<&str> = Vec::new();
     for e in &f.exclusions {
@@ -750,31 +774,32 @@ fn fairness_section(c: &Check) -> String {
             let mut r: Vec<Cell> = vec![(*p).into()];
             for rule in &rules {
                 let e = by[p].iter().find(|e| e.rule == *rule);
-                r.push(e.map_or("".into(), |e| format!("{} ({})", e.excluded, pct(e.share))).into());
+                r.push(e.map_or("".into(), |e| format!("{} ({})", e.excluded, pct(Some(e.share)))).into());
             }
             r
         })
         .collect();
     body.push_str(&table("Students not counted by each rule (share of rostered)", &heads, rows, vec![]));
     body.push_str("<h3>Warnings</h3>\n");
-    body.push_str(&list(&f.warnings, "No fairness warnings."));
+    body.push_str(&list(&messages(&f.warnings), "No fairness warnings."));
     body.push_str("<h3>Regression to the mean</h3>\n");
-    body.push_str(&list(&f.regression_to_mean, "No regression-to-the-mean warnings."));
+    body.push_str(&list(&messages(&f.regression_to_mean), "No regression-to-the-mean warnings."));
     section("fairness", "Fairness checks", &body)
 }
 
-fn midpoint_section(m: &view::Midpoint) -> String {
+fn midpoint_section(m: &MidpointReport) -> String {
+    let or = |s: &str, none: &'static str| if s.is_empty() { none.to_string() } else { s.to_string() };
     let mut body = p(&format!(
         "Midpoint review as of {}: {} of the contracted service period ({} to {}) has elapsed. Growth to the interim test is projected to the planned post-test date {}; the dosage rule is prorated to {} sessions.",
         m.as_of,
-        pct(m.fraction_of_service_elapsed),
-        m.service_start.as_deref().unwrap_or("?"),
-        m.service_end.as_deref().unwrap_or("?"),
-        m.projected_post_date.as_deref().unwrap_or("(not given)"),
-        num(m.prorated_min_sessions, 0)
+        pct(Some(m.fraction_of_service_elapsed)),
+        or(&m.service_start, "?"),
+        or(&m.service_end, "?"),
+        or(&m.projected_post_date, "(not given)"),
+        num(Some(f64::from(m.prorated_min_sessions)), 0)
     ));
-    if let Some(a) = &m.assumptions {
-        body.push_str(&p(&format!("Assumptions: {a}.")));
+    if !m.assumptions.is_empty() {
+        body.push_str(&p(&format!("Assumptions: {}.", m.assumptions)));
     }
     body.push_str(&table(
         "Dosage delivered against contracted, to date",
@@ -784,8 +809,8 @@ fn midpoint_section(m: &view::Midpoint) -> String {
             .map(|d| {
                 vec![
                     d.provider.as_str().into(),
-                    count(d.rostered).into(),
-                    num(d.mean, 1).into(),
+                    count(Some(d.rostered)).into(),
+                    num(Some(d.mean), 1).into(),
                     num(d.contracted_to_date, 1).into(),
                     pct(d.share).into(),
                 ]
@@ -802,9 +827,9 @@ fn midpoint_section(m: &view::Midpoint) -> String {
                 vec![
                     r.provider.as_str().into(),
                     r.tier.as_str().into(),
-                    num(r.threshold, 3).into(),
+                    num(Some(r.threshold), 3).into(),
                     r.projected_chance_of_meeting.map_or("suppressed".into(), |v| pct(Some(v))).into(),
-                    r.projected_decision.replace('_', " ").into(),
+                    r.projected_decision.as_str().into(),
                 ]
             })
             .collect(),
@@ -828,12 +853,12 @@ fn manifest_section(m: &Manifest) -> String {
             .iter()
             .map(|i| {
                 vec![
-                    i.role.as_str().into(),
+                    role_name(i.role).into(),
                     i.file.as_str().into(),
                     Cell::Html(format!("<code>{}</code>", esc(&i.sha256))),
-                    count(i.rows_read).into(),
-                    count(i.rows_used).into(),
-                    count(i.rows_excepted).into(),
+                    count(Some(i.rows_read)).into(),
+                    count(Some(i.rows_used)).into(),
+                    count(Some(i.rows_excepted)).into(),
                 ]
             })
             .collect(),
@@ -855,18 +880,17 @@ fn manifest_section(m: &Manifest) -> String {
         vec![],
     ));
     body.push_str("<h3>Warnings</h3>\n");
-    body.push_str(&list(&m.warnings, "No warnings."));
+    body.push_str(&list(&messages(&m.warnings), "No warnings."));
     section("manifest", "Manifest", &body)
 }
 
 /// Renders the report of `obc baseline` from its recommendation.json.
-pub fn render_baseline(recommendation: &Value) -> Result<Rendered, ReportError> {
-    let b = Baseline::from_json(recommendation)?;
+pub fn render_baseline(b: &Baseline) -> Result<Rendered, ReportError> {
     let mut figs = Figures::default();
     let mut body = format!("<h1>{}</h1>\n", esc(&b.contract));
-    body.push_str(&section("summary", "Summary: recommended threshold", &recommendation_summary(&b)));
-    body.push_str(&section("oc", "Operating characteristics", &oc_section(&b, &mut figs)?));
-    body.push_str(&section("targets", "Targets", &targets_section(&b)));
+    body.push_str(&section("summary", "Summary: recommended threshold", &recommendation_summary(b)));
+    body.push_str(&section("oc", "Operating characteristics", &oc_section(b, &mut figs)?));
+    body.push_str(&section("targets", "Targets", &targets_section(b)));
     body.push_str(&section("methods", "Methods (from the contract)", &methods::appendix(&b.manifest.spec)));
     body.push_str(&manifest_section(&b.manifest));
     Ok(Rendered { html: html::page(&format!("{}: target-setting report", b.contract), &body), svgs: figs.svgs })
@@ -875,27 +899,28 @@ pub fn render_baseline(recommendation: &Value) -> Result<Rendered, ReportError> 
 /// The summary of a target-setting report: business as usual and the recommendation, in
 /// words and as a table.
 fn recommendation_summary(b: &Baseline) -> String {
-    let body_b = &b.body;
+    let body_b: &BaselineBody = &b.baseline;
     let r = &body_b.recommendation;
     let bau = &body_b.business_as_usual;
-    let level = bau.level.map_or_else(|| "".to_string(), |l| format!("{}% ", (l * 100.0).round()));
-    let pop = body_b.population.as_ref();
+    let level = Some(bau.level)
+        .filter(|l| l.is_finite())
+        .map_or_else(|| "".to_string(), |l| format!("{}% ", (l * 100.0).round()));
     let mut text = format!(
         "Target setting from the district's history before signing. Without tutoring (business as usual), {} history students reached {} ({level}interval). ",
-        pop.and_then(|p| p.target_students).map_or("the".into(), |n| n.to_string()),
+        body_b.population.target_students,
         with_interval(bau)
     );
-    if let Some(m) = &b.metric {
-        text.push_str(&format!("The metric is the {m}. "));
+    if !b.metric.is_empty() {
+        text.push_str(&format!("The metric is the {}. ", b.metric));
     }
     text.push_str(&format!(
         "For a provider of {} students, the recommended threshold is {:.3}: a provider with no effect would meet it {} of the time (at most {} wanted), and a provider with a true effect of {} SD would meet it {} of the time (power). ",
         r.n,
         r.threshold,
-        pct(r.p_met_null),
+        pct(Some(r.p_met_null)),
         pct(Some(r.alpha)),
         r.power_effect,
-        pct(r.power)
+        pct(Some(r.power))
     ));
     text.push_str(&match r.min_n {
         Some(n) => {
@@ -911,12 +936,12 @@ fn recommendation_summary(b: &Baseline) -> String {
             vec!["business-as-usual level".into(), with_interval(bau).into()],
             vec!["provider size".into(), r.n.to_string().into()],
             vec!["recommended threshold".into(), format!("{:.3}", r.threshold).into()],
-            vec!["chance a no-effect provider meets it".into(), pct(r.p_met_null).into()],
+            vec!["chance a no-effect provider meets it".into(), pct(Some(r.p_met_null)).into()],
             vec!["largest acceptable chance (alpha)".into(), pct(Some(r.alpha)).into()],
-            vec![format!("power at {} SD", r.power_effect).into(), pct(r.power).into()],
+            vec![format!("power at {} SD", r.power_effect).into(), pct(Some(r.power)).into()],
             vec![
                 format!("minimum provider size for power {}", pct(Some(r.target_power))).into(),
-                count(r.min_n).into(),
+                count(r.min_n.map(|n| n as u64)).into(),
             ],
         ],
         vec![],
@@ -927,10 +952,10 @@ fn recommendation_summary(b: &Baseline) -> String {
 /// The operating-characteristic curves: against the true effect at the provider size
 /// nearest the recommendation's, and against provider size ([`oc_against_size`]).
 fn oc_section(b: &Baseline, figs: &mut Figures) -> Result<String, ReportError> {
-    let body_b = &b.body;
+    let body_b = &b.baseline;
     let r = &body_b.recommendation;
     let cells = &body_b.cells;
-    let mut sizes: Vec<u64> = cells.iter().map(|c| c.n).collect();
+    let mut sizes: Vec<usize> = cells.iter().map(|c| c.n).collect();
     sizes.sort_unstable();
     sizes.dedup();
     let size = sizes.iter().copied().min_by_key(|s| (s.abs_diff(r.n), *s));
@@ -954,10 +979,10 @@ fn oc_section(b: &Baseline, figs: &mut Figures) -> Result<String, ReportError> {
             plots::Reference { label: format!("target power = {}", r.target_power), y: r.target_power },
         ];
         let mut highlight = Vec::new();
-        if let Some(p0) = r.p_met_null {
+        if let Some(p0) = Some(r.p_met_null).filter(|v| v.is_finite()) {
             highlight.push(((0.0, p0), format!("recommended {:.3}: {}", r.threshold, pct(Some(p0)))));
         }
-        if let Some(pw) = r.power {
+        if let Some(pw) = Some(r.power).filter(|v| v.is_finite()) {
             highlight.push(((r.power_effect, pw), format!("recommended {:.3}: {}", r.threshold, pct(Some(pw)))));
         }
         let alt = format!(
@@ -991,8 +1016,8 @@ fn oc_section(b: &Baseline, figs: &mut Figures) -> Result<String, ReportError> {
 
 /// The OC curves against provider size, for the grid threshold nearest the recommended one.
 fn oc_against_size(
-    r: &view::Recommendation,
-    cells: &[view::OcCell],
+    r: &Recommendation,
+    cells: &[OcCell],
     ths: &[f64],
     figs: &mut Figures,
 ) -> Result<String, ReportError> {
@@ -1044,7 +1069,7 @@ fn oc_against_size(
 
 /// Targets in SD units against published effects, and the warnings of target setting.
 fn targets_section(b: &Baseline) -> String {
-    let body_b = &b.body;
+    let body_b = &b.baseline;
     let rows = body_b
         .targets
         .iter()
@@ -1052,7 +1077,7 @@ fn targets_section(b: &Baseline) -> String {
             let lines = t.comparison.as_ref().map_or_else(Vec::new, |c| c.lines.clone());
             vec![
                 t.label.as_str().into(),
-                num(t.threshold, 3).into(),
+                num(Some(t.threshold), 3).into(),
                 t.sd_equivalent.map_or("not available".into(), |v| format!("{v:+.2} SD")).into(),
                 Cell::Html(if lines.is_empty() { "".into() } else { list(&lines, "") }),
             ]
@@ -1064,10 +1089,10 @@ fn targets_section(b: &Baseline) -> String {
         rows,
         vec![],
     );
-    let mut warnings = body_b.warnings.clone();
+    let mut warnings = messages(&body_b.warnings);
     for t in &body_b.targets {
         if let Some(c) = &t.comparison {
-            warnings.extend(c.warnings.iter().map(|w| format!("{}: {w}", t.label)));
+            warnings.extend(messages(&c.warnings).iter().map(|w| format!("{}: {w}", t.label)));
         }
     }
     targets.push_str("<h3>Warnings</h3>\n");

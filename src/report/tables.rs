@@ -43,7 +43,7 @@ pub fn providers(contract: &Contract, s: &Settlement) -> Table {
     for rule in Rule::ALL {
         t.push(
             &format!("excluded_{}", rule.as_str()),
-            int(p.iter().map(|r| r.excluded.get(rule.as_str()).copied().unwrap_or(0))),
+            int(p.iter().map(|r| r.excluded.get(&rule).copied().unwrap_or(0))),
         );
     }
     fn shown(r: &settle::ProviderResult) -> Option<&settle::Estimate> {
@@ -62,7 +62,7 @@ pub fn providers(contract: &Contract, s: &Settlement) -> Table {
             if r.suppressed {
                 Some(format!("metric suppressed: fewer than {} counted students", contract.reporting.min_cell))
             } else {
-                r.no_estimate.clone()
+                r.no_estimate.as_ref().map(ToString::to_string)
             }
         })),
     );
@@ -95,6 +95,6 @@ pub fn groups(s: &Settlement) -> Table {
     t.push("metric", float(g.iter().map(|c| c.metric)));
     t.push("ci_low", float(g.iter().map(|c| c.low)));
     t.push("ci_high", float(g.iter().map(|c| c.high)));
-    t.push("suppressed", text(g.iter().map(|c| c.suppressed.clone())));
+    t.push("suppressed", text(g.iter().map(|c| c.suppressed.map(|s| s.as_str().to_string()))));
     t
 }

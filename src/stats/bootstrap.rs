@@ -46,6 +46,7 @@
 //! - Davison, A. C. and Hinkley, D. V. (1997). *Bootstrap Methods and their Application*,
 //!   chapter 5; R package `boot` (Canty and Ripley).
 
+use super::warning::{Warning, WarningCode};
 use rand::RngExt;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -350,7 +351,7 @@ pub struct Interval {
     pub low: f64,
     pub high: f64,
     /// e.g. "extreme order statistics used as endpoints".
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 fn finite_sorted(t: &[f64], method: &'static str) -> Result<Vec<f64>, BootstrapError> {
@@ -374,13 +375,13 @@ fn check_level(level: f64, method: &'static str) -> Result<(), BootstrapError> {
 }
 
 /// R's `norm.inter`: the order statistic at `alpha`, interpolated on the normal scale.
-fn norm_inter(sorted: &[f64], alpha: f64, warnings: &mut Vec<String>) -> f64 {
+fn norm_inter(sorted: &[f64], alpha: f64, warnings: &mut Vec<Warning>) -> f64 {
     let r = sorted.len();
     let rk = (r as f64 + 1.0) * alpha;
     let k = rk.trunc();
     let inside = rk > 1.0 && rk < r as f64;
-    if !inside && !warnings.iter().any(|w| w.starts_with("extreme")) {
-        warnings.push("extreme order statistics used as endpoints".into());
+    if !inside && !warnings.iter().any(|w| w.message.starts_with("extreme")) {
+        warnings.push(Warning::new(WarningCode::BootstrapExtremeOrder, "extreme order statistics used as endpoints"));
     }
     if k <= 0.0 {
         return sorted[0];
@@ -582,7 +583,10 @@ mod tests {
         // beyond the replicates: the extreme one, with the warning
         let s = [1.0, 2.0, 3.0];
         assert_eq!(norm_inter(&s, 0.01, &mut w), 1.0);
-        assert_eq!(w, vec!["extreme order statistics used as endpoints".to_string()]);
+        assert_eq!(
+            w,
+            vec![Warning::new(WarningCode::BootstrapExtremeOrder, "extreme order statistics used as endpoints")]
+        );
     }
 
     #[test]

@@ -36,4 +36,5 @@ pub mod spline;
 #[cfg(test)]
 mod testutil;
 pub mod vam;
+pub mod warning;
 pub mod wwc;

@@ -279,7 +279,7 @@ fn data_samples_settle_reproducibly_with_every_row_accounted_for() {
         assert_same_file(&a.join(f), &b.join(f));
     }
     let r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(a.join("results.json")).unwrap()).unwrap();
-    assert_eq!(r["schema_version"], 2);
+    assert_eq!(r["schema_version"], 3);
     let m = &r["manifest"];
     assert_eq!(m["seed"], 20251);
     let inputs = crate::common::assert_accounting(m);
@@ -339,7 +339,10 @@ fn raw_growth_outcomes_of_low_scorers_warn_of_regression_to_the_mean() {
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     let rtm = r["settlement"]["fairness"]["regression_to_mean"].as_array().unwrap();
     assert_eq!(rtm.len(), 6, "{rtm:?}");
-    assert!(rtm[0].as_str().unwrap().contains("regression to the mean"));
+    assert!(
+        rtm[0]["code"] == "regression_to_mean"
+            && rtm[0]["message"].as_str().unwrap().contains("regression to the mean")
+    );
 }
 
 #[test]

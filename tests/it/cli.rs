@@ -31,7 +31,7 @@ fn validate_accounts_for_every_row_and_hashes_the_inputs() {
     assert!(err.contains("rows read") && err.contains("sessions.csv"), "{err}");
     let m = manifest(dir.path());
     assert_eq!(m["command"], "validate");
-    assert_eq!(m["schema_version"], 2);
+    assert_eq!(m["schema_version"], 3);
     let inputs = assert_accounting(&m);
     for i in &inputs {
         let bytes = std::fs::read(samples().join(i["file"].as_str().unwrap())).unwrap();

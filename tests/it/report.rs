@@ -255,7 +255,7 @@ fn rendering_is_deterministic_and_self_contained_on_the_fixtures() {
 
 #[test]
 fn suppressed_providers_show_no_metric_and_are_not_plotted() {
-    let r = obc::report::render_check(&fixture("check.json")).unwrap();
+    let r = obc::report::render(&fixture("check.json")).unwrap();
     let summary = visible_text(section(&r.html, "summary"));
     let pc = summary.lines().find(|l| l.starts_with("PC |")).expect("PC in the summary table");
     assert!(pc.contains("suppressed (fewer than 10 counted students)"), "{pc}");
@@ -289,7 +289,7 @@ fn the_methods_appendix_covers_every_contract_section() {
 
 #[test]
 fn midpoint_and_missing_growth_figure_are_explained_in_words() {
-    let html = obc::report::render_check(&fixture("check_midpoint.json")).unwrap().html;
+    let html = obc::report::render(&fixture("check_midpoint.json")).unwrap().html;
     let mid = visible_text(section(&html, "midpoint"));
     assert!(mid.contains("as of 2026-01-30: 60.0%"), "{mid}");
     assert!(mid.contains("PC | tier 1 | 0.500 | suppressed | inconclusive"), "{mid}");
@@ -301,25 +301,25 @@ fn midpoint_and_missing_growth_figure_are_explained_in_words() {
 fn a_missing_section_is_named() {
     let mut v = fixture("check.json");
     v.as_object_mut().unwrap().remove("settlement");
-    let e = obc::report::render_check(&v).unwrap_err().to_string();
+    let e = obc::report::render(&v).unwrap_err().to_string();
     assert!(e.contains("`settlement`"), "{e}");
     let mut v = fixture("check.json");
     v["settlement"]["providers"][0].as_object_mut().unwrap().remove("payment");
-    let e = obc::report::render_check(&v).unwrap_err().to_string();
+    let e = obc::report::render(&v).unwrap_err().to_string();
     assert!(e.contains("settlement") && e.contains("payment"), "{e}");
     let mut v = fixture("check.json");
     v.as_object_mut().unwrap().remove("figures");
-    let html = obc::report::render_check(&v).unwrap().html;
+    let html = obc::report::render(&v).unwrap().html;
     assert!(visible_text(section(&html, "dosage")).contains("no `figures` section"));
 }
 
 #[test]
 fn text_sections_match_their_snapshots() {
-    let check = obc::report::render_check(&fixture("check.json")).unwrap().html;
+    let check = obc::report::render(&fixture("check.json")).unwrap().html;
     for id in ["summary", "flow", "methods", "manifest"] {
         snapshot(&format!("check_{id}"), &visible_text(section(&check, id)));
     }
-    let base = obc::report::render_baseline(&fixture("baseline.json")).unwrap().html;
+    let base = obc::report::render(&fixture("baseline.json")).unwrap().html;
     for id in ["summary", "targets"] {
         snapshot(&format!("baseline_{id}"), &visible_text(section(&base, id)));
     }
@@ -327,14 +327,26 @@ fn text_sections_match_their_snapshots() {
 
 #[test]
 fn version_1_results_still_render_beside_the_current_version() {
-    // the committed fixtures were written with schema_version 1, before suppressed cells
-    // and small providers' counts became null
-    for name in ["check.json", "check_midpoint.json", "baseline.json"] {
+    // check.json, check_midpoint.json, baseline.json: schema_version 1, before suppressed
+    // cells and small providers' counts became null; check_v2.json, baseline_v2.json:
+    // written by obc before warnings became objects (schema_version 2, data-samples)
+    for (name, version) in [
+        ("check.json", 1),
+        ("check_midpoint.json", 1),
+        ("baseline.json", 1),
+        ("check_v2.json", 2),
+        ("baseline_v2.json", 2),
+    ] {
         let v = fixture(name);
-        assert_eq!(v["schema_version"], 1, "{name} is a version 1 file");
+        assert_eq!(v["schema_version"], version, "{name} is a version {version} file");
         let r = obc::report::render(&v).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(r.html.contains("<h1>"), "{name}");
     }
+    // a version 2 warning (a plain string) is read with code `other` and still listed
+    let v2 = fixture("check_v2.json");
+    let first = v2["manifest"]["warnings"][0].as_str().unwrap().to_string();
+    let html = obc::report::render(&v2).unwrap().html;
+    assert!(visible_text(section(&html, "manifest")).contains(&first[..40]), "{first}");
     // a current results.json of data-samples, with its nulls, renders and re-renders identically
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
@@ -342,7 +354,47 @@ fn version_1_results_still_render_beside_the_current_version() {
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     assert_eq!(v["schema_version"], obc::manifest::SCHEMA_VERSION);
+    assert_eq!(obc::manifest::SCHEMA_VERSION, 3);
     assert!(v["settlement"]["groups"].as_array().unwrap().iter().any(|g| g["counted"].is_null()));
+    let w = &v["manifest"]["warnings"][0];
+    assert!(w["code"].is_string() && w["message"].is_string(), "a warning is an object: {w}");
     let r = obc::report::render(&v).unwrap();
     assert_eq!(r.html, std::fs::read_to_string(out.join("report.html")).unwrap());
+    // version 2 and the current version render the same report, apart from the manifest's
+    // schema: same numbers, same warnings
+    let body = |html: &str| html.split("id=\"manifest\"").next().unwrap().to_string();
+    assert_eq!(body(&obc::report::render(&v2).unwrap().html), body(&r.html));
+}
+
+/// Serialize -> deserialize -> serialize gives the same bytes for the results of `obc check`
+/// (with and without `--as-of`) and `obc baseline` on data-samples: the writer and the reader
+/// share one schema, with nothing lost or renamed on the way.
+#[test]
+fn results_round_trip_byte_for_byte() {
+    use obc::contract::results::{BaselineResults, CheckResults};
+    let dir = tempfile::tempdir().unwrap();
+    let contract = samples().join("contract.toml");
+    let check = dir.path().join("check");
+    let mid = dir.path().join("mid");
+    let base = dir.path().join("base");
+    obc_ok(&["check", s(&contract), "--out", s(&check)]);
+    obc_ok(&["check", s(&contract), "--as-of", "2026-02-15", "--out", s(&mid)]);
+    obc_ok(&["baseline", s(&contract), "--out", s(&base)]);
+    let again = |text: String| {
+        let mut t = text;
+        t.push('\n');
+        t
+    };
+    for folder in [&check, &mid] {
+        let written = std::fs::read_to_string(folder.join("results.json")).unwrap();
+        let read: CheckResults = serde_json::from_str(&written).unwrap();
+        assert_eq!(again(serde_json::to_string_pretty(&read).unwrap()), written, "{}", folder.display());
+        assert!(read.settlement.audit.is_empty(), "audit rows are not part of results.json");
+    }
+    let mid_read: CheckResults =
+        serde_json::from_str(&std::fs::read_to_string(mid.join("results.json")).unwrap()).unwrap();
+    assert!(mid_read.midpoint.is_some_and(|m| !m.projection.is_empty()));
+    let written = std::fs::read_to_string(base.join("recommendation.json")).unwrap();
+    let read: BaselineResults = serde_json::from_str(&written).unwrap();
+    assert_eq!(again(serde_json::to_string_pretty(&read).unwrap()), written);
 }

@@ -162,7 +162,8 @@ fn small_groups_are_suppressed_and_bad_requests_exit_2() {
         }
     }
     assert!(hidden > 0);
-    assert!(manifest(&out)["warnings"][0].as_str().unwrap().contains("suppressed"));
+    let w = &manifest(&out)["warnings"][0];
+    assert!(w["code"] == "value_added" && w["message"].as_str().unwrap().contains("suppressed"), "{w}");
     // No comparison group for the fixed model.
     let o = obc(&[
         "vam",

@@ -5,7 +5,7 @@
 use super::*;
 
 /// Decision on one tier.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Met,
@@ -21,12 +21,18 @@ impl Verdict {
             Verdict::Inconclusive => "inconclusive",
         }
     }
+
+    /// The verdict written in words ([`Verdict::as_str`]).
+    pub fn from_words(text: &str) -> Option<Verdict> {
+        [Verdict::Met, Verdict::NotMet, Verdict::Inconclusive].into_iter().find(|v| v.as_str() == text)
+    }
 }
 
 /// A tier's decision with what it rested on.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct TierDecision {
     pub name: String,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub threshold: f64,
     pub verdict: Verdict,
     /// Share of bootstrap replicates at least the threshold (`None` without an estimate,

@@ -5,7 +5,7 @@
 use super::*;
 
 /// One cell of the equity table.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct GroupCell {
     pub provider: String,
     pub group: String,
@@ -17,7 +17,7 @@ pub struct GroupCell {
     pub low: Option<f64>,
     pub high: Option<f64>,
     /// `small cell` (fewer than min_cell) or `complementary` (hides a small cell's count).
-    pub suppressed: Option<String>,
+    pub suppressed: Option<crate::contract::suppress::Suppression>,
 }
 
 /// Point metric and a normal-approximation interval for a subgroup.

@@ -1,21 +1,25 @@
 //! Each provider's metric with its bootstrap interval: share meeting, mean CGI, median
 //! SGP, or the effect size of the covariate-adjusted model against the comparison group.
 
-#[allow(unused_imports)]
 use super::*;
+#[allow(unused_imports)]
+use crate::stats::warning::{Warning, WarningCode};
 
 /// A metric with its bootstrap interval and replicates.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Estimate {
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub point: f64,
     pub low: Option<f64>,
     pub high: Option<f64>,
     pub method: IntervalMethod,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub level: f64,
     /// Standard deviation of the replicates.
     pub boot_se: Option<f64>,
     pub units: usize,
-    pub warnings: Vec<String>,
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
     #[serde(skip)]
     pub replicates: Vec<f64>,
 }
@@ -88,9 +92,16 @@ pub(super) fn finish(
             // every replicate equal (e.g. all students met): the interval collapses to it
             let all_equal = reps.iter().all(|&v| v == reps[0]);
             if all_equal && !reps.is_empty() {
-                (Some(reps[0]), Some(reps[0]), vec![format!("{e}; the interval is the single replicate value")])
+                (
+                    Some(reps[0]),
+                    Some(reps[0]),
+                    vec![Warning::new(
+                        WarningCode::BootstrapInterval,
+                        format!("{e}; the interval is the single replicate value"),
+                    )],
+                )
             } else {
-                (None, None, vec![e.to_string()])
+                (None, None, vec![Warning::new(WarningCode::BootstrapInterval, e.to_string())])
             }
         }
     };
@@ -116,7 +127,7 @@ pub(super) fn no_interval(point: f64, units: usize, level: f64, m: IntervalMetho
         level,
         boot_se: None,
         units,
-        warnings: vec![why.into()],
+        warnings: vec![Warning::new(WarningCode::BootstrapInterval, why)],
         replicates: Vec::new(),
     }
 }

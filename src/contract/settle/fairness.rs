@@ -1,14 +1,16 @@
 //! Fairness checks: baseline equivalence, WWC attrition, exclusions by rule, and the
 //! regression to the mean expected of raw growth outcomes of low scorers.
 
-#[allow(unused_imports)]
 use super::*;
+#[allow(unused_imports)]
+use crate::stats::warning::{Warning, WarningCode};
 
 /// Baseline equivalence of one provider's counted students against the comparison group.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Equivalence {
     pub provider: String,
     /// Hedges' g of the pre-test standardised within grade.
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub g: f64,
     pub n_t: u64,
     pub n_c: u64,
@@ -17,35 +19,40 @@ pub struct Equivalence {
 }
 
 /// Attrition of one provider against the comparison group (WWC).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct AttritionRow {
     pub provider: String,
     pub assigned: u64,
     pub analysed: u64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub overall: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub differential: f64,
     pub boundary: String,
     pub rating: String,
 }
 
 /// Share of a provider's rostered students excluded by each rule.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct ExclusionRow {
     pub provider: String,
     pub rostered: u64,
-    pub rule: String,
+    pub rule: Rule,
     pub excluded: u64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub share: f64,
 }
 
 /// Fairness checks.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Fairness {
-    pub regression_to_mean: Vec<String>,
+    #[serde(default)]
+    pub regression_to_mean: Vec<Warning>,
     pub equivalence: Vec<Equivalence>,
     pub attrition: Vec<AttritionRow>,
     pub exclusions: Vec<ExclusionRow>,
-    pub warnings: Vec<String>,
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
 }
 
 pub(super) fn mean_sd(v: &[f64]) -> (f64, f64) {
@@ -119,15 +126,15 @@ pub(super) fn regression_to_mean(students: &[Student], idx: &[usize], provider: 
 }
 
 /// A provider's share of rostered students excluded by each rule.
-pub(super) fn exclusion_rows(prov: &str, rostered: u64, excluded: &BTreeMap<String, u64>) -> Vec<ExclusionRow> {
+pub(super) fn exclusion_rows(prov: &str, rostered: u64, excluded: &BTreeMap<Rule, u64>) -> Vec<ExclusionRow> {
     Rule::ALL
         .iter()
         .map(|rule| {
-            let n = excluded.get(rule.as_str()).copied().unwrap_or(0);
+            let n = excluded.get(rule).copied().unwrap_or(0);
             ExclusionRow {
                 provider: prov.to_string(),
                 rostered,
-                rule: rule.as_str().into(),
+                rule: *rule,
                 excluded: n,
                 share: if rostered > 0 { n as f64 / rostered as f64 } else { 0.0 },
             }
@@ -188,27 +195,33 @@ pub(super) fn provider_fairness(
         && !zt.is_empty()
         && let Some(line) = regression_to_mean(cx.students, idx, prov)
     {
-        f.regression_to_mean.push(line);
+        f.regression_to_mean.push(Warning::new(WarningCode::RegressionToMean, line));
     }
 }
 
 /// Warnings of the fairness checks: equivalence not satisfied, high attrition.
-pub(super) fn fairness_warnings(f: &Fairness) -> Vec<String> {
+pub(super) fn fairness_warnings(f: &Fairness) -> Vec<Warning> {
     let mut out = Vec::new();
     for e in f.equivalence.iter().filter(|e| e.rating == "not satisfied") {
-        out.push(format!(
-            "{}: counted students' pre-tests differ from the comparison group's by g = {:.2} (WWC: > 0.25 SD, \
+        out.push(Warning::new(
+            WarningCode::BaselineEquivalence,
+            format!(
+                "{}: counted students' pre-tests differ from the comparison group's by g = {:.2} (WWC: > 0.25 SD, \
              baseline equivalence not satisfied); comparisons with that group need care",
-            e.provider, e.g
+                e.provider, e.g
+            ),
         ));
     }
     for a in f.attrition.iter().filter(|a| a.rating == "high") {
-        out.push(format!(
-            "{}: attrition is high under the {} WWC boundary (overall {:.1}%, differential {:.1} points)",
-            a.provider,
-            a.boundary,
-            100.0 * a.overall,
-            100.0 * a.differential
+        out.push(Warning::new(
+            WarningCode::HighAttrition,
+            format!(
+                "{}: attrition is high under the {} WWC boundary (overall {:.1}%, differential {:.1} points)",
+                a.provider,
+                a.boundary,
+                100.0 * a.overall,
+                100.0 * a.differential
+            ),
         ));
     }
     out

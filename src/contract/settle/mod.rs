@@ -48,6 +48,7 @@
 //! penalty = penalty_per_regressed × (counted students with growth < regressed_below);
 //! payable = min(cap, max(0, base + outcome − penalty)). Each step is written out.
 
+use crate::stats::warning::{Warning, WarningCode};
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -78,15 +79,17 @@ pub use outcome::*;
 pub use payment::*;
 
 /// One provider's settlement.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct ProviderResult {
     pub provider: String,
     pub counts: ProviderCounts,
     /// Tutored students not counted, by the first rule failed.
-    pub excluded: BTreeMap<String, u64>,
+    #[serde(default, serialize_with = "by_rule_name")]
+    pub excluded: BTreeMap<Rule, u64>,
     pub estimate: Option<Estimate>,
     /// Why there is no estimate (no counted students, no comparison group, ...).
-    pub no_estimate: Option<String>,
+    #[serde(default)]
+    pub no_estimate: Option<NoEstimateReason>,
     /// Fewer counted students than `min_cell`: public tables show no metric.
     pub suppressed: bool,
     pub tiers: Vec<TierDecision>,
@@ -95,7 +98,7 @@ pub struct ProviderResult {
 }
 
 /// Everything a settlement produces.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Settlement {
     pub providers: Vec<ProviderResult>,
     pub comparison: Option<Estimate>,
@@ -104,7 +107,72 @@ pub struct Settlement {
     #[serde(skip)]
     pub audit: Vec<AuditRow>,
     pub totals: PaymentResultTotals,
-    pub warnings: Vec<String>,
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
+}
+
+/// Why a provider shows no estimate in `results.json`: the metric could not be computed,
+/// or the provider is under `min_cell` ([`crate::contract::suppress`]). Written as its text.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum NoEstimateReason {
+    #[error("{0}")]
+    Metric(NoEstimate),
+    #[error(
+        "suppressed: {counted} counted students, fewer than min_cell = {min_cell} (decision and payment are \
+         computed on the full data; see the restricted audit)"
+    )]
+    Suppressed { counted: u64, min_cell: usize },
+    /// A reason written by an older obc that is none of the above.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl NoEstimateReason {
+    /// The reason its text names ([`NoEstimateReason::Other`] when none does).
+    pub fn from_text(text: &str) -> NoEstimateReason {
+        use NoEstimate::*;
+        let metric = [NoCountedStudents, NoSgp, NoValue, EffectSizeWithComparison, NoEffectModel, NoPooledSd];
+        if let Some(e) = metric.into_iter().find(|e| e.to_string() == text) {
+            return NoEstimateReason::Metric(e);
+        }
+        let suppressed = text.strip_prefix("suppressed: ").and_then(|rest| {
+            let (counted, rest) = rest.split_once(" counted students, fewer than min_cell = ")?;
+            let (min_cell, _) = rest.split_once(' ')?;
+            Some(NoEstimateReason::Suppressed { counted: counted.parse().ok()?, min_cell: min_cell.parse().ok()? })
+        });
+        match suppressed {
+            Some(r) if r.to_string() == text => r,
+            _ => NoEstimateReason::Other(text.to_string()),
+        }
+    }
+}
+
+impl Serialize for NoEstimateReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for NoEstimateReason {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(NoEstimateReason::from_text(&String::deserialize(d)?))
+    }
+}
+
+impl Settlement {
+    /// The public part: everything but the audit rows (what `results.json` holds), without
+    /// copying the audit.
+    pub fn public(&self) -> Settlement {
+        Settlement {
+            providers: self.providers.clone(),
+            comparison: self.comparison.clone(),
+            groups: self.groups.clone(),
+            fairness: self.fairness.clone(),
+            audit: Vec::new(),
+            totals: self.totals.clone(),
+            warnings: self.warnings.clone(),
+        }
+    }
 }
 
 /// What every provider's settlement reads: the students, their outcomes and who counts,
@@ -128,7 +196,9 @@ pub fn settle(contract: &Contract, students: &[Student]) -> Settlement {
     let (met, reason) = outcomes(contract, students);
     let counted: Vec<bool> = met.iter().map(Option::is_some).collect();
     let effect = match contract.metric.kind {
-        MetricKind::EffectSize => effect_model(students, &counted).map_err(|e| warnings.push(e.to_string())).ok(),
+        MetricKind::EffectSize => effect_model(students, &counted)
+            .map_err(|e| warnings.push(Warning::new(WarningCode::EffectModel, e.to_string())))
+            .ok(),
         _ => None,
     };
     let comparison = comparison_group(contract, students, &counted, &met, effect.as_ref());
@@ -170,7 +240,7 @@ fn settle_provider(
     cx: &Context<'_>,
     prov: &str,
     fairness: &mut Fairness,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> (ProviderResult, Vec<AuditRow>) {
     let (contract, students) = (cx.contract, cx.students);
     let rows: Vec<usize> = (0..students.len()).filter(|&i| students[i].provider.as_deref() == Some(prov)).collect();
@@ -188,15 +258,18 @@ fn settle_provider(
     let suppressed = counts.counted < contract.reporting.min_cell as u64;
     provider_fairness(cx, prov, &idx, &counts, suppressed, fairness);
     if counts.counted < contract.limits.min_counted {
-        warnings.push(format!(
-            "{prov}: only {} counted students, fewer than limits.min_counted = {}: its metric and decisions \
+        warnings.push(Warning::new(
+            WarningCode::FewCounted,
+            format!(
+                "{prov}: only {} counted students, fewer than limits.min_counted = {}: its metric and decisions \
              rest on very few students",
-            counts.counted, contract.limits.min_counted
+                counts.counted, contract.limits.min_counted
+            ),
         ));
     }
     let (estimate, no_estimate) = match est {
         Ok(e) => (Some(e), None),
-        Err(e) => (None, Some(e.to_string())),
+        Err(e) => (None, Some(NoEstimateReason::Metric(e))),
     };
     let mut result = ProviderResult {
         provider: prov.to_string(),
@@ -268,6 +341,28 @@ mod tests {
         assert_eq!(decide(Probability, 0.8, 0.50, 0.42, 0.58, 0.7, 0.48), Verdict::Inconclusive);
         assert_eq!(decide(Probability, 0.8, 0.50, 0.42, 0.58, 0.85, 0.48), Verdict::Met);
         assert_eq!(decide(Probability, 0.8, 0.50, 0.42, 0.58, 0.15, 0.48), Verdict::NotMet);
+    }
+
+    #[test]
+    fn no_estimate_reasons_read_back_from_their_text() {
+        use NoEstimate::*;
+        let reasons = [
+            NoEstimateReason::Metric(NoCountedStudents),
+            NoEstimateReason::Metric(NoSgp),
+            NoEstimateReason::Metric(NoValue),
+            NoEstimateReason::Metric(EffectSizeWithComparison),
+            NoEstimateReason::Metric(NoEffectModel),
+            NoEstimateReason::Metric(NoPooledSd),
+            NoEstimateReason::Suppressed { counted: 6, min_cell: 10 },
+            NoEstimateReason::Other("an older reason".into()),
+        ];
+        for r in reasons {
+            let text = serde_json::to_string(&r).unwrap();
+            assert_eq!(serde_json::from_str::<NoEstimateReason>(&text).unwrap(), r, "{text}");
+        }
+        assert!(NoEstimateReason::Suppressed { counted: 6, min_cell: 10 }.to_string().starts_with(
+            "suppressed: 6 counted students, fewer than min_cell = 10 (decision and payment are computed on the full data"
+        ));
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! Who counts and what each student reached: the students settlement sees, the rule
 //! each failed first, and the outcome of a counted student (docs/methods.md, settlement).
 
-#[allow(unused_imports)]
 use super::*;
+#[allow(unused_imports)]
+use crate::stats::warning::{Warning, WarningCode};
 
 /// Norm results of one student (what the outcome and the metric read).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct NormScore {
     pub expected_growth: Option<f64>,
     pub growth_sd: Option<f64>,
@@ -15,7 +16,7 @@ pub struct NormScore {
 }
 
 /// The first rule a student failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     NoPreTest,
@@ -37,6 +38,13 @@ impl Rule {
             Rule::NoNorm => "no_norm",
         }
     }
+}
+
+/// Writes counts by rule in the order of the rules' names (as a map keyed by name was
+/// written before the rule was a type), so that the JSON does not change.
+pub fn by_rule_name<S: serde::Serializer>(map: &BTreeMap<Rule, u64>, s: S) -> Result<S::Ok, S::Error> {
+    let named: BTreeMap<&str, u64> = map.iter().map(|(r, n)| (r.as_str(), *n)).collect();
+    named.serialize(s)
 }
 
 /// One student as settlement sees them (built by the caller from the analytic file and
@@ -139,18 +147,21 @@ pub(super) fn metric_value(kind: MetricKind, met: bool, s: &Student) -> Option<f
 pub fn comparison_present(
     contract: &Contract,
     rows: &[crate::data::AnalyticRow],
-) -> Result<Vec<String>, crate::error::DataError> {
+) -> Result<Vec<Warning>, crate::error::DataError> {
     if rows.is_empty() || rows.iter().any(|r| r.provider_id.is_none()) {
         return Ok(Vec::new());
     }
     if contract.metric.kind == MetricKind::EffectSize && contract.contract.require_comparison {
         return Err(crate::error::DataError::NoComparison { metric: contract.metric.kind.describe().into() });
     }
-    Ok(vec![format!(
-        "no comparison students: every roster student has a provider, so baseline equivalence and attrition \
+    Ok(vec![Warning::new(
+        WarningCode::Comparison,
+        format!(
+            "no comparison students: every roster student has a provider, so baseline equivalence and attrition \
          against a comparison group cannot be checked (comparison codes: {:?}; set [contract] \
          comparison_values if untutored students carry a code)",
-        contract.contract.comparison_values
+            contract.contract.comparison_values
+        ),
     )])
 }
 
@@ -184,11 +195,11 @@ pub(super) fn outcomes(contract: &Contract, students: &[Student]) -> Outcomes {
 }
 
 /// Students of `rows` not counted, by the first rule they failed.
-pub(super) fn excluded_by_rule(rows: &[usize], reason: &[Option<(Rule, String)>]) -> BTreeMap<String, u64> {
-    let mut excluded: BTreeMap<String, u64> = BTreeMap::new();
+pub(super) fn excluded_by_rule(rows: &[usize], reason: &[Option<(Rule, String)>]) -> BTreeMap<Rule, u64> {
+    let mut excluded: BTreeMap<Rule, u64> = BTreeMap::new();
     for &i in rows {
         if let Some((rule, _)) = &reason[i] {
-            *excluded.entry(rule.as_str().to_string()).or_default() += 1;
+            *excluded.entry(*rule).or_default() += 1;
         }
     }
     excluded

@@ -5,19 +5,24 @@
 use super::*;
 
 /// The payment of one provider with its arithmetic.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct PaymentResult {
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub base: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub outcome: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub penalty: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub before_cap: f64,
     pub cap: Option<f64>,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub payable: f64,
     pub arithmetic: Vec<String>,
 }
 
 /// Counts a payment needs.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct PaymentCounts {
     pub rostered: u64,
     pub served: u64,
@@ -130,7 +135,7 @@ pub fn payment(contract: &Contract, counts: PaymentCounts, reached: Option<usize
 
 /// Counts of one provider as reported: `met` and `regressed` are withheld (`None`) from
 /// public outputs when the provider has fewer counted students than `min_cell`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct ProviderCounts {
     pub rostered: u64,
     pub served: u64,
@@ -140,11 +145,15 @@ pub struct ProviderCounts {
 }
 
 /// Sum over providers.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct PaymentResultTotals {
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub base: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub outcome: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub penalty: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub payable: f64,
 }
 

@@ -133,6 +133,7 @@
 //!   `E[r²]`.
 //! - Knots come from this norm group only, as in [`crate::stats::norms::sgp`].
 
+use crate::stats::warning::{Warning, WarningCode};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -278,7 +279,7 @@ pub struct ConditionalDiagnostics {
     pub deviance: Option<f64>,
     /// What R would report as warnings (non-convergence, step halving), and the
     /// constant-weeks note.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// Fitted conditional-normal norms of one norm group: everything needed to compute a
@@ -484,10 +485,10 @@ impl ConditionalSpec {
         norms.diagnostics.rss = rss;
         norms.diagnostics.sigma = sigma;
         if let WeeksUse::Constant(w) = weeks_use {
-            norms
-                .diagnostics
-                .warnings
-                .push(format!("weeks supplied but constant ({w}) in this norm group: left out of the mean model"));
+            norms.diagnostics.warnings.push(Warning::new(
+                WarningCode::NormsConstantWeeks,
+                format!("weeks supplied but constant ({w}) in this norm group: left out of the mean model"),
+            ));
         }
         norms.sd = match self.sd_model {
             SdModel::Constant => SdFit::Constant { sigma },
@@ -612,7 +613,7 @@ struct GlmFit {
     iterations: usize,
     converged: bool,
     deviance: f64,
-    warnings: Vec<String>,
+    warnings: Vec<Warning>,
 }
 
 /// Gamma deviance `2 Σ [−log(y/μ) + (y − μ)/μ]` (R's `Gamma()$dev.resids`, summed).
@@ -655,7 +656,8 @@ fn gamma_log_glm(x: &[f64], y: &[f64]) -> Result<GlmFit, ConditionalError> {
             let Some(old) = coef_old else {
                 return Err(ConditionalError::Diverged { iteration: iter });
             };
-            warnings.push("glm.fit: step size truncated due to divergence".to_string());
+            warnings
+                .push(Warning::new(WarningCode::GlmStepTruncated, "glm.fit: step size truncated due to divergence"));
             let mut halvings = 0;
             while !dev.is_finite() {
                 if halvings >= GLM_MAXIT {
@@ -669,14 +671,17 @@ fn gamma_log_glm(x: &[f64], y: &[f64]) -> Result<GlmFit, ConditionalError> {
         }
         if (dev - dev_old).abs() / (dev.abs() + 0.1) < GLM_EPSILON {
             if boundary {
-                warnings.push("glm.fit: algorithm stopped at boundary value".to_string());
+                warnings.push(Warning::new(WarningCode::GlmBoundary, "glm.fit: algorithm stopped at boundary value"));
             }
             return Ok(GlmFit { coefficients: start, iterations: iter, converged: true, deviance: dev, warnings });
         }
         dev_old = dev;
         coef_old = Some(start);
     }
-    warnings.push(format!("glm.fit: algorithm did not converge in {GLM_MAXIT} iterations"));
+    warnings.push(Warning::new(
+        WarningCode::GlmNotConverged,
+        format!("glm.fit: algorithm did not converge in {GLM_MAXIT} iterations"),
+    ));
     let coefficients = coef_old.unwrap_or([f64::NAN; 2]);
     Ok(GlmFit { coefficients, iterations: GLM_MAXIT, converged: false, deviance: dev_old, warnings })
 }
@@ -910,7 +915,11 @@ mod tests {
         assert_eq!(none.weeks(), WeeksUse::NotSupplied);
         assert_eq!(flat.weeks(), WeeksUse::Constant(32.0));
         assert_eq!(flat.terms().len(), 8, "no weeks column");
-        assert!(flat.diagnostics().warnings.iter().any(|w| w.contains("constant (32)")), "{:?}", flat.diagnostics());
+        assert!(
+            flat.diagnostics().warnings.iter().any(|w| w.message.contains("constant (32)")),
+            "{:?}",
+            flat.diagnostics()
+        );
         // identical arithmetic: the same coefficients, SD and expectations, weeks ignored
         assert_eq!(none.mean_coefficients(), flat.mean_coefficients());
         assert_eq!(none.sd_fit(), flat.sd_fit());

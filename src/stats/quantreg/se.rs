@@ -105,6 +105,7 @@
 //! - Wesolowsky, G. O. (1981). A new descent algorithm for the least absolute value
 //!   regression problem. *Communications in Statistics B* 10(5), 479-491.
 
+use crate::stats::warning::{Warning, WarningCode};
 use serde::{Deserialize, Serialize};
 
 use super::{QuantregError, check_rank, check_shapes, check_values};
@@ -158,7 +159,7 @@ pub struct SeTable {
     pub bandwidth: f64,
     pub method: SeMethod,
     /// Diagnostics that R reports as warnings.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// `sqrt(machine epsilon)`, R's `.Machine$double.eps^(1/2)` in `summary.rq`.
@@ -243,7 +244,7 @@ pub fn standard_errors(
                 })
                 .collect();
             if nonpos > 0 {
-                warnings.push(format!("{nonpos} non-positive fis"));
+                warnings.push(Warning::new(WarningCode::QuantregNonPositiveFis, format!("{nonpos} non-positive fis")));
             }
             let hmat = crossprod(x, n, p, Some(&f));
             let hinv = spd_inverse(&hmat, p).map_err(|col| singular(p, col))?;
@@ -270,7 +271,10 @@ pub fn standard_errors(
             let xt: Vec<f64> = (pz + 1..=needed).map(|k| k as f64 / (n - p) as f64).collect();
             let line = lad_line(&xt, &u);
             if !line.unique {
-                warnings.push("sparsity regression: solution may be nonunique".to_string());
+                warnings.push(Warning::new(
+                    WarningCode::QuantregNonunique,
+                    "sparsity regression: solution may be nonunique",
+                ));
             }
             let sparsity = line.slope;
             let xtxinv = spd_inverse(&xtx, p).map_err(|col| singular(p, col))?;
@@ -478,6 +482,10 @@ mod tests {
     use crate::stats::testutil::floats;
     use serde_json::Value;
 
+    fn messages(w: &[Warning]) -> Vec<String> {
+        w.iter().map(|w| w.message.clone()).collect()
+    }
+
     fn strings(v: &Value) -> Vec<String> {
         v.as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_string()).collect()
     }
@@ -568,7 +576,7 @@ mod tests {
                     "{name}: tau {tau}: {key} bandwidth: Rust {:.17e}, R {r_h:.17e}",
                     t.bandwidth
                 );
-                assert_eq!(t.warnings, strings(&f[key]["warnings"]), "{name}: tau {tau}: {key} warnings");
+                assert_eq!(messages(&t.warnings), strings(&f[key]["warnings"]), "{name}: tau {tau}: {key} warnings");
                 assert_eq!(t.method, method, "{name}: tau {tau}: method");
             }
         }
@@ -618,7 +626,7 @@ mod tests {
                     "sparsity regression: solution may be nonunique".to_string()
                 })
                 .collect();
-            assert_eq!(t.warnings, expected, "tiny: tau {tau}: iid warnings");
+            assert_eq!(messages(&t.warnings), expected, "tiny: tau {tau}: iid warnings");
         }
     }
 

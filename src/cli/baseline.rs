@@ -7,10 +7,10 @@
 use std::path::PathBuf;
 
 use crate::contract::baseline::Baseline;
-use crate::contract::results::BaselineResults;
+use crate::contract::results::{BaselineResults, Header};
 use crate::contract::run::{self, Targets};
 use crate::data::table::{Column, Format, Table};
-use crate::manifest::{Manifest, OutputFile, SCHEMA_VERSION};
+use crate::manifest::{Manifest, OutputFile};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -54,16 +54,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     warnings.extend(result.warnings.iter().cloned());
     m.warnings = warnings.clone();
-    let rec = BaselineResults {
-        schema_version: SCHEMA_VERSION,
-        contract: contract.contract.name.clone(),
-        outcome: contract.outcome.describe(),
-        metric: contract.metric.kind.describe().to_string(),
-        decision: format!("{:?} at level {}", contract.decision.rule, contract.decision.level),
-        weeks,
-        baseline: result.clone(),
-        manifest: m.clone(),
-    };
+    let rec = BaselineResults { header: Header::of(&contract), weeks, baseline: result.clone(), manifest: m.clone() };
     let mut json = serde_json::to_string_pretty(&rec)?;
     json.push('\n');
     out.write("recommendation.json", json.as_bytes())?;

@@ -9,12 +9,12 @@ use std::path::PathBuf;
 
 use super::UserError;
 use crate::contract::norms::ContractNorms;
-use crate::contract::results::{CheckResults, MidpointReport};
+use crate::contract::results::{CheckResults, Header, MidpointReport};
 use crate::contract::run::{self, Settled};
 use crate::contract::settle::{NormScore, Settlement, Student};
 use crate::data::table::{Cell, CsvSink, Format};
 use crate::data::{self, Accounting};
-use crate::manifest::{Manifest, OutputFile, SCHEMA_VERSION};
+use crate::manifest::{Manifest, OutputFile};
 use crate::profile::phase;
 use crate::report::tables;
 use chrono::NaiveDate;
@@ -130,11 +130,7 @@ fn write_outputs(
     m.warnings = warnings.clone();
     let figures = crate::contract::figures::figures(contract, students, s, as_of);
     let results = CheckResults {
-        schema_version: SCHEMA_VERSION,
-        contract: contract.contract.name.clone(),
-        outcome: contract.outcome.describe(),
-        metric: contract.metric.kind.describe().to_string(),
-        decision: format!("{:?} at level {}", contract.decision.rule, contract.decision.level),
+        header: Header::of(contract),
         settlement: s.public(),
         figures: Some(figures),
         norms: norms.map(ContractNorms::summary),

@@ -13,11 +13,12 @@ use serde::{Deserialize, Deserializer, Serialize};
 use super::baseline::Baseline;
 use super::figures::Figures;
 use super::settle::{Settlement, Verdict};
-use crate::manifest::Manifest;
+use super::terms::Contract;
+use crate::manifest::{Manifest, SCHEMA_VERSION};
 
-/// `results.json`: what `obc check` writes and `obc report` reads.
+/// The head of both results files: the schema version and the contract's terms in words.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CheckResults {
+pub struct Header {
     #[serde(default)]
     pub schema_version: u32,
     pub contract: String,
@@ -27,8 +28,29 @@ pub struct CheckResults {
     /// The metric in words (empty when an older file has none).
     #[serde(default)]
     pub metric: String,
+    /// The decision rule and its level in words.
     #[serde(default)]
     pub decision: String,
+}
+
+impl Header {
+    /// The head of a results file written now for `contract`.
+    pub fn of(contract: &Contract) -> Header {
+        Header {
+            schema_version: SCHEMA_VERSION,
+            contract: contract.contract.name.clone(),
+            outcome: contract.outcome.describe(),
+            metric: contract.metric.kind.describe().to_string(),
+            decision: format!("{:?} at level {}", contract.decision.rule, contract.decision.level),
+        }
+    }
+}
+
+/// `results.json`: what `obc check` writes and `obc report` reads.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckResults {
+    #[serde(flatten)]
+    pub header: Header,
     /// The settlement's public part (its audit rows are written to `audit.csv` only).
     pub settlement: Settlement,
     /// `None`: written by an obc older than the figures section.
@@ -46,15 +68,8 @@ pub struct CheckResults {
 /// `recommendation.json`: what `obc baseline` writes and `obc report` reads.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BaselineResults {
-    #[serde(default)]
-    pub schema_version: u32,
-    pub contract: String,
-    #[serde(default)]
-    pub outcome: String,
-    #[serde(default)]
-    pub metric: String,
-    #[serde(default)]
-    pub decision: String,
+    #[serde(flatten)]
+    pub header: Header,
     /// Instructional weeks the targets assume.
     #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub weeks: f64,

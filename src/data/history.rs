@@ -46,7 +46,7 @@ use super::join::{PickedTest, PrePost, break_days, matches};
 use super::ledger::{Accounting, Ledger, Stage};
 use super::load::{ColumnIndex, RawTable, read_table};
 use super::schema::{IdRules, Role, STANDARD_GROUPS, ScoreRanges, Tests, WindowSpec};
-use super::validate::{Test, TestFields, test_fields};
+use super::validate::{Test, test_fields};
 use crate::error::DataError;
 
 /// What loading the history file needs from the contract.
@@ -520,21 +520,18 @@ fn type_rows(
             continue;
         }
         let get = |f: &str| cols.get(raw, f).unwrap_or("");
-        let (fields, bad) = test_fields(raw, cols, &opts.ids, &opts.score_ranges);
-        let (Some(f), true) = (fields, bad.is_empty()) else {
+        let (fields, bad) = test_fields(raw, idx, cols, &opts.ids, &opts.score_ranges);
+        let (Some(test), true) = (fields, bad.is_empty()) else {
             for (c, v, r) in bad {
                 ledger.except(idx, &cols.header(c), &v, r);
             }
             continue;
         };
-        let TestFields { id, subject, date, window, school_year, grade, score, sem, valid } = f;
         let school = get("school_id").trim();
         let info = RowInfo {
             school_id: (!school.is_empty()).then(|| school.to_string()),
             groups: groups.iter().map(|g| (g.clone(), get(g).trim().to_string())).collect(),
         };
-        let test =
-            Test { idx, row: raw.row, student_id: id, subject, date, window, school_year, grade, score, sem, valid };
         let key: Key = (
             test.student_id.clone(),
             test.subject.clone(),

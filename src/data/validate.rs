@@ -595,31 +595,19 @@ fn check_session<R: Fields>(
     }
 }
 
-/// The test fields of one row of the assessments or history file, typed; `Bad` lists each
-/// field that failed (column field, value, reason).
-pub(crate) struct TestFields {
-    pub id: String,
-    pub subject: String,
-    pub date: NaiveDate,
-    pub window: String,
-    pub school_year: Option<String>,
-    pub grade: Option<i32>,
-    pub score: f64,
-    pub sem: Option<f64>,
-    pub valid: bool,
-}
-
 /// Field problems of one row: (field, value, reason).
 pub(crate) type Bad = Vec<(&'static str, String, String)>;
 
-/// Checks the test fields of a row (whose row-level faults were ruled out); `Err` lists every
-/// field that failed, `Ok` may still have an empty student ID checked by the caller.
+/// Checks the test fields of a row (whose row-level faults were ruled out) and types it as
+/// the test at ledger index `idx`. The `Bad` list names every field that failed; a typed
+/// test may still have an empty student ID, checked by the caller.
 pub(crate) fn test_fields<R: Fields>(
     raw: &R,
+    idx: usize,
     cols: &ColumnIndex,
     ids: &IdRules,
     ranges: &ScoreRanges,
-) -> (Option<TestFields>, Bad) {
+) -> (Option<Test>, Bad) {
     let get = |f: &str| cols.get(raw, f).unwrap_or("");
     let mut bad: Bad = Vec::new();
     let id = ids.normalize(get("student_id"));
@@ -674,8 +662,10 @@ pub(crate) fn test_fields<R: Fields>(
         }
     };
     let fields = match (date, score, valid) {
-        (Some(date), Some(score), Some(valid)) => Some(TestFields {
-            id,
+        (Some(date), Some(score), Some(valid)) => Some(Test {
+            idx,
+            row: raw.row(),
+            student_id: id,
             subject,
             date,
             window: get("window").trim().to_ascii_lowercase(),
@@ -706,11 +696,12 @@ fn out_of_range(what: &str, v: f64, [lo, hi]: [f64; 2], subject: &str, key: &str
 /// Checks one assessment row (whose row-level faults were ruled out).
 fn check_test<R: Fields>(
     raw: &R,
+    idx: usize,
     cols: &ColumnIndex,
     opts: &ValidateOptions,
     roster: &RosterIndex,
-) -> Result<(usize, TestFields), Bad> {
-    let (fields, mut bad) = test_fields(raw, cols, &opts.ids, &opts.score_ranges);
+) -> Result<(usize, Test), Bad> {
+    let (fields, mut bad) = test_fields(raw, idx, cols, &opts.ids, &opts.score_ranges);
     let id = opts.ids.normalize(cols.get(raw, "student_id").unwrap_or(""));
     let position = if id.is_empty() { None } else { roster.position(&id) };
     if !id.is_empty() && position.is_none() {
@@ -790,7 +781,7 @@ pub(crate) fn validate_streams(
     let mut texts = Interner::default();
     let mut compact_tests = Vec::new();
     check_rows(&mut tests, &mut assessments_ledger, &test_cols, |raw, idx, file| {
-        let (student, v) = match check_test(raw, &test_cols, opts, &index) {
+        let (student, v) = match check_test(raw, idx, &test_cols, opts, &index) {
             Ok(v) => v,
             Err(bad) => return Ok(Err(bad)),
         };

@@ -178,7 +178,7 @@ pub fn render_check(c: &Check) -> Result<Rendered, ReportError> {
     let spec = &c.manifest.spec;
     let cell = min_cell(spec);
     let mut figs = Figures::default();
-    let mut body = format!("<h1>{}</h1>\n", esc(&c.contract));
+    let mut body = format!("<h1>{}</h1>\n", esc(&c.header.contract));
     body.push_str(&summary_section(c, cell));
     body.push_str(&flow_section(c, &mut figs)?);
     body.push_str(&dosage_section(c, &mut figs)?);
@@ -192,7 +192,7 @@ pub fn render_check(c: &Check) -> Result<Rendered, ReportError> {
     }
     body.push_str(&section("methods", "Methods (from the contract)", &methods::appendix(spec)));
     body.push_str(&manifest_section(&c.manifest));
-    Ok(Rendered { html: html::page(&format!("{}: settlement report", c.contract), &body), svgs: figs.svgs })
+    Ok(Rendered { html: html::page(&format!("{}: settlement report", c.header.contract), &body), svgs: figs.svgs })
 }
 
 fn summary_section(c: &Check, cell: u64) -> String {
@@ -205,11 +205,11 @@ fn summary_section(c: &Check, cell: u64) -> String {
         s.providers.len(),
         if s.providers.len() == 1 { "" } else { "s" }
     );
-    if !c.outcome.is_empty() {
-        text.push_str(&format!(" A student meets the outcome with {}.", c.outcome));
+    if !c.header.outcome.is_empty() {
+        text.push_str(&format!(" A student meets the outcome with {}.", c.header.outcome));
     }
-    if !c.metric.is_empty() {
-        text.push_str(&format!(" Each provider is judged on the {}.", c.metric));
+    if !c.header.metric.is_empty() {
+        text.push_str(&format!(" Each provider is judged on the {}.", c.header.metric));
     }
     if let Some(cmp) = s.comparison.as_ref().filter(|e| e.point.is_finite()) {
         text.push_str(&format!(" The comparison group (untutored students) reached {}.", with_interval(cmp)));
@@ -428,7 +428,7 @@ fn growth_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> 
         let outcome = spec.pointer("/outcome/kind").and_then(Value::as_str);
         let why = if method == Some("sgp") {
             "The contract's norms are student growth percentiles (SGP): they rank a student's growth among like students but give no expected growth in scale-score points, so observed growth cannot be set against expected growth."
-        } else if outcome == Some("scale_growth") && !c.metric.contains("CGI") {
+        } else if outcome == Some("scale_growth") && !c.header.metric.contains("CGI") {
             "The contract uses no growth norms (the outcome is scale-score growth), so there is no expected growth to compare with."
         } else {
             "The results give no comparison of observed with expected growth."
@@ -538,7 +538,7 @@ fn metric_section(c: &Check, cell: u64, figs: &mut Figures) -> Result<String, Re
         .map(|v| (format!("comparison group = {v:.3}"), v));
     let level = s.providers.iter().find_map(|p| p.estimate.as_ref().map(|e| e.level).filter(|l| l.is_finite()));
     let level = level.map_or_else(|| "the contract's".to_string(), |l| format!("{}%", (l * 100.0).round()));
-    let metric = if c.metric.is_empty() { "provider metric".to_string() } else { c.metric.clone() };
+    let metric = if c.header.metric.is_empty() { "provider metric".to_string() } else { c.header.metric.clone() };
     let alt = format!(
         "Caterpillar plot of the {metric} per provider, highest first, with {level} intervals; thresholds as dashed lines and the comparison group as a dotted line. {}",
         rows.iter()
@@ -887,13 +887,13 @@ fn manifest_section(m: &Manifest) -> String {
 /// Renders the report of `obc baseline` from its recommendation.json.
 pub fn render_baseline(b: &Baseline) -> Result<Rendered, ReportError> {
     let mut figs = Figures::default();
-    let mut body = format!("<h1>{}</h1>\n", esc(&b.contract));
+    let mut body = format!("<h1>{}</h1>\n", esc(&b.header.contract));
     body.push_str(&section("summary", "Summary: recommended threshold", &recommendation_summary(b)));
     body.push_str(&section("oc", "Operating characteristics", &oc_section(b, &mut figs)?));
     body.push_str(&section("targets", "Targets", &targets_section(b)));
     body.push_str(&section("methods", "Methods (from the contract)", &methods::appendix(&b.manifest.spec)));
     body.push_str(&manifest_section(&b.manifest));
-    Ok(Rendered { html: html::page(&format!("{}: target-setting report", b.contract), &body), svgs: figs.svgs })
+    Ok(Rendered { html: html::page(&format!("{}: target-setting report", b.header.contract), &body), svgs: figs.svgs })
 }
 
 /// The summary of a target-setting report: business as usual and the recommendation, in
@@ -910,8 +910,8 @@ fn recommendation_summary(b: &Baseline) -> String {
         body_b.population.target_students,
         with_interval(bau)
     );
-    if !b.metric.is_empty() {
-        text.push_str(&format!("The metric is the {}. ", b.metric));
+    if !b.header.metric.is_empty() {
+        text.push_str(&format!("The metric is the {}. ", b.header.metric));
     }
     text.push_str(&format!(
         "For a provider of {} students, the recommended threshold is {:.3}: a provider with no effect would meet it {} of the time (at most {} wanted), and a provider with a true effect of {} SD would meet it {} of the time (power). ",

@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::ReportError;
-use crate::contract::results::{BaselineResults, CheckResults};
+use crate::contract::results::{BaselineResults, CheckResults, Header};
 
 /// Reads `root[key]` as `T`; absent or null is [`ReportError::Missing`].
 fn required<T: DeserializeOwned>(root: &Value, key: &str) -> Result<T, ReportError> {
@@ -28,14 +28,21 @@ fn optional<T: DeserializeOwned>(root: &Value, key: &str) -> Result<Option<T>, R
     }
 }
 
-/// The results of `obc check`.
-pub fn check(v: &Value) -> Result<CheckResults, ReportError> {
-    Ok(CheckResults {
+/// The head of either results file.
+fn header(v: &Value) -> Result<Header, ReportError> {
+    Ok(Header {
         schema_version: optional(v, "schema_version")?.unwrap_or(0),
         contract: required(v, "contract")?,
         outcome: optional(v, "outcome")?.unwrap_or_default(),
         metric: optional(v, "metric")?.unwrap_or_default(),
         decision: optional(v, "decision")?.unwrap_or_default(),
+    })
+}
+
+/// The results of `obc check`.
+pub fn check(v: &Value) -> Result<CheckResults, ReportError> {
+    Ok(CheckResults {
+        header: header(v)?,
         settlement: required(v, "settlement")?,
         figures: optional(v, "figures")?,
         norms: optional(v, "norms")?,
@@ -47,11 +54,7 @@ pub fn check(v: &Value) -> Result<CheckResults, ReportError> {
 /// The recommendation of `obc baseline`.
 pub fn baseline(v: &Value) -> Result<BaselineResults, ReportError> {
     Ok(BaselineResults {
-        schema_version: optional(v, "schema_version")?.unwrap_or(0),
-        contract: required(v, "contract")?,
-        outcome: optional(v, "outcome")?.unwrap_or_default(),
-        metric: optional(v, "metric")?.unwrap_or_default(),
-        decision: optional(v, "decision")?.unwrap_or_default(),
+        header: header(v)?,
         weeks: optional(v, "weeks")?.unwrap_or(f64::NAN),
         baseline: required(v, "baseline")?,
         manifest: required(v, "manifest")?,

@@ -16,7 +16,8 @@ use crate::stats::design::{Design, Encoding, LevelOrder};
 use crate::stats::vam::dose::DoseSpec;
 use crate::stats::vam::eiv::MeasurementError;
 use crate::stats::vam::providers::{
-    FixedProviders, FixedSpec, ProviderEffect, RandomGroups, Sample, Term, dose_curves, fixed_providers, random_groups,
+    FixedProviders, FixedProvidersSpec, ProviderEffect, RandomGroups, Sample, Term, dose_curves, fixed_providers,
+    random_groups,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -184,7 +185,7 @@ fn fixed_model(a: &Args, r: &Rows, s: &Sample) -> anyhow::Result<(Table, Vec<Val
         (None, Some(c)) => Some(MeasurementError::Sem(r.number(c).1)),
         (None, None) => None,
     };
-    let spec = FixedSpec {
+    let spec = FixedProvidersSpec {
         absorb: a.fixed_effect.iter().map(sorted).collect(),
         cluster: a.cluster.as_ref().map(sorted),
         measurement_error,
@@ -193,8 +194,9 @@ fn fixed_model(a: &Args, r: &Rows, s: &Sample) -> anyhow::Result<(Table, Vec<Val
         bootstrap: a.bootstrap,
         seed: a.seed,
     };
-    let FixedProviders { terms, providers, fit, std_errors, interval_df, eiv, comparison_n } =
+    let FixedProviders { terms, providers, fit, covariance, interval_df, eiv, comparison_n } =
         fixed_providers(s, &spec).map_err(|e| UserError(e.to_string()))?;
+    let std_errors = covariance.kind.label();
     let mut effects = Table::new();
     let float = |f: fn(&ProviderEffect) -> Option<f64>| Column::Float(providers.iter().map(f).collect());
     effects.push("group", Column::Text(providers.iter().map(|p| Some(p.group.clone())).collect()));
@@ -223,7 +225,7 @@ fn fixed_model(a: &Args, r: &Rows, s: &Sample) -> anyhow::Result<(Table, Vec<Val
     };
     let diagnostics = json!({
         "model": "fixed", "n": fit.n, "k": fit.k, "df_residual": fit.df_residual, "sigma": fit.sigma,
-        "rss": fit.rss, "n_clusters": fit.n_clusters, "std_errors": std_errors, "interval_df": interval_df,
+        "rss": fit.rss, "n_clusters": covariance.n_clusters, "std_errors": std_errors, "interval_df": interval_df,
         "absorbed": a.fixed_effect, "sweeps": fit.sweeps, "comparison_n": comparison_n,
         "eiv": eiv_json,
     });

@@ -149,10 +149,10 @@ fn sample(a: &Args, r: &Rows) -> anyhow::Result<Sample> {
     let (_, y) = r.number(&a.outcome);
     let mut regressors = Design::builder(y.len());
     let (pre, values) = r.number(&a.pre);
-    regressors = regressors.numeric(&pre, values).map_err(|e| UserError(e.to_string()))?;
+    regressors = regressors.numeric(&pre, values)?;
     for c in &a.covariate {
         let (name, values) = r.number(c);
-        regressors = regressors.numeric(&name, values).map_err(|e| UserError(e.to_string()))?;
+        regressors = regressors.numeric(&name, values)?;
     }
     let labels = r.text(&a.group).into_iter().map(|g| if g == a.comparison { String::new() } else { g });
     Ok(Sample {
@@ -195,7 +195,7 @@ fn fixed_model(a: &Args, r: &Rows, s: &Sample) -> anyhow::Result<(Table, Vec<Val
         seed: a.seed,
     };
     let FixedProviders { terms, providers, fit, covariance, interval_df, eiv, comparison_n } =
-        fixed_providers(s, &spec).map_err(|e| UserError(e.to_string()))?;
+        fixed_providers(s, &spec)?;
     let std_errors = covariance.kind.label();
     let mut effects = Table::new();
     let float = |f: fn(&ProviderEffect) -> Option<f64>| Column::Float(providers.iter().map(f).collect());
@@ -234,8 +234,7 @@ fn fixed_model(a: &Args, r: &Rows, s: &Sample) -> anyhow::Result<(Table, Vec<Val
 
 /// The random model's effects table (every group, the comparison group too) and diagnostics.
 fn random_model(a: &Args, s: &Sample) -> anyhow::Result<(Table, Vec<Value>, Value)> {
-    let RandomGroups { terms, groups, fit } =
-        random_groups(s, a.level, a.min_cell).map_err(|e| UserError(e.to_string()))?;
+    let RandomGroups { terms, groups, fit } = random_groups(s, a.level, a.min_cell)?;
     let mut effects = Table::new();
     let label = |g: &str| if g.is_empty() { "(comparison)".to_string() } else { g.to_string() };
     effects.push("group", Column::Text(groups.iter().map(|g| Some(label(&g.group))).collect()));

@@ -280,8 +280,10 @@ pub fn effect_model(students: &[Student], in_model: &[bool]) -> Result<EffectMod
         let sd = ((ss - n * m * m) / (n - 1.0).max(1.0)).max(0.0).sqrt();
         if sd > 0.0 { (x - m) / sd } else { 0.0 }
     };
-    let y: Vec<f64> =
-        idx.iter().map(|&i| students[i].post.ok_or(EffectModelError::MissingTest("post-test"))).collect::<Result<_, _>>()?;
+    let y: Vec<f64> = idx
+        .iter()
+        .map(|&i| students[i].post.ok_or(EffectModelError::MissingTest("post-test")))
+        .collect::<Result<_, _>>()?;
     let (x, covariates) = effect_design(students, &idx, &grades, &providers, z_of)?;
     let spec = FixedSpec { absorb: &[], solver: LeastSquares::Qr };
     let fit = spec.fit(x.view(), ArrayView1::from(&y)).map_err(|e| EffectModelError::LeastSquares(e.to_string()))?;

@@ -297,21 +297,12 @@ fn cluster_bootstrap_of_the_fixed_model_agrees_with_cr1_and_is_reproducible() {
 #[test]
 fn model_errors_of_the_data_exit_2_with_the_library_message() {
     let dir = tempfile::tempdir().unwrap();
+    let data = fixture("vam_synthetic.csv");
     let run = |extra: &[&str], out: &str| {
         let out = dir.path().join(out);
-        let mut args = vec![
-            "vam",
-            "--data",
-            s(&fixture("vam_synthetic.csv")).to_string().leak(),
-            "--outcome",
-            "post",
-            "--pre",
-            "pre",
-            "--group",
-            "provider",
-        ];
+        let mut args = vec!["vam", "--data", s(&data), "--outcome", "post", "--pre", "pre", "--group", "provider"];
         args.extend_from_slice(extra);
-        args.extend_from_slice(&["--out", s(&out).to_string().leak()]);
+        args.extend_from_slice(&["--out", s(&out)]);
         obc(&args)
     };
     // `school` as a covariate is constant within the absorbed schools: a singular design

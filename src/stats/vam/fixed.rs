@@ -173,7 +173,7 @@ impl FixedSpec<'_> {
 }
 
 /// [`FixedSpec::fit`] on the column-major slice `x[j * n + i]`.
-pub(crate) fn fit_slices(x: &[f64], n: usize, p: usize, y: &[f64], spec: &FixedSpec) -> Result<FixedFit, VamError> {
+fn fit_slices(x: &[f64], n: usize, p: usize, y: &[f64], spec: &FixedSpec) -> Result<FixedFit, VamError> {
     super::check_inputs(x, n, p, y)?;
     for (k, f) in spec.absorb.iter().enumerate() {
         check_factor(f, k, n)?;

@@ -2,7 +2,7 @@
 //!
 //! # Method
 //!
-//! [`fit_path`] fits `b(tau_1), …, b(tau_m)` for increasing taus with one solver
+//! [`PathSpec::fit`] fits `b(tau_1), …, b(tau_m)` for increasing taus with one solver
 //! ([`Solver::Br`] or [`Solver::Fn`]). On large problems it uses the preprocessing of
 //! Portnoy and Koenker (1997, section 4; quantreg's `rq.fit.pfn`), started from the
 //! neighbouring tau's solution instead of a fresh subsample:
@@ -103,7 +103,7 @@ pub enum Solver {
     Fn,
 }
 
-/// When [`fit_path`] reduces each problem by preprocessing (module documentation).
+/// When [`PathSpec::fit`] reduces each problem by preprocessing (module documentation).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preprocess {
@@ -116,7 +116,7 @@ pub enum Preprocess {
     Always,
 }
 
-/// Options of [`fit_path`]; see the module documentation.
+/// Options of [`PathSpec`]; see the module documentation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PathOptions {

@@ -197,7 +197,7 @@ fn nid_bandwidth(tau: f64, n: usize, hs: bool) -> f64 {
 /// data ([`super::RqFit::se`] refits with the fit's own solver). "nid" calls it
 /// twice (at `tau + h` and `tau - h`); "iid" does not call it.
 ///
-/// Errors: the input checks of `fit_fn` (lengths, non-finite values, tau, rank), a
+/// Errors: the input checks of `RqSpec::fit` (lengths, non-finite values, tau, rank), a
 /// coefficient vector of the wrong length, errors returned by `refit`, a singular
 /// density-weighted `H` (nid, [`QuantregError::SingularDesign`]), or a residual window
 /// longer than the data (iid, [`QuantregError::TooFewObservations`]).

@@ -1,15 +1,18 @@
 //! Scale benchmark of the value-added models (issue: value-added, item 10):
 //! - `fixed/N`: N students, 500 schools absorbed, 10 providers plus comparison, pretest and
-//!   two covariates, CR1 standard errors clustered by school (`stats::vam::fixed::fit_fixed`);
+//!   two covariates, CR1 standard errors clustered by school (`stats::vam::fixed::FixedSpec`
+//!   then `FixedFit::vcov`); `fixed_three_vcov/N` the same fit with the classical, HC1 and
+//!   CR1 covariances (the work of one fit before inference was chosen on the fit);
 //! - `random/N`: REML random intercept for N students in N/200 groups with the same
-//!   covariates (`stats::vam::random::fit_random_intercept`).
+//!   covariates (`stats::vam::random::RandomSpec`).
 //!
 //! Run with `cargo bench --bench vam`; OBC_BENCH_VAM_N sets the sizes (default 1000000).
 //! Figures: benches/README.md.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use obc::stats::vam::fixed::{Factor, fit_fixed};
-use obc::stats::vam::random::{Likelihood, fit_random_intercept};
+use ndarray::{ArrayView1, ArrayView2, ShapeBuilder};
+use obc::stats::vam::fixed::{Factor, FixedSpec, Vcov};
+use obc::stats::vam::random::{Likelihood, RandomSpec};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
@@ -63,11 +66,23 @@ fn bench(c: &mut Criterion) {
     for n in sizes {
         let d = district(n);
         let schools = Factor { level: &d.school, levels: 500 };
+        let x = ArrayView2::from_shape((d.n, 13).f(), &d.x[..]).unwrap();
+        let y = ArrayView1::from(&d.y);
         group.bench_function(format!("fixed/{n}"), |b| {
             b.iter(|| {
-                let fit = fit_fixed(&d.x, d.n, 13, &d.y, &[schools], Some(schools)).unwrap();
-                assert_eq!(fit.n_clusters, Some(500));
-                fit
+                let fit = FixedSpec { absorb: &[schools], ..FixedSpec::default() }.fit(x, y).unwrap();
+                let cov = fit.vcov(&Vcov::Cr1 { cluster: schools }).unwrap();
+                assert_eq!(cov.n_clusters, Some(500));
+                (fit, cov)
+            })
+        });
+        // the work of one call before estimation and inference were separated: all three
+        // covariances
+        group.bench_function(format!("fixed_three_vcov/{n}"), |b| {
+            b.iter(|| {
+                let fit = FixedSpec { absorb: &[schools], ..FixedSpec::default() }.fit(x, y).unwrap();
+                let all = [Vcov::Classical, Vcov::Hc1, Vcov::Cr1 { cluster: schools }].map(|v| fit.vcov(&v).unwrap());
+                (fit, all)
             })
         });
         // random: intercept + the same 3 covariates, groups of about 200
@@ -75,7 +90,9 @@ fn bench(c: &mut Criterion) {
         xr.extend_from_slice(&d.x[..3 * n]);
         let levels = (n / 200).max(2);
         group.bench_function(format!("random/{n}"), |b| {
-            b.iter(|| fit_random_intercept(&xr, d.n, 4, &d.y, &d.group, levels, Likelihood::Reml).unwrap())
+            let xr = ArrayView2::from_shape((d.n, 4).f(), &xr[..]).unwrap();
+            let spec = RandomSpec { group: Factor { level: &d.group, levels }, likelihood: Likelihood::Reml };
+            b.iter(|| spec.fit(xr, y).unwrap())
         });
     }
     group.finish();

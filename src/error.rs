@@ -3,6 +3,81 @@
 
 use std::path::PathBuf;
 
+use crate::data::norms_table::TableLoadError;
+use crate::stats::bootstrap::BootstrapError;
+use crate::stats::design::DesignError;
+use crate::stats::norms::model::ModelError;
+use crate::stats::quantreg::QuantregError;
+use crate::stats::vam::VamError;
+use crate::stats::vam::providers::ProvidersError;
+
+/// What kind of problem an error is; the exit code follows from it (README.md, "Exit
+/// codes").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The input data cannot be used as given (a file, a column, a value, a design the data
+    /// make singular): the user fixes the inputs.
+    Input,
+    /// The contract is wrong or inconsistent: the user fixes the contract.
+    Contract,
+    /// The command line asks for something that cannot be done.
+    Usage,
+    /// An output cannot be written (the folder, the disk, a rename).
+    Output,
+}
+
+impl ErrorKind {
+    /// 2 for a problem the user fixes in the inputs, the contract or the command line; 3 for
+    /// an output problem.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ErrorKind::Input | ErrorKind::Contract | ErrorKind::Usage => 2,
+            ErrorKind::Output => 3,
+        }
+    }
+}
+
+/// The kind of `e` when it is one of the library's typed errors of the data and statistics
+/// layers (the contract layer's errors have their own `exit_code`).
+pub fn kind_of(e: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
+    if let Some(o) = e.downcast_ref::<OutputError>() {
+        return Some(o.kind());
+    }
+    if let Some(d) = e.downcast_ref::<DataError>() {
+        return Some(d.kind());
+    }
+    if let Some(t) = e.downcast_ref::<TableLoadError>() {
+        return Some(match t {
+            TableLoadError::Read(d) => d.kind(),
+            TableLoadError::InvalidArgument { .. } => ErrorKind::Usage,
+            _ => ErrorKind::Input,
+        });
+    }
+    if let Some(p) = e.downcast_ref::<ProvidersError>() {
+        return Some(match p {
+            ProvidersError::Bootstrap(b) => bootstrap_kind(b),
+            _ => ErrorKind::Input,
+        });
+    }
+    if let Some(b) = e.downcast_ref::<BootstrapError>() {
+        return Some(bootstrap_kind(b));
+    }
+    if e.is::<ConfigError>() {
+        return Some(ErrorKind::Contract);
+    }
+    let input = e.is::<DesignError>() || e.is::<VamError>() || e.is::<QuantregError>() || e.is::<ModelError>();
+    input.then_some(ErrorKind::Input)
+}
+
+/// A plan that cannot run is a usage problem (replicates, units); an interval that cannot be
+/// computed from the data is an input problem.
+fn bootstrap_kind(b: &BootstrapError) -> ErrorKind {
+    match b {
+        BootstrapError::Plan(_) => ErrorKind::Usage,
+        BootstrapError::Interval { .. } => ErrorKind::Input,
+    }
+}
+
 /// Errors of the data layer (loading, validating, joining input files).
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
@@ -74,6 +149,16 @@ pub enum DataError {
 }
 
 impl DataError {
+    /// An output problem for [`DataError::Write`] and [`DataError::Output`] (as
+    /// [`OutputError::kind`]), an input problem otherwise.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            DataError::Write { .. } => ErrorKind::Output,
+            DataError::Output(o) => o.kind(),
+            _ => ErrorKind::Input,
+        }
+    }
+
     /// Names the contract key (`files.roster`) of the file an I/O error is about.
     pub fn for_key(self, key: &str, file: &str) -> DataError {
         match self {
@@ -156,11 +241,16 @@ pub enum OutputError {
 }
 
 impl OutputError {
+    /// A collision with an input is a usage problem; every other kind is an output problem.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            OutputError::InputCollision { .. } => ErrorKind::Usage,
+            _ => ErrorKind::Output,
+        }
+    }
+
     /// The process exit code for this kind: 2 for a collision with an input, else 3.
     pub fn exit_code(&self) -> u8 {
-        match self {
-            OutputError::InputCollision { .. } => 2,
-            _ => 3,
-        }
+        self.kind().exit_code()
     }
 }

@@ -291,10 +291,10 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
         let t0 = stat(&all);
         // Each group gets its own stream family: seed mixed with the group's position.
         let plan = Plan { units, strata: None, reps: a.reps, seed: a.seed ^ ((gi as u64) << 40) };
-        let t = replicates_with_progress(&plan, stat, || bar.inc(1)).map_err(|e| UserError(e.to_string()))?;
+        let t = replicates_with_progress(&plan, stat, || bar.inc(1))?;
         if let Some(w) = export.as_mut() {
             for b in 0..a.reps {
-                let i = plan.indices(b).map_err(|e| UserError(e.to_string()))?;
+                let i = plan.indices(b)?;
                 let line: Vec<String> = i.iter().map(|u| (u + 1).to_string()).collect();
                 writeln!(w, "{},{b},{}", key.join("+"), line.join(","))
                     .map_err(|source| OutputError::Write { path: w.path().to_path_buf(), source })?;

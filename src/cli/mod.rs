@@ -20,7 +20,6 @@ use clap::{Parser, Subcommand};
 use crate::contract::terms::Contract;
 use crate::data::Accounting;
 use crate::data::output::OutputDir;
-use crate::error::{ConfigError, DataError, OutputError};
 
 /// obc: student growth for outcomes-based tutoring contracts.
 #[derive(Debug, Parser)]
@@ -92,30 +91,20 @@ pub fn main() -> ExitCode {
 }
 
 /// The exit code of an error, from the kind of the first typed error in its chain (README.md,
-/// "Exit codes"): 3 for an output problem ([`OutputError`], [`DataError::Write`]), except an
-/// output that would overwrite an input, which is 2 like every contract, input and usage
-/// problem ([`ConfigError`], [`DataError`], [`UserError`]); 1 for anything else.
+/// "Exit codes"; [`crate::error::ErrorKind`]): 3 for an output problem ([`crate::error::OutputError`],
+/// [`crate::error::DataError::Write`]), except an output that would overwrite an input, which is 2 like
+/// every contract, input and usage problem (the data and statistics layers' typed errors,
+/// [`crate::error::ConfigError`], the contract's errors, [`UserError`]); 1 for anything else.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     for c in e.chain() {
-        if let Some(o) = c.downcast_ref::<OutputError>() {
-            return o.exit_code();
-        }
-        if let Some(d) = c.downcast_ref::<DataError>() {
-            return match d {
-                DataError::Write { .. } => 3,
-                DataError::Output(o) => o.exit_code(),
-                _ => 2,
-            };
+        if let Some(kind) = crate::error::kind_of(c) {
+            return kind.exit_code();
         }
         if let Some(e) = c.downcast_ref::<crate::contract::error::Error>() {
             return e.exit_code();
         }
-        // problems the user fixes in the contract, the inputs or the command line
-        if c.is::<ConfigError>()
-            || c.is::<UserError>()
-            || c.is::<crate::contract::error::ContractError>()
-            || c.is::<crate::stats::norms::model::ModelError>()
-            || c.is::<crate::simulate::SimError>()
+        // problems the user fixes in the contract or the command line
+        if c.is::<UserError>() || c.is::<crate::contract::error::ContractError>() || c.is::<crate::simulate::SimError>()
         {
             return 2;
         }

@@ -305,8 +305,7 @@ fn import(a: &ImportArgs) -> anyhow::Result<()> {
         (Some(w), Some(weeks)) => load_nwea_wide(&a.table, w, weeks),
         (None, _) => load_norms_table(&a.table),
         (Some(_), None) => unreachable!("clap requires --nwea-weeks with --nwea-window"),
-    }
-    .map_err(|e| UserError(e.to_string()))?;
+    }?;
     if a.weeks.is_none() && a.weeks_value.is_none() {
         return Err(UserError("give the data's instructional weeks: --weeks COLUMN or --weeks-value W".into()).into());
     }

@@ -16,7 +16,8 @@ use crate::stats::design::{Design, Encoding, LevelOrder};
 use crate::stats::vam::dose::DoseSpec;
 use crate::stats::vam::eiv::MeasurementError;
 use crate::stats::vam::providers::{
-    FixedProviders, FixedSpec, ProviderEffect, RandomGroups, Sample, Term, dose_curves, fixed_providers, random_groups,
+    FixedProviders, FixedProvidersSpec, ProviderEffect, RandomGroups, Sample, Term, dose_curves, fixed_providers,
+    random_groups,
 };
 use crate::stats::warning::{Warning, WarningCode};
 
@@ -149,10 +150,10 @@ fn sample(a: &Args, r: &Rows) -> anyhow::Result<Sample> {
     let (_, y) = r.number(&a.outcome);
     let mut regressors = Design::builder(y.len());
     let (pre, values) = r.number(&a.pre);
-    regressors = regressors.numeric(&pre, values).map_err(|e| UserError(e.to_string()))?;
+    regressors = regressors.numeric(&pre, values)?;
     for c in &a.covariate {
         let (name, values) = r.number(c);
-        regressors = regressors.numeric(&name, values).map_err(|e| UserError(e.to_string()))?;
+        regressors = regressors.numeric(&name, values)?;
     }
     let labels = r.text(&a.group).into_iter().map(|g| if g == a.comparison { String::new() } else { g });
     Ok(Sample {
@@ -185,7 +186,7 @@ fn fixed_model(a: &Args, r: &Rows, s: &Sample) -> anyhow::Result<(Table, Vec<Val
         (None, Some(c)) => Some(MeasurementError::Sem(r.number(c).1)),
         (None, None) => None,
     };
-    let spec = FixedSpec {
+    let spec = FixedProvidersSpec {
         absorb: a.fixed_effect.iter().map(sorted).collect(),
         cluster: a.cluster.as_ref().map(sorted),
         measurement_error,
@@ -194,8 +195,9 @@ fn fixed_model(a: &Args, r: &Rows, s: &Sample) -> anyhow::Result<(Table, Vec<Val
         bootstrap: a.bootstrap,
         seed: a.seed,
     };
-    let FixedProviders { terms, providers, fit, std_errors, interval_df, eiv, comparison_n } =
-        fixed_providers(s, &spec).map_err(|e| UserError(e.to_string()))?;
+    let FixedProviders { terms, providers, fit, covariance, interval_df, eiv, comparison_n } =
+        fixed_providers(s, &spec)?;
+    let std_errors = covariance.kind.label();
     let mut effects = Table::new();
     let float = |f: fn(&ProviderEffect) -> Option<f64>| Column::Float(providers.iter().map(f).collect());
     effects.push("group", Column::Text(providers.iter().map(|p| Some(p.group.clone())).collect()));
@@ -224,7 +226,7 @@ fn fixed_model(a: &Args, r: &Rows, s: &Sample) -> anyhow::Result<(Table, Vec<Val
     };
     let diagnostics = json!({
         "model": "fixed", "n": fit.n, "k": fit.k, "df_residual": fit.df_residual, "sigma": fit.sigma,
-        "rss": fit.rss, "n_clusters": fit.n_clusters, "std_errors": std_errors, "interval_df": interval_df,
+        "rss": fit.rss, "n_clusters": covariance.n_clusters, "std_errors": std_errors, "interval_df": interval_df,
         "absorbed": a.fixed_effect, "sweeps": fit.sweeps, "comparison_n": comparison_n,
         "eiv": eiv_json,
     });
@@ -233,8 +235,7 @@ fn fixed_model(a: &Args, r: &Rows, s: &Sample) -> anyhow::Result<(Table, Vec<Val
 
 /// The random model's effects table (every group, the comparison group too) and diagnostics.
 fn random_model(a: &Args, s: &Sample) -> anyhow::Result<(Table, Vec<Value>, Value)> {
-    let RandomGroups { terms, groups, fit } =
-        random_groups(s, a.level, a.min_cell).map_err(|e| UserError(e.to_string()))?;
+    let RandomGroups { terms, groups, fit } = random_groups(s, a.level, a.min_cell)?;
     let mut effects = Table::new();
     let label = |g: &str| if g.is_empty() { "(comparison)".to_string() } else { g.to_string() };
     effects.push("group", Column::Text(groups.iter().map(|g| Some(label(&g.group))).collect()));

@@ -13,6 +13,7 @@
 //! ([`LevelOrder::Sorted`], so results do not depend on the row order) or in order of first
 //! appearance ([`LevelOrder::FirstSeen`], the bootstrap's resampling units).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use ndarray::{Array2, ArrayView1, ArrayView2, ShapeBuilder};
@@ -101,6 +102,25 @@ impl<T> Encoding<T> {
     pub fn groups(self) -> Vec<(T, Vec<usize>)> {
         let members = self.members();
         self.levels.into_iter().zip(members).collect()
+    }
+}
+
+/// The `n × p` matrix `x` as the column-major slice `x[j * n + i]` the kernels take:
+/// borrowed when `x` is stored column-major and contiguous (a [`Design`], an
+/// `Array2::from_shape_vec((n, p).f(), ..)`), copied otherwise (e.g. a row-major array).
+pub fn column_major(x: ArrayView2<'_, f64>) -> Cow<'_, [f64]> {
+    let t = x.reversed_axes();
+    match t.to_slice() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(t.iter().copied().collect()),
+    }
+}
+
+/// The vector `y` as a slice: borrowed when contiguous, copied otherwise.
+pub fn contiguous(y: ArrayView1<'_, f64>) -> Cow<'_, [f64]> {
+    match y.to_slice() {
+        Some(s) => Cow::Borrowed(s),
+        None => Cow::Owned(y.iter().copied().collect()),
     }
 }
 
@@ -269,6 +289,22 @@ mod tests {
         assert_eq!(&d.as_slice()[4..8], &[1.0, 2.0, 3.0, 4.0]);
         let e = d.index("post").unwrap_err().to_string();
         assert!(e.contains("\"post\"") && e.contains("\"pre\""), "{e}");
+    }
+
+    #[test]
+    fn column_major_borrows_fortran_arrays_and_copies_row_major_ones() {
+        let f = Array2::from_shape_vec((3, 2).f(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+        let c = ndarray::array![[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]];
+        assert_eq!(f, c);
+        let (bf, bc) = (column_major(f.view()), column_major(c.view()));
+        assert!(matches!(bf, Cow::Borrowed(_)));
+        assert!(matches!(bc, Cow::Owned(_)));
+        assert_eq!(bf, bc);
+        assert_eq!(&bc[..], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        let y = ndarray::array![1.0, 2.0, 3.0, 4.0];
+        assert!(matches!(contiguous(y.view()), Cow::Borrowed(_)));
+        let every_other = y.slice(ndarray::s![..;2]);
+        assert_eq!(&contiguous(every_other)[..], &[1.0, 3.0]);
     }
 
     #[test]

@@ -294,3 +294,59 @@ fn cluster_bootstrap_of_the_fixed_model_agrees_with_cr1_and_is_reproducible() {
         assert!((0.6..1.6).contains(&ratio), "{p}: bootstrap / CR1 width {ratio}");
     }
 }
+
+#[test]
+fn model_errors_of_the_data_exit_2_with_the_library_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fixture("vam_synthetic.csv");
+    let run = |extra: &[&str], out: &str| {
+        let out = dir.path().join(out);
+        let mut args = vec!["vam", "--data", s(&data), "--outcome", "post", "--pre", "pre", "--group", "provider"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--out", s(&out)]);
+        obc(&args)
+    };
+    // `school` as a covariate is constant within the absorbed schools: a singular design
+    // (stats::vam::VamError inside ProvidersError, passed up typed)
+    let o = run(&["--fixed-effect", "school", "--covariate", "school"], "singular");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.starts_with("error: singular design: "), "{e}");
+    assert!(e.contains("after absorbing the fixed effects"), "{e}");
+    assert_eq!(e.matches("singular design").count(), 1, "the message is printed once: {e}");
+    // the pretest again as a covariate: a design column named twice (DesignError)
+    let o = run(&["--covariate", "pre"], "twice");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(stderr(&o).trim_end(), "error: column \"pre\" appears twice in the design");
+}
+
+#[test]
+fn exit_codes_follow_the_kind_of_typed_library_errors() {
+    use obc::cli::exit_code;
+    use obc::error::{ErrorKind, OutputError, kind_of};
+    use obc::stats::bootstrap::BootstrapError;
+    use obc::stats::design::DesignError;
+    use obc::stats::vam::VamError;
+    use obc::stats::vam::providers::ProvidersError;
+    let plan = BootstrapError::Plan("1 units; need at least 2".into());
+    assert_eq!(kind_of(&plan), Some(ErrorKind::Usage));
+    let interval = BootstrapError::Interval { method: "bca", reason: "no spread".into() };
+    assert_eq!(kind_of(&interval), Some(ErrorKind::Input));
+    let vam = ProvidersError::Vam(VamError::Singular("x".into()));
+    assert_eq!(kind_of(&vam), Some(ErrorKind::Input));
+    let output = OutputError::NotAFolder { path: "f".into() };
+    assert_eq!(kind_of(&output), Some(ErrorKind::Output));
+    assert_eq!(kind_of(&std::io::Error::other("x")), None);
+    for (e, code) in [
+        (anyhow::Error::from(plan), 2),
+        (anyhow::Error::from(interval), 2),
+        (anyhow::Error::from(vam), 2),
+        (anyhow::Error::from(DesignError::DuplicateColumn { name: "pre".into() }), 2),
+        (anyhow::Error::from(output), 3),
+        (anyhow::Error::from(std::io::Error::other("x")), 1),
+        // a typed error under context still decides
+        (anyhow::Error::from(VamError::Input("x".into())).context("fitting"), 2),
+    ] {
+        assert_eq!(exit_code(&e), code, "{e:#}");
+    }
+}

@@ -2,8 +2,11 @@
 //! SGP, or the effect size of the covariate-adjusted model against the comparison group.
 
 use super::*;
-#[allow(unused_imports)]
 use crate::stats::warning::{Warning, WarningCode};
+use ndarray::ArrayView1;
+
+use crate::stats::design::{Design, DesignError};
+use crate::stats::vam::fixed::{FixedSpec, LeastSquares};
 
 /// A metric with its bootstrap interval and replicates.
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
@@ -258,6 +261,8 @@ pub enum EffectModelError {
     LeastSquares(String),
     #[error("effect-size model: the covariates are collinear (a grade with a constant pre-test?)")]
     Collinear,
+    #[error("effect-size model: {0}")]
+    Design(#[from] DesignError),
 }
 
 /// Fits the effect-size model (see the module docs) on counted tutored and analysed
@@ -285,41 +290,30 @@ pub fn effect_model(students: &[Student], in_model: &[bool]) -> Result<EffectMod
         let sd = ((ss - n * m * m) / (n - 1.0).max(1.0)).max(0.0).sqrt();
         if sd > 0.0 { (x - m) / sd } else { 0.0 }
     };
-    let g_index: BTreeMap<i32, usize> = grades.iter().enumerate().map(|(k, &g)| (g, k)).collect();
-    let p_index: BTreeMap<&str, usize> = providers.iter().enumerate().map(|(k, &p)| (p, k)).collect();
-    let cov = 3 * grades.len();
-    let p = cov + providers.len();
-    let n = idx.len();
-    let mut x = vec![0.0; n * p];
-    let mut y = vec![0.0; n];
-    for (r, &i) in idx.iter().enumerate() {
-        let s = &students[i];
-        let gk = g_index[&s.grade];
-        let z = z_of(s.grade, s.pre.expect("checked"));
-        x[(3 * gk) * n + r] = 1.0;
-        x[(3 * gk + 1) * n + r] = z;
-        x[(3 * gk + 2) * n + r] = z * z;
-        if let Some(pr) = &s.provider {
-            x[(cov + p_index[pr.as_str()]) * n + r] = 1.0;
-        }
-        y[r] = s.post.ok_or(EffectModelError::MissingTest("post-test"))?;
-    }
-    let fit = linalg::qr_lstsq(&x, n, p, &y).map_err(|e| EffectModelError::LeastSquares(e.to_string()))?;
+    let y: Vec<f64> = idx
+        .iter()
+        .map(|&i| students[i].post.ok_or(EffectModelError::MissingTest("post-test")))
+        .collect::<Result<_, _>>()?;
+    let (x, covariates) = effect_design(students, &idx, &grades, &providers, z_of)?;
+    let spec = FixedSpec { absorb: &[], solver: LeastSquares::Qr };
+    let fit = spec.fit(x.view(), ArrayView1::from(&y)).map_err(|e| EffectModelError::LeastSquares(e.to_string()))?;
     let beta = fit.coefficients;
-    if beta.iter().take(cov).any(|b| !b.is_finite()) {
+    if covariates.iter().any(|&j| !beta[j].is_finite()) {
         return Err(EffectModelError::Collinear);
     }
     let mut residual = vec![None; students.len()];
+    let view = x.view();
+    let columns: Vec<ArrayView1<f64>> = covariates.iter().map(|&j| view.column(j)).collect();
     for (r, &i) in idx.iter().enumerate() {
-        let covpart: f64 = (0..cov).map(|j| x[j * n + r] * beta[j]).sum();
+        let covpart: f64 = columns.iter().zip(&covariates).map(|(c, &j)| c[r] * beta[j]).sum();
         residual[i] = Some(y[r] - covpart);
     }
     // within-grade SDs of the post-test by provider and for the comparison group
     let mut acc: BTreeMap<(Option<&str>, i32), (f64, f64, f64)> = BTreeMap::new();
-    for &i in &idx {
+    for (r, &i) in idx.iter().enumerate() {
         let s = &students[i];
         let e = acc.entry((s.provider.as_deref(), s.grade)).or_insert((0.0, 0.0, 0.0));
-        let v = s.post.expect("checked");
+        let v = y[r];
         e.0 += 1.0;
         e.1 += v;
         e.2 += v * v;
@@ -334,7 +328,44 @@ pub fn effect_model(students: &[Student], in_model: &[bool]) -> Result<EffectMod
     let sd = |(ss, df, n): (f64, f64, usize)| (if df > 0.0 { (ss / df).sqrt() } else { f64::NAN }, n);
     let sd_comparison = sd(pooled[&None]);
     let sd_within = pooled.iter().filter_map(|(k, v)| k.map(|k| (k.to_string(), sd(*v)))).collect();
-    Ok(EffectModel { residual, sd_within, sd_comparison, columns: p })
+    Ok(EffectModel { residual, sd_within, sd_comparison, columns: x.cols() })
+}
+
+/// The effect-size model's design over the students `idx`, by name: per grade `g` (in
+/// order) `grade={g}`, `pre_z:grade={g}` and `pre_z^2:grade={g}` (the pre-test standardised
+/// within grade by `z_of`, and its square), then one `provider={p}` indicator per provider
+/// (the comparison group is the reference). Returns the design and the positions of the
+/// grade columns (the covariate part of the fit).
+fn effect_design(
+    students: &[Student],
+    idx: &[usize],
+    grades: &[i32],
+    providers: &[&str],
+    z_of: impl Fn(i32, f64) -> f64,
+) -> Result<(Design, Vec<usize>), EffectModelError> {
+    let n = idx.len();
+    let z: Vec<f64> = idx
+        .iter()
+        .map(|&i| students[i].pre.map(|x| z_of(students[i].grade, x)).ok_or(EffectModelError::MissingTest("pre-test")))
+        .collect::<Result<_, _>>()?;
+    let grade_of = |r: usize| students[idx[r]].grade;
+    let mut b = Design::builder(n);
+    let mut names = Vec::with_capacity(3 * grades.len());
+    for &g in grades {
+        let on = |r: usize| grade_of(r) == g;
+        let (one, lin, sq) = (format!("grade={g}"), format!("pre_z:grade={g}"), format!("pre_z^2:grade={g}"));
+        b = b.numeric(&one, (0..n).map(|r| if on(r) { 1.0 } else { 0.0 }))?;
+        b = b.numeric(&lin, (0..n).map(|r| if on(r) { z[r] } else { 0.0 }))?;
+        b = b.numeric(&sq, (0..n).map(|r| if on(r) { z[r] * z[r] } else { 0.0 }))?;
+        names.extend([one, lin, sq]);
+    }
+    for &p in providers {
+        let of = |r: usize| students[idx[r]].provider.as_deref() == Some(p);
+        b = b.numeric(&format!("provider={p}"), (0..n).map(|r| if of(r) { 1.0 } else { 0.0 }))?;
+    }
+    let x = b.build();
+    let covariates = names.iter().map(|c| x.index(c)).collect::<Result<_, _>>()?;
+    Ok((x, covariates))
 }
 
 impl EffectModel {

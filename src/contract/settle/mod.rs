@@ -58,7 +58,6 @@ use super::terms::{
 };
 use crate::stats::bootstrap::{self, ClusterSums, Plan};
 use crate::stats::effect::small_sample_correction;
-use crate::stats::linalg;
 use crate::stats::normal::qnorm;
 use crate::stats::wwc;
 

@@ -17,7 +17,7 @@
 //! Sorting each student's predictions is the rearrangement of Chernozhukov, Fernández-Val
 //! and Galichon (2010), which SGP calls `isotonize = TRUE`. The quantile regressions are
 //! independent per τ, as in `quantreg::rq` with a vector of taus; they are computed along
-//! a warm-started path ([`fit_path`]), which on large groups solves each τ on a reduced
+//! a warm-started path ([`PathSpec`]), which on large groups solves each τ on a reduced
 //! problem and proves it optimal for the full one.
 //!
 //! With `k` priors ([`SgpSpec::fit_priors`]) the design is `[1, B_1(x_1), …, B_k(x_k)]`
@@ -72,11 +72,12 @@
 //!   or CSEM simulation.
 //! - **[`Ties::MidRank`]** is an option of this crate, not of the package.
 
+use ndarray::{ArrayView1, ArrayView2, ShapeBuilder};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::stats::quantreg::QuantregError;
-use crate::stats::quantreg::path::{PathError, PathOptions, fit_path};
+use crate::stats::quantreg::path::{PathError, PathOptions, PathSpec};
 pub use crate::stats::quantreg::path::{Preprocess, Solver};
 use crate::stats::spline::{BSplineBasis, SplineError, round_like_r, sgp_boundaries, sgp_knots};
 
@@ -100,7 +101,7 @@ pub enum Ties {
 /// | `taus` | (1..=100 − 0.5)/100 = 0.005, 0.015, …, 0.995 | conditional quantiles fitted (SGP `PERCENTILES`) | each in (0, 1), strictly increasing, 2 to 255 of them |
 /// | `knot_probs` | [0.2, 0.4, 0.6, 0.8] | interior knots at these type-7 quantiles of the prior (SGP `knot.cut.percentiles`) | each in (0, 1), non-decreasing, at least 1 |
 /// | `solver` | `br` | quantile-regression solver ([`Solver`]) | `br`, `fn` |
-/// | `preprocess` | `auto` | reduce each tau's problem, warm-started from its neighbour ([`Preprocess`], [`fit_path`]); `auto` from n = 20,000 | `auto`, `never`, `always` |
+/// | `preprocess` | `auto` | reduce each tau's problem, warm-started from its neighbour ([`Preprocess`], [`PathSpec`]); `auto` from n = 20,000 | `auto`, `never`, `always` |
 /// | `min_n` | 1000 | smallest norm group fitted | any; the fit also always needs n ≥ 1 + knots + 3 |
 /// | `rounding_digits` | 5 | predicted quantiles are rounded with R's `round(·, digits)` before counting | 0 to 15 |
 /// | `ties` | `strict` | how a score equal to a predicted quantile counts ([`Ties`]) | `strict`, `mid_rank` |
@@ -280,7 +281,7 @@ impl SgpSpec {
         Ok(())
     }
 
-    /// One fit per tau, in tau order ([`fit_path`]: spread over the available cores, with
+    /// One fit per tau, in tau order ([`PathSpec`]: spread over the available cores, with
     /// results independent of the number of threads).
     #[allow(clippy::type_complexity)]
     fn fit_taus(
@@ -290,8 +291,9 @@ impl SgpSpec {
         p: usize,
         y: &[f64],
     ) -> Result<(Vec<(Vec<f64>, usize, bool, f64)>, usize), NormsError> {
-        let opts = PathOptions { solver: self.solver, preprocess: self.preprocess, ..PathOptions::default() };
-        let path = fit_path(x, n, p, y, &self.taus, &opts).map_err(|e| match e {
+        let options = PathOptions { solver: self.solver, preprocess: self.preprocess, ..PathOptions::default() };
+        let x = ArrayView2::from_shape((n, p).f(), x).expect("n rows of p columns");
+        let path = PathSpec { taus: &self.taus, options }.fit(x, ArrayView1::from(y)).map_err(|e| match e {
             PathError::Fit { tau, source } => NormsError::Fit { tau, source },
             PathError::InvalidTaus(problem) => NormsError::InvalidSpec { field: "taus", problem },
         })?;

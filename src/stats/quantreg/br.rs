@@ -52,14 +52,14 @@
 //! | `max_iter` | 100,000 | iteration (pivot) limit; `converged: false` if reached | >= 1 |
 //!
 //! ```
-//! use obc::stats::quantreg::br::{fit_br, BrOptions};
-//! let xs = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
-//! let y = [1.0, 3.0, 5.0, 7.0, 9.0, 100.0];
-//! let mut x = vec![1.0; 6];
-//! x.extend_from_slice(&xs);
-//! let fit = fit_br(&x, 6, 2, &y, 0.5, &BrOptions::default()).unwrap();
-//! assert!(fit.fit.converged);
-//! assert!((fit.fit.coefficients[0] - 1.0).abs() < 1e-12 && (fit.fit.coefficients[1] - 2.0).abs() < 1e-12);
+//! use ndarray::array;
+//! use obc::stats::quantreg::br::BrOptions;
+//! use obc::stats::quantreg::{RqSolver, RqSpec};
+//! let x = array![[1.0, 0.0], [1.0, 1.0], [1.0, 2.0], [1.0, 3.0], [1.0, 4.0], [1.0, 5.0]];
+//! let y = array![1.0, 3.0, 5.0, 7.0, 9.0, 100.0];
+//! let fit = RqSpec { tau: 0.5, solver: RqSolver::Br(BrOptions::default()) }.fit(x.view(), y.view()).unwrap();
+//! assert!(fit.solution.converged);
+//! assert!((fit.coefficients()[0] - 1.0).abs() < 1e-12 && (fit.coefficients()[1] - 2.0).abs() < 1e-12);
 //! ```
 //!
 //! # Compatibility with R
@@ -83,7 +83,7 @@
 //! - **Output.** `duality_gap` is 0 on convergence (the vertex is optimal exactly, up to
 //!   `tol` in the reduced costs); after hitting `max_iter` no bound on `f(b) - min` is
 //!   known and it is set to `f64::INFINITY`. No residuals, dual solution or `flag` are returned.
-//! - **Input checks** as in [`fit_fn`](super::fit_fn) (R's `qr()`-style rank check naming the
+//! - **Input checks** as in [`RqSpec::fit`](super::RqSpec::fit) (R's `qr()`-style rank check naming the
 //!   dependent columns; non-finite values refused with row and column).
 //!
 //! # References
@@ -98,7 +98,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{QuantregError, RqFit, check_loss, check_problem};
+use super::{QuantregError, RqSolution, check_loss, check_problem};
 
 /// Options of the simplex solver; see the table in the module documentation.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -133,7 +133,7 @@ impl BrOptions {
 pub struct BrFit {
     /// Coefficients, objective, iterations (pivots), convergence, tau; `duality_gap` is 0
     /// when converged (an exact vertex optimum) and infinite otherwise.
-    pub fit: RqFit,
+    pub fit: RqSolution,
     /// `false` when some edge from the optimal vertex has zero slope (within `tol`), i.e.
     /// the argmin is not a single point (R: "Solution may be nonunique").
     pub unique: bool,
@@ -142,12 +142,17 @@ pub struct BrFit {
 }
 
 /// Fits the tau-th regression quantile of `y` on the column-major `n x p` design `x` by the
-/// Barrodale-Roberts / Koenker-d'Orey simplex (R's `rq.fit.br`).
-///
-/// Checks, in order: `opts`, tau in (0, 1), `p >= 1`, lengths, finiteness (first bad row,
-/// then column), `n >= p`, full column rank. Reaching `opts.max_iter` is returned as data
-/// (`converged: false`), not as an error.
-pub fn fit_br(x: &[f64], n: usize, p: usize, y: &[f64], tau: f64, opts: &BrOptions) -> Result<BrFit, QuantregError> {
+/// Barrodale-Roberts / Koenker-d'Orey simplex (R's `rq.fit.br`); [`super::RqSpec::fit`]
+/// with [`super::RqSolver::Br`] on a slice. The checks are those of `RqSpec::fit`; reaching
+/// `opts.max_iter` is returned as data (`converged: false`), not as an error.
+pub(super) fn fit_br(
+    x: &[f64],
+    n: usize,
+    p: usize,
+    y: &[f64],
+    tau: f64,
+    opts: &BrOptions,
+) -> Result<BrFit, QuantregError> {
     opts.validate()?;
     check_problem(x, n, p, y, tau)?;
     solve_br(x, n, p, y, tau, opts)
@@ -297,7 +302,7 @@ impl<'a> Simplex<'a> {
         let mut basis = self.basis.clone();
         basis.sort_unstable();
         BrFit {
-            fit: RqFit {
+            fit: RqSolution {
                 coefficients: self.b.clone(),
                 objective: check_loss(&self.r, tau),
                 iterations,

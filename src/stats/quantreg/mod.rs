@@ -10,7 +10,7 @@
 //! ```
 //!
 //! with 0 < tau < 1 (Koenker and Bassett 1978). [`check_loss`] evaluates the objective.
-//! The problem is a linear program. [`fit_fn`] solves its dual
+//! The problem is a linear program. [`RqSpec::fit`] with [`RqSolver::Fn`] solves its dual
 //!
 //! ```text
 //! min_a  -y'a   subject to   X'a = (1 - tau) X'1,   0 <= a <= 1
@@ -34,7 +34,7 @@
 //!    iterations. The coefficients are `b = -v`.
 //!
 //! The duality gap bounds the objective's excess over the optimum:
-//! `check_loss(y - X b, tau) - min <= gap` (see [`RqFit::duality_gap`]). When the argmin is
+//! `check_loss(y - X b, tau) - min <= gap` (see [`RqSolution::duality_gap`]). When the argmin is
 //! not a single point, the iterates approach the interior (near the centre) of the solution
 //! set, not a vertex.
 //!
@@ -44,9 +44,11 @@
 //!
 //! # Design matrix layout
 //!
-//! `x` is a column-major `&[f64]` of length `n * p`: element (row `i`, column `j`) is
-//! `x[j * n + i]`. Column 0 is usually the intercept (all ones), supplied by the caller.
-//! Rows and columns in errors are 0-based.
+//! [`RqSpec::fit`] takes `x` as an `n × p` ndarray view; inside, the solvers work on the
+//! column-major slice (element (row `i`, column `j`) at `x[j * n + i]`), read in place when
+//! the view is column-major (a [`crate::stats::design::Design`]) and copied once otherwise.
+//! Column 0 is usually the intercept (all ones), supplied by the caller. Rows and columns in
+//! errors are 0-based.
 //!
 //! # Options ([`FnOptions`])
 //!
@@ -57,15 +59,15 @@
 //! | `max_iter` | 500 | iteration limit (R's `maxit`); `converged: false` if reached | >= 1 |
 //!
 //! ```
-//! use obc::stats::quantreg::{fit_fn, FnOptions};
+//! use ndarray::array;
+//! use obc::stats::quantreg::{FnOptions, RqSolver, RqSpec};
 //! // y = 1 + 2 x exactly, plus one outlier: the median line ignores the outlier.
-//! let xs = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0];
-//! let y = [1.0, 3.0, 5.0, 7.0, 9.0, 100.0];
-//! let mut x = vec![1.0; 6];
-//! x.extend_from_slice(&xs);
-//! let fit = fit_fn(&x, 6, 2, &y, 0.5, &FnOptions::default()).unwrap();
-//! assert!(fit.converged);
-//! assert!((fit.coefficients[0] - 1.0).abs() < 1e-6 && (fit.coefficients[1] - 2.0).abs() < 1e-6);
+//! let x = array![[1.0, 0.0], [1.0, 1.0], [1.0, 2.0], [1.0, 3.0], [1.0, 4.0], [1.0, 5.0]];
+//! let y = array![1.0, 3.0, 5.0, 7.0, 9.0, 100.0];
+//! let spec = RqSpec { tau: 0.5, solver: RqSolver::Fn(FnOptions::default()) };
+//! let fit = spec.fit(x.view(), y.view()).unwrap();
+//! assert!(fit.solution.converged);
+//! assert!((fit.coefficients()[0] - 1.0).abs() < 1e-6 && (fit.coefficients()[1] - 2.0).abs() < 1e-6);
 //! ```
 //!
 //! # Compatibility with R
@@ -118,9 +120,13 @@ mod fixture;
 pub mod path;
 pub mod se;
 
+use std::borrow::Cow;
+
+use ndarray::{ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::stats::design::{column_major, contiguous};
 use crate::stats::linalg::{self, cholesky_solve_in_place};
 
 /// Errors from quantile-regression fitting. Rows and columns are 0-based.
@@ -185,9 +191,9 @@ impl FnOptions {
     }
 }
 
-/// A fitted regression quantile.
+/// The solution of one regression quantile: what either solver returns.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct RqFit {
+pub struct RqSolution {
     /// Coefficients in the order of the design columns.
     pub coefficients: Vec<f64>,
     /// `check_loss(y - X b, tau)` at the returned coefficients.
@@ -201,6 +207,107 @@ pub struct RqFit {
     /// Final duality gap `z'a + w's`. An upper bound (up to rounding) on how far
     /// `objective` is above the minimum of the check loss.
     pub duality_gap: f64,
+}
+
+/// The solver of a regression quantile and its options.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RqSolver {
+    /// Frisch-Newton interior point (R's `rq.fit.fnb`, `method = "fn"`).
+    Fn(FnOptions),
+    /// Barrodale-Roberts simplex (R's `rq.fit.br`, `method = "br"`).
+    Br(br::BrOptions),
+}
+
+impl Default for RqSolver {
+    fn default() -> Self {
+        RqSolver::Fn(FnOptions::default())
+    }
+}
+
+/// The estimation half of a regression quantile: the quantile and the solver.
+/// [`RqSpec::fit`] gives an [`RqFit`], on which the standard errors are chosen
+/// ([`RqFit::se`], R's `summary.rq(se = ...)`).
+///
+/// ```
+/// use ndarray::{Array1, Array2};
+/// use obc::stats::quantreg::{RqSolver, RqSpec};
+/// use obc::stats::quantreg::se::{SeMethod, SeSpec};
+///
+/// // y = 1 + 2 x plus a symmetric wobble, and one outlier the median line ignores
+/// let n = 60;
+/// let x = Array2::from_shape_fn((n, 2), |(i, j)| if j == 0 { 1.0 } else { i as f64 / 6.0 });
+/// let y = Array1::from_shape_fn(n, |i| {
+///     let wobble = [-0.3, 0.0, 0.3][i % 3];
+///     if i == 7 { 100.0 } else { 1.0 + 2.0 * (i as f64 / 6.0) + wobble }
+/// });
+/// let fit = RqSpec { tau: 0.5, solver: RqSolver::default() }.fit(x.view(), y.view()).unwrap();
+/// assert!(fit.solution.converged);
+/// assert!((fit.coefficients()[0] - 1.0).abs() < 0.1 && (fit.coefficients()[1] - 2.0).abs() < 0.05);
+/// let se = fit.se(&SeSpec { method: SeMethod::Nid, hs: true }).unwrap();
+/// assert_eq!(se.std_error.len(), 2);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RqSpec {
+    /// The quantile, in (0, 1).
+    pub tau: f64,
+    pub solver: RqSolver,
+}
+
+/// A fitted regression quantile with the data it was fitted on (for the standard errors).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RqFit<'a> {
+    pub solution: RqSolution,
+    /// br only: whether the minimizer is unique, and the `p` rows the vertex interpolates.
+    pub vertex: Option<(bool, Vec<usize>)>,
+    spec: RqSpec,
+    x: Cow<'a, [f64]>,
+    y: Cow<'a, [f64]>,
+    n: usize,
+    p: usize,
+}
+
+impl RqSpec {
+    /// Fits the `tau`-th regression quantile of `y` on the `n × p` design `x` (include the
+    /// intercept column). A column-major `x` is read in place; other layouts are copied once.
+    ///
+    /// Checks, in order: the solver's options, tau in (0, 1), `p >= 1`, lengths, finiteness
+    /// (first bad row, then column), `n >= p`, full column rank. Non-convergence within the
+    /// iteration limit is data (`converged: false`), not an error.
+    pub fn fit<'a>(&self, x: ArrayView2<'a, f64>, y: ArrayView1<'a, f64>) -> Result<RqFit<'a>, QuantregError> {
+        let (n, p) = x.dim();
+        let (x, y) = (column_major(x), contiguous(y));
+        let (solution, vertex) = match &self.solver {
+            RqSolver::Fn(o) => (fit_fn(&x, n, p, &y, self.tau, o)?, None),
+            RqSolver::Br(o) => {
+                let b = br::fit_br(&x, n, p, &y, self.tau, o)?;
+                (b.fit, Some((b.unique, b.basis)))
+            }
+        };
+        Ok(RqFit { solution, vertex, spec: *self, x, y, n, p })
+    }
+}
+
+impl RqFit<'_> {
+    pub fn coefficients(&self) -> &[f64] {
+        &self.solution.coefficients
+    }
+
+    /// Standard errors of the coefficients ([`se`]); nid refits at `tau ± h` with the
+    /// fit's own solver.
+    pub fn se(&self, spec: &se::SeSpec) -> Result<se::SeTable, QuantregError> {
+        let refit = |t: f64| RqSpec { tau: t, ..self.spec }.fit_slices(&self.x, self.n, self.p, &self.y);
+        se::standard_errors(&self.x, self.n, self.p, &self.y, self.spec.tau, self.coefficients(), spec, &refit)
+    }
+}
+
+impl RqSpec {
+    /// The coefficients of [`RqSpec::fit`] on the column-major slice `x[j * n + i]`.
+    fn fit_slices(&self, x: &[f64], n: usize, p: usize, y: &[f64]) -> Result<Vec<f64>, QuantregError> {
+        Ok(match &self.solver {
+            RqSolver::Fn(o) => fit_fn(x, n, p, y, self.tau, o)?.coefficients,
+            RqSolver::Br(o) => br::fit_br(x, n, p, y, self.tau, o)?.fit.coefficients,
+        })
+    }
 }
 
 /// The quantile-regression objective `sum_i rho_tau(r_i)`, `rho_tau(u) = u (tau - 1{u < 0})`,
@@ -222,19 +329,16 @@ pub fn check_loss(residuals: &[f64], tau: f64) -> f64 {
 }
 
 /// Fits the tau-th regression quantile of `y` on the column-major `n x p` design `x` by the
-/// Frisch-Newton interior-point method (R's `rq.fit.fnb`).
-///
-/// Checks, in order: `opts`, tau in (0, 1), `p >= 1`, lengths, finiteness (first bad row,
-/// then column), `n >= p`, full column rank. Non-convergence within `opts.max_iter` is
-/// returned as data (`converged: false`), not as an error.
-pub fn fit_fn(x: &[f64], n: usize, p: usize, y: &[f64], tau: f64, opts: &FnOptions) -> Result<RqFit, QuantregError> {
+/// Frisch-Newton interior-point method (R's `rq.fit.fnb`); [`RqSpec::fit`] with
+/// [`RqSolver::Fn`] on a slice. The checks are those of [`RqSpec::fit`].
+fn fit_fn(x: &[f64], n: usize, p: usize, y: &[f64], tau: f64, opts: &FnOptions) -> Result<RqSolution, QuantregError> {
     opts.validate()?;
     check_problem(x, n, p, y, tau)?;
     solve_fn(x, n, p, y, tau, opts)
 }
 
 /// [`fit_fn`] without the checks, for callers that made them (the quantile path).
-fn solve_fn(x: &[f64], n: usize, p: usize, y: &[f64], tau: f64, opts: &FnOptions) -> Result<RqFit, QuantregError> {
+fn solve_fn(x: &[f64], n: usize, p: usize, y: &[f64], tau: f64, opts: &FnOptions) -> Result<RqSolution, QuantregError> {
     FrischNewton::new(x, n, p, y, tau).solve(opts)
 }
 
@@ -365,7 +469,7 @@ impl<'a> FrischNewton<'a> {
         }
     }
 
-    fn solve(mut self, opts: &FnOptions) -> Result<RqFit, QuantregError> {
+    fn solve(mut self, opts: &FnOptions) -> Result<RqSolution, QuantregError> {
         let (n, p) = (self.n, self.p);
         let eps = opts.eps;
         let beta = opts.beta;
@@ -470,7 +574,7 @@ impl<'a> FrischNewton<'a> {
         for i in 0..n {
             self.dr[i] = self.y[i] - self.xdv[i];
         }
-        Ok(RqFit {
+        Ok(RqSolution {
             objective: check_loss(&self.dr, self.tau),
             coefficients,
             iterations,
@@ -754,7 +858,7 @@ mod tests {
     /// Default-options fit and its estimated distance to the optimum (largest absolute
     /// coefficient change against a fit to a 1e-12 relative gap); `None` if that refit
     /// does not converge.
-    fn fit_checked(x: &[f64], n: usize, p: usize, y: &[f64], tau: f64) -> (RqFit, Option<f64>) {
+    fn fit_checked(x: &[f64], n: usize, p: usize, y: &[f64], tau: f64) -> (RqSolution, Option<f64>) {
         let fit = fit_fn(x, n, p, y, tau, &FnOptions::default()).unwrap();
         let ymax = y.iter().fold(1.0f64, |m, v| m.max(v.abs()));
         let tight = FnOptions { eps: 1e-12 * ymax, max_iter: 200, ..FnOptions::default() };
@@ -798,8 +902,8 @@ mod tests {
     /// `k` is the factor the check loss and the coefficients are multiplied by; `expected`
     /// maps the base fit's coefficients through the transformation.
     fn equivariant(
-        base: &(RqFit, Option<f64>),
-        fit: &(RqFit, Option<f64>),
+        base: &(RqSolution, Option<f64>),
+        fit: &(RqSolution, Option<f64>),
         k: f64,
         expected: &[f64],
     ) -> Result<(), TestCaseError> {

@@ -2,7 +2,7 @@
 //!
 //! # Method
 //!
-//! [`fit_path`] fits `b(tau_1), …, b(tau_m)` for increasing taus with one solver
+//! [`PathSpec::fit`] fits `b(tau_1), …, b(tau_m)` for increasing taus with one solver
 //! ([`Solver::Br`] or [`Solver::Fn`]). On large problems it uses the preprocessing of
 //! Portnoy and Koenker (1997, section 4; quantreg's `rq.fit.pfn`), started from the
 //! neighbouring tau's solution instead of a fresh subsample:
@@ -52,8 +52,8 @@
 //!
 //! # Compatibility with R
 //!
-//! Without preprocessing every tau is an independent fit identical to [`fit_fn`](super::fit_fn)
-//! or [`fit_br`](super::br::fit_br). With it, the optimum is the same (fn: to the duality
+//! Without preprocessing every tau is an independent fit identical to [`RqSpec::fit`](super::RqSpec::fit)
+//! with either solver. With it, the optimum is the same (fn: to the duality
 //! gap). Where the minimizer is not unique, br on the reduced problem returns a vertex of
 //! the full problem's solution set, which may be another vertex than br on all rows, and fn
 //! stops near the centre of the reduced problem's solution set. quantreg's `rq.fit.pfn`
@@ -61,16 +61,15 @@
 //! start, the fixed segments and the fallback to a full fit are this crate's.
 //!
 //! ```
-//! use obc::stats::quantreg::path::{fit_path, PathOptions, Preprocess, Solver};
+//! use ndarray::{Array1, Array2};
+//! use obc::stats::quantreg::path::{PathOptions, PathSpec, Preprocess, Solver};
 //! // y = x + noise; 25 taus on n = 3000 rows with preprocessing forced.
 //! let n = 3000;
-//! let xs: Vec<f64> = (0..n).map(|i| (i % 100) as f64).collect();
-//! let y: Vec<f64> = xs.iter().enumerate().map(|(i, x)| x + ((i * 7919) % 1000) as f64 / 100.0).collect();
-//! let mut x = vec![1.0; n];
-//! x.extend_from_slice(&xs);
+//! let x = Array2::from_shape_fn((n, 2), |(i, j)| if j == 0 { 1.0 } else { (i % 100) as f64 });
+//! let y = Array1::from_shape_fn(n, |i| (i % 100) as f64 + ((i * 7919) % 1000) as f64 / 100.0);
 //! let taus: Vec<f64> = (1..=25).map(|k| k as f64 / 26.0).collect();
-//! let opts = PathOptions { solver: Solver::Fn, preprocess: Preprocess::Always, ..PathOptions::default() };
-//! let path = fit_path(&x, n, 2, &y, &taus, &opts).unwrap();
+//! let options = PathOptions { solver: Solver::Fn, preprocess: Preprocess::Always, ..PathOptions::default() };
+//! let path = PathSpec { taus: &taus, options }.fit(x.view(), y.view()).unwrap();
 //! assert_eq!(path.fits.len(), 25);
 //! assert!(path.fits.iter().all(|f| f.converged));
 //! ```
@@ -82,11 +81,13 @@
 //!   12(4), 279-300.
 //! - Koenker, R. (2005). *Quantile Regression*, section 6.5 (preprocessing).
 
+use ndarray::{ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::br::{BrOptions, solve_br};
-use super::{FnOptions, QuantregError, RqFit, check_loss, check_problem, solve_fn};
+use super::{FnOptions, QuantregError, RqSolution, check_loss, check_problem, solve_fn};
+use crate::stats::design::{column_major, contiguous};
 
 /// Which quantile-regression solver fits each tau.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,7 +103,7 @@ pub enum Solver {
     Fn,
 }
 
-/// When [`fit_path`] reduces each problem by preprocessing (module documentation).
+/// When [`PathSpec::fit`] reduces each problem by preprocessing (module documentation).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preprocess {
@@ -115,7 +116,7 @@ pub enum Preprocess {
     Always,
 }
 
-/// Options of [`fit_path`]; see the module documentation.
+/// Options of [`PathSpec`]; see the module documentation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PathOptions {
@@ -147,7 +148,7 @@ pub struct Reduction {
 pub struct PathFit {
     /// One fit per tau. `objective` is always the check loss on all `n` rows;
     /// `iterations` adds up the iterations of every problem solved for that tau.
-    pub fits: Vec<RqFit>,
+    pub fits: Vec<RqSolution>,
     /// Per tau, how it was reduced (`None`: fitted on all rows).
     pub reductions: Vec<Option<Reduction>>,
 }
@@ -165,17 +166,29 @@ pub enum PathError {
     },
 }
 
+/// Regression quantiles at many taus along a warm-started path (module documentation).
+#[derive(Clone, Copy, Debug)]
+pub struct PathSpec<'a> {
+    /// Strictly increasing, in (0, 1).
+    pub taus: &'a [f64],
+    pub options: PathOptions,
+}
+
+impl PathSpec<'_> {
+    /// Fits the regression quantiles of `y` on the `n × p` design `x` at every tau. A
+    /// column-major `x` is read in place; other layouts are copied once. The design is
+    /// checked once (as [`RqSpec::fit`](super::RqSpec::fit) does); each tau's failure is
+    /// reported with its tau.
+    pub fn fit(&self, x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>) -> Result<PathFit, PathError> {
+        let (n, p) = x.dim();
+        fit_path(&column_major(x), n, p, &contiguous(y), self.taus, &self.options)
+    }
+}
+
 /// Fits the regression quantiles of `y` on the column-major `n x p` design `x` at every tau
 /// in `taus` (strictly increasing, in (0, 1)). The design is checked once (as
-/// [`fit_fn`](super::fit_fn) does); each tau's failure is reported with its tau.
-pub fn fit_path(
-    x: &[f64],
-    n: usize,
-    p: usize,
-    y: &[f64],
-    taus: &[f64],
-    opts: &PathOptions,
-) -> Result<PathFit, PathError> {
+/// [`RqSpec::fit`](super::RqSpec::fit) does); each tau's failure is reported with its tau.
+fn fit_path(x: &[f64], n: usize, p: usize, y: &[f64], taus: &[f64], opts: &PathOptions) -> Result<PathFit, PathError> {
     if taus.is_empty() {
         return Err(PathError::InvalidTaus("got none".into()));
     }
@@ -203,7 +216,7 @@ pub fn fit_path(
     // Jobs: independent taus (no reduction) or segments walked outwards from their middle.
     let segments = segments(taus.len(), if reduce { SEGMENT } else { 1 });
     let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(segments.len()).max(1);
-    let run = |seg: &(usize, usize)| -> Result<Vec<(usize, RqFit, Option<Reduction>)>, PathError> {
+    let run = |seg: &(usize, usize)| -> Result<Vec<(usize, RqSolution, Option<Reduction>)>, PathError> {
         if reduce { problem.walk(taus, seg.0, seg.1) } else { problem.full(taus, seg.0) }
     };
     let results: Vec<Result<Vec<_>, PathError>> = if threads <= 1 {
@@ -222,7 +235,7 @@ pub fn fit_path(
         });
         per_thread.into_iter().flatten().collect()
     };
-    let mut slots: Vec<Option<(RqFit, Option<Reduction>)>> = vec![None; taus.len()];
+    let mut slots: Vec<Option<(RqSolution, Option<Reduction>)>> = vec![None; taus.len()];
     let mut first_error: Option<(usize, PathError)> = None;
     for result in results {
         match result {
@@ -307,10 +320,10 @@ struct Problem<'a> {
     band: Vec<f64>,
 }
 
-type Fitted = (usize, RqFit, Option<Reduction>);
+type Fitted = (usize, RqSolution, Option<Reduction>);
 
 impl Problem<'_> {
-    fn solve(&self, x: &[f64], n: usize, y: &[f64], tau: f64) -> Result<RqFit, PathError> {
+    fn solve(&self, x: &[f64], n: usize, y: &[f64], tau: f64) -> Result<RqSolution, PathError> {
         let fit = match self.opts.solver {
             Solver::Fn => solve_fn(x, n, self.p, y, tau, &self.opts.fn_options),
             Solver::Br => solve_br(x, n, self.p, y, tau, &self.opts.br_options).map(|f| f.fit),
@@ -375,7 +388,7 @@ impl Problem<'_> {
     }
 
     /// Solves tau by reduced problems started at `b0`, falling back to all rows.
-    fn reduced(&self, tau: f64, b0: &[f64]) -> Result<(RqFit, Reduction), PathError> {
+    fn reduced(&self, tau: f64, b0: &[f64]) -> Result<(RqSolution, Reduction), PathError> {
         const MAX_ROUNDS: usize = 4;
         let n = self.n;
         let spread = {
@@ -415,7 +428,7 @@ impl Problem<'_> {
             let bad: Vec<usize> =
                 (0..n).filter(|&i| (side[i] < 0 && r[i] > 0.0) || (side[i] > 0 && r[i] < 0.0)).collect();
             if bad.is_empty() {
-                let fit = RqFit { objective: check_loss(&r, tau), iterations, ..fit };
+                let fit = RqSolution { objective: check_loss(&r, tau), iterations, ..fit };
                 return Ok((fit, Reduction { kept: kept.len(), rounds, fell_back: false }));
             }
             if 10 * bad.len() <= kept_target {
@@ -429,7 +442,7 @@ impl Problem<'_> {
             }
         }
         let fit = self.solve(self.x, n, self.y, tau)?;
-        let fit = RqFit { iterations: iterations + fit.iterations, ..fit };
+        let fit = RqSolution { iterations: iterations + fit.iterations, ..fit };
         Ok((fit, Reduction { kept: n, rounds, fell_back: true }))
     }
 

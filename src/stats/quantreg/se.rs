@@ -65,9 +65,9 @@
 //! - **No automatic method.** R's `summary.rq` uses `se = "rank"` when n < 1001 and "nid"
 //!   otherwise. Here the method is always the caller's [`SeSpec::method`]; there is no
 //!   data-dependent default. "rank", "ker" and the bootstraps are not implemented.
-//! - **Refits.** R refits with the same method as the original fit. Here the caller's
-//!   `refit` closure decides (br or fn). The tests use fn (quantreg's `fit_fn`) against R's
-//!   br-based numbers; fn and br agree to about 4e-8 where br's solution is unique, so the
+//! - **Refits.** R refits with the same method as the original fit, and so does
+//!   [`super::RqFit::se`]. Most tests call the estimator with fn refits against R's
+//!   br-based numbers (one goes through `RqSpec` with br); fn and br agree to about 4e-8 where br's solution is unique, so the
 //!   tests compare at 1e-6 relative.
 //! - **Linear algebra.** R forms `H^{-1}` and `(X'X)^{-1}` from QR factors (`qr(sqrt(f) X)`,
 //!   `qr(X)`); here they come from Cholesky factors of `X' diag(f) X` and `X'X`. Results
@@ -195,15 +195,15 @@ fn nid_bandwidth(tau: f64, n: usize, hs: bool) -> f64 {
 /// `y` on the column-major n x p design `x` (element (i, j) at `x[j * n + i]`).
 ///
 /// `refit(t)` must return the coefficients of the regression quantile at `t` on the same
-/// data (e.g. `|t| fit_fn(x, n, p, y, t, &opts).map(|f| f.coefficients)`). "nid" calls it
+/// data ([`super::RqFit::se`] refits with the fit's own solver). "nid" calls it
 /// twice (at `tau + h` and `tau - h`); "iid" does not call it.
 ///
-/// Errors: the input checks of `fit_fn` (lengths, non-finite values, tau, rank), a
+/// Errors: the input checks of `RqSpec::fit` (lengths, non-finite values, tau, rank), a
 /// coefficient vector of the wrong length, errors returned by `refit`, a singular
 /// density-weighted `H` (nid, [`QuantregError::SingularDesign`]), or a residual window
 /// longer than the data (iid, [`QuantregError::TooFewObservations`]).
 #[allow(clippy::too_many_arguments)]
-pub fn standard_errors(
+pub(super) fn standard_errors(
     x: &[f64],
     n: usize,
     p: usize,
@@ -480,6 +480,7 @@ mod tests {
     use super::super::{FnOptions, fit_fn};
     use super::*;
     use crate::stats::testutil::floats;
+    use ndarray::ShapeBuilder;
     use serde_json::Value;
 
     fn messages(w: &[Warning]) -> Vec<String> {
@@ -578,6 +579,25 @@ mod tests {
                 );
                 assert_eq!(messages(&t.warnings), strings(&f[key]["warnings"]), "{name}: tau {tau}: {key} warnings");
                 assert_eq!(t.method, method, "{name}: tau {tau}: method");
+            }
+        }
+    }
+
+    #[test]
+    fn se_on_a_br_fit_matches_r_through_the_spec() {
+        // summary.rq on rq(method = "br") refits with br: RqSpec -> RqFit::se does the same
+        for name in ["engel", "synthetic"] {
+            let c = case(name);
+            let p = c.terms.len();
+            let x = ndarray::ArrayView2::from_shape((c.n, p).f(), &c.x[..]).unwrap();
+            for f in &c.fits {
+                let tau = f["tau"].as_f64().unwrap();
+                let spec = super::super::RqSpec { tau, solver: super::super::RqSolver::Br(Default::default()) };
+                let fit = spec.fit(x, ndarray::ArrayView1::from(&c.y)).unwrap();
+                for (method, key) in [(SeMethod::Nid, "se_nid"), (SeMethod::Iid, "se_iid")] {
+                    let t = fit.se(&SeSpec { method, hs: true }).unwrap();
+                    compare(&c, tau, key, &t, &f[key]);
+                }
             }
         }
     }

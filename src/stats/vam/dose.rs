@@ -15,7 +15,7 @@
 //! ```
 //!
 //! `V` is HC1, or CR1 when clusters (e.g. tutors or schools) are given
-//! ([`super::fixed::fit_fixed`]); `df` is `n − p`, or `G − 1` with clusters. Knots that
+//! ([`super::fixed::FixedSpec`]); `df` is `n − p`, or `G − 1` with clusters. Knots that
 //! coincide (many students at the same dose) are merged, so a lumpy dose still gives a
 //! valid basis. The grid runs over the observed range of the dose in `grid_points` equal
 //! steps: outside it the curve would be extrapolation.
@@ -23,7 +23,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::VamError;
-use super::fixed::{Factor, fit_fixed};
+use ndarray::{ArrayView1, ArrayView2, ShapeBuilder};
+
+use super::fixed::{Factor, FixedSpec, Vcov};
 use crate::stats::dist::qt;
 use crate::stats::spline::{BSplineBasis, quantile_type7};
 
@@ -98,11 +100,11 @@ pub fn dose_response(
     let p = basis.ncols() + 1;
     let mut x = vec![1.0; n];
     x.extend(basis.matrix(dose));
-    let fit = fit_fixed(&x, n, p, outcome, &[], cluster)?;
-    let (cov, df) = match &fit.cov_cr1 {
-        Some(c) => (c, (fit.n_clusters.expect("with CR1") - 1) as f64),
-        None => (&fit.cov_hc1, fit.df_residual as f64),
-    };
+    let x = ArrayView2::from_shape((n, p).f(), &x[..]).expect("n rows of p columns");
+    let fit = FixedSpec::default().fit(x, ArrayView1::from(outcome))?;
+    let covariance = fit.vcov(&cluster.map_or(Vcov::Hc1, |cluster| Vcov::Cr1 { cluster }))?;
+    let df = covariance.n_clusters.map_or(fit.df_residual as f64, |g| (g - 1) as f64);
+    let cov = &covariance.matrix;
     let t = qt(0.5 + spec.level / 2.0, df);
     let mut row = vec![0.0; p];
     let mut curve = DoseCurve {

@@ -10,8 +10,10 @@
 use super::VamError;
 use super::dose::{DoseCurve, DoseSpec, dose_response};
 use super::eiv::{MeasurementError, fit_eiv_within};
-use super::fixed::{FixedFit, fit_fixed};
-use super::random::{Likelihood, RandomFit, fit_random_intercept};
+use ndarray::{ArrayView1, ArrayView2, ShapeBuilder};
+
+use super::fixed::{Covariance, FixedFit, FixedSpec, Vcov};
+use super::random::{Likelihood, RandomFit, RandomSpec};
 use crate::stats::bootstrap::{BootstrapError, ClusterGram, Plan, bca, jackknife_multi, replicates_multi};
 use crate::stats::design::{Design, DesignError, Encoding, LevelOrder};
 use crate::stats::dist::{p_two_sided_t, qt};
@@ -59,7 +61,7 @@ impl Sample {
 
 /// Options of the fixed model.
 #[derive(Clone, Debug)]
-pub struct FixedSpec {
+pub struct FixedProvidersSpec {
     /// Absorbed fixed effects (levels sorted).
     pub absorb: Vec<Encoding<String>>,
     /// Clusters of CR1 standard errors and of the bootstrap (levels sorted).
@@ -133,7 +135,7 @@ pub struct FixedProviders {
     pub providers: Vec<ProviderEffect>,
     pub fit: FixedFit,
     /// `CR1` with clusters, else `HC1`.
-    pub std_errors: &'static str,
+    pub covariance: Covariance,
     /// Degrees of freedom of the t intervals.
     pub interval_df: f64,
     pub eiv: Option<EivSummary>,
@@ -155,7 +157,7 @@ fn fixed_design(s: &Sample, intercept: bool) -> Result<Design, DesignError> {
 
 /// Fits the fixed model: `y ~ pre + covariates + provider indicators`, absorbing the fixed
 /// effects, with HC1 or CR1 standard errors and t intervals (n − k, or G − 1 with clusters).
-pub fn fixed_providers(s: &Sample, spec: &FixedSpec) -> Result<FixedProviders, ProvidersError> {
+pub fn fixed_providers(s: &Sample, spec: &FixedProvidersSpec) -> Result<FixedProviders, ProvidersError> {
     let comparison = s.groups.code(&String::new());
     let Some(comparison) = comparison else {
         return Err(ProvidersError::NoComparison { group: s.group_column.clone(), comparison: s.comparison.clone() });
@@ -164,13 +166,11 @@ pub fn fixed_providers(s: &Sample, spec: &FixedSpec) -> Result<FixedProviders, P
     let (n, p) = (x.rows(), x.cols());
     let factors: Vec<_> = spec.absorb.iter().map(Encoding::factor).collect();
     let cluster = spec.cluster.as_ref().map(Encoding::factor);
-    let fit = fit_fixed(x.as_slice(), n, p, &s.y, &factors, cluster)?;
-    let (mut b, mut cov, std_errors) = match &fit.cov_cr1 {
-        Some(c) => (fit.coefficients.clone(), c.clone(), "CR1"),
-        None => (fit.coefficients.clone(), fit.cov_hc1.clone(), "HC1"),
-    };
+    let fit = FixedSpec { absorb: &factors, ..FixedSpec::default() }.fit(x.view(), ArrayView1::from(&s.y))?;
+    let covariance = fit.vcov(&cluster.map_or(Vcov::Hc1, |cluster| Vcov::Cr1 { cluster }))?;
+    let (mut b, mut cov) = (fit.coefficients.clone(), covariance.matrix.clone());
     // Degrees of freedom for t intervals: G - 1 with clusters (Stata's convention), else n - k.
-    let df = fit.n_clusters.map_or(fit.df_residual as f64, |g| (g - 1) as f64);
+    let df = covariance.n_clusters.map_or(fit.df_residual as f64, |g| (g - 1) as f64);
     let mut eiv = None;
     if let Some(error) = &spec.measurement_error {
         let pre = x.index(&s.pre)?;
@@ -197,7 +197,7 @@ pub fn fixed_providers(s: &Sample, spec: &FixedSpec) -> Result<FixedProviders, P
         terms: terms(x.names(), &b, &cov, df),
         providers: rows,
         fit,
-        std_errors,
+        covariance,
         interval_df: df,
         eiv,
         comparison_n: s.count(comparison),
@@ -208,7 +208,7 @@ pub fn fixed_providers(s: &Sample, spec: &FixedSpec) -> Result<FixedProviders, P
 /// providers) and the covariate-adjusted Hedges' g.
 fn provider_rows(
     s: &Sample,
-    spec: &FixedSpec,
+    spec: &FixedProvidersSpec,
     providers: &[(usize, usize)],
     b: &[f64],
     cov: &[f64],
@@ -269,7 +269,12 @@ type BootEnds = (Vec<Option<f64>>, Vec<Option<f64>>);
 
 /// BCa intervals of the coefficients in `columns` by resampling clusters (or students) and
 /// refitting the fixed model on each replicate.
-fn bootstrap_providers(x: &Design, y: &[f64], spec: &FixedSpec, columns: &[usize]) -> Result<BootEnds, ProvidersError> {
+fn bootstrap_providers(
+    x: &Design,
+    y: &[f64],
+    spec: &FixedProvidersSpec,
+    columns: &[usize],
+) -> Result<BootEnds, ProvidersError> {
     let (n, p) = (x.rows(), x.cols());
     let x = x.as_slice();
     let k = columns.len();
@@ -301,7 +306,8 @@ fn bootstrap_providers(x: &Design, y: &[f64], spec: &FixedSpec, columns: &[usize
             .map(|f| Encoding { levels: f.levels.clone(), codes: rows.iter().map(|&i| f.codes[i]).collect() })
             .collect();
         let factors: Vec<_> = codes.iter().map(Encoding::factor).collect();
-        match fit_fixed(&xb, m, p, &yb, &factors, None) {
+        let xb = ArrayView2::from_shape((m, p).f(), &xb[..]).expect("m rows of p columns");
+        match (FixedSpec { absorb: &factors, ..FixedSpec::default() }).fit(xb, ArrayView1::from(&yb)) {
             Ok(f) => pick(&f.coefficients),
             Err(_) => vec![f64::NAN; k],
         }
@@ -358,7 +364,8 @@ pub fn random_groups(s: &Sample, level: f64, min_cell: usize) -> Result<RandomGr
     let x = b.build();
     let (n, p) = (x.rows(), x.cols());
     let g = &s.groups;
-    let fit = fit_random_intercept(x.as_slice(), n, p, &s.y, &g.codes, g.levels.len(), Likelihood::Reml)?;
+    let spec = RandomSpec { group: g.factor(), likelihood: Likelihood::Reml };
+    let fit = spec.fit(x.view(), ArrayView1::from(&s.y))?;
     let z = qnorm(0.5 + level / 2.0);
     let groups = g
         .levels
@@ -443,8 +450,8 @@ mod tests {
         }
     }
 
-    fn spec(min_cell: usize) -> FixedSpec {
-        FixedSpec {
+    fn spec(min_cell: usize) -> FixedProvidersSpec {
+        FixedProvidersSpec {
             absorb: Vec::new(),
             cluster: None,
             measurement_error: None,
@@ -474,7 +481,7 @@ mod tests {
         assert!(b.suppressed && b.estimate.is_none() && b.p_value_bh.is_none() && b.effect_size.is_none());
         assert_eq!(hidden.terms, f.terms, "suppression hides rows, not coefficients");
         assert_eq!(f.comparison_n, 24);
-        assert_eq!(f.std_errors, "HC1");
+        assert_eq!(f.covariance.kind.label(), "HC1");
     }
 
     #[test]
@@ -496,7 +503,7 @@ mod tests {
         bad.pre = "prior".into();
         let e = fixed_providers(
             &bad,
-            &FixedSpec { measurement_error: Some(MeasurementError::Reliability(0.8)), ..spec(10) },
+            &FixedProvidersSpec { measurement_error: Some(MeasurementError::Reliability(0.8)), ..spec(10) },
         )
         .unwrap_err();
         assert!(matches!(e, ProvidersError::Design(DesignError::MissingColumn { .. })), "{e}");

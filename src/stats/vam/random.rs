@@ -53,7 +53,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use ndarray::{ArrayView1, ArrayView2};
+
 use super::VamError;
+use super::fixed::Factor;
+use crate::stats::design::{column_major, contiguous};
 use crate::stats::linalg::{Cholesky, gram};
 
 /// Which likelihood the variance ratio maximizes.
@@ -173,10 +177,52 @@ impl Stats {
     }
 }
 
-/// Fits the random-intercept model. `x` is column-major `n × p` (include the intercept
-/// column), `group[i]` in `0..n_groups` is row `i`'s group. Every group must have at least
-/// one row.
-pub fn fit_random_intercept(
+/// The random-intercept model `y = Xβ + b_{g(i)} + e`, `b ~ N(0, σ_b²)`, `e ~ N(0, σ²)`
+/// (module documentation): the groups and the likelihood. [`RandomSpec::fit`] gives a
+/// [`RandomFit`] with the model-based covariance of `β̂` ([`RandomFit::se`]) and the
+/// empirical Bayes group effects.
+///
+/// ```
+/// use ndarray::array;
+/// use obc::stats::vam::fixed::Factor;
+/// use obc::stats::vam::random::{Likelihood, RandomSpec};
+///
+/// let x = array![[1.0, 0.0], [1.0, 1.0], [1.0, 2.0], [1.0, 0.0], [1.0, 1.0], [1.0, 2.0], [1.0, 1.5]];
+/// let y = array![0.1, 1.2, 1.9, 3.0, 4.1, 4.8, 1.4];
+/// let group = [0, 0, 0, 1, 1, 1, 0];
+/// let spec = RandomSpec { group: Factor { level: &group, levels: 2 }, likelihood: Likelihood::Reml };
+/// let fit = spec.fit(x.view(), y.view()).unwrap();
+/// assert_eq!(fit.groups.len(), 2);
+/// assert!(fit.groups[1].mean_residual > fit.groups[0].mean_residual);
+/// assert!(fit.se()[1] > 0.0);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct RandomSpec<'a> {
+    /// Each row's group (`0..levels`); every group must have a row.
+    pub group: Factor<'a>,
+    pub likelihood: Likelihood,
+}
+
+impl RandomSpec<'_> {
+    /// Fits the model on the `n × p` design `x` (include the intercept column) and `y`. A
+    /// column-major `x` is read in place; other layouts are copied once.
+    pub fn fit(&self, x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>) -> Result<RandomFit, VamError> {
+        let (n, p) = x.dim();
+        let Factor { level, levels } = self.group;
+        fit_random_intercept(&column_major(x), n, p, &contiguous(y), level, levels, self.likelihood)
+    }
+}
+
+impl RandomFit {
+    /// Standard errors of `β̂`, `sqrt(diag Cov(β̂))`.
+    pub fn se(&self) -> Vec<f64> {
+        let p = self.coefficients.len();
+        (0..p).map(|j| self.covariance[j * p + j].sqrt()).collect()
+    }
+}
+
+/// [`RandomSpec::fit`] on the column-major slice `x[j * n + i]`.
+fn fit_random_intercept(
     x: &[f64],
     n: usize,
     p: usize,
@@ -339,6 +385,7 @@ pub fn shrink_group_means(residuals: &[f64], group: &[usize], n_groups: usize) -
 mod tests {
     use super::*;
     use crate::stats::testutil::floats;
+    use ndarray::ShapeBuilder;
     use serde_json::Value;
 
     const FIXTURE: &str = include_str!("../../../tests/fixtures/r/vam.json");
@@ -372,7 +419,9 @@ mod tests {
     #[test]
     fn reml_matches_lmer_on_exam() {
         let (x, n, y, g) = exam();
-        let fit = fit_random_intercept(&x, n, 3, &y, &g, 65, Likelihood::Reml).unwrap();
+        let xa = ndarray::Array2::from_shape_vec((n, 3).f(), x).unwrap();
+        let spec = RandomSpec { group: Factor { level: &g, levels: 65 }, likelihood: Likelihood::Reml };
+        let fit = spec.fit(xa.view(), ArrayView1::from(&y)).unwrap();
         let f: Value = serde_json::from_str(FIXTURE).unwrap();
         let r = &f["exam"]["lmer_random_intercept"]["reml"];
         // tolerances: tests/fixtures/r/README.md (lme4's optimizer stops ~1e-7 from theta)

@@ -200,6 +200,12 @@ fn delimiter_hint(headers: &[String]) -> &'static str {
 /// Errors in a configuration (contract) file: a bad value or an inconsistent rule.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    #[error("cannot read contract {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
     #[error("{key}: {message}")]
@@ -207,7 +213,8 @@ pub enum ConfigError {
 }
 
 /// Errors writing a run's outputs ([`crate::data::output`]). An output that would overwrite
-/// an input is a usage problem (exit code 2); every other kind is an output problem
+/// an input, and a folder to check that cannot be read (`obc verify`), are usage problems
+/// (exit code 2); every other kind is an output problem
 /// (exit code 3: the folder cannot be created or written, the disk is full, a rename failed).
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
@@ -215,6 +222,12 @@ pub enum OutputError {
         "output {output} is the input file {input}: writing it would overwrite the input; choose another --out folder or rename the input"
     )]
     InputCollision { output: PathBuf, input: PathBuf },
+    #[error("cannot read the folder {path}")]
+    ReadFolder {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("cannot create the output folder {path}")]
     Folder {
         path: PathBuf,
@@ -244,7 +257,7 @@ impl OutputError {
     /// A collision with an input is a usage problem; every other kind is an output problem.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            OutputError::InputCollision { .. } => ErrorKind::Usage,
+            OutputError::InputCollision { .. } | OutputError::ReadFolder { .. } => ErrorKind::Usage,
             _ => ErrorKind::Output,
         }
     }

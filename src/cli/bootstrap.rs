@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::UserError;
+use super::UsageError;
 use crate::data::columns::{ColumnData, read_columns_allowing_empty};
 use crate::data::ledger::RowState;
 use crate::data::output::OutputDir;
@@ -212,10 +212,12 @@ fn interval<F: Fn(&[usize]) -> f64 + Sync>(
 
 pub fn run(a: &Args) -> anyhow::Result<()> {
     if !(a.level > 0.0 && a.level < 1.0) {
-        return Err(UserError(format!("--level {} must be strictly between 0 and 1", a.level)).into());
+        return Err(UsageError(format!("--level {} must be strictly between 0 and 1", a.level)).into());
     }
     if a.reps < 100 {
-        return Err(UserError(format!("--reps {} is too few for interval endpoints; use at least 1000", a.reps)).into());
+        return Err(
+            UsageError(format!("--reps {} is too few for interval endpoints; use at least 1000", a.reps)).into()
+        );
     }
     let method =
         a.method.unwrap_or(if a.statistic == StatisticArg::Median { MethodArg::Percentile } else { MethodArg::Bca });

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use super::UserError;
+use super::UsageError;
 use crate::contract::norms::ContractNorms;
 use crate::contract::results::{CheckResults, Header, MidpointReport};
 use crate::contract::run::{self, Settled};
@@ -39,7 +39,7 @@ pub struct Args {
 
 fn parse_as_of(text: &str) -> anyhow::Result<NaiveDate> {
     crate::data::date::parse_date(text)
-        .ok_or_else(|| UserError(format!("--as-of {text:?} is not a date (write YYYY-MM-DD)")).into())
+        .ok_or_else(|| UsageError(format!("--as-of {text:?} is not a date (write YYYY-MM-DD)")).into())
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {

@@ -20,6 +20,7 @@ use clap::{Parser, Subcommand};
 use crate::contract::terms::Contract;
 use crate::data::Accounting;
 use crate::data::output::OutputDir;
+use crate::error::{ConfigError, ErrorKind};
 
 /// obc: student growth for outcomes-based tutoring contracts.
 #[derive(Debug, Parser)]
@@ -61,10 +62,11 @@ pub enum Command {
     Verify(verify::Args),
 }
 
-/// A problem the user can fix (bad contract, missing file or column): exit code 2.
+/// A command line that cannot run (an option out of range, options that do not go
+/// together): exit code 2 ([`ErrorKind::Usage`]).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct UserError(pub String);
+pub struct UsageError(pub String);
 
 /// Parses arguments, runs the command, maps errors to exit codes ([`exit_code`]).
 pub fn main() -> ExitCode {
@@ -91,25 +93,37 @@ pub fn main() -> ExitCode {
 }
 
 /// The exit code of an error, from the kind of the first typed error in its chain (README.md,
-/// "Exit codes"; [`crate::error::ErrorKind`]): 3 for an output problem ([`crate::error::OutputError`],
-/// [`crate::error::DataError::Write`]), except an output that would overwrite an input, which is 2 like
-/// every contract, input and usage problem (the data and statistics layers' typed errors,
-/// [`crate::error::ConfigError`], the contract's errors, [`UserError`]); 1 for anything else.
+/// "Exit codes"; [`ErrorKind`]): 3 for an output problem ([`crate::error::OutputError`],
+/// [`crate::error::DataError::Write`]), except an output that would overwrite an input, which
+/// is 2 like every contract, input and usage problem; 1 for anything else (a bug).
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     for c in e.chain() {
-        if let Some(kind) = crate::error::kind_of(c) {
+        if let Some(kind) = kind(c) {
             return kind.exit_code();
         }
         if let Some(e) = c.downcast_ref::<crate::contract::error::Error>() {
             return e.exit_code();
         }
-        // problems the user fixes in the contract or the command line
-        if c.is::<UserError>() || c.is::<crate::contract::error::ContractError>() || c.is::<crate::simulate::SimError>()
-        {
-            return 2;
-        }
     }
     1
+}
+
+/// The kind of a typed error of any layer ([`crate::error::kind_of`] knows the data and
+/// statistics layers'); `None` for an error the library does not type (a bug).
+fn kind(c: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
+    if let Some(kind) = crate::error::kind_of(c) {
+        return Some(kind);
+    }
+    if let Some(r) = c.downcast_ref::<report::FileError>() {
+        return Some(r.kind());
+    }
+    if let Some(v) = c.downcast_ref::<verify::VerifyError>() {
+        return Some(v.kind());
+    }
+    if c.is::<crate::contract::error::ContractError>() {
+        return Some(ErrorKind::Contract);
+    }
+    (c.is::<UsageError>() || c.is::<crate::simulate::SimError>()).then_some(ErrorKind::Usage)
 }
 
 /// The input files of a contract run, as paths: the contract, its roster, sessions,
@@ -125,7 +139,7 @@ pub fn contract_inputs(path: &Path, contract: &Contract, base: &Path) -> Vec<Pat
 /// Reads and checks a contract file; returns it with the folder its paths are relative to.
 pub fn read_contract(path: &Path) -> anyhow::Result<(Contract, PathBuf)> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| UserError(format!("cannot read contract {}: {e}", path.display())))?;
+        .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
     let contract = Contract::from_toml(&text, &path.display().to_string())?;
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     Ok((contract, base))

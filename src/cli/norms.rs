@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::UserError;
+use super::UsageError;
 use crate::data;
 use crate::data::columns::{ColumnData, read_columns};
 use crate::data::norms_table::{load_norms_table, load_nwea_wide};
@@ -194,7 +194,9 @@ fn fit(a: &FitArgs) -> anyhow::Result<()> {
     let (norms, uses, spec_json) = match a.method {
         MethodArg::Sgp => {
             if a.weeks.is_some() {
-                return Err(UserError("--weeks applies to conditional norms; SGP norms do not use weeks".into()).into());
+                return Err(
+                    UsageError("--weeks applies to conditional norms; SGP norms do not use weeks".into()).into()
+                );
             }
             let mut spec = SgpSpec {
                 solver: match a.solver {
@@ -307,7 +309,7 @@ fn import(a: &ImportArgs) -> anyhow::Result<()> {
         (Some(_), None) => unreachable!("clap requires --nwea-weeks with --nwea-window"),
     }?;
     if a.weeks.is_none() && a.weeks_value.is_none() {
-        return Err(UserError("give the data's instructional weeks: --weeks COLUMN or --weeks-value W".into()).into());
+        return Err(UsageError("give the data's instructional weeks: --weeks COLUMN or --weeks-value W".into()).into());
     }
     let bytes = std::fs::read(&a.table).with_context(|| format!("cannot read {}", a.table.display()))?;
     let model = NormsModel {
@@ -342,7 +344,7 @@ pub fn read_norms(path: &std::path::Path) -> anyhow::Result<(NormsModel, String)
 fn score(a: &ScoreArgs) -> anyhow::Result<()> {
     let (model, norms_sha) = read_norms(&a.norms)?;
     if !(a.target_cgp > 0.0 && a.target_cgp < 100.0) {
-        return Err(UserError(format!("--target-cgp {} must be strictly between 0 and 100", a.target_cgp)).into());
+        return Err(UsageError(format!("--target-cgp {} must be strictly between 0 and 100", a.target_cgp)).into());
     }
     let c = &model.columns;
     let mut text_cols = a.id.clone();

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use super::UserError;
 use crate::data::output::{self, OutputDir};
+use crate::error::{ErrorKind, OutputError};
 use crate::manifest::{Manifest, OutputFile};
 use crate::report::{self, Rendered};
 
@@ -31,20 +31,51 @@ pub fn write(out: &OutputDir, r: &Rendered) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Why `obc report` cannot render: each a problem with its input (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("cannot read {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not JSON")]
+    NotJson {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{path}")]
+    Render {
+        path: String,
+        #[source]
+        source: report::ReportError,
+    },
+    #[error("cannot check {folder}: {error} {}", super::verify::source_text(.error))]
+    Unverifiable { folder: String, error: OutputError },
+    #[error(
+        "{folder} is incomplete, so its results cannot be trusted: {problems}; rerun the command that wrote it (`obc verify {folder}` lists every file)"
+    )]
+    Incomplete { folder: String, problems: String },
+    #[error("{path}: {message}")]
+    Manifest { path: String, message: String },
+}
+
+impl FileError {
+    pub fn kind(&self) -> ErrorKind {
+        ErrorKind::Input
+    }
+}
+
 /// Refuses to render from a folder that does not match its manifest.
-fn check_complete(folder: &Path) -> anyhow::Result<()> {
-    let v = output::verify(folder)
-        .map_err(|e| UserError(format!("cannot check {}: {e} {}", folder.display(), super::verify::source_text(&e))))?;
+fn check_complete(folder: &Path) -> Result<(), FileError> {
+    let shown = folder.display().to_string();
+    let v = output::verify(folder).map_err(|error| FileError::Unverifiable { folder: shown.clone(), error })?;
     if v.complete() {
         return Ok(());
     }
-    Err(UserError(format!(
-        "{} is incomplete, so its results cannot be trusted: {}; rerun the command that wrote it (`obc verify {}` lists every file)",
-        folder.display(),
-        v.problems().join(", "),
-        folder.display()
-    ))
-    .into())
+    Err(FileError::Incomplete { folder: shown, problems: v.problems().join(", ") })
 }
 
 /// After re-rendering into the results' own folder: the manifest's entries for the report
@@ -52,10 +83,11 @@ fn check_complete(folder: &Path) -> anyhow::Result<()> {
 fn update_manifest(out: &OutputDir) -> anyhow::Result<()> {
     let path = out.join(out.manifest_name());
     let text = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let mut m: serde_json::Value =
-        serde_json::from_slice(&text).map_err(|e| UserError(format!("{}: {e}", path.display())))?;
+    let shown = path.display().to_string();
+    let mut m: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|e| FileError::Manifest { path: shown.clone(), message: e.to_string() })?;
     let Some(list) = m.get_mut("outputs").and_then(|o| o.as_array_mut()) else {
-        return Err(UserError(format!("{}: no `outputs` list", path.display())).into());
+        return Err(FileError::Manifest { path: shown, message: "no `outputs` list".into() }.into());
     };
     let mut changed = false;
     for w in out.written() {
@@ -82,11 +114,12 @@ fn update_manifest(out: &OutputDir) -> anyhow::Result<()> {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(&args.results)
-        .map_err(|e| UserError(format!("cannot read {}: {e}", args.results.display())))?;
+    let path = args.results.display().to_string();
+    let text =
+        std::fs::read_to_string(&args.results).map_err(|source| FileError::Read { path: path.clone(), source })?;
     let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| UserError(format!("{}: not JSON: {e}", args.results.display())))?;
-    let rendered = report::render(&value).map_err(|e| UserError(format!("{}: {e}", args.results.display())))?;
+        serde_json::from_str(&text).map_err(|source| FileError::NotJson { path: path.clone(), source })?;
+    let rendered = report::render(&value).map_err(|source| FileError::Render { path, source })?;
     let folder = args.results.parent().map(Path::to_path_buf).unwrap_or_default();
     let folder = if folder.as_os_str().is_empty() { PathBuf::from(".") } else { folder };
     check_complete(&folder)?;

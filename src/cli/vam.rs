@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-use super::UserError;
+use super::UsageError;
 use crate::data::columns::{ColumnData, read_columns_allowing_empty};
 use crate::data::table::{Column, Format, Table};
 use crate::data::{self, Stage};
@@ -114,12 +114,12 @@ impl Rows {
     }
 }
 
-fn check_args(a: &Args) -> Result<(), UserError> {
+fn check_args(a: &Args) -> Result<(), UsageError> {
     if !(a.level > 0.0 && a.level < 1.0) {
-        return Err(UserError(format!("--level {} must be strictly between 0 and 1", a.level)));
+        return Err(UsageError(format!("--level {} must be strictly between 0 and 1", a.level)));
     }
     if a.model == ModelArg::Random && (a.reliability.is_some() || a.sem_col.is_some() || !a.fixed_effect.is_empty()) {
-        return Err(UserError(
+        return Err(UsageError(
             "--reliability, --sem-col and --fixed-effect apply to --model fixed; the random model takes covariates only"
                 .into(),
         ));

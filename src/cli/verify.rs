@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use super::UserError;
 use crate::data::output;
+use crate::error::{ErrorKind, OutputError};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -15,9 +15,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
-    // A folder that cannot be read is a usage problem here (exit 2): nothing is written.
-    let v =
-        output::verify(&args.dir).map_err(|e| UserError(format!("{e} {}", source_text(&e)).trim_end().to_string()))?;
+    let v = output::verify(&args.dir).map_err(VerifyError::Unreadable)?;
     for f in &v.files {
         println!("{:<8} {}  ({})", f.status.as_str(), f.file, f.manifest);
     }
@@ -32,13 +30,39 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         println!("complete: {ok} files match {}", v.manifests.join(", "));
         return Ok(());
     }
-    Err(UserError(format!(
-        "{} is incomplete ({ok} of {} listed files match): {}; rerun the command that wrote it",
-        args.dir.display(),
-        v.files.len(),
-        v.problems().join(", ")
-    ))
+    Err(VerifyError::Incomplete {
+        dir: args.dir.display().to_string(),
+        ok,
+        listed: v.files.len(),
+        problems: v.problems().join(", "),
+    }
     .into())
+}
+
+/// Why `obc verify` fails.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The folder or its manifests cannot be read: a usage problem here (exit 2), since
+    /// `obc verify` writes nothing.
+    #[error("{}", with_source(.0))]
+    Unreadable(OutputError),
+    /// Some listed output is missing or changed (exit 2).
+    #[error("{dir} is incomplete ({ok} of {listed} listed files match): {problems}; rerun the command that wrote it")]
+    Incomplete { dir: String, ok: usize, listed: usize, problems: String },
+}
+
+impl VerifyError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            VerifyError::Unreadable(_) => ErrorKind::Usage,
+            VerifyError::Incomplete { .. } => ErrorKind::Input,
+        }
+    }
+}
+
+/// An output error with its underlying reason on the same line.
+fn with_source(e: &OutputError) -> String {
+    format!("{e} {}", source_text(e)).trim_end().to_string()
 }
 
 /// The underlying reason of an error, or an empty string.

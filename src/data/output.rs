@@ -473,7 +473,7 @@ fn check_file(dir: &Path, file: &str, sha256: Option<&str>) -> FileStatus {
 
 /// Checks `dir` against its manifest(s): every listed output present with its SHA-256.
 pub fn verify(dir: &Path) -> Result<Verification, OutputError> {
-    let folder_err = |source| OutputError::Folder { path: dir.to_path_buf(), source };
+    let folder_err = |source| OutputError::ReadFolder { path: dir.to_path_buf(), source };
     if !fs::metadata(dir).map_err(folder_err)?.is_dir() {
         return Err(OutputError::NotAFolder { path: dir.to_path_buf() });
     }

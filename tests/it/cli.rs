@@ -306,3 +306,29 @@ fn bom_crlf_quoted_fields_and_blank_lines_load_end_to_end() {
     assert_eq!(roster_in["rows_read"], 5000);
     assert_eq!(roster_in["blank_lines"], 50);
 }
+
+#[test]
+fn report_verify_and_usage_errors_exit_2_by_their_kind_not_by_a_string_wrapper() {
+    use obc::cli::exit_code;
+    use obc::cli::report::FileError;
+    use obc::cli::verify::VerifyError;
+    use obc::error::{ConfigError, OutputError};
+    let unreadable =
+        || OutputError::ReadFolder { path: "gone".into(), source: std::io::Error::other("no such folder") };
+    for (e, code) in [
+        (anyhow::Error::from(FileError::Incomplete { folder: "out".into(), problems: "a.csv (changed)".into() }), 2),
+        (anyhow::Error::from(FileError::Unverifiable { folder: "out".into(), error: unreadable() }), 2),
+        (anyhow::Error::from(VerifyError::Unreadable(unreadable())), 2),
+        (anyhow::Error::from(VerifyError::Incomplete { dir: "d".into(), ok: 1, listed: 2, problems: "p".into() }), 2),
+        (anyhow::Error::from(obc::cli::UsageError("--level 2 must be strictly between 0 and 1".into())), 2),
+        (anyhow::Error::from(ConfigError::Read { path: "c.toml".into(), source: std::io::Error::other("gone") }), 2),
+        (anyhow::Error::from(unreadable()), 2),
+        (anyhow::Error::from(OutputError::NotAFolder { path: "f".into() }), 3),
+        (anyhow::anyhow!("an untyped error is a bug"), 1),
+    ] {
+        assert_eq!(exit_code(&e), code, "{e:#}");
+    }
+    // the message of a wrapped source is printed once, as the chain "outer: inner"
+    let e = anyhow::Error::from(ConfigError::Read { path: "c.toml".into(), source: std::io::Error::other("gone") });
+    assert_eq!(format!("{e:#}"), "cannot read contract c.toml: gone");
+}

@@ -333,12 +333,20 @@ fn business_as_usual(contract: &Contract, stat: Statistic, values: &[f64]) -> Es
     let level = contract.decision.level;
     let n = values.len();
     let cl: Vec<usize> = (0..n).collect();
+    let r = settle::Resampling {
+        cluster: &cl,
+        clusters: n,
+        reps: inf.replicates,
+        seed: inf.seed,
+        method: inf.interval,
+        level,
+    };
     match stat {
         Statistic::Median => {
             let v: Vec<u8> = values.iter().map(|&x| x as u8).collect();
-            settle::estimate_median_sgp(&v, &cl, n, inf.replicates, inf.seed, inf.interval, level)
+            settle::estimate_median_sgp(&v, &r)
         }
-        _ => settle::estimate_mean(values, &cl, n, inf.replicates, inf.seed, inf.interval, level),
+        _ => settle::estimate_mean(values, &r),
     }
 }
 

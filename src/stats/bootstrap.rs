@@ -157,20 +157,6 @@ where
     Ok((0..plan.reps).into_par_iter().map(|b| stat(&draw(&members, plan.units, plan.seed, b))).collect())
 }
 
-/// [`jackknife`] for a statistic with several components: `out[i]` leaves unit `i` out.
-pub fn jackknife_multi<F>(n: usize, stat: F) -> Vec<Vec<f64>>
-where
-    F: Fn(&[usize]) -> Vec<f64> + Sync,
-{
-    (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let keep: Vec<usize> = (0..n).filter(|&j| j != i).collect();
-            stat(&keep)
-        })
-        .collect()
-}
-
 /// Replicates from draws made elsewhere (e.g. R's `boot.array(b, indices = TRUE)`, made
 /// 0-based).
 pub fn replicates_from_indices<F>(indices: &[Vec<usize>], stat: F) -> Vec<f64>
@@ -189,10 +175,11 @@ where
     jackknife(n, stat).into_iter().map(|t| (n as f64 - 1.0) * (t0 - t)).collect()
 }
 
-/// `t_(−i)` for every unit `i`.
-pub fn jackknife<F>(n: usize, stat: F) -> Vec<f64>
+/// `t_(−i)` for every unit `i` (a number, or several components as a `Vec<f64>`).
+pub fn jackknife<T, F>(n: usize, stat: F) -> Vec<T>
 where
-    F: Fn(&[usize]) -> f64 + Sync,
+    T: Send,
+    F: Fn(&[usize]) -> T + Sync,
 {
     (0..n)
         .into_par_iter()

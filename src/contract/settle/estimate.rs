@@ -135,16 +135,21 @@ pub(super) fn no_interval(point: f64, units: usize, level: f64, m: IntervalMetho
     }
 }
 
-/// Mean of `values` with a cluster bootstrap (`cluster[i]` in `0..clusters`).
-pub fn estimate_mean(
-    values: &[f64],
-    cluster: &[usize],
-    clusters: usize,
-    reps: usize,
-    seed: u64,
-    method: IntervalMethod,
-    level: f64,
-) -> Estimate {
+/// How a metric is resampled for its interval: the cluster of each value (`cluster[i]` in
+/// `0..clusters`), the replicates and seed, and the interval's method and level.
+#[derive(Clone, Copy, Debug)]
+pub struct Resampling<'a> {
+    pub cluster: &'a [usize],
+    pub clusters: usize,
+    pub reps: usize,
+    pub seed: u64,
+    pub method: IntervalMethod,
+    pub level: f64,
+}
+
+/// Mean of `values` with a cluster bootstrap.
+pub fn estimate_mean(values: &[f64], r: &Resampling) -> Estimate {
+    let Resampling { cluster, clusters, reps, seed, method, level } = *r;
     let point = values.iter().sum::<f64>() / values.len() as f64;
     if clusters < 2 {
         return no_interval(point, clusters, level, method, "fewer than 2 resampling units: no interval");
@@ -193,15 +198,8 @@ pub(super) fn median_from_counts(counts: &[u64; 100]) -> f64 {
 }
 
 /// Median SGP with a cluster bootstrap.
-pub fn estimate_median_sgp(
-    sgp: &[u8],
-    cluster: &[usize],
-    clusters: usize,
-    reps: usize,
-    seed: u64,
-    method: IntervalMethod,
-    level: f64,
-) -> Estimate {
+pub fn estimate_median_sgp(sgp: &[u8], r: &Resampling) -> Estimate {
+    let Resampling { cluster, clusters, reps, seed, method, level } = *r;
     let mut per: Vec<Vec<(u8, u64)>> = vec![Vec::new(); clusters];
     {
         let mut dense_counts: Vec<BTreeMap<u8, u64>> = vec![BTreeMap::new(); clusters];
@@ -465,20 +463,21 @@ pub(super) fn provider_estimate(
         return Err(NoEstimate::NoCountedStudents);
     }
     let (cl, k) = clusters_of(inf.cluster, students, idx);
+    let r = Resampling { cluster: &cl, clusters: k, reps: inf.replicates, seed, method: inf.interval, level };
     match kind {
         MetricKind::MedianSgp => {
             let v: Vec<u8> = idx
                 .iter()
                 .map(|&i| students[i].score.as_ref().ok().and_then(|s| s.sgp).ok_or(NoEstimate::NoSgp))
                 .collect::<Result<_, _>>()?;
-            Ok(estimate_median_sgp(&v, &cl, k, inf.replicates, seed, inf.interval, level))
+            Ok(estimate_median_sgp(&v, &r))
         }
         MetricKind::ShareMeeting | MetricKind::MeanCgi => {
             let v: Vec<f64> = idx
                 .iter()
                 .map(|&i| metric_value(kind, met[i] == Some(true), &students[i]).ok_or(NoEstimate::NoValue))
                 .collect::<Result<_, _>>()?;
-            Ok(estimate_mean(&v, &cl, k, inf.replicates, seed, inf.interval, level))
+            Ok(estimate_mean(&v, &r))
         }
         MetricKind::EffectSize => Err(NoEstimate::EffectSizeWithComparison),
     }

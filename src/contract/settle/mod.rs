@@ -375,14 +375,22 @@ mod tests {
     fn mean_bootstrap_interval_covers_and_is_seeded() {
         let v: Vec<f64> = (0..200).map(|i| if i % 3 == 0 { 1.0 } else { 0.0 }).collect();
         let cl: Vec<usize> = (0..200).collect();
-        let a = estimate_mean(&v, &cl, 200, 500, 7, IntervalMethod::Percentile, 0.9);
-        let b = estimate_mean(&v, &cl, 200, 500, 7, IntervalMethod::Percentile, 0.9);
+        let r = Resampling {
+            cluster: &cl,
+            clusters: 200,
+            reps: 500,
+            seed: 7,
+            method: IntervalMethod::Percentile,
+            level: 0.9,
+        };
+        let a = estimate_mean(&v, &r);
+        let b = estimate_mean(&v, &r);
         assert_eq!(a, b);
         let (lo, hi) = (a.low.unwrap(), a.high.unwrap());
         assert!(lo < a.point && a.point < hi);
         // binomial SE sqrt(p(1-p)/n) = 0.0333; a 90% interval is about +-0.055
         assert!((hi - lo - 2.0 * 1.645 * 0.0333).abs() < 0.02, "{lo} {hi}");
-        let bca = estimate_mean(&v, &cl, 200, 500, 7, IntervalMethod::Bca, 0.9);
+        let bca = estimate_mean(&v, &Resampling { method: IntervalMethod::Bca, ..r });
         assert!(bca.low.unwrap() < bca.point && bca.point < bca.high.unwrap());
     }
 }

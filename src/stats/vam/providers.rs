@@ -14,7 +14,7 @@ use ndarray::{ArrayView1, ArrayView2, ShapeBuilder};
 
 use super::fixed::{Covariance, FixedFit, FixedSpec, Vcov};
 use super::random::{Likelihood, RandomFit, RandomSpec};
-use crate::stats::bootstrap::{BootstrapError, ClusterGram, Plan, bca, jackknife_multi, replicates_multi};
+use crate::stats::bootstrap::{BootstrapError, ClusterGram, Plan, bca, jackknife, replicates_multi};
 use crate::stats::design::{Design, DesignError, Encoding, LevelOrder};
 use crate::stats::dist::{p_two_sided_t, qt};
 use crate::stats::effect::{adjusted_g, benjamini_hochberg};
@@ -316,7 +316,7 @@ fn bootstrap_providers(
     let t0 = refit(&all);
     let plan = Plan { units, strata: None, reps: spec.bootstrap, seed: spec.seed };
     let t = replicates_multi(&plan, refit)?;
-    let jack = jackknife_multi(units, refit);
+    let jack = jackknife(units, refit);
     let (mut lo, mut hi) = (Vec::new(), Vec::new());
     for c in 0..k {
         let tk: Vec<f64> = t.iter().map(|r| r[c]).collect();

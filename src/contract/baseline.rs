@@ -30,56 +30,13 @@
 use crate::stats::warning::{Warning, WarningCode};
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
-use super::benchmarks::{self, Comparison};
-use super::oc::{self, OcCell, OcSpec, Recommendation, Statistic};
+use super::benchmarks;
+use super::oc::{self, OcSpec, Recommendation, Statistic};
+pub use super::results::{Baseline, Population, Target};
 use super::settle::{self, Estimate, NoOutcome, NormScore, Student};
 use super::terms::{Contract, DecisionRule, MetricKind};
 use crate::stats::normal::qnorm;
 use crate::stats::spline::quantile_type7;
-
-/// Who the baseline is computed on.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct Population {
-    pub history_students: usize,
-    pub target_students: usize,
-    /// Target students whose outcome could not be computed (listed reasons, counts).
-    pub unscored: BTreeMap<String, usize>,
-    pub max_pre_percentile: Option<f64>,
-    /// Within-grade SD of the post-test (all history students): the unit of d.
-    pub sd_post_by_grade: BTreeMap<i32, f64>,
-}
-
-/// A threshold in SD units with its comparison to published effects.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct Target {
-    pub label: String,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub threshold: f64,
-    /// The effect d at which the population's metric reaches the threshold (`None` when it
-    /// is not reached by d = 1.5, or the threshold is at or below business as usual).
-    pub sd_equivalent: Option<f64>,
-    pub comparison: Option<Comparison>,
-}
-
-/// Everything `obc baseline` reports.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct Baseline {
-    pub population: Population,
-    pub statistic: Statistic,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub k: f64,
-    pub business_as_usual: Estimate,
-    /// The population's metric at each d of the fine grid (d, metric).
-    pub metric_by_effect: Vec<(f64, f64)>,
-    pub thresholds: Vec<f64>,
-    pub cells: Vec<OcCell>,
-    pub recommendation: Recommendation,
-    pub targets: Vec<Target>,
-    #[serde(default)]
-    pub warnings: Vec<Warning>,
-}
 
 /// The decision statistic's multiplier k for the contract's rule.
 pub fn decision_k(rule: DecisionRule, level: f64) -> f64 {

@@ -16,111 +16,15 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use serde::Serialize;
 
+pub use super::results::{
+    Dosage, DosageProvider, DoseBin, DoseResponse, Figures, GrowthPoint, GrowthProvider, GrowthSeries, GrowthVsNorm,
+    Summary,
+};
 use super::settle::{Settlement, Student, outcome_met};
 use super::terms::Contract;
 use crate::stats::normal::qnorm;
 use crate::stats::spline::quantile_type7 as quantile7;
-
-/// All figure data of one settlement.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct Figures {
-    pub dosage: Dosage,
-    /// `None`: the norms give no expected growth (SGP norms) or no norms are used.
-    pub growth_vs_norm: Option<GrowthVsNorm>,
-    pub dose_response: DoseResponse,
-}
-
-/// Quantiles and mean of a measure.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct Summary {
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub p10: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub p25: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub p50: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub p75: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub p90: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub mean: f64,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct DosageProvider {
-    pub provider: String,
-    pub rostered: u64,
-    pub suppressed: bool,
-    pub histogram: Option<Vec<u64>>,
-    pub sessions: Option<Summary>,
-    pub per_week: Option<Summary>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct Dosage {
-    pub measure: String,
-    pub min_sessions: u32,
-    pub per_week_basis: String,
-    /// Histogram edges; bin i is `[e_i, e_{i+1})`, the last bin closed.
-    pub bin_edges: Vec<f64>,
-    pub providers: Vec<DosageProvider>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct GrowthPoint {
-    pub n: u64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub expected: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub observed: f64,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct GrowthSeries {
-    pub label: String,
-    pub points: Vec<GrowthPoint>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct GrowthProvider {
-    pub provider: String,
-    pub n: u64,
-    pub expected: Option<f64>,
-    pub observed: Option<f64>,
-    pub suppressed: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct GrowthVsNorm {
-    pub unit: String,
-    pub series: Vec<GrowthSeries>,
-    pub providers: Vec<GrowthProvider>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct DoseBin {
-    pub label: String,
-    pub lo: u32,
-    /// `None`: open-ended top bin.
-    pub hi: Option<u32>,
-    pub n: Option<u64>,
-    pub value: Option<f64>,
-    pub low: Option<f64>,
-    pub high: Option<f64>,
-    pub suppressed: Option<super::suppress::Suppression>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct DoseResponse {
-    pub measure: String,
-    pub population: String,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub level: f64,
-    pub bins: Vec<DoseBin>,
-}
 
 fn summary(mut v: Vec<f64>) -> Option<Summary> {
     if v.is_empty() {

@@ -79,6 +79,7 @@
 //! size at which the target is met with the one below the bracket failing, not necessarily
 //! the smallest such size.
 
+pub use super::results::{OcCell, Recommendation};
 use rand::RngExt;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -151,59 +152,6 @@ pub struct OcSpec {
     /// `S = estimate − k SE`; met iff `S ≥ t`.
     #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub k: f64,
-}
-
-/// One point of an OC curve.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OcCell {
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub effect: f64,
-    pub n: usize,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub threshold: f64,
-    /// Share of replicates with `S ≥ threshold`.
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub p_met: f64,
-    /// `sqrt(p_met (1 − p_met) / reps)`.
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub mc_se: f64,
-}
-
-/// A recommended threshold for size `n`, its power, and the size needed for the target power.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Recommendation {
-    pub stat: Statistic,
-    pub n: usize,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub alpha: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub k: f64,
-    pub reps: usize,
-    /// Smallest attained null value of `S` with a null pass rate `<= alpha`.
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub threshold: f64,
-    /// Realised null pass rate at `threshold` (`<= alpha`; smaller with ties).
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub p_met_null: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub p_met_null_mc_se: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub power_effect: f64,
-    /// `P(S >= threshold | d = power_effect, n)`.
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub power: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub power_mc_se: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub target_power: f64,
-    /// Smallest size found whose own recommended threshold has power `>= target_power`.
-    pub min_n: Option<usize>,
-    /// Recommended threshold, realised null rate and power at `min_n`.
-    pub min_n_threshold: Option<f64>,
-    pub min_n_p_met_null: Option<f64>,
-    pub min_n_power: Option<f64>,
-    /// Largest size tried ([`MAX_N`]).
-    pub search_cap: usize,
 }
 
 fn rng_for(seed: u64, n: usize, r: usize) -> ChaCha8Rng {

@@ -1,7 +1,9 @@
 //! The results files, one schema for writer and reader: `results.json` (`obc check`,
 //! [`CheckResults`]) and `recommendation.json` (`obc baseline`, [`BaselineResults`]). The
 //! commands build and write these types; `obc report` reads the same types back and renders
-//! from them (README "Outputs").
+//! from them (README "Outputs"). Every section's types are defined here, so the schema reads
+//! in one file; the modules that compute them (`contract::settle`, `contract::figures`,
+//! `contract::baseline`, `contract::oc`) re-export them under their old paths.
 //!
 //! Older files still read: sections and fields added after version 1 are `#[serde(default)]`,
 //! a number written as `null` (serde_json's form of a non-finite value) reads back as NaN
@@ -10,11 +12,14 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::baseline::Baseline;
-use super::figures::Figures;
-use super::settle::{Settlement, Verdict};
-use super::terms::Contract;
+use super::benchmarks::Comparison;
+use super::oc::Statistic;
+use super::settle::{AuditRow, NoEstimateReason, Rule, Verdict, by_rule_name};
+use std::collections::BTreeMap;
+
+use super::terms::{Contract, IntervalMethod};
 use crate::manifest::{Manifest, SCHEMA_VERSION};
+use crate::stats::warning::Warning;
 
 /// The head of both results files: the schema version and the contract's terms in words.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -196,4 +201,389 @@ mod verdict_words {
         Verdict::from_words(&text)
             .ok_or_else(|| serde::de::Error::custom(format!("{text:?} is not a verdict (met, not met, inconclusive)")))
     }
+}
+
+// The figures' data (built by contract::figures).
+
+/// All figure data of one settlement.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Figures {
+    pub dosage: Dosage,
+    /// `None`: the norms give no expected growth (SGP norms) or no norms are used.
+    pub growth_vs_norm: Option<GrowthVsNorm>,
+    pub dose_response: DoseResponse,
+}
+
+/// Quantiles and mean of a measure.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Summary {
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub p10: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub p25: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub p50: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub p75: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub p90: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub mean: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct DosageProvider {
+    pub provider: String,
+    pub rostered: u64,
+    pub suppressed: bool,
+    pub histogram: Option<Vec<u64>>,
+    pub sessions: Option<Summary>,
+    pub per_week: Option<Summary>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Dosage {
+    pub measure: String,
+    pub min_sessions: u32,
+    pub per_week_basis: String,
+    /// Histogram edges; bin i is `[e_i, e_{i+1})`, the last bin closed.
+    pub bin_edges: Vec<f64>,
+    pub providers: Vec<DosageProvider>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct GrowthPoint {
+    pub n: u64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub expected: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub observed: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct GrowthSeries {
+    pub label: String,
+    pub points: Vec<GrowthPoint>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct GrowthProvider {
+    pub provider: String,
+    pub n: u64,
+    pub expected: Option<f64>,
+    pub observed: Option<f64>,
+    pub suppressed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct GrowthVsNorm {
+    pub unit: String,
+    pub series: Vec<GrowthSeries>,
+    pub providers: Vec<GrowthProvider>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct DoseBin {
+    pub label: String,
+    pub lo: u32,
+    /// `None`: open-ended top bin.
+    pub hi: Option<u32>,
+    pub n: Option<u64>,
+    pub value: Option<f64>,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub suppressed: Option<super::suppress::Suppression>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct DoseResponse {
+    pub measure: String,
+    pub population: String,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub level: f64,
+    pub bins: Vec<DoseBin>,
+}
+
+// Settlement: equity table.
+
+/// One cell of the equity table.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct GroupCell {
+    pub provider: String,
+    pub group: String,
+    pub value: String,
+    /// Withheld (`None`) when the cell is suppressed.
+    pub counted: Option<u64>,
+    pub met: Option<u64>,
+    pub metric: Option<f64>,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    /// `small cell` (fewer than min_cell) or `complementary` (hides a small cell's count).
+    pub suppressed: Option<crate::contract::suppress::Suppression>,
+}
+
+// Settlement: fairness checks.
+
+/// Baseline equivalence of one provider's counted students against the comparison group.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Equivalence {
+    pub provider: String,
+    /// Hedges' g of the pre-test standardised within grade.
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub g: f64,
+    pub n_t: u64,
+    pub n_c: u64,
+    /// `satisfied` (|g| ≤ 0.05), `requires adjustment` (≤ 0.25), `not satisfied`.
+    pub rating: String,
+}
+
+/// Attrition of one provider against the comparison group (WWC).
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct AttritionRow {
+    pub provider: String,
+    pub assigned: u64,
+    pub analysed: u64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub overall: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub differential: f64,
+    pub boundary: String,
+    pub rating: String,
+}
+
+/// Share of a provider's rostered students excluded by each rule.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct ExclusionRow {
+    pub provider: String,
+    pub rostered: u64,
+    pub rule: Rule,
+    pub excluded: u64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub share: f64,
+}
+
+/// Fairness checks.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct Fairness {
+    #[serde(default)]
+    pub regression_to_mean: Vec<Warning>,
+    pub equivalence: Vec<Equivalence>,
+    pub attrition: Vec<AttritionRow>,
+    pub exclusions: Vec<ExclusionRow>,
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
+}
+
+// Settlement: payments and counts.
+
+/// The payment of one provider with its arithmetic.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct PaymentResult {
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub base: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub outcome: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub penalty: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub before_cap: f64,
+    pub cap: Option<f64>,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub payable: f64,
+    pub arithmetic: Vec<String>,
+}
+
+/// Counts of one provider as reported: `met` and `regressed` are withheld (`None`) from
+/// public outputs when the provider has fewer counted students than `min_cell`.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct ProviderCounts {
+    pub rostered: u64,
+    pub served: u64,
+    pub counted: u64,
+    pub met: Option<u64>,
+    pub regressed: Option<u64>,
+}
+
+/// Sum over providers.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct PaymentResultTotals {
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub base: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub outcome: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub penalty: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub payable: f64,
+}
+
+// Settlement.
+
+/// One provider's settlement.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct ProviderResult {
+    pub provider: String,
+    pub counts: ProviderCounts,
+    /// Tutored students not counted, by the first rule failed.
+    #[serde(default, serialize_with = "by_rule_name")]
+    pub excluded: BTreeMap<Rule, u64>,
+    pub estimate: Option<Estimate>,
+    /// Why there is no estimate (no counted students, no comparison group, ...).
+    #[serde(default)]
+    pub no_estimate: Option<NoEstimateReason>,
+    /// Fewer counted students than `min_cell`: public tables show no metric.
+    pub suppressed: bool,
+    pub tiers: Vec<TierDecision>,
+    pub tier_reached: Option<String>,
+    pub payment: PaymentResult,
+}
+
+/// Everything a settlement produces.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Settlement {
+    pub providers: Vec<ProviderResult>,
+    pub comparison: Option<Estimate>,
+    pub groups: Vec<GroupCell>,
+    pub fairness: Fairness,
+    #[serde(skip)]
+    pub audit: Vec<AuditRow>,
+    pub totals: PaymentResultTotals,
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
+}
+
+// Settlement: decisions.
+
+/// A tier's decision with what it rested on.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct TierDecision {
+    pub name: String,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub threshold: f64,
+    pub verdict: Verdict,
+    /// Share of bootstrap replicates at least the threshold (`None` without an estimate,
+    /// and in public outputs of a provider under `min_cell`).
+    pub p_at_least: Option<f64>,
+    /// The interval contains the threshold.
+    pub straddles: bool,
+}
+
+// Settlement: estimates.
+
+/// A metric with its bootstrap interval and replicates.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Estimate {
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub point: f64,
+    pub low: Option<f64>,
+    pub high: Option<f64>,
+    pub method: IntervalMethod,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub level: f64,
+    /// Standard deviation of the replicates.
+    pub boot_se: Option<f64>,
+    pub units: usize,
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
+    #[serde(skip)]
+    pub replicates: Vec<f64>,
+}
+
+// Baseline.
+
+/// Who the baseline is computed on.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Population {
+    pub history_students: usize,
+    pub target_students: usize,
+    /// Target students whose outcome could not be computed (listed reasons, counts).
+    pub unscored: BTreeMap<String, usize>,
+    pub max_pre_percentile: Option<f64>,
+    /// Within-grade SD of the post-test (all history students): the unit of d.
+    pub sd_post_by_grade: BTreeMap<i32, f64>,
+}
+
+/// A threshold in SD units with its comparison to published effects.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Target {
+    pub label: String,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub threshold: f64,
+    /// The effect d at which the population's metric reaches the threshold (`None` when it
+    /// is not reached by d = 1.5, or the threshold is at or below business as usual).
+    pub sd_equivalent: Option<f64>,
+    pub comparison: Option<Comparison>,
+}
+
+/// Everything `obc baseline` reports.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Baseline {
+    pub population: Population,
+    pub statistic: Statistic,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub k: f64,
+    pub business_as_usual: Estimate,
+    /// The population's metric at each d of the fine grid (d, metric).
+    pub metric_by_effect: Vec<(f64, f64)>,
+    pub thresholds: Vec<f64>,
+    pub cells: Vec<OcCell>,
+    pub recommendation: Recommendation,
+    pub targets: Vec<Target>,
+    #[serde(default)]
+    pub warnings: Vec<Warning>,
+}
+
+// Baseline: operating characteristics.
+
+/// One point of an OC curve.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OcCell {
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub effect: f64,
+    pub n: usize,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub threshold: f64,
+    /// Share of replicates with `S ≥ threshold`.
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub p_met: f64,
+    /// `sqrt(p_met (1 − p_met) / reps)`.
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub mc_se: f64,
+}
+
+/// A recommended threshold for size `n`, its power, and the size needed for the target power.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    pub stat: Statistic,
+    pub n: usize,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub alpha: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub k: f64,
+    pub reps: usize,
+    /// Smallest attained null value of `S` with a null pass rate `<= alpha`.
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub threshold: f64,
+    /// Realised null pass rate at `threshold` (`<= alpha`; smaller with ties).
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub p_met_null: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub p_met_null_mc_se: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub power_effect: f64,
+    /// `P(S >= threshold | d = power_effect, n)`.
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub power: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub power_mc_se: f64,
+    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    pub target_power: f64,
+    /// Smallest size found whose own recommended threshold has power `>= target_power`.
+    pub min_n: Option<usize>,
+    /// Recommended threshold, realised null rate and power at `min_n`.
+    pub min_n_threshold: Option<f64>,
+    pub min_n_p_met_null: Option<f64>,
+    pub min_n_power: Option<f64>,
+    /// Largest size tried ([`super::oc::MAX_N`]).
+    pub search_cap: usize,
 }

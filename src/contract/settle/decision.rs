@@ -3,6 +3,7 @@
 
 #[allow(unused_imports)]
 use super::*;
+pub use crate::contract::results::TierDecision;
 
 /// Decision on one tier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -26,20 +27,6 @@ impl Verdict {
     pub fn from_words(text: &str) -> Option<Verdict> {
         [Verdict::Met, Verdict::NotMet, Verdict::Inconclusive].into_iter().find(|v| v.as_str() == text)
     }
-}
-
-/// A tier's decision with what it rested on.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct TierDecision {
-    pub name: String,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub threshold: f64,
-    pub verdict: Verdict,
-    /// Share of bootstrap replicates at least the threshold (`None` without an estimate,
-    /// and in public outputs of a provider under `min_cell`).
-    pub p_at_least: Option<f64>,
-    /// The interval contains the threshold.
-    pub straddles: bool,
 }
 
 /// Decides one tier from the estimate, interval and replicates.

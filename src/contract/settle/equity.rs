@@ -3,22 +3,7 @@
 
 #[allow(unused_imports)]
 use super::*;
-
-/// One cell of the equity table.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct GroupCell {
-    pub provider: String,
-    pub group: String,
-    pub value: String,
-    /// Withheld (`None`) when the cell is suppressed.
-    pub counted: Option<u64>,
-    pub met: Option<u64>,
-    pub metric: Option<f64>,
-    pub low: Option<f64>,
-    pub high: Option<f64>,
-    /// `small cell` (fewer than min_cell) or `complementary` (hides a small cell's count).
-    pub suppressed: Option<crate::contract::suppress::Suppression>,
-}
+pub use crate::contract::results::GroupCell;
 
 /// Point metric and a normal-approximation interval for a subgroup.
 pub(super) fn group_metric(kind: MetricKind, values: &[f64], level: f64) -> (Option<f64>, Option<f64>, Option<f64>) {

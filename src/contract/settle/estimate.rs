@@ -5,27 +5,9 @@ use super::*;
 use crate::stats::warning::{Warning, WarningCode};
 use ndarray::ArrayView1;
 
+pub use crate::contract::results::Estimate;
 use crate::stats::design::{Design, DesignError};
 use crate::stats::vam::fixed::{FixedSpec, LeastSquares};
-
-/// A metric with its bootstrap interval and replicates.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct Estimate {
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub point: f64,
-    pub low: Option<f64>,
-    pub high: Option<f64>,
-    pub method: IntervalMethod,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub level: f64,
-    /// Standard deviation of the replicates.
-    pub boot_se: Option<f64>,
-    pub units: usize,
-    #[serde(default)]
-    pub warnings: Vec<Warning>,
-    #[serde(skip)]
-    pub replicates: Vec<f64>,
-}
 
 impl Estimate {
     /// Share of replicates at least `t` (0 or 1 by the point estimate when there are none).

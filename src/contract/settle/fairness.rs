@@ -2,58 +2,9 @@
 //! regression to the mean expected of raw growth outcomes of low scorers.
 
 use super::*;
+pub use crate::contract::results::{AttritionRow, Equivalence, ExclusionRow, Fairness};
 #[allow(unused_imports)]
 use crate::stats::warning::{Warning, WarningCode};
-
-/// Baseline equivalence of one provider's counted students against the comparison group.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct Equivalence {
-    pub provider: String,
-    /// Hedges' g of the pre-test standardised within grade.
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub g: f64,
-    pub n_t: u64,
-    pub n_c: u64,
-    /// `satisfied` (|g| ≤ 0.05), `requires adjustment` (≤ 0.25), `not satisfied`.
-    pub rating: String,
-}
-
-/// Attrition of one provider against the comparison group (WWC).
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct AttritionRow {
-    pub provider: String,
-    pub assigned: u64,
-    pub analysed: u64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub overall: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub differential: f64,
-    pub boundary: String,
-    pub rating: String,
-}
-
-/// Share of a provider's rostered students excluded by each rule.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct ExclusionRow {
-    pub provider: String,
-    pub rostered: u64,
-    pub rule: Rule,
-    pub excluded: u64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub share: f64,
-}
-
-/// Fairness checks.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
-pub struct Fairness {
-    #[serde(default)]
-    pub regression_to_mean: Vec<Warning>,
-    pub equivalence: Vec<Equivalence>,
-    pub attrition: Vec<AttritionRow>,
-    pub exclusions: Vec<ExclusionRow>,
-    #[serde(default)]
-    pub warnings: Vec<Warning>,
-}
 
 pub(super) fn mean_sd(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;

@@ -56,6 +56,7 @@ use serde::Serialize;
 use super::terms::{
     BaseBasis, ClusterLevel, Contract, DecisionRule, IntervalMethod, MetricKind, OutcomeKind, Threshold,
 };
+pub use crate::contract::results::{ProviderResult, Settlement};
 use crate::stats::bootstrap::{self, ClusterSums, Plan};
 use crate::stats::effect::small_sample_correction;
 use crate::stats::normal::qnorm;
@@ -76,39 +77,6 @@ pub use estimate::*;
 pub use fairness::*;
 pub use outcome::*;
 pub use payment::*;
-
-/// One provider's settlement.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct ProviderResult {
-    pub provider: String,
-    pub counts: ProviderCounts,
-    /// Tutored students not counted, by the first rule failed.
-    #[serde(default, serialize_with = "by_rule_name")]
-    pub excluded: BTreeMap<Rule, u64>,
-    pub estimate: Option<Estimate>,
-    /// Why there is no estimate (no counted students, no comparison group, ...).
-    #[serde(default)]
-    pub no_estimate: Option<NoEstimateReason>,
-    /// Fewer counted students than `min_cell`: public tables show no metric.
-    pub suppressed: bool,
-    pub tiers: Vec<TierDecision>,
-    pub tier_reached: Option<String>,
-    pub payment: PaymentResult,
-}
-
-/// Everything a settlement produces.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct Settlement {
-    pub providers: Vec<ProviderResult>,
-    pub comparison: Option<Estimate>,
-    pub groups: Vec<GroupCell>,
-    pub fairness: Fairness,
-    #[serde(skip)]
-    pub audit: Vec<AuditRow>,
-    pub totals: PaymentResultTotals,
-    #[serde(default)]
-    pub warnings: Vec<Warning>,
-}
 
 /// Why a provider shows no estimate in `results.json`: the metric could not be computed,
 /// or the provider is under `min_cell` ([`crate::contract::suppress`]). Written as its text.

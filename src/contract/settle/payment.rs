@@ -3,23 +3,7 @@
 
 #[allow(unused_imports)]
 use super::*;
-
-/// The payment of one provider with its arithmetic.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct PaymentResult {
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub base: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub outcome: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub penalty: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub before_cap: f64,
-    pub cap: Option<f64>,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub payable: f64,
-    pub arithmetic: Vec<String>,
-}
+pub use crate::contract::results::{PaymentResult, PaymentResultTotals, ProviderCounts};
 
 /// Counts a payment needs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
@@ -131,30 +115,6 @@ pub fn payment(contract: &Contract, counts: PaymentCounts, reached: Option<usize
         }
     };
     PaymentResult { base, outcome, penalty, before_cap, cap: p.cap, payable, arithmetic: lines }
-}
-
-/// Counts of one provider as reported: `met` and `regressed` are withheld (`None`) from
-/// public outputs when the provider has fewer counted students than `min_cell`.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
-pub struct ProviderCounts {
-    pub rostered: u64,
-    pub served: u64,
-    pub counted: u64,
-    pub met: Option<u64>,
-    pub regressed: Option<u64>,
-}
-
-/// Sum over providers.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
-pub struct PaymentResultTotals {
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub base: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub outcome: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub penalty: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
-    pub payable: f64,
 }
 
 impl From<PaymentCounts> for ProviderCounts {

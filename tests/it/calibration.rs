@@ -52,7 +52,9 @@
 //! Asserted: properties that hold whatever the diagnosis (every provider-tier decision is
 //! paired with predictions in [0, 1]; the study's own unit of d agrees with the
 //! baseline's). The calibration criterion (each bin within 2.5 binomial SEs,
-//! near-null providers within 0.04) is printed for each table, not asserted.
+//! near-null providers within 0.04) is printed for each table, and asserted for the exact
+//! predictions on the fixed contract ("after") when at least 100 districts run (it held
+//! there, with max |z| 1.2 and a near-null gap of +0.007, docs/methods.md 10.5).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -350,9 +352,15 @@ impl Table {
         println!("{}", self.summary());
     }
 
+    /// The criterion: every bin within 2.5 binomial SEs, near-null providers within
+    /// 0.04.
+    fn calibrated(&self) -> bool {
+        self.max_abs_z <= 2.5 && self.near_null.is_none_or(|(_, p, o)| (o - p).abs() <= 0.04)
+    }
+
     fn summary(&self) -> String {
         let near_gap = self.near_null.map(|(_, p, o)| o - p);
-        let calibrated = self.max_abs_z <= 2.5 && near_gap.is_none_or(|g| g.abs() <= 0.04);
+        let calibrated = self.calibrated();
         format!(
             "mean observed - predicted {:+.3}; max |z| {:.1}; near-null gap {}; calibrated (|z| <= 2.5, near-null within 0.04): {}",
             self.mean_gap,
@@ -378,14 +386,16 @@ fn run_variant(districts: u64, fix: bool, spec: impl Fn(u64) -> SimSpec + Sync) 
     (0..districts).into_par_iter().map(|i| run_district(&spec(3 + i), fix)).collect()
 }
 
-/// The exact and the cohort-anchored tables of a variant.
-fn print_exact(name: &str, results: &[DistrictResult]) {
+/// Prints the exact and the cohort-anchored tables of a variant; returns the exact one.
+fn print_exact(name: &str, results: &[DistrictResult]) -> Table {
     let ds = decisions(results);
     println!("\n{name}: {} decisions; cohort shift {:+.4}", ds.len(), cohort_shift(results));
     let exact: Vec<(f64, bool, f64)> = ds.iter().map(|d| (d.p_exact, d.met, d.d_counted)).collect();
-    Table::of(&exact).print(&format!("{name}: exact n and d"));
+    let table = Table::of(&exact);
+    table.print(&format!("{name}: exact n and d"));
     let anchored: Vec<(f64, bool, f64)> = ds.iter().map(|d| (d.p_anchored, d.met, d.d_counted)).collect();
     Table::of(&anchored).print(&format!("{name}: exact n, anchored on the current comparison group"));
+    table
 }
 
 fn decisions(results: &[DistrictResult]) -> Vec<Decision> {
@@ -433,7 +443,13 @@ fn calibration() {
     println!("\n## After: the history year's winter break in the contract; decomposition");
     let after = run_variant(districts, true, base);
     check_pairing(&after, 6);
-    print_exact("after (history breaks)", &after);
+    let fixed = print_exact("after (history breaks)", &after);
+    // The criterion, on the study's 100 districts (seeds 3-102; deterministic) with
+    // the contract fixed: it held when this study was written (docs/methods.md 10.5); with
+    // fewer districts it is printed only.
+    if districts >= 100 {
+        assert!(fixed.calibrated(), "the OC curves are not calibrated: {}", fixed.summary());
+    }
     let variants: [(&str, Switch); 4] = [
         ("no selection on the pre-test (selection = random)", |s| SimSpec { selection: Selection::Random, ..s }),
         ("no dosage or attrition selection", |s| SimSpec { dosage_selection: false, ..s }),

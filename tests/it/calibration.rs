@@ -1,6 +1,6 @@
 //! Calibration of the OC curves of `obc baseline` against settlement (issue 20, "Must
-//! deliver 1"; the findings are in docs/methods.md, "Calibration of the OC curves"). Slow,
-//! so ignored by default; run with
+//! deliver 1"; the findings are in docs/methods.md 10.5, "Calibration of the OC curves").
+//! Slow, so ignored by default; run with
 //!
 //! ```sh
 //! cargo test --release --test it calibration -- --ignored --nocapture
@@ -26,8 +26,7 @@
 //! - `exact`: the OC cell the baseline computes at exactly that n and that d (both are added
 //!   to the `[baseline]` grid, so no interpolation). A provider whose realised effect is
 //!   negative (tutor effects around a zero provider effect) is predicted at d = 0, the
-//!   smallest effect a baseline takes.
-//!
+//!   smallest effect a baseline takes;
 //! - `anchored`: at exact n, at the effect whose population metric is the counted
 //!   effect's plus the district's cohort shift (the current comparison group's share
 //!   meeting the norms minus the baseline's business-as-usual level), interpolated
@@ -111,7 +110,7 @@ struct Decision {
     met_normal: bool,
 }
 
-/// One district's decisions, its cohort shift and its nominal provider effects.
+/// One district's decisions and its cohort shift.
 struct DistrictResult {
     decisions: Vec<Decision>,
     /// Current comparison share meeting the norms minus the baseline's business as usual.

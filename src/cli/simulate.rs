@@ -1,8 +1,18 @@
-//! `obc simulate --students N --providers K --seed S --out DIR [--messy]`
+//! `obc simulate --students N --providers K --seed S --out DIR [--messy]
+//! [--provider-effects D,D,...] [--selection random] [--no-dosage-selection]`
 
 use std::path::PathBuf;
 
-use crate::simulate::{self, SimSpec};
+use crate::simulate::{self, Selection, SimSpec};
+
+/// Who is tutored (`SimSpec::selection`).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum SelectionArg {
+    /// On the observed fall score and low income (the model's default).
+    FallScoreAndIncome,
+    /// Every student with probability 0.40.
+    Random,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,6 +29,17 @@ pub struct Args {
     /// numeric columns, out-of-window and US-format dates, unknown IDs).
     #[arg(long)]
     pub messy: bool,
+    /// Chosen full-dose provider effects in SD units, one per provider, comma-separated
+    /// (0 allowed; default: the grid 0 to 0.30).
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    pub provider_effects: Option<Vec<f64>>,
+    /// Who is tutored.
+    #[arg(long, value_enum, default_value = "fall-score-and-income")]
+    pub selection: SelectionArg,
+    /// Attendance and the spring post-test do not depend on the student (no dosage or
+    /// attrition selection).
+    #[arg(long)]
+    pub no_dosage_selection: bool,
     /// Output folder.
     #[arg(long)]
     pub out: PathBuf,
@@ -30,6 +51,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         providers: args.providers,
         seed: args.seed,
         messy: args.messy,
+        provider_effects: args.provider_effects.clone(),
+        selection: match args.selection {
+            SelectionArg::FallScoreAndIncome => Selection::FallScoreAndIncome,
+            SelectionArg::Random => Selection::Random,
+        },
+        dosage_selection: !args.no_dosage_selection,
         ..SimSpec::default()
     };
     let district = simulate::generate(&spec)?;

@@ -115,6 +115,22 @@
 //! quarter start with `0`. Schools `S01`…,
 //! providers `P1`…`PK`, tutors `P3-T07` (numbered within provider).
 //!
+//! ## Settings for simulation studies
+//!
+//! Three [`SimSpec`] fields change the model for studies such as the calibration of the
+//! OC curves (docs/methods.md); at their defaults the model is the one above.
+//! `provider_effects` replaces the effect grid by chosen effects (0 allowed), assigned by
+//! the same permutation; `selection = Selection::Random` tutors every student with
+//! probability 0.40 (no selection on the pre-test or low income); `dosage_selection =
+//! false` drops the student terms (ζᵢ, low income) from the attendance logit and gives
+//! tutored students the comparison students' spring missingness 0.08. The switches skip
+//! no random draw of their own (the permutation, the selection draw and the student's
+//! attendance term are drawn all the same), so with chosen effects a district differs
+//! from its default twin only in its scores after the fall; with random selection other
+//! students are tutored, and without dosage selection other sessions are attended (each
+//! draws its minutes), and every later draw differs. The switches are recorded in
+//! `truth.json`'s `spec` when not at their defaults.
+//!
 //! ## Messy mode
 //!
 //! With `SimSpec::messy`, faults typical of real exports are injected at the
@@ -150,7 +166,7 @@ pub use rows::{
     ASSESSMENTS_HEADER, AssessmentRow, HISTORY_HEADER, HistoryRow, ROSTER_HEADER, RosterRow, SESSIONS_HEADER,
     SessionRow,
 };
-pub use spec::{MAX_PROVIDERS, MAX_STUDENTS, MIN_STUDENTS, SimError, SimSpec, parse_school_year};
+pub use spec::{MAX_PROVIDERS, MAX_STUDENTS, MIN_STUDENTS, Selection, SimError, SimSpec, parse_school_year};
 pub use truth::{
     CalendarParams, Category, DemographicParams, DoseResponseParams, EffectParams, GradeParams, MeasurementParams,
     MissingnessParams, ModelParams, ProviderTruth, SchoolTruth, SelectionParams, SessionParams, Summary, Truth,

@@ -33,6 +33,8 @@ pub(super) const GENDER: [(&str, f64); 3] = [("F", 0.49), ("M", 0.49), ("X", 0.0
 pub(super) const SEL_INTERCEPT: f64 = -0.75;
 pub(super) const SEL_FALL_Z: f64 = -1.2;
 pub(super) const SEL_LOW_INCOME: f64 = 0.4;
+/// P(tutored) of every student under `Selection::Random` (about the default rule's share).
+pub(super) const SEL_RANDOM_SHARE: f64 = 0.40;
 pub(super) const MAX_PROVIDER_EFFECT_SD: f64 = 0.30;
 pub(super) const TUTOR_SD: f64 = 0.05;
 pub(super) const DOSE_KAPPA: f64 = 2.0;

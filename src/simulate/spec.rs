@@ -10,7 +10,12 @@ pub const MAX_STUDENTS: usize = 250_000;
 pub const MAX_PROVIDERS: usize = 26;
 
 /// What to simulate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// The last three fields are settings for simulation studies (docs/methods.md,
+/// "Calibration of the OC curves"); at their defaults the district is today's model, and
+/// they are left out of `truth.json`'s `spec`, so a default spec writes the same files as
+/// before they existed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SimSpec {
     /// Number of students in the current-year roster (`MIN_STUDENTS..=MAX_STUDENTS`).
     pub students: usize,
@@ -24,6 +29,50 @@ pub struct SimSpec {
     pub school_year: String,
     /// Subject written in the assessment files (default `"math"`).
     pub subject: String,
+    /// Chosen full-dose provider effects `d_k` in SD units, one per provider (0 allowed,
+    /// each in `[-1, 2]`), assigned to provider IDs by the same random permutation as the
+    /// default grid. `None` (default): the grid `0.30 · r/(K−1)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_effects: Option<Vec<f64>>,
+    /// Who is tutored (default [`Selection::FallScoreAndIncome`], the rule of the module
+    /// docs).
+    #[serde(default, skip_serializing_if = "Selection::is_default")]
+    pub selection: Selection,
+    /// Whether dosage and attrition depend on the student (default `true`, the model of the
+    /// module docs): the student's attendance logit (`ζᵢ`, low income) and the tutored
+    /// students' spring missingness rising with their absence rate. With `false`, every
+    /// tutored student of a provider attends with `logistic(logit ρ_k − 0.4 p)` and misses
+    /// the spring test with the comparison students' probability 0.08 (the random numbers
+    /// are drawn all the same, so everything else is unchanged).
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub dosage_selection: bool,
+}
+
+/// Who is tutored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Selection {
+    /// `P(Tᵢ = 1) = logistic(−0.75 − 1.2 zᶠᵢ + 0.4 LIᵢ)` on the observed fall z-score and
+    /// low income (≈ 40 % tutored).
+    #[default]
+    FallScoreAndIncome,
+    /// `P(Tᵢ = 1) = 0.40` for every student: no selection on the pre-test or on anything
+    /// else (the same random number is drawn, so everything else is unchanged).
+    Random,
+}
+
+impl Selection {
+    fn is_default(&self) -> bool {
+        *self == Selection::default()
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl Default for SimSpec {
@@ -35,12 +84,15 @@ impl Default for SimSpec {
             messy: false,
             school_year: "2025-26".to_string(),
             subject: "math".to_string(),
+            provider_effects: None,
+            selection: Selection::default(),
+            dosage_selection: true,
         }
     }
 }
 
 /// Why a [`SimSpec`] cannot be simulated.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SimError {
     /// Fewer than [`MIN_STUDENTS`] students.
     #[error("too few students: {got} (minimum {min})")]
@@ -72,6 +124,17 @@ pub enum SimError {
     /// Empty subject.
     #[error("subject must not be empty")]
     EmptySubject,
+    /// `provider_effects` does not hold one effect per provider.
+    #[error("provider_effects must hold one effect per provider ({providers}), got {got}")]
+    ProviderEffectCount {
+        /// Effects given.
+        got: usize,
+        /// Providers.
+        providers: usize,
+    },
+    /// A chosen provider effect that is not a number in `[-1, 2]`.
+    #[error("provider effects must be numbers between -1 and 2 SD, got {0}")]
+    ProviderEffect(f64),
 }
 
 /// Checks `spec` and returns the first calendar year of its school year.
@@ -87,6 +150,14 @@ pub(super) fn check(spec: &SimSpec) -> Result<i32, SimError> {
     }
     if spec.subject.trim().is_empty() {
         return Err(SimError::EmptySubject);
+    }
+    if let Some(d) = &spec.provider_effects {
+        if d.len() != spec.providers {
+            return Err(SimError::ProviderEffectCount { got: d.len(), providers: spec.providers });
+        }
+        if let Some(&bad) = d.iter().find(|x| !(-1.0..=2.0).contains(*x)) {
+            return Err(SimError::ProviderEffect(bad));
+        }
     }
     parse_school_year(&spec.school_year).ok_or_else(|| SimError::BadSchoolYear(spec.school_year.clone()))
 }

@@ -320,9 +320,9 @@ fn dose_response_is_concave_from_zero_to_one() {
     }
 }
 
-#[test]
-fn low_attenders_miss_the_post_test_more_often() {
-    let d = generate(&spec(4000, 21, false)).unwrap();
+/// Share of tutored students (not exited) missing the spring test: the bottom decile of
+/// attendance rate and the top half.
+fn missing_by_attendance(d: &District) -> (f64, f64) {
     let mut att: HashMap<&str, (u32, u32)> = HashMap::new();
     for s in &d.sessions {
         let e = att.entry(&s.student_id).or_default();
@@ -345,9 +345,15 @@ fn low_attenders_miss_the_post_test_more_often() {
         })
         .collect();
     rows.sort_by(|x, y| x.0.total_cmp(&y.0));
-    // bottom decile of attendance vs top half: expected about 0.17 vs 0.07
     let miss = |v: &[(f64, bool)]| v.iter().filter(|x| x.1).count() as f64 / v.len() as f64;
-    let (low, high) = (miss(&rows[..rows.len() / 10]), miss(&rows[rows.len() / 2..]));
+    (miss(&rows[..rows.len() / 10]), miss(&rows[rows.len() / 2..]))
+}
+
+#[test]
+fn low_attenders_miss_the_post_test_more_often() {
+    let d = generate(&spec(4000, 21, false)).unwrap();
+    // bottom decile of attendance vs top half: expected about 0.17 vs 0.07
+    let (low, high) = missing_by_attendance(&d);
     assert!(low > high + 0.04, "missing spring: low attenders {low}, high {high}");
 }
 
@@ -532,6 +538,16 @@ fn spec_validation() {
         assert!(matches!(err(SimSpec { school_year: bad.into(), ..ok.clone() }), SimError::BadSchoolYear(_)));
     }
     assert_eq!(err(SimSpec { subject: " ".into(), ..ok.clone() }), SimError::EmptySubject);
+    assert_eq!(
+        err(SimSpec { provider_effects: Some(vec![0.0; 5]), ..ok.clone() }),
+        SimError::ProviderEffectCount { got: 5, providers: 6 }
+    );
+    let effects = |bad: f64| Some(vec![0.0, 0.1, 0.2, 0.3, 0.4, bad]);
+    assert_eq!(err(SimSpec { provider_effects: effects(2.5), ..ok.clone() }), SimError::ProviderEffect(2.5));
+    assert!(matches!(err(SimSpec { provider_effects: effects(f64::NAN), ..ok.clone() }), SimError::ProviderEffect(_)));
+    assert_eq!(ok.provider_effects, None);
+    assert_eq!(ok.selection, Selection::FallScoreAndIncome);
+    assert!(ok.dosage_selection);
     assert_eq!(parse_school_year("2025-26"), Some(2025));
     assert_eq!(parse_school_year("1999-00"), Some(1999));
 }
@@ -589,4 +605,92 @@ fn the_contract_follows_the_spec_and_is_written_as_built() {
     let path = write_contract(&spec, dir.path()).unwrap();
     assert_eq!(path, dir.path().join(CONTRACT_FILE));
     assert_eq!(fs::read_to_string(&path).unwrap(), text);
+}
+
+/// Tutored students' and comparison students' mean fall score.
+fn fall_means(d: &District) -> (f64, f64) {
+    let tutored: HashSet<&str> =
+        d.roster.iter().filter(|r| !r.provider_id.is_empty()).map(|r| r.student_id.as_str()).collect();
+    let (mut t, mut c) = (Vec::new(), Vec::new());
+    for a in d.assessments.iter().filter(|a| a.window == "fall") {
+        let s: f64 = a.scale_score.parse().unwrap();
+        if tutored.contains(a.student_id.as_str()) { t.push(s) } else { c.push(s) }
+    }
+    (mean(&t).unwrap(), mean(&c).unwrap())
+}
+
+#[test]
+fn chosen_provider_effects_replace_the_grid_and_nothing_else() {
+    let chosen = vec![0.0, 0.0, 0.05, 0.1, 0.2, 0.3];
+    let base = spec(2000, 5, false);
+    let d = generate(&base).unwrap();
+    let c = generate(&SimSpec { provider_effects: Some(chosen.clone()), ..base.clone() }).unwrap();
+    let mut got: Vec<f64> = c.truth.providers.iter().map(|p| p.effect_sd).collect();
+    got.sort_by(f64::total_cmp);
+    assert_eq!(got, chosen);
+    // the same permutation: the provider whose grid effect is the r-th smallest gets the
+    // r-th smallest chosen effect
+    let rank = |d: &District| {
+        let mut ids: Vec<(f64, String)> =
+            d.truth.providers.iter().map(|p| (p.effect_sd, p.provider_id.clone())).collect();
+        ids.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        ids.into_iter().map(|x| x.1).collect::<Vec<_>>()
+    };
+    assert_eq!(rank(&d)[2..], rank(&c)[2..], "distinct effects keep their providers' ranks");
+    // only the effects differ: same roster, sessions and history, other spring scores
+    assert!(
+        (&d.roster, &d.sessions, &d.history) == (&c.roster, &c.sessions, &c.history),
+        "more than the effects differ"
+    );
+    assert!(d.assessments != c.assessments, "the effects changed no score");
+    let json = serde_json::to_string(&c.truth.spec).unwrap();
+    assert!(json.contains("\"provider_effects\":[0.0,0.0,0.05,0.1,0.2,0.3]"), "{json}");
+    assert!(!serde_json::to_string(&d.truth.spec).unwrap().contains("provider_effects"));
+}
+
+#[test]
+fn random_selection_tutors_high_and_low_scorers_alike() {
+    let base = spec(4000, 8, false);
+    let r = generate(&SimSpec { selection: Selection::Random, ..base.clone() }).unwrap();
+    let share = r.truth.summary.n_tutored as f64 / 4000.0;
+    assert!((0.37..0.43).contains(&share), "tutored share {share}");
+    let (t, c) = fall_means(&r);
+    // SE of the difference about 15 * sqrt(1/1600 + 1/2400) = 0.5
+    assert!((t - c).abs() < 2.0, "tutored fall mean {t} vs comparison {c}");
+    let (t0, c0) = fall_means(&generate(&base).unwrap());
+    assert!(t0 + 5.0 < c0, "the default selects low scorers: {t0} vs {c0}");
+    assert!(serde_json::to_string(&r.truth.spec).unwrap().contains("\"selection\":\"random\""));
+}
+
+#[test]
+fn without_dosage_selection_attendance_and_the_post_test_do_not_depend_on_the_student() {
+    let base = spec(4000, 21, false);
+    let d = generate(&base).unwrap();
+    let u = generate(&SimSpec { dosage_selection: false, ..base.clone() }).unwrap();
+    // the same students, tutored by the same providers and tutors (the sessions are drawn
+    // after the roster; attended sessions draw their minutes, so every later draw differs)
+    assert!(d.roster == u.roster, "the rosters differ");
+    // between-student SD of the attendance rate of students with at least 30 sessions:
+    // ζ (SD 1 on the logit) spreads it, without it only the binomial noise is left
+    let spread = |d: &District| {
+        let mut att: HashMap<&str, (u32, u32)> = HashMap::new();
+        for s in &d.sessions {
+            let e = att.entry(&s.student_id).or_default();
+            match s.status.as_str() {
+                "attended" => e.0 += 1,
+                "absent" => e.1 += 1,
+                _ => {}
+            }
+        }
+        let rates: Vec<f64> =
+            att.values().filter(|(a, b)| a + b >= 30).map(|(a, b)| f64::from(*a) / f64::from(a + b)).collect();
+        let m = mean(&rates).unwrap();
+        (rates.iter().map(|r| (r - m).powi(2)).sum::<f64>() / rates.len() as f64).sqrt()
+    };
+    let (sd_sel, sd_unif) = (spread(&d), spread(&u));
+    assert!(sd_unif + 0.05 < sd_sel, "attendance-rate SD {sd_unif} without, {sd_sel} with dosage selection");
+    // 0.08 for everyone: bottom decile (about 160 students, SE about 0.02) and top half
+    let (low, high) = missing_by_attendance(&u);
+    assert!((low - high).abs() < 0.06, "missing spring: low attenders {low}, high {high}");
+    assert!(serde_json::to_string(&u.truth.spec).unwrap().contains("\"dosage_selection\":false"));
 }

@@ -3,6 +3,7 @@
 mod architecture;
 mod bootstrap;
 mod browser;
+mod calibration;
 mod check;
 mod cli;
 mod common;

@@ -62,15 +62,16 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
 
     let mut schools = schools::draw_schools(&mut rng, spec, &cal, &hcal);
     let weights: Vec<f64> = schools.iter().map(|s| s.weight).collect();
-    let providers = schools::draw_providers(&mut rng, spec.providers);
+    let providers = schools::draw_providers(&mut rng, spec.providers, spec.provider_effects.as_deref());
     schools::link_providers(&mut rng, &mut schools, spec.providers);
 
     let (mut pool, ids, hist_ids) = students::draw_ids(&mut rng, spec.students);
-    let (mut students, mut tests) = students::draw_students(&mut rng, &cal, &schools, &weights, &ids);
+    let (mut students, mut tests) = students::draw_students(&mut rng, &cal, &schools, &weights, &ids, spec.selection);
     let members = assign::assign_providers(&mut rng, &mut students, &schools, spec.providers);
     let tutors = assign::draw_tutors(&mut rng, &providers, &mut students, members, schools.len());
-    let sessions = sessions::draw_sessions(&mut rng, &cal, &providers, &mut students);
-    let weeks_fall_to_spring = scores::draw_later_tests(&mut rng, &cal, &providers, &tutors, &mut students, &mut tests);
+    let sessions = sessions::draw_sessions(&mut rng, &cal, &providers, &mut students, spec.dosage_selection);
+    let weeks_fall_to_spring =
+        scores::draw_later_tests(&mut rng, &cal, &providers, &tutors, &mut students, &mut tests, spec.dosage_selection);
     let (hist_students, hist_tests) = history::draw_history(&mut rng, &hcal, &schools, &weights, &hist_ids);
     // Sessions are drawn in (student, date) order already, and so are the history tests;
     // the current year's tests are not.

@@ -37,10 +37,13 @@ pub(super) fn draw_schools(rng: &mut Rng, spec: &SimSpec, cal: &Calendar, hcal: 
         .collect()
 }
 
-/// `k_prov` providers: the effect grid `0.30 · r/(K−1)` assigned by a random permutation,
-/// then each provider's attendance, cancellation rate, session length and group size.
-pub(super) fn draw_providers(rng: &mut Rng, k_prov: usize) -> Vec<ProviderSim> {
-    let mut grid: Vec<f64> = if k_prov == 1 {
+/// `k_prov` providers: the effect grid `0.30 · r/(K−1)` (or the `chosen` effects) assigned
+/// by a random permutation, then each provider's attendance, cancellation rate, session
+/// length and group size.
+pub(super) fn draw_providers(rng: &mut Rng, k_prov: usize, chosen: Option<&[f64]>) -> Vec<ProviderSim> {
+    let mut grid: Vec<f64> = if let Some(d) = chosen {
+        d.to_vec()
+    } else if k_prov == 1 {
         vec![MAX_PROVIDER_EFFECT_SD / 2.0]
     } else {
         (0..k_prov).map(|r| MAX_PROVIDER_EFFECT_SD * r as f64 / (k_prov - 1) as f64).collect()

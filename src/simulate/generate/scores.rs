@@ -11,7 +11,8 @@ use crate::simulate::rng::Rng;
 
 /// Draws every student's winter and spring tests (appended to `tests`) and records the
 /// realised effect and dose at the spring date. Returns the instructional weeks from each
-/// student's fall test to their spring date, in student order.
+/// student's fall test to their spring date, in student order. Without `dosage_selection`
+/// tutored students miss the spring test as often as comparison students.
 pub(super) fn draw_later_tests(
     rng: &mut Rng,
     cal: &Calendar,
@@ -19,6 +20,7 @@ pub(super) fn draw_later_tests(
     tutors: &[TutorSim],
     students: &mut [StudentSim],
     tests: &mut Vec<Test>,
+    dosage_selection: bool,
 ) -> Vec<f64> {
     let mut weeks_fs: Vec<f64> = Vec::with_capacity(students.len());
     for st in students.iter_mut() {
@@ -39,7 +41,7 @@ pub(super) fn draw_later_tests(
             let theta = st.p.status_at(w_w) + effect_winter;
             tests.push(Test::take(rng, st.id, st.winter_date, Window::Winter, g, theta, expected_status(g, w_w)));
         }
-        let spring_missing = rng.bern(spring_missing_probability(st));
+        let spring_missing = rng.bern(spring_missing_probability(st, dosage_selection));
         if !spring_missing && st.exit.is_none_or(|x| x > st.spring_date) {
             let theta = st.p.status_at(w_s) + st.effect_spring;
             let t = Test::take(rng, st.id, st.spring_date, Window::Spring, g, theta, expected_status(g, w_s));
@@ -52,9 +54,9 @@ pub(super) fn draw_later_tests(
 }
 
 /// P(missing spring test): `0.05 + 0.20 (1 − attendance rate)` for tutored students, 0.08
-/// for comparison students.
-fn spring_missing_probability(st: &StudentSim) -> f64 {
-    if st.tutored {
+/// for comparison students (and for tutored ones without `dosage_selection`).
+fn spring_missing_probability(st: &StudentSim, dosage_selection: bool) -> f64 {
+    if st.tutored && dosage_selection {
         let denom = st.attended + st.absent;
         let rate = if denom == 0 { 0.0 } else { f64::from(st.attended) / f64::from(denom) };
         MISS_SPRING_TUTORED_BASE + MISS_SPRING_TUTORED_LOW_ATT * (1.0 - rate)

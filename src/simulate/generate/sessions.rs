@@ -11,19 +11,21 @@ use crate::simulate::rng::Rng;
 
 /// The sessions of all tutored students, in (student, date) order; counts each student's
 /// scheduled, attended and absent sessions and the minutes attended before their winter
-/// and spring test dates.
+/// and spring test dates. Without `dosage_selection` the student's own attendance terms
+/// (`ζᵢ`, low income) are left out of the attendance logit.
 pub(super) fn draw_sessions(
     rng: &mut Rng,
     cal: &Calendar,
     providers: &[ProviderSim],
     students: &mut [StudentSim],
+    dosage_selection: bool,
 ) -> Vec<Sess> {
     let mut sessions: Vec<Sess> = Vec::with_capacity(students.iter().filter(|s| s.tutored).count() * 66);
     for st in students.iter_mut() {
         let (Some(k), Some(j)) = (st.provider, st.tutor) else {
             continue;
         };
-        student_sessions(rng, cal, &providers[k], st, k, j, &mut sessions);
+        student_sessions(rng, cal, &providers[k], st, (k, j), dosage_selection, &mut sessions);
     }
     sessions
 }
@@ -35,8 +37,8 @@ fn student_sessions(
     cal: &Calendar,
     prov: &ProviderSim,
     st: &mut StudentSim,
-    k: usize,
-    j: usize,
+    (k, j): (usize, usize),
+    dosage_selection: bool,
     sessions: &mut Vec<Sess>,
 ) {
     let weeks = rng.int(PLAN_WEEKS.0, PLAN_WEEKS.1);
@@ -47,7 +49,8 @@ fn student_sessions(
         on[d] = true;
     }
     let li = if st.p.low_income { ATTEND_LOW_INCOME } else { 0.0 };
-    let att_logit = logit(prov.attend) + ATTEND_STUDENT_SD * rng.normal() + li;
+    let student = ATTEND_STUDENT_SD * rng.normal() + li;
+    let att_logit = logit(prov.attend) + if dosage_selection { student } else { 0.0 };
     let span = (7 * weeks) as f64;
     let end = add_days(st.enroll, 7 * weeks as u64);
     let mut d = st.enroll;

@@ -8,9 +8,10 @@ use crate::simulate::calendar::{Calendar, add_days, ymd};
 use crate::simulate::model::{
     DISABILITY_RATE, EL_RATE, ENROLL_LAG_DAYS, EXIT_RATE, FALL_MEAN, GENDER, GRADES, GROWTH, GROWTH_NOISE_SD,
     GROWTH_STATUS_SLOPE, LOW_INCOME_RATE, LOW_INCOME_SLOPE, RACE, SCALE_SD, SCHOOL_SD, SEL_FALL_Z, SEL_INTERCEPT,
-    SEL_LOW_INCOME, logistic, logit, student_test_date,
+    SEL_LOW_INCOME, SEL_RANDOM_SHARE, logistic, logit, student_test_date,
 };
 use crate::simulate::rng::{IdPool, Rng};
+use crate::simulate::spec::Selection;
 
 /// The ID pool and the sorted IDs of the current cohort (`n`) and of the history cohort
 /// (`round(n · U(0.95, 1.05))`), all distinct; the pool stays open for messy mode's
@@ -61,14 +62,15 @@ pub(super) fn draw_exit(rng: &mut Rng, cal: &Calendar, after: NaiveDate) -> Opti
 }
 
 /// The current cohort, one student per ID: person, test dates, fall test, selection into
-/// tutoring on the observed fall score, enrolment and exit. Returns the students and their
-/// fall tests.
+/// tutoring (by `selection`: on the observed fall score and low income, or at random),
+/// enrolment and exit. Returns the students and their fall tests.
 pub(super) fn draw_students(
     rng: &mut Rng,
     cal: &Calendar,
     schools: &[SchoolSim],
     weights: &[f64],
     ids: &[u32],
+    selection: Selection,
 ) -> (Vec<StudentSim>, Vec<Test>) {
     let mut students: Vec<StudentSim> = Vec::with_capacity(ids.len());
     let mut tests: Vec<Test> = Vec::with_capacity(3 * ids.len());
@@ -82,8 +84,13 @@ pub(super) fn draw_students(
         let z = (f64::from(fall.score) - FALL_MEAN[p.grade_idx]) / SCALE_SD;
         let fall_score = fall.score;
         tests.push(fall);
-        let tutored =
-            rng.bern(logistic(SEL_INTERCEPT + SEL_FALL_Z * z + SEL_LOW_INCOME * f64::from(u8::from(p.low_income))));
+        let p_tutored = match selection {
+            Selection::FallScoreAndIncome => {
+                logistic(SEL_INTERCEPT + SEL_FALL_Z * z + SEL_LOW_INCOME * f64::from(u8::from(p.low_income)))
+            }
+            Selection::Random => SEL_RANDOM_SHARE,
+        };
+        let tutored = rng.bern(p_tutored);
         let enroll = if tutored {
             cal.next_school_day(add_days(fall_date, rng.int(ENROLL_LAG_DAYS.0, ENROLL_LAG_DAYS.1) as u64))
         } else {

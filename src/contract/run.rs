@@ -77,6 +77,7 @@ pub fn settle(contract: &Contract, base: &Path, opts: &Options) -> Result<Settle
     ledgers.extend(history.as_ref().map(|h| &h.ledger));
     let partial = data::limits::gate(ledgers, terms.limits.max_invalid_share, opts.allow_partial)?;
     analytic.warnings.extend(partial);
+    analytic.warnings.extend(contract.warnings());
     analytic.warnings.extend(settle::comparison_present(&terms, &analytic.rows)?);
     let students = students(std::mem::take(&mut analytic.rows), norms.as_ref(), midpoint.as_ref());
     phase("students");
@@ -122,7 +123,7 @@ pub struct Targets {
     /// Instructional weeks the targets assume (`baseline.weeks`, or the history's median).
     pub weeks: f64,
     pub baseline: Baseline,
-    /// Warnings of the run itself (`--allow-partial`).
+    /// Warnings of the run itself (`--allow-partial`) and of the contract's terms.
     pub warnings: Vec<Warning>,
 }
 
@@ -133,7 +134,8 @@ pub fn baseline(contract: &Contract, base: &Path, allow_partial: bool) -> Result
     let mut history = read_history(contract, base)?.ok_or_else(|| {
         ContractError::Baseline("obc baseline needs the history file: add `history = ...` under [files]".into())
     })?;
-    let warnings = data::limits::gate([&history.ledger], contract.limits.max_invalid_share, allow_partial)?;
+    let mut warnings = data::limits::gate([&history.ledger], contract.limits.max_invalid_share, allow_partial)?;
+    warnings.extend(contract.warnings());
     if history.students.iter().any(|s| s.grade.is_none()) {
         return Err(ContractError::Baseline(format!(
             "{}: no grade for some students; baselines are by grade",

@@ -49,6 +49,7 @@ use crate::data::schema::{
 };
 pub use crate::data::schema::{Eligibility, Ineligible};
 use crate::error::ConfigError;
+use crate::stats::warning::{Warning, WarningCode};
 use crate::stats::wwc::Boundary;
 
 /// One subject or several.
@@ -814,6 +815,26 @@ impl Contract {
         Ok(())
     }
 
+    /// Terms that are valid but probably not what the district meant: the current year's
+    /// breaks named without the history year's while conditional norms are fitted on the
+    /// history, so that the history students' instructional weeks include their breaks while
+    /// the current students' do not, and the norms' weeks term expects too little growth of
+    /// every current student (docs/methods.md 10.5).
+    pub fn warnings(&self) -> Vec<Warning> {
+        let mut out = Vec::new();
+        let weeks_in_norms = self.files.history.is_some() && self.norms.method == NormsMethod::Conditional;
+        if weeks_in_norms && !self.tests.breaks.is_empty() && self.history.breaks.is_empty() {
+            out.push(Warning::new(
+                WarningCode::HistoryBreaks,
+                "[tests] breaks names the current year's breaks but [history] breaks is empty: the history \
+                 students' instructional weeks include their year's breaks, so the norms expect too little \
+                 growth of current students; name the history year's breaks under [history] \
+                 (docs/contracts.md section 10)",
+            ));
+        }
+        out
+    }
+
     /// Whether the outcome or the metric needs growth norms.
     pub fn uses_norms(&self) -> bool {
         self.outcome.needs_norms() || matches!(self.metric.kind, MetricKind::MeanCgi | MetricKind::MedianSgp)
@@ -1149,6 +1170,32 @@ post = { window = "spring" }
         assert!(c.tests.require_valid);
         assert_eq!(c.tests.retest, crate::data::schema::RetestRule::MinSemThenLatest);
         assert_eq!(c.eligibility.min_sessions, 0);
+    }
+
+    #[test]
+    fn current_breaks_without_the_history_years_are_a_warning_when_conditional_norms_use_weeks() {
+        let with = |files: &str, history: &str, norms: &str| {
+            let text =
+                MINIMAL.replace("assessments = \"a.csv\"\n", &format!("assessments = \"a.csv\"\n{files}")).replace(
+                    "post = { window = \"spring\" }\n",
+                    "post = { window = \"spring\" }\nbreaks = [{ from = \"2025-12-22\", to = \"2026-01-02\" }]\n",
+                );
+            let text = format!("{text}{history}{norms}");
+            Contract::from_toml(&text, "c.toml").unwrap().warnings()
+        };
+        let history_file = "history = \"h.csv\"\n";
+        let history_breaks = "[history]\nbreaks = [{ from = \"2024-12-22\", to = \"2025-01-02\" }]\n";
+        let w = with(history_file, "", "");
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].code, WarningCode::HistoryBreaks);
+        assert!(w[0].message.contains("[history]"), "{}", w[0].message);
+        assert!(with(history_file, history_breaks, "").is_empty(), "the history year's breaks are named");
+        assert!(with("", "", "").is_empty(), "no history file: no norms fitted on it");
+        assert!(
+            with(history_file, "", "[norms]\nmethod = \"sgp\"\n[outcome]\nkind = \"sgp\"\nat_least = 50\n").is_empty(),
+            "SGP norms do not use weeks"
+        );
+        assert!(Contract::from_toml(MINIMAL, "c.toml").unwrap().warnings().is_empty(), "no breaks at all");
     }
 
     #[test]

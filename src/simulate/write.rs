@@ -67,10 +67,11 @@ pub fn write_contract(spec: &SimSpec, dir: &Path) -> Result<PathBuf, OutputError
 
 /// A contract for a simulated district: fall-to-spring growth with the simulator's test
 /// windows as date ranges, 20 attended sessions, enrolled by 15 November of the school
-/// year's first calendar year.
+/// year's first calendar year, and the winter break of both the current and the history year.
 pub fn contract_toml(spec: &SimSpec) -> String {
     let start: i32 = parse_school_year(&spec.school_year).unwrap_or(2025);
     let next = start + 1;
+    let prev = start - 1;
     let bounds = |w: &str| {
         let (from, to) = window_bounds(w, start).expect("fall and spring windows are defined");
         (iso(from), iso(to))
@@ -98,6 +99,11 @@ post = {{ window = "spring", school_year = "{sy}", from = "{spring_from}", to = 
 retest = "min_sem_then_latest"
 require_valid = true
 breaks = [{{ from = "{start}-12-22", to = "{next}-01-02" }}]
+
+# The history year's weeks skip its own winter break, as the current year's do; without it
+# the norms expect too little growth of every current student (docs/methods.md 10.5).
+[history]
+breaks = [{{ from = "{prev}-12-22", to = "{start}-01-02" }}]
 
 [eligibility]
 enrolled_by = "{start}-11-15"

@@ -52,6 +52,9 @@ pub enum WarningCode {
     Join,
     /// The history file lacks rows or differs between rows.
     History,
+    /// The current year's breaks are named but the history year's are not, so the history's
+    /// instructional weeks include its breaks.
+    HistoryBreaks,
     /// The run went on past the invalid-row limit (`--allow-partial`).
     Partial,
     /// A comparison group is missing or small.
@@ -64,7 +67,7 @@ pub enum WarningCode {
 
 impl WarningCode {
     /// Every code, in declaration order.
-    pub const ALL: [WarningCode; 24] = [
+    pub const ALL: [WarningCode; 25] = [
         WarningCode::GlmStepTruncated,
         WarningCode::GlmBoundary,
         WarningCode::GlmNotConverged,
@@ -85,6 +88,7 @@ impl WarningCode {
         WarningCode::RosterCodes,
         WarningCode::Join,
         WarningCode::History,
+        WarningCode::HistoryBreaks,
         WarningCode::Partial,
         WarningCode::Comparison,
         WarningCode::ValueAdded,

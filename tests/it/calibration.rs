@@ -33,12 +33,13 @@
 //!   linearly on a 0.02 grid of d: what the prediction would be if the baseline knew the
 //!   current cohort's level.
 //!
-//! "Before" is the contract as `obc simulate` writes it. It names the current year's winter
-//! break (`[tests] breaks`) but not the history year's (`[history] breaks`, default none),
-//! so the history's instructional weeks include 12 days of break that the current year's
-//! exclude; the norms' weeks term then expects too little growth of the current cohort.
-//! That is a flaw of the study's contract, not of `obc`: "after" adds the history year's
-//! break, and the decomposition runs on that fixed contract.
+//! "Before" is the contract as `obc simulate` wrote it until this study: it named the
+//! current year's winter break (`[tests] breaks`) but not the history year's (`[history]
+//! breaks`, default none), so the history's instructional weeks include 12 days of break
+//! that the current year's exclude; the norms' weeks term then expects too little growth of
+//! the current cohort. That is a flaw of the study's contract, not of `obc`'s OC curves:
+//! "after" is the contract `obc simulate` writes now, with the history year's break, and
+//! the decomposition runs on it.
 //!
 //! The decomposition reruns the districts with one candidate cause switched off at a time
 //! (`SimSpec::selection`, `SimSpec::dosage_selection`), and with chosen provider effects
@@ -231,26 +232,24 @@ fn interpolate(cells: &[OcCell], d: f64, n: usize, t: f64) -> f64 {
     low_n * (1.0 - wn) + high_n * wn
 }
 
-/// The `[history]` section the simulated contract lacks: the history year's winter break,
-/// 22 December to 2 January as in the current year's `[tests] breaks` (the simulator's
-/// calendar closes the schools on those days in both years).
-fn history_breaks(spec: &SimSpec) -> String {
-    let start = simulate::parse_school_year(&spec.school_year).unwrap();
-    format!("\n[history]\nbreaks = [{{ from = \"{}-12-22\", to = \"{start}-01-02\" }}]\n", start - 1)
+/// The contract as `obc simulate` wrote it before it named the history year's winter break
+/// (the study's "before"): its `[history]` section removed.
+fn without_history_breaks(text: &str) -> String {
+    let start = text.find("\n[history]\n").expect("the simulated contract names the history year's breaks");
+    let end = text[start + 1..].find("\n\n").map_or(text.len(), |e| start + 1 + e);
+    format!("{}{}", &text[..start], &text[end..])
 }
 
 /// Simulates, settles and sets targets for one district; pairs every provider-tier
-/// decision with its predictions. With `fix_history_breaks` the contract gets the history
-/// year's winter break ([`history_breaks`]).
+/// decision with its predictions. Without `fix_history_breaks` the contract loses the
+/// history year's winter break ([`without_history_breaks`]).
 fn run_district(spec: &SimSpec, fix_history_breaks: bool) -> DistrictResult {
     let district = simulate::generate(spec).unwrap();
     let dir = tempfile::tempdir().unwrap();
     simulate::write(&district, dir.path()).unwrap();
     let path = simulate::write_contract(spec, dir.path()).unwrap();
-    let mut text = std::fs::read_to_string(&path).unwrap();
-    if fix_history_breaks {
-        text.push_str(&history_breaks(spec));
-    }
+    let written = std::fs::read_to_string(&path).unwrap();
+    let text = if fix_history_breaks { written } else { without_history_breaks(&written) };
     let contract = Contract::from_toml(&text, "contract.toml").unwrap();
     let settled = obc::settle(&contract, dir.path(), &Options::default()).unwrap();
     let sd_post = history_post_sd(&district);

@@ -222,8 +222,8 @@ fn bad_contract(edit: impl Fn(String) -> String) -> (i32, String) {
 fn bad_contracts_exit_2_and_name_the_problem() {
     let (code, err) = bad_contract(|t| t.replace("min_minutes = 0", "min_minutes = 0\nmin_hours = 3"));
     assert_eq!(code, 2, "{err}");
-    // line 24 of data-samples/contract.toml, one down for the added `allow_outside` line
-    assert!(err.contains("min_hours") && err.contains("line 25"), "{err}");
+    // line 29 of data-samples/contract.toml, one down for the added `allow_outside` line
+    assert!(err.contains("min_hours") && err.contains("line 30"), "{err}");
 
     let (code, err) = bad_contract(|t| t.replace("\"sessions.csv\"", "\"no-such-file.csv\""));
     assert_eq!(code, 2, "{err}");

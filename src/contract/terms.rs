@@ -918,8 +918,10 @@ impl Contract {
             return invalid(
                 "norms.method",
                 format!(
-                    "outcome {:?} and metric {:?} need expected growth: use method = \"conditional\" (or a file)",
-                    o.kind, self.metric.kind
+                    "outcome.kind = {} with metric.kind = {} needs expected growth: use method = \"conditional\" \
+                     (or a file)",
+                    as_written(o.kind),
+                    as_written(self.metric.kind)
                 ),
             );
         }
@@ -1140,6 +1142,11 @@ impl Contract {
     }
 }
 
+/// A key's value as the contract file writes it (`"growth_vs_norm"`), for messages.
+fn as_written<T: Serialize>(value: T) -> String {
+    serde_json::to_value(value).map_or_else(|_| "?".into(), |v| v.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1196,6 +1203,14 @@ post = { window = "spring" }
             "SGP norms do not use weeks"
         );
         assert!(Contract::from_toml(MINIMAL, "c.toml").unwrap().warnings().is_empty(), "no breaks at all");
+    }
+
+    #[test]
+    fn norms_errors_name_keys_and_values_as_the_contract_writes_them() {
+        let text = format!("{MINIMAL}[norms]\nmethod = \"sgp\"\n");
+        let e = Contract::from_toml(&text, "c.toml").unwrap_err().to_string();
+        assert!(e.contains("outcome.kind = \"growth_vs_norm\" with metric.kind = \"share_meeting\""), "{e}");
+        assert!(!e.contains("GrowthVsNorm") && !e.contains("ShareMeeting"), "no type names: {e}");
     }
 
     #[test]

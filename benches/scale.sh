@@ -74,29 +74,19 @@ if (( hist_both < 200000 )); then
     exit 1
 fi
 
-# The settlement terms: everything from [norms] on in the sample contract.
-terms=$(sed -n '/^\[norms\]/,$p' "$ROOT/data-samples/contract.toml")
+# The simulated contract already holds the settlement terms of data-samples/contract.toml
+# (the same generator writes both) and names history.csv: point it at sim250k's history.
 with_history() {
-    sed "s|^assessments = \"assessments.csv\"|&\nhistory = \"$SRC/history.csv\"|" "$BIG/contract.toml"
+    grep -q '^history = "history.csv"$' "$BIG/contract.toml" \
+        || { echo "contract.toml of the simulation names no history.csv; update this script" >&2; exit 1; }
+    # (an absolute path outside the contract's folder needs allow_outside)
+    sed -e "s|^history = \"history.csv\"|history = \"$SRC/history.csv\"|" \
+        -e 's|^\[files\]$|[files]\nallow_outside = true|' "$BIG/contract.toml"
 }
-{
-    with_history
-    echo
-    echo "$terms" | sed 's/^replicates = .*/replicates = 2000/'
-} > "$BIG/contract_bench.toml"
+with_history | sed 's/^replicates = .*/replicates = 2000/' > "$BIG/contract_bench.toml"
 {
     with_history
     cat <<'EOF'
-
-[norms]
-method = "conditional"
-min_n = 500
-
-[outcome]
-kind = "growth_vs_norm"
-
-[metric]
-kind = "share_meeting"
 
 [baseline]
 sizes = [25, 50, 100, 200, 400]
@@ -104,6 +94,11 @@ effects = [0, 0.1, 0.2, 0.3, 0.4]
 replicates = 1000
 EOF
 } > "$BIG/contract_baseline.toml"
+# Both contracts must parse before anything is timed.
+for c in contract_bench.toml contract_baseline.toml; do
+    "$OBC" validate "$BIG/$c" --out "$WORK/validate_$c" > "$WORK/validate_$c.log" 2>&1 \
+        || { echo "$c does not validate:" >&2; tail -5 "$WORK/validate_$c.log" >&2; exit 1; }
+done
 
 echo "students:     $(($(wc -l < "$BIG/roster.csv") - 1))"
 echo "session rows: $(($(wc -l < "$BIG/sessions.csv") - 1))"
@@ -116,8 +111,15 @@ timed() { # name, then the command
     echo
     echo "== $name: $*"
     echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-    /usr/bin/time -v -o "$log" "$@" > "$WORK/$name.out" 2>&1 || echo "(exit status $?)"
+    local status=0
+    /usr/bin/time -v -o "$log" "$@" > "$WORK/$name.out" 2>&1 || status=$?
     echo "load after:  $(cut -d' ' -f1-3 /proc/loadavg)"
+    if (( status != 0 )); then
+        # a failed command has no timing worth recording: stop with its output
+        echo "$name failed (exit status $status); its output ends:" >&2
+        tail -20 "$WORK/$name.out" >&2
+        exit "$status"
+    fi
     grep -E 'Elapsed \(wall|Maximum resident|User time|System time|Exit status' "$log" | sed 's/^\s*/  /'
     awk -F': ' '/Maximum resident/ { printf "  max RSS: %.2f GiB\n", $2 / 1048576 }' "$log"
 }

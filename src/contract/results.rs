@@ -217,17 +217,17 @@ pub struct Figures {
 /// Quantiles and mean of a measure.
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Summary {
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub p10: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub p25: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub p50: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub p75: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub p90: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub mean: f64,
 }
 
@@ -254,9 +254,9 @@ pub struct Dosage {
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct GrowthPoint {
     pub n: u64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub expected: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub observed: f64,
 }
 
@@ -299,7 +299,7 @@ pub struct DoseBin {
 pub struct DoseResponse {
     pub measure: String,
     pub population: String,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub level: f64,
     pub bins: Vec<DoseBin>,
 }
@@ -329,7 +329,7 @@ pub struct GroupCell {
 pub struct Equivalence {
     pub provider: String,
     /// Hedges' g of the pre-test standardised within grade.
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub g: f64,
     pub n_t: u64,
     pub n_c: u64,
@@ -343,9 +343,9 @@ pub struct AttritionRow {
     pub provider: String,
     pub assigned: u64,
     pub analysed: u64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub overall: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub differential: f64,
     pub boundary: String,
     pub rating: String,
@@ -358,7 +358,7 @@ pub struct ExclusionRow {
     pub rostered: u64,
     pub rule: Rule,
     pub excluded: u64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub share: f64,
 }
 
@@ -379,16 +379,16 @@ pub struct Fairness {
 /// The payment of one provider with its arithmetic.
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct PaymentResult {
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub base: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub outcome: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub penalty: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub before_cap: f64,
     pub cap: Option<f64>,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub payable: f64,
     pub arithmetic: Vec<String>,
 }
@@ -407,13 +407,13 @@ pub struct ProviderCounts {
 /// Sum over providers.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct PaymentResultTotals {
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub base: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub outcome: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub penalty: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub payable: f64,
 }
 
@@ -458,7 +458,7 @@ pub struct Settlement {
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct TierDecision {
     pub name: String,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub threshold: f64,
     pub verdict: Verdict,
     /// Share of bootstrap replicates at least the threshold (`None` without an estimate,
@@ -473,12 +473,12 @@ pub struct TierDecision {
 /// A metric with its bootstrap interval and replicates.
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Estimate {
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub point: f64,
     pub low: Option<f64>,
     pub high: Option<f64>,
     pub method: IntervalMethod,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub level: f64,
     /// Standard deviation of the replicates.
     pub boot_se: Option<f64>,
@@ -507,7 +507,7 @@ pub struct Population {
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Target {
     pub label: String,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub threshold: f64,
     /// The effect d at which the population's metric reaches the threshold (`None` when it
     /// is not reached by d = 1.5, or the threshold is at or below business as usual).
@@ -520,7 +520,7 @@ pub struct Target {
 pub struct Baseline {
     pub population: Population,
     pub statistic: Statistic,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub k: f64,
     pub business_as_usual: Estimate,
     /// The population's metric at each d of the fine grid (d, metric).
@@ -538,16 +538,16 @@ pub struct Baseline {
 /// One point of an OC curve.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OcCell {
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub effect: f64,
     pub n: usize,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub threshold: f64,
     /// Share of replicates with `S ≥ threshold`.
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub p_met: f64,
     /// `sqrt(p_met (1 − p_met) / reps)`.
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub mc_se: f64,
 }
 
@@ -556,27 +556,27 @@ pub struct OcCell {
 pub struct Recommendation {
     pub stat: Statistic,
     pub n: usize,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub alpha: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub k: f64,
     pub reps: usize,
     /// Smallest attained null value of `S` with a null pass rate `<= alpha`.
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub threshold: f64,
     /// Realised null pass rate at `threshold` (`<= alpha`; smaller with ties).
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub p_met_null: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub p_met_null_mc_se: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub power_effect: f64,
     /// `P(S >= threshold | d = power_effect, n)`.
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub power: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub power_mc_se: f64,
-    #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
+    #[serde(deserialize_with = "nan_if_null")]
     pub target_power: f64,
     /// Smallest size found whose own recommended threshold has power `>= target_power`.
     pub min_n: Option<usize>,

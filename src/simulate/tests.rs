@@ -320,9 +320,8 @@ fn dose_response_is_concave_from_zero_to_one() {
     }
 }
 
-/// Share of tutored students (not exited) missing the spring test: the bottom decile of
-/// attendance rate and the top half.
-fn missing_by_attendance(d: &District) -> (f64, f64) {
+/// Sessions attended and missed (absent) per student; cancelled sessions count for neither.
+fn attendance(d: &District) -> HashMap<&str, (u32, u32)> {
     let mut att: HashMap<&str, (u32, u32)> = HashMap::new();
     for s in &d.sessions {
         let e = att.entry(&s.student_id).or_default();
@@ -332,6 +331,13 @@ fn missing_by_attendance(d: &District) -> (f64, f64) {
             _ => {}
         }
     }
+    att
+}
+
+/// Share of tutored students (not exited) missing the spring test: the bottom decile of
+/// attendance rate and the top half.
+fn missing_by_attendance(d: &District) -> (f64, f64) {
+    let att = attendance(d);
     let springs: HashSet<&str> =
         d.assessments.iter().filter(|a| a.window == "spring").map(|a| a.student_id.as_str()).collect();
     let mut rows: Vec<(f64, bool)> = d
@@ -673,17 +679,11 @@ fn without_dosage_selection_attendance_and_the_post_test_do_not_depend_on_the_st
     // between-student SD of the attendance rate of students with at least 30 sessions:
     // ζ (SD 1 on the logit) spreads it, without it only the binomial noise is left
     let spread = |d: &District| {
-        let mut att: HashMap<&str, (u32, u32)> = HashMap::new();
-        for s in &d.sessions {
-            let e = att.entry(&s.student_id).or_default();
-            match s.status.as_str() {
-                "attended" => e.0 += 1,
-                "absent" => e.1 += 1,
-                _ => {}
-            }
-        }
-        let rates: Vec<f64> =
-            att.values().filter(|(a, b)| a + b >= 30).map(|(a, b)| f64::from(*a) / f64::from(a + b)).collect();
+        let rates: Vec<f64> = attendance(d)
+            .values()
+            .filter(|(a, b)| a + b >= 30)
+            .map(|(a, b)| f64::from(*a) / f64::from(a + b))
+            .collect();
         let m = mean(&rates).unwrap();
         (rates.iter().map(|r| (r - m).powi(2)).sum::<f64>() / rates.len() as f64).sqrt()
     };

@@ -27,7 +27,7 @@ pub struct Args {
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let (contract, base) = super::read_contract(&args.contract)?;
-    let Targets { history, norms, weeks, baseline: result, warnings: partial } =
+    let Targets { history, norms, weeks, baseline: result, planned: roster, warnings: partial } =
         run::baseline(&contract, &base, args.allow_partial)?;
 
     let inputs = super::contract_inputs(&args.contract, &contract, &base);
@@ -35,10 +35,15 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let out = super::out_dir(&args.out, &inputs, &planned)?;
     let oc = oc_table(&result);
     oc.write_into(&out, "oc.csv", Format::Csv)?;
-    let exceptions_rows = crate::data::write_exceptions(&out, "exceptions.csv", [&history.ledger])?;
-    let accounting = history.accounting()?;
+    let mut ledgers = vec![&history.ledger];
+    ledgers.extend(roster.as_ref().map(|p| &p.ledger));
+    let exceptions_rows = crate::data::write_exceptions(&out, "exceptions.csv", ledgers)?;
+    let mut accounting = vec![history.accounting()?];
+    if let Some(p) = &roster {
+        accounting.push(p.accounting()?);
+    }
     let mut m = Manifest::new("baseline", serde_json::to_value(&contract)?, Some(contract.inference.seed));
-    m.inputs = vec![accounting.clone()];
+    m.inputs = accounting.clone();
     m.allow_partial = args.allow_partial;
     m.outputs = vec![
         OutputFile::new("oc.csv", false, Some(oc.height() as u64)),
@@ -89,7 +94,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         }
     }
     eprintln!("oc curves -> {}", args.out.join("oc.csv").display());
-    super::print_accounting(&[accounting]);
+    super::print_accounting(&accounting);
     // The public report, rendered from exactly the JSON written above.
     let written: BaselineResults = serde_json::from_str(&json)?;
     super::report::write(&out, &crate::report::render_baseline(&written)?)?;

@@ -133,6 +133,7 @@ pub fn contract_inputs(path: &Path, contract: &Contract, base: &Path) -> Vec<Pat
     let mut inputs = vec![path.to_path_buf(), base.join(&f.roster), base.join(&f.sessions), base.join(&f.assessments)];
     inputs.extend(f.history.iter().map(|h| base.join(h)));
     inputs.extend(contract.norms.file.iter().map(|n| base.join(n)));
+    inputs.extend(contract.planned_file(base).map(|p| p.path));
     inputs
 }
 

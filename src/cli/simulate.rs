@@ -1,5 +1,6 @@
 //! `obc simulate --students N --providers K --seed S --out DIR [--messy]
-//! [--provider-effects D,D,...] [--selection random] [--no-dosage-selection]`
+//! [--provider-effects D,D,...] [--selection random] [--no-dosage-selection]
+//! [--low-income-growth POINTS]`
 
 use std::path::PathBuf;
 
@@ -40,6 +41,10 @@ pub struct Args {
     /// attrition selection).
     #[arg(long)]
     pub no_dosage_selection: bool,
+    /// Scale points per 28 instructional weeks by which low-income students grow less than
+    /// like-scoring students (default 0).
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub low_income_growth: f64,
     /// Output folder.
     #[arg(long)]
     pub out: PathBuf,
@@ -57,6 +62,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             SelectionArg::Random => Selection::Random,
         },
         dosage_selection: !args.no_dosage_selection,
+        low_income_growth: args.low_income_growth,
         ..SimSpec::default()
     };
     let district = simulate::generate(&spec)?;

@@ -4,10 +4,12 @@
 //! and a comparison of targets with published effects.
 //!
 //! ## Model
-//! - **Population.** History students with a pre- and post-test who can be scored against the
-//!   norms; with `baseline.max_pre_percentile = p`, only those whose pre-test is at or below
-//!   the p-th percentile (type 7) of their grade's history pre-tests (the like-performing
-//!   group).
+//! - **Population** ([`super::population`]). History students with a pre- and post-test who
+//!   can be scored against the norms: all of them, those at or below `max_pre_percentile`
+//!   of their grade (`like_pre`), those the `[baseline.served]` rules would serve, or all of
+//!   them reweighted to a planned roster (`like_served`). With weights, every statistic
+//!   below is weighted and the OC curves draw students with probability proportional to
+//!   their weight.
 //! - **Effect d.** A provider with true effect d raises each student's post-test by d times
 //!   the within-grade SD of the post-test over *all* history students of the grade (the
 //!   test's population SD, so d is on the scale of published effect sizes). Each student's
@@ -28,15 +30,17 @@
 //!   with published effects and annual growth ([`super::benchmarks`]).
 
 use crate::stats::warning::{Warning, WarningCode};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::data::planned::{Planned, PlannedStudent};
 
 use super::benchmarks;
 use super::oc::{self, OcSpec, Recommendation, Statistic};
-pub use super::results::{Baseline, Population, Target};
+use super::population::{self, PreByGrade, Unmatched};
+pub use super::results::{Baseline, Population, Served, Target};
 use super::settle::{self, Estimate, NoOutcome, NormScore, Student};
 use super::terms::{Contract, DecisionRule, MetricKind};
 use crate::stats::normal::qnorm;
-use crate::stats::spline::quantile_type7;
 
 /// The decision statistic's multiplier k for the contract's rule.
 pub fn decision_k(rule: DecisionRule, level: f64) -> f64 {
@@ -55,7 +59,14 @@ fn statistic(kind: MetricKind) -> Statistic {
     }
 }
 
-fn summary(stat: Statistic, v: &[f64]) -> f64 {
+/// The population's metric over `v`, weighted by `w` when given.
+fn summary(stat: Statistic, v: &[f64], w: Option<&[f64]>) -> f64 {
+    if let Some(w) = w {
+        return match stat {
+            Statistic::Median => settle::weighted_median(v, w),
+            _ => v.iter().zip(w).map(|(x, w)| x * w).sum::<f64>() / w.iter().sum::<f64>(),
+        };
+    }
     match stat {
         Statistic::Median => {
             let mut s = v.to_vec();
@@ -80,11 +91,27 @@ pub enum BaselineError {
     EffectModel(#[from] settle::EffectModelError),
     #[error(transparent)]
     Oc(#[from] oc::OcError),
+    #[error(transparent)]
+    Population(#[from] population::PopulationError),
+}
+
+/// A baseline with the planned students it could not match (to be excepted in the planned
+/// roster's ledger).
+pub struct Run {
+    pub baseline: Baseline,
+    pub unmatched: Vec<Unmatched>,
 }
 
 /// Runs the baseline. `history` holds every history student (provider `None`, analysed,
-/// scored); `rescore(student, shifted_post)` re-scores a student against the norms.
-pub fn run<F>(contract: &Contract, history: &[Student], rescore: F, weeks: f64) -> Result<Baseline, BaselineError>
+/// scored); `planned` is the planned roster of `[baseline.served] roster`, when given;
+/// `rescore(student, shifted_post)` re-scores a student against the norms.
+pub fn run<F>(
+    contract: &Contract,
+    history: &[Student],
+    planned: Option<&Planned>,
+    rescore: F,
+    weeks: f64,
+) -> Result<Run, BaselineError>
 where
     F: Fn(&Student, f64) -> Result<NormScore, NoOutcome> + Sync,
 {
@@ -94,11 +121,12 @@ where
         return Err(BaselineError::NoStudents);
     }
     let sd_post = post_sd_by_grade(history);
-    let cut = pre_cuts(history, b.max_pre_percentile);
-    let (target, unscored) = target_population(contract, history, &sd_post, &cut);
+    let chosen = choose(contract, history, planned, &sd_post)?;
+    let Chosen { target, weights, population, unmatched } = chosen;
     if target.len() < 2 {
         return Err(BaselineError::TooFew(target.len()));
     }
+    let w = weights.as_deref();
     let effect = if contract.metric.kind == MetricKind::EffectSize {
         let owned: Vec<Student> = target.iter().map(|s| (*s).clone()).collect();
         Some(Residuals::of(settle::effect_model(&owned, &vec![true; owned.len()])?))
@@ -110,14 +138,18 @@ where
     if values.iter().flatten().any(|v| !v.is_finite()) {
         return Err(BaselineError::OutsideNorms);
     }
-    let bau = business_as_usual(contract, stat, &values[0]);
-    let metric_by_effect = metric_by_effect(&shifted, &b.effects, &values, stat);
-    let top = summary(stat, values.last().expect("effects not empty"));
+    let bau = business_as_usual(contract, stat, &values[0], w);
+    let metric_by_effect = metric_by_effect(&shifted, &b.effects, &values, stat, w);
+    let top = summary(stat, values.last().expect("effects not empty"), w);
     let thresholds = match &b.thresholds {
         Some(t) => t.clone(),
         None => (0..10).map(|i| bau.point + (top - bau.point) * f64::from(i) / 9.0).collect(),
     };
     let k = decision_k(contract.decision.rule, contract.decision.level);
+    let draws = match w {
+        Some(w) => oc::Draws::weighted(w)?,
+        None => oc::Draws::default(),
+    };
     let spec = OcSpec {
         sizes: b.sizes.clone(),
         thresholds: thresholds.clone(),
@@ -125,20 +157,16 @@ where
         reps: b.replicates,
         seed: contract.inference.seed,
         k,
+        draws,
     };
     let cells = oc::oc_curves(&values, stat, &spec)?;
-    let recommendation = recommend(contract, &shifted, &values, stat, k)?;
+    let recommendation = recommend(contract, &shifted, &values, stat, k, &spec.draws)?;
     let grades: Vec<i32> = sd_post.keys().copied().collect();
     let targets = targets(contract, &recommendation, &metric_by_effect, &grades, weeks);
-    let warnings = warnings(contract, &targets, &recommendation);
-    Ok(Baseline {
-        population: Population {
-            history_students: history.len(),
-            target_students: target.len(),
-            unscored,
-            max_pre_percentile: b.max_pre_percentile,
-            sd_post_by_grade: sd_post,
-        },
+    let mut warnings = population::warnings(&population, b.provider_size);
+    warnings.extend(target_warnings(contract, &targets, &recommendation));
+    let baseline = Baseline {
+        population,
         statistic: stat,
         k,
         business_as_usual: bau,
@@ -147,8 +175,85 @@ where
         cells,
         recommendation,
         targets,
+        calibration: super::calibration::evidence().sentence(contract),
         warnings,
-    })
+    };
+    Ok(Run { baseline, unmatched })
+}
+
+/// The population chosen: its students, their weights (`None`: equal), its description,
+/// and the planned students left unmatched.
+struct Chosen<'a> {
+    target: Vec<&'a Student>,
+    weights: Option<Vec<f64>>,
+    population: Population,
+    unmatched: Vec<Unmatched>,
+}
+
+/// Forms the population of `[baseline] population` (module docs of [`population`]):
+/// history students with both tests in a grade with a post-test SD, kept by the rules,
+/// whose outcome can be computed, reweighted to a planned roster when one is given.
+fn choose<'a>(
+    contract: &Contract,
+    history: &'a [Student],
+    planned: Option<&Planned>,
+    sd_post: &BTreeMap<i32, f64>,
+) -> Result<Chosen<'a>, BaselineError> {
+    let b = &contract.baseline;
+    let pre = PreByGrade::of(history);
+    let eligible: Vec<&Student> =
+        history.iter().filter(|s| s.pre.is_some() && s.post.is_some() && sd_post.contains_key(&s.grade)).collect();
+    let ruled: Vec<&Student> = eligible.iter().copied().filter(|s| population::by_rules(b, &pre, s)).collect();
+    let (mut target, unscored) = scorable(contract, &ruled);
+    let history_groups: Vec<String> =
+        history.iter().flat_map(|s| s.groups.keys().cloned()).collect::<BTreeSet<_>>().into_iter().collect();
+    let mut weights = None;
+    let mut unmatched = Vec::new();
+    let mut matched_planned: Option<Vec<&PlannedStudent>> = None;
+    let (served, groups) = match (&b.served, planned) {
+        (Some(spec), Some(p)) if spec.roster.is_some() => {
+            population::check_groups(spec, &history_groups, Some(&p.groups))?;
+            let groups = population::match_groups(spec, &history_groups, &p.groups);
+            let raked = population::rake(&target, &p.students, &pre, spec.pre_bins, &groups)?;
+            let keep: Vec<bool> = raked.weights.iter().map(|&w| w > 0.0).collect();
+            target = target.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(s, _)| s).collect();
+            let w: Vec<f64> = raked.weights.iter().copied().filter(|&w| w > 0.0).collect();
+            let out: BTreeSet<usize> = raked.unmatched.iter().map(|u| u.student).collect();
+            matched_planned =
+                Some(p.students.iter().enumerate().filter(|(i, _)| !out.contains(i)).map(|(_, s)| s).collect());
+            let served = Served::Roster {
+                file: p.file.clone(),
+                planned: p.students.len(),
+                matched: p.students.len() - out.len(),
+                match_groups: groups.clone(),
+                pre_bins: spec.pre_bins,
+                iterations: raked.iterations,
+                converged: raked.converged,
+                max_weight: w.iter().copied().fold(0.0, f64::max),
+            };
+            weights = Some(w);
+            unmatched = raked.unmatched;
+            (Some(served), groups)
+        }
+        (Some(spec), _) => {
+            population::check_groups(spec, &history_groups, None)?;
+            (Some(population::rules_served(spec)), history_groups.clone())
+        }
+        (None, _) => (None, history_groups.clone()),
+    };
+    let balance = population::balance(&pre, &eligible, &target, weights.as_deref(), matched_planned.as_deref(), &groups);
+    let population = Population {
+        history_students: history.len(),
+        target_students: target.len(),
+        unscored,
+        max_pre_percentile: b.max_pre_percentile,
+        sd_post_by_grade: sd_post.clone(),
+        kind: b.population_kind(),
+        served,
+        effective_size: Some(population::effective_size(target.len(), weights.as_deref())),
+        balance,
+    };
+    Ok(Chosen { target, weights, population, unmatched })
 }
 
 /// The unit of d: the within-grade SD (n − 1) of the post-test over every history student
@@ -170,39 +275,13 @@ fn post_sd_by_grade(history: &[Student]) -> BTreeMap<i32, f64> {
         .collect()
 }
 
-/// The like-performing cut per grade: the `max_pre_percentile`-th percentile (type 7) of the
-/// pre-tests of history students with both tests; empty when the contract sets none.
-fn pre_cuts(history: &[Student], max_pre_percentile: Option<f64>) -> BTreeMap<i32, f64> {
-    let Some(p) = max_pre_percentile else { return BTreeMap::new() };
-    let mut pre_by_grade: BTreeMap<i32, Vec<f64>> = BTreeMap::new();
-    for s in history {
-        if let (Some(pre), Some(_)) = (s.pre, s.post) {
-            pre_by_grade.entry(s.grade).or_default().push(pre);
-        }
-    }
-    pre_by_grade
-        .into_iter()
-        .map(|(g, mut s)| {
-            s.sort_by(f64::total_cmp);
-            (g, quantile_type7(&s, p / 100.0))
-        })
-        .collect()
-}
-
-/// The target population: history students with both tests, in a grade with a post-test SD,
-/// at or below their grade's pre-test cut, whose outcome can be computed; with the counts of
-/// students left out because their outcome cannot be computed, by reason.
-fn target_population<'a>(
-    contract: &Contract,
-    history: &'a [Student],
-    sd_post: &BTreeMap<i32, f64>,
-    cut: &BTreeMap<i32, f64>,
-) -> (Vec<&'a Student>, BTreeMap<String, usize>) {
+/// The students of `candidates` whose outcome can be computed, with the counts of those left
+/// out because it cannot, by reason.
+fn scorable<'a>(contract: &Contract, candidates: &[&'a Student]) -> (Vec<&'a Student>, BTreeMap<String, usize>) {
     let mut unscored: BTreeMap<String, usize> = BTreeMap::new();
-    let target = history
+    let target = candidates
         .iter()
-        .filter(|s| s.pre.is_some() && s.post.is_some() && sd_post.contains_key(&s.grade))
-        .filter(|s| cut.get(&s.grade).is_none_or(|c| s.pre.is_some_and(|p| p <= *c)))
+        .copied()
         .filter(|s| match settle::outcome_met(contract.outcome.kind, contract.outcome.at_least, s) {
             Ok(_) => true,
             Err(e) => {
@@ -285,7 +364,7 @@ where
 
 /// Business as usual: the metric over the target population at d = 0 with a student
 /// bootstrap interval (the contract's interval method, level, replicates and seed).
-fn business_as_usual(contract: &Contract, stat: Statistic, values: &[f64]) -> Estimate {
+fn business_as_usual(contract: &Contract, stat: Statistic, values: &[f64], weights: Option<&[f64]>) -> Estimate {
     let inf = &contract.inference;
     let level = contract.decision.level;
     let n = values.len();
@@ -298,13 +377,17 @@ fn business_as_usual(contract: &Contract, stat: Statistic, values: &[f64]) -> Es
         method: inf.interval,
         level,
     };
-    match stat {
-        Statistic::Median => {
-            let v: Vec<u8> = values.iter().map(|&x| x as u8).collect();
-            settle::estimate_median_sgp(&v, &r)
-        }
-        _ => settle::estimate_mean(values, &r),
+    match (stat, weights) {
+        (Statistic::Median, None) => settle::estimate_median_sgp(&sgp(values), &r),
+        (Statistic::Median, Some(w)) => settle::estimate_weighted_median_sgp(&sgp(values), w, &r),
+        (_, None) => settle::estimate_mean(values, &r),
+        (_, Some(w)) => settle::estimate_weighted_mean(values, w, &r),
     }
+}
+
+/// SGP values (whole numbers 1..=99 held as f64) as bytes.
+fn sgp(values: &[f64]) -> Vec<u8> {
+    values.iter().map(|&x| x as u8).collect()
 }
 
 /// The population's metric at each d of the fine grid 0, 0.02, ..., 1.5 (for SD equivalents).
@@ -313,6 +396,7 @@ fn metric_by_effect<F>(
     effects: &[f64],
     values: &[Vec<f64>],
     stat: Statistic,
+    weights: Option<&[f64]>,
 ) -> Vec<(f64, f64)>
 where
     F: Fn(&Student, f64) -> Result<NormScore, NoOutcome> + Sync,
@@ -320,8 +404,8 @@ where
     (0..=75)
         .map(|i| f64::from(i) * 0.02)
         .map(|d| match effects.iter().position(|&e| e == d) {
-            Some(e) => (d, summary(stat, &values[e])),
-            None => (d, summary(stat, &shifted.values_at(d))),
+            Some(e) => (d, summary(stat, &values[e], weights)),
+            None => (d, summary(stat, &shifted.values_at(d), weights)),
         })
         .collect()
 }
@@ -334,6 +418,7 @@ fn recommend<F>(
     values: &[Vec<f64>],
     stat: Statistic,
     k: f64,
+    draws: &oc::Draws,
 ) -> Result<Recommendation, oc::OcError>
 where
     F: Fn(&Student, f64) -> Result<NormScore, NoOutcome> + Sync,
@@ -351,6 +436,7 @@ where
         b.replicates,
         contract.inference.seed,
         k,
+        draws,
     )
 }
 
@@ -381,9 +467,9 @@ fn targets(
     targets
 }
 
-/// The baseline's warnings: each target's comparison warnings, then a warning when no
+/// The targets' warnings: each target's comparison warnings, then a warning when no
 /// provider size reaches the power asked for.
-fn warnings(contract: &Contract, targets: &[Target], recommendation: &Recommendation) -> Vec<Warning> {
+fn target_warnings(contract: &Contract, targets: &[Target], recommendation: &Recommendation) -> Vec<Warning> {
     let b = &contract.baseline;
     let mut warnings = Vec::new();
     for t in targets {
@@ -474,9 +560,8 @@ mod tests {
         let sd = post_sd_by_grade(&history);
         assert_eq!(sd.len(), 1);
         assert!((sd[&3] - 2.0).abs() < 1e-12, "{sd:?}");
-        assert!(pre_cuts(&history, None).is_empty());
-        // type 7 quantile of 10, 20, 30 at 0.25 is 15
-        let cut = pre_cuts(&history, Some(25.0));
-        assert_eq!((cut[&3], cut[&4]), (15.0, 1.0));
+        // type 7 quantile of 10, 20, 30 at 0.25 is 15 (the pre-test 99 has no post-test)
+        let pre = PreByGrade::of(&history);
+        assert_eq!((pre.quantile(3, 0.25), pre.quantile(4, 0.25), pre.quantile(5, 0.25)), (Some(15.0), Some(1.0), None));
     }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::terms::{Contract, RareValues};
 use crate::data::history::HistoryOptions;
+use crate::data::planned::PlannedOptions;
 use crate::data::roster_rules::GroupRules;
 use crate::data::{InputFile, InputFiles, PrepareOptions, ValidateOptions};
 
@@ -22,6 +23,12 @@ impl Contract {
     /// The history file, when the contract names one.
     pub fn history_file(&self, base: &Path) -> Option<InputFile> {
         self.files.history.as_deref().map(|h| InputFile::new("files.history", h, base))
+    }
+
+    /// The planned roster of `[baseline.served] roster`, when the contract names one.
+    pub fn planned_file(&self, base: &Path) -> Option<InputFile> {
+        let roster = self.baseline.served.as_ref()?.roster.as_deref()?;
+        Some(InputFile::new("baseline.served.roster", roster, base))
     }
 
     /// The norms file, when the contract names one (`norms.method = "file"`).
@@ -85,6 +92,22 @@ impl Contract {
             ids: self.ids.clone(),
             groups: self.reporting.groups.names.clone(),
             score_ranges: self.limits.ranges(),
+        }
+    }
+
+    /// How the planned roster is read: `[columns.planned]`, the ID rules, the reporting
+    /// groups and any `match_groups`, and the score range of the contract's (first) subject.
+    pub fn planned_options(&self) -> PlannedOptions {
+        let mut groups = self.reporting.groups.names.clone();
+        if let Some(m) = self.baseline.served.as_ref().and_then(|s| s.match_groups.as_ref()) {
+            groups.extend(m.iter().filter(|g| !groups.contains(g)).cloned().collect::<Vec<_>>());
+        }
+        let subject = self.contract.subject.list().first().map(|s| s.trim().to_ascii_lowercase()).unwrap_or_default();
+        PlannedOptions {
+            columns: self.columns.planned.clone(),
+            ids: self.ids.clone(),
+            groups,
+            range: *self.limits.ranges().of(&subject),
         }
     }
 }

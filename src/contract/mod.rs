@@ -8,12 +8,14 @@
 
 pub mod baseline;
 pub mod benchmarks;
+pub mod calibration;
 pub mod error;
 pub mod figures;
 pub mod inputs;
 pub mod midpoint;
 pub mod norms;
 pub mod oc;
+pub mod population;
 pub mod results;
 pub mod run;
 pub mod settle;

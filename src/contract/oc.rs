@@ -37,6 +37,19 @@
 //! in parallel with rayon and are returned in order: results are identical for any number of
 //! threads.
 //!
+//! # Weights and cohort drift ([`Draws`])
+//!
+//! With weights (a history reweighted to the students a district plans to serve,
+//! docs/methods.md 10.1), each of the `n` students is drawn with probability
+//! `w_i / Σ w` instead of `1 / m`, by Walker's alias method: an index `i` uniform on
+//! `0..m`, then a uniform `u`, keeping `i` when `u < prob_i` and taking `alias_i`
+//! otherwise (two draws per student from the replicate's stream). With a cohort SD `τ > 0`
+//! (the between-year variation of the business-as-usual level, docs/methods.md 10.6), each
+//! replicate then draws `δ ~ N(0, τ²)` from the same stream and adds it to every effect's
+//! estimate: `S = estimate + δ − k · SE`. The cohort a provider will serve is itself one
+//! draw of the district's cohorts, which resampling one history year cannot show. Uniform
+//! draws with `τ = 0` draw exactly what earlier versions drew.
+//!
 //! # Standard errors (and their limits)
 //!
 //! - [`Statistic::Share`] (values must be 0 or 1): `p = j / n`, Wald `SE = sqrt(p (1 − p) / n)`.
@@ -152,6 +165,101 @@ pub struct OcSpec {
     /// `S = estimate − k SE`; met iff `S ≥ t`.
     #[serde(deserialize_with = "crate::contract::results::nan_if_null")]
     pub k: f64,
+    /// How history students are drawn and the cohort shift added ([`Draws`]); the default
+    /// draws uniformly with no shift.
+    #[serde(skip)]
+    pub draws: Draws,
+}
+
+/// How one replicate draws its `n` history students, and the between-year shift of the
+/// business-as-usual level it adds (module docs, "Weights and cohort drift").
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Draws {
+    /// `None`: uniformly; `Some`: with probability proportional to each student's weight.
+    alias: Option<Alias>,
+    /// SD of the cohort shift δ ~ N(0, cohort_sd²) added to every replicate's estimate.
+    cohort_sd: f64,
+}
+
+impl Draws {
+    /// Draws with probability proportional to `weights` (one per history student; finite,
+    /// non-negative, not all zero).
+    pub fn weighted(weights: &[f64]) -> Result<Draws, OcError> {
+        Ok(Draws { alias: Some(Alias::new(weights)?), cohort_sd: 0.0 })
+    }
+
+    /// The same draws with a cohort shift of SD `sd` (finite, `>= 0`) added to each
+    /// replicate's estimate.
+    pub fn with_cohort_sd(self, sd: f64) -> Result<Draws, OcError> {
+        if !(sd.is_finite() && sd >= 0.0) {
+            return Err(OcError::Spec(format!("cohort SD {sd} must be finite and >= 0")));
+        }
+        Ok(Draws { cohort_sd: sd, ..self })
+    }
+
+    /// The number of history students the weights are for (`None` when uniform).
+    fn len(&self) -> Option<usize> {
+        self.alias.as_ref().map(|a| a.prob.len())
+    }
+
+    /// One history student's position among `m`.
+    fn draw(&self, rng: &mut ChaCha8Rng, m: usize) -> usize {
+        match &self.alias {
+            None => rng.random_range(0..m),
+            Some(a) => {
+                let i = rng.random_range(0..m);
+                if rng.random::<f64>() < a.prob[i] { i } else { a.alias[i] }
+            }
+        }
+    }
+
+    /// The replicate's cohort shift (no draw when the SD is 0, so uniform draws without
+    /// drift are those of earlier versions).
+    fn shift(&self, rng: &mut ChaCha8Rng) -> f64 {
+        if self.cohort_sd == 0.0 {
+            return 0.0;
+        }
+        let z: f64 = rand_distr::Distribution::sample(&rand_distr::StandardNormal, rng);
+        self.cohort_sd * z
+    }
+}
+
+/// Walker's alias table (Vose's construction; Vose 1991, IEEE Trans. Software Eng. 17:972):
+/// draw `i` uniformly, keep it with probability `prob[i]`, else take `alias[i]`.
+#[derive(Clone, Debug, PartialEq)]
+struct Alias {
+    prob: Vec<f64>,
+    alias: Vec<usize>,
+}
+
+impl Alias {
+    fn new(weights: &[f64]) -> Result<Alias, OcError> {
+        let m = weights.len();
+        if let Some((i, &w)) = weights.iter().enumerate().find(|(_, w)| !(w.is_finite() && **w >= 0.0)) {
+            return Err(OcError::NonFinite { what: "weights (finite and >= 0)".into(), student: i, value: w });
+        }
+        let total: f64 = weights.iter().sum();
+        if m == 0 || total <= 0.0 {
+            return Err(OcError::Empty("weights: none positive".into()));
+        }
+        let mut scaled: Vec<f64> = weights.iter().map(|w| w * m as f64 / total).collect();
+        let mut alias: Vec<usize> = (0..m).collect();
+        let (mut small, mut large): (Vec<usize>, Vec<usize>) = (0..m).partition(|&i| scaled[i] < 1.0);
+        while let (Some(&l), Some(&g)) = (small.last(), large.last()) {
+            small.pop();
+            alias[l] = g;
+            scaled[g] -= 1.0 - scaled[l];
+            if scaled[g] < 1.0 {
+                large.pop();
+                small.push(g);
+            }
+        }
+        // what is left (rounding) keeps itself
+        for i in small.into_iter().chain(large) {
+            scaled[i] = 1.0;
+        }
+        Ok(Alias { prob: scaled, alias })
+    }
 }
 
 fn rng_for(seed: u64, n: usize, r: usize) -> ChaCha8Rng {
@@ -214,7 +322,15 @@ fn decide(buf: &mut [f64], stat: Statistic, k: f64) -> f64 {
     }
 }
 
-fn stats_core(values: &[&[f64]], stat: Statistic, n: usize, reps: usize, seed: u64, k: f64) -> Vec<Vec<f64>> {
+fn stats_core(
+    values: &[&[f64]],
+    stat: Statistic,
+    n: usize,
+    reps: usize,
+    seed: u64,
+    k: f64,
+    draws: &Draws,
+) -> Vec<Vec<f64>> {
     let m = values[0].len();
     let per_rep: Vec<Vec<f64>> = (0..reps)
         .into_par_iter()
@@ -223,13 +339,14 @@ fn stats_core(values: &[&[f64]], stat: Statistic, n: usize, reps: usize, seed: u
             |(idx, buf): &mut (Vec<usize>, Vec<f64>), r| {
                 let mut rng = rng_for(seed, n, r);
                 idx.clear();
-                idx.extend((0..n).map(|_| rng.random_range(0..m)));
+                idx.extend((0..n).map(|_| draws.draw(&mut rng, m)));
+                let shift = draws.shift(&mut rng);
                 values
                     .iter()
                     .map(|v| {
                         buf.clear();
                         buf.extend(idx.iter().map(|&i| v[i]));
-                        decide(buf, stat, k)
+                        decide(buf, stat, k) + shift
                     })
                     .collect()
             },
@@ -257,7 +374,7 @@ pub fn decision_statistics(
     assert!(values.iter().all(|v| v.len() == values[0].len()), "decision_statistics: effects differ in length");
     assert!(n > 0 && n <= u32::MAX as usize && reps <= u32::MAX as usize, "decision_statistics: bad n or reps");
     let refs: Vec<&[f64]> = values.iter().map(|v| v.as_slice()).collect();
-    stats_core(&refs, stat, n, reps, seed, k)
+    stats_core(&refs, stat, n, reps, seed, k, &Draws::default())
 }
 
 /// Checks that there is at least one effect, every effect scores the same non-empty set of
@@ -320,6 +437,13 @@ fn check_k(k: f64) -> Result<(), OcError> {
     if k.is_finite() { Ok(()) } else { Err(OcError::Spec(format!("k = {k} must be finite"))) }
 }
 
+fn check_draws(draws: &Draws, m: usize) -> Result<(), OcError> {
+    match draws.len() {
+        Some(w) if w != m => Err(OcError::LengthMismatch { what: "weights (one per history student)".into(), got: w, expected: m }),
+        _ => Ok(()),
+    }
+}
+
 fn mc_se(p: f64, reps: usize) -> f64 {
     (p * (1.0 - p) / reps as f64).sqrt()
 }
@@ -360,10 +484,11 @@ pub fn oc_curves(values: &[Vec<f64>], stat: Statistic, spec: &OcSpec) -> Result<
     }
     check_reps(spec.reps)?;
     check_k(spec.k)?;
+    check_draws(&spec.draws, values[0].len())?;
     let refs: Vec<&[f64]> = values.iter().map(|v| v.as_slice()).collect();
     let mut out = Vec::with_capacity(spec.sizes.len() * values.len() * spec.thresholds.len());
     for &n in &spec.sizes {
-        let s = stats_core(&refs, stat, n, spec.reps, spec.seed, spec.k);
+        let s = stats_core(&refs, stat, n, spec.reps, spec.seed, spec.k, &spec.draws);
         for (mut se, &effect) in s.into_iter().zip(&spec.effects) {
             se.sort_unstable_by(f64::total_cmp);
             for &threshold in &spec.thresholds {
@@ -395,8 +520,18 @@ struct Point {
     power: f64,
 }
 
-fn evaluate(values: &[&[f64]; 2], stat: Statistic, n: usize, alpha: f64, reps: usize, seed: u64, k: f64) -> Point {
-    let mut s = stats_core(values, stat, n, reps, seed, k);
+#[allow(clippy::too_many_arguments)]
+fn evaluate(
+    values: &[&[f64]; 2],
+    stat: Statistic,
+    n: usize,
+    alpha: f64,
+    reps: usize,
+    seed: u64,
+    k: f64,
+    draws: &Draws,
+) -> Point {
+    let mut s = stats_core(values, stat, n, reps, seed, k, draws);
     s[0].sort_unstable_by(f64::total_cmp);
     let (threshold, p_null) = threshold_from_null(&s[0], alpha);
     let power = s[1].iter().filter(|&&x| x >= threshold).count() as f64 / reps as f64;
@@ -419,12 +554,14 @@ pub fn recommend(
     reps: usize,
     seed: u64,
     k: f64,
+    draws: &Draws,
 ) -> Result<Recommendation, OcError> {
     let values = [values_null, values_alt];
     check_refs(&values, &["values_null".into(), format!("values_alt (effect {power_effect})")], stat)?;
     check_n(n)?;
     check_reps(reps)?;
     check_k(k)?;
+    check_draws(draws, values_null.len())?;
     if !(alpha > 0.0 && alpha < 1.0) {
         return Err(OcError::Alpha(alpha));
     }
@@ -434,7 +571,7 @@ pub fn recommend(
     if !power_effect.is_finite() {
         return Err(OcError::Spec(format!("power effect {power_effect} is not finite")));
     }
-    let at = |n: usize| evaluate(&values, stat, n, alpha, reps, seed, k);
+    let at = |n: usize| evaluate(&values, stat, n, alpha, reps, seed, k, draws);
     let here = at(n);
 
     let mut lo = 0usize;
@@ -537,7 +674,15 @@ mod tests {
     }
 
     fn spec(effects: &[f64], sizes: &[usize], thresholds: &[f64], reps: usize, k: f64) -> OcSpec {
-        OcSpec { sizes: sizes.to_vec(), thresholds: thresholds.to_vec(), effects: effects.to_vec(), reps, seed: 11, k }
+        OcSpec {
+            sizes: sizes.to_vec(),
+            thresholds: thresholds.to_vec(),
+            effects: effects.to_vec(),
+            reps,
+            seed: 11,
+            k,
+            draws: Draws::default(),
+        }
     }
 
     #[test]
@@ -565,7 +710,7 @@ mod tests {
         let base = normal_history(20_000, 1);
         let alt: Vec<f64> = base.iter().map(|x| x + 0.2).collect();
         let reps = 4000;
-        let rec = recommend(&base, &alt, Statistic::Mean, 50, 0.10, 0.2, 0.8, reps, 5, 0.0).unwrap();
+        let rec = recommend(&base, &alt, Statistic::Mean, 50, 0.10, 0.2, 0.8, reps, 5, 0.0, &Draws::default()).unwrap();
         assert!(rec.p_met_null <= 0.10);
         assert!((rec.p_met_null - 0.10).abs() < 1e-12, "continuous: realised rate is floor(alpha R)/R");
         let cells = oc_curves(
@@ -593,7 +738,7 @@ mod tests {
         let alt: Vec<f64> = (0..5000).map(|i| f64::from(u8::from(i % 5 < 3))).collect();
         let reps = 4000;
         for k in [0.0, 1.281552] {
-            let rec = recommend(&base, &alt, Statistic::Share, 30, 0.10, 0.2, 0.8, reps, 3, k).unwrap();
+            let rec = recommend(&base, &alt, Statistic::Share, 30, 0.10, 0.2, 0.8, reps, 3, k, &Draws::default()).unwrap();
             assert!(rec.p_met_null <= 0.10, "k = {k}: realised {}", rec.p_met_null);
             let exact = share_exact_p_met(0.4, 30, rec.threshold, k);
             assert!(exact <= 0.10 + 3.0 * mc_se(0.10, reps), "k = {k}: exact {exact}");
@@ -685,8 +830,8 @@ mod tests {
             let da = one.install(|| decision_statistics(&values, stat, 40, 200, 9, 1.0));
             let db = two.install(|| decision_statistics(&values, stat, 40, 200, 9, 1.0));
             assert_eq!(da, db);
-            let ra = one.install(|| recommend(&values[0], &values[1], stat, 40, 0.1, 0.2, 0.8, 200, 9, 0.0).unwrap());
-            let rb = two.install(|| recommend(&values[0], &values[1], stat, 40, 0.1, 0.2, 0.8, 200, 9, 0.0).unwrap());
+            let ra = one.install(|| recommend(&values[0], &values[1], stat, 40, 0.1, 0.2, 0.8, 200, 9, 0.0, &Draws::default()).unwrap());
+            let rb = two.install(|| recommend(&values[0], &values[1], stat, 40, 0.1, 0.2, 0.8, 200, 9, 0.0, &Draws::default()).unwrap());
             assert_eq!(ra, rb);
         }
         // another seed gives other draws
@@ -752,7 +897,7 @@ mod tests {
 
         let (a, b) = (v[0].as_slice(), v[1].as_slice());
         let r =
-            |a: &[f64], b: &[f64], n, alpha, reps| recommend(a, b, Statistic::Mean, n, alpha, 0.2, 0.8, reps, 1, 0.0);
+            |a: &[f64], b: &[f64], n, alpha, reps| recommend(a, b, Statistic::Mean, n, alpha, 0.2, 0.8, reps, 1, 0.0, &Draws::default());
         assert!(r(a, b, 5, 0.1, 20).is_ok());
         for alpha in [0.0, 1.0, -0.1, f64::NAN] {
             assert!(matches!(r(a, b, 5, alpha, 20), Err(OcError::Alpha(_))), "alpha {alpha}");
@@ -762,8 +907,79 @@ mod tests {
         assert!(matches!(r(&[], &[], 5, 0.1, 20), Err(OcError::Empty(_))));
         assert!(matches!(r(a, &b[..2], 5, 0.1, 20), Err(OcError::LengthMismatch { .. })));
         assert!(matches!(r(a, &[0.0, f64::INFINITY, 1.0], 5, 0.1, 20), Err(OcError::NonFinite { .. })));
-        assert!(matches!(recommend(a, b, Statistic::Mean, 5, 0.1, 0.2, 1.0, 20, 1, 0.0), Err(OcError::TargetPower(_))));
+        assert!(matches!(recommend(a, b, Statistic::Mean, 5, 0.1, 0.2, 1.0, 20, 1, 0.0, &Draws::default()), Err(OcError::TargetPower(_))));
         assert!(OcError::Alpha(1.5).to_string().contains("strictly between 0 and 1"));
+    }
+
+    #[test]
+    fn weighted_draws_follow_the_weights() {
+        // 0/1 values with weight 3 on the ones: the drawn share is 3 × 0.4 / (3 × 0.4 + 0.6)
+        // = 2/3, so p_met is the exact binomial at 2/3 (tolerance 3 mc_se, floor 1 / reps)
+        let base: Vec<f64> = (0..5000).map(|i| f64::from(u8::from(i % 5 < 2))).collect();
+        let weights: Vec<f64> = base.iter().map(|&v| if v == 1.0 { 3.0 } else { 1.0 }).collect();
+        let reps = 4000;
+        let s = OcSpec {
+            draws: Draws::weighted(&weights).unwrap(),
+            ..spec(&[0.0], &[10, 40], &[0.5, 0.6, 0.7, 0.8], reps, 0.0)
+        };
+        for c in oc_curves(std::slice::from_ref(&base), Statistic::Share, &s).unwrap() {
+            let exact = share_exact_p_met(2.0 / 3.0, c.n, c.threshold, 0.0);
+            let tol = 3.0 * mc_se(exact, reps).max(1.0 / reps as f64);
+            assert!((c.p_met - exact).abs() <= tol, "n {} t {}: {} vs {exact}", c.n, c.threshold, c.p_met);
+        }
+        // equal weights draw what uniform draws draw, in law (not the same stream: two
+        // numbers a student); zero weights are never drawn
+        let mut w = vec![1.0; 5000];
+        for (i, x) in w.iter_mut().enumerate() {
+            if base[i] == 1.0 {
+                *x = 0.0;
+            }
+        }
+        let s = OcSpec { draws: Draws::weighted(&w).unwrap(), ..spec(&[0.0], &[30], &[1e-9], 200, 0.0) };
+        let cells = oc_curves(std::slice::from_ref(&base), Statistic::Share, &s).unwrap();
+        assert_eq!(cells[0].p_met, 0.0, "a student of weight 0 was drawn");
+    }
+
+    #[test]
+    fn alias_table_reproduces_its_weights() {
+        let w = [0.5, 0.0, 2.0, 1.0, 0.25, 4.0];
+        let a = Alias::new(&w).unwrap();
+        let total: f64 = w.iter().sum();
+        let m = w.len() as f64;
+        // P(i) = (prob_i + Σ_{j: alias_j = i, j != i} (1 − prob_j)) / m, exactly
+        for i in 0..w.len() {
+            let p = a.prob[i] + (0..w.len()).filter(|&j| a.alias[j] == i && j != i).map(|j| 1.0 - a.prob[j]).sum::<f64>();
+            assert!((p / m - w[i] / total).abs() < 1e-12, "student {i}: {} vs {}", p / m, w[i] / total);
+        }
+        assert!(matches!(Alias::new(&[0.0, 0.0]), Err(OcError::Empty(_))));
+        assert!(matches!(Alias::new(&[1.0, -1.0]), Err(OcError::NonFinite { student: 1, .. })));
+        let s = OcSpec { draws: Draws::weighted(&[1.0; 3]).unwrap(), ..spec(&[0.0], &[5], &[0.5], 10, 0.0) };
+        assert!(matches!(
+            oc_curves(&[vec![0.0, 1.0]], Statistic::Mean, &s),
+            Err(OcError::LengthMismatch { got: 3, expected: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn a_cohort_shift_spreads_the_null_pass_rate() {
+        // Mean of N(0, 1) history, n = 100: S ~ N(0, 1/100 + τ²). With τ = 0.1 the null
+        // pass rate at t = 0.1 is P(Z ≥ 0.1 / sqrt(0.02)) = 0.2398 instead of 0.1587
+        // (tolerance 3 mc_se plus 0.01 for the finite history).
+        let base = normal_history(20_000, 7);
+        let reps = 4000;
+        let plain = spec(&[0.0], &[100], &[0.1], reps, 0.0);
+        let drift = OcSpec { draws: Draws::default().with_cohort_sd(0.1).unwrap(), ..plain.clone() };
+        let p0 = oc_curves(std::slice::from_ref(&base), Statistic::Mean, &plain).unwrap()[0].p_met;
+        let p1 = oc_curves(std::slice::from_ref(&base), Statistic::Mean, &drift).unwrap()[0].p_met;
+        assert!((p0 - 0.1587).abs() < 3.0 * mc_se(0.1587, reps) + 0.01, "without drift {p0}");
+        assert!((p1 - 0.2398).abs() < 3.0 * mc_se(0.2398, reps) + 0.01, "with drift {p1}");
+        // τ = 0 draws nothing more: identical to the uniform draws
+        let zero = OcSpec { draws: Draws::default().with_cohort_sd(0.0).unwrap(), ..plain.clone() };
+        assert_eq!(
+            oc_curves(std::slice::from_ref(&base), Statistic::Mean, &zero).unwrap(),
+            oc_curves(std::slice::from_ref(&base), Statistic::Mean, &plain).unwrap()
+        );
+        assert!(Draws::default().with_cohort_sd(f64::NAN).is_err());
     }
 
     #[test]

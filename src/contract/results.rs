@@ -17,7 +17,7 @@ use super::oc::Statistic;
 use super::settle::{AuditRow, NoEstimateReason, Rule, Verdict, by_rule_name};
 use std::collections::BTreeMap;
 
-use super::terms::{Contract, IntervalMethod};
+use super::terms::{Contract, IntervalMethod, PopulationKind};
 use crate::manifest::{Manifest, SCHEMA_VERSION};
 use crate::stats::warning::Warning;
 
@@ -501,6 +501,65 @@ pub struct Population {
     pub max_pre_percentile: Option<f64>,
     /// Within-grade SD of the post-test (all history students): the unit of d.
     pub sd_post_by_grade: BTreeMap<i32, f64>,
+    /// Which history students stand in for a provider's (`all` in results written before
+    /// `[baseline] population` existed).
+    #[serde(default)]
+    pub kind: PopulationKind,
+    /// The students the district plans to serve, and how the history was matched to them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub served: Option<Served>,
+    /// Kish's effective sample size `(Σw)² / Σw²` of the population (its size when
+    /// unweighted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_size: Option<f64>,
+    /// The population set against the whole history and the planned students.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub balance: Vec<BalanceRow>,
+}
+
+/// The students a district plans to serve (`[baseline.served]`).
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(tag = "given_as", rename_all = "snake_case")]
+pub enum Served {
+    /// A planned roster, to which history students are reweighted by raking.
+    Roster {
+        file: String,
+        /// Planned students read and kept (valid rows).
+        planned: usize,
+        /// Planned students with like history students (the others are excluded).
+        matched: usize,
+        /// Group columns matched on, besides grade and pre-score bin.
+        match_groups: Vec<String>,
+        pre_bins: usize,
+        /// Raking iterations, and whether every margin was met to 1e-9.
+        iterations: usize,
+        converged: bool,
+        /// The largest weight over the mean weight.
+        max_weight: f64,
+    },
+    /// Rules: history students in these grades, pre-test percentiles and group values.
+    Rules {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grades: Option<Vec<i32>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pre_percentile: Option<[f64; 2]>,
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        groups: BTreeMap<String, Vec<String>>,
+    },
+}
+
+/// One covariate of the balance table: its mean (a share for indicators) over every
+/// eligible history student, over the population (weighted), and over the planned students.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct BalanceRow {
+    pub covariate: String,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub history: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub population: f64,
+    pub served: Option<f64>,
+    /// (population − served) over `sqrt((var_population + var_served) / 2)`.
+    pub std_diff: Option<f64>,
 }
 
 /// A threshold in SD units with its comparison to published effects.
@@ -529,6 +588,10 @@ pub struct Baseline {
     pub cells: Vec<OcCell>,
     pub recommendation: Recommendation,
     pub targets: Vec<Target>,
+    /// The calibration study's evidence for this population, in one sentence
+    /// ([`super::calibration`]); `None` when the study did not run the population.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<String>,
     #[serde(default)]
     pub warnings: Vec<Warning>,
 }

@@ -17,6 +17,7 @@ use super::settle::{self, NoOutcome, Settlement, Student};
 use super::students::students;
 use super::terms::Contract;
 use crate::data::history::{History, load_history};
+use crate::data::planned::{Planned, load_planned};
 use crate::data::{self, AnalyticFile};
 use crate::error::DataError;
 use crate::profile::{phase, release_freed_memory};
@@ -123,6 +124,8 @@ pub struct Targets {
     /// Instructional weeks the targets assume (`baseline.weeks`, or the history's median).
     pub weeks: f64,
     pub baseline: Baseline,
+    /// The planned roster of `[baseline.served] roster` (its unmatched students excepted).
+    pub planned: Option<Planned>,
     /// Warnings of the run itself (`--allow-partial`) and of the contract's terms.
     pub warnings: Vec<Warning>,
 }
@@ -134,7 +137,10 @@ pub fn baseline(contract: &Contract, base: &Path, allow_partial: bool) -> Result
     let mut history = read_history(contract, base)?.ok_or_else(|| {
         ContractError::Baseline("obc baseline needs the history file: add `history = ...` under [files]".into())
     })?;
-    let mut warnings = data::limits::gate([&history.ledger], contract.limits.max_invalid_share, allow_partial)?;
+    let mut planned = read_planned(contract, base)?;
+    let mut ledgers = vec![&history.ledger];
+    ledgers.extend(planned.as_ref().map(|p| &p.ledger));
+    let mut warnings = data::limits::gate(ledgers, contract.limits.max_invalid_share, allow_partial)?;
     warnings.extend(contract.warnings());
     if history.students.iter().any(|s| s.grade.is_none()) {
         return Err(ContractError::Baseline(format!(
@@ -185,6 +191,17 @@ pub fn baseline(contract: &Contract, base: &Path, allow_partial: bool) -> Result
     });
     let rescore =
         |s: &Student, post: f64| score(&s.subject, s.grade, s.pre.unwrap_or(f64::NAN), post, s.weeks.unwrap_or(weeks));
-    let result = super::baseline::run(contract, &students, rescore, weeks).map_err(ContractError::from)?;
-    Ok(Targets { history, norms, weeks, baseline: result, warnings })
+    let run = super::baseline::run(contract, &students, planned.as_ref(), rescore, weeks).map_err(ContractError::from)?;
+    if let Some(p) = planned.as_mut() {
+        for u in &run.unmatched {
+            p.exclude(u.student, &u.column, &u.value, &format!("not in the baseline: {}", u.reason));
+        }
+    }
+    Ok(Targets { history, norms, weeks, baseline: run.baseline, planned, warnings })
+}
+
+/// The planned roster of `[baseline.served] roster` (`None` when the contract names none).
+fn read_planned(contract: &Contract, base: &Path) -> Result<Option<Planned>, DataError> {
+    let Some(f) = contract.planned_file(base) else { return Ok(None) };
+    load_planned(&f.path, &f.name, &contract.planned_options()).map(Some).map_err(|e| e.for_key(&f.key, &f.name))
 }

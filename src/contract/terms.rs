@@ -626,7 +626,9 @@ impl Default for Inference {
 /// | `power_effect` | 0.2 | effect at which power is reported |
 /// | `power` | 0.8 | power wanted for the minimum n |
 /// | `provider_size` | 100 | provider size for the recommendation |
+/// | `population` | `like_served` with `[baseline.served]`, else `like_pre` with `max_pre_percentile`, else `all` | which history students stand in for a provider's students ([`PopulationKind`]) |
 /// | `max_pre_percentile` | none | like-performing students: history students whose pre-test is at or below this percentile of their grade |
+/// | `served` | none | `[baseline.served]`: the students the district plans to serve ([`ServedSpec`]) |
 /// | `weeks` | from the history | instructional weeks of the contract (for the comparison with annual growth) |
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -641,9 +643,92 @@ pub struct BaselineSpec {
     pub power: f64,
     pub provider_size: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub population: Option<PopulationKind>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub max_pre_percentile: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub served: Option<ServedSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub weeks: Option<f64>,
+}
+
+/// `[baseline] population`: which history students stand in for a provider's students
+/// (docs/methods.md 10.1).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum PopulationKind {
+    /// Every history student with both tests.
+    #[default]
+    All,
+    /// Like-performing students: pre-test at or below `max_pre_percentile` of their grade.
+    LikePre,
+    /// History students matched to the students the district plans to serve
+    /// (`[baseline.served]`: a planned roster, or rules).
+    LikeServed,
+}
+
+/// `[baseline.served]`: the students the district plans to serve, as a planned roster or as
+/// rules (not both).
+///
+/// | field | default | meaning |
+/// |---|---|---|
+/// | `roster` | none | planned roster file (student_id, grade, pre_score and group columns), relative to the contract; history students are reweighted to it by coarsened exact matching |
+/// | `pre_bins` | 5 | pre-score bins per grade for the matching (the history's within-grade quantiles) |
+/// | `match_groups` | the reporting groups both files have | roster group columns matched on |
+/// | `grades` | all | rule: grades served |
+/// | `pre_percentile` | none | rule: `[low, high]` percentiles of the grade's history pre-tests served |
+/// | `groups` | none | rule: group values served, e.g. `{ low_income = ["Y"] }` |
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServedSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub roster: Option<String>,
+    pub pre_bins: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub match_groups: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grades: Option<Vec<i32>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pre_percentile: Option<[f64; 2]>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub groups: BTreeMap<String, Vec<String>>,
+}
+
+impl Default for ServedSpec {
+    fn default() -> Self {
+        ServedSpec {
+            roster: None,
+            pre_bins: DEFAULT_PRE_BINS,
+            match_groups: None,
+            grades: None,
+            pre_percentile: None,
+            groups: BTreeMap::new(),
+        }
+    }
+}
+
+/// Default number of within-grade pre-score bins of the like-served matching.
+pub const DEFAULT_PRE_BINS: usize = 5;
+
+impl ServedSpec {
+    /// Whether any rule is set (grades, percentiles or groups).
+    pub fn has_rules(&self) -> bool {
+        self.grades.is_some() || self.pre_percentile.is_some() || !self.groups.is_empty()
+    }
+}
+
+impl BaselineSpec {
+    /// The population the baseline uses: `population`, or by default `like_served` when
+    /// `[baseline.served]` is given, `like_pre` when `max_pre_percentile` is, else `all`.
+    pub fn population_kind(&self) -> PopulationKind {
+        self.population.unwrap_or(if self.served.is_some() {
+            PopulationKind::LikeServed
+        } else if self.max_pre_percentile.is_some() {
+            PopulationKind::LikePre
+        } else {
+            PopulationKind::All
+        })
+    }
 }
 
 impl Default for BaselineSpec {
@@ -657,7 +742,9 @@ impl Default for BaselineSpec {
             power_effect: 0.2,
             power: 0.8,
             provider_size: 100,
+            population: None,
             max_pre_percentile: None,
+            served: None,
             weeks: None,
         }
     }
@@ -948,6 +1035,9 @@ impl Contract {
         if let Some(f) = &self.norms.file {
             named.push(("norms.file", f));
         }
+        if let Some(r) = self.baseline.served.as_ref().and_then(|s| s.roster.as_ref()) {
+            named.push(("baseline.served.roster", r));
+        }
         for (key, path) in named {
             let p = std::path::Path::new(path);
             let outside = p.is_absolute()
@@ -1137,6 +1227,62 @@ impl Contract {
         }
         if b.weeks.is_some_and(|w| !(w.is_finite() && w > 0.0)) {
             return invalid("weeks", "must be > 0".into());
+        }
+        self.check_population()
+    }
+
+    /// `[baseline] population` against `max_pre_percentile` and `[baseline.served]`.
+    fn check_population(&self) -> Result<(), ConfigError> {
+        let b = &self.baseline;
+        let invalid =
+            |key: &str, message: String| Err(ConfigError::Invalid { key: format!("baseline.{key}"), message });
+        match b.population_kind() {
+            PopulationKind::LikePre if b.max_pre_percentile.is_none() => {
+                return invalid("population", "\"like_pre\" needs max_pre_percentile (e.g. 40)".into());
+            }
+            PopulationKind::LikeServed if b.served.is_none() => {
+                return invalid(
+                    "population",
+                    "\"like_served\" needs [baseline.served]: a planned roster (roster = \"planned.csv\") or rules (grades, pre_percentile, groups)".into(),
+                );
+            }
+            PopulationKind::All | PopulationKind::LikeServed if b.max_pre_percentile.is_some() => {
+                return invalid(
+                    "max_pre_percentile",
+                    format!("applies to population = \"like_pre\" only (population is {})", as_written(b.population_kind())),
+                );
+            }
+            _ => {}
+        }
+        let Some(s) = &b.served else { return Ok(()) };
+        if b.population_kind() != PopulationKind::LikeServed {
+            return invalid("served", format!("applies to population = \"like_served\" only (population is {})", as_written(b.population_kind())));
+        }
+        match (&s.roster, s.has_rules()) {
+            (Some(_), true) => {
+                return invalid("served", "give a planned roster or rules (grades, pre_percentile, groups), not both".into());
+            }
+            (None, false) => {
+                return invalid("served", "give a planned roster (roster = \"planned.csv\") or rules (grades, pre_percentile, groups)".into());
+            }
+            _ => {}
+        }
+        if s.roster.is_none() && s.match_groups.is_some() {
+            return invalid("served.match_groups", "applies to a planned roster only".into());
+        }
+        if !(1..=100).contains(&s.pre_bins) {
+            return invalid("served.pre_bins", format!("must be in 1..=100 (got {})", s.pre_bins));
+        }
+        if let Some([lo, hi]) = s.pre_percentile
+            && !(lo.is_finite() && hi.is_finite() && 0.0 <= lo && lo < hi && hi <= 100.0)
+        {
+            return invalid("served.pre_percentile", format!("must be [low, high] with 0 <= low < high <= 100 (got [{lo}, {hi}])"));
+        }
+        if s.grades.as_ref().is_some_and(|g| g.is_empty()) {
+            return invalid("served.grades", "list at least one grade".into());
+        }
+        if let Some((g, _)) = s.groups.iter().find(|(_, v)| v.is_empty()) {
+            return invalid(&format!("served.groups.{g}"), "list at least one value".into());
         }
         Ok(())
     }

@@ -17,6 +17,7 @@ pub mod norms_file;
 pub mod norms_table;
 pub mod output;
 pub mod parquet;
+pub mod planned;
 pub mod records;
 pub mod roster_rules;
 pub mod schema;

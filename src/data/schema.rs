@@ -18,6 +18,8 @@ pub enum Role {
     Sessions,
     Assessments,
     History,
+    /// The planned roster of `[baseline.served] roster`: students a district plans to serve.
+    Planned,
     /// A data file given to an analysis command (e.g. `obc norms fit --data`).
     Data,
 }
@@ -29,6 +31,7 @@ impl Role {
             Role::Sessions => "sessions",
             Role::Assessments => "assessments",
             Role::History => "history",
+            Role::Planned => "planned",
             Role::Data => "data",
         }
     }
@@ -40,6 +43,7 @@ impl Role {
             Role::Sessions => SESSIONS,
             Role::Assessments => ASSESSMENTS,
             Role::History => HISTORY,
+            Role::Planned => PLANNED,
             Role::Data => &[],
         }
     }
@@ -98,6 +102,18 @@ pub const ASSESSMENTS: &[Field] = &[
     req("scale_score", "scale score (e.g. RIT)"),
     opt("sem", "standard error of measurement of the score"),
     opt("valid", "validity flag (true/false, 1/0, Y/N); empty = valid"),
+];
+
+pub const PLANNED: &[Field] = &[
+    req("student_id", "student identifier, read as text (leading zeros kept)"),
+    req("grade", "grade the student will be in, -1..=13"),
+    req("pre_score", "the student's latest scale score on the contract's test (e.g. the fall or prior spring score)"),
+    opt("school_id", "school identifier"),
+    opt("low_income", "equity group"),
+    opt("race_ethnicity", "equity group"),
+    opt("english_learner", "equity group"),
+    opt("disability", "equity group"),
+    opt("gender", "equity group"),
 ];
 
 pub const HISTORY: &[Field] = &[
@@ -173,6 +189,8 @@ pub struct Columns {
     pub sessions: BTreeMap<String, String>,
     pub assessments: BTreeMap<String, String>,
     pub history: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub planned: BTreeMap<String, String>,
 }
 
 impl Columns {
@@ -182,6 +200,7 @@ impl Columns {
             Role::Sessions => &self.sessions,
             Role::Assessments => &self.assessments,
             Role::History => &self.history,
+            Role::Planned => &self.planned,
             Role::Data => {
                 static NONE: BTreeMap<String, String> = BTreeMap::new();
                 &NONE
@@ -191,10 +210,10 @@ impl Columns {
 
     /// Every mapped key must be a field of its file (or a declared extra group column).
     pub fn check(&self, extra_groups: &[String]) -> Result<(), ConfigError> {
-        for role in [Role::Roster, Role::Sessions, Role::Assessments, Role::History] {
+        for role in [Role::Roster, Role::Sessions, Role::Assessments, Role::History, Role::Planned] {
             for key in self.for_role(role).keys() {
                 let known = role.fields().iter().any(|f| f.name == key)
-                    || (matches!(role, Role::Roster | Role::History) && extra_groups.contains(key));
+                    || (matches!(role, Role::Roster | Role::History | Role::Planned) && extra_groups.contains(key));
                 if !known {
                     let names: Vec<&str> = role.fields().iter().map(|f| f.name).collect();
                     return Err(ConfigError::Invalid {

@@ -16,6 +16,7 @@
 pub mod html;
 pub mod methods;
 pub mod plots;
+mod population;
 pub mod read;
 pub mod tables;
 
@@ -889,6 +890,7 @@ pub fn render_baseline(b: &Baseline) -> Result<Rendered, ReportError> {
     let mut figs = Figures::default();
     let mut body = format!("<h1>{}</h1>\n", esc(&b.header.contract));
     body.push_str(&section("summary", "Summary: recommended threshold", &recommendation_summary(b)));
+    body.push_str(&section("population", "Population", &population::population_section(&b.baseline)));
     body.push_str(&section("oc", "Operating characteristics", &oc_section(b, &mut figs)?));
     body.push_str(&section("targets", "Targets", &targets_section(b)));
     body.push_str(&section("methods", "Methods (from the contract)", &methods::appendix(&b.manifest.spec)));

@@ -117,8 +117,11 @@
 //!
 //! ## Settings for simulation studies
 //!
-//! Three [`SimSpec`] fields change the model for studies such as the calibration of the
+//! Four [`SimSpec`] fields change the model for studies such as the calibration of the
 //! OC curves (docs/methods.md); at their defaults the model is the one above.
+//! `low_income_growth = g` lowers every low-income student's growth rate by g points
+//! (`r_i − g · LIᵢ`, history and current cohort alike; no random number drawn), so that
+//! growth depends on something the norms do not condition on but selection does.
 //! `provider_effects` replaces the effect grid by chosen effects (0 allowed), assigned by
 //! the same permutation; `selection = Selection::Random` tutors every student with
 //! probability 0.40 (no selection on the pre-test or low income); `dosage_selection =

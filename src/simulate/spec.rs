@@ -46,6 +46,14 @@ pub struct SimSpec {
     /// are drawn all the same, so everything else is unchanged).
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     pub dosage_selection: bool,
+    /// Scale points per 28 instructional weeks by which a low-income student's growth rate
+    /// `r_i` is lowered, in the history and the current cohort alike (default 0). Growth
+    /// norms condition on the pre-test, not on income, so with a positive value students
+    /// selected on low income grow less than like-scoring students do: a population the
+    /// baseline must match on income to predict settlement (docs/methods.md 10.5). No
+    /// random number is drawn for it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub low_income_growth: f64,
 }
 
 /// Who is tutored.
@@ -71,6 +79,10 @@ fn yes() -> bool {
     true
 }
 
+fn is_zero(x: &f64) -> bool {
+    *x == 0.0
+}
+
 fn is_true(b: &bool) -> bool {
     *b
 }
@@ -87,6 +99,7 @@ impl Default for SimSpec {
             provider_effects: None,
             selection: Selection::default(),
             dosage_selection: true,
+            low_income_growth: 0.0,
         }
     }
 }
@@ -135,6 +148,9 @@ pub enum SimError {
     /// A chosen provider effect that is not a number in `[-1, 2]`.
     #[error("provider effects must be numbers between -1 and 2 SD, got {0}")]
     ProviderEffect(f64),
+    /// A low-income growth shortfall that is not a number in `[-15, 15]` points.
+    #[error("low_income_growth must be a number of scale points between -15 and 15, got {0}")]
+    LowIncomeGrowth(f64),
 }
 
 /// Checks `spec` and returns the first calendar year of its school year.
@@ -158,6 +174,9 @@ pub(super) fn check(spec: &SimSpec) -> Result<i32, SimError> {
         if let Some(&bad) = d.iter().find(|x| !(-1.0..=2.0).contains(*x)) {
             return Err(SimError::ProviderEffect(bad));
         }
+    }
+    if !(-15.0..=15.0).contains(&spec.low_income_growth) {
+        return Err(SimError::LowIncomeGrowth(spec.low_income_growth));
     }
     parse_school_year(&spec.school_year).ok_or_else(|| SimError::BadSchoolYear(spec.school_year.clone()))
 }

@@ -44,6 +44,9 @@ pub enum WarningCode {
     Benchmark,
     /// The recommended threshold does not reach the wanted power or alpha.
     Recommendation,
+    /// The history cannot well support the population the contract will serve (planned
+    /// students without like history students, a small effective size, poor balance).
+    BaselinePopulation,
     /// IDs in one file match another file's only apart from leading zeros.
     IdLeadingZeros,
     /// A roster column or code was ignored or repaired.
@@ -67,7 +70,7 @@ pub enum WarningCode {
 
 impl WarningCode {
     /// Every code, in declaration order.
-    pub const ALL: [WarningCode; 25] = [
+    pub const ALL: [WarningCode; 26] = [
         WarningCode::GlmStepTruncated,
         WarningCode::GlmBoundary,
         WarningCode::GlmNotConverged,
@@ -84,6 +87,7 @@ impl WarningCode {
         WarningCode::RegressionToMean,
         WarningCode::Benchmark,
         WarningCode::Recommendation,
+        WarningCode::BaselinePopulation,
         WarningCode::IdLeadingZeros,
         WarningCode::RosterCodes,
         WarningCode::Join,

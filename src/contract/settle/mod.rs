@@ -69,6 +69,7 @@ mod estimate;
 mod fairness;
 mod outcome;
 mod payment;
+mod weighted;
 
 pub use audit::*;
 pub use decision::*;
@@ -77,6 +78,7 @@ pub use estimate::*;
 pub use fairness::*;
 pub use outcome::*;
 pub use payment::*;
+pub use weighted::*;
 
 /// Why a provider shows no estimate in `results.json`: the metric could not be computed,
 /// or the provider is under `min_cell` ([`crate::contract::suppress`]). Written as its text.

@@ -19,11 +19,12 @@ pub(super) fn draw_history(
     schools: &[SchoolSim],
     weights: &[f64],
     hist_ids: &[u32],
+    low_income_growth: f64,
 ) -> (Vec<HistStudent>, Vec<Test>) {
     let mut hist_students: Vec<HistStudent> = Vec::with_capacity(hist_ids.len());
     let mut hist_tests: Vec<Test> = Vec::with_capacity(2 * hist_ids.len());
     for &id in hist_ids {
-        let p = draw_person(rng, schools, weights);
+        let p = draw_person(rng, schools, weights, low_income_growth);
         let sch = &schools[p.school];
         let g = p.grade_idx;
         let fall_date = student_test_date(rng, hcal, sch.h_fall);

@@ -66,13 +66,13 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
     schools::link_providers(&mut rng, &mut schools, spec.providers);
 
     let (mut pool, ids, hist_ids) = students::draw_ids(&mut rng, spec.students);
-    let (mut students, mut tests) = students::draw_students(&mut rng, &cal, &schools, &weights, &ids, spec.selection);
+    let (mut students, mut tests) = students::draw_students(&mut rng, &cal, &schools, &weights, &ids, spec);
     let members = assign::assign_providers(&mut rng, &mut students, &schools, spec.providers);
     let tutors = assign::draw_tutors(&mut rng, &providers, &mut students, members, schools.len());
     let sessions = sessions::draw_sessions(&mut rng, &cal, &providers, &mut students, spec.dosage_selection);
     let weeks_fall_to_spring =
         scores::draw_later_tests(&mut rng, &cal, &providers, &tutors, &mut students, &mut tests, spec.dosage_selection);
-    let (hist_students, hist_tests) = history::draw_history(&mut rng, &hcal, &schools, &weights, &hist_ids);
+    let (hist_students, hist_tests) = history::draw_history(&mut rng, &hcal, &schools, &weights, &hist_ids, spec.low_income_growth);
     // Sessions are drawn in (student, date) order already, and so are the history tests;
     // the current year's tests are not.
     tests.sort_by_key(|t| (t.sid, t.date, t.window));

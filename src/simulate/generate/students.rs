@@ -11,7 +11,7 @@ use crate::simulate::model::{
     SEL_LOW_INCOME, SEL_RANDOM_SHARE, logistic, logit, student_test_date,
 };
 use crate::simulate::rng::{IdPool, Rng};
-use crate::simulate::spec::Selection;
+use crate::simulate::spec::{Selection, SimSpec};
 
 /// The ID pool and the sorted IDs of the current cohort (`n`) and of the history cohort
 /// (`round(n · U(0.95, 1.05))`), all distinct; the pool stays open for messy mode's
@@ -32,8 +32,9 @@ fn pick_category(rng: &mut Rng, cats: &[(&'static str, f64)]) -> &'static str {
     cats[rng.weighted(&w)].0
 }
 
-/// School, grade, fall status, growth rate and demographics of one student.
-pub(super) fn draw_person(rng: &mut Rng, schools: &[SchoolSim], weights: &[f64]) -> Person {
+/// School, grade, fall status, growth rate and demographics of one student; a low-income
+/// student's growth rate is lowered by `low_income_growth` (`SimSpec::low_income_growth`).
+pub(super) fn draw_person(rng: &mut Rng, schools: &[SchoolSim], weights: &[f64], low_income_growth: f64) -> Person {
     let school = rng.weighted(weights);
     let grade_idx = rng.index(GRADES.len());
     let a = (SCALE_SD * SCALE_SD - SCHOOL_SD * SCHOOL_SD).sqrt() * rng.normal();
@@ -41,6 +42,7 @@ pub(super) fn draw_person(rng: &mut Rng, schools: &[SchoolSim], weights: &[f64])
     let theta_fall = FALL_MEAN[grade_idx] + dev;
     let rate = GROWTH[grade_idx] + GROWTH_STATUS_SLOPE * dev / SCALE_SD + GROWTH_NOISE_SD * rng.normal();
     let low_income = rng.bern(logistic(logit(LOW_INCOME_RATE) + LOW_INCOME_SLOPE * dev / SCALE_SD));
+    let rate = if low_income { rate - low_income_growth } else { rate };
     let race = pick_category(rng, &RACE);
     let el = rng.bern(EL_RATE);
     let disability = rng.bern(DISABILITY_RATE);
@@ -70,12 +72,12 @@ pub(super) fn draw_students(
     schools: &[SchoolSim],
     weights: &[f64],
     ids: &[u32],
-    selection: Selection,
+    spec: &SimSpec,
 ) -> (Vec<StudentSim>, Vec<Test>) {
     let mut students: Vec<StudentSim> = Vec::with_capacity(ids.len());
     let mut tests: Vec<Test> = Vec::with_capacity(3 * ids.len());
     for &id in ids {
-        let p = draw_person(rng, schools, weights);
+        let p = draw_person(rng, schools, weights, spec.low_income_growth);
         let sch = &schools[p.school];
         let fall_date = student_test_date(rng, cal, sch.fall);
         let winter_date = student_test_date(rng, cal, sch.winter);
@@ -84,7 +86,7 @@ pub(super) fn draw_students(
         let z = (f64::from(fall.score) - FALL_MEAN[p.grade_idx]) / SCALE_SD;
         let fall_score = fall.score;
         tests.push(fall);
-        let p_tutored = match selection {
+        let p_tutored = match spec.selection {
             Selection::FallScoreAndIncome => {
                 logistic(SEL_INTERCEPT + SEL_FALL_Z * z + SEL_LOW_INCOME * f64::from(u8::from(p.low_income)))
             }

@@ -10,7 +10,11 @@
 # Usage (from the repository root):
 #   benches/scale.sh [WORKDIR]          # WORKDIR defaults to /tmp/obc-scale
 #
+# (c) `obc baseline` as (b) with `population = "like_served"`: a planned roster of the
+#     simulation's tutored students (target: within 2x of (b)).
+#
 # Environment:
+#   ONLY=baseline  time the two baselines only
 #   OBC       path of a release `obc` binary (default: build one with cargo into
 #             ${CARGO_TARGET_DIR:-target}/release/obc)
 #   REGEN=1   regenerate the data even if WORKDIR already holds it
@@ -94,8 +98,22 @@ effects = [0, 0.1, 0.2, 0.3, 0.4]
 replicates = 1000
 EOF
 } > "$BIG/contract_baseline.toml"
-# Both contracts must parse before anything is timed.
-for c in contract_bench.toml contract_baseline.toml; do
+# The like-served baseline (issue 20): the same + a planned roster, every tutored student of
+# sim250k with its first valid fall score and groups (roster columns: student_id,
+# school_id, grade, provider_id, tutor_id, enroll_date, exit_date, low_income,
+# race_ethnicity, english_learner, disability, gender; assessments: student_id, subject,
+# test_date, window, school_year, grade, scale_score, sem, valid).
+awk -F, 'NR == FNR { if (FNR > 1 && $4 == "fall" && $9 == "true" && !($1 in fall)) fall[$1] = $7; next }
+    FNR == 1 { print "student_id,grade,pre_score,low_income,race_ethnicity,english_learner,disability,gender"; next }
+    $4 != "" && ($1 in fall) { print $1 "," $3 "," fall[$1] "," $8 "," $9 "," $10 "," $11 "," $12 }' \
+    "$SRC/assessments.csv" "$SRC/roster.csv" > "$BIG/planned.csv"
+echo "planned students (like_served): $(($(wc -l < "$BIG/planned.csv") - 1))"
+{
+    cat "$BIG/contract_baseline.toml"
+    printf '\n[baseline.served]\nroster = "planned.csv"\n'
+} > "$BIG/contract_served.toml"
+# The contracts must parse before anything is timed.
+for c in contract_bench.toml contract_baseline.toml contract_served.toml; do
     "$OBC" validate "$BIG/$c" --out "$WORK/validate_$c" > "$WORK/validate_$c.log" 2>&1 \
         || { echo "$c does not validate:" >&2; tail -5 "$WORK/validate_$c.log" >&2; exit 1; }
 done
@@ -125,6 +143,9 @@ timed() { # name, then the command
 }
 
 cd "$BIG"
-timed prepare  "$OBC" prepare  contract_bench.toml    --out "$WORK/out_prepare"
-timed check    "$OBC" check    contract_bench.toml    --out "$WORK/out_check"
+if [[ "${ONLY:-}" != baseline ]]; then
+    timed prepare  "$OBC" prepare  contract_bench.toml    --out "$WORK/out_prepare"
+    timed check    "$OBC" check    contract_bench.toml    --out "$WORK/out_check"
+fi
 timed baseline "$OBC" baseline contract_baseline.toml --out "$WORK/out_baseline"
+timed baseline_served "$OBC" baseline contract_served.toml --out "$WORK/out_baseline_served"

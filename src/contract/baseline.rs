@@ -241,7 +241,8 @@ fn choose<'a>(
         }
         (None, _) => (None, history_groups.clone()),
     };
-    let balance = population::balance(&pre, &eligible, &target, weights.as_deref(), matched_planned.as_deref(), &groups);
+    let balance =
+        population::balance(&pre, &eligible, &target, weights.as_deref(), matched_planned.as_deref(), &groups);
     let population = Population {
         history_students: history.len(),
         target_students: target.len(),
@@ -562,6 +563,9 @@ mod tests {
         assert!((sd[&3] - 2.0).abs() < 1e-12, "{sd:?}");
         // type 7 quantile of 10, 20, 30 at 0.25 is 15 (the pre-test 99 has no post-test)
         let pre = PreByGrade::of(&history);
-        assert_eq!((pre.quantile(3, 0.25), pre.quantile(4, 0.25), pre.quantile(5, 0.25)), (Some(15.0), Some(1.0), None));
+        assert_eq!(
+            (pre.quantile(3, 0.25), pre.quantile(4, 0.25), pre.quantile(5, 0.25)),
+            (Some(15.0), Some(1.0), None)
+        );
     }
 }

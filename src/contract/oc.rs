@@ -439,7 +439,9 @@ fn check_k(k: f64) -> Result<(), OcError> {
 
 fn check_draws(draws: &Draws, m: usize) -> Result<(), OcError> {
     match draws.len() {
-        Some(w) if w != m => Err(OcError::LengthMismatch { what: "weights (one per history student)".into(), got: w, expected: m }),
+        Some(w) if w != m => {
+            Err(OcError::LengthMismatch { what: "weights (one per history student)".into(), got: w, expected: m })
+        }
         _ => Ok(()),
     }
 }
@@ -738,7 +740,8 @@ mod tests {
         let alt: Vec<f64> = (0..5000).map(|i| f64::from(u8::from(i % 5 < 3))).collect();
         let reps = 4000;
         for k in [0.0, 1.281552] {
-            let rec = recommend(&base, &alt, Statistic::Share, 30, 0.10, 0.2, 0.8, reps, 3, k, &Draws::default()).unwrap();
+            let rec =
+                recommend(&base, &alt, Statistic::Share, 30, 0.10, 0.2, 0.8, reps, 3, k, &Draws::default()).unwrap();
             assert!(rec.p_met_null <= 0.10, "k = {k}: realised {}", rec.p_met_null);
             let exact = share_exact_p_met(0.4, 30, rec.threshold, k);
             assert!(exact <= 0.10 + 3.0 * mc_se(0.10, reps), "k = {k}: exact {exact}");
@@ -830,8 +833,12 @@ mod tests {
             let da = one.install(|| decision_statistics(&values, stat, 40, 200, 9, 1.0));
             let db = two.install(|| decision_statistics(&values, stat, 40, 200, 9, 1.0));
             assert_eq!(da, db);
-            let ra = one.install(|| recommend(&values[0], &values[1], stat, 40, 0.1, 0.2, 0.8, 200, 9, 0.0, &Draws::default()).unwrap());
-            let rb = two.install(|| recommend(&values[0], &values[1], stat, 40, 0.1, 0.2, 0.8, 200, 9, 0.0, &Draws::default()).unwrap());
+            let ra = one.install(|| {
+                recommend(&values[0], &values[1], stat, 40, 0.1, 0.2, 0.8, 200, 9, 0.0, &Draws::default()).unwrap()
+            });
+            let rb = two.install(|| {
+                recommend(&values[0], &values[1], stat, 40, 0.1, 0.2, 0.8, 200, 9, 0.0, &Draws::default()).unwrap()
+            });
             assert_eq!(ra, rb);
         }
         // another seed gives other draws
@@ -896,8 +903,9 @@ mod tests {
         ));
 
         let (a, b) = (v[0].as_slice(), v[1].as_slice());
-        let r =
-            |a: &[f64], b: &[f64], n, alpha, reps| recommend(a, b, Statistic::Mean, n, alpha, 0.2, 0.8, reps, 1, 0.0, &Draws::default());
+        let r = |a: &[f64], b: &[f64], n, alpha, reps| {
+            recommend(a, b, Statistic::Mean, n, alpha, 0.2, 0.8, reps, 1, 0.0, &Draws::default())
+        };
         assert!(r(a, b, 5, 0.1, 20).is_ok());
         for alpha in [0.0, 1.0, -0.1, f64::NAN] {
             assert!(matches!(r(a, b, 5, alpha, 20), Err(OcError::Alpha(_))), "alpha {alpha}");
@@ -907,7 +915,10 @@ mod tests {
         assert!(matches!(r(&[], &[], 5, 0.1, 20), Err(OcError::Empty(_))));
         assert!(matches!(r(a, &b[..2], 5, 0.1, 20), Err(OcError::LengthMismatch { .. })));
         assert!(matches!(r(a, &[0.0, f64::INFINITY, 1.0], 5, 0.1, 20), Err(OcError::NonFinite { .. })));
-        assert!(matches!(recommend(a, b, Statistic::Mean, 5, 0.1, 0.2, 1.0, 20, 1, 0.0, &Draws::default()), Err(OcError::TargetPower(_))));
+        assert!(matches!(
+            recommend(a, b, Statistic::Mean, 5, 0.1, 0.2, 1.0, 20, 1, 0.0, &Draws::default()),
+            Err(OcError::TargetPower(_))
+        ));
         assert!(OcError::Alpha(1.5).to_string().contains("strictly between 0 and 1"));
     }
 
@@ -948,7 +959,8 @@ mod tests {
         let m = w.len() as f64;
         // P(i) = (prob_i + Σ_{j: alias_j = i, j != i} (1 − prob_j)) / m, exactly
         for i in 0..w.len() {
-            let p = a.prob[i] + (0..w.len()).filter(|&j| a.alias[j] == i && j != i).map(|j| 1.0 - a.prob[j]).sum::<f64>();
+            let p =
+                a.prob[i] + (0..w.len()).filter(|&j| a.alias[j] == i && j != i).map(|j| 1.0 - a.prob[j]).sum::<f64>();
             assert!((p / m - w[i] / total).abs() < 1e-12, "student {i}: {} vs {}", p / m, w[i] / total);
         }
         assert!(matches!(Alias::new(&[0.0, 0.0]), Err(OcError::Empty(_))));

@@ -225,7 +225,9 @@ fn margins(
             None
         };
         let cats = match cell(p.grade, p.pre_score) {
-            None => why("grade", p.grade.to_string(), format!("no history student of grade {} has both tests", p.grade)),
+            None => {
+                why("grade", p.grade.to_string(), format!("no history student of grade {} has both tests", p.grade))
+            }
             Some(c) if !seen[0].contains(c.as_str()) => {
                 why("pre_score", p.pre_score.to_string(), format!("no eligible history student in {c}"))
             }
@@ -343,7 +345,9 @@ fn covariates<'a>(
     let mut out = vec![Covariate {
         name: "pre-test (SD from the grade's history mean)".into(),
         history: Box::new(move |s: &Student| z(s.grade, s.pre.unwrap_or(f64::NAN))),
-        planned: Box::new(move |p: &PlannedStudent| if pre.0.contains_key(&p.grade) { z(p.grade, p.pre_score) } else { f64::NAN }),
+        planned: Box::new(
+            move |p: &PlannedStudent| if pre.0.contains_key(&p.grade) { z(p.grade, p.pre_score) } else { f64::NAN },
+        ),
     }];
     let grades: BTreeSet<i32> = eligible.iter().map(|s| s.grade).chain(planned.iter().map(|p| p.grade)).collect();
     for g in grades {
@@ -409,7 +413,11 @@ pub fn balance(
 
 /// What `[baseline.served]` records in the results for rules.
 pub fn rules_served(served: &ServedSpec) -> Served {
-    Served::Rules { grades: served.grades.clone(), pre_percentile: served.pre_percentile, groups: served.groups.clone() }
+    Served::Rules {
+        grades: served.grades.clone(),
+        pre_percentile: served.pre_percentile,
+        groups: served.groups.clone(),
+    }
 }
 
 /// The warnings of a population the history may not support (module docs; README
@@ -581,8 +589,12 @@ mod tests {
         let like_pre = BaselineSpec { max_pre_percentile: Some(10.0), ..BaselineSpec::default() };
         assert_eq!(h.iter().filter(|s| by_rules(&like_pre, &pre, s)).count(), 20);
         assert!(h.iter().all(|s| by_rules(&BaselineSpec::default(), &pre, s)));
-        let bad = ServedSpec { groups: BTreeMap::from([("frl".to_string(), vec!["Y".into()])]), ..ServedSpec::default() };
-        assert!(matches!(check_groups(&bad, &["low_income".into()], None), Err(PopulationError::HistoryLacksGroup { .. })));
+        let bad =
+            ServedSpec { groups: BTreeMap::from([("frl".to_string(), vec!["Y".into()])]), ..ServedSpec::default() };
+        assert!(matches!(
+            check_groups(&bad, &["low_income".into()], None),
+            Err(PopulationError::HistoryLacksGroup { .. })
+        ));
     }
 
     #[test]

@@ -191,7 +191,8 @@ pub fn baseline(contract: &Contract, base: &Path, allow_partial: bool) -> Result
     });
     let rescore =
         |s: &Student, post: f64| score(&s.subject, s.grade, s.pre.unwrap_or(f64::NAN), post, s.weeks.unwrap_or(weeks));
-    let run = super::baseline::run(contract, &students, planned.as_ref(), rescore, weeks).map_err(ContractError::from)?;
+    let run =
+        super::baseline::run(contract, &students, planned.as_ref(), rescore, weeks).map_err(ContractError::from)?;
     if let Some(p) = planned.as_mut() {
         for u in &run.unmatched {
             p.exclude(u.student, &u.column, &u.value, &format!("not in the baseline: {}", u.reason));

@@ -1249,21 +1249,36 @@ impl Contract {
             PopulationKind::All | PopulationKind::LikeServed if b.max_pre_percentile.is_some() => {
                 return invalid(
                     "max_pre_percentile",
-                    format!("applies to population = \"like_pre\" only (population is {})", as_written(b.population_kind())),
+                    format!(
+                        "applies to population = \"like_pre\" only (population is {})",
+                        as_written(b.population_kind())
+                    ),
                 );
             }
             _ => {}
         }
         let Some(s) = &b.served else { return Ok(()) };
         if b.population_kind() != PopulationKind::LikeServed {
-            return invalid("served", format!("applies to population = \"like_served\" only (population is {})", as_written(b.population_kind())));
+            return invalid(
+                "served",
+                format!(
+                    "applies to population = \"like_served\" only (population is {})",
+                    as_written(b.population_kind())
+                ),
+            );
         }
         match (&s.roster, s.has_rules()) {
             (Some(_), true) => {
-                return invalid("served", "give a planned roster or rules (grades, pre_percentile, groups), not both".into());
+                return invalid(
+                    "served",
+                    "give a planned roster or rules (grades, pre_percentile, groups), not both".into(),
+                );
             }
             (None, false) => {
-                return invalid("served", "give a planned roster (roster = \"planned.csv\") or rules (grades, pre_percentile, groups)".into());
+                return invalid(
+                    "served",
+                    "give a planned roster (roster = \"planned.csv\") or rules (grades, pre_percentile, groups)".into(),
+                );
             }
             _ => {}
         }
@@ -1276,7 +1291,10 @@ impl Contract {
         if let Some([lo, hi]) = s.pre_percentile
             && !(lo.is_finite() && hi.is_finite() && 0.0 <= lo && lo < hi && hi <= 100.0)
         {
-            return invalid("served.pre_percentile", format!("must be [low, high] with 0 <= low < high <= 100 (got [{lo}, {hi}])"));
+            return invalid(
+                "served.pre_percentile",
+                format!("must be [low, high] with 0 <= low < high <= 100 (got [{lo}, {hi}])"),
+            );
         }
         if s.grades.as_ref().is_some_and(|g| g.is_empty()) {
             return invalid("served.grades", "list at least one grade".into());

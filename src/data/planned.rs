@@ -126,7 +126,11 @@ fn student(
         return Err(vec![(String::new(), String::new(), d.clone())]);
     }
     if raw.fields.len() != width {
-        return Err(vec![(String::new(), String::new(), format!("row has {} fields, the header has {width}", raw.fields.len()))]);
+        return Err(vec![(
+            String::new(),
+            String::new(),
+            format!("row has {} fields, the header has {width}", raw.fields.len()),
+        )]);
     }
     let get = |f: &str| cols.get(raw, f).unwrap_or("");
     let mut bad: Bad = Vec::new();
@@ -141,7 +145,9 @@ fn student(
     let [lo, hi] = opts.range.score;
     let pre = parse_number(get("pre_score"));
     match pre {
-        None => bad.push((cols.header("pre_score"), get("pre_score").into(), "pre_score is not a finite number".into())),
+        None => {
+            bad.push((cols.header("pre_score"), get("pre_score").into(), "pre_score is not a finite number".into()))
+        }
         Some(v) if !(lo..=hi).contains(&v) => bad.push((
             cols.header("pre_score"),
             get("pre_score").into(),
@@ -225,8 +231,14 @@ mod tests {
     #[test]
     fn a_missing_required_column_is_an_error_naming_it() {
         let (headers, rows, blank_lines) = parse_csv(b"student_id,grade\n1,3\n", "planned.csv").unwrap();
-        let table =
-            RawTable { file: "planned.csv".into(), path: "planned.csv".into(), sha256: String::new(), headers, rows, blank_lines };
+        let table = RawTable {
+            file: "planned.csv".into(),
+            path: "planned.csv".into(),
+            sha256: String::new(),
+            headers,
+            rows,
+            blank_lines,
+        };
         let e = planned_from_table(&table, &opts()).unwrap_err();
         assert!(e.to_string().contains("pre_score"), "{e}");
     }

@@ -72,7 +72,10 @@ fn describe(b: &Baseline) -> String {
             }
             format!("history students the district's rules would serve ({})", rules.join("; "))
         }
-        (PopulationKind::LikeServed, Some(Served::Roster { file, planned, matched, match_groups, pre_bins, max_weight, .. })) => {
+        (
+            PopulationKind::LikeServed,
+            Some(Served::Roster { file, planned, matched, match_groups, pre_bins, max_weight, .. }),
+        ) => {
             let on = if match_groups.is_empty() { String::new() } else { format!(" and {}", match_groups.join(", ")) };
             format!(
                 "history students reweighted (raking) to the {matched} of {planned} planned students in {file} that have like history students, on grade × pre-score bin ({pre_bins} bins per grade){on}; the largest weight is {max_weight:.1} times the mean"

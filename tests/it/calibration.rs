@@ -209,7 +209,8 @@ fn write_planned(district: &District, dir: &std::path::Path) {
     for a in district.assessments.iter().filter(|a| a.window == "fall" && a.valid == "true") {
         fall.entry(a.student_id.as_str()).or_insert(a.scale_score.as_str());
     }
-    let mut text = String::from("student_id,grade,pre_score,low_income,race_ethnicity,english_learner,disability,gender\n");
+    let mut text =
+        String::from("student_id,grade,pre_score,low_income,race_ethnicity,english_learner,disability,gender\n");
     for r in district.roster.iter().filter(|r| !r.provider_id.is_empty()) {
         if let Some(score) = fall.get(r.student_id.as_str()) {
             text.push_str(&format!(
@@ -344,10 +345,7 @@ fn run_district(spec: &SimSpec, fix_history_breaks: bool, populations: bool) -> 
                 p_issue: interpolate(&b.cells, d_posttest, c.n, t),
                 p_counted: interpolate(&b.cells, c.d, c.n, t),
                 p_exact: cell(&b.cells, c.d.max(0.0), c.n, t),
-                p_population: std::iter::once(b)
-                    .chain(&others)
-                    .map(|x| cell(&x.cells, c.d.max(0.0), c.n, t))
-                    .collect(),
+                p_population: std::iter::once(b).chain(&others).map(|x| cell(&x.cells, c.d.max(0.0), c.n, t)).collect(),
                 p_anchored: at_n(&b.cells, anchored(c.d), c.n, t),
                 met: tier.verdict == Verdict::Met,
                 met_normal: normal_lower >= t,
@@ -440,7 +438,12 @@ fn summarise(bin: &[&(f64, bool, f64)]) -> (usize, f64, f64, f64) {
 }
 
 /// Runs `districts` districts of a variant in parallel (results in seed order).
-fn run_variant(districts: u64, fix: bool, populations: bool, spec: impl Fn(u64) -> SimSpec + Sync) -> Vec<DistrictResult> {
+fn run_variant(
+    districts: u64,
+    fix: bool,
+    populations: bool,
+    spec: impl Fn(u64) -> SimSpec + Sync,
+) -> Vec<DistrictResult> {
     (0..districts).into_par_iter().map(|i| run_district(&spec(3 + i), fix, populations)).collect()
 }
 
@@ -541,7 +544,8 @@ fn calibration() {
     check_pairing(&default, 6);
     let fixed = print_exact("default districts", &default);
     let default_tables = print_populations("default districts", &default);
-    let income = run_variant(districts, true, true, |seed| SimSpec { low_income_growth: LOW_INCOME_GROWTH, ..base(seed) });
+    let income =
+        run_variant(districts, true, true, |seed| SimSpec { low_income_growth: LOW_INCOME_GROWTH, ..base(seed) });
     check_pairing(&income, 6);
     println!("\nlow-income growth {LOW_INCOME_GROWTH}: cohort shift {:+.4}", cohort_shift(&income));
     let income_tables = print_populations(&format!("low-income growth {LOW_INCOME_GROWTH}"), &income);

@@ -15,6 +15,7 @@ mod fuzz_mutation;
 mod messy;
 mod norms;
 mod parquet_input;
+mod population;
 mod report;
 mod row_accounting;
 mod vam;

@@ -72,7 +72,8 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
     let sessions = sessions::draw_sessions(&mut rng, &cal, &providers, &mut students, spec.dosage_selection);
     let weeks_fall_to_spring =
         scores::draw_later_tests(&mut rng, &cal, &providers, &tutors, &mut students, &mut tests, spec.dosage_selection);
-    let (hist_students, hist_tests) = history::draw_history(&mut rng, &hcal, &schools, &weights, &hist_ids, spec.low_income_growth);
+    let (hist_students, hist_tests) =
+        history::draw_history(&mut rng, &hcal, &schools, &weights, &hist_ids, spec.low_income_growth);
     // Sessions are drawn in (student, date) order already, and so are the history tests;
     // the current year's tests are not.
     tests.sort_by_key(|t| (t.sid, t.date, t.window));

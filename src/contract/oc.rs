@@ -50,6 +50,14 @@
 //! draw of the district's cohorts, which resampling one history year cannot show. Uniform
 //! draws with `τ = 0` draw exactly what earlier versions drew.
 //!
+//! [`Statistic::ShareDifference`] (the drift-robust metric `share_meeting_vs_comparison`)
+//! compares the drawn students' share `p` with a concurrent comparison group of `m`
+//! students whose share meeting the outcome is `q₀` (the history's): each replicate then
+//! draws the comparison share `q = Binomial(m, q₀) / m` (the law of the share of `m`
+//! students drawn with replacement, without drawing them one by one) and decides on
+//! `S = (p − q) − k sqrt(p(1 − p)/n + q(1 − q)/m)`. A cohort shift moves both shares alike
+//! and cancels, so none is added.
+//!
 //! # Standard errors (and their limits)
 //!
 //! - [`Statistic::Share`] (values must be 0 or 1): `p = j / n`, Wald `SE = sqrt(p (1 − p) / n)`.
@@ -119,6 +127,9 @@ pub const SEARCH_START_N: usize = 10;
 pub enum Statistic {
     /// Mean of 0/1 values (share meeting a target); values must be exactly 0 or 1.
     Share,
+    /// The share of 0/1 values minus the share of a concurrent comparison group
+    /// ([`Draws::with_comparison`]); values must be exactly 0 or 1.
+    ShareDifference,
     Mean,
     Median,
 }
@@ -179,13 +190,33 @@ pub struct Draws {
     alias: Option<Alias>,
     /// SD of the cohort shift δ ~ N(0, cohort_sd²) added to every replicate's estimate.
     cohort_sd: f64,
+    /// For [`Statistic::ShareDifference`]: the comparison group's share and size.
+    comparison: Option<(f64, u64)>,
 }
 
 impl Draws {
     /// Draws with probability proportional to `weights` (one per history student; finite,
     /// non-negative, not all zero).
     pub fn weighted(weights: &[f64]) -> Result<Draws, OcError> {
-        Ok(Draws { alias: Some(Alias::new(weights)?), cohort_sd: 0.0 })
+        Ok(Draws { alias: Some(Alias::new(weights)?), cohort_sd: 0.0, comparison: None })
+    }
+
+    /// The same draws with a concurrent comparison group of `size` students whose share
+    /// meeting the outcome is `share` (for [`Statistic::ShareDifference`]).
+    pub fn with_comparison(self, share: f64, size: usize) -> Result<Draws, OcError> {
+        if !(0.0..=1.0).contains(&share) || size == 0 {
+            return Err(OcError::Spec(format!("comparison share {share} must be in [0, 1] and its size {size} >= 1")));
+        }
+        Ok(Draws { comparison: Some((share, size as u64)), ..self })
+    }
+
+    /// One replicate's comparison share and its size, drawn as Binomial(size, share) / size
+    /// (the law of the share of `size` students drawn with replacement).
+    fn comparison_share(&self, rng: &mut ChaCha8Rng) -> Option<(f64, f64)> {
+        let (q, m) = self.comparison?;
+        let b = rand_distr::Binomial::new(m, q).expect("checked share and size");
+        let drawn: u64 = rand_distr::Distribution::sample(&b, rng);
+        Some((drawn as f64 / m as f64, m as f64))
     }
 
     /// The same draws with a cohort shift of SD `sd` (finite, `>= 0`) added to each
@@ -289,12 +320,20 @@ pub fn median_ranks(n: usize) -> (usize, usize) {
     (l, u)
 }
 
+/// `S` of the share difference: `(p − q) − k sqrt(p(1 − p)/n + q(1 − q)/m)` with the
+/// replicate's comparison share `q` of `m` students (Wald SEs, as for the share).
+fn decide_difference(buf: &[f64], (q, m): (f64, f64), k: f64) -> f64 {
+    let nf = buf.len() as f64;
+    let p = buf.iter().sum::<f64>() / nf;
+    (p - q) - k * (p * (1.0 - p) / nf + q * (1.0 - q) / m).sqrt()
+}
+
 /// `S` for the values of one replicate (reorders `buf`).
 fn decide(buf: &mut [f64], stat: Statistic, k: f64) -> f64 {
     let n = buf.len();
     let nf = n as f64;
     match stat {
-        Statistic::Share => {
+        Statistic::Share | Statistic::ShareDifference => {
             let p = buf.iter().sum::<f64>() / nf;
             p - k * (p * (1.0 - p) / nf).sqrt()
         }
@@ -341,12 +380,17 @@ fn stats_core(
                 idx.clear();
                 idx.extend((0..n).map(|_| draws.draw(&mut rng, m)));
                 let shift = draws.shift(&mut rng);
+                let comparison = draws.comparison_share(&mut rng);
                 values
                     .iter()
                     .map(|v| {
                         buf.clear();
                         buf.extend(idx.iter().map(|&i| v[i]));
-                        decide(buf, stat, k) + shift
+                        match comparison {
+                            // the cohort shift moves both shares: it cancels
+                            Some(c) => decide_difference(buf, c, k),
+                            None => decide(buf, stat, k) + shift,
+                        }
                     })
                     .collect()
             },
@@ -405,7 +449,7 @@ fn check_refs(values: &[&[f64]], names: &[String], stat: Statistic) -> Result<()
             if !x.is_finite() {
                 return Err(OcError::NonFinite { what: name.clone(), student: i, value: x });
             }
-            if stat == Statistic::Share && x != 0.0 && x != 1.0 {
+            if matches!(stat, Statistic::Share | Statistic::ShareDifference) && x != 0.0 && x != 1.0 {
                 return Err(OcError::NotBinary { what: name.clone(), student: i, value: x });
             }
         }
@@ -437,7 +481,12 @@ fn check_k(k: f64) -> Result<(), OcError> {
     if k.is_finite() { Ok(()) } else { Err(OcError::Spec(format!("k = {k} must be finite"))) }
 }
 
-fn check_draws(draws: &Draws, m: usize) -> Result<(), OcError> {
+fn check_draws(draws: &Draws, m: usize, stat: Statistic) -> Result<(), OcError> {
+    if (stat == Statistic::ShareDifference) != draws.comparison.is_some() {
+        return Err(OcError::Spec(
+            "the share-difference statistic, and it only, needs a comparison group (Draws::with_comparison)".into(),
+        ));
+    }
     match draws.len() {
         Some(w) if w != m => {
             Err(OcError::LengthMismatch { what: "weights (one per history student)".into(), got: w, expected: m })
@@ -486,7 +535,7 @@ pub fn oc_curves(values: &[Vec<f64>], stat: Statistic, spec: &OcSpec) -> Result<
     }
     check_reps(spec.reps)?;
     check_k(spec.k)?;
-    check_draws(&spec.draws, values[0].len())?;
+    check_draws(&spec.draws, values[0].len(), stat)?;
     let refs: Vec<&[f64]> = values.iter().map(|v| v.as_slice()).collect();
     let mut out = Vec::with_capacity(spec.sizes.len() * values.len() * spec.thresholds.len());
     for &n in &spec.sizes {
@@ -563,7 +612,7 @@ pub fn recommend(
     check_n(n)?;
     check_reps(reps)?;
     check_k(k)?;
-    check_draws(draws, values_null.len())?;
+    check_draws(draws, values_null.len(), stat)?;
     if !(alpha > 0.0 && alpha < 1.0) {
         return Err(OcError::Alpha(alpha));
     }
@@ -992,6 +1041,67 @@ mod tests {
             oc_curves(std::slice::from_ref(&base), Statistic::Mean, &plain).unwrap()
         );
         assert!(Draws::default().with_cohort_sd(f64::NAN).is_err());
+    }
+
+    /// The binomial probabilities of 0..=n successes in n trials of probability p.
+    fn binomial_pmf(n: usize, p: f64) -> Vec<f64> {
+        let mut log_choose = 0.0f64;
+        (0..=n)
+            .map(|j| {
+                if j > 0 {
+                    log_choose += ((n - j + 1) as f64).ln() - (j as f64).ln();
+                }
+                (log_choose + j as f64 * p.ln() + (n - j) as f64 * (1.0 - p).ln()).exp()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn share_difference_matches_two_exact_binomials() {
+        // provider of n = 30 from a history with share 0.4; comparison of m = 200 at 0.4:
+        // P(S >= t) = Σ_j Σ_i P(Bin(30, .4) = j) P(Bin(200, .4) = i) [S(j, i) >= t]
+        let base: Vec<f64> = (0..5000).map(|i| f64::from(u8::from(i % 5 < 2))).collect();
+        let (n, m, reps) = (30usize, 200usize, 4000);
+        let (pn, pm) = (binomial_pmf(n, 0.4), binomial_pmf(m, 0.4));
+        for k in [0.0, 1.281552] {
+            let draws = Draws::default().with_comparison(0.4, m).unwrap();
+            let s = OcSpec { draws, ..spec(&[0.0], &[n], &[-0.1, 0.0, 0.1, 0.2], reps, k) };
+            for c in oc_curves(std::slice::from_ref(&base), Statistic::ShareDifference, &s).unwrap() {
+                let mut exact = 0.0;
+                for (j, a) in pn.iter().enumerate() {
+                    for (i, b) in pm.iter().enumerate() {
+                        let (p, q) = (j as f64 / n as f64, i as f64 / m as f64);
+                        let stat = (p - q) - k * (p * (1.0 - p) / n as f64 + q * (1.0 - q) / m as f64).sqrt();
+                        if stat >= c.threshold {
+                            exact += a * b;
+                        }
+                    }
+                }
+                let tol = 3.0 * mc_se(exact, reps).max(1.0 / reps as f64);
+                assert!((c.p_met - exact).abs() <= tol, "k {k} t {}: {} vs {exact}", c.threshold, c.p_met);
+            }
+        }
+        // a cohort shift cancels in the difference; the statistic needs its comparison group
+        let plain =
+            OcSpec { draws: Draws::default().with_comparison(0.4, m).unwrap(), ..spec(&[0.0], &[n], &[0.0], 300, 0.0) };
+        let shifted = OcSpec {
+            draws: Draws::default().with_cohort_sd(0.2).unwrap().with_comparison(0.4, m).unwrap(),
+            ..plain.clone()
+        };
+        let v = std::slice::from_ref(&base);
+        let (a, b) = (
+            oc_curves(v, Statistic::ShareDifference, &plain).unwrap(),
+            oc_curves(v, Statistic::ShareDifference, &shifted).unwrap(),
+        );
+        assert!((a[0].p_met - b[0].p_met).abs() <= 4.0 * mc_se(a[0].p_met, 300), "{} vs {}", a[0].p_met, b[0].p_met);
+        assert!(matches!(
+            oc_curves(v, Statistic::ShareDifference, &spec(&[0.0], &[n], &[0.0], 10, 0.0)),
+            Err(OcError::Spec(_))
+        ));
+        assert!(matches!(oc_curves(v, Statistic::Share, &plain), Err(OcError::Spec(_))));
+        assert!(
+            Draws::default().with_comparison(1.5, 10).is_err() && Draws::default().with_comparison(0.5, 0).is_err()
+        );
     }
 
     #[test]

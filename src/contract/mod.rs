@@ -8,6 +8,7 @@
 
 pub mod baseline;
 pub mod benchmarks;
+pub mod drift;
 pub mod error;
 pub mod figures;
 pub mod inputs;

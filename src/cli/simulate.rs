@@ -1,5 +1,6 @@
 //! `obc simulate --students N --providers K --seed S --out DIR [--messy]
-//! [--provider-effects D,D,...] [--selection random] [--no-dosage-selection]`
+//! [--provider-effects D,D,...] [--selection random] [--no-dosage-selection]
+//! [--history-years H] [--cohort-sd X]`
 
 use std::path::PathBuf;
 
@@ -40,6 +41,13 @@ pub struct Args {
     /// attrition selection).
     #[arg(long)]
     pub no_dosage_selection: bool,
+    /// Prior school years written to history.csv, each a fresh cohort.
+    #[arg(long, default_value_t = 1)]
+    pub history_years: usize,
+    /// SD of the school-year shift of every student's growth rate (scale points per 28
+    /// instructional weeks): between-year drift of business as usual.
+    #[arg(long, default_value_t = 0.0)]
+    pub cohort_sd: f64,
     /// Output folder.
     #[arg(long)]
     pub out: PathBuf,
@@ -57,6 +65,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             SelectionArg::Random => Selection::Random,
         },
         dosage_selection: !args.no_dosage_selection,
+        history_years: args.history_years,
+        cohort_sd: args.cohort_sd,
         ..SimSpec::default()
     };
     let district = simulate::generate(&spec)?;

@@ -166,10 +166,13 @@ pub use rows::{
     ASSESSMENTS_HEADER, AssessmentRow, HISTORY_HEADER, HistoryRow, ROSTER_HEADER, RosterRow, SESSIONS_HEADER,
     SessionRow,
 };
-pub use spec::{MAX_PROVIDERS, MAX_STUDENTS, MIN_STUDENTS, Selection, SimError, SimSpec, parse_school_year};
+pub use spec::{
+    MAX_COHORT_SD, MAX_HISTORY_YEARS, MAX_IDS, MAX_PROVIDERS, MAX_STUDENTS, MIN_STUDENTS, Selection, SimError, SimSpec,
+    parse_school_year,
+};
 pub use truth::{
-    CalendarParams, Category, DemographicParams, DoseResponseParams, EffectParams, GradeParams, MeasurementParams,
-    MissingnessParams, ModelParams, ProviderTruth, SchoolTruth, SelectionParams, SessionParams, Summary, Truth,
-    TutorTruth, WindowBounds,
+    CalendarParams, Category, CohortTruth, DemographicParams, DoseResponseParams, EffectParams, GradeParams,
+    MeasurementParams, MissingnessParams, ModelParams, ProviderTruth, SchoolTruth, SelectionParams, SessionParams,
+    Summary, Truth, TutorTruth, WindowBounds,
 };
 pub use write::{CONTRACT_FILE, FILE_NAMES, contract_toml, write, write_contract};

@@ -1,12 +1,18 @@
-//! A history file of several school years in which student IDs repeat: norms, their
-//! `unfitted` exceptions and `obc baseline` work on one record per student and year.
+//! A history file of several school years: with repeated student IDs, norms, their
+//! `unfitted` exceptions and `obc baseline` work on one record per student and year; in
+//! simulated districts of three history years, the DerSimonian–Laird between-year variance
+//! of the business-as-usual level is near 0 without cohort drift and positive with it.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use obc::contract::norms::ContractNorms;
+use obc::contract::drift::{CohortFit, CohortSpec, YearLevel};
+use obc::contract::norms::{ContractNorms, contract_norms, norm_score};
 use obc::contract::run;
 use obc::contract::terms::Contract;
+use obc::data::history::load_history;
+use obc::simulate::{self, SimSpec};
+use obc::stats::norms::model::Scorer;
 
 use crate::common::samples;
 
@@ -108,4 +114,56 @@ fn an_unfitted_group_excepts_both_years_rows_of_a_repeated_id() {
     let a = t.history.accounting().unwrap();
     assert_eq!(a.rows_read, a.rows_used + a.rows_excepted);
     assert_eq!(a.rows_used, probe.history.accounting().unwrap().rows_used - 2 * small_n as u64);
+}
+
+/// The DerSimonian–Laird fit over the history years of a simulated district: per year, the
+/// share of its students meeting the norms fitted on all years (growth at least the
+/// expected growth), with its binomial variance.
+fn drift_fit(spec: &SimSpec) -> CohortFit {
+    let district = simulate::generate(spec).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    simulate::write(&district, dir.path()).unwrap();
+    let contract = Contract::from_toml(&simulate::contract_toml(spec), "contract.toml").unwrap();
+    let history = load_history(&dir.path().join("history.csv"), "history.csv", &contract.history_options()).unwrap();
+    let norms = contract_norms(&contract, Some(&history), None).unwrap().unwrap();
+    assert!(norms.unfitted.is_empty(), "every grade is fitted on the pooled years");
+    let scorer = Scorer::new(&norms.model);
+    let mut per_year: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for s in &history.students {
+        let grade = s.grade.unwrap();
+        let Ok(score) = norm_score(&scorer, &s.subject, grade, s.pre.score, s.post.score, Some(s.weeks_between)) else {
+            continue;
+        };
+        let e = per_year.entry(s.school_year.as_deref().unwrap()).or_default();
+        e.0 += usize::from(s.growth >= score.expected_growth.unwrap());
+        e.1 += 1;
+    }
+    assert_eq!(per_year.len(), spec.history_years);
+    let years = per_year.iter().map(|(y, &(met, n))| YearLevel::share(y, met, n)).collect();
+    CohortSpec { years }.fit().unwrap()
+}
+
+#[test]
+fn between_year_variance_is_near_zero_without_drift_and_positive_with_it() {
+    let seeds = 1..=6u64;
+    let run = |cohort_sd: f64| -> Vec<CohortFit> {
+        seeds
+            .clone()
+            .map(|seed| drift_fit(&SimSpec { students: 2000, seed, history_years: 3, cohort_sd, ..SimSpec::default() }))
+            .collect()
+    };
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    // The sampling variance of one year's share: about 0.25 / 1,700 students with both tests.
+    let v = 0.25 / 1700.0;
+    let null = run(0.0);
+    let tau2: Vec<f64> = null.iter().map(|f| f.tau2).collect();
+    assert!(null.iter().all(|f| f.years == 3 && f.df == 2));
+    // Without drift E[τ²] is about 0.37 v (truncation of Q − df with Q ~ χ²₂).
+    assert!(mean(&tau2) < v, "mean tau2 {:.2e} without drift (v = {v:.2e}): {tau2:?}", mean(&tau2));
+    assert!(null.iter().all(|f| (0.45..0.6).contains(&f.mean)), "{null:?}");
+    // ν_y with an SD of 3 points per 28 weeks moves a year's share by about 0.15 (SD).
+    let drift = run(3.0);
+    let tau2: Vec<f64> = drift.iter().map(|f| f.tau2).collect();
+    assert!(mean(&tau2) > 20.0 * v, "mean tau2 {:.2e} with drift: {tau2:?}", mean(&tau2));
+    assert!(tau2.iter().filter(|&&t| t > 0.0).count() >= 5, "{tau2:?}");
 }

@@ -772,7 +772,6 @@ fn several_history_years_are_fresh_cohorts_and_leave_the_rest_as_it_was() {
     let text = contract_toml(&SimSpec { history_years: 3, ..SimSpec::default() });
     let breaks = r#"breaks = [{ from = "2022-12-22", to = "2023-01-02" }, { from = "2023-12-22", to = "2024-01-02" }, { from = "2024-12-22", to = "2025-01-02" }]"#;
     assert!(text.lines().any(|l| l == breaks), "{text}");
-    crate::contract::terms::Contract::from_toml(&text, "contract.toml").unwrap();
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! `obc simulate --students N --providers K --seed S --out DIR [--messy]
 //! [--provider-effects D,D,...] [--selection random] [--no-dosage-selection]
-//! [--low-income-growth POINTS]`
+//! [--low-income-growth POINTS] [--history-years H] [--cohort-sd X]`
 
 use std::path::PathBuf;
 
@@ -45,6 +45,13 @@ pub struct Args {
     /// like-scoring students (default 0).
     #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     pub low_income_growth: f64,
+    /// Prior school years written to history.csv, each a fresh cohort.
+    #[arg(long, default_value_t = 1)]
+    pub history_years: usize,
+    /// SD of the school-year shift of every student's growth rate (scale points per 28
+    /// instructional weeks): between-year drift of business as usual.
+    #[arg(long, default_value_t = 0.0)]
+    pub cohort_sd: f64,
     /// Output folder.
     #[arg(long)]
     pub out: PathBuf,
@@ -63,6 +70,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         },
         dosage_selection: !args.no_dosage_selection,
         low_income_growth: args.low_income_growth,
+        history_years: args.history_years,
+        cohort_sd: args.cohort_sd,
         ..SimSpec::default()
     };
     let district = simulate::generate(&spec)?;

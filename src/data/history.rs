@@ -1,5 +1,5 @@
-//! The contract's `history` file: a prior school year's test rows of students who were not
-//! tutored, used to fit growth norms and to set contract targets.
+//! The contract's `history` file: one or more prior school years' test rows of students
+//! who were not tutored, used to fit growth norms and to set contract targets.
 //!
 //! ## What a row is
 //! One row per test, with the student's fields repeated on every row (see
@@ -28,8 +28,19 @@
 //! (no pre-test, no post-test, grade). Rows not chosen say why: a retest the rule did not
 //! choose, a post-test not after the pre-test, or a row in neither window.
 //!
+//! ## Several school years
+//! When the window specs name no school year and the rows of the subjects asked for hold
+//! more than one `school_year`, the rows are grouped by school year as well: a student
+//! tested in 2022-23 and 2023-24 gives one record per year, each pre-test paired with a
+//! post-test of its own year (a spring test never pairs with the previous year's fall
+//! test). Rows without a school year in such a file are excluded with the reason, and the
+//! reasons for a missing pre- or post-test name the year. A file of one school year (or
+//! without the column, or with windows naming a year) is read as a single year, exactly as
+//! before. Student IDs may repeat across years: everything downstream (norm fitting,
+//! `obc baseline`) works on the records, not on the IDs.
+//!
 //! ## What is kept
-//! Per student and subject: school and group values of the pre-test row, the two tests,
+//! Per student and subject (and school year): the school year, school and group values of the pre-test row, the two tests,
 //! weeks_between = (days from pre to post - days of the history year's breaks in between) / 7,
 //! growth = post - pre, and growth_se = sqrt(sem_pre^2 + sem_post^2) when both SEMs are
 //! known. Every row ends used (a chosen pre or post of a kept student) or excepted, so
@@ -73,6 +84,9 @@ pub struct HistoryStudent {
     /// Always text, leading zeros kept.
     pub student_id: String,
     pub subject: String,
+    /// School year of the pre-test row (`None` when the file has no school_year or the row
+    /// is blank). With several school years in the file, pre- and post-test share it.
+    pub school_year: Option<String>,
     pub school_id: Option<String>,
     /// Grade on the pre-test row (`None` when the file has no grade or the row is blank).
     pub grade: Option<i32>,
@@ -91,7 +105,8 @@ pub struct HistoryStudent {
 #[derive(Clone, Debug)]
 pub struct History {
     pub file: String,
-    /// Sorted by (subject, student_id).
+    /// Sorted by (subject, student_id, school_year): with several school years a student
+    /// has one record per year.
     pub students: Vec<HistoryStudent>,
     /// Every row: used (a chosen pre or post of a kept student) or excepted with the reason.
     pub ledger: Ledger,
@@ -166,19 +181,22 @@ pub fn history_from_table(table: &RawTable, opts: &HistoryOptions) -> Result<His
     let mut ledger = Ledger::new(Role::History, table);
     let (tests, infos) = type_rows(table, &cols, opts, &groups, &mut ledger);
     let subjects: Vec<String> = opts.subjects.iter().map(|s| s.trim().to_ascii_lowercase()).collect();
-    let by_key = rows_by_student(&tests, &subjects, &cols, &mut ledger);
+    let by_year = several_school_years(opts, &cols, &tests, &subjects);
+    let by_key = rows_by_student(&tests, &subjects, &cols, by_year, &mut ledger);
     let selector = Selector { opts, cols: &cols, tests: &tests, infos: &infos };
     let mut tally = Tally::default();
     let mut students = Vec::new();
-    for (&(subject, student_id), members) in &by_key {
-        students.extend(selector.student(subject, student_id, members, &mut ledger, &mut tally));
+    for (&(subject, student_id, year), members) in &by_key {
+        let key = StudentKey { subject, student_id, year };
+        students.extend(selector.student(key, members, &mut ledger, &mut tally));
     }
     let mut warnings = window_warnings(&table.file, opts, &subjects, &by_key, &tally);
     warnings
         .extend(differing_values_warning(&table.file, &tally.differing).map(|m| Warning::new(WarningCode::History, m)));
     warnings
         .extend(id_lengths_warning(&table.file, &tests, opts).map(|m| Warning::new(WarningCode::IdLeadingZeros, m)));
-    students.sort_by(|x, y| (&x.subject, &x.student_id).cmp(&(&y.subject, &y.student_id)));
+    students
+        .sort_by(|x, y| (&x.subject, &x.student_id, &x.school_year).cmp(&(&y.subject, &y.student_id, &y.school_year)));
     Ok(History {
         file: table.file.clone(),
         students,
@@ -203,24 +221,68 @@ fn require_needed_fields(table: &RawTable, cols: &ColumnIndex, opts: &HistoryOpt
     }
 }
 
-/// Positions in `tests` of the rows of each (subject, student) among `subjects`; rows of
-/// other subjects are excluded with the reason.
+/// Whether pre- and post-tests are paired within each school year: the window specs name
+/// no school year, the file has a school_year column, and the rows of the subjects asked for
+/// hold more than one school year. A file of one school year is read as one year, exactly
+/// as before several years were supported.
+fn several_school_years(opts: &HistoryOptions, cols: &ColumnIndex, tests: &[Test], subjects: &[String]) -> bool {
+    let named = opts.tests.pre.school_year.is_some() || opts.tests.post.school_year.is_some();
+    if named || !cols.has("school_year") {
+        return false;
+    }
+    let years: BTreeSet<&str> =
+        tests.iter().filter(|t| subjects.contains(&t.subject)).filter_map(|t| t.school_year.as_deref()).collect();
+    years.len() > 1
+}
+
+/// (subject, student_id, school year) of a group of rows; the school year is `None` unless
+/// the file holds several school years.
+type RowKey<'a> = (&'a str, &'a str, Option<&'a str>);
+
+/// Positions in `tests` of the rows of each (subject, student, school year when `by_year`)
+/// among `subjects`; rows of other subjects, and with `by_year` rows without a school year,
+/// are excluded with the reason.
 fn rows_by_student<'a>(
     tests: &'a [Test],
     subjects: &[String],
     cols: &ColumnIndex,
+    by_year: bool,
     ledger: &mut Ledger,
-) -> BTreeMap<(&'a str, &'a str), Vec<usize>> {
-    let mut by_key: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+) -> BTreeMap<RowKey<'a>, Vec<usize>> {
+    let mut by_key: BTreeMap<RowKey, Vec<usize>> = BTreeMap::new();
     for (i, t) in tests.iter().enumerate() {
-        if subjects.contains(&t.subject) {
-            by_key.entry((t.subject.as_str(), t.student_id.as_str())).or_default().push(i);
-        } else {
+        if !subjects.contains(&t.subject) {
             let reason = format!("subject is not among the subjects asked for ({})", subjects.join(", "));
             ledger.exclude(t.idx, &cols.header("subject"), &t.subject, reason);
+        } else if by_year && t.school_year.is_none() {
+            let reason = "no school_year on a row of a history file of several school years (pre- and post-tests \
+                          are paired within a school year)";
+            ledger.exclude(t.idx, &cols.header("school_year"), "", reason);
+        } else {
+            let year = if by_year { t.school_year.as_deref() } else { None };
+            by_key.entry((t.subject.as_str(), t.student_id.as_str(), year)).or_default().push(i);
         }
     }
     by_key
+}
+
+/// The rows' group being selected: subject, student and (with several school years) the
+/// school year.
+#[derive(Clone, Copy)]
+struct StudentKey<'a> {
+    subject: &'a str,
+    student_id: &'a str,
+    year: Option<&'a str>,
+}
+
+impl StudentKey<'_> {
+    /// `subject` or, with several school years, `subject in school year Y` (for reasons).
+    fn subject_year(&self) -> String {
+        match self.year {
+            Some(y) => format!("{} in school year {y}", self.subject),
+            None => self.subject.to_string(),
+        }
+    }
 }
 
 /// What the selection counts across students, for the warnings and the totals.
@@ -256,19 +318,20 @@ struct Selector<'a> {
 }
 
 impl<'a> Selector<'a> {
-    /// One student and subject (`members`: positions of its rows in `tests`): accounts for
-    /// every row in `ledger` and returns the student when kept with both tests.
+    /// One student and subject (and school year; `members`: positions of its rows in
+    /// `tests`): accounts for every row in `ledger` and returns the student when kept with
+    /// both tests.
     fn student(
         &self,
-        subject: &'a str,
-        student_id: &str,
+        key: StudentKey<'a>,
         members: &[usize],
         ledger: &mut Ledger,
         tally: &mut Tally<'a>,
     ) -> Option<HistoryStudent> {
+        let (subject, student_id) = (key.subject, key.student_id);
         let first = &self.infos[members[0]];
         if members.iter().any(|&i| &self.infos[i] != first) {
-            tally.differing.push(format!("{student_id} ({subject})"));
+            tally.differing.push(format!("{student_id} ({})", key.subject_year()));
         }
         let mut cands: Vec<&Test> = Vec::new();
         for &i in members {
@@ -286,7 +349,7 @@ impl<'a> Selector<'a> {
         let out_of_grade = self.out_of_grade(picked.pre);
         let left_out = match &out_of_grade {
             Some(why) => Some(why.clone()),
-            None => self.incomplete(subject, student_id, &picked, tally),
+            None => self.incomplete(key, &picked, tally),
         };
         self.account(&cands, &picked, out_of_grade.as_ref(), left_out.as_ref(), ledger);
         let (Some(pre), Some(post), None) = (picked.pre, picked.post, &left_out) else { return None };
@@ -323,7 +386,8 @@ impl<'a> Selector<'a> {
 
     /// Why the student is left out for lack of a pre-test or of a post-test after it, counted
     /// in `tally`; `None` when both were chosen.
-    fn incomplete(&self, subject: &str, student_id: &str, picked: &PrePost, tally: &mut Tally) -> Option<LeftOut> {
+    fn incomplete(&self, key: StudentKey, picked: &PrePost, tally: &mut Tally) -> Option<LeftOut> {
+        let subject = key.subject_year();
         let reason = if picked.pre.is_none() {
             tally.without_pre += 1;
             format!(
@@ -340,7 +404,7 @@ impl<'a> Selector<'a> {
         } else {
             return None;
         };
-        Some(LeftOut { column: self.cols.header("student_id"), value: student_id.to_string(), reason })
+        Some(LeftOut { column: self.cols.header("student_id"), value: key.student_id.to_string(), reason })
     }
 
     /// Marks each candidate row used (a chosen test of a kept student) or excluded: all rows
@@ -378,6 +442,7 @@ impl<'a> Selector<'a> {
         HistoryStudent {
             student_id: student_id.to_string(),
             subject: subject.to_string(),
+            school_year: a.school_year.clone(),
             school_id: info.school_id.clone(),
             grade: a.grade,
             groups: info.groups.clone(),
@@ -399,12 +464,12 @@ fn window_warnings(
     file: &str,
     opts: &HistoryOptions,
     subjects: &[String],
-    by_key: &BTreeMap<(&str, &str), Vec<usize>>,
+    by_key: &BTreeMap<RowKey, Vec<usize>>,
     tally: &Tally,
 ) -> Vec<Warning> {
     let mut warnings = Vec::new();
     for subject in subjects {
-        if !by_key.keys().any(|(s, _)| s == subject) {
+        if !by_key.keys().any(|(s, _, _)| s == subject) {
             warnings.push(Warning::new(WarningCode::History, format!("{file}: no usable {subject} row")));
             continue;
         }
@@ -635,6 +700,8 @@ mod tests {
         assert_eq!(s.groups.get("race_ethnicity").map(String::as_str), Some("Hispanic"));
         assert!((s.growth_se.unwrap() - (2.7f64 * 2.7 + 2.6 * 2.6).sqrt()).abs() < 1e-12);
         assert!(h.warnings.is_empty(), "{:?}", h.warnings);
+        // One school year: one record per student, each with the file's year.
+        assert!(h.students.iter().all(|s| s.school_year.as_deref() == Some("2024-25")));
 
         // Grades 3-5 only: the rest are excluded by the grade on their pre-test.
         let o = HistoryOptions { grades: Some(vec![3, 4, 5]), ..opts() };
@@ -854,5 +921,72 @@ mod tests {
         assert!(h.warnings.iter().any(|w| w.message == "history.csv: no usable reading row"), "{:?}", h.warnings);
         assert!(!h.warnings.iter().any(|w| w.message.contains("leading zeros")), "all IDs have one length");
         balanced(&h);
+    }
+
+    #[test]
+    fn several_school_years_give_one_record_per_student_and_year() {
+        // 01 is tested in two years; 02 has a fall test in one year and a spring test in the
+        // next, which must not pair; 03's fall row has no school year.
+        let body = "01,S1,math,2022-09-10,fall,2022-23,3,190,3.0,true,F\n\
+                    01,S1,math,2023-05-10,spring,2022-23,3,199,3.0,true,F\n\
+                    01,S2,math,2023-09-12,fall,2023-24,4,201,3.0,true,F\n\
+                    01,S2,math,2024-05-14,spring,2023-24,4,208,3.0,true,F\n\
+                    02,S1,math,2022-09-10,fall,2022-23,3,190,3.0,true,M\n\
+                    02,S1,math,2024-05-14,spring,2023-24,4,215,3.0,true,M\n\
+                    03,S1,math,2023-09-12,fall,,4,200,3.0,true,M\n\
+                    03,S1,math,2024-05-14,spring,2023-24,4,205,3.0,true,M\n";
+        let h = run(body, &opts());
+        let kept: Vec<(&str, Option<&str>, u64, u64)> = h
+            .students
+            .iter()
+            .map(|s| (s.student_id.as_str(), s.school_year.as_deref(), s.pre.row, s.post.row))
+            .collect();
+        assert_eq!(kept, vec![("01", Some("2022-23"), 2, 3), ("01", Some("2023-24"), 4, 5)]);
+        let (a, b) = (&h.students[0], &h.students[1]);
+        assert_eq!((a.growth, a.grade, b.growth, b.grade), (9.0, Some(3), 7.0, Some(4)));
+        assert_eq!((a.school_id.as_deref(), b.school_id.as_deref()), (Some("S1"), Some("S2")));
+        assert!(h.warnings.is_empty(), "a student's school may change between years: {:?}", h.warnings);
+        // 02 (twice: one year without a spring test, one without a fall test) and 03.
+        assert_eq!((h.students_without_pre, h.students_without_post), (2, 1));
+        let r = reasons(&h);
+        let has = |row: u64, text: &str| r.iter().any(|x| x.starts_with(&format!("{row}: ")) && x.contains(text));
+        assert!(has(6, "no valid post-test in the post window"), "{r:?}");
+        assert!(
+            has(7, "no valid pre-test in the pre window (window \"fall\") for math in school year 2023-24"),
+            "{r:?}"
+        );
+        assert!(has(8, "no school_year on a row of a history file of several school years"), "{r:?}");
+        assert!(has(9, "no valid pre-test") && has(9, "2023-24"), "{r:?}");
+        let e = h.ledger.exceptions().iter().find(|e| e.row == 8).unwrap();
+        assert_eq!((e.column.as_str(), e.value.as_str(), e.kind), ("school_year", "", ExceptionKind::Excluded));
+        let a = balanced(&h);
+        assert_eq!((a.rows_read, a.rows_used, a.rows_excepted), (8, 4, 4));
+    }
+
+    #[test]
+    fn a_school_year_named_in_the_windows_or_a_single_year_reads_as_before() {
+        let body = "01,S1,math,2022-09-10,fall,2022-23,3,190,3.0,true,F\n\
+                    01,S1,math,2023-05-10,spring,2022-23,3,199,3.0,true,F\n\
+                    01,S1,math,2023-09-12,fall,2023-24,4,201,3.0,true,F\n\
+                    01,S1,math,2024-05-14,spring,2023-24,4,208,3.0,true,F\n";
+        // Windows naming the school year: one year is chosen, the other's rows are not in it.
+        let mut o = opts();
+        o.tests.pre.school_year = Some("2023-24".into());
+        o.tests.post.school_year = Some("2023-24".into());
+        let h = run(body, &o);
+        assert_eq!(h.students.len(), 1);
+        assert_eq!((h.students[0].pre.row, h.students[0].post.row), (4, 5));
+        assert_eq!(h.students[0].school_year.as_deref(), Some("2023-24"));
+        assert!(reasons(&h).iter().filter(|x| x.contains("not in the pre window")).count() == 2, "{:?}", reasons(&h));
+        assert_eq!(balanced(&h).rows_used, 2);
+        // Without a school_year column the rows are one group: the retest rule picks among
+        // both falls and both springs, as it always did.
+        let text = "student_id,subject,test_date,window,scale_score\n\
+                    01,math,2022-09-10,fall,190\n01,math,2023-05-10,spring,199\n\
+                    01,math,2023-09-12,fall,201\n01,math,2024-05-14,spring,208\n";
+        let h = history_from_table(&raw(text), &opts()).unwrap();
+        assert_eq!(h.students.len(), 1);
+        assert_eq!((h.students[0].pre.row, h.students[0].post.row, h.students[0].school_year.clone()), (4, 5, None));
+        assert_eq!(balanced(&h).rows_excepted, 2);
     }
 }

@@ -107,7 +107,8 @@
 //! **History.** A prior-year cohort (year Y−1) of `round(N · U(0.95, 1.05))`
 //! different students (IDs never collide with the current cohort), same
 //! schools and school effects, same model with δ = 0, fall and spring tests
-//! only (3 % exit, 8 % missing spring, 2 % invalid).
+//! only (3 % exit, 8 % missing spring, 2 % invalid). With
+//! `SimSpec::history_years = h`, years Y−h..Y−1 (see below).
 //!
 //! **IDs.** Student IDs are distinct integers drawn uniformly from
 //! 1..=P, P = clip(1.6 · (2.5 N + 1000), 399 999, 999 999) (so P = 399 999
@@ -117,11 +118,12 @@
 //!
 //! ## Settings for simulation studies
 //!
-//! Four [`SimSpec`] fields change the model for studies such as the calibration of the
-//! OC curves (docs/methods.md); at their defaults the model is the one above.
+//! Six [`SimSpec`] fields change the model for studies such as the calibration of the
+//! OC curves (docs/methods.md 10.5) and the between-year drift of business as usual
+//! (10.6); at their defaults the model is the one above.
 //! `low_income_growth = g` lowers every low-income student's growth rate by g points
-//! (`r_i − g · LIᵢ`, history and current cohort alike; no random number drawn), so that
-//! growth depends on something the norms do not condition on but selection does.
+//! (`r_i − g · LIᵢ`, every cohort alike; no random number drawn), so that growth depends
+//! on something the norms do not condition on but selection does.
 //! `provider_effects` replaces the effect grid by chosen effects (0 allowed), assigned by
 //! the same permutation; `selection = Selection::Random` tutors every student with
 //! probability 0.40 (no selection on the pre-test or low income); `dosage_selection =
@@ -133,6 +135,33 @@
 //! students are tutored, and without dosage selection other sessions are attended (each
 //! draws its minutes), and every later draw differs. The switches are recorded in
 //! `truth.json`'s `spec` when not at their defaults.
+//!
+//! `history_years = h` (default 1, `1..=10`) writes the prior years Y−h..Y−1 into
+//! `history.csv` (sorted by student ID and date, each row with its own `school_year`).
+//! Every year is a fresh cohort of `round(N · U(0.95, 1.05))` students of the same model,
+//! schools and school effects, with its own calendar, its own school test dates (drawn as
+//! for Y−1) and its own IDs, which never collide with another year's or the current
+//! cohort's. `cohort_sd = s` (default 0, in scale points per 28 instructional weeks,
+//! `0..=20`) gives each school year y (every history year and the current year) a growth
+//! shift ν_y ~ N(0, s²) added to every student's growth rate,
+//!
+//! ```text
+//! r_i = γ_g + λ (θᶠᵢ − μ_g)/σ + η_i + ν_y,
+//! ```
+//!
+//! a between-year drift of the business-as-usual level (ν_y does not enter m_g(t), so the
+//! SEMs of a year with a large shift are a little larger). Neither setting draws from the
+//! model's generator: ν_y come from ChaCha8 stream 1 of the seed (current year first, then
+//! Y−1, Y−2, …; exactly 0 when s = 0) and the years before Y−1 from stream 2 (Y−2 first:
+//! school test dates, the number of students, IDs, then the cohort as in `history`). So
+//! with `history_years > 1` the current year and year Y−1 are row for row those of the
+//! default district, and a further year leaves the earlier ones unchanged; with
+//! `cohort_sd > 0` only the scores after the fall tests move. In messy mode, unknown
+//! students still get IDs of no cohort (so their IDs, and the faults drawn after them, may
+//! differ from the default district's). The realised ν_y, with each year's number of
+//! students, are written to `truth.json`'s `cohorts` when either setting is not at its
+//! default, and the written contract names every history year's winter break in
+//! `[history] breaks`.
 //!
 //! ## Messy mode
 //!
@@ -169,10 +198,13 @@ pub use rows::{
     ASSESSMENTS_HEADER, AssessmentRow, HISTORY_HEADER, HistoryRow, ROSTER_HEADER, RosterRow, SESSIONS_HEADER,
     SessionRow,
 };
-pub use spec::{MAX_PROVIDERS, MAX_STUDENTS, MIN_STUDENTS, Selection, SimError, SimSpec, parse_school_year};
+pub use spec::{
+    MAX_COHORT_SD, MAX_HISTORY_YEARS, MAX_IDS, MAX_PROVIDERS, MAX_STUDENTS, MIN_STUDENTS, Selection, SimError, SimSpec,
+    parse_school_year,
+};
 pub use truth::{
-    CalendarParams, Category, DemographicParams, DoseResponseParams, EffectParams, GradeParams, MeasurementParams,
-    MissingnessParams, ModelParams, ProviderTruth, SchoolTruth, SelectionParams, SessionParams, Summary, Truth,
-    TutorTruth, WindowBounds,
+    CalendarParams, Category, CohortTruth, DemographicParams, DoseResponseParams, EffectParams, GradeParams,
+    MeasurementParams, MissingnessParams, ModelParams, ProviderTruth, SchoolTruth, SelectionParams, SessionParams,
+    Summary, Truth, TutorTruth, WindowBounds,
 };
 pub use write::{CONTRACT_FILE, FILE_NAMES, contract_toml, write, write_contract};

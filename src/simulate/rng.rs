@@ -16,6 +16,14 @@ impl Rng {
     pub(super) fn new(seed: u64) -> Self {
         Rng(ChaCha8Rng::seed_from_u64(seed))
     }
+    /// A generator of its own for draws added after the model's fixed order: the same key
+    /// as [`Rng::new`] on another ChaCha8 stream (`stream` > 0), so its draws leave every
+    /// draw of stream 0 as it was.
+    pub(super) fn stream(seed: u64, stream: u64) -> Self {
+        let mut r = ChaCha8Rng::seed_from_u64(seed);
+        r.set_stream(stream);
+        Rng(r)
+    }
     pub(super) fn unif(&mut self) -> f64 {
         self.0.random::<f64>()
     }

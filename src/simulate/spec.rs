@@ -8,13 +8,20 @@ pub const MIN_STUDENTS: usize = 50;
 pub const MAX_STUDENTS: usize = 250_000;
 /// Largest allowed `SimSpec::providers`.
 pub const MAX_PROVIDERS: usize = 26;
+/// Largest allowed `SimSpec::history_years`.
+pub const MAX_HISTORY_YEARS: usize = 10;
+/// Largest allowed `SimSpec::cohort_sd` (scale points per 28 instructional weeks).
+pub const MAX_COHORT_SD: f64 = 20.0;
+/// Most student IDs a district may need (current cohort, every history cohort and messy
+/// mode's unknown students), so that 6-digit IDs stay distinct and quick to draw.
+pub const MAX_IDS: usize = 750_000;
 
 /// What to simulate.
 ///
-/// The last three fields are settings for simulation studies (docs/methods.md,
-/// "Calibration of the OC curves"); at their defaults the district is today's model, and
-/// they are left out of `truth.json`'s `spec`, so a default spec writes the same files as
-/// before they existed.
+/// The last five fields are settings for simulation studies (docs/methods.md,
+/// "Calibration of the OC curves" and "Several history years"); at their defaults the
+/// district is today's model, and they are left out of `truth.json`'s `spec`, so a default
+/// spec writes the same files as before they existed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SimSpec {
     /// Number of students in the current-year roster (`MIN_STUDENTS..=MAX_STUDENTS`).
@@ -54,6 +61,16 @@ pub struct SimSpec {
     /// random number is drawn for it.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub low_income_growth: f64,
+    /// Prior school years written to `history.csv` (`1..=MAX_HISTORY_YEARS`, default 1):
+    /// years Y−h..Y−1, each a fresh cohort of the same model with its own students and IDs.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub history_years: usize,
+    /// SD of the school-year growth shift ν_y (scale points per 28 instructional weeks,
+    /// default 0): every student's growth rate of school year y (each history year and the
+    /// current year) is shifted by ν_y ~ N(0, cohort_sd²), the between-year drift of the
+    /// business-as-usual level.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cohort_sd: f64,
 }
 
 /// Who is tutored.
@@ -87,6 +104,14 @@ fn is_true(b: &bool) -> bool {
     *b
 }
 
+fn one() -> usize {
+    1
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
+}
+
 impl Default for SimSpec {
     fn default() -> Self {
         SimSpec {
@@ -100,6 +125,8 @@ impl Default for SimSpec {
             selection: Selection::default(),
             dosage_selection: true,
             low_income_growth: 0.0,
+            history_years: 1,
+            cohort_sd: 0.0,
         }
     }
 }
@@ -151,6 +178,43 @@ pub enum SimError {
     /// A low-income growth shortfall that is not a number in `[-15, 15]` points.
     #[error("low_income_growth must be a number of scale points between -15 and 15, got {0}")]
     LowIncomeGrowth(f64),
+    /// `history_years` outside `1..=MAX_HISTORY_YEARS`.
+    #[error("history_years must be between 1 and {max}, got {got}")]
+    HistoryYears {
+        /// Requested number.
+        got: usize,
+        /// Maximum allowed.
+        max: usize,
+    },
+    /// `cohort_sd` not a number in `[0, MAX_COHORT_SD]`.
+    #[error("cohort_sd must be a number between 0 and {max} scale points, got {got}")]
+    CohortSd {
+        /// Requested SD.
+        got: f64,
+        /// Maximum allowed.
+        max: f64,
+    },
+    /// More students over all cohorts than 6-digit IDs allow ([`MAX_IDS`]).
+    #[error(
+        "{students} students with {years} history years need about {needed} distinct IDs, more than {max}: \
+         fewer students or history years"
+    )]
+    TooManyIds {
+        /// Current-year students.
+        students: usize,
+        /// History years.
+        years: usize,
+        /// IDs needed.
+        needed: usize,
+        /// Maximum.
+        max: usize,
+    },
+}
+
+/// Student IDs a spec may draw: the current cohort, up to `1.05 N` per history year and
+/// messy mode's unknown students (at most `N/2 + 1000`).
+pub(super) fn ids_needed(students: usize, history_years: usize) -> usize {
+    students + history_years * (students + students.div_ceil(20)) + students / 2 + 1000
 }
 
 /// Checks `spec` and returns the first calendar year of its school year.
@@ -177,6 +241,17 @@ pub(super) fn check(spec: &SimSpec) -> Result<i32, SimError> {
     }
     if !(-15.0..=15.0).contains(&spec.low_income_growth) {
         return Err(SimError::LowIncomeGrowth(spec.low_income_growth));
+    }
+    if !(1..=MAX_HISTORY_YEARS).contains(&spec.history_years) {
+        return Err(SimError::HistoryYears { got: spec.history_years, max: MAX_HISTORY_YEARS });
+    }
+    if !(0.0..=MAX_COHORT_SD).contains(&spec.cohort_sd) {
+        return Err(SimError::CohortSd { got: spec.cohort_sd, max: MAX_COHORT_SD });
+    }
+    let needed = ids_needed(spec.students, spec.history_years);
+    if needed > MAX_IDS {
+        let (students, years) = (spec.students, spec.history_years);
+        return Err(SimError::TooManyIds { students, years, needed, max: MAX_IDS });
     }
     parse_school_year(&spec.school_year).ok_or_else(|| SimError::BadSchoolYear(spec.school_year.clone()))
 }

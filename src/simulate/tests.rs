@@ -556,6 +556,17 @@ fn spec_validation() {
     assert!(ok.dosage_selection);
     assert_eq!(parse_school_year("2025-26"), Some(2025));
     assert_eq!(parse_school_year("1999-00"), Some(1999));
+    assert_eq!((ok.history_years, ok.cohort_sd), (1, 0.0));
+    for h in [0, MAX_HISTORY_YEARS + 1] {
+        assert_eq!(err(SimSpec { history_years: h, ..ok.clone() }), SimError::HistoryYears { got: h, max: 10 });
+    }
+    for sd in [-0.5, MAX_COHORT_SD + 1.0, f64::NAN, f64::INFINITY] {
+        assert!(matches!(err(SimSpec { cohort_sd: sd, ..ok.clone() }), SimError::CohortSd { .. }), "{sd}");
+    }
+    // The largest district fits with one history year, not with two.
+    let big = SimSpec { students: MAX_STUDENTS, history_years: 2, ..ok.clone() };
+    assert!(matches!(err(big), SimError::TooManyIds { years: 2, needed: 901_000, .. }));
+    assert!(spec::ids_needed(MAX_STUDENTS, 1) <= MAX_IDS);
 }
 
 #[test]
@@ -693,4 +704,121 @@ fn without_dosage_selection_attendance_and_the_post_test_do_not_depend_on_the_st
     let (low, high) = missing_by_attendance(&u);
     assert!((low - high).abs() < 0.06, "missing spring: low attenders {low}, high {high}");
     assert!(serde_json::to_string(&u.truth.spec).unwrap().contains("\"dosage_selection\":false"));
+}
+
+/// Distinct student IDs of each school year of a history file.
+fn history_ids_by_year(d: &District) -> BTreeMap<&str, BTreeSet<&str>> {
+    let mut out: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for h in &d.history {
+        out.entry(h.school_year.as_str()).or_default().insert(h.student_id.as_str());
+    }
+    out
+}
+
+#[test]
+fn several_history_years_are_fresh_cohorts_and_leave_the_rest_as_it_was() {
+    let base = &clean().0;
+    let d = generate(&SimSpec { history_years: 3, ..spec(N, 11, false) }).unwrap();
+    // The current year and the history year Y−1 are the default district's, row for row.
+    assert_eq!((&d.roster, &d.sessions, &d.assessments), (&base.roster, &base.sessions, &base.assessments));
+    let y1: Vec<&HistoryRow> = d.history.iter().filter(|h| h.school_year == "2024-25").collect();
+    assert_eq!(y1, base.history.iter().collect::<Vec<_>>());
+    // Three cohorts whose IDs never collide with each other or with the roster.
+    let by_year = history_ids_by_year(&d);
+    assert_eq!(by_year.keys().copied().collect::<Vec<_>>(), vec!["2022-23", "2023-24", "2024-25"]);
+    let roster: BTreeSet<&str> = d.roster.iter().map(|r| r.student_id.as_str()).collect();
+    let mut all: BTreeSet<&str> = BTreeSet::new();
+    for (year, ids) in &by_year {
+        assert!((N * 90 / 100..=N * 110 / 100).contains(&ids.len()), "{year}: {} students", ids.len());
+        assert!(ids.is_disjoint(&roster), "{year}");
+        assert!(ids.is_disjoint(&all), "{year} repeats an ID of another year");
+        all.extend(ids.iter().copied());
+    }
+    // Each year's tests are dated in that year's windows, and rows are sorted by ID and date.
+    for h in &d.history {
+        let start = parse_school_year(&h.school_year).unwrap();
+        let (lo, hi) = window_bounds(&h.window, start).unwrap();
+        let date = NaiveDate::parse_from_str(&h.test_date, "%Y-%m-%d").unwrap();
+        assert!(date >= lo && date <= hi, "{h:?}");
+    }
+    assert!(d.history.windows(2).all(|w| (&w[0].student_id, &w[0].test_date) < (&w[1].student_id, &w[1].test_date)));
+    // The truth counts every cohort and records the years, without drift.
+    assert_eq!(d.truth.summary.n_history_students, all.len());
+    assert_eq!(d.truth.summary.history_rows, d.history.len());
+    assert_eq!(d.truth.schools.iter().map(|s| s.n_history_students).sum::<usize>(), all.len());
+    let years: Vec<(&str, bool, usize, f64)> = d
+        .truth
+        .cohorts
+        .iter()
+        .map(|c| (c.school_year.as_str(), c.current, c.n_students, c.growth_shift_points))
+        .collect();
+    assert_eq!(
+        years,
+        vec![
+            ("2022-23", false, by_year["2022-23"].len(), 0.0),
+            ("2023-24", false, by_year["2023-24"].len(), 0.0),
+            ("2024-25", false, by_year["2024-25"].len(), 0.0),
+            ("2025-26", true, N, 0.0),
+        ]
+    );
+    assert!(base.truth.cohorts.is_empty(), "a default district's truth is unchanged");
+    let json = serde_json::to_string(&d.truth).unwrap();
+    assert!(json.contains("\"history_years\":3") && !json.contains("cohort_sd"), "{}", &json[..300]);
+    // A fourth year leaves the three drawn before as they were.
+    let d4 = generate(&SimSpec { history_years: 4, ..spec(N, 11, false) }).unwrap();
+    let first3: Vec<&HistoryRow> = d4.history.iter().filter(|h| h.school_year != "2021-22").collect();
+    assert_eq!(first3, d.history.iter().collect::<Vec<_>>());
+    // The contract names every history year's winter break.
+    let text = contract_toml(&SimSpec { history_years: 3, ..SimSpec::default() });
+    let breaks = r#"breaks = [{ from = "2022-12-22", to = "2023-01-02" }, { from = "2023-12-22", to = "2024-01-02" }, { from = "2024-12-22", to = "2025-01-02" }]"#;
+    assert!(text.lines().any(|l| l == breaks), "{text}");
+}
+
+#[test]
+fn messy_mode_with_several_history_years_invents_no_history_id() {
+    let d = generate(&SimSpec { history_years: 2, ..spec(N, 11, true) }).unwrap();
+    let history: HashSet<&str> = d.history.iter().map(|h| h.student_id.as_str()).collect();
+    let roster: HashSet<String> = d.roster.iter().map(|r| pad(&r.student_id)).collect();
+    let unknown: Vec<String> =
+        d.assessments.iter().map(|a| pad(&a.student_id)).filter(|id| !roster.contains(id)).collect();
+    assert!(!unknown.is_empty());
+    assert!(unknown.iter().all(|id| !history.contains(id.as_str())), "an unknown student is a history student");
+}
+
+#[test]
+fn cohort_drift_shifts_each_years_growth_and_is_recorded() {
+    let base = &clean().0;
+    let d = generate(&SimSpec { cohort_sd: 4.0, ..spec(N, 11, false) }).unwrap();
+    // Who is tutored, the sessions and the fall tests are unchanged; later scores move.
+    assert_eq!((&d.roster, &d.sessions), (&base.roster, &base.sessions));
+    let falls =
+        |d: &District| -> Vec<AssessmentRow> { d.assessments.iter().filter(|a| a.window == "fall").cloned().collect() };
+    assert_eq!(falls(&d), falls(base));
+    assert_ne!(d.assessments, base.assessments);
+    let shifts: Vec<(&str, bool, f64)> =
+        d.truth.cohorts.iter().map(|c| (c.school_year.as_str(), c.current, c.growth_shift_points)).collect();
+    assert_eq!(shifts.len(), 2);
+    assert_eq!((shifts[0].0, shifts[0].1, shifts[1].0, shifts[1].1), ("2024-25", false, "2025-26", true));
+    assert!(shifts.iter().all(|s| s.2 != 0.0 && s.2.abs() < 4.0 * 5.0), "{shifts:?}");
+    // The same shifts with more history years (their own stream, current year first).
+    let d3 = generate(&SimSpec { cohort_sd: 4.0, history_years: 3, ..spec(N, 11, false) }).unwrap();
+    let nu3: Vec<f64> = d3.truth.cohorts.iter().map(|c| c.growth_shift_points).collect();
+    assert_eq!(&nu3[2..], &[shifts[0].2, shifts[1].2]);
+    // The history cohort is the same students: each spring score moves by about
+    // ν · weeks / 28 (the SEM, which depends on the status, moves a little too).
+    let spring = |d: &District| -> BTreeMap<String, f64> {
+        d.history
+            .iter()
+            .filter(|h| h.window == "spring")
+            .map(|h| (h.student_id.clone(), h.scale_score.parse().unwrap()))
+            .collect()
+    };
+    let (a, b) = (spring(base), spring(&d));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    let diff = mean(&a.iter().map(|(k, v)| b[k] - v).collect::<Vec<_>>()).unwrap();
+    let weeks = base.truth.model.calendar.mean_weeks_fall_to_spring;
+    let expected = shifts[0].2 * weeks / 28.0;
+    assert!((diff - expected).abs() < 0.3, "spring scores moved {diff:.3}, expected {expected:.3}");
+    let json = serde_json::to_string(&d.truth).unwrap();
+    assert!(json.contains("\"cohort_sd\":4.0") && json.contains("\"growth_shift_points\""));
 }

@@ -9,7 +9,7 @@ use super::generate::{StudentSim, World};
 use super::messy::MessyTruth;
 // `model_params` copies every parameter of the model into the truth.
 use super::model::*;
-use super::spec::SimSpec;
+use super::spec::{SimSpec, school_year_label};
 
 /// Everything known about how the data were made (`truth.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +32,27 @@ pub struct Truth {
     pub tutors: Vec<TutorTruth>,
     /// Faults injected in messy mode (`null` in clean mode).
     pub messy: Option<MessyTruth>,
+    /// Per school year, oldest history year first and the current year last: students and
+    /// the realised growth shift ν_y. Written only when `spec.history_years` or
+    /// `spec.cohort_sd` is not at its default (a default district's truth is unchanged).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cohorts: Vec<CohortTruth>,
+}
+
+/// One school year of a district with several history years or cohort drift.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CohortTruth {
+    /// `"2023-24"`.
+    pub school_year: String,
+    /// `true` for the tutoring year, `false` for a history year.
+    pub current: bool,
+    /// Students of the cohort (roster or history).
+    pub n_students: usize,
+    /// ν_y: shift of every student's growth rate (points per 28 instructional weeks; not
+    /// rounded).
+    pub growth_shift_points: f64,
+    /// ν_y / σ.
+    pub growth_shift_sd: f64,
 }
 
 /// Parameters of the data-generating model (see the module docs).
@@ -283,7 +304,7 @@ pub struct Summary {
     pub n_spring_missing_tutored: usize,
     /// Comparison students without a spring test.
     pub n_spring_missing_comparison: usize,
-    /// History-cohort students.
+    /// History-cohort students (every history year).
     pub n_history_students: usize,
     /// Rows in roster.csv (incl. messy duplicates).
     pub roster_rows: usize,
@@ -416,7 +437,33 @@ pub(super) fn build(
         providers: providers(world),
         tutors: tutors(world),
         messy,
+        cohorts: cohorts(spec, world),
     }
+}
+
+/// [`Truth::cohorts`]: empty at the default `history_years` and `cohort_sd`.
+fn cohorts(spec: &SimSpec, world: &World) -> Vec<CohortTruth> {
+    if spec.history_years == 1 && spec.cohort_sd == 0.0 {
+        return Vec::new();
+    }
+    let nu = &world.cohort_shifts;
+    let cohort = |school_year: String, current: bool, n_students: usize, shift: f64| CohortTruth {
+        school_year,
+        current,
+        n_students,
+        growth_shift_points: shift,
+        growth_shift_sd: shift / SCALE_SD,
+    };
+    let mut out: Vec<CohortTruth> = world
+        .earlier
+        .iter()
+        .zip(&nu[2..])
+        .rev()
+        .map(|(y, &shift)| cohort(y.label.clone(), false, y.students.len(), shift))
+        .collect();
+    out.push(cohort(school_year_label(world.year - 1), false, world.history.len(), nu[1]));
+    out.push(cohort(school_year_label(world.year), true, world.students.len(), nu[0]));
+    out
 }
 
 fn summary(world: &World, rows: RowCounts) -> Summary {
@@ -437,7 +484,7 @@ fn summary(world: &World, rows: RowCounts) -> Summary {
         mean_fall_score_comparison: mean(&fall_c).map(r4),
         n_spring_missing_tutored: tutored.iter().filter(|s| !s.has_spring).count(),
         n_spring_missing_comparison: students.iter().filter(|s| !s.tutored && !s.has_spring).count(),
-        n_history_students: world.history.len(),
+        n_history_students: world.history.len() + world.earlier.iter().map(|y| y.students.len()).sum::<usize>(),
         roster_rows: rows.roster,
         session_rows: rows.sessions,
         assessment_rows: rows.assessments,
@@ -451,7 +498,7 @@ fn schools(world: &World) -> Vec<SchoolTruth> {
         per_school[st.p.school].0 += 1;
         per_school[st.p.school].1 += usize::from(st.tutored);
     }
-    for h in &world.history {
+    for h in world.history.iter().chain(world.earlier.iter().flat_map(|y| &y.students)) {
         per_school[h.p.school].2 += 1;
     }
     world

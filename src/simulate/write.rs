@@ -67,11 +67,16 @@ pub fn write_contract(spec: &SimSpec, dir: &Path) -> Result<PathBuf, OutputError
 
 /// A contract for a simulated district: fall-to-spring growth with the simulator's test
 /// windows as date ranges, 20 attended sessions, enrolled by 15 November of the school
-/// year's first calendar year, and the winter break of both the current and the history year.
+/// year's first calendar year, and the winter break of the current year and of every
+/// history year (`SimSpec::history_years`, oldest first).
 pub fn contract_toml(spec: &SimSpec) -> String {
     let start: i32 = parse_school_year(&spec.school_year).unwrap_or(2025);
     let next = start + 1;
-    let prev = start - 1;
+    let history_breaks: Vec<String> = (1..=spec.history_years as i32)
+        .rev()
+        .map(|h| format!("{{ from = \"{}-12-22\", to = \"{}-01-02\" }}", start - h, start - h + 1))
+        .collect();
+    let history_breaks = history_breaks.join(", ");
     let bounds = |w: &str| {
         let (from, to) = window_bounds(w, start).expect("fall and spring windows are defined");
         (iso(from), iso(to))
@@ -103,7 +108,7 @@ breaks = [{{ from = "{start}-12-22", to = "{next}-01-02" }}]
 # The history year's weeks skip its own winter break, as the current year's do; without it
 # the norms expect too little growth of every current student (docs/methods.md 10.5).
 [history]
-breaks = [{{ from = "{prev}-12-22", to = "{start}-01-02" }}]
+breaks = [{history_breaks}]
 
 [eligibility]
 enrolled_by = "{start}-11-15"

@@ -12,6 +12,7 @@ mod failsafe_input;
 mod failsafe_output;
 mod fuzz_inputs;
 mod fuzz_mutation;
+mod history_years;
 mod messy;
 mod norms;
 mod parquet_input;

@@ -1,34 +1,58 @@
-//! The prior-year cohort of `history.csv`: other students, same schools and school
-//! effects, the same model without tutoring, fall and spring tests only.
+//! The prior-year cohorts of `history.csv`: other students, same schools and school
+//! effects, the same model without tutoring, fall and spring tests only. Year Y−1 is drawn
+//! in the model's fixed order; the years before it (`SimSpec::history_years` > 1) on a
+//! ChaCha8 stream of their own ([`draw_earlier_years`]).
+
+use chrono::NaiveDate;
 
 use super::render::{sid_str, yn};
-use super::{HistStudent, SchoolSim, Test, Window, World};
+use super::schools::history_test_dates;
+use super::{HistStudent, SchoolSim, Test, Window};
 use crate::simulate::calendar::Calendar;
 use crate::simulate::model::{MISS_SPRING_COMPARISON, expected_status, student_test_date};
-use crate::simulate::rng::Rng;
+use crate::simulate::rng::{IdPool, Rng};
 use crate::simulate::rows::HistoryRow;
+use crate::simulate::spec::school_year_label;
 
 use super::students::{draw_exit, draw_person};
 
-/// The history cohort, one student per ID (sorted), and their tests in (student, date)
-/// order. A student who leaves the district or misses the spring test has the fall test
-/// only.
+/// ChaCha8 stream (of the spec's seed) of the history years before Y−1.
+const EARLIER_YEARS_STREAM: u64 = 2;
+
+/// One history cohort: the school year, its students (sorted by ID) and their tests in
+/// (student, date) order.
+pub(in crate::simulate) struct HistoryYear {
+    /// `"2023-24"`.
+    pub(in crate::simulate) label: String,
+    pub(in crate::simulate) students: Vec<HistStudent>,
+    pub(in crate::simulate) tests: Vec<Test>,
+}
+
+/// A history cohort, one student per ID (sorted), and their tests in (student, date)
+/// order: schools test on `dates` (fall, spring; one pair per school) of the year `hcal`,
+/// and every student's growth rate is shifted by `shift` (ν_y). A student who leaves the
+/// district or misses the spring test has the fall test only.
 pub(super) fn draw_history(
     rng: &mut Rng,
     hcal: &Calendar,
     schools: &[SchoolSim],
     weights: &[f64],
+    dates: &[(NaiveDate, NaiveDate)],
     hist_ids: &[u32],
+    shift: f64,
     low_income_growth: f64,
 ) -> (Vec<HistStudent>, Vec<Test>) {
     let mut hist_students: Vec<HistStudent> = Vec::with_capacity(hist_ids.len());
     let mut hist_tests: Vec<Test> = Vec::with_capacity(2 * hist_ids.len());
     for &id in hist_ids {
-        let p = draw_person(rng, schools, weights, low_income_growth);
-        let sch = &schools[p.school];
+        let mut p = draw_person(rng, schools, weights, low_income_growth);
+        if shift != 0.0 {
+            p.rate += shift;
+        }
         let g = p.grade_idx;
-        let fall_date = student_test_date(rng, hcal, sch.h_fall);
-        let spring_date = student_test_date(rng, hcal, sch.h_spring);
+        let (fall, spring) = dates[p.school];
+        let fall_date = student_test_date(rng, hcal, fall);
+        let spring_date = student_test_date(rng, hcal, spring);
         hist_tests.push(Test::fall(rng, id, fall_date, &p));
         let exit = draw_exit(rng, hcal, hcal.first_day);
         let missing = rng.bern(MISS_SPRING_COMPARISON);
@@ -41,19 +65,55 @@ pub(super) fn draw_history(
     (hist_students, hist_tests)
 }
 
-/// The rows of `history.csv`: one per history test, with the student's school and
+/// The history years Y−2, Y−3, … (one per entry of `shifts`, their ν_y), each on its own
+/// calendar with its own school test dates and `round(n · U(0.95, 1.05))` students whose
+/// IDs come from `pool` (so they collide with no other cohort). Drawn from the
+/// [`EARLIER_YEARS_STREAM`] of `seed` in that order, so a further year leaves the earlier
+/// ones as they were, and year Y−1 and the current year are unchanged.
+pub(super) fn draw_earlier_years(
+    seed: u64,
+    year: i32,
+    n: usize,
+    schools: &[SchoolSim],
+    weights: &[f64],
+    pool: &mut IdPool,
+    shifts: &[f64],
+    low_income_growth: f64,
+) -> Vec<HistoryYear> {
+    let mut rng = Rng::stream(seed, EARLIER_YEARS_STREAM);
+    let mut out = Vec::with_capacity(shifts.len());
+    for (i, &shift) in shifts.iter().enumerate() {
+        let start = year - 2 - i as i32;
+        let cal = Calendar::new(start);
+        let dates: Vec<(NaiveDate, NaiveDate)> = schools.iter().map(|_| history_test_dates(&mut rng, &cal)).collect();
+        let n_year = ((n as f64) * rng.range(0.95, 1.05)).round() as usize;
+        let mut ids: Vec<u32> = (0..n_year).map(|_| pool.draw(&mut rng)).collect();
+        ids.sort_unstable();
+        let (students, tests) = draw_history(&mut rng, &cal, schools, weights, &dates, &ids, shift, low_income_growth);
+        out.push(HistoryYear { label: school_year_label(start), students, tests });
+    }
+    out
+}
+
+/// The rows of `history.csv` of one cohort: one per test, with the student's school and
 /// demographics.
-pub(super) fn history_rows(world: &World, hist_tests: &[Test], subject: &str, school_year: &str) -> Vec<HistoryRow> {
-    let mut out = Vec::with_capacity(hist_tests.len());
+pub(super) fn history_rows(
+    schools: &[SchoolSim],
+    cohort: &[HistStudent],
+    tests: &[Test],
+    subject: &str,
+    school_year: &str,
+) -> Vec<HistoryRow> {
+    let mut out = Vec::with_capacity(tests.len());
     let mut pos = 0usize;
-    for t in hist_tests {
-        while world.history[pos].id != t.sid {
+    for t in tests {
+        while cohort[pos].id != t.sid {
             pos += 1;
         }
-        let p = &world.history[pos].p;
+        let p = &cohort[pos].p;
         out.push(HistoryRow {
             student_id: sid_str(t.sid),
-            school_id: world.schools[p.school].id.clone(),
+            school_id: schools[p.school].id.clone(),
             subject: subject.to_string(),
             test_date: t.date.to_string(),
             window: t.window.as_str().to_string(),

@@ -6,7 +6,10 @@
 //! and selection into tutoring ([`students`]); providers and tutors for the tutored
 //! ([`assign`]); scheduled sessions ([`sessions`]); winter and spring tests ([`scores`]);
 //! the prior-year cohort ([`history`]); then, in messy mode only, the faults
-//! ([`super::messy`]). Changing that order changes every file a seed writes.
+//! ([`super::messy`]). Changing that order changes every file a seed writes. Draws added
+//! for simulation studies come from ChaCha8 streams of their own (the growth shifts ν_y of
+//! `SimSpec::cohort_sd` and the history years before Y−1), so at their defaults no draw of
+//! the fixed order changes.
 
 mod assign;
 mod history;
@@ -24,6 +27,9 @@ use super::model::{FALL_MEAN, GRADES, MINUTES_CLIP, MINUTES_NOISE_SD, REF_WEEKS,
 use super::rng::Rng;
 use super::rows::{AssessmentRow, HistoryRow, RosterRow, SessionRow};
 use super::spec::{self, SimError, SimSpec, school_year_label};
+
+/// ChaCha8 stream (of the spec's seed) of the school-year growth shifts ν_y.
+const COHORT_SHIFT_STREAM: u64 = 1;
 use super::truth::{self, Truth};
 
 use render::sid_str;
@@ -65,21 +71,40 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
     let providers = schools::draw_providers(&mut rng, spec.providers, spec.provider_effects.as_deref());
     schools::link_providers(&mut rng, &mut schools, spec.providers);
 
-    let (mut pool, ids, hist_ids) = students::draw_ids(&mut rng, spec.students);
+    let shifts = cohort_shifts(spec);
+    let earlier_ids = spec::ids_needed(spec.students, spec.history_years) - spec::ids_needed(spec.students, 1);
+    let (mut pool, ids, hist_ids) = students::draw_ids(&mut rng, spec.students, earlier_ids);
     let (mut students, mut tests) = students::draw_students(&mut rng, &cal, &schools, &weights, &ids, spec);
+    if shifts[0] != 0.0 {
+        students.iter_mut().for_each(|st| st.p.rate += shifts[0]);
+    }
     let members = assign::assign_providers(&mut rng, &mut students, &schools, spec.providers);
     let tutors = assign::draw_tutors(&mut rng, &providers, &mut students, members, schools.len());
     let sessions = sessions::draw_sessions(&mut rng, &cal, &providers, &mut students, spec.dosage_selection);
     let weeks_fall_to_spring =
         scores::draw_later_tests(&mut rng, &cal, &providers, &tutors, &mut students, &mut tests, spec.dosage_selection);
+    let h_dates: Vec<(NaiveDate, NaiveDate)> = schools.iter().map(|s| (s.h_fall, s.h_spring)).collect();
     let (hist_students, hist_tests) =
-        history::draw_history(&mut rng, &hcal, &schools, &weights, &hist_ids, spec.low_income_growth);
+        history::draw_history(&mut rng, &hcal, &schools, &weights, &h_dates, &hist_ids, shifts[1], spec.low_income_growth);
+    let earlier =
+        history::draw_earlier_years(spec.seed, year, spec.students, &schools, &weights, &mut pool, &shifts[2..], spec.low_income_growth);
     // Sessions are drawn in (student, date) order already, and so are the history tests;
     // the current year's tests are not.
     tests.sort_by_key(|t| (t.sid, t.date, t.window));
 
-    let world =
-        World { year, cal, hcal, schools, providers, tutors, students, history: hist_students, weeks_fall_to_spring };
+    let world = World {
+        year,
+        cal,
+        hcal,
+        schools,
+        providers,
+        tutors,
+        students,
+        history: hist_students,
+        earlier,
+        cohort_shifts: shifts,
+        weeks_fall_to_spring,
+    };
     let roster = render::roster(&world);
     let (roster, session_rows, assessment_rows, messy_truth) = if spec.messy {
         let (r, s, a, m) = messy::apply(&mut rng, spec, &world, &mut pool, roster, sessions, tests);
@@ -90,7 +115,14 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
         (roster, s, a, None)
     };
     let hist_year = school_year_label(year - 1);
-    let history = history::history_rows(&world, &hist_tests, &spec.subject, &hist_year);
+    let mut history = history::history_rows(&world.schools, &world.history, &hist_tests, &spec.subject, &hist_year);
+    for y in &world.earlier {
+        history.extend(history::history_rows(&world.schools, &y.students, &y.tests, &spec.subject, &y.label));
+    }
+    if !world.earlier.is_empty() {
+        // IDs never repeat across years, so (ID, date) keeps each student's rows together.
+        history.sort_by(|a, b| (&a.student_id, &a.test_date).cmp(&(&b.student_id, &b.test_date)));
+    }
 
     let rows = truth::RowCounts {
         roster: roster.len(),
@@ -102,6 +134,19 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
     let student_effects =
         world.students.iter().filter(|st| st.tutored).map(|st| (sid_str(st.id), st.effect_spring)).collect();
     Ok(District { roster, sessions: session_rows, assessments: assessment_rows, history, truth, student_effects })
+}
+
+/// The growth shifts ν_y ~ N(0, cohort_sd²) of the current year, Y−1, …, Y−h, in that
+/// order, from their own stream (so more history years leave the earlier shifts as they
+/// were); all exactly 0 when `cohort_sd` is 0.
+fn cohort_shifts(spec: &SimSpec) -> Vec<f64> {
+    let mut rng = Rng::stream(spec.seed, COHORT_SHIFT_STREAM);
+    (0..=spec.history_years)
+        .map(|_| {
+            let z = rng.normal();
+            if spec.cohort_sd == 0.0 { 0.0 } else { spec.cohort_sd * z }
+        })
+        .collect()
 }
 
 /// Everything drawn before rendering: the typed district the tables and the truth are
@@ -118,8 +163,13 @@ pub(super) struct World {
     pub(super) tutors: Vec<TutorSim>,
     /// Current-year students, in student-ID order.
     pub(super) students: Vec<StudentSim>,
-    /// The prior-year cohort, in student-ID order.
+    /// The prior-year cohort (year Y−1), in student-ID order.
     pub(super) history: Vec<HistStudent>,
+    /// The history years before Y−1 (Y−2 first), when `SimSpec::history_years` > 1.
+    pub(super) earlier: Vec<history::HistoryYear>,
+    /// ν_y of the current year, Y−1, Y−2, … (points per 28 instructional weeks; all 0 at
+    /// the default `cohort_sd`).
+    pub(super) cohort_shifts: Vec<f64>,
     /// Instructional weeks from each current student's fall test to their spring date.
     pub(super) weeks_fall_to_spring: Vec<f64>,
 }

@@ -1,6 +1,8 @@
 //! Schools (effects, sizes, test dates), providers (effects, attendance, cancellations,
 //! session length, group size) and which schools each provider serves.
 
+use chrono::NaiveDate;
+
 use super::{ProviderSim, SchoolSim};
 use crate::simulate::calendar::{Calendar, add_days, ymd};
 use crate::simulate::model::{ATTEND_RANGE, CANCEL_RANGE, MAX_PROVIDER_EFFECT_SD, SCHOOL_SD, SESSION_LENGTHS};
@@ -19,8 +21,7 @@ pub(super) fn draw_schools(rng: &mut Rng, spec: &SimSpec, cal: &Calendar, hcal: 
             let fall = cal.next_school_day(add_days(ymd(year, 9, 2), rng.int(0, 21) as u64));
             let winter = cal.next_school_day(add_days(ymd(year + 1, 1, 12), rng.int(0, 14) as u64));
             let spring = cal.next_school_day(add_days(ymd(year + 1, 4, 27), rng.int(0, 18) as u64));
-            let h_fall = hcal.next_school_day(add_days(ymd(year - 1, 9, 2), rng.int(0, 21) as u64));
-            let h_spring = hcal.next_school_day(add_days(ymd(year, 4, 27), rng.int(0, 18) as u64));
+            let (h_fall, h_spring) = history_test_dates(rng, hcal);
             SchoolSim {
                 id: format!("S{:02}", s + 1),
                 effect,
@@ -35,6 +36,15 @@ pub(super) fn draw_schools(rng: &mut Rng, spec: &SimSpec, cal: &Calendar, hcal: 
             }
         })
         .collect()
+}
+
+/// A school's fall and spring test dates in a history year (`cal`): the next school day of
+/// 2 Sep + U{0..21} days and of 27 Apr + U{0..18} days.
+pub(super) fn history_test_dates(rng: &mut Rng, cal: &Calendar) -> (NaiveDate, NaiveDate) {
+    let y = cal.start_year;
+    let fall = cal.next_school_day(add_days(ymd(y, 9, 2), rng.int(0, 21) as u64));
+    let spring = cal.next_school_day(add_days(ymd(y + 1, 4, 27), rng.int(0, 18) as u64));
+    (fall, spring)
 }
 
 /// `k_prov` providers: the effect grid `0.30 · r/(K−1)` (or the `chosen` effects) assigned

@@ -14,11 +14,11 @@ use crate::simulate::rng::{IdPool, Rng};
 use crate::simulate::spec::{Selection, SimSpec};
 
 /// The ID pool and the sorted IDs of the current cohort (`n`) and of the history cohort
-/// (`round(n · U(0.95, 1.05))`), all distinct; the pool stays open for messy mode's
-/// unknown students.
-pub(super) fn draw_ids(rng: &mut Rng, n: usize) -> (IdPool, Vec<u32>, Vec<u32>) {
+/// (`round(n · U(0.95, 1.05))`), all distinct; the pool stays open for the history years
+/// before Y−1 (`earlier` more IDs at most) and messy mode's unknown students.
+pub(super) fn draw_ids(rng: &mut Rng, n: usize, earlier: usize) -> (IdPool, Vec<u32>, Vec<u32>) {
     let n_hist = ((n as f64) * rng.range(0.95, 1.05)).round() as usize;
-    let mut pool = IdPool::new(n + n_hist + n / 2 + 1000);
+    let mut pool = IdPool::new(n + n_hist + n / 2 + 1000 + earlier);
     let mut ids: Vec<u32> = (0..n).map(|_| pool.draw(rng)).collect();
     let mut hist_ids: Vec<u32> = (0..n_hist).map(|_| pool.draw(rng)).collect();
     ids.sort_unstable();

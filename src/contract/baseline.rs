@@ -49,7 +49,7 @@ pub fn decision_k(rule: DecisionRule, level: f64) -> f64 {
 
 fn statistic(kind: MetricKind) -> Statistic {
     match kind {
-        MetricKind::ShareMeeting => Statistic::Share,
+        MetricKind::ShareMeeting | MetricKind::ShareMeetingVsComparison => Statistic::Share,
         MetricKind::MeanCgi | MetricKind::EffectSize => Statistic::Mean,
         MetricKind::MedianSgp => Statistic::Median,
     }
@@ -80,6 +80,11 @@ pub enum BaselineError {
     EffectModel(#[from] settle::EffectModelError),
     #[error(transparent)]
     Oc(#[from] oc::OcError),
+    #[error(
+        "obc baseline cannot yet set targets for metric.kind = \"share_meeting_vs_comparison\" (its OC curves \
+         are not implemented); obc check settles it"
+    )]
+    MetricNotSupported,
 }
 
 /// Runs the baseline. `history` holds every history student (provider `None`, analysed,
@@ -90,6 +95,9 @@ where
 {
     let b = &contract.baseline;
     let stat = statistic(contract.metric.kind);
+    if contract.metric.kind == MetricKind::ShareMeetingVsComparison {
+        return Err(BaselineError::MetricNotSupported);
+    }
     if history.is_empty() {
         return Err(BaselineError::NoStudents);
     }
@@ -267,7 +275,7 @@ where
         let met = settle::outcome_met(outcome.kind, outcome.at_least, &shifted).unwrap_or(false);
         let score = shifted.score.as_ref().ok();
         match self.contract.metric.kind {
-            MetricKind::ShareMeeting => f64::from(u8::from(met)),
+            MetricKind::ShareMeeting | MetricKind::ShareMeetingVsComparison => f64::from(u8::from(met)),
             MetricKind::MeanCgi => score.and_then(|x| x.cgi).unwrap_or(f64::NAN),
             MetricKind::MedianSgp => score.and_then(|x| x.sgp).map_or(f64::NAN, f64::from),
             MetricKind::EffectSize => unreachable!("the effect size is computed from the residuals above"),

@@ -423,6 +423,10 @@ pub enum MetricKind {
     /// Covariate-adjusted difference in post-test scores from the comparison group, in
     /// pooled within-grade SDs (WWC-style adjusted effect size).
     EffectSize,
+    /// Share of counted students meeting the outcome minus the share of analysed comparison
+    /// students meeting it (−1 to 1): robust to a drift of the whole cohort against the
+    /// history the norms were fitted on (docs/methods.md 9).
+    ShareMeetingVsComparison,
 }
 
 impl MetricKind {
@@ -433,6 +437,9 @@ impl MetricKind {
             MetricKind::MedianSgp => "median student growth percentile (SGP) of counted students",
             MetricKind::EffectSize => {
                 "effect size against the comparison group: covariate-adjusted post-test difference in pooled within-grade SDs"
+            }
+            MetricKind::ShareMeetingVsComparison => {
+                "share of counted students meeting the outcome minus the share of comparison students meeting it"
             }
         }
     }
@@ -925,6 +932,14 @@ impl Contract {
                 ),
             );
         }
+        if self.metric.kind == MetricKind::ShareMeetingVsComparison && !self.contract.require_comparison {
+            return invalid(
+                "contract.require_comparison",
+                "metric.kind = \"share_meeting_vs_comparison\" is the share meeting minus the comparison group's \
+                 share: it cannot be settled without a comparison group, so require_comparison must stay true"
+                    .into(),
+            );
+        }
         if !(self.decision.level > 0.5 && self.decision.level < 1.0) {
             return invalid("decision.level", format!("must be between 0.5 and 1 (got {})", self.decision.level));
         }
@@ -1017,6 +1032,15 @@ impl Contract {
                 return invalid(
                     format!("{key}.value"),
                     format!("a share is between 0 and 1 (got {}); write 45% as 0.45", t.value),
+                );
+            }
+            if self.metric.kind == MetricKind::ShareMeetingVsComparison && !(-1.0..=1.0).contains(&t.value) {
+                return invalid(
+                    format!("{key}.value"),
+                    format!(
+                        "a difference of shares is between -1 and 1 (got {}); write 5 percentage points as 0.05",
+                        t.value
+                    ),
                 );
             }
             if self.metric.kind == MetricKind::MedianSgp && !(1.0..=99.0).contains(&t.value) {

@@ -98,7 +98,8 @@ impl NoEstimateReason {
     /// The reason its text names ([`NoEstimateReason::Other`] when none does).
     pub fn from_text(text: &str) -> NoEstimateReason {
         use NoEstimate::*;
-        let metric = [NoCountedStudents, NoSgp, NoValue, EffectSizeWithComparison, NoEffectModel, NoPooledSd];
+        let metric =
+            [NoCountedStudents, NoSgp, NoValue, EffectSizeWithComparison, NoEffectModel, NoPooledSd, NoComparisonShare];
         if let Some(e) = metric.into_iter().find(|e| e.to_string() == text) {
             return NoEstimateReason::Metric(e);
         }
@@ -260,8 +261,10 @@ fn provider_metric(cx: &Context<'_>, prov: &str, idx: &[usize]) -> Result<Estima
     if idx.is_empty() {
         return Err(NoEstimate::NoCountedStudents);
     }
-    if contract.metric.kind != MetricKind::EffectSize {
-        return provider_estimate(contract, cx.students, idx, &cx.met, seed);
+    match contract.metric.kind {
+        MetricKind::EffectSize => {}
+        MetricKind::ShareMeetingVsComparison => return share_vs_comparison(cx, idx, seed),
+        _ => return provider_estimate(contract, cx.students, idx, &cx.met, seed),
     }
     let m = cx.effect.as_ref().ok_or(NoEstimate::NoEffectModel)?;
     let scale = m.scale(prov).ok_or(NoEstimate::NoPooledSd)?;
@@ -278,6 +281,28 @@ fn provider_metric(cx: &Context<'_>, prov: &str, idx: &[usize]) -> Result<Estima
         seed,
         inf.interval,
         contract.decision.level,
+    ))
+}
+
+/// A provider's share meeting minus the comparison group's, bootstrapped against the
+/// comparison replicates every provider shares.
+fn share_vs_comparison(cx: &Context<'_>, idx: &[usize], seed: u64) -> Result<Estimate, NoEstimate> {
+    let inf = &cx.contract.inference;
+    let c = &cx.comparison;
+    if c.idx.is_empty() {
+        return Err(NoEstimate::NoComparisonShare);
+    }
+    let v: Vec<f64> = idx.iter().map(|&i| if cx.met[i] == Some(true) { 1.0 } else { 0.0 }).collect();
+    let (cl, k) = clusters_of(inf.cluster, cx.students, idx);
+    Ok(estimate_share_difference(
+        &v,
+        &cl,
+        k,
+        (&c.resid, &c.cluster, c.k),
+        &c.reps,
+        seed,
+        inf.interval,
+        cx.contract.decision.level,
     ))
 }
 
@@ -320,6 +345,7 @@ mod tests {
             NoEstimateReason::Metric(EffectSizeWithComparison),
             NoEstimateReason::Metric(NoEffectModel),
             NoEstimateReason::Metric(NoPooledSd),
+            NoEstimateReason::Metric(NoComparisonShare),
             NoEstimateReason::Suppressed { counted: 6, min_cell: 10 },
             NoEstimateReason::Other("an older reason".into()),
         ];

@@ -450,6 +450,94 @@ pub struct Settlement {
     pub totals: PaymentResultTotals,
     #[serde(default)]
     pub warnings: Vec<Warning>,
+    /// Cohort drift against the history the norms were fitted on (`None`: written by an obc
+    /// older than this section).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Drift>,
+}
+
+// Settlement: cohort drift.
+
+/// Cohort drift at settlement (docs/methods.md 9): the comparison group's level of the
+/// metric against the history cohort's own level, and what the shift does to each decision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Drift {
+    Reported(DriftReport),
+    NotReported { reason: NoDrift },
+}
+
+/// Why the cohort drift is not reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum NoDrift {
+    #[error("no history file is named (the norms come from a norms file), so the history cohort's level is unknown")]
+    NoHistory,
+    #[error("the metric is measured against the concurrent comparison group already")]
+    RelativeMetric,
+    #[error("no history student could be scored on the metric")]
+    NoHistoryLevel,
+    #[error("no analysed comparison students, so the current cohort's level is unknown")]
+    NoComparison,
+}
+
+/// The history cohort's level of the metric, in sample (its students scored against the
+/// norms fitted on them), with its sampling SE.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryLevel {
+    #[serde(deserialize_with = "nan_if_null")]
+    pub point: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub se: f64,
+    /// History students scored on the metric.
+    pub n: u64,
+}
+
+/// The drift: history level, comparison level, the shift between them and the decisions it moves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftReport {
+    pub history: HistoryLevel,
+    /// The comparison group's level (its estimate in `settlement.comparison`).
+    #[serde(deserialize_with = "nan_if_null")]
+    pub comparison: f64,
+    pub comparison_low: Option<f64>,
+    pub comparison_high: Option<f64>,
+    /// comparison − history.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub shift: f64,
+    /// The comparison interval shifted by the history level, each half widened in
+    /// quadrature by `z × history.se` (`None` when the comparison has no interval).
+    pub shift_low: Option<f64>,
+    pub shift_high: Option<f64>,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub level: f64,
+    /// Providers with an estimate, in settlement order.
+    pub providers: Vec<DriftProvider>,
+}
+
+/// One provider's decisions as settled and with the shift removed from its estimate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftProvider {
+    pub provider: String,
+    /// Under `min_cell`: the verdicts stay (as the settled decisions do), the share of
+    /// replicates is withheld.
+    pub suppressed: bool,
+    /// Some tier's verdict differs without the shift.
+    pub changed: bool,
+    pub tiers: Vec<DriftTier>,
+}
+
+/// One tier's verdict as settled and with the shift removed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftTier {
+    pub name: String,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub threshold: f64,
+    pub settled: Verdict,
+    pub without_shift: Verdict,
+    pub changed: bool,
+    /// Share of the shifted replicates at least the threshold (withheld under `min_cell`).
+    pub p_at_least_without_shift: Option<f64>,
 }
 
 // Settlement: decisions.

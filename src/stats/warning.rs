@@ -61,13 +61,16 @@ pub enum WarningCode {
     Comparison,
     /// A value-added run's fixed effects or clusters limit the inference.
     ValueAdded,
+    /// The comparison group's level differs from the history cohort's (the interval of the
+    /// shift excludes 0) and some provider's decision would differ without the shift.
+    CohortDrift,
     /// Written as a plain string by an obc older than schema version 3.
     Other,
 }
 
 impl WarningCode {
     /// Every code, in declaration order.
-    pub const ALL: [WarningCode; 25] = [
+    pub const ALL: [WarningCode; 26] = [
         WarningCode::GlmStepTruncated,
         WarningCode::GlmBoundary,
         WarningCode::GlmNotConverged,
@@ -92,6 +95,7 @@ impl WarningCode {
         WarningCode::Partial,
         WarningCode::Comparison,
         WarningCode::ValueAdded,
+        WarningCode::CohortDrift,
         WarningCode::Other,
     ];
 }

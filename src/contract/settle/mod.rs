@@ -64,6 +64,7 @@ use crate::stats::wwc;
 
 mod audit;
 mod decision;
+mod drift;
 mod equity;
 mod estimate;
 mod fairness;
@@ -72,6 +73,7 @@ mod payment;
 
 pub use audit::*;
 pub use decision::*;
+pub use drift::*;
 pub use equity::*;
 pub use estimate::*;
 pub use fairness::*;
@@ -139,6 +141,7 @@ impl Settlement {
             audit: Vec::new(),
             totals: self.totals.clone(),
             warnings: self.warnings.clone(),
+            drift: self.drift.clone(),
         }
     }
 }
@@ -156,10 +159,13 @@ struct Context<'a> {
     comparison: Comparison,
     zpre: Vec<Option<f64>>,
     comp_rostered: u64,
+    /// The cohort drift's shift point, when it is reported.
+    shift: Option<f64>,
 }
 
-/// Settles a contract over scored students (module docs).
-pub fn settle(contract: &Contract, students: &[Student]) -> Settlement {
+/// Settles a contract over scored students (module docs). `history` is the history cohort's
+/// level of the metric ([`history_level`]) for the drift section, or why there is none.
+pub fn settle(contract: &Contract, students: &[Student], history: Result<&HistoryLevel, NoDrift>) -> Settlement {
     let mut warnings = Vec::new();
     let (met, reason) = outcomes(contract, students);
     let counted: Vec<bool> = met.iter().map(Option::is_some).collect();
@@ -172,15 +178,30 @@ pub fn settle(contract: &Contract, students: &[Student]) -> Settlement {
     let comparison = comparison_group(contract, students, &counted, &met, effect.as_ref());
     let zpre = within_grade_z(students, &counted);
     let comp_rostered = students.iter().filter(|s| s.provider.is_none()).count() as u64;
-    let cx = Context { contract, students, met, reason, counted, effect, comparison, zpre, comp_rostered };
+    let shift = drift_shift(contract, comparison.estimate.as_ref(), history);
+    let shift_point = shift.as_ref().ok().map(|r| r.shift);
+    let cx = Context {
+        contract,
+        students,
+        met,
+        reason,
+        counted,
+        effect,
+        comparison,
+        zpre,
+        comp_rostered,
+        shift: shift_point,
+    };
 
     let providers = provider_list(contract, students);
     let mut results = Vec::new();
     let mut audit: Vec<AuditRow> = Vec::with_capacity(students.len());
     let mut totals = PaymentResultTotals::default();
     let mut fairness = Fairness::default();
+    let mut drifted = Vec::new();
     for prov in &providers {
-        let (result, rows) = settle_provider(&cx, prov, &mut fairness, &mut warnings);
+        let (result, rows, drift) = settle_provider(&cx, prov, &mut fairness, &mut warnings);
+        drifted.extend(drift);
         totals.add(&result.payment);
         audit.extend(rows);
         results.push(result);
@@ -189,7 +210,17 @@ pub fn settle(contract: &Contract, students: &[Student]) -> Settlement {
     audit.sort_by_key(|a| a.index);
     let groups = group_table(contract, students, &cx.counted, &cx.met, cx.effect.as_ref(), &providers);
     fairness.warnings = fairness_warnings(&fairness);
-    Settlement { providers: results, comparison: cx.comparison.estimate, groups, fairness, audit, totals, warnings }
+    let drift = Some(drift_section(shift, drifted, &mut warnings));
+    Settlement {
+        providers: results,
+        comparison: cx.comparison.estimate,
+        groups,
+        fairness,
+        audit,
+        totals,
+        warnings,
+        drift,
+    }
 }
 
 /// Every provider on the roster, and every provider the contract lists.
@@ -202,14 +233,15 @@ fn provider_list(contract: &Contract, students: &[Student]) -> Vec<String> {
 }
 
 /// One provider's settlement: counts, metric, decisions, payment (suppressed as public
-/// outputs need, [`crate::contract::suppress`]), its students' audit rows, and its rows of
-/// the fairness checks.
+/// outputs need, [`crate::contract::suppress`]), its students' audit rows, its rows of
+/// the fairness checks, and its decisions without the cohort drift's shift (when there is
+/// a shift and an estimate).
 fn settle_provider(
     cx: &Context<'_>,
     prov: &str,
     fairness: &mut Fairness,
     warnings: &mut Vec<Warning>,
-) -> (ProviderResult, Vec<AuditRow>) {
+) -> (ProviderResult, Vec<AuditRow>, Option<DriftProvider>) {
     let (contract, students) = (cx.contract, cx.students);
     let rows: Vec<usize> = (0..students.len()).filter(|&i| students[i].provider.as_deref() == Some(prov)).collect();
     let idx: Vec<usize> = rows.iter().copied().filter(|&i| cx.counted[i]).collect();
@@ -224,6 +256,8 @@ fn settle_provider(
     let pay = payment(contract, counts, reached);
     let audit = provider_audit(cx, &rows, &counts, &pay, reached);
     let suppressed = counts.counted < contract.reporting.min_cell as u64;
+    let drift =
+        est.as_ref().ok().zip(cx.shift).map(|(e, shift)| provider_drift(contract, prov, e, &tiers, shift, suppressed));
     provider_fairness(cx, prov, &idx, &counts, suppressed, fairness);
     if counts.counted < contract.limits.min_counted {
         warnings.push(Warning::new(
@@ -251,7 +285,7 @@ fn settle_provider(
         payment: pay,
     };
     super::suppress::provider(&mut result, contract.reporting.min_cell);
-    (result, audit)
+    (result, audit, drift)
 }
 
 /// A provider's metric with its interval, or why there is none.

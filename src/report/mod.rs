@@ -808,9 +808,9 @@ fn drift_section(d: &Drift) -> String {
     let mut body = p(&format!(
         "The norms and the targets assume the history cohort's level of the metric: {} (SE {}, {} history \
          students scored against the norms fitted on them). This year's comparison group (untutored students) \
-         reached {}{}. The shift, comparison minus history, is {}{}; a drift of the whole cohort moves every provider's metric by as much. \
-         Below, each decision the same rule would change if the shift were removed from the provider's \
-         estimate.",
+         reached {}{}. The shift, comparison minus history, is {}{}; a drift of the whole cohort moves every \
+         provider's metric by as much. Below, each decision the same rule would change if the shift were \
+         removed from the provider's estimate.",
         num(Some(r.history.point), 3),
         num(Some(r.history.se), 3),
         r.history.n,

@@ -20,16 +20,18 @@
 //!   students), and one indicator per provider, fitted on counted tutored students and
 //!   analysed comparison students; divided by the WWC pooled SD (`((n_T − 1)s_T² + (n_C −
 //!   1)s_C²)/(N − 2)`, each s the within-grade SD of the post-test) and multiplied by ω = 1 −
-//!   3/(4N − 9).
+//!   3/(4N − 9);
+//! - `share_meeting_vs_comparison`: the share meeting minus the analysed comparison
+//!   students' share, bootstrapped as `effect_size` is (below) at unit scale.
 //!
 //! The interval is a bootstrap over the resampling unit of `[inference] cluster` (students,
 //! tutors or schools of the provider), with `replicates` replicates seeded from the contract
 //! seed and the provider ID (so adding a provider does not change another's replicates).
-//! For `effect_size` the comparison group is resampled once per replicate (the same
-//! comparison replicates serve every provider) and the covariate coefficients and the SD are
-//! held at their full-sample values: their sampling variance, O(1/N) over all analysed
-//! students, is small against a provider's O(1/n); this is an approximation stated in
-//! every report. Interval methods are those of [`crate::stats::bootstrap`] (percentile,
+//! For `effect_size` (and `share_meeting_vs_comparison`) the comparison group is resampled
+//! once per replicate (the same comparison replicates serve every provider); for
+//! `effect_size` the covariate coefficients and the SD are held at their full-sample
+//! values: their sampling variance, O(1/N) over all analysed students, is small against a
+//! provider's O(1/n); this is an approximation stated in every report. Interval methods are those of [`crate::stats::bootstrap`] (percentile,
 //! BCa with jackknife influence over units, basic, normal), at `[decision] level`.
 //!
 //! ## Decisions
@@ -39,6 +41,10 @@
 //! distribution read as an approximate posterior under a flat prior), met if p ≥ level, not
 //! met if p ≤ 1 − level, otherwise inconclusive. The tier reached is the highest tier met
 //! such that every lower tier is met too. An inconclusive tier earns nothing.
+//!
+//! ## Cohort drift
+//! For a norm-based metric, the comparison group's level against the history cohort's own
+//! level, and each provider's decisions with that shift removed (docs/methods.md 9.14).
 //!
 //! ## Payment
 //! base = base_fixed + base_per_student × (students of `base_basis`);

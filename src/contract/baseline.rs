@@ -35,9 +35,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::data::planned::{Planned, PlannedStudent};
 
 use super::benchmarks;
+use super::drift::YearLevel;
 use super::oc::{self, OcSpec, Recommendation, Statistic};
 use super::population::{self, PreByGrade, Unmatched};
-pub use super::results::{Baseline, Population, Served, Target};
+pub use super::results::{Baseline, CohortVariation, CohortYear, ComparisonShare, Population, Served, Target};
 use super::settle::{self, Estimate, NoOutcome, NormScore, Student};
 use super::terms::{Contract, DecisionRule, MetricKind};
 use crate::stats::normal::qnorm;
@@ -54,6 +55,7 @@ pub fn decision_k(rule: DecisionRule, level: f64) -> f64 {
 fn statistic(kind: MetricKind) -> Statistic {
     match kind {
         MetricKind::ShareMeeting => Statistic::Share,
+        MetricKind::ShareMeetingVsComparison => Statistic::ShareDifference,
         MetricKind::MeanCgi | MetricKind::EffectSize => Statistic::Mean,
         MetricKind::MedianSgp => Statistic::Median,
     }
@@ -93,6 +95,8 @@ pub enum BaselineError {
     Oc(#[from] oc::OcError),
     #[error(transparent)]
     Population(#[from] population::PopulationError),
+    #[error(transparent)]
+    Drift(#[from] super::drift::DriftError),
 }
 
 /// A baseline with the planned students it could not match (to be excepted in the planned
@@ -102,12 +106,18 @@ pub struct Run {
     pub unmatched: Vec<Unmatched>,
 }
 
-/// Runs the baseline. `history` holds every history student (provider `None`, analysed,
-/// scored); `planned` is the planned roster of `[baseline.served] roster`, when given;
-/// `rescore(student, shifted_post)` re-scores a student against the norms.
+/// The history as the baseline takes it: every student (provider `None`, analysed,
+/// scored) with the school year of their record (`None` in a single-year file).
+pub struct HistoryInput<'a> {
+    pub students: &'a [Student],
+    pub years: &'a [Option<String>],
+}
+
+/// Runs the baseline. `planned` is the planned roster of `[baseline.served] roster`, when
+/// given; `rescore(student, shifted_post)` re-scores a student against the norms.
 pub fn run<F>(
     contract: &Contract,
-    history: &[Student],
+    history: HistoryInput<'_>,
     planned: Option<&Planned>,
     rescore: F,
     weeks: f64,
@@ -117,12 +127,12 @@ where
 {
     let b = &contract.baseline;
     let stat = statistic(contract.metric.kind);
-    if history.is_empty() {
+    if history.students.is_empty() {
         return Err(BaselineError::NoStudents);
     }
-    let sd_post = post_sd_by_grade(history);
-    let chosen = choose(contract, history, planned, &sd_post)?;
-    let Chosen { target, weights, population, unmatched } = chosen;
+    let sd_post = post_sd_by_grade(history.students);
+    let chosen = choose(contract, history.students, planned, &sd_post)?;
+    let Chosen { target, members, comparison, weights, population, unmatched } = chosen;
     if target.len() < 2 {
         return Err(BaselineError::TooFew(target.len()));
     }
@@ -138,18 +148,34 @@ where
     if values.iter().flatten().any(|v| !v.is_finite()) {
         return Err(BaselineError::OutsideNorms);
     }
-    let bau = business_as_usual(contract, stat, &values[0], w);
-    let metric_by_effect = metric_by_effect(&shifted, &b.effects, &values, stat, w);
-    let top = summary(stat, values.last().expect("effects not empty"), w);
+    // the drift-robust metric is measured against a concurrent comparison group, for which
+    // every eligible history student stands in (docs/methods.md 10.2)
+    let against = (stat == Statistic::ShareDifference).then(|| Against::of(contract, history.students, &comparison));
+    let offset = against.as_ref().map_or(0.0, |a| a.share);
+    let bau = business_as_usual(contract, stat, &values[0], w).shifted_by(-offset);
+    let metric_by_effect: Vec<(f64, f64)> =
+        metric_by_effect(&shifted, &b.effects, &values, stat, w).into_iter().map(|(d, m)| (d, m - offset)).collect();
+    let top = summary(stat, values.last().expect("effects not empty"), w) - offset;
     let thresholds = match &b.thresholds {
         Some(t) => t.clone(),
         None => (0..10).map(|i| bau.point + (top - bau.point) * f64::from(i) / 9.0).collect(),
     };
     let k = decision_k(contract.decision.rule, contract.decision.level);
-    let draws = match w {
+    let cohort = match stat {
+        // a cohort shift moves the comparison group alike: nothing to fold in
+        Statistic::ShareDifference => None,
+        _ => cohort_variation(stat, &values[0], w, &members, history.years)?,
+    };
+    let mut draws = match w {
         Some(w) => oc::Draws::weighted(w)?,
         None => oc::Draws::default(),
     };
+    if let Some(c) = &cohort {
+        draws = draws.with_cohort_sd(c.tau)?;
+    }
+    if let Some(a) = &against {
+        draws = draws.with_comparison(a.share, a.size)?;
+    }
     let spec = OcSpec {
         sizes: b.sizes.clone(),
         thresholds: thresholds.clone(),
@@ -175,16 +201,109 @@ where
         cells,
         recommendation,
         targets,
+        cohort,
+        comparison: against.map(|a| a.record()),
         calibration: super::calibration::evidence().sentence(contract),
         warnings,
     };
     Ok(Run { baseline, unmatched })
 }
 
+/// The concurrent comparison group the drift-robust metric is measured against: its share
+/// meeting the outcome (every eligible history student, unweighted) and its size
+/// (`[baseline] comparison_size`, default the number of those students).
+struct Against {
+    share: f64,
+    size: usize,
+    students: usize,
+}
+
+impl Against {
+    fn of(contract: &Contract, history: &[Student], comparison: &[usize]) -> Against {
+        let o = &contract.outcome;
+        let met =
+            comparison.iter().filter(|&&i| settle::outcome_met(o.kind, o.at_least, &history[i]) == Ok(true)).count();
+        let students = comparison.len();
+        let size = contract.baseline.comparison_size.unwrap_or(students);
+        Against { share: met as f64 / students.max(1) as f64, size, students }
+    }
+
+    fn record(&self) -> ComparisonShare {
+        ComparisonShare { share: self.share, size: self.size, history_students: self.students }
+    }
+}
+
+/// The between-year variation of business as usual when the history holds at least two
+/// school years (docs/methods.md 10.6): each year's level of the metric at d = 0 over the
+/// population's students of that year (weighted), with its sampling variance, and the
+/// DerSimonian-Laird between-year variance ([`super::drift`]).
+fn cohort_variation(
+    stat: Statistic,
+    values: &[f64],
+    weights: Option<&[f64]>,
+    members: &[usize],
+    years: &[Option<String>],
+) -> Result<Option<CohortVariation>, BaselineError> {
+    let mut by_year: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (j, &i) in members.iter().enumerate() {
+        if let Some(y) = years.get(i).and_then(|y| y.as_deref()) {
+            by_year.entry(y).or_default().push(j);
+        }
+    }
+    if by_year.len() < 2 {
+        return Ok(None);
+    }
+    let levels: Vec<YearLevel> = by_year
+        .iter()
+        .map(|(year, js)| {
+            let v: Vec<f64> = js.iter().map(|&j| values[j]).collect();
+            let w: Vec<f64> = js.iter().map(|&j| weights.map_or(1.0, |w| w[j])).collect();
+            let (level, variance) = year_level(stat, &v, &w);
+            YearLevel { school_year: year.to_string(), level, variance, n: js.len() }
+        })
+        .collect();
+    let fit = super::drift::CohortSpec { years: levels.clone() }.fit()?;
+    Ok(Some(CohortVariation {
+        years: levels
+            .iter()
+            .map(|y| CohortYear {
+                school_year: y.school_year.clone(),
+                students: y.n,
+                level: y.level,
+                se: y.variance.sqrt(),
+            })
+            .collect(),
+        tau2: fit.tau2,
+        tau: fit.tau2.sqrt(),
+        mean: fit.mean,
+        q: fit.q,
+        df: fit.df,
+        i2: fit.i2,
+    }))
+}
+
+/// A year's weighted level and its sampling variance: for a share or a mean
+/// `Σw²(v − m)² / (Σw)²` (p(1 − p)/n for an unweighted share), for a median π/2 times that
+/// (the large-sample variance of a median of a normal variable).
+fn year_level(stat: Statistic, v: &[f64], w: &[f64]) -> (f64, f64) {
+    let total: f64 = w.iter().sum();
+    let mean = v.iter().zip(w).map(|(x, w)| x * w).sum::<f64>() / total;
+    let var_mean = v.iter().zip(w).map(|(x, w)| w * w * (x - mean).powi(2)).sum::<f64>() / (total * total);
+    match stat {
+        Statistic::Median => (summary(stat, v, Some(w)), std::f64::consts::FRAC_PI_2 * var_mean),
+        _ => (mean, var_mean),
+    }
+}
+
 /// The population chosen: its students, their weights (`None`: equal), its description,
 /// and the planned students left unmatched.
 struct Chosen<'a> {
     target: Vec<&'a Student>,
+    /// The positions of `target` in the history.
+    members: Vec<usize>,
+    /// Positions of every eligible history student whose outcome can be computed: the
+    /// stand-in for a concurrent comparison group.
+    comparison: Vec<usize>,
     weights: Option<Vec<f64>>,
     population: Population,
     unmatched: Vec<Unmatched>,
@@ -201,10 +320,17 @@ fn choose<'a>(
 ) -> Result<Chosen<'a>, BaselineError> {
     let b = &contract.baseline;
     let pre = PreByGrade::of(history);
-    let eligible: Vec<&Student> =
-        history.iter().filter(|s| s.pre.is_some() && s.post.is_some() && sd_post.contains_key(&s.grade)).collect();
-    let ruled: Vec<&Student> = eligible.iter().copied().filter(|s| population::by_rules(b, &pre, s)).collect();
-    let (mut target, unscored) = scorable(contract, &ruled);
+    let eligible_idx: Vec<usize> = (0..history.len())
+        .filter(|&i| {
+            let s = &history[i];
+            s.pre.is_some() && s.post.is_some() && sd_post.contains_key(&s.grade)
+        })
+        .collect();
+    let ruled: Vec<usize> =
+        eligible_idx.iter().copied().filter(|&i| population::by_rules(b, &pre, &history[i])).collect();
+    let (mut members, unscored) = scorable(contract, history, &ruled);
+    let eligible: Vec<&Student> = eligible_idx.iter().map(|&i| &history[i]).collect();
+    let mut target: Vec<&Student> = members.iter().map(|&i| &history[i]).collect();
     let history_groups: Vec<String> =
         history.iter().flat_map(|s| s.groups.keys().cloned()).collect::<BTreeSet<_>>().into_iter().collect();
     let mut weights = None;
@@ -217,6 +343,7 @@ fn choose<'a>(
             let raked = population::rake(&target, &p.students, &pre, spec.pre_bins, &groups)?;
             let keep: Vec<bool> = raked.weights.iter().map(|&w| w > 0.0).collect();
             target = target.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(s, _)| s).collect();
+            members = members.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(i, _)| i).collect();
             let w: Vec<f64> = raked.weights.iter().copied().filter(|&w| w > 0.0).collect();
             let out: BTreeSet<usize> = raked.unmatched.iter().map(|u| u.student).collect();
             matched_planned =
@@ -254,7 +381,8 @@ fn choose<'a>(
         effective_size: Some(population::effective_size(target.len(), weights.as_deref())),
         balance,
     };
-    Ok(Chosen { target, weights, population, unmatched })
+    let (comparison, _) = scorable(contract, history, &eligible_idx);
+    Ok(Chosen { target, members, comparison, weights, population, unmatched })
 }
 
 /// The unit of d: the within-grade SD (n − 1) of the post-test over every history student
@@ -276,14 +404,14 @@ fn post_sd_by_grade(history: &[Student]) -> BTreeMap<i32, f64> {
         .collect()
 }
 
-/// The students of `candidates` whose outcome can be computed, with the counts of those left
+/// The students of `candidates` (positions in `history`) whose outcome can be computed, with the counts of those left
 /// out because it cannot, by reason.
-fn scorable<'a>(contract: &Contract, candidates: &[&'a Student]) -> (Vec<&'a Student>, BTreeMap<String, usize>) {
+fn scorable(contract: &Contract, history: &[Student], candidates: &[usize]) -> (Vec<usize>, BTreeMap<String, usize>) {
     let mut unscored: BTreeMap<String, usize> = BTreeMap::new();
     let target = candidates
         .iter()
         .copied()
-        .filter(|s| match settle::outcome_met(contract.outcome.kind, contract.outcome.at_least, s) {
+        .filter(|&i| match settle::outcome_met(contract.outcome.kind, contract.outcome.at_least, &history[i]) {
             Ok(_) => true,
             Err(e) => {
                 *unscored.entry(e.to_string()).or_default() += 1;
@@ -347,7 +475,7 @@ where
         let met = settle::outcome_met(outcome.kind, outcome.at_least, &shifted).unwrap_or(false);
         let score = shifted.score.as_ref().ok();
         match self.contract.metric.kind {
-            MetricKind::ShareMeeting => f64::from(u8::from(met)),
+            MetricKind::ShareMeeting | MetricKind::ShareMeetingVsComparison => f64::from(u8::from(met)),
             MetricKind::MeanCgi => score.and_then(|x| x.cgi).unwrap_or(f64::NAN),
             MetricKind::MedianSgp => score.and_then(|x| x.sgp).map_or(f64::NAN, f64::from),
             MetricKind::EffectSize => unreachable!("the effect size is computed from the residuals above"),

@@ -450,6 +450,94 @@ pub struct Settlement {
     pub totals: PaymentResultTotals,
     #[serde(default)]
     pub warnings: Vec<Warning>,
+    /// Cohort drift against the history the norms were fitted on (`None`: written by an obc
+    /// older than this section).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<Drift>,
+}
+
+// Settlement: cohort drift.
+
+/// Cohort drift at settlement (docs/methods.md 9): the comparison group's level of the
+/// metric against the history cohort's own level, and what the shift does to each decision.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Drift {
+    Reported(DriftReport),
+    NotReported { reason: NoDrift },
+}
+
+/// Why the cohort drift is not reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "snake_case")]
+pub enum NoDrift {
+    #[error("no history file is named (the norms come from a norms file), so the history cohort's level is unknown")]
+    NoHistory,
+    #[error("the metric is measured against the concurrent comparison group already")]
+    RelativeMetric,
+    #[error("no history student could be scored on the metric")]
+    NoHistoryLevel,
+    #[error("no analysed comparison students, so the current cohort's level is unknown")]
+    NoComparison,
+}
+
+/// The history cohort's level of the metric, in sample (its students scored against the
+/// norms fitted on them), with its sampling SE.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryLevel {
+    #[serde(deserialize_with = "nan_if_null")]
+    pub point: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub se: f64,
+    /// History students scored on the metric.
+    pub n: u64,
+}
+
+/// The drift: history level, comparison level, the shift between them and the decisions it moves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftReport {
+    pub history: HistoryLevel,
+    /// The comparison group's level (its estimate in `settlement.comparison`).
+    #[serde(deserialize_with = "nan_if_null")]
+    pub comparison: f64,
+    pub comparison_low: Option<f64>,
+    pub comparison_high: Option<f64>,
+    /// comparison − history.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub shift: f64,
+    /// The comparison interval shifted by the history level, each half widened in
+    /// quadrature by `z × history.se` (`None` when the comparison has no interval).
+    pub shift_low: Option<f64>,
+    pub shift_high: Option<f64>,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub level: f64,
+    /// Providers with an estimate, in settlement order.
+    pub providers: Vec<DriftProvider>,
+}
+
+/// One provider's decisions as settled and with the shift removed from its estimate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftProvider {
+    pub provider: String,
+    /// Under `min_cell`: the verdicts stay (as the settled decisions do), the share of
+    /// replicates is withheld.
+    pub suppressed: bool,
+    /// Some tier's verdict differs without the shift.
+    pub changed: bool,
+    pub tiers: Vec<DriftTier>,
+}
+
+/// One tier's verdict as settled and with the shift removed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DriftTier {
+    pub name: String,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub threshold: f64,
+    pub settled: Verdict,
+    pub without_shift: Verdict,
+    pub changed: bool,
+    /// Share of the shifted replicates at least the threshold (withheld under `min_cell`).
+    pub p_at_least_without_shift: Option<f64>,
 }
 
 // Settlement: decisions.
@@ -515,6 +603,49 @@ pub struct Population {
     /// The population set against the whole history and the planned students.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub balance: Vec<BalanceRow>,
+}
+
+/// Business as usual year by year and its between-year variance (DerSimonian-Laird;
+/// docs/methods.md 10.6).
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct CohortVariation {
+    pub years: Vec<CohortYear>,
+    /// τ² and τ: the between-year variance and SD of the level.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub tau2: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub tau: f64,
+    /// The random-effects mean level.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub mean: f64,
+    /// Cochran's Q, its degrees of freedom and I².
+    #[serde(deserialize_with = "nan_if_null")]
+    pub q: f64,
+    pub df: usize,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub i2: f64,
+}
+
+/// One history year's business-as-usual level over the population's students of that year.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct CohortYear {
+    pub school_year: String,
+    pub students: usize,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub level: f64,
+    /// Its sampling SE.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub se: f64,
+}
+
+/// The comparison group of the drift-robust metric's OC curves: its share meeting the
+/// outcome (every eligible history student) and the size assumed at settlement.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct ComparisonShare {
+    #[serde(deserialize_with = "nan_if_null")]
+    pub share: f64,
+    pub size: usize,
+    pub history_students: usize,
 }
 
 /// The students a district plans to serve (`[baseline.served]`).
@@ -588,6 +719,13 @@ pub struct Baseline {
     pub cells: Vec<OcCell>,
     pub recommendation: Recommendation,
     pub targets: Vec<Target>,
+    /// The between-year variation of business as usual, when the history holds several
+    /// school years: folded into the OC curves as a cohort shift of SD `tau`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cohort: Option<CohortVariation>,
+    /// For `share_meeting_vs_comparison`: the comparison group the OC curves assume.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<ComparisonShare>,
     /// The calibration study's evidence for this population, in one sentence
     /// ([`super::calibration`]); `None` when the study did not run the population.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -13,7 +13,7 @@ use super::baseline::Baseline;
 use super::error::{ContractError, Error};
 use super::midpoint::Midpoint;
 use super::norms::{ContractNorms, contract_norms, except_unfitted, norm_score};
-use super::settle::{self, NoOutcome, Settlement, Student};
+use super::settle::{self, HistoryLevel, NoDrift, NoOutcome, Settlement, Student};
 use super::students::students;
 use super::terms::Contract;
 use crate::data::history::{History, load_history};
@@ -73,7 +73,7 @@ pub fn settle(contract: &Contract, base: &Path, opts: &Options) -> Result<Settle
         (analytic, fitting.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
     });
     let mut analytic = analytic?;
-    let (history, norms) = fitted?;
+    let (history, norms, level) = fitted?;
     let mut ledgers: Vec<&data::Ledger> = analytic.ledgers.iter().collect();
     ledgers.extend(history.as_ref().map(|h| &h.ledger));
     let partial = data::limits::gate(ledgers, terms.limits.max_invalid_share, opts.allow_partial)?;
@@ -82,7 +82,7 @@ pub fn settle(contract: &Contract, base: &Path, opts: &Options) -> Result<Settle
     analytic.warnings.extend(settle::comparison_present(&terms, &analytic.rows)?);
     let students = students(std::mem::take(&mut analytic.rows), norms.as_ref(), midpoint.as_ref());
     phase("students");
-    let settlement = settle::settle(&terms, &students);
+    let settlement = settle::settle(&terms, &students, level.as_ref().map_err(|e| *e));
     phase("settled");
     Ok(Settled { terms, analytic, history, norms, midpoint, students, settlement })
 }
@@ -99,21 +99,69 @@ fn read_norms_file(contract: &Contract, base: &Path) -> Result<Option<(NormsMode
     data::norms_file::read(&f.path, &f.name).map(Some).map_err(|e| e.for_key(&f.key, &f.name))
 }
 
+/// The history file and norms of a settlement, with the history cohort's level of the
+/// metric for the drift section (or why there is none).
+type Fitted = (Option<History>, Option<ContractNorms>, Result<HistoryLevel, NoDrift>);
+
 /// The history file (if named) and the contract's norms; the history's unfitted students
-/// become exceptions, and its students are dropped once the norms are fitted.
-fn history_and_norms(contract: &Contract, base: &Path) -> Result<(Option<History>, Option<ContractNorms>), Error> {
+/// become exceptions, the history cohort's level of the metric is computed over its
+/// students scored against the norms (in sample, as [`baseline`] does), and its students
+/// are dropped.
+fn history_and_norms(contract: &Contract, base: &Path) -> Result<Fitted, Error> {
     let mut history = read_history(contract, base)?;
     let norms = contract_norms(contract, history.as_ref(), read_norms_file(contract, base)?)?;
     phase("history and norms");
-    if let Some(h) = history.as_mut() {
-        if let Some(n) = &norms {
-            except_unfitted(h, &n.unfitted);
+    let level = match history.as_mut() {
+        Some(h) => {
+            if let Some(n) = &norms {
+                except_unfitted(h, &n.unfitted);
+            }
+            let level = settle::history_level(contract, &history_students(h, norms.as_ref()));
+            // the history's students are no longer needed; keep its ledger
+            h.students = Vec::new();
+            level
         }
-        // the history's students are only needed to fit the norms; keep its ledger
-        h.students = Vec::new();
-    }
+        None => Err(NoDrift::NoHistory),
+    };
     release_freed_memory();
-    Ok((history, norms))
+    Ok((history, norms, level))
+}
+
+/// The history's students as settlement sees them: analysed, untutored, scored against the
+/// norms at their own weeks between tests. Students without a grade are left out (the
+/// norms are by grade; [`baseline`] refuses such a history).
+fn history_students(history: &History, norms: Option<&ContractNorms>) -> Vec<Student> {
+    let scorer = norms.map(|n| Scorer::new(&n.model));
+    history
+        .students
+        .iter()
+        .filter_map(|h| {
+            let grade = h.grade?;
+            let score = match &scorer {
+                Some(s) => norm_score(s, &h.subject, grade, h.pre.score, h.post.score, Some(h.weeks_between)),
+                None => Err(NoOutcome::NoNorms),
+            };
+            Some(Student {
+                student_id: h.student_id.clone(),
+                subject: h.subject.clone(),
+                school: h.school_id.clone().unwrap_or_default(),
+                grade,
+                provider: None,
+                tutor: None,
+                groups: h.groups.clone(),
+                analysed: true,
+                excluded: None,
+                served: false,
+                pre: Some(h.pre.score),
+                post: Some(h.post.score),
+                pre_sem: h.pre.sem,
+                weeks: Some(h.weeks_between),
+                sessions: 0,
+                minutes: 0.0,
+                score,
+            })
+        })
+        .collect()
 }
 
 /// Targets set from a contract's history file ([`baseline`]).
@@ -158,32 +206,8 @@ pub fn baseline(contract: &Contract, base: &Path, allow_partial: bool) -> Result
         Some(s) => norm_score(s, subject, grade, pre, post, Some(weeks)),
         None => Err(NoOutcome::NoNorms),
     };
-    let students: Vec<Student> = history
-        .students
-        .iter()
-        .map(|h| {
-            let grade = h.grade.unwrap_or_default(); // every grade is known (checked above)
-            Student {
-                student_id: h.student_id.clone(),
-                subject: h.subject.clone(),
-                school: h.school_id.clone().unwrap_or_default(),
-                grade,
-                provider: None,
-                tutor: None,
-                groups: h.groups.clone(),
-                analysed: true,
-                excluded: None,
-                served: false,
-                pre: Some(h.pre.score),
-                post: Some(h.post.score),
-                pre_sem: h.pre.sem,
-                weeks: Some(h.weeks_between),
-                sessions: 0,
-                minutes: 0.0,
-                score: score(&h.subject, grade, h.pre.score, h.post.score, h.weeks_between),
-            }
-        })
-        .collect();
+    // every grade is known (checked above), so every history student is here
+    let students = history_students(&history, norms.as_ref());
     let weeks = contract.baseline.weeks.unwrap_or_else(|| {
         let mut w: Vec<f64> = history.students.iter().map(|s| s.weeks_between).collect();
         w.sort_by(f64::total_cmp);
@@ -191,8 +215,9 @@ pub fn baseline(contract: &Contract, base: &Path, allow_partial: bool) -> Result
     });
     let rescore =
         |s: &Student, post: f64| score(&s.subject, s.grade, s.pre.unwrap_or(f64::NAN), post, s.weeks.unwrap_or(weeks));
-    let run =
-        super::baseline::run(contract, &students, planned.as_ref(), rescore, weeks).map_err(ContractError::from)?;
+    let years: Vec<Option<String>> = history.students.iter().map(|h| h.school_year.clone()).collect();
+    let input = super::baseline::HistoryInput { students: &students, years: &years };
+    let run = super::baseline::run(contract, input, planned.as_ref(), rescore, weeks).map_err(ContractError::from)?;
     if let Some(p) = planned.as_mut() {
         for u in &run.unmatched {
             p.exclude(u.student, &u.column, &u.value, &format!("not in the baseline: {}", u.reason));

@@ -423,6 +423,10 @@ pub enum MetricKind {
     /// Covariate-adjusted difference in post-test scores from the comparison group, in
     /// pooled within-grade SDs (WWC-style adjusted effect size).
     EffectSize,
+    /// Share of counted students meeting the outcome minus the share of analysed comparison
+    /// students meeting it (−1 to 1): robust to a drift of the whole cohort against the
+    /// history the norms were fitted on (docs/methods.md 9).
+    ShareMeetingVsComparison,
 }
 
 impl MetricKind {
@@ -433,6 +437,9 @@ impl MetricKind {
             MetricKind::MedianSgp => "median student growth percentile (SGP) of counted students",
             MetricKind::EffectSize => {
                 "effect size against the comparison group: covariate-adjusted post-test difference in pooled within-grade SDs"
+            }
+            MetricKind::ShareMeetingVsComparison => {
+                "share of counted students meeting the outcome minus the share of comparison students meeting it"
             }
         }
     }
@@ -629,6 +636,7 @@ impl Default for Inference {
 /// | `population` | `like_served` with `[baseline.served]`, else `like_pre` with `max_pre_percentile`, else `all` | which history students stand in for a provider's students ([`PopulationKind`]) |
 /// | `max_pre_percentile` | none | like-performing students: history students whose pre-test is at or below this percentile of their grade |
 /// | `served` | none | `[baseline.served]`: the students the district plans to serve ([`ServedSpec`]) |
+/// | `comparison_size` | the eligible history students | comparison students assumed at settlement by the OC curves of `share_meeting_vs_comparison` |
 /// | `weeks` | from the history | instructional weeks of the contract (for the comparison with annual growth) |
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -648,6 +656,8 @@ pub struct BaselineSpec {
     pub max_pre_percentile: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub served: Option<ServedSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison_size: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weeks: Option<f64>,
 }
@@ -745,6 +755,7 @@ impl Default for BaselineSpec {
             population: None,
             max_pre_percentile: None,
             served: None,
+            comparison_size: None,
             weeks: None,
         }
     }
@@ -1012,6 +1023,14 @@ impl Contract {
                 ),
             );
         }
+        if self.metric.kind == MetricKind::ShareMeetingVsComparison && !self.contract.require_comparison {
+            return invalid(
+                "contract.require_comparison",
+                "metric.kind = \"share_meeting_vs_comparison\" is the share meeting minus the comparison group's \
+                 share: it cannot be settled without a comparison group, so require_comparison must stay true"
+                    .into(),
+            );
+        }
         if !(self.decision.level > 0.5 && self.decision.level < 1.0) {
             return invalid("decision.level", format!("must be between 0.5 and 1 (got {})", self.decision.level));
         }
@@ -1107,6 +1126,15 @@ impl Contract {
                 return invalid(
                     format!("{key}.value"),
                     format!("a share is between 0 and 1 (got {}); write 45% as 0.45", t.value),
+                );
+            }
+            if self.metric.kind == MetricKind::ShareMeetingVsComparison && !(-1.0..=1.0).contains(&t.value) {
+                return invalid(
+                    format!("{key}.value"),
+                    format!(
+                        "a difference of shares is between -1 and 1 (got {}); write 5 percentage points as 0.05",
+                        t.value
+                    ),
                 );
             }
             if self.metric.kind == MetricKind::MedianSgp && !(1.0..=99.0).contains(&t.value) {
@@ -1227,6 +1255,9 @@ impl Contract {
         }
         if b.weeks.is_some_and(|w| !(w.is_finite() && w > 0.0)) {
             return invalid("weeks", "must be > 0".into());
+        }
+        if b.comparison_size == Some(0) {
+            return invalid("comparison_size", "must be >= 1".into());
         }
         self.check_population()
     }

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::html::{Cell, esc, p, table};
-use crate::contract::terms::{Metric, Outcome};
+use crate::contract::terms::{Metric, MetricKind, Outcome};
 
 /// The references cited by the appendix.
 pub const REFERENCES: [&str; 8] = [
@@ -270,9 +270,14 @@ fn norms_text(s: &Value, spec: &Value) -> String {
 
 /// `[metric]`: the provider metric.
 fn metric_text(s: &Value) -> String {
-    let text = serde_json::from_value::<Metric>(s.clone()).map_or_else(|_| words(s), |m| m.kind.describe().into());
+    let metric = serde_json::from_value::<Metric>(s.clone()).ok();
+    let text = metric.as_ref().map_or_else(|| words(s), |m| m.kind.describe().into());
+    let comparison = match metric.map(|m| m.kind) {
+        Some(MetricKind::ShareMeetingVsComparison) => "its share meeting the outcome",
+        _ => "the same metric",
+    };
     format!(
-        "Each provider's metric is the {text}, computed on the provider's counted students; the comparison group's value is the same metric for untutored counted students."
+        "Each provider's metric is the {text}, computed on the provider's counted students; the comparison group's value is {comparison} for untutored counted students."
     )
 }
 

@@ -27,7 +27,7 @@ use serde_json::Value;
 use crate::contract::baseline::Baseline as BaselineBody;
 use crate::contract::figures::Summary;
 use crate::contract::oc::{OcCell, Recommendation};
-use crate::contract::results::{BaselineResults as Baseline, CheckResults as Check, MidpointReport};
+use crate::contract::results::{BaselineResults as Baseline, CheckResults as Check, Drift, MidpointReport};
 use crate::contract::settle::{Estimate, ExclusionRow, ProviderResult as Provider, Rule, Verdict};
 use crate::contract::suppress::Suppression;
 use crate::manifest::Manifest;
@@ -188,6 +188,9 @@ pub fn render_check(c: &Check) -> Result<Rendered, ReportError> {
     body.push_str(&dose_section(c, &mut figs)?);
     body.push_str(&equity_section(c));
     body.push_str(&fairness_section(c));
+    if let Some(d) = &c.settlement.drift {
+        body.push_str(&drift_section(d));
+    }
     if let Some(m) = &c.midpoint {
         body.push_str(&midpoint_section(m));
     }
@@ -786,6 +789,61 @@ fn fairness_section(c: &Check) -> String {
     body.push_str("<h3>Regression to the mean</h3>\n");
     body.push_str(&list(&messages(&f.regression_to_mean), "No regression-to-the-mean warnings."));
     section("fairness", "Fairness checks", &body)
+}
+
+/// The cohort drift: the history cohort's level of the metric, the comparison group's, the
+/// shift and the providers whose decision it changes (verdicts only: nothing per provider
+/// that min_cell suppression withholds).
+fn drift_section(d: &Drift) -> String {
+    let r = match d {
+        Drift::Reported(r) => r,
+        Drift::NotReported { reason } => {
+            return section("drift", "Cohort drift", &p(&format!("The cohort drift is not reported: {reason}.")));
+        }
+    };
+    let level = if r.level.is_finite() { format!("{}%", (r.level * 100.0).round()) } else { "".into() };
+    let interval = |lo: Option<f64>, hi: Option<f64>| match (lo, hi) {
+        (Some(lo), Some(hi)) => format!(" [{level} interval {}, {}]", num(Some(lo), 3), num(Some(hi), 3)),
+        _ => " (no interval)".into(),
+    };
+    let mut body = p(&format!(
+        "The norms and the targets assume the history cohort's level of the metric: {} (SE {}, {} history \
+         students scored against the norms fitted on them). This year's comparison group (untutored students) \
+         reached {}{}. The shift, comparison minus history, is {}{}; a drift of the whole cohort moves every \
+         provider's metric by as much. Below, each decision the same rule would change if the shift were \
+         removed from the provider's estimate.",
+        num(Some(r.history.point), 3),
+        num(Some(r.history.se), 3),
+        r.history.n,
+        num(Some(r.comparison), 3),
+        interval(r.comparison_low, r.comparison_high),
+        num(Some(r.shift), 3),
+        interval(r.shift_low, r.shift_high),
+    ));
+    let rows: Vec<Vec<Cell>> = r
+        .providers
+        .iter()
+        .flat_map(|pr| pr.tiers.iter().filter(|t| t.changed).map(move |t| (pr, t)))
+        .map(|(pr, t)| {
+            vec![
+                pr.provider.as_str().into(),
+                format!("{} ({})", t.name, t.threshold).into(),
+                t.settled.as_str().into(),
+                t.without_shift.as_str().into(),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        body.push_str(&p("No provider's decision changes when the shift is removed."));
+    } else {
+        body.push_str(&table(
+            "Decisions that change when the shift is removed",
+            &["provider", "tier", "as settled", "without the shift"],
+            rows,
+            vec![],
+        ));
+    }
+    section("drift", "Cohort drift", &body)
 }
 
 fn midpoint_section(m: &MidpointReport) -> String {

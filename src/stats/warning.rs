@@ -64,13 +64,16 @@ pub enum WarningCode {
     Comparison,
     /// A value-added run's fixed effects or clusters limit the inference.
     ValueAdded,
+    /// The comparison group's level differs from the history cohort's (the interval of the
+    /// shift excludes 0) and some provider's decision would differ without the shift.
+    CohortDrift,
     /// Written as a plain string by an obc older than schema version 3.
     Other,
 }
 
 impl WarningCode {
     /// Every code, in declaration order.
-    pub const ALL: [WarningCode; 26] = [
+    pub const ALL: [WarningCode; 27] = [
         WarningCode::GlmStepTruncated,
         WarningCode::GlmBoundary,
         WarningCode::GlmNotConverged,
@@ -96,6 +99,7 @@ impl WarningCode {
         WarningCode::Partial,
         WarningCode::Comparison,
         WarningCode::ValueAdded,
+        WarningCode::CohortDrift,
         WarningCode::Other,
     ];
 }

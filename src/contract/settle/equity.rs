@@ -41,7 +41,8 @@ pub(super) type Cells = BTreeMap<String, (Vec<f64>, u64)>;
 
 /// The equity table: per provider (and `all providers`, and the comparison group) and
 /// reporting group value, counted students, students meeting the outcome and the metric with
-/// a normal-approximation interval; cells under `min_cell` suppressed, and, where a group
+/// a normal-approximation interval (for `effect_size` and `share_meeting_vs_comparison`,
+/// against the comparison group's mean in the same group value); cells under `min_cell` suppressed, and, where a group
 /// has exactly one suppressed cell, the next smallest cell too (so the total cannot reveal it).
 pub(super) fn group_table(
     contract: &Contract,
@@ -59,13 +60,21 @@ pub(super) fn group_table(
     labels.push("comparison".into());
     let (all, comparison) = (providers.len(), providers.len() + 1);
     let position: BTreeMap<&str, usize> = providers.iter().enumerate().map(|(k, p)| (p.as_str(), k)).collect();
-    let comp_mean_by: BTreeMap<(String, String), f64> = match effect {
-        Some(m) => {
+    // per group value, the comparison group's mean residual (effect size) or share meeting
+    // (share meeting vs comparison): what a cell's metric is measured against
+    let comp_value = |i: usize| match (kind, effect) {
+        (MetricKind::ShareMeetingVsComparison, _) => met[i].map(|m| if m { 1.0 } else { 0.0 }),
+        (_, Some(m)) => m.residual[i],
+        _ => None,
+    };
+    let against = effect.is_some() || kind == MetricKind::ShareMeetingVsComparison;
+    let comp_mean_by: BTreeMap<(String, String), f64> = match against {
+        true => {
             let mut acc: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
             for (i, s) in students.iter().enumerate() {
                 if s.provider.is_none()
                     && counted[i]
-                    && let Some(r) = m.residual[i]
+                    && let Some(r) = comp_value(i)
                 {
                     for (g, v) in &s.groups {
                         let e = acc.entry((g.clone(), v.clone())).or_default();
@@ -76,7 +85,7 @@ pub(super) fn group_table(
             }
             acc.into_iter().map(|(k, (s, n))| (k, s / n)).collect()
         }
-        None => BTreeMap::new(),
+        false => BTreeMap::new(),
     };
     // one pass per reporting group: every counted student's value into its columns' cells
     let mut per_group: Vec<Vec<Cells>> = Vec::new();
@@ -91,6 +100,10 @@ pub(super) fn group_table(
                 (MetricKind::EffectSize, Some(m)) => {
                     let sd = s.provider.as_deref().and_then(|p| m.scale(p)).map(|x| x.0).unwrap_or(m.sd_comparison.0);
                     m.residual[i].map(|r| (r - comp_mean_by.get(&(g.clone(), v.clone())).copied().unwrap_or(0.0)) / sd)
+                }
+                // no metric in a group value without comparison students
+                (MetricKind::ShareMeetingVsComparison, _) => {
+                    comp_value(i).zip(comp_mean_by.get(&(g.clone(), v.clone()))).map(|(x, c)| x - c)
                 }
                 _ => metric_value(kind, met[i] == Some(true), s),
             };

@@ -10,6 +10,17 @@ use crate::stats::design::{Design, DesignError};
 use crate::stats::vam::fixed::{FixedSpec, LeastSquares};
 
 impl Estimate {
+    /// The same estimate moved by `delta`: point, interval ends and replicates.
+    pub fn shifted_by(mut self, delta: f64) -> Estimate {
+        if delta != 0.0 {
+            self.point += delta;
+            self.low = self.low.map(|x| x + delta);
+            self.high = self.high.map(|x| x + delta);
+            self.replicates.iter_mut().for_each(|r| *r += delta);
+        }
+        self
+    }
+
     /// Share of replicates at least `t` (0 or 1 by the point estimate when there are none).
     pub fn p_at_least(&self, t: f64) -> f64 {
         if self.replicates.is_empty() {
@@ -397,6 +408,24 @@ pub fn estimate_effect(
     finish(point, t, iv, method, level, clusters)
 }
 
+/// A provider's share meeting minus the comparison group's (`values` and `comp.0` the 0/1
+/// outcomes): the effect-size estimator of [`estimate_effect`] at unit scale, so that the
+/// provider's units are resampled with its own seed and each replicate subtracts the
+/// comparison replicate of the same index (`comp_reps`, shared by every provider).
+#[allow(clippy::too_many_arguments)]
+pub fn estimate_share_difference(
+    values: &[f64],
+    cluster: &[usize],
+    clusters: usize,
+    comp: (&[f64], &[usize], usize),
+    comp_reps: &[f64],
+    seed: u64,
+    method: IntervalMethod,
+    level: f64,
+) -> Estimate {
+    estimate_effect(values, cluster, clusters, comp, comp_reps, (1.0, 1.0), seed, method, level)
+}
+
 pub(super) fn cluster_label(level: ClusterLevel, s: &Student) -> String {
     match level {
         ClusterLevel::Student => format!("{}\u{1f}{}", s.student_id, s.subject),
@@ -428,9 +457,13 @@ pub enum NoEstimate {
     NoEffectModel,
     #[error("the pooled SD is zero or undefined")]
     NoPooledSd,
+    #[error("no analysed comparison students: the share meeting cannot be compared with the comparison group's")]
+    NoComparisonShare,
 }
 
-/// The metric and interval over the students `idx` (share, mean CGI or median SGP).
+/// The metric and interval over the students `idx` (share, mean CGI or median SGP). For
+/// `share_meeting_vs_comparison` this is the plain share meeting (the comparison group's own
+/// level; a provider's metric subtracts it, [`estimate_share_difference`]).
 pub(super) fn provider_estimate(
     contract: &Contract,
     students: &[Student],
@@ -454,7 +487,7 @@ pub(super) fn provider_estimate(
                 .collect::<Result<_, _>>()?;
             Ok(estimate_median_sgp(&v, &r))
         }
-        MetricKind::ShareMeeting | MetricKind::MeanCgi => {
+        MetricKind::ShareMeeting | MetricKind::MeanCgi | MetricKind::ShareMeetingVsComparison => {
             let v: Vec<f64> = idx
                 .iter()
                 .map(|&i| metric_value(kind, met[i] == Some(true), &students[i]).ok_or(NoEstimate::NoValue))
@@ -500,6 +533,13 @@ pub(super) fn comparison_group(
                 Vec::new()
             };
             Comparison { resid: r, cluster: cl, k, reps, estimate: None, idx }
+        }
+        (_, MetricKind::ShareMeetingVsComparison) => {
+            // the group's share with its replicates: the replicates serve every provider
+            let est = provider_estimate(contract, students, &idx, met, seed).ok();
+            let v: Vec<f64> = idx.iter().map(|&i| if met[i] == Some(true) { 1.0 } else { 0.0 }).collect();
+            let reps = est.as_ref().map(|e| e.replicates.clone()).unwrap_or_default();
+            Comparison { resid: v, cluster: cl, k, reps, estimate: est, idx }
         }
         _ => {
             let est = provider_estimate(contract, students, &idx, met, seed);

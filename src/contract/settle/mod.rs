@@ -20,16 +20,18 @@
 //!   students), and one indicator per provider, fitted on counted tutored students and
 //!   analysed comparison students; divided by the WWC pooled SD (`((n_T − 1)s_T² + (n_C −
 //!   1)s_C²)/(N − 2)`, each s the within-grade SD of the post-test) and multiplied by ω = 1 −
-//!   3/(4N − 9).
+//!   3/(4N − 9);
+//! - `share_meeting_vs_comparison`: the share meeting minus the analysed comparison
+//!   students' share, bootstrapped as `effect_size` is (below) at unit scale.
 //!
 //! The interval is a bootstrap over the resampling unit of `[inference] cluster` (students,
 //! tutors or schools of the provider), with `replicates` replicates seeded from the contract
 //! seed and the provider ID (so adding a provider does not change another's replicates).
-//! For `effect_size` the comparison group is resampled once per replicate (the same
-//! comparison replicates serve every provider) and the covariate coefficients and the SD are
-//! held at their full-sample values: their sampling variance, O(1/N) over all analysed
-//! students, is small against a provider's O(1/n); this is an approximation stated in
-//! every report. Interval methods are those of [`crate::stats::bootstrap`] (percentile,
+//! For `effect_size` (and `share_meeting_vs_comparison`) the comparison group is resampled
+//! once per replicate (the same comparison replicates serve every provider); for
+//! `effect_size` the covariate coefficients and the SD are held at their full-sample
+//! values: their sampling variance, O(1/N) over all analysed students, is small against a
+//! provider's O(1/n); this is an approximation stated in every report. Interval methods are those of [`crate::stats::bootstrap`] (percentile,
 //! BCa with jackknife influence over units, basic, normal), at `[decision] level`.
 //!
 //! ## Decisions
@@ -39,6 +41,10 @@
 //! distribution read as an approximate posterior under a flat prior), met if p ≥ level, not
 //! met if p ≤ 1 − level, otherwise inconclusive. The tier reached is the highest tier met
 //! such that every lower tier is met too. An inconclusive tier earns nothing.
+//!
+//! ## Cohort drift
+//! For a norm-based metric, the comparison group's level against the history cohort's own
+//! level, and each provider's decisions with that shift removed (docs/methods.md 9.14).
 //!
 //! ## Payment
 //! base = base_fixed + base_per_student × (students of `base_basis`);
@@ -64,6 +70,7 @@ use crate::stats::wwc;
 
 mod audit;
 mod decision;
+mod drift;
 mod equity;
 mod estimate;
 mod fairness;
@@ -73,6 +80,7 @@ mod weighted;
 
 pub use audit::*;
 pub use decision::*;
+pub use drift::*;
 pub use equity::*;
 pub use estimate::*;
 pub use fairness::*;
@@ -100,7 +108,8 @@ impl NoEstimateReason {
     /// The reason its text names ([`NoEstimateReason::Other`] when none does).
     pub fn from_text(text: &str) -> NoEstimateReason {
         use NoEstimate::*;
-        let metric = [NoCountedStudents, NoSgp, NoValue, EffectSizeWithComparison, NoEffectModel, NoPooledSd];
+        let metric =
+            [NoCountedStudents, NoSgp, NoValue, EffectSizeWithComparison, NoEffectModel, NoPooledSd, NoComparisonShare];
         if let Some(e) = metric.into_iter().find(|e| e.to_string() == text) {
             return NoEstimateReason::Metric(e);
         }
@@ -140,6 +149,7 @@ impl Settlement {
             audit: Vec::new(),
             totals: self.totals.clone(),
             warnings: self.warnings.clone(),
+            drift: self.drift.clone(),
         }
     }
 }
@@ -157,10 +167,13 @@ struct Context<'a> {
     comparison: Comparison,
     zpre: Vec<Option<f64>>,
     comp_rostered: u64,
+    /// The cohort drift's shift point, when it is reported.
+    shift: Option<f64>,
 }
 
-/// Settles a contract over scored students (module docs).
-pub fn settle(contract: &Contract, students: &[Student]) -> Settlement {
+/// Settles a contract over scored students (module docs). `history` is the history cohort's
+/// level of the metric ([`history_level`]) for the drift section, or why there is none.
+pub fn settle(contract: &Contract, students: &[Student], history: Result<&HistoryLevel, NoDrift>) -> Settlement {
     let mut warnings = Vec::new();
     let (met, reason) = outcomes(contract, students);
     let counted: Vec<bool> = met.iter().map(Option::is_some).collect();
@@ -173,15 +186,30 @@ pub fn settle(contract: &Contract, students: &[Student]) -> Settlement {
     let comparison = comparison_group(contract, students, &counted, &met, effect.as_ref());
     let zpre = within_grade_z(students, &counted);
     let comp_rostered = students.iter().filter(|s| s.provider.is_none()).count() as u64;
-    let cx = Context { contract, students, met, reason, counted, effect, comparison, zpre, comp_rostered };
+    let shift = drift_shift(contract, comparison.estimate.as_ref(), history);
+    let shift_point = shift.as_ref().ok().map(|r| r.shift);
+    let cx = Context {
+        contract,
+        students,
+        met,
+        reason,
+        counted,
+        effect,
+        comparison,
+        zpre,
+        comp_rostered,
+        shift: shift_point,
+    };
 
     let providers = provider_list(contract, students);
     let mut results = Vec::new();
     let mut audit: Vec<AuditRow> = Vec::with_capacity(students.len());
     let mut totals = PaymentResultTotals::default();
     let mut fairness = Fairness::default();
+    let mut drifted = Vec::new();
     for prov in &providers {
-        let (result, rows) = settle_provider(&cx, prov, &mut fairness, &mut warnings);
+        let (result, rows, drift) = settle_provider(&cx, prov, &mut fairness, &mut warnings);
+        drifted.extend(drift);
         totals.add(&result.payment);
         audit.extend(rows);
         results.push(result);
@@ -190,7 +218,17 @@ pub fn settle(contract: &Contract, students: &[Student]) -> Settlement {
     audit.sort_by_key(|a| a.index);
     let groups = group_table(contract, students, &cx.counted, &cx.met, cx.effect.as_ref(), &providers);
     fairness.warnings = fairness_warnings(&fairness);
-    Settlement { providers: results, comparison: cx.comparison.estimate, groups, fairness, audit, totals, warnings }
+    let drift = Some(drift_section(shift, drifted, &mut warnings));
+    Settlement {
+        providers: results,
+        comparison: cx.comparison.estimate,
+        groups,
+        fairness,
+        audit,
+        totals,
+        warnings,
+        drift,
+    }
 }
 
 /// Every provider on the roster, and every provider the contract lists.
@@ -203,14 +241,15 @@ fn provider_list(contract: &Contract, students: &[Student]) -> Vec<String> {
 }
 
 /// One provider's settlement: counts, metric, decisions, payment (suppressed as public
-/// outputs need, [`crate::contract::suppress`]), its students' audit rows, and its rows of
-/// the fairness checks.
+/// outputs need, [`crate::contract::suppress`]), its students' audit rows, its rows of
+/// the fairness checks, and its decisions without the cohort drift's shift (when there is
+/// a shift and an estimate).
 fn settle_provider(
     cx: &Context<'_>,
     prov: &str,
     fairness: &mut Fairness,
     warnings: &mut Vec<Warning>,
-) -> (ProviderResult, Vec<AuditRow>) {
+) -> (ProviderResult, Vec<AuditRow>, Option<DriftProvider>) {
     let (contract, students) = (cx.contract, cx.students);
     let rows: Vec<usize> = (0..students.len()).filter(|&i| students[i].provider.as_deref() == Some(prov)).collect();
     let idx: Vec<usize> = rows.iter().copied().filter(|&i| cx.counted[i]).collect();
@@ -225,6 +264,8 @@ fn settle_provider(
     let pay = payment(contract, counts, reached);
     let audit = provider_audit(cx, &rows, &counts, &pay, reached);
     let suppressed = counts.counted < contract.reporting.min_cell as u64;
+    let drift =
+        est.as_ref().ok().zip(cx.shift).map(|(e, shift)| provider_drift(contract, prov, e, &tiers, shift, suppressed));
     provider_fairness(cx, prov, &idx, &counts, suppressed, fairness);
     if counts.counted < contract.limits.min_counted {
         warnings.push(Warning::new(
@@ -252,7 +293,7 @@ fn settle_provider(
         payment: pay,
     };
     super::suppress::provider(&mut result, contract.reporting.min_cell);
-    (result, audit)
+    (result, audit, drift)
 }
 
 /// A provider's metric with its interval, or why there is none.
@@ -262,8 +303,10 @@ fn provider_metric(cx: &Context<'_>, prov: &str, idx: &[usize]) -> Result<Estima
     if idx.is_empty() {
         return Err(NoEstimate::NoCountedStudents);
     }
-    if contract.metric.kind != MetricKind::EffectSize {
-        return provider_estimate(contract, cx.students, idx, &cx.met, seed);
+    match contract.metric.kind {
+        MetricKind::EffectSize => {}
+        MetricKind::ShareMeetingVsComparison => return share_vs_comparison(cx, idx, seed),
+        _ => return provider_estimate(contract, cx.students, idx, &cx.met, seed),
     }
     let m = cx.effect.as_ref().ok_or(NoEstimate::NoEffectModel)?;
     let scale = m.scale(prov).ok_or(NoEstimate::NoPooledSd)?;
@@ -280,6 +323,28 @@ fn provider_metric(cx: &Context<'_>, prov: &str, idx: &[usize]) -> Result<Estima
         seed,
         inf.interval,
         contract.decision.level,
+    ))
+}
+
+/// A provider's share meeting minus the comparison group's, bootstrapped against the
+/// comparison replicates every provider shares.
+fn share_vs_comparison(cx: &Context<'_>, idx: &[usize], seed: u64) -> Result<Estimate, NoEstimate> {
+    let inf = &cx.contract.inference;
+    let c = &cx.comparison;
+    if c.idx.is_empty() {
+        return Err(NoEstimate::NoComparisonShare);
+    }
+    let v: Vec<f64> = idx.iter().map(|&i| if cx.met[i] == Some(true) { 1.0 } else { 0.0 }).collect();
+    let (cl, k) = clusters_of(inf.cluster, cx.students, idx);
+    Ok(estimate_share_difference(
+        &v,
+        &cl,
+        k,
+        (&c.resid, &c.cluster, c.k),
+        &c.reps,
+        seed,
+        inf.interval,
+        cx.contract.decision.level,
     ))
 }
 
@@ -322,6 +387,7 @@ mod tests {
             NoEstimateReason::Metric(EffectSizeWithComparison),
             NoEstimateReason::Metric(NoEffectModel),
             NoEstimateReason::Metric(NoPooledSd),
+            NoEstimateReason::Metric(NoComparisonShare),
             NoEstimateReason::Suppressed { counted: 6, min_cell: 10 },
             NoEstimateReason::Other("an older reason".into()),
         ];

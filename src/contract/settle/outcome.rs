@@ -134,7 +134,7 @@ pub fn outcome_met(kind: OutcomeKind, at_least: Option<f64>, s: &Student) -> Res
 /// The per-student value the metric averages (share: 0/1; mean CGI: the CGI).
 pub(super) fn metric_value(kind: MetricKind, met: bool, s: &Student) -> Option<f64> {
     match kind {
-        MetricKind::ShareMeeting => Some(if met { 1.0 } else { 0.0 }),
+        MetricKind::ShareMeeting | MetricKind::ShareMeetingVsComparison => Some(if met { 1.0 } else { 0.0 }),
         MetricKind::MeanCgi => s.score.as_ref().ok()?.cgi,
         MetricKind::MedianSgp => s.score.as_ref().ok()?.sgp.map(f64::from),
         MetricKind::EffectSize => None,
@@ -142,8 +142,9 @@ pub(super) fn metric_value(kind: MetricKind, met: bool, s: &Student) -> Option<f
 }
 
 /// Whether the roster has comparison (untutored) students, as the metric needs: without
-/// any, a warning (fairness checks cannot run), and for `effect_size` an error unless the
-/// contract sets `require_comparison = false` (README "No silent codes").
+/// any, a warning (fairness checks cannot run), for `effect_size` an error unless the
+/// contract sets `require_comparison = false` (README "No silent codes"), and for
+/// `share_meeting_vs_comparison` always an error.
 pub fn comparison_present(
     contract: &Contract,
     rows: &[crate::data::AnalyticRow],
@@ -151,7 +152,11 @@ pub fn comparison_present(
     if rows.is_empty() || rows.iter().any(|r| r.provider_id.is_none()) {
         return Ok(Vec::new());
     }
-    if contract.metric.kind == MetricKind::EffectSize && contract.contract.require_comparison {
+    // share_meeting_vs_comparison has no value without a comparison group (and the contract
+    // cannot set require_comparison = false with it)
+    let needs = contract.metric.kind == MetricKind::ShareMeetingVsComparison
+        || (contract.metric.kind == MetricKind::EffectSize && contract.contract.require_comparison);
+    if needs {
         return Err(crate::error::DataError::NoComparison { metric: contract.metric.kind.describe().into() });
     }
     Ok(vec![Warning::new(
@@ -181,7 +186,7 @@ pub(super) fn outcomes(contract: &Contract, students: &[Student]) -> Outcomes {
         }
         let outcome = outcome_met(contract.outcome.kind, contract.outcome.at_least, s);
         let metric_ok = match kind {
-            MetricKind::EffectSize | MetricKind::ShareMeeting => Ok(()),
+            MetricKind::EffectSize | MetricKind::ShareMeeting | MetricKind::ShareMeetingVsComparison => Ok(()),
             _ => metric_value(kind, false, s)
                 .map(|_| ())
                 .ok_or_else(|| s.score.as_ref().err().cloned().unwrap_or(NoOutcome::NoMetricValue)),

@@ -84,10 +84,26 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
     let weeks_fall_to_spring =
         scores::draw_later_tests(&mut rng, &cal, &providers, &tutors, &mut students, &mut tests, spec.dosage_selection);
     let h_dates: Vec<(NaiveDate, NaiveDate)> = schools.iter().map(|s| (s.h_fall, s.h_spring)).collect();
-    let (hist_students, hist_tests) =
-        history::draw_history(&mut rng, &hcal, &schools, &weights, &h_dates, &hist_ids, shifts[1], spec.low_income_growth);
-    let earlier =
-        history::draw_earlier_years(spec.seed, year, spec.students, &schools, &weights, &mut pool, &shifts[2..], spec.low_income_growth);
+    let (hist_students, hist_tests) = history::draw_history(
+        &mut rng,
+        &hcal,
+        &schools,
+        &weights,
+        &h_dates,
+        &hist_ids,
+        shifts[1],
+        spec.low_income_growth,
+    );
+    let earlier = history::draw_earlier_years(
+        spec.seed,
+        year,
+        spec.students,
+        &schools,
+        &weights,
+        &mut pool,
+        &shifts[2..],
+        spec.low_income_growth,
+    );
     // Sessions are drawn in (student, date) order already, and so are the history tests;
     // the current year's tests are not.
     tests.sort_by_key(|t| (t.sid, t.date, t.window));

@@ -16,6 +16,15 @@ pub(super) fn population_section(b: &Baseline) -> String {
     if let Some(c) = &b.calibration {
         body.push_str(&p(c));
     }
+    body.push_str(&cohort(b));
+    if let Some(c) = &b.comparison {
+        body.push_str(&p(&format!(
+            "The metric is measured against a concurrent comparison group: the OC curves assume {} comparison students meeting the outcome as often as the {} eligible history students did ({}), drawn afresh in every replicate; a shift of the whole cohort moves both shares alike and cancels.",
+            c.size,
+            c.history_students,
+            pct(Some(c.share))
+        )));
+    }
     if !pop.balance.is_empty() {
         let served = pop.balance.iter().any(|r| r.served.is_some());
         let mut head = vec!["covariate", "all eligible history", "population"];
@@ -47,6 +56,33 @@ pub(super) fn population_section(b: &Baseline) -> String {
         body.push_str(&table(&caption, &head, rows, vec![]));
     }
     body
+}
+
+/// The between-year variation of business as usual, when the history holds several years.
+fn cohort(b: &Baseline) -> String {
+    let Some(c) = &b.cohort else { return String::new() };
+    let mut s = p(&format!(
+        "Business as usual varies between history years beyond sampling error by an SD of {} (DerSimonian-Laird τ² = {}, Q = {} on {} df, I² = {}): the OC curves add a cohort shift of that SD to every replicate, since the cohort a provider serves is one more year.",
+        num(Some(c.tau), 3),
+        num(Some(c.tau2), 5),
+        num(Some(c.q), 2),
+        c.df,
+        pct(Some(c.i2))
+    ));
+    let rows = c
+        .years
+        .iter()
+        .map(|y| {
+            vec![
+                y.school_year.clone().into(),
+                y.students.to_string().into(),
+                num(Some(y.level), 3).into(),
+                num(Some(y.se), 3).into(),
+            ]
+        })
+        .collect();
+    s.push_str(&table("Business as usual by history year", &["school year", "students", "level", "SE"], rows, vec![]));
+    s
 }
 
 /// The population in words.

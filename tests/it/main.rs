@@ -20,5 +20,6 @@ mod parquet_input;
 mod population;
 mod report;
 mod row_accounting;
+mod targets_drift;
 mod vam;
 mod vam_coverage;

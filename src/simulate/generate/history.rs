@@ -12,7 +12,7 @@ use crate::simulate::calendar::Calendar;
 use crate::simulate::model::{MISS_SPRING_COMPARISON, expected_status, student_test_date};
 use crate::simulate::rng::{IdPool, Rng};
 use crate::simulate::rows::HistoryRow;
-use crate::simulate::spec::school_year_label;
+use crate::simulate::spec::{SimSpec, school_year_label};
 
 use super::students::{draw_exit, draw_person};
 
@@ -39,9 +39,9 @@ pub(super) fn draw_history(
     weights: &[f64],
     dates: &[(NaiveDate, NaiveDate)],
     hist_ids: &[u32],
-    shift: f64,
-    low_income_growth: f64,
+    growth: Growth,
 ) -> (Vec<HistStudent>, Vec<Test>) {
+    let Growth { shift, low_income: low_income_growth } = growth;
     let mut hist_students: Vec<HistStudent> = Vec::with_capacity(hist_ids.len());
     let mut hist_tests: Vec<Test> = Vec::with_capacity(2 * hist_ids.len());
     for &id in hist_ids {
@@ -65,21 +65,28 @@ pub(super) fn draw_history(
     (hist_students, hist_tests)
 }
 
+/// How a history year's growth rates differ from the model's: the year's shift ν_y and the
+/// low-income shortfall (`SimSpec::low_income_growth`).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Growth {
+    pub shift: f64,
+    pub low_income: f64,
+}
+
 /// The history years Y−2, Y−3, … (one per entry of `shifts`, their ν_y), each on its own
 /// calendar with its own school test dates and `round(n · U(0.95, 1.05))` students whose
 /// IDs come from `pool` (so they collide with no other cohort). Drawn from the
 /// [`EARLIER_YEARS_STREAM`] of `seed` in that order, so a further year leaves the earlier
 /// ones as they were, and year Y−1 and the current year are unchanged.
 pub(super) fn draw_earlier_years(
-    seed: u64,
+    spec: &SimSpec,
     year: i32,
-    n: usize,
     schools: &[SchoolSim],
     weights: &[f64],
     pool: &mut IdPool,
     shifts: &[f64],
-    low_income_growth: f64,
 ) -> Vec<HistoryYear> {
+    let (seed, n) = (spec.seed, spec.students);
     let mut rng = Rng::stream(seed, EARLIER_YEARS_STREAM);
     let mut out = Vec::with_capacity(shifts.len());
     for (i, &shift) in shifts.iter().enumerate() {
@@ -89,7 +96,8 @@ pub(super) fn draw_earlier_years(
         let n_year = ((n as f64) * rng.range(0.95, 1.05)).round() as usize;
         let mut ids: Vec<u32> = (0..n_year).map(|_| pool.draw(&mut rng)).collect();
         ids.sort_unstable();
-        let (students, tests) = draw_history(&mut rng, &cal, schools, weights, &dates, &ids, shift, low_income_growth);
+        let growth = Growth { shift, low_income: spec.low_income_growth };
+        let (students, tests) = draw_history(&mut rng, &cal, schools, weights, &dates, &ids, growth);
         out.push(HistoryYear { label: school_year_label(start), students, tests });
     }
     out

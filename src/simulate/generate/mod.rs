@@ -91,19 +91,9 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
         &weights,
         &h_dates,
         &hist_ids,
-        shifts[1],
-        spec.low_income_growth,
+        history::Growth { shift: shifts[1], low_income: spec.low_income_growth },
     );
-    let earlier = history::draw_earlier_years(
-        spec.seed,
-        year,
-        spec.students,
-        &schools,
-        &weights,
-        &mut pool,
-        &shifts[2..],
-        spec.low_income_growth,
-    );
+    let earlier = history::draw_earlier_years(spec, year, &schools, &weights, &mut pool, &shifts[2..]);
     // Sessions are drawn in (student, date) order already, and so are the history tests;
     // the current year's tests are not.
     tests.sort_by_key(|t| (t.sid, t.date, t.window));

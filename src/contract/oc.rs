@@ -675,6 +675,21 @@ pub fn recommend(
     })
 }
 
+/// The binomial probabilities of 0..=n successes in n trials of probability `p` (0 < p < 1),
+/// from log binomial coefficients (no overflow for large n).
+pub fn binomial_pmf(n: usize, p: f64) -> Vec<f64> {
+    let (lp, lq) = (p.ln(), (1.0 - p).ln());
+    let mut log_choose = 0.0f64;
+    (0..=n)
+        .map(|j| {
+            if j > 0 {
+                log_choose += ((n - j + 1) as f64).ln() - (j as f64).ln();
+            }
+            (log_choose + j as f64 * lp + (n - j) as f64 * lq).exp()
+        })
+        .collect()
+}
+
 /// The share statistic in closed form: `S(j) = j/n − k sqrt((j/n)(1 − j/n)/n)` computed as
 /// the resampling computes it, and `P(S ≥ t)` when the count is Binomial(`n`, `p`) (which it
 /// is under resampling from a history whose share is `p`).
@@ -690,17 +705,7 @@ pub fn share_exact_p_met(p: f64, n: usize, t: f64, k: f64) -> f64 {
     if p >= 1.0 {
         return f64::from(u8::from(s(n) >= t));
     }
-    let (lp, lq) = (p.ln(), (1.0 - p).ln());
-    let mut log_choose = 0.0f64;
-    let mut total = 0.0;
-    for j in 0..=n {
-        if j > 0 {
-            log_choose += ((n - j + 1) as f64).ln() - (j as f64).ln();
-        }
-        if s(j) >= t {
-            total += (log_choose + j as f64 * lp + (n - j) as f64 * lq).exp();
-        }
-    }
+    let total: f64 = binomial_pmf(n, p).iter().enumerate().filter(|(j, _)| s(*j) >= t).map(|(_, q)| q).sum();
     total.min(1.0)
 }
 
@@ -1041,19 +1046,6 @@ mod tests {
             oc_curves(std::slice::from_ref(&base), Statistic::Mean, &plain).unwrap()
         );
         assert!(Draws::default().with_cohort_sd(f64::NAN).is_err());
-    }
-
-    /// The binomial probabilities of 0..=n successes in n trials of probability p.
-    fn binomial_pmf(n: usize, p: f64) -> Vec<f64> {
-        let mut log_choose = 0.0f64;
-        (0..=n)
-            .map(|j| {
-                if j > 0 {
-                    log_choose += ((n - j + 1) as f64).ln() - (j as f64).ln();
-                }
-                (log_choose + j as f64 * p.ln() + (n - j) as f64 * (1.0 - p).ln()).exp()
-            })
-            .collect()
     }
 
     #[test]

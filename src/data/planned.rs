@@ -185,17 +185,20 @@ mod tests {
         }
     }
 
-    fn read(text: &str) -> Planned {
+    fn table(text: &str) -> RawTable {
         let (headers, rows, blank_lines) = parse_csv(text.as_bytes(), "planned.csv").unwrap();
-        let table = RawTable {
+        RawTable {
             file: "planned.csv".into(),
             path: "planned.csv".into(),
             sha256: String::new(),
             headers,
             rows,
             blank_lines,
-        };
-        planned_from_table(&table, &opts()).unwrap()
+        }
+    }
+
+    fn read(text: &str) -> Planned {
+        planned_from_table(&table(text), &opts()).unwrap()
     }
 
     #[test]
@@ -230,16 +233,7 @@ mod tests {
 
     #[test]
     fn a_missing_required_column_is_an_error_naming_it() {
-        let (headers, rows, blank_lines) = parse_csv(b"student_id,grade\n1,3\n", "planned.csv").unwrap();
-        let table = RawTable {
-            file: "planned.csv".into(),
-            path: "planned.csv".into(),
-            sha256: String::new(),
-            headers,
-            rows,
-            blank_lines,
-        };
-        let e = planned_from_table(&table, &opts()).unwrap_err();
+        let e = planned_from_table(&table("student_id,grade\n1,3\n"), &opts()).unwrap_err();
         assert!(e.to_string().contains("pre_score"), "{e}");
     }
 

@@ -11,6 +11,18 @@ pub fn samples() -> PathBuf {
     repo().join("data-samples")
 }
 
+/// A copy of data-samples in a fresh temporary folder.
+pub fn copy_samples() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(samples()).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    dir
+}
+
 /// Runs the obc binary with `args`.
 pub fn obc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_obc")).args(args).output().expect("run obc")

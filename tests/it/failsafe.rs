@@ -6,19 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use super::common::{obc, read_csv, s, samples, stderr};
-
-/// A copy of data-samples in a fresh temporary folder.
-fn copy_samples() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for e in std::fs::read_dir(samples()).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_file() {
-            std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
-        }
-    }
-    dir
-}
+use super::common::{copy_samples, obc, read_csv, s, samples, stderr};
 
 /// Rewrites a CSV file: `f` gets the header and may change, drop or add rows.
 fn edit_csv(path: &Path, f: impl FnOnce(&[String], &mut Vec<Vec<String>>)) {

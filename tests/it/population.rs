@@ -11,19 +11,7 @@ use obc::contract::run;
 use obc::contract::terms::{Contract, PopulationKind};
 use obc::simulate::{self, SimSpec};
 
-use super::common::{read_csv, samples};
-
-/// A copy of data-samples in a fresh temporary folder.
-fn copy_samples() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for e in std::fs::read_dir(samples()).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_file() {
-            std::fs::copy(&p, dir.path().join(p.file_name().unwrap())).unwrap();
-        }
-    }
-    dir
-}
+use super::common::{copy_samples, read_csv};
 
 /// Writes `planned.csv` from the history file: every student with a valid fall and a valid
 /// spring test (the history's students with both tests) whose `low_income` is `Y`, with

@@ -2,7 +2,7 @@
 //! variance into the OC curves, and the drift-robust metric `share_meeting_vs_comparison`
 //! gets OC curves of its own.
 
-use obc::contract::oc::{Statistic, share_exact_p_met};
+use obc::contract::oc::{Statistic, binomial_pmf, share_exact_p_met};
 use obc::contract::run;
 use obc::contract::terms::Contract;
 use obc::simulate::{self, SimSpec};
@@ -64,18 +64,7 @@ fn the_drift_robust_metric_has_oc_curves_against_a_comparison_group() {
     // P(S >= t) at no effect against the two binomials (n = 100 provider, m = 4070
     // comparison): tolerance 3 Monte Carlo SEs, floor 1 / reps
     let (q, m, n) = (c.share, c.size, 100usize);
-    let pmf = |size: usize| -> Vec<f64> {
-        let mut log_choose = 0.0f64;
-        (0..=size)
-            .map(|j| {
-                if j > 0 {
-                    log_choose += ((size - j + 1) as f64).ln() - (j as f64).ln();
-                }
-                (log_choose + j as f64 * q.ln() + (size - j) as f64 * (1.0 - q).ln()).exp()
-            })
-            .collect()
-    };
-    let (pn, pm) = (pmf(n), pmf(m));
+    let (pn, pm) = (binomial_pmf(n, q), binomial_pmf(m, q));
     for cell in b.cells.iter().filter(|x| x.effect == 0.0 && x.n == n) {
         let mut exact = 0.0;
         for (j, a) in pn.iter().enumerate().filter(|(_, a)| **a > 1e-15) {

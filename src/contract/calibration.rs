@@ -61,22 +61,28 @@ impl Evidence {
     pub fn sentence_for(&self, kind: PopulationKind, metric: MetricKind, rule: DecisionRule) -> Option<String> {
         let c = self.populations.iter().find(|c| c.population == kind && c.scenario == "default")?;
         let mut s = format!(
-            "In {} simulated districts ({} students, {} providers each; docs/methods.md 10.5), the pass rates these OC curves predicted with the {} population and the decisions made at settlement agreed to {:+.1} percentage points on average over {} provider-tier decisions, and within {:.1} points ({:.1} binomial SEs) in every band of predicted probability; for providers with no real effect, to {:+.1} points.",
+            "In {} simulated districts ({} students, {} providers each; docs/methods.md 10.5), with the {} population the pass rates these OC curves predict matched the decisions made at settlement: observed minus predicted was {} percentage points on average over {} provider-tier decisions, at most {:.1} points ({:.1} binomial SEs) in any band of predicted probability, and {} points for providers with no real effect.",
             self.districts,
             self.students,
             self.providers,
             population_name(kind),
-            100.0 * c.mean_gap,
+            points(c.mean_gap),
             c.decisions,
             100.0 * c.max_bin_gap,
             c.max_abs_z,
-            100.0 * c.near_null_gap,
+            points(c.near_null_gap),
         );
         if metric != self.metric || rule != self.rule {
             s.push_str(" The study's contract used the share of students meeting the growth norm with a lower-bound rule; this contract's metric or rule differs, so the evidence is indirect.");
         }
         Some(s)
     }
+}
+
+/// A difference of shares in signed percentage points, one decimal, never "-0.0".
+fn points(x: f64) -> String {
+    let p = (1000.0 * x).round() / 10.0;
+    if p == 0.0 { "0.0".into() } else { format!("{p:+.1}") }
 }
 
 /// A population as the contract writes it.

@@ -130,7 +130,7 @@ fn describe(b: &Baseline) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::results::BalanceRow;
+    use crate::contract::results::{BalanceRow, CohortVariation, CohortYear};
 
     #[test]
     fn the_section_names_the_population_and_shows_balance() {
@@ -158,8 +158,25 @@ mod tests {
             std_diff: Some(0.0),
         }];
         b.calibration = Some("In 100 simulated districts ...".into());
+        b.cohort = Some(CohortVariation {
+            years: vec![
+                CohortYear { school_year: "2023-24".into(), students: 900, level: 0.47, se: 0.017 },
+                CohortYear { school_year: "2024-25".into(), students: 950, level: 0.53, se: 0.016 },
+            ],
+            tau2: 0.0013,
+            tau: 0.036,
+            mean: 0.5,
+            q: 6.6,
+            df: 1,
+            i2: 0.85,
+        });
         let text = population_section(&b);
         assert!(text.contains("the 118 of 120 planned students in planned.csv"), "{text}");
         assert!(text.contains("<td>70.0%</td>") && text.contains("In 100 simulated districts"), "{text}");
+        assert!(
+            text.contains("by an SD of 0.036")
+                && text.contains("<th scope=\"row\">2023-24</th><td>900</td><td>0.470</td>"),
+            "{text}"
+        );
     }
 }

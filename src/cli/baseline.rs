@@ -68,9 +68,15 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         eprintln!("warning: {w}");
     }
     let b = &result.business_as_usual;
+    let pop = &result.population;
+    let ess = match (pop.effective_size, &pop.served) {
+        (Some(e), Some(crate::contract::baseline::Served::Roster { .. })) => format!(", effective size {e:.0}"),
+        _ => String::new(),
+    };
     eprintln!(
-        "business as usual ({} history students): {:.3} [{}, {}]",
-        result.population.target_students,
+        "business as usual ({}: {} history students{ess}): {:.3} [{}, {}]",
+        crate::contract::calibration::population_name(pop.kind),
+        pop.target_students,
         b.point,
         b.low.map_or("-".into(), |v| format!("{v:.3}")),
         b.high.map_or("-".into(), |v| format!("{v:.3}"))

@@ -368,8 +368,13 @@ fn choose<'a>(
         }
         (None, _) => (None, history_groups.clone()),
     };
-    let balance =
-        population::balance(&pre, &eligible, &target, weights.as_deref(), matched_planned.as_deref(), &groups);
+    let described = population::Described {
+        eligible: &eligible,
+        target: &target,
+        weights: weights.as_deref(),
+        planned: matched_planned.as_deref(),
+    };
+    let balance = population::balance(&pre, &described, &groups, contract.reporting.min_cell);
     let population = Population {
         history_students: history.len(),
         target_students: target.len(),

@@ -37,6 +37,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::results::{BalanceRow, Population, Served};
 use super::settle::Student;
+use super::suppress::Suppression;
 use super::terms::{BaselineSpec, PopulationKind, ServedSpec};
 use crate::data::planned::PlannedStudent;
 use crate::stats::spline::quantile_type7;
@@ -326,6 +327,8 @@ pub fn effective_size(n: usize, weights: Option<&[f64]>) -> f64 {
 /// One covariate's value for a history student and for a planned student.
 struct Covariate<'a> {
     name: String,
+    /// The indicators of one variable (`grade`, a group's name); `None` for the pre-test.
+    family: Option<String>,
     history: Box<dyn Fn(&Student) -> f64 + 'a>,
     planned: Box<dyn Fn(&PlannedStudent) -> f64 + 'a>,
 }
@@ -344,6 +347,7 @@ fn covariates<'a>(
     };
     let mut out = vec![Covariate {
         name: "pre-test (SD from the grade's history mean)".into(),
+        family: None,
         history: Box::new(move |s: &Student| z(s.grade, s.pre.unwrap_or(f64::NAN))),
         planned: Box::new(
             move |p: &PlannedStudent| if pre.0.contains_key(&p.grade) { z(p.grade, p.pre_score) } else { f64::NAN },
@@ -353,6 +357,7 @@ fn covariates<'a>(
     for g in grades {
         out.push(Covariate {
             name: format!("grade {g}"),
+            family: Some("grade".into()),
             history: Box::new(move |s: &Student| f64::from(u8::from(s.grade == g))),
             planned: Box::new(move |p: &PlannedStudent| f64::from(u8::from(p.grade == g))),
         });
@@ -367,6 +372,7 @@ fn covariates<'a>(
             let (v1, v2) = (v.clone(), v.clone());
             out.push(Covariate {
                 name: format!("{group} = {v}"),
+                family: Some(group.clone()),
                 history: Box::new(move |s: &Student| f64::from(u8::from(s.groups.get(group) == Some(&v1)))),
                 planned: Box::new(move |p: &PlannedStudent| f64::from(u8::from(p.groups.get(group) == Some(&v2)))),
             });
@@ -384,20 +390,53 @@ fn moments(x: impl Iterator<Item = (f64, f64)>) -> (f64, f64) {
     (mean, var)
 }
 
-/// The balance table (module docs). `eligible`: every eligible history student;
-/// `target` with `weights`: the population; `planned`: the matched planned students.
-pub fn balance(
-    pre: &PreByGrade,
-    eligible: &[&Student],
-    target: &[&Student],
-    weights: Option<&[f64]>,
-    planned: Option<&[&PlannedStudent]>,
-    groups: &[String],
-) -> Vec<BalanceRow> {
+/// The students a balance table describes: every eligible history student, the population
+/// (`target` with `weights`), the matched planned students.
+pub struct Described<'a> {
+    pub eligible: &'a [&'a Student],
+    pub target: &'a [&'a Student],
+    pub weights: Option<&'a [f64]>,
+    pub planned: Option<&'a [&'a PlannedStudent]>,
+}
+
+/// The balance table (module docs). A grade or group value held by fewer than `min_cell`
+/// (but some) eligible history, population or planned students is a small cell: every row
+/// of its variable shows no numbers (the small one `small cell`, the others
+/// `complementary`, since shares of one variable add to 1).
+pub fn balance(pre: &PreByGrade, d: &Described<'_>, groups: &[String], min_cell: usize) -> Vec<BalanceRow> {
     let none: [&PlannedStudent; 0] = [];
-    let covs = covariates(pre, eligible, planned.unwrap_or(&none), groups);
+    let covs = covariates(pre, d.eligible, d.planned.unwrap_or(&none), groups);
+    let small: Vec<bool> = covs.iter().map(|c| c.family.is_some() && is_small(c, d, min_cell)).collect();
+    let small_families: BTreeSet<&str> =
+        covs.iter().zip(&small).filter(|(_, s)| **s).filter_map(|(c, _)| c.family.as_deref()).collect();
     covs.iter()
-        .map(|c| {
+        .zip(&small)
+        .map(|(c, &is_small)| match c.family.as_deref().filter(|f| small_families.contains(f)) {
+            Some(_) => BalanceRow {
+                covariate: c.name.clone(),
+                history: None,
+                population: None,
+                served: None,
+                std_diff: None,
+                suppressed: Some(if is_small { Suppression::SmallCell } else { Suppression::Complementary }),
+            },
+            None => balance_row(c, d),
+        })
+        .collect()
+}
+
+/// Whether an indicator is held by 1..`min_cell` students of any of the three groups.
+fn is_small(c: &Covariate<'_>, d: &Described<'_>, min_cell: usize) -> bool {
+    let count_h = |s: &[&Student]| s.iter().filter(|s| (c.history)(s) == 1.0).count();
+    let planned = d.planned.map_or(0, |p| p.iter().filter(|s| (c.planned)(s) == 1.0).count());
+    [count_h(d.eligible), count_h(d.target), planned].iter().any(|&n| n > 0 && n < min_cell)
+}
+
+/// One covariate's means and standardised difference.
+fn balance_row(c: &Covariate<'_>, d: &Described<'_>) -> BalanceRow {
+    let (eligible, target, weights, planned) = (d.eligible, d.target, d.weights, d.planned);
+    {
+        {
             let (history, _) = moments(eligible.iter().map(|s| ((c.history)(s), 1.0)));
             let w = |i: usize| weights.map_or(1.0, |w| w[i]);
             let (population, var_pop) = moments(target.iter().enumerate().map(|(i, s)| ((c.history)(s), w(i))));
@@ -406,9 +445,16 @@ pub fn balance(
                 let sd = ((var_pop + v) / 2.0).sqrt();
                 if sd > 0.0 { (population - m) / sd } else { 0.0 }
             });
-            BalanceRow { covariate: c.name.clone(), history, population, served: served.map(|s| s.0), std_diff }
-        })
-        .collect()
+            BalanceRow {
+                covariate: c.name.clone(),
+                history: Some(history),
+                population: Some(population),
+                served: served.map(|s| s.0),
+                std_diff,
+                suppressed: None,
+            }
+        }
+    }
 }
 
 /// What `[baseline.served]` records in the results for rules.
@@ -533,12 +579,29 @@ mod tests {
         // the balance table shows it: grade and low-income rows match the planned shares
         let kept: Vec<&Student> = h.iter().zip(&r.weights).filter(|(_, w)| **w > 0.0).map(|(s, _)| s).collect();
         let planned_refs: Vec<&PlannedStudent> = p.iter().collect();
-        let rows = balance(&pre, &target, &kept, Some(&pos), Some(&planned_refs), &groups);
+        let d = Described { eligible: &target, target: &kept, weights: Some(&pos), planned: Some(&planned_refs) };
+        let rows = balance(&pre, &d, &groups, 10);
+        assert!(rows.iter().all(|r| r.suppressed.is_none()), "no value is held by fewer than 10 students");
         for row in rows.iter().filter(|r| r.covariate.starts_with("grade") || r.covariate.starts_with("low_income")) {
             assert!(row.std_diff.unwrap().abs() < 1e-6, "{row:?}");
         }
         let before = &rows.iter().find(|r| r.covariate == "low_income = Y").unwrap();
-        assert!((before.history - 0.335).abs() < 1e-12 && before.served == Some(0.75), "{before:?}");
+        assert!((before.history.unwrap() - 0.335).abs() < 1e-12 && before.served == Some(0.75), "{before:?}");
+        // a value held by 5 planned students is a small cell; the group's other value is
+        // suppressed with it, since the two shares add to 1
+        let few: Vec<&PlannedStudent> = planned_refs
+            .iter()
+            .copied()
+            .filter(|p| p.groups["low_income"] == "Y")
+            .take(5)
+            .chain(planned_refs.iter().copied().filter(|p| p.groups["low_income"] == "N"))
+            .collect();
+        let d = Described { planned: Some(&few), ..d };
+        let rows = balance(&pre, &d, &groups, 10);
+        let li: Vec<(Option<Suppression>, Option<f64>)> =
+            rows.iter().filter(|r| r.covariate.starts_with("low_income")).map(|r| (r.suppressed, r.served)).collect();
+        assert_eq!(li, vec![(Some(Suppression::Complementary), None), (Some(Suppression::SmallCell), None)]);
+        assert!(rows.iter().filter(|r| !r.covariate.starts_with("low_income")).all(|r| r.suppressed.is_none()));
         assert!(effective_size(pos.len(), Some(&pos)) < pos.len() as f64);
     }
 
@@ -619,10 +682,11 @@ mod tests {
             effective_size: Some(150.0),
             balance: vec![BalanceRow {
                 covariate: "grade 3".into(),
-                history: 0.2,
-                population: 0.3,
+                history: Some(0.2),
+                population: Some(0.3),
                 served: Some(0.5),
                 std_diff: Some(-0.42),
+                suppressed: None,
             }],
         };
         let w = warnings(&pop, 100);

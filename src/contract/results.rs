@@ -684,13 +684,16 @@ pub enum Served {
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct BalanceRow {
     pub covariate: String,
-    #[serde(deserialize_with = "nan_if_null")]
-    pub history: f64,
-    #[serde(deserialize_with = "nan_if_null")]
-    pub population: f64,
+    /// `None` when suppressed.
+    pub history: Option<f64>,
+    pub population: Option<f64>,
     pub served: Option<f64>,
     /// (population − served) over `sqrt((var_population + var_served) / 2)`.
     pub std_diff: Option<f64>,
+    /// Why the row shows no numbers: a grade or group value held by fewer than `min_cell`
+    /// students, or another value of the same variable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<super::suppress::Suppression>,
 }
 
 /// A threshold in SD units with its comparison to published effects.

@@ -26,7 +26,7 @@ pub(super) fn population_section(b: &Baseline) -> String {
         )));
     }
     if !pop.balance.is_empty() {
-        let served = pop.balance.iter().any(|r| r.served.is_some());
+        let served = pop.balance.iter().any(|r| r.served.is_some() || r.suppressed.is_some()) && pop.served.is_some();
         let mut head = vec!["covariate", "all eligible history", "population"];
         if served {
             head.extend(["planned students", "standardised difference"]);
@@ -36,12 +36,16 @@ pub(super) fn population_section(b: &Baseline) -> String {
             .iter()
             .map(|r| {
                 let value = |x: Option<f64>| -> Cell {
-                    if r.covariate.starts_with("pre-test") { num(x, 2).into() } else { pct(x).into() }
+                    match (r.suppressed, r.covariate.starts_with("pre-test")) {
+                        (Some(s), _) => s.as_str().to_string().into(),
+                        (None, true) => num(x, 2).into(),
+                        (None, false) => pct(x).into(),
+                    }
                 };
-                let mut row = vec![r.covariate.clone().into(), value(Some(r.history)), value(Some(r.population))];
+                let mut row = vec![r.covariate.clone().into(), value(r.history), value(r.population)];
                 if served {
                     row.push(value(r.served));
-                    row.push(num(r.std_diff, 2).into());
+                    row.push(if r.suppressed.is_some() { value(None) } else { num(r.std_diff, 2).into() });
                 }
                 row
             })
@@ -152,10 +156,11 @@ mod tests {
         });
         b.population.balance = vec![BalanceRow {
             covariate: "low_income = Y".into(),
-            history: 0.4,
-            population: 0.7,
+            history: Some(0.4),
+            population: Some(0.7),
             served: Some(0.7),
             std_diff: Some(0.0),
+            suppressed: None,
         }];
         b.calibration = Some("In 100 simulated districts ...".into());
         b.cohort = Some(CohortVariation {

@@ -179,6 +179,40 @@ fn scan_public_outputs(dir: &Path) {
     let rec: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(base.join("recommendation.json")).unwrap()).unwrap();
     assert_no_student_ids(&public_files(&base, &rec["manifest"]), &ids);
+    scan_like_served_baseline(dir, &ids);
+}
+
+/// The baseline reweighted to a planned roster (the tutored students of the roster, with
+/// their grade and groups and a pre-score of 200): no student ID in its public outputs, and
+/// no balance row of a group value held by 1-9 planned students shows a number.
+fn scan_like_served_baseline(dir: &Path, ids: &BTreeSet<String>) {
+    let (h, rows) = read_csv(&dir.join("roster.csv"));
+    let groups = ["low_income", "race_ethnicity", "english_learner", "disability", "gender"];
+    let mut text = format!("student_id,grade,pre_score,{}\n", groups.join(","));
+    let mut held: BTreeMap<String, usize> = BTreeMap::new();
+    for r in rows.iter().filter(|r| !r[col(&h, "provider_id")].is_empty()) {
+        let values: Vec<&str> = groups.iter().map(|g| r[col(&h, g)].as_str()).collect();
+        for (g, v) in groups.iter().zip(&values) {
+            *held.entry(format!("{g} = {v}")).or_default() += 1;
+        }
+        text.push_str(&format!("{},{},200,{}\n", r[col(&h, "student_id")], r[col(&h, "grade")], values.join(",")));
+    }
+    std::fs::write(dir.join("planned.csv"), text).unwrap();
+    let contract = std::fs::read_to_string(dir.join("contract.toml")).unwrap();
+    let served = dir.join("contract_served.toml");
+    std::fs::write(&served, format!("{contract}\n[baseline.served]\nroster = \"planned.csv\"\n")).unwrap();
+    let base = dir.join("base_served");
+    let o = obc(&["baseline", s(&served), "--out", s(&base)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let rec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(base.join("recommendation.json")).unwrap()).unwrap();
+    assert_no_student_ids(&public_files(&base, &rec["manifest"]), ids);
+    for row in rec["baseline"]["population"]["balance"].as_array().unwrap() {
+        let n = held.get(row["covariate"].as_str().unwrap()).copied().unwrap_or(0);
+        if (1..10).contains(&n) {
+            assert!(row["served"].is_null() && row["suppressed"] == "small cell", "{row}");
+        }
+    }
 }
 
 #[test]

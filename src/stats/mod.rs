@@ -22,6 +22,8 @@
 //! - [`spline`]: cubic B-spline bases identical to R `splines::bs()`, SGP knots and boundaries.
 //! - [`vam`]: value-added models: absorbed fixed effects with HC1/CR1, random intercept by
 //!   REML with shrinkage, errors-in-variables, dose-response.
+//! - [`wild`]: the wild cluster restricted bootstrap (Rademacher, Webb, Mammen weights;
+//!   enumeration when 2^G ≤ B; symmetric and equal-tailed p-values; interval by inversion).
 //! - [`wwc`]: What Works Clearinghouse attrition boundaries.
 
 pub mod bootstrap;
@@ -37,4 +39,5 @@ pub mod spline;
 mod testutil;
 pub mod vam;
 pub mod warning;
+pub mod wild;
 pub mod wwc;

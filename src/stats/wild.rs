@@ -677,5 +677,14 @@ mod tests {
                 assert!((g - w.as_f64().unwrap()).abs() <= 1e-12, "wild.json {name}: {what} {g} vs {w}");
             }
         }
+        // the interval does not depend on the null; R bisected to 1e-12 SE
+        for (name, want) in v["intervals"].as_object().unwrap() {
+            let c = floats(&want["contrast"]);
+            let got = spec.test(x.view(), y.view(), &cl, &c, 0.0).unwrap();
+            for (what, g) in [("conf_low", got.conf_low), ("conf_high", got.conf_high)] {
+                let w = want[what].as_f64().unwrap();
+                assert!((g - w).abs() <= 1e-9 * got.se, "wild.json intervals.{name}: {what} {g} vs {w}");
+            }
+        }
     }
 }

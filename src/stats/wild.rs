@@ -630,6 +630,43 @@ mod tests {
     }
 
     #[test]
+    fn absorbed_cluster_effects_equal_the_dummies_written_out() {
+        let (x, y, cl) = synthetic(8);
+        let (n, g) = (y.len(), 8);
+        let mean_by = |v: &dyn Fn(usize) -> f64| -> Vec<f64> {
+            let mut sum = vec![0.0; g];
+            let mut count = vec![0.0; g];
+            for i in 0..n {
+                sum[cl[i]] += v(i);
+                count[cl[i]] += 1.0;
+            }
+            sum.iter().zip(&count).map(|(s, c)| s / c).collect()
+        };
+        let (mx, my) = (mean_by(&|i| x[[i, 2]]), mean_by(&|i| y[i]));
+        let within_x = Array2::from_shape_fn((n, 1), |(i, _)| x[[i, 2]] - mx[cl[i]]);
+        let within_y = Array1::from_shape_fn(n, |i| y[i] - my[cl[i]]);
+        let dummies =
+            Array2::from_shape_fn(
+                (n, g + 1),
+                |(i, j)| if j == g { x[[i, 2]] } else { f64::from(u8::from(cl[i] == j)) },
+            );
+        let mut c = vec![0.0; g + 1];
+        c[g] = 1.0;
+        for weights in [Weights::Rademacher, Weights::Webb] {
+            let spec = WildSpec { weights, reps: 199, seed: 4, level: 0.9, absorbed: 0 };
+            let full = spec.test(dummies.view(), y.view(), &cl, &c, 0.7).unwrap();
+            let within =
+                WildSpec { absorbed: g, ..spec }.test(within_x.view(), within_y.view(), &cl, &[1.0], 0.7).unwrap();
+            assert!((full.t - within.t).abs() <= 1e-9 * full.t.abs(), "{weights:?}: {} vs {}", full.t, within.t);
+            assert_eq!(
+                (full.count_abs_ge, full.count_le, full.count_ge),
+                (within.count_abs_ge, within.count_le, within.count_ge)
+            );
+            assert!((full.conf_high - within.conf_high).abs() <= 1e-9 * full.se, "{weights:?}");
+        }
+    }
+
+    #[test]
     fn bad_inputs_are_errors() {
         let (x, y, cl) = synthetic(5);
         let spec = WildSpec { weights: Weights::Webb, reps: 99, seed: 1, level: 0.95, absorbed: 0 };

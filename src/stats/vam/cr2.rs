@@ -557,4 +557,63 @@ mod tests {
             assert!(fit.vcov(&Vcov::Cr2 { cluster: Factor { level: &one, levels: 1 } }).is_err());
         });
     }
+
+    /// HC2 from its textbook formula on the full design `z` (column-major `n × q`):
+    /// `(Z'Z)⁻¹ Σ_i z_i z_i' e_i² / (1 − h_ii) (Z'Z)⁻¹`, `h_ii = z_i'(Z'Z)⁻¹z_i`.
+    fn hc2(z: &[f64], n: usize, q: usize, y: &[f64]) -> Vec<f64> {
+        let za = Array2::from_shape_vec((n, q).f(), z.to_vec()).unwrap();
+        let fit = FixedSpec::default().fit(za.view(), ArrayView1::from(y)).unwrap();
+        let b = &fit.bread;
+        let mut meat = vec![0.0; q * q];
+        for i in 0..n {
+            let zi: Vec<f64> = (0..q).map(|j| z[j * n + i]).collect();
+            let h: f64 = (0..q).map(|a| (0..q).map(|c| zi[a] * b[a * q + c] * zi[c]).sum::<f64>()).sum();
+            let w = fit.residuals[i].powi(2) / (1.0 - h);
+            for a in 0..q {
+                for c in 0..q {
+                    meat[a * q + c] += zi[a] * zi[c] * w;
+                }
+            }
+        }
+        crate::stats::linalg::sandwich(b, &meat, q)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn with_every_row_its_own_cluster_cr2_equals_hc2(
+            xs in proptest::collection::vec((-3.0f64..3.0, -3.0f64..3.0, 0usize..3), 9..40)
+        ) {
+            let n = xs.len();
+            let x: Vec<f64> = xs.iter().map(|t| t.0).collect();
+            let y: Vec<f64> = xs.iter().map(|t| 0.5 * t.0 + t.1 + t.2 as f64).collect();
+            let g: Vec<usize> = xs.iter().map(|t| t.2).collect();
+            let own: Vec<usize> = (0..n).collect();
+            let cl = Factor { level: &own, levels: n };
+            let counts: Vec<usize> = (0..3).map(|l| g.iter().filter(|&&v| v == l).count()).collect();
+            proptest::prop_assume!(counts.iter().all(|&c| c >= 2));
+            let spread = x.iter().fold(0.0f64, |m, v| m.max((v - x[0]).abs()));
+            proptest::prop_assume!(spread > 0.1);
+            // intercept and x, nothing absorbed
+            let mut z = vec![1.0; n];
+            z.extend(&x);
+            let za = Array2::from_shape_vec((n, 2).f(), z.clone()).unwrap();
+            let fit = FixedSpec::default().fit(za.view(), ArrayView1::from(&y)).unwrap();
+            let cr2 = fit.vcov(&Vcov::Cr2 { cluster: cl }).unwrap().matrix;
+            let want = hc2(&z, n, 2, &y);
+            for (a, b) in cr2.iter().zip(&want) {
+                proptest::prop_assert!((a - b).abs() <= 1e-9 * want[3].abs().max(want[0].abs()), "{a} vs HC2 {b}");
+            }
+            // x with the three-level factor absorbed against x with its dummies written out
+            let f = Factor { level: &g, levels: 3 };
+            let xa = Array2::from_shape_vec((n, 1).f(), x.clone()).unwrap();
+            let absorbed = FixedSpec { absorb: &[f], ..FixedSpec::default() }.fit(xa.view(), ArrayView1::from(&y)).unwrap();
+            let cr2 = absorbed.vcov(&Vcov::Cr2 { cluster: cl }).unwrap().matrix[0];
+            let mut z = x.clone();
+            for l in 0..3 {
+                z.extend(g.iter().map(|&v| if v == l { 1.0 } else { 0.0 }));
+            }
+            let want = hc2(&z, n, 4, &y)[0];
+            proptest::prop_assert!((cr2 - want).abs() <= 1e-9 * want, "absorbed: {cr2} vs HC2 {want}");
+        }
+    }
 }

@@ -218,15 +218,16 @@ impl FixedFit {
             // X̃_g, row-major m × p
             let xg: Vec<f64> = r.iter().flat_map(|&i| (0..p).map(move |j| xt[j * n + i])).collect();
             let mut ih = if nested { vec![0.0; m * m] } else { self.absorbed_hat(r)? };
-            for a in 0..m {
-                let xa = &xg[a * p..(a + 1) * p];
-                for b in 0..m {
-                    let xb = &xg[b * p..(b + 1) * p];
-                    let mut h = 0.0;
-                    for j in 0..p {
-                        let bx: f64 = (0..p).map(|k| self.bread[j * p + k] * xb[k]).sum();
-                        h += xa[j] * bx;
-                    }
+            // B x̃_b for each row b of the cluster (B is symmetric)
+            let bx: Vec<f64> = xg
+                .chunks(p)
+                .flat_map(|xb| {
+                    self.bread.chunks(p).map(move |brow| brow.iter().zip(xb).map(|(u, v)| u * v).sum::<f64>())
+                })
+                .collect();
+            for (a, xa) in xg.chunks(p).enumerate() {
+                for (b, bxb) in bx.chunks(p).enumerate() {
+                    let h: f64 = xa.iter().zip(bxb).map(|(u, v)| u * v).sum();
                     ih[a * m + b] = if a == b { 1.0 } else { 0.0 } - ih[a * m + b] - h;
                 }
             }

@@ -73,7 +73,11 @@ struct Adjusted {
 impl FixedFit {
     /// The CR2 covariance (module documentation).
     pub(super) fn cr2(&self, c: &Factor) -> Result<Covariance, VamError> {
-        let adj = self.adjusted(c)?;
+        Ok(self.cr2_from(&self.adjusted(c)?))
+    }
+
+    /// The CR2 covariance from the adjusted designs.
+    fn cr2_from(&self, adj: &Adjusted) -> Covariance {
         let p = self.p();
         let e = &self.residuals;
         let mut meat = vec![0.0; p * p];
@@ -92,7 +96,7 @@ impl FixedFit {
             }
         }
         let matrix = sandwich(&self.bread, &meat, p);
-        Ok(Covariance { kind: VcovKind::Cr2, matrix, n_clusters: Some(adj.rows.len()) })
+        Covariance { kind: VcovKind::Cr2, matrix, n_clusters: Some(adj.rows.len()) }
     }
 
     /// Satterthwaite degrees of freedom of the contrast `c'β` under CR2 with the clusters
@@ -110,7 +114,7 @@ impl FixedFit {
         }
         let adj = self.adjusted(cluster)?;
         let df = self.df_of(&adj, contrast)?;
-        let v = self.cr2(cluster)?;
+        let v = self.cr2_from(&adj);
         let p = self.p();
         let mut var = 0.0;
         for a in 0..p {

@@ -1,5 +1,5 @@
-//! Least squares with absorbed fixed effects, and classical, HC1 and cluster-robust (CR1)
-//! covariance matrices.
+//! Least squares with absorbed fixed effects, and classical, HC1 and cluster-robust (CR1;
+//! CR2 with Satterthwaite df in [`super::cr2`]) covariance matrices.
 //!
 //! # Model
 //!

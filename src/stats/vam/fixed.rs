@@ -1,5 +1,5 @@
-//! Least squares with absorbed fixed effects, and classical, HC1 and cluster-robust (CR1)
-//! covariance matrices.
+//! Least squares with absorbed fixed effects, and classical, HC1 and cluster-robust (CR1;
+//! CR2 with Satterthwaite df in [`super::cr2`]) covariance matrices.
 //!
 //! # Model
 //!
@@ -103,6 +103,9 @@ pub enum Vcov<'a> {
     /// Cluster-robust with `G/(G − 1) · (n − 1)/(n − k)` (`sandwich::vcovCL`); `cluster`
     /// gives each row's cluster (`0..levels`).
     Cr1 { cluster: Factor<'a> },
+    /// Bias-reduced linearization (Bell and McCaffrey), as `clubSandwich::vcovCR(type =
+    /// "CR2")` on `lm` with the dummies written out ([`super::cr2`]); no dof factor.
+    Cr2 { cluster: Factor<'a> },
 }
 
 /// Which covariance a [`Covariance`] is.
@@ -111,15 +114,17 @@ pub enum VcovKind {
     Classical,
     Hc1,
     Cr1,
+    Cr2,
 }
 
 impl VcovKind {
-    /// The name printed in outputs: `classical`, `HC1`, `CR1`.
+    /// The name printed in outputs: `classical`, `HC1`, `CR1`, `CR2`.
     pub fn label(self) -> &'static str {
         match self {
             VcovKind::Classical => "classical",
             VcovKind::Hc1 => "HC1",
             VcovKind::Cr1 => "CR1",
+            VcovKind::Cr2 => "CR2",
         }
     }
 }
@@ -130,7 +135,7 @@ pub struct Covariance {
     pub kind: VcovKind,
     /// Row-major `p × p`.
     pub matrix: Vec<f64>,
-    /// Clusters with at least one row (CR1 only).
+    /// Clusters with at least one row (CR1 and CR2 only).
     pub n_clusters: Option<usize>,
 }
 
@@ -157,9 +162,11 @@ pub struct FixedFit {
     /// Residuals `ẽ` (within-transformed), one per row.
     pub residuals: Vec<f64>,
     /// The within-transformed design `X̃`, column-major.
-    within_x: Vec<f64>,
+    pub(super) within_x: Vec<f64>,
     /// `(X̃'X̃)⁻¹`, row-major `p × p`.
-    bread: Vec<f64>,
+    pub(super) bread: Vec<f64>,
+    /// The absorbed factors (levels of each row, number of levels), for CR2's hat matrix.
+    pub(super) absorbed: Vec<(Vec<usize>, usize)>,
 }
 
 impl FixedSpec<'_> {
@@ -204,7 +211,20 @@ fn fit_slices(x: &[f64], n: usize, p: usize, y: &[f64], spec: &FixedSpec) -> Res
     let rss: f64 = e.iter().map(|v| v * v).sum();
     let df = n - k;
     let sigma = (rss / df as f64).sqrt();
-    Ok(FixedFit { coefficients: beta, n, k, df_residual: df, rss, sigma, sweeps, residuals: e, within_x: xt, bread })
+    let absorbed = spec.absorb.iter().map(|f| (f.level.to_vec(), f.levels)).collect();
+    Ok(FixedFit {
+        coefficients: beta,
+        n,
+        k,
+        df_residual: df,
+        rss,
+        sigma,
+        sweeps,
+        residuals: e,
+        within_x: xt,
+        bread,
+        absorbed,
+    })
 }
 
 fn too_few(n: usize, k: usize) -> VamError {
@@ -234,7 +254,7 @@ fn normal_equations(xt: &[f64], n: usize, p: usize, yt: &[f64]) -> Result<(Vec<f
 }
 
 impl FixedFit {
-    fn p(&self) -> usize {
+    pub(super) fn p(&self) -> usize {
         self.coefficients.len()
     }
 
@@ -268,6 +288,7 @@ impl FixedFit {
                 Ok(Covariance { kind: VcovKind::Hc1, matrix, n_clusters: None })
             }
             Vcov::Cr1 { cluster: c } => self.cr1(c),
+            Vcov::Cr2 { cluster: c } => self.cr2(c),
         }
     }
 

@@ -1,6 +1,8 @@
 //! Provider (teacher, school) value-added: regression models of an outcome on a prior
 //! score and covariates with group effects (docs/methods.md 3-4).
 //!
+//! - [`cr2`]: CR2 (bias-reduced linearization) covariance and Satterthwaite degrees of
+//!   freedom for a contrast, on a [`fixed::FixedFit`], as `clubSandwich`.
 //! - [`dose`]: dose-response curves (spline with pointwise intervals), descriptive.
 //! - [`eiv`]: errors-in-variables (method of moments) correction for a fallible pretest.
 //! - [`fixed`]: least squares with absorbed fixed effects (within transformation) and
@@ -14,6 +16,7 @@
 //!
 //! Designs are column-major `&[f64]` (`x[j * n + i]`), as in [`crate::stats::linalg`].
 
+pub mod cr2;
 pub mod dose;
 pub mod eiv;
 pub mod fixed;

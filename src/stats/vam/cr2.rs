@@ -1,0 +1,624 @@
+//! CR2 cluster-robust covariance (bias-reduced linearization) and Satterthwaite degrees of
+//! freedom for a contrast, on a [`FixedFit`] (docs/methods.md 3.7).
+//!
+//! # CR2 (Bell and McCaffrey 2002)
+//!
+//! With the full design `Z` of the equivalent dummy regression (the columns of `X` and the
+//! absorbed dummies `D`), its hat matrix `H = P_D + X̃ B X̃'` (`B = (X̃'X̃)⁻¹`, Frisch-Waugh-
+//! Lovell) and the residuals `ẽ`:
+//!
+//! ```text
+//! V_CR2 = B (Σ_g X̃_g' A_g ẽ_g ẽ_g' A_g X̃_g) B,     A_g = (I − H_gg)^{-1/2}
+//! ```
+//!
+//! `A_g` is the symmetric inverse square root, from the eigen-decomposition of `I − H_gg`
+//! (cyclic Jacobi); eigenvalues at or below `1e-12` are dropped (a pseudo-inverse), as
+//! `clubSandwich`'s `matrix_power` does (`I − H_gg` has eigenvalues in `[0, 1]`). There is no dof factor.
+//!
+//! When every absorbed factor is nested in the clusters (each level in one cluster, e.g.
+//! school effects with school clusters), `I − H_gg` is singular on the span of the cluster's
+//! dummies, `X̃_g` and `ẽ_g` are orthogonal to that span, and the pseudo-inverse square root
+//! gives exactly the same result as `(I − X̃_g B X̃_g')^{-1/2}`: the within-transformed design
+//! is enough, and that is what is computed. When a factor is not nested (say a grade effect
+//! with school clusters), `(P_D)_gg` is not zero outside that span and must be included: it
+//! is `[l(i) = l(j)] / n_l` for one factor, and for several it is read off the within
+//! transformation of the cluster's unit vectors (`P_D e_i = e_i − M_D e_i`), which costs
+//! `n_g` transformations of length `n` per cluster. Checked against `clubSandwich` on `lm`
+//! with the dummies written out (tests/fixtures/r/cr2.json).
+//!
+//! # Satterthwaite degrees of freedom (Pustejovsky and Tipton 2018)
+//!
+//! For a contrast `c`, `c'V c = Σ_g (p_g' ẽ_g)²` with `p_g = A_g X̃_g B c`. Under the working
+//! model `Var(y) = σ² I` (the model of `lm`), with `q_g = (I − H) E_g p_g` (`E_g` embeds a
+//! cluster's rows in `n`), `c'Vc` is the quadratic form `Σ_g (q_g'y)²`, so
+//!
+//! ```text
+//! ν = 2 E[c'Vc]² / Var[c'Vc] = (Σ_g q_g'q_g)² / Σ_g Σ_h (q_g'q_h)²
+//! ```
+//!
+//! which is `clubSandwich::coef_test(vcov = "CR2", test = "Satterthwaite")`. `q_g'q_h =
+//! p_g' [(I − H) E_h p_h]_g` because `I − H` is a symmetric projection, so one vector of
+//! length `n` is held at a time; `(I − H) v = M_D v − X̃ B X̃' v`. Cost: `G` within
+//! transformations and `O(Σ_g n_g³)` for the eigen-decompositions.
+
+use super::VamError;
+use super::fixed::{Covariance, Factor, FixedFit, VcovKind, within};
+use crate::stats::dist::{p_two_sided_t, qt};
+use crate::stats::linalg::sandwich;
+
+/// The test of one contrast `c'β = 0` under CR2 with Satterthwaite degrees of freedom.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContrastTest {
+    /// `c'β̂`.
+    pub estimate: f64,
+    /// `sqrt(c' V_CR2 c)`.
+    pub se: f64,
+    /// Satterthwaite degrees of freedom.
+    pub df: f64,
+    pub t: f64,
+    /// Two-sided, from Student's t with `df`.
+    pub p_value: f64,
+    /// Confidence level of the interval, e.g. 0.95.
+    pub level: f64,
+    pub conf_low: f64,
+    pub conf_high: f64,
+}
+
+/// `A_g X̃_g` (row-major `n_g × p`) and the rows of every cluster with at least one row.
+struct Adjusted {
+    rows: Vec<Vec<usize>>,
+    ax: Vec<Vec<f64>>,
+}
+
+impl FixedFit {
+    /// The CR2 covariance (module documentation).
+    pub(super) fn cr2(&self, c: &Factor) -> Result<Covariance, VamError> {
+        Ok(self.cr2_from(&self.adjusted(c)?))
+    }
+
+    /// The CR2 covariance from the adjusted designs.
+    fn cr2_from(&self, adj: &Adjusted) -> Covariance {
+        let p = self.p();
+        let e = &self.residuals;
+        let mut meat = vec![0.0; p * p];
+        let mut u = vec![0.0; p];
+        for (rows, ax) in adj.rows.iter().zip(&adj.ax) {
+            u.fill(0.0);
+            for (r, &i) in rows.iter().enumerate() {
+                for j in 0..p {
+                    u[j] += ax[r * p + j] * e[i];
+                }
+            }
+            for a in 0..p {
+                for b in 0..p {
+                    meat[a * p + b] += u[a] * u[b];
+                }
+            }
+        }
+        let matrix = sandwich(&self.bread, &meat, p);
+        Covariance { kind: VcovKind::Cr2, matrix, n_clusters: Some(adj.rows.len()) }
+    }
+
+    /// Satterthwaite degrees of freedom of the contrast `c'β` under CR2 with the clusters
+    /// `cluster` (module documentation); a coefficient is the unit contrast.
+    pub fn satterthwaite(&self, cluster: &Factor, contrast: &[f64]) -> Result<f64, VamError> {
+        let adj = self.adjusted(cluster)?;
+        self.df_of(&adj, contrast)
+    }
+
+    /// CR2 standard error, Satterthwaite df, t test of `c'β = 0` and the interval at
+    /// `level` (e.g. 0.95) from Student's t with that df.
+    pub fn cr2_test(&self, cluster: &Factor, contrast: &[f64], level: f64) -> Result<ContrastTest, VamError> {
+        if !(level > 0.0 && level < 1.0) {
+            return Err(VamError::Input(format!("confidence level {level} is not strictly between 0 and 1")));
+        }
+        let adj = self.adjusted(cluster)?;
+        let df = self.df_of(&adj, contrast)?;
+        let v = self.cr2_from(&adj);
+        let p = self.p();
+        let mut var = 0.0;
+        for a in 0..p {
+            for b in 0..p {
+                var += contrast[a] * v.matrix[a * p + b] * contrast[b];
+            }
+        }
+        let estimate: f64 = contrast.iter().zip(&self.coefficients).map(|(c, b)| c * b).sum();
+        let se = var.max(0.0).sqrt();
+        let t = estimate / se;
+        let half = qt(0.5 + level / 2.0, df) * se;
+        Ok(ContrastTest {
+            estimate,
+            se,
+            df,
+            t,
+            p_value: p_two_sided_t(t, df),
+            level,
+            conf_low: estimate - half,
+            conf_high: estimate + half,
+        })
+    }
+
+    /// `ν` of the module documentation, from the adjusted designs.
+    fn df_of(&self, adj: &Adjusted, contrast: &[f64]) -> Result<f64, VamError> {
+        let (n, p) = (self.n, self.p());
+        if contrast.len() != p {
+            return Err(VamError::Input(format!("a contrast of length {} for {p} coefficients", contrast.len())));
+        }
+        if contrast.iter().any(|v| !v.is_finite()) || contrast.iter().all(|&v| v == 0.0) {
+            return Err(VamError::Input("the contrast must be finite and not all zero".into()));
+        }
+        let bc: Vec<f64> = (0..p).map(|a| (0..p).map(|b| self.bread[a * p + b] * contrast[b]).sum()).collect();
+        // p_g = A_g X̃_g B c
+        let pg: Vec<Vec<f64>> = adj
+            .ax
+            .iter()
+            .map(|ax| ax.chunks(p).map(|row| row.iter().zip(&bc).map(|(a, b)| a * b).sum()).collect())
+            .collect();
+        let xt = &self.within_x;
+        let mut expected = 0.0;
+        let mut second = 0.0;
+        let mut v = vec![0.0; n];
+        for (h, rows_h) in adj.rows.iter().enumerate() {
+            v.fill(0.0);
+            for (r, &i) in rows_h.iter().enumerate() {
+                v[i] = pg[h][r];
+            }
+            // X̃'v, then (I − H) v = M_D v − X̃ B X̃'v
+            let xv: Vec<f64> =
+                (0..p).map(|j| rows_h.iter().zip(&pg[h]).map(|(&i, pv)| xt[j * n + i] * pv).sum()).collect();
+            let bxv: Vec<f64> = (0..p).map(|a| (0..p).map(|b| self.bread[a * p + b] * xv[b]).sum()).collect();
+            let mut w = self.annihilate_absorbed(&v)?;
+            for (j, b) in bxv.iter().enumerate() {
+                for (wi, xij) in w.iter_mut().zip(&xt[j * n..(j + 1) * n]) {
+                    *wi -= xij * b;
+                }
+            }
+            for (g, rows_g) in adj.rows.iter().enumerate() {
+                let qgh: f64 = rows_g.iter().zip(&pg[g]).map(|(&i, pv)| pv * w[i]).sum();
+                if g == h {
+                    expected += qgh;
+                }
+                second += qgh * qgh;
+            }
+        }
+        if second <= 0.0 {
+            return Err(VamError::Singular("the contrast has no cluster-level variation".into()));
+        }
+        Ok(expected * expected / second)
+    }
+
+    /// `M_D v`: `v` with the absorbed factors partialled out (`v` itself without any).
+    fn annihilate_absorbed(&self, v: &[f64]) -> Result<Vec<f64>, VamError> {
+        if self.absorbed.is_empty() {
+            return Ok(v.to_vec());
+        }
+        let factors: Vec<Factor> =
+            self.absorbed.iter().map(|(level, levels)| Factor { level, levels: *levels }).collect();
+        Ok(within(&[], self.n, v, &factors)?.y)
+    }
+
+    /// The rows of each cluster and `A_g X̃_g` (module documentation).
+    fn adjusted(&self, c: &Factor) -> Result<Adjusted, VamError> {
+        let (n, p) = (self.n, self.p());
+        if c.level.len() != n || c.level.iter().any(|&l| l >= c.levels) {
+            return Err(VamError::Input(format!(
+                "the cluster factor does not match the {n} rows or its {} levels",
+                c.levels
+            )));
+        }
+        let mut rows: Vec<Vec<usize>> = vec![Vec::new(); c.levels];
+        for (i, &g) in c.level.iter().enumerate() {
+            rows[g].push(i);
+        }
+        rows.retain(|r| !r.is_empty());
+        if rows.len() < 2 {
+            return Err(VamError::Input("cluster-robust SEs need at least 2 clusters".into()));
+        }
+        let nested = self.absorbed.iter().all(|(level, levels)| nested_in(level, *levels, c));
+        let xt = &self.within_x;
+        let mut ax = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let m = r.len();
+            // X̃_g, row-major m × p
+            let xg: Vec<f64> = r.iter().flat_map(|&i| (0..p).map(move |j| xt[j * n + i])).collect();
+            let mut ih = if nested { vec![0.0; m * m] } else { self.absorbed_hat(r)? };
+            // B x̃_b for each row b of the cluster (B is symmetric)
+            let bx: Vec<f64> = xg
+                .chunks(p)
+                .flat_map(|xb| {
+                    self.bread.chunks(p).map(move |brow| brow.iter().zip(xb).map(|(u, v)| u * v).sum::<f64>())
+                })
+                .collect();
+            for (a, xa) in xg.chunks(p).enumerate() {
+                for (b, bxb) in bx.chunks(p).enumerate() {
+                    let h: f64 = xa.iter().zip(bxb).map(|(u, v)| u * v).sum();
+                    ih[a * m + b] = if a == b { 1.0 } else { 0.0 } - ih[a * m + b] - h;
+                }
+            }
+            let root = inverse_sqrt(&ih, m);
+            let mut axg = vec![0.0; m * p];
+            for a in 0..m {
+                for b in 0..m {
+                    let s = root[a * m + b];
+                    for j in 0..p {
+                        axg[a * p + j] += s * xg[b * p + j];
+                    }
+                }
+            }
+            ax.push(axg);
+        }
+        Ok(Adjusted { rows, ax })
+    }
+
+    /// `(P_D)_gg` for the rows `r` of one cluster, row-major `m × m`.
+    fn absorbed_hat(&self, r: &[usize]) -> Result<Vec<f64>, VamError> {
+        let m = r.len();
+        let mut out = vec![0.0; m * m];
+        if let [(level, levels)] = &self.absorbed[..] {
+            let mut count = vec![0.0; *levels];
+            for &l in level {
+                count[l] += 1.0;
+            }
+            for a in 0..m {
+                for b in 0..m {
+                    if level[r[a]] == level[r[b]] {
+                        out[a * m + b] = 1.0 / count[level[r[a]]];
+                    }
+                }
+            }
+            return Ok(out);
+        }
+        let mut unit = vec![0.0; self.n];
+        for (b, &i) in r.iter().enumerate() {
+            unit[i] = 1.0;
+            let resid = self.annihilate_absorbed(&unit)?;
+            unit[i] = 0.0;
+            for (a, &k) in r.iter().enumerate() {
+                out[a * m + b] = if a == b { 1.0 } else { 0.0 } - resid[k];
+            }
+        }
+        // symmetric up to the convergence tolerance of alternating projections
+        for a in 0..m {
+            for b in 0..a {
+                let s = 0.5 * (out[a * m + b] + out[b * m + a]);
+                out[a * m + b] = s;
+                out[b * m + a] = s;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Whether every level of the factor lies in a single cluster.
+fn nested_in(level: &[usize], levels: usize, c: &Factor) -> bool {
+    let mut home = vec![usize::MAX; levels];
+    for (&l, &g) in level.iter().zip(c.level) {
+        if home[l] == usize::MAX {
+            home[l] = g;
+        } else if home[l] != g {
+            return false;
+        }
+    }
+    true
+}
+
+/// Eigenvalues and eigenvectors (columns of the row-major `m × m` result) of the symmetric
+/// row-major `a`, by cyclic Jacobi rotations until the off-diagonal mass is below
+/// `1e-30` of the total.
+pub(crate) fn symmetric_eigen(a: &[f64], m: usize) -> (Vec<f64>, Vec<f64>) {
+    let mut a = a.to_vec();
+    let mut v = vec![0.0; m * m];
+    for i in 0..m {
+        v[i * m + i] = 1.0;
+    }
+    let total: f64 = a.iter().map(|x| x * x).sum();
+    for _sweep in 0..100 {
+        let off: f64 = (0..m)
+            .flat_map(|i| (0..m).filter(move |&j| j != i).map(move |j| (i, j)))
+            .map(|(i, j)| a[i * m + j].powi(2))
+            .sum();
+        if off <= 1e-30 * total || off == 0.0 {
+            break;
+        }
+        for p in 0..m {
+            for q in p + 1..m {
+                let apq = a[p * m + q];
+                if apq == 0.0 {
+                    continue;
+                }
+                let theta = (a[q * m + q] - a[p * m + p]) / (2.0 * apq);
+                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+                let c = 1.0 / (t * t + 1.0).sqrt();
+                let s = t * c;
+                for k in 0..m {
+                    let (akp, akq) = (a[k * m + p], a[k * m + q]);
+                    a[k * m + p] = c * akp - s * akq;
+                    a[k * m + q] = s * akp + c * akq;
+                }
+                for k in 0..m {
+                    let (apk, aqk) = (a[p * m + k], a[q * m + k]);
+                    a[p * m + k] = c * apk - s * aqk;
+                    a[q * m + k] = s * apk + c * aqk;
+                }
+                for k in 0..m {
+                    let (vkp, vkq) = (v[k * m + p], v[k * m + q]);
+                    v[k * m + p] = c * vkp - s * vkq;
+                    v[k * m + q] = s * vkp + c * vkq;
+                }
+            }
+        }
+    }
+    ((0..m).map(|i| a[i * m + i]).collect(), v)
+}
+
+/// The symmetric (pseudo-)inverse square root of the symmetric positive semi-definite `a`:
+/// eigenvalues at or below `1e-12` are dropped (module documentation).
+fn inverse_sqrt(a: &[f64], m: usize) -> Vec<f64> {
+    let (lambda, v) = symmetric_eigen(a, m);
+    let d: Vec<f64> = lambda.iter().map(|&l| if l > 1e-12 { 1.0 / l.sqrt() } else { 0.0 }).collect();
+    let mut out = vec![0.0; m * m];
+    for i in 0..m {
+        for j in 0..=i {
+            let s: f64 = (0..m).map(|k| v[i * m + k] * d[k] * v[j * m + k]).sum();
+            out[i * m + j] = s;
+            out[j * m + i] = s;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::vam::fixed::{FixedSpec, Vcov};
+    use ndarray::{Array2, ArrayView1, ShapeBuilder};
+    use serde_json::Value;
+
+    const FIXTURE: &str = include_str!("../../../tests/fixtures/r/cr2.json");
+    const EXAM: &str = include_str!("../../../tests/fixtures/r/vam_exam.csv");
+
+    /// The fixture's 528 rows: school, female, standLRT, normexam, provider.
+    struct Rows {
+        school: Vec<usize>,
+        female: Vec<usize>,
+        cols: Vec<(String, Vec<f64>)>,
+        y: Vec<f64>,
+    }
+
+    fn rows(r: &Value) -> Rows {
+        let keep: Vec<u64> = r["row_ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+        let schools: Vec<u64> = r["schools"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+        let providers: Vec<u64> =
+            r["provider_schools"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+        let mut rd = csv::Reader::from_reader(EXAM.as_bytes());
+        let (mut school, mut female, mut lrt, mut prov, mut y) = (vec![], vec![], vec![], vec![], vec![]);
+        for rec in rd.records() {
+            let rec = rec.unwrap();
+            let id: u64 = rec[0].parse().unwrap();
+            if !keep.contains(&id) {
+                continue;
+            }
+            let s: u64 = rec[1].parse().unwrap();
+            school.push(schools.iter().position(|&v| v == s).unwrap());
+            prov.push(if providers.contains(&s) { 1.0 } else { 0.0 });
+            y.push(rec[3].parse().unwrap());
+            lrt.push(rec[4].parse().unwrap());
+            female.push(rec[6].parse().unwrap());
+        }
+        assert_eq!(school.len(), keep.len());
+        let fem = female.iter().map(|&v: &usize| v as f64).collect();
+        let cols = vec![
+            ("standLRT".to_string(), lrt),
+            ("provider".to_string(), prov),
+            ("female".to_string(), fem),
+            ("intercept".to_string(), vec![1.0; y.len()]),
+        ];
+        Rows { school, female, cols, y }
+    }
+
+    fn design(d: &Rows, names: &[&str]) -> Array2<f64> {
+        let n = d.y.len();
+        let mut x = Vec::new();
+        for nm in names {
+            x.extend(&d.cols.iter().find(|(c, _)| c == nm).unwrap().1);
+        }
+        Array2::from_shape_vec((n, names.len()).f(), x).unwrap()
+    }
+
+    fn close(got: f64, want: f64, tol: f64, what: &str) {
+        assert!((got - want).abs() <= tol * want.abs(), "cr2.json {what}: {got} vs R {want}");
+    }
+
+    /// Fits the case, then checks CR2 SEs and Satterthwaite df of the named coefficients
+    /// and of the contrast, 1e-6 relative (tests/fixtures/r/README.md).
+    fn check_case(case: &str, names: &[&str], absorb: &[Factor], cluster: Factor) {
+        let r: Value = serde_json::from_str(FIXTURE).unwrap();
+        let d = rows(&r);
+        let want = &r["cases"][case];
+        let fit =
+            FixedSpec { absorb, ..FixedSpec::default() }.fit(design(&d, names).view(), ArrayView1::from(&d.y)).unwrap();
+        assert_eq!(fit.k, want["k"].as_u64().unwrap() as usize, "{case} k");
+        let v = fit.vcov(&Vcov::Cr2 { cluster }).unwrap();
+        assert_eq!((v.kind, v.kind.label(), v.n_clusters), (VcovKind::Cr2, "CR2", Some(12)));
+        let se = v.se();
+        let wanted: Vec<String> = floats_or_strings(&want["names"]);
+        let (want_se, want_df) = (floats(&want["cr2_se"]), floats(&want["satterthwaite_df"]));
+        for (k, nm) in wanted.iter().enumerate() {
+            let j = names.iter().position(|c| c == nm).unwrap();
+            close(se[j], want_se[k], 1e-6, &format!("{case} {nm} SE"));
+            let mut c = vec![0.0; names.len()];
+            c[j] = 1.0;
+            close(fit.satterthwaite(&cluster, &c).unwrap(), want_df[k], 1e-6, &format!("{case} {nm} df"));
+        }
+        let con = &want["contrast"];
+        let mut c = vec![0.0; names.len()];
+        for (nm, w) in floats_or_strings(&con["names"]).iter().zip(floats(&con["weights"])) {
+            c[names.iter().position(|x| x == nm).unwrap()] = w;
+        }
+        let t = fit.cr2_test(&cluster, &c, 0.95).unwrap();
+        close(t.se, con["se"].as_f64().unwrap(), 1e-6, &format!("{case} contrast SE"));
+        close(t.df, con["df"].as_f64().unwrap(), 1e-6, &format!("{case} contrast df"));
+        close(t.estimate, con["estimate"].as_f64().unwrap(), 1e-8, &format!("{case} contrast estimate"));
+        close(t.conf_low, con["conf_low_95"].as_f64().unwrap(), 1e-6, &format!("{case} contrast CI low"));
+        close(t.conf_high, con["conf_high_95"].as_f64().unwrap(), 1e-6, &format!("{case} contrast CI high"));
+        close(t.p_value, con["p"].as_f64().unwrap(), 1e-5, &format!("{case} contrast p"));
+    }
+
+    /// A number or an array of numbers (R writes length-1 vectors as scalars).
+    fn floats(v: &Value) -> Vec<f64> {
+        match v {
+            Value::Array(a) => a.iter().map(|x| x.as_f64().unwrap()).collect(),
+            x => vec![x.as_f64().unwrap()],
+        }
+    }
+
+    fn floats_or_strings(v: &Value) -> Vec<String> {
+        match v {
+            Value::Array(a) => a.iter().map(|s| s.as_str().unwrap().to_string()).collect(),
+            Value::String(s) => vec![s.clone()],
+            _ => panic!("names: {v}"),
+        }
+    }
+
+    fn with_rows<T>(f: impl FnOnce(&Rows) -> T) -> T {
+        let r: Value = serde_json::from_str(FIXTURE).unwrap();
+        f(&rows(&r))
+    }
+
+    #[test]
+    fn cr2_and_satterthwaite_match_club_sandwich_without_absorbed_effects() {
+        with_rows(|d| {
+            let cl = Factor { level: &d.school, levels: 12 };
+            check_case("provider_no_fe", &["intercept", "standLRT", "provider"], &[], cl);
+        });
+    }
+
+    #[test]
+    fn cr2_with_absorbed_schools_nested_in_clusters_matches_lm_with_dummies() {
+        with_rows(|d| {
+            let cl = Factor { level: &d.school, levels: 12 };
+            check_case("school_fe", &["standLRT", "female"], &[cl], cl);
+        });
+    }
+
+    #[test]
+    fn cr2_with_an_absorbed_factor_not_nested_in_clusters_needs_its_hat_matrix() {
+        with_rows(|d| {
+            let cl = Factor { level: &d.school, levels: 12 };
+            let sex = Factor { level: &d.female, levels: 2 };
+            check_case("sex_fe", &["standLRT", "provider"], &[sex], cl);
+            // the within design alone gives R's `within_only_se`, which differs
+            let r: Value = serde_json::from_str(FIXTURE).unwrap();
+            let within_only = floats(&r["cases"]["sex_fe"]["within_only_se"]);
+            let se = floats(&r["cases"]["sex_fe"]["cr2_se"]);
+            assert!((within_only[0] - se[0]).abs() > 1e-3 * se[0]);
+        });
+    }
+
+    #[test]
+    fn cr2_with_two_absorbed_factors_matches_lm_with_dummies() {
+        with_rows(|d| {
+            let cl = Factor { level: &d.school, levels: 12 };
+            let sex = Factor { level: &d.female, levels: 2 };
+            check_case("school_and_sex_fe", &["standLRT"], &[cl, sex], cl);
+        });
+    }
+
+    #[test]
+    fn jacobi_eigen_reconstructs_a_symmetric_matrix() {
+        let m = 5;
+        let a: Vec<f64> = (0..m * m)
+            .map(|k| ((k / m + 1) * (k % m + 1)) as f64 / 7.0 + if k / m == k % m { 3.0 } else { 0.0 })
+            .collect();
+        let (l, v) = symmetric_eigen(&a, m);
+        for i in 0..m {
+            for j in 0..m {
+                let s: f64 = (0..m).map(|k| v[i * m + k] * l[k] * v[j * m + k]).sum();
+                assert!((s - a[i * m + j]).abs() < 1e-12, "{i},{j}: {s} vs {}", a[i * m + j]);
+            }
+        }
+        let r = inverse_sqrt(&a, m);
+        // r a r = I
+        let ra = crate::stats::linalg::matmul(&r, &a, m, m, m);
+        let rar = crate::stats::linalg::matmul(&ra, &r, m, m, m);
+        for i in 0..m {
+            for j in 0..m {
+                let want = if i == j { 1.0 } else { 0.0 };
+                assert!((rar[i * m + j] - want).abs() < 1e-12);
+            }
+        }
+    }
+
+    #[test]
+    fn bad_contrasts_and_levels_are_refused() {
+        with_rows(|d| {
+            let cl = Factor { level: &d.school, levels: 12 };
+            let fit =
+                FixedSpec::default().fit(design(d, &["intercept", "standLRT"]).view(), ArrayView1::from(&d.y)).unwrap();
+            assert!(fit.satterthwaite(&cl, &[1.0]).is_err());
+            assert!(fit.satterthwaite(&cl, &[0.0, 0.0]).is_err());
+            assert!(fit.cr2_test(&cl, &[0.0, 1.0], 1.5).is_err());
+            let one = vec![0; d.y.len()];
+            assert!(fit.vcov(&Vcov::Cr2 { cluster: Factor { level: &one, levels: 1 } }).is_err());
+        });
+    }
+
+    /// HC2 from its textbook formula on the full design `z` (column-major `n × q`):
+    /// `(Z'Z)⁻¹ Σ_i z_i z_i' e_i² / (1 − h_ii) (Z'Z)⁻¹`, `h_ii = z_i'(Z'Z)⁻¹z_i`.
+    fn hc2(z: &[f64], n: usize, q: usize, y: &[f64]) -> Vec<f64> {
+        let za = Array2::from_shape_vec((n, q).f(), z.to_vec()).unwrap();
+        let fit = FixedSpec::default().fit(za.view(), ArrayView1::from(y)).unwrap();
+        let b = &fit.bread;
+        let mut meat = vec![0.0; q * q];
+        for i in 0..n {
+            let zi: Vec<f64> = (0..q).map(|j| z[j * n + i]).collect();
+            let h: f64 = (0..q).map(|a| (0..q).map(|c| zi[a] * b[a * q + c] * zi[c]).sum::<f64>()).sum();
+            let w = fit.residuals[i].powi(2) / (1.0 - h);
+            for a in 0..q {
+                for c in 0..q {
+                    meat[a * q + c] += zi[a] * zi[c] * w;
+                }
+            }
+        }
+        crate::stats::linalg::sandwich(b, &meat, q)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn with_every_row_its_own_cluster_cr2_equals_hc2(
+            xs in proptest::collection::vec((-3.0f64..3.0, -3.0f64..3.0, 0usize..3), 9..40)
+        ) {
+            let n = xs.len();
+            let x: Vec<f64> = xs.iter().map(|t| t.0).collect();
+            let y: Vec<f64> = xs.iter().map(|t| 0.5 * t.0 + t.1 + t.2 as f64).collect();
+            let g: Vec<usize> = xs.iter().map(|t| t.2).collect();
+            let own: Vec<usize> = (0..n).collect();
+            let cl = Factor { level: &own, levels: n };
+            let counts: Vec<usize> = (0..3).map(|l| g.iter().filter(|&&v| v == l).count()).collect();
+            proptest::prop_assume!(counts.iter().all(|&c| c >= 2));
+            let spread = x.iter().fold(0.0f64, |m, v| m.max((v - x[0]).abs()));
+            proptest::prop_assume!(spread > 0.1);
+            // intercept and x, nothing absorbed
+            let mut z = vec![1.0; n];
+            z.extend(&x);
+            let za = Array2::from_shape_vec((n, 2).f(), z.clone()).unwrap();
+            let fit = FixedSpec::default().fit(za.view(), ArrayView1::from(&y)).unwrap();
+            let cr2 = fit.vcov(&Vcov::Cr2 { cluster: cl }).unwrap().matrix;
+            let want = hc2(&z, n, 2, &y);
+            for (a, b) in cr2.iter().zip(&want) {
+                proptest::prop_assert!((a - b).abs() <= 1e-9 * want[3].abs().max(want[0].abs()), "{a} vs HC2 {b}");
+            }
+            // x with the three-level factor absorbed against x with its dummies written out
+            let f = Factor { level: &g, levels: 3 };
+            let xa = Array2::from_shape_vec((n, 1).f(), x.clone()).unwrap();
+            let absorbed = FixedSpec { absorb: &[f], ..FixedSpec::default() }.fit(xa.view(), ArrayView1::from(&y)).unwrap();
+            let cr2 = absorbed.vcov(&Vcov::Cr2 { cluster: cl }).unwrap().matrix[0];
+            let mut z = x.clone();
+            for l in 0..3 {
+                z.extend(g.iter().map(|&v| if v == l { 1.0 } else { 0.0 }));
+            }
+            let want = hc2(&z, n, 4, &y)[0];
+            proptest::prop_assert!((cr2 - want).abs() <= 1e-9 * want, "absorbed: {cr2} vs HC2 {want}");
+        }
+    }
+}

@@ -330,7 +330,7 @@ fn choose<'a>(
         eligible_idx.iter().copied().filter(|&i| population::by_rules(b, &pre, &history[i])).collect();
     let (mut members, unscored) = scorable(contract, history, &ruled);
     let eligible: Vec<&Student> = eligible_idx.iter().map(|&i| &history[i]).collect();
-    let mut target: Vec<&Student> = members.iter().map(|&i| &history[i]).collect();
+    let of = |members: &[usize]| -> Vec<&'a Student> { members.iter().map(|&i| &history[i]).collect() };
     let history_groups: Vec<String> =
         history.iter().flat_map(|s| s.groups.keys().cloned()).collect::<BTreeSet<_>>().into_iter().collect();
     let mut weights = None;
@@ -340,9 +340,8 @@ fn choose<'a>(
         (Some(spec), Some(p)) if spec.roster.is_some() => {
             population::check_groups(spec, &history_groups, Some(&p.groups))?;
             let groups = population::match_groups(spec, &history_groups, &p.groups);
-            let raked = population::rake(&target, &p.students, &pre, spec.pre_bins, &groups)?;
+            let raked = population::rake(&of(&members), &p.students, &pre, spec.pre_bins, &groups)?;
             let keep: Vec<bool> = raked.weights.iter().map(|&w| w > 0.0).collect();
-            target = target.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(s, _)| s).collect();
             members = members.into_iter().zip(&keep).filter(|(_, k)| **k).map(|(i, _)| i).collect();
             let w: Vec<f64> = raked.weights.iter().copied().filter(|&w| w > 0.0).collect();
             let out: BTreeSet<usize> = raked.unmatched.iter().map(|u| u.student).collect();
@@ -368,6 +367,7 @@ fn choose<'a>(
         }
         (None, _) => (None, history_groups.clone()),
     };
+    let target = of(&members);
     let described = population::Described {
         eligible: &eligible,
         target: &target,

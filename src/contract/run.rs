@@ -215,7 +215,9 @@ pub fn baseline(contract: &Contract, base: &Path, allow_partial: bool) -> Result
     });
     let rescore =
         |s: &Student, post: f64| score(&s.subject, s.grade, s.pre.unwrap_or(f64::NAN), post, s.weeks.unwrap_or(weeks));
-    let years: Vec<Option<String>> = history.students.iter().map(|h| h.school_year.clone()).collect();
+    // the same students, in the same order, as `history_students` keeps (those with a grade)
+    let years: Vec<Option<String>> =
+        history.students.iter().filter(|h| h.grade.is_some()).map(|h| h.school_year.clone()).collect();
     let input = super::baseline::HistoryInput { students: &students, years: &years };
     let run = super::baseline::run(contract, input, planned.as_ref(), rescore, weeks).map_err(ContractError::from)?;
     if let Some(p) = planned.as_mut() {

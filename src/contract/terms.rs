@@ -430,6 +430,17 @@ pub enum MetricKind {
 }
 
 impl MetricKind {
+    /// The metric's name as the contract writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricKind::ShareMeeting => "share_meeting",
+            MetricKind::MeanCgi => "mean_cgi",
+            MetricKind::MedianSgp => "median_sgp",
+            MetricKind::EffectSize => "effect_size",
+            MetricKind::ShareMeetingVsComparison => "share_meeting_vs_comparison",
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             MetricKind::ShareMeeting => "share of counted students meeting the outcome",
@@ -593,30 +604,66 @@ impl IntervalMethod {
     }
 }
 
+/// How a provider's metric gets its interval (docs/contracts.md, `[inference]`).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum InferenceMethod {
+    /// The bootstrap over `cluster` units with the `interval` method (every metric).
+    #[default]
+    Bootstrap,
+    /// A t interval on the provider's cluster means with G − 1 degrees of freedom (share and
+    /// mean metrics with `cluster = "tutor"` or `"school"`).
+    ClusterT,
+    /// CR2 standard error with Satterthwaite degrees of freedom on the effect model's
+    /// provider coefficient (effect metrics).
+    Cr2,
+    /// The wild cluster restricted bootstrap of the effect model's provider coefficient,
+    /// interval by test inversion (effect metrics).
+    WildCluster,
+}
+
+impl InferenceMethod {
+    /// The method's name as the contract writes it and outputs show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InferenceMethod::Bootstrap => "bootstrap",
+            InferenceMethod::ClusterT => "cluster_t",
+            InferenceMethod::Cr2 => "cr2",
+            InferenceMethod::WildCluster => "wild_cluster",
+        }
+    }
+}
+
 /// `[inference]`.
 ///
 /// | field | default | meaning |
 /// |---|---|---|
-/// | `replicates` | 2000 | bootstrap replicates per provider |
+/// | `method` | `bootstrap` | [`InferenceMethod`]: `bootstrap`, `cluster_t`, `cr2`, `wild_cluster` |
+/// | `replicates` | 2000 | bootstrap replicates per provider (also of `wild_cluster`) |
 /// | `seed` | 20251 | seed; same inputs and seed give identical results |
-/// | `cluster` | `student` | resampling unit: `student`, `tutor`, `school` |
-/// | `interval` | `percentile` | `percentile`, `bca`, `basic`, `normal` |
+/// | `cluster` | `student` | resampling unit / cluster: `student`, `tutor`, `school` |
+/// | `interval` | `percentile` | bootstrap interval: `percentile`, `bca`, `basic`, `normal` |
+/// | `weights` | `rademacher` | weights of `wild_cluster`: `rademacher`, `webb`, `mammen` |
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Inference {
+    pub method: InferenceMethod,
     pub replicates: usize,
     pub seed: u64,
     pub cluster: ClusterLevel,
     pub interval: IntervalMethod,
+    pub weights: crate::stats::wild::Weights,
 }
 
 impl Default for Inference {
     fn default() -> Self {
         Inference {
+            method: InferenceMethod::Bootstrap,
             replicates: 2000,
             seed: 20251,
             cluster: ClusterLevel::Student,
             interval: IntervalMethod::Percentile,
+            weights: crate::stats::wild::Weights::Rademacher,
         }
     }
 }
@@ -1214,7 +1261,34 @@ impl Contract {
                 message: format!("must be in 100..=1000000 (got {r})"),
             });
         }
-        Ok(())
+        self.check_inference_method()
+    }
+
+    /// `[inference] method` against the metric and the cluster (docs/contracts.md).
+    fn check_inference_method(&self) -> Result<(), ConfigError> {
+        let (method, kind) = (self.inference.method, self.metric.kind);
+        let invalid = |message: String| Err(ConfigError::Invalid { key: "inference.method".into(), message });
+        let effect_metric = matches!(kind, MetricKind::EffectSize);
+        match method {
+            InferenceMethod::Bootstrap => Ok(()),
+            InferenceMethod::ClusterT if effect_metric || kind == MetricKind::MedianSgp => invalid(format!(
+                "cluster_t is a t interval on cluster means, for share_meeting, mean_cgi and \
+                 share_meeting_vs_comparison; metric {} takes bootstrap{}",
+                kind.as_str(),
+                if effect_metric { ", cr2 or wild_cluster" } else { "" }
+            )),
+            InferenceMethod::ClusterT if self.inference.cluster == ClusterLevel::Student => {
+                invalid("cluster_t needs clusters: set [inference] cluster = \"tutor\" or \"school\"".into())
+            }
+            InferenceMethod::Cr2 | InferenceMethod::WildCluster if !effect_metric => invalid(format!(
+                "{} applies to the effect model's provider coefficient (metric effect_size); metric {} \
+                 takes bootstrap{}",
+                method.as_str(),
+                kind.as_str(),
+                if kind == MetricKind::MedianSgp { "" } else { " or cluster_t" }
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn check_baseline(&self) -> Result<(), ConfigError> {
@@ -1421,6 +1495,39 @@ post = { window = "spring" }
         assert_eq!(spec["reporting"]["groups"], serde_json::json!(["low_income"]));
         let other = format!("{MINIMAL}\n[reporting]\nmin_cell = 5\n");
         assert!(!Contract::from_toml(&other, "c.toml").unwrap().reporting.groups.named);
+    }
+
+    #[test]
+    fn metric_names_are_the_contract_spelling() {
+        for text in ["share_meeting", "mean_cgi", "median_sgp", "effect_size", "share_meeting_vs_comparison"] {
+            let kind: MetricKind = serde_json::from_value(serde_json::Value::String(text.into())).unwrap();
+            assert_eq!(kind.as_str(), text);
+        }
+    }
+
+    #[test]
+    fn inference_methods_are_refused_for_metrics_and_clusters_they_do_not_fit() {
+        let with = |metric: &str, inference: &str| {
+            let text = format!("{MINIMAL}[metric]\nkind = \"{metric}\"\n[inference]\n{inference}\n");
+            Contract::from_toml(&text, "c.toml").map(|c| c.inference.method)
+        };
+        let refused = |metric: &str, inference: &str, says: &str| {
+            let e = with(metric, inference).unwrap_err().to_string();
+            assert!(e.contains("inference.method") && e.contains(says), "{metric} {inference}: {e}");
+        };
+        refused("share_meeting", "method = \"cr2\"", "effect_size");
+        refused("mean_cgi", "method = \"wild_cluster\"", "effect_size");
+        refused("effect_size", "method = \"cluster_t\"\ncluster = \"school\"", "cr2 or wild_cluster");
+        refused("share_meeting", "method = \"cluster_t\"", "cluster = \"tutor\"");
+        assert_eq!(
+            with("share_meeting", "method = \"cluster_t\"\ncluster = \"tutor\"").unwrap(),
+            InferenceMethod::ClusterT
+        );
+        assert_eq!(
+            with("effect_size", "method = \"wild_cluster\"\ncluster = \"school\"").unwrap(),
+            InferenceMethod::WildCluster
+        );
+        assert_eq!(with("mean_cgi", "").unwrap(), InferenceMethod::Bootstrap);
     }
 
     #[test]

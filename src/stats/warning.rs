@@ -67,13 +67,16 @@ pub enum WarningCode {
     /// The comparison group's level differs from the history cohort's (the interval of the
     /// shift excludes 0) and some provider's decision would differ without the shift.
     CohortDrift,
+    /// A provider's interval rests on fewer than 10 clusters (tutors or schools) with a
+    /// method that is unreliable so few (the bootstrap of `[inference]`, CR1 in `obc vam`).
+    FewClusters,
     /// Written as a plain string by an obc older than schema version 3.
     Other,
 }
 
 impl WarningCode {
     /// Every code, in declaration order.
-    pub const ALL: [WarningCode; 27] = [
+    pub const ALL: [WarningCode; 28] = [
         WarningCode::GlmStepTruncated,
         WarningCode::GlmBoundary,
         WarningCode::GlmNotConverged,
@@ -100,6 +103,7 @@ impl WarningCode {
         WarningCode::Comparison,
         WarningCode::ValueAdded,
         WarningCode::CohortDrift,
+        WarningCode::FewClusters,
         WarningCode::Other,
     ];
 }

@@ -10,6 +10,8 @@
 //! - [`effect`]: WWC effect sizes (Hedges' g with the small-sample correction, covariate-adjusted
 //!   g, WWC standard error), the WWC clustering correction (Hedges 2007) and Benjamini-Hochberg
 //!   adjusted p-values as R `p.adjust(method = "BH")`.
+//! - [`interval`]: closed-form subgroup intervals: Wilson for a share, Newcombe's hybrid
+//!   score for a difference of shares, t for a mean, order statistics for a median.
 //! - [`linalg`]: cross products (blocked, thread-count independent), Cholesky, and
 //!   Householder QR least squares with R's rank rule naming the dependent columns.
 //! - [`norms`]: growth norms; [`norms::sgp`] student growth percentiles by quantile
@@ -30,6 +32,7 @@ pub mod bootstrap;
 pub mod design;
 pub mod dist;
 pub mod effect;
+pub mod interval;
 pub mod linalg;
 pub mod normal;
 pub mod norms;

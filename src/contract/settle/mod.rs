@@ -60,7 +60,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::terms::{
-    BaseBasis, ClusterLevel, Contract, DecisionRule, IntervalMethod, MetricKind, OutcomeKind, Threshold,
+    BaseBasis, ClusterLevel, Contract, DecisionRule, InferenceMethod, IntervalMethod, MetricKind, OutcomeKind,
+    Threshold,
 };
 pub use crate::contract::results::{ProviderResult, Settlement};
 use crate::stats::bootstrap::{self, ClusterSums, Plan};
@@ -69,6 +70,7 @@ use crate::stats::normal::qnorm;
 use crate::stats::wwc;
 
 mod audit;
+pub mod cluster_t;
 mod decision;
 mod drift;
 mod equity;
@@ -257,6 +259,7 @@ fn settle_provider(
     let excluded = excluded_by_rule(&rows, &cx.reason);
     fairness.exclusions.extend(exclusion_rows(prov, counts.rostered, &excluded));
     let est = provider_metric(cx, prov, &idx);
+    warnings.extend(est.as_ref().ok().and_then(|e| bootstrap_cluster_warning(contract, prov, e.units)));
     let (tiers, reached) = match &est {
         Ok(e) => decide_tiers(&contract.thresholds, contract.decision.rule, contract.decision.level, e),
         Err(_) => (undecided_tiers(&contract.thresholds), None),
@@ -294,6 +297,19 @@ fn settle_provider(
     };
     super::suppress::provider(&mut result, contract.reporting.min_cell);
     (result, audit, drift)
+}
+
+/// The `few_clusters` warning when the bootstrap resamples fewer than 10 tutors or schools
+/// of a provider ([`cluster_t::few_clusters_warning`]).
+fn bootstrap_cluster_warning(contract: &Contract, prov: &str, clusters: usize) -> Option<Warning> {
+    let inf = &contract.inference;
+    let unit = match inf.cluster {
+        _ if inf.method != InferenceMethod::Bootstrap => return None,
+        ClusterLevel::Student => return None,
+        ClusterLevel::Tutor => "tutor",
+        ClusterLevel::School => "school",
+    };
+    cluster_t::few_clusters_warning(prov, clusters, unit, contract.metric.kind)
 }
 
 /// A provider's metric with its interval, or why there is none.

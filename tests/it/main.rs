@@ -7,6 +7,7 @@ mod calibration;
 mod check;
 mod cli;
 mod common;
+mod coverage_decision;
 mod drift;
 mod failsafe;
 mod failsafe_input;

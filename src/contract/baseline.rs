@@ -56,7 +56,7 @@ fn statistic(kind: MetricKind) -> Statistic {
     match kind {
         MetricKind::ShareMeeting => Statistic::Share,
         MetricKind::ShareMeetingVsComparison => Statistic::ShareDifference,
-        MetricKind::MeanCgi | MetricKind::EffectSize => Statistic::Mean,
+        MetricKind::MeanCgi | MetricKind::EffectSize | MetricKind::MeanGrowthVsComparison => Statistic::Mean,
         MetricKind::MedianSgp => Statistic::Median,
     }
 }
@@ -137,9 +137,10 @@ where
         return Err(BaselineError::TooFew(target.len()));
     }
     let w = weights.as_deref();
-    let effect = if contract.metric.kind == MetricKind::EffectSize {
+    let effect = if contract.metric.kind.is_effect() {
         let owned: Vec<Student> = target.iter().map(|s| (*s).clone()).collect();
-        Some(Residuals::of(settle::effect_model(&owned, &vec![true; owned.len()])?))
+        let model = settle::effect_model(&owned, &vec![true; owned.len()])?;
+        Some(Residuals::of(model, contract.metric.kind))
     } else {
         None
     };
@@ -435,9 +436,11 @@ struct Residuals {
 }
 
 impl Residuals {
-    /// Takes the residuals of a model fitted on every target student.
-    fn of(m: settle::EffectModel) -> Self {
-        let sd = m.sd_comparison.0;
+    /// Takes the residuals of a model fitted on every target student, in SDs of the
+    /// comparison group for `effect_size` and in scale-score points for
+    /// `mean_growth_vs_comparison`.
+    fn of(m: settle::EffectModel, kind: MetricKind) -> Self {
+        let sd = if kind == MetricKind::MeanGrowthVsComparison { 1.0 } else { m.sd_comparison.0 };
         Residuals { residual: m.residual.into_iter().map(|r| r.expect("every student in the model")).collect(), sd }
     }
 }
@@ -483,7 +486,9 @@ where
             MetricKind::ShareMeeting | MetricKind::ShareMeetingVsComparison => f64::from(u8::from(met)),
             MetricKind::MeanCgi => score.and_then(|x| x.cgi).unwrap_or(f64::NAN),
             MetricKind::MedianSgp => score.and_then(|x| x.sgp).map_or(f64::NAN, f64::from),
-            MetricKind::EffectSize => unreachable!("the effect size is computed from the residuals above"),
+            MetricKind::EffectSize | MetricKind::MeanGrowthVsComparison => {
+                unreachable!("the effect metrics are computed from the residuals above")
+            }
         }
     }
 

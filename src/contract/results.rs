@@ -17,7 +17,7 @@ use super::oc::Statistic;
 use super::settle::{AuditRow, NoEstimateReason, Rule, Verdict, by_rule_name};
 use std::collections::BTreeMap;
 
-use super::terms::{Contract, IntervalMethod, PopulationKind};
+use super::terms::{Contract, InferenceMethod, IntervalMethod, PopulationKind};
 use crate::manifest::{Manifest, SCHEMA_VERSION};
 use crate::stats::warning::Warning;
 
@@ -575,6 +575,43 @@ pub struct Estimate {
     pub warnings: Vec<Warning>,
     #[serde(skip)]
     pub replicates: Vec<f64>,
+    /// How the interval was computed (`[inference] method`); not written for the
+    /// bootstrap, so results written before the field existed read as bootstrap.
+    #[serde(default, skip_serializing_if = "InferenceMethod::is_bootstrap")]
+    pub inference: InferenceMethod,
+    /// The cluster-robust test of the effect model's provider coefficient (`cr2`,
+    /// `wild_cluster`), on the metric's scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub robust: Option<RobustTest>,
+}
+
+/// A cluster-robust test of a provider's coefficient, on the metric's scale (for
+/// `effect_size` the coefficient's values times ω / pooled SD, the scale held fixed).
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct RobustTest {
+    /// Standard error: CR2 for `cr2`, CR1 (the statistic the wild bootstrap studentises)
+    /// for `wild_cluster`.
+    pub se: f64,
+    /// Satterthwaite degrees of freedom (`cr2`; `None` for `wild_cluster`).
+    #[serde(default)]
+    pub df: Option<f64>,
+    /// Clusters in the model (the provider's, the other providers' and the comparison
+    /// group's).
+    pub clusters: usize,
+    /// Clusters holding at least one of the provider's students.
+    pub treated_clusters: usize,
+    /// Two-sided p-value of "the coefficient is 0" (`cr2`: Student's t with `df`;
+    /// `wild_cluster`: symmetric bootstrap p-value); `None` when undefined.
+    #[serde(default)]
+    pub p_value: Option<f64>,
+    /// Wild bootstrap replicates used (`2^G` when enumerated), its weights, and whether
+    /// every sign vector was enumerated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicates: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<crate::stats::wild::Weights>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enumerated: Option<bool>,
 }
 
 // Baseline.

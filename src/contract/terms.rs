@@ -427,6 +427,10 @@ pub enum MetricKind {
     /// students meeting it (−1 to 1): robust to a drift of the whole cohort against the
     /// history the norms were fitted on (docs/methods.md 9).
     ShareMeetingVsComparison,
+    /// The effect model's provider coefficient in scale-score points: the covariate-adjusted
+    /// difference in post-test (so in growth) from the comparison group; `effect_size` is the
+    /// same coefficient divided by the pooled SD and multiplied by ω.
+    MeanGrowthVsComparison,
 }
 
 impl MetricKind {
@@ -438,7 +442,14 @@ impl MetricKind {
             MetricKind::MedianSgp => "median_sgp",
             MetricKind::EffectSize => "effect_size",
             MetricKind::ShareMeetingVsComparison => "share_meeting_vs_comparison",
+            MetricKind::MeanGrowthVsComparison => "mean_growth_vs_comparison",
         }
+    }
+
+    /// A metric of the effect model (`effect_size`, `mean_growth_vs_comparison`): the
+    /// provider coefficient against the comparison group.
+    pub fn is_effect(self) -> bool {
+        matches!(self, MetricKind::EffectSize | MetricKind::MeanGrowthVsComparison)
     }
 
     pub fn describe(self) -> &'static str {
@@ -451,6 +462,9 @@ impl MetricKind {
             }
             MetricKind::ShareMeetingVsComparison => {
                 "share of counted students meeting the outcome minus the share of comparison students meeting it"
+            }
+            MetricKind::MeanGrowthVsComparison => {
+                "mean growth against the comparison group: covariate-adjusted post-test difference in scale-score points"
             }
         }
     }
@@ -631,6 +645,11 @@ impl InferenceMethod {
             InferenceMethod::Cr2 => "cr2",
             InferenceMethod::WildCluster => "wild_cluster",
         }
+    }
+
+    /// The default: the bootstrap (results.json omits it).
+    pub fn is_bootstrap(&self) -> bool {
+        *self == InferenceMethod::Bootstrap
     }
 }
 
@@ -1268,7 +1287,7 @@ impl Contract {
     fn check_inference_method(&self) -> Result<(), ConfigError> {
         let (method, kind) = (self.inference.method, self.metric.kind);
         let invalid = |message: String| Err(ConfigError::Invalid { key: "inference.method".into(), message });
-        let effect_metric = matches!(kind, MetricKind::EffectSize);
+        let effect_metric = kind.is_effect();
         match method {
             InferenceMethod::Bootstrap => Ok(()),
             InferenceMethod::ClusterT if effect_metric || kind == MetricKind::MedianSgp => invalid(format!(
@@ -1281,12 +1300,18 @@ impl Contract {
                 invalid("cluster_t needs clusters: set [inference] cluster = \"tutor\" or \"school\"".into())
             }
             InferenceMethod::Cr2 | InferenceMethod::WildCluster if !effect_metric => invalid(format!(
-                "{} applies to the effect model's provider coefficient (metric effect_size); metric {} \
-                 takes bootstrap{}",
+                "{} applies to the effect model's provider coefficient (metrics effect_size and \
+                 mean_growth_vs_comparison); metric {} takes bootstrap{}",
                 method.as_str(),
                 kind.as_str(),
                 if kind == MetricKind::MedianSgp { "" } else { " or cluster_t" }
             )),
+            InferenceMethod::WildCluster if self.decision.rule == DecisionRule::Probability => invalid(
+                "wild_cluster gives p-values and an interval by test inversion, not a distribution of the \
+                 metric: decision rule probability needs bootstrap or cr2 (use rule lower_bound or point with \
+                 wild_cluster)"
+                    .into(),
+            ),
             _ => Ok(()),
         }
     }
@@ -1499,7 +1524,14 @@ post = { window = "spring" }
 
     #[test]
     fn metric_names_are_the_contract_spelling() {
-        for text in ["share_meeting", "mean_cgi", "median_sgp", "effect_size", "share_meeting_vs_comparison"] {
+        for text in [
+            "share_meeting",
+            "mean_cgi",
+            "median_sgp",
+            "effect_size",
+            "share_meeting_vs_comparison",
+            "mean_growth_vs_comparison",
+        ] {
             let kind: MetricKind = serde_json::from_value(serde_json::Value::String(text.into())).unwrap();
             assert_eq!(kind.as_str(), text);
         }
@@ -1528,6 +1560,24 @@ post = { window = "spring" }
             InferenceMethod::WildCluster
         );
         assert_eq!(with("mean_cgi", "").unwrap(), InferenceMethod::Bootstrap);
+        // both effect metrics take the tests of the effect model's coefficient
+        refused("mean_growth_vs_comparison", "method = \"cluster_t\"\ncluster = \"school\"", "cr2 or wild_cluster");
+        refused("share_meeting_vs_comparison", "method = \"cr2\"", "mean_growth_vs_comparison");
+        for method in ["cr2", "wild_cluster"] {
+            for metric in ["effect_size", "mean_growth_vs_comparison"] {
+                assert_eq!(with(metric, &format!("method = \"{method}\"")).unwrap().as_str(), method);
+            }
+        }
+        // the probability rule: t for cr2; refused for wild_cluster, which gives no distribution
+        let with_rule = |method: &str| {
+            let text = format!(
+                "{MINIMAL}[metric]\nkind = \"effect_size\"\n[decision]\nrule = \"probability\"\n[inference]\nmethod = \"{method}\"\n"
+            );
+            Contract::from_toml(&text, "c.toml")
+        };
+        assert!(with_rule("cr2").is_ok());
+        let e = with_rule("wild_cluster").unwrap_err().to_string();
+        assert!(e.contains("inference.method") && e.contains("probability") && e.contains("lower_bound"), "{e}");
     }
 
     #[test]

@@ -358,11 +358,28 @@ fn inference_text(s: &Value) -> String {
         Some("student") | None => "students".to_string(),
         Some(c) => format!("whole {c}s (students of the same {c} stay together)"),
     };
-    format!(
-        "Intervals come from {} bootstrap replicates (Efron & Tibshirani 1993) with seed {}, resampling {unit}, as {interval} intervals. The same inputs and seed give identical results.",
-        w(s, "replicates", "2000"),
-        w(s, "seed", "20251"),
-    )
+    let clusters = match get(s, "cluster").and_then(Value::as_str) {
+        Some("student") | None => "each student its own cluster".to_string(),
+        Some("tutor") => "clustered by tutor (a comparison student without a tutor is a cluster of their own)".into(),
+        Some(c) => format!("clustered by {c}"),
+    };
+    let scale = "for the effect size divided by the pooled SD and multiplied by ω, both held fixed";
+    match get(s, "method").and_then(Value::as_str) {
+        Some("cr2") => format!(
+            "Intervals are t intervals on the effect model's provider coefficient with the bias-reduced (CR2) cluster-robust standard error (Bell & McCaffrey 2002) and Satterthwaite degrees of freedom (Pustejovsky & Tipton 2018), {clusters}, over every student in the model; {scale}. The probability rule reads Student's t with those degrees of freedom."
+        ),
+        Some("wild_cluster") => format!(
+            "Intervals invert the wild cluster restricted bootstrap test (Cameron, Gelbach & Miller 2008) of the effect model's provider coefficient, {clusters}, with {} weights and {} replicates (all sign vectors when they are fewer) seeded from {} and the provider; {scale}. An end the test cannot bound is reported as unbounded and never meets a lower-bound rule. The same inputs and seed give identical results.",
+            w(s, "weights", "rademacher"),
+            w(s, "replicates", "2000"),
+            w(s, "seed", "20251"),
+        ),
+        _ => format!(
+            "Intervals come from {} bootstrap replicates (Efron & Tibshirani 1993) with seed {}, resampling {unit}, as {interval} intervals. The same inputs and seed give identical results.",
+            w(s, "replicates", "2000"),
+            w(s, "seed", "20251"),
+        ),
+    }
 }
 
 /// `[baseline]`: target setting by operating characteristic curves.

@@ -30,6 +30,7 @@ use crate::contract::oc::{OcCell, Recommendation};
 use crate::contract::results::{BaselineResults as Baseline, CheckResults as Check, Drift, MidpointReport};
 use crate::contract::settle::{Estimate, ExclusionRow, ProviderResult as Provider, Rule, Verdict};
 use crate::contract::suppress::Suppression;
+use crate::contract::terms::InferenceMethod;
 use crate::manifest::Manifest;
 use crate::stats::warning::Warning;
 use html::{Cell, count, esc, figure, list, money, num, p, pct, section, table};
@@ -116,11 +117,33 @@ fn min_cell(spec: &Value) -> u64 {
     spec.pointer("/reporting/min_cell").and_then(Value::as_u64).unwrap_or(10)
 }
 
-/// `0.690 [0.631, 0.750]`.
+/// `0.690 [0.631, 0.750]`; a cluster-robust interval names its method (`0.120 [0.010,
+/// 0.230] (CR2, 4.2 df)`), and an end it could not bound is written as unbounded.
 fn with_interval(e: &Estimate) -> String {
-    match (e.low, e.high) {
-        (Some(_), Some(_)) => format!("{} [{}, {}]", num(Some(e.point), 3), num(e.low, 3), num(e.high, 3)),
-        _ => format!("{} (no interval)", num(Some(e.point), 3)),
+    let method = match (e.inference, &e.robust) {
+        (InferenceMethod::Bootstrap, _) => String::new(),
+        (m, Some(t)) => match t.df {
+            Some(df) => format!(" ({}, {df:.1} df)", interval_words(m)),
+            None => format!(" ({}, {} clusters)", interval_words(m), t.clusters),
+        },
+        (m, None) => format!(" ({})", interval_words(m)),
+    };
+    let end = |v: Option<f64>, side: &str| if v.is_some() { num(v, 3) } else { format!("unbounded {side}") };
+    match (e.low, e.high, e.robust.is_some()) {
+        (Some(_), Some(_), _) | (_, _, true) => {
+            format!("{} [{}, {}]{method}", num(Some(e.point), 3), end(e.low, "below"), end(e.high, "above"))
+        }
+        _ => format!("{} (no interval){method}", num(Some(e.point), 3)),
+    }
+}
+
+/// The interval method in words (`[inference] method`).
+fn interval_words(m: InferenceMethod) -> &'static str {
+    match m {
+        InferenceMethod::Bootstrap => "bootstrap",
+        InferenceMethod::ClusterT => "cluster t",
+        InferenceMethod::Cr2 => "CR2",
+        InferenceMethod::WildCluster => "wild cluster bootstrap",
     }
 }
 
@@ -551,11 +574,13 @@ fn metric_section(c: &Check, cell: u64, figs: &mut Figures) -> Result<String, Re
             .join("; ")
     );
     let plot = plots::caterpillar(&alt, &metric, &rows, &tiers, comparison, &note)?;
+    let inference = s.providers.iter().find_map(|p| p.estimate.as_ref().map(|e| e.inference));
+    let method = interval_words(inference.unwrap_or_default());
     let mut body = figs.add(
         &plot,
         "caterpillar.svg",
         &format!(
-            "Each provider's metric (dot) with its {level} bootstrap interval (bar), highest first. Dashed lines: the contract's thresholds; dotted line: the comparison group. {note}"
+            "Each provider's metric (dot) with its {level} {method} interval (bar), highest first. Dashed lines: the contract's thresholds; dotted line: the comparison group. {note}"
         ),
     );
     let rows = s

@@ -4,7 +4,7 @@
 
 use crate::contract::midpoint::Midpoint;
 use crate::contract::settle::{self, Rule, Settlement, Student};
-use crate::contract::terms::Contract;
+use crate::contract::terms::{Contract, InferenceMethod};
 use crate::data::table::{Column, Table};
 
 /// `dosage.csv` of a midpoint review.
@@ -55,7 +55,12 @@ pub fn providers(contract: &Contract, s: &Settlement) -> Table {
     t.push("ci_low", float(p.iter().map(|r| shown(r).and_then(|e| e.low))));
     t.push("ci_high", float(p.iter().map(|r| shown(r).and_then(|e| e.high))));
     t.push("level", float(p.iter().map(|_| Some(contract.decision.level))));
-    t.push("interval", text(p.iter().map(|r| r.estimate.as_ref().map(|e| e.method.as_str().to_string()))));
+    // the bootstrap's interval method, or the cluster-robust method
+    let interval = |e: &settle::Estimate| match e.inference {
+        InferenceMethod::Bootstrap => e.method.as_str(),
+        m => m.as_str(),
+    };
+    t.push("interval", text(p.iter().map(|r| r.estimate.as_ref().map(|e| interval(e).to_string()))));
     t.push(
         "note",
         text(p.iter().map(|r| {

@@ -7,6 +7,7 @@ mod calibration;
 mod check;
 mod cli;
 mod common;
+mod coverage_decision;
 mod coverage_share;
 mod drift;
 mod failsafe;

@@ -108,8 +108,11 @@ pub(super) fn group_table(
             }
             let Some(v) = s.groups.get(g) else { continue };
             let value = match (kind, effect) {
-                (MetricKind::EffectSize, Some(m)) => {
-                    let sd = s.provider.as_deref().and_then(|p| m.scale(p)).map(|x| x.0).unwrap_or(m.sd_comparison.0);
+                (MetricKind::EffectSize | MetricKind::MeanGrowthVsComparison, Some(m)) => {
+                    let sd = match kind {
+                        MetricKind::MeanGrowthVsComparison => 1.0,
+                        _ => s.provider.as_deref().and_then(|p| m.scale(p)).map(|x| x.0).unwrap_or(m.sd_comparison.0),
+                    };
                     m.residual[i].map(|r| (r - comp_mean_by.get(&(g.clone(), v.clone())).copied().unwrap_or(0.0)) / sd)
                 }
                 // no metric in a group value without comparison students

@@ -5,9 +5,11 @@ use super::*;
 use crate::stats::warning::{Warning, WarningCode};
 use ndarray::ArrayView1;
 
-pub use crate::contract::results::Estimate;
+pub use crate::contract::results::{Estimate, RobustTest};
+use crate::contract::terms::InferenceMethod;
 use crate::stats::design::{Design, DesignError};
-use crate::stats::vam::fixed::{FixedSpec, LeastSquares};
+use crate::stats::dist::pt;
+use crate::stats::vam::fixed::{FixedFit, FixedSpec, LeastSquares};
 
 impl Estimate {
     /// The same estimate moved by `delta`: point, interval ends and replicates.
@@ -21,8 +23,17 @@ impl Estimate {
         self
     }
 
-    /// Share of replicates at least `t` (0 or 1 by the point estimate when there are none).
+    /// The probability that the metric is at least `t`: for the bootstrap the share of
+    /// replicates at least `t` (0 or 1 by the point estimate when there are none); for `cr2`
+    /// `F_ν((θ̂ − t)/se)` with Student's t of the Satterthwaite df ν; 0.5 (no evidence
+    /// either way) when a model-based method gave no standard error.
     pub fn p_at_least(&self, t: f64) -> f64 {
+        if !self.inference.is_bootstrap() {
+            return match &self.robust {
+                Some(RobustTest { se, df: Some(df), .. }) if *se > 0.0 => pt((self.point - t) / se, *df),
+                _ => 0.5,
+            };
+        }
         if self.replicates.is_empty() {
             return if self.point >= t { 1.0 } else { 0.0 };
         }
@@ -111,6 +122,8 @@ pub(super) fn finish(
         units,
         warnings,
         replicates: reps,
+        inference: InferenceMethod::Bootstrap,
+        robust: None,
     }
 }
 
@@ -125,6 +138,8 @@ pub(super) fn no_interval(point: f64, units: usize, level: f64, m: IntervalMetho
         units,
         warnings: vec![Warning::new(WarningCode::BootstrapInterval, why)],
         replicates: Vec::new(),
+        inference: InferenceMethod::Bootstrap,
+        robust: None,
     }
 }
 
@@ -239,6 +254,22 @@ pub struct EffectModel {
     pub sd_within: BTreeMap<String, (f64, usize)>,
     pub sd_comparison: (f64, usize),
     pub columns: usize,
+    /// The fitted regression, for the cluster-robust inference on a provider's coefficient
+    /// ([`super::robust`]).
+    pub fit: FittedEffect,
+}
+
+/// The effect model's regression as fitted: design, post-test, least-squares fit, the
+/// student behind each row and each provider's column.
+#[derive(Clone, Debug)]
+pub struct FittedEffect {
+    pub design: Design,
+    pub y: Vec<f64>,
+    pub fit: FixedFit,
+    /// `rows[r]`: the index (into the students) of row `r`.
+    pub rows: Vec<usize>,
+    /// The column of each provider's indicator.
+    pub provider_column: BTreeMap<String, usize>,
 }
 
 /// Why the effect-size model cannot be fitted (the text is the settlement's warning).
@@ -288,7 +319,7 @@ pub fn effect_model(students: &[Student], in_model: &[bool]) -> Result<EffectMod
     let (x, covariates) = effect_design(students, &idx, &grades, &providers, z_of)?;
     let spec = FixedSpec { absorb: &[], solver: LeastSquares::Qr };
     let fit = spec.fit(x.view(), ArrayView1::from(&y)).map_err(|e| EffectModelError::LeastSquares(e.to_string()))?;
-    let beta = fit.coefficients;
+    let beta = &fit.coefficients;
     if covariates.iter().any(|&j| !beta[j].is_finite()) {
         return Err(EffectModelError::Collinear);
     }
@@ -319,7 +350,13 @@ pub fn effect_model(students: &[Student], in_model: &[bool]) -> Result<EffectMod
     let sd = |(ss, df, n): (f64, f64, usize)| (if df > 0.0 { (ss / df).sqrt() } else { f64::NAN }, n);
     let sd_comparison = sd(pooled[&None]);
     let sd_within = pooled.iter().filter_map(|(k, v)| k.map(|k| (k.to_string(), sd(*v)))).collect();
-    Ok(EffectModel { residual, sd_within, sd_comparison, columns: x.cols() })
+    let provider_column = providers
+        .iter()
+        .map(|&p| x.index(&format!("provider={p}")).map(|j| (p.to_string(), j)))
+        .collect::<Result<_, _>>()?;
+    let columns = x.cols();
+    let fit = FittedEffect { design: x, y, fit, rows: idx, provider_column };
+    Ok(EffectModel { residual, sd_within, sd_comparison, columns, fit })
 }
 
 /// The effect-size model's design over the students `idx`, by name: per grade `g` (in
@@ -494,7 +531,7 @@ pub(super) fn provider_estimate(
                 .collect::<Result<_, _>>()?;
             Ok(estimate_mean(&v, &r))
         }
-        MetricKind::EffectSize => Err(NoEstimate::EffectSizeWithComparison),
+        MetricKind::EffectSize | MetricKind::MeanGrowthVsComparison => Err(NoEstimate::EffectSizeWithComparison),
     }
 }
 
@@ -523,7 +560,7 @@ pub(super) fn comparison_group(
     let (cl, k) = clusters_of(inf.cluster, students, &idx);
     let seed = stream_seed(inf.seed, "\u{0}comparison");
     match (effect, contract.metric.kind) {
-        (Some(m), MetricKind::EffectSize) => {
+        (Some(m), kind) if kind.is_effect() => {
             let r: Vec<f64> = idx.iter().map(|&i| m.residual[i].expect("in model")).collect();
             let reps = if k >= 2 {
                 let sums = ClusterSums::new(&r, &cl, k);

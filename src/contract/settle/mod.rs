@@ -78,6 +78,7 @@ mod estimate;
 mod fairness;
 mod outcome;
 mod payment;
+mod robust;
 mod weighted;
 
 pub use audit::*;
@@ -88,6 +89,7 @@ pub use estimate::*;
 pub use fairness::*;
 pub use outcome::*;
 pub use payment::*;
+pub use robust::*;
 pub use weighted::*;
 
 /// Why a provider shows no estimate in `results.json`: the metric could not be computed,
@@ -180,7 +182,7 @@ pub fn settle(contract: &Contract, students: &[Student], history: Result<&Histor
     let (met, reason) = outcomes(contract, students);
     let counted: Vec<bool> = met.iter().map(Option::is_some).collect();
     let effect = match contract.metric.kind {
-        MetricKind::EffectSize => effect_model(students, &counted)
+        kind if kind.is_effect() => effect_model(students, &counted)
             .map_err(|e| warnings.push(Warning::new(WarningCode::EffectModel, e.to_string())))
             .ok(),
         _ => None,
@@ -319,13 +321,30 @@ fn provider_metric(cx: &Context<'_>, prov: &str, idx: &[usize]) -> Result<Estima
     if idx.is_empty() {
         return Err(NoEstimate::NoCountedStudents);
     }
-    match contract.metric.kind {
-        MetricKind::EffectSize => {}
+    let kind = contract.metric.kind;
+    match kind {
+        MetricKind::EffectSize | MetricKind::MeanGrowthVsComparison => {}
         MetricKind::ShareMeetingVsComparison => return share_vs_comparison(cx, idx, seed),
         _ => return provider_estimate(contract, cx.students, idx, &cx.met, seed),
     }
     let m = cx.effect.as_ref().ok_or(NoEstimate::NoEffectModel)?;
-    let scale = m.scale(prov).ok_or(NoEstimate::NoPooledSd)?;
+    // effect_size: ω / pooled SD; mean_growth_vs_comparison: scale-score points
+    let scale = match kind {
+        MetricKind::EffectSize => m.scale(prov).ok_or(NoEstimate::NoPooledSd)?,
+        _ => (1.0, 1.0),
+    };
+    if matches!(inf.method, InferenceMethod::Cr2 | InferenceMethod::WildCluster) {
+        let spec = RobustSpec {
+            method: inf.method,
+            cluster: inf.cluster,
+            level: contract.decision.level,
+            reps: inf.replicates,
+            weights: inf.weights,
+            seed,
+            interval: inf.interval,
+        };
+        return estimate_robust(m, cx.students, prov, scale.1 / scale.0, &spec);
+    }
     let r: Vec<f64> = idx.iter().map(|&i| m.residual[i].expect("in model")).collect();
     let (cl, k) = clusters_of(inf.cluster, cx.students, idx);
     let c = &cx.comparison;

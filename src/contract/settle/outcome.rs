@@ -137,7 +137,7 @@ pub(super) fn metric_value(kind: MetricKind, met: bool, s: &Student) -> Option<f
         MetricKind::ShareMeeting | MetricKind::ShareMeetingVsComparison => Some(if met { 1.0 } else { 0.0 }),
         MetricKind::MeanCgi => s.score.as_ref().ok()?.cgi,
         MetricKind::MedianSgp => s.score.as_ref().ok()?.sgp.map(f64::from),
-        MetricKind::EffectSize => None,
+        MetricKind::EffectSize | MetricKind::MeanGrowthVsComparison => None,
     }
 }
 
@@ -155,7 +155,7 @@ pub fn comparison_present(
     // share_meeting_vs_comparison has no value without a comparison group (and the contract
     // cannot set require_comparison = false with it)
     let needs = contract.metric.kind == MetricKind::ShareMeetingVsComparison
-        || (contract.metric.kind == MetricKind::EffectSize && contract.contract.require_comparison);
+        || (contract.metric.kind.is_effect() && contract.contract.require_comparison);
     if needs {
         return Err(crate::error::DataError::NoComparison { metric: contract.metric.kind.describe().into() });
     }
@@ -186,7 +186,10 @@ pub(super) fn outcomes(contract: &Contract, students: &[Student]) -> Outcomes {
         }
         let outcome = outcome_met(contract.outcome.kind, contract.outcome.at_least, s);
         let metric_ok = match kind {
-            MetricKind::EffectSize | MetricKind::ShareMeeting | MetricKind::ShareMeetingVsComparison => Ok(()),
+            MetricKind::EffectSize
+            | MetricKind::MeanGrowthVsComparison
+            | MetricKind::ShareMeeting
+            | MetricKind::ShareMeetingVsComparison => Ok(()),
             _ => metric_value(kind, false, s)
                 .map(|_| ())
                 .ok_or_else(|| s.score.as_ref().err().cloned().unwrap_or(NoOutcome::NoMetricValue)),

@@ -13,6 +13,7 @@ mod drift;
 mod failsafe;
 mod failsafe_input;
 mod failsafe_output;
+mod few_clusters;
 mod fuzz_inputs;
 mod fuzz_mutation;
 mod history_years;

@@ -14,7 +14,8 @@
 
 use ndarray::{Array2, ArrayView1, ShapeBuilder};
 
-use crate::contract::terms::MetricKind;
+use crate::contract::results::{Estimate, RobustTest};
+use crate::contract::terms::{InferenceMethod, IntervalMethod, MetricKind};
 use crate::stats::vam::VamError;
 use crate::stats::vam::cr2::ContrastTest;
 use crate::stats::vam::fixed::{Factor, FixedSpec, LeastSquares};
@@ -81,6 +82,90 @@ fn fit_and_test(
     let spec = FixedSpec { absorb: &[], solver: LeastSquares::Qr };
     let fit = spec.fit(x.view(), ArrayView1::from(y))?;
     Ok(fit.cr2_test(&Factor { level: cluster, levels: clusters }, contrast, level)?)
+}
+
+/// A provider's (or the comparison group's) mean metric with its `cluster_t` interval, as
+/// an [`Estimate`]; `interval` is `[inference] interval`, recorded as it is for every method.
+pub(super) fn mean_estimate(
+    values: &[f64],
+    cluster: &[usize],
+    clusters: usize,
+    interval: IntervalMethod,
+    level: f64,
+) -> Estimate {
+    let point = values.iter().sum::<f64>() / values.len() as f64;
+    let test = cluster_t_mean(values, cluster, clusters, level);
+    // "the share is 0" is no hypothesis anyone tests: no p-value
+    to_estimate(point, test, distinct(cluster), clusters, interval, level, false)
+}
+
+/// A provider's share minus the comparison group's with its `cluster_t` interval, as an
+/// [`Estimate`]: `provider` and `comparison` are the 0/1 outcomes and their clusters in
+/// `0..clusters` (shared labels, one index).
+pub(super) fn difference_estimate(
+    provider: (&[f64], &[usize]),
+    comparison: (&[f64], &[usize]),
+    clusters: usize,
+    interval: IntervalMethod,
+    level: f64,
+) -> Estimate {
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let point = mean(provider.0) - mean(comparison.0);
+    let test = cluster_t_difference(provider.0, provider.1, comparison.0, comparison.1, clusters, level);
+    to_estimate(point, test, distinct(provider.1), clusters, interval, level, true)
+}
+
+fn distinct(cluster: &[usize]) -> usize {
+    cluster.iter().collect::<std::collections::BTreeSet<_>>().len()
+}
+
+/// The estimate from the test: the t interval, or no interval with the reason as a warning.
+fn to_estimate(
+    point: f64,
+    test: Result<ContrastTest, ClusterTError>,
+    treated: usize,
+    clusters: usize,
+    interval: IntervalMethod,
+    level: f64,
+    with_p: bool,
+) -> Estimate {
+    let mut est = Estimate {
+        point,
+        low: None,
+        high: None,
+        method: interval,
+        level,
+        boot_se: None,
+        units: treated,
+        warnings: Vec::new(),
+        replicates: Vec::new(),
+        inference: InferenceMethod::ClusterT,
+        robust: None,
+    };
+    match test {
+        Ok(t) if t.se.is_finite() && t.df.is_finite() && t.df > 0.0 => {
+            est.low = Some(t.conf_low);
+            est.high = Some(t.conf_high);
+            est.robust = Some(RobustTest {
+                se: t.se,
+                df: Some(t.df),
+                clusters,
+                treated_clusters: treated,
+                p_value: (with_p && t.p_value.is_finite()).then_some(t.p_value),
+                replicates: None,
+                weights: None,
+                enumerated: None,
+            });
+        }
+        Ok(t) => est.warnings.push(Warning::new(
+            WarningCode::BootstrapInterval,
+            format!("no cluster_t interval: standard error {} with {} degrees of freedom", t.se, t.df),
+        )),
+        Err(e) => {
+            est.warnings.push(Warning::new(WarningCode::BootstrapInterval, format!("no cluster_t interval: {e}")))
+        }
+    }
+    est
 }
 
 /// The `few_clusters` warning for a provider whose bootstrap interval resamples fewer than

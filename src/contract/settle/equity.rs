@@ -37,7 +37,7 @@ pub(super) fn group_metric(
         MetricKind::ShareMeetingVsComparison => {
             against.and_then(|(x2, n2)| interval::newcombe(met, n as u64, x2, n2, level)).unzip()
         }
-        MetricKind::MeanCgi | MetricKind::EffectSize => {
+        MetricKind::MeanCgi | MetricKind::EffectSize | MetricKind::MeanGrowthVsComparison => {
             interval::t_mean(values, level).map(|(_, lo, hi)| (lo, hi)).unzip()
         }
     };

@@ -529,6 +529,9 @@ pub(super) fn provider_estimate(
                 .iter()
                 .map(|&i| metric_value(kind, met[i] == Some(true), &students[i]).ok_or(NoEstimate::NoValue))
                 .collect::<Result<_, _>>()?;
+            if inf.method == InferenceMethod::ClusterT {
+                return Ok(super::cluster_t::mean_estimate(&v, &cl, k, inf.interval, level));
+            }
             Ok(estimate_mean(&v, &r))
         }
         MetricKind::EffectSize | MetricKind::MeanGrowthVsComparison => Err(NoEstimate::EffectSizeWithComparison),

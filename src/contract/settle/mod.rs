@@ -370,6 +370,19 @@ fn share_vs_comparison(cx: &Context<'_>, idx: &[usize], seed: u64) -> Result<Est
         return Err(NoEstimate::NoComparisonShare);
     }
     let v: Vec<f64> = idx.iter().map(|&i| if cx.met[i] == Some(true) { 1.0 } else { 0.0 }).collect();
+    if inf.method == InferenceMethod::ClusterT {
+        // provider and comparison students clustered together (a school holds both)
+        let both: Vec<usize> = idx.iter().chain(&c.idx).copied().collect();
+        let (cl, k) = clusters_of(inf.cluster, cx.students, &both);
+        let (pc, cc) = cl.split_at(idx.len());
+        return Ok(cluster_t::difference_estimate(
+            (&v, pc),
+            (&c.resid, cc),
+            k,
+            inf.interval,
+            cx.contract.decision.level,
+        ));
+    }
     let (cl, k) = clusters_of(inf.cluster, cx.students, idx);
     Ok(estimate_share_difference(
         &v,

@@ -8,6 +8,7 @@ mod check;
 mod cli;
 mod common;
 mod drift;
+mod effect_bias;
 mod failsafe;
 mod failsafe_input;
 mod failsafe_output;

@@ -276,12 +276,15 @@ fn print_providers(rows: &[Row]) {
     }
 }
 
+/// The spec of each seed of a study design.
+type SpecOf = Box<dyn Fn(u64) -> SimSpec + Sync>;
+
 #[test]
 #[ignore = "simulation study: cargo test --test it effect_bias_study -- --ignored --nocapture"]
 fn effect_bias_study() {
     let n: u64 = std::env::var("OBC_BIAS_DISTRICTS").ok().and_then(|v| v.parse().ok()).unwrap_or(40);
     let base = |seed: u64| SimSpec { seed, ..SimSpec::default() };
-    let designs: Vec<(&str, Box<dyn Fn(u64) -> SimSpec + Sync>)> = vec![
+    let designs: Vec<(&str, SpecOf)> = vec![
         ("default", Box::new(base)),
         ("random selection", Box::new(move |s| SimSpec { selection: Selection::Random, ..base(s) })),
         ("no dosage selection", Box::new(move |s| SimSpec { dosage_selection: false, ..base(s) })),

@@ -26,7 +26,16 @@
 //!
 //! so that `ES − truth/σ = ω (β − truth)/S + truth (ω/S − 1/σ)`: the first term is the
 //! coefficient's bias, the second the change of unit. Designs switch candidate causes off
-//! one at a time (`SimSpec::selection`, `SimSpec::dosage_selection`, chosen effects).
+//! one at a time (`SimSpec::selection`, `SimSpec::dosage_selection`, zero effects), and the
+//! coefficient is also refitted with low income, and low income and instructional weeks,
+//! added to the model per grade. Found (40 districts): the coefficient is within 0.1 points
+//! of the truth in every design, random selection included; the systematic part is the
+//! unit, the pooled SD of the selected groups being 8% below σ (+0.012 SD on average,
+//! +0.024 at `d_k` = 0.30); the per-provider deviations have the SD of the bootstrap SE.
+//!
+//! Two fast tests assert what was established: the caveat `effect_size_design` names every
+//! provider of a default district (and none under random selection), and with random
+//! selection the coefficient is unbiased within 3 standard errors over three districts.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

@@ -70,13 +70,17 @@ pub enum WarningCode {
     /// A provider's interval rests on fewer than 10 clusters (tutors or schools) with a
     /// method that is unreliable so few (the bootstrap of `[inference]`, CR1 in `obc vam`).
     FewClusters,
+    /// The effect-size metric compares a provider whose counted students are not
+    /// baseline-equivalent to the comparison group (`|g| > 0.25`): the estimate rests on the
+    /// regression adjustment and its unit is the SD of selected groups.
+    EffectSizeDesign,
     /// Written as a plain string by an obc older than schema version 3.
     Other,
 }
 
 impl WarningCode {
     /// Every code, in declaration order.
-    pub const ALL: [WarningCode; 28] = [
+    pub const ALL: [WarningCode; 29] = [
         WarningCode::GlmStepTruncated,
         WarningCode::GlmBoundary,
         WarningCode::GlmNotConverged,
@@ -104,6 +108,7 @@ impl WarningCode {
         WarningCode::ValueAdded,
         WarningCode::CohortDrift,
         WarningCode::FewClusters,
+        WarningCode::EffectSizeDesign,
         WarningCode::Other,
     ];
 }

@@ -10,6 +10,7 @@ mod common;
 mod coverage_decision;
 mod coverage_share;
 mod drift;
+mod effect_bias;
 mod failsafe;
 mod failsafe_input;
 mod failsafe_output;

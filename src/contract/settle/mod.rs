@@ -70,6 +70,7 @@ use crate::stats::normal::qnorm;
 use crate::stats::wwc;
 
 mod audit;
+mod caveat;
 pub mod cluster_t;
 mod decision;
 mod drift;
@@ -222,6 +223,7 @@ pub fn settle(contract: &Contract, students: &[Student], history: Result<&Histor
     audit.sort_by_key(|a| a.index);
     let groups = group_table(contract, students, &cx.counted, &cx.met, cx.effect.as_ref(), &providers);
     fairness.warnings = fairness_warnings(&fairness);
+    warnings.extend(caveat::effect_caveat(contract.metric.kind, students, &fairness.equivalence, cx.effect.as_ref()));
     let drift = Some(drift_section(shift, drifted, &mut warnings));
     Settlement {
         providers: results,

@@ -22,7 +22,9 @@
 //!   1)s_C²)/(N − 2)`, each s the within-grade SD of the post-test) and multiplied by ω = 1 −
 //!   3/(4N − 9);
 //! - `share_meeting_vs_comparison`: the share meeting minus the analysed comparison
-//!   students' share, bootstrapped as `effect_size` is (below) at unit scale.
+//!   students' share, bootstrapped as `effect_size` is (below) at unit scale;
+//! - `mean_growth_vs_comparison`: the provider coefficient of the `effect_size` model in
+//!   scale-score points (not divided by the SD, no ω), bootstrapped as `effect_size` is.
 //!
 //! The interval is a bootstrap over the resampling unit of `[inference] cluster` (students,
 //! tutors or schools of the provider), with `replicates` replicates seeded from the contract
@@ -34,11 +36,17 @@
 //! provider's O(1/n); this is an approximation stated in every report. Interval methods are those of [`crate::stats::bootstrap`] (percentile,
 //! BCa with jackknife influence over units, basic, normal), at `[decision] level`.
 //!
+//! For the effect metrics `[inference] method = "cr2"` or `"wild_cluster"` replace the
+//! bootstrap by a cluster-robust test of the provider's coefficient over every student in
+//! the model ([`robust`]): a t interval with CR2 and Satterthwaite df, or the wild cluster
+//! restricted bootstrap inverted at the level.
+//!
 //! ## Decisions
 //! Per tier t: `point`: met if the estimate ≥ t, else not met. `lower_bound`: met if the
 //! interval's lower end ≥ t, not met if its upper end < t, otherwise inconclusive.
 //! `probability`: with p = the share of bootstrap replicates ≥ t (the bootstrap
-//! distribution read as an approximate posterior under a flat prior), met if p ≥ level, not
+//! distribution read as an approximate posterior under a flat prior; for `cr2`
+//! `F_ν((θ̂ − t)/se)`), met if p ≥ level, not
 //! met if p ≤ 1 − level, otherwise inconclusive. The tier reached is the highest tier met
 //! such that every lower tier is met too. An inconclusive tier earns nothing.
 //!

@@ -118,10 +118,22 @@ const FAR: f64 = 1e6;
 /// interval ends on the coefficient's scale.
 type Tested = (RobustTest, f64, f64);
 
-fn cr2(fe: &FittedEffect, cluster: &[usize], g: usize, contrast: &[f64], level: f64) -> Result<Tested, String> {
-    let t = fe.fit.cr2_test(&Factor { level: cluster, levels: g }, contrast, level).map_err(|e| e.to_string())?;
+/// Why the robust test of a provider's coefficient gives no interval (the text is the
+/// `effect_model` warning).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+enum RobustError {
+    #[error(transparent)]
+    Cr2(#[from] crate::stats::vam::VamError),
+    #[error(transparent)]
+    Wild(#[from] crate::stats::wild::WildError),
+    #[error("the CR2 standard error ({se}) or its degrees of freedom ({df}) is not positive")]
+    NotPositive { se: f64, df: f64 },
+}
+
+fn cr2(fe: &FittedEffect, cluster: &[usize], g: usize, contrast: &[f64], level: f64) -> Result<Tested, RobustError> {
+    let t = fe.fit.cr2_test(&Factor { level: cluster, levels: g }, contrast, level)?;
     if !(t.se.is_finite() && t.se > 0.0 && t.df.is_finite() && t.df > 0.0) {
-        return Err(format!("the CR2 standard error ({}) or its degrees of freedom ({}) is not positive", t.se, t.df));
+        return Err(RobustError::NotPositive { se: t.se, df: t.df });
     }
     let robust = RobustTest {
         se: t.se,
@@ -136,10 +148,10 @@ fn cr2(fe: &FittedEffect, cluster: &[usize], g: usize, contrast: &[f64], level: 
     Ok((robust, t.conf_low, t.conf_high))
 }
 
-fn wild(fe: &FittedEffect, cluster: &[usize], contrast: &[f64], spec: &RobustSpec) -> Result<Tested, String> {
+fn wild(fe: &FittedEffect, cluster: &[usize], contrast: &[f64], spec: &RobustSpec) -> Result<Tested, RobustError> {
     let w = WildSpec { weights: spec.weights, reps: spec.reps, seed: spec.seed, level: spec.level, absorbed: 0 };
     let y = ndarray::ArrayView1::from(&fe.y);
-    let t = w.test(fe.design.view(), y, cluster, contrast, 0.0).map_err(|e| e.to_string())?;
+    let t = w.test(fe.design.view(), y, cluster, contrast, 0.0)?;
     // When the test cannot reject any value (e.g. 2/2^G ≥ 1 − level with every sign vector
     // enumerated), the search for an end only stops where rounding breaks the tie of the
     // all-ones weights, some 10^14 standard errors out: such an end is no bound.

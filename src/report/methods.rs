@@ -36,7 +36,7 @@ const KNOWN: [(&str, &str); 17] = [
     ("decision", "The decision rule"),
     ("thresholds", "Thresholds (tiers)"),
     ("payment", "Payment"),
-    ("inference", "Uncertainty (bootstrap)"),
+    ("inference", "Uncertainty"),
     ("baseline", "Target setting (obc baseline)"),
     ("midpoint", "Midpoint review"),
 ];
@@ -367,6 +367,9 @@ fn inference_text(s: &Value) -> String {
     match get(s, "method").and_then(Value::as_str) {
         Some("cr2") => format!(
             "Intervals are t intervals on the effect model's provider coefficient with the bias-reduced (CR2) cluster-robust standard error (Bell & McCaffrey 2002) and Satterthwaite degrees of freedom (Pustejovsky & Tipton 2018), {clusters}, over every student in the model; {scale}. The probability rule reads Student's t with those degrees of freedom."
+        ),
+        Some("cluster_t") => format!(
+            "Intervals are t intervals on the provider's metric as a regression coefficient (its mean; for a share against the comparison group, the difference with the comparison group's students in the same model) with the bias-reduced (CR2) cluster-robust standard error (Bell & McCaffrey 2002) and Satterthwaite degrees of freedom (Pustejovsky & Tipton 2018), {clusters}. With clusters of equal size this is the t interval on the cluster means with one degree of freedom fewer than clusters. The probability rule reads Student's t with those degrees of freedom."
         ),
         Some("wild_cluster") => format!(
             "Intervals invert the wild cluster restricted bootstrap test (Cameron, Gelbach & Miller 2008) of the effect model's provider coefficient, {clusters}, with {} weights and {} replicates (all sign vectors when they are fewer) seeded from {} and the provider; {scale}. An end the test cannot bound is reported as unbounded and never meets a lower-bound rule. The same inputs and seed give identical results.",

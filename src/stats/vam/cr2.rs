@@ -712,6 +712,8 @@ mod tests {
     use super::*;
     use crate::stats::vam::fixed::{FixedSpec, Vcov};
     use ndarray::{Array2, ArrayView1, ShapeBuilder};
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
     use serde_json::Value;
 
     const FIXTURE: &str = include_str!("../../../tests/fixtures/r/cr2.json");
@@ -959,6 +961,126 @@ mod tests {
             }
             let want = hc2(&z, n, 4, &y)[0];
             proptest::prop_assert!((cr2 - want).abs() <= 1e-9 * want, "absorbed: {cr2} vs HC2 {want}");
+            // the same by the low-rank form (the automatic choice is the exact one here)
+            let low = absorbed.cr2_from(&absorbed.parts(&cl, Path::LowRank).unwrap()).matrix[0];
+            proptest::prop_assert!((low - want).abs() <= 1e-9 * want, "low rank: {low} vs HC2 {want}");
         }
+    }
+
+    /// A random design: `n` rows, `p` covariates, the given absorbed factors, a cluster
+    /// factor; returns the fit.
+    fn random_fit(rng: &mut ChaCha8Rng, n: usize, p: usize, absorb: &[Factor], intercept: bool) -> FixedFit {
+        let mut x: Vec<f64> = if intercept { vec![1.0; n] } else { Vec::new() };
+        x.extend((0..n * p).map(|_| rng.random::<f64>() * 4.0 - 2.0));
+        let cols = p + usize::from(intercept);
+        let y: Vec<f64> = (0..n).map(|i| x[(cols - 1) * n + i] + 2.0 * rng.random::<f64>()).collect();
+        let xa = Array2::from_shape_vec((n, cols).f(), x).unwrap();
+        FixedSpec { absorb, ..FixedSpec::default() }.fit(xa.view(), ArrayView1::from(&y)).unwrap()
+    }
+
+    /// The CR2 covariance and the df of every unit contrast and of `(1, −1, 0, …)` by one form.
+    fn by_path(fit: &FixedFit, cl: &Factor, path: Path) -> (Vec<f64>, Vec<f64>) {
+        let parts = fit.parts(cl, path).unwrap();
+        let p = fit.p();
+        let mut contrasts: Vec<Vec<f64>> =
+            (0..p).map(|j| (0..p).map(|i| if i == j { 1.0 } else { 0.0 }).collect()).collect();
+        if p > 1 {
+            contrasts.push((0..p).map(|i| [1.0, -1.0].get(i).copied().unwrap_or(0.0)).collect());
+        }
+        let df = contrasts.iter().map(|c| fit.df_of(&parts, c).unwrap()).collect();
+        (fit.cr2_from(&parts).matrix, df)
+    }
+
+    fn assert_paths_agree(fit: &FixedFit, cl: &Factor, what: &str) {
+        let (v_low, df_low) = by_path(fit, cl, Path::LowRank);
+        let (v_exact, df_exact) = by_path(fit, cl, Path::Exact);
+        let scale = v_exact.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        for (a, b) in v_low.iter().zip(&v_exact) {
+            assert!((a - b).abs() <= 1e-9 * scale, "{what}: V low rank {a} vs exact {b}");
+        }
+        for (a, b) in df_low.iter().zip(&df_exact) {
+            assert!((a - b).abs() <= 1e-9 * b, "{what}: df low rank {a} vs exact {b}");
+        }
+    }
+
+    #[test]
+    fn low_rank_and_exact_paths_agree_on_random_designs() {
+        let mut rng = ChaCha8Rng::seed_from_u64(18);
+        for rep in 0..3 {
+            let n = 120 + 37 * rep;
+            // 8 clusters of unequal size; 16 schools nested in them; grade and sex cross them
+            let cluster: Vec<usize> = (0..n).map(|_| (rng.random::<f64>().powi(2) * 8.0) as usize).collect();
+            let school: Vec<usize> = cluster.iter().map(|&c| 2 * c + rng.random_range(0..2)).collect();
+            let grade: Vec<usize> = (0..n).map(|_| rng.random_range(0..3)).collect();
+            let sex: Vec<usize> = (0..n).map(|_| rng.random_range(0..2)).collect();
+            let cl = Factor { level: &cluster, levels: 8 };
+            let (sch, gr, sx) = (
+                Factor { level: &school, levels: 16 },
+                Factor { level: &grade, levels: 3 },
+                Factor { level: &sex, levels: 2 },
+            );
+            assert_paths_agree(&random_fit(&mut rng, n, 2, &[], true), &cl, "no absorbed factor");
+            assert_paths_agree(&random_fit(&mut rng, n, 2, &[sch], false), &cl, "nested schools");
+            assert_paths_agree(&random_fit(&mut rng, n, 2, &[gr], false), &cl, "non-nested grade");
+            assert_paths_agree(&random_fit(&mut rng, n, 3, &[sch, gr], false), &cl, "nested and non-nested");
+            assert_paths_agree(&random_fit(&mut rng, n, 1, &[gr, sx], false), &cl, "two non-nested");
+            assert_paths_agree(&random_fit(&mut rng, n, 2, &[sch, gr, sx], false), &cl, "one nested, two not");
+        }
+        // more clusters than DIRECT_PAIRS (the off-diagonal sum through the k × k matrix)
+        let n = 2 * (DIRECT_PAIRS + 100);
+        let pairs: Vec<usize> = (0..n).map(|i| i / 2).collect();
+        let grade: Vec<usize> = (0..n).map(|_| rng.random_range(0..3)).collect();
+        let cl = Factor { level: &pairs, levels: n / 2 };
+        let gr = Factor { level: &grade, levels: 3 };
+        assert_paths_agree(&random_fit(&mut rng, n, 2, &[gr], false), &cl, "1,100 clusters of 2");
+    }
+
+    #[test]
+    fn the_automatic_choice_is_low_rank_unless_the_exact_form_is_cheaper() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let n = 400;
+        let cluster: Vec<usize> = (0..n).map(|i| i % 4).collect();
+        let own: Vec<usize> = (0..n).collect();
+        let grade: Vec<usize> = (0..n).map(|_| rng.random_range(0..3)).collect();
+        let gr = Factor { level: &grade, levels: 3 };
+        let fit = random_fit(&mut rng, n, 2, &[gr], false);
+        let kind = |c: &Factor| matches!(fit.parts(c, Path::Auto).unwrap(), Parts::LowRank(_));
+        // 4 clusters of 100: 100³ per cluster against n k² + n d + G k³
+        assert!(kind(&Factor { level: &cluster, levels: 4 }));
+        // every row its own cluster: 1 per cluster
+        assert!(!kind(&Factor { level: &own, levels: n }));
+    }
+
+    /// Intercept only: `H_gg = J/n`, so `A_g 1 = (1 − f_g)^{-1/2} 1` with `f_g = n_g/n`,
+    /// `V = Σ_g S_g² / (n² (1 − f_g))` (`S_g` the cluster's residual sum) and
+    /// `q_g'q_h = δ_gh f_g/(n(1 − f_g)) − f_g f_h/(n sqrt((1 − f_g)(1 − f_h)))`.
+    #[test]
+    fn a_cluster_of_5000_rows_gives_the_closed_form() {
+        let sizes = [5000, 3000, 2000];
+        let n: usize = sizes.iter().sum();
+        let cluster: Vec<usize> = sizes.iter().enumerate().flat_map(|(g, &m)| std::iter::repeat_n(g, m)).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let y: Vec<f64> = cluster.iter().map(|&g| g as f64 * 0.3 + rng.random::<f64>()).collect();
+        let x = Array2::from_shape_vec((n, 1).f(), vec![1.0; n]).unwrap();
+        let fit = FixedSpec::default().fit(x.view(), ArrayView1::from(&y)).unwrap();
+        let cl = Factor { level: &cluster, levels: 3 };
+        let t = fit.cr2_test(&cl, &[1.0], 0.95).unwrap();
+        let nf = n as f64;
+        let f: Vec<f64> = sizes.iter().map(|&m| m as f64 / nf).collect();
+        let mut s = [0.0; 3];
+        for (&g, e) in cluster.iter().zip(&fit.residuals) {
+            s[g] += e;
+        }
+        let var: f64 = (0..3).map(|g| s[g] * s[g] / (nf * nf * (1.0 - f[g]))).sum();
+        assert!((t.se - var.sqrt()).abs() <= 1e-10 * t.se, "SE {} vs closed form {}", t.se, var.sqrt());
+        let qq = |g: usize, h: usize| {
+            let d = if g == h { f[g] / (nf * (1.0 - f[g])) } else { 0.0 };
+            d - f[g] * f[h] / (nf * ((1.0 - f[g]) * (1.0 - f[h])).sqrt())
+        };
+        let expected: f64 = (0..3).map(|g| qq(g, g)).sum();
+        let second: f64 = (0..3).flat_map(|g| (0..3).map(move |h| (g, h))).map(|(g, h)| qq(g, h).powi(2)).sum();
+        let df = expected * expected / second;
+        assert!((t.df - df).abs() <= 1e-10 * df, "df {} vs closed form {df}", t.df);
+        assert!(t.df > 1.0 && t.df < 2.0, "df {} of 3 clusters", t.df);
     }
 }

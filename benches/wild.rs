@@ -45,7 +45,7 @@ fn district(n: usize) -> Data {
     let li: Vec<f64> = (0..n).map(|_| f64::from(u8::from(rng.random::<f64>() < 0.5))).collect();
     let el: Vec<f64> = (0..n).map(|_| f64::from(u8::from(rng.random::<f64>() < 0.15))).collect();
     let provider: Vec<f64> =
-        (0..n).map(|i| f64::from(u8::from(school[i] % 5 == 0 && rng.random::<f64>() < 0.6))).collect();
+        (0..n).map(|i| f64::from(u8::from(school[i].is_multiple_of(5) && rng.random::<f64>() < 0.6))).collect();
     let y: Vec<f64> = (0..n)
         .map(|i| {
             10.0 + 0.95 * pre[i] - 1.5 * li[i] - 1.0 * el[i]

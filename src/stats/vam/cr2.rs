@@ -11,20 +11,42 @@
 //! V_CR2 = B (Σ_g X̃_g' A_g ẽ_g ẽ_g' A_g X̃_g) B,     A_g = (I − H_gg)^{-1/2}
 //! ```
 //!
-//! `A_g` is the symmetric inverse square root, from the eigen-decomposition of `I − H_gg`
-//! (cyclic Jacobi); eigenvalues at or below `1e-12` are dropped (a pseudo-inverse), as
-//! `clubSandwich`'s `matrix_power` does (`I − H_gg` has eigenvalues in `[0, 1]`). There is no dof factor.
-//!
-//! When every absorbed factor is nested in the clusters (each level in one cluster, e.g.
-//! school effects with school clusters), `I − H_gg` is singular on the span of the cluster's
-//! dummies, `X̃_g` and `ẽ_g` are orthogonal to that span, and the pseudo-inverse square root
-//! gives exactly the same result as `(I − X̃_g B X̃_g')^{-1/2}`: the within-transformed design
-//! is enough, and that is what is computed. When a factor is not nested (say a grade effect
-//! with school clusters), `(P_D)_gg` is not zero outside that span and must be included: it
-//! is `[l(i) = l(j)] / n_l` for one factor, and for several it is read off the within
-//! transformation of the cluster's unit vectors (`P_D e_i = e_i − M_D e_i`), which costs
-//! `n_g` transformations of length `n` per cluster. Checked against `clubSandwich` on `lm`
+//! `A_g` is the symmetric (pseudo-)inverse square root: eigenvalues of `I − H_gg` at or
+//! below `1e-12` are dropped, as `clubSandwich`'s `matrix_power` does (`I − H_gg` has
+//! eigenvalues in `[0, 1]`). There is no dof factor. Checked against `clubSandwich` on `lm`
 //! with the dummies written out (tests/fixtures/r/cr2.json).
+//!
+//! # The low-rank form (the default)
+//!
+//! Split the absorbed factors into those nested in the clusters (each level in one cluster,
+//! e.g. school effects with school clusters), dummies `D_n`, and the others (grade with
+//! school clusters), dummies `D_m`. By Frisch-Waugh-Lovell, with `Ď = M_{D_n} D_m` (the
+//! non-nested dummies within-transformed by the nested factors only), `P_D = P_{D_n} + P_Ď`,
+//! and `X̃ ⟂ Ď`, so
+//!
+//! ```text
+//! H = P_{D_n} + Ž Q Ž',     Ž = [X̃, Ď],  Q = blockdiag(B, (Ď'Ď)⁺)        (k = p + d columns)
+//! ```
+//!
+//! (`(Ď'Ď)⁺` is a pseudo-inverse, eigenvalues below `1e-10` of the largest dropped: the
+//! dummies of a factor are collinear with the nested ones, so no level needs choosing).
+//! `P_{D_n}` is block-diagonal over clusters and its block `N_g` is the projection on the
+//! cluster's nested dummies, to which `Ž_g` and `ẽ_g` are orthogonal. With `L = Q^{1/2}`
+//! (symmetric), `U = Ž_g L` and `W = U'U = L G_g L = V Λ V'` (`G_g = Ž_g'Ž_g`, `k × k`),
+//! `I − H_gg = (I − N_g) − UU'`, and on the range of `I − N_g` (where everything it is
+//! applied to lies; on `N_g` the pseudo-inverse gives 0)
+//!
+//! ```text
+//! (I − UU')^{-1/2} = I + U V diag(φ(λ)) V' U',   φ(λ) = ((1 − λ)^{-1/2} − 1)/λ = 1/(s(1 + s)),
+//! ```
+//!
+//! `s = sqrt(1 − λ)`: on the column space of `U`, `UV` has orthogonal columns of squared
+//! length `λ`, and `I − UU'` has eigenvalue `1 − λ` there and 1 elsewhere, so the right
+//! side has eigenvalue `1 + λφ = (1 − λ)^{-1/2}` and 1. The pseudo-inverse maps `1 − λ ≤
+//! 1e-12` to 0, i.e. `φ = −1/λ`. So `A_g Ž_g = Ž_g (I + M_g G_g)` with `M_g = L V diag(φ)
+//! V' L`, and the score `X̃_g' A_g ẽ_g` is the first `p` entries of `(I + G_g M_g) Ž_g'ẽ_g`:
+//! one pass over the rows for `G_g` and `Ž_g'ẽ_g` (`O(n k²)`), and a `k × k`
+//! eigen-decomposition per cluster. Nothing of size `n_g × n_g` is formed.
 //!
 //! # Satterthwaite degrees of freedom (Pustejovsky and Tipton 2018)
 //!
@@ -36,15 +58,33 @@
 //! ν = 2 E[c'Vc]² / Var[c'Vc] = (Σ_g q_g'q_g)² / Σ_g Σ_h (q_g'q_h)²
 //! ```
 //!
-//! which is `clubSandwich::coef_test(vcov = "CR2", test = "Satterthwaite")`. `q_g'q_h =
-//! p_g' [(I − H) E_h p_h]_g` because `I − H` is a symmetric projection, so one vector of
-//! length `n` is held at a time; `(I − H) v = M_D v − X̃ B X̃' v`. Cost: `G` within
-//! transformations and `O(Σ_g n_g³)` for the eigen-decompositions.
+//! which is `clubSandwich::coef_test(vcov = "CR2", test = "Satterthwaite")`. In the low-rank
+//! form `p_g = Ž_g a_g`, `a_g = b̄ + M_g G_g b̄`, `b̄ = (Bc, 0)`, which is orthogonal to
+//! `N_g`, so with `r_g = G_g a_g`, `t_g = a_g'r_g = p_g'p_g` and `z_g = L r_g`,
+//! `q_g'q_h = δ_gh t_g − z_g'z_h`, and
+//!
+//! ```text
+//! Σ_g Σ_h (q_g'q_h)² = Σ_g (t_g − |z_g|²)² + ‖Σ_g z_g z_g'‖²_F − Σ_g |z_g|⁴
+//! ```
+//!
+//! (the off-diagonal sum `Σ_{g≠h} (z_g'z_h)²` through a `k × k` matrix): `O(G k²)`.
+//!
+//! # The exact form (the fallback)
+//!
+//! `I − H_gg` is formed (`n_g × n_g`, with `(P_D)_gg` read off the within transformation of
+//! the cluster's unit vectors when a factor is not nested) and eigen-decomposed by cyclic
+//! Jacobi; `ν` uses `q_g'q_h = p_g' [(I − H) E_h p_h]_g`, one vector of length `n` at a time.
+//! Cost `O(Σ_g n_g³)` and `n_g²` memory. It is used only when some absorbed factor is not
+//! nested and its estimated cost is lower: when `Σ_g n_g³` (plus `n Σ_g n_g` with more than
+//! one absorbed factor, for the unit vectors) is below `n k² + n d + G k³` (the low-rank
+//! pass, the `d` dummies' within transformation and the eigen-decompositions), i.e. when the
+//! non-nested factors have many levels and the clusters are small. The two forms agree to
+//! rounding (unit test `low_rank_and_exact_paths_agree_on_random_designs`).
 
 use super::VamError;
 use super::fixed::{Covariance, Factor, FixedFit, VcovKind, within};
 use crate::stats::dist::{p_two_sided_t, qt};
-use crate::stats::linalg::sandwich;
+use crate::stats::linalg::{matmul, sandwich};
 
 /// The test of one contrast `c'β = 0` under CR2 with Satterthwaite degrees of freedom.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,31 +104,59 @@ pub struct ContrastTest {
     pub conf_high: f64,
 }
 
-/// `A_g X̃_g` (row-major `n_g × p`) and the rows of every cluster with at least one row.
+/// Which form of the computation (module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(test), allow(dead_code, reason = "the forced forms are compared in the tests"))]
+enum Path {
+    /// Low rank unless the exact form is estimated cheaper.
+    Auto,
+    LowRank,
+    Exact,
+}
+
+/// The per-cluster pieces of either form.
+enum Parts {
+    Exact(Adjusted),
+    LowRank(LowRank),
+}
+
+/// Exact form: `A_g X̃_g` (row-major `n_g × p`) and the rows of every cluster with at least
+/// one row.
 struct Adjusted {
     rows: Vec<Vec<usize>>,
     ax: Vec<Vec<f64>>,
 }
 
+/// Low-rank form: `k = p + d`, `L = Q^{1/2}` and, per cluster, `G_g`, `M_g` (row-major
+/// `k × k`) and `Ž_g'ẽ_g`.
+struct LowRank {
+    k: usize,
+    l: Vec<f64>,
+    gram: Vec<Vec<f64>>,
+    m: Vec<Vec<f64>>,
+    ze: Vec<Vec<f64>>,
+}
+
+impl Parts {
+    fn clusters(&self) -> usize {
+        match self {
+            Parts::Exact(a) => a.rows.len(),
+            Parts::LowRank(l) => l.gram.len(),
+        }
+    }
+}
+
 impl FixedFit {
     /// The CR2 covariance (module documentation).
     pub(super) fn cr2(&self, c: &Factor) -> Result<Covariance, VamError> {
-        Ok(self.cr2_from(&self.adjusted(c)?))
+        Ok(self.cr2_from(&self.parts(c, Path::Auto)?))
     }
 
-    /// The CR2 covariance from the adjusted designs.
-    fn cr2_from(&self, adj: &Adjusted) -> Covariance {
+    /// The CR2 covariance from the per-cluster pieces.
+    fn cr2_from(&self, parts: &Parts) -> Covariance {
         let p = self.p();
-        let e = &self.residuals;
         let mut meat = vec![0.0; p * p];
-        let mut u = vec![0.0; p];
-        for (rows, ax) in adj.rows.iter().zip(&adj.ax) {
-            u.fill(0.0);
-            for (r, &i) in rows.iter().enumerate() {
-                for j in 0..p {
-                    u[j] += ax[r * p + j] * e[i];
-                }
-            }
+        for u in self.scores(parts) {
             for a in 0..p {
                 for b in 0..p {
                     meat[a * p + b] += u[a] * u[b];
@@ -96,14 +164,43 @@ impl FixedFit {
             }
         }
         let matrix = sandwich(&self.bread, &meat, p);
-        Covariance { kind: VcovKind::Cr2, matrix, n_clusters: Some(adj.rows.len()) }
+        Covariance { kind: VcovKind::Cr2, matrix, n_clusters: Some(parts.clusters()) }
+    }
+
+    /// `X̃_g' A_g ẽ_g` for every cluster.
+    fn scores(&self, parts: &Parts) -> Vec<Vec<f64>> {
+        let p = self.p();
+        match parts {
+            Parts::Exact(adj) => adj
+                .rows
+                .iter()
+                .zip(&adj.ax)
+                .map(|(rows, ax)| {
+                    let mut u = vec![0.0; p];
+                    for (r, &i) in rows.iter().enumerate() {
+                        for j in 0..p {
+                            u[j] += ax[r * p + j] * self.residuals[i];
+                        }
+                    }
+                    u
+                })
+                .collect(),
+            Parts::LowRank(lr) => (0..lr.gram.len())
+                .map(|g| {
+                    let k = lr.k;
+                    let mze = mat_vec(&lr.m[g], &lr.ze[g], k);
+                    let gmze = mat_vec(&lr.gram[g], &mze, k);
+                    (0..p).map(|j| lr.ze[g][j] + gmze[j]).collect()
+                })
+                .collect(),
+        }
     }
 
     /// Satterthwaite degrees of freedom of the contrast `c'β` under CR2 with the clusters
     /// `cluster` (module documentation); a coefficient is the unit contrast.
     pub fn satterthwaite(&self, cluster: &Factor, contrast: &[f64]) -> Result<f64, VamError> {
-        let adj = self.adjusted(cluster)?;
-        self.df_of(&adj, contrast)
+        let parts = self.parts(cluster, Path::Auto)?;
+        self.df_of(&parts, contrast)
     }
 
     /// CR2 standard error, Satterthwaite df, t test of `c'β = 0` and the interval at
@@ -112,9 +209,9 @@ impl FixedFit {
         if !(level > 0.0 && level < 1.0) {
             return Err(VamError::Input(format!("confidence level {level} is not strictly between 0 and 1")));
         }
-        let adj = self.adjusted(cluster)?;
-        let df = self.df_of(&adj, contrast)?;
-        let v = self.cr2_from(&adj);
+        let parts = self.parts(cluster, Path::Auto)?;
+        let df = self.df_of(&parts, contrast)?;
+        let v = self.cr2_from(&parts);
         let p = self.p();
         let mut var = 0.0;
         for a in 0..p {
@@ -138,21 +235,34 @@ impl FixedFit {
         })
     }
 
-    /// `ν` of the module documentation, from the adjusted designs.
-    fn df_of(&self, adj: &Adjusted, contrast: &[f64]) -> Result<f64, VamError> {
-        let (n, p) = (self.n, self.p());
+    /// `ν` of the module documentation.
+    fn df_of(&self, parts: &Parts, contrast: &[f64]) -> Result<f64, VamError> {
+        let p = self.p();
         if contrast.len() != p {
             return Err(VamError::Input(format!("a contrast of length {} for {p} coefficients", contrast.len())));
         }
         if contrast.iter().any(|v| !v.is_finite()) || contrast.iter().all(|&v| v == 0.0) {
             return Err(VamError::Input("the contrast must be finite and not all zero".into()));
         }
-        let bc: Vec<f64> = (0..p).map(|a| (0..p).map(|b| self.bread[a * p + b] * contrast[b]).sum()).collect();
+        let bc = mat_vec(&self.bread, contrast, p);
+        let (expected, second) = match parts {
+            Parts::Exact(adj) => self.df_moments_exact(adj, &bc)?,
+            Parts::LowRank(lr) => lr.df_moments(&bc),
+        };
+        if second <= 0.0 {
+            return Err(VamError::Singular("the contrast has no cluster-level variation".into()));
+        }
+        Ok(expected * expected / second)
+    }
+
+    /// `Σ_g q_g'q_g` and `Σ_g Σ_h (q_g'q_h)²` in the exact form, `bc = Bc`.
+    fn df_moments_exact(&self, adj: &Adjusted, bc: &[f64]) -> Result<(f64, f64), VamError> {
+        let (n, p) = (self.n, self.p());
         // p_g = A_g X̃_g B c
         let pg: Vec<Vec<f64>> = adj
             .ax
             .iter()
-            .map(|ax| ax.chunks(p).map(|row| row.iter().zip(&bc).map(|(a, b)| a * b).sum()).collect())
+            .map(|ax| ax.chunks(p).map(|row| row.iter().zip(bc).map(|(a, b)| a * b).sum()).collect())
             .collect();
         let xt = &self.within_x;
         let mut expected = 0.0;
@@ -166,7 +276,7 @@ impl FixedFit {
             // X̃'v, then (I − H) v = M_D v − X̃ B X̃'v
             let xv: Vec<f64> =
                 (0..p).map(|j| rows_h.iter().zip(&pg[h]).map(|(&i, pv)| xt[j * n + i] * pv).sum()).collect();
-            let bxv: Vec<f64> = (0..p).map(|a| (0..p).map(|b| self.bread[a * p + b] * xv[b]).sum()).collect();
+            let bxv = mat_vec(&self.bread, &xv, p);
             let mut w = self.annihilate_absorbed(&v)?;
             for (j, b) in bxv.iter().enumerate() {
                 for (wi, xij) in w.iter_mut().zip(&xt[j * n..(j + 1) * n]) {
@@ -181,10 +291,7 @@ impl FixedFit {
                 second += qgh * qgh;
             }
         }
-        if second <= 0.0 {
-            return Err(VamError::Singular("the contrast has no cluster-level variation".into()));
-        }
-        Ok(expected * expected / second)
+        Ok((expected, second))
     }
 
     /// `M_D v`: `v` with the absorbed factors partialled out (`v` itself without any).
@@ -197,9 +304,9 @@ impl FixedFit {
         Ok(within(&[], self.n, v, &factors)?.y)
     }
 
-    /// The rows of each cluster and `A_g X̃_g` (module documentation).
-    fn adjusted(&self, c: &Factor) -> Result<Adjusted, VamError> {
-        let (n, p) = (self.n, self.p());
+    /// The per-cluster pieces by `path` (module documentation).
+    fn parts(&self, c: &Factor, path: Path) -> Result<Parts, VamError> {
+        let n = self.n;
         if c.level.len() != n || c.level.iter().any(|&l| l >= c.levels) {
             return Err(VamError::Input(format!(
                 "the cluster factor does not match the {n} rows or its {} levels",
@@ -214,7 +321,139 @@ impl FixedFit {
         if rows.len() < 2 {
             return Err(VamError::Input("cluster-robust SEs need at least 2 clusters".into()));
         }
-        let nested = self.absorbed.iter().all(|(level, levels)| nested_in(level, *levels, c));
+        let nested: Vec<bool> = self.absorbed.iter().map(|(level, levels)| nested_in(level, *levels, c)).collect();
+        let low_rank = match path {
+            Path::LowRank => true,
+            Path::Exact => false,
+            Path::Auto => self.low_rank_cheaper(&rows, &nested),
+        };
+        if low_rank {
+            Ok(Parts::LowRank(self.low_rank(c, rows.len(), &nested)?))
+        } else {
+            Ok(Parts::Exact(self.adjusted(rows, nested.iter().all(|&b| b))?))
+        }
+    }
+
+    /// The cut-off between the two forms (module documentation): estimated operations.
+    fn low_rank_cheaper(&self, rows: &[Vec<usize>], nested: &[bool]) -> bool {
+        if nested.iter().all(|&b| b) {
+            return true;
+        }
+        let d: usize = self.absorbed.iter().zip(nested).filter(|(_, n)| !**n).map(|((_, levels), _)| *levels).sum();
+        let (n, k, g) = (self.n as f64, (self.p() + d) as f64, rows.len() as f64);
+        let cubes: f64 = rows.iter().map(|r| (r.len() as f64).powi(3)).sum();
+        let units = if self.absorbed.len() > 1 { n * n } else { 0.0 };
+        n * k * k + n * d as f64 + g * k.powi(3) <= cubes + units
+    }
+
+    /// The low-rank pieces (module documentation); `clusters` is the number of non-empty
+    /// clusters.
+    fn low_rank(&self, c: &Factor, clusters: usize, nested: &[bool]) -> Result<LowRank, VamError> {
+        let (n, p) = (self.n, self.p());
+        let (dummies, d) = self.non_nested_dummies(nested)?;
+        let k = p + d;
+        let l = self.root_of_q(&dummies, d);
+        // compact cluster index of each level
+        let mut index = vec![usize::MAX; c.levels];
+        let mut next = 0;
+        for &g in c.level {
+            if index[g] == usize::MAX {
+                index[g] = next;
+                next += 1;
+            }
+        }
+        debug_assert_eq!(next, clusters);
+        let mut gram = vec![vec![0.0; k * k]; clusters];
+        let mut ze = vec![vec![0.0; k]; clusters];
+        let mut z = vec![0.0; k];
+        let xt = &self.within_x;
+        for i in 0..n {
+            for j in 0..p {
+                z[j] = xt[j * n + i];
+            }
+            for j in 0..d {
+                z[p + j] = dummies[j * n + i];
+            }
+            let g = index[c.level[i]];
+            let (gg, s) = (&mut gram[g], &mut ze[g]);
+            let e = self.residuals[i];
+            for a in 0..k {
+                s[a] += z[a] * e;
+                let za = z[a];
+                for (gab, zb) in gg[a * k..a * k + a + 1].iter_mut().zip(&z) {
+                    *gab += za * zb;
+                }
+            }
+        }
+        let mut m = Vec::with_capacity(clusters);
+        for gg in &mut gram {
+            for a in 0..k {
+                for b in 0..a {
+                    gg[b * k + a] = gg[a * k + b];
+                }
+            }
+            m.push(adjustment(gg, &l, k));
+        }
+        Ok(LowRank { k, l, gram, m, ze })
+    }
+
+    /// `Ď`: the dummies of the factors not nested in the clusters, within-transformed by
+    /// the nested ones (column-major `n × d`), and `d`.
+    fn non_nested_dummies(&self, nested: &[bool]) -> Result<(Vec<f64>, usize), VamError> {
+        let n = self.n;
+        let mut dummies = Vec::new();
+        let mut d = 0;
+        for ((level, levels), _) in self.absorbed.iter().zip(nested).filter(|(_, n)| !**n) {
+            let start = dummies.len();
+            dummies.resize(start + levels * n, 0.0);
+            for (i, &l) in level.iter().enumerate() {
+                dummies[start + l * n + i] = 1.0;
+            }
+            d += levels;
+        }
+        let inner: Vec<Factor> = self
+            .absorbed
+            .iter()
+            .zip(nested)
+            .filter(|(_, n)| **n)
+            .map(|((level, levels), _)| Factor { level, levels: *levels })
+            .collect();
+        if d > 0 && !inner.is_empty() {
+            dummies = within(&dummies, n, &vec![0.0; n], &inner)?.x;
+        }
+        Ok((dummies, d))
+    }
+
+    /// `L = Q^{1/2}`, `Q = blockdiag(B, (Ď'Ď)⁺)` (row-major `k × k`, module documentation).
+    fn root_of_q(&self, dummies: &[f64], d: usize) -> Vec<f64> {
+        let (n, p) = (self.n, self.p());
+        let k = p + d;
+        let mut l = vec![0.0; k * k];
+        let rb = matrix_power(&self.bread, p, 0.5, 0.0);
+        for a in 0..p {
+            l[a * k..a * k + p].copy_from_slice(&rb[a * p..(a + 1) * p]);
+        }
+        if d > 0 {
+            let mut dd = vec![0.0; d * d];
+            for a in 0..d {
+                for b in 0..=a {
+                    let s: f64 =
+                        dummies[a * n..(a + 1) * n].iter().zip(&dummies[b * n..(b + 1) * n]).map(|(u, v)| u * v).sum();
+                    dd[a * d + b] = s;
+                    dd[b * d + a] = s;
+                }
+            }
+            let rc = matrix_power(&dd, d, -0.5, 1e-10);
+            for a in 0..d {
+                l[(p + a) * k + p..(p + a) * k + k].copy_from_slice(&rc[a * d..(a + 1) * d]);
+            }
+        }
+        l
+    }
+
+    /// The rows of each cluster and `A_g X̃_g` in the exact form (module documentation).
+    fn adjusted(&self, rows: Vec<Vec<usize>>, nested: bool) -> Result<Adjusted, VamError> {
+        let (n, p) = (self.n, self.p());
         let xt = &self.within_x;
         let mut ax = Vec::with_capacity(rows.len());
         for r in &rows {
@@ -287,6 +526,107 @@ impl FixedFit {
         }
         Ok(out)
     }
+}
+
+impl LowRank {
+    /// `Σ_g q_g'q_g` and `Σ_g Σ_h (q_g'q_h)²` in the low-rank form, `bc = Bc` (module
+    /// documentation). The off-diagonal sum is taken pair by pair up to `DIRECT_PAIRS`
+    /// clusters and through `‖Σ_g z_g z_g'‖²_F` beyond.
+    fn df_moments(&self, bc: &[f64]) -> (f64, f64) {
+        let k = self.k;
+        let mut bbar = vec![0.0; k];
+        bbar[..bc.len()].copy_from_slice(bc);
+        let mut expected = 0.0;
+        let mut diagonal = 0.0;
+        let mut zs = Vec::with_capacity(self.gram.len());
+        for (gg, m) in self.gram.iter().zip(&self.m) {
+            let mg = mat_vec(m, &mat_vec(gg, &bbar, k), k);
+            let a: Vec<f64> = bbar.iter().zip(&mg).map(|(u, v)| u + v).collect();
+            let r = mat_vec(gg, &a, k);
+            let t: f64 = a.iter().zip(&r).map(|(u, v)| u * v).sum();
+            let z = mat_vec(&self.l, &r, k);
+            let qq = t - z.iter().map(|v| v * v).sum::<f64>();
+            expected += qq;
+            diagonal += qq * qq;
+            zs.push(z);
+        }
+        let off = if zs.len() <= DIRECT_PAIRS {
+            let mut s = 0.0;
+            for (g, zg) in zs.iter().enumerate() {
+                for zh in &zs[..g] {
+                    let v: f64 = zg.iter().zip(zh).map(|(u, w)| u * w).sum();
+                    s += 2.0 * v * v;
+                }
+            }
+            s
+        } else {
+            let mut outer = vec![0.0; k * k];
+            let mut fourth = 0.0;
+            for z in &zs {
+                for a in 0..k {
+                    for b in 0..k {
+                        outer[a * k + b] += z[a] * z[b];
+                    }
+                }
+                fourth += z.iter().map(|v| v * v).sum::<f64>().powi(2);
+            }
+            (outer.iter().map(|v| v * v).sum::<f64>() - fourth).max(0.0)
+        };
+        (expected, diagonal + off)
+    }
+}
+
+/// Clusters up to which the Satterthwaite off-diagonal sum is taken pair by pair.
+const DIRECT_PAIRS: usize = 1000;
+
+/// `M_g = L V diag(φ(λ)) V' L` from `G_g` (module documentation), row-major `k × k`.
+fn adjustment(gram: &[f64], l: &[f64], k: usize) -> Vec<f64> {
+    let w = matmul(&matmul(l, gram, k, k, k), l, k, k, k);
+    let (lambda, v) = symmetric_eigen(&w, k);
+    let phi: Vec<f64> = lambda
+        .iter()
+        .map(|&lam| {
+            if 1.0 - lam <= 1e-12 {
+                -1.0 / lam
+            } else {
+                let s = (1.0 - lam).sqrt();
+                1.0 / (s * (1.0 + s))
+            }
+        })
+        .collect();
+    let lv = matmul(l, &v, k, k, k);
+    let mut m = vec![0.0; k * k];
+    for a in 0..k {
+        for b in 0..=a {
+            let s: f64 = (0..k).map(|c| lv[a * k + c] * phi[c] * lv[b * k + c]).sum();
+            m[a * k + b] = s;
+            m[b * k + a] = s;
+        }
+    }
+    m
+}
+
+/// `A v` for the row-major `k × k` matrix `A`.
+fn mat_vec(a: &[f64], v: &[f64], k: usize) -> Vec<f64> {
+    a.chunks(k).map(|row| row.iter().zip(v).map(|(x, y)| x * y).sum()).collect()
+}
+
+/// `a^power` of the symmetric positive semi-definite row-major `m × m` matrix `a`, through
+/// its eigen-decomposition; eigenvalues at or below `rel` times the largest (and any not
+/// positive) map to 0.
+fn matrix_power(a: &[f64], m: usize, power: f64, rel: f64) -> Vec<f64> {
+    let (lambda, v) = symmetric_eigen(a, m);
+    let top = lambda.iter().fold(0.0f64, |t, &l| t.max(l));
+    let d: Vec<f64> = lambda.iter().map(|&l| if l > rel * top && l > 0.0 { l.powf(power) } else { 0.0 }).collect();
+    let mut out = vec![0.0; m * m];
+    for i in 0..m {
+        for j in 0..=i {
+            let s: f64 = (0..m).map(|k| v[i * m + k] * d[k] * v[j * m + k]).sum();
+            out[i * m + j] = s;
+            out[j * m + i] = s;
+        }
+    }
+    out
 }
 
 /// Whether every level of the factor lies in a single cluster.
@@ -372,6 +712,8 @@ mod tests {
     use super::*;
     use crate::stats::vam::fixed::{FixedSpec, Vcov};
     use ndarray::{Array2, ArrayView1, ShapeBuilder};
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
     use serde_json::Value;
 
     const FIXTURE: &str = include_str!("../../../tests/fixtures/r/cr2.json");
@@ -619,6 +961,126 @@ mod tests {
             }
             let want = hc2(&z, n, 4, &y)[0];
             proptest::prop_assert!((cr2 - want).abs() <= 1e-9 * want, "absorbed: {cr2} vs HC2 {want}");
+            // the same by the low-rank form (the automatic choice is the exact one here)
+            let low = absorbed.cr2_from(&absorbed.parts(&cl, Path::LowRank).unwrap()).matrix[0];
+            proptest::prop_assert!((low - want).abs() <= 1e-9 * want, "low rank: {low} vs HC2 {want}");
         }
+    }
+
+    /// A random design: `n` rows, `p` covariates, the given absorbed factors, a cluster
+    /// factor; returns the fit.
+    fn random_fit(rng: &mut ChaCha8Rng, n: usize, p: usize, absorb: &[Factor], intercept: bool) -> FixedFit {
+        let mut x: Vec<f64> = if intercept { vec![1.0; n] } else { Vec::new() };
+        x.extend((0..n * p).map(|_| rng.random::<f64>() * 4.0 - 2.0));
+        let cols = p + usize::from(intercept);
+        let y: Vec<f64> = (0..n).map(|i| x[(cols - 1) * n + i] + 2.0 * rng.random::<f64>()).collect();
+        let xa = Array2::from_shape_vec((n, cols).f(), x).unwrap();
+        FixedSpec { absorb, ..FixedSpec::default() }.fit(xa.view(), ArrayView1::from(&y)).unwrap()
+    }
+
+    /// The CR2 covariance and the df of every unit contrast and of `(1, −1, 0, …)` by one form.
+    fn by_path(fit: &FixedFit, cl: &Factor, path: Path) -> (Vec<f64>, Vec<f64>) {
+        let parts = fit.parts(cl, path).unwrap();
+        let p = fit.p();
+        let mut contrasts: Vec<Vec<f64>> =
+            (0..p).map(|j| (0..p).map(|i| if i == j { 1.0 } else { 0.0 }).collect()).collect();
+        if p > 1 {
+            contrasts.push((0..p).map(|i| [1.0, -1.0].get(i).copied().unwrap_or(0.0)).collect());
+        }
+        let df = contrasts.iter().map(|c| fit.df_of(&parts, c).unwrap()).collect();
+        (fit.cr2_from(&parts).matrix, df)
+    }
+
+    fn assert_paths_agree(fit: &FixedFit, cl: &Factor, what: &str) {
+        let (v_low, df_low) = by_path(fit, cl, Path::LowRank);
+        let (v_exact, df_exact) = by_path(fit, cl, Path::Exact);
+        let scale = v_exact.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        for (a, b) in v_low.iter().zip(&v_exact) {
+            assert!((a - b).abs() <= 1e-9 * scale, "{what}: V low rank {a} vs exact {b}");
+        }
+        for (a, b) in df_low.iter().zip(&df_exact) {
+            assert!((a - b).abs() <= 1e-9 * b, "{what}: df low rank {a} vs exact {b}");
+        }
+    }
+
+    #[test]
+    fn low_rank_and_exact_paths_agree_on_random_designs() {
+        let mut rng = ChaCha8Rng::seed_from_u64(18);
+        for rep in 0..3 {
+            let n = 120 + 37 * rep;
+            // 8 clusters of unequal size; 16 schools nested in them; grade and sex cross them
+            let cluster: Vec<usize> = (0..n).map(|_| (rng.random::<f64>().powi(2) * 8.0) as usize).collect();
+            let school: Vec<usize> = cluster.iter().map(|&c| 2 * c + rng.random_range(0..2)).collect();
+            let grade: Vec<usize> = (0..n).map(|_| rng.random_range(0..3)).collect();
+            let sex: Vec<usize> = (0..n).map(|_| rng.random_range(0..2)).collect();
+            let cl = Factor { level: &cluster, levels: 8 };
+            let (sch, gr, sx) = (
+                Factor { level: &school, levels: 16 },
+                Factor { level: &grade, levels: 3 },
+                Factor { level: &sex, levels: 2 },
+            );
+            assert_paths_agree(&random_fit(&mut rng, n, 2, &[], true), &cl, "no absorbed factor");
+            assert_paths_agree(&random_fit(&mut rng, n, 2, &[sch], false), &cl, "nested schools");
+            assert_paths_agree(&random_fit(&mut rng, n, 2, &[gr], false), &cl, "non-nested grade");
+            assert_paths_agree(&random_fit(&mut rng, n, 3, &[sch, gr], false), &cl, "nested and non-nested");
+            assert_paths_agree(&random_fit(&mut rng, n, 1, &[gr, sx], false), &cl, "two non-nested");
+            assert_paths_agree(&random_fit(&mut rng, n, 2, &[sch, gr, sx], false), &cl, "one nested, two not");
+        }
+        // more clusters than DIRECT_PAIRS (the off-diagonal sum through the k × k matrix)
+        let n = 2 * (DIRECT_PAIRS + 100);
+        let pairs: Vec<usize> = (0..n).map(|i| i / 2).collect();
+        let grade: Vec<usize> = (0..n).map(|_| rng.random_range(0..3)).collect();
+        let cl = Factor { level: &pairs, levels: n / 2 };
+        let gr = Factor { level: &grade, levels: 3 };
+        assert_paths_agree(&random_fit(&mut rng, n, 2, &[gr], false), &cl, "1,100 clusters of 2");
+    }
+
+    #[test]
+    fn the_automatic_choice_is_low_rank_unless_the_exact_form_is_cheaper() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let n = 400;
+        let cluster: Vec<usize> = (0..n).map(|i| i % 4).collect();
+        let own: Vec<usize> = (0..n).collect();
+        let grade: Vec<usize> = (0..n).map(|_| rng.random_range(0..3)).collect();
+        let gr = Factor { level: &grade, levels: 3 };
+        let fit = random_fit(&mut rng, n, 2, &[gr], false);
+        let kind = |c: &Factor| matches!(fit.parts(c, Path::Auto).unwrap(), Parts::LowRank(_));
+        // 4 clusters of 100: 100³ per cluster against n k² + n d + G k³
+        assert!(kind(&Factor { level: &cluster, levels: 4 }));
+        // every row its own cluster: 1 per cluster
+        assert!(!kind(&Factor { level: &own, levels: n }));
+    }
+
+    /// Intercept only: `H_gg = J/n`, so `A_g 1 = (1 − f_g)^{-1/2} 1` with `f_g = n_g/n`,
+    /// `V = Σ_g S_g² / (n² (1 − f_g))` (`S_g` the cluster's residual sum) and
+    /// `q_g'q_h = δ_gh f_g/(n(1 − f_g)) − f_g f_h/(n sqrt((1 − f_g)(1 − f_h)))`.
+    #[test]
+    fn a_cluster_of_5000_rows_gives_the_closed_form() {
+        let sizes = [5000, 3000, 2000];
+        let n: usize = sizes.iter().sum();
+        let cluster: Vec<usize> = sizes.iter().enumerate().flat_map(|(g, &m)| std::iter::repeat_n(g, m)).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let y: Vec<f64> = cluster.iter().map(|&g| g as f64 * 0.3 + rng.random::<f64>()).collect();
+        let x = Array2::from_shape_vec((n, 1).f(), vec![1.0; n]).unwrap();
+        let fit = FixedSpec::default().fit(x.view(), ArrayView1::from(&y)).unwrap();
+        let cl = Factor { level: &cluster, levels: 3 };
+        let t = fit.cr2_test(&cl, &[1.0], 0.95).unwrap();
+        let nf = n as f64;
+        let f: Vec<f64> = sizes.iter().map(|&m| m as f64 / nf).collect();
+        let mut s = [0.0; 3];
+        for (&g, e) in cluster.iter().zip(&fit.residuals) {
+            s[g] += e;
+        }
+        let var: f64 = (0..3).map(|g| s[g] * s[g] / (nf * nf * (1.0 - f[g]))).sum();
+        assert!((t.se - var.sqrt()).abs() <= 1e-10 * t.se, "SE {} vs closed form {}", t.se, var.sqrt());
+        let qq = |g: usize, h: usize| {
+            let d = if g == h { f[g] / (nf * (1.0 - f[g])) } else { 0.0 };
+            d - f[g] * f[h] / (nf * ((1.0 - f[g]) * (1.0 - f[h])).sqrt())
+        };
+        let expected: f64 = (0..3).map(|g| qq(g, g)).sum();
+        let second: f64 = (0..3).flat_map(|g| (0..3).map(move |h| (g, h))).map(|(g, h)| qq(g, h).powi(2)).sum();
+        let df = expected * expected / second;
+        assert!((t.df - df).abs() <= 1e-10 * df, "df {} vs closed form {df}", t.df);
+        assert!(t.df > 1.0 && t.df < 2.0, "df {} of 3 clusters", t.df);
     }
 }

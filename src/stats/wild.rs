@@ -48,7 +48,9 @@
 //! whose symmetric p-value is at least `1 − level`. Each end is bracketed by stepping out
 //! from `c'β̂` in multiples of the CR1 standard error and then bisected down to adjacent
 //! doubles; it is infinite when the p-value never falls below `1 − level` (e.g. `2/2^G`
-//! already exceeds it when `G ≤ 5`).
+//! already exceeds it when `G ≤ 5`), which is read off the p-value's limit as `r → ±∞`:
+//! only replicates whose `h_g` all vanish (the all-ones weights and their negation) keep
+//! `|t*| ≥ |t|` there, so the limit is their share (`2/2^G` when enumerated).
 //!
 //! # Absorbed fixed effects
 //!
@@ -386,9 +388,35 @@ fn replicates(p: &Problem, spec: &WildSpec) -> (Vec<Replicate>, bool) {
     (reps, false)
 }
 
+/// The symmetric p-value's limit as the null value goes to ±∞ (module docs, "p-values and
+/// interval"): a replicate whose `h` terms vanish (`s11 = 0`, e.g. the all-ones weights and
+/// their negation, whose restricted residuals are the sample's up to sign) has `t*` growing
+/// with `t` and keeps counting when `|t*/t| → |n1| se / (c'q √(f s00))` reaches 1; every
+/// other replicate's `t*` stays bounded and stops counting. `s11` counts as zero below
+/// `1e-20 Σ_g (q'm_g)²`, far above rounding (about `1e-32` of it) and far below any real
+/// replicate's.
+fn p_at_infinity(p: &Problem, reps: &[Replicate]) -> f64 {
+    let scale = p.qm.iter().map(|v| v * v).sum::<f64>();
+    let limit = reps
+        .iter()
+        .filter(|r| r.s11 <= 1e-20 * scale)
+        .filter(|r| {
+            let ratio = r.n1.abs() * p.se / (p.cq.abs() * (p.f * r.s00).sqrt());
+            ratio >= 1.0 - TIE_TOLERANCE
+        })
+        .count();
+    limit as f64 / reps.len() as f64
+}
+
 /// One end of the interval: from `inside` (p ≥ alpha) step out by `step` (sign gives the
-/// direction), doubling, until p < alpha, then bisect to adjacent doubles.
+/// direction), doubling, until p < alpha, then bisect to adjacent doubles. Unbounded when
+/// the p-value's limit ([`p_at_infinity`]) is at least `alpha`: no value that far is
+/// rejected (without this check the search would end where rounding first breaks the tie
+/// of the all-ones replicate, some 10^14 standard errors out).
 fn interval_end(p: &Problem, reps: &[Replicate], alpha: f64, step: f64) -> f64 {
+    if p_at_infinity(p, reps) >= alpha {
+        return if step > 0.0 { f64::INFINITY } else { f64::NEG_INFINITY };
+    }
     let mut inside = p.estimate;
     let mut outside = None;
     let mut h = step;
@@ -621,12 +649,29 @@ mod tests {
                 assert!(out.p_symmetric < alpha, "{beyond}: {}", out.p_symmetric);
             }
         }
-        // G = 4: 2/16 > 0.05, so no value is rejected at 95%
+        // G = 4: 2/16 > 0.05 (and > 0.10), so no value is rejected at 95% or 90%: both ends
+        // unbounded, not a finite end where rounding breaks the all-ones tie
         let (x4, y4, cl4) = synthetic(4);
-        let spec = WildSpec { weights: Weights::Rademacher, reps: 999, seed: 1, level: 0.95, absorbed: 0 };
-        let a = spec.test(x4.view(), y4.view(), &cl4, &[0.0, 0.0, 1.0], 0.0).unwrap();
-        assert!(a.enumerated && a.reps == 16);
-        assert_eq!((a.conf_low, a.conf_high), (f64::NEG_INFINITY, f64::INFINITY));
+        for level in [0.95, 0.90] {
+            let spec = WildSpec { weights: Weights::Rademacher, reps: 999, seed: 1, level, absorbed: 0 };
+            let a = spec.test(x4.view(), y4.view(), &cl4, &[0.0, 0.0, 1.0], 0.0).unwrap();
+            assert!(a.enumerated && a.reps == 16);
+            assert_eq!((a.conf_low, a.conf_high), (f64::NEG_INFINITY, f64::INFINITY), "level {level}");
+        }
+        // the limit of p is the share of the all-ones vector and its negation: 2/2^G
+        for (g, (xg, yg, clg)) in [(4usize, synthetic(4)), (5, synthetic(5)), (8, synthetic(8))] {
+            let prob = Problem::new(xg.view(), yg.view(), &clg, &[0.0, 0.0, 1.0], 0).unwrap();
+            let spec = WildSpec { weights: Weights::Rademacher, reps: 1 << g, seed: 1, level: 0.9, absorbed: 0 };
+            let (reps, enumerated) = replicates(&prob, &spec);
+            assert!(enumerated);
+            assert_eq!(p_at_infinity(&prob, &reps), 2.0 / (1u64 << g) as f64, "G = {g}");
+        }
+        // G = 5 at 90%: 2/32 < 0.10, so both ends are finite
+        let (x5, y5, cl5) = synthetic(5);
+        let spec = WildSpec { weights: Weights::Rademacher, reps: 999, seed: 1, level: 0.90, absorbed: 0 };
+        let a = spec.test(x5.view(), y5.view(), &cl5, &[0.0, 0.0, 1.0], 0.0).unwrap();
+        assert!(a.conf_low.is_finite() && a.conf_high.is_finite(), "{a:?}");
+        assert!((a.conf_high - a.conf_low) < 1e3 * a.se, "{a:?}");
     }
 
     #[test]

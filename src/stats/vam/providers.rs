@@ -656,6 +656,39 @@ mod tests {
     }
 
     #[test]
+    fn std_errors_need_clusters_and_treated_clusters_are_counted() {
+        let s = sample();
+        let e = fixed_providers(&s, &FixedProvidersSpec { std_errors: StdErrors::Cr2, ..spec(10) }).unwrap_err();
+        assert_eq!(e, ProvidersError::NeedsCluster("CR2"));
+        let wild = Some(WildOptions { weights: Weights::Rademacher, reps: 99, seed: 1 });
+        let e = fixed_providers(&s, &FixedProvidersSpec { wild, ..spec(10) }).unwrap_err();
+        assert_eq!(e, ProvidersError::WildNeedsCluster);
+        // 6 clusters of 10 consecutive students: A (rows 1, 3 mod 5) is in all 6, B (4 mod 5) too.
+        let cluster = Encoding::new((0..60).map(|i| format!("c{}", i / 10)), LevelOrder::Sorted);
+        let eiv = Some(MeasurementError::Reliability(0.8));
+        let cr2 = FixedProvidersSpec { cluster: Some(cluster.clone()), std_errors: StdErrors::Cr2, ..spec(10) };
+        let e = fixed_providers(&s, &FixedProvidersSpec { measurement_error: eiv.clone(), ..cr2.clone() }).unwrap_err();
+        assert_eq!(e, ProvidersError::NotWithEiv("CR2"));
+        let f = fixed_providers(&s, &cr2).unwrap();
+        assert_eq!(f.covariance.kind.label(), "CR2");
+        let a = &f.providers[0];
+        assert_eq!(a.treated_clusters, Some(6));
+        let df = a.df.unwrap();
+        assert!(df > 0.0 && df < 5.0, "Satterthwaite df below G - 1 = 5: {df}");
+        let t = qt(0.975, df);
+        assert!((a.conf_high.unwrap() - a.estimate.unwrap() - t * a.std_error.unwrap()).abs() < 1e-12);
+        // the effect size's SE is the estimate's SE on the g scale
+        let ratio = a.effect_size_std_error.unwrap() / a.std_error.unwrap();
+        assert!((ratio - a.effect_size.unwrap() / a.estimate.unwrap()).abs() < 1e-12);
+        let w = fixed_providers(&s, &FixedProvidersSpec { wild, ..cr2 }).unwrap();
+        let summary = w.wild.unwrap();
+        // 2^6 = 64 <= 99 sign vectors: enumerated
+        assert_eq!((summary.clusters, summary.reps, summary.enumerated), (6, 64, true));
+        let a = &w.providers[0];
+        assert!(a.wild_conf_low.unwrap() < a.estimate.unwrap() && a.estimate.unwrap() < a.wild_conf_high.unwrap());
+    }
+
+    #[test]
     fn without_comparison_students_the_error_names_the_comparison_value() {
         let mut s = sample();
         s.groups = Encoding::new(s.groups.levels.iter().map(|_| "A".to_string()).cycle().take(60), LevelOrder::Sorted);

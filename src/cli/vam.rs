@@ -16,10 +16,14 @@ use crate::stats::design::{Design, Encoding, LevelOrder};
 use crate::stats::vam::dose::DoseSpec;
 use crate::stats::vam::eiv::MeasurementError;
 use crate::stats::vam::providers::{
-    FixedProviders, FixedProvidersSpec, ProviderEffect, RandomGroups, Sample, Term, dose_curves, fixed_providers,
-    random_groups,
+    FixedProviders, FixedProvidersSpec, ProviderEffect, RandomGroups, Sample, StdErrors, Term, WildOptions,
+    dose_curves, fixed_providers, random_groups,
 };
 use crate::stats::warning::{Warning, WarningCode};
+use crate::stats::wild::Weights;
+
+/// Providers with fewer treated clusters get a `few_clusters` warning under CR1.
+const FEW_CLUSTERS: usize = 10;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModelArg {
@@ -27,6 +31,23 @@ pub enum ModelArg {
     Fixed,
     /// Random intercept per group by REML; empirical Bayes (shrunken) effects.
     Random,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum VcovArg {
+    /// Heteroskedasticity-robust; t with n - k df.
+    Hc1,
+    /// Cluster-robust CR1 (needs --cluster); t with G - 1 df.
+    Cr1,
+    /// Bias-reduced CR2 (needs --cluster); t with Satterthwaite df per provider.
+    Cr2,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum WeightsArg {
+    Rademacher,
+    Webb,
+    Mammen,
 }
 
 #[derive(Debug, clap::Args)]
@@ -53,9 +74,22 @@ pub struct Args {
     /// Fixed effects to absorb (fixed model), e.g. school, grade; repeat.
     #[arg(long = "fixed-effect")]
     pub fixed_effect: Vec<String>,
-    /// Cluster column for CR1 standard errors (fixed model); otherwise HC1.
+    /// Cluster column (fixed model): CR2 standard errors by default, and the clusters of
+    /// --vcov cr1, --bootstrap and --wild-bootstrap.
     #[arg(long)]
     pub cluster: Option<String>,
+    /// Standard errors of the fixed model. Default: cr2 with --cluster (cr1 under
+    /// --reliability / --sem-col, whose sandwich has no CR2), hc1 without.
+    #[arg(long, value_enum)]
+    pub vcov: Option<VcovArg>,
+    /// Wild cluster restricted bootstrap of each provider effect with this many replicates
+    /// (needs --cluster; Rademacher weights enumerate all 2^G sign vectors when 2^G <= B):
+    /// wild_p_value, wild_conf_low, wild_conf_high.
+    #[arg(long)]
+    pub wild_bootstrap: Option<usize>,
+    /// Weights of the wild cluster bootstrap.
+    #[arg(long, value_enum, requires = "wild_bootstrap")]
+    pub weights: Option<WeightsArg>,
     #[arg(long, value_enum, default_value_t = ModelArg::Fixed)]
     pub model: ModelArg,
     /// Reliability of the pretest: errors-in-variables correction (fixed model).
@@ -85,7 +119,7 @@ pub struct Args {
     /// replicate refits the model; without, it sums per-cluster cross products.
     #[arg(long, default_value_t = 0)]
     pub bootstrap: usize,
-    /// Seed of the bootstrap.
+    /// Seed of the bootstrap and of the wild bootstrap.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
     /// Groups with fewer students are reported without estimates (suppressed).
@@ -124,7 +158,53 @@ fn check_args(a: &Args) -> Result<(), UsageError> {
                 .into(),
         ));
     }
+    let eiv = a.reliability.is_some() || a.sem_col.is_some();
+    if a.model == ModelArg::Random && (a.vcov.is_some() || a.wild_bootstrap.is_some()) {
+        return Err(UsageError("--vcov and --wild-bootstrap apply to --model fixed".into()));
+    }
+    if a.cluster.is_none() && matches!(a.vcov, Some(VcovArg::Cr1 | VcovArg::Cr2)) {
+        return Err(UsageError("--vcov cr1 and cr2 need --cluster".into()));
+    }
+    if a.cluster.is_none() && a.wild_bootstrap.is_some() {
+        return Err(UsageError("--wild-bootstrap needs --cluster".into()));
+    }
+    if a.wild_bootstrap == Some(0) {
+        return Err(UsageError("--wild-bootstrap needs at least 1 replicate".into()));
+    }
+    if eiv && a.vcov == Some(VcovArg::Cr2) {
+        return Err(UsageError(
+            "--vcov cr2 is not available with --reliability / --sem-col: the errors-in-variables correction has its own sandwich (HC1, or CR1 with --cluster)"
+                .into(),
+        ));
+    }
+    if eiv && a.wild_bootstrap.is_some() {
+        return Err(UsageError(
+            "--wild-bootstrap is not available with --reliability / --sem-col (it bootstraps the uncorrected fit)"
+                .into(),
+        ));
+    }
     Ok(())
+}
+
+/// The standard errors asked for, or the default: CR2 with clusters (CR1 under the
+/// errors-in-variables correction), HC1 without.
+fn std_errors(a: &Args) -> StdErrors {
+    let eiv = a.reliability.is_some() || a.sem_col.is_some();
+    match (a.vcov, &a.cluster) {
+        (Some(VcovArg::Hc1), _) | (None, None) => StdErrors::Hc1,
+        (Some(VcovArg::Cr1), _) => StdErrors::Cr1,
+        (Some(VcovArg::Cr2), _) => StdErrors::Cr2,
+        (None, Some(_)) if eiv => StdErrors::Cr1,
+        (None, Some(_)) => StdErrors::Cr2,
+    }
+}
+
+fn weights(a: &Args) -> Weights {
+    match a.weights.unwrap_or(WeightsArg::Rademacher) {
+        WeightsArg::Rademacher => Weights::Rademacher,
+        WeightsArg::Webb => Weights::Webb,
+        WeightsArg::Mammen => Weights::Mammen,
+    }
 }
 
 /// Reads the columns the options name and keeps the complete (and `--only`) rows.
@@ -178,32 +258,79 @@ fn coefficients_json(terms: &[Term]) -> Vec<Value> {
         .collect()
 }
 
-/// The fixed model's effects table and diagnostics.
-fn fixed_model(a: &Args, r: &Rows, s: &Sample) -> anyhow::Result<(Table, Vec<Value>, Value)> {
+/// The effects table, coefficients, diagnostics and warnings of a model.
+type ModelOutput = (Table, Vec<Value>, Value, Vec<Warning>);
+
+/// The fixed model's effects table, diagnostics and warnings.
+fn fixed_model(a: &Args, r: &Rows, s: &Sample) -> anyhow::Result<ModelOutput> {
     let sorted = |c: &String| Encoding::new(r.text(c), LevelOrder::Sorted);
     let measurement_error = match (a.reliability, &a.sem_col) {
         (Some(rel), _) => Some(MeasurementError::Reliability(rel)),
         (None, Some(c)) => Some(MeasurementError::Sem(r.number(c).1)),
         (None, None) => None,
     };
+    let std_errors = std_errors(a);
     let spec = FixedProvidersSpec {
         absorb: a.fixed_effect.iter().map(sorted).collect(),
         cluster: a.cluster.as_ref().map(sorted),
+        std_errors,
+        wild: a.wild_bootstrap.map(|reps| WildOptions { weights: weights(a), reps, seed: a.seed }),
         measurement_error,
         level: a.level,
         min_cell: a.min_cell,
         bootstrap: a.bootstrap,
         seed: a.seed,
     };
-    let FixedProviders { terms, providers, fit, covariance, interval_df, eiv, comparison_n } =
+    let FixedProviders { terms, providers, fit, covariance, interval_df, wild, eiv, comparison_n } =
         fixed_providers(s, &spec)?;
-    let std_errors = covariance.kind.label();
+    let effects = fixed_effects_table(a, &providers);
+    let label = std_errors.label();
+    let eiv_json = match eiv {
+        Some(e) => json!({
+            "naive_coefficients": e.naive,
+            "s_pre": e.s_pre,
+            "implied_reliability": e.implied_reliability,
+            "std_errors": format!("M-estimation sandwich (stats::vam::eiv), {label}"),
+        }),
+        None => Value::Null,
+    };
+    let interval = match std_errors {
+        StdErrors::Hc1 => "estimate +- t(n - k) * std_error",
+        StdErrors::Cr1 => "estimate +- t(G - 1) * std_error",
+        StdErrors::Cr2 => "estimate +- t(df) * std_error, df = Satterthwaite per provider (effects.csv df)",
+    };
+    let treated: serde_json::Map<String, Value> =
+        providers.iter().map(|p| (p.group.clone(), json!(p.treated_clusters))).collect();
+    let wild_json = wild.map_or(Value::Null, |w| {
+        json!({
+            "weights": w.weights, "reps_requested": a.wild_bootstrap, "reps": w.reps, "enumerated": w.enumerated,
+            "seed": if w.enumerated { Value::Null } else { json!(a.seed) }, "clusters": w.clusters, "null": 0.0,
+            "p_value": "symmetric", "interval": "test inversion at the level; -inf / inf where unbounded",
+            "design": "within-transformed (absorbed fixed effects partialled out), CR1 t statistic",
+        })
+    });
+    let diagnostics = json!({
+        "model": "fixed", "n": fit.n, "k": fit.k, "df_residual": fit.df_residual, "sigma": fit.sigma,
+        "rss": fit.rss, "vcov": label, "vcov_default": a.vcov.is_none(),
+        "n_clusters": covariance.n_clusters, "std_errors": label, "interval": interval,
+        "interval_df": interval_df, "treated_clusters": a.cluster.as_ref().map(|_| treated),
+        "wild_bootstrap": wild_json, "absorbed": a.fixed_effect, "sweeps": fit.sweeps,
+        "comparison_n": comparison_n, "eiv": eiv_json,
+    });
+    Ok((effects, coefficients_json(&terms), diagnostics, fixed_warnings(a, std_errors, &providers)))
+}
+
+/// effects.csv of the fixed model.
+fn fixed_effects_table(a: &Args, providers: &[ProviderEffect]) -> Table {
     let mut effects = Table::new();
     let float = |f: fn(&ProviderEffect) -> Option<f64>| Column::Float(providers.iter().map(f).collect());
     effects.push("group", Column::Text(providers.iter().map(|p| Some(p.group.clone())).collect()));
     effects.push("n", Column::Int(providers.iter().map(|p| Some(p.n as i64)).collect()));
     effects.push("estimate", float(|p| p.estimate));
     effects.push("std_error", float(|p| p.std_error));
+    if std_errors(a) == StdErrors::Cr2 {
+        effects.push("df", float(|p| p.df));
+    }
     effects.push("conf_low", float(|p| p.conf_low));
     effects.push("conf_high", float(|p| p.conf_high));
     effects.push("p_value", float(|p| p.p_value));
@@ -214,27 +341,48 @@ fn fixed_model(a: &Args, r: &Rows, s: &Sample) -> anyhow::Result<(Table, Vec<Val
         effects.push("boot_conf_low", float(|p| p.boot_conf_low));
         effects.push("boot_conf_high", float(|p| p.boot_conf_high));
     }
+    if a.wild_bootstrap.is_some() {
+        effects.push("wild_p_value", float(|p| p.wild_p_value));
+        effects.push("wild_conf_low", float(|p| p.wild_conf_low));
+        effects.push("wild_conf_high", float(|p| p.wild_conf_high));
+    }
     effects.push("suppressed", Column::Bool(providers.iter().map(|p| Some(p.suppressed)).collect()));
-    let eiv_json = match eiv {
-        Some(e) => json!({
-            "naive_coefficients": e.naive,
-            "s_pre": e.s_pre,
-            "implied_reliability": e.implied_reliability,
-            "std_errors": format!("M-estimation sandwich (stats::vam::eiv), {std_errors}"),
-        }),
-        None => Value::Null,
-    };
-    let diagnostics = json!({
-        "model": "fixed", "n": fit.n, "k": fit.k, "df_residual": fit.df_residual, "sigma": fit.sigma,
-        "rss": fit.rss, "n_clusters": covariance.n_clusters, "std_errors": std_errors, "interval_df": interval_df,
-        "absorbed": a.fixed_effect, "sweeps": fit.sweeps, "comparison_n": comparison_n,
-        "eiv": eiv_json,
-    });
-    Ok((effects, coefficients_json(&terms), diagnostics))
+    effects
+}
+
+/// `few_clusters` under CR1 (asked for, or the default of the errors-in-variables
+/// correction, which is also said) for providers in fewer than 10 clusters.
+fn fixed_warnings(a: &Args, std_errors: StdErrors, providers: &[ProviderEffect]) -> Vec<Warning> {
+    let mut out = Vec::new();
+    if std_errors != StdErrors::Cr1 {
+        return out;
+    }
+    if a.vcov.is_none() {
+        out.push(Warning::new(
+            WarningCode::ValueAdded,
+            "CR1 standard errors: the errors-in-variables correction (--reliability / --sem-col) has no CR2"
+                .to_string(),
+        ));
+    }
+    let few: Vec<String> = providers
+        .iter()
+        .filter(|p| !p.suppressed && p.treated_clusters.is_some_and(|g| g < FEW_CLUSTERS))
+        .map(|p| format!("{} ({})", p.group, p.treated_clusters.unwrap_or(0)))
+        .collect();
+    if !few.is_empty() {
+        out.push(Warning::new(
+            WarningCode::FewClusters,
+            format!(
+                "CR1 intervals are too narrow with few clusters; providers in fewer than {FEW_CLUSTERS} clusters (treated clusters): {}; use --vcov cr2 or --wild-bootstrap",
+                few.join(", ")
+            ),
+        ));
+    }
+    out
 }
 
 /// The random model's effects table (every group, the comparison group too) and diagnostics.
-fn random_model(a: &Args, s: &Sample) -> anyhow::Result<(Table, Vec<Value>, Value)> {
+fn random_model(a: &Args, s: &Sample) -> anyhow::Result<ModelOutput> {
     let RandomGroups { terms, groups, fit } = random_groups(s, a.level, a.min_cell)?;
     let mut effects = Table::new();
     let label = |g: &str| if g.is_empty() { "(comparison)".to_string() } else { g.to_string() };
@@ -251,7 +399,7 @@ fn random_model(a: &Args, s: &Sample) -> anyhow::Result<(Table, Vec<Value>, Valu
         "interval": "estimate +- z * std_error (unshrunk group mean residual)",
     });
     diagnostics["variance_components"] = json!({ "between": fit.sigma2_between, "within": fit.sigma2_within });
-    Ok((effects, coefficients_json(&terms), diagnostics))
+    Ok((effects, coefficients_json(&terms), diagnostics, Vec::new()))
 }
 
 /// The dose-response table (per provider and pooled) and the groups skipped with why.
@@ -300,7 +448,7 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
     check_args(a)?;
     let mut r = read_rows(a)?;
     let s = sample(a, &r)?;
-    let (effects, coefficient_rows, diagnostics) = match a.model {
+    let (effects, coefficient_rows, diagnostics, warnings) = match a.model {
         ModelArg::Fixed => fixed_model(a, &r, &s)?,
         ModelArg::Random => random_model(a, &s)?,
     };
@@ -329,7 +477,8 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
         "outcome": a.outcome, "pre": a.pre, "covariates": a.covariate, "group": a.group,
         "comparison": a.comparison, "fixed_effects": a.fixed_effect, "cluster": a.cluster,
         "model": format!("{:?}", a.model).to_lowercase(), "reliability": a.reliability, "sem_col": a.sem_col,
-        "only": a.only, "bootstrap": a.bootstrap, "seed": a.seed,
+        "only": a.only, "bootstrap": a.bootstrap, "seed": a.seed, "vcov": a.vcov.map(|v| format!("{v:?}").to_lowercase()),
+        "wild_bootstrap": a.wild_bootstrap, "weights": a.weights.map(|w| format!("{w:?}").to_lowercase()),
         "level": a.level, "min_cell": a.min_cell,
     });
     let mut model = json!({
@@ -362,6 +511,7 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
     if let Some((rows, _)) = &dose_rows {
         m.outputs.push(OutputFile::new("dose_response.csv", false, Some(*rows as u64)));
     }
+    m.warnings.extend(warnings);
     if !suppressed_groups.is_empty() {
         m.warnings.push(Warning::new(
             WarningCode::ValueAdded,

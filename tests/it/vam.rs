@@ -43,6 +43,8 @@ fn fixed_model_matches_lm_and_vcovcl_on_the_synthetic_district() {
         "school",
         "--cluster",
         "school",
+        "--vcov",
+        "cr1",
         "--out",
         s(&out),
     ]);
@@ -223,6 +225,8 @@ fn dose_response_curves_on_data_samples() {
         "school_id",
         "--cluster",
         "school_id",
+        "--vcov",
+        "cr1",
         "--dose",
         "minutes_attended",
         "--out",
@@ -273,7 +277,19 @@ fn cluster_bootstrap_of_the_fixed_model_agrees_with_cr1_and_is_reproducible() {
         let out = dir.path().join(name);
         let data = fixture("vam_synthetic.csv");
         let mut args = vec!["vam", "--data", s(&data), "--outcome", "post", "--pre", "pre", "--covariate"];
-        args.extend(["low_income", "--group", "provider", "--cluster", "school", "--bootstrap", "299", "--seed", "5"]);
+        args.extend([
+            "low_income",
+            "--group",
+            "provider",
+            "--cluster",
+            "school",
+            "--vcov",
+            "cr1",
+            "--bootstrap",
+            "299",
+            "--seed",
+            "5",
+        ]);
         if absorb {
             args.extend(["--fixed-effect", "school"]);
         }
@@ -349,4 +365,199 @@ fn exit_codes_follow_the_kind_of_typed_library_errors() {
     ] {
         assert_eq!(exit_code(&e), code, "{e:#}");
     }
+}
+
+/// vam_exam.csv restricted to `schools`, in id order, with `provider` = "P" in
+/// `provider_schools` (else empty: the comparison group), written to `path`.
+fn exam_subset(path: &Path, schools: &[i64], provider_schools: &[i64]) {
+    let (h, rows) = read_csv(&fixture("vam_exam.csv"));
+    let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+    let mut text = String::from("id,school,normexam,standLRT,sex,female,provider\n");
+    for r in rows {
+        let school: i64 = r[col("school")].parse().unwrap();
+        if schools.contains(&school) {
+            let p = if provider_schools.contains(&school) { "P" } else { "" };
+            let cells = ["id", "school", "normexam", "standLRT", "sex", "female"].map(|c| r[col(c)].clone());
+            text.push_str(&format!("{},{p}\n", cells.join(",")));
+        }
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+fn ints(v: &serde_json::Value) -> Vec<i64> {
+    v.as_array().unwrap().iter().map(|x| x.as_i64().unwrap()).collect()
+}
+
+/// `obc vam` of normexam on standLRT and the provider indicator, clustered by school.
+fn exam_vam(data: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["vam", "--data", s(data), "--outcome", "normexam", "--pre", "standLRT", "--group", "provider"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--out", s(out)]);
+    obc(&args)
+}
+
+fn model_json(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("model.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn cr2_is_the_default_with_clusters_and_matches_clubsandwich_on_exam() {
+    let cr2: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixture("cr2.json")).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("exam12.csv");
+    exam_subset(&data, &ints(&cr2["schools"]), &ints(&cr2["provider_schools"]));
+    // (fixture case, extra arguments): nothing absorbed; sex absorbed (not nested in schools)
+    for (case, extra) in [("provider_no_fe", vec![]), ("sex_fe", vec!["--fixed-effect", "sex"])] {
+        let out = dir.path().join(case);
+        let mut args = vec!["--cluster", "school"];
+        args.extend(extra);
+        let o = exam_vam(&data, &out, &args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let want = &cr2["cases"][case];
+        // names = [standLRT, provider]: the provider is the second
+        let (b, se, df) =
+            (floats(&want["coefficients"])[1], floats(&want["cr2_se"])[1], floats(&want["satterthwaite_df"])[1]);
+        let p_want = floats(&want["p_satterthwaite"])[1];
+        let row = &effects(&out)["P"];
+        let got = |c: &str| -> f64 { row[c].parse().unwrap() };
+        assert!((got("estimate") - b).abs() <= 1e-8, "{case}: {} vs {b}", got("estimate"));
+        assert!((got("std_error") - se).abs() <= 1e-6 * se, "{case}: SE {} vs {se}", got("std_error"));
+        assert!((got("df") - df).abs() <= 1e-6, "{case}: df {} vs {df}", got("df"));
+        assert!((got("p_value") - p_want).abs() <= 1e-6 * p_want, "{case}: p {} vs {p_want}", got("p_value"));
+        // the interval is t with the Satterthwaite df (R: qt(0.975, df))
+        let half = (got("conf_high") - got("conf_low")) / 2.0;
+        let t = half / got("std_error");
+        assert!(t > 2.36 && t < 2.5, "{case}: t quantile {t} for df {df}");
+        let m = model_json(&out);
+        let d = &m["diagnostics"];
+        assert_eq!((d["vcov"].as_str(), d["vcov_default"].as_bool()), (Some("CR2"), Some(true)));
+        assert_eq!(d["n_clusters"], 12);
+        assert_eq!(d["treated_clusters"]["P"], 4, "the provider is in 4 of the 12 schools");
+        assert!(manifest(&out)["warnings"].as_array().unwrap().iter().all(|w| w["code"] != "few_clusters"));
+    }
+    // --vcov cr1: no df column, t with G - 1 = 11 df, and the few_clusters warning
+    let out = dir.path().join("cr1");
+    let o = exam_vam(&data, &out, &["--cluster", "school", "--vcov", "cr1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (h, _) = read_csv(&out.join("effects.csv"));
+    assert!(!h.contains(&"df".to_string()), "{h:?}");
+    assert_eq!(model_json(&out)["diagnostics"]["vcov"], "CR1");
+    let man = manifest(&out);
+    let w: Vec<&serde_json::Value> =
+        man["warnings"].as_array().unwrap().iter().filter(|w| w["code"] == "few_clusters").collect();
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0]["message"].as_str().unwrap().contains("P (4)"), "{}", w[0]);
+    assert!(stderr(&o).contains("few_clusters") || stderr(&o).contains("fewer than 10 clusters"), "{}", stderr(&o));
+    // without clusters: HC1, no df column, no warning
+    let out = dir.path().join("hc1");
+    assert!(exam_vam(&data, &out, &[]).status.success());
+    assert_eq!(model_json(&out)["diagnostics"]["vcov"], "HC1");
+    assert!(model_json(&out)["diagnostics"]["treated_clusters"].is_null());
+}
+
+#[test]
+fn wild_bootstrap_matches_the_enumerated_reference_on_exam() {
+    let wild: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("wild.json")).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("exam10.csv");
+    exam_subset(&data, &(1..=10).collect::<Vec<_>>(), &[2, 5, 9]);
+    let out = dir.path().join("wild");
+    let o = exam_vam(&data, &out, &["--cluster", "school", "--wild-bootstrap", "1024"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let row = &effects(&out)["P"];
+    // 2^10 = 1024 sign vectors enumerated: the p-value is exact, 826/1024.
+    let want = &wild["tests"]["provider_zero"];
+    assert_eq!(want["count_abs_ge"], 826);
+    assert_eq!(row["wild_p_value"].parse::<f64>().unwrap(), want["p_symmetric"].as_f64().unwrap());
+    let iv = &wild["intervals"]["provider"];
+    let bracket = iv["bracket"].as_f64().unwrap();
+    for (c, w) in [("wild_conf_low", "conf_low"), ("wild_conf_high", "conf_high")] {
+        let (got, w) = (row[c].parse::<f64>().unwrap(), iv[w].as_f64().unwrap());
+        assert!((got - w).abs() <= 10.0 * bracket, "{c}: {got} vs R {w}");
+    }
+    let m = model_json(&out);
+    let w = &m["diagnostics"]["wild_bootstrap"];
+    assert_eq!(
+        (w["weights"].as_str(), w["reps"].as_u64(), w["enumerated"].as_bool()),
+        (Some("rademacher"), Some(1024), Some(true))
+    );
+    assert_eq!(w["clusters"], 10);
+    assert!(w["seed"].is_null(), "enumeration uses no seed");
+    // 5 schools: 2/2^5 > 0.05, so no null value is rejected: the interval is the whole line.
+    let data5 = dir.path().join("exam5.csv");
+    exam_subset(&data5, &[1, 2, 3, 4, 5], &[2, 5]);
+    let out = dir.path().join("wild5");
+    assert!(exam_vam(&data5, &out, &["--cluster", "school", "--wild-bootstrap", "999"]).status.success());
+    let row = &effects(&out)["P"];
+    assert_eq!((row["wild_conf_low"].as_str(), row["wild_conf_high"].as_str()), ("-inf", "inf"));
+}
+
+#[test]
+fn wild_bootstrap_columns_do_not_depend_on_the_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("exam12.csv");
+    exam_subset(&data, &[2, 3, 5, 9, 10, 12, 19, 20, 23, 24, 27, 28], &[2, 9, 19, 24]);
+    let bytes = |threads: &str| {
+        let out = dir.path().join(format!("t{threads}"));
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_obc"))
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["vam", "--data", s(&data), "--outcome", "normexam", "--pre", "standLRT", "--group", "provider"])
+            .args(["--cluster", "school", "--wild-bootstrap", "999", "--weights", "webb", "--seed", "7"])
+            .args(["--out", s(&out)])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        std::fs::read(out.join("effects.csv")).unwrap()
+    };
+    let one = bytes("1");
+    assert_eq!(one, bytes("2"));
+    let text = String::from_utf8(one).unwrap();
+    assert!(text.lines().next().unwrap().ends_with("wild_p_value,wild_conf_low,wild_conf_high,suppressed"), "{text}");
+    let model = model_json(&dir.path().join("t1"));
+    let w = &model["diagnostics"]["wild_bootstrap"];
+    assert_eq!(
+        (w["weights"].as_str(), w["reps"].as_u64(), w["enumerated"].as_bool()),
+        (Some("webb"), Some(999), Some(false))
+    );
+    assert_eq!(w["seed"], 7);
+}
+
+#[test]
+fn vcov_and_wild_bootstrap_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("exam5.csv");
+    exam_subset(&data, &[1, 2, 3, 4, 5], &[2, 5]);
+    for (k, (args, message)) in [
+        (vec!["--vcov", "cr1"], "need --cluster"),
+        (vec!["--vcov", "cr2"], "need --cluster"),
+        (vec!["--wild-bootstrap", "99"], "needs --cluster"),
+        (vec!["--cluster", "school", "--wild-bootstrap", "0"], "at least 1"),
+        (vec!["--cluster", "school", "--vcov", "cr2", "--reliability", "0.8"], "not available with --reliability"),
+        (
+            vec!["--cluster", "school", "--wild-bootstrap", "99", "--reliability", "0.8"],
+            "not available with --reliability",
+        ),
+        (vec!["--cluster", "school", "--weights", "webb"], "--wild-bootstrap"),
+        (vec!["--model", "random", "--vcov", "hc1"], "apply to --model fixed"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let o = exam_vam(&data, &dir.path().join(format!("u{k}")), &args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(message), "{args:?}: {}", stderr(&o));
+    }
+    // The errors-in-variables correction with clusters: CR1 by default, said in a warning.
+    let out = dir.path().join("eiv");
+    let o = exam_vam(&data, &out, &["--cluster", "school", "--reliability", "0.8"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(model_json(&out)["diagnostics"]["vcov"], "CR1");
+    let codes: Vec<String> = manifest(&out)["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["code"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(codes, ["value_added", "few_clusters"]);
 }

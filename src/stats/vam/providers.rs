@@ -1,7 +1,9 @@
 //! Provider value-added from a sample of students (`obc vam`, docs/methods.md 3-4): the fixed
-//! model's provider contrasts against the comparison group, with their intervals,
-//! Benjamini-Hochberg p-values, WWC covariate-adjusted effect sizes and optional BCa
-//! bootstrap intervals; the random model's group effects; dose-response curves per group.
+//! model's provider contrasts against the comparison group, with their intervals (HC1, CR1
+//! or CR2 with Satterthwaite degrees of freedom), Benjamini-Hochberg p-values, WWC
+//! covariate-adjusted effect sizes, optional BCa bootstrap intervals and optional wild
+//! cluster restricted bootstrap tests; the random model's group effects; dose-response
+//! curves per group.
 //!
 //! The models are built by name on a [`Design`]: `(Intercept)` (unless fixed effects are
 //! absorbed), the pretest and covariates under their own names, then one indicator
@@ -19,6 +21,7 @@ use crate::stats::design::{Design, DesignError, Encoding, LevelOrder};
 use crate::stats::dist::{p_two_sided_t, qt};
 use crate::stats::effect::{adjusted_g, benjamini_hochberg};
 use crate::stats::normal::qnorm;
+use crate::stats::wild::{Weights, WildError, WildSpec};
 
 /// Why provider effects cannot be estimated.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -34,6 +37,55 @@ pub enum ProvidersError {
     Design(#[from] DesignError),
     #[error(transparent)]
     Bootstrap(#[from] BootstrapError),
+    #[error(transparent)]
+    Wild(#[from] WildError),
+    #[error("{0} standard errors need clusters")]
+    NeedsCluster(&'static str),
+    #[error("the wild cluster bootstrap needs clusters")]
+    WildNeedsCluster,
+    #[error(
+        "the errors-in-variables correction has its own M-estimation sandwich (HC1, or CR1 with clusters); {0} is not available with it"
+    )]
+    NotWithEiv(&'static str),
+}
+
+/// The standard errors of the fixed model's provider contrasts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StdErrors {
+    /// Heteroskedasticity-robust; t intervals with `n − k` df.
+    Hc1,
+    /// Cluster-robust CR1; t intervals with `G − 1` df.
+    Cr1,
+    /// Bias-reduced CR2; t intervals with Satterthwaite df per contrast.
+    Cr2,
+}
+
+impl StdErrors {
+    pub fn label(self) -> &'static str {
+        match self {
+            StdErrors::Hc1 => "HC1",
+            StdErrors::Cr1 => "CR1",
+            StdErrors::Cr2 => "CR2",
+        }
+    }
+}
+
+/// Settings of the wild cluster restricted bootstrap of each provider effect.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WildOptions {
+    pub weights: Weights,
+    pub reps: usize,
+    pub seed: u64,
+}
+
+/// What the wild bootstrap used (the same for every provider).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WildSummary {
+    pub weights: Weights,
+    /// Replicates used (`2^G` when enumerated).
+    pub reps: usize,
+    pub enumerated: bool,
+    pub clusters: usize,
 }
 
 /// The students of a value-added model.
@@ -64,8 +116,12 @@ impl Sample {
 pub struct FixedProvidersSpec {
     /// Absorbed fixed effects (levels sorted).
     pub absorb: Vec<Encoding<String>>,
-    /// Clusters of CR1 standard errors and of the bootstrap (levels sorted).
+    /// Clusters of CR1/CR2 standard errors and of the bootstraps (levels sorted).
     pub cluster: Option<Encoding<String>>,
+    /// Standard errors; CR1 and CR2 need `cluster`, CR2 no `measurement_error`.
+    pub std_errors: StdErrors,
+    /// Wild cluster restricted bootstrap of each provider effect (needs `cluster`).
+    pub wild: Option<WildOptions>,
     /// Errors-in-variables correction for the pretest.
     pub measurement_error: Option<MeasurementError>,
     pub level: f64,
@@ -118,6 +174,15 @@ pub struct ProviderEffect {
     pub effect_size_std_error: Option<f64>,
     pub boot_conf_low: Option<f64>,
     pub boot_conf_high: Option<f64>,
+    /// Degrees of freedom of the t interval and p-value (Satterthwaite under CR2).
+    pub df: Option<f64>,
+    /// Clusters with at least one of the provider's students (with clusters).
+    pub treated_clusters: Option<usize>,
+    /// Wild cluster restricted bootstrap: symmetric p-value of `effect = 0` and the
+    /// interval by test inversion (ends may be infinite).
+    pub wild_p_value: Option<f64>,
+    pub wild_conf_low: Option<f64>,
+    pub wild_conf_high: Option<f64>,
 }
 
 /// The errors-in-variables part of a fixed fit.
@@ -134,10 +199,13 @@ pub struct FixedProviders {
     pub terms: Vec<Term>,
     pub providers: Vec<ProviderEffect>,
     pub fit: FixedFit,
-    /// `CR1` with clusters, else `HC1`.
+    /// The covariance of `spec.std_errors` (of the naive fit under the errors-in-variables
+    /// correction, whose own covariance gives the intervals).
     pub covariance: Covariance,
-    /// Degrees of freedom of the t intervals.
+    /// Degrees of freedom of the coefficients' p-values (`n − k`, or `G − 1` with clusters;
+    /// the provider rows carry their own, Satterthwaite under CR2).
     pub interval_df: f64,
+    pub wild: Option<WildSummary>,
     pub eiv: Option<EivSummary>,
     pub comparison_n: usize,
 }
@@ -156,8 +224,11 @@ fn fixed_design(s: &Sample, intercept: bool) -> Result<Design, DesignError> {
 }
 
 /// Fits the fixed model: `y ~ pre + covariates + provider indicators`, absorbing the fixed
-/// effects, with HC1 or CR1 standard errors and t intervals (n − k, or G − 1 with clusters).
+/// effects, with HC1 (t with `n − k` df), CR1 (t with `G − 1` df) or CR2 (t with the
+/// Satterthwaite df of each provider contrast) standard errors, and optionally the wild
+/// cluster restricted bootstrap of each provider effect.
 pub fn fixed_providers(s: &Sample, spec: &FixedProvidersSpec) -> Result<FixedProviders, ProvidersError> {
+    check_spec(spec)?;
     let comparison = s.groups.code(&String::new());
     let Some(comparison) = comparison else {
         return Err(ProvidersError::NoComparison { group: s.group_column.clone(), comparison: s.comparison.clone() });
@@ -167,7 +238,11 @@ pub fn fixed_providers(s: &Sample, spec: &FixedProvidersSpec) -> Result<FixedPro
     let factors: Vec<_> = spec.absorb.iter().map(Encoding::factor).collect();
     let cluster = spec.cluster.as_ref().map(Encoding::factor);
     let fit = FixedSpec { absorb: &factors, ..FixedSpec::default() }.fit(x.view(), ArrayView1::from(&s.y))?;
-    let covariance = fit.vcov(&cluster.map_or(Vcov::Hc1, |cluster| Vcov::Cr1 { cluster }))?;
+    let covariance = fit.vcov(&match (spec.std_errors, cluster) {
+        (StdErrors::Cr1, Some(cluster)) => Vcov::Cr1 { cluster },
+        (StdErrors::Cr2, Some(cluster)) => Vcov::Cr2 { cluster },
+        _ => Vcov::Hc1,
+    })?;
     let (mut b, mut cov) = (fit.coefficients.clone(), covariance.matrix.clone());
     // Degrees of freedom for t intervals: G - 1 with clusters (Stata's convention), else n - k.
     let df = covariance.n_clusters.map_or(fit.df_residual as f64, |g| (g - 1) as f64);
@@ -183,7 +258,31 @@ pub fn fixed_providers(s: &Sample, spec: &FixedProvidersSpec) -> Result<FixedPro
         .filter(|&k| k != comparison)
         .map(|k| x.index(&format!("{}={}", s.group_column, s.groups.levels[k])).map(|j| (k, j)))
         .collect::<Result<_, _>>()?;
-    let mut rows = provider_rows(s, spec, &providers, &b, &cov, df, comparison);
+    let members = s.groups.members();
+    // (SE, df) per provider: from the covariance, or CR2 with Satterthwaite df.
+    let tests: Vec<Option<(f64, f64)>> = providers
+        .iter()
+        .map(|&(k, j)| -> Result<_, ProvidersError> {
+            if members[k].len() < spec.min_cell {
+                return Ok(None);
+            }
+            match (spec.std_errors, cluster) {
+                (StdErrors::Cr2, Some(c)) => {
+                    let t = fit.cr2_test(&c, &unit(p, j), spec.level)?;
+                    Ok(Some((t.se, t.df)))
+                }
+                _ => Ok(Some((cov[j * p + j].sqrt(), df))),
+            }
+        })
+        .collect::<Result<_, _>>()?;
+    let mut rows = provider_rows(s, spec, &providers, &b, &tests, comparison);
+    if let Some(c) = &spec.cluster {
+        for (r, &(k, _)) in rows.iter_mut().zip(&providers) {
+            let mut seen = vec![false; c.levels.len()];
+            members[k].iter().for_each(|&i| seen[c.codes[i]] = true);
+            r.treated_clusters = Some(seen.iter().filter(|&&v| v).count());
+        }
+    }
     if spec.bootstrap > 0 {
         let columns: Vec<usize> = providers.iter().map(|&(_, j)| j).collect();
         let (lo, hi) = bootstrap_providers(&x, &s.y, spec, &columns)?;
@@ -193,59 +292,129 @@ pub fn fixed_providers(s: &Sample, spec: &FixedProvidersSpec) -> Result<FixedPro
             }
         }
     }
+    let wild = match (&spec.wild, &spec.cluster) {
+        (Some(w), Some(c)) => wild_providers(&fit, spec, w, &c.codes, &providers, &mut rows)?,
+        _ => None,
+    };
     Ok(FixedProviders {
         terms: terms(x.names(), &b, &cov, df),
         providers: rows,
         fit,
         covariance,
         interval_df: df,
+        wild,
         eiv,
         comparison_n: s.count(comparison),
     })
 }
 
-/// The providers' rows: estimate, SE, t interval, p-values (BH across the reported
-/// providers) and the covariate-adjusted Hedges' g.
+/// The combinations of options the fixed model rejects.
+fn check_spec(spec: &FixedProvidersSpec) -> Result<(), ProvidersError> {
+    if spec.cluster.is_none() && spec.std_errors != StdErrors::Hc1 {
+        return Err(ProvidersError::NeedsCluster(spec.std_errors.label()));
+    }
+    if spec.cluster.is_none() && spec.wild.is_some() {
+        return Err(ProvidersError::WildNeedsCluster);
+    }
+    if spec.measurement_error.is_some() {
+        if spec.std_errors == StdErrors::Cr2 {
+            return Err(ProvidersError::NotWithEiv("CR2"));
+        }
+        if spec.wild.is_some() {
+            return Err(ProvidersError::NotWithEiv("the wild cluster bootstrap"));
+        }
+    }
+    Ok(())
+}
+
+/// The unit contrast of coefficient `j` among `p`.
+fn unit(p: usize, j: usize) -> Vec<f64> {
+    let mut c = vec![0.0; p];
+    c[j] = 1.0;
+    c
+}
+
+/// The wild cluster restricted bootstrap of each reported provider's effect (null 0) on the
+/// within-transformed design of `fit`, clustered by `cluster`; fills the rows' wild columns.
+fn wild_providers(
+    fit: &FixedFit,
+    spec: &FixedProvidersSpec,
+    w: &WildOptions,
+    cluster: &[usize],
+    providers: &[(usize, usize)],
+    rows: &mut [ProviderEffect],
+) -> Result<Option<WildSummary>, ProvidersError> {
+    let (n, p) = (fit.n, fit.coefficients.len());
+    // The within-transformed outcome is the fitted part plus the residuals.
+    let y: Vec<f64> = (0..n)
+        .map(|i| fit.residuals[i] + (0..p).map(|j| fit.within_x[j * n + i] * fit.coefficients[j]).sum::<f64>())
+        .collect();
+    let x = ArrayView2::from_shape((n, p).f(), &fit.within_x[..]).expect("n rows of p columns");
+    let wild = WildSpec { weights: w.weights, reps: w.reps, seed: w.seed, level: spec.level, absorbed: fit.k - p };
+    let mut summary = None;
+    for (r, &(_, j)) in rows.iter_mut().zip(providers) {
+        if r.suppressed {
+            continue;
+        }
+        let t = wild.test(x, ArrayView1::from(&y), cluster, &unit(p, j), 0.0)?;
+        // Enumerated Rademacher weights come in pairs w, -w with the same |t*|, and the
+        // all-ones pair reproduces |t| at every null value: no p-value falls below 2/2^G,
+        // so when that is at least 1 - level the interval is the whole line (set here, as
+        // rounding at far-out null values could otherwise break those ties).
+        let unbounded = t.enumerated && 2.0 / t.reps as f64 >= 1.0 - spec.level;
+        let (lo, hi) = if unbounded { (f64::NEG_INFINITY, f64::INFINITY) } else { (t.conf_low, t.conf_high) };
+        (r.wild_p_value, r.wild_conf_low, r.wild_conf_high) = (Some(t.p_symmetric), Some(lo), Some(hi));
+        summary =
+            Some(WildSummary { weights: t.weights, reps: t.reps, enumerated: t.enumerated, clusters: t.clusters });
+    }
+    Ok(summary)
+}
+
+/// The providers' rows: estimate, SE, t interval and p-value from `tests` (SE and df per
+/// provider, `None` where suppressed), BH p-values across the reported providers, and the
+/// covariate-adjusted Hedges' g with the same SE on the g scale.
 fn provider_rows(
     s: &Sample,
     spec: &FixedProvidersSpec,
     providers: &[(usize, usize)],
     b: &[f64],
-    cov: &[f64],
-    df: f64,
+    tests: &[Option<(f64, f64)>],
     comparison: usize,
 ) -> Vec<ProviderEffect> {
-    let p = b.len();
-    let t = qt(0.5 + spec.level / 2.0, df);
     let members = s.groups.members();
     let y_of = |k: usize| -> Vec<f64> { members[k].iter().map(|&i| s.y[i]).collect() };
     let comparison_y = y_of(comparison);
     let mut rows: Vec<ProviderEffect> = providers
         .iter()
-        .map(|&(k, j)| {
+        .zip(tests)
+        .map(|(&(k, j), test)| {
             let n = members[k].len();
-            let suppressed = n < spec.min_cell;
-            let se = cov[j * p + j].sqrt();
-            let val = |v: f64| if suppressed { None } else { Some(v) };
+            let group = s.groups.levels[k].clone();
+            let Some((se, df)) = *test else {
+                return ProviderEffect { group, n, suppressed: true, ..ProviderEffect::default() };
+            };
+            let t = qt(0.5 + spec.level / 2.0, df);
             // Covariate-adjusted Hedges' g: the estimate over the pooled unadjusted SD of the
-            // outcome of the provider's and the comparison students (WWC).
+            // outcome of the provider's and the comparison students (WWC); its SE is the
+            // estimate's SE on the same scale (omega / pooled SD).
             let mine = y_of(k);
-            let h = (!suppressed && mine.len() >= 2 && comparison_y.len() >= 2)
+            let h = (mine.len() >= 2 && comparison_y.len() >= 2)
                 .then(|| {
                     adjusted_g(b[j], sd(&mine), sd(&comparison_y), mine.len() as u64, comparison_y.len() as u64).ok()
                 })
                 .flatten();
             ProviderEffect {
-                group: s.groups.levels[k].clone(),
+                group,
                 n,
-                suppressed,
-                estimate: val(b[j]),
-                std_error: val(se),
-                conf_low: val(b[j] - t * se),
-                conf_high: val(b[j] + t * se),
-                p_value: val(p_two_sided_t(b[j] / se, df)),
+                suppressed: false,
+                estimate: Some(b[j]),
+                std_error: Some(se),
+                conf_low: Some(b[j] - t * se),
+                conf_high: Some(b[j] + t * se),
+                p_value: Some(p_two_sided_t(b[j] / se, df)),
+                df: Some(df),
                 effect_size: h.as_ref().map(|h| h.g),
-                effect_size_std_error: h.as_ref().map(|h| h.std_error),
+                effect_size_std_error: h.as_ref().map(|h| h.omega / h.s_pooled * se),
                 ..ProviderEffect::default()
             }
         })
@@ -454,6 +623,8 @@ mod tests {
         FixedProvidersSpec {
             absorb: Vec::new(),
             cluster: None,
+            std_errors: StdErrors::Hc1,
+            wild: None,
             measurement_error: None,
             level: 0.95,
             min_cell,
@@ -482,6 +653,39 @@ mod tests {
         assert_eq!(hidden.terms, f.terms, "suppression hides rows, not coefficients");
         assert_eq!(f.comparison_n, 24);
         assert_eq!(f.covariance.kind.label(), "HC1");
+    }
+
+    #[test]
+    fn std_errors_need_clusters_and_treated_clusters_are_counted() {
+        let s = sample();
+        let e = fixed_providers(&s, &FixedProvidersSpec { std_errors: StdErrors::Cr2, ..spec(10) }).unwrap_err();
+        assert_eq!(e, ProvidersError::NeedsCluster("CR2"));
+        let wild = Some(WildOptions { weights: Weights::Rademacher, reps: 99, seed: 1 });
+        let e = fixed_providers(&s, &FixedProvidersSpec { wild, ..spec(10) }).unwrap_err();
+        assert_eq!(e, ProvidersError::WildNeedsCluster);
+        // 6 clusters of 10 consecutive students: A (rows 1, 3 mod 5) is in all 6, B (4 mod 5) too.
+        let cluster = Encoding::new((0..60).map(|i| format!("c{}", i / 10)), LevelOrder::Sorted);
+        let eiv = Some(MeasurementError::Reliability(0.8));
+        let cr2 = FixedProvidersSpec { cluster: Some(cluster.clone()), std_errors: StdErrors::Cr2, ..spec(10) };
+        let e = fixed_providers(&s, &FixedProvidersSpec { measurement_error: eiv.clone(), ..cr2.clone() }).unwrap_err();
+        assert_eq!(e, ProvidersError::NotWithEiv("CR2"));
+        let f = fixed_providers(&s, &cr2).unwrap();
+        assert_eq!(f.covariance.kind.label(), "CR2");
+        let a = &f.providers[0];
+        assert_eq!(a.treated_clusters, Some(6));
+        let df = a.df.unwrap();
+        assert!(df > 0.0 && df < 5.0, "Satterthwaite df below G - 1 = 5: {df}");
+        let t = qt(0.975, df);
+        assert!((a.conf_high.unwrap() - a.estimate.unwrap() - t * a.std_error.unwrap()).abs() < 1e-12);
+        // the effect size's SE is the estimate's SE on the g scale
+        let ratio = a.effect_size_std_error.unwrap() / a.std_error.unwrap();
+        assert!((ratio - a.effect_size.unwrap() / a.estimate.unwrap()).abs() < 1e-12);
+        let w = fixed_providers(&s, &FixedProvidersSpec { wild, ..cr2 }).unwrap();
+        let summary = w.wild.unwrap();
+        // 2^6 = 64 <= 99 sign vectors: enumerated
+        assert_eq!((summary.clusters, summary.reps, summary.enumerated), (6, 64, true));
+        let a = &w.providers[0];
+        assert!(a.wild_conf_low.unwrap() < a.estimate.unwrap() && a.estimate.unwrap() < a.wild_conf_high.unwrap());
     }
 
     #[test]

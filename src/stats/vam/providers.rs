@@ -356,14 +356,10 @@ fn wild_providers(
         if r.suppressed {
             continue;
         }
+        // an end the test never rejects is ±∞ (stats::wild decides it from the p-value's limit)
         let t = wild.test(x, ArrayView1::from(&y), cluster, &unit(p, j), 0.0)?;
-        // Enumerated Rademacher weights come in pairs w, -w with the same |t*|, and the
-        // all-ones pair reproduces |t| at every null value: no p-value falls below 2/2^G,
-        // so when that is at least 1 - level the interval is the whole line (set here, as
-        // rounding at far-out null values could otherwise break those ties).
-        let unbounded = t.enumerated && 2.0 / t.reps as f64 >= 1.0 - spec.level;
-        let (lo, hi) = if unbounded { (f64::NEG_INFINITY, f64::INFINITY) } else { (t.conf_low, t.conf_high) };
-        (r.wild_p_value, r.wild_conf_low, r.wild_conf_high) = (Some(t.p_symmetric), Some(lo), Some(hi));
+        (r.wild_p_value, r.wild_conf_low, r.wild_conf_high) =
+            (Some(t.p_symmetric), Some(t.conf_low), Some(t.conf_high));
         summary =
             Some(WildSummary { weights: t.weights, reps: t.reps, enumerated: t.enumerated, clusters: t.clusters });
     }

@@ -664,25 +664,7 @@ mod tests {
     }
 
     fn student(grade: i32, pre: Option<f64>, post: Option<f64>) -> Student {
-        Student {
-            student_id: String::new(),
-            subject: "math".into(),
-            school: String::new(),
-            grade,
-            provider: None,
-            tutor: None,
-            groups: BTreeMap::new(),
-            analysed: true,
-            excluded: None,
-            served: false,
-            pre,
-            post,
-            pre_sem: None,
-            weeks: None,
-            sessions: 0,
-            minutes: 0.0,
-            score: Err(NoOutcome::NoNorms),
-        }
+        Student::example(grade, pre, post)
     }
 
     #[test]

@@ -510,27 +510,11 @@ pub fn warnings(p: &Population, provider_size: usize) -> Vec<Warning> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::settle::NoOutcome;
 
     fn student(grade: i32, pre: f64, li: &str) -> Student {
         Student {
-            student_id: String::new(),
-            subject: "math".into(),
-            school: String::new(),
-            grade,
-            provider: None,
-            tutor: None,
             groups: BTreeMap::from([("low_income".to_string(), li.to_string())]),
-            analysed: true,
-            excluded: None,
-            served: false,
-            pre: Some(pre),
-            post: Some(pre + 5.0),
-            pre_sem: None,
-            weeks: None,
-            sessions: 0,
-            minutes: 0.0,
-            score: Err(NoOutcome::NoNorms),
+            ..Student::example(grade, Some(pre), Some(pre + 5.0))
         }
     }
 

@@ -66,3 +66,30 @@ pub fn students(rows: Vec<AnalyticRow>, norms: Option<&ContractNorms>, midpoint:
         })
         .collect()
 }
+
+#[cfg(test)]
+impl Student {
+    /// An analysed student of `grade` in school "" with these tests, untutored, no groups,
+    /// no norm score: the base of the unit tests' students (`Student { .., ..example }`).
+    pub(crate) fn example(grade: i32, pre: Option<f64>, post: Option<f64>) -> Student {
+        Student {
+            student_id: String::new(),
+            subject: "math".into(),
+            school: String::new(),
+            grade,
+            provider: None,
+            tutor: None,
+            groups: std::collections::BTreeMap::new(),
+            analysed: true,
+            excluded: None,
+            served: false,
+            pre,
+            post,
+            pre_sem: None,
+            weeks: None,
+            sessions: 0,
+            minutes: 0.0,
+            score: Err(NoOutcome::NoNorms),
+        }
+    }
+}

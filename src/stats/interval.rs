@@ -106,10 +106,10 @@ mod tests {
     use super::*;
     use serde_json::Value;
 
+    const FIXTURE: &str = include_str!("../../tests/fixtures/r/interval.json");
+
     fn fixture() -> Value {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/r/interval.json"))
-            .expect("fixture");
-        serde_json::from_str(&text).unwrap()
+        serde_json::from_str(FIXTURE).unwrap()
     }
 
     fn close(got: f64, want: f64, tol: f64, what: &str) {

@@ -44,10 +44,12 @@ const METHODS: [(&str, usize, &str, &str); 5] = [
     ("WCR Webb", 0, "wild_conf_low", "wild_conf_high"),
 ];
 
-/// One district: the analytic file and each provider's true effect and schools.
+/// One district: the analytic file and each provider's true effect (on its analysed
+/// students, and the same with its tutors' own effects taken out) and schools.
 struct District {
     dir: tempfile::TempDir,
     truth: HashMap<String, f64>,
+    over_tutors: HashMap<String, f64>,
     schools: HashMap<String, usize>,
     all_schools: usize,
 }
@@ -68,21 +70,34 @@ fn district(r: u64) -> District {
     .unwrap();
     analytic.table().write(&dir.path().join("analytic.csv"), obc::data::table::Format::Csv).unwrap();
     let effect: HashMap<&str, f64> = d.student_effects.iter().map(|(id, e)| (id.as_str(), *e)).collect();
-    let mut sums: HashMap<String, (f64, usize)> = HashMap::new();
+    // δᵢ = (d_k + τ_j) σ f(doseᵢ): the share d_k/(d_k + τ_j) of it is the provider's own
+    let provider_share: HashMap<&str, f64> = d
+        .truth
+        .tutors
+        .iter()
+        .map(|t| {
+            let share = if t.total_effect_points == 0.0 { 0.0 } else { 1.0 - t.effect_points / t.total_effect_points };
+            (t.tutor_id.as_str(), share)
+        })
+        .collect();
+    let mut sums: HashMap<String, (f64, f64, usize)> = HashMap::new();
     let mut schools: HashMap<String, HashSet<String>> = HashMap::new();
     let mut all = HashSet::new();
     for row in analytic.rows.iter().filter(|r| r.analysed) {
         all.insert(row.school_id.clone());
         if let Some(p) = &row.provider_id {
             let t = sums.entry(p.clone()).or_default();
-            t.0 += effect[row.student_id.as_str()];
-            t.1 += 1;
+            let e = effect[row.student_id.as_str()];
+            t.0 += e;
+            t.1 += e * provider_share[row.tutor_id.as_deref().expect("a tutored student has a tutor")];
+            t.2 += 1;
             schools.entry(p.clone()).or_default().insert(row.school_id.clone());
         }
     }
     District {
         dir,
-        truth: sums.into_iter().map(|(p, (s, n))| (p, s / n as f64)).collect(),
+        truth: sums.iter().map(|(p, (s, _, n))| (p.clone(), s / *n as f64)).collect(),
+        over_tutors: sums.iter().map(|(p, (_, s, n))| (p.clone(), s / *n as f64)).collect(),
         schools: schools.into_iter().map(|(p, s)| (p, s.len())).collect(),
         all_schools: all.len(),
     }
@@ -135,6 +150,7 @@ fn vam_coverage() {
     let wild = std::env::var("OBC_COVERAGE_WILD").unwrap_or_else(|_| "999".into());
     let cr2 = std::env::var("OBC_COVERAGE_CR2").map_or(true, |v| v != "0");
     let mut covered = [0usize; METHODS.len()];
+    let mut covered_over_tutors = [0usize; METHODS.len()];
     let mut infinite = [0usize; METHODS.len()];
     let mut total = 0usize;
     let mut per_provider: BTreeMap<usize, usize> = BTreeMap::new();
@@ -157,6 +173,8 @@ fn vam_coverage() {
                 let Some(row) = runs[k].get(p) else { continue };
                 let (lo, hi) = (row[lo], row[hi]);
                 covered[m] += usize::from(lo <= *truth && *truth <= hi);
+                let t = d.over_tutors[p];
+                covered_over_tutors[m] += usize::from(lo <= t && t <= hi);
                 infinite[m] += usize::from(lo.is_infinite() || hi.is_infinite());
             }
         }
@@ -165,16 +183,20 @@ fn vam_coverage() {
     eprintln!("vam coverage: {reps} districts, {total} provider intervals, {elapsed:.0} s, wild B = {wild}");
     eprintln!("schools per provider (schools: providers): {per_provider:?}");
     eprintln!("schools per district (schools: districts): {all_schools:?}");
-    eprintln!("| method | coverage | MC SE | infinite ends |");
+    eprintln!(
+        "| method | coverage, effect on its students | MC SE | coverage, tutors' effects out | MC SE | infinite ends |"
+    );
     let coverage: Vec<f64> = covered.iter().map(|&c| c as f64 / total as f64).collect();
+    let coverage_over: Vec<f64> = covered_over_tutors.iter().map(|&c| c as f64 / total as f64).collect();
     for (m, (name, ..)) in METHODS.iter().enumerate() {
         if m == 2 && !cr2 {
             continue;
         }
         let c = coverage[m];
         // Binomial MC SE over the intervals (intervals of one district are treated as independent).
-        let se = (c * (1.0 - c) / total as f64).sqrt();
-        eprintln!("| {name} | {c:.4} | {se:.4} | {} |", infinite[m]);
+        let se = |c: f64| (c * (1.0 - c) / total as f64).sqrt();
+        let o = coverage_over[m];
+        eprintln!("| {name} | {c:.4} | {:.4} | {o:.4} | {:.4} | {} |", se(c), se(o), infinite[m]);
     }
     assert!((0.93..=0.97).contains(&coverage[0]), "HC1 coverage {:.4} outside 93-97%", coverage[0]);
     assert!(coverage[1] < 0.90, "CR1 coverage {:.4}: the design should have few clusters per provider", coverage[1]);

@@ -89,27 +89,14 @@ fn all_students_sd(students: &[Student], model: &EffectModel) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::settle::NoOutcome;
 
     fn student(grade: i32, provider: Option<&str>, pre: f64, post: f64) -> Student {
         Student {
             student_id: format!("{grade}-{pre}-{post}"),
-            subject: "math".into(),
             school: "S1".into(),
-            grade,
             provider: provider.map(str::to_string),
-            tutor: None,
-            groups: BTreeMap::new(),
-            analysed: true,
-            excluded: None,
             served: provider.is_some(),
-            pre: Some(pre),
-            post: Some(post),
-            pre_sem: None,
-            weeks: None,
-            sessions: 0,
-            minutes: 0.0,
-            score: Err(NoOutcome::NoNorms),
+            ..Student::example(grade, Some(pre), Some(post))
         }
     }
 

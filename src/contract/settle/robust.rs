@@ -187,22 +187,11 @@ mod tests {
                 let post = pre + 8.0 + bump + rng.random_range(-6.0..6.0) + 0.002 * (pre - 230.0).powi(2);
                 out.push(Student {
                     student_id: format!("s{school}-{k}"),
-                    subject: "math".into(),
                     school: format!("school {school}"),
-                    grade,
                     provider: provider.map(str::to_string),
                     tutor: provider.map(|p| format!("{p}-tutor-{school}")),
-                    groups: BTreeMap::new(),
-                    analysed: true,
-                    excluded: None,
                     served: provider.is_some(),
-                    pre: Some(pre),
-                    post: Some(post),
-                    pre_sem: None,
-                    weeks: None,
-                    sessions: 0,
-                    minutes: 0.0,
-                    score: Err(NoOutcome::NoNorms),
+                    ..Student::example(grade, Some(pre), Some(post))
                 });
             }
         }

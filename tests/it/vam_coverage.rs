@@ -3,7 +3,7 @@
 //! few). Slow, so ignored by default; run with
 //!
 //! ```sh
-//! OBC_COVERAGE_REPS=80 OBC_COVERAGE_CR2=0 cargo test --test it vam_coverage -- --ignored --nocapture
+//! OBC_COVERAGE_REPS=80 cargo test --test it vam_coverage -- --ignored --nocapture
 //! ```
 //!
 //! Each replication simulates a district (`obc simulate` model, 3,000 students, 6
@@ -13,13 +13,13 @@
 //!
 //! - `--vcov hc1 --wild-bootstrap B --weights webb`: HC1 and WCR Webb;
 //! - `--vcov cr1 --wild-bootstrap B`: CR1 and WCR Rademacher;
-//! - `--vcov cr2`: CR2 with Satterthwaite df, unless `OBC_COVERAGE_CR2=0` (in a debug build
-//!   CR2 with a non-nested absorbed factor (grade) costs minutes per district),
+//! - `--vcov cr2`: CR2 with Satterthwaite df, unless `OBC_COVERAGE_CR2=0`,
 //!
 //! with `B = OBC_COVERAGE_WILD` (default 999) and seed r. `OBC_COVERAGE_BIN` runs another
 //! `obc` binary than the one cargo built (e.g. a copy, so the study can run while building). Each interval is compared with
 //! the provider's true effect on its analysed students: the mean over them of the realised
-//! effect at their spring test (`District::student_effects`). The simulated district puts
+//! effect at their spring test (`District::student_effects`), and with the provider's
+//! tutors' own effects taken out (`δᵢ d_k/(d_k + τ_j)` from `truth.tutors`). The simulated district puts
 //! each provider in few schools (the distribution is printed), so the school clusters that
 //! hold a provider's students are few. Results: docs/methods.md 3.8.
 //!
@@ -144,7 +144,7 @@ fn run(d: &District, name: &str, extra: &[&str]) -> HashMap<String, HashMap<Stri
 }
 
 #[test]
-#[ignore = "simulation study: about 5 s per replication in debug without CR2, minutes with it; run explicitly"]
+#[ignore = "simulation study: about 2 s per replication in debug; run explicitly"]
 fn vam_coverage() {
     let reps: u64 = std::env::var("OBC_COVERAGE_REPS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
     let wild = std::env::var("OBC_COVERAGE_WILD").unwrap_or_else(|_| "999".into());

@@ -618,6 +618,12 @@ fn matrix_power(a: &[f64], m: usize, power: f64, rel: f64) -> Vec<f64> {
     let (lambda, v) = symmetric_eigen(a, m);
     let top = lambda.iter().fold(0.0f64, |t, &l| t.max(l));
     let d: Vec<f64> = lambda.iter().map(|&l| if l > rel * top && l > 0.0 { l.powf(power) } else { 0.0 }).collect();
+    recompose(&d, &v, m)
+}
+
+/// `V diag(d) V'` (row-major `m × m`) from the eigenvectors `v` (columns) and the mapped
+/// eigenvalues `d`.
+fn recompose(d: &[f64], v: &[f64], m: usize) -> Vec<f64> {
     let mut out = vec![0.0; m * m];
     for i in 0..m {
         for j in 0..=i {
@@ -696,15 +702,7 @@ pub(crate) fn symmetric_eigen(a: &[f64], m: usize) -> (Vec<f64>, Vec<f64>) {
 fn inverse_sqrt(a: &[f64], m: usize) -> Vec<f64> {
     let (lambda, v) = symmetric_eigen(a, m);
     let d: Vec<f64> = lambda.iter().map(|&l| if l > 1e-12 { 1.0 / l.sqrt() } else { 0.0 }).collect();
-    let mut out = vec![0.0; m * m];
-    for i in 0..m {
-        for j in 0..=i {
-            let s: f64 = (0..m).map(|k| v[i * m + k] * d[k] * v[j * m + k]).sum();
-            out[i * m + j] = s;
-            out[j * m + i] = s;
-        }
-    }
-    out
+    recompose(&d, &v, m)
 }
 
 #[cfg(test)]

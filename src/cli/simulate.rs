@@ -52,6 +52,10 @@ pub struct Args {
     /// instructional weeks): between-year drift of business as usual.
     #[arg(long, default_value_t = 0.0)]
     pub cohort_sd: f64,
+    /// SD of the tutor effects (SD units; default 0.05): how much of a provider's effect
+    /// varies with its tutors.
+    #[arg(long, default_value_t = 0.05)]
+    pub tutor_sd: f64,
     /// Output folder.
     #[arg(long)]
     pub out: PathBuf,
@@ -72,6 +76,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         low_income_growth: args.low_income_growth,
         history_years: args.history_years,
         cohort_sd: args.cohort_sd,
+        tutor_sd: args.tutor_sd,
         ..SimSpec::default()
     };
     let district = simulate::generate(&spec)?;

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::model::TUTOR_SD;
+
 /// Smallest allowed `SimSpec::students`.
 pub const MIN_STUDENTS: usize = 50;
 /// Largest allowed `SimSpec::students` (6-digit IDs must stay distinct).
@@ -10,6 +12,8 @@ pub const MAX_STUDENTS: usize = 250_000;
 pub const MAX_PROVIDERS: usize = 26;
 /// Largest allowed `SimSpec::history_years`.
 pub const MAX_HISTORY_YEARS: usize = 10;
+/// Largest allowed `SimSpec::tutor_sd` (SD units).
+pub const MAX_TUTOR_SD: f64 = 0.5;
 /// Largest allowed `SimSpec::cohort_sd` (scale points per 28 instructional weeks).
 pub const MAX_COHORT_SD: f64 = 20.0;
 /// Most student IDs a district may need (current cohort, every history cohort and messy
@@ -71,6 +75,11 @@ pub struct SimSpec {
     /// business-as-usual level.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub cohort_sd: f64,
+    /// SD of the tutor effects τ_j (SD units, default 0.05, in `[0, MAX_TUTOR_SD]`): how
+    /// much of a provider's effect belongs to its tutors, the within-school correlation of
+    /// the few-cluster coverage study (docs/methods.md 3.8).
+    #[serde(default = "default_tutor_sd", skip_serializing_if = "is_default_tutor_sd")]
+    pub tutor_sd: f64,
 }
 
 /// Who is tutored.
@@ -104,6 +113,14 @@ fn is_true(b: &bool) -> bool {
     *b
 }
 
+fn default_tutor_sd() -> f64 {
+    TUTOR_SD
+}
+
+fn is_default_tutor_sd(x: &f64) -> bool {
+    *x == TUTOR_SD
+}
+
 fn one() -> usize {
     1
 }
@@ -127,6 +144,7 @@ impl Default for SimSpec {
             low_income_growth: 0.0,
             history_years: 1,
             cohort_sd: 0.0,
+            tutor_sd: TUTOR_SD,
         }
     }
 }
@@ -194,6 +212,14 @@ pub enum SimError {
         /// Maximum allowed.
         max: f64,
     },
+    /// `tutor_sd` not a number in `[0, MAX_TUTOR_SD]`.
+    #[error("tutor_sd must be a number between 0 and {max} SD, got {got}")]
+    TutorSd {
+        /// Requested SD.
+        got: f64,
+        /// Maximum allowed.
+        max: f64,
+    },
     /// More students over all cohorts than 6-digit IDs allow ([`MAX_IDS`]).
     #[error(
         "{students} students with {years} history years need about {needed} distinct IDs, more than {max}: \
@@ -247,6 +273,9 @@ pub(super) fn check(spec: &SimSpec) -> Result<i32, SimError> {
     }
     if !(0.0..=MAX_COHORT_SD).contains(&spec.cohort_sd) {
         return Err(SimError::CohortSd { got: spec.cohort_sd, max: MAX_COHORT_SD });
+    }
+    if !(0.0..=MAX_TUTOR_SD).contains(&spec.tutor_sd) {
+        return Err(SimError::TutorSd { got: spec.tutor_sd, max: MAX_TUTOR_SD });
     }
     let needed = ids_needed(spec.students, spec.history_years);
     if needed > MAX_IDS {

@@ -822,3 +822,22 @@ fn cohort_drift_shifts_each_years_growth_and_is_recorded() {
     let json = serde_json::to_string(&d.truth).unwrap();
     assert!(json.contains("\"cohort_sd\":4.0") && json.contains("\"growth_shift_points\""));
 }
+
+#[test]
+fn tutor_sd_scales_the_tutor_effects_and_nothing_else() {
+    let base = &clean().0;
+    let d = generate(&SimSpec { tutor_sd: 0.25, ..spec(N, 11, false) }).unwrap();
+    // the same draws: who is tutored, by whom, and the fall tests are unchanged
+    assert_eq!((&d.roster, &d.sessions), (&base.roster, &base.sessions));
+    assert_eq!(d.truth.tutors.len(), base.truth.tutors.len());
+    for (a, b) in d.truth.tutors.iter().zip(&base.truth.tutors) {
+        assert_eq!(a.tutor_id, b.tutor_id);
+        // written to 4 decimals: each rounded by at most 5e-5
+        assert!((a.effect_sd - 5.0 * b.effect_sd).abs() <= 3e-4 + 1e-12, "{} vs {}", a.effect_sd, b.effect_sd);
+    }
+    assert_eq!(d.truth.model.effects.tutor_effect_sd, 0.25);
+    // the default is left out of the written spec, so default districts keep their bytes
+    assert!(serde_json::to_value(&base.truth.spec).unwrap().get("tutor_sd").is_none());
+    assert_eq!(serde_json::to_value(&d.truth.spec).unwrap()["tutor_sd"], 0.25);
+    assert!(matches!(generate(&SimSpec { tutor_sd: 0.6, ..spec(N, 11, false) }), Err(SimError::TutorSd { .. })));
+}

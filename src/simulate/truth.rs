@@ -431,7 +431,7 @@ pub(super) fn build(
         generator: format!("obc::simulate {}", env!("CARGO_PKG_VERSION")),
         spec: spec.clone(),
         history_school_year,
-        model: model_params(&world.cal, &world.hcal, mean(&world.weeks_fall_to_spring).unwrap_or(0.0)),
+        model: model_params(&world.cal, &world.hcal, mean(&world.weeks_fall_to_spring).unwrap_or(0.0), spec.tutor_sd),
         summary: summary(world, rows),
         schools: schools(world),
         providers: providers(world),
@@ -586,7 +586,7 @@ fn tutors(world: &World) -> Vec<TutorTruth> {
         .collect()
 }
 
-fn model_params(cal: &Calendar, hcal: &Calendar, mean_weeks: f64) -> ModelParams {
+fn model_params(cal: &Calendar, hcal: &Calendar, mean_weeks: f64, tutor_sd: f64) -> ModelParams {
     let y = cal.start_year;
     ModelParams {
         scale: "RIT-like vertical scale (NWEA MAP style), integer scores".to_string(),
@@ -639,7 +639,7 @@ fn model_params(cal: &Calendar, hcal: &Calendar, mean_weeks: f64) -> ModelParams
             provider_formula: "d = 0.30 * r / (K - 1), r = 0..K-1 (0.15 if K = 1), randomly permuted over provider IDs"
                 .to_string(),
             max_provider_effect_sd: MAX_PROVIDER_EFFECT_SD,
-            tutor_effect_sd: TUTOR_SD,
+            tutor_effect_sd: tutor_sd,
             individual_formula: "delta_i(t) = 15 * (d_k + tau_j) * f(attended minutes before t); \
                  realised effect = delta_i(spring test date)"
                 .to_string(),

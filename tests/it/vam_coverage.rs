@@ -54,9 +54,9 @@ struct District {
     all_schools: usize,
 }
 
-fn district(r: u64) -> District {
+fn district(r: u64, tutor_sd: f64) -> District {
     let dir = tempfile::tempdir().unwrap();
-    let spec = SimSpec { students: 3000, providers: 6, seed: 10_000 + r, ..SimSpec::default() };
+    let spec = SimSpec { students: 3000, providers: 6, seed: 10_000 + r, tutor_sd, ..SimSpec::default() };
     let d = simulate::generate(&spec).unwrap();
     simulate::write(&d, dir.path()).unwrap();
     simulate::write_contract(&spec, dir.path()).unwrap();
@@ -149,6 +149,8 @@ fn vam_coverage() {
     let reps: u64 = std::env::var("OBC_COVERAGE_REPS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
     let wild = std::env::var("OBC_COVERAGE_WILD").unwrap_or_else(|_| "999".into());
     let cr2 = std::env::var("OBC_COVERAGE_CR2").map_or(true, |v| v != "0");
+    let tutor_sd: f64 =
+        std::env::var("OBC_COVERAGE_TUTOR_SD").ok().and_then(|v| v.parse().ok()).unwrap_or(SimSpec::default().tutor_sd);
     let mut covered = [0usize; METHODS.len()];
     let mut covered_over_tutors = [0usize; METHODS.len()];
     let mut infinite = [0usize; METHODS.len()];
@@ -157,7 +159,7 @@ fn vam_coverage() {
     let mut all_schools: BTreeMap<usize, usize> = BTreeMap::new();
     let started = std::time::Instant::now();
     for r in 0..reps {
-        let d = district(r);
+        let d = district(r, tutor_sd);
         *all_schools.entry(d.all_schools).or_default() += 1;
         let seed = r.to_string();
         let wild_args = |vcov: &'static str| ["--vcov", vcov, "--wild-bootstrap", &wild, "--seed", &seed];
@@ -180,7 +182,9 @@ fn vam_coverage() {
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    eprintln!("vam coverage: {reps} districts, {total} provider intervals, {elapsed:.0} s, wild B = {wild}");
+    eprintln!(
+        "vam coverage: {reps} districts, {total} provider intervals, {elapsed:.0} s, wild B = {wild}, tutor SD {tutor_sd}"
+    );
     eprintln!("schools per provider (schools: providers): {per_provider:?}");
     eprintln!("schools per district (schools: districts): {all_schools:?}");
     eprintln!(

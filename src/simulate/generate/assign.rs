@@ -2,7 +2,7 @@
 //! that school.
 
 use super::{Members, ProviderSim, SchoolSim, StudentSim, TutorSim};
-use crate::simulate::model::{STUDENTS_PER_TUTOR, TUTOR_SD};
+use crate::simulate::model::STUDENTS_PER_TUTOR;
 use crate::simulate::rng::Rng;
 
 /// Gives every tutored student one of the school's providers (the first with probability
@@ -46,7 +46,7 @@ pub(super) fn assign_providers(
 }
 
 /// Each provider–school pair gets `max(1, round(n / U(8, 12)))` tutors with effects
-/// τ_j ~ N(0, 0.05²), filled round-robin after a shuffle of its students. Tutors are
+/// τ_j ~ N(0, tutor_sd²) (`SimSpec::tutor_sd`, default 0.05), filled round-robin after a shuffle of its students. Tutors are
 /// numbered within their provider.
 pub(super) fn draw_tutors(
     rng: &mut Rng,
@@ -54,6 +54,7 @@ pub(super) fn draw_tutors(
     students: &mut [StudentSim],
     mut members_of: Members,
     n_schools: usize,
+    tutor_sd: f64,
 ) -> Vec<TutorSim> {
     let mut tutors: Vec<TutorSim> = Vec::new();
     for (k, prov) in providers.iter().enumerate() {
@@ -73,7 +74,7 @@ pub(super) fn draw_tutors(
                     id: format!("{}-T{:02}", prov.id, number),
                     provider: k,
                     school: s,
-                    effect_sd: TUTOR_SD * rng.normal(),
+                    effect_sd: tutor_sd * rng.normal(),
                 });
             }
             for (pos, &i) in members.iter().enumerate() {

@@ -79,7 +79,7 @@ pub fn generate(spec: &SimSpec) -> Result<District, SimError> {
         students.iter_mut().for_each(|st| st.p.rate += shifts[0]);
     }
     let members = assign::assign_providers(&mut rng, &mut students, &schools, spec.providers);
-    let tutors = assign::draw_tutors(&mut rng, &providers, &mut students, members, schools.len());
+    let tutors = assign::draw_tutors(&mut rng, &providers, &mut students, members, schools.len(), spec.tutor_sd);
     let sessions = sessions::draw_sessions(&mut rng, &cal, &providers, &mut students, spec.dosage_selection);
     let weeks_fall_to_spring =
         scores::draw_later_tests(&mut rng, &cal, &providers, &tutors, &mut students, &mut tests, spec.dosage_selection);

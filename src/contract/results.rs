@@ -46,7 +46,7 @@ impl Header {
             contract: contract.contract.name.clone(),
             outcome: contract.outcome.describe(),
             metric: contract.metric.kind.describe().to_string(),
-            decision: format!("{:?} at level {}", contract.decision.rule, contract.decision.level),
+            decision: contract.decision.rule.describe(contract.decision.level),
         }
     }
 }

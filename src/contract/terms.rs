@@ -484,6 +484,27 @@ pub enum DecisionRule {
     Probability,
 }
 
+impl DecisionRule {
+    /// The rule in words at `level`, as results and reports state it.
+    pub fn describe(self, level: f64) -> String {
+        match self {
+            DecisionRule::Point => "met when the estimate reaches the threshold".into(),
+            DecisionRule::LowerBound => {
+                format!("met when the lower end of the {}% interval reaches the threshold", percent(level))
+            }
+            DecisionRule::Probability => {
+                format!("met when the probability that the metric reaches the threshold is at least {level}")
+            }
+        }
+    }
+}
+
+/// `0.9` as `90`, `0.95` as `95`, `0.975` as `97.5`.
+fn percent(level: f64) -> String {
+    let p = (level * 1000.0).round() / 10.0;
+    if p.fract() == 0.0 { format!("{p:.0}") } else { format!("{p}") }
+}
+
 /// `[decision]`.
 ///
 /// | field | default | meaning |
@@ -1038,7 +1059,9 @@ impl Contract {
                 );
             }
             (OutcomeKind::GrowthVsNorm, None) => {}
-            (_, None) => return invalid("outcome.at_least", format!("required for outcome kind {:?}", o.kind)),
+            (_, None) => {
+                return invalid("outcome.at_least", format!("required for outcome kind {}", as_written(o.kind)));
+            }
             (OutcomeKind::Cgp | OutcomeKind::Sgp, Some(k)) if !(1.0..=99.0).contains(&k) => {
                 return invalid("outcome.at_least", format!("a percentile must be in 1..=99 (got {k})"));
             }
@@ -1520,6 +1543,19 @@ post = { window = "spring" }
         assert_eq!(spec["reporting"]["groups"], serde_json::json!(["low_income"]));
         let other = format!("{MINIMAL}\n[reporting]\nmin_cell = 5\n");
         assert!(!Contract::from_toml(&other, "c.toml").unwrap().reporting.groups.named);
+    }
+
+    #[test]
+    fn decision_rules_and_outcome_kinds_read_as_words_not_type_names() {
+        assert_eq!(
+            DecisionRule::LowerBound.describe(0.9),
+            "met when the lower end of the 90% interval reaches the threshold"
+        );
+        assert!(DecisionRule::LowerBound.describe(0.975).contains("97.5% interval"));
+        assert!(DecisionRule::Probability.describe(0.8).ends_with("at least 0.8"));
+        let text = format!("{MINIMAL}[outcome]\nkind = \"percent_typical\"\n");
+        let e = Contract::from_toml(&text, "c.toml").unwrap_err().to_string();
+        assert!(e.contains("\"percent_typical\"") && !e.contains("PercentTypical"), "{e}");
     }
 
     #[test]

@@ -19,19 +19,28 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-/// A number with `digits` decimals; missing or non-finite: "not available".
+/// A number with `digits` decimals; missing or non-finite: "not available". A value that
+/// rounds to zero is written without a sign ("0.00", never "-0.00").
 pub fn num(x: Option<f64>, digits: usize) -> String {
     match x {
-        Some(v) if v.is_finite() => format!("{v:.digits$}"),
+        Some(v) if v.is_finite() => unsigned_zero(format!("{v:.digits$}")),
         _ => "not available".into(),
     }
 }
 
-/// A share as a percent with one decimal.
+/// A share as a percent with one decimal (no "-0.0%").
 pub fn pct(x: Option<f64>) -> String {
     match x {
-        Some(v) if v.is_finite() => format!("{:.1}%", 100.0 * v),
+        Some(v) if v.is_finite() => unsigned_zero(format!("{:.1}%", 100.0 * v)),
         _ => "not available".into(),
+    }
+}
+
+/// `text` without its minus sign when every digit is 0 (a negative value rounded to zero).
+fn unsigned_zero(text: String) -> String {
+    match text.strip_prefix('-') {
+        Some(rest) if rest.chars().all(|c| !c.is_ascii_digit() || c == '0') => rest.to_string(),
+        _ => text,
     }
 }
 
@@ -47,7 +56,7 @@ pub fn money(x: Option<f64>) -> String {
         }
         grouped.push(c);
     }
-    format!("{}{grouped}.{frac}", if v < 0.0 { "-" } else { "" })
+    unsigned_zero(format!("{}{grouped}.{frac}", if v < 0.0 { "-" } else { "" }))
 }
 
 /// A plain count or "not available".
@@ -201,6 +210,12 @@ mod tests {
         assert_eq!(pct(Some(0.0781)), "7.8%");
         assert_eq!(num(None, 3), "not available");
         assert_eq!(num(Some(f64::NAN), 3), "not available");
+        // a negative value that rounds to zero has no sign; other negatives keep theirs
+        assert_eq!(num(Some(-0.0004), 2), "0.00");
+        assert_eq!(num(Some(-0.0), 1), "0.0");
+        assert_eq!(num(Some(-0.006), 2), "-0.01");
+        assert_eq!(pct(Some(-0.0001)), "0.0%");
+        assert_eq!(money(Some(-0.001)), "0.00");
         assert_eq!(esc("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
     }
 

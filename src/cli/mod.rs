@@ -206,8 +206,16 @@ pub fn finish_beside(
 /// The accounting lines printed at the end of each command.
 pub fn print_accounting(rows: &[Accounting]) {
     let width = rows.iter().map(|a| a.file.len()).max().unwrap_or(4).max(4);
-    eprintln!("{:<width$}  {:>10}  {:>10}  {:>10}", "file", "rows read", "used", "exceptions");
+    eprintln!("{:<width$}  {:>10}  {:>10}  {:>10}  {:>10}", "file", "rows read", "used", "excluded", "invalid");
     for a in rows {
-        eprintln!("{:<width$}  {:>10}  {:>10}  {:>10}", a.file, a.rows_read, a.rows_used, a.rows_excepted);
+        let excluded = a.rows_excepted - a.rows_invalid;
+        eprintln!(
+            "{:<width$}  {:>10}  {:>10}  {:>10}  {:>10}",
+            a.file, a.rows_read, a.rows_used, excluded, a.rows_invalid
+        );
     }
+    eprintln!(
+        "(excluded: rows the contract's rules leave out, such as other test windows, retests not chosen or other \
+         subjects; invalid: rows with bad data. Each is listed in the exceptions file with its reason.)"
+    );
 }

@@ -147,6 +147,17 @@ fn group_rows(keys: &[Vec<String>]) -> Vec<(Vec<String>, Vec<usize>)> {
     Encoding::new(keys.iter(), LevelOrder::Sorted).groups().into_iter().map(|(k, rows)| (k.clone(), rows)).collect()
 }
 
+/// Each norm group's key (sorted) and its number of rows with a current score, a first
+/// prior and (when the rows have weeks) weeks: the rows a fit could use.
+pub fn group_sizes(rows: &Rows) -> Vec<(Vec<String>, usize)> {
+    let complete = |i: usize| {
+        rows.current[i].is_some()
+            && rows.priors.first().is_some_and(|p| p[i].is_some())
+            && rows.weeks.as_ref().is_none_or(|w| w[i].is_some())
+    };
+    group_rows(&rows.keys).into_iter().map(|(k, members)| (k, members.into_iter().filter(|&i| complete(i)).count())).collect()
+}
+
 /// The error when no group could be fitted: each group's reason, or, when no row reached a
 /// group, why (no rows at all, or the commonest reasons rows were left out).
 fn nothing_fitted(group_reasons: Vec<String>, uses: &[RowUse]) -> ModelError {

@@ -10,17 +10,17 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::UsageError;
+use crate::contract::norms::except_unfitted;
+use crate::contract::terms::{Contract, NormsMethod};
 use crate::data;
 use crate::data::columns::{ColumnData, read_columns};
+use crate::data::history::{History, HistoryOptions, load_history};
 use crate::data::norms_table::{load_norms_table, load_nwea_wide};
+use crate::data::schema::{RetestRule, Tests, WindowSpec};
 use crate::data::table::{Column, Format, Table};
 use crate::data::validate::parse_grade;
 use crate::manifest::{Manifest, OutputFile};
 use crate::stats::norms::conditional::{ConditionalSpec, SdModel, score as growth_score};
-use crate::contract::norms::except_unfitted;
-use crate::contract::terms::{Contract, NormsMethod};
-use crate::data::history::{History, HistoryOptions, load_history};
-use crate::data::schema::{RetestRule, Tests, WindowSpec};
 use crate::stats::norms::model::{
     Columns, ModelError, NORMS_SCHEMA_VERSION, Norms, NormsModel, RowUse, Rows, Scored, Scorer, fit_conditional,
     fit_sgp, group_sizes,
@@ -160,6 +160,10 @@ pub struct ImportArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  obc norms score --norms norms.json --data scores.csv --id student_id --out scored.csv
+  obc norms score --norms norms.json --data wide.csv --id student_id --prior fall_rit --current spring_rit \\
+      --subject Subject --grade Grade --weeks weeks --out scored.csv")]
 pub struct ScoreArgs {
     /// Norms file written by `obc norms fit` or `obc norms import`.
     #[arg(long)]
@@ -176,6 +180,27 @@ pub struct ScoreArgs {
     pub sem_prior: Option<String>,
     #[arg(long, requires = "sem_prior")]
     pub sem_current: Option<String>,
+    /// This file's prior score column(s), when not named as in the norms (e.g. norms fitted on
+    /// a history file name it `pre`); repeat as many times as the norms have priors.
+    #[arg(long = "prior")]
+    pub prior: Vec<String>,
+    /// This file's current score column, when not named as in the norms (`post` for norms
+    /// fitted on a history file).
+    #[arg(long)]
+    pub current: Option<String>,
+    /// This file's instructional weeks column, when not named as in the norms.
+    #[arg(long)]
+    pub weeks: Option<String>,
+    /// This file's norm-group columns, in the norms' order (all of them), when not named as
+    /// in the norms.
+    #[arg(long = "by")]
+    pub by: Vec<String>,
+    /// This file's subject column: replaces the norms' group column `subject`.
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// This file's grade column: replaces the norms' group column `grade`.
+    #[arg(long)]
+    pub grade: Option<String>,
     /// Target conditional growth percentile for target_growth and prob_met (50 = expected growth).
     #[arg(long, default_value_t = 50.0)]
     pub target_cgp: f64,
@@ -217,20 +242,21 @@ fn fit(a: &FitArgs) -> anyhow::Result<()> {
     let min_n = a.min_n.or(terms.and_then(|n| n.min_n));
     let (input, inputs) = fit_input(a, contract.as_ref(), method)?;
     let (rows, columns) = match &input {
-        FitInput::Wide { d, live, prior, current } => (wide_rows(d, live, prior.len()), Columns {
-            prior: prior.clone(),
-            current: current.clone(),
-            by: a.by.clone(),
-            weeks: a.weeks.clone(),
-        }),
+        FitInput::Wide { d, live, prior, current } => (
+            wide_rows(d, live, prior.len()),
+            Columns { prior: prior.clone(), current: current.clone(), by: a.by.clone(), weeks: a.weeks.clone() },
+        ),
         FitInput::Long { history, .. } => {
             let conditional = matches!(method, MethodArg::Conditional);
-            (history.norms_rows(conditional), Columns {
-                prior: vec!["pre".into()],
-                current: "post".into(),
-                by: vec!["subject".into(), "grade".into()],
-                weeks: conditional.then(|| "weeks".into()),
-            })
+            (
+                history.norms_rows(conditional),
+                Columns {
+                    prior: vec!["pre".into()],
+                    current: "post".into(),
+                    by: vec!["subject".into(), "grade".into()],
+                    weeks: conditional.then(|| "weeks".into()),
+                },
+            )
         }
     };
     let (norms, uses, spec_json) = fit_rows(a, method, min_n, &rows)?;
@@ -540,12 +566,69 @@ pub fn read_norms(path: &std::path::Path) -> anyhow::Result<(NormsModel, String)
     Ok(data::norms_file::read(path, &path.display().to_string())?)
 }
 
+/// The norms' columns as this file names them: each mapping option (`--prior`, `--current`,
+/// `--weeks`, `--by`, `--subject`, `--grade`) replaces the norms' name of that column.
+fn mapped_columns(c: &Columns, a: &ScoreArgs, is_table: bool) -> Result<Columns, UsageError> {
+    let mut m = c.clone();
+    if !a.prior.is_empty() {
+        if a.prior.len() != c.prior.len() {
+            return Err(UsageError(format!(
+                "the norms have {} prior column(s) {:?}; give --prior that many times",
+                c.prior.len(),
+                c.prior
+            )));
+        }
+        m.prior = a.prior.clone();
+    }
+    if let Some(cur) = &a.current {
+        m.current = cur.clone();
+    }
+    if let Some(w) = &a.weeks {
+        if c.weeks.is_none() {
+            return Err(UsageError("--weeks: these norms use no weeks column".into()));
+        }
+        m.weeks = Some(w.clone());
+    }
+    if !a.by.is_empty() {
+        if a.by.len() != c.by.len() {
+            return Err(UsageError(format!(
+                "the norms are grouped by {} column(s) {:?}; give --by that many times, in that order",
+                c.by.len(),
+                c.by
+            )));
+        }
+        m.by = a.by.clone();
+    }
+    for (option, role, given, table_at) in [("--subject", "subject", &a.subject, 0), ("--grade", "grade", &a.grade, 1)]
+    {
+        let Some(name) = given else { continue };
+        let at = if is_table { Some(table_at) } else { c.by.iter().position(|b| b.eq_ignore_ascii_case(role)) };
+        match at.filter(|&i| i < m.by.len()) {
+            Some(i) => m.by[i] = name.clone(),
+            None => {
+                return Err(UsageError(format!(
+                    "{option}: the norms are grouped by {:?}, with no {role} column; map the group columns with --by",
+                    c.by
+                )));
+            }
+        }
+    }
+    if let Some(p) = m.prior.iter().find(|p| p.trim().eq_ignore_ascii_case(m.current.trim())) {
+        return Err(UsageError(format!(
+            "the prior column {p} and the current column {} are the same column",
+            m.current
+        )));
+    }
+    Ok(m)
+}
+
 fn score(a: &ScoreArgs) -> anyhow::Result<()> {
     let (model, norms_sha) = read_norms(&a.norms)?;
     if !(a.target_cgp > 0.0 && a.target_cgp < 100.0) {
         return Err(UsageError(format!("--target-cgp {} must be strictly between 0 and 100", a.target_cgp)).into());
     }
-    let c = &model.columns;
+    let is_table = matches!(model.norms, Norms::Table { .. });
+    let c = &mapped_columns(&model.columns, a, is_table)?;
     let mut text_cols = a.id.clone();
     text_cols.extend(c.by.iter().cloned());
     let mut numbers = c.prior.clone();
@@ -566,7 +649,6 @@ fn score(a: &ScoreArgs) -> anyhow::Result<()> {
     let mut d = read_columns(&a.data, &text_cols, &numbers)?;
     let ids = a.id.len();
     let scorer = Scorer::new(&model);
-    let is_table = matches!(model.norms, Norms::Table { .. });
     let is_sgp = matches!(model.norms, Norms::Sgp { .. });
 
     let mut out_ids: Vec<Vec<Option<String>>> = vec![Vec::new(); text_cols.len()];

@@ -155,7 +155,10 @@ pub fn group_sizes(rows: &Rows) -> Vec<(Vec<String>, usize)> {
             && rows.priors.first().is_some_and(|p| p[i].is_some())
             && rows.weeks.as_ref().is_none_or(|w| w[i].is_some())
     };
-    group_rows(&rows.keys).into_iter().map(|(k, members)| (k, members.into_iter().filter(|&i| complete(i)).count())).collect()
+    group_rows(&rows.keys)
+        .into_iter()
+        .map(|(k, members)| (k, members.into_iter().filter(|&i| complete(i)).count()))
+        .collect()
 }
 
 /// The error when no group could be fitted: each group's reason, or, when no row reached a

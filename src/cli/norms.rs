@@ -22,8 +22,8 @@ use crate::data::validate::parse_grade;
 use crate::manifest::{Manifest, OutputFile};
 use crate::stats::norms::conditional::{ConditionalSpec, SdModel, score as growth_score};
 use crate::stats::norms::model::{
-    Columns, ModelError, NORMS_SCHEMA_VERSION, Norms, NormsModel, RowUse, Rows, Scored, Scorer, fit_conditional,
-    fit_sgp, group_sizes,
+    Columns, ModelError, NORMS_SCHEMA_VERSION, Norms, NormsModel, RowUse, Rows, Scored, Scorer,
+    fit_conditional_with_progress, fit_sgp_with_progress, group_sizes,
 };
 use crate::stats::norms::sgp::{SgpSpec, Solver, Ties};
 
@@ -481,7 +481,8 @@ fn fit_rows(
             if let Some(m) = min_n {
                 spec.min_n = m;
             }
-            let (groups, uses) = fit_sgp(&spec, rows).map_err(|e| nothing(e, spec.min_n))?;
+            let (groups, uses) =
+                fit_sgp_with_progress(&spec, rows, &mut Eta::new().callback()).map_err(|e| nothing(e, spec.min_n))?;
             for g in &groups {
                 for o in &g.orders {
                     match (&o.norms, &o.skipped) {
@@ -513,7 +514,8 @@ fn fit_rows(
             if let Some(m) = min_n {
                 spec.min_n = m;
             }
-            let (groups, uses) = fit_conditional(&spec, rows).map_err(|e| nothing(e, spec.min_n))?;
+            let (groups, uses) = fit_conditional_with_progress(&spec, rows, &mut Eta::new().callback())
+                .map_err(|e| nothing(e, spec.min_n))?;
             for g in &groups {
                 match (&g.norms, &g.skipped) {
                     (Some(_), _) => eprintln!("group {:?}: {} students", g.key, g.n),
@@ -524,6 +526,44 @@ fn fit_rows(
             let spec_json = serde_json::to_value(&spec)?;
             Ok((Norms::Conditional { spec, groups }, uses, spec_json))
         }
+    }
+}
+
+/// A progress line with an estimated time left, on stderr when it is a terminal and the fit
+/// has run for more than [`Eta::AFTER`]; never in files or captured output.
+struct Eta {
+    start: std::time::Instant,
+    terminal: bool,
+}
+
+impl Eta {
+    const AFTER: std::time::Duration = std::time::Duration::from_secs(3);
+
+    fn new() -> Eta {
+        use std::io::IsTerminal;
+        Eta { start: std::time::Instant::now(), terminal: std::io::stderr().is_terminal() }
+    }
+
+    /// Rows done of rows in all; the line is rewritten in place and ended when all are done.
+    fn update(&mut self, done: usize, total: usize) {
+        let elapsed = self.start.elapsed();
+        if !self.terminal || elapsed < Self::AFTER || total == 0 {
+            return;
+        }
+        let left = if done == 0 { None } else { Some(elapsed.as_secs_f64() * (total - done) as f64 / done as f64) };
+        let eta = left.map_or_else(|| "unknown".to_string(), |s| format!("about {:.0} s", s.ceil()));
+        eprint!(
+            "\rfitting norms: {:>3}% of the rows, {:.0} s elapsed, {eta} left   ",
+            100 * done / total,
+            elapsed.as_secs_f64()
+        );
+        if done >= total {
+            eprintln!();
+        }
+    }
+
+    fn callback(mut self) -> impl FnMut(usize, usize) {
+        move |done, total| self.update(done, total)
     }
 }
 

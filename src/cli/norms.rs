@@ -10,15 +10,20 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::UsageError;
+use crate::contract::norms::except_unfitted;
+use crate::contract::terms::{Contract, NormsMethod};
 use crate::data;
 use crate::data::columns::{ColumnData, read_columns};
+use crate::data::history::{History, HistoryOptions, load_history};
 use crate::data::norms_table::{load_norms_table, load_nwea_wide};
+use crate::data::schema::{RetestRule, Tests, WindowSpec};
 use crate::data::table::{Column, Format, Table};
 use crate::data::validate::parse_grade;
 use crate::manifest::{Manifest, OutputFile};
 use crate::stats::norms::conditional::{ConditionalSpec, SdModel, score as growth_score};
 use crate::stats::norms::model::{
-    Columns, NORMS_SCHEMA_VERSION, Norms, NormsModel, RowUse, Rows, Scored, Scorer, fit_conditional, fit_sgp,
+    Columns, ModelError, NORMS_SCHEMA_VERSION, Norms, NormsModel, RowUse, Rows, Scored, Scorer,
+    fit_conditional_with_progress, fit_sgp_with_progress, group_sizes,
 };
 use crate::stats::norms::sgp::{SgpSpec, Solver, Ties};
 
@@ -65,28 +70,47 @@ pub enum SdModelArg {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  obc norms fit --data wide.csv --prior fall --current spring --by grade --method conditional --out norms.json
+  obc norms fit --data history.csv --subject math --pre-window fall --post-window spring --method conditional --out norms.json
+  obc norms fit contract.toml --out norms.json")]
 pub struct FitArgs {
-    /// Data file (CSV, TSV or Parquet), one row per student.
+    /// Contract whose history file is fitted, with its `[history]`/`[tests]` windows, subject,
+    /// grades and columns (and its `[norms]` method and min_n unless given here).
+    pub contract: Option<PathBuf>,
+    /// Data file (CSV, TSV or Parquet): one row per student, or the history file's layout
+    /// (one row per test) with --subject, --pre-window and --post-window.
     #[arg(long)]
-    pub data: PathBuf,
+    pub data: Option<PathBuf>,
     /// Prior (start) score column; repeat for more priors, most recent first (SGP orders 1..k).
-    #[arg(long = "prior", required = true)]
+    #[arg(long = "prior")]
     pub prior: Vec<String>,
     /// Current (end) score column.
     #[arg(long)]
-    pub current: String,
+    pub current: Option<String>,
     /// Norm-group column (e.g. grade, subject); repeat for several. None: one group.
     #[arg(long = "by")]
     pub by: Vec<String>,
     /// Instructional weeks column (conditional norms).
     #[arg(long)]
     pub weeks: Option<String>,
+    /// Long file (one row per test): the subject whose tests are paired.
+    #[arg(long, requires_all = ["pre_window", "post_window"])]
+    pub subject: Option<String>,
+    /// Long file: the `window` value of the pre-test (e.g. fall).
+    #[arg(long, requires_all = ["subject", "post_window"])]
+    pub pre_window: Option<String>,
+    /// Long file: the `window` value of the post-test (e.g. spring).
+    #[arg(long, requires_all = ["subject", "pre_window"])]
+    pub post_window: Option<String>,
+    /// Norms method (with a contract: the contract's `[norms] method` when not given).
     #[arg(long, value_enum)]
-    pub method: MethodArg,
+    pub method: Option<MethodArg>,
     /// Quantile-regression solver (SGP).
     #[arg(long, value_enum, default_value_t = SolverArg::Br)]
     pub solver: SolverArg,
-    /// Smallest norm group (and SGP order) fitted; default 1000.
+    /// Smallest norm group (and SGP order) fitted; default 1000 (with a contract: its
+    /// `[norms] min_n`).
     #[arg(long)]
     pub min_n: Option<usize>,
     /// How an SGP score equal to a predicted quantile counts.
@@ -136,6 +160,10 @@ pub struct ImportArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  obc norms score --norms norms.json --data scores.csv --id student_id --out scored.csv
+  obc norms score --norms norms.json --data wide.csv --id student_id --prior fall_rit --current spring_rit \\
+      --subject Subject --grade Grade --weeks weeks --out scored.csv")]
 pub struct ScoreArgs {
     /// Norms file written by `obc norms fit` or `obc norms import`.
     #[arg(long)]
@@ -152,6 +180,27 @@ pub struct ScoreArgs {
     pub sem_prior: Option<String>,
     #[arg(long, requires = "sem_prior")]
     pub sem_current: Option<String>,
+    /// This file's prior score column(s), when not named as in the norms (e.g. norms fitted on
+    /// a history file name it `pre`); repeat as many times as the norms have priors.
+    #[arg(long = "prior")]
+    pub prior: Vec<String>,
+    /// This file's current score column, when not named as in the norms (`post` for norms
+    /// fitted on a history file).
+    #[arg(long)]
+    pub current: Option<String>,
+    /// This file's instructional weeks column, when not named as in the norms.
+    #[arg(long)]
+    pub weeks: Option<String>,
+    /// This file's norm-group columns, in the norms' order (all of them), when not named as
+    /// in the norms.
+    #[arg(long = "by")]
+    pub by: Vec<String>,
+    /// This file's subject column: replaces the norms' group column `subject`.
+    #[arg(long)]
+    pub subject: Option<String>,
+    /// This file's grade column: replaces the norms' group column `grade`.
+    #[arg(long)]
+    pub grade: Option<String>,
     /// Target conditional growth percentile for target_growth and prob_met (50 = expected growth).
     #[arg(long, default_value_t = 50.0)]
     pub target_cgp: f64,
@@ -174,30 +223,250 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     s
 }
 
+/// The rows of a fit: the named columns of a one-row-per-student file, or the paired
+/// students of a history (one row per test) file.
+enum FitInput {
+    Wide { d: ColumnData, live: Vec<usize>, prior: Vec<String>, current: String },
+    Long { history: History, described: serde_json::Value },
+}
+
 fn fit(a: &FitArgs) -> anyhow::Result<()> {
-    let mut numbers: Vec<String> = a.prior.clone();
-    numbers.push(a.current.clone());
-    if let Some(w) = &a.weeks {
-        numbers.push(w.clone());
+    let contract = a.contract.as_ref().map(|p| super::read_contract(p)).transpose()?;
+    let terms = contract.as_ref().map(|(c, _)| &c.norms);
+    let method = match (a.method, terms.map(|n| n.method)) {
+        (Some(m), _) => m,
+        (None, Some(NormsMethod::Conditional)) => MethodArg::Conditional,
+        (None, Some(NormsMethod::Sgp)) => MethodArg::Sgp,
+        (None, _) => return Err(UsageError("give --method sgp or --method conditional".into()).into()),
+    };
+    let min_n = a.min_n.or(terms.and_then(|n| n.min_n));
+    let (input, inputs) = fit_input(a, contract.as_ref(), method)?;
+    let (rows, columns) = match &input {
+        FitInput::Wide { d, live, prior, current } => (
+            wide_rows(d, live, prior.len()),
+            Columns { prior: prior.clone(), current: current.clone(), by: a.by.clone(), weeks: a.weeks.clone() },
+        ),
+        FitInput::Long { history, .. } => {
+            let conditional = matches!(method, MethodArg::Conditional);
+            (
+                history.norms_rows(conditional),
+                Columns {
+                    prior: vec!["pre".into()],
+                    current: "post".into(),
+                    by: vec!["subject".into(), "grade".into()],
+                    weeks: conditional.then(|| "weeks".into()),
+                },
+            )
+        }
+    };
+    let (norms, uses, spec_json) = fit_rows(a, method, min_n, &rows)?;
+    let (ledger, data_json) = match input {
+        FitInput::Wide { mut d, live, prior, .. } => {
+            account_wide(&mut d, &live, prior.len(), &uses);
+            let json = serde_json::json!({ "file": d.ledger.file, "sha256": d.ledger.sha256 });
+            (d.ledger, json)
+        }
+        FitInput::Long { mut history, described } => {
+            let unfitted: Vec<(usize, String)> = uses
+                .iter()
+                .enumerate()
+                .filter_map(|(i, u)| match u {
+                    RowUse::Excluded { reason, .. } => Some((i, reason.clone())),
+                    RowUse::Used { .. } => None,
+                })
+                .collect();
+            except_unfitted(&mut history, &unfitted);
+            let mut json = serde_json::json!({ "file": history.ledger.file, "sha256": history.ledger.sha256 });
+            json["paired"] = described;
+            (history.ledger, json)
+        }
+    };
+    let model = NormsModel {
+        schema_version: NORMS_SCHEMA_VERSION,
+        columns,
+        norms,
+        provenance: serde_json::json!({
+            "tool": "obc",
+            "version": env!("CARGO_PKG_VERSION"),
+            "command": "norms fit",
+            "data": data_json,
+        }),
+    };
+    let dir = super::beside_dir(&a.out, &inputs, &[])?;
+    dir.write(&super::file_name(&a.out), to_json(&model).as_bytes())?;
+    eprintln!("norms -> {}", a.out.display());
+    let manifest = Manifest::new("norms fit", spec_json, None);
+    // Knots are quantiles of student scores, but only of groups of at least min_n students.
+    let main = OutputFile::new(&super::file_name(&a.out), false, None);
+    super::finish_beside(&dir, &a.out, &ledger, manifest, main, Vec::new())
+}
+
+/// Reads what `obc norms fit` fits (see [`FitInput`]), refusing option sets that do not go
+/// together; returns it with the input files (for the output's overwrite check).
+fn fit_input(
+    a: &FitArgs,
+    contract: Option<&(Contract, PathBuf)>,
+    method: MethodArg,
+) -> anyhow::Result<(FitInput, Vec<PathBuf>)> {
+    let wide_options = !a.prior.is_empty() || a.current.is_some() || !a.by.is_empty() || a.weeks.is_some();
+    let long = a.pre_window.is_some();
+    if (contract.is_some() || long) && wide_options {
+        return Err(UsageError(
+            "--prior, --current, --by and --weeks name the columns of a one-row-per-student file; a history \
+             file (one row per test) is paired by subject and window and grouped by subject and grade"
+                .into(),
+        )
+        .into());
     }
-    let mut d = read_columns(&a.data, &a.by, &numbers)?;
-    let k = a.prior.len();
+    if let Some((c, base)) = contract {
+        if a.data.is_some() || long {
+            return Err(UsageError(
+                "with a contract the history file, subject and windows come from the contract; leave out --data, \
+                 --subject, --pre-window and --post-window"
+                    .into(),
+            )
+            .into());
+        }
+        let f = c
+            .history_file(base)
+            .ok_or_else(|| UsageError("the contract names no history file ([files] history)".into()))?;
+        let opts = c.history_options();
+        let history = load_history(&f.path, &f.name, &opts).map_err(|e| e.for_key(&f.key, &f.name))?;
+        let described = serde_json::json!({ "contract": super::file_name(a.contract.as_ref().expect("given")) });
+        let inputs = vec![a.contract.clone().expect("given"), f.path.clone()];
+        return Ok((long_input(history, &opts, described)?, inputs));
+    }
+    let data = a.data.clone().ok_or_else(|| UsageError("give --data FILE (or a contract)".into()))?;
+    if let (Some(subject), Some(pre), Some(post)) = (&a.subject, &a.pre_window, &a.post_window) {
+        if pre.trim().eq_ignore_ascii_case(post.trim()) {
+            return Err(UsageError(format!(
+                "--pre-window {pre} and --post-window {post} are the same window: growth needs two tests"
+            ))
+            .into());
+        }
+        let opts = cli_history_options(subject, pre, post);
+        let history = load_history(&data, &super::file_name(&data), &opts)?;
+        let described = serde_json::json!({ "subject": subject, "pre_window": pre, "post_window": post });
+        return Ok((long_input(history, &opts, described)?, vec![data]));
+    }
+    let current = a.current.clone().ok_or_else(|| UsageError("give --current COLUMN".into()))?;
+    if a.prior.is_empty() {
+        return Err(UsageError("give --prior COLUMN".into()).into());
+    }
+    if let Some(p) = a.prior.iter().find(|p| p.trim().eq_ignore_ascii_case(current.trim())) {
+        return Err(UsageError(format!(
+            "--prior {p} and --current {current} name the same column: the start score and the end score must \
+             be different columns"
+        ))
+        .into());
+    }
+    if a.weeks.is_some() && matches!(method, MethodArg::Sgp) {
+        return Err(UsageError("--weeks applies to conditional norms; SGP norms do not use weeks".into()).into());
+    }
+    let mut numbers: Vec<String> = a.prior.clone();
+    numbers.push(current.clone());
+    numbers.extend(a.weeks.iter().cloned());
+    let d = read_columns(&data, &a.by, &numbers)?;
     let live: Vec<usize> =
         (0..d.ledger.len()).filter(|&i| d.ledger.state(i) == data::ledger::RowState::Pending).collect();
-    let rows = Rows {
+    Ok((FitInput::Wide { d, live, prior: a.prior.clone(), current }, vec![data]))
+}
+
+/// How a history file is paired from the command line: one subject, pre- and post-test by
+/// window label, the retest rule and validity rule of a contract's defaults, no breaks.
+fn cli_history_options(subject: &str, pre: &str, post: &str) -> HistoryOptions {
+    let window = |w: &str| WindowSpec { window: Some(w.trim().to_string()), ..WindowSpec::default() };
+    HistoryOptions {
+        subjects: vec![subject.trim().to_ascii_lowercase()],
+        grades: None,
+        tests: Tests {
+            pre: window(pre),
+            post: window(post),
+            retest: RetestRule::default(),
+            require_valid: true,
+            breaks: Vec::new(),
+        },
+        columns: Default::default(),
+        ids: Default::default(),
+        groups: Vec::new(),
+        score_ranges: Default::default(),
+    }
+}
+
+/// A loaded history file as the input of a fit; an error when no student has both tests.
+fn long_input(history: History, opts: &HistoryOptions, described: serde_json::Value) -> anyhow::Result<FitInput> {
+    if let Some(why) = history.why_no_students(opts) {
+        return Err(UsageError(why).into());
+    }
+    Ok(FitInput::Long { history, described })
+}
+
+/// The pending rows of a one-row-per-student file as the rows of a fit.
+fn wide_rows(d: &ColumnData, live: &[usize], k: usize) -> Rows {
+    Rows {
         keys: live.iter().map(|&i| d.text.iter().map(|c| c[i].clone()).collect()).collect(),
         priors: (0..k).map(|c| live.iter().map(|&i| d.numbers[c][i]).collect()).collect(),
         current: live.iter().map(|&i| d.numbers[k][i]).collect(),
-        weeks: a.weeks.as_ref().map(|_| live.iter().map(|&i| d.numbers[k + 1][i]).collect()),
+        weeks: (d.numbers.len() > k + 1).then(|| live.iter().map(|&i| d.numbers[k + 1][i]).collect()),
+    }
+}
+
+/// Records in the ledger of a one-row-per-student file how each row was used by the fit.
+fn account_wide(d: &mut ColumnData, live: &[usize], k: usize, uses: &[RowUse]) {
+    let header = |d: &ColumnData, column: &str| -> String {
+        match column {
+            "current" => d.number_headers[k].clone(),
+            "prior" => d.number_headers[0].clone(),
+            "weeks" => d.number_headers.get(k + 1).cloned().unwrap_or_default(),
+            _ => d.text_headers.join("+"),
+        }
     };
-    let min_n = a.min_n;
-    let (norms, uses, spec_json) = match a.method {
-        MethodArg::Sgp => {
-            if a.weeks.is_some() {
-                return Err(
-                    UsageError("--weeks applies to conditional norms; SGP norms do not use weeks".into()).into()
-                );
+    for (&idx, u) in live.iter().zip(uses) {
+        match u {
+            RowUse::Used { .. } => {
+                d.ledger.validate(idx);
+                d.ledger.mark_used(idx);
             }
+            RowUse::Excluded { column, reason } => {
+                let h = header(d, column);
+                let value = match *column {
+                    "group" => d.text.iter().map(|c| c[idx].as_str()).collect::<Vec<_>>().join("+"),
+                    _ => String::new(),
+                };
+                d.ledger.exclude(idx, &h, &value, reason.clone());
+            }
+        }
+    }
+}
+
+/// Fits the norms of `method` on `rows`, printing each group's outcome; a fit that leaves
+/// every group out names `--min-n` and the group sizes.
+fn fit_rows(
+    a: &FitArgs,
+    method: MethodArg,
+    min_n: Option<usize>,
+    rows: &Rows,
+) -> anyhow::Result<(Norms, Vec<RowUse>, serde_json::Value)> {
+    let nothing = |e: ModelError, smallest: usize| -> anyhow::Error {
+        match e {
+            ModelError::NothingFitted(why) => {
+                let sizes: Vec<String> = group_sizes(rows)
+                    .iter()
+                    .map(|(k, n)| if k.is_empty() { format!("{n}") } else { format!("{}: {n}", k.join(" / ")) })
+                    .collect();
+                UsageError(format!(
+                    "no norm group could be fitted: {why}. The smallest group fitted is --min-n {smallest}{}; \
+                     students with both scores per group: {}. Lower --min-n or group by fewer columns",
+                    if min_n.is_some() { "" } else { " (the default)" },
+                    sizes.join(", ")
+                ))
+                .into()
+            }
+            other => other.into(),
+        }
+    };
+    match method {
+        MethodArg::Sgp => {
             let mut spec = SgpSpec {
                 solver: match a.solver {
                     SolverArg::Br => Solver::Br,
@@ -212,7 +481,8 @@ fn fit(a: &FitArgs) -> anyhow::Result<()> {
             if let Some(m) = min_n {
                 spec.min_n = m;
             }
-            let (groups, uses) = fit_sgp(&spec, &rows)?;
+            let (groups, uses) =
+                fit_sgp_with_progress(&spec, rows, &mut Eta::new().callback()).map_err(|e| nothing(e, spec.min_n))?;
             for g in &groups {
                 for o in &g.orders {
                     match (&o.norms, &o.skipped) {
@@ -231,7 +501,7 @@ fn fit(a: &FitArgs) -> anyhow::Result<()> {
                 }
             }
             let spec_json = serde_json::to_value(&spec)?;
-            (Norms::Sgp { spec, groups }, uses, spec_json)
+            Ok((Norms::Sgp { spec, groups }, uses, spec_json))
         }
         MethodArg::Conditional => {
             let mut spec = ConditionalSpec {
@@ -244,7 +514,8 @@ fn fit(a: &FitArgs) -> anyhow::Result<()> {
             if let Some(m) = min_n {
                 spec.min_n = m;
             }
-            let (groups, uses) = fit_conditional(&spec, &rows)?;
+            let (groups, uses) = fit_conditional_with_progress(&spec, rows, &mut Eta::new().callback())
+                .map_err(|e| nothing(e, spec.min_n))?;
             for g in &groups {
                 match (&g.norms, &g.skipped) {
                     (Some(_), _) => eprintln!("group {:?}: {} students", g.key, g.n),
@@ -253,53 +524,47 @@ fn fit(a: &FitArgs) -> anyhow::Result<()> {
                 }
             }
             let spec_json = serde_json::to_value(&spec)?;
-            (Norms::Conditional { spec, groups }, uses, spec_json)
-        }
-    };
-    let header = |d: &ColumnData, column: &str| -> String {
-        match column {
-            "current" => d.number_headers[k].clone(),
-            "prior" => d.number_headers[0].clone(),
-            "weeks" => d.number_headers.get(k + 1).cloned().unwrap_or_default(),
-            _ => d.text_headers.join("+"),
-        }
-    };
-    for (&idx, u) in live.iter().zip(&uses) {
-        match u {
-            RowUse::Used { .. } => {
-                d.ledger.validate(idx);
-                d.ledger.mark_used(idx);
-            }
-            RowUse::Excluded { column, reason } => {
-                let h = header(&d, column);
-                let value = match *column {
-                    "group" => d.text.iter().map(|c| c[idx].as_str()).collect::<Vec<_>>().join("+"),
-                    _ => String::new(),
-                };
-                d.ledger.exclude(idx, &h, &value, reason.clone());
-            }
+            Ok((Norms::Conditional { spec, groups }, uses, spec_json))
         }
     }
-    let columns =
-        Columns { prior: a.prior.clone(), current: a.current.clone(), by: a.by.clone(), weeks: a.weeks.clone() };
-    let model = NormsModel {
-        schema_version: NORMS_SCHEMA_VERSION,
-        columns,
-        norms,
-        provenance: serde_json::json!({
-            "tool": "obc",
-            "version": env!("CARGO_PKG_VERSION"),
-            "command": "norms fit",
-            "data": { "file": d.ledger.file, "sha256": d.ledger.sha256 },
-        }),
-    };
-    let dir = super::beside_dir(&a.out, std::slice::from_ref(&a.data), &[])?;
-    dir.write(&super::file_name(&a.out), to_json(&model).as_bytes())?;
-    eprintln!("norms -> {}", a.out.display());
-    let manifest = Manifest::new("norms fit", spec_json, None);
-    // Knots are quantiles of student scores, but only of groups of at least min_n students.
-    let main = OutputFile::new(&super::file_name(&a.out), false, None);
-    super::finish_beside(&dir, &a.out, &d.ledger, manifest, main, Vec::new())
+}
+
+/// A progress line with an estimated time left, on stderr when it is a terminal and the fit
+/// has run for more than [`Eta::AFTER`]; never in files or captured output.
+struct Eta {
+    start: std::time::Instant,
+    terminal: bool,
+}
+
+impl Eta {
+    const AFTER: std::time::Duration = std::time::Duration::from_secs(3);
+
+    fn new() -> Eta {
+        use std::io::IsTerminal;
+        Eta { start: std::time::Instant::now(), terminal: std::io::stderr().is_terminal() }
+    }
+
+    /// Rows done of rows in all; the line is rewritten in place and ended when all are done.
+    fn update(&mut self, done: usize, total: usize) {
+        let elapsed = self.start.elapsed();
+        if !self.terminal || elapsed < Self::AFTER || total == 0 {
+            return;
+        }
+        let left = if done == 0 { None } else { Some(elapsed.as_secs_f64() * (total - done) as f64 / done as f64) };
+        let eta = left.map_or_else(|| "unknown".to_string(), |s| format!("about {:.0} s", s.ceil()));
+        eprint!(
+            "\rfitting norms: {:>3}% of the rows, {:.0} s elapsed, {eta} left   ",
+            100 * done / total,
+            elapsed.as_secs_f64()
+        );
+        if done >= total {
+            eprintln!();
+        }
+    }
+
+    fn callback(mut self) -> impl FnMut(usize, usize) {
+        move |done, total| self.update(done, total)
+    }
 }
 
 fn import(a: &ImportArgs) -> anyhow::Result<()> {
@@ -341,12 +606,69 @@ pub fn read_norms(path: &std::path::Path) -> anyhow::Result<(NormsModel, String)
     Ok(data::norms_file::read(path, &path.display().to_string())?)
 }
 
+/// The norms' columns as this file names them: each mapping option (`--prior`, `--current`,
+/// `--weeks`, `--by`, `--subject`, `--grade`) replaces the norms' name of that column.
+fn mapped_columns(c: &Columns, a: &ScoreArgs, is_table: bool) -> Result<Columns, UsageError> {
+    let mut m = c.clone();
+    if !a.prior.is_empty() {
+        if a.prior.len() != c.prior.len() {
+            return Err(UsageError(format!(
+                "the norms have {} prior column(s) {:?}; give --prior that many times",
+                c.prior.len(),
+                c.prior
+            )));
+        }
+        m.prior = a.prior.clone();
+    }
+    if let Some(cur) = &a.current {
+        m.current = cur.clone();
+    }
+    if let Some(w) = &a.weeks {
+        if c.weeks.is_none() {
+            return Err(UsageError("--weeks: these norms use no weeks column".into()));
+        }
+        m.weeks = Some(w.clone());
+    }
+    if !a.by.is_empty() {
+        if a.by.len() != c.by.len() {
+            return Err(UsageError(format!(
+                "the norms are grouped by {} column(s) {:?}; give --by that many times, in that order",
+                c.by.len(),
+                c.by
+            )));
+        }
+        m.by = a.by.clone();
+    }
+    for (option, role, given, table_at) in [("--subject", "subject", &a.subject, 0), ("--grade", "grade", &a.grade, 1)]
+    {
+        let Some(name) = given else { continue };
+        let at = if is_table { Some(table_at) } else { c.by.iter().position(|b| b.eq_ignore_ascii_case(role)) };
+        match at.filter(|&i| i < m.by.len()) {
+            Some(i) => m.by[i] = name.clone(),
+            None => {
+                return Err(UsageError(format!(
+                    "{option}: the norms are grouped by {:?}, with no {role} column; map the group columns with --by",
+                    c.by
+                )));
+            }
+        }
+    }
+    if let Some(p) = m.prior.iter().find(|p| p.trim().eq_ignore_ascii_case(m.current.trim())) {
+        return Err(UsageError(format!(
+            "the prior column {p} and the current column {} are the same column",
+            m.current
+        )));
+    }
+    Ok(m)
+}
+
 fn score(a: &ScoreArgs) -> anyhow::Result<()> {
     let (model, norms_sha) = read_norms(&a.norms)?;
     if !(a.target_cgp > 0.0 && a.target_cgp < 100.0) {
         return Err(UsageError(format!("--target-cgp {} must be strictly between 0 and 100", a.target_cgp)).into());
     }
-    let c = &model.columns;
+    let is_table = matches!(model.norms, Norms::Table { .. });
+    let c = &mapped_columns(&model.columns, a, is_table)?;
     let mut text_cols = a.id.clone();
     text_cols.extend(c.by.iter().cloned());
     let mut numbers = c.prior.clone();
@@ -367,7 +689,6 @@ fn score(a: &ScoreArgs) -> anyhow::Result<()> {
     let mut d = read_columns(&a.data, &text_cols, &numbers)?;
     let ids = a.id.len();
     let scorer = Scorer::new(&model);
-    let is_table = matches!(model.norms, Norms::Table { .. });
     let is_sgp = matches!(model.norms, Norms::Sgp { .. });
 
     let mut out_ids: Vec<Vec<Option<String>>> = vec![Vec::new(); text_cols.len()];

@@ -68,7 +68,7 @@ pub fn except_unfitted(history: &mut History, unfitted: &[(usize, String)]) {
 
 /// The norm-group key of a student: subject and grade.
 pub fn key(subject: &str, grade: Option<i32>) -> Vec<String> {
-    vec![subject.to_string(), grade.map(|g| g.to_string()).unwrap_or_default()]
+    crate::data::history::norm_key(subject, grade)
 }
 
 /// The contract's norms: `None` when neither outcome nor metric needs them; read from
@@ -99,12 +99,7 @@ pub fn contract_norms(
     if let Some(why) = history.why_no_students(&contract.history_options()) {
         return Err(ContractError::Norms(format!("no norm group could be fitted: {why}")));
     }
-    let rows = Rows {
-        keys: history.students.iter().map(|s| key(&s.subject, s.grade)).collect(),
-        priors: vec![history.students.iter().map(|s| Some(s.pre.score)).collect()],
-        current: history.students.iter().map(|s| Some(s.post.score)).collect(),
-        weeks: Some(history.students.iter().map(|s| Some(s.weeks_between)).collect()),
-    };
+    let rows = history.norms_rows(true);
     let columns = Columns {
         prior: vec!["pre".into()],
         current: "post".into(),

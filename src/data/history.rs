@@ -59,6 +59,7 @@ use super::load::{ColumnIndex, RawTable, read_table};
 use super::schema::{IdRules, Role, STANDARD_GROUPS, ScoreRanges, Tests, WindowSpec};
 use super::validate::{Test, test_fields};
 use crate::error::DataError;
+use crate::stats::norms::model::Rows;
 
 /// What loading the history file needs from the contract.
 #[derive(Clone, Debug)]
@@ -153,10 +154,27 @@ impl History {
         Some(why)
     }
 
+    /// The students as the rows of a norms fit (README "obc norms"): keyed by subject and
+    /// grade ([`norm_key`]), the pre-test as the prior, the post-test as the current score
+    /// and, when `weeks`, the instructional weeks between them. Row `i` is `students[i]`.
+    pub fn norms_rows(&self, weeks: bool) -> Rows {
+        Rows {
+            keys: self.students.iter().map(|s| norm_key(&s.subject, s.grade)).collect(),
+            priors: vec![self.students.iter().map(|s| Some(s.pre.score)).collect()],
+            current: self.students.iter().map(|s| Some(s.post.score)).collect(),
+            weeks: weeks.then(|| self.students.iter().map(|s| Some(s.weeks_between)).collect()),
+        }
+    }
+
     /// Rows read, used and excepted; errors only on an internal accounting fault.
     pub fn accounting(&self) -> Result<Accounting, super::ledger::UndecidedRow> {
         self.ledger.accounting(Stage::Prepared)
     }
+}
+
+/// The norm-group key of a student: subject and grade (empty when unknown).
+pub fn norm_key(subject: &str, grade: Option<i32>) -> Vec<String> {
+    vec![subject.to_string(), grade.map(|g| g.to_string()).unwrap_or_default()]
 }
 
 /// Reads the history file at `path` (CSV, TSV or Parquet); `file` is its name in messages.

@@ -344,7 +344,7 @@ fn bad_requests_exit_2_naming_the_problem() {
         "--prior",
         "prior",
         "--prior",
-        "current",
+        "id",
         "--current",
         "current",
         "--method",
@@ -387,4 +387,254 @@ fn bad_requests_exit_2_naming_the_problem() {
     ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("not a valid norms file"), "{}", stderr(&o));
+}
+
+/// data-samples/history.csv reshaped by hand to one row per student, as an analyst would in
+/// a spreadsheet: each student's valid fall and spring math tests side by side, the grade of
+/// the fall test, weeks = days between the tests / 7. Returns the wide file's path and the
+/// number of students.
+fn history_by_hand(dir: &Path) -> (PathBuf, usize) {
+    let (h, rows) = read_csv(&samples().join("history.csv"));
+    let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+    let mut tests: HashMap<(String, String), (String, String)> = HashMap::new();
+    let mut grades: HashMap<String, String> = HashMap::new();
+    for r in &rows {
+        if r[col("subject")] != "math" || r[col("valid")] != "true" {
+            continue;
+        }
+        let window = r[col("window")].clone();
+        assert!(window == "fall" || window == "spring", "{window}");
+        let id = r[col("student_id")].clone();
+        if window == "fall" {
+            grades.insert(id.clone(), r[col("grade")].clone());
+        }
+        let old = tests.insert((id, window), (r[col("test_date")].clone(), r[col("scale_score")].clone()));
+        assert!(old.is_none(), "one test per student and window: no retest rule needed");
+    }
+    let date = |d: &str| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+    let mut ids: Vec<&String> = grades.keys().collect();
+    ids.sort();
+    let mut out = String::from("student_id,subject,grade,pre,post,weeks\n");
+    let mut n = 0;
+    for id in ids {
+        let (Some(pre), Some(post)) =
+            (tests.get(&(id.clone(), "fall".into())), tests.get(&(id.clone(), "spring".into())))
+        else {
+            continue;
+        };
+        let days = (date(&post.0) - date(&pre.0)).num_days();
+        if days <= 0 {
+            continue;
+        }
+        out.push_str(&format!("{id},math,{},{},{},{}\n", grades[id], pre.1, post.1, days as f64 / 7.0));
+        n += 1;
+    }
+    let path = dir.join("wide.csv");
+    std::fs::write(&path, out).unwrap();
+    (path, n)
+}
+
+fn json_of(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn norms_fit_from_the_long_history_file_equals_the_fit_of_the_file_reshaped_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let (wide, students) = history_by_hand(dir.path());
+    let history = samples().join("history.csv");
+    for method in ["conditional", "sgp"] {
+        let long_out = dir.path().join(format!("long_{method}.json"));
+        let wide_out = dir.path().join(format!("wide_{method}.json"));
+        let common = ["--method", method, "--min-n", "300"];
+        let mut long_args = vec!["norms", "fit", "--data", s(&history), "--subject", "math", "--pre-window"];
+        long_args.extend_from_slice(&["fall", "--post-window", "spring", "--out", s(&long_out)]);
+        long_args.extend_from_slice(&common);
+        obc_ok(&long_args);
+        let mut wide_args = vec!["norms", "fit", "--data", s(&wide), "--prior", "pre", "--current", "post"];
+        wide_args.extend_from_slice(&["--by", "subject", "--by", "grade", "--out", s(&wide_out)]);
+        if method == "conditional" {
+            wide_args.extend_from_slice(&["--weeks", "weeks"]);
+        }
+        wide_args.extend_from_slice(&common);
+        obc_ok(&wide_args);
+        let (long, wide_json) = (json_of(&long_out), json_of(&wide_out));
+        assert_eq!(long["norms"], wide_json["norms"], "{method}: the same norms");
+        assert_eq!(long["columns"], wide_json["columns"], "{method}: the same column names");
+        assert_eq!(long["norms"]["groups"].as_array().unwrap().len(), 6, "grades 3..8");
+        assert_eq!(long["provenance"]["data"]["paired"]["pre_window"], "fall");
+        // Every history row is used (a pre- or post-test of a paired student) or listed.
+        let inputs = assert_accounting(&sidecar_manifest(&long_out));
+        assert_eq!(inputs[0]["rows_read"], 9009);
+        assert_eq!(inputs[0]["rows_used"].as_u64().unwrap() as usize, 2 * students);
+    }
+    // The scores of the wide file against the long file's norms, its columns mapped.
+    let long_norms = dir.path().join("long_conditional.json");
+    let scores = dir.path().join("scores.csv");
+    obc_ok(&[
+        "norms",
+        "score",
+        "--norms",
+        s(&long_norms),
+        "--data",
+        s(&wide),
+        "--id",
+        "student_id",
+        "--out",
+        s(&scores),
+    ]);
+    let renamed = dir.path().join("renamed.csv");
+    let text = std::fs::read_to_string(&wide).unwrap();
+    let text = text.replacen("student_id,subject,grade,pre,post,weeks", "id,Subj,Gr,fall_rit,spring_rit,wks", 1);
+    std::fs::write(&renamed, text).unwrap();
+    let mapped = dir.path().join("mapped.csv");
+    let o =
+        obc(&["norms", "score", "--norms", s(&long_norms), "--data", s(&renamed), "--id", "id", "--out", s(&mapped)]);
+    assert_eq!(o.status.code(), Some(2), "without a mapping the norms' columns are missing");
+    assert!(stderr(&o).contains("not found"), "{}", stderr(&o));
+    obc_ok(&[
+        "norms",
+        "score",
+        "--norms",
+        s(&long_norms),
+        "--data",
+        s(&renamed),
+        "--id",
+        "id",
+        "--prior",
+        "fall_rit",
+        "--current",
+        "spring_rit",
+        "--subject",
+        "Subj",
+        "--grade",
+        "Gr",
+        "--weeks",
+        "wks",
+        "--out",
+        s(&mapped),
+    ]);
+    let (h1, r1) = read_csv(&scores);
+    let (h2, r2) = read_csv(&mapped);
+    assert_eq!(r1.len(), students);
+    assert_eq!(r1, r2, "the same scores whatever the columns are called");
+    assert_eq!(h2[..3], ["id", "Subj", "Gr"]);
+    assert_eq!(h1[3..], h2[3..]);
+}
+
+#[test]
+fn norms_fit_from_the_contract_uses_its_history_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("contract_norms.json");
+    obc_ok(&["norms", "fit", s(&samples().join("contract.toml")), "--out", s(&out)]);
+    let json = json_of(&out);
+    // The contract's [norms]: conditional, min_n 500; its history breaks shorten the weeks.
+    assert_eq!(json["norms"]["method"], "conditional");
+    assert_eq!(json["norms"]["spec"]["min_n"], 500);
+    assert_eq!(json["provenance"]["data"]["paired"]["contract"], "contract.toml");
+    let plain = dir.path().join("plain.json");
+    let history = samples().join("history.csv");
+    obc_ok(&[
+        "norms",
+        "fit",
+        "--data",
+        s(&history),
+        "--subject",
+        "math",
+        "--pre-window",
+        "fall",
+        "--post-window",
+        "spring",
+        "--method",
+        "conditional",
+        "--min-n",
+        "500",
+        "--out",
+        s(&plain),
+    ]);
+    let plain = json_of(&plain);
+    let groups = |j: &serde_json::Value| j["norms"]["groups"].as_array().unwrap().len();
+    assert_eq!(groups(&json), groups(&plain));
+    assert_ne!(json["norms"], plain["norms"], "the contract's winter break is left out of the weeks");
+    let inputs = assert_accounting(&sidecar_manifest(&out));
+    assert_eq!(inputs[0]["rows_read"], 9009);
+}
+
+#[test]
+fn norms_requests_that_cannot_work_are_refused_with_the_option_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = samples().join("history.csv");
+    let out = dir.path().join("n.json");
+    let long = ["--data", s(&history), "--subject", "math", "--pre-window", "fall", "--post-window", "spring"];
+    let mut args = vec!["norms", "fit"];
+    args.extend_from_slice(&long);
+    args.extend_from_slice(&["--method", "conditional", "--min-n", "1000", "--out", s(&out)]);
+    let o = obc(&args);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("--min-n 1000"), "{e}");
+    assert!(e.contains("math / 3: 685"), "the group sizes: {e}");
+    assert!(!out.exists());
+    let (wide, _) = history_by_hand(dir.path());
+    let o = obc(&[
+        "norms",
+        "fit",
+        "--data",
+        s(&wide),
+        "--prior",
+        "pre",
+        "--current",
+        "PRE",
+        "--method",
+        "sgp",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--prior pre and --current PRE name the same column"), "{}", stderr(&o));
+    let mut args = vec!["norms", "fit"];
+    args.extend_from_slice(&long);
+    args.extend_from_slice(&["--prior", "pre", "--method", "sgp", "--out", s(&out)]);
+    let o = obc(&args);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("one-row-per-student"), "{}", stderr(&o));
+    let o = obc(&[
+        "norms",
+        "fit",
+        "--data",
+        s(&history),
+        "--subject",
+        "math",
+        "--pre-window",
+        "fall",
+        "--post-window",
+        "Fall",
+        "--method",
+        "sgp",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("same window"), "{}", stderr(&o));
+    let o = obc(&["norms", "fit", "--data", s(&wide), "--prior", "pre", "--current", "post", "--out", s(&out)]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--method"), "{}", stderr(&o));
+    let o = obc(&[
+        "norms",
+        "fit",
+        "--data",
+        s(&history),
+        "--subject",
+        "reading",
+        "--pre-window",
+        "fall",
+        "--post-window",
+        "spring",
+        "--method",
+        "sgp",
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("reading"), "{}", stderr(&o));
 }

@@ -147,6 +147,20 @@ fn group_rows(keys: &[Vec<String>]) -> Vec<(Vec<String>, Vec<usize>)> {
     Encoding::new(keys.iter(), LevelOrder::Sorted).groups().into_iter().map(|(k, rows)| (k.clone(), rows)).collect()
 }
 
+/// Each norm group's key (sorted) and its number of rows with a current score, a first
+/// prior and (when the rows have weeks) weeks: the rows a fit could use.
+pub fn group_sizes(rows: &Rows) -> Vec<(Vec<String>, usize)> {
+    let complete = |i: usize| {
+        rows.current[i].is_some()
+            && rows.priors.first().is_some_and(|p| p[i].is_some())
+            && rows.weeks.as_ref().is_none_or(|w| w[i].is_some())
+    };
+    group_rows(&rows.keys)
+        .into_iter()
+        .map(|(k, members)| (k, members.into_iter().filter(|&i| complete(i)).count()))
+        .collect()
+}
+
 /// The error when no group could be fitted: each group's reason, or, when no row reached a
 /// group, why (no rows at all, or the commonest reasons rows were left out).
 fn nothing_fitted(group_reasons: Vec<String>, uses: &[RowUse]) -> ModelError {
@@ -174,6 +188,16 @@ fn key_text(key: &[String]) -> String {
 
 /// Fits SGP norms per group and order. Returns the groups and, per row, how it was used.
 pub fn fit_sgp(spec: &SgpSpec, rows: &Rows) -> Result<(Vec<SgpGroup>, Vec<RowUse>), ModelError> {
+    fit_sgp_with_progress(spec, rows, &mut |_, _| {})
+}
+
+/// [`fit_sgp`], calling `progress(done, total)` after each group and order, in rows: each
+/// (group, order) step counts its group's rows, `total` is the rows times the orders.
+pub fn fit_sgp_with_progress(
+    spec: &SgpSpec,
+    rows: &Rows,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(Vec<SgpGroup>, Vec<RowUse>), ModelError> {
     let n = rows.current.len();
     let k = rows.priors.len();
     if k == 0 {
@@ -191,6 +215,7 @@ pub fn fit_sgp(spec: &SgpSpec, rows: &Rows) -> Result<(Vec<SgpGroup>, Vec<RowUse
         })
         .collect();
     let mut groups = Vec::new();
+    let (total, mut done) = (n * k, 0);
     for (key, members) in group_rows(&rows.keys) {
         // Knots per prior column from every member with that prior.
         let scales: Vec<Option<PriorScale>> = (0..k)
@@ -236,6 +261,8 @@ pub fn fit_sgp(spec: &SgpSpec, rows: &Rows) -> Result<(Vec<SgpGroup>, Vec<RowUse
                 }
                 Err(reason) => orders.push(SgpOrder { order, n: sample.len(), norms: None, skipped: Some(reason) }),
             }
+            done += members.len();
+            progress(done, total);
         }
         let n1 = orders[0].n;
         if last_fitted == 0 {
@@ -267,6 +294,15 @@ pub fn fit_conditional(
     spec: &ConditionalSpec,
     rows: &Rows,
 ) -> Result<(Vec<ConditionalGroup>, Vec<RowUse>), ModelError> {
+    fit_conditional_with_progress(spec, rows, &mut |_, _| {})
+}
+
+/// [`fit_conditional`], calling `progress(done, total)` in rows after each group.
+pub fn fit_conditional_with_progress(
+    spec: &ConditionalSpec,
+    rows: &Rows,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<(Vec<ConditionalGroup>, Vec<RowUse>), ModelError> {
     if rows.priors.len() != 1 {
         return Err(ModelError::Columns(format!(
             "conditional norms take exactly one prior (start score) column, got {}",
@@ -289,7 +325,9 @@ pub fn fit_conditional(
         })
         .collect();
     let mut groups = Vec::new();
+    let mut done = 0;
     for (key, members) in group_rows(&rows.keys) {
+        done += members.len();
         let sample: Vec<usize> = members.iter().copied().filter(|&i| matches!(uses[i], RowUse::Used { .. })).collect();
         let x: Vec<f64> = sample.iter().map(|&i| pre[i].expect("used")).collect();
         let y: Vec<f64> = sample.iter().map(|&i| rows.current[i].expect("used")).collect();
@@ -304,6 +342,7 @@ pub fn fit_conditional(
                 groups.push(ConditionalGroup { key, n: sample.len(), norms: None, skipped: Some(e.to_string()) });
             }
         }
+        progress(done, n);
     }
     if !groups.iter().any(|g| g.norms.is_some()) {
         let reasons: Vec<String> =

@@ -5,13 +5,13 @@
 //! restricted `audit.csv`, `report.html`, `figures/`, `dosage.csv` at a midpoint review,
 //! and `manifest.json` last.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::UsageError;
 use crate::contract::norms::ContractNorms;
 use crate::contract::results::{CheckResults, Header, MidpointReport};
 use crate::contract::run::{self, Settled};
-use crate::contract::settle::{NormScore, Settlement, Student};
+use crate::contract::settle::{NormScore, ProviderResult, Settlement, Student};
 use crate::data::table::{Cell, CsvSink, Format};
 use crate::data::{self, Accounting};
 use crate::manifest::{Manifest, OutputFile};
@@ -81,7 +81,7 @@ fn write_outputs(
     let Settled { terms: contract, analytic, history, norms, students, settlement: s, .. } = settled;
     let (history, norms) = (history.as_ref(), norms.as_ref());
     phase("writing");
-    let providers = tables::providers(contract, s);
+    let providers = tables::providers(contract, s, midpoint.as_ref());
     providers.write_into(out, "providers.csv", Format::Csv)?;
     let groups = tables::groups(s);
     groups.write_into(out, "groups.csv", Format::Csv)?;
@@ -124,9 +124,13 @@ fn write_outputs(
     if let Some(n) = norms {
         warnings.extend(n.warnings.iter().cloned());
     }
-    warnings.extend(s.warnings.iter().cloned());
-    warnings.extend(s.fairness.warnings.iter().cloned());
-    warnings.extend(s.fairness.regression_to_mean.iter().cloned());
+    // Before the interim test there are no outcomes: the settlement's warnings (no counted
+    // students, attrition of 100%) describe nothing and are left out.
+    if midpoint.as_ref().is_none_or(|m| m.projection_not_possible.is_none()) {
+        warnings.extend(s.warnings.iter().cloned());
+        warnings.extend(s.fairness.warnings.iter().cloned());
+        warnings.extend(s.fairness.regression_to_mean.iter().cloned());
+    }
     m.warnings = warnings.clone();
     let figures = crate::contract::figures::figures(contract, students, s, as_of);
     let results = CheckResults {
@@ -145,28 +149,14 @@ fn write_outputs(
     for w in &warnings {
         eprintln!("warning: {w}");
     }
-    for p in &s.providers {
-        let metric = match (&p.estimate, p.suppressed) {
-            (Some(e), false) => format!(
-                "{:.3} [{}, {}]",
-                e.point,
-                e.low.map_or("-".into(), |v| format!("{v:.3}")),
-                e.high.map_or("-".into(), |v| format!("{v:.3}"))
-            ),
-            (Some(_), true) => "suppressed (n < min_cell)".into(),
-            (None, _) => p.no_estimate.as_ref().map_or_else(String::new, ToString::to_string),
-        };
-        let tiers: Vec<String> = p.tiers.iter().map(|t| format!("{} {}", t.name, t.verdict.as_str())).collect();
-        eprintln!(
-            "{}: {} counted of {} rostered; metric {metric}; {}; payable {:.2}",
-            p.provider,
-            p.counts.counted,
-            p.counts.rostered,
-            tiers.join(", "),
-            p.payment.payable
-        );
+    let results_path = args.out.join("results.json");
+    let lines = match &results.midpoint {
+        None => settlement_lines(s, &results_path),
+        Some(m) => midpoint_lines(s, m, &results_path),
+    };
+    for line in lines {
+        eprintln!("{line}");
     }
-    eprintln!("total payable {:.2}; results -> {}", s.totals.payable, args.out.join("results.json").display());
     super::print_accounting(&inputs);
     // The public report, rendered from exactly the JSON written above, so that
     // `obc report results.json` reproduces it byte for byte.
@@ -175,6 +165,105 @@ fn write_outputs(
     // The standalone manifest, last: every output with its SHA-256 (`obc verify`).
     super::write_manifest(out, &m)?;
     Ok(())
+}
+
+/// A provider's metric with its interval, as the console prints it.
+fn console_metric(p: &ProviderResult) -> String {
+    match (&p.estimate, p.suppressed) {
+        (Some(e), false) => format!(
+            "{:.3} [{}, {}]",
+            e.point,
+            e.low.map_or("-".into(), |v| format!("{v:.3}")),
+            e.high.map_or("-".into(), |v| format!("{v:.3}"))
+        ),
+        (Some(_), true) => "suppressed (n < min_cell)".into(),
+        (None, _) => p.no_estimate.as_ref().map_or_else(String::new, ToString::to_string),
+    }
+}
+
+/// The console summary of a settlement: one line per provider and the total payable.
+fn settlement_lines(s: &Settlement, results: &Path) -> Vec<String> {
+    let mut lines: Vec<String> = s
+        .providers
+        .iter()
+        .map(|p| {
+            let tiers: Vec<String> = p.tiers.iter().map(|t| format!("{} {}", t.name, t.verdict.as_str())).collect();
+            format!(
+                "{}: {} counted of {} rostered; metric {}; {}; payable {:.2}",
+                p.provider,
+                p.counts.counted,
+                p.counts.rostered,
+                console_metric(p),
+                tiers.join(", "),
+                p.payment.payable
+            )
+        })
+        .collect();
+    lines.push(format!("total payable {:.2}; results -> {}", s.totals.payable, results.display()));
+    lines
+}
+
+/// The console summary of a midpoint review (README "Midpoint review"): per provider the
+/// dosage so far and, once an interim test is available, the projected metric, each tier's
+/// projected decision with its projected chance, and the projected payment; nothing is
+/// payable.
+fn midpoint_lines(s: &Settlement, m: &MidpointReport, results: &Path) -> Vec<String> {
+    let mut lines = vec![match m.projection_not_possible {
+        None => format!("Midpoint review as of {}: projections, nothing is payable", m.as_of),
+        Some(_) => format!(
+            "Midpoint review as of {}: dosage only, outcome projections not yet possible; nothing is payable",
+            m.as_of
+        ),
+    }];
+    for p in &s.providers {
+        let d = m.dosage.iter().find(|d| d.provider == p.provider);
+        let dosage = d.map_or_else(String::new, |d| {
+            let contracted = match (d.contracted_to_date, d.share) {
+                (Some(c), Some(sh)) => format!(" of {c:.1} contracted to date ({:.1}%)", sh * 100.0),
+                _ => String::new(),
+            };
+            format!(
+                "; mean {:.1} sessions attended{contracted}; {} meet the prorated dosage rule ({} sessions)",
+                d.mean, d.meeting_dosage_rule, m.prorated_min_sessions
+            )
+        });
+        if m.projection_not_possible.is_some() {
+            lines.push(format!(
+                "{}: {} rostered{dosage}; outcome projection not yet possible",
+                p.provider, p.counts.rostered
+            ));
+            continue;
+        }
+        let tiers: Vec<String> = p
+            .tiers
+            .iter()
+            .map(|t| {
+                let chance = match t.p_at_least.filter(|_| !p.suppressed) {
+                    Some(c) => format!("projected chance of meeting {:.1}%", c * 100.0),
+                    None => "projected chance not shown".into(),
+                };
+                format!("{} {} ({chance})", t.name, t.verdict.as_str())
+            })
+            .collect();
+        lines.push(format!(
+            "{}: {} counted so far of {} rostered{dosage}; projected metric {}; projected decision {}; projected payment {:.2}, not payable",
+            p.provider,
+            p.counts.counted,
+            p.counts.rostered,
+            console_metric(p),
+            tiers.join(", "),
+            p.payment.payable
+        ));
+    }
+    lines.push(match &m.projection_not_possible {
+        Some(why) => format!("outcome projections not yet possible: {why}; nothing is payable; results -> {}", results.display()),
+        None => format!(
+            "projected total {:.2} if settled on these projections; nothing is payable at a midpoint review; results -> {}",
+            s.totals.payable,
+            results.display()
+        ),
+    });
+    lines
 }
 
 /// `audit.csv` (restricted): one row per student, streamed. Returns the rows written.

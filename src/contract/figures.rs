@@ -129,11 +129,15 @@ fn dosage(
     );
     let (step, nbins) = session_bins(students);
     let members = members_by_provider(students);
+    // A provider's metric is suppressed when it has few counted students. Before any
+    // post-test (a midpoint review ahead of the interim test) nobody is counted, and the
+    // dosage of the rostered students is all there is to review: only `min_cell` applies.
+    let outcomes = students.iter().any(|st| st.post.is_some());
     let dosage_providers = providers
         .iter()
         .map(|&p| {
             let rows: Vec<&Student> = members.get(p).into_iter().flatten().map(|&i| &students[i]).collect();
-            let small_provider = s.providers.iter().any(|r| r.provider == p && r.suppressed);
+            let small_provider = outcomes && s.providers.iter().any(|r| r.provider == p && r.suppressed);
             let suppressed = (rows.len() as u64) < min_cell || small_provider;
             let service = service_weeks.as_ref().map(|(w, _)| *w);
             dosage_provider(p, &rows, suppressed, (step, nbins), service)

@@ -83,23 +83,25 @@ impl Midpoint {
 
     /// Per provider: rostered students, sessions attended and the contracted share to date.
     pub fn dosage(&self, students: &[Student]) -> Vec<MidpointDosage> {
-        let mut by: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        let mut by: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
         for r in students {
             if let Some(p) = &r.provider {
                 let e = by.entry(p.clone()).or_default();
                 e.0 += 1;
                 e.1 += u64::from(r.sessions);
+                e.2 += u64::from(r.served);
             }
         }
         let contracted = self.terms.midpoint.contracted_sessions.map(|c| c * self.fraction);
         by.into_iter()
-            .map(|(provider, (n, attended))| {
+            .map(|(provider, (n, attended, meeting))| {
                 let mean = attended as f64 / n as f64;
                 MidpointDosage {
                     provider,
                     rostered: n,
                     attended,
                     mean,
+                    meeting_dosage_rule: meeting,
                     contracted_to_date: contracted,
                     share: contracted.filter(|c| *c > 0.0).map(|c| mean / c),
                 }
@@ -107,8 +109,32 @@ impl Midpoint {
             .collect()
     }
 
+    /// Why outcomes cannot be projected yet: no student has an interim test dated on or
+    /// before the as-of date (e.g. a review before the interim window). `None` when at
+    /// least one has.
+    pub fn projection_not_possible(&self, students: &[Student]) -> Option<String> {
+        if students.iter().any(|s| s.post.is_some()) {
+            return None;
+        }
+        let w = &self.terms.tests.post;
+        let mut name =
+            [w.window.as_deref(), w.school_year.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+        if name.is_empty() {
+            name = "interim".into();
+        }
+        let opens = match w.from {
+            Some(d) if d.0 > self.as_of => format!(" (its window opens {})", crate::data::date::iso(d.0)),
+            _ => String::new(),
+        };
+        Some(format!(
+            "no student has an interim test ({name}){opens} dated on or before {}, so outcomes cannot be projected yet; only dosage is reviewed",
+            crate::data::date::iso(self.as_of)
+        ))
+    }
+
     /// The midpoint section of `results.json`.
     pub fn report(&self, terms: &Contract, students: &[Student], s: &Settlement) -> MidpointReport {
+        let not_possible = self.projection_not_possible(students);
         let projection = s
             .providers
             .iter()
@@ -121,6 +147,7 @@ impl Midpoint {
                     projected_decision: t.verdict,
                 })
             })
+            .filter(|_| not_possible.is_none())
             .collect();
         MidpointReport {
             as_of: crate::data::date::iso(self.as_of),
@@ -134,6 +161,7 @@ impl Midpoint {
             assumptions: "growth from the pre-test to the interim test continues at the same rate per instructional week until the planned post-test date; dosage continues as delivered; the chance of meeting a threshold is the share of bootstrap replicates of the projected metric at least the threshold; payments shown are projections".into(),
             dosage: self.dosage(students),
             projection,
+            projection_not_possible: not_possible,
         }
     }
 }

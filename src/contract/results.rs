@@ -124,6 +124,9 @@ pub struct MidpointDosage {
     pub contracted_to_date: Option<f64>,
     #[serde(deserialize_with = "nan_if_null")]
     pub mean: f64,
+    /// Students enrolled in time who meet the prorated dosage rule so far.
+    #[serde(default)]
+    pub meeting_dosage_rule: u64,
     pub provider: String,
     #[serde(default)]
     pub rostered: u64,
@@ -161,6 +164,11 @@ pub struct MidpointReport {
     pub projected_post_date: String,
     #[serde(default)]
     pub projection: Vec<Projection>,
+    /// Why outcomes cannot be projected yet (no interim test on or before the as-of date);
+    /// `None` when they are projected. When set, `projection` is empty and the review
+    /// reports dosage only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projection_not_possible: Option<String>,
     #[serde(default = "nan", deserialize_with = "nan_if_null")]
     pub prorated_min_minutes: f64,
     #[serde(default)]

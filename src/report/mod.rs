@@ -203,6 +203,22 @@ pub fn render_check(c: &Check) -> Result<Rendered, ReportError> {
     let cell = min_cell(spec);
     let mut figs = Figures::default();
     let mut body = format!("<h1>{}</h1>\n", esc(&c.header.contract));
+    if let Some(m) = &c.midpoint {
+        body.push_str(&format!("<p class=\"summary\"><strong>{}</strong></p>\n", esc(&midpoint_title(m))));
+    }
+    if let Some(why) = c.midpoint.as_ref().and_then(|m| m.projection_not_possible.as_ref()) {
+        // Before the interim test: no outcomes, so no decisions, flow, growth or fairness.
+        body.push_str(&section(
+            "summary",
+            "Summary: dosage only",
+            &p(&format!("Outcome projections are not yet possible: {why}. Nothing is payable; the dosage delivered against the contract is below.")),
+        ));
+        body.push_str(&dosage_section(c, &mut figs)?);
+        body.push_str(&midpoint_section(c.midpoint.as_ref().expect("checked above")));
+        body.push_str(&section("methods", "Methods (from the contract)", &methods::appendix(spec)));
+        body.push_str(&manifest_section(&c.manifest));
+        return Ok(Rendered { html: html::page(&midpoint_page_title(c), &body), svgs: figs.svgs });
+    }
     body.push_str(&summary_section(c, cell));
     body.push_str(&flow_section(c, &mut figs)?);
     body.push_str(&dosage_section(c, &mut figs)?);
@@ -219,7 +235,27 @@ pub fn render_check(c: &Check) -> Result<Rendered, ReportError> {
     }
     body.push_str(&section("methods", "Methods (from the contract)", &methods::appendix(spec)));
     body.push_str(&manifest_section(&c.manifest));
-    Ok(Rendered { html: html::page(&format!("{}: settlement report", c.header.contract), &body), svgs: figs.svgs })
+    let title =
+        if c.midpoint.is_some() { midpoint_page_title(c) } else { format!("{}: settlement report", c.header.contract) };
+    Ok(Rendered { html: html::page(&title, &body), svgs: figs.svgs })
+}
+
+/// "Midpoint review as of DATE: projections, nothing is payable" (or, before the interim
+/// test, dosage only).
+fn midpoint_title(m: &MidpointReport) -> String {
+    match m.projection_not_possible {
+        None => format!("Midpoint review as of {}: projections, nothing is payable", m.as_of),
+        Some(_) => {
+            format!(
+                "Midpoint review as of {}: dosage only, outcome projections not yet possible; nothing is payable",
+                m.as_of
+            )
+        }
+    }
+}
+
+fn midpoint_page_title(c: &Check) -> String {
+    c.midpoint.as_ref().map_or_else(String::new, |m| format!("{}: {}", c.header.contract, midpoint_title(m)))
 }
 
 fn summary_section(c: &Check, cell: u64) -> String {
@@ -227,11 +263,20 @@ fn summary_section(c: &Check, cell: u64) -> String {
     let rostered: u64 = s.providers.iter().map(|p| p.counts.rostered).sum();
     let counted: u64 = s.providers.iter().map(|p| p.counts.counted).sum();
     let tiers = thresholds(&c.manifest.spec);
-    let mut text = format!(
-        "This report settles the contract for {} provider{}. Of {rostered} tutored students on the providers' rosters, {counted} were counted under the contract's rules (who counts is set out in the methods section).",
-        s.providers.len(),
-        if s.providers.len() == 1 { "" } else { "s" }
-    );
+    let mid = c.midpoint.is_some();
+    let mut text = if mid {
+        format!(
+            "This midpoint review projects the contract for {} provider{}. Of {rostered} tutored students on the providers' rosters, {counted} count so far under the contract's rules with the dosage rule prorated (who counts is set out in the methods section).",
+            s.providers.len(),
+            if s.providers.len() == 1 { "" } else { "s" }
+        )
+    } else {
+        format!(
+            "This report settles the contract for {} provider{}. Of {rostered} tutored students on the providers' rosters, {counted} were counted under the contract's rules (who counts is set out in the methods section).",
+            s.providers.len(),
+            if s.providers.len() == 1 { "" } else { "s" }
+        )
+    };
     if !c.header.outcome.is_empty() {
         text.push_str(&format!(" A student meets the outcome with {}.", c.header.outcome));
     }
@@ -243,23 +288,36 @@ fn summary_section(c: &Check, cell: u64) -> String {
     }
     for (k, (name, value)) in tiers.iter().enumerate() {
         let met = s.providers.iter().filter(|p| p.tiers.get(k).is_some_and(|t| t.verdict == Verdict::Met)).count();
-        text.push_str(&format!(" {met} of {} met {name} ({value}).", s.providers.len()));
+        let verb = if mid { "are projected to meet" } else { "met" };
+        text.push_str(&format!(" {met} of {} {verb} {name} ({value}).", s.providers.len()));
     }
-    text.push_str(&format!(" Total payable: {}.", money(Some(s.totals.payable))));
-    if c.midpoint.is_some() {
-        text.push_str(" This is a midpoint review: decisions and payments are projections.");
+    if mid {
+        text.push_str(&format!(
+            " This is a midpoint review: the metric, decisions and payments are projections, and nothing is payable. Projected total if the contract were settled on these projections: {}.",
+            money(Some(s.totals.payable))
+        ));
+    } else {
+        text.push_str(&format!(" Total payable: {}.", money(Some(s.totals.payable))));
     }
+    let projected = |name: String| if mid { format!("projected {name}") } else { name };
     let level = s.providers.iter().find_map(|p| p.estimate.as_ref().map(|e| e.level).filter(|l| l.is_finite()));
     let mut head: Vec<String> = vec![
         "provider".into(),
         "rostered".into(),
         "counted".into(),
-        format!("metric [{} interval]", level.map_or("".into(), |l| format!("{}%", (l * 100.0).round()))),
+        projected(format!("metric [{} interval]", level.map_or("".into(), |l| format!("{}%", (l * 100.0).round())))),
     ];
     for (name, v) in &tiers {
-        head.push(format!("{name} ({v})"));
+        head.push(if mid {
+            format!("projected decision {name} ({v}) (projected chance of meeting)")
+        } else {
+            format!("{name} ({v})")
+        });
     }
-    head.extend(["tier reached".into(), "payable".into()]);
+    head.extend([
+        projected("tier reached".into()),
+        if mid { "projected payment (not payable)".into() } else { "payable".into() },
+    ]);
     let rows = s
         .providers
         .iter()
@@ -271,7 +329,18 @@ fn summary_section(c: &Check, cell: u64) -> String {
                 shown_metric(p, cell).into(),
             ];
             for k in 0..tiers.len() {
-                r.push(p.tiers.get(k).map_or("not decided".into(), |t| t.verdict.as_str().to_string()).into());
+                r.push(
+                    p.tiers
+                        .get(k)
+                        .map_or("not decided".into(), |t| {
+                            let verdict = t.verdict.as_str();
+                            match t.p_at_least.filter(|_| mid && !p.suppressed) {
+                                Some(c) => format!("{verdict} ({} chance)", pct(Some(c))),
+                                None => verdict.to_string(),
+                            }
+                        })
+                        .into(),
+                );
             }
             r.push(p.tier_reached.clone().unwrap_or_else(|| "none".into()).into());
             r.push(money(Some(p.payment.payable)).into());
@@ -283,15 +352,28 @@ fn summary_section(c: &Check, cell: u64) -> String {
     total.extend(["".into(), money(Some(s.totals.payable)).into()]);
     let heads: Vec<&str> = head.iter().map(String::as_str).collect();
     let mut body = format!("<p class=\"summary\">{}</p>\n", esc(&text));
-    body.push_str(&table("Decisions and payments per provider", &heads, rows, vec![total]));
+    let caption = if mid {
+        "Projected decisions and payments per provider (nothing is payable)"
+    } else {
+        "Decisions and payments per provider"
+    };
+    body.push_str(&table(caption, &heads, rows, vec![total]));
+    if mid {
+        body.push_str(&p(&chance_note(&c.manifest.spec)));
+    }
     body.push_str(&p(&format!(
-        "Totals: base {}, outcome {}, penalty {}, payable {}.",
+        "{}: base {}, outcome {}, penalty {}, payable {}.",
+        if mid { "Projected totals (not payable)" } else { "Totals" },
         money(Some(s.totals.base)),
         money(Some(s.totals.outcome)),
         money(Some(s.totals.penalty)),
         money(Some(s.totals.payable))
     )));
-    body.push_str("<details open>\n<summary>Payment arithmetic per provider</summary>\n");
+    body.push_str(if mid {
+        "<details open>\n<summary>Projected payment arithmetic per provider (not payable)</summary>\n"
+    } else {
+        "<details open>\n<summary>Payment arithmetic per provider</summary>\n"
+    });
     for p in &s.providers {
         body.push_str(&format!("<h3>{}</h3>\n", esc(&p.provider)));
         body.push_str(&list(&p.payment.arithmetic, "No arithmetic recorded."));
@@ -301,7 +383,31 @@ fn summary_section(c: &Check, cell: u64) -> String {
         body.push_str("<h3>Settlement warnings</h3>\n");
         body.push_str(&list(&messages(&s.warnings), ""));
     }
-    section("summary", "Summary: decisions and payments", &body)
+    let title = if mid { "Summary: projected decisions and payments" } else { "Summary: decisions and payments" };
+    section("summary", title, &body)
+}
+
+/// How the projected chance of meeting a tier relates to the projected decision, from the
+/// contract's `[decision]` rule.
+fn chance_note(spec: &Value) -> String {
+    let rule = spec.pointer("/decision/rule").and_then(Value::as_str).unwrap_or("");
+    let level = spec.pointer("/decision/level").and_then(Value::as_f64);
+    let how = match (rule, level) {
+        ("point", _) => "met when the projected metric is at least the threshold".to_string(),
+        ("lower_bound", Some(l)) => format!(
+            "met when the lower end of the projected metric's {} interval is at least the threshold, not met when its upper end is below it, otherwise inconclusive",
+            pct(Some(l))
+        ),
+        ("probability", Some(l)) => format!(
+            "met when the projected chance is at least {}, not met when it is at most {}, otherwise inconclusive",
+            pct(Some(l)),
+            pct(Some(1.0 - l))
+        ),
+        _ => "the contract's decision rule applied to the projected metric".to_string(),
+    };
+    format!(
+        "Each tier cell gives the projected decision and, in brackets, the projected chance of meeting the tier: the share of bootstrap replicates of the projected metric at or above the threshold. The projected decision follows the contract's rule ({how}), so a high chance can still come with an inconclusive decision."
+    )
 }
 
 fn flow_section(c: &Check, figs: &mut Figures) -> Result<String, ReportError> {
@@ -873,27 +979,42 @@ fn drift_section(d: &Drift) -> String {
 
 fn midpoint_section(m: &MidpointReport) -> String {
     let or = |s: &str, none: &'static str| if s.is_empty() { none.to_string() } else { s.to_string() };
+    let projection = if m.projection_not_possible.is_some() {
+        "No interim test is available yet, so growth is not projected".to_string()
+    } else {
+        format!(
+            "Growth to the interim test is projected to the planned post-test date {}",
+            or(&m.projected_post_date, "(not given)")
+        )
+    };
     let mut body = p(&format!(
-        "Midpoint review as of {}: {} of the contracted service period ({} to {}) has elapsed. Growth to the interim test is projected to the planned post-test date {}; the dosage rule is prorated to {} sessions.",
+        "Midpoint review as of {}: {} of the contracted service period ({} to {}) has elapsed. {projection}; the dosage rule is prorated to {} sessions.",
         m.as_of,
         pct(Some(m.fraction_of_service_elapsed)),
         or(&m.service_start, "?"),
         or(&m.service_end, "?"),
-        or(&m.projected_post_date, "(not given)"),
         num(Some(f64::from(m.prorated_min_sessions)), 0)
     ));
-    if !m.assumptions.is_empty() {
+    if !m.assumptions.is_empty() && m.projection_not_possible.is_none() {
         body.push_str(&p(&format!("Assumptions: {}.", m.assumptions)));
     }
     body.push_str(&table(
         "Dosage delivered against contracted, to date",
-        &["provider", "rostered", "mean sessions attended", "contracted to date", "delivered share of contracted"],
+        &[
+            "provider",
+            "rostered",
+            "meeting the prorated dosage rule",
+            "mean sessions attended",
+            "contracted to date",
+            "delivered share of contracted",
+        ],
         m.dosage
             .iter()
             .map(|d| {
                 vec![
                     d.provider.as_str().into(),
                     count(Some(d.rostered)).into(),
+                    count(Some(d.meeting_dosage_rule)).into(),
                     num(Some(d.mean), 1).into(),
                     num(d.contracted_to_date, 1).into(),
                     pct(d.share).into(),
@@ -902,9 +1023,13 @@ fn midpoint_section(m: &MidpointReport) -> String {
             .collect(),
         vec![],
     ));
+    if let Some(why) = &m.projection_not_possible {
+        body.push_str(&p(&format!("Outcome projections are not yet possible: {why}.")));
+        return section("midpoint", "Midpoint review", &body);
+    }
     body.push_str(&table(
-        "Projected chance of meeting each tier",
-        &["provider", "tier", "threshold", "projected chance", "projected decision"],
+        "Projected decision and projected chance of meeting each tier",
+        &["provider", "tier", "threshold", "projected decision", "projected chance of meeting the tier"],
         m.projection
             .iter()
             .map(|r| {
@@ -912,8 +1037,8 @@ fn midpoint_section(m: &MidpointReport) -> String {
                     r.provider.as_str().into(),
                     r.tier.as_str().into(),
                     num(Some(r.threshold), 3).into(),
-                    r.projected_chance_of_meeting.map_or("suppressed".into(), |v| pct(Some(v))).into(),
                     r.projected_decision.as_str().into(),
+                    r.projected_chance_of_meeting.map_or("suppressed".into(), |v| pct(Some(v))).into(),
                 ]
             })
             .collect(),

@@ -3,6 +3,7 @@
 //! a contract"). Pure: the command writes them.
 
 use crate::contract::midpoint::Midpoint;
+use crate::contract::results::MidpointReport;
 use crate::contract::settle::{self, Rule, Settlement, Student};
 use crate::contract::terms::{Contract, InferenceMethod};
 use crate::data::table::{Column, Table};
@@ -14,6 +15,7 @@ pub fn dosage(m: &Midpoint, students: &[Student]) -> Table {
     t.push("provider", text(rows.iter().map(|r| Some(r.provider.clone()))));
     t.push("rostered", int(rows.iter().map(|r| r.rostered)));
     t.push("sessions_attended", int(rows.iter().map(|r| r.attended)));
+    t.push("meeting_prorated_dosage_rule", int(rows.iter().map(|r| r.meeting_dosage_rule)));
     t.push("mean_sessions_per_student", float(rows.iter().map(|r| Some(r.mean))));
     t.push("contracted_to_date_per_student", float(rows.iter().map(|r| r.contracted_to_date)));
     t.push("delivered_share_of_contracted", float(rows.iter().map(|r| r.share)));
@@ -32,10 +34,28 @@ fn int(v: impl IntoIterator<Item = u64>) -> Column {
     Column::Int(v.into_iter().map(|x| Some(x as i64)).collect())
 }
 
-/// `providers.csv`: one row per provider.
-pub fn providers(contract: &Contract, s: &Settlement) -> Table {
+/// `providers.csv`: one row per provider. At a midpoint review (`midpoint`), a first column
+/// `review` says the row is a projection and nothing is payable, and every outcome column
+/// (metric, interval, decisions, tier, payment) is named `projected_...`; when no interim
+/// test is available yet those columns are left empty. Without a review the table is the
+/// settlement's.
+pub fn providers(contract: &Contract, s: &Settlement, midpoint: Option<&MidpointReport>) -> Table {
     let p = &s.providers;
     let mut t = Table::new();
+    let projected = |name: &str| if midpoint.is_some() { format!("projected_{name}") } else { name.to_string() };
+    // outcome columns are left empty when outcomes cannot be projected yet
+    let blank = midpoint.is_some_and(|m| m.projection_not_possible.is_some());
+    if let Some(m) = midpoint {
+        let note = if blank {
+            format!(
+                "midpoint review as of {}: dosage only, outcome projection not yet possible; nothing is payable",
+                m.as_of
+            )
+        } else {
+            format!("midpoint review as of {}: projection, nothing is payable", m.as_of)
+        };
+        t.push("review", text(p.iter().map(|_| Some(note.clone()))));
+    }
     t.push("provider", text(p.iter().map(|r| Some(r.provider.clone()))));
     t.push("rostered", int(p.iter().map(|r| r.counts.rostered)));
     t.push("served", int(p.iter().map(|r| r.counts.served)));
@@ -49,11 +69,12 @@ pub fn providers(contract: &Contract, s: &Settlement) -> Table {
     fn shown(r: &settle::ProviderResult) -> Option<&settle::Estimate> {
         if r.suppressed { None } else { r.estimate.as_ref() }
     }
+    let outcome = |v: Option<f64>| v.filter(|_| !blank);
     t.push("met_outcome", Column::Int(p.iter().map(|r| r.counts.met.map(|v| v as i64)).collect()));
     t.push("regressed", Column::Int(p.iter().map(|r| r.counts.regressed.map(|v| v as i64)).collect()));
-    t.push("metric", float(p.iter().map(|r| shown(r).map(|e| e.point))));
-    t.push("ci_low", float(p.iter().map(|r| shown(r).and_then(|e| e.low))));
-    t.push("ci_high", float(p.iter().map(|r| shown(r).and_then(|e| e.high))));
+    t.push(&projected("metric"), float(p.iter().map(|r| outcome(shown(r).map(|e| e.point)))));
+    t.push(&projected("ci_low"), float(p.iter().map(|r| outcome(shown(r).and_then(|e| e.low)))));
+    t.push(&projected("ci_high"), float(p.iter().map(|r| outcome(shown(r).and_then(|e| e.high)))));
     t.push("level", float(p.iter().map(|_| Some(contract.decision.level))));
     // the bootstrap's interval method, or the cluster-robust method
     let interval = |e: &settle::Estimate| match e.inference {
@@ -64,7 +85,9 @@ pub fn providers(contract: &Contract, s: &Settlement) -> Table {
     t.push(
         "note",
         text(p.iter().map(|r| {
-            if r.suppressed {
+            if blank {
+                midpoint.and_then(|m| m.projection_not_possible.clone())
+            } else if r.suppressed {
                 Some(format!("metric suppressed: fewer than {} counted students", contract.reporting.min_cell))
             } else {
                 r.no_estimate.as_ref().map(ToString::to_string)
@@ -74,17 +97,23 @@ pub fn providers(contract: &Contract, s: &Settlement) -> Table {
     for (k, th) in contract.thresholds.iter().enumerate() {
         let name = if th.name.is_empty() { format!("tier {}", k + 1) } else { th.name.clone() };
         t.push(
-            &format!("decision {name} ({})", th.value),
-            text(p.iter().map(|r| Some(r.tiers[k].verdict.as_str().to_string()))),
+            &format!("{} {name} ({})", if midpoint.is_some() { "projected decision" } else { "decision" }, th.value),
+            text(p.iter().map(|r| Some(r.tiers[k].verdict.as_str().to_string()).filter(|_| !blank))),
         );
+        if midpoint.is_some() {
+            t.push(
+                &format!("projected chance of meeting {name} ({})", th.value),
+                float(p.iter().map(|r| outcome(r.tiers[k].p_at_least).filter(|_| !r.suppressed))),
+            );
+        }
     }
-    t.push("tier_reached", text(p.iter().map(|r| r.tier_reached.clone())));
-    t.push("base", float(p.iter().map(|r| Some(r.payment.base))));
-    t.push("outcome_payment", float(p.iter().map(|r| Some(r.payment.outcome))));
-    t.push("penalty", float(p.iter().map(|r| Some(r.payment.penalty))));
-    t.push("before_cap", float(p.iter().map(|r| Some(r.payment.before_cap))));
-    t.push("payable", float(p.iter().map(|r| Some(r.payment.payable))));
-    t.push("arithmetic", text(p.iter().map(|r| Some(r.payment.arithmetic.join("; ")))));
+    t.push(&projected("tier_reached"), text(p.iter().map(|r| r.tier_reached.clone().filter(|_| !blank))));
+    t.push(&projected("base"), float(p.iter().map(|r| outcome(Some(r.payment.base)))));
+    t.push(&projected("outcome_payment"), float(p.iter().map(|r| outcome(Some(r.payment.outcome)))));
+    t.push(&projected("penalty"), float(p.iter().map(|r| outcome(Some(r.payment.penalty)))));
+    t.push(&projected("before_cap"), float(p.iter().map(|r| outcome(Some(r.payment.before_cap)))));
+    t.push(&projected("payable"), float(p.iter().map(|r| outcome(Some(r.payment.payable)))));
+    t.push(&projected("arithmetic"), text(p.iter().map(|r| Some(r.payment.arithmetic.join("; ")).filter(|_| !blank))));
     t
 }
 

@@ -19,6 +19,7 @@ mod fuzz_inputs;
 mod fuzz_mutation;
 mod history_years;
 mod messy;
+mod midpoint;
 mod norms;
 mod parquet_input;
 mod population;

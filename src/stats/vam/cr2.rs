@@ -595,15 +595,7 @@ fn adjustment(gram: &[f64], l: &[f64], k: usize) -> Vec<f64> {
         })
         .collect();
     let lv = matmul(l, &v, k, k, k);
-    let mut m = vec![0.0; k * k];
-    for a in 0..k {
-        for b in 0..=a {
-            let s: f64 = (0..k).map(|c| lv[a * k + c] * phi[c] * lv[b * k + c]).sum();
-            m[a * k + b] = s;
-            m[b * k + a] = s;
-        }
-    }
-    m
+    recompose(&phi, &lv, k)
 }
 
 /// `A v` for the row-major `k × k` matrix `A`.

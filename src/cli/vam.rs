@@ -19,11 +19,8 @@ use crate::stats::vam::providers::{
     FixedProviders, FixedProvidersSpec, ProviderEffect, RandomGroups, Sample, StdErrors, Term, WildOptions,
     dose_curves, fixed_providers, random_groups,
 };
-use crate::stats::warning::{Warning, WarningCode};
+use crate::stats::warning::{FEW_CLUSTERS, Warning, WarningCode};
 use crate::stats::wild::Weights;
-
-/// Providers with fewer treated clusters get a `few_clusters` warning under CR1.
-const FEW_CLUSTERS: usize = 10;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModelArg {

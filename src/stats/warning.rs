@@ -113,6 +113,10 @@ impl WarningCode {
     ];
 }
 
+/// Fewer clusters than this make a bootstrap over clusters or CR1 too narrow: the threshold
+/// of the `few_clusters` warning in `obc vam` and `obc check` (docs/methods.md 3.8, 9.6).
+pub const FEW_CLUSTERS: usize = 10;
+
 /// One warning.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Warning {

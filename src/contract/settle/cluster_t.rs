@@ -22,7 +22,7 @@ use crate::stats::vam::fixed::{Factor, FixedSpec, LeastSquares};
 use crate::stats::warning::{Warning, WarningCode};
 
 /// Fewer clusters than this make the bootstrap's interval too narrow (docs/methods.md 9.6).
-pub const MIN_BOOTSTRAP_CLUSTERS: usize = 10;
+pub const MIN_BOOTSTRAP_CLUSTERS: usize = crate::stats::warning::FEW_CLUSTERS;
 
 /// Why a cluster-t interval cannot be computed.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]

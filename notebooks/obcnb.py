@@ -1,8 +1,10 @@
-"""Helpers shared by the obc notebooks: find the repository and the obc binary, run obc.
+"""Helpers shared by the obc notebooks: find the obc binary and the contract, choose the output
+folder, run obc.
 
-The notebooks import this module after putting the notebooks/ folder on sys.path, so they
-run the same way from Jupyter (working directory notebooks/) and from notebooks/run.py
-(working directory: the repository root).
+The notebooks are templates: their first code cell holds the parameters (CONTRACT, OUT, OBC_BIN),
+which an analyst sets to run them on a district of their own (or `notebooks/run.py --contract`
+sets them). They import this module from the folder they sit in, so copy it with them to use
+them outside the repository.
 """
 
 from __future__ import annotations
@@ -10,38 +12,58 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 
-def repo_root(start: Path | None = None) -> Path:
-    """The repository root: the first folder at or above `start` (default: the working
-    directory) that holds Cargo.toml and data-samples/."""
+def repo_root(start: Path | None = None) -> Path | None:
+    """The obc repository: the first folder at or above `start` (default: the working
+    directory) that holds Cargo.toml and data-samples/; None outside the repository."""
     here = (start or Path.cwd()).resolve()
     for d in [here, *here.parents]:
         if (d / "Cargo.toml").is_file() and (d / "data-samples").is_dir():
             return d
-    raise RuntimeError(f"cannot find the obc repository (Cargo.toml + data-samples/) at or above {here}")
+    return None
 
 
-def find_obc(root: Path | None = None) -> Path:
-    """The obc binary: $OBC_BIN; else the newest of debug/obc and release/obc under
-    $CARGO_TARGET_DIR (relative paths are taken from the repository root) or target/;
-    else `obc` on PATH."""
-    root = root or repo_root()
-    env = os.environ.get("OBC_BIN")
-    if env:
-        p = Path(env).expanduser()
+def contract_path(contract: str | Path | None, root: Path | None) -> tuple[Path, bool]:
+    """The contract to use and whether it is the sample district's.
+
+    `contract` is the notebook's CONTRACT parameter: a path (`~` expanded; relative paths from
+    the working directory), or None for the sample district, data-samples/contract.toml, which
+    needs the repository. The flag is True for the sample: the notebooks then also check the
+    numbers known for it (six providers, the simulated truth)."""
+    sample = root / "data-samples" / "contract.toml" if root is not None else None
+    if contract is None:
+        if sample is None:
+            raise FileNotFoundError(
+                "CONTRACT is not set and this is not the obc repository (no data-samples/): "
+                "set CONTRACT in the parameters cell to your contract.toml"
+            )
+        contract = sample
+    path = Path(contract).expanduser().resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"CONTRACT={contract}: no such file")
+    return path, sample is not None and path == sample.resolve()
+
+
+def find_obc(root: Path | None = None, binary: str | Path | None = None) -> Path:
+    """The obc binary: `binary` (the notebook's OBC_BIN parameter); else $OBC_BIN; else, inside
+    the repository, the newest of debug/obc and release/obc under $CARGO_TARGET_DIR (relative
+    paths are taken from the repository root) or target/; else `obc` on PATH (where
+    `cargo install --locked --path .` puts it)."""
+    chosen = binary or os.environ.get("OBC_BIN")
+    if chosen:
+        p = Path(chosen).expanduser()
         if not p.is_absolute():
-            p = root / p
+            p = (root or Path.cwd()) / p
         if not (p.is_file() and os.access(p, os.X_OK)):
-            raise FileNotFoundError(f"OBC_BIN={env} is not an executable file")
+            raise FileNotFoundError(f"OBC_BIN={chosen} is not an executable file")
         return p
     target = Path(os.environ.get("CARGO_TARGET_DIR") or "target").expanduser()
-    if not target.is_absolute():
+    if root is not None and not target.is_absolute():
         target = root / target
     found = [p for p in (target / "debug" / "obc", target / "release" / "obc") if p.is_file() and os.access(p, os.X_OK)]
-    if found:
+    if root is not None and found:
         return max(found, key=lambda p: p.stat().st_mtime)
     on_path = shutil.which("obc")
     if on_path:
@@ -52,9 +74,14 @@ def find_obc(root: Path | None = None) -> Path:
     )
 
 
-def out_dir(name: str) -> Path:
-    """A fresh folder for a notebook's outputs, outside the repository: under $OBC_NB_OUT if
-    set, else a new temporary folder."""
+def out_dir(name: str, out: str | Path | None = None) -> Path:
+    """The folder for a notebook's outputs, created if missing and kept afterwards: `out` (the
+    notebook's OUT parameter); else $OBC_NB_OUT/NAME (emptied first); else ~/obc-output/NAME.
+    obc replaces its own outputs in the folder as a set (each file atomically, manifest last)."""
+    if out is not None:
+        d = Path(out).expanduser().resolve()
+        d.mkdir(parents=True, exist_ok=True)
+        return d
     base = os.environ.get("OBC_NB_OUT")
     if base:
         d = Path(base) / name
@@ -62,7 +89,9 @@ def out_dir(name: str) -> Path:
             shutil.rmtree(d)
         d.mkdir(parents=True)
         return d
-    return Path(tempfile.mkdtemp(prefix=f"obc-{name}-"))
+    d = Path.home() / "obc-output" / name
+    d.mkdir(parents=True, exist_ok=True)
+    return d
 
 
 def run(obc: Path, *args: str | Path, cwd: Path | None = None, show: bool = True) -> subprocess.CompletedProcess:

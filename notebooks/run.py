@@ -5,12 +5,16 @@
     python notebooks/run.py 02_settle       # those whose name contains the argument
     python notebooks/run.py --check-clean   # only check that committed notebooks have no outputs
     python notebooks/run.py --save DIR      # also write the executed notebooks (with outputs) to DIR
+    python notebooks/run.py --contract C --out DIR   # run them on your own district's contract
 
-The notebooks run from the repository root with a python3 kernel (nbclient), each cell with a
-timeout (OBC_NB_TIMEOUT seconds, default 300), writing their outputs under $OBC_NB_OUT (default:
-a temporary folder removed at the end). They find obc through $OBC_BIN, then
-target/debug|release/obc (honouring CARGO_TARGET_DIR), then PATH. Executed copies are never
-written back: the committed notebooks stay without outputs, which this script checks first.
+Each notebook is a template: its cell tagged `parameters` sets CONTRACT, OUT and OBC_BIN, and this
+script adds a cell after it (tagged `injected-parameters`, as papermill does) that sets CONTRACT
+to data-samples/contract.toml (or --contract) and OUT to NAME/ under --out, $OBC_NB_OUT or a
+temporary folder removed at the end. The notebooks run in their own folder (as in Jupyter) with a python3
+kernel (nbclient), each cell with a timeout (OBC_NB_TIMEOUT seconds, default 300). They find obc
+through $OBC_BIN, then target/debug|release/obc (honouring CARGO_TARGET_DIR), then PATH. Executed
+copies are never written back: the committed notebooks stay without outputs and keep their
+parameters cell, which this script checks first.
 """
 
 from __future__ import annotations
@@ -48,16 +52,29 @@ def check_clean(paths: list[Path]) -> list[str]:
                 continue
             if cell.get("execution_count") is not None or cell.get("outputs"):
                 problems.append(f"{p.name}: cell {i} has outputs or an execution count (clear them before committing)")
+        tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+        if len(tagged) != 1 or tagged[0].cell_type != "code":
+            problems.append(f"{p.name}: needs exactly one code cell tagged `parameters` (it has {len(tagged)})")
     return problems
 
 
-def run(path: Path, timeout: int, save: Path | None) -> float:
+def inject(nb, params: dict[str, str]) -> None:
+    """Adds, after the cell tagged `parameters`, a cell that sets the given parameters."""
+    at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", []))
+    lines = ["# Injected by notebooks/run.py"] + [f"{k} = {v!r}" for k, v in params.items()]
+    cell = nbformat.v4.new_code_cell("\n".join(lines), metadata={"tags": ["injected-parameters"]})
+    cell.id = "injected-parameters"
+    nb.cells.insert(at + 1, cell)
+
+
+def run(path: Path, timeout: int, save: Path | None, params: dict[str, str]) -> float:
     nb = nbformat.read(path, as_version=4)
+    inject(nb, params)
     client = NotebookClient(
         nb,
         timeout=timeout,
         kernel_name="python3",
-        resources={"metadata": {"path": str(ROOT)}},  # the kernel's working directory
+        resources={"metadata": {"path": str(HERE)}},  # the kernel starts in the notebooks folder, as Jupyter does
         allow_errors=False,
     )
     t = time.perf_counter()
@@ -80,17 +97,25 @@ def main(argv: list[str]) -> int:
         print("NOT CLEAN:", m, file=sys.stderr)
     if "--check-clean" in argv:
         return 1 if problems else 0
-    save = None
-    if "--save" in argv:
-        i = argv.index("--save")
-        if i + 1 >= len(argv):
-            print("--save needs a folder", file=sys.stderr)
-            return 2
-        save = Path(argv[i + 1]).resolve()
-        if save.is_relative_to(HERE):
-            print("--save: write executed notebooks outside notebooks/", file=sys.stderr)
-            return 2
-        argv = argv[:i] + argv[i + 2 :]
+    options = {}
+    for flag in ["--save", "--contract", "--out"]:
+        if flag in argv:
+            i = argv.index(flag)
+            if i + 1 >= len(argv):
+                print(f"{flag} needs a path", file=sys.stderr)
+                return 2
+            options[flag] = Path(argv[i + 1]).expanduser().resolve()
+            argv = argv[:i] + argv[i + 2 :]
+    save = options.get("--save")
+    if save is not None and save.is_relative_to(HERE):
+        print("--save: write executed notebooks outside notebooks/", file=sys.stderr)
+        return 2
+    contract = options.get("--contract", ROOT / "data-samples" / "contract.toml")
+    if not contract.is_file():
+        print(f"--contract {contract}: no such file", file=sys.stderr)
+        return 2
+    if "--out" in options:
+        os.environ["OBC_NB_OUT"] = str(options["--out"])
     wanted = [a for a in argv if not a.startswith("-")]
     if wanted:
         paths = [p for p in paths if any(w in p.name for w in wanted)]
@@ -103,8 +128,10 @@ def main(argv: list[str]) -> int:
         scratch = tempfile.TemporaryDirectory(prefix="obc-notebooks-")
         os.environ["OBC_NB_OUT"] = scratch.name
     for p in paths:
+        name = p.stem.split("_", 1)[-1]  # 01_set_target_from_history -> set_target_from_history
+        params = {"CONTRACT": str(contract), "OUT": str(Path(os.environ["OBC_NB_OUT"]) / name)}
         try:
-            secs = run(p, timeout, save)
+            secs = run(p, timeout, save, params)
             print(f"ok    {p.name}  {secs:.1f} s", flush=True)
         except CellExecutionError as e:
             failed = True

@@ -81,11 +81,26 @@ fn notebooks_are_committed_with_outputs_cleared() {
         }
         seen += 1;
         let nb: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let mut parameters = Vec::new();
         for cell in nb["cells"].as_array().unwrap() {
             if cell["cell_type"] == "code" {
                 assert!(cell["execution_count"].is_null(), "{}: an execution count is committed", path.display());
                 assert_eq!(cell["outputs"], serde_json::json!([]), "{}: outputs are committed", path.display());
+                let tags = cell["metadata"]["tags"].as_array().cloned().unwrap_or_default();
+                if tags.iter().any(|t| t == "parameters") {
+                    parameters.push(cell["source"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect::<String>());
+                }
             }
+        }
+        // a template: one parameters cell, whose defaults run the sample district
+        assert_eq!(parameters.len(), 1, "{}: one code cell tagged `parameters`", path.display());
+        for name in ["CONTRACT", "OUT", "OBC_BIN"] {
+            let line = format!("\n{name} = None");
+            assert!(
+                format!("\n{}", parameters[0]).contains(&line),
+                "{}: the parameters cell sets {name} = None",
+                path.display()
+            );
         }
     }
     assert_eq!(seen, 3, "the three workflow notebooks");

@@ -13,6 +13,9 @@ use crate::data::table::{Column, Format, Table};
 use crate::manifest::{Manifest, OutputFile};
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  obc baseline contract.toml --out targets   # before signing: OC curves, recommended threshold, minimum n
+  obc report targets/recommendation.json   # re-render the report after editing nothing but the figures' code")]
 pub struct Args {
     /// The contract file (TOML); its [baseline] section sets the grid.
     pub contract: PathBuf,

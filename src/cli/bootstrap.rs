@@ -60,10 +60,16 @@ pub enum MethodArg {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  obc bootstrap --data settlement/audit.csv --statistic share --column met_outcome --by provider_id \\
+      --cluster tutor_id --reps 2000 --seed 7 --method percentile --level 0.9 --out tutor_intervals.csv
+  obc bootstrap --data scores.csv --statistic mean_cgi --column cgi --by school_id --out cgi_intervals.csv")]
 pub struct Args {
     /// Data file (CSV, TSV or Parquet), one row per student.
     #[arg(long)]
     pub data: PathBuf,
+    /// The statistic per group: mean, share (of true/1/yes values), median, or mean_cgi (a
+    /// mean of conditional growth indices).
     #[arg(long, value_enum)]
     pub statistic: StatisticArg,
     /// The column the statistic is computed on.
@@ -75,10 +81,13 @@ pub struct Args {
     /// Cluster column: resample whole clusters (e.g. tutor_id) within each group.
     #[arg(long)]
     pub cluster: Option<String>,
+    /// Bootstrap replicates per group (at least 1,000 for BCa at 95%).
     #[arg(long, default_value_t = 2000)]
     pub reps: usize,
+    /// Seed of the random draws: the same seed gives the same intervals, on any number of threads.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Confidence level of the intervals, between 0 and 1 (e.g. 0.9 for a 90% interval).
     #[arg(long, default_value_t = 0.95)]
     pub level: f64,
     /// Interval method; default BCa for mean and share, percentile for the median (the
@@ -94,6 +103,8 @@ pub struct Args {
     /// Groups with fewer students get no interval (suppressed).
     #[arg(long, default_value_t = 10)]
     pub min_cell: usize,
+    /// Output CSV of intervals, one row per group (STEM.exceptions.csv and STEM.manifest.json
+    /// are written beside it).
     #[arg(long)]
     pub out: PathBuf,
 }

@@ -20,6 +20,10 @@ use crate::report::tables;
 use chrono::NaiveDate;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  obc check contract.toml --out settlement   # settle at year end
+  obc check contract.toml --as-of 2026-02-15 --out midpoint   # a midpoint review: projections, nothing is payable
+  obc verify settlement   # later: is the folder still what obc wrote?")]
 pub struct Args {
     /// The contract file (TOML).
     pub contract: PathBuf,

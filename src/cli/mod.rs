@@ -219,3 +219,83 @@ pub fn print_accounting(rows: &[Accounting]) {
          subjects; invalid: rows with bad data. Each is listed in the exceptions file with its reason.)"
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every command and subcommand, with its path (`obc norms fit`).
+    fn commands() -> Vec<(String, clap::Command)> {
+        fn walk(prefix: &str, cmd: &clap::Command, out: &mut Vec<(String, clap::Command)>) {
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                let path = format!("{prefix} {}", sub.get_name());
+                out.push((path.clone(), sub.clone()));
+                walk(&path, sub, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk("obc", &super::Cli::command(), &mut out);
+        out
+    }
+
+    /// README "Help and vocabulary": every option of every command says what it is for.
+    #[test]
+    fn every_option_has_a_description() {
+        let mut missing = Vec::new();
+        for (path, cmd) in commands() {
+            for arg in cmd.get_arguments().filter(|a| !matches!(a.get_id().as_str(), "help" | "version")) {
+                let described =
+                    arg.get_help().or(arg.get_long_help()).is_some_and(|h| h.to_string().trim().len() >= 10);
+                if !described {
+                    missing.push(format!("{path}: {}", arg.get_id()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "options without a description:\n{}", missing.join("\n"));
+    }
+
+    /// Every command that runs something (not a group such as `obc norms`) shows an example
+    /// command line in its --help, and the example names the command itself.
+    #[test]
+    fn every_command_has_an_example() {
+        let mut missing = Vec::new();
+        for (path, cmd) in commands() {
+            if cmd.has_subcommands() {
+                continue;
+            }
+            let after = cmd.get_after_help().or(cmd.get_after_long_help()).map(|h| h.to_string()).unwrap_or_default();
+            if !(after.contains("Example") && after.contains(&format!("{path} "))) {
+                missing.push(path);
+            }
+        }
+        assert!(missing.is_empty(), "commands without an example in --help:\n{}", missing.join("\n"));
+    }
+
+    /// The example command lines of every --help: joined at a trailing `\`, comments after
+    /// `#` dropped, words split on spaces (no example quotes anything).
+    fn examples() -> Vec<Vec<String>> {
+        let mut out = Vec::new();
+        for (_, cmd) in commands() {
+            let after = cmd.get_after_help().map(|h| h.to_string()).unwrap_or_default();
+            let joined = after.replace("\\\n", " ");
+            for line in joined.lines().map(str::trim).filter(|l| l.starts_with("obc ")) {
+                let line = line.split(" # ").next().unwrap();
+                out.push(line.split_whitespace().map(String::from).collect());
+            }
+        }
+        out
+    }
+
+    /// Every example in --help parses as a command line of this obc: no example names an
+    /// option that does not exist or misses a required one.
+    #[test]
+    fn every_example_parses() {
+        let examples = examples();
+        assert!(examples.len() >= 15, "{} examples", examples.len());
+        for words in examples {
+            if let Err(e) = <super::Cli as clap::Parser>::try_parse_from(&words) {
+                panic!("example `{}` does not parse:\n{e}", words.join(" "));
+            }
+        }
+    }
+}

@@ -125,6 +125,10 @@ pub struct FitArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  obc norms import --table norms_table.csv --subject subject --grade grade --prior pre --current post --weeks weeks --out norms.json
+  obc norms import --table nwea_conditional_growth.csv --nwea-window 42 --nwea-weeks 32 --subject Subject --grade Grade \\
+      --prior fall_rit --current spring_rit --weeks-value 32 --out norms.json")]
 pub struct ImportArgs {
     /// Norms table: columns subject, grade, start_score (or start_min, start_max), weeks,
     /// mean_growth, sd; or NWEA's wide layout with --nwea-window.
@@ -155,6 +159,7 @@ pub struct ImportArgs {
     /// Instructional weeks for every student (when the data has no weeks column).
     #[arg(long)]
     pub weeks_value: Option<f64>,
+    /// Output norms file (JSON), for `obc norms score` or a contract's `[norms] file`.
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -178,6 +183,7 @@ pub struct ScoreArgs {
     /// the probability of having met the target).
     #[arg(long, requires = "sem_current")]
     pub sem_prior: Option<String>,
+    /// Standard error of measurement of the current score (with --sem-prior).
     #[arg(long, requires = "sem_prior")]
     pub sem_current: Option<String>,
     /// This file's prior score column(s), when not named as in the norms (e.g. norms fitted on

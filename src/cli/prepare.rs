@@ -7,6 +7,9 @@ use crate::data::table::Format;
 use crate::manifest::{Manifest, OutputFile};
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  obc prepare contract.toml --out prepared
+  obc prepare contract.toml --out prepared --format parquet")]
 pub struct Args {
     /// The contract file (TOML).
     pub contract: PathBuf,

@@ -13,6 +13,9 @@ use crate::manifest::{Manifest, OutputFile};
 use crate::report::{self, Rendered};
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  obc report settlement/results.json   # re-render report.html and figures/ in place
+  obc report targets/recommendation.json --out targets-report")]
 pub struct Args {
     /// results.json of `obc check` or recommendation.json of `obc baseline`.
     pub results: PathBuf,

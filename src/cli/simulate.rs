@@ -16,6 +16,10 @@ pub enum SelectionArg {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  obc simulate --students 5000 --providers 6 --seed 20251 --out sim   # a district like data-samples/
+  obc simulate --students 20000 --providers 12 --messy --seed 7 --out messy   # with the faults of real exports
+  obc check sim/contract.toml --out sim-settlement   # then settle it; sim/truth.json has the true effects")]
 pub struct Args {
     /// Number of tutoring-year students (the history cohort is about as large).
     #[arg(long, default_value_t = 5000)]

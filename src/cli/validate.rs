@@ -6,6 +6,8 @@ use crate::data::{self, Stage};
 use crate::manifest::{Manifest, OutputFile};
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  obc validate contract.toml --out checks   # exceptions.csv lists every row not used, with the reason")]
 pub struct Args {
     /// The contract file (TOML) naming the input files and their columns.
     pub contract: PathBuf,

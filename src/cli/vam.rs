@@ -48,6 +48,14 @@ pub enum WeightsArg {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  obc prepare contract.toml --out prepared
+  obc vam --data prepared/analytic.csv --only analysed --outcome post_score --pre pre_score --group provider_id \\
+      --fixed-effect school_id --fixed-effect grade --out vam
+  obc vam --data prepared/analytic.csv --only analysed --outcome post_score --pre pre_score --group provider_id \\
+      --cluster tutor_id --vcov cr2 --wild-bootstrap 9999 --seed 1 --out vam-clustered
+  obc vam --data prepared/analytic.csv --only analysed --outcome post_score --pre pre_score --group provider_id \\
+      --covariate grade --model random --out vam-random")]
 pub struct Args {
     /// Student-level data file (CSV, TSV or Parquet), e.g. the analytic file of `obc prepare`.
     #[arg(long)]
@@ -87,6 +95,8 @@ pub struct Args {
     /// Weights of the wild cluster bootstrap.
     #[arg(long, value_enum, requires = "wild_bootstrap")]
     pub weights: Option<WeightsArg>,
+    /// `fixed`: provider effects against the comparison group with robust standard errors;
+    /// `random`: random intercepts per group (REML) with shrunken (empirical Bayes) estimates.
     #[arg(long, value_enum, default_value_t = ModelArg::Fixed)]
     pub model: ModelArg,
     /// Reliability of the pretest: errors-in-variables correction (fixed model).
@@ -122,6 +132,8 @@ pub struct Args {
     /// Groups with fewer students are reported without estimates (suppressed).
     #[arg(long, default_value_t = 10)]
     pub min_cell: usize,
+    /// Output folder: effects.csv, model.json, exceptions.csv, manifest.json (and
+    /// dose_response.csv with --dose).
     #[arg(long)]
     pub out: PathBuf,
 }

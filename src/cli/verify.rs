@@ -9,6 +9,8 @@ use crate::data::output;
 use crate::error::{ErrorKind, OutputError};
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  obc verify settlement   # exit 0: every file the manifest lists is there, unchanged")]
 pub struct Args {
     /// The output folder of a run (`--out` of check, baseline, validate, ...).
     pub dir: PathBuf,

@@ -88,7 +88,9 @@ fn notebooks_are_committed_with_outputs_cleared() {
                 assert_eq!(cell["outputs"], serde_json::json!([]), "{}: outputs are committed", path.display());
                 let tags = cell["metadata"]["tags"].as_array().cloned().unwrap_or_default();
                 if tags.iter().any(|t| t == "parameters") {
-                    parameters.push(cell["source"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect::<String>());
+                    parameters.push(
+                        cell["source"].as_array().unwrap().iter().map(|l| l.as_str().unwrap()).collect::<String>(),
+                    );
                 }
             }
         }

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::contract::template::{InitFile, InitSpec, contract_template};
-use crate::data::guess::{FileGuess, guess_file, relative_to};
+use crate::data::guess::{DateForm, FileGuess, guess_file, relative_to};
 use crate::data::schema::Role;
 use crate::manifest::{Manifest, OutputFile};
 
@@ -56,10 +56,13 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
     .collect();
     let inputs: Vec<PathBuf> = given.iter().map(|(_, p)| p.to_path_buf()).collect();
     let manifest_name = format!("{}.manifest.json", CONTRACT.trim_end_matches(".toml"));
+    let read: Vec<FileGuess> = given
+        .iter()
+        .map(|(role, path)| guess_file(path, &path.display().to_string(), *role))
+        .collect::<Result<_, _>>()?;
     let out = crate::data::output::OutputDir::start(&a.dir, &inputs, &manifest_name, &[CONTRACT])?;
     let mut guesses: Vec<(Role, String, FileGuess)> = Vec::new();
-    for (role, path) in &given {
-        let guess = guess_file(path, &path.display().to_string(), *role)?;
+    for ((role, path), guess) in given.iter().zip(read) {
         guesses.push((*role, relative_to(&a.dir, path)?, guess));
     }
     let spec = InitSpec {
@@ -106,7 +109,7 @@ fn print_guess(role: Role, path: &str, g: &FileGuess) {
         eprintln!("  the file's headers: {}", g.headers.join(", "));
     }
     for (field, form) in &g.dates {
-        if !matches!(form, crate::data::guess::DateForm::Iso) {
+        if !matches!(form, DateForm::Iso | DateForm::Empty) {
             eprintln!("  {field}: dates look {}", form.describe());
         }
     }

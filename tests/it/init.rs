@@ -279,3 +279,13 @@ fn unknown_column_keys_and_tables_are_named() {
     let e = Contract::from_toml(&format!("{MINIMAL}[columns]\nroster = \"R\"\n"), "c.toml").unwrap_err().to_string();
     assert!(e.contains("columns.roster") && e.contains("must be a table"), "{e}");
 }
+
+#[test]
+fn init_with_a_missing_file_fails_before_creating_the_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("new");
+    let o = obc(&["init", s(&out), "--roster", s(&dir.path().join("nope.csv"))]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("nope.csv"), "{}", stderr(&o));
+    assert!(!out.exists());
+}

@@ -4,6 +4,7 @@
 pub mod baseline;
 pub mod bootstrap;
 pub mod check;
+pub mod init;
 pub mod norms;
 pub mod prepare;
 pub mod report;
@@ -40,6 +41,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start a contract: a commented contract.toml with the column mapping guessed from your files.
+    Init(init::Args),
     /// Check the roster, sessions and assessments named by a contract; write exceptions.csv.
     Validate(validate::Args),
     /// Build the analytic file (one row per student x subject) and the flow table.
@@ -72,6 +75,7 @@ pub struct UsageError(pub String);
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Init(a) => init::run(&a),
         Command::Validate(a) => validate::run(&a),
         Command::Prepare(a) => prepare::run(&a),
         Command::Simulate(a) => simulate::run(&a),

@@ -22,4 +22,5 @@ pub mod run;
 pub mod settle;
 pub mod students;
 pub mod suppress;
+pub mod template;
 pub mod terms;

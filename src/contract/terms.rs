@@ -15,7 +15,9 @@
 //! assessments = "assessments.csv"
 //! history = "history.csv"          # optional (target setting)
 //!
-//! [columns.assessments]            # optional: field = "district header"
+//! [columns]                        # optional: field = "district header", in every file
+//! student_id = "StudentID"
+//! [columns.assessments]            # optional: per-file overrides
 //! scale_score = "RIT"
 //!
 //! [tests]

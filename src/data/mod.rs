@@ -8,6 +8,7 @@
 
 pub mod columns;
 pub mod date;
+pub mod guess;
 pub mod history;
 pub mod join;
 pub mod ledger;

@@ -1,5 +1,5 @@
 //! The input schema: which fields each file has, which are required, and how a district's
-//! headers map onto them (`[columns.roster]`, `[columns.sessions]`, ... in the config).
+//! headers map onto them (`[columns]`, with `[columns.roster]`, `[columns.sessions]`, ... per file).
 
 use std::collections::BTreeMap;
 
@@ -182,8 +182,13 @@ impl ScoreRanges {
 
 /// Header of each field in each file, where the district's header differs from the field
 /// name. Unmapped fields are looked up by their own name (case-insensitive).
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
+///
+/// In the contract, a top-level key of `[columns]` (`student_id = "StudentID"`) maps that
+/// field in every file that has it (and a key that is an extra reporting group in the roster,
+/// history and planned files); `[columns.roster]` and the other per-file tables override it
+/// for one file. Parsing resolves the shared keys into the per-file maps, which are what
+/// loading uses and what the results echo; `shared` keeps them for [`Columns::check`].
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct Columns {
     pub roster: BTreeMap<String, String>,
     pub sessions: BTreeMap<String, String>,
@@ -191,6 +196,19 @@ pub struct Columns {
     pub history: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub planned: BTreeMap<String, String>,
+    /// The top-level keys of `[columns]` as written (already applied to the per-file maps).
+    #[serde(skip)]
+    pub shared: BTreeMap<String, String>,
+}
+
+/// The files a `[columns]` table may name, in the order of the documentation.
+pub const COLUMN_ROLES: [Role; 5] = [Role::Roster, Role::Sessions, Role::Assessments, Role::History, Role::Planned];
+
+/// Whether `role`'s file has the field `key`, or may carry it as an extra reporting group.
+fn role_takes(role: Role, key: &str, extra_groups: Option<&[String]>) -> bool {
+    let group_file = matches!(role, Role::Roster | Role::History | Role::Planned);
+    role.fields().iter().any(|f| f.name == key)
+        || (group_file && extra_groups.is_none_or(|g| g.iter().any(|g| g == key)))
 }
 
 impl Columns {
@@ -208,13 +226,59 @@ impl Columns {
         }
     }
 
-    /// Every mapped key must be a field of its file (or a declared extra group column).
+    fn for_role_mut(&mut self, role: Role) -> Option<&mut BTreeMap<String, String>> {
+        match role {
+            Role::Roster => Some(&mut self.roster),
+            Role::Sessions => Some(&mut self.sessions),
+            Role::Assessments => Some(&mut self.assessments),
+            Role::History => Some(&mut self.history),
+            Role::Planned => Some(&mut self.planned),
+            Role::Data => None,
+        }
+    }
+
+    /// Applies the shared keys to every file that has the field (a key that is a field of
+    /// no file goes to the files that carry reporting groups, as an extra group column),
+    /// where that file's own table does not map it.
+    pub fn apply_shared(&mut self) {
+        let shared = self.shared.clone();
+        let of_some_file = |k: &str| COLUMN_ROLES.iter().any(|r| r.fields().iter().any(|f| f.name == k));
+        for (key, header) in &shared {
+            let extra = if of_some_file(key) { Some(&[][..]) } else { None };
+            for role in COLUMN_ROLES {
+                if role_takes(role, key, extra)
+                    && let Some(map) = self.for_role_mut(role)
+                {
+                    map.entry(key.clone()).or_insert_with(|| header.clone());
+                }
+            }
+        }
+    }
+
+    /// Every mapped key must be a field of its file (or a declared extra group column); a
+    /// shared key must be a field of some file (or a declared extra group column).
     pub fn check(&self, extra_groups: &[String]) -> Result<(), ConfigError> {
-        for role in [Role::Roster, Role::Sessions, Role::Assessments, Role::History, Role::Planned] {
+        for key in self.shared.keys() {
+            if !COLUMN_ROLES.iter().any(|&r| role_takes(r, key, Some(extra_groups))) {
+                let mut names: Vec<&str> = Vec::new();
+                for f in COLUMN_ROLES.iter().flat_map(|r| r.fields()) {
+                    if !names.contains(&f.name) {
+                        names.push(f.name);
+                    }
+                }
+                return Err(ConfigError::Invalid {
+                    key: format!("columns.{key}"),
+                    message: format!(
+                        "`{key}` is not a field of any file (nor a reporting group of `[reporting] groups`); fields \
+                         are {names:?}; per-file tables are {:?}",
+                        COLUMN_ROLES.map(Role::name)
+                    ),
+                });
+            }
+        }
+        for role in COLUMN_ROLES {
             for key in self.for_role(role).keys() {
-                let known = role.fields().iter().any(|f| f.name == key)
-                    || (matches!(role, Role::Roster | Role::History | Role::Planned) && extra_groups.contains(key));
-                if !known {
+                if !role_takes(role, key, Some(extra_groups)) {
                     let names: Vec<&str> = role.fields().iter().map(|f| f.name).collect();
                     return Err(ConfigError::Invalid {
                         key: format!("columns.{}.{key}", role.name()),
@@ -224,6 +288,67 @@ impl Columns {
             }
         }
         Ok(())
+    }
+}
+
+/// One entry of `[columns]`: a shared header or a per-file table.
+enum ColumnsEntry {
+    Header(String),
+    Table(BTreeMap<String, String>),
+}
+
+impl<'de> Deserialize<'de> for ColumnsEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ColumnsEntry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a header name (text) or a per-file table")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ColumnsEntry, E> {
+                Ok(ColumnsEntry::Header(v.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<ColumnsEntry, A::Error> {
+                BTreeMap::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(ColumnsEntry::Table)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+impl<'de> Deserialize<'de> for Columns {
+    /// `[columns]`: per-file tables (`roster`, `sessions`, `assessments`, `history`,
+    /// `planned`) and shared keys (`field = "header"`), resolved by [`Columns::apply_shared`].
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let entries = BTreeMap::<String, ColumnsEntry>::deserialize(d)?;
+        let mut c = Columns::default();
+        for (key, entry) in entries {
+            let role = COLUMN_ROLES.into_iter().find(|r| r.name() == key);
+            match (role, entry) {
+                (Some(role), ColumnsEntry::Table(t)) => {
+                    *c.for_role_mut(role).expect("a file role") = t;
+                }
+                (Some(role), ColumnsEntry::Header(_)) => {
+                    return Err(D::Error::custom(format!(
+                        "`columns.{key}` must be a table of the {} file's headers ([columns.{key}] field = \"header\")",
+                        role.name()
+                    )));
+                }
+                (None, ColumnsEntry::Header(h)) => {
+                    c.shared.insert(key, h);
+                }
+                (None, ColumnsEntry::Table(_)) => {
+                    return Err(D::Error::custom(format!(
+                        "unknown table `[columns.{key}]`; the per-file tables are {:?}, and a key of [columns] \
+                         itself maps a field in every file (field = \"header\")",
+                        COLUMN_ROLES.map(Role::name)
+                    )));
+                }
+            }
+        }
+        c.apply_shared();
+        Ok(c)
     }
 }
 

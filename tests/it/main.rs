@@ -18,6 +18,7 @@ mod few_clusters;
 mod fuzz_inputs;
 mod fuzz_mutation;
 mod history_years;
+mod init;
 mod messy;
 mod midpoint;
 mod norms;

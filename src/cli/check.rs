@@ -150,9 +150,6 @@ fn write_outputs(
     out.write("results.json", json.as_bytes())?;
     phase("results written");
 
-    for w in &warnings {
-        eprintln!("warning: {w}");
-    }
     let results_path = args.out.join("results.json");
     let lines = match &results.midpoint {
         None => settlement_lines(s, &results_path),
@@ -162,6 +159,10 @@ fn write_outputs(
         eprintln!("{line}");
     }
     super::print_accounting(&inputs);
+    // Warnings last, grouped by code, each group with what it means for the payments.
+    for line in warning_lines(&warnings) {
+        eprintln!("{line}");
+    }
     // The public report, rendered from exactly the JSON written above, so that
     // `obc report results.json` reproduces it byte for byte.
     let written: CheckResults = serde_json::from_str(&json)?;
@@ -169,6 +170,26 @@ fn write_outputs(
     // The standalone manifest, last: every output with its SHA-256 (`obc verify`).
     super::write_manifest(out, &m)?;
     Ok(())
+}
+
+/// The warnings as the console prints them, after the results: one group per code with its
+/// consequence (README "Warnings").
+pub(crate) fn warning_lines(warnings: &[crate::stats::warning::Warning]) -> Vec<String> {
+    let groups = crate::stats::warning::group(warnings);
+    let mut out = Vec::new();
+    if !groups.is_empty() {
+        let affecting = groups.iter().filter(|g| g.consequence.affects_payment).count();
+        out.push(format!(
+            "{} warning(s) in {} group(s); {} group(s) may affect a payment:",
+            warnings.len(),
+            groups.len(),
+            affecting
+        ));
+    }
+    for g in &groups {
+        out.extend(g.lines());
+    }
+    out
 }
 
 /// A provider's metric with its interval, as the console prints it.
@@ -193,13 +214,14 @@ fn settlement_lines(s: &Settlement, results: &Path) -> Vec<String> {
         .map(|p| {
             let tiers: Vec<String> = p.tiers.iter().map(|t| format!("{} {}", t.name, t.verdict.as_str())).collect();
             format!(
-                "{}: {} counted of {} rostered; metric {}; {}; payable {:.2}",
+                "{}: {} counted of {} rostered; metric {}; {}; payable {:.2}{}",
                 p.provider,
                 p.counts.counted,
                 p.counts.rostered,
                 console_metric(p),
                 tiers.join(", "),
-                p.payment.payable
+                p.payment.payable,
+                p.payment.cap_note().map_or_else(String::new, |n| format!(" ({n})"))
             )
         })
         .collect();
@@ -250,13 +272,14 @@ fn midpoint_lines(s: &Settlement, m: &MidpointReport, results: &Path) -> Vec<Str
             })
             .collect();
         lines.push(format!(
-            "{}: {} counted so far of {} rostered{dosage}; projected metric {}; projected decision {}; projected payment {:.2}, not payable",
+            "{}: {} counted so far of {} rostered{dosage}; projected metric {}; projected decision {}; projected payment {:.2}{}, not payable",
             p.provider,
             p.counts.counted,
             p.counts.rostered,
             console_metric(p),
             tiers.join(", "),
-            p.payment.payable
+            p.payment.payable,
+            p.payment.cap_note().map_or_else(String::new, |n| format!(" ({n})"))
         ));
     }
     lines.push(match &m.projection_not_possible {

@@ -357,6 +357,18 @@ pub struct AttritionRow {
     pub differential: f64,
     pub boundary: String,
     pub rating: String,
+    /// The provider's own attrition: rostered students not counted / rostered (`None` in
+    /// files written before it was reported).
+    #[serde(default)]
+    pub tutored: Option<f64>,
+    /// The comparison group's attrition: comparison students without both tests / comparison
+    /// students in the roster.
+    #[serde(default)]
+    pub comparison: Option<f64>,
+    #[serde(default)]
+    pub comparison_rostered: Option<u64>,
+    #[serde(default)]
+    pub comparison_counted: Option<u64>,
 }
 
 /// Share of a provider's rostered students excluded by each rule.
@@ -399,6 +411,13 @@ pub struct PaymentResult {
     #[serde(deserialize_with = "nan_if_null")]
     pub payable: f64,
     pub arithmetic: Vec<String>,
+}
+
+impl PaymentResult {
+    /// The amount the cap cut (`before_cap - cap`) when the cap binds.
+    pub fn cap_cut(&self) -> Option<f64> {
+        self.cap.filter(|&c| self.before_cap > c).map(|c| self.before_cap - c)
+    }
 }
 
 /// Counts of one provider as reported: `met` and `regressed` are withheld (`None`) from

@@ -169,7 +169,10 @@ th, td { border: 1px solid #888; padding: 0.2em 0.45em; text-align: left; vertic
 thead th { background: #e6e6e6; }
 tfoot th, tfoot td { font-weight: bold; border-top: 2px solid #111; }
 caption { text-align: left; font-style: italic; padding-bottom: 0.3em; }
-.table { overflow-x: auto; }
+.table { overflow-x: auto; max-width: 100%; }
+td code { word-break: break-all; }
+dt { margin-top: 0.4em; }
+dd { margin-left: 1.5em; }
 figure { margin: 1em 0; break-inside: avoid; page-break-inside: avoid; }
 figure svg { max-width: 100%; height: auto; display: block; }
 figcaption { font-size: 0.85em; margin-top: 0.3em; }

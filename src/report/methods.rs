@@ -457,7 +457,7 @@ pub fn appendix(spec: &Value) -> String {
     }
     s.push_str("<h3>Statistical notes</h3>\n");
     s.push_str(&p(
-        "Baseline equivalence (WWC Procedures and Standards Handbook v5.0): the difference in pre-test means between a provider's counted students and the comparison group, as Hedges' g (pooled SD with the small-sample correction); |g| ≤ 0.05 SD satisfies equivalence, 0.05 < |g| ≤ 0.25 SD requires statistical adjustment, and |g| > 0.25 SD does not satisfy it. Attrition: overall attrition is the share of rostered students not counted; differential attrition is the difference from the comparison group's; both are rated against the WWC boundary named above.",
+        "Baseline equivalence (WWC Procedures and Standards Handbook v5.0): the difference in pre-test means between a provider's counted students and the comparison group, as Hedges' g (pooled SD with the small-sample correction); |g| ≤ 0.05 SD satisfies equivalence, 0.05 < |g| ≤ 0.25 SD requires statistical adjustment, and |g| > 0.25 SD does not satisfy it. Attrition: a provider's own attrition is the share of its rostered students not counted; the comparison group's is the same for untutored students; the WWC overall attrition pools the provider's students with the comparison group; differential attrition is the difference between the provider's and the comparison group's rates; overall and differential are rated together against the WWC boundary named above.",
     ));
     s.push_str(&p(
         "Effect sizes in SD units are compared with published tutoring effects (Nickow, Oreopoulos & Quan 2020; Kraft 2020 for interpreting effect sizes in education).",

@@ -13,12 +13,14 @@
 //! assert!(obc::report::render(&json).is_err()); // neither check results nor a baseline
 //! ```
 
+pub mod glossary;
 pub mod html;
 pub mod methods;
 pub mod plots;
 mod population;
 pub mod read;
 pub mod tables;
+mod warnings;
 
 use std::collections::BTreeMap;
 
@@ -215,8 +217,14 @@ pub fn render_check(c: &Check) -> Result<Rendered, ReportError> {
         ));
         body.push_str(&dosage_section(c, &mut figs)?);
         body.push_str(&midpoint_section(c.midpoint.as_ref().expect("checked above")));
+        body.push_str(&section(
+            "warnings",
+            "Warnings and what they mean",
+            &warnings::warnings_html(&c.manifest.warnings),
+        ));
         body.push_str(&section("methods", "Methods (from the contract)", &methods::appendix(spec)));
         body.push_str(&manifest_section(&c.manifest));
+        body.push_str(&section("glossary", "Appendix: glossary", &glossary::glossary_html()));
         return Ok(Rendered { html: html::page(&midpoint_page_title(c), &body), svgs: figs.svgs });
     }
     body.push_str(&summary_section(c, cell));
@@ -233,8 +241,10 @@ pub fn render_check(c: &Check) -> Result<Rendered, ReportError> {
     if let Some(m) = &c.midpoint {
         body.push_str(&midpoint_section(m));
     }
+    body.push_str(&section("warnings", "Warnings and what they mean", &warnings::warnings_html(&c.manifest.warnings)));
     body.push_str(&section("methods", "Methods (from the contract)", &methods::appendix(spec)));
     body.push_str(&manifest_section(&c.manifest));
+    body.push_str(&section("glossary", "Appendix: glossary", &glossary::glossary_html()));
     let title =
         if c.midpoint.is_some() { midpoint_page_title(c) } else { format!("{}: settlement report", c.header.contract) };
     Ok(Rendered { html: html::page(&title, &body), svgs: figs.svgs })
@@ -343,7 +353,10 @@ fn summary_section(c: &Check, cell: u64) -> String {
                 );
             }
             r.push(p.tier_reached.clone().unwrap_or_else(|| "none".into()).into());
-            r.push(money(Some(p.payment.payable)).into());
+            r.push(match p.payment.cap_note() {
+                Some(note) => format!("{} ({note})", money(Some(p.payment.payable))).into(),
+                None => money(Some(p.payment.payable)).into(),
+            });
             r
         })
         .collect();
@@ -866,25 +879,7 @@ fn fairness_section(c: &Check) -> String {
         vec![],
     ));
     body.push_str("<h3>Attrition</h3>\n");
-    body.push_str(&table(
-        "Share of rostered students not counted (overall) and its difference from the comparison group (differential), rated against the WWC boundary",
-        &["provider", "rostered", "counted", "overall", "differential (points)", "boundary", "rating"],
-        f.attrition
-            .iter()
-            .map(|a| {
-                vec![
-                    a.provider.as_str().into(),
-                    count(Some(a.assigned)).into(),
-                    count(Some(a.analysed)).into(),
-                    pct(Some(a.overall)).into(),
-                    num(Some(100.0 * a.differential), 1).into(),
-                    a.boundary.as_str().into(),
-                    a.rating.as_str().into(),
-                ]
-            })
-            .collect(),
-        vec![],
-    ));
+    body.push_str(&attrition_table(&f.attrition));
     body.push_str("<h3>Exclusions by rule</h3>\n");
     let mut by: BTreeMap<&str, Vec<&ExclusionRow>> = BTreeMap::new();
     let mut rules: Vec<Rule> = Vec::new();
@@ -920,6 +915,57 @@ fn fairness_section(c: &Check) -> String {
     body.push_str("<h3>Regression to the mean</h3>\n");
     body.push_str(&list(&messages(&f.regression_to_mean), "No regression-to-the-mean warnings."));
     section("fairness", "Fairness checks", &body)
+}
+
+/// The attrition table: each provider's own rate with its counts, the comparison group's,
+/// the WWC overall (pooled) rate and the differential, each defined under the table.
+fn attrition_table(rows: &[crate::contract::results::AttritionRow]) -> String {
+    let mut s = table(
+        "Attrition: rostered students not counted, per provider and in the comparison group, rated against the WWC boundary",
+        &[
+            "provider",
+            "rostered",
+            "not counted",
+            "provider's own rate",
+            "comparison group's rate",
+            "overall (pooled) rate",
+            "differential (points)",
+            "boundary",
+            "rating",
+        ],
+        rows.iter()
+            .map(|a| {
+                let not_counted = a.assigned.saturating_sub(a.analysed);
+                let own = a.tutored.or((a.assigned > 0).then(|| not_counted as f64 / a.assigned as f64));
+                let comparison = match (a.comparison, a.comparison_rostered, a.comparison_counted) {
+                    (Some(c), Some(r), Some(n)) => format!("{} ({} of {})", pct(Some(c)), r.saturating_sub(n), r),
+                    _ => "not recorded".into(),
+                };
+                vec![
+                    a.provider.as_str().into(),
+                    count(Some(a.assigned)).into(),
+                    count(Some(not_counted)).into(),
+                    pct(own).into(),
+                    comparison.into(),
+                    pct(Some(a.overall)).into(),
+                    num(Some(100.0 * a.differential), 1).into(),
+                    a.boundary.as_str().into(),
+                    a.rating.as_str().into(),
+                ]
+            })
+            .collect(),
+        vec![],
+    );
+    s.push_str(&list(
+        &[
+            "Provider's own rate: the provider's rostered students not counted, divided by its rostered students.".into(),
+            "Comparison group's rate: untutored students without a usable pre- and post-test, divided by untutored students on the roster.".into(),
+            "Overall (pooled) rate: the WWC overall attrition, both groups pooled: all students not counted divided by all students rostered, provider and comparison group together.".into(),
+            "Differential: the provider's own rate minus the comparison group's, in percentage points (absolute value); WWC rates the pair (overall, differential) against the boundary.".into(),
+        ],
+        "",
+    ));
+    s
 }
 
 /// The cohort drift: the history cohort's level of the metric, the comparison group's, the
@@ -1102,6 +1148,7 @@ pub fn render_baseline(b: &Baseline) -> Result<Rendered, ReportError> {
     body.push_str(&section("oc", "Operating characteristics", &oc_section(b, &mut figs)?));
     body.push_str(&section("targets", "Targets", &targets_section(b)));
     body.push_str(&section("methods", "Methods (from the contract)", &methods::appendix(&b.manifest.spec)));
+    body.push_str(&section("glossary", "Appendix: glossary", &glossary::glossary_html()));
     body.push_str(&manifest_section(&b.manifest));
     Ok(Rendered { html: html::page(&format!("{}: target-setting report", b.header.contract), &body), svgs: figs.svgs })
 }

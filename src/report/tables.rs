@@ -94,15 +94,20 @@ pub fn providers(contract: &Contract, s: &Settlement, midpoint: Option<&Midpoint
             }
         })),
     );
+    // snake_case identifiers by position (`decision_tier_1`), the tier's name and value in
+    // their own columns
     for (k, th) in contract.thresholds.iter().enumerate() {
         let name = if th.name.is_empty() { format!("tier {}", k + 1) } else { th.name.clone() };
+        let tier = format!("tier_{}", k + 1);
+        t.push(&format!("{tier}_name"), text(p.iter().map(|_| Some(name.clone()))));
+        t.push(&format!("{tier}_value"), float(p.iter().map(|_| Some(th.value))));
         t.push(
-            &format!("{} {name} ({})", if midpoint.is_some() { "projected decision" } else { "decision" }, th.value),
+            &projected(&format!("decision_{tier}")),
             text(p.iter().map(|r| Some(r.tiers[k].verdict.as_str().to_string()).filter(|_| !blank))),
         );
         if midpoint.is_some() {
             t.push(
-                &format!("projected chance of meeting {name} ({})", th.value),
+                &format!("projected_chance_of_meeting_{tier}"),
                 float(p.iter().map(|r| outcome(r.tiers[k].p_at_least).filter(|_| !r.suppressed))),
             );
         }
@@ -112,6 +117,11 @@ pub fn providers(contract: &Contract, s: &Settlement, midpoint: Option<&Midpoint
     t.push(&projected("outcome_payment"), float(p.iter().map(|r| outcome(Some(r.payment.outcome)))));
     t.push(&projected("penalty"), float(p.iter().map(|r| outcome(Some(r.payment.penalty)))));
     t.push(&projected("before_cap"), float(p.iter().map(|r| outcome(Some(r.payment.before_cap)))));
+    t.push(
+        &projected("cap_binding"),
+        Column::Bool(p.iter().map(|r| Some(r.payment.cap_cut().is_some()).filter(|_| !blank)).collect()),
+    );
+    t.push(&projected("cap_cut"), float(p.iter().map(|r| outcome(Some(r.payment.cap_cut().unwrap_or(0.0))))));
     t.push(&projected("payable"), float(p.iter().map(|r| outcome(Some(r.payment.payable)))));
     t.push(&projected("arithmetic"), text(p.iter().map(|r| Some(r.payment.arithmetic.join("; ")).filter(|_| !blank))));
     t

@@ -157,6 +157,8 @@ cap = 2000
     assert_eq!(b["tier_reached"], "tier 2");
     assert_eq!((num(b, "before_cap"), num(b, "payable")), (2200.0, 2000.0));
     assert!(b["arithmetic"].contains("cap 2,000.00 applies"));
+    assert_eq!((b["cap_binding"].as_str(), num(b, "cap_cut")), ("true", 200.0));
+    assert_eq!((a["cap_binding"].as_str(), num(a, "cap_cut")), ("false", 0.0));
 }
 
 #[test]
@@ -194,7 +196,7 @@ penalty_per_regressed = 50
 fn each_decision_rule_decides_as_documented() {
     let dir = tempfile::tempdir().unwrap();
     let tiers = "[[thresholds]]\nvalue = 0.25\n[[thresholds]]\nvalue = 0.5\n[[thresholds]]\nvalue = 1.0\n";
-    let col = |t: f64| format!("decision tier {} ({t})", [0.25, 0.5, 1.0].iter().position(|&x| x == t).unwrap() + 1);
+    let col = |t: f64| format!("decision_tier_{}", [0.25, 0.5, 1.0].iter().position(|&x| x == t).unwrap() + 1);
     // PA: 2 of 4 met. Point estimate 0.5.
     let point = settle(dir.path(), &format!("[decision]\nrule = \"point\"\n{tiers}"));
     let a = &point["PA"];
@@ -228,7 +230,7 @@ fn small_providers_are_suppressed_in_public_tables_but_settled() {
     let p = settle_with(dir.path(), "[decision]\nrule = \"point\"\n[[thresholds]]\nvalue = 0.5\n", "min_cell = 5");
     // min_cell 5 > 4 counted students: no metric in providers.csv, decision still made
     assert_eq!(p["PA"]["metric"], "");
-    assert_eq!(p["PA"]["decision tier 1 (0.5)"], "met");
+    assert_eq!(p["PA"]["decision_tier_1"], "met");
     let (h, rows) = read_csv(&dir.path().join("out/groups.csv"));
     let at = |k: &str| h.iter().position(|x| x == k).unwrap();
     for r in &rows {
@@ -452,7 +454,7 @@ fn baseline_oc_curves_agree_with_settling_the_simulated_providers() {
         let se = (predicted * (1.0 - predicted) / n as f64).sqrt();
         let z = (observed - predicted) / se;
         z_all.push(z);
-        for (tier, threshold) in [("tier 1", 0.5), ("tier 2", 0.6)] {
+        for (tier, column, threshold) in [("tier 1", "decision_tier_1", 0.5), ("tier 2", "decision_tier_2", 0.6)] {
             let curve_t: Vec<(f64, f64)> = oc
                 .iter()
                 .filter(|r| {
@@ -461,7 +463,7 @@ fn baseline_oc_curves_agree_with_settling_the_simulated_providers() {
                 .map(|r| (r[oat("effect_sd")].parse().unwrap(), r[oat("p_met")].parse().unwrap()))
                 .collect();
             let p_met = interp(&curve_t, d);
-            let met = p[at(&format!("decision {tier} ({threshold})"))] == "met";
+            let met = p[at(column)] == "met";
             let p_observed = if met { p_met } else { 1.0 - p_met };
             eprintln!(
                 "{} n {n} d {d:.3}: share {observed:.3} predicted {predicted:.3} (z {z:.2}); {tier} met {met}, P(met) {p_met:.3}",

@@ -540,7 +540,11 @@ fn item_09_untutored_codes_are_explicit() {
     });
     let o = check(d, &[]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("warning: no comparison students"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("warning comparison (") && stderr(&o).contains("no comparison students"),
+        "{}",
+        stderr(&o)
+    );
     edit_contract(d, "[metric]\nkind = \"share_meeting\"", "[metric]\nkind = \"effect_size\"");
     let text = std::fs::read_to_string(d.join("contract.toml")).unwrap();
     let text = text.replace("value = 0.50", "value = 0.10").replace("value = 0.60", "value = 0.20");

@@ -29,3 +29,4 @@ mod row_accounting;
 mod targets_drift;
 mod vam;
 mod vam_coverage;
+mod warnings_output;

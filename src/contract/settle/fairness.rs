@@ -140,6 +140,10 @@ pub(super) fn provider_fairness(
             differential: a.differential,
             boundary: boundary.into(),
             rating: rating.into(),
+            tutored: Some(a.treatment),
+            comparison: Some(a.comparison),
+            comparison_rostered: Some(cx.comp_rostered),
+            comparison_counted: Some(comp_analysed),
         });
     }
     if cx.contract.outcome.kind == OutcomeKind::ScaleGrowth
@@ -154,26 +158,58 @@ pub(super) fn provider_fairness(
 pub(super) fn fairness_warnings(f: &Fairness) -> Vec<Warning> {
     let mut out = Vec::new();
     for e in f.equivalence.iter().filter(|e| e.rating == "not satisfied") {
-        out.push(Warning::new(
-            WarningCode::BaselineEquivalence,
-            format!(
-                "{}: counted students' pre-tests differ from the comparison group's by g = {:.2} (WWC: > 0.25 SD, \
-             baseline equivalence not satisfied); comparisons with that group need care",
-                e.provider, e.g
-            ),
-        ));
+        out.push(
+            Warning::new(
+                WarningCode::BaselineEquivalence,
+                format!(
+                    "{}: counted students' pre-tests differ from the comparison group's by g = {:.2} (WWC: > 0.25 SD, \
+                 baseline equivalence not satisfied); comparisons with that group need care",
+                    e.provider, e.g
+                ),
+            )
+            .about(&e.provider, format!("g = {:.2}", e.g)),
+        );
     }
     for a in f.attrition.iter().filter(|a| a.rating == "high") {
-        out.push(Warning::new(
-            WarningCode::HighAttrition,
-            format!(
-                "{}: attrition is high under the {} WWC boundary (overall {:.1}%, differential {:.1} points)",
-                a.provider,
-                a.boundary,
-                100.0 * a.overall,
-                100.0 * a.differential
-            ),
-        ));
+        out.push(
+            Warning::new(WarningCode::HighAttrition, format!("{}: {}", a.provider, attrition_sentence(a)))
+                .about(&a.provider, attrition_detail(a)),
+        );
     }
     out
+}
+
+/// The provider's own attrition with its counts, e.g. "own 24.3% (54 of 222)".
+fn own_rate(a: &AttritionRow) -> String {
+    match a.tutored {
+        Some(t) => format!("own {:.1}% ({} of {})", 100.0 * t, a.assigned - a.analysed, a.assigned),
+        None => format!("own rate not recorded ({} of {})", a.assigned - a.analysed, a.assigned),
+    }
+}
+
+/// The comparison group's attrition with its counts.
+fn comparison_rate(a: &AttritionRow) -> String {
+    match (a.comparison, a.comparison_rostered, a.comparison_counted) {
+        (Some(c), Some(r), Some(n)) => format!("comparison group {:.1}% ({} of {})", 100.0 * c, r - n, r),
+        _ => "comparison group's rate not recorded".into(),
+    }
+}
+
+/// A high-attrition warning's sentence: each rate with its definition.
+pub fn attrition_sentence(a: &AttritionRow) -> String {
+    format!(
+        "attrition is high under the {} WWC boundary: {}, {}, overall {:.1}%, differential {:.1} points (own: rostered \
+         students not counted / rostered; comparison group: the same for untutored students; overall: both groups \
+         pooled; differential: own minus comparison group's, in absolute value)",
+        a.boundary,
+        own_rate(a),
+        comparison_rate(a),
+        100.0 * a.overall,
+        100.0 * a.differential
+    )
+}
+
+/// A high-attrition warning's summary when listed with others.
+fn attrition_detail(a: &AttritionRow) -> String {
+    format!("{}, differential {:.1} points, overall {:.1}%", own_rate(a), 100.0 * a.differential, 100.0 * a.overall)
 }

@@ -117,6 +117,15 @@ pub fn payment(contract: &Contract, counts: PaymentCounts, reached: Option<usize
     PaymentResult { base, outcome, penalty, before_cap, cap: p.cap, payable, arithmetic: lines }
 }
 
+impl PaymentResult {
+    /// "cap binding: 434,340.00 cut to 400,000.00" when the cap binds.
+    pub fn cap_note(&self) -> Option<String> {
+        self.cap_cut()
+            .zip(self.cap)
+            .map(|(_, cap)| format!("cap binding: {} cut to {}", money(self.before_cap), money(cap)))
+    }
+}
+
 impl From<PaymentCounts> for ProviderCounts {
     fn from(c: PaymentCounts) -> Self {
         ProviderCounts {

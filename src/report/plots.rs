@@ -198,6 +198,23 @@ pub fn flow(bars: &[FlowBar], categories: &[String]) -> Result<Plot, ReportError
     })
 }
 
+/// Where a point label of width `w` goes: the first of the places around the point `at`
+/// (right, left, above, below, then diagonals further out) whose box (14 px high) meets no
+/// box of `taken`; the first place when none is free. Returns the label's left end and its
+/// vertical centre.
+fn place_label(at: (i32, i32), w: i32, taken: &[[i32; 4]]) -> (i32, i32) {
+    let (x, y) = at;
+    let mut places = vec![(x + 8, y), (x - 8 - w, y), (x - w / 2, y - 14), (x - w / 2, y + 14)];
+    for step in [14, 28, 42] {
+        places.extend([(x + 8, y - step), (x + 8, y + step), (x - 8 - w, y - step), (x - 8 - w, y + step)]);
+    }
+    let free = |&(lx, ly): &(i32, i32)| {
+        let b = [lx, ly - 7, lx + w, ly + 7];
+        taken.iter().all(|t| b[0] >= t[2] || t[0] >= b[2] || b[1] >= t[3] || t[1] >= b[3])
+    };
+    places.iter().copied().find(free).unwrap_or(places[0])
+}
+
 /// One row of a quantile (box) plot.
 pub struct QuantileRow {
     pub label: String,
@@ -330,10 +347,28 @@ pub fn growth(
                     EmptyElement::at((*e, *o))
                         + Rectangle::new([(-4, -4), (4, 4)], RGBColor(120, 120, 120).filled())
                         + Rectangle::new([(-4, -4), (4, 4)], BLACK.stroke_width(1))
-                        + Text::new(name.clone(), (7, -14), text_style(12))
                 }))?
                 .label("provider (counted students)")
                 .legend(|(x, y)| Rectangle::new([(x + 6, y - 4), (x + 14, y + 4)], RGBColor(120, 120, 120).filled()));
+            // every point (series and providers) is an obstacle for the provider labels
+            let mut taken: Vec<[i32; 4]> = series
+                .iter()
+                .flat_map(|s| s.points.iter())
+                .map(|p| {
+                    let (x, y) = chart.backend_coord(p);
+                    [x - 7, y - 7, x + 7, y + 7]
+                })
+                .collect();
+            for (_, e, o) in providers {
+                let (x, y) = chart.backend_coord(&(*e, *o));
+                taken.push([x - 5, y - 5, x + 5, y + 5]);
+            }
+            for (name, e, o) in providers {
+                let at = chart.backend_coord(&(*e, *o));
+                let (x0, y) = place_label(at, text_width(name, 12), &taken);
+                taken.push([x0, y - 7, x0 + text_width(name, 12), y + 7]);
+                root.draw(&Text::new(name.clone(), (x0, y), anchored(12, HPos::Left, VPos::Center)))?;
+            }
         }
         chart
             .configure_series_labels()

@@ -15,6 +15,7 @@ mod failsafe;
 mod failsafe_input;
 mod failsafe_output;
 mod few_clusters;
+mod figures;
 mod fuzz_inputs;
 mod fuzz_mutation;
 mod history_years;

@@ -1,6 +1,7 @@
 //! Integration tests: one binary (polars makes every test binary large).
 
 mod architecture;
+mod baseline19;
 mod bootstrap;
 mod browser;
 mod calibration;

@@ -67,7 +67,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     for w in &warnings {
         eprintln!("warning: {w}");
     }
-    for line in crate::contract::baseline::tier_sentences(&result) {
+    for line in crate::contract::baseline::tier_sentences(&result.tiers, &result.recommendation) {
         eprintln!("{line}");
     }
     eprint!("{}", tier_table(&result));
@@ -140,7 +140,7 @@ fn tier_table(b: &Baseline) -> String {
         for n in &sizes {
             out.push_str(&format!("{n:>10}"));
             for d in &effects {
-                let cell = t.at(*d, *n).map_or("-".to_string(), |p| format!("{:.0}%", 100.0 * p));
+                let cell = t.at(*d, *n).map_or("-".to_string(), |p| format!("{:.1}%", 100.0 * p));
                 out.push_str(&format!("{cell:>11}"));
             }
             out.push('\n');

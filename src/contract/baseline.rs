@@ -256,7 +256,7 @@ fn tier_chances(contract: &Contract, cells: &[oc::OcCell]) -> Vec<TierChances> {
 /// time, so the threshold can sit at or below it; with a smaller k, only resampling noise
 /// (or a cohort shift) puts it there.
 pub fn threshold_note(contract: &Contract, r: &Recommendation, bau: f64) -> Option<String> {
-    if !(r.threshold <= bau) {
+    if r.threshold.is_nan() || bau.is_nan() || r.threshold > bau {
         return None;
     }
     let level = contract.decision.level;
@@ -311,9 +311,8 @@ pub fn threshold_note(contract: &Contract, r: &Recommendation, bau: f64) -> Opti
 /// The lead sentences of the report and the console, one per tier: the chance that a
 /// provider of the recommendation's size (the grid's nearest) earns the tier with no effect
 /// and with the power effect (the grid's nearest).
-pub fn tier_sentences(b: &Baseline) -> Vec<String> {
-    let r = &b.recommendation;
-    let Some(first) = b.tiers.first() else { return Vec::new() };
+pub fn tier_sentences(tiers: &[TierChances], r: &Recommendation) -> Vec<String> {
+    let Some(first) = tiers.first() else { return Vec::new() };
     let nearest_n = first.chances.iter().map(|c| c.provider_size).min_by_key(|&n| (n.abs_diff(r.n), n)).unwrap_or(r.n);
     let nearest_d = first
         .chances
@@ -321,8 +320,8 @@ pub fn tier_sentences(b: &Baseline) -> Vec<String> {
         .map(|c| c.effect)
         .filter(|&d| d > 0.0)
         .min_by(|a, b| (a - r.power_effect).abs().total_cmp(&(b - r.power_effect).abs()));
-    let pct = |p: Option<f64>| p.map_or("(not simulated)".to_string(), |p| format!("{:.0}%", 100.0 * p));
-    b.tiers
+    let pct = |p: Option<f64>| p.map_or("(not simulated)".to_string(), |p| format!("{:.1}%", 100.0 * p));
+    tiers
         .iter()
         .map(|t| {
             let mut s = format!(

@@ -27,6 +27,7 @@ use serde_json::Value;
 use crate::contract::baseline::Baseline as BaselineBody;
 use crate::contract::figures::Summary;
 use crate::contract::results::{BaselineResults as Baseline, CheckResults as Check, Drift, MidpointReport};
+use crate::contract::results::{TierChance, TierChances};
 use crate::contract::settle::{Estimate, ExclusionRow, ProviderResult as Provider, Rule, Verdict};
 use crate::contract::suppress::Suppression;
 use crate::contract::terms::InferenceMethod;
@@ -1096,7 +1097,7 @@ fn manifest_section(m: &Manifest) -> String {
 pub fn render_baseline(b: &Baseline) -> Result<Rendered, ReportError> {
     let mut figs = Figures::default();
     let mut body = format!("<h1>{}</h1>\n", esc(&b.header.contract));
-    body.push_str(&section("tiers", "Chance of earning each tier", &tier_lead(&b.baseline)));
+    body.push_str(&section("tiers", "Chance of earning each tier", &tier_lead(b)));
     body.push_str(&section("summary", "Summary: recommended threshold", &recommendation_summary(b)));
     body.push_str(&section("population", "Population", &population::population_section(&b.baseline)));
     body.push_str(&section("oc", "Operating characteristics", &oc_section(b, &mut figs)?));
@@ -1167,11 +1168,12 @@ fn recommendation_summary(b: &Baseline) -> String {
 fn oc_section(b: &Baseline, figs: &mut Figures) -> Result<String, ReportError> {
     let body_b = &b.baseline;
     let r = &body_b.recommendation;
-    if body_b.tiers.iter().all(|t| t.chances.is_empty()) {
+    let tiers = tiers_of(b);
+    if tiers.iter().all(|t| t.chances.is_empty()) {
         return Ok(p("The baseline has no operating-characteristic cells at the contract's tiers."));
     }
     let mut oc = String::new();
-    for t in &body_b.tiers {
+    for t in &tiers {
         let mut sizes: Vec<usize> = t.chances.iter().map(|c| c.provider_size).collect();
         sizes.sort_unstable();
         sizes.dedup();
@@ -1196,7 +1198,7 @@ fn oc_section(b: &Baseline, figs: &mut Figures) -> Result<String, ReportError> {
         );
         let plot = plots::curves(
             &alt,
-            "provider's true effect (SD)",
+            "true effect of the provider (SD)",
             &format!("chance of earning {}", t.name),
             &curves,
             &refs,
@@ -1213,14 +1215,47 @@ fn oc_section(b: &Baseline, figs: &mut Figures) -> Result<String, ReportError> {
     Ok(oc)
 }
 
+/// The chance of earning each tier: `baseline.tiers`, or for a recommendation.json written
+/// before it existed, the OC cells at the tier values of the contract in its manifest.
+fn tiers_of(b: &Baseline) -> Vec<TierChances> {
+    if !b.baseline.tiers.is_empty() {
+        return b.baseline.tiers.clone();
+    }
+    let tiers = b.manifest.spec.get("thresholds").and_then(|t| t.as_array()).cloned().unwrap_or_default();
+    tiers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let value = t.get("value")?.as_f64()?;
+            let name = t.get("name").and_then(|n| n.as_str()).filter(|n| !n.is_empty());
+            let chances = b
+                .baseline
+                .cells
+                .iter()
+                .filter(|c| c.threshold == value)
+                .map(|c| TierChance { effect: c.effect, provider_size: c.n, p_earn: c.p_met })
+                .collect();
+            Some(TierChances {
+                tier: i + 1,
+                name: name.map_or_else(|| format!("tier {}", i + 1), str::to_string),
+                threshold: value,
+                chances,
+            })
+        })
+        .collect()
+}
+
 /// The lead of the target-setting report: per tier, in words and as a table, the chance
 /// that a provider earns the tier for each provider size and true effect of the grid.
-fn tier_lead(b: &BaselineBody) -> String {
-    if b.tiers.is_empty() {
-        return p("The contract has no tiers.");
+fn tier_lead(b: &Baseline) -> String {
+    let tiers = tiers_of(b);
+    if tiers.iter().all(|t| t.chances.is_empty()) {
+        return p(
+            "The recommendation has no operating-characteristic cells at the contract's tiers (written before the grid held them): run obc baseline again.",
+        );
     }
-    let mut out = list(&crate::contract::baseline::tier_sentences(b), "");
-    for t in &b.tiers {
+    let mut out = list(&crate::contract::baseline::tier_sentences(&tiers, &b.baseline.recommendation), "");
+    for t in &tiers {
         let mut effects: Vec<f64> = t.chances.iter().map(|c| c.effect).collect();
         effects.sort_by(f64::total_cmp);
         effects.dedup();

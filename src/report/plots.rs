@@ -343,7 +343,7 @@ pub fn growth(
         }
         if !providers.is_empty() {
             chart
-                .draw_series(providers.iter().map(|(name, e, o)| {
+                .draw_series(providers.iter().map(|(_, e, o)| {
                     EmptyElement::at((*e, *o))
                         + Rectangle::new([(-4, -4), (4, 4)], RGBColor(120, 120, 120).filled())
                         + Rectangle::new([(-4, -4), (4, 4)], BLACK.stroke_width(1))
@@ -429,6 +429,8 @@ pub fn caterpillar(
             .y_label_area_size(label_w as u32)
             .build_cartesian_2d(lo..hi, 0f64..n as f64)?;
         row_mesh(&mut chart, x_desc, false)?;
+        let label_rows =
+            reference_rows(&refs.iter().map(|r| chart.backend_coord(&(r.1, n as f64)).0).collect::<Vec<_>>());
         for (k, (label, v, dashed)) in refs.iter().enumerate() {
             let line = vec![(*v, 0.0), (*v, n as f64)];
             if *dashed {
@@ -437,7 +439,7 @@ pub fn caterpillar(
                 chart.draw_series(DashedLineSeries::new(line, 2, 3, BLACK.stroke_width(2)))?;
             }
             let (px, py) = chart.backend_coord(&(*v, n as f64));
-            let y = py - 4 - 16 * (refs.len() - 1 - k) as i32;
+            let y = py - 4 - 16 * (refs.len() - 1 - label_rows[k]) as i32;
             let right = px > (WIDTH as i32) * 3 / 4;
             let (h, dx) = if right { (HPos::Right, -3) } else { (HPos::Left, 3) };
             root.draw(&PathElement::new(vec![(px, y), (px, py)], BLACK.stroke_width(1)))?;
@@ -463,6 +465,22 @@ pub fn caterpillar(
         }
         Ok(())
     })
+}
+
+/// The label row of each reference line of a caterpillar plot from its x pixel (row 0 at
+/// the top): labels anchored right of their line (x up to three quarters of the width) run
+/// rightwards, so the leftmost takes the highest of their rows and no label crosses the
+/// leader line of a reference to its right; labels anchored left of their line (further
+/// right) take the rows above them, the rightmost first.
+fn reference_rows(px: &[i32]) -> Vec<usize> {
+    let right = |x: i32| x > (WIDTH as i32) * 3 / 4;
+    let mut order: Vec<usize> = (0..px.len()).collect();
+    order.sort_by_key(|&i| if right(px[i]) { (0, -px[i], i) } else { (1, px[i], i) });
+    let mut rows = vec![0; px.len()];
+    for (row, i) in order.into_iter().enumerate() {
+        rows[i] = row;
+    }
+    rows
 }
 
 /// Value with interval per bin (left to right); `None` bins are gaps marked "suppressed".
@@ -793,6 +811,12 @@ mod tests {
         // a stack running past the bottom is shifted up
         let ys = spread(&[300, 300, 300], 20, 305);
         assert!(ys.iter().all(|&y| y <= 305) && ys.iter().min() == Some(&(305 - 2 * LABEL_GAP)), "{ys:?}");
+    }
+
+    #[test]
+    fn reference_labels_of_lines_further_right_sit_lower() {
+        // 100 and 200 px (labels run right), 650 px (label runs left): 650 on top, then 100, 200
+        assert_eq!(reference_rows(&[200, 650, 100]), vec![2, 0, 1]);
     }
 
     #[test]

@@ -45,7 +45,7 @@ fn the_oc_grid_holds_the_tiers_and_the_lead_table_reads_from_it() {
         // the console's lead sentence quotes the grid at 100 students, no effect and 0.2 SD
         let at = |d: f64| {
             let c = chances.iter().find(|c| c["effect"] == d && c["provider_size"] == 100).unwrap();
-            format!("{:.0}%", 100.0 * c["p_earn"].as_f64().unwrap())
+            format!("{:.1}%", 100.0 * c["p_earn"].as_f64().unwrap())
         };
         let sentence = format!(
             "A provider of 100 students with no effect earns tier {} ({value:.2}) {} of the time; with a typical tutoring effect at scale (0.2 SD), {}.",

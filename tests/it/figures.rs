@@ -99,7 +99,7 @@ fn markers(svg: &str) -> Vec<Box2> {
             let b = match kind {
                 "circle" => {
                     let (cx, cy, r) = (num(tag, "cx"), num(tag, "cy"), num(tag, "r"));
-                    (r <= 8.0).then(|| (cx - r, cy - r, cx + r, cy + r))
+                    (r <= 8.0).then_some((cx - r, cy - r, cx + r, cy + r))
                 }
                 "rect" => {
                     let (x, y, w, h) = (num(tag, "x"), num(tag, "y"), num(tag, "width"), num(tag, "height"));

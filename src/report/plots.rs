@@ -618,7 +618,8 @@ pub fn curves(
         return Ok(Plot::Message("No operating-characteristic cells: nothing to draw.".into()));
     };
     let longest = curves.iter().map(|c| &c.label).chain(references.iter().map(|r| &r.label));
-    let label_w = longest.map(|l| text_width(l, 11)).max().unwrap_or(20) as u32 + 40;
+    // plotters writes a font of size s as s / 1.24 px: an 11 px label is 8.9 px wide a em
+    let label_w = longest.map(|l| text_width(l, 9)).max().unwrap_or(20) as u32 + 40;
     svg(alt, (WIDTH, PANEL_HEIGHT), |root| {
         let (plot, labels) = root.split_horizontally(WIDTH - label_w);
         let pad = (x1 - x0) * 0.04;

@@ -70,6 +70,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     for w in &warnings {
         eprintln!("warning: {w}");
     }
+    for line in crate::contract::baseline::tier_sentences(&result.tiers, &result.recommendation) {
+        eprintln!("{line}");
+    }
+    eprint!("{}", tier_table(&result));
     let b = &result.business_as_usual;
     let pop = &result.population;
     let ess = match (pop.effective_size, &pop.served) {
@@ -95,6 +99,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         r.target_power,
         r.min_n.map_or("not reached".into(), |n| n.to_string())
     );
+    if let Some(note) = &result.threshold_note {
+        eprintln!("{note}");
+    }
     for t in &result.targets {
         if let Some(c) = &t.comparison {
             for line in &c.lines {
@@ -112,13 +119,50 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `oc.csv`: one row per (effect, provider size, threshold).
+/// The chance of earning each tier as plain text: per tier, one row per provider size and
+/// one column per true effect of the grid.
+fn tier_table(b: &Baseline) -> String {
+    let mut out = String::new();
+    for t in &b.tiers {
+        let mut effects: Vec<f64> = t.chances.iter().map(|c| c.effect).collect();
+        effects.sort_by(f64::total_cmp);
+        effects.dedup();
+        let mut sizes: Vec<usize> = t.chances.iter().map(|c| c.provider_size).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        out.push_str(&format!(
+            "chance of earning {} ({:.2}), by provider size and true effect:\n",
+            t.name, t.threshold
+        ));
+        out.push_str(&format!("{:>10}", "students"));
+        for d in &effects {
+            let head = if *d == 0.0 { "no effect".to_string() } else { format!("{d} SD") };
+            out.push_str(&format!("{head:>11}"));
+        }
+        out.push('\n');
+        for n in &sizes {
+            out.push_str(&format!("{n:>10}"));
+            for d in &effects {
+                let cell = t.at(*d, *n).map_or("-".to_string(), |p| format!("{:.1}%", 100.0 * p));
+                out.push_str(&format!("{cell:>11}"));
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `oc.csv`: one row per (effect, provider size, threshold); `tier` and `tier_name` name the
+/// contract's tier at that threshold (empty for the other thresholds of the grid).
 fn oc_table(b: &Baseline) -> Table {
     let c = &b.cells;
+    let tier_of = |th: f64| b.tiers.iter().find(|t| t.threshold == th);
     let mut t = Table::new();
     t.push("effect_sd", Column::Float(c.iter().map(|x| Some(x.effect)).collect()));
     t.push("provider_size", Column::Int(c.iter().map(|x| Some(x.n as i64)).collect()));
     t.push("threshold", Column::Float(c.iter().map(|x| Some(x.threshold)).collect()));
+    t.push("tier", Column::Int(c.iter().map(|x| tier_of(x.threshold).map(|t| t.tier as i64)).collect()));
+    t.push("tier_name", Column::Text(c.iter().map(|x| tier_of(x.threshold).map(|t| t.name.clone())).collect()));
     t.push("p_met", Column::Float(c.iter().map(|x| Some(x.p_met)).collect()));
     t.push("mc_se", Column::Float(c.iter().map(|x| Some(x.mc_se)).collect()));
     t

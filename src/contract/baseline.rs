@@ -38,7 +38,9 @@ use super::benchmarks;
 use super::drift::YearLevel;
 use super::oc::{self, OcSpec, Recommendation, Statistic};
 use super::population::{self, PreByGrade, Unmatched};
-pub use super::results::{Baseline, CohortVariation, CohortYear, ComparisonShare, Population, Served, Target};
+pub use super::results::{
+    Baseline, CohortVariation, CohortYear, ComparisonShare, Population, Served, Target, TierChance, TierChances,
+};
 use super::settle::{self, Estimate, NoOutcome, NormScore, Student};
 use super::terms::{Contract, DecisionRule, MetricKind};
 use crate::stats::normal::qnorm;
@@ -157,10 +159,11 @@ where
     let metric_by_effect: Vec<(f64, f64)> =
         metric_by_effect(&shifted, &b.effects, &values, stat, w).into_iter().map(|(d, m)| (d, m - offset)).collect();
     let top = summary(stat, values.last().expect("effects not empty"), w) - offset;
-    let thresholds = match &b.thresholds {
+    let grid = match &b.thresholds {
         Some(t) => t.clone(),
         None => (0..10).map(|i| bau.point + (top - bau.point) * f64::from(i) / 9.0).collect(),
     };
+    let thresholds = with_tiers(grid, contract);
     let k = decision_k(contract.decision.rule, contract.decision.level);
     let cohort = match stat {
         // a cohort shift moves the comparison group alike: nothing to fold in
@@ -187,7 +190,9 @@ where
         draws,
     };
     let cells = oc::oc_curves(&values, stat, &spec)?;
+    let tiers = tier_chances(contract, &cells);
     let recommendation = recommend(contract, &shifted, &values, stat, k, &spec.draws)?;
+    let threshold_note = threshold_note(contract, &recommendation, bau.point);
     let grades: Vec<i32> = sd_post.keys().copied().collect();
     let targets = targets(contract, &recommendation, &metric_by_effect, &grades, weeks);
     let mut warnings = population::warnings(&population, b.provider_size);
@@ -202,12 +207,147 @@ where
         cells,
         recommendation,
         targets,
+        tiers,
+        threshold_note,
         cohort,
         comparison: against.map(|a| a.record()),
         calibration: super::calibration::evidence().sentence(contract),
         warnings,
     };
     Ok(Run { baseline, unmatched })
+}
+
+/// The OC grid's thresholds: `grid` (the `[baseline] thresholds`, or ten points from business
+/// as usual to the level at the largest effect) with every tier value of the contract
+/// added, sorted, each value once.
+pub fn with_tiers(mut grid: Vec<f64>, contract: &Contract) -> Vec<f64> {
+    grid.extend(contract.thresholds.iter().map(|t| t.value));
+    grid.sort_by(f64::total_cmp);
+    grid.dedup();
+    grid
+}
+
+/// A tier's name as written in outputs: its `name`, or `tier N`.
+pub fn tier_name(contract: &Contract, i: usize) -> String {
+    let t = &contract.thresholds[i];
+    if t.name.is_empty() { format!("tier {}", i + 1) } else { t.name.clone() }
+}
+
+/// P(earning each tier of the contract): the OC cells at the tier's value, in grid order.
+fn tier_chances(contract: &Contract, cells: &[oc::OcCell]) -> Vec<TierChances> {
+    (0..contract.thresholds.len())
+        .map(|i| {
+            let value = contract.thresholds[i].value;
+            let chances = cells
+                .iter()
+                .filter(|c| c.threshold == value)
+                .map(|c| TierChance { effect: c.effect, provider_size: c.n, p_earn: c.p_met })
+                .collect();
+            TierChances { tier: i + 1, name: tier_name(contract, i), threshold: value, chances }
+        })
+        .collect()
+}
+
+/// Why the recommended threshold is at or below business as usual (`None` when it is
+/// above). The recommendation is the lowest threshold that a no-effect provider's decision
+/// statistic S = estimate − k·SE reaches at most alpha of the time ([`oc::recommend`]).
+/// With k at or above the normal quantile of 1 − alpha, a no-effect provider, whose
+/// estimate centres on business as usual, clears business as usual less than alpha of the
+/// time, so the threshold can sit at or below it; with a smaller k, only resampling noise
+/// (or a cohort shift) puts it there.
+pub fn threshold_note(contract: &Contract, r: &Recommendation, bau: f64) -> Option<String> {
+    if r.threshold.is_nan() || bau.is_nan() || r.threshold > bau {
+        return None;
+    }
+    let level = contract.decision.level;
+    let z_alpha = qnorm(1.0 - r.alpha);
+    let rule = match contract.decision.rule {
+        DecisionRule::LowerBound => format!(
+            "the contract pays a tier only when the lower end of the {:.0}% interval of the provider's metric reaches it, \
+             i.e. when the estimate exceeds the threshold by {:.2} standard errors",
+            100.0 * level,
+            r.k
+        ),
+        DecisionRule::Probability => format!(
+            "the contract pays a tier only when the chance that the provider's true metric is above it is at least {:.0}%, \
+             i.e. when the estimate exceeds the threshold by {:.2} standard errors",
+            100.0 * level,
+            r.k
+        ),
+        DecisionRule::Point => "the contract pays a tier when the provider's estimate reaches it".to_string(),
+    };
+    let why = if r.k >= z_alpha {
+        format!(
+            "A provider with no effect has an estimate centred on business as usual, so it clears a threshold at \
+             business as usual only when its estimate lands {:.2} standard errors above it, which happens less often \
+             than alpha ({:.0}%) allows ({:.2} standard errors are enough for that). The rule itself already demands \
+             evidence above the threshold, so the threshold can sit at business as usual or just below it without \
+             paying no-effect providers more than alpha of the time.",
+            r.k,
+            100.0 * r.alpha,
+            z_alpha
+        )
+    } else {
+        format!(
+            "With this rule the margin ({:.2} standard errors) is smaller than the {:.2} that alpha ({:.0}%) needs, so \
+             a threshold below business as usual comes from the resampling of the history students (or the \
+             between-year variation folded into the curves), not from the rule.",
+            r.k,
+            z_alpha,
+            100.0 * r.alpha
+        )
+    };
+    Some(format!(
+        "The recommended threshold ({:.3}) is at or below business as usual ({bau:.3}). It is the lowest threshold that a \
+         provider of {} students with no effect earns at most {:.0}% of the time (alpha); {rule}. {why} A provider \
+         with no effect earns it {:.1}% of the time.",
+        r.threshold,
+        r.n,
+        100.0 * r.alpha,
+        100.0 * r.p_met_null
+    ))
+}
+
+/// The lead sentences of the report and the console, one per tier: the chance that a
+/// provider of the recommendation's size (the grid's nearest) earns the tier with no effect
+/// and with the power effect (the grid's nearest).
+pub fn tier_sentences(tiers: &[TierChances], r: &Recommendation) -> Vec<String> {
+    let Some(first) = tiers.first() else { return Vec::new() };
+    let nearest_n = first.chances.iter().map(|c| c.provider_size).min_by_key(|&n| (n.abs_diff(r.n), n)).unwrap_or(r.n);
+    let nearest_d = first
+        .chances
+        .iter()
+        .map(|c| c.effect)
+        .filter(|&d| d > 0.0)
+        .min_by(|a, b| (a - r.power_effect).abs().total_cmp(&(b - r.power_effect).abs()));
+    let pct = |p: Option<f64>| p.map_or("(not simulated)".to_string(), |p| format!("{:.1}%", 100.0 * p));
+    tiers
+        .iter()
+        .map(|t| {
+            let mut s = format!(
+                "A provider of {nearest_n} students with no effect earns {} ({:.2}) {} of the time",
+                t.name,
+                t.threshold,
+                pct(t.at(0.0, nearest_n))
+            );
+            if let Some(d) = nearest_d {
+                s.push_str(&format!("; with {}, {}", effect_words(d), pct(t.at(d, nearest_n))));
+            }
+            s.push('.');
+            s
+        })
+        .collect()
+}
+
+/// A true effect in words: "a typical tutoring effect at scale (0.2 SD)" for effects within
+/// the range Kraft, Schueler & Falken report for programs of 400 or more students
+/// (0.16-0.21 SD, rounded to 0.15-0.25), else "a true effect of d SD".
+pub fn effect_words(d: f64) -> String {
+    if (0.15..=0.25).contains(&d) {
+        format!("a typical tutoring effect at scale ({d} SD)")
+    } else {
+        format!("a true effect of {d} SD")
+    }
 }
 
 /// The concurrent comparison group the drift-robust metric is measured against: its share
@@ -595,13 +735,16 @@ fn targets(
             label,
             threshold: t,
             sd_equivalent: d,
-            comparison: d.map(|d| benchmarks::compare(d, weeks, grades, &subject, contract.baseline.provider_size)),
+            comparison: d.map(|d| {
+                let mut c = benchmarks::compare(d, weeks, grades, &subject, contract.baseline.provider_size);
+                c.lines.insert(1, benchmarks::by_sizes(d, &contract.baseline.sizes));
+                c
+            }),
         }
     };
     let mut targets = vec![target_of("recommended threshold".into(), recommendation.threshold)];
     for (i, t) in contract.thresholds.iter().enumerate() {
-        let name = if t.name.is_empty() { format!("tier {}", i + 1) } else { t.name.clone() };
-        targets.push(target_of(format!("contract {name}"), t.value));
+        targets.push(target_of(format!("contract {}", tier_name(contract, i)), t.value));
     }
     targets
 }

@@ -299,6 +299,52 @@ fn fraction_words(x: f64) -> String {
     }
 }
 
+/// A multiple in words with enough digits: "1.5 times", "0.35 times", "0.023 times", "less
+/// than 0.001 times" (never "0.0 times" for a small positive multiple).
+pub fn times(m: f64) -> String {
+    if m >= 0.95 || m <= 0.0 {
+        format!("{m:.1} times")
+    } else if m >= 0.1 {
+        format!("{m:.2} times")
+    } else if m >= 0.001 {
+        format!("{m:.3} times")
+    } else {
+        "less than 0.001 times".to_string()
+    }
+}
+
+/// How a target compares with Kraft et al.'s effect for each provider size of the OC grid,
+/// sizes of the same band together: "For the grid's provider sizes: 25 and 50 students
+/// (programs of fewer than 100 students, 0.44 SD): at or below; ...".
+pub fn by_sizes(target_sd: f64, sizes: &[usize]) -> String {
+    let mut sorted = sizes.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut parts: Vec<String> = Vec::new();
+    for band in KRAFT_BY_SIZE {
+        let ns: Vec<String> =
+            sorted.iter().filter(|&&n| std::ptr::eq(size_band(n), band)).map(|n| n.to_string()).collect();
+        if ns.is_empty() {
+            continue;
+        }
+        let verdict = if target_sd > band.effect { "above" } else { "at or below" };
+        let students = if ns.len() > 1 {
+            format!("{} and {}", ns[..ns.len() - 1].join(", "), ns[ns.len() - 1])
+        } else {
+            ns[0].clone()
+        };
+        parts.push(format!(
+            "{students} students (programs serving {} students, {:.2} SD): {verdict}",
+            band.label, band.effect
+        ));
+    }
+    format!(
+        "For the provider sizes of the OC grid, the target of +{target_sd:.2} SD against the average effect of programs \
+         of the same size (Kraft, Schueler & Falken): {}.",
+        parts.join("; ")
+    )
+}
+
 fn grade_name(g: i32) -> String {
     if g == 0 { "K".into() } else { g.to_string() }
 }
@@ -328,22 +374,24 @@ pub fn compare(target_sd: f64, weeks: f64, grades: &[i32], subject: &str, provid
         )));
     } else if target_sd.is_finite() {
         lines.push(format!(
-            "The target of +{target_sd:.2} SD is at or below the average effect of tutoring programs serving {} students, \
-             {bench:.2} SD (Kraft, Schueler & Falken, EdWorkingPaper 24-1031).",
+            "For a provider of {provider_size} students, the target of +{target_sd:.2} SD is at or below the average \
+             effect of tutoring programs serving {} students, {bench:.2} SD (Kraft, Schueler & Falken, EdWorkingPaper \
+             24-1031).",
             band.label
         ));
     }
     if target_sd > POOLED_EFFECT {
         warnings.push(Warning::new(WarningCode::Benchmark, format!(
             "The target of +{target_sd:.2} SD exceeds the pooled effect of tutoring RCTs, 0.29 SD (0.288, SE 0.029; \
-             Nickow, Oreopoulos & Quan, AERJ, 89 RCTs), which comes mostly from small, closely run trials."
+             Nickow, Oreopoulos & Quan, AERJ, 89 RCTs), which pools programs of every size and comes mostly from small, \
+             closely run trials; the provider has {provider_size} students."
         )));
     }
     lines.push(
         "At scale, tutoring effects are smaller: 0.21 SD for programs of 400-999 students and 0.16 SD for 1,000 or \
-         more (Kraft, Schueler & Falken); Saga's Chicago trials found 0.16-0.37 SD (Guryan et al., AER 2023); \
-         district-run tutoring in Metro Nashville found 0.04-0.09 SD in reading and no math effect \
-         (EdWorkingPaper 24-1030)."
+         more (Kraft, Schueler & Falken); Saga's Chicago trials, each serving thousands of students, found 0.16-0.37 SD \
+         (Guryan et al., AER 2023); district-run tutoring across Metro Nashville, a whole district, found 0.04-0.09 SD \
+         in reading and no math effect (EdWorkingPaper 24-1030)."
             .to_string(),
     );
 
@@ -408,8 +456,9 @@ pub fn compare(target_sd: f64, weeks: f64, grades: &[i32], subject: &str, provid
                 _ => format!("{:.0}% of a {WEEKS_PER_YEAR}-week school year", 100.0 * year),
             };
             line.push_str(&format!(
-                " in {part}, i.e. {m:.1} times the typical growth over {} weeks (growth spread evenly over the \
-                 year).",
+                " in {part}, i.e. {} the typical growth over {} weeks (growth spread evenly over the year; \
+                 growth benchmarks do not depend on the provider's size).",
+                times(m),
                 round_weeks(weeks)
             ));
         } else {
@@ -551,6 +600,24 @@ mod tests {
         assert!(c.share_of_annual_growth.is_some() && c.multiple_of_prorated_growth.is_none());
         assert!(c.warnings.iter().any(|w| w.message.contains("not prorated")));
         assert!(compare(0.2, 12.0, &[], "math", 50).warnings.iter().any(|w| w.message.contains("No grades")));
+    }
+
+    #[test]
+    fn small_multiples_keep_their_digits_and_sizes_are_named() {
+        assert_eq!(times(1.46), "1.5 times");
+        assert_eq!(times(0.35), "0.35 times");
+        assert_eq!(times(0.023), "0.023 times");
+        assert_eq!(times(0.0004), "less than 0.001 times");
+        let c = compare(0.01, 31.6, &[3, 4], "math", 100);
+        assert!(c.lines.iter().all(|l| !l.contains(" 0.0 times")), "{:?}", c.lines);
+        assert!(c.lines[0].starts_with("For a provider of 100 students"), "{}", c.lines[0]);
+        let s = by_sizes(0.25, &[25, 50, 100, 200, 400]);
+        assert!(
+            s.contains("25 and 50 students (programs serving fewer than 100 students, 0.44 SD): at or below"),
+            "{s}"
+        );
+        assert!(s.contains("100 and 200 students (programs serving 100-399 students, 0.30 SD): at or below"), "{s}");
+        assert!(s.contains("400 students (programs serving 400-999 students, 0.21 SD): above"), "{s}");
     }
 
     #[test]

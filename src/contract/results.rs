@@ -772,6 +772,38 @@ pub struct Target {
     pub comparison: Option<Comparison>,
 }
 
+/// The chance that a provider earns one of the contract's tiers, for each provider size and
+/// true effect of the OC grid: the OC cells at the tier's value (the grid always holds the
+/// contract's tier values).
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct TierChances {
+    /// The tier's number (1 for the first `[[thresholds]]` entry).
+    pub tier: usize,
+    /// The tier's name (`tier N` when the contract gives none).
+    pub name: String,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub threshold: f64,
+    /// One entry per (effect, provider size) of the grid, effects outer, sizes inner.
+    pub chances: Vec<TierChance>,
+}
+
+/// P(earning a tier) for one provider size and true effect.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct TierChance {
+    #[serde(deserialize_with = "nan_if_null")]
+    pub effect: f64,
+    pub provider_size: usize,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub p_earn: f64,
+}
+
+impl TierChances {
+    /// The chance at exactly this effect and provider size, if the grid has them.
+    pub fn at(&self, effect: f64, provider_size: usize) -> Option<f64> {
+        self.chances.iter().find(|c| c.effect == effect && c.provider_size == provider_size).map(|c| c.p_earn)
+    }
+}
+
 /// Everything `obc baseline` reports.
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Baseline {
@@ -786,6 +818,12 @@ pub struct Baseline {
     pub cells: Vec<OcCell>,
     pub recommendation: Recommendation,
     pub targets: Vec<Target>,
+    /// P(earning each of the contract's tiers) over the grid of provider sizes and effects.
+    #[serde(default)]
+    pub tiers: Vec<TierChances>,
+    /// Why the recommended threshold sits at or below business as usual, when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold_note: Option<String>,
     /// The between-year variation of business as usual, when the history holds several
     /// school years: folded into the OC curves as a cohort shift of SD `tau`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -28,8 +28,8 @@ use serde_json::Value;
 
 use crate::contract::baseline::Baseline as BaselineBody;
 use crate::contract::figures::Summary;
-use crate::contract::oc::{OcCell, Recommendation};
 use crate::contract::results::{BaselineResults as Baseline, CheckResults as Check, Drift, MidpointReport};
+use crate::contract::results::{TierChance, TierChances};
 use crate::contract::settle::{Estimate, ExclusionRow, ProviderResult as Provider, Rule, Verdict};
 use crate::contract::suppress::Suppression;
 use crate::contract::terms::InferenceMethod;
@@ -1143,6 +1143,7 @@ fn manifest_section(m: &Manifest) -> String {
 pub fn render_baseline(b: &Baseline) -> Result<Rendered, ReportError> {
     let mut figs = Figures::default();
     let mut body = format!("<h1>{}</h1>\n", esc(&b.header.contract));
+    body.push_str(&section("tiers", "Chance of earning each tier", &tier_lead(b)));
     body.push_str(&section("summary", "Summary: recommended threshold", &recommendation_summary(b)));
     body.push_str(&section("population", "Population", &population::population_section(&b.baseline)));
     body.push_str(&section("oc", "Operating characteristics", &oc_section(b, &mut figs)?));
@@ -1186,6 +1187,9 @@ fn recommendation_summary(b: &Baseline) -> String {
         None => format!("No provider size in the search reaches power {}.", pct(Some(r.target_power))),
     });
     let mut summary = format!("<p class=\"summary\">{}</p>\n", esc(&text));
+    if let Some(note) = &body_b.threshold_note {
+        summary.push_str(&p(note));
+    }
     summary.push_str(&table(
         "Recommendation",
         &["quantity", "value"],
@@ -1206,122 +1210,127 @@ fn recommendation_summary(b: &Baseline) -> String {
     summary
 }
 
-/// The operating-characteristic curves: against the true effect at the provider size
-/// nearest the recommendation's, and against provider size ([`oc_against_size`]).
+/// The operating-characteristic curves: one panel per tier of the contract, the chance of
+/// earning the tier against the true effect, one curve per provider size of the grid.
 fn oc_section(b: &Baseline, figs: &mut Figures) -> Result<String, ReportError> {
     let body_b = &b.baseline;
     let r = &body_b.recommendation;
-    let cells = &body_b.cells;
-    let mut sizes: Vec<usize> = cells.iter().map(|c| c.n).collect();
-    sizes.sort_unstable();
-    sizes.dedup();
-    let size = sizes.iter().copied().min_by_key(|s| (s.abs_diff(r.n), *s));
-    let mut ths: Vec<f64> = cells.iter().map(|c| c.threshold).collect();
-    ths.sort_by(f64::total_cmp);
-    ths.dedup();
+    let tiers = tiers_of(b);
+    if tiers.iter().all(|t| t.chances.is_empty()) {
+        return Ok(p("The baseline has no operating-characteristic cells at the contract's tiers."));
+    }
     let mut oc = String::new();
-    if let Some(size) = size {
-        let curves: Vec<plots::Curve> = ths
+    for t in &tiers {
+        let mut sizes: Vec<usize> = t.chances.iter().map(|c| c.provider_size).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        let curves: Vec<plots::Curve> = sizes
             .iter()
-            .map(|t| {
+            .map(|&n| {
                 let mut pts: Vec<(f64, f64)> =
-                    cells.iter().filter(|c| c.n == size && c.threshold == *t).map(|c| (c.effect, c.p_met)).collect();
+                    t.chances.iter().filter(|c| c.provider_size == n).map(|c| (c.effect, c.p_earn)).collect();
                 pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-                plots::Curve { label: format!("{t:.3}"), points: pts }
+                plots::Curve { label: format!("{n} students"), points: pts }
             })
-            .filter(|c| !c.points.is_empty())
             .collect();
         let refs = vec![
             plots::Reference { label: format!("alpha = {}", r.alpha), y: r.alpha },
             plots::Reference { label: format!("target power = {}", r.target_power), y: r.target_power },
         ];
-        let mut highlight = Vec::new();
-        if let Some(p0) = Some(r.p_met_null).filter(|v| v.is_finite()) {
-            highlight.push(((0.0, p0), format!("recommended {:.3}: {}", r.threshold, pct(Some(p0)))));
-        }
-        if let Some(pw) = Some(r.power).filter(|v| v.is_finite()) {
-            highlight.push(((r.power_effect, pw), format!("recommended {:.3}: {}", r.threshold, pct(Some(pw)))));
-        }
         let alt = format!(
-            "Operating characteristic curves: probability of meeting each threshold against the true effect in SD, for providers of {size} students; one curve per threshold ({}); alpha and target power as dashed lines; the recommended threshold {:.3} as black diamonds.",
-            ths.iter().map(|t| format!("{t:.3}")).collect::<Vec<_>>().join(", "),
-            r.threshold
+            "Chance of earning {} (threshold {:.2}) against the provider's true effect in SD, one curve per provider size ({}); alpha and target power as grey dashed lines.",
+            t.name,
+            t.threshold,
+            sizes.iter().map(|n| format!("{n} students")).collect::<Vec<_>>().join(", ")
         );
         let plot = plots::curves(
             &alt,
-            "true effect (SD)",
-            "probability of meeting the threshold",
+            "true effect of the provider (SD)",
+            &format!("chance of earning {}", t.name),
             &curves,
             &refs,
-            &highlight,
-            false,
         )?;
         oc.push_str(&figs.add(
             &plot,
-            "oc_effect.svg",
+            &format!("oc_tier_{}.svg", t.tier),
             &format!(
-                "Chance that a provider of {size} students meets each threshold (curves labelled with the threshold at the right, each with its own marker) against the provider's true effect. Dashed lines: alpha (the most a no-effect provider should pass) and the target power. Black diamonds: the recommended threshold {:.3} at no effect and at {} SD.",
-                r.threshold, r.power_effect
+                "Chance that a provider earns {} (its metric's decision statistic reaches {:.2}) against the provider's true effect, one curve per provider size, each with its own marker and dash pattern (labelled at the right). Grey dashed lines: alpha (the most a no-effect provider should earn a tier) and the target power.",
+                t.name, t.threshold
             ),
         ));
-        oc.push_str(&oc_against_size(r, cells, &ths, figs)?);
-    } else {
-        oc.push_str(&p("The recommendation has no operating-characteristic cells."));
     }
     Ok(oc)
 }
 
-/// The OC curves against provider size, for the grid threshold nearest the recommended one.
-fn oc_against_size(
-    r: &Recommendation,
-    cells: &[OcCell],
-    ths: &[f64],
-    figs: &mut Figures,
-) -> Result<String, ReportError> {
-    let mut oc = String::new();
-    if let Some(t) = ths.iter().copied().min_by(|a, b| (a - r.threshold).abs().total_cmp(&(b - r.threshold).abs())) {
-        let mut effects: Vec<f64> = cells.iter().map(|c| c.effect).collect();
+/// The chance of earning each tier: `baseline.tiers`, or for a recommendation.json written
+/// before it existed, the OC cells at the tier values of the contract in its manifest.
+fn tiers_of(b: &Baseline) -> Vec<TierChances> {
+    if !b.baseline.tiers.is_empty() {
+        return b.baseline.tiers.clone();
+    }
+    let tiers = b.manifest.spec.get("thresholds").and_then(|t| t.as_array()).cloned().unwrap_or_default();
+    tiers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let value = t.get("value")?.as_f64()?;
+            let name = t.get("name").and_then(|n| n.as_str()).filter(|n| !n.is_empty());
+            let chances = b
+                .baseline
+                .cells
+                .iter()
+                .filter(|c| c.threshold == value)
+                .map(|c| TierChance { effect: c.effect, provider_size: c.n, p_earn: c.p_met })
+                .collect();
+            Some(TierChances {
+                tier: i + 1,
+                name: name.map_or_else(|| format!("tier {}", i + 1), str::to_string),
+                threshold: value,
+                chances,
+            })
+        })
+        .collect()
+}
+
+/// The lead of the target-setting report: per tier, in words and as a table, the chance
+/// that a provider earns the tier for each provider size and true effect of the grid.
+fn tier_lead(b: &Baseline) -> String {
+    let tiers = tiers_of(b);
+    if tiers.iter().all(|t| t.chances.is_empty()) {
+        return p(
+            "The recommendation has no operating-characteristic cells at the contract's tiers (written before the grid held them): run obc baseline again.",
+        );
+    }
+    let mut out = list(&crate::contract::baseline::tier_sentences(&tiers, &b.baseline.recommendation), "");
+    for t in &tiers {
+        let mut effects: Vec<f64> = t.chances.iter().map(|c| c.effect).collect();
         effects.sort_by(f64::total_cmp);
         effects.dedup();
-        let curves: Vec<plots::Curve> = effects
+        let mut sizes: Vec<usize> = t.chances.iter().map(|c| c.provider_size).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        let heads: Vec<String> = std::iter::once("provider size (students)".to_string())
+            .chain(effects.iter().map(
+                |d| {
+                    if *d == 0.0 { "no effect".to_string() } else { format!("true effect {d} SD") }
+                },
+            ))
+            .collect();
+        let head_refs: Vec<&str> = heads.iter().map(String::as_str).collect();
+        let rows = sizes
             .iter()
-            .map(|e| {
-                let mut pts: Vec<(f64, f64)> = cells
-                    .iter()
-                    .filter(|c| c.threshold == t && c.effect == *e)
-                    .map(|c| (c.n as f64, c.p_met))
-                    .collect();
-                pts.sort_by(|a, b| a.0.total_cmp(&b.0));
-                plots::Curve { label: format!("d = {e}"), points: pts }
+            .map(|&n| {
+                std::iter::once(n.to_string().into()).chain(effects.iter().map(|&d| pct(t.at(d, n)).into())).collect()
             })
             .collect();
-        let refs = vec![
-            plots::Reference { label: format!("alpha = {}", r.alpha), y: r.alpha },
-            plots::Reference { label: format!("target power = {}", r.target_power), y: r.target_power },
-        ];
-        let alt = format!(
-            "Probability of meeting the threshold {t:.3} against provider size (log scale), one curve per true effect ({}).",
-            effects.iter().map(|e| format!("{e} SD")).collect::<Vec<_>>().join(", ")
-        );
-        let plot = plots::curves(
-            &alt,
-            "provider size (students, log scale)",
-            "probability of meeting the threshold",
-            &curves,
-            &refs,
-            &[],
-            true,
-        )?;
-        oc.push_str(&figs.add(
-            &plot,
-            "oc_size.svg",
-            &format!(
-                "Chance of meeting the threshold {t:.3} (the simulated threshold nearest the recommended {:.3}) against provider size, one curve per true effect (labelled at the right). Larger providers are judged more reliably: the no-effect curve (d = 0) falls and the others rise.",
-                r.threshold
-            ),
+        out.push_str(&table(
+            &format!("Chance of earning {} (threshold {:.2})", t.name, t.threshold),
+            &head_refs,
+            rows,
+            vec![],
         ));
     }
-    Ok(oc)
+    out
 }
 
 /// Targets in SD units against published effects, and the warnings of target setting.

@@ -198,6 +198,23 @@ pub fn flow(bars: &[FlowBar], categories: &[String]) -> Result<Plot, ReportError
     })
 }
 
+/// Where a point label of width `w` goes: the first of the places around the point `at`
+/// (right, left, above, below, then diagonals further out) whose box (14 px high) meets no
+/// box of `taken`; the first place when none is free. Returns the label's left end and its
+/// vertical centre.
+fn place_label(at: (i32, i32), w: i32, taken: &[[i32; 4]]) -> (i32, i32) {
+    let (x, y) = at;
+    let mut places = vec![(x + 8, y), (x - 8 - w, y), (x - w / 2, y - 14), (x - w / 2, y + 14)];
+    for step in [14, 28, 42] {
+        places.extend([(x + 8, y - step), (x + 8, y + step), (x - 8 - w, y - step), (x - 8 - w, y + step)]);
+    }
+    let free = |&(lx, ly): &(i32, i32)| {
+        let b = [lx, ly - 7, lx + w, ly + 7];
+        taken.iter().all(|t| b[0] >= t[2] || t[0] >= b[2] || b[1] >= t[3] || t[1] >= b[3])
+    };
+    places.iter().copied().find(free).unwrap_or(places[0])
+}
+
 /// One row of a quantile (box) plot.
 pub struct QuantileRow {
     pub label: String,
@@ -326,14 +343,32 @@ pub fn growth(
         }
         if !providers.is_empty() {
             chart
-                .draw_series(providers.iter().map(|(name, e, o)| {
+                .draw_series(providers.iter().map(|(_, e, o)| {
                     EmptyElement::at((*e, *o))
                         + Rectangle::new([(-4, -4), (4, 4)], RGBColor(120, 120, 120).filled())
                         + Rectangle::new([(-4, -4), (4, 4)], BLACK.stroke_width(1))
-                        + Text::new(name.clone(), (7, -14), text_style(12))
                 }))?
                 .label("provider (counted students)")
                 .legend(|(x, y)| Rectangle::new([(x + 6, y - 4), (x + 14, y + 4)], RGBColor(120, 120, 120).filled()));
+            // every point (series and providers) is an obstacle for the provider labels
+            let mut taken: Vec<[i32; 4]> = series
+                .iter()
+                .flat_map(|s| s.points.iter())
+                .map(|p| {
+                    let (x, y) = chart.backend_coord(p);
+                    [x - 7, y - 7, x + 7, y + 7]
+                })
+                .collect();
+            for (_, e, o) in providers {
+                let (x, y) = chart.backend_coord(&(*e, *o));
+                taken.push([x - 5, y - 5, x + 5, y + 5]);
+            }
+            for (name, e, o) in providers {
+                let at = chart.backend_coord(&(*e, *o));
+                let (x0, y) = place_label(at, text_width(name, 12), &taken);
+                taken.push([x0, y - 7, x0 + text_width(name, 12), y + 7]);
+                root.draw(&Text::new(name.clone(), (x0, y), anchored(12, HPos::Left, VPos::Center)))?;
+            }
         }
         chart
             .configure_series_labels()
@@ -394,6 +429,8 @@ pub fn caterpillar(
             .y_label_area_size(label_w as u32)
             .build_cartesian_2d(lo..hi, 0f64..n as f64)?;
         row_mesh(&mut chart, x_desc, false)?;
+        let label_rows =
+            reference_rows(&refs.iter().map(|r| chart.backend_coord(&(r.1, n as f64)).0).collect::<Vec<_>>());
         for (k, (label, v, dashed)) in refs.iter().enumerate() {
             let line = vec![(*v, 0.0), (*v, n as f64)];
             if *dashed {
@@ -402,7 +439,7 @@ pub fn caterpillar(
                 chart.draw_series(DashedLineSeries::new(line, 2, 3, BLACK.stroke_width(2)))?;
             }
             let (px, py) = chart.backend_coord(&(*v, n as f64));
-            let y = py - 4 - 16 * (refs.len() - 1 - k) as i32;
+            let y = py - 4 - 16 * (refs.len() - 1 - label_rows[k]) as i32;
             let right = px > (WIDTH as i32) * 3 / 4;
             let (h, dx) = if right { (HPos::Right, -3) } else { (HPos::Left, 3) };
             root.draw(&PathElement::new(vec![(px, y), (px, py)], BLACK.stroke_width(1)))?;
@@ -428,6 +465,22 @@ pub fn caterpillar(
         }
         Ok(())
     })
+}
+
+/// The label row of each reference line of a caterpillar plot from its x pixel (row 0 at
+/// the top): labels anchored right of their line (x up to three quarters of the width) run
+/// rightwards, so the leftmost takes the highest of their rows and no label crosses the
+/// leader line of a reference to its right; labels anchored left of their line (further
+/// right) take the rows above them, the rightmost first.
+fn reference_rows(px: &[i32]) -> Vec<usize> {
+    let right = |x: i32| x > (WIDTH as i32) * 3 / 4;
+    let mut order: Vec<usize> = (0..px.len()).collect();
+    order.sort_by_key(|&i| if right(px[i]) { (0, -px[i], i) } else { (1, px[i], i) });
+    let mut rows = vec![0; px.len()];
+    for (row, i) in order.into_iter().enumerate() {
+        rows[i] = row;
+    }
+    rows
 }
 
 /// Value with interval per bin (left to right); `None` bins are gaps marked "suppressed".
@@ -505,6 +558,32 @@ pub fn bins(alt: &str, y_desc: &str, bins: &[(String, Option<Interval>)]) -> Res
     })
 }
 
+/// Marker shape `k` (filled circle, triangle, cross, open square, open circle, filled
+/// square, open triangle, filled diamond), then repeating.
+fn marker<DB: DrawingBackend>(k: usize, p: (i32, i32)) -> DynElement<'static, DB, (i32, i32)> {
+    let s = BLACK.stroke_width(1);
+    let diamond = vec![(p.0, p.1 - 5), (p.0 + 5, p.1), (p.0, p.1 + 5), (p.0 - 5, p.1)];
+    match k % 8 {
+        0 => Circle::new(p, 4, BLACK.filled()).into_dyn(),
+        1 => TriangleMarker::new(p, 6, s).into_dyn(),
+        2 => Cross::new(p, 5, s).into_dyn(),
+        3 => Rectangle::new([(p.0 - 4, p.1 - 4), (p.0 + 4, p.1 + 4)], s).into_dyn(),
+        4 => Circle::new(p, 4, s).into_dyn(),
+        5 => Rectangle::new([(p.0 - 4, p.1 - 4), (p.0 + 4, p.1 + 4)], BLACK.filled()).into_dyn(),
+        6 => TriangleMarker::new(p, 6, BLACK.filled()).into_dyn(),
+        _ => Polygon::new(diamond, BLACK.filled()).into_dyn(),
+    }
+}
+
+/// Dash pattern of series `k` as (dash, gap) in px; `None`: solid. Eight patterns, then
+/// repeating (with a different marker, [`marker`]).
+const DASHES: [Option<(u32, u32)>; 8] =
+    [None, Some((10, 4)), Some((3, 3)), Some((14, 4)), Some((6, 6)), Some((1, 3)), Some((18, 6)), Some((8, 2))];
+
+/// The reference lines' dash pattern (grey, so they read apart from the series).
+const REFERENCE_DASH: (u32, u32) = (4, 8);
+const REFERENCE_GREY: RGBColor = RGBColor(120, 120, 120);
+
 /// One curve of an OC plot.
 pub struct Curve {
     pub label: String,
@@ -517,90 +596,98 @@ pub struct Reference {
     pub y: f64,
 }
 
-/// Marker shape `k` (filled circle, triangle, cross, open square, open circle),
-/// dashed for k >= 5.
-fn marker<DB: DrawingBackend>(k: usize, p: (i32, i32)) -> DynElement<'static, DB, (i32, i32)> {
-    let s = BLACK.stroke_width(1);
-    match k % 5 {
-        0 => Circle::new(p, 4, BLACK.filled()).into_dyn(),
-        1 => TriangleMarker::new(p, 6, s).into_dyn(),
-        2 => Cross::new(p, 5, s).into_dyn(),
-        3 => Rectangle::new([(p.0 - 4, p.1 - 4), (p.0 + 4, p.1 + 4)], s).into_dyn(),
-        _ => Circle::new(p, 4, s).into_dyn(),
-    }
-}
+/// Height of an OC panel in pixels.
+const PANEL_HEIGHT: u32 = 340;
+/// Vertical distance between two labels of the label column (font 11 px).
+const LABEL_GAP: i32 = 15;
 
-/// Probability curves (y in 0..1) labelled at their right ends; curve `k` has marker
-/// shape `k % 5` and is dashed when `k >= 5`. `highlight`: a point drawn as a large black
-/// diamond with a label; `log_x` for provider sizes.
-#[allow(clippy::too_many_arguments)]
+/// Probability curves (y in 0..1), one panel: curve `k` has marker [`marker`]`(k)` and dash
+/// pattern `DASHES[k]`, distinct for every series up to eight; references are grey dashed
+/// lines. Every label sits in a column right of the plot at the height of its curve's last
+/// point (or its reference line), pushed apart so that none overlaps another, and none sits
+/// on a point.
 pub fn curves(
     alt: &str,
     x_desc: &str,
     y_desc: &str,
     curves: &[Curve],
     references: &[Reference],
-    highlight: &[((f64, f64), String)],
-    log_x: bool,
 ) -> Result<Plot, ReportError> {
-    let xs = curves.iter().flat_map(|c| c.points.iter().map(|p| p.0)).chain(highlight.iter().map(|h| h.0.0));
+    let xs = curves.iter().flat_map(|c| c.points.iter().map(|p| p.0));
     let Some((x0, x1)) = padded_range(xs, 0.0) else {
         return Ok(Plot::Message("No operating-characteristic cells: nothing to draw.".into()));
     };
-    let label_w = curves.iter().map(|c| text_width(&c.label, 11)).max().unwrap_or(20) as u32 + 36;
-    svg(alt, (WIDTH, 460), |root| {
+    let longest = curves.iter().map(|c| &c.label).chain(references.iter().map(|r| &r.label));
+    // plotters writes a font of size s as s / 1.24 px: an 11 px label is 8.9 px wide a em
+    let label_w = longest.map(|l| text_width(l, 9)).max().unwrap_or(20) as u32 + 40;
+    svg(alt, (WIDTH, PANEL_HEIGHT), |root| {
         let (plot, labels) = root.split_horizontally(WIDTH - label_w);
-        if log_x {
-            let x0 = x0.max(1.0) * 0.85;
-            let x1 = x1 * 1.15;
-            let mut chart = ChartBuilder::on(&plot)
-                .margin(10)
-                .margin_top(20)
-                .x_label_area_size(45)
-                .y_label_area_size(70)
-                .build_cartesian_2d((x0..x1).log_scale(), 0f64..1f64)?;
-            chart
-                .configure_mesh()
-                .disable_x_mesh()
-                .x_labels(0)
-                .light_line_style(WHITE)
-                .bold_line_style(RGBColor(225, 225, 225))
-                .x_desc(x_desc)
-                .y_desc(y_desc)
-                .label_style(text_style(12))
-                .axis_desc_style(text_style(13))
-                .draw()?;
-            // Log axes get a tick label at every x of the data (the provider sizes).
-            let mut ticks: Vec<f64> = curves.iter().flat_map(|c| c.points.iter().map(|p| p.0)).collect();
-            ticks.sort_by(f64::total_cmp);
-            ticks.dedup();
-            for t in ticks {
-                let (px, py) = chart.backend_coord(&(t, 0.0));
-                root.draw(&PathElement::new(vec![(px, py), (px, py + 5)], BLACK.stroke_width(1)))?;
-                root.draw(&Text::new(format!("{t}"), (px, py + 8), anchored(12, HPos::Center, VPos::Top)))?;
-            }
-            draw_curves(&mut chart, root, &labels, curves, references, highlight, (x0, x1))?;
-        } else {
-            let pad = (x1 - x0) * 0.04;
-            let mut chart = ChartBuilder::on(&plot)
-                .margin(10)
-                .margin_top(20)
-                .x_label_area_size(45)
-                .y_label_area_size(70)
-                .build_cartesian_2d((x0 - pad)..(x1 + pad), 0f64..1f64)?;
-            chart
-                .configure_mesh()
-                .light_line_style(WHITE)
-                .bold_line_style(RGBColor(225, 225, 225))
-                .x_desc(x_desc)
-                .y_desc(y_desc)
-                .label_style(text_style(12))
-                .axis_desc_style(text_style(13))
-                .draw()?;
-            draw_curves(&mut chart, root, &labels, curves, references, highlight, (x0 - pad, x1 + pad))?;
-        }
-        Ok(())
+        let pad = (x1 - x0) * 0.04;
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(10)
+            .margin_top(14)
+            .x_label_area_size(45)
+            .y_label_area_size(60)
+            .build_cartesian_2d((x0 - pad)..(x1 + pad), 0f64..1f64)?;
+        chart
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .bold_line_style(RGBColor(225, 225, 225))
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .y_label_formatter(&|v: &f64| format!("{v:.1}"))
+            .label_style(text_style(12))
+            .axis_desc_style(text_style(13))
+            .draw()?;
+        draw_curves(&mut chart, root, &labels, curves, references, (x0 - pad, x1 + pad))
     })
+}
+
+/// A label of the label column: its wanted height, text, and what its sample shows.
+struct ColumnLabel {
+    y: i32,
+    text: String,
+    /// `Some(k)`: series `k`; `None`: a reference line.
+    series: Option<usize>,
+}
+
+/// Label heights: each at its wanted height, pushed down to at least `LABEL_GAP` below the
+/// previous one, then the stack shifted up if it runs past `bottom`.
+pub fn spread(wanted: &[i32], top: i32, bottom: i32) -> Vec<i32> {
+    let mut order: Vec<usize> = (0..wanted.len()).collect();
+    order.sort_by_key(|&i| (wanted[i], i));
+    let mut placed = vec![0; wanted.len()];
+    let mut prev = i32::MIN;
+    for &i in &order {
+        let y = wanted[i].max(top).max(prev.saturating_add(LABEL_GAP));
+        placed[i] = y;
+        prev = y;
+    }
+    // shift the stack up from the bottom when it overflows
+    let mut limit = bottom;
+    for &i in order.iter().rev() {
+        if placed[i] > limit {
+            placed[i] = limit;
+        }
+        limit = placed[i] - LABEL_GAP;
+    }
+    placed
+}
+
+fn series_line<'a, X>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, plotters::coord::types::RangedCoordf64>>,
+    points: Vec<(f64, f64)>,
+    dash: Option<(u32, u32)>,
+    style: ShapeStyle,
+) -> DrawResult
+where
+    X: Ranged<ValueType = f64>,
+{
+    match dash {
+        None => chart.draw_series(LineSeries::new(points, style))?,
+        Some((d, g)) => chart.draw_series(DashedLineSeries::new(points, d, g, style))?,
+    };
+    Ok(())
 }
 
 fn draw_curves<'a, X>(
@@ -609,61 +696,45 @@ fn draw_curves<'a, X>(
     labels: &Area,
     curves: &[Curve],
     references: &[Reference],
-    highlight: &[((f64, f64), String)],
     (x0, x1): (f64, f64),
 ) -> DrawResult
 where
     X: Ranged<ValueType = f64>,
 {
+    let mut column: Vec<ColumnLabel> = Vec::new();
     for r in references {
-        chart.draw_series(DashedLineSeries::new(vec![(x0, r.y), (x1, r.y)], 8, 5, BLACK.stroke_width(1)))?;
-        let (px, py) = chart.backend_coord(&(x0, r.y));
-        root.draw(&Text::new(r.label.clone(), (px + 6, py - 3), anchored(11, HPos::Left, VPos::Bottom)))?;
+        let style = REFERENCE_GREY.stroke_width(1);
+        series_line(chart, vec![(x0, r.y), (x1, r.y)], Some(REFERENCE_DASH), style)?;
+        column.push(ColumnLabel { y: chart.backend_coord(&(x1, r.y)).1, text: r.label.clone(), series: None });
     }
-    let mut ends: Vec<(i32, String, usize)> = Vec::new();
     for (k, c) in curves.iter().enumerate() {
-        let style = BLACK.stroke_width(1);
-        if k >= 5 {
-            chart.draw_series(DashedLineSeries::new(c.points.clone(), 5, 4, style))?;
-        } else {
-            chart.draw_series(LineSeries::new(c.points.clone(), style))?;
-        }
+        series_line(chart, c.points.clone(), DASHES[k % DASHES.len()], BLACK.stroke_width(1))?;
         for p in &c.points {
-            let px = chart.backend_coord(p);
-            root.draw(&marker(k, px))?;
+            root.draw(&marker(k, chart.backend_coord(p)))?;
         }
         if let Some(last) = c.points.last() {
-            ends.push((chart.backend_coord(last).1, c.label.clone(), k));
+            column.push(ColumnLabel { y: chart.backend_coord(last).1, text: c.label.clone(), series: Some(k) });
         }
     }
-    // Labels at the curves' right ends, pushed apart to at least 12 px.
-    let mut order: Vec<usize> = (0..ends.len()).collect();
-    order.sort_by_key(|&i| (ends[i].0, i));
-    let mut placed: Vec<(usize, i32)> = Vec::new();
-    let mut prev = i32::MIN;
-    for i in order {
-        let y = ends[i].0.max(prev.saturating_add(12));
-        placed.push((i, y));
-        prev = y;
-    }
+    let (top, bottom) = (chart.backend_coord(&(x0, 1.0)).1, chart.backend_coord(&(x0, 0.0)).1);
+    let ys = spread(&column.iter().map(|l| l.y).collect::<Vec<_>>(), top, bottom);
     let (lx, _) = labels.get_base_pixel();
-    for (j, y) in placed {
-        let (_, label, i) = ends[j].clone();
-        let sample = vec![(lx, y), (lx + 22, y)];
-        if i >= 5 {
-            root.draw(&DashedPathElement::new(sample, 5, 4, BLACK.stroke_width(1)))?;
-        } else {
-            root.draw(&PathElement::new(sample, BLACK.stroke_width(1)))?;
+    for (l, y) in column.iter().zip(ys) {
+        let sample = vec![(lx, y), (lx + 24, y)];
+        match l.series {
+            Some(k) => {
+                match DASHES[k % DASHES.len()] {
+                    None => root.draw(&PathElement::new(sample, BLACK.stroke_width(1)))?,
+                    Some((d, g)) => root.draw(&DashedPathElement::new(sample, d, g, BLACK.stroke_width(1)))?,
+                }
+                root.draw(&marker(k, (lx + 12, y)))?;
+            }
+            None => {
+                let (d, g) = REFERENCE_DASH;
+                root.draw(&DashedPathElement::new(sample, d, g, REFERENCE_GREY.stroke_width(1)))?;
+            }
         }
-        root.draw(&marker(i, (lx + 11, y)))?;
-        root.draw(&Text::new(label, (lx + 28, y), anchored(11, HPos::Left, VPos::Center)))?;
-    }
-    for ((x, y), label) in highlight {
-        let (px, py) = chart.backend_coord(&(*x, *y));
-        let diamond = vec![(px, py - 8), (px + 8, py), (px, py + 8), (px - 8, py)];
-        root.draw(&Polygon::new(diamond.clone(), BLACK.filled()))?;
-        let (h, dx) = if px > (WIDTH as i32) / 2 { (HPos::Right, -12) } else { (HPos::Left, 12) };
-        root.draw(&Text::new(label.clone(), (px + dx, py + 14), anchored(12, h, VPos::Center)))?;
+        root.draw(&Text::new(l.text.clone(), (lx + 30, y), anchored(11, HPos::Left, VPos::Center)))?;
     }
     Ok(())
 }
@@ -699,7 +770,7 @@ mod tests {
         let c = caterpillar("alt", "metric", &[], &[("tier 1".into(), 0.5)], None, "P1 suppressed").unwrap();
         assert!(matches!(&c, Plot::Message(t) if t.contains("P1 suppressed")), "{c:?}");
         assert!(matches!(growth("alt", "points", &[], &[]).unwrap(), Plot::Message(_)));
-        assert!(matches!(curves("alt", "x", "y", &[], &[], &[], false).unwrap(), Plot::Message(_)));
+        assert!(matches!(curves("alt", "x", "y", &[], &[]).unwrap(), Plot::Message(_)));
     }
 
     #[test]
@@ -729,6 +800,24 @@ mod tests {
         assert!(s.contains("\n0.1\n"), "no tick at the comparison: {s}");
         assert!(s.contains("\n0.9\n"), "no tick at the threshold");
         assert!(s.contains("\ntier 2 = 0.90\n") && s.contains("\ncomparison\n"));
+    }
+
+    #[test]
+    fn spread_labels_keep_their_gap_and_stay_in_range() {
+        let ys = spread(&[100, 102, 101, 300], 20, 310);
+        let mut sorted = ys.clone();
+        sorted.sort_unstable();
+        assert!(sorted.windows(2).all(|w| w[1] - w[0] >= LABEL_GAP), "{ys:?}");
+        assert_eq!(ys[0], 100);
+        // a stack running past the bottom is shifted up
+        let ys = spread(&[300, 300, 300], 20, 305);
+        assert!(ys.iter().all(|&y| y <= 305) && ys.iter().min() == Some(&(305 - 2 * LABEL_GAP)), "{ys:?}");
+    }
+
+    #[test]
+    fn reference_labels_of_lines_further_right_sit_lower() {
+        // 100 and 200 px (labels run right), 650 px (label runs left): 650 on top, then 100, 200
+        assert_eq!(reference_rows(&[200, 650, 100]), vec![2, 0, 1]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Integration tests: one binary (polars makes every test binary large).
 
 mod architecture;
+mod baseline19;
 mod bootstrap;
 mod browser;
 mod calibration;
@@ -15,6 +16,7 @@ mod failsafe;
 mod failsafe_input;
 mod failsafe_output;
 mod few_clusters;
+mod figures;
 mod fuzz_inputs;
 mod fuzz_mutation;
 mod history_years;

@@ -1,5 +1,6 @@
 //! Integration tests: one binary (polars makes every test binary large).
 
+mod analyst_path;
 mod architecture;
 mod baseline19;
 mod bootstrap;

@@ -67,9 +67,6 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     json.push('\n');
     out.write("recommendation.json", json.as_bytes())?;
 
-    for w in &warnings {
-        eprintln!("warning: {w}");
-    }
     for line in crate::contract::baseline::tier_sentences(&result.tiers, &result.recommendation) {
         eprintln!("{line}");
     }
@@ -111,6 +108,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     }
     eprintln!("oc curves -> {}", args.out.join("oc.csv").display());
     super::print_accounting(&accounting);
+    super::print_warnings(&warnings);
     // The public report, rendered from exactly the JSON written above.
     let written: BaselineResults = serde_json::from_str(&json)?;
     super::report::write(&out, &crate::report::render_baseline(&written)?)?;

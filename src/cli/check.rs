@@ -87,7 +87,7 @@ fn write_outputs(
     phase("writing");
     let providers = tables::providers(contract, s, midpoint.as_ref());
     providers.write_into(out, "providers.csv", Format::Csv)?;
-    let groups = tables::groups(s);
+    let groups = tables::groups(s, midpoint.as_ref());
     groups.write_into(out, "groups.csv", Format::Csv)?;
     let audit_rows = write_audit(out, students, s)?;
     phase("audit written");
@@ -160,9 +160,7 @@ fn write_outputs(
     }
     super::print_accounting(&inputs);
     // Warnings last, grouped by code, each group with what it means for the payments.
-    for line in warning_lines(&warnings) {
-        eprintln!("{line}");
-    }
+    super::print_warnings(&warnings);
     // The public report, rendered from exactly the JSON written above, so that
     // `obc report results.json` reproduces it byte for byte.
     let written: CheckResults = serde_json::from_str(&json)?;
@@ -170,26 +168,6 @@ fn write_outputs(
     // The standalone manifest, last: every output with its SHA-256 (`obc verify`).
     super::write_manifest(out, &m)?;
     Ok(())
-}
-
-/// The warnings as the console prints them, after the results: one group per code with its
-/// consequence (README "Warnings").
-pub(crate) fn warning_lines(warnings: &[crate::stats::warning::Warning]) -> Vec<String> {
-    let groups = crate::stats::warning::group(warnings);
-    let mut out = Vec::new();
-    if !groups.is_empty() {
-        let affecting = groups.iter().filter(|g| g.consequence.affects_payment).count();
-        out.push(format!(
-            "{} warning(s) in {} group(s); {} group(s) may affect a payment:",
-            warnings.len(),
-            groups.len(),
-            affecting
-        ));
-    }
-    for g in &groups {
-        out.extend(g.lines());
-    }
-    out
 }
 
 /// A provider's metric with its interval, as the console prints it.

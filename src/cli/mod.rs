@@ -207,6 +207,33 @@ pub fn finish_beside(
     Ok(())
 }
 
+/// The warnings as the console prints them, after the results: one group per code with its
+/// consequence (README "Warnings").
+pub fn warning_lines(warnings: &[crate::stats::warning::Warning]) -> Vec<String> {
+    let groups = crate::stats::warning::group(warnings);
+    let mut out = Vec::new();
+    if !groups.is_empty() {
+        let affecting = groups.iter().filter(|g| g.consequence.affects_payment).count();
+        out.push(format!(
+            "{} warning(s) in {} group(s); {} group(s) may affect a payment:",
+            warnings.len(),
+            groups.len(),
+            affecting
+        ));
+    }
+    for g in &groups {
+        out.extend(g.lines());
+    }
+    out
+}
+
+/// Prints the warnings after a command's results and accounting ([`warning_lines`]).
+pub fn print_warnings(warnings: &[crate::stats::warning::Warning]) {
+    for line in warning_lines(warnings) {
+        eprintln!("{line}");
+    }
+}
+
 /// The accounting lines printed at the end of each command.
 pub fn print_accounting(rows: &[Accounting]) {
     let width = rows.iter().map(|a| a.file.len()).max().unwrap_or(4).max(4);

@@ -528,10 +528,8 @@ pub fn run(a: &Args) -> anyhow::Result<()> {
         ));
     }
     super::write_manifest(&out, &m)?;
-    for w in &m.warnings {
-        eprintln!("warning: {w}");
-    }
     eprintln!("effects for {} groups -> {}", effects.height(), a.out.join("effects.csv").display());
     super::print_accounting(&[accounting]);
+    super::print_warnings(&m.warnings);
     Ok(())
 }

@@ -115,8 +115,7 @@ pub fn contract_norms(
             if let Some(n) = contract.norms.min_n {
                 spec.min_n = n;
             }
-            let (groups, uses) =
-                model::fit_conditional(&spec, &rows).map_err(|e| ContractError::Norms(e.to_string()))?;
+            let (groups, uses) = model::fit_conditional(&spec, &rows).map_err(|e| too_few(e, spec.min_n, contract))?;
             (Norms::Conditional { spec, groups }, uses)
         }
         NormsMethod::Sgp => {
@@ -125,7 +124,7 @@ pub fn contract_norms(
                 spec.min_n = n;
             }
             let rows = Rows { weeks: None, ..rows };
-            let (groups, uses) = model::fit_sgp(&spec, &rows).map_err(|e| ContractError::Norms(e.to_string()))?;
+            let (groups, uses) = model::fit_sgp(&spec, &rows).map_err(|e| too_few(e, spec.min_n, contract))?;
             (Norms::Sgp { spec, groups }, uses)
         }
         NormsMethod::File => unreachable!("handled above"),
@@ -185,5 +184,19 @@ pub fn norm_score(
             })
         }
         Err(p) => Err(NoOutcome::Unscored(p.reason)),
+    }
+}
+
+/// A fit that failed: when no group had enough students, the message also names the
+/// contract key that sets the smallest group (`[norms] min_n`) and its value, so the analyst
+/// knows what to lower (README "Growth norms").
+fn too_few(e: model::ModelError, min_n: usize, contract: &Contract) -> ContractError {
+    match &e {
+        model::ModelError::NothingFitted(_) => ContractError::Norms(format!(
+            "{e}. The smallest history group fitted is [norms] min_n = {min_n}{}: lower it in the contract, \
+             or give files.history more years",
+            if contract.norms.min_n.is_some() { "" } else { " (the default)" }
+        )),
+        _ => ContractError::Norms(e.to_string()),
     }
 }

@@ -46,14 +46,7 @@ pub fn providers(contract: &Contract, s: &Settlement, midpoint: Option<&Midpoint
     // outcome columns are left empty when outcomes cannot be projected yet
     let blank = midpoint.is_some_and(|m| m.projection_not_possible.is_some());
     if let Some(m) = midpoint {
-        let note = if blank {
-            format!(
-                "midpoint review as of {}: dosage only, outcome projection not yet possible; nothing is payable",
-                m.as_of
-            )
-        } else {
-            format!("midpoint review as of {}: projection, nothing is payable", m.as_of)
-        };
+        let note = review_note(m, blank);
         t.push("review", text(p.iter().map(|_| Some(note.clone()))));
     }
     t.push("provider", text(p.iter().map(|r| Some(r.provider.clone()))));
@@ -127,18 +120,39 @@ pub fn providers(contract: &Contract, s: &Settlement, midpoint: Option<&Midpoint
     t
 }
 
-/// `groups.csv`: the equity table with suppression.
-pub fn groups(s: &Settlement) -> Table {
+/// `groups.csv`: the equity table with suppression. At a midpoint review (`midpoint`) it is
+/// marked as `providers.csv` is: a first column `review`, and the metric and its interval named
+/// `projected_...` (left empty when no interim test is available yet).
+pub fn groups(s: &Settlement, midpoint: Option<&MidpointReport>) -> Table {
     let g = &s.groups;
     let mut t = Table::new();
+    let projected = |name: &str| if midpoint.is_some() { format!("projected_{name}") } else { name.to_string() };
+    let blank = midpoint.is_some_and(|m| m.projection_not_possible.is_some());
+    let outcome = |v: Option<f64>| v.filter(|_| !blank);
+    if let Some(m) = midpoint {
+        let note = review_note(m, blank);
+        t.push("review", text(g.iter().map(|_| Some(note.clone()))));
+    }
     t.push("provider", text(g.iter().map(|c| Some(c.provider.clone()))));
     t.push("group", text(g.iter().map(|c| Some(c.group.clone()))));
     t.push("value", text(g.iter().map(|c| Some(c.value.clone()))));
     t.push("counted", Column::Int(g.iter().map(|c| c.counted.map(|v| v as i64)).collect()));
-    t.push("met_outcome", Column::Int(g.iter().map(|c| c.met.map(|v| v as i64)).collect()));
-    t.push("metric", float(g.iter().map(|c| c.metric)));
-    t.push("ci_low", float(g.iter().map(|c| c.low)));
-    t.push("ci_high", float(g.iter().map(|c| c.high)));
+    t.push("met_outcome", Column::Int(g.iter().map(|c| c.met.filter(|_| !blank).map(|v| v as i64)).collect()));
+    t.push(&projected("metric"), float(g.iter().map(|c| outcome(c.metric))));
+    t.push(&projected("ci_low"), float(g.iter().map(|c| outcome(c.low))));
+    t.push(&projected("ci_high"), float(g.iter().map(|c| outcome(c.high))));
     t.push("suppressed", text(g.iter().map(|c| c.suppressed.map(|s| s.as_str().to_string()))));
     t
+}
+
+/// The `review` cell of the public tables at a midpoint review.
+fn review_note(m: &MidpointReport, blank: bool) -> String {
+    if blank {
+        format!(
+            "midpoint review as of {}: dosage only, outcome projection not yet possible; nothing is payable",
+            m.as_of
+        )
+    } else {
+        format!("midpoint review as of {}: projection, nothing is payable", m.as_of)
+    }
 }

@@ -217,3 +217,23 @@ fn console_snapshots_of_the_baseline_and_the_settlement() {
         crate::report::snapshot(name, &console);
     }
 }
+
+/// README "Growth norms": a contract whose `[norms] min_n` no history group reaches is
+/// refused with the key, its value and every group's size, so the analyst knows what to change.
+#[test]
+fn a_min_n_no_group_reaches_names_the_contract_key_and_the_group_sizes() {
+    let dir = crate::common::copy_samples();
+    let contract = dir.path().join("contract.toml");
+    let text = std::fs::read_to_string(&contract).unwrap().replace("min_n = 500", "min_n = 5000");
+    std::fs::write(&contract, text).unwrap();
+    let o = crate::common::obc(&["baseline", s(&contract), "--out", s(&dir.path().join("out"))]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("[norms] min_n = 5000") && e.contains("lower it in the contract"), "{e}");
+    for (grade, n) in [(3, 685), (8, 712)] {
+        assert!(
+            e.contains(&format!("math / {grade}: too few observations in the norm group: need at least 5000, got {n}")),
+            "{e}"
+        );
+    }
+}

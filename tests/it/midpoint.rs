@@ -64,6 +64,14 @@ fn a_midpoint_review_says_projected_and_nothing_is_payable() {
         assert!(h.iter().any(|x| x == name), "{name} missing from {h:?}");
     }
     assert!(!h.iter().any(|x| x == "payable" || x == "metric" || x.starts_with("decision_")), "{h:?}");
+    // groups.csv is marked the same way: the review column and projected_ metric and interval
+    let (g, rows) = read_csv(&out.join("groups.csv"));
+    assert_eq!(g[..2], ["review".to_string(), "provider".to_string()]);
+    assert!(rows.iter().all(|r| r[0] == "midpoint review as of 2026-02-15: projection, nothing is payable"));
+    for name in ["projected_metric", "projected_ci_low", "projected_ci_high"] {
+        assert!(g.iter().any(|x| x == name), "{name} missing from {g:?}");
+    }
+    assert!(!g.iter().any(|x| x == "metric"), "{g:?}");
 
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     let title = "Midpoint review as of 2026-02-15: projections, nothing is payable";

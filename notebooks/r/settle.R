@@ -79,6 +79,11 @@ check("outcome payment", table$outcome_payment, table$outcome_payment_students)
 check("penalty", table$penalty, table$penalty_students)
 check("payment before the cap", table$before_cap, table$before_cap_r)
 check("payable", table$payable, table$payable_r)
+if ("cap_binding" %in% names(providers)) {
+  published <- tolower(as.character(providers$cap_binding[match(table$provider, providers$provider)])) == "true"
+  bad <- published != table$cap_binding
+  if (any(bad)) stop(sprintf("cap_binding differs for %s", paste(table$provider[bad], collapse = ", ")), call. = FALSE)
+}
 totals <- results$settlement$totals
 check("total payable", totals$payable, sum(table$payable_r))
 

@@ -30,3 +30,4 @@ mod targets_drift;
 mod vam;
 mod vam_coverage;
 mod warnings_output;
+mod xlsx_input;

@@ -67,17 +67,19 @@ pub fn read_table(path: &Path, file: &str) -> Result<RawTable, DataError> {
 
 /// What to read of a file beyond its path: for a workbook, the sheet (`None`: the first) and
 /// the headers of identifier columns, whose numeric cells are checked for lost leading
-/// zeros ([`super::xlsx`]). A sheet named for a text or Parquet file is an error.
+/// zeros ([`super::xlsx`]), with the contract's `ids.pad_width` (which repairs them). A sheet
+/// named for a text or Parquet file is an error.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ReadSpec {
     pub sheet: Option<String>,
     pub id_headers: Vec<String>,
+    pub pad_width: Option<usize>,
 }
 
 impl ReadSpec {
     /// The sheet `sheet` (or the first), with no identifier columns checked.
     pub fn sheet(sheet: Option<&str>) -> ReadSpec {
-        ReadSpec { sheet: sheet.map(str::to_string), id_headers: Vec::new() }
+        ReadSpec { sheet: sheet.map(str::to_string), ..ReadSpec::default() }
     }
 }
 
@@ -188,7 +190,7 @@ impl Source {
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         if ext == "xlsx" || ext == "xlsm" {
             let bytes = std::fs::read(path).map_err(io)?;
-            let sheet = super::xlsx::read_sheet(&bytes, file, spec.sheet.as_deref(), &spec.id_headers)?;
+            let sheet = super::xlsx::read_sheet(&bytes, file, spec)?;
             let table = RawTable {
                 file: file.into(),
                 path: path.to_path_buf(),

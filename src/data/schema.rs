@@ -636,6 +636,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_file_is_a_path_or_a_path_with_a_sheet() {
+        let files: Files = toml::from_str(
+            "roster = { path = \"d.xlsx\", sheet = \"Roster\" }\nsessions = \"s.csv\"\n\
+             assessments = { path = \"a.xlsx\" }\nhistory = \"h.xlsx\"\n",
+        )
+        .unwrap();
+        assert_eq!(files.roster, FileRef { path: "d.xlsx".into(), sheet: Some("Roster".into()) });
+        assert_eq!((files.sessions, files.assessments.clone()), (FileRef::path("s.csv"), FileRef::path("a.xlsx")));
+        // written back as it was given: a plain path without a sheet
+        assert_eq!(serde_json::to_string(&files.assessments).unwrap(), "\"a.xlsx\"");
+        let with_sheet = serde_json::to_string(&files.roster).unwrap();
+        assert_eq!(with_sheet, r#"{"path":"d.xlsx","sheet":"Roster"}"#);
+        for bad in
+            ["{ path = \"d.xlsx\", tab = \"R\" }", "{ path = \"d.xlsx\", sheet = \" \" }", "{ sheet = \"R\" }", "3"]
+        {
+            let text = format!("roster = {bad}\nsessions = \"s\"\nassessments = \"a\"\n");
+            assert!(toml::from_str::<Files>(&text).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn padding_touches_only_short_all_digit_ids() {
         let r = IdRules { pad_width: Some(6) };
         assert_eq!(r.normalize("4512"), "004512");

@@ -23,14 +23,15 @@
 //! lost its leading zeros when the file went through Excel. A numeric ID in a column whose
 //! text IDs are all digits of one width with at least one leading zero, and that is shorter
 //! than that width, certainly lost them: its row is an exception. A numeric ID that is not a
-//! whole number is an exception too. Any other numeric ID is used as it is, and one warning
-//! per column names the file, the column and the rows.
+//! whole number is an exception too, unless the contract's `ids.pad_width` (at least that
+//! width) pads it back. Any other numeric ID is used as it is, and one warning per column
+//! names the file, the column and the rows.
 
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
 
-use super::load::RawRow;
+use super::load::{RawRow, ReadSpec};
 use crate::error::DataError;
 use crate::stats::warning::{Warning, WarningCode};
 
@@ -55,14 +56,10 @@ enum Kind {
     Error,
 }
 
-/// Reads one sheet of the workbook `bytes` (`file` is its name in messages): `sheet` or the
-/// first; `id_headers` are the headers of identifier columns (matched ignoring case).
-pub fn read_sheet(
-    bytes: &[u8],
-    file: &str,
-    sheet: Option<&str>,
-    id_headers: &[String],
-) -> Result<SheetText, DataError> {
+/// Reads one sheet of the workbook `bytes` (`file` is its name in messages): the spec's sheet
+/// or the first; the spec's ID headers are matched ignoring case.
+pub fn read_sheet(bytes: &[u8], file: &str, spec: &ReadSpec) -> Result<SheetText, DataError> {
+    let sheet = spec.sheet.as_deref();
     let err = |e: calamine::XlsxError| DataError::Workbook { file: file.into(), message: e.to_string() };
     let mut book = Xlsx::new(Cursor::new(bytes)).map_err(err)?;
     let names = book.sheet_names();
@@ -108,8 +105,8 @@ pub fn read_sheet(
     }
     let mut warnings = Vec::new();
     for (j, h) in headers.iter().enumerate() {
-        if id_headers.iter().any(|id| id.trim().eq_ignore_ascii_case(h.trim())) {
-            warnings.extend(id_column(file, h, j, &mut rows, &kinds));
+        if spec.id_headers.iter().any(|id| id.trim().eq_ignore_ascii_case(h.trim())) {
+            warnings.extend(id_column(file, (h, j), spec.pad_width, &mut rows, &kinds));
         }
     }
     Ok(SheetText { headers, rows, blank_rows, warnings })
@@ -195,10 +192,17 @@ fn padded_width<'a>(ids: impl Iterator<Item = &'a str>) -> Option<usize> {
 
 /// Applies the ID rule (module notes) to column `j` headed `header`: excepts damaged IDs
 /// and returns the warning for numeric IDs used as they are.
-fn id_column(file: &str, header: &str, j: usize, rows: &mut [RawRow], kinds: &[Vec<Kind>]) -> Option<Warning> {
+fn id_column(
+    file: &str,
+    (header, j): (&str, usize),
+    pad_width: Option<usize>,
+    rows: &mut [RawRow],
+    kinds: &[Vec<Kind>],
+) -> Option<Warning> {
     let kind = |i: usize| kinds[i].get(j).copied().unwrap_or(Kind::Empty);
     let text = rows.iter().enumerate().filter(|&(i, _)| kind(i) == Kind::Text).map(|(_, r)| r.fields[j].trim());
-    let width = padded_width(text);
+    // `ids.pad_width` at least the column's width puts the zeros back
+    let width = padded_width(text).filter(|&w| pad_width.is_none_or(|p| p < w));
     let mut used = Vec::new();
     for (i, r) in rows.iter_mut().enumerate() {
         if kind(i) != Kind::Number {

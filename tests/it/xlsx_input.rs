@@ -113,12 +113,25 @@ fn a_workbook_in_the_1904_date_system_reads_its_own_dates() {
 #[test]
 fn only_id_columns_are_checked_and_only_when_named() {
     let book = fixtures().join("quirks.xlsx");
-    let spec = ReadSpec { sheet: Some("Roster".into()), id_headers: vec!["STUDENT_ID".into(), "school_id".into()] };
+    let mut spec = ReadSpec {
+        sheet: Some("Roster".into()),
+        id_headers: vec!["STUDENT_ID".into(), "school_id".into()],
+        pad_width: None,
+    };
     let (t, warnings) = read_table_spec(&book, "quirks.xlsx", &spec).unwrap();
     let flagged: Vec<u64> = t.rows.iter().filter(|r| r.defect.is_some()).map(|r| r.row).collect();
     assert_eq!(flagged, [8]);
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert!(warnings[0].message.contains("\"school_id\""), "{}", warnings[0].message);
+    // ids.pad_width = 6 pads 107 back to 000107: used, with the warning naming row 8
+    spec.pad_width = Some(6);
+    let (t, warnings) = read_table_spec(&book, "quirks.xlsx", &spec).unwrap();
+    assert!(t.rows.iter().all(|r| r.defect.is_none()));
+    assert!(warnings.iter().any(|w| w.message.contains("\"student_id\"") && w.message.contains("rows 8)")));
+    // a pad width below the column's width repairs nothing
+    spec.pad_width = Some(5);
+    let (t, _) = read_table_spec(&book, "quirks.xlsx", &spec).unwrap();
+    assert_eq!(t.rows.iter().filter(|r| r.defect.is_some()).count(), 1);
     // without ID columns (a --data file), the cells are read as they are
     let (t, warnings) = read_table_spec(&book, "quirks.xlsx", &ReadSpec::sheet(Some("Roster"))).unwrap();
     assert!(warnings.is_empty() && t.rows.iter().all(|r| r.defect.is_none()));

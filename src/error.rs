@@ -100,7 +100,7 @@ pub enum DataError {
         max = crate::data::load::MAX_RECORD_LINES
     )]
     UnclosedQuote { file: String, line: u64, lines: u64 },
-    #[error("{file}: unsupported file type {extension:?} (use .csv, .tsv, .txt or .parquet)")]
+    #[error("{file}: unsupported file type {extension:?} (use .csv, .tsv, .txt, .parquet or .xlsx)")]
     UnsupportedFormat { file: String, extension: String },
     #[error("{file}: the file is empty (no header line)")]
     EmptyFile { file: String },
@@ -116,6 +116,12 @@ pub enum DataError {
     Csv { file: String, line: u64, message: String },
     #[error("{file}: Parquet error: {message}")]
     Parquet { file: String, message: String },
+    #[error("{file}: cannot read the Excel workbook: {message}")]
+    Workbook { file: String, message: String },
+    #[error("{file}: the workbook has no sheet {sheet:?}; its sheets are {}", short_list(sheets))]
+    MissingSheet { file: String, sheet: String, sheets: Vec<String> },
+    #[error("{file}: a sheet ({sheet:?}) is chosen, but the file is not an Excel workbook (.xlsx)")]
+    SheetOfText { file: String, sheet: String },
     #[error("cannot write {path}: {message}")]
     Write { path: PathBuf, message: String },
     #[error("{table}: no usable rows after validation")]

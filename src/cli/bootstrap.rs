@@ -65,9 +65,12 @@ pub enum MethodArg {
       --cluster tutor_id --reps 2000 --seed 7 --method percentile --level 0.9 --out tutor_intervals.csv
   obc bootstrap --data scores.csv --statistic mean_cgi --column cgi --by school_id --out cgi_intervals.csv")]
 pub struct Args {
-    /// Data file (CSV, TSV or Parquet), one row per student.
+    /// Data file (CSV, TSV, Parquet or Excel .xlsx), one row per student.
     #[arg(long)]
     pub data: PathBuf,
+    /// Sheet of an Excel workbook (.xlsx) given as --data (default: the first sheet).
+    #[arg(long)]
+    pub sheet: Option<String>,
     /// The statistic per group: mean, share (of true/1/yes values), median, or mean_cgi (a
     /// mean of conditional growth indices).
     #[arg(long, value_enum)]
@@ -144,7 +147,7 @@ fn read_groups(a: &Args) -> anyhow::Result<(ColumnData, Groups)> {
     } else {
         numbers.push(a.column.clone());
     }
-    let mut d = read_columns_allowing_empty(&a.data, &text, &numbers)?;
+    let mut d = read_columns_allowing_empty(&a.data, a.sheet.as_deref(), &text, &numbers)?;
     let nb = a.by.len();
     // Value per usable row.
     let (mut keys, mut usable): (Vec<Vec<String>>, Vec<Member>) = (Vec::new(), Vec::new());

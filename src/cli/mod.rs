@@ -134,8 +134,13 @@ fn kind(c: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
 /// assessments, history and norms file (relative to the contract's folder `base`).
 pub fn contract_inputs(path: &Path, contract: &Contract, base: &Path) -> Vec<PathBuf> {
     let f = &contract.files;
-    let mut inputs = vec![path.to_path_buf(), base.join(&f.roster), base.join(&f.sessions), base.join(&f.assessments)];
-    inputs.extend(f.history.iter().map(|h| base.join(h)));
+    let mut inputs = vec![
+        path.to_path_buf(),
+        base.join(&f.roster.path),
+        base.join(&f.sessions.path),
+        base.join(&f.assessments.path),
+    ];
+    inputs.extend(f.history.iter().map(|h| base.join(&h.path)));
     inputs.extend(contract.norms.file.iter().map(|n| base.join(n)));
     inputs.extend(contract.planned_file(base).map(|p| p.path));
     inputs

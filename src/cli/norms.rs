@@ -15,7 +15,8 @@ use crate::contract::terms::{Contract, NormsMethod};
 use crate::data;
 use crate::data::columns::{ColumnData, read_columns};
 use crate::data::history::{History, HistoryOptions, load_history};
-use crate::data::norms_table::{load_norms_table, load_nwea_wide};
+use crate::data::load::ReadSpec;
+use crate::data::norms_table::{load_norms_table_sheet, load_nwea_wide_sheet};
 use crate::data::schema::{RetestRule, Tests, WindowSpec};
 use crate::data::table::{Column, Format, Table};
 use crate::data::validate::parse_grade;
@@ -78,10 +79,13 @@ pub struct FitArgs {
     /// Contract whose history file is fitted, with its `[history]`/`[tests]` windows, subject,
     /// grades and columns (and its `[norms]` method and min_n unless given here).
     pub contract: Option<PathBuf>,
-    /// Data file (CSV, TSV or Parquet): one row per student, or the history file's layout
-    /// (one row per test) with --subject, --pre-window and --post-window.
+    /// Data file (CSV, TSV, Parquet or Excel .xlsx): one row per student, or the history
+    /// file's layout (one row per test) with --subject, --pre-window and --post-window.
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Sheet of an Excel workbook (.xlsx) given as --data (default: the first sheet).
+    #[arg(long)]
+    pub sheet: Option<String>,
     /// Prior (start) score column; repeat for more priors, most recent first (SGP orders 1..k).
     #[arg(long = "prior")]
     pub prior: Vec<String>,
@@ -130,10 +134,14 @@ pub struct FitArgs {
   obc norms import --table nwea_conditional_growth.csv --nwea-window 42 --nwea-weeks 32 --subject Subject --grade Grade \\
       --prior fall_rit --current spring_rit --weeks-value 32 --out norms.json")]
 pub struct ImportArgs {
-    /// Norms table: columns subject, grade, start_score (or start_min, start_max), weeks,
-    /// mean_growth, sd; or NWEA's wide layout with --nwea-window.
+    /// Norms table (CSV, TSV, Parquet or Excel .xlsx): columns subject, grade, start_score
+    /// (or start_min, start_max), weeks, mean_growth, sd; or NWEA's wide layout with
+    /// --nwea-window.
     #[arg(long)]
     pub table: PathBuf,
+    /// Sheet of an Excel workbook (.xlsx) given as --table (default: the first sheet).
+    #[arg(long)]
+    pub sheet: Option<String>,
     /// Read the table in NWEA's wide layout (Subject, Grade, StartRIT, TCODE, SCODE) for
     /// this window code (e.g. 42 = fall to spring).
     #[arg(long, requires = "nwea_weeks")]
@@ -173,9 +181,12 @@ pub struct ScoreArgs {
     /// Norms file written by `obc norms fit` or `obc norms import`.
     #[arg(long)]
     pub norms: PathBuf,
-    /// Data file (CSV, TSV or Parquet) with the columns the norms name.
+    /// Data file (CSV, TSV, Parquet or Excel .xlsx) with the columns the norms name.
     #[arg(long)]
     pub data: PathBuf,
+    /// Sheet of an Excel workbook (.xlsx) given as --data (default: the first sheet).
+    #[arg(long)]
+    pub sheet: Option<String>,
     /// Identifier column(s) carried into the scores; repeat for several.
     #[arg(long = "id", required = true)]
     pub id: Vec<String>,
@@ -337,7 +348,7 @@ fn fit_input(
             .history_file(base)
             .ok_or_else(|| UsageError("the contract names no history file ([files] history)".into()))?;
         let opts = c.history_options();
-        let history = load_history(&f.path, &f.name, &opts).map_err(|e| e.for_key(&f.key, &f.name))?;
+        let history = load_history(&f.path, &f.name, &f.spec, &opts).map_err(|e| e.for_key(&f.key, &f.name))?;
         let described = serde_json::json!({ "contract": super::file_name(a.contract.as_ref().expect("given")) });
         let inputs = vec![a.contract.clone().expect("given"), f.path.clone()];
         return Ok((long_input(history, &opts, described)?, inputs));
@@ -351,7 +362,7 @@ fn fit_input(
             .into());
         }
         let opts = cli_history_options(subject, pre, post);
-        let history = load_history(&data, &super::file_name(&data), &opts)?;
+        let history = load_history(&data, &super::file_name(&data), &ReadSpec::sheet(a.sheet.as_deref()), &opts)?;
         let described = serde_json::json!({ "subject": subject, "pre_window": pre, "post_window": post });
         return Ok((long_input(history, &opts, described)?, vec![data]));
     }
@@ -372,7 +383,7 @@ fn fit_input(
     let mut numbers: Vec<String> = a.prior.clone();
     numbers.push(current.clone());
     numbers.extend(a.weeks.iter().cloned());
-    let d = read_columns(&data, &a.by, &numbers)?;
+    let d = read_columns(&data, a.sheet.as_deref(), &a.by, &numbers)?;
     let live: Vec<usize> =
         (0..d.ledger.len()).filter(|&i| d.ledger.state(i) == data::ledger::RowState::Pending).collect();
     Ok((FitInput::Wide { d, live, prior: a.prior.clone(), current }, vec![data]))
@@ -575,8 +586,8 @@ impl Eta {
 
 fn import(a: &ImportArgs) -> anyhow::Result<()> {
     let table = match (&a.nwea_window, a.nwea_weeks) {
-        (Some(w), Some(weeks)) => load_nwea_wide(&a.table, w, weeks),
-        (None, _) => load_norms_table(&a.table),
+        (Some(w), Some(weeks)) => load_nwea_wide_sheet(&a.table, a.sheet.as_deref(), w, weeks),
+        (None, _) => load_norms_table_sheet(&a.table, a.sheet.as_deref()),
         (Some(_), None) => unreachable!("clap requires --nwea-weeks with --nwea-window"),
     }?;
     if a.weeks.is_none() && a.weeks_value.is_none() {
@@ -692,7 +703,7 @@ fn score(a: &ScoreArgs) -> anyhow::Result<()> {
         }
         _ => None,
     };
-    let mut d = read_columns(&a.data, &text_cols, &numbers)?;
+    let mut d = read_columns(&a.data, a.sheet.as_deref(), &text_cols, &numbers)?;
     let ids = a.id.len();
     let scorer = Scorer::new(&model);
     let is_sgp = matches!(model.norms, Norms::Sgp { .. });

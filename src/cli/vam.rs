@@ -57,9 +57,13 @@ pub enum WeightsArg {
   obc vam --data prepared/analytic.csv --only analysed --outcome post_score --pre pre_score --group provider_id \\
       --covariate grade --model random --out vam-random")]
 pub struct Args {
-    /// Student-level data file (CSV, TSV or Parquet), e.g. the analytic file of `obc prepare`.
+    /// Student-level data file (CSV, TSV, Parquet or Excel .xlsx), e.g. the analytic file of
+    /// `obc prepare`.
     #[arg(long)]
     pub data: PathBuf,
+    /// Sheet of an Excel workbook (.xlsx) given as --data (default: the first sheet).
+    #[arg(long)]
+    pub sheet: Option<String>,
     /// Outcome column (e.g. post_score).
     #[arg(long)]
     pub outcome: String,
@@ -228,7 +232,7 @@ fn read_rows(a: &Args) -> anyhow::Result<Rows> {
     numbers.extend(a.sem_col.iter().cloned());
     numbers.extend(a.dose.iter().cloned());
     numbers.extend(a.dose_outcome.iter().cloned());
-    let mut data = read_columns_allowing_empty(&a.data, &text, &numbers)?;
+    let mut data = read_columns_allowing_empty(&a.data, a.sheet.as_deref(), &text, &numbers)?;
     let live = data.complete_rows(a.only.as_deref());
     Ok(Rows { data, live })
 }

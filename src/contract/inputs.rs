@@ -2,33 +2,68 @@
 //! input files and the validation, preparation and history options. The data layer never
 //! sees a [`Contract`] (docs/architecture.md).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::terms::{Contract, RareValues};
 use crate::data::history::HistoryOptions;
+use crate::data::load::ReadSpec;
 use crate::data::planned::PlannedOptions;
 use crate::data::roster_rules::GroupRules;
+use crate::data::schema::{FileRef, Role};
 use crate::data::{InputFile, InputFiles, PrepareOptions, ValidateOptions};
 
+/// The input file `file` named by `key`, relative to `base`: read as a file of `role` whose
+/// headers are mapped by `columns`. A sheet named in the contract is part of the file's name
+/// in messages and exceptions, as Excel writes a reference to it: `[district.xlsx]Roster`.
+fn input(
+    key: &str,
+    file: &FileRef,
+    base: &Path,
+    (role, columns): (Role, &BTreeMap<String, String>),
+    pad_width: Option<usize>,
+) -> InputFile {
+    let spec = ReadSpec { sheet: file.sheet.clone(), id_headers: role.id_headers(columns), pad_width };
+    let mut input = InputFile::new(key, &file.path, base).with_spec(spec);
+    if let Some(sheet) = &file.sheet {
+        input.name = format!("[{}]{sheet}", file.path);
+    }
+    input
+}
+
 impl Contract {
-    /// The three current-year files, relative to `base` (the contract's folder).
+    /// The three current-year files, relative to `base` (the contract's folder), each with
+    /// its sheet and the headers of its identifier columns.
     pub fn input_files(&self, base: &Path) -> InputFiles {
+        let (c, pad) = (&self.columns, self.ids.pad_width);
         InputFiles {
-            roster: InputFile::new("files.roster", &self.files.roster, base),
-            sessions: InputFile::new("files.sessions", &self.files.sessions, base),
-            assessments: InputFile::new("files.assessments", &self.files.assessments, base),
+            roster: input("files.roster", &self.files.roster, base, (Role::Roster, &c.roster), pad),
+            sessions: input("files.sessions", &self.files.sessions, base, (Role::Sessions, &c.sessions), pad),
+            assessments: input(
+                "files.assessments",
+                &self.files.assessments,
+                base,
+                (Role::Assessments, &c.assessments),
+                pad,
+            ),
         }
     }
 
     /// The history file, when the contract names one.
     pub fn history_file(&self, base: &Path) -> Option<InputFile> {
-        self.files.history.as_deref().map(|h| InputFile::new("files.history", h, base))
+        let h = self.files.history.as_ref()?;
+        Some(input("files.history", h, base, (Role::History, &self.columns.history), self.ids.pad_width))
     }
 
     /// The planned roster of `[baseline.served] roster`, when the contract names one.
     pub fn planned_file(&self, base: &Path) -> Option<InputFile> {
         let roster = self.baseline.served.as_ref()?.roster.as_deref()?;
-        Some(InputFile::new("baseline.served.roster", roster, base))
+        let spec = ReadSpec {
+            sheet: None,
+            id_headers: Role::Planned.id_headers(&self.columns.planned),
+            pad_width: self.ids.pad_width,
+        };
+        Some(InputFile::new("baseline.served.roster", roster, base).with_spec(spec))
     }
 
     /// The norms file, when the contract names one (`norms.method = "file"`).

@@ -90,7 +90,9 @@ pub fn settle(contract: &Contract, base: &Path, opts: &Options) -> Result<Settle
 /// The contract's history file, read with its history options (`None` when it names none).
 fn read_history(contract: &Contract, base: &Path) -> Result<Option<History>, DataError> {
     let Some(f) = contract.history_file(base) else { return Ok(None) };
-    load_history(&f.path, &f.name, &contract.history_options()).map(Some).map_err(|e| e.for_key(&f.key, &f.name))
+    load_history(&f.path, &f.name, &f.spec, &contract.history_options())
+        .map(Some)
+        .map_err(|e| e.for_key(&f.key, &f.name))
 }
 
 /// The contract's norms file with its SHA-256, when its norms come from one.
@@ -185,10 +187,11 @@ pub fn baseline(contract: &Contract, base: &Path, allow_partial: bool) -> Result
     let mut history = read_history(contract, base)?.ok_or_else(|| {
         ContractError::Baseline("obc baseline needs the history file: add `history = ...` under [files]".into())
     })?;
-    let mut planned = read_planned(contract, base)?;
+    let (mut planned, read_warnings) = read_planned(contract, base)?;
     let mut ledgers = vec![&history.ledger];
     ledgers.extend(planned.as_ref().map(|p| &p.ledger));
-    let mut warnings = data::limits::gate(ledgers, contract.limits.max_invalid_share, allow_partial)?;
+    let mut warnings = read_warnings;
+    warnings.extend(data::limits::gate(ledgers, contract.limits.max_invalid_share, allow_partial)?);
     warnings.extend(contract.warnings());
     if history.students.iter().any(|s| s.grade.is_none()) {
         return Err(ContractError::Baseline(format!(
@@ -228,8 +231,11 @@ pub fn baseline(contract: &Contract, base: &Path, allow_partial: bool) -> Result
     Ok(Targets { history, norms, weeks, baseline: run.baseline, planned, warnings })
 }
 
-/// The planned roster of `[baseline.served] roster` (`None` when the contract names none).
-fn read_planned(contract: &Contract, base: &Path) -> Result<Option<Planned>, DataError> {
-    let Some(f) = contract.planned_file(base) else { return Ok(None) };
-    load_planned(&f.path, &f.name, &contract.planned_options()).map(Some).map_err(|e| e.for_key(&f.key, &f.name))
+/// The planned roster of `[baseline.served] roster` (`None` when the contract names none),
+/// with the warnings of reading it.
+fn read_planned(contract: &Contract, base: &Path) -> Result<(Option<Planned>, Vec<Warning>), DataError> {
+    let Some(f) = contract.planned_file(base) else { return Ok((None, Vec::new())) };
+    let (planned, warnings) =
+        load_planned(&f.path, &f.name, &f.spec, &contract.planned_options()).map_err(|e| e.for_key(&f.key, &f.name))?;
+    Ok((Some(planned), warnings))
 }

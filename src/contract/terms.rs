@@ -1135,12 +1135,12 @@ impl Contract {
             return Ok(());
         }
         let mut named: Vec<(&str, &str)> = vec![
-            ("files.roster", &self.files.roster),
-            ("files.sessions", &self.files.sessions),
-            ("files.assessments", &self.files.assessments),
+            ("files.roster", &self.files.roster.path),
+            ("files.sessions", &self.files.sessions.path),
+            ("files.assessments", &self.files.assessments.path),
         ];
         if let Some(h) = &self.files.history {
-            named.push(("files.history", h));
+            named.push(("files.history", &h.path));
         }
         if let Some(f) = &self.norms.file {
             named.push(("norms.file", f));

@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use super::ledger::{Ledger, RowState};
-use super::load::{RawTable, read_table};
+use super::load::{RawTable, ReadSpec, read_table_spec};
 use super::schema::Role;
 use crate::error::DataError;
 
@@ -117,20 +117,26 @@ pub fn parse_number(text: &str) -> Result<Option<f64>, NotANumber> {
 /// Reads `path` (CSV, TSV or Parquet) and extracts the columns. Rows with a record defect,
 /// a missing or empty text value, or an unparseable number are excepted in the ledger (one
 /// exception per bad field); the others stay pending for the caller to use or exclude.
-pub fn read_columns(path: &Path, text: &[String], numbers: &[String]) -> Result<ColumnData, DataError> {
+pub fn read_columns(
+    path: &Path,
+    sheet: Option<&str>,
+    text: &[String],
+    numbers: &[String],
+) -> Result<ColumnData, DataError> {
     let text: Vec<(String, bool)> = text.iter().map(|t| (t.clone(), false)).collect();
-    read_columns_allowing_empty(path, &text, numbers)
+    read_columns_allowing_empty(path, sheet, &text, numbers)
 }
 
 /// [`read_columns`] where each text column says whether an empty value is allowed (kept as
 /// `""`, e.g. an empty provider for comparison students) instead of excepted.
 pub fn read_columns_allowing_empty(
     path: &Path,
+    sheet: Option<&str>,
     text: &[(String, bool)],
     numbers: &[String],
 ) -> Result<ColumnData, DataError> {
     let file = path.file_name().map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into_owned());
-    let table = read_table(path, &file)?;
+    let (table, _) = read_table_spec(path, &file, &ReadSpec::sheet(sheet))?;
     let text_pos = text.iter().map(|(c, _)| locate(&table, c)).collect::<Result<Vec<_>, _>>()?;
     let number_pos = numbers.iter().map(|c| locate(&table, c)).collect::<Result<Vec<_>, _>>()?;
     let mut ledger = Ledger::new(Role::Data, &table);
@@ -202,7 +208,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("d.csv");
         std::fs::write(&path, "ID,Grade,pre,post\n001,4,200,210\n002,4,NA,205\n003,,199,x\n004,5,201\n").unwrap();
-        let d = read_columns(&path, &["ID".into(), "grade".into()], &["pre".into(), "post".into()]).unwrap();
+        let d = read_columns(&path, None, &["ID".into(), "grade".into()], &["pre".into(), "post".into()]).unwrap();
         assert_eq!(d.text[0], vec!["001", "002", "003", ""]);
         assert_eq!(d.numbers[0], vec![Some(200.0), None, Some(199.0), None]);
         assert_eq!(d.text_headers, vec!["ID", "Grade"]);
@@ -216,7 +222,7 @@ mod tests {
         assert_eq!((ex[1].row, ex[1].column.as_str(), ex[1].value.as_str()), (4, "post", "x"));
         assert_eq!(ex[2].row, 5);
         assert!(d.ledger.accounting(Stage::Prepared).is_err(), "pending rows must be decided by the caller");
-        let missing = read_columns(&path, &["student".into()], &[]).unwrap_err();
+        let missing = read_columns(&path, None, &["student".into()], &[]).unwrap_err();
         assert!(missing.to_string().contains("\"student\""), "{missing}");
     }
 
@@ -226,7 +232,7 @@ mod tests {
         let path = dir.path().join("d.csv");
         std::fs::write(&path, "id,Analysed,pre,post\na,yes,1,2\nb,no,1,2\nc,1,,2\nd,TRUE,3,4\n").unwrap();
         let text = [("id".to_string(), false), ("analysed".to_string(), true)];
-        let mut d = read_columns_allowing_empty(&path, &text, &["pre".into(), "post".into()]).unwrap();
+        let mut d = read_columns_allowing_empty(&path, None, &text, &["pre".into(), "post".into()]).unwrap();
         assert_eq!(d.complete_rows(Some("analysed")), vec![0, 3]);
         let ex = d.ledger.exceptions();
         assert_eq!(ex.len(), 2);

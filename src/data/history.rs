@@ -55,7 +55,7 @@ use serde::Serialize;
 use super::date::iso;
 use super::join::{PickedTest, PrePost, break_days, matches};
 use super::ledger::{Accounting, Ledger, Stage};
-use super::load::{ColumnIndex, RawTable, read_table};
+use super::load::{ColumnIndex, RawTable, ReadSpec, read_table_spec};
 use super::schema::{IdRules, Role, STANDARD_GROUPS, ScoreRanges, Tests, WindowSpec};
 use super::validate::{Test, test_fields};
 use crate::error::DataError;
@@ -177,10 +177,13 @@ pub fn norm_key(subject: &str, grade: Option<i32>) -> Vec<String> {
     vec![subject.to_string(), grade.map(|g| g.to_string()).unwrap_or_default()]
 }
 
-/// Reads the history file at `path` (CSV, TSV or Parquet); `file` is its name in messages.
-pub fn load_history(path: &Path, file: &str, opts: &HistoryOptions) -> Result<History, DataError> {
-    let table = read_table(path, file).map_err(|e| e.for_key("files.history", file))?;
-    history_from_table(&table, opts)
+/// Reads the history file at `path` (CSV, TSV, Parquet or an Excel workbook, read as `spec`
+/// says); `file` is its name in messages. The warnings of a workbook's ID check come first.
+pub fn load_history(path: &Path, file: &str, spec: &ReadSpec, opts: &HistoryOptions) -> Result<History, DataError> {
+    let (table, read_warnings) = read_table_spec(path, file, spec).map_err(|e| e.for_key("files.history", file))?;
+    let mut history = history_from_table(&table, opts)?;
+    history.warnings.splice(0..0, read_warnings);
+    Ok(history)
 }
 
 /// Student fields of a row that are not part of the test.
@@ -702,7 +705,7 @@ mod tests {
     #[test]
     fn sample_history_loads_with_every_row_accounted_for() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data-samples/history.csv");
-        let h = load_history(&path, "history.csv", &opts()).unwrap();
+        let h = load_history(&path, "history.csv", &Default::default(), &opts()).unwrap();
         // 4,766 students: 87 have no valid fall test, 609 no valid spring test after it.
         assert_eq!(h.students.len(), 4070);
         assert_eq!((h.students_without_pre, h.students_without_post), (87, 609));
@@ -723,7 +726,7 @@ mod tests {
 
         // Grades 3-5 only: the rest are excluded by the grade on their pre-test.
         let o = HistoryOptions { grades: Some(vec![3, 4, 5]), ..opts() };
-        let g = load_history(&path, "history.csv", &o).unwrap();
+        let g = load_history(&path, "history.csv", &Default::default(), &o).unwrap();
         balanced(&g);
         assert_eq!(g.students.len(), 1998);
         assert!(g.students.iter().all(|s| matches!(s.grade, Some(3..=5))));
@@ -908,7 +911,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.parquet");
         t.write(&path, Format::Parquet).unwrap();
-        let h = load_history(&path, "history.parquet", &opts()).unwrap();
+        let h = load_history(&path, "history.parquet", &Default::default(), &opts()).unwrap();
         assert_eq!(h.students.len(), 1);
         let s = &h.students[0];
         assert_eq!((s.student_id.as_str(), s.growth, s.growth_se, s.post.row), ("0007", 11.5, None, 3));

@@ -9,10 +9,12 @@
 //! lines comes with one excepted continuation row per further line, and a record over
 //! [`MAX_RECORD_LINES`] lines (an unclosed quote) stops the read. Files that are not text
 //! (workbooks, PDFs, UTF-16, binary) are refused by what they look like, never echoed.
-//! Parquet: every column is cast to text.
+//! Parquet: every column is cast to text. Excel workbooks (`.xlsx`): one sheet, its cells as
+//! text ([`super::xlsx`]).
 //!
 //! Row numbers are spreadsheet rows: the header is row 1, so in a CSV file the row is the
-//! line number where the record starts; in a Parquet file, the record's index + 2.
+//! line number where the record starts; in a Parquet file, the record's index + 2; in a
+//! workbook, the sheet's own row number.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
@@ -23,6 +25,7 @@ use sha2::{Digest, Sha256};
 
 use super::schema::{Field, Role};
 use crate::error::DataError;
+use crate::stats::warning::Warning;
 
 /// One record of a raw table.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,16 +59,40 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Reads a CSV/TSV or Parquet file; `file` is the display name used in messages.
+/// Reads a CSV/TSV, Parquet or Excel file (the workbook's first sheet); `file` is the
+/// display name used in messages.
 pub fn read_table(path: &Path, file: &str) -> Result<RawTable, DataError> {
-    let mut source = Source::open(path, file)?;
+    Ok(read_table_spec(path, file, &ReadSpec::default())?.0)
+}
+
+/// What to read of a file beyond its path: for a workbook, the sheet (`None`: the first) and
+/// the headers of identifier columns, whose numeric cells are checked for lost leading
+/// zeros ([`super::xlsx`]), with the contract's `ids.pad_width` (which repairs them). A sheet
+/// named for a text or Parquet file is an error.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ReadSpec {
+    pub sheet: Option<String>,
+    pub id_headers: Vec<String>,
+    pub pad_width: Option<usize>,
+}
+
+impl ReadSpec {
+    /// The sheet `sheet` (or the first), with no identifier columns checked.
+    pub fn sheet(sheet: Option<&str>) -> ReadSpec {
+        ReadSpec { sheet: sheet.map(str::to_string), ..ReadSpec::default() }
+    }
+}
+
+/// [`read_table`] with a [`ReadSpec`]; also returns the warnings of a workbook's ID check.
+pub fn read_table_spec(path: &Path, file: &str, spec: &ReadSpec) -> Result<(RawTable, Vec<Warning>), DataError> {
+    let (mut source, warnings) = Source::open_spec(path, file, spec)?;
     let headers = source.headers().to_vec();
     let mut rows = Vec::new();
     while let Some(r) = source.next_record()? {
         rows.push(r.to_raw());
     }
     let (sha256, blank_lines) = source.finish()?;
-    Ok(RawTable { file: file.into(), path: path.to_path_buf(), sha256, headers, rows, blank_lines })
+    Ok((RawTable { file: file.into(), path: path.to_path_buf(), sha256, headers, rows, blank_lines }, warnings))
 }
 
 /// Parses delimited text. Returns headers, records and the number of blank lines skipped.
@@ -151,11 +178,34 @@ pub enum Source {
 
 impl Source {
     /// Opens `path` (`file` is the display name): reads the header of a CSV file, or the
-    /// whole of a Parquet file.
+    /// whole of a Parquet file or of a workbook's first sheet.
     pub fn open(path: &Path, file: &str) -> Result<Source, DataError> {
+        Ok(Source::open_spec(path, file, &ReadSpec::default())?.0)
+    }
+
+    /// [`Source::open`] with a [`ReadSpec`]; also returns the warnings of a workbook's ID
+    /// check.
+    pub fn open_spec(path: &Path, file: &str, spec: &ReadSpec) -> Result<(Source, Vec<Warning>), DataError> {
         let io = |source| DataError::Io { path: path.to_path_buf(), error: source };
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-        match ext.as_str() {
+        if ext == "xlsx" || ext == "xlsm" {
+            let bytes = std::fs::read(path).map_err(io)?;
+            let sheet = super::xlsx::read_sheet(&bytes, file, spec)?;
+            let table = RawTable {
+                file: file.into(),
+                path: path.to_path_buf(),
+                sha256: sha256_hex(&bytes),
+                headers: sheet.headers,
+                rows: sheet.rows,
+                blank_lines: sheet.blank_rows,
+            };
+            return Ok((Source::Table { table, next: 0 }, sheet.warnings));
+        }
+        if let Some(sheet) = &spec.sheet {
+            std::fs::metadata(path).map_err(io)?;
+            return Err(DataError::SheetOfText { file: file.into(), sheet: sheet.clone() });
+        }
+        let source = match ext.as_str() {
             "csv" | "tsv" | "txt" => {
                 let f = std::fs::File::open(path).map_err(io)?;
                 Ok(Source::Csv(Box::new(CsvStream::new(f, file, path)?)))
@@ -172,7 +222,8 @@ impl Source {
                 std::fs::metadata(path).map_err(io)?;
                 Err(DataError::UnsupportedFormat { file: file.into(), extension: ext })
             }
-        }
+        }?;
+        Ok((source, Vec::new()))
     }
 
     /// A table already in memory, handed out row by row.
@@ -623,7 +674,10 @@ mod sniff {
             .iter()
             .any(|m| text_after_space.len() >= m.len() && text_after_space[..m.len()].eq_ignore_ascii_case(m));
         let what = if head.starts_with(b"PK\x03\x04") {
-            format!("a ZIP archive, usually an Excel workbook (.xlsx) renamed: {SAVE}")
+            format!(
+                "a ZIP archive, usually an Excel workbook: name it with the extension .xlsx (obc reads workbooks), \
+                 or {SAVE}"
+            )
         } else if head.starts_with(b"\xD0\xCF\x11\xE0") {
             format!("an old-style Excel workbook (.xls): {SAVE}")
         } else if head.starts_with(b"%PDF") {

@@ -1,5 +1,5 @@
 //! The data layer: schema, loading, validation, join, flow. polars is used here and only
-//! here (Parquet input, CSV/Parquet output).
+//! here (Parquet input, CSV/Parquet output); calamine reads Excel workbooks.
 //!
 //! ```text
 //! files --load--> RawTable (text) --validate--> Student/Session/Test + exceptions
@@ -24,6 +24,7 @@ pub mod roster_rules;
 pub mod schema;
 pub mod table;
 pub mod validate;
+pub mod xlsx;
 
 use std::path::{Path, PathBuf};
 
@@ -32,31 +33,41 @@ pub use ledger::{Accounting, Exception, ExceptionKind, Ledger, Stage};
 pub use validate::{RawInputs, ValidateOptions, Validated, validate};
 
 use crate::error::DataError;
+use crate::stats::warning::Warning;
 use table::Cell;
 
 /// One input file: the contract key that names it (`files.roster`), the name as written
-/// there, and the path it resolves to. Messages name the key and the name.
+/// there, the path it resolves to, and what to read of it: for a workbook, the sheet (`None`:
+/// the first) and the headers of its identifier columns (checked for lost leading zeros).
+/// Messages name the key and the name.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InputFile {
     pub key: String,
     pub name: String,
     pub path: PathBuf,
+    pub spec: load::ReadSpec,
 }
 
 impl InputFile {
     /// `name` relative to `base` (unless absolute), named by `key` in messages.
     pub fn new(key: &str, name: &str, base: &Path) -> InputFile {
-        InputFile { key: key.into(), name: name.into(), path: base.join(name) }
+        InputFile { key: key.into(), name: name.into(), path: base.join(name), spec: load::ReadSpec::default() }
     }
 
-    /// Reads the whole file as a table of text.
-    pub fn read_table(&self) -> Result<load::RawTable, DataError> {
-        load::read_table(&self.path, &self.name).map_err(|e| e.for_key(&self.key, &self.name))
+    /// The same file, read as `spec` says.
+    pub fn with_spec(mut self, spec: load::ReadSpec) -> InputFile {
+        self.spec = spec;
+        self
     }
 
-    /// Opens the file as a stream of records.
-    pub fn open(&self) -> Result<load::Source, DataError> {
-        load::Source::open(&self.path, &self.name).map_err(|e| e.for_key(&self.key, &self.name))
+    /// Reads the whole file as a table of text, with the warnings of a workbook's ID check.
+    pub fn read_table(&self) -> Result<(load::RawTable, Vec<Warning>), DataError> {
+        load::read_table_spec(&self.path, &self.name, &self.spec).map_err(|e| e.for_key(&self.key, &self.name))
+    }
+
+    /// Opens the file as a stream of records, with the warnings of a workbook's ID check.
+    pub fn open(&self) -> Result<(load::Source, Vec<Warning>), DataError> {
+        load::Source::open_spec(&self.path, &self.name, &self.spec).map_err(|e| e.for_key(&self.key, &self.name))
     }
 }
 
@@ -68,13 +79,15 @@ pub struct InputFiles {
     pub assessments: InputFile,
 }
 
-/// Reads the three input files whole, as text.
-pub fn load_inputs(files: &InputFiles) -> Result<RawInputs, DataError> {
-    Ok(RawInputs {
-        roster: files.roster.read_table()?,
-        sessions: files.sessions.read_table()?,
-        assessments: files.assessments.read_table()?,
-    })
+/// Reads the three input files whole, as text, with the warnings of the workbooks' ID
+/// checks.
+pub fn load_inputs(files: &InputFiles) -> Result<(RawInputs, Vec<Warning>), DataError> {
+    let (roster, mut warnings) = files.roster.read_table()?;
+    let (sessions, w) = files.sessions.read_table()?;
+    warnings.extend(w);
+    let (assessments, w) = files.assessments.read_table()?;
+    warnings.extend(w);
+    Ok((RawInputs { roster, sessions, assessments }, warnings))
 }
 
 /// Loads, validates and joins in one call. The session log and the assessments are read as
@@ -88,13 +101,16 @@ pub fn prepare_files(
     popts: &PrepareOptions,
     as_of: Option<chrono::NaiveDate>,
 ) -> Result<AnalyticFile, DataError> {
-    let roster = files.roster.read_table()?;
-    let sessions = files.sessions.open()?;
-    let assessments = files.assessments.open()?;
-    prepare_sources(roster, sessions, assessments, vopts, popts, as_of)
+    let (roster, mut warnings) = files.roster.read_table()?;
+    let (sessions, w) = files.sessions.open()?;
+    warnings.extend(w);
+    let (assessments, w) = files.assessments.open()?;
+    warnings.extend(w);
+    prepare_sources_noting(roster, sessions, assessments, vopts, popts, as_of, warnings)
 }
 
 /// Validates and joins a roster and two streamed inputs.
+#[cfg(test)]
 pub(crate) fn prepare_sources(
     roster: load::RawTable,
     sessions: load::Source,
@@ -102,6 +118,20 @@ pub(crate) fn prepare_sources(
     vopts: &ValidateOptions,
     popts: &PrepareOptions,
     as_of: Option<chrono::NaiveDate>,
+) -> Result<AnalyticFile, DataError> {
+    prepare_sources_noting(roster, sessions, assessments, vopts, popts, as_of, Vec::new())
+}
+
+/// [`prepare_sources`], with the warnings of reading the files put first among the
+/// validation warnings.
+fn prepare_sources_noting(
+    roster: load::RawTable,
+    sessions: load::Source,
+    assessments: load::Source,
+    vopts: &ValidateOptions,
+    popts: &PrepareOptions,
+    as_of: Option<chrono::NaiveDate>,
+    read_warnings: Vec<Warning>,
 ) -> Result<AnalyticFile, DataError> {
     let date_header = load::ColumnIndex::locate_in(
         sessions.file(),
@@ -112,7 +142,8 @@ pub(crate) fn prepare_sources(
     )
     .map(|c| c.header("session_date"))
     .unwrap_or_else(|_| "session_date".to_string());
-    let v = validate::validate_streams(roster, sessions, assessments, vopts)?;
+    let mut v = validate::validate_streams(roster, sessions, assessments, vopts)?;
+    v.warnings.splice(0..0, read_warnings);
     join::prepare_streamed(v, popts, &date_header, as_of)
 }
 

@@ -26,7 +26,7 @@ use std::path::Path;
 use thiserror::Error;
 
 use super::ledger::{Exception, ExceptionKind};
-use super::load::{RawRow, RawTable, read_table};
+use super::load::{RawRow, RawTable, ReadSpec, read_table_spec};
 use super::validate::{parse_grade, parse_number};
 use crate::error::DataError;
 use crate::stats::norms::table::{NormsRow, NormsTable, Start, TableError};
@@ -115,15 +115,31 @@ fn require(raw: &RawTable, name: &str) -> Result<usize, TableLoadError> {
 
 /// Reads a long-format norms table (see the module docs).
 pub fn load_norms_table(path: &Path) -> Result<NormsTable, TableLoadError> {
-    norms_table_from_raw(&read_table(path, &path.display().to_string())?)
+    load_norms_table_sheet(path, None)
+}
+
+/// [`load_norms_table`] on the sheet `sheet` of an Excel workbook (`None`: the first sheet;
+/// a sheet named for a text file is an error).
+pub fn load_norms_table_sheet(path: &Path, sheet: Option<&str>) -> Result<NormsTable, TableLoadError> {
+    norms_table_from_raw(&read_table_spec(path, &path.display().to_string(), &ReadSpec::sheet(sheet))?.0)
 }
 
 /// Reads one window of an NWEA 2015 wide norms file (see the module docs): `window` is the
 /// code in the column names (`"42"` reads `T42` and `S42`), `weeks` the instructional weeks
 /// the window's growth is attached to.
 pub fn load_nwea_wide(path: &Path, window: &str, weeks: f64) -> Result<NormsTable, TableLoadError> {
+    load_nwea_wide_sheet(path, None, window, weeks)
+}
+
+/// [`load_nwea_wide`] on the sheet `sheet` of an Excel workbook (`None`: the first sheet).
+pub fn load_nwea_wide_sheet(
+    path: &Path,
+    sheet: Option<&str>,
+    window: &str,
+    weeks: f64,
+) -> Result<NormsTable, TableLoadError> {
     check_window(window, weeks)?;
-    nwea_wide_from_raw(&read_table(path, &path.display().to_string())?, window, weeks)
+    nwea_wide_from_raw(&read_table_spec(path, &path.display().to_string(), &ReadSpec::sheet(sheet))?.0, window, weeks)
 }
 
 /// [`load_norms_table`] on a file already read.

@@ -20,11 +20,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use super::ledger::{Accounting, Ledger, Stage};
-use super::load::{ColumnIndex, RawRow, RawTable, read_table};
+use super::load::{ColumnIndex, RawRow, RawTable, ReadSpec, read_table_spec};
 use super::roster_rules::group_value_fault;
 use super::schema::{IdRules, Role, STANDARD_GROUPS, ScoreRange};
 use super::validate::{parse_grade, parse_number};
 use crate::error::DataError;
+use crate::stats::warning::Warning;
 
 /// What reading a planned roster needs from the contract.
 #[derive(Clone, Debug)]
@@ -74,10 +75,17 @@ impl Planned {
     }
 }
 
-/// Reads the planned roster at `path` (CSV, TSV or Parquet); `file` is its name in messages.
-pub fn load_planned(path: &Path, file: &str, opts: &PlannedOptions) -> Result<Planned, DataError> {
-    let table = read_table(path, file).map_err(|e| e.for_key("baseline.served.roster", file))?;
-    planned_from_table(&table, opts)
+/// Reads the planned roster at `path` (CSV, TSV, Parquet or an Excel workbook, read as
+/// `spec` says); `file` is its name in messages. Returns it with the warnings of a
+/// workbook's ID check.
+pub fn load_planned(
+    path: &Path,
+    file: &str,
+    spec: &ReadSpec,
+    opts: &PlannedOptions,
+) -> Result<(Planned, Vec<Warning>), DataError> {
+    let (table, warnings) = read_table_spec(path, file, spec).map_err(|e| e.for_key("baseline.served.roster", file))?;
+    Ok((planned_from_table(&table, opts)?, warnings))
 }
 
 /// Checks an already-read planned roster (see the module docs).

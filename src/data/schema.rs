@@ -47,6 +47,14 @@ impl Role {
             Role::Data => &[],
         }
     }
+
+    /// The headers of this file's identifier fields (`student_id`, `provider_id`,
+    /// `tutor_id`, `school_id`) under `mapping` (field -> header; unmapped: the field name).
+    pub fn id_headers(self, mapping: &BTreeMap<String, String>) -> Vec<String> {
+        const IDS: [&str; 4] = ["student_id", "provider_id", "tutor_id", "school_id"];
+        let ids = self.fields().iter().filter(|f| IDS.contains(&f.name));
+        ids.map(|f| mapping.get(f.name).map_or(f.name, |h| h.trim()).to_string()).collect()
+    }
 }
 
 /// One field of an input file.
@@ -134,15 +142,75 @@ pub const HISTORY: &[Field] = &[
     opt("gender", "equity group"),
 ];
 
+/// An input file as the contract names it: a path relative to the contract
+/// (`roster = "roster.csv"`), or a table with the path and, for an Excel workbook, the sheet
+/// to read (`roster = { path = "district.xlsx", sheet = "Roster" }`; no sheet: the first).
+/// Written back as a plain path when no sheet is named.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileRef {
+    pub path: String,
+    pub sheet: Option<String>,
+}
+
+impl FileRef {
+    /// A path with no sheet named.
+    pub fn path(path: &str) -> FileRef {
+        FileRef { path: path.into(), sheet: None }
+    }
+}
+
+/// The table form of [`FileRef`].
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTable {
+    path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sheet: Option<String>,
+}
+
+impl Serialize for FileRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.sheet {
+            None => s.serialize_str(&self.path),
+            Some(_) => FileTable { path: self.path.clone(), sheet: self.sheet.clone() }.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for FileRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<FileRef, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = FileRef;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a path, or a table { path = \"...\", sheet = \"...\" }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<FileRef, E> {
+                Ok(FileRef::path(v))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<FileRef, A::Error> {
+                let t = FileTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                if t.sheet.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                    return Err(serde::de::Error::custom(
+                        "sheet is empty: name the sheet, or leave it out to read the first",
+                    ));
+                }
+                Ok(FileRef { path: t.path, sheet: t.sheet })
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
 /// Input files, as paths relative to the configuration file.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Files {
-    pub roster: String,
-    pub sessions: String,
-    pub assessments: String,
+    pub roster: FileRef,
+    pub sessions: FileRef,
+    pub assessments: FileRef,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub history: Option<String>,
+    pub history: Option<FileRef>,
     /// Allow input paths outside the contract's folder (`..` or absolute).
     #[serde(default, skip_serializing_if = "is_false")]
     pub allow_outside: bool,
@@ -566,6 +634,27 @@ impl Eligibility {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_is_a_path_or_a_path_with_a_sheet() {
+        let files: Files = toml::from_str(
+            "roster = { path = \"d.xlsx\", sheet = \"Roster\" }\nsessions = \"s.csv\"\n\
+             assessments = { path = \"a.xlsx\" }\nhistory = \"h.xlsx\"\n",
+        )
+        .unwrap();
+        assert_eq!(files.roster, FileRef { path: "d.xlsx".into(), sheet: Some("Roster".into()) });
+        assert_eq!((files.sessions, files.assessments.clone()), (FileRef::path("s.csv"), FileRef::path("a.xlsx")));
+        // written back as it was given: a plain path without a sheet
+        assert_eq!(serde_json::to_string(&files.assessments).unwrap(), "\"a.xlsx\"");
+        let with_sheet = serde_json::to_string(&files.roster).unwrap();
+        assert_eq!(with_sheet, r#"{"path":"d.xlsx","sheet":"Roster"}"#);
+        for bad in
+            ["{ path = \"d.xlsx\", tab = \"R\" }", "{ path = \"d.xlsx\", sheet = \" \" }", "{ sheet = \"R\" }", "3"]
+        {
+            let text = format!("roster = {bad}\nsessions = \"s\"\nassessments = \"a\"\n");
+            assert!(toml::from_str::<Files>(&text).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn padding_touches_only_short_all_digit_ids() {

@@ -126,7 +126,9 @@ fn drift_fit(spec: &SimSpec) -> CohortFit {
     // The contract obc simulate writes, naming every history year's winter break.
     let contract = Contract::from_toml(&simulate::contract_toml(spec), "contract.toml").unwrap();
     assert_eq!(contract.history.breaks.len(), spec.history_years);
-    let history = load_history(&dir.path().join("history.csv"), "history.csv", &contract.history_options()).unwrap();
+    let history =
+        load_history(&dir.path().join("history.csv"), "history.csv", &Default::default(), &contract.history_options())
+            .unwrap();
     let norms = contract_norms(&contract, Some(&history), None).unwrap().unwrap();
     assert!(norms.unfitted.is_empty(), "every grade is fitted on the pooled years");
     let scorer = Scorer::new(&norms.model);

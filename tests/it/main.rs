@@ -33,3 +33,4 @@ mod targets_drift;
 mod vam;
 mod vam_coverage;
 mod warnings_output;
+mod xlsx_input;

@@ -29,4 +29,5 @@ mod row_accounting;
 mod targets_drift;
 mod vam;
 mod vam_coverage;
+mod vendor_nwea;
 mod warnings_output;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::common::{obc, obc_ok, read_csv, repo, s, samples, stderr};
+use crate::common::{assert_same_file, copy_samples, obc, obc_ok, read_csv, repo, s, samples, stderr};
 
 fn fixture(name: &str) -> PathBuf {
     repo().join("tests/fixtures/vendor/nwea").join(name)
@@ -363,4 +363,19 @@ fn the_sample_district_round_trips_through_a_map_export() {
         }
         assert_counts(&i.manifest, &[(s(Path::new(export.file_name().unwrap())), original.len() as u64, 0)]);
     }
+}
+
+/// A contract settled on the imported MAP export gives the providers.csv of the canonical
+/// file it came from.
+#[test]
+fn a_contract_settles_the_same_on_the_imported_map_export() {
+    let canonical = copy_samples();
+    let imported = copy_samples();
+    let export = imported.path().join("AssessmentResults.csv");
+    as_map_export(&export, false);
+    obc_ok(&["import", "nwea", s(&export), "--out", s(&imported.path().join("assessments.csv"))]);
+    for d in [&canonical, &imported] {
+        obc_ok(&["check", s(&d.path().join("contract.toml")), "--out", s(&d.path().join("out"))]);
+    }
+    assert_same_file(&canonical.path().join("out/providers.csv"), &imported.path().join("out/providers.csv"));
 }

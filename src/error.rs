@@ -46,6 +46,9 @@ pub fn kind_of(e: &(dyn std::error::Error + 'static)) -> Option<ErrorKind> {
     if let Some(d) = e.downcast_ref::<DataError>() {
         return Some(d.kind());
     }
+    if let Some(v) = e.downcast_ref::<crate::data::vendor::VendorError>() {
+        return Some(v.kind());
+    }
     if let Some(t) = e.downcast_ref::<TableLoadError>() {
         return Some(match t {
             TableLoadError::Read(d) => d.kind(),

@@ -4,6 +4,7 @@
 pub mod baseline;
 pub mod bootstrap;
 pub mod check;
+pub mod import;
 pub mod init;
 pub mod norms;
 pub mod prepare;
@@ -45,6 +46,8 @@ pub enum Command {
     Init(init::Args),
     /// Check the roster, sessions and assessments named by a contract; write exceptions.csv.
     Validate(validate::Args),
+    /// Convert a vendor's assessment export (NWEA MAP Growth) into the canonical assessments file.
+    Import(import::Args),
     /// Build the analytic file (one row per student x subject) and the flow table.
     Prepare(prepare::Args),
     /// Write a synthetic district with known truth.
@@ -77,6 +80,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Init(a) => init::run(&a),
         Command::Validate(a) => validate::run(&a),
+        Command::Import(a) => import::run(&a),
         Command::Prepare(a) => prepare::run(&a),
         Command::Simulate(a) => simulate::run(&a),
         Command::Norms(a) => norms::run(&a),

@@ -24,6 +24,7 @@ pub mod roster_rules;
 pub mod schema;
 pub mod table;
 pub mod validate;
+pub mod vendor;
 pub mod xlsx;
 
 use std::path::{Path, PathBuf};

@@ -250,7 +250,7 @@ pub fn validate(inputs: &RawInputs, opts: &ValidateOptions) -> Result<Validated,
 
 /// A fault of the row as a whole (unreadable text, swallowed lines, wrong number of
 /// fields): the row is excepted before its fields are read.
-fn row_fault<R: Fields>(headers: usize, raw: &R) -> Option<String> {
+pub(crate) fn row_fault<R: Fields>(headers: usize, raw: &R) -> Option<String> {
     if let Some(d) = raw.defect() {
         return Some(d.to_string());
     }

@@ -1,0 +1,113 @@
+//! `obc import nwea`: a vendor's assessment export as the canonical assessments file
+//! (README "From your vendor's export: NWEA MAP Growth"), with `STEM.exceptions.csv` (every
+//! input row not written, with the reason) and `STEM.manifest.json` beside it.
+
+use std::path::PathBuf;
+
+use super::UsageError;
+use crate::data::load::read_table;
+use crate::data::table::Format;
+use crate::data::vendor::nwea::{self, Options, SubjectFrom};
+use crate::data::{Accounting, Stage, write_exceptions};
+use crate::manifest::{Manifest, OutputFile};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: ImportCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum ImportCommand {
+    /// NWEA MAP Growth assessment results (current, older or combined layout) as a canonical assessments file.
+    Nwea(NweaArgs),
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum SubjectFromArg {
+    /// math, reading, language_usage or science from Subject (Discipline); "Language Arts" split by Course.
+    Subject,
+    /// The course itself in snake_case (Course or MeasurementScale: "Algebra 2" -> algebra_2).
+    Course,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  obc import nwea AssessmentResults.csv --out assessments.csv
+  obc import nwea Fall2025.csv Spring2026.csv --out assessments.csv --max-rapid-guessing 30
+  obc import nwea ComboStudentAssessment.txt --subject-from course --out assessments.csv
+
+The layout is detected from the header (capitals ignored). Rows that cannot be converted are listed
+in STEM.exceptions.csv; the console shows rows read = used + excepted per file.")]
+pub struct NweaArgs {
+    /// MAP export files (CSV or tab-separated): AssessmentResults.csv of the Comprehensive Data File,
+    /// the older MeasurementScale/Discipline layout, or the combined student + assessment file.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The canonical assessments CSV to write (restricted: student level); STEM.exceptions.csv and
+    /// STEM.manifest.json are written beside it.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Where the subject comes from: the broad subject (default) or the course.
+    #[arg(long, value_enum, default_value = "subject")]
+    pub subject_from: SubjectFromArg,
+    /// Tests whose RapidGuessingPercentage is above PCT (0-100) are written with valid = false and
+    /// the reason in invalid_reason; every file must have the column.
+    #[arg(long, value_name = "PCT")]
+    pub max_rapid_guessing: Option<f64>,
+}
+
+pub fn run(a: &Args) -> anyhow::Result<()> {
+    match &a.command {
+        ImportCommand::Nwea(n) => import_nwea(n),
+    }
+}
+
+fn import_nwea(a: &NweaArgs) -> anyhow::Result<()> {
+    if let Some(p) = a.max_rapid_guessing
+        && !(0.0..=100.0).contains(&p)
+    {
+        return Err(UsageError(format!("--max-rapid-guessing {p}: give a percentage from 0 to 100")).into());
+    }
+    let opts = Options {
+        subject_from: match a.subject_from {
+            SubjectFromArg::Subject => SubjectFrom::Subject,
+            SubjectFromArg::Course => SubjectFrom::Course,
+        },
+        max_rapid_guessing: a.max_rapid_guessing,
+    };
+    let tables = a.files.iter().map(|p| read_table(p, &super::file_name(p))).collect::<Result<Vec<_>, _>>()?;
+    let converted = nwea::convert(&tables, &opts)?;
+    let dir = super::beside_dir(&a.out, &a.files, &[])?;
+    let main = super::file_name(&a.out);
+    converted.table.write_into(&dir, &main, Format::Csv)?;
+    let exceptions = super::file_name(&super::sidecar(&a.out, "exceptions.csv"));
+    let exceptions_rows = write_exceptions(&dir, &exceptions, &converted.ledgers)?;
+    let accounting: Vec<Accounting> =
+        converted.ledgers.iter().map(|l| l.accounting(Stage::Prepared)).collect::<Result<_, _>>()?;
+    let mut m = Manifest::new(
+        "import nwea",
+        serde_json::json!({
+            "subject_from": format!("{:?}", a.subject_from).to_lowercase(),
+            "max_rapid_guessing": a.max_rapid_guessing,
+        }),
+        None,
+    );
+    m.inputs = accounting.clone();
+    m.outputs = vec![
+        OutputFile::new(&main, true, Some(converted.table.height() as u64)),
+        OutputFile::new(&exceptions, true, Some(exceptions_rows)),
+    ];
+    super::write_manifest(&dir, &m)?;
+    for (t, layout) in tables.iter().zip(&converted.layouts) {
+        eprintln!("{}: NWEA MAP Growth, {} layout", t.file, layout.name());
+    }
+    eprintln!(
+        "assessments: {} tests -> {} (restricted: student level); exceptions -> {}",
+        converted.table.height(),
+        a.out.display(),
+        exceptions
+    );
+    super::print_accounting(&accounting);
+    Ok(())
+}

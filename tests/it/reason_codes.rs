@@ -156,3 +156,37 @@ fn messy_inputs_get_codes_of_bad_data_beside_the_text() {
     assert_eq!(code("5", "student_id"), "unknown_student");
     assert!(ex.iter().filter(|r| r["file"] == "sessions.csv").all(|r| r["kind"] == "invalid"));
 }
+
+#[test]
+fn a_bootstrap_share_codes_a_missing_flag_as_not_available_and_a_bad_one_as_invalid_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.csv");
+    let mut text = String::from("id,met,g\n");
+    for i in 0..40 {
+        text.push_str(&format!("{i},{},A\n", if i % 3 == 0 { "true" } else { "false" }));
+    }
+    text.push_str("40,,A\n41,maybe,A\n");
+    std::fs::write(&data, text).unwrap();
+    let out = dir.path().join("share.csv");
+    obc_ok(&[
+        "bootstrap",
+        "--data",
+        s(&data),
+        "--statistic",
+        "share",
+        "--column",
+        "met",
+        "--reps",
+        "200",
+        "--out",
+        s(&out),
+    ]);
+    let (h, rows) = read_csv(&dir.path().join("share.exceptions.csv"));
+    assert_eq!(h, ["file", "row", "column", "value", "reason_code", "reason", "kind"]);
+    let got: Vec<(&str, &str, &str)> = rows.iter().map(|r| (r[1].as_str(), r[4].as_str(), r[6].as_str())).collect();
+    assert_eq!(got, [("42", "not_available", "excluded"), ("43", "not_a_flag", "invalid")]);
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("share.manifest.json")).unwrap()).unwrap();
+    let inputs = crate::common::assert_accounting(&m);
+    assert_eq!((inputs[0]["rows_excepted"].as_u64(), inputs[0]["rows_invalid"].as_u64()), (Some(2), Some(1)));
+}

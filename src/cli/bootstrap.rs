@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use super::UsageError;
 use crate::data::columns::{ColumnData, read_columns_allowing_empty};
-use crate::data::ledger::RowState;
+use crate::data::ledger::{ReasonCode, RowState};
 use crate::data::output::OutputDir;
 use crate::data::table::{Column, Format, Table};
 use crate::error::OutputError;
@@ -161,8 +161,11 @@ fn read_groups(a: &Args) -> anyhow::Result<(ColumnData, Groups)> {
                 Some(v) => v,
                 None => {
                     let h = d.text_headers[text.len() - 1].clone();
-                    let reason = if raw.is_empty() { "missing value" } else { "not true/false, yes/no or 1/0" };
-                    d.ledger.exclude(idx, &h, &raw, reason);
+                    if raw.is_empty() {
+                        d.ledger.exclude(idx, &h, &raw, ReasonCode::NotAvailable, "missing value");
+                    } else {
+                        d.ledger.except(idx, &h, &raw, ReasonCode::NotAFlag, "not true/false, yes/no or 1/0");
+                    }
                     continue;
                 }
             }
@@ -171,7 +174,7 @@ fn read_groups(a: &Args) -> anyhow::Result<(ColumnData, Groups)> {
                 Some(v) => v,
                 None => {
                     let h = d.number_headers[0].clone();
-                    d.ledger.exclude(idx, &h, "", "missing value");
+                    d.ledger.exclude(idx, &h, "", ReasonCode::NotAvailable, "missing value");
                     continue;
                 }
             }

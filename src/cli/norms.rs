@@ -428,6 +428,15 @@ fn wide_rows(d: &ColumnData, live: &[usize], k: usize) -> Rows {
     }
 }
 
+/// The code of a row the fit or the scoring leaves out, from the column the problem is in:
+/// the norm group (not fitted, or not in the norms) or a score the norms cannot use.
+fn unused_code(column: &str) -> data::ReasonCode {
+    match column {
+        "group" => data::ReasonCode::NormGroupNotFitted,
+        _ => data::ReasonCode::NotScorable,
+    }
+}
+
 /// Records in the ledger of a one-row-per-student file how each row was used by the fit.
 fn account_wide(d: &mut ColumnData, live: &[usize], k: usize, uses: &[RowUse]) {
     let header = |d: &ColumnData, column: &str| -> String {
@@ -450,7 +459,7 @@ fn account_wide(d: &mut ColumnData, live: &[usize], k: usize, uses: &[RowUse]) {
                     "group" => d.text.iter().map(|c| c[idx].as_str()).collect::<Vec<_>>().join("+"),
                     _ => String::new(),
                 };
-                d.ledger.exclude(idx, &h, &value, reason.clone());
+                d.ledger.exclude(idx, &h, &value, unused_code(column), reason.clone());
             }
         }
     }
@@ -724,7 +733,7 @@ fn score(a: &ScoreArgs) -> anyhow::Result<()> {
                 None => {
                     let h = d.text_headers[ids + 1].clone();
                     let v = key.get(1).cloned().unwrap_or_default();
-                    d.ledger.except(idx, &h, &v, "not a grade (integer, K or PK)");
+                    d.ledger.except(idx, &h, &v, data::ReasonCode::NotAGrade, "not a grade (integer, K or PK)");
                     continue;
                 }
             }
@@ -742,7 +751,7 @@ fn score(a: &ScoreArgs) -> anyhow::Result<()> {
                     "weeks" => (weeks_at.map(|w| d.number_headers[w].clone()).unwrap_or_default(), String::new()),
                     _ => (d.text_headers[ids..].join("+"), key.join("+")),
                 };
-                d.ledger.exclude(idx, &h, &v, problem.reason);
+                d.ledger.exclude(idx, &h, &v, unused_code(problem.column), problem.reason);
                 continue;
             }
             Ok(scored) => {

@@ -8,6 +8,7 @@ use super::error::ContractError;
 use super::results::{NormsGroupSummary, NormsMethodUsed, NormsSummary};
 use super::settle::{NoOutcome, NormScore};
 use super::terms::{Contract, NormsMethod};
+use crate::data::ReasonCode;
 use crate::data::history::History;
 use crate::stats::norms::conditional::{self, ConditionalSpec, SdModel};
 use crate::stats::norms::model::{self, Columns, Norms, NormsModel, Rows, Scored, Scorer};
@@ -61,7 +62,7 @@ pub fn except_unfitted(history: &mut History, unfitted: &[(usize, String)]) {
             s.grade.map_or("(none)".to_string(), |g| g.to_string())
         );
         for row in [s.pre.row, s.post.row] {
-            history.ledger.exclude_row(row, "", "", &why);
+            history.ledger.exclude_row(row, "", "", ReasonCode::NormGroupNotFitted, &why);
         }
     }
 }

@@ -225,7 +225,8 @@ pub fn baseline(contract: &Contract, base: &Path, allow_partial: bool) -> Result
     let run = super::baseline::run(contract, input, planned.as_ref(), rescore, weeks).map_err(ContractError::from)?;
     if let Some(p) = planned.as_mut() {
         for u in &run.unmatched {
-            p.exclude(u.student, &u.column, &u.value, &format!("not in the baseline: {}", u.reason));
+            let reason = format!("not in the baseline: {}", u.reason);
+            p.exclude(u.student, &u.column, &u.value, crate::data::ReasonCode::NotInBaseline, &reason);
         }
     }
     Ok(Targets { history, norms, weeks, baseline: run.baseline, planned, warnings })

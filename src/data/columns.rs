@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use super::ledger::{Ledger, RowState};
+use super::ledger::{Ledger, ReasonCode, RowState};
 use super::load::{RawTable, ReadSpec, read_table_spec};
 use super::schema::Role;
 use crate::error::DataError;
@@ -62,13 +62,13 @@ impl ColumnData {
                 if !["true", "1", "yes", "y"].iter().any(|t| v.eq_ignore_ascii_case(t)) {
                     let h = self.text_headers[c].clone();
                     let v = v.clone();
-                    self.ledger.exclude(idx, &h, &v, format!("not selected by --only {h}"));
+                    self.ledger.exclude(idx, &h, &v, ReasonCode::NotSelected, format!("not selected by --only {h}"));
                     continue;
                 }
             }
             if let Some(c) = (0..self.numbers.len()).find(|&c| self.numbers[c][idx].is_none()) {
                 let h = self.number_headers[c].clone();
-                self.ledger.exclude(idx, &h, "", "missing value");
+                self.ledger.exclude(idx, &h, "", ReasonCode::NotAvailable, "missing value");
                 continue;
             }
             live.push(idx);
@@ -145,12 +145,13 @@ pub fn read_columns_allowing_empty(
     let mut number_out = vec![Vec::with_capacity(n); numbers.len()];
     for (idx, row) in table.rows.iter().enumerate() {
         if let Some(defect) = &row.defect {
-            ledger.except(idx, "", "", defect.clone());
+            ledger.except(idx, "", "", defect.code, defect.text.clone());
         } else if row.fields.len() != table.headers.len() {
             ledger.except(
                 idx,
                 "",
                 "",
+                ReasonCode::WrongFieldCount,
                 format!("row has {} fields, the header has {}", row.fields.len(), table.headers.len()),
             );
         }
@@ -158,7 +159,7 @@ pub fn read_columns_allowing_empty(
         for (c, &pos) in text_pos.iter().enumerate() {
             let value = if ok { row.fields[pos].trim() } else { "" };
             if ok && value.is_empty() && !text[c].1 {
-                ledger.except(idx, &table.headers[pos], "", "empty value");
+                ledger.except(idx, &table.headers[pos], "", ReasonCode::MissingValue, "empty value");
             }
             text_out[c].push(value.to_string());
         }
@@ -167,7 +168,8 @@ pub fn read_columns_allowing_empty(
                 match parse_number(&row.fields[pos]) {
                     Ok(v) => v,
                     Err(NotANumber) => {
-                        ledger.except(idx, &table.headers[pos], &row.fields[pos], "not a finite number");
+                        let (h, v) = (&table.headers[pos], &row.fields[pos]);
+                        ledger.except(idx, h, v, ReasonCode::NotANumber, "not a finite number");
                         None
                     }
                 }

@@ -54,7 +54,7 @@ use serde::Serialize;
 
 use super::date::iso;
 use super::join::{PickedTest, PrePost, break_days, matches};
-use super::ledger::{Accounting, Ledger, Stage};
+use super::ledger::{Accounting, Ledger, ReasonCode, Stage};
 use super::load::{ColumnIndex, RawTable, ReadSpec, read_table_spec};
 use super::schema::{IdRules, Role, STANDARD_GROUPS, ScoreRanges, Tests, WindowSpec};
 use super::validate::{Test, test_fields};
@@ -274,11 +274,11 @@ fn rows_by_student<'a>(
     for (i, t) in tests.iter().enumerate() {
         if !subjects.contains(&t.subject) {
             let reason = format!("subject is not among the subjects asked for ({})", subjects.join(", "));
-            ledger.exclude(t.idx, &cols.header("subject"), &t.subject, reason);
+            ledger.exclude(t.idx, &cols.header("subject"), &t.subject, ReasonCode::OtherSubject, reason);
         } else if by_year && t.school_year.is_none() {
             let reason = "no school_year on a row of a history file of several school years (pre- and post-tests \
                           are paired within a school year)";
-            ledger.exclude(t.idx, &cols.header("school_year"), "", reason);
+            ledger.exclude(t.idx, &cols.header("school_year"), "", ReasonCode::NoSchoolYear, reason);
         } else {
             let year = if by_year { t.school_year.as_deref() } else { None };
             by_key.entry((t.subject.as_str(), t.student_id.as_str(), year)).or_default().push(i);
@@ -326,6 +326,7 @@ struct Tally<'a> {
 struct LeftOut {
     column: String,
     value: String,
+    code: ReasonCode,
     reason: String,
 }
 
@@ -358,7 +359,8 @@ impl<'a> Selector<'a> {
         for &i in members {
             let t = &self.tests[i];
             if self.opts.tests.require_valid && !t.valid {
-                ledger.exclude(t.idx, &self.cols.header("valid"), "false", "test flagged invalid");
+                let code = ReasonCode::TestFlaggedInvalid;
+                ledger.exclude(t.idx, &self.cols.header("valid"), "false", code, "test flagged invalid");
             } else {
                 cands.push(t);
             }
@@ -401,6 +403,7 @@ impl<'a> Selector<'a> {
         Some(LeftOut {
             column: self.cols.header("grade"),
             value: p.grade.map(|g| g.to_string()).unwrap_or_default(),
+            code: ReasonCode::GradeNotInContract,
             reason,
         })
     }
@@ -409,23 +412,28 @@ impl<'a> Selector<'a> {
     /// in `tally`; `None` when both were chosen.
     fn incomplete(&self, key: StudentKey, picked: &PrePost, tally: &mut Tally) -> Option<LeftOut> {
         let subject = key.subject_year();
-        let reason = if picked.pre.is_none() {
+        let (code, reason) = if picked.pre.is_none() {
             tally.without_pre += 1;
-            format!(
-                "student has no valid pre-test in the pre window ({}) for {subject}",
-                describe(&self.opts.tests.pre)
+            let code = ReasonCode::NoPreTest;
+            (
+                code,
+                format!(
+                    "student has no valid pre-test in the pre window ({}) for {subject}",
+                    describe(&self.opts.tests.pre)
+                ),
             )
         } else if picked.post.is_none() {
             tally.without_post += 1;
             let p = picked.pre.map(|p| format!("{} (row {})", iso(p.date), p.row)).unwrap_or_default();
-            format!(
+            let reason = format!(
                 "student has no valid post-test in the post window ({}) after the pre-test of {p}",
                 describe(&self.opts.tests.post)
-            )
+            );
+            (ReasonCode::NoPostTest, reason)
         } else {
             return None;
         };
-        Some(LeftOut { column: self.cols.header("student_id"), value: key.student_id.to_string(), reason })
+        Some(LeftOut { column: self.cols.header("student_id"), value: key.student_id.to_string(), code, reason })
     }
 
     /// Marks each candidate row used (a chosen test of a kept student) or excluded: all rows
@@ -441,15 +449,15 @@ impl<'a> Selector<'a> {
     ) {
         for t in cands {
             if let Some(why) = out_of_grade {
-                ledger.exclude(t.idx, &why.column, &why.value, why.reason.clone());
+                ledger.exclude(t.idx, &why.column, &why.value, why.code, why.reason.clone());
             } else if picked.chosen(t) {
                 match left_out {
                     None => ledger.mark_used(t.idx),
-                    Some(why) => ledger.exclude(t.idx, &why.column, &why.value, why.reason.clone()),
+                    Some(why) => ledger.exclude(t.idx, &why.column, &why.value, why.code, why.reason.clone()),
                 }
             } else {
-                let reason = picked.not_chosen(&self.opts.tests, t);
-                ledger.exclude(t.idx, &self.cols.header("test_date"), &iso(t.date), reason);
+                let (code, reason) = picked.not_chosen(&self.opts.tests, t);
+                ledger.exclude(t.idx, &self.cols.header("test_date"), &iso(t.date), code, reason);
             }
         }
     }
@@ -597,19 +605,19 @@ fn type_rows(
     let mut seen: HashMap<Key, u64> = HashMap::new();
     for (idx, raw) in table.rows.iter().enumerate() {
         if let Some(d) = &raw.defect {
-            ledger.except(idx, "", "", d.clone());
+            ledger.except(idx, "", "", d.code, d.text.clone());
             continue;
         }
         if raw.fields.len() != table.headers.len() {
             let reason = format!("row has {} fields, the header has {}", raw.fields.len(), table.headers.len());
-            ledger.except(idx, "", "", reason);
+            ledger.except(idx, "", "", ReasonCode::WrongFieldCount, reason);
             continue;
         }
         let get = |f: &str| cols.get(raw, f).unwrap_or("");
         let (fields, bad) = test_fields(raw, idx, cols, &opts.ids, &opts.score_ranges);
         let (Some(test), true) = (fields, bad.is_empty()) else {
-            for (c, v, r) in bad {
-                ledger.except(idx, &cols.header(c), &v, r);
+            for (c, v, code, r) in bad {
+                ledger.except(idx, &cols.header(c), &v, code, r);
             }
             continue;
         };
@@ -631,7 +639,7 @@ fn type_rows(
             info.clone(),
         );
         if let Some(first) = seen.get(&key) {
-            ledger.except(idx, "", "", format!("exact duplicate of row {first}"));
+            ledger.except(idx, "", "", ReasonCode::ExactDuplicate, format!("exact duplicate of row {first}"));
             continue;
         }
         seen.insert(key, test.row);
@@ -778,6 +786,12 @@ mod tests {
         assert!(has(6, "no valid post-test"), "{r:?}");
         assert!(has(7, "not in the pre window") && has(7, "nor the post window"), "{r:?}");
         assert!(has(8, "test flagged invalid"), "{r:?}");
+        let code = |row: u64| h.ledger.exceptions().iter().find(|e| e.row == row).unwrap().code;
+        use ReasonCode::*;
+        assert_eq!(
+            [2, 5, 6, 7, 8].map(code),
+            [NoPostTest, NoPreTest, NoPostTest, WindowNotPreOrPost, TestFlaggedInvalid]
+        );
         let e = h.ledger.exceptions().iter().find(|e| e.row == 2).unwrap();
         assert_eq!((e.column.as_str(), e.value.as_str(), e.kind), ("student_id", "01", ExceptionKind::Excluded));
         let a = balanced(&h);
@@ -795,6 +809,7 @@ mod tests {
         assert!(h.students.is_empty());
         assert_eq!(h.students_without_post, 1);
         assert!(reasons(&h).iter().any(|x| x.starts_with("2: post-test not after the pre-test of 2024-09-20")));
+        assert_eq!(h.ledger.exceptions().iter().find(|e| e.row == 2).unwrap().code, ReasonCode::PostNotAfterPre);
         balanced(&h);
     }
 
@@ -820,6 +835,19 @@ mod tests {
         assert!(ex.iter().any(|e| e.row == 5 && e.reason.contains("row has 8 fields")));
         assert!(ex.iter().any(|e| e.row == 7 && e.reason == "exact duplicate of row 6"), "{ex:?}");
         assert!(ex.iter().filter(|e| e.row <= 5 || e.row == 7).all(|e| e.kind == ExceptionKind::Invalid));
+        use ReasonCode::*;
+        for ((col, val), code) in [
+            (("test_date", "2024-13-01"), NotADate),
+            (("student_id", ""), MissingValue),
+            (("grade", "fourth"), NotAGrade),
+            (("scale_score", "N/A"), NotANumber),
+            (("sem", "-1"), OutOfRange),
+            (("valid", "maybe"), NotAFlag),
+        ] {
+            assert_eq!(find(col, val).code, code, "{col}={val}");
+        }
+        let code = |row: u64| ex.iter().find(|e| e.row == row).unwrap().code;
+        assert_eq!((code(5), code(7)), (WrongFieldCount, ExactDuplicate));
         balanced(&h);
     }
 
@@ -832,6 +860,7 @@ mod tests {
         let e = &h.ledger.exceptions()[0];
         assert_eq!((e.row, e.column.as_str(), e.value.as_str()), (2, "subject", "science"));
         assert!(e.reason.contains("not among the subjects asked for (math)"), "{e:?}");
+        assert_eq!(e.code, ReasonCode::OtherSubject);
         assert_eq!(h.students.len(), 1, "subjects are matched case-insensitively");
         let o = HistoryOptions { subjects: vec!["reading".into()], ..opts() };
         let h = run(body, &o);

@@ -32,7 +32,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 use super::date::iso;
-use super::ledger::{Accounting, Ledger, Stage};
+use super::ledger::{Accounting, Ledger, ReasonCode, Stage};
 use super::schema::Eligibility;
 use super::schema::{RetestRule, Role, Tests, WindowSpec};
 use super::table::{Column, Table};
@@ -276,8 +276,8 @@ impl<'a> PrePost<'a> {
         [self.pre, self.post].iter().any(|c| c.is_some_and(|c| c.idx == t.idx))
     }
 
-    /// Why a candidate that was not chosen is not used.
-    pub(crate) fn not_chosen(&self, tests: &Tests, t: &Test) -> String {
+    /// Why a candidate that was not chosen is not used: the code and the text.
+    pub(crate) fn not_chosen(&self, tests: &Tests, t: &Test) -> (ReasonCode, String) {
         let retest = |which: &str, chosen: Option<&Test>| match chosen.and_then(|c| same_date_note(c, t, tests.retest))
         {
             Some(note) => format!("{which} retest not chosen: {note}"),
@@ -286,15 +286,17 @@ impl<'a> PrePost<'a> {
             }
         };
         if self.pre_c.iter().any(|c| c.idx == t.idx) {
-            retest("pre-test", self.pre)
+            (ReasonCode::RetestNotChosen, retest("pre-test", self.pre))
         } else if self.post_c.iter().any(|c| c.idx == t.idx) {
-            retest("post-test", self.post)
+            (ReasonCode::RetestNotChosen, retest("post-test", self.post))
         } else if matches(&tests.post, t).is_ok() {
-            format!("post-test not after the pre-test of {}", self.pre.map(|p| iso(p.date)).unwrap_or_default())
+            let pre = self.pre.map(|p| iso(p.date)).unwrap_or_default();
+            (ReasonCode::PostNotAfterPre, format!("post-test not after the pre-test of {pre}"))
         } else {
             let why_pre = matches(&tests.pre, t).err().map(|e| e.to_string()).unwrap_or_default();
             let why_post = matches(&tests.post, t).err().map(|e| e.to_string()).unwrap_or_default();
-            format!("not in the pre window ({why_pre}) nor the post window ({why_post})")
+            let reason = format!("not in the pre window ({why_pre}) nor the post window ({why_post})");
+            (ReasonCode::WindowNotPreOrPost, reason)
         }
     }
 }
@@ -333,6 +335,7 @@ fn same_date_conflicts(rows: &[AnalyticRow], ledgers: &[Ledger]) -> usize {
         .iter()
         .filter(|l| l.role == Role::Assessments)
         .flat_map(|l| l.exceptions())
+        .filter(|e| e.code == ReasonCode::RetestNotChosen)
         .filter_map(|e| e.reason.split_once(SAME_DATE))
         .filter_map(|(_, rest)| rest.split(' ').next().and_then(|n| n.parse().ok()))
         .collect();
@@ -426,7 +429,8 @@ fn join_subject(
             assessments_ledger.mark_used(t.idx);
             continue;
         }
-        assessments_ledger.exclude(t.idx, &th("test_date"), &iso(t.date), picked.not_chosen(&opts.tests, t));
+        let (code, reason) = picked.not_chosen(&opts.tests, t);
+        assessments_ledger.exclude(t.idx, &th("test_date"), &iso(t.date), code, reason);
     }
     let as_picked =
         |t: &Test| PickedTest { score: t.score, sem: t.sem, date: t.date, window: t.window.clone(), row: t.row };
@@ -527,7 +531,8 @@ pub(crate) fn prepare_streamed(
             roster_ledger.mark_used(s.idx);
         } else {
             let reason = format!("grade {} is not in the contract's grades", s.grade);
-            roster_ledger.exclude(s.idx, &roster_columns.header("grade"), &s.grade.to_string(), reason);
+            let (header, value) = (roster_columns.header("grade"), s.grade.to_string());
+            roster_ledger.exclude(s.idx, &header, &value, ReasonCode::GradeNotInContract, reason);
         }
     }
     let late = |d: NaiveDate| as_of.is_some_and(|a| d > a);
@@ -541,12 +546,14 @@ pub(crate) fn prepare_streamed(
         let mine = &sessions[start..end];
         for s in mine {
             if let Some(a) = as_of.filter(|_| late(s.date)) {
-                sessions_ledger.exclude(s.idx as usize, session_date_header, &iso(s.date), after_as_of(s.date, a));
+                let (date, reason) = (iso(s.date), after_as_of(s.date, a));
+                sessions_ledger.exclude(s.idx as usize, session_date_header, &date, ReasonCode::AfterAsOf, reason);
             } else if ok[who] {
                 sessions_ledger.mark_used(s.idx as usize);
             } else {
                 let id = &students[who].student_id;
-                sessions_ledger.exclude(s.idx as usize, "", id, "student is outside the contract's grades");
+                let reason = "student is outside the contract's grades";
+                sessions_ledger.exclude(s.idx as usize, "", id, ReasonCode::GradeNotInContract, reason);
             }
         }
         if ok[who] {
@@ -576,15 +583,23 @@ pub(crate) fn prepare_streamed(
             let idx = t.idx as usize;
             let subject = texts.name(t.subject).unwrap_or("");
             if let Some(d) = as_of.filter(|_| late(t.date)) {
-                assessments_ledger.exclude(idx, &th("test_date"), &iso(t.date), after_as_of(t.date, d));
+                let (date, reason) = (iso(t.date), after_as_of(t.date, d));
+                assessments_ledger.exclude(idx, &th("test_date"), &date, ReasonCode::AfterAsOf, reason);
             } else if !ok[who] {
                 let reason = "student is outside the contract's grades";
-                assessments_ledger.exclude(idx, &th("student_id"), &s.student_id, reason);
+                assessments_ledger.exclude(
+                    idx,
+                    &th("student_id"),
+                    &s.student_id,
+                    ReasonCode::GradeNotInContract,
+                    reason,
+                );
             } else if !opts.subjects.iter().any(|x| x == subject) {
                 let reason = format!("subject is not in the contract ({})", opts.subjects.join(", "));
-                assessments_ledger.exclude(idx, &th("subject"), subject, reason);
+                assessments_ledger.exclude(idx, &th("subject"), subject, ReasonCode::OtherSubject, reason);
             } else if opts.tests.require_valid && !t.valid {
-                assessments_ledger.exclude(idx, &th("valid"), "false", "test flagged invalid");
+                let reason = "test flagged invalid";
+                assessments_ledger.exclude(idx, &th("valid"), "false", ReasonCode::TestFlaggedInvalid, reason);
             } else {
                 kept.push(Test {
                     idx,
@@ -876,6 +891,13 @@ mod tests {
         assert!(has(9, "outside 2026-04-01..2026-06-15"), "{reasons:#?}");
         assert!(has(10, "flagged invalid"), "{reasons:#?}");
         assert!(has(11, "outside the contract's grades"), "{reasons:#?}");
+        let code = |row: u64| a.ledgers[2].exceptions().iter().find(|e| e.row == row).unwrap().code;
+        let codes = [2, 5, 9, 10, 11].map(code);
+        use ReasonCode::*;
+        assert_eq!(codes, [RetestNotChosen, OtherSubject, WindowNotPreOrPost, TestFlaggedInvalid, GradeNotInContract]);
+        let roster = &a.ledgers[0].exceptions()[0];
+        assert_eq!((roster.column.as_str(), roster.code), ("grade", GradeNotInContract));
+        assert!(a.ledgers.iter().flat_map(|l| l.exceptions()).all(|e| e.kind == e.code.kind()));
     }
 
     #[test]
@@ -1021,6 +1043,7 @@ mod tests {
         assert_eq!((e.column.as_str(), e.value.as_str()), ("session_date", "2025-10-13"));
         assert_eq!(e.reason, "dated 2025-10-13, after the --as-of date 2025-10-10");
         assert_eq!(e.kind, crate::data::ExceptionKind::Excluded);
+        assert_eq!(e.code, ReasonCode::AfterAsOf);
         let e = late(&a.ledgers[2], 4);
         assert_eq!(
             (e.column.as_str(), e.reason.as_str()),

@@ -28,6 +28,129 @@ impl ExceptionKind {
     }
 }
 
+/// Declares [`ReasonCode`]: each code with its `snake_case` name, its kind and a one-line
+/// description (the README's table of codes is checked against these). A new reader adds
+/// its codes here.
+macro_rules! reason_codes {
+    ($($variant:ident => $name:literal, $kind:ident, $text:literal;)+) => {
+        /// Why a row is in `exceptions.csv`, as a stable code (the `reason_code` column; the
+        /// `reason` text beside it may carry the specifics: values, windows, rows). Every code
+        /// belongs to one [`ExceptionKind`].
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum ReasonCode {
+            $(#[doc = $text] $variant,)+
+        }
+
+        impl ReasonCode {
+            /// Every code, in the order of the README's table.
+            pub const ALL: &'static [ReasonCode] = &[$(ReasonCode::$variant),+];
+
+            /// The code as written in `exceptions.csv`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ReasonCode::$variant => $name,)+
+                }
+            }
+
+            /// Whether rows with this code are bad data or left out by the rules.
+            pub fn kind(self) -> ExceptionKind {
+                match self {
+                    $(ReasonCode::$variant => ExceptionKind::$kind,)+
+                }
+            }
+
+            /// What the code means, in one line.
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(ReasonCode::$variant => $text,)+
+                }
+            }
+        }
+    };
+}
+
+reason_codes! {
+    UnreadableRow => "unreadable_row", Invalid,
+        "The row cannot be read: text that is not UTF-8, a quoted field running over several lines, a stray carriage return.";
+    WrongFieldCount => "wrong_field_count", Invalid,
+        "The row has a different number of fields than the header.";
+    MissingValue => "missing_value", Invalid,
+        "A required field is empty (student_id, school_id, subject, an identifying column).";
+    NotANumber => "not_a_number", Invalid,
+        "A number field (minutes, score, SEM, group size) is not a finite number.";
+    NotADate => "not_a_date", Invalid,
+        "A date field cannot be read as a date.";
+    NotAGrade => "not_a_grade", Invalid,
+        "The grade is not an integer in -1..=13 (K = 0, PK = -1).";
+    NotAFlag => "not_a_flag", Invalid,
+        "A true/false field (valid, or the column of a share) holds something else.";
+    UnknownStatus => "unknown_status", Invalid,
+        "The session status is not attended, absent or cancelled.";
+    OutOfRange => "out_of_range", Invalid,
+        "A number outside its allowed or plausible range (minutes, score, SEM, group size, a norms value).";
+    ExitBeforeEnroll => "exit_before_enroll", Invalid,
+        "The student's exit date is before the enrolment date.";
+    BadGroupValue => "bad_group_value", Invalid,
+        "A reporting-group value that cannot be a category (control characters, too long).";
+    UnknownProvider => "unknown_provider", Invalid,
+        "A provider code the contract (or the roster) does not list.";
+    ProviderMismatch => "provider_mismatch", Invalid,
+        "A session delivered by a provider other than the student's provider on the roster.";
+    SessionForComparisonStudent => "session_for_comparison_student", Invalid,
+        "A session for a comparison student (no provider on the roster).";
+    UnknownStudent => "unknown_student", Invalid,
+        "The student_id is not on the roster.";
+    IdLeadingZeros => "id_leading_zeros", Invalid,
+        "The student_id matches a roster ID only apart from leading zeros (set ids.pad_width to repair).";
+    RosterRowInvalid => "roster_row_invalid", Invalid,
+        "The student's roster row was excepted, so the student's other rows cannot be used.";
+    ExactDuplicate => "exact_duplicate", Invalid,
+        "An exact copy of an earlier row (the first row is kept).";
+    DuplicateStudent => "duplicate_student", Invalid,
+        "A student listed more than once where one row per student is expected.";
+    NormsTableConflict => "norms_table_conflict", Invalid,
+        "A norms table row that contradicts another (mixed starts, overlapping bands, a repeated or missing cell).";
+    TermNameNotUnderstood => "term_name_not_understood", Invalid,
+        "An NWEA TermName that does not read as a season and a school year (e.g. \"Fall 2025-2026\").";
+    AmbiguousSubject => "ambiguous_subject", Invalid,
+        "A vendor export's subject that neither its Subject nor its Course column decides (e.g. Language Arts without a Course).";
+    ExcelErrorCell => "excel_error_cell", Invalid,
+        "A workbook cell holding an Excel error (#N/A, #DIV/0!, #REF!, ...).";
+    IdStoredAsNumber => "id_stored_as_number", Invalid,
+        "An ID that Excel stored as a number and that lost its leading zeros or is not a whole number.";
+    WindowNotPreOrPost => "window_not_pre_or_post", Excluded,
+        "A test in neither the pre- nor the post-test window (e.g. a winter test).";
+    RetestNotChosen => "retest_not_chosen", Excluded,
+        "Another test of the same window was chosen by the retest rule.";
+    PostNotAfterPre => "post_not_after_pre", Excluded,
+        "A test of the post window dated on or before the chosen pre-test.";
+    OtherSubject => "other_subject", Excluded,
+        "A test of a subject the contract (or the command) does not ask for.";
+    GradeNotInContract => "grade_not_in_contract", Excluded,
+        "The student's grade is not among the contract's grades (or the grades asked for), or a history pre-test has no grade; the student's rows are left out.";
+    TestFlaggedInvalid => "test_flagged_invalid", Excluded,
+        "A test whose valid flag is false.";
+    AfterAsOf => "after_as_of", Excluded,
+        "A session or test dated after the --as-of date of a midpoint review.";
+    NoSchoolYear => "no_school_year", Excluded,
+        "A row without a school year in a history file of several school years.";
+    NoPreTest => "no_pre_test", Excluded,
+        "A history student without a valid pre-test in the pre window; the student's rows are left out.";
+    NoPostTest => "no_post_test", Excluded,
+        "A history student without a valid post-test after the pre-test; the student's rows are left out.";
+    NormGroupNotFitted => "norm_group_not_fitted", Excluded,
+        "The student's norm group has no fitted norms (too few students, the fit failed, or the norms lack the group).";
+    NotInBaseline => "not_in_baseline", Excluded,
+        "A planned student no history student is like, so the baseline cannot represent them.";
+    NotSelected => "not_selected", Excluded,
+        "A row not selected by the command's --only column.";
+    NotAvailable => "not_available", Excluded,
+        "A value the analysis needs is missing (empty, NA, N/A, NULL, \".\").";
+    NotScorable => "not_scorable", Excluded,
+        "The norms cannot score the row (no prior or current score, no weeks, a prior outside the norms).";
+}
+
 /// One row that was not used, with the reason.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 pub struct Exception {
@@ -35,6 +158,8 @@ pub struct Exception {
     pub row: u64,
     pub column: String,
     pub value: String,
+    /// The kind of reason, stable across versions (`reason` may name values and windows).
+    pub code: ReasonCode,
     pub reason: String,
     pub kind: ExceptionKind,
 }
@@ -155,24 +280,29 @@ impl Ledger {
 
     /// Records a problem with row `idx`. A row may collect several exceptions (one per
     /// bad field); it is counted once.
-    pub fn except(&mut self, idx: usize, column: &str, value: &str, reason: impl Into<String>) {
-        self.record(idx, column, value, reason.into(), ExceptionKind::Invalid);
+    /// `code` must be of kind `invalid`.
+    pub fn except(&mut self, idx: usize, column: &str, value: &str, code: ReasonCode, reason: impl Into<String>) {
+        debug_assert_eq!(code.kind(), ExceptionKind::Invalid, "{code:?} is not a code of bad data");
+        self.record(idx, column, value, code, reason.into());
     }
 
-    /// Records a valid row that the contract's rules leave out.
-    pub fn exclude(&mut self, idx: usize, column: &str, value: &str, reason: impl Into<String>) {
-        self.record(idx, column, value, reason.into(), ExceptionKind::Excluded);
+    /// Records a valid row that the contract's rules leave out; `code` must be of kind
+    /// `excluded`.
+    pub fn exclude(&mut self, idx: usize, column: &str, value: &str, code: ReasonCode, reason: impl Into<String>) {
+        debug_assert_eq!(code.kind(), ExceptionKind::Excluded, "{code:?} is not a code of a rule");
+        self.record(idx, column, value, code, reason.into());
     }
 
-    fn record(&mut self, idx: usize, column: &str, value: &str, reason: String, kind: ExceptionKind) {
+    fn record(&mut self, idx: usize, column: &str, value: &str, code: ReasonCode, reason: String) {
         self.states[idx] = RowState::Excepted;
         self.exceptions.push(Exception {
             file: self.file.clone(),
             row: self.rows[idx],
             column: column.to_string(),
             value: value.to_string(),
+            code,
             reason,
-            kind,
+            kind: code.kind(),
         });
     }
 
@@ -199,11 +329,11 @@ impl Ledger {
 
     /// Records that a row (by its spreadsheet row number) is not used after all, as an
     /// exclusion; a row number the ledger does not hold is ignored.
-    pub fn exclude_row(&mut self, row: u64, column: &str, value: &str, reason: &str) {
+    pub fn exclude_row(&mut self, row: u64, column: &str, value: &str, code: ReasonCode, reason: &str) {
         if let Ok(idx) = self.rows.binary_search(&row)
             && self.states[idx] != RowState::Excepted
         {
-            self.record(idx, column, value, reason.to_string(), ExceptionKind::Excluded);
+            self.exclude(idx, column, value, code, reason);
         }
     }
 
@@ -259,8 +389,8 @@ mod tests {
     #[test]
     fn a_row_with_two_bad_fields_counts_once() {
         let mut l = Ledger::new(Role::Roster, &table(3));
-        l.except(0, "a", "x", "bad");
-        l.except(0, "b", "y", "bad too");
+        l.except(0, "a", "x", ReasonCode::NotANumber, "bad");
+        l.except(0, "b", "y", ReasonCode::NotADate, "bad too");
         l.validate(0);
         l.validate(1);
         l.validate(2);
@@ -273,9 +403,9 @@ mod tests {
     #[test]
     fn excepted_rows_split_into_invalid_data_and_rows_the_rules_leave_out() {
         let mut l = Ledger::new(Role::Assessments, &table(4));
-        l.except(0, "score", "abc", "not a number");
-        l.exclude(1, "window", "winter", "not in the pre or post window");
-        l.exclude(2, "window", "winter", "not in the pre or post window");
+        l.except(0, "score", "abc", ReasonCode::NotANumber, "not a number");
+        l.exclude(1, "window", "winter", ReasonCode::WindowNotPreOrPost, "not in the pre or post window");
+        l.exclude(2, "window", "winter", ReasonCode::WindowNotPreOrPost, "not in the pre or post window");
         l.validate(3);
         let a = l.accounting(Stage::Validated).unwrap();
         assert_eq!((a.rows_excepted, a.rows_invalid), (3, 1), "two rows left out by the rules, one bad");
@@ -290,9 +420,50 @@ mod tests {
         l.mark_used(0);
         // row 1 valid but not used: not decided for the prepared stage
         assert!(l.accounting(Stage::Prepared).is_err());
-        l.exclude(1, "a", "1", "not selected");
+        l.exclude(1, "a", "1", ReasonCode::NotSelected, "not selected");
         let a = l.accounting(Stage::Prepared).unwrap();
         assert_eq!((a.rows_used, a.rows_excepted), (1, 1));
         assert_eq!(l.exceptions()[0].kind, ExceptionKind::Excluded);
+    }
+
+    #[test]
+    fn every_code_has_one_kind_a_unique_snake_case_name_and_a_description() {
+        let mut names = std::collections::BTreeSet::new();
+        for &c in ReasonCode::ALL {
+            let name = c.as_str();
+            assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'), "{name}");
+            assert!(names.insert(name), "{name} used twice");
+            assert!(!c.description().is_empty() && !c.description().contains('|'), "{name}");
+            // the serialized form is the name written in exceptions.csv
+            assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{name}\""));
+        }
+        let kinds: std::collections::BTreeSet<ExceptionKind> = ReasonCode::ALL.iter().map(|c| c.kind()).collect();
+        assert_eq!(kinds.len(), 2, "both kinds have codes");
+    }
+
+    #[test]
+    fn the_kind_of_an_exception_is_the_kind_of_its_code() {
+        let mut l = Ledger::new(Role::Assessments, &table(3));
+        l.except(0, "score", "abc", ReasonCode::NotANumber, "scale_score is not a finite number");
+        l.exclude(1, "window", "winter", ReasonCode::WindowNotPreOrPost, "not in the pre window");
+        l.validate(2);
+        l.exclude_row(4, "test_date", "2025-01-01", ReasonCode::RetestNotChosen, "retest not chosen");
+        let got: Vec<(u64, ReasonCode, ExceptionKind)> =
+            l.exceptions().iter().map(|e| (e.row, e.code, e.kind)).collect();
+        assert_eq!(
+            got,
+            vec![
+                (2, ReasonCode::NotANumber, ExceptionKind::Invalid),
+                (3, ReasonCode::WindowNotPreOrPost, ExceptionKind::Excluded),
+                (4, ReasonCode::RetestNotChosen, ExceptionKind::Excluded),
+            ]
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "is not a code of bad data")]
+    fn an_exclusion_code_cannot_mark_bad_data() {
+        let mut l = Ledger::new(Role::Roster, &table(1));
+        l.except(0, "grade", "3", ReasonCode::GradeNotInContract, "grade 3 is not in the contract's grades");
     }
 }

@@ -223,11 +223,17 @@ mod tests {
     fn only_invalid_rows_count_and_each_row_once() {
         let mut l = ledger(100);
         for i in 0..6 {
-            l.except(i, "enroll_date", "8/13/25", format!("two-digit year in row {i}"));
-            l.except(i, "exit_date", "x", "not a date");
+            l.except(
+                i,
+                "enroll_date",
+                "8/13/25",
+                crate::data::ReasonCode::NotADate,
+                format!("two-digit year in row {i}"),
+            );
+            l.except(i, "exit_date", "x", crate::data::ReasonCode::NotADate, "not a date");
         }
         for i in 10..60 {
-            l.exclude(i, "window", "winter", "not in the pre window");
+            l.exclude(i, "window", "winter", crate::data::ReasonCode::WindowNotPreOrPost, "not in the pre window");
         }
         let s = file_share(&l);
         assert_eq!((s.invalid_rows, s.rows_read), (6, 100));

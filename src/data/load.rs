@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::ledger::ReasonCode;
 use super::schema::{Field, Role};
 use crate::error::DataError;
 use crate::stats::warning::Warning;
@@ -36,8 +37,29 @@ pub struct RawRow {
     /// A fault of the record itself, found while reading: text that is not UTF-8, a stray
     /// carriage return, a quoted field that runs over several lines (usually an unclosed
     /// quote that took in the lines after it), or a line that is part of such a field (no
-    /// fields). Validation excepts such a row before looking at its fields.
-    pub defect: Option<String>,
+    /// fields), or a workbook row with an error cell or a damaged ID. Validation excepts such
+    /// a row before looking at its fields.
+    pub defect: Option<Defect>,
+}
+
+/// What is wrong with a record as a whole: the exception's code and its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Defect {
+    pub code: ReasonCode,
+    pub text: String,
+}
+
+impl Defect {
+    /// A record that cannot be read as text ([`ReasonCode::UnreadableRow`]).
+    pub fn unreadable(text: impl Into<String>) -> Self {
+        Defect { code: ReasonCode::UnreadableRow, text: text.into() }
+    }
+}
+
+impl std::fmt::Display for Defect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
 }
 
 /// A file read as text.
@@ -115,7 +137,7 @@ pub trait Fields {
     fn field(&self, i: usize) -> Option<&str>;
     /// Number of fields.
     fn width(&self) -> usize;
-    fn defect(&self) -> Option<&str>;
+    fn defect(&self) -> Option<&Defect>;
 }
 
 impl Fields for RawRow {
@@ -128,8 +150,8 @@ impl Fields for RawRow {
     fn width(&self) -> usize {
         self.fields.len()
     }
-    fn defect(&self) -> Option<&str> {
-        self.defect.as_deref()
+    fn defect(&self) -> Option<&Defect> {
+        self.defect.as_ref()
     }
 }
 
@@ -140,7 +162,7 @@ impl Fields for RawRow {
 pub struct Record<'a> {
     pub row: u64,
     pub fields: Vec<Cow<'a, str>>,
-    pub defect: Option<String>,
+    pub defect: Option<Defect>,
 }
 
 impl Record<'_> {
@@ -164,8 +186,8 @@ impl Fields for Record<'_> {
     fn width(&self) -> usize {
         self.fields.len()
     }
-    fn defect(&self) -> Option<&str> {
-        self.defect.as_deref()
+    fn defect(&self) -> Option<&Defect> {
+        self.defect.as_ref()
     }
 }
 
@@ -470,7 +492,7 @@ impl<R: Read> CsvStream<R> {
                 self.pending = None;
             }
             let defect = format!("part of the quoted field that opened on row {opened} (the row is not used)");
-            return Ok(Some(Record { row, fields: Vec::new(), defect: Some(defect) }));
+            return Ok(Some(Record { row, fields: Vec::new(), defect: Some(Defect::unreadable(defect)) }));
         }
         loop {
             let more = self.reader.read_byte_record(&mut self.record).map_err(|e| DataError::Csv {
@@ -516,7 +538,7 @@ impl<R: Read> CsvStream<R> {
             fields.push(match std::str::from_utf8(f) {
                 Ok(t) => Cow::Borrowed(t),
                 Err(_) => {
-                    defect = Some("text is not valid UTF-8 (save the file as UTF-8)".to_string());
+                    defect = Some(Defect::unreadable("text is not valid UTF-8 (save the file as UTF-8)"));
                     String::from_utf8_lossy(f)
                 }
             });
@@ -526,15 +548,15 @@ impl<R: Read> CsvStream<R> {
                 1 => format!("line {} is", line + 1),
                 _ => format!("lines {} to {} are", line + 1, line + breaks),
             };
-            defect = Some(format!(
+            defect = Some(Defect::unreadable(format!(
                 "a quoted field runs from line {line} to line {} (an unclosed quote?): the row is not used, \
                  and {taken} excepted with it; close the quote in line {line} or remove it",
                 line + breaks,
-            ));
+            )));
         } else if defect.is_none() && fields.iter().any(|f| f.contains('\r')) {
-            defect = Some(format!(
+            defect = Some(Defect::unreadable(format!(
                 "a stray carriage return (CR) inside line {line}: remove it (a CR is only allowed as part of a line end)"
-            ));
+            )));
         }
         Record { row: line, fields, defect }
     }
@@ -755,10 +777,10 @@ mod tests {
     fn unclosed_quotes_and_bad_bytes_mark_the_row() {
         let (_, rows, _) = parse_csv(b"a,b\n1,\"oops\n2,x\n3,y\n", "t.csv").unwrap();
         assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), vec![2, 3, 4]);
-        assert!(rows[0].defect.as_ref().unwrap().contains("from line 2 to line 4"), "{rows:?}");
-        assert!(rows[2].defect.as_ref().unwrap().contains("opened on row 2"), "{rows:?}");
+        assert!(rows[0].defect.as_ref().unwrap().text.contains("from line 2 to line 4"), "{rows:?}");
+        assert!(rows[2].defect.as_ref().unwrap().text.contains("opened on row 2"), "{rows:?}");
         let (_, rows, _) = parse_csv(b"a,b\n1,Jos\xe9\n2,ok\n", "t.csv").unwrap();
-        assert!(rows[0].defect.as_ref().unwrap().contains("UTF-8"));
+        assert!(rows[0].defect.as_ref().unwrap().text.contains("UTF-8"));
         assert_eq!(rows[0].fields[1], "Jos\u{fffd}");
         assert_eq!(rows[1].defect, None);
     }
@@ -786,8 +808,8 @@ mod tests {
     fn a_stray_cr_is_one_faulty_row_on_its_own_line() {
         let (_, rows, blank) = parse_csv(b"a,b\r\n1,x\ry\r\n2,z\r\n\r\n", "t.csv").unwrap();
         assert_eq!(rows.iter().map(|r| r.row).collect::<Vec<_>>(), vec![2, 3]);
-        assert!(rows[0].defect.as_ref().unwrap().contains("carriage return"), "{rows:?}");
-        assert_eq!((rows[1].fields[1].as_str(), rows[1].defect.as_deref(), blank), ("z", None, 1));
+        assert!(rows[0].defect.as_ref().unwrap().text.contains("carriage return"), "{rows:?}");
+        assert_eq!((rows[1].fields[1].as_str(), rows[1].defect.as_ref(), blank), ("z", None, 1));
         assert!(matches!(parse_csv(b"a,b\r1,2\r", "t.csv"), Err(DataError::CarriageReturns { .. })));
     }
 

@@ -30,7 +30,7 @@ pub mod xlsx;
 use std::path::{Path, PathBuf};
 
 pub use join::{AnalyticFile, AnalyticRow, PrepareOptions, prepare};
-pub use ledger::{Accounting, Exception, ExceptionKind, Ledger, Stage};
+pub use ledger::{Accounting, Exception, ExceptionKind, Ledger, ReasonCode, Stage};
 pub use validate::{RawInputs, ValidateOptions, Validated, validate};
 
 use crate::error::DataError;
@@ -149,7 +149,7 @@ fn prepare_sources_noting(
 }
 
 /// Writes all exceptions of some ledgers as a CSV file, streamed: file, row, column, value,
-/// reason, kind (`invalid` or `excluded`), in input order (file as given, then row).
+/// reason_code ([`ReasonCode`]), reason, kind (`invalid` or `excluded`), in input order (file as given, then row).
 /// The file is the output `name` of `out`, written atomically. Returns the number of rows
 /// written.
 pub fn write_exceptions<'a>(
@@ -157,7 +157,8 @@ pub fn write_exceptions<'a>(
     name: &str,
     ledgers: impl IntoIterator<Item = &'a Ledger>,
 ) -> Result<u64, DataError> {
-    let mut sink = table::CsvSink::create(out, name, &["file", "row", "column", "value", "reason", "kind"])?;
+    let mut sink =
+        table::CsvSink::create(out, name, &["file", "row", "column", "value", "reason_code", "reason", "kind"])?;
     for l in ledgers {
         let mut e: Vec<&Exception> = l.exceptions().iter().collect();
         e.sort_by_key(|x| x.row);
@@ -167,6 +168,7 @@ pub fn write_exceptions<'a>(
                 Cell::Int(Some(x.row as i64)),
                 Cell::Text(Some(&x.column)),
                 Cell::Text(Some(&x.value)),
+                Cell::Text(Some(x.code.as_str())),
                 Cell::Text(Some(&x.reason)),
                 Cell::Text(Some(x.kind.as_str())),
             ])?;

@@ -25,7 +25,7 @@ use std::path::Path;
 
 use thiserror::Error;
 
-use super::ledger::{Exception, ExceptionKind};
+use super::ledger::{Exception, ReasonCode};
 use super::load::{RawRow, RawTable, ReadSpec, read_table_spec};
 use super::validate::{parse_grade, parse_number};
 use crate::error::DataError;
@@ -220,30 +220,40 @@ fn text(row: &RawRow, i: usize) -> &str {
 }
 
 /// One problem of `row` as an exception.
-fn exception(raw: &RawTable, row: &RawRow, column: String, value: &str, reason: String) -> Exception {
+fn exception(
+    raw: &RawTable,
+    row: &RawRow,
+    column: String,
+    value: &str,
+    (code, reason): (ReasonCode, String),
+) -> Exception {
     Exception {
         file: raw.file.clone(),
         row: row.row,
         column,
         value: value.to_string(),
+        code,
         reason,
-        kind: ExceptionKind::Invalid,
+        kind: code.kind(),
     }
 }
 
-/// Parses one row. Fields that do not parse are listed as (column, value, reason) and
+/// Parses one row. Fields that do not parse are listed as (column, value, code, reason) and
 /// replaced by placeholders that pass [`NormsRow::problems`], so the fields that did parse
 /// can still be checked.
-fn parse_row(raw: &RawTable, layout: Layout, row: &RawRow) -> (NormsRow, Vec<(String, String, String)>) {
+fn parse_row(raw: &RawTable, layout: Layout, row: &RawRow) -> (NormsRow, Vec<(String, String, ReasonCode, String)>) {
     let header = |i: usize| raw.headers[i].trim().to_string();
-    let mut bad: Vec<(String, String, String)> = Vec::new();
+    let mut bad: Vec<(String, String, ReasonCode, String)> = Vec::new();
     let mut number = |i: usize, what: &str| -> Option<f64> {
         let t = text(row, i).trim();
         let v = parse_number(t);
         if v.is_none() {
-            let reason =
-                if t.is_empty() { format!("{what} is missing") } else { format!("{what} is not a finite number") };
-            bad.push((header(i), t.to_string(), reason));
+            let (code, reason) = if t.is_empty() {
+                (ReasonCode::MissingValue, format!("{what} is missing"))
+            } else {
+                (ReasonCode::NotANumber, format!("{what} is not a finite number"))
+            };
+            bad.push((header(i), t.to_string(), code, reason));
         }
         v
     };
@@ -263,7 +273,7 @@ fn parse_row(raw: &RawTable, layout: Layout, row: &RawRow) -> (NormsRow, Vec<(St
     let sd = number(layout.sd, "sd").unwrap_or(1.0);
     let mut subject = text(row, layout.subject).trim();
     if subject.is_empty() {
-        bad.push((header(layout.subject), String::new(), "subject is missing".into()));
+        bad.push((header(layout.subject), String::new(), ReasonCode::MissingValue, "subject is missing".into()));
         subject = "?";
     }
     let grade_text = text(row, layout.grade).trim();
@@ -271,6 +281,7 @@ fn parse_row(raw: &RawTable, layout: Layout, row: &RawRow) -> (NormsRow, Vec<(St
         bad.push((
             header(layout.grade),
             grade_text.to_string(),
+            ReasonCode::NotAGrade,
             "grade is not an integer in -1..=13 (K = 0, PK = -1)".into(),
         ));
         0
@@ -289,13 +300,15 @@ fn build(raw: &RawTable, layout: Layout) -> Result<NormsTable, TableLoadError> {
     let mut source: Vec<usize> = Vec::with_capacity(raw.rows.len());
     for (r, row) in raw.rows.iter().enumerate() {
         if let Some(defect) = &row.defect {
-            problems.push(exception(raw, row, String::new(), "", defect.clone()));
+            problems.push(exception(raw, row, String::new(), "", (defect.code, defect.text.clone())));
             continue;
         }
         let (parsed, bad) = parse_row(raw, layout, row);
         let own = parsed.problems(rows.len());
         let clean = bad.is_empty() && own.is_empty();
-        problems.extend(bad.into_iter().map(|(column, value, reason)| exception(raw, row, column, &value, reason)));
+        problems.extend(
+            bad.into_iter().map(|(column, value, code, reason)| exception(raw, row, column, &value, (code, reason))),
+        );
         for e in own {
             let (column, value) = locate(raw, layout, r, &e);
             problems.push(exception(raw, row, column, &value, reason(&e, raw, &source)));
@@ -325,8 +338,9 @@ fn build(raw: &RawTable, layout: Layout) -> Result<NormsTable, TableLoadError> {
             row: e.row().map_or(0, |i| raw.rows[source[i]].row),
             column: String::new(),
             value: String::new(),
+            code: ReasonCode::NormsTableConflict,
             reason: e.to_string(),
-            kind: ExceptionKind::Invalid,
+            kind: ReasonCode::NormsTableConflict.kind(),
         }],
     })
 }
@@ -355,11 +369,19 @@ fn locate(raw: &RawTable, layout: Layout, r: usize, e: &TableError) -> (String, 
     }
 }
 
-/// The reason of a table problem, with rows as spreadsheet rows of the file.
-fn reason(e: &TableError, raw: &RawTable, source: &[usize]) -> String {
+/// The code and reason of a table problem, with rows as spreadsheet rows of the file: a
+/// value out of its range, or a row in conflict with another.
+fn reason(e: &TableError, raw: &RawTable, source: &[usize]) -> (ReasonCode, String) {
+    match e {
+        TableError::InvalidValue { reason, .. } => (ReasonCode::OutOfRange, reason.clone()),
+        other => (ReasonCode::NormsTableConflict, conflict(other, raw, source)),
+    }
+}
+
+/// The text of a table problem other than an invalid value.
+fn conflict(e: &TableError, raw: &RawTable, source: &[usize]) -> String {
     let sheet = |i: usize| raw.rows[source[i]].row;
     match e {
-        TableError::InvalidValue { reason, .. } => reason.clone(),
         TableError::MixedStarts { subject, grade, kind, first_row, first_kind, .. } => format!(
             "{subject} grade {grade} mixes start points and start bands: this row is a {kind}, row {} a {first_kind}",
             sheet(*first_row)
@@ -479,10 +501,13 @@ mod tests {
                 (7, "sd", ""),
             ]
         );
-        assert!(p.iter().all(|e| e.file == "norms.csv" && e.kind == ExceptionKind::Invalid));
+        assert!(p.iter().all(|e| e.file == "norms.csv" && e.kind == crate::data::ExceptionKind::Invalid));
         assert!(p[0].reason.contains("grade is not an integer"), "{}", p[0].reason);
         assert!(p[2].reason.contains("missing"), "{}", p[2].reason);
         assert!(p[4].reason.contains("> 0"), "{}", p[4].reason);
+        let codes: Vec<ReasonCode> = p.iter().map(|e| e.code).collect();
+        use ReasonCode::*;
+        assert_eq!(codes, [NotAGrade, NotANumber, MissingValue, MissingValue, OutOfRange, OutOfRange, MissingValue]);
         let message = TableLoadError::Rows { file: "norms.csv".into(), problems: p }.to_string();
         assert!(message.starts_with("norms.csv: 7 problem(s)"), "{message}");
         assert!(message.contains("row 4, column \"start_score\", value \"N/A\""), "{message}");
@@ -501,6 +526,7 @@ mod tests {
         assert_eq!(summary(&p), vec![(3, "weeks", "20"), (5, "Start_Score", "190")], "{p:?}");
         assert!(p[0].reason.contains("start 210") && p[0].reason.contains("no row at 32 weeks"), "{}", p[0].reason);
         assert!(p[1].reason.contains("repeats row 2"), "{}", p[1].reason);
+        assert!(p.iter().all(|e| e.code == ReasonCode::NormsTableConflict), "{p:?}");
 
         let bands = "subject,grade,start_min,start_max,weeks,mean_growth,sd\n\
                      Math,2,150,159,20,9,5\n\

@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use super::ledger::{Accounting, Ledger, Stage};
+use super::ledger::{Accounting, Ledger, ReasonCode, Stage};
 use super::load::{ColumnIndex, RawRow, RawTable, ReadSpec, read_table_spec};
 use super::roster_rules::group_value_fault;
 use super::schema::{IdRules, Role, STANDARD_GROUPS, ScoreRange};
@@ -69,9 +69,9 @@ impl Planned {
     }
 
     /// Records that a student is not used after all (`reason`), as an exclusion.
-    pub fn exclude(&mut self, student: usize, column: &str, value: &str, reason: &str) {
+    pub fn exclude(&mut self, student: usize, column: &str, value: &str, code: ReasonCode, reason: &str) {
         let row = self.students[student].row;
-        self.ledger.exclude_row(row, column, value, reason);
+        self.ledger.exclude_row(row, column, value, code, reason);
     }
 }
 
@@ -99,14 +99,15 @@ pub fn planned_from_table(table: &RawTable, opts: &PlannedOptions) -> Result<Pla
     for (idx, raw) in table.rows.iter().enumerate() {
         match student(raw, table.headers.len(), &cols, opts, &groups) {
             Err(bad) => {
-                for (column, value, reason) in bad {
-                    ledger.except(idx, &column, &value, reason);
+                for (column, value, code, reason) in bad {
+                    ledger.except(idx, &column, &value, code, reason);
                 }
             }
             Ok(s) => {
                 if let Some(first) = first_row.get(&s.student_id) {
                     let reason = format!("student listed twice (first at row {first}; that row is kept)");
-                    ledger.except(idx, &cols.header("student_id"), &s.student_id, reason);
+                    let code = ReasonCode::DuplicateStudent;
+                    ledger.except(idx, &cols.header("student_id"), &s.student_id, code, reason);
                     continue;
                 }
                 first_row.insert(s.student_id.clone(), s.row);
@@ -119,8 +120,8 @@ pub fn planned_from_table(table: &RawTable, opts: &PlannedOptions) -> Result<Pla
     Ok(Planned { file: table.file.clone(), students, groups, ledger })
 }
 
-/// A bad field: the column's header, the value and the reason.
-type Bad = Vec<(String, String, String)>;
+/// A bad field: the column's header, the value, the code and the reason.
+type Bad = Vec<(String, String, ReasonCode, String)>;
 
 /// One row as a planned student, or every fault found in it.
 fn student(
@@ -131,12 +132,13 @@ fn student(
     groups: &[String],
 ) -> Result<PlannedStudent, Bad> {
     if let Some(d) = &raw.defect {
-        return Err(vec![(String::new(), String::new(), d.clone())]);
+        return Err(vec![(String::new(), String::new(), d.code, d.text.clone())]);
     }
     if raw.fields.len() != width {
         return Err(vec![(
             String::new(),
             String::new(),
+            ReasonCode::WrongFieldCount,
             format!("row has {} fields, the header has {width}", raw.fields.len()),
         )]);
     }
@@ -144,21 +146,26 @@ fn student(
     let mut bad: Bad = Vec::new();
     let id = opts.ids.normalize(get("student_id"));
     if id.is_empty() {
-        bad.push((cols.header("student_id"), String::new(), "missing student_id".into()));
+        bad.push((cols.header("student_id"), String::new(), ReasonCode::MissingValue, "missing student_id".into()));
     }
     let grade = parse_grade(get("grade"));
     if grade.is_none() {
-        bad.push((cols.header("grade"), get("grade").into(), "grade is not a grade in -1..=13 (PK, K, 1-12)".into()));
+        let reason = "grade is not a grade in -1..=13 (PK, K, 1-12)".into();
+        bad.push((cols.header("grade"), get("grade").into(), ReasonCode::NotAGrade, reason));
     }
     let [lo, hi] = opts.range.score;
     let pre = parse_number(get("pre_score"));
     match pre {
-        None => {
-            bad.push((cols.header("pre_score"), get("pre_score").into(), "pre_score is not a finite number".into()))
-        }
+        None => bad.push((
+            cols.header("pre_score"),
+            get("pre_score").into(),
+            ReasonCode::NotANumber,
+            "pre_score is not a finite number".into(),
+        )),
         Some(v) if !(lo..=hi).contains(&v) => bad.push((
             cols.header("pre_score"),
             get("pre_score").into(),
+            ReasonCode::OutOfRange,
             format!("pre_score {v} is outside the plausible range {lo}..={hi} ([limits] scale_score)"),
         )),
         Some(_) => {}
@@ -167,7 +174,7 @@ fn student(
     for g in groups {
         let v = get(g).trim();
         if let Some(fault) = group_value_fault(v) {
-            bad.push((cols.header(g), v.into(), fault));
+            bad.push((cols.header(g), v.into(), ReasonCode::BadGroupValue, fault));
         }
         values.insert(g.clone(), v.to_string());
     }
@@ -237,6 +244,9 @@ mod tests {
         assert!(reasons[3].2.contains("plausible range"), "{:?}", reasons[3]);
         assert!(reasons[4].2.contains("listed twice (first at row 2"), "{:?}", reasons[4]);
         assert!(reasons[5].2.contains("fields"), "{:?}", reasons[5]);
+        let codes: Vec<ReasonCode> = p.ledger.exceptions().iter().map(|e| e.code).collect();
+        use ReasonCode::*;
+        assert_eq!(codes, [MissingValue, NotAGrade, NotANumber, OutOfRange, DuplicateStudent, WrongFieldCount]);
     }
 
     #[test]
@@ -248,7 +258,7 @@ mod tests {
     #[test]
     fn an_excluded_student_becomes_an_exception() {
         let mut p = read("student_id,grade,pre_score\n1,3,200\n2,3,210\n");
-        p.exclude(1, "grade", "3", "no history student like this one");
+        p.exclude(1, "grade", "3", ReasonCode::NotInBaseline, "no history student like this one");
         let a = p.accounting().unwrap();
         assert_eq!((a.rows_used, a.rows_excepted), (1, 1));
         assert_eq!(p.ledger.exceptions()[0].row, 3);

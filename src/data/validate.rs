@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::date::{date_problem, parse_date};
-use super::ledger::Ledger;
+use super::ledger::{Ledger, ReasonCode};
 use super::load::{ColumnIndex, Fields, RawTable, Record, Source};
 use super::records::{CompactSession, CompactTest, Interner, compact_index};
 use super::roster_rules::{self, GroupRules};
@@ -250,11 +250,12 @@ pub fn validate(inputs: &RawInputs, opts: &ValidateOptions) -> Result<Validated,
 
 /// A fault of the row as a whole (unreadable text, swallowed lines, wrong number of
 /// fields): the row is excepted before its fields are read.
-pub(crate) fn row_fault<R: Fields>(headers: usize, raw: &R) -> Option<String> {
+pub(crate) fn row_fault<R: Fields>(headers: usize, raw: &R) -> Option<(ReasonCode, String)> {
     if let Some(d) = raw.defect() {
-        return Some(d.to_string());
+        return Some((d.code, d.text.clone()));
     }
-    (raw.width() != headers).then(|| format!("row has {} fields, the header has {}", raw.width(), headers))
+    (raw.width() != headers)
+        .then(|| (ReasonCode::WrongFieldCount, format!("row has {} fields, the header has {}", raw.width(), headers)))
 }
 
 /// IDs whose every roster row was excepted for a reason other than being an exact copy.
@@ -267,7 +268,7 @@ fn rejected_students(
 ) -> BTreeMap<String, Option<String>> {
     let kept: BTreeSet<&str> = students.iter().map(|s| s.student_id.as_str()).collect();
     let exact_copies: BTreeSet<u64> =
-        ledger.exceptions().iter().filter(|e| e.reason.starts_with("exact duplicate")).map(|e| e.row).collect();
+        ledger.exceptions().iter().filter(|e| e.code == ReasonCode::ExactDuplicate).map(|e| e.row).collect();
     let mut out = BTreeMap::new();
     for (idx, raw) in table.rows.iter().enumerate() {
         if ledger.state(idx) != super::ledger::RowState::Excepted || exact_copies.contains(&raw.row) {
@@ -307,25 +308,26 @@ fn validate_roster(
 ) -> Vec<Student> {
     let mut candidates: Vec<Student> = Vec::new();
     for (idx, raw) in table.rows.iter().enumerate() {
-        if let Some(fault) = row_fault(table.headers.len(), raw) {
-            ledger.except(idx, "", "", fault);
+        if let Some((code, fault)) = row_fault(table.headers.len(), raw) {
+            ledger.except(idx, "", "", code, fault);
             continue;
         }
         let get = |f: &str| cols.get(raw, f).unwrap_or("");
-        let mut bad: Vec<(String, String, String)> = Vec::new();
+        let mut bad: Vec<(String, String, ReasonCode, String)> = Vec::new();
         let id = opts.ids.normalize(get("student_id"));
         if id.is_empty() {
-            bad.push(("student_id".into(), String::new(), "missing student_id".into()));
+            bad.push(("student_id".into(), String::new(), ReasonCode::MissingValue, "missing student_id".into()));
         }
         let school = get("school_id").trim().to_string();
         if school.is_empty() {
-            bad.push(("school_id".into(), String::new(), "missing school_id".into()));
+            bad.push(("school_id".into(), String::new(), ReasonCode::MissingValue, "missing school_id".into()));
         }
         let grade = parse_grade(get("grade"));
         if grade.is_none() {
             bad.push((
                 "grade".into(),
                 get("grade").into(),
+                ReasonCode::NotAGrade,
                 "grade is not an integer in -1..=13 (K = 0, PK = -1)".into(),
             ));
         }
@@ -336,7 +338,7 @@ fn validate_roster(
             }
             let d = parse_date(text);
             if d.is_none() {
-                bad.push((field.into(), text.into(), date_problem(text)));
+                bad.push((field.into(), text.into(), ReasonCode::NotADate, date_problem(text)));
             }
             d
         };
@@ -345,32 +347,43 @@ fn validate_roster(
         if let (Some(e), Some(x)) = (enroll_date, exit_date)
             && x < e
         {
-            bad.push(("exit_date".into(), get("exit_date").into(), "exit_date is before enroll_date".into()));
+            bad.push((
+                "exit_date".into(),
+                get("exit_date").into(),
+                ReasonCode::ExitBeforeEnroll,
+                "exit_date is before enroll_date".into(),
+            ));
         }
         let provider_id = clean(cols.get(raw, "provider_id"))
             .filter(|p| !opts.comparison_values.iter().any(|c| c.trim() == p.as_str()));
         if let (Some(p), Some(list)) = (&provider_id, &opts.providers)
             && !list.contains(p)
         {
-            bad.push(("provider_id".into(), p.clone(), format!("unknown provider (the contract lists {list:?})")));
+            bad.push((
+                "provider_id".into(),
+                p.clone(),
+                ReasonCode::UnknownProvider,
+                format!("unknown provider (the contract lists {list:?})"),
+            ));
         }
         if raw.fields.len() != table.headers.len() {
             bad.push((
                 String::new(),
                 String::new(),
+                ReasonCode::WrongFieldCount,
                 format!("row has {} fields, header has {}", raw.fields.len(), table.headers.len()),
             ));
         }
         for g in groups {
             if let Some(fault) = roster_rules::group_value_fault(get(g).trim()) {
                 let shown: String = get(g).chars().filter(|c| !c.is_control()).take(40).collect();
-                bad.push((g.clone(), shown, fault));
+                bad.push((g.clone(), shown, ReasonCode::BadGroupValue, fault));
             }
         }
         if !bad.is_empty() {
-            for (c, v, r) in bad {
+            for (c, v, code, r) in bad {
                 let header = if c.is_empty() { c } else { cols.header(&c) };
-                ledger.except(idx, &header, &v, r);
+                ledger.except(idx, &header, &v, code, r);
             }
             continue;
         }
@@ -409,6 +422,7 @@ fn validate_roster(
                     candidates[m].idx,
                     &cols.header("student_id"),
                     id,
+                    ReasonCode::ExactDuplicate,
                     format!("exact duplicate of row {}", first.row),
                 );
             }
@@ -420,6 +434,7 @@ fn validate_roster(
                     candidates[m].idx,
                     &cols.header("student_id"),
                     id,
+                    ReasonCode::DuplicateStudent,
                     format!("student_id appears on rows {} with different values", rows.join(", ")),
                 );
             }
@@ -487,13 +502,16 @@ impl<'a> RosterIndex<'a> {
     }
 
     /// Reason for an ID that is not on the roster.
-    fn missing_reason(&self, id: &str) -> String {
+    fn missing_reason(&self, id: &str) -> (ReasonCode, String) {
         if let Some(row) = self.rejected.get(id) {
-            return format!("the student's roster row {row} was excepted");
+            return (ReasonCode::RosterRowInvalid, format!("the student's roster row {row} was excepted"));
         }
         match self.by_stripped.get(id.trim_start_matches('0')) {
-            Some(ids) => format!("student_id not on the roster; matches roster ID {} apart from leading zeros", ids[0]),
-            None => "student_id not on the roster".into(),
+            Some(ids) => (
+                ReasonCode::IdLeadingZeros,
+                format!("student_id not on the roster; matches roster ID {} apart from leading zeros", ids[0]),
+            ),
+            None => (ReasonCode::UnknownStudent, "student_id not on the roster".into()),
         }
     }
 }
@@ -521,38 +539,45 @@ fn check_session<R: Fields>(
     let mut bad: Bad = Vec::new();
     let id = opts.ids.normalize(get("student_id"));
     let position = if id.is_empty() {
-        bad.push(("student_id", String::new(), "missing student_id".into()));
+        bad.push(("student_id", String::new(), ReasonCode::MissingValue, "missing student_id".into()));
         None
     } else {
         let s = roster.position(&id);
         if s.is_none() {
-            bad.push(("student_id", get("student_id").into(), roster.missing_reason(&id)));
+            let (code, reason) = roster.missing_reason(&id);
+            bad.push(("student_id", get("student_id").into(), code, reason));
         }
         s
     };
     let student = position.map(|i| &roster.students[i]);
     let date = parse_date(get("session_date"));
     if date.is_none() {
-        bad.push(("session_date", get("session_date").into(), date_problem(get("session_date"))));
+        bad.push(("session_date", get("session_date").into(), ReasonCode::NotADate, date_problem(get("session_date"))));
     }
     let minutes = parse_number(get("minutes"));
     match minutes {
-        None => bad.push(("minutes", get("minutes").into(), "minutes is not a number".into())),
+        None => bad.push(("minutes", get("minutes").into(), ReasonCode::NotANumber, "minutes is not a number".into())),
         Some(m) if !(0.0..=600.0).contains(&m) => {
-            bad.push(("minutes", get("minutes").into(), "minutes outside 0..=600".into()))
+            bad.push(("minutes", get("minutes").into(), ReasonCode::OutOfRange, "minutes outside 0..=600".into()))
         }
         _ => {}
     }
     let status = parse_status(get("status"));
     if status.is_none() {
-        bad.push(("status", get("status").into(), "status is not attended / absent / cancelled".into()));
+        bad.push((
+            "status",
+            get("status").into(),
+            ReasonCode::UnknownStatus,
+            "status is not attended / absent / cancelled".into(),
+        ));
     }
     let group_size = match get("group_size").trim() {
         "" => None,
         t => match parse_number(t) {
             Some(g) if g.fract() == 0.0 && (1.0..=50.0).contains(&g) => Some(g as u32),
-            _ => {
-                bad.push(("group_size", t.into(), "group_size is not an integer in 1..=50".into()));
+            g => {
+                let code = if g.is_some() { ReasonCode::OutOfRange } else { ReasonCode::NotANumber };
+                bad.push(("group_size", t.into(), code, "group_size is not an integer in 1..=50".into()));
                 None
             }
         },
@@ -561,12 +586,13 @@ fn check_session<R: Fields>(
     // the session's provider must be the student's provider on the roster
     match (listed, student) {
         (Some(p), _) if !known_providers.contains(p) => {
-            bad.push(("provider_id", p.to_string(), "unknown provider".into()));
+            bad.push(("provider_id", p.to_string(), ReasonCode::UnknownProvider, "unknown provider".into()));
         }
         (_, Some(s)) if s.provider_id.is_none() => {
             bad.push((
                 "provider_id",
                 listed.unwrap_or_default().to_string(),
+                ReasonCode::SessionForComparisonStudent,
                 "session for a comparison student (no provider on the roster)".into(),
             ));
         }
@@ -574,6 +600,7 @@ fn check_session<R: Fields>(
             bad.push((
                 "provider_id",
                 p.to_string(),
+                ReasonCode::ProviderMismatch,
                 format!(
                     "session delivered by {p} but the roster assigns provider {}",
                     s.provider_id.as_deref().unwrap_or("")
@@ -595,8 +622,8 @@ fn check_session<R: Fields>(
     }
 }
 
-/// Field problems of one row: (field, value, reason).
-pub(crate) type Bad = Vec<(&'static str, String, String)>;
+/// Field problems of one row: (field, value, code, reason).
+pub(crate) type Bad = Vec<(&'static str, String, ReasonCode, String)>;
 
 /// Checks the test fields of a row (whose row-level faults were ruled out) and types it as
 /// the test at ledger index `idx`. The `Bad` list names every field that failed; a typed
@@ -612,23 +639,29 @@ pub(crate) fn test_fields<R: Fields>(
     let mut bad: Bad = Vec::new();
     let id = ids.normalize(get("student_id"));
     if id.is_empty() {
-        bad.push(("student_id", String::new(), "missing student_id".into()));
+        bad.push(("student_id", String::new(), ReasonCode::MissingValue, "missing student_id".into()));
     }
     let subject = get("subject").trim().to_ascii_lowercase();
     if subject.is_empty() {
-        bad.push(("subject", String::new(), "missing subject".into()));
+        bad.push(("subject", String::new(), ReasonCode::MissingValue, "missing subject".into()));
     }
     let date = parse_date(get("test_date"));
     if date.is_none() {
-        bad.push(("test_date", get("test_date").into(), date_problem(get("test_date"))));
+        bad.push(("test_date", get("test_date").into(), ReasonCode::NotADate, date_problem(get("test_date"))));
     }
     let range = ranges.of(&subject);
     let score = parse_number(get("scale_score"));
     match score {
-        None => bad.push(("scale_score", get("scale_score").into(), "scale_score is not a finite number".into())),
+        None => bad.push((
+            "scale_score",
+            get("scale_score").into(),
+            ReasonCode::NotANumber,
+            "scale_score is not a finite number".into(),
+        )),
         Some(v) if !in_range(v, range.score) => bad.push((
             "scale_score",
             get("scale_score").into(),
+            ReasonCode::OutOfRange,
             out_of_range("scale score", v, range.score, &subject, "score"),
         )),
         Some(_) => {}
@@ -638,25 +671,26 @@ pub(crate) fn test_fields<R: Fields>(
         t => match parse_number(t) {
             Some(v) if v > 0.0 && in_range(v, range.sem) => Some(v),
             Some(v) if v > 0.0 => {
-                bad.push(("sem", t.into(), out_of_range("SEM", v, range.sem, &subject, "sem")));
+                bad.push(("sem", t.into(), ReasonCode::OutOfRange, out_of_range("SEM", v, range.sem, &subject, "sem")));
                 None
             }
-            _ => {
-                bad.push(("sem", t.into(), "sem is not a positive number".into()));
+            v => {
+                let code = if v.is_some() { ReasonCode::OutOfRange } else { ReasonCode::NotANumber };
+                bad.push(("sem", t.into(), code, "sem is not a positive number".into()));
                 None
             }
         },
     };
     let valid = parse_flag(get("valid"));
     if valid.is_none() {
-        bad.push(("valid", get("valid").into(), "valid is not true/false".into()));
+        bad.push(("valid", get("valid").into(), ReasonCode::NotAFlag, "valid is not true/false".into()));
     }
     let grade = match get("grade").trim() {
         "" => None,
         t => {
             let g = parse_grade(t);
             if g.is_none() {
-                bad.push(("grade", t.into(), "grade is not an integer in -1..=13".into()));
+                bad.push(("grade", t.into(), ReasonCode::NotAGrade, "grade is not an integer in -1..=13".into()));
             }
             g
         }
@@ -706,7 +740,8 @@ fn check_test<R: Fields>(
     let position = if id.is_empty() { None } else { roster.position(&id) };
     if !id.is_empty() && position.is_none() {
         // the roster problem comes first, right after the ID itself, as for sessions
-        bad.insert(0, ("student_id", cols.get(raw, "student_id").unwrap_or("").into(), roster.missing_reason(&id)));
+        let (code, reason) = roster.missing_reason(&id);
+        bad.insert(0, ("student_id", cols.get(raw, "student_id").unwrap_or("").into(), code, reason));
     }
     match (position, fields) {
         (Some(student), Some(f)) if bad.is_empty() => Ok((student, f)),
@@ -805,7 +840,7 @@ pub(crate) fn validate_streams(
         drop_duplicates(compact_tests, &mut assessments_ledger, |t| t.student, |t| t.idx, CompactTest::key);
 
     for ledger in [&sessions_ledger, &assessments_ledger] {
-        let n = ledger.exceptions().iter().filter(|e| e.reason.contains("leading zeros")).count();
+        let n = ledger.exceptions().iter().filter(|e| e.code == ReasonCode::IdLeadingZeros).count();
         if n > 0 {
             warnings.push(Warning::new(
                 WarningCode::IdLeadingZeros,
@@ -846,13 +881,13 @@ fn check_rows(
     let width = source.headers().len();
     while let Some(raw) = source.next_record()? {
         let idx = ledger.push_row(raw.row);
-        if let Some(fault) = row_fault(width, &raw) {
-            ledger.except(idx, "", "", fault);
+        if let Some((code, fault)) = row_fault(width, &raw) {
+            ledger.except(idx, "", "", code, fault);
             continue;
         }
         if let Err(bad) = check(&raw, idx, &ledger.file)? {
-            for (c, v, r) in bad {
-                ledger.except(idx, &cols.header(c), &v, r);
+            for (c, v, code, r) in bad {
+                ledger.except(idx, &cols.header(c), &v, code, r);
             }
         }
     }
@@ -883,7 +918,7 @@ fn drop_duplicates<T: Copy, K: Hash + Eq>(
             match first.entry(key(r)) {
                 std::collections::hash_map::Entry::Occupied(e) => {
                     let row = ledger.row_number(*e.get() as usize);
-                    ledger.except(i, "", "", format!("exact duplicate of row {row}"));
+                    ledger.except(i, "", "", ReasonCode::ExactDuplicate, format!("exact duplicate of row {row}"));
                     keep[start + k] = false;
                 }
                 std::collections::hash_map::Entry::Vacant(e) => {
@@ -941,6 +976,7 @@ mod tests {
         assert!(v.sessions().is_empty());
         let e = &v.sessions_ledger.exceptions()[0];
         assert!(e.reason.contains("00777"), "{e:?}");
+        assert_eq!(e.code, ReasonCode::IdLeadingZeros);
         assert!(v.warnings.iter().any(|w| w.message.contains("leading zeros")), "{:?}", v.warnings);
         let opts = ValidateOptions { ids: IdRules { pad_width: Some(5) }, ..Default::default() };
         let v = validate(&inputs(ROSTER, sessions, TESTS), &opts).unwrap();
@@ -963,6 +999,8 @@ mod tests {
         assert!(reasons[0].contains("exact duplicate of row 2"));
         assert!(reasons[1].contains("rows 4, 5"));
         assert_eq!(reasons.len(), 3);
+        let codes: Vec<ReasonCode> = v.roster_ledger.exceptions().iter().map(|e| e.code).collect();
+        assert_eq!(codes, [ReasonCode::ExactDuplicate, ReasonCode::DuplicateStudent, ReasonCode::DuplicateStudent]);
     }
 
     #[test]
@@ -976,6 +1014,17 @@ mod tests {
             ex.iter().find(|e| e.column == col && e.value == val).unwrap_or_else(|| panic!("no {col}={val} in {ex:?}"))
         };
         assert_eq!(find("session_date", "2025-13-01").row, 2);
+        let codes = [
+            (("session_date", "2025-13-01"), ReasonCode::NotADate),
+            (("minutes", "45 min"), ReasonCode::NotANumber),
+            (("status", "maybe"), ReasonCode::UnknownStatus),
+            (("minutes", "700"), ReasonCode::OutOfRange),
+            (("provider_id", "P9"), ReasonCode::UnknownProvider),
+            (("provider_id", ""), ReasonCode::SessionForComparisonStudent),
+        ];
+        for ((col, val), code) in codes {
+            assert_eq!(find(col, val).code, code, "{col}={val}");
+        }
         assert!(find("minutes", "45 min").reason.contains("not a number"));
         assert!(find("status", "maybe").reason.contains("attended"));
         assert!(find("minutes", "700").reason.contains("0..=600"));

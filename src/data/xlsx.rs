@@ -31,7 +31,8 @@ use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
 
-use super::load::{RawRow, ReadSpec};
+use super::ledger::ReasonCode;
+use super::load::{Defect, RawRow, ReadSpec};
 use crate::error::DataError;
 use crate::stats::warning::{Warning, WarningCode};
 
@@ -159,7 +160,7 @@ pub fn column_letters(mut index: usize) -> String {
 }
 
 /// The defect of a row with error cells: the first one, by cell reference and column.
-fn error_cells(r: &[(String, Kind)], row: u64, left: usize, headers: &[String]) -> Option<String> {
+fn error_cells(r: &[(String, Kind)], row: u64, left: usize, headers: &[String]) -> Option<Defect> {
     let errors: Vec<usize> = r.iter().enumerate().filter(|(_, (_, k))| *k == Kind::Error).map(|(j, _)| j).collect();
     let &j = errors.first()?;
     let column = headers.get(j).map_or_else(String::new, |h| format!(" (column {h:?})"));
@@ -167,12 +168,13 @@ fn error_cells(r: &[(String, Kind)], row: u64, left: usize, headers: &[String]) 
         1 => String::new(),
         n => format!(" and {} more error cells", n - 1),
     };
-    Some(format!(
+    let text = format!(
         "cell {}{row}{column} holds the Excel error {}{more}: the row is not used; correct the formula or the value \
          in the workbook",
         column_letters(left + j),
         r[j].0
-    ))
+    );
+    Some(Defect { code: ReasonCode::ExcelErrorCell, text })
 }
 
 /// The width of a column of zero-padded digit IDs: every text ID is digits of one width
@@ -221,7 +223,7 @@ fn id_column(
             used.push(r.row);
             continue;
         };
-        r.defect.get_or_insert(reason);
+        r.defect.get_or_insert(Defect { code: ReasonCode::IdStoredAsNumber, text: reason });
     }
     if used.is_empty() {
         return None;

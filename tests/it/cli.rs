@@ -40,7 +40,7 @@ fn validate_accounts_for_every_row_and_hashes_the_inputs() {
         assert_eq!(i["rows_excepted"], 0, "the clean sample district validates without exceptions");
     }
     let (headers, rows) = read_csv(&dir.path().join("exceptions.csv"));
-    assert_eq!(headers, ["file", "row", "column", "value", "reason", "kind"]);
+    assert_eq!(headers, ["file", "row", "column", "value", "reason_code", "reason", "kind"]);
     assert!(rows.is_empty());
 }
 

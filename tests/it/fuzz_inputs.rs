@@ -50,7 +50,7 @@ fn check_readers(bytes: &[u8]) -> Result<(), TestCaseError> {
             for r in rows {
                 prop_assert!((1..=lines).contains(&r.row), "row {} outside 1..={}", r.row, lines);
                 if r.fields.is_empty() {
-                    prop_assert!(r.defect.as_deref().is_some_and(|d| d.contains("part of the quoted field")));
+                    prop_assert!(r.defect.as_ref().is_some_and(|d| d.text.contains("part of the quoted field")));
                 }
             }
             prop_assert_eq!(

@@ -27,6 +27,7 @@ mod midpoint;
 mod norms;
 mod parquet_input;
 mod population;
+mod reason_codes;
 mod report;
 mod row_accounting;
 mod targets_drift;

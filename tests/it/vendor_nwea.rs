@@ -32,7 +32,7 @@ fn import(files: &[&Path], extra: &[&str]) -> Imported {
     let (headers, raw) = read_csv(&out);
     let rows = raw.into_iter().map(|r| headers.iter().cloned().zip(r).collect()).collect();
     let (eh, exceptions) = read_csv(&dir.path().join("assessments.exceptions.csv"));
-    assert_eq!(eh, ["file", "row", "column", "value", "reason", "kind"]);
+    assert_eq!(eh, ["file", "row", "column", "value", "reason_code", "reason", "kind"]);
     let manifest = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("assessments.manifest.json")).expect("manifest beside the output"),
     )
@@ -161,7 +161,7 @@ fn grades_k_and_13_are_kindergarten() {
     let grades: Vec<(&str, &str)> = i.rows.iter().map(|r| (r["student_id"].as_str(), r["grade"].as_str())).collect();
     assert_eq!(grades, [("000301", "0"), ("000302", "0"), ("000303", "12")]);
     assert_eq!(i.exceptions.len(), 1);
-    assert_eq!(i.exceptions[0][..4], ["grades.csv", "5", "Grade", "14"]);
+    assert_eq!(i.exceptions[0][..5], ["grades.csv", "5", "Grade", "14", "not_a_grade"]);
     assert_counts(&i.manifest, &[("grades.csv", 3, 1)]);
 }
 
@@ -180,7 +180,7 @@ fn a_trailing_asterisk_keeps_the_flag_and_is_recorded_apart() {
         })
         .collect();
     assert_eq!(met, [("000401", "true", "true"), ("000402", "false", "false")]);
-    assert_eq!(i.exceptions[0][..4], ["asterisk.csv", "4", "FallToSpringMetProjectedGrowth", "Maybe"]);
+    assert_eq!(i.exceptions[0][..5], ["asterisk.csv", "4", "FallToSpringMetProjectedGrowth", "Maybe", "not_a_flag"]);
     assert_counts(&i.manifest, &[("asterisk.csv", 2, 1)]);
 }
 
@@ -226,7 +226,9 @@ fn a_term_name_that_does_not_parse_is_a_row_exception() {
         i.exceptions.iter().map(|e| (e[1].as_str(), e[2].as_str(), e[3].as_str())).collect();
     assert_eq!(ex, [("2", "TermName", "Fall 2025"), ("4", "TermName", "2025-2026 Fall")]);
     assert!(
-        i.exceptions.iter().all(|e| e[4].contains("\"Fall 2025-2026\"") && e[5] == "invalid"),
+        i.exceptions
+            .iter()
+            .all(|e| e[4] == "term_name_not_understood" && e[5].contains("\"Fall 2025-2026\"") && e[6] == "invalid"),
         "{:?}",
         i.exceptions
     );
@@ -240,7 +242,7 @@ fn an_ambiguous_subject_is_a_row_exception() {
     assert_eq!(i.exceptions.len(), 2);
     for (e, row) in i.exceptions.iter().zip(["3", "4"]) {
         assert_eq!((e[1].as_str(), e[2].as_str(), e[3].as_str()), (row, "Subject", "Language Arts"));
-        assert!(e[4].starts_with("ambiguous subject"), "{e:?}");
+        assert!(e[4] == "ambiguous_subject" && e[5].starts_with("ambiguous subject"), "{e:?}");
     }
     assert_counts(&i.manifest, &[("ambiguous.csv", 1, 2)]);
     // --subject-from course keeps the course itself.

@@ -62,7 +62,9 @@ fn excel_quirks_become_row_exceptions_at_the_sheets_rows() {
         found,
         [("[quirks.xlsx]Roster", "8"), ("[quirks.xlsx]Sessions", "4"), ("[quirks.xlsx]Assessments", "5")]
     );
-    let reason = |i: usize| rows[i][4].as_str();
+    let codes: Vec<&str> = rows.iter().map(|r| r[4].as_str()).collect();
+    assert_eq!(codes, ["id_stored_as_number", "excel_error_cell", "excel_error_cell"]);
+    let reason = |i: usize| rows[i][5].as_str();
     assert!(reason(0).contains("number 107") && reason(0).contains("leading zeros"), "{}", reason(0));
     assert!(reason(0).contains("6 digits"), "{}", reason(0));
     assert!(reason(1).contains("cell E4") && reason(1).contains("minutes") && reason(1).contains("#DIV/0!"));

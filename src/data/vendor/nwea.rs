@@ -15,7 +15,7 @@ use chrono::NaiveDate;
 
 use super::{HeaderIndex, LayoutMismatch, VendorError};
 use crate::data::date::{date_problem, iso, parse_date};
-use crate::data::ledger::Ledger;
+use crate::data::ledger::{Ledger, ReasonCode};
 use crate::data::load::RawTable;
 use crate::data::schema::Role;
 use crate::data::table::{Column, Table};
@@ -379,7 +379,7 @@ pub struct MapTest {
 }
 
 /// A bad field: the file's column, the value and the reason.
-pub type Problem = (String, String, String);
+pub type Problem = (String, String, ReasonCode, String);
 
 /// Validity from `GrowthMeasureYN` and the rapid-guessing limit, with the reasons a test
 /// is invalid.
@@ -398,7 +398,9 @@ fn validity(
                 reasons.push("GrowthMeasureYN is FALSE (not the term's growth measure)".to_string());
             }
             Ok(flag) => valid = flag,
-            Err(r) => bad.push((cols.headers.name(i).into(), get(i), format!("GrowthMeasureYN {r}"))),
+            Err(r) => {
+                bad.push((cols.headers.name(i).into(), get(i), ReasonCode::NotAFlag, format!("GrowthMeasureYN {r}")))
+            }
         }
     }
     if let (Some(limit), Some(i)) = (opts.max_rapid_guessing, cols.rapid) {
@@ -408,7 +410,12 @@ fn validity(
                 reasons.push(format!("rapid guessing {p}% is above --max-rapid-guessing {limit}%"));
             }
             Ok(_) => {}
-            Err(r) => bad.push((cols.headers.name(i).into(), get(i), format!("rapid guessing percentage {r}"))),
+            Err(r) => bad.push((
+                cols.headers.name(i).into(),
+                get(i),
+                ReasonCode::NotANumber,
+                format!("rapid guessing percentage {r}"),
+            )),
         }
     }
     (valid, (!reasons.is_empty()).then(|| reasons.join("; ")))
@@ -441,7 +448,8 @@ fn extra_values(
         match value {
             Ok(x) => out.push(x),
             Err(r) => {
-                bad.push((e.source.clone(), v, r));
+                let code = if matches!(e.kind, ExtraKind::Met) { ReasonCode::NotAFlag } else { ReasonCode::NotANumber };
+                bad.push((e.source.clone(), v, code, r));
                 out.push(ExtraValue::Text(None));
             }
         }
@@ -462,35 +470,38 @@ pub fn convert_row(
     let mut bad: Vec<Problem> = Vec::new();
     let student_id = get(cols.student);
     if student_id.is_empty() {
-        bad.push((name(cols.student), String::new(), "the student ID is empty".into()));
+        bad.push((name(cols.student), String::new(), ReasonCode::MissingValue, "the student ID is empty".into()));
     }
-    let term = parse_term(&get(cols.term)).map_err(|r| bad.push((name(cols.term), get(cols.term), r))).ok();
+    let term = parse_term(&get(cols.term))
+        .map_err(|r| bad.push((name(cols.term), get(cols.term), ReasonCode::TermNameNotUnderstood, r)))
+        .ok();
     let subject = resolve_subject(&get(cols.subject), &get(cols.course), opts.subject_from);
     let subject = subject
         .map_err(|r| {
             let at = if opts.subject_from == SubjectFrom::Course { cols.course } else { cols.subject };
-            bad.push((name(at), get(at), r))
+            bad.push((name(at), get(at), ReasonCode::AmbiguousSubject, r))
         })
         .ok();
     let date = parse_date(&get(cols.date));
     if date.is_none() {
-        bad.push((name(cols.date), get(cols.date), date_problem(&get(cols.date))));
+        bad.push((name(cols.date), get(cols.date), ReasonCode::NotADate, date_problem(&get(cols.date))));
     }
     let score = match number(&get(cols.score)) {
         Ok(Some(s)) => Some(s.to_string()),
         Ok(None) => {
-            bad.push((name(cols.score), String::new(), "the RIT score is empty".into()));
+            bad.push((name(cols.score), String::new(), ReasonCode::MissingValue, "the RIT score is empty".into()));
             None
         }
         Err(r) => {
-            bad.push((name(cols.score), get(cols.score), r));
+            bad.push((name(cols.score), get(cols.score), ReasonCode::NotANumber, r));
             None
         }
     };
     let sem = number(&get(cols.sem)).map(|s| s.map(String::from));
-    let sem = sem.map_err(|r| bad.push((name(cols.sem), get(cols.sem), r))).ok().flatten();
-    let grade =
-        cols.grade.and_then(|i| parse_grade(&get(i)).map_err(|r| bad.push((name(i), get(i), r))).ok().flatten());
+    let sem = sem.map_err(|r| bad.push((name(cols.sem), get(cols.sem), ReasonCode::NotANumber, r))).ok().flatten();
+    let grade = cols.grade.and_then(|i| {
+        parse_grade(&get(i)).map_err(|r| bad.push((name(i), get(i), ReasonCode::NotAGrade, r))).ok().flatten()
+    });
     let (valid, invalid_reason) = validity(&get, cols, opts, &mut bad);
     let extras = extra_values(&get, extras, &mut bad);
     match (bad.is_empty(), term, subject, date, score) {
@@ -543,8 +554,8 @@ pub fn convert(tables: &[RawTable], opts: &Options) -> Result<Converted, VendorE
         let mut ledger = Ledger::new(Role::Assessments, t);
         let here: Vec<(Extra, Option<usize>)> = extras.iter().map(|e| (e.clone(), c.headers.find(&e.source))).collect();
         for (idx, raw) in t.rows.iter().enumerate() {
-            if let Some(fault) = row_fault(t.headers.len(), raw) {
-                ledger.except(idx, "", "", fault);
+            if let Some((code, fault)) = row_fault(t.headers.len(), raw) {
+                ledger.except(idx, "", "", code, fault);
                 continue;
             }
             match convert_row(&raw.fields, c, &here, opts) {
@@ -554,8 +565,8 @@ pub fn convert(tables: &[RawTable], opts: &Options) -> Result<Converted, VendorE
                     tests.push(test);
                 }
                 Err(problems) => {
-                    for (column, value, reason) in problems {
-                        ledger.except(idx, &column, &value, reason);
+                    for (column, value, code, reason) in problems {
+                        ledger.except(idx, &column, &value, code, reason);
                     }
                 }
             }

@@ -122,12 +122,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 fn tier_table(b: &Baseline) -> String {
     let mut out = String::new();
     for t in &b.tiers {
-        let mut effects: Vec<f64> = t.chances.iter().map(|c| c.effect).collect();
-        effects.sort_by(f64::total_cmp);
-        effects.dedup();
-        let mut sizes: Vec<usize> = t.chances.iter().map(|c| c.provider_size).collect();
-        sizes.sort_unstable();
-        sizes.dedup();
+        let (effects, sizes) = t.axes();
         out.push_str(&format!(
             "chance of earning {} ({:.2}), by provider size and true effect:\n",
             t.name, t.threshold

@@ -802,6 +802,18 @@ impl TierChances {
     pub fn at(&self, effect: f64, provider_size: usize) -> Option<f64> {
         self.chances.iter().find(|c| c.effect == effect && c.provider_size == provider_size).map(|c| c.p_earn)
     }
+
+    /// The grid's true effects and provider sizes, each sorted and distinct: the columns and
+    /// rows of the tables that show this tier's chances.
+    pub fn axes(&self) -> (Vec<f64>, Vec<usize>) {
+        let mut effects: Vec<f64> = self.chances.iter().map(|c| c.effect).collect();
+        effects.sort_by(f64::total_cmp);
+        effects.dedup();
+        let mut sizes: Vec<usize> = self.chances.iter().map(|c| c.provider_size).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        (effects, sizes)
+    }
 }
 
 /// Everything `obc baseline` reports.

@@ -1303,12 +1303,7 @@ fn tier_lead(b: &Baseline) -> String {
     }
     let mut out = list(&crate::contract::baseline::tier_sentences(&tiers, &b.baseline.recommendation), "");
     for t in &tiers {
-        let mut effects: Vec<f64> = t.chances.iter().map(|c| c.effect).collect();
-        effects.sort_by(f64::total_cmp);
-        effects.dedup();
-        let mut sizes: Vec<usize> = t.chances.iter().map(|c| c.provider_size).collect();
-        sizes.sort_unstable();
-        sizes.dedup();
+        let (effects, sizes) = t.axes();
         let heads: Vec<String> = std::iter::once("provider size (students)".to_string())
             .chain(effects.iter().map(
                 |d| {

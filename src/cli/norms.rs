@@ -16,7 +16,7 @@ use crate::data;
 use crate::data::columns::{ColumnData, read_columns};
 use crate::data::history::{History, HistoryOptions, load_history};
 use crate::data::load::ReadSpec;
-use crate::data::norms_table::{load_norms_table_sheet, load_nwea_wide_sheet};
+use crate::data::norms_table::{load_norms_table_sheet, load_nwea_wide_sheet, nwea_window_end_grade};
 use crate::data::schema::{RetestRule, Tests, WindowSpec};
 use crate::data::table::{Column, Format, Table};
 use crate::data::validate::parse_grade;
@@ -143,7 +143,10 @@ pub struct ImportArgs {
     #[arg(long)]
     pub sheet: Option<String>,
     /// Read the table in NWEA's wide layout (Subject, Grade, StartRIT, TCODE, SCODE) for
-    /// this window code (e.g. 42 = fall to spring).
+    /// this window code (42 fall to spring, 41 fall to winter, 12 winter to spring, 44 fall
+    /// to fall, 22 spring to spring, 11 winter to winter). Subject codes 1-4 are Mathematics,
+    /// Reading, Language Usage, General Science; grade 13 is K; in windows 11 and 22 the
+    /// file's grade is the end grade, and rows are stored under the start grade (one lower).
     #[arg(long, requires = "nwea_weeks")]
     pub nwea_window: Option<String>,
     /// Instructional weeks the NWEA window stands for (e.g. 32 for fall to spring).
@@ -603,7 +606,7 @@ fn import(a: &ImportArgs) -> anyhow::Result<()> {
         return Err(UsageError("give the data's instructional weeks: --weeks COLUMN or --weeks-value W".into()).into());
     }
     let bytes = std::fs::read(&a.table).with_context(|| format!("cannot read {}", a.table.display()))?;
-    let model = NormsModel {
+    let mut model = NormsModel {
         schema_version: NORMS_SCHEMA_VERSION,
         columns: Columns {
             prior: vec![a.prior.clone()],
@@ -619,6 +622,14 @@ fn import(a: &ImportArgs) -> anyhow::Result<()> {
             "table": { "file": super::file_name(&a.table), "sha256": data::load::sha256_hex(&bytes) },
         }),
     };
+    if let (Some(w), Some(provenance)) = (&a.nwea_window, model.provenance.as_object_mut()) {
+        let grade = if nwea_window_end_grade(w) {
+            "the file's grade is the end grade; stored as the start grade (file grade - 1, 13 = K)"
+        } else {
+            "the file's grade is the start grade (13 = K)"
+        };
+        provenance.insert("nwea".into(), serde_json::json!({ "window": w, "weeks": a.nwea_weeks, "grade": grade }));
+    }
     // No sidecars; a previous `norms fit` manifest of this name no longer describes the file.
     let dir = super::beside_dir(&a.out, std::slice::from_ref(&a.table), &[])?;
     dir.write(&super::file_name(&a.out), to_json(&model).as_bytes())?;

@@ -11,6 +11,14 @@
 //!   code such as `42` (fall to spring), `T42` (typical growth, unrounded) and `S42` (its SD);
 //!   the caller names the window and the weeks of instruction it stands for (docs/methods.md 2.1:
 //!   fall 4, winter 20, spring 32, next year 36). The rounded `R..` columns are not used.
+//!   The window code's digits are the start and end terms (4 fall, 1 winter, 2 spring). NWEA's
+//!   own conventions are read as such ([`NWEA_SUBJECT_CODES`], [`nwea_window_end_grade`]):
+//!   subject codes 1-4 become Mathematics, Reading, Language Usage and General Science (a
+//!   subject written as a name is kept); grade 13 is kindergarten (grade 0); and for the
+//!   year-over-year windows `11` (winter to winter) and `22` (spring to spring) the file's
+//!   grade is the *end* grade, so each row is stored under the start grade, one lower (the
+//!   file's grade 5 in window 22 is spring of grade 4 to spring of grade 5: grade 4 here).
+//!   Tables are keyed by the grade at the pre-test, as `obc norms fit` pairs tests.
 //!
 //! Grades are integers -1..=13, `K` = 0 (also `KG`), `PK` = -1, as in the roster. Every
 //! problem is reported at once as [`TableLoadError::Rows`]: first each row's own problems
@@ -88,6 +96,57 @@ struct Layout {
     weeks: WeeksColumn,
     mean_growth: usize,
     sd: usize,
+    /// NWEA's conventions for subjects and grades (the wide layout only).
+    nwea: Option<NweaConventions>,
+}
+
+/// How the NWEA 2015 wide file codes subjects and grades.
+#[derive(Clone, Copy, Debug)]
+struct NweaConventions {
+    /// The file's grade is the end grade of the window (windows 11 and 22).
+    end_grade: bool,
+}
+
+/// NWEA's subject codes in the 2015 norms files, with the subject names they stand for.
+pub const NWEA_SUBJECT_CODES: [(&str, &str); 4] =
+    [("1", "Mathematics"), ("2", "Reading"), ("3", "Language Usage"), ("4", "General Science")];
+
+/// Whether the file's Grade of NWEA window `window` is the end grade of the window: the
+/// year-over-year windows `11` (winter to winter) and `22` (spring to spring). The other
+/// windows (`41`, `42`, `12` within a year; `44` fall to fall) are keyed by the start grade.
+pub fn nwea_window_end_grade(window: &str) -> bool {
+    matches!(window, "11" | "22")
+}
+
+/// The subject named by an NWEA subject cell: a code 1-4 as its name, other text as written;
+/// `Err` for a number that is not one of the codes.
+fn nwea_subject(text: &str) -> Result<String, String> {
+    if let Some((_, name)) = NWEA_SUBJECT_CODES.iter().find(|(code, _)| *code == text) {
+        return Ok((*name).to_string());
+    }
+    if parse_number(text).is_some() {
+        return Err(format!(
+            "NWEA subject code {text} is not one of 1 = Mathematics, 2 = Reading, 3 = Language Usage, 4 = General Science"
+        ));
+    }
+    Ok(text.to_string())
+}
+
+/// The start grade of an NWEA norms row: the file's grade (13 = K = 0, also `K`), one lower
+/// when the file's grade is the window's end grade.
+fn nwea_grade(text: &str, end_grade: bool) -> Result<i32, String> {
+    let grade = match text {
+        "13" => 0,
+        _ => parse_grade(text)
+            .ok_or_else(|| "grade is not an NWEA grade (K or 13 = kindergarten, 1-12, PK = -1)".to_string())?,
+    };
+    if !end_grade {
+        return Ok(grade);
+    }
+    if grade <= -1 {
+        return Err("the file's grade is the end grade of this window, and PK has no start grade".into());
+    }
+    Ok(grade - 1)
 }
 
 /// Position of the column headed `name` (ignoring case and surrounding spaces), if any.
@@ -163,6 +222,7 @@ pub fn norms_table_from_raw(raw: &RawTable) -> Result<NormsTable, TableLoadError
         weeks: WeeksColumn::Column(require(raw, "weeks")?),
         mean_growth: require(raw, "mean_growth")?,
         sd: require(raw, "sd")?,
+        nwea: None,
     };
     build(raw, layout)
 }
@@ -210,6 +270,7 @@ pub fn nwea_wide_from_raw(raw: &RawTable, window: &str, weeks: f64) -> Result<No
         weeks: WeeksColumn::Fixed(weeks),
         mean_growth,
         sd,
+        nwea: Some(NweaConventions { end_grade: nwea_window_end_grade(window) }),
     };
     build(raw, layout)
 }
@@ -271,22 +332,28 @@ fn parse_row(raw: &RawTable, layout: Layout, row: &RawRow) -> (NormsRow, Vec<(St
     };
     let mean_growth = number(layout.mean_growth, "mean growth").unwrap_or(0.0);
     let sd = number(layout.sd, "sd").unwrap_or(1.0);
-    let mut subject = text(row, layout.subject).trim();
-    if subject.is_empty() {
+    let subject_text = text(row, layout.subject).trim();
+    let subject = if subject_text.is_empty() {
         bad.push((header(layout.subject), String::new(), ReasonCode::MissingValue, "subject is missing".into()));
-        subject = "?";
-    }
+        "?".to_string()
+    } else if layout.nwea.is_some() {
+        nwea_subject(subject_text).unwrap_or_else(|reason| {
+            bad.push((header(layout.subject), subject_text.to_string(), ReasonCode::OutOfRange, reason));
+            "?".to_string()
+        })
+    } else {
+        subject_text.to_string()
+    };
     let grade_text = text(row, layout.grade).trim();
-    let grade = parse_grade(grade_text).unwrap_or_else(|| {
-        bad.push((
-            header(layout.grade),
-            grade_text.to_string(),
-            ReasonCode::NotAGrade,
-            "grade is not an integer in -1..=13 (K = 0, PK = -1)".into(),
-        ));
+    let grade = match layout.nwea {
+        Some(nwea) => nwea_grade(grade_text, nwea.end_grade),
+        None => parse_grade(grade_text).ok_or_else(|| "grade is not an integer in -1..=13 (K = 0, PK = -1)".into()),
+    };
+    let grade = grade.unwrap_or_else(|reason| {
+        bad.push((header(layout.grade), grade_text.to_string(), ReasonCode::NotAGrade, reason));
         0
     });
-    (NormsRow { subject: subject.to_string(), grade, start, weeks, mean_growth, sd }, bad)
+    (NormsRow { subject, grade, start, weeks, mean_growth, sd }, bad)
 }
 
 /// Parses the rows, then validates them as a table, collecting every problem.
@@ -477,6 +544,67 @@ mod tests {
         }
         assert!(matches!(load_nwea_wide(&path, "42", 0.0), Err(TableLoadError::InvalidArgument { name: "weeks", .. })));
         assert!(matches!(load_nwea_wide(&path, "T42", 32.0), Err(TableLoadError::UnknownWindow { .. })));
+    }
+
+    /// A hand-made NWEA 2015 wide table: subject codes, grade 13, and windows 42 (fall to
+    /// spring, start grade) and 22 (spring to spring, end grade).
+    const NWEA_CODED: &str = "Subject,Grade,StartRIT,T42,S42,T22,S22\n\
+                              1,13,140,16,7,30,9\n\
+                              1,13,160,14,7,28,9\n\
+                              1,1,150,15,7,21,8\n\
+                              1,1,170,13,7,19,8\n\
+                              2,2,170,12,6.5,14,7.5\n\
+                              2,2,190,10,6.5,12,7.5\n";
+
+    #[test]
+    fn nwea_codes_grade_13_and_end_grade_windows() {
+        let fall_spring = nwea_wide_from_raw(&raw(NWEA_CODED), "42", 32.0).unwrap();
+        assert_eq!(fall_spring.subjects(), vec!["Mathematics", "Reading"]);
+        // 13 is kindergarten; within-year window: the file's grade is the start grade
+        assert_eq!(fall_spring.grades("Mathematics"), vec![0, 1]);
+        assert_eq!(fall_spring.grades("Reading"), vec![2]);
+        // K at start 150: halfway between 16 (140) and 14 (160)
+        assert_eq!(fall_spring.expect("Mathematics", 0, 150.0, 32.0).unwrap().expectation.growth, 15.0);
+        let spring_spring = nwea_wide_from_raw(&raw(NWEA_CODED), "22", 36.0).unwrap();
+        // year over year: the file's grade is the end grade, so each row moves one grade down
+        // (13 = K ends kindergarten, so it starts in PK)
+        assert_eq!(spring_spring.grades("Mathematics"), vec![-1, 0]);
+        assert_eq!(spring_spring.grades("Reading"), vec![1]);
+        // a student starting in K at 160 uses the file's grade-1 row: 21 + (160-150)/20 (19-21)
+        let k = spring_spring.expect("Mathematics", 0, 160.0, 36.0).unwrap();
+        assert_eq!((k.expectation.growth, k.expectation.sd), (20.0, 8.0));
+        assert!(nwea_window_end_grade("11") && nwea_window_end_grade("22"));
+        assert!(!["41", "42", "44", "12"].iter().any(|w| nwea_window_end_grade(w)));
+    }
+
+    #[test]
+    fn nwea_bad_codes_and_grades_are_row_problems() {
+        let text = "Subject,Grade,StartRIT,T22,S22\n\
+                    5,3,190,10,6\n\
+                    Mathematics,PK,190,10,6\n\
+                    Mathematics,14,190,10,6\n\
+                    1,K,190,10,6\n";
+        let p = problems(nwea_wide_from_raw(&raw(text), "22", 36.0));
+        assert_eq!(summary(&p), vec![(2, "Subject", "5"), (3, "Grade", "PK"), (4, "Grade", "14")], "{p:?}");
+        assert_eq!(
+            p.iter().map(|e| e.code).collect::<Vec<_>>(),
+            [ReasonCode::OutOfRange, ReasonCode::NotAGrade, ReasonCode::NotAGrade]
+        );
+        assert!(p[0].reason.contains("not one of 1 = Mathematics"), "{}", p[0].reason);
+        assert!(p[1].reason.contains("end grade"), "{}", p[1].reason);
+        // within a year PK is a start grade like any other, and a subject name is kept
+        let t = nwea_wide_from_raw(
+            &raw(&text.replace("T22,S22", "T42,S42").replace("5,3,", "Reading,3,").replace(",14,", ",12,")),
+            "42",
+            32.0,
+        )
+        .unwrap();
+        assert_eq!(t.grades("Mathematics"), vec![-1, 0, 12]);
+        assert_eq!(t.grades("reading"), vec![3]);
+        // the long layout keeps grade 13 and numeric subjects as written
+        let long =
+            norms_table_from_raw(&raw("subject,grade,start_score,weeks,mean_growth,sd\n1,13,190,32,5,6\n")).unwrap();
+        assert_eq!((long.subjects(), long.grades("1")), (vec!["1"], vec![13]));
     }
 
     #[test]

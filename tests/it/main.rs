@@ -25,6 +25,7 @@ mod init;
 mod messy;
 mod midpoint;
 mod norms;
+mod norms_import;
 mod parquet_input;
 mod population;
 mod reason_codes;

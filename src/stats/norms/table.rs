@@ -38,7 +38,10 @@
 //!   smaller of the two (by Jensen), so it never understates |CGI| relative to the variance
 //!   rule. Between start points the SD is constant in NWEA's tables, where both rules agree.
 //!
-//! Subjects are matched ignoring surrounding whitespace and ASCII case ("Reading" = "reading").
+//! Subjects are matched ignoring surrounding whitespace and ASCII case ("Reading" = "reading");
+//! a subject the table does not name is then matched through its [`subject_family`], the
+//! common aliases of NWEA's four subjects ("Math" finds "Mathematics", "Science" finds
+//! "General Science"), when exactly one of the table's subjects is of that family.
 //! Grades are integers (K = 0). Lookups cost O(log rows): grids are sorted by subject and
 //! grade, and starts and weeks are found by binary search.
 //!
@@ -182,6 +185,10 @@ pub enum TableError {
     MissingCell { subject: String, grade: i32, start: String, weeks: f64, row: usize, other_weeks: f64 },
     #[error("no norms for subject {subject:?}; the table has subjects {available:?}")]
     UnknownSubject { subject: String, available: Vec<String> },
+    #[error(
+        "subject {subject:?} is not in the norms table by name, and its alias matches several of the table's subjects: {candidates:?}"
+    )]
+    AmbiguousSubject { subject: String, candidates: Vec<String> },
     #[error("no norms for {subject} grade {grade}; the table has {subject} grades {available:?}")]
     UnknownGrade { subject: String, grade: i32, available: Vec<i32> },
     #[error("cannot look up norms: {what} = {value} {reason}")]
@@ -303,6 +310,27 @@ impl TryFrom<NormsTableFields> for NormsTable {
 /// Subject key: surrounding whitespace removed, ASCII letters lowercased.
 fn subject_key(subject: &str) -> String {
     subject.trim().to_ascii_lowercase()
+}
+
+/// The subject family of a name, for names that differ only by a common alias (the four
+/// NWEA MAP Growth subjects): case, surrounding spaces, `_`/`-` and repeated spaces are
+/// ignored, and `math`, `maths`, `mathematics` → mathematics; `reading` → reading;
+/// `language`, `language usage`, `lang usage` → language usage; `science`, `general science`
+/// → general science. Other names (e.g. "Language Arts", which NWEA uses for both reading
+/// and language usage) have no family.
+pub fn subject_family(subject: &str) -> Option<&'static str> {
+    let words: Vec<String> = subject
+        .split(|c: char| c.is_whitespace() || c == '_' || c == '-')
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    match words.join(" ").as_str() {
+        "math" | "maths" | "mathematics" => Some("mathematics"),
+        "reading" => Some("reading"),
+        "language" | "language usage" | "lang usage" => Some("language usage"),
+        "science" | "general science" => Some("general science"),
+        _ => None,
+    }
 }
 
 /// Compares a stored key with a query subject as [`subject_key`] would, without allocating.
@@ -560,9 +588,41 @@ impl NormsTable {
         out
     }
 
-    /// Grades with norms for `subject` (matched as in lookups), ascending.
+    /// Grades with norms for `subject` (matched as in lookups), ascending; empty when the
+    /// table has no such subject (or the alias is ambiguous).
     pub fn grades(&self, subject: &str) -> Vec<i32> {
-        self.grids.iter().filter(|g| cmp_key(&g.key, subject) == Ordering::Equal).map(|g| g.grade).collect()
+        match self.resolve(subject) {
+            Ok(key) => self.grids.iter().filter(|g| g.key == key).map(|g| g.grade).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// The table's key for `subject`: its own name ignoring case and surrounding spaces;
+    /// when the table has no subject of that name, the one subject of the same
+    /// [`subject_family`] ("Math" finds "Mathematics").
+    fn resolve(&self, subject: &str) -> Result<&str, TableError> {
+        if let Some(g) = self.grids.iter().find(|g| cmp_key(&g.key, subject) == Ordering::Equal) {
+            return Ok(&g.key);
+        }
+        let unknown = || TableError::UnknownSubject {
+            subject: subject.to_string(),
+            available: self.subjects().into_iter().map(str::to_string).collect(),
+        };
+        let family = subject_family(subject).ok_or_else(unknown)?;
+        let mut keys: Vec<&Grid> = Vec::new();
+        for g in self.grids.iter().filter(|g| subject_family(&g.key) == Some(family)) {
+            if keys.last().is_none_or(|k| k.key != g.key) {
+                keys.push(g);
+            }
+        }
+        match keys.as_slice() {
+            [] => Err(unknown()),
+            [one] => Ok(&one.key),
+            many => Err(TableError::AmbiguousSubject {
+                subject: subject.to_string(),
+                candidates: many.iter().map(|g| g.subject.clone()).collect(),
+            }),
+        }
     }
 
     /// The expected growth and its SD for a student of `grade` in `subject` with start score
@@ -607,19 +667,18 @@ impl NormsTable {
 
     fn grid(&self, subject: &str, grade: i32) -> Result<&Grid, TableError> {
         let found = self.grids.binary_search_by(|g| cmp_key(&g.key, subject).then(g.grade.cmp(&grade)));
+        if let Ok(i) = found {
+            return Ok(&self.grids[i]);
+        }
+        let key = self.resolve(subject)?;
+        let found = self.grids.binary_search_by(|g| g.key.as_str().cmp(key).then(g.grade.cmp(&grade)));
         match found {
             Ok(i) => Ok(&self.grids[i]),
-            Err(_) => {
-                let available = self.grades(subject);
-                if available.is_empty() {
-                    Err(TableError::UnknownSubject {
-                        subject: subject.to_string(),
-                        available: self.subjects().into_iter().map(str::to_string).collect(),
-                    })
-                } else {
-                    Err(TableError::UnknownGrade { subject: subject.trim().to_string(), grade, available })
-                }
-            }
+            Err(_) => Err(TableError::UnknownGrade {
+                subject: subject.trim().to_string(),
+                grade,
+                available: self.grids.iter().filter(|g| g.key == key).map(|g| g.grade).collect(),
+            }),
         }
     }
 }
@@ -683,6 +742,44 @@ mod tests {
             }
         }
         assert!(checked > 20_000);
+    }
+
+    #[test]
+    fn subjects_match_by_name_first_then_by_an_unambiguous_alias() {
+        let t = NormsTable::new(vec![
+            point("Mathematics", 4, 200.0, 32.0, 11.0, 6.0),
+            point("General Science", 4, 200.0, 32.0, 5.0, 6.0),
+            point("Language Usage", 4, 200.0, 32.0, 7.0, 6.0),
+        ])
+        .unwrap();
+        for (query, growth) in
+            [("math", 11.0), (" MATHS ", 11.0), ("Science", 5.0), ("language_usage", 7.0), ("Language", 7.0)]
+        {
+            assert_eq!(t.expect(query, 4, 200.0, 32.0).unwrap().expectation.growth, growth, "{query}");
+            assert_eq!(t.grades(query), vec![4], "{query}");
+        }
+        // no family, or a family the table lacks: unknown, listing the table's subjects
+        for query in ["Language Arts", "Reading", "ELA"] {
+            match t.expect(query, 4, 200.0, 32.0) {
+                Err(TableError::UnknownSubject { available, .. }) => assert_eq!(available.len(), 3, "{query}"),
+                other => panic!("{query}: {other:?}"),
+            }
+            assert!(t.grades(query).is_empty());
+        }
+        // an alias found, a grade not
+        assert!(matches!(t.expect("math", 5, 200.0, 32.0), Err(TableError::UnknownGrade { grade: 5, .. })));
+        // the exact name wins over the alias; an alias matching two subjects is refused
+        let two = NormsTable::new(vec![
+            point("Math", 4, 200.0, 32.0, 1.0, 6.0),
+            point("Mathematics", 4, 200.0, 32.0, 2.0, 6.0),
+        ])
+        .unwrap();
+        assert_eq!(two.expect("MATH", 4, 200.0, 32.0).unwrap().expectation.growth, 1.0);
+        assert_eq!(two.expect("mathematics", 4, 200.0, 32.0).unwrap().expectation.growth, 2.0);
+        match two.expect("maths", 4, 200.0, 32.0) {
+            Err(TableError::AmbiguousSubject { candidates, .. }) => assert_eq!(candidates, ["Math", "Mathematics"]),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -306,3 +306,73 @@ fn a_contract_settles_the_same_on_the_imported_iready_export() {
     }
     assert_same_file(&canonical.path().join("out/providers.csv"), &imported.path().join("out/providers.csv"));
 }
+
+/// Without SEMs nothing is computed as if the tests were exact: the analytic file's SEMs and
+/// growth_se stay empty, and `norms score --sem-prior/--sem-current` leaves growth_se and
+/// prob_met empty with a warning, while CGI and CGP (which need no SEM) are computed.
+#[test]
+fn without_an_sem_growth_se_and_prob_met_are_left_empty_and_said_so() {
+    let d = copy_samples();
+    let export = d.path().join("diagnostic_results_math.csv");
+    as_iready_export(&export);
+    obc_ok(&["import", "iready", s(&export), "--out", s(&d.path().join("assessments.csv"))]);
+    let prep = d.path().join("prep");
+    obc_ok(&["prepare", s(&d.path().join("contract.toml")), "--out", s(&prep)]);
+    let analytic = prep.join("analytic.csv");
+    let (h, rows) = read_csv(&analytic);
+    assert!(!rows.is_empty());
+    for c in ["pre_sem", "post_sem", "growth_se"] {
+        let at = h.iter().position(|x| x == c).unwrap_or_else(|| panic!("{c} in {h:?}"));
+        assert!(rows.iter().all(|r| r[at].is_empty()), "{c} must stay empty, never 0");
+    }
+    let norms = d.path().join("cond.json");
+    obc_ok(&[
+        "norms",
+        "fit",
+        "--data",
+        s(&analytic),
+        "--prior",
+        "pre_score",
+        "--current",
+        "post_score",
+        "--by",
+        "grade",
+        "--method",
+        "conditional",
+        "--min-n",
+        "300",
+        "--out",
+        s(&norms),
+    ]);
+    let scores = d.path().join("cond.csv");
+    let o = obc(&[
+        "norms",
+        "score",
+        "--norms",
+        s(&norms),
+        "--data",
+        s(&analytic),
+        "--id",
+        "student_id",
+        "--sem-prior",
+        "pre_sem",
+        "--sem-current",
+        "post_sem",
+        "--out",
+        s(&scores),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let (h, rows) = read_csv(&scores);
+    let at = |n: &str| h.iter().position(|x| x == n).unwrap();
+    assert!(rows.iter().all(|r| r[at("growth_se")].is_empty() && r[at("prob_met")].is_empty()));
+    assert!(rows.iter().all(|r| r[at("cgp")].parse::<f64>().is_ok()), "CGP needs no SEM");
+    let e = stderr(&o);
+    assert!(
+        e.contains(&format!(
+            "warning: {} of {} scored students lack a pre_sem or post_sem value",
+            rows.len(),
+            rows.len()
+        )),
+        "{e}"
+    );
+}

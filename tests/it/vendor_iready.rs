@@ -375,4 +375,33 @@ fn without_an_sem_growth_se_and_prob_met_are_left_empty_and_said_so() {
         )),
         "{e}"
     );
+    // The errors-in-variables correction of obc vam: refused on a column without SEMs, and
+    // computed from a reliability given instead.
+    let vam = |extra: &[&str]| {
+        let mut args = vec![
+            "vam",
+            "--data",
+            s(&analytic),
+            "--only",
+            "analysed",
+            "--outcome",
+            "post_score",
+            "--pre",
+            "pre_score",
+            "--group",
+            "provider_id",
+            "--out",
+        ];
+        let out = d.path().join(format!("vam{}", extra.len() + extra.first().map_or(0, |x| x.len())));
+        args.push(s(&out));
+        args.extend(extra);
+        obc(&args)
+    };
+    let o = vam(&["--sem-col", "pre_sem"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--sem-col pre_sem: no row has a standard error") && stderr(&o).contains("--reliability")
+    );
+    let o = vam(&["--reliability", "0.9"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }

@@ -1,5 +1,6 @@
-//! `obc import nwea`: a vendor's assessment export as the canonical assessments file
-//! (README "From your vendor's export: NWEA MAP Growth"), with `STEM.exceptions.csv` (every
+//! `obc import nwea` and `obc import iready`: a vendor's assessment export as the canonical
+//! assessments file (README "From your vendor's export: NWEA MAP Growth" and "From your
+//! vendor's export: i-Ready Diagnostic"), with `STEM.exceptions.csv` (every
 //! input row not written, with the reason) and `STEM.manifest.json` beside it.
 
 use std::path::PathBuf;
@@ -7,6 +8,7 @@ use std::path::PathBuf;
 use super::UsageError;
 use crate::data::load::read_table;
 use crate::data::table::Format;
+use crate::data::vendor::iready::{self, Subject};
 use crate::data::vendor::nwea::{self, Options, SubjectFrom};
 use crate::data::{Accounting, Stage, write_exceptions};
 use crate::manifest::{Manifest, OutputFile};
@@ -21,6 +23,8 @@ pub struct Args {
 pub enum ImportCommand {
     /// NWEA MAP Growth assessment results (current, older or combined layout) as a canonical assessments file.
     Nwea(NweaArgs),
+    /// i-Ready Diagnostic results (one file per subject) as a canonical assessments file.
+    Iready(IreadyArgs),
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -57,10 +61,92 @@ pub struct NweaArgs {
     pub max_rapid_guessing: Option<f64>,
 }
 
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum SubjectArg {
+    Math,
+    /// Reading (i-Ready's ELA diagnostic).
+    Reading,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  obc import iready diagnostic_results_math_CONFIDENTIAL.csv --out assessments.csv
+  obc import iready Fall.csv Winter.csv Spring.csv --subject reading --out reading.csv
+
+The header is checked (capitals ignored). i-Ready reports no standard error of measurement: the sem
+column is left empty, so growth_se, errors-in-variables corrections and P(true growth >= target)
+cannot be computed from these scores. Rows that cannot be converted are listed in STEM.exceptions.csv;
+the console shows rows read = used + excepted per file.")]
+pub struct IreadyArgs {
+    /// i-Ready Diagnostic results files (CSV), one subject each: the Diagnostic Results export with
+    /// Student ID, Student Grade, Academic Year, Completion Date, Norming Window, Rush Flag and
+    /// Overall Scale Score.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The canonical assessments CSV to write (restricted: student level); STEM.exceptions.csv and
+    /// STEM.manifest.json are written beside it.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// The subject of every file. Required unless each file's name says it (a word math, or ela or
+    /// reading, as in diagnostic_results_ela_CONFIDENTIAL.csv); it must not contradict the name.
+    #[arg(long, value_enum)]
+    pub subject: Option<SubjectArg>,
+}
+
 pub fn run(a: &Args) -> anyhow::Result<()> {
     match &a.command {
         ImportCommand::Nwea(n) => import_nwea(n),
+        ImportCommand::Iready(i) => import_iready(i),
     }
+}
+
+fn import_iready(a: &IreadyArgs) -> anyhow::Result<()> {
+    let subject = a.subject.map(|s| match s {
+        SubjectArg::Math => Subject::Math,
+        SubjectArg::Reading => Subject::Reading,
+    });
+    let tables = a.files.iter().map(|p| read_table(p, &super::file_name(p))).collect::<Result<Vec<_>, _>>()?;
+    let converted = iready::convert(&tables, &iready::Options { subject })?;
+    let dir = super::beside_dir(&a.out, &a.files, &[])?;
+    let main = super::file_name(&a.out);
+    converted.table.write_into(&dir, &main, Format::Csv)?;
+    let exceptions = super::file_name(&super::sidecar(&a.out, "exceptions.csv"));
+    let exceptions_rows = write_exceptions(&dir, &exceptions, &converted.ledgers)?;
+    let accounting: Vec<Accounting> =
+        converted.ledgers.iter().map(|l| l.accounting(Stage::Prepared)).collect::<Result<_, _>>()?;
+    let mut m = Manifest::new(
+        "import iready",
+        serde_json::json!({
+            "subject": subject.map(Subject::as_str),
+            "file_subjects": converted.subjects.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        }),
+        None,
+    );
+    m.inputs = accounting.clone();
+    m.outputs = vec![
+        OutputFile::new(&main, true, Some(converted.table.height() as u64)),
+        OutputFile::new(&exceptions, true, Some(exceptions_rows)),
+    ];
+    super::write_manifest(&dir, &m)?;
+    for (t, s) in tables.iter().zip(&converted.subjects) {
+        let from = if subject.is_some() { "--subject" } else { "the file name" };
+        eprintln!("{}: i-Ready Diagnostic results, subject {} (from {from})", t.file, s.as_str());
+    }
+    eprintln!(
+        "assessments: {} tests -> {} (restricted: student level); exceptions -> {}",
+        converted.table.height(),
+        a.out.display(),
+        exceptions
+    );
+    eprintln!(
+        "warning: i-Ready reports no standard error of measurement, so the sem column is empty: growth_se, \
+         errors-in-variables corrections (obc vam --sem-col) and P(true growth >= target) (obc norms score \
+         --sem-prior/--sem-current) cannot be computed from these scores, and a contract run cannot estimate \
+         regression to the mean from them; obc vam --reliability takes a published reliability instead \
+         (README \"From your vendor's export: i-Ready Diagnostic\")"
+    );
+    super::print_accounting(&accounting);
+    Ok(())
 }
 
 fn import_nwea(a: &NweaArgs) -> anyhow::Result<()> {

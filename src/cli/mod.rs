@@ -46,7 +46,7 @@ pub enum Command {
     Init(init::Args),
     /// Check the roster, sessions and assessments named by a contract; write exceptions.csv.
     Validate(validate::Args),
-    /// Convert a vendor's assessment export (NWEA MAP Growth) into the canonical assessments file.
+    /// Convert a vendor's assessment export (NWEA MAP Growth, i-Ready Diagnostic) into the canonical assessments file.
     Import(import::Args),
     /// Build the analytic file (one row per student x subject) and the flow table.
     Prepare(prepare::Args),

@@ -699,6 +699,20 @@ fn mapped_columns(c: &Columns, a: &ScoreArgs, is_table: bool) -> Result<Columns,
     Ok(m)
 }
 
+/// The console warning of `norms score --sem-prior/--sem-current` when `n` of `total` scored
+/// students lack an SEM: their growth_se and prob_met are empty, never computed as if exact.
+fn warn_without_sem(n: usize, total: usize, a: &ScoreArgs) {
+    if n > 0 {
+        eprintln!(
+            "warning: {n} of {total} scored students lack a {} or {} value (an export without standard errors, such \
+             as i-Ready's): their growth_se and prob_met are left empty, not computed as if the tests had no \
+             measurement error",
+            a.sem_prior.as_deref().unwrap_or_default(),
+            a.sem_current.as_deref().unwrap_or_default(),
+        );
+    }
+}
+
 fn score(a: &ScoreArgs) -> anyhow::Result<()> {
     let (model, norms_sha) = read_norms(&a.norms)?;
     if !(a.target_cgp > 0.0 && a.target_cgp < 100.0) {
@@ -733,6 +747,8 @@ fn score(a: &ScoreArgs) -> anyhow::Result<()> {
     let mut order = Vec::new();
     let mut cols: Vec<Vec<Option<f64>>> = vec![Vec::new(); 8];
     let mut clamped: [Vec<Option<bool>>; 2] = [Vec::new(), Vec::new()];
+    // Scored students without both SEMs: their growth_se and prob_met are left empty.
+    let mut without_sem = 0usize;
     for idx in 0..d.ledger.len() {
         if d.ledger.state(idx) != data::ledger::RowState::Pending {
             continue;
@@ -780,6 +796,7 @@ fn score(a: &ScoreArgs) -> anyhow::Result<()> {
                         let growth =
                             current.expect("scored rows have a current score") - priors[0].expect("and a prior");
                         let sems = sem_at.and_then(|s| Some((d.numbers[s][idx]?, d.numbers[s + 1][idx]?)));
+                        without_sem += usize::from(sem_at.is_some() && sems.is_none());
                         let g = growth_score(growth, &expectation, sems, a.target_cgp);
                         for (col, v) in cols.iter_mut().zip([
                             Some(growth),
@@ -826,6 +843,7 @@ fn score(a: &ScoreArgs) -> anyhow::Result<()> {
     let dir = super::beside_dir(&a.out, &[a.norms.clone(), a.data.clone()], &[])?;
     table.write_into(&dir, &super::file_name(&a.out), Format::Csv)?;
     eprintln!("scores: {} students -> {} (restricted: student level)", table.height(), a.out.display());
+    warn_without_sem(without_sem, table.height(), a);
     let mut manifest = Manifest::new(
         "norms score",
         serde_json::json!({

@@ -233,6 +233,17 @@ fn read_rows(a: &Args) -> anyhow::Result<Rows> {
     numbers.extend(a.dose.iter().cloned());
     numbers.extend(a.dose_outcome.iter().cloned());
     let mut data = read_columns_allowing_empty(&a.data, a.sheet.as_deref(), &text, &numbers)?;
+    if let Some(c) = &a.sem_col {
+        let at = 2 + a.covariate.len();
+        if data.numbers[at].iter().all(Option::is_none) {
+            return Err(UsageError(format!(
+                "--sem-col {c}: no row has a standard error (an export without SEMs, such as i-Ready's); the \
+                 errors-in-variables correction cannot be computed from it: give --reliability R, the test's \
+                 published reliability, instead"
+            ))
+            .into());
+        }
+    }
     let live = data.complete_rows(a.only.as_deref());
     Ok(Rows { data, live })
 }

@@ -115,6 +115,8 @@ reason_codes! {
         "An NWEA TermName that does not read as a season and a school year (e.g. \"Fall 2025-2026\").";
     AmbiguousSubject => "ambiguous_subject", Invalid,
         "A vendor export's subject that neither its Subject nor its Course column decides (e.g. Language Arts without a Course).";
+    WindowNotUnderstood => "window_not_understood", Invalid,
+        "An i-Ready Norming Window that names no season (e.g. \"Winter (November 16 - March 1)\") or an Academic Year that is not a school year (e.g. \"2025-2026\").";
     ExcelErrorCell => "excel_error_cell", Invalid,
         "A workbook cell holding an Excel error (#N/A, #DIV/0!, #REF!, ...).";
     IdStoredAsNumber => "id_stored_as_number", Invalid,

@@ -1,8 +1,9 @@
 //! Readers of assessment vendors' own exports (README "From your vendor's export: NWEA MAP
-//! Growth"). Each reader detects the export's layout from its header, refuses a layout it
+//! Growth" and "From your vendor's export: i-Ready Diagnostic"). Each reader detects the export's layout from its header, refuses a layout it
 //! does not know with the columns it expected and the ones it found, and turns every row
 //! into the canonical assessments fields or an exception with the reason.
 
+pub mod iready;
 pub mod nwea;
 
 use std::collections::HashMap;
@@ -25,6 +26,15 @@ pub enum VendorError {
     /// An option asks for a column the file does not have.
     #[error("{file}: {option} needs the column {column:?}, which this file does not have")]
     OptionNeedsColumn { file: String, option: String, column: String },
+    /// A file of one subject whose subject is neither given nor said by its name.
+    #[error(
+        "{file}: an i-Ready file has no subject column and its name says neither math nor ela/reading; give \
+         --subject math or --subject reading"
+    )]
+    SubjectNotGiven { file: String },
+    /// The subject given contradicts the one the file's name says.
+    #[error("{file}: --subject {given} contradicts the file's name, which says {named}")]
+    SubjectContradicted { file: String, given: String, named: String },
     #[error(transparent)]
     Read(#[from] DataError),
 }

@@ -280,7 +280,7 @@ pub fn parse_met(text: &str) -> Result<Option<(bool, bool)>, String> {
 }
 
 /// A number kept as the export wrote it (trimmed); empty is `None`.
-fn number(text: &str) -> Result<Option<&str>, String> {
+pub(super) fn number(text: &str) -> Result<Option<&str>, String> {
     let t = text.trim();
     match t {
         "" => Ok(None),

@@ -34,7 +34,8 @@ pub(super) fn within_grade_z(students: &[Student], among: &[bool]) -> Vec<Option
 
 /// The regression-to-the-mean warning for raw-growth outcomes: with reliability ρ = 1 −
 /// mean(SEM²)/var(pre) per grade (all analysed students), the expected spurious gain of a
-/// student at x is (1 − ρ)(μ − x); averaged over the provider's counted students.
+/// student at x is (1 − ρ)(μ − x); averaged over the provider's counted students. Without
+/// any SEM the size cannot be estimated, and the warning says so rather than staying silent.
 pub(super) fn regression_to_mean(students: &[Student], idx: &[usize], provider: &str) -> Option<String> {
     let mut by: BTreeMap<i32, (Vec<f64>, Vec<f64>)> = BTreeMap::new();
     for s in students.iter().filter(|s| s.analysed) {
@@ -43,6 +44,16 @@ pub(super) fn regression_to_mean(students: &[Student], idx: &[usize], provider: 
             e.0.push(p);
             e.1.push(sem * sem);
         }
+    }
+    if by.is_empty() && idx.iter().any(|&i| students[i].pre.is_some()) {
+        // no SEM anywhere (an i-Ready export has none): the bias cannot be sized, and
+        // "no warning" must not read as "no bias"
+        return Some(format!(
+            "{provider}: the outcome is raw scale-score growth, and the tests carry no SEM, so how much growth \
+             regression to the mean alone adds cannot be estimated (it needs the tests' reliability); students \
+             picked for low scores gain from it without tutoring. Outcomes conditional on the start score (CGI, CGP, growth \
+             against norms) do not have this bias."
+        ));
     }
     let stats: BTreeMap<i32, (f64, f64, f64)> = by
         .iter()

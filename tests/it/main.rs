@@ -34,5 +34,6 @@ mod targets_drift;
 mod vam;
 mod vam_coverage;
 mod vendor_nwea;
+mod vendor_nwea_contract;
 mod warnings_output;
 mod xlsx_input;

@@ -155,6 +155,19 @@ pub enum DataError {
     NormsFile { file: String, message: String },
     #[error(transparent)]
     Output(#[from] OutputError),
+    /// A vendor export named by the contract that is not in the vendor's layout.
+    #[error(transparent)]
+    Vendor(Box<crate::data::vendor::VendorError>),
+}
+
+impl From<crate::data::vendor::VendorError> for DataError {
+    /// The read error itself, or the layout error.
+    fn from(e: crate::data::vendor::VendorError) -> DataError {
+        match e {
+            crate::data::vendor::VendorError::Read(d) => d,
+            other => DataError::Vendor(Box::new(other)),
+        }
+    }
 }
 
 impl DataError {

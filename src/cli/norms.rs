@@ -14,7 +14,7 @@ use crate::contract::norms::except_unfitted;
 use crate::contract::terms::{Contract, NormsMethod};
 use crate::data;
 use crate::data::columns::{ColumnData, read_columns};
-use crate::data::history::{History, HistoryOptions, load_history};
+use crate::data::history::{History, HistoryOptions, load_history, load_history_input};
 use crate::data::load::ReadSpec;
 use crate::data::norms_table::{load_norms_table_sheet, load_nwea_wide_sheet, nwea_window_end_grade};
 use crate::data::schema::{RetestRule, Tests, WindowSpec};
@@ -351,7 +351,7 @@ fn fit_input(
             .history_file(base)
             .ok_or_else(|| UsageError("the contract names no history file ([files] history)".into()))?;
         let opts = c.history_options();
-        let history = load_history(&f.path, &f.name, &f.spec, &opts).map_err(|e| e.for_key(&f.key, &f.name))?;
+        let history = load_history_input(&f, &opts)?;
         let described = serde_json::json!({ "contract": super::file_name(a.contract.as_ref().expect("given")) });
         let inputs = vec![a.contract.clone().expect("given"), f.path.clone()];
         return Ok((long_input(history, &opts, described)?, inputs));

@@ -1,9 +1,10 @@
 //! `obc simulate --students N --providers K --seed S --out DIR [--messy]
 //! [--provider-effects D,D,...] [--selection random] [--no-dosage-selection]
-//! [--low-income-growth POINTS] [--history-years H] [--cohort-sd X]`
+//! [--low-income-growth POINTS] [--history-years H] [--cohort-sd X] [--format canonical|nwea]`
 
 use std::path::PathBuf;
 
+use super::UsageError;
 use crate::simulate::{self, Selection, SimSpec};
 
 /// Who is tutored (`SimSpec::selection`).
@@ -15,11 +16,22 @@ pub enum SelectionArg {
     Random,
 }
 
+/// The layout of the written tests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// assessments.csv and history.csv in obc's own columns.
+    Canonical,
+    /// AssessmentResults.csv (the MAP Comprehensive Data File) and ComboStudentAssessment.csv
+    /// (the combined student + assessment file, for the history), with a contract that reads them.
+    Nwea,
+}
+
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   obc simulate --students 5000 --providers 6 --seed 20251 --out sim   # a district like data-samples/
   obc simulate --students 20000 --providers 12 --messy --seed 7 --out messy   # with the faults of real exports
-  obc check sim/contract.toml --out sim-settlement   # then settle it; sim/truth.json has the true effects")]
+  obc check sim/contract.toml --out sim-settlement   # then settle it; sim/truth.json has the true effects
+  obc simulate --students 2000 --format nwea --out sim-map   # the tests as NWEA MAP Growth exports")]
 pub struct Args {
     /// Number of tutoring-year students (the history cohort is about as large).
     #[arg(long, default_value_t = 5000)]
@@ -60,6 +72,9 @@ pub struct Args {
     /// varies with its tutors.
     #[arg(long, default_value_t = 0.05)]
     pub tutor_sd: f64,
+    /// Layout of the tests: obc's own columns, or NWEA MAP Growth exports (not with --messy).
+    #[arg(long, value_enum, default_value = "canonical")]
+    pub format: FormatArg,
     /// Output folder.
     #[arg(long)]
     pub out: PathBuf,
@@ -83,9 +98,24 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         tutor_sd: args.tutor_sd,
         ..SimSpec::default()
     };
+    if args.format == FormatArg::Nwea {
+        if args.messy {
+            return Err(UsageError(
+                "--messy injects faults into obc's own columns; it cannot be combined with --format nwea".into(),
+            )
+            .into());
+        }
+        if simulate::map_subject(&spec.subject).is_none() {
+            return Err(UsageError(format!("subject {:?} is not a MAP Growth subject", spec.subject)).into());
+        }
+    }
     let district = simulate::generate(&spec)?;
-    let files = simulate::write(&district, &args.out)?;
-    let contract = simulate::write_contract(&spec, &args.out)?;
+    let (files, contract) = match args.format {
+        FormatArg::Canonical => (simulate::write(&district, &args.out)?, simulate::write_contract(&spec, &args.out)?),
+        FormatArg::Nwea => {
+            (simulate::write_nwea(&district, &spec, &args.out)?, simulate::write_nwea_contract(&spec, &args.out)?)
+        }
+    };
     eprintln!(
         "simulated {} students ({} session rows, {} test rows, {} history rows) with seed {} -> {}",
         district.roster.len(),

@@ -10,7 +10,7 @@ use crate::data::history::HistoryOptions;
 use crate::data::load::ReadSpec;
 use crate::data::planned::PlannedOptions;
 use crate::data::roster_rules::GroupRules;
-use crate::data::schema::{FileRef, Role};
+use crate::data::schema::{FileFormat, FileRef, Role};
 use crate::data::{InputFile, InputFiles, PrepareOptions, ValidateOptions};
 
 /// The input file `file` named by `key`, relative to `base`: read as a file of `role` whose
@@ -23,8 +23,13 @@ fn input(
     (role, columns): (Role, &BTreeMap<String, String>),
     pad_width: Option<usize>,
 ) -> InputFile {
-    let spec = ReadSpec { sheet: file.sheet.clone(), id_headers: role.id_headers(columns), pad_width };
-    let mut input = InputFile::new(key, &file.path, base).with_spec(spec);
+    // A vendor export's ID column is the vendor's (checked for lost zeros in a workbook).
+    let id_headers = match file.format {
+        FileFormat::Canonical => role.id_headers(columns),
+        FileFormat::NweaMap(_) => vec![crate::data::vendor::nwea::STUDENT_ID.to_string()],
+    };
+    let spec = ReadSpec { sheet: file.sheet.clone(), id_headers, pad_width };
+    let mut input = InputFile::new(key, &file.path, base).with_spec(spec).with_format(file.format);
     if let Some(sheet) = &file.sheet {
         input.name = format!("[{}]{sheet}", file.path);
     }

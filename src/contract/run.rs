@@ -16,7 +16,7 @@ use super::norms::{ContractNorms, contract_norms, except_unfitted, norm_score};
 use super::settle::{self, HistoryLevel, NoDrift, NoOutcome, Settlement, Student};
 use super::students::students;
 use super::terms::Contract;
-use crate::data::history::{History, load_history};
+use crate::data::history::{History, load_history_input};
 use crate::data::planned::{Planned, load_planned};
 use crate::data::{self, AnalyticFile};
 use crate::error::DataError;
@@ -90,9 +90,7 @@ pub fn settle(contract: &Contract, base: &Path, opts: &Options) -> Result<Settle
 /// The contract's history file, read with its history options (`None` when it names none).
 fn read_history(contract: &Contract, base: &Path) -> Result<Option<History>, DataError> {
     let Some(f) = contract.history_file(base) else { return Ok(None) };
-    load_history(&f.path, &f.name, &f.spec, &contract.history_options())
-        .map(Some)
-        .map_err(|e| e.for_key(&f.key, &f.name))
+    load_history_input(&f, &contract.history_options()).map(Some)
 }
 
 /// The contract's norms file with its SHA-256, when its norms come from one.

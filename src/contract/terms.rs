@@ -975,6 +975,7 @@ impl Contract {
         self.eligibility.check()?;
         self.ids.check()?;
         self.check_files()?;
+        self.check_formats()?;
         self.check_reporting()?;
         self.limits.check()?;
         if let Some(w) = &self.history.pre {
@@ -1130,6 +1131,44 @@ impl Contract {
 
     /// Input paths stay inside the contract's folder unless `files.allow_outside = true`
     /// (checked on the text of the path: `..` components or an absolute path).
+    /// A vendor format is for the assessments and history files only, and its columns are
+    /// the vendor's: a `[columns]` mapping of the same file is refused (README "Settle a
+    /// contract straight from a MAP export").
+    fn check_formats(&self) -> Result<(), ConfigError> {
+        let f = &self.files;
+        for (key, file) in [("files.roster", &f.roster), ("files.sessions", &f.sessions)] {
+            if file.format.is_vendor() {
+                return Err(ConfigError::Invalid {
+                    key: key.into(),
+                    message: format!(
+                        "format = {:?} is a layout of assessment results; only files.assessments and files.history \
+                         take it",
+                        file.format.name()
+                    ),
+                });
+            }
+        }
+        let tests = [
+            ("assessments", Some(&f.assessments), &self.columns.assessments),
+            ("history", f.history.as_ref(), &self.columns.history),
+        ];
+        for (role, file, mapping) in tests {
+            if let Some(file) = file.filter(|x| x.format.is_vendor())
+                && !mapping.is_empty()
+            {
+                return Err(ConfigError::Invalid {
+                    key: format!("columns.{role}"),
+                    message: format!(
+                        "files.{role} is read as format = {:?}, whose columns are the vendor's; a [columns.{role}] \
+                         mapping does not apply to it: remove one of the two",
+                        file.format.name()
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn check_files(&self) -> Result<(), ConfigError> {
         if self.files.allow_outside {
             return Ok(());

@@ -186,6 +186,15 @@ pub fn load_history(path: &Path, file: &str, spec: &ReadSpec, opts: &HistoryOpti
     Ok(history)
 }
 
+/// Reads the history file `file` (converted first when the contract names a vendor format),
+/// as [`load_history`] does.
+pub fn load_history_input(file: &super::InputFile, opts: &HistoryOptions) -> Result<History, DataError> {
+    let (table, read_warnings) = file.read_table()?;
+    let mut history = history_from_table(&table, opts)?;
+    history.warnings.splice(0..0, read_warnings);
+    Ok(history)
+}
+
 /// Student fields of a row that are not part of the test.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct RowInfo {
@@ -605,7 +614,9 @@ fn type_rows(
     let mut seen: HashMap<Key, u64> = HashMap::new();
     for (idx, raw) in table.rows.iter().enumerate() {
         if let Some(d) = &raw.defect {
-            ledger.except(idx, "", "", d.code, d.text.clone());
+            for (column, value, code, reason) in d.problems() {
+                ledger.note(idx, &column, &value, code, reason);
+            }
             continue;
         }
         if raw.fields.len() != table.headers.len() {

@@ -295,6 +295,12 @@ impl Ledger {
         self.record(idx, column, value, code, reason.into());
     }
 
+    /// Records a problem of either kind, as its code says ([`Ledger::except`] or
+    /// [`Ledger::exclude`]).
+    pub fn note(&mut self, idx: usize, column: &str, value: &str, code: ReasonCode, reason: impl Into<String>) {
+        self.record(idx, column, value, code, reason.into());
+    }
+
     fn record(&mut self, idx: usize, column: &str, value: &str, code: ReasonCode, reason: String) {
         self.states[idx] = RowState::Excepted;
         self.exceptions.push(Exception {

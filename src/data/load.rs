@@ -42,17 +42,34 @@ pub struct RawRow {
     pub defect: Option<Defect>,
 }
 
-/// What is wrong with a record as a whole: the exception's code and its text.
+/// What is wrong with a record as a whole: the exception's code and its text, and where a
+/// reader found it in a column of its own (a vendor export converted in memory), that
+/// column and its value; `more` holds the record's further problems, each its own exception.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Defect {
     pub code: ReasonCode,
     pub text: String,
+    pub column: String,
+    pub value: String,
+    pub more: Vec<Defect>,
 }
 
 impl Defect {
+    /// A defect of the record as a whole.
+    pub fn new(code: ReasonCode, text: impl Into<String>) -> Self {
+        Defect { code, text: text.into(), column: String::new(), value: String::new(), more: Vec::new() }
+    }
+
     /// A record that cannot be read as text ([`ReasonCode::UnreadableRow`]).
     pub fn unreadable(text: impl Into<String>) -> Self {
-        Defect { code: ReasonCode::UnreadableRow, text: text.into() }
+        Defect::new(ReasonCode::UnreadableRow, text)
+    }
+
+    /// Each problem as (column, value, code, reason): this one, then `more`.
+    pub fn problems(&self) -> Vec<(String, String, ReasonCode, String)> {
+        let mut out = vec![(self.column.clone(), self.value.clone(), self.code, self.text.clone())];
+        out.extend(self.more.iter().flat_map(Defect::problems));
+        out
     }
 }
 
@@ -61,6 +78,9 @@ impl std::fmt::Display for Defect {
         f.write_str(&self.text)
     }
 }
+
+/// One problem of a row: column, value, code and reason.
+pub type Problem = (String, String, ReasonCode, String);
 
 /// A file read as text.
 #[derive(Clone, Debug)]

@@ -47,12 +47,22 @@ pub struct InputFile {
     pub name: String,
     pub path: PathBuf,
     pub spec: load::ReadSpec,
+    /// The file's layout: a vendor's export is converted in memory to the canonical table,
+    /// row for row (each row keeps its number in the file; a row that cannot be converted
+    /// is an exception in the file's own column).
+    pub format: schema::FileFormat,
 }
 
 impl InputFile {
     /// `name` relative to `base` (unless absolute), named by `key` in messages.
     pub fn new(key: &str, name: &str, base: &Path) -> InputFile {
-        InputFile { key: key.into(), name: name.into(), path: base.join(name), spec: load::ReadSpec::default() }
+        InputFile {
+            key: key.into(),
+            name: name.into(),
+            path: base.join(name),
+            spec: load::ReadSpec::default(),
+            format: schema::FileFormat::Canonical,
+        }
     }
 
     /// The same file, read as `spec` says.
@@ -61,13 +71,34 @@ impl InputFile {
         self
     }
 
-    /// Reads the whole file as a table of text, with the warnings of a workbook's ID check.
-    pub fn read_table(&self) -> Result<(load::RawTable, Vec<Warning>), DataError> {
-        load::read_table_spec(&self.path, &self.name, &self.spec).map_err(|e| e.for_key(&self.key, &self.name))
+    /// The same file, in the layout `format`.
+    pub fn with_format(mut self, format: schema::FileFormat) -> InputFile {
+        self.format = format;
+        self
     }
 
-    /// Opens the file as a stream of records, with the warnings of a workbook's ID check.
+    /// Reads the whole file as a table of text (a vendor export converted to the canonical
+    /// columns), with the warnings of a workbook's ID check.
+    pub fn read_table(&self) -> Result<(load::RawTable, Vec<Warning>), DataError> {
+        let (table, warnings) =
+            load::read_table_spec(&self.path, &self.name, &self.spec).map_err(|e| e.for_key(&self.key, &self.name))?;
+        match self.format {
+            schema::FileFormat::Canonical => Ok((table, warnings)),
+            schema::FileFormat::NweaMap(opts) => {
+                let option = format!("{}.max_rapid_guessing", self.key);
+                let table = vendor::nwea::to_canonical(table, &opts, &option).map_err(DataError::from)?;
+                Ok((table, warnings))
+            }
+        }
+    }
+
+    /// Opens the file as a stream of records, with the warnings of a workbook's ID check. A
+    /// vendor export is read whole and converted first.
     pub fn open(&self) -> Result<(load::Source, Vec<Warning>), DataError> {
+        if self.format.is_vendor() {
+            let (table, warnings) = self.read_table()?;
+            return Ok((load::Source::from_table(table), warnings));
+        }
         load::Source::open_spec(&self.path, &self.name, &self.spec).map_err(|e| e.for_key(&self.key, &self.name))
     }
 }

@@ -144,18 +144,50 @@ pub const HISTORY: &[Field] = &[
 
 /// An input file as the contract names it: a path relative to the contract
 /// (`roster = "roster.csv"`), or a table with the path and, for an Excel workbook, the sheet
-/// to read (`roster = { path = "district.xlsx", sheet = "Roster" }`; no sheet: the first).
-/// Written back as a plain path when no sheet is named.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// to read (`roster = { path = "district.xlsx", sheet = "Roster" }`; no sheet: the first),
+/// and for an assessments or history file the layout it is in
+/// (`assessments = { path = "AssessmentResults.csv", format = "nwea_map" }`, README
+/// "Settle a contract straight from a MAP export"). Written back as a plain path when
+/// neither a sheet nor a vendor format is named.
+#[derive(Clone, Debug, PartialEq)]
 pub struct FileRef {
     pub path: String,
     pub sheet: Option<String>,
+    pub format: FileFormat,
+}
+
+/// The layout of an input file: `obc`'s own (canonical) columns, or a vendor's export read
+/// by its reader in memory.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub enum FileFormat {
+    #[default]
+    Canonical,
+    /// An NWEA MAP Growth assessment results export ([`super::vendor::nwea`]), with the
+    /// reader's options: the rapid-guessing limit and where the subject comes from.
+    NweaMap(super::vendor::nwea::Options),
+}
+
+/// The `format` values, as the contract spells them.
+pub const FILE_FORMATS: [&str; 2] = ["canonical", "nwea_map"];
+
+impl FileFormat {
+    /// The name written in the contract.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FileFormat::Canonical => FILE_FORMATS[0],
+            FileFormat::NweaMap(_) => FILE_FORMATS[1],
+        }
+    }
+
+    pub fn is_vendor(&self) -> bool {
+        !matches!(self, FileFormat::Canonical)
+    }
 }
 
 impl FileRef {
-    /// A path with no sheet named.
+    /// A path with no sheet named, in the canonical layout.
     pub fn path(path: &str) -> FileRef {
-        FileRef { path: path.into(), sheet: None }
+        FileRef { path: path.into(), sheet: None, format: FileFormat::Canonical }
     }
 }
 
@@ -166,14 +198,74 @@ struct FileTable {
     path: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sheet: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    format: Option<String>,
+    /// `nwea_map`: a test whose RapidGuessingPercentage is above this (0-100) is not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_rapid_guessing: Option<f64>,
+    /// `nwea_map`: `subject` (default) or `course`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    subject_from: Option<String>,
+}
+
+impl FileTable {
+    /// The file reference this table names; the error is the message.
+    fn into_ref(self) -> Result<FileRef, String> {
+        use super::vendor::nwea::{Options, SubjectFrom};
+        if self.sheet.as_deref().is_some_and(|s| s.trim().is_empty()) {
+            return Err("sheet is empty: name the sheet, or leave it out to read the first".into());
+        }
+        let format = self.format.as_deref().unwrap_or(FILE_FORMATS[0]);
+        let vendor_only =
+            [("max_rapid_guessing", self.max_rapid_guessing.is_some()), ("subject_from", self.subject_from.is_some())];
+        match format {
+            "canonical" => {
+                if let Some((key, _)) = vendor_only.iter().find(|(_, given)| *given) {
+                    return Err(format!("{key} is an option of format = \"nwea_map\", not of the canonical layout"));
+                }
+                Ok(FileRef { path: self.path, sheet: self.sheet, format: FileFormat::Canonical })
+            }
+            "nwea_map" => {
+                if let Some(p) = self.max_rapid_guessing.filter(|p| !(0.0..=100.0).contains(p)) {
+                    return Err(format!("max_rapid_guessing = {p}: give a percentage from 0 to 100"));
+                }
+                let subject_from = match self.subject_from.as_deref() {
+                    None | Some("subject") => SubjectFrom::Subject,
+                    Some("course") => SubjectFrom::Course,
+                    Some(other) => {
+                        return Err(format!("subject_from = {other:?} is not known: use \"subject\" or \"course\""));
+                    }
+                };
+                let opts = Options { subject_from, max_rapid_guessing: self.max_rapid_guessing };
+                Ok(FileRef { path: self.path, sheet: self.sheet, format: FileFormat::NweaMap(opts) })
+            }
+            other => Err(format!(
+                "format = {other:?} is not a known layout: use one of {}",
+                FILE_FORMATS.map(|f| format!("{f:?}")).join(", ")
+            )),
+        }
+    }
 }
 
 impl Serialize for FileRef {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match &self.sheet {
-            None => s.serialize_str(&self.path),
-            Some(_) => FileTable { path: self.path.clone(), sheet: self.sheet.clone() }.serialize(s),
+        let mut t = FileTable {
+            path: self.path.clone(),
+            sheet: self.sheet.clone(),
+            format: None,
+            max_rapid_guessing: None,
+            subject_from: None,
+        };
+        match self.format {
+            FileFormat::Canonical if self.sheet.is_none() => return s.serialize_str(&self.path),
+            FileFormat::Canonical => {}
+            FileFormat::NweaMap(o) => {
+                t.format = Some(self.format.name().into());
+                t.max_rapid_guessing = o.max_rapid_guessing;
+                t.subject_from = (o.subject_from == super::vendor::nwea::SubjectFrom::Course).then(|| "course".into());
+            }
         }
+        t.serialize(s)
     }
 }
 
@@ -183,19 +275,14 @@ impl<'de> Deserialize<'de> for FileRef {
         impl<'de> serde::de::Visitor<'de> for Visit {
             type Value = FileRef;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a path, or a table { path = \"...\", sheet = \"...\" }")
+                f.write_str("a path, or a table { path = \"...\", sheet = \"...\", format = \"...\" }")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<FileRef, E> {
                 Ok(FileRef::path(v))
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<FileRef, A::Error> {
                 let t = FileTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                if t.sheet.as_deref().is_some_and(|s| s.trim().is_empty()) {
-                    return Err(serde::de::Error::custom(
-                        "sheet is empty: name the sheet, or leave it out to read the first",
-                    ));
-                }
-                Ok(FileRef { path: t.path, sheet: t.sheet })
+                t.into_ref().map_err(serde::de::Error::custom)
             }
         }
         d.deserialize_any(Visit)
@@ -642,7 +729,7 @@ mod tests {
              assessments = { path = \"a.xlsx\" }\nhistory = \"h.xlsx\"\n",
         )
         .unwrap();
-        assert_eq!(files.roster, FileRef { path: "d.xlsx".into(), sheet: Some("Roster".into()) });
+        assert_eq!(files.roster, FileRef { sheet: Some("Roster".into()), ..FileRef::path("d.xlsx") });
         assert_eq!((files.sessions, files.assessments.clone()), (FileRef::path("s.csv"), FileRef::path("a.xlsx")));
         // written back as it was given: a plain path without a sheet
         assert_eq!(serde_json::to_string(&files.assessments).unwrap(), "\"a.xlsx\"");
@@ -653,6 +740,29 @@ mod tests {
         {
             let text = format!("roster = {bad}\nsessions = \"s\"\nassessments = \"a\"\n");
             assert!(toml::from_str::<Files>(&text).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_vendor_format_and_its_options_are_read_and_checked() {
+        use crate::data::vendor::nwea::{Options, SubjectFrom};
+        let parse =
+            |a: &str| toml::from_str::<Files>(&format!("roster = \"r\"\nsessions = \"s\"\nassessments = {a}\n"));
+        let f =
+            parse("{ path = \"AR.csv\", format = \"nwea_map\", max_rapid_guessing = 30, subject_from = \"course\" }")
+                .unwrap();
+        let opts = Options { subject_from: SubjectFrom::Course, max_rapid_guessing: Some(30.0) };
+        assert_eq!(f.assessments.format, FileFormat::NweaMap(opts));
+        let back = serde_json::to_string(&f.assessments).unwrap();
+        assert_eq!(back, r#"{"path":"AR.csv","format":"nwea_map","max_rapid_guessing":30.0,"subject_from":"course"}"#);
+        let plain = parse("{ path = \"a.csv\", format = \"canonical\" }").unwrap();
+        assert_eq!(plain.assessments, FileRef::path("a.csv"));
+        let e = parse("{ path = \"a.csv\", format = \"nwea\" }").unwrap_err().to_string();
+        assert!(e.contains("format = \"nwea\"") && e.contains("\"canonical\", \"nwea_map\""), "{e}");
+        let e = parse("{ path = \"a.csv\", max_rapid_guessing = 30 }").unwrap_err().to_string();
+        assert!(e.contains("max_rapid_guessing is an option of format = \"nwea_map\""), "{e}");
+        for bad in ["max_rapid_guessing = 130", "subject_from = \"discipline\""] {
+            assert!(parse(&format!("{{ path = \"a.csv\", format = \"nwea_map\", {bad} }}")).is_err(), "{bad}");
         }
     }
 

@@ -250,12 +250,14 @@ pub fn validate(inputs: &RawInputs, opts: &ValidateOptions) -> Result<Validated,
 
 /// A fault of the row as a whole (unreadable text, swallowed lines, wrong number of
 /// fields): the row is excepted before its fields are read.
-pub(crate) fn row_fault<R: Fields>(headers: usize, raw: &R) -> Option<(ReasonCode, String)> {
+pub(crate) fn row_fault<R: Fields>(headers: usize, raw: &R) -> Option<Vec<super::load::Problem>> {
     if let Some(d) = raw.defect() {
-        return Some((d.code, d.text.clone()));
+        return Some(d.problems());
     }
-    (raw.width() != headers)
-        .then(|| (ReasonCode::WrongFieldCount, format!("row has {} fields, the header has {}", raw.width(), headers)))
+    (raw.width() != headers).then(|| {
+        let reason = format!("row has {} fields, the header has {}", raw.width(), headers);
+        vec![(String::new(), String::new(), ReasonCode::WrongFieldCount, reason)]
+    })
 }
 
 /// IDs whose every roster row was excepted for a reason other than being an exact copy.
@@ -308,8 +310,10 @@ fn validate_roster(
 ) -> Vec<Student> {
     let mut candidates: Vec<Student> = Vec::new();
     for (idx, raw) in table.rows.iter().enumerate() {
-        if let Some((code, fault)) = row_fault(table.headers.len(), raw) {
-            ledger.except(idx, "", "", code, fault);
+        if let Some(faults) = row_fault(table.headers.len(), raw) {
+            for (column, value, code, fault) in faults {
+                ledger.note(idx, &column, &value, code, fault);
+            }
             continue;
         }
         let get = |f: &str| cols.get(raw, f).unwrap_or("");
@@ -881,8 +885,10 @@ fn check_rows(
     let width = source.headers().len();
     while let Some(raw) = source.next_record()? {
         let idx = ledger.push_row(raw.row);
-        if let Some((code, fault)) = row_fault(width, &raw) {
-            ledger.except(idx, "", "", code, fault);
+        if let Some(faults) = row_fault(width, &raw) {
+            for (column, value, code, fault) in faults {
+                ledger.note(idx, &column, &value, code, fault);
+            }
             continue;
         }
         if let Err(bad) = check(&raw, idx, &ledger.file)? {

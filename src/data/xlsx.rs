@@ -174,7 +174,7 @@ fn error_cells(r: &[(String, Kind)], row: u64, left: usize, headers: &[String]) 
         column_letters(left + j),
         r[j].0
     );
-    Some(Defect { code: ReasonCode::ExcelErrorCell, text })
+    Some(Defect::new(ReasonCode::ExcelErrorCell, text))
 }
 
 /// The width of a column of zero-padded digit IDs: every text ID is digits of one width
@@ -223,7 +223,7 @@ fn id_column(
             used.push(r.row);
             continue;
         };
-        r.defect.get_or_insert(Defect { code: ReasonCode::IdStoredAsNumber, text: reason });
+        r.defect.get_or_insert(Defect::new(ReasonCode::IdStoredAsNumber, reason));
     }
     if used.is_empty() {
         return None;

@@ -175,12 +175,14 @@
 //! [`SimSpec`] and its checks live in `spec`, the model's parameters and closed-form
 //! parts in `model`, the seeded generator in `rng`, the school calendar in `calendar`;
 //! `generate` draws the district, `messy` adds the faults, `rows` holds the tables'
-//! rows, `truth` the known truth, and `write` writes the files and a contract.
+//! rows, `truth` the known truth, and `write` writes the files and a contract; `nwea`
+//! writes the tests as NWEA MAP Growth exports (`obc simulate --format nwea`).
 
 mod calendar;
 mod generate;
 mod messy;
 mod model;
+mod nwea;
 mod rng;
 mod rows;
 mod spec;
@@ -194,6 +196,7 @@ pub use calendar::{Holiday, window_bounds};
 pub use generate::{District, generate};
 pub use messy::{MessyRates, MessyTruth, TextCounts};
 pub use model::{FULL_DOSE_MINUTES, FULL_DOSE_SESSIONS, dose_fraction};
+pub use nwea::{NWEA_FILE_NAMES, RAPID_GUESSING_LIMIT, assessment_results_header, map_subject, write_nwea};
 pub use rows::{
     ASSESSMENTS_HEADER, AssessmentRow, HISTORY_HEADER, HistoryRow, ROSTER_HEADER, RosterRow, SESSIONS_HEADER,
     SessionRow,
@@ -207,4 +210,6 @@ pub use truth::{
     MeasurementParams, MissingnessParams, ModelParams, ProviderTruth, SchoolTruth, SelectionParams, SessionParams,
     Summary, Truth, TutorTruth, WindowBounds,
 };
-pub use write::{CONTRACT_FILE, FILE_NAMES, contract_toml, write, write_contract};
+pub use write::{
+    CONTRACT_FILE, FILE_NAMES, contract_toml, nwea_contract_toml, write, write_contract, write_nwea_contract,
+};

@@ -46,16 +46,32 @@ fn write_csv<'a, const N: usize>(
 /// their paths in that order. Each file is written atomically ([`crate::data::output`]):
 /// a symbolic link at a file's name is replaced, not followed.
 pub fn write(district: &District, dir: &Path) -> Result<Vec<PathBuf>, OutputError> {
+    write_canonical(district, dir, &[0, 1, 2, 3, 4])?;
+    Ok(FILE_NAMES.iter().map(|f| dir.join(f)).collect())
+}
+
+/// Writes the files of [`FILE_NAMES`] at the positions `which` into `dir` (created if
+/// needed); returns the folder for further files.
+pub(super) fn write_canonical(district: &District, dir: &Path, which: &[usize]) -> Result<OutputDir, OutputError> {
     let out = OutputDir::open(dir, &[], "manifest.json")?;
-    let paths: Vec<PathBuf> = FILE_NAMES.iter().map(|f| dir.join(f)).collect();
-    write_csv(&out, FILE_NAMES[0], &ROSTER_HEADER, district.roster.iter().map(RosterRow::fields))?;
-    write_csv(&out, FILE_NAMES[1], &SESSIONS_HEADER, district.sessions.iter().map(SessionRow::fields))?;
-    write_csv(&out, FILE_NAMES[2], &ASSESSMENTS_HEADER, district.assessments.iter().map(AssessmentRow::fields))?;
-    write_csv(&out, FILE_NAMES[3], &HISTORY_HEADER, district.history.iter().map(HistoryRow::fields))?;
-    let mut json = serde_json::to_string_pretty(&district.truth).expect("the truth serializes (plain data)");
-    json.push('\n');
-    out.write(FILE_NAMES[4], json.as_bytes())?;
-    Ok(paths)
+    if which.contains(&0) {
+        write_csv(&out, FILE_NAMES[0], &ROSTER_HEADER, district.roster.iter().map(RosterRow::fields))?;
+    }
+    if which.contains(&1) {
+        write_csv(&out, FILE_NAMES[1], &SESSIONS_HEADER, district.sessions.iter().map(SessionRow::fields))?;
+    }
+    if which.contains(&2) {
+        write_csv(&out, FILE_NAMES[2], &ASSESSMENTS_HEADER, district.assessments.iter().map(AssessmentRow::fields))?;
+    }
+    if which.contains(&3) {
+        write_csv(&out, FILE_NAMES[3], &HISTORY_HEADER, district.history.iter().map(HistoryRow::fields))?;
+    }
+    if which.contains(&4) {
+        let mut json = serde_json::to_string_pretty(&district.truth).expect("the truth serializes (plain data)");
+        json.push('\n');
+        out.write(FILE_NAMES[4], json.as_bytes())?;
+    }
+    Ok(out)
 }
 
 /// Writes [`contract_toml`] for `spec` as [`CONTRACT_FILE`] into `dir` (created if
@@ -65,11 +81,45 @@ pub fn write_contract(spec: &SimSpec, dir: &Path) -> Result<PathBuf, OutputError
     Ok(dir.join(CONTRACT_FILE))
 }
 
+/// Writes [`nwea_contract_toml`] for `spec` as [`CONTRACT_FILE`] into `dir`, as
+/// [`write_contract`] does, and returns its path.
+pub fn write_nwea_contract(spec: &SimSpec, dir: &Path) -> Result<PathBuf, OutputError> {
+    OutputDir::open(dir, &[], "manifest.json")?.write(CONTRACT_FILE, nwea_contract_toml(spec).as_bytes())?;
+    Ok(dir.join(CONTRACT_FILE))
+}
+
+/// The `[files]` of the canonical district.
+const CANONICAL_FILES: &str = r#"roster = "roster.csv"
+sessions = "sessions.csv"
+assessments = "assessments.csv"
+history = "history.csv""#;
+
+/// [`contract_toml`] for the MAP-format district of `obc simulate --format nwea`
+/// ([`super::nwea`]): the same terms, with the tests read straight from the MAP exports.
+pub fn nwea_contract_toml(spec: &SimSpec) -> String {
+    let files = format!(
+        r#"roster = "roster.csv"
+sessions = "sessions.csv"
+# The MAP exports, read as they come: tests rapid-guessed above {limit}% are not used.
+assessments = {{ path = "{results}", format = "nwea_map", max_rapid_guessing = {limit} }}
+history = {{ path = "{combined}", format = "nwea_map" }}"#,
+        limit = super::nwea::RAPID_GUESSING_LIMIT,
+        results = super::nwea::NWEA_FILE_NAMES[2],
+        combined = super::nwea::NWEA_FILE_NAMES[3],
+    );
+    contract_with_files(spec, &files)
+}
+
 /// A contract for a simulated district: fall-to-spring growth with the simulator's test
 /// windows as date ranges, 20 attended sessions, enrolled by 15 November of the school
 /// year's first calendar year, and the winter break of the current year and of every
 /// history year (`SimSpec::history_years`, oldest first).
 pub fn contract_toml(spec: &SimSpec) -> String {
+    contract_with_files(spec, CANONICAL_FILES)
+}
+
+/// The contract of [`contract_toml`] with the `[files]` table `files`.
+fn contract_with_files(spec: &SimSpec, files: &str) -> String {
     let start: i32 = parse_school_year(&spec.school_year).unwrap_or(2025);
     let next = start + 1;
     let history_breaks: Vec<String> = (1..=spec.history_years as i32)
@@ -93,10 +143,7 @@ subject = "{subject}"
 grades = [3, 4, 5, 6, 7, 8]
 
 [files]
-roster = "roster.csv"
-sessions = "sessions.csv"
-assessments = "assessments.csv"
-history = "history.csv"
+{files}
 
 [tests]
 pre = {{ window = "fall", school_year = "{sy}", from = "{fall_from}", to = "{fall_to}" }}

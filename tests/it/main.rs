@@ -36,5 +36,6 @@ mod vam;
 mod vam_coverage;
 mod vendor_iready;
 mod vendor_nwea;
+mod vendor_nwea_contract;
 mod warnings_output;
 mod xlsx_input;

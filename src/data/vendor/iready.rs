@@ -383,8 +383,10 @@ pub fn convert(tables: &[RawTable], opts: &Options) -> Result<Converted, VendorE
     for ((t, c), &subject) in tables.iter().zip(&cols).zip(&subjects) {
         let mut ledger = Ledger::new(Role::Assessments, t);
         for (idx, raw) in t.rows.iter().enumerate() {
-            if let Some((code, fault)) = row_fault(t.headers.len(), raw) {
-                ledger.except(idx, "", "", code, fault);
+            if let Some(faults) = row_fault(t.headers.len(), raw) {
+                for (column, value, code, fault) in faults {
+                    ledger.note(idx, &column, &value, code, fault);
+                }
                 continue;
             }
             match convert_row(&raw.fields, c, subject) {

@@ -16,12 +16,19 @@ use chrono::NaiveDate;
 use super::{HeaderIndex, LayoutMismatch, VendorError};
 use crate::data::date::{date_problem, iso, parse_date};
 use crate::data::ledger::{Ledger, ReasonCode};
-use crate::data::load::RawTable;
+use crate::data::load::{Defect, RawRow, RawTable};
 use crate::data::schema::Role;
 use crate::data::table::{Column, Table};
 use crate::data::validate::row_fault;
 
 const VENDOR: &str = "NWEA MAP Growth";
+
+/// The student ID column of every MAP layout.
+pub const STUDENT_ID: &str = "StudentID";
+
+/// The canonical assessments columns of a MAP file converted in memory ([`to_canonical`]).
+pub const CANONICAL_HEADERS: [&str; 9] =
+    ["student_id", "subject", "test_date", "window", "school_year", "grade", "scale_score", "sem", "valid"];
 
 /// The growth windows of the Comprehensive Data File, in its column order.
 pub const GROWTH_WINDOWS: [&str; 6] =
@@ -379,7 +386,7 @@ pub struct MapTest {
 }
 
 /// A bad field: the file's column, the value and the reason.
-pub type Problem = (String, String, ReasonCode, String);
+pub use crate::data::load::Problem;
 
 /// Validity from `GrowthMeasureYN` and the rapid-guessing limit, with the reasons a test
 /// is invalid.
@@ -554,8 +561,10 @@ pub fn convert(tables: &[RawTable], opts: &Options) -> Result<Converted, VendorE
         let mut ledger = Ledger::new(Role::Assessments, t);
         let here: Vec<(Extra, Option<usize>)> = extras.iter().map(|e| (e.clone(), c.headers.find(&e.source))).collect();
         for (idx, raw) in t.rows.iter().enumerate() {
-            if let Some((code, fault)) = row_fault(t.headers.len(), raw) {
-                ledger.except(idx, "", "", code, fault);
+            if let Some(faults) = row_fault(t.headers.len(), raw) {
+                for (column, value, code, fault) in faults {
+                    ledger.note(idx, &column, &value, code, fault);
+                }
                 continue;
             }
             match convert_row(&raw.fields, c, &here, opts) {
@@ -574,6 +583,78 @@ pub fn convert(tables: &[RawTable], opts: &Options) -> Result<Converted, VendorE
         ledgers.push(ledger);
     }
     Ok(Converted { table: to_table(&tests, &extras), ledgers, layouts: cols.iter().map(|c| c.layout).collect() })
+}
+
+/// A MAP file converted in memory for a contract (`format = "nwea_map"`), row for row: the
+/// canonical assessments columns ([`CANONICAL_HEADERS`]), each row keeping its number in the
+/// MAP file and the file's name and checksum, so exceptions point into the MAP file and the
+/// accounting is the MAP file's. A row that cannot be converted carries its problems as a
+/// [`Defect`] in the MAP file's own columns; a test whose `RapidGuessingPercentage` is
+/// above the limit carries one of code `test_flagged_invalid` with that reason, so it is not
+/// used whatever the contract's `require_valid`. `option` names the limit in messages.
+/// Errors: as [`detect`], or a limit with a file that has no `RapidGuessingPercentage`.
+pub fn to_canonical(table: RawTable, opts: &Options, option: &str) -> Result<RawTable, VendorError> {
+    let cols = detect(&table.file, &table.headers)?;
+    if opts.max_rapid_guessing.is_some() && cols.rapid.is_none() {
+        return Err(VendorError::OptionNeedsColumn {
+            file: table.file.clone(),
+            option: option.into(),
+            column: "RapidGuessingPercentage".into(),
+        });
+    }
+    let width = table.headers.len();
+    let rows = table.rows.iter().map(|raw| canonical_row(raw, width, &cols, opts, option)).collect();
+    Ok(RawTable { headers: CANONICAL_HEADERS.map(String::from).to_vec(), rows, ..table })
+}
+
+/// One MAP row as a canonical row, or as a row with its problems as the defect.
+fn canonical_row(raw: &RawRow, width: usize, cols: &MapColumns, opts: &Options, option: &str) -> RawRow {
+    let failed = |problems: Vec<Problem>| {
+        let mut defects =
+            problems.into_iter().map(|(column, value, code, text)| Defect { column, value, ..Defect::new(code, text) });
+        let mut first = defects.next().expect("a failed row has a problem");
+        first.more = defects.collect();
+        RawRow { row: raw.row, fields: Vec::new(), defect: Some(first) }
+    };
+    if let Some(faults) = row_fault(width, raw) {
+        return failed(faults);
+    }
+    let plain = Options { max_rapid_guessing: None, ..*opts };
+    let test = match convert_row(&raw.fields, cols, &[], &plain) {
+        Ok(t) => t,
+        Err(problems) => return failed(problems),
+    };
+    if let (Some(limit), Some(i)) = (opts.max_rapid_guessing, cols.rapid) {
+        let value = raw.fields.get(i).map_or(String::new(), |f| f.trim().to_string());
+        let column = cols.headers.name(i).to_string();
+        match percent(&value) {
+            Ok(Some(p)) if p > limit => {
+                let reason = format!("rapid guessing {p}% is above {option} = {limit}%: the test is not used");
+                return failed(vec![(column, value, ReasonCode::TestFlaggedInvalid, reason)]);
+            }
+            Ok(_) => {}
+            Err(r) => {
+                return failed(vec![(column, value, ReasonCode::NotANumber, format!("rapid guessing percentage {r}"))]);
+            }
+        }
+    }
+    let valid = match test.valid {
+        Some(true) => "true",
+        Some(false) => "false",
+        None => "",
+    };
+    let fields = vec![
+        test.student_id,
+        test.subject,
+        iso(test.test_date),
+        test.window,
+        test.school_year,
+        test.grade.map(|g| g.to_string()).unwrap_or_default(),
+        test.scale_score,
+        test.sem.unwrap_or_default(),
+        valid.to_string(),
+    ];
+    RawRow { row: raw.row, fields, defect: None }
 }
 
 /// The canonical assessments columns, then `invalid_reason` and the growth columns.

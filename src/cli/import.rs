@@ -3,7 +3,7 @@
 //! vendor's export: i-Ready Diagnostic"), with `STEM.exceptions.csv` (every
 //! input row not written, with the reason) and `STEM.manifest.json` beside it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::UsageError;
 use crate::data::load::read_table;
@@ -107,27 +107,12 @@ fn import_iready(a: &IreadyArgs) -> anyhow::Result<()> {
     });
     let tables = a.files.iter().map(|p| read_table(p, &super::file_name(p))).collect::<Result<Vec<_>, _>>()?;
     let converted = iready::convert(&tables, &iready::Options { subject })?;
-    let dir = super::beside_dir(&a.out, &a.files, &[])?;
-    let main = super::file_name(&a.out);
-    converted.table.write_into(&dir, &main, Format::Csv)?;
-    let exceptions = super::file_name(&super::sidecar(&a.out, "exceptions.csv"));
-    let exceptions_rows = write_exceptions(&dir, &exceptions, &converted.ledgers)?;
-    let accounting: Vec<Accounting> =
-        converted.ledgers.iter().map(|l| l.accounting(Stage::Prepared)).collect::<Result<_, _>>()?;
-    let mut m = Manifest::new(
-        "import iready",
-        serde_json::json!({
-            "subject": subject.map(Subject::as_str),
-            "file_subjects": converted.subjects.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-        }),
-        None,
-    );
-    m.inputs = accounting.clone();
-    m.outputs = vec![
-        OutputFile::new(&main, true, Some(converted.table.height() as u64)),
-        OutputFile::new(&exceptions, true, Some(exceptions_rows)),
-    ];
-    super::write_manifest(&dir, &m)?;
+    let spec = serde_json::json!({
+        "subject": subject.map(Subject::as_str),
+        "file_subjects": converted.subjects.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+    });
+    let (exceptions, accounting) =
+        write_import((&a.files, &a.out), "import iready", spec, &converted.table, &converted.ledgers)?;
     for (t, s) in tables.iter().zip(&converted.subjects) {
         let from = if subject.is_some() { "--subject" } else { "the file name" };
         eprintln!("{}: i-Ready Diagnostic results, subject {} (from {from})", t.file, s.as_str());
@@ -164,27 +149,12 @@ fn import_nwea(a: &NweaArgs) -> anyhow::Result<()> {
     };
     let tables = a.files.iter().map(|p| read_table(p, &super::file_name(p))).collect::<Result<Vec<_>, _>>()?;
     let converted = nwea::convert(&tables, &opts)?;
-    let dir = super::beside_dir(&a.out, &a.files, &[])?;
-    let main = super::file_name(&a.out);
-    converted.table.write_into(&dir, &main, Format::Csv)?;
-    let exceptions = super::file_name(&super::sidecar(&a.out, "exceptions.csv"));
-    let exceptions_rows = write_exceptions(&dir, &exceptions, &converted.ledgers)?;
-    let accounting: Vec<Accounting> =
-        converted.ledgers.iter().map(|l| l.accounting(Stage::Prepared)).collect::<Result<_, _>>()?;
-    let mut m = Manifest::new(
-        "import nwea",
-        serde_json::json!({
-            "subject_from": format!("{:?}", a.subject_from).to_lowercase(),
-            "max_rapid_guessing": a.max_rapid_guessing,
-        }),
-        None,
-    );
-    m.inputs = accounting.clone();
-    m.outputs = vec![
-        OutputFile::new(&main, true, Some(converted.table.height() as u64)),
-        OutputFile::new(&exceptions, true, Some(exceptions_rows)),
-    ];
-    super::write_manifest(&dir, &m)?;
+    let spec = serde_json::json!({
+        "subject_from": format!("{:?}", a.subject_from).to_lowercase(),
+        "max_rapid_guessing": a.max_rapid_guessing,
+    });
+    let (exceptions, accounting) =
+        write_import((&a.files, &a.out), "import nwea", spec, &converted.table, &converted.ledgers)?;
     for (t, layout) in tables.iter().zip(&converted.layouts) {
         eprintln!("{}: NWEA MAP Growth, {} layout", t.file, layout.name());
     }
@@ -196,4 +166,30 @@ fn import_nwea(a: &NweaArgs) -> anyhow::Result<()> {
     );
     super::print_accounting(&accounting);
     Ok(())
+}
+
+/// Writes an import's canonical table at `--out`, its exceptions and its manifest beside it
+/// (the manifest last); returns the exceptions file's name and each input's accounting.
+fn write_import(
+    (files, out): (&[PathBuf], &Path),
+    command: &str,
+    spec: serde_json::Value,
+    table: &crate::data::table::Table,
+    ledgers: &[crate::data::Ledger],
+) -> anyhow::Result<(String, Vec<Accounting>)> {
+    let dir = super::beside_dir(out, files, &[])?;
+    let main = super::file_name(out);
+    table.write_into(&dir, &main, Format::Csv)?;
+    let exceptions = super::file_name(&super::sidecar(out, "exceptions.csv"));
+    let exceptions_rows = write_exceptions(&dir, &exceptions, ledgers)?;
+    let accounting: Vec<Accounting> =
+        ledgers.iter().map(|l| l.accounting(Stage::Prepared)).collect::<Result<_, _>>()?;
+    let mut m = Manifest::new(command, spec, None);
+    m.inputs = accounting.clone();
+    m.outputs = vec![
+        OutputFile::new(&main, true, Some(table.height() as u64)),
+        OutputFile::new(&exceptions, true, Some(exceptions_rows)),
+    ];
+    super::write_manifest(&dir, &m)?;
+    Ok((exceptions, accounting))
 }

@@ -323,42 +323,9 @@ fn data_samples_settle_reproducibly_with_every_row_accounted_for() {
     assert_eq!(r["settlement"]["fairness"]["exclusions"].as_array().unwrap().len(), 6 * 5);
 }
 
-/// Tests without an SEM (an i-Ready export): the raw-growth check cannot size the bias and
-/// says so for every provider, instead of staying silent.
-#[test]
-fn without_sems_the_regression_to_the_mean_check_says_it_cannot_be_sized() {
-    let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(samples().join("contract.toml"))
-        .unwrap()
-        .replace("kind = \"growth_vs_norm\"", "kind = \"scale_growth\"\nat_least = 5")
-        .replace("[norms]\nmethod = \"conditional\"\nmin_n = 500\n", "");
-    for f in ["roster.csv", "sessions.csv", "history.csv"] {
-        std::fs::copy(samples().join(f), dir.path().join(f)).unwrap();
-    }
-    let (h, rows) = read_csv(&samples().join("assessments.csv"));
-    let sem = h.iter().position(|c| c == "sem").unwrap();
-    let mut w = csv::Writer::from_path(dir.path().join("assessments.csv")).unwrap();
-    w.write_record(&h).unwrap();
-    for mut r in rows {
-        r[sem].clear();
-        w.write_record(&r).unwrap();
-    }
-    w.flush().unwrap();
-    let c = dir.path().join("contract.toml");
-    std::fs::write(&c, text).unwrap();
-    let out = dir.path().join("out");
-    obc_ok(&["check", s(&c), "--out", s(&out)]);
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
-    let rtm = r["settlement"]["fairness"]["regression_to_mean"].as_array().unwrap();
-    assert_eq!(rtm.len(), 6, "{rtm:?}");
-    for w in rtm {
-        assert!(w["message"].as_str().unwrap().contains("carry no SEM") && w["code"] == "regression_to_mean", "{w}");
-    }
-}
-
-#[test]
-fn raw_growth_outcomes_of_low_scorers_warn_of_regression_to_the_mean() {
+/// data-samples settled with a raw scale-growth outcome (no norms), its assessments' SEMs
+/// removed when `without_sem`; returns the regression-to-the-mean warnings of results.json.
+fn raw_growth_regression_warnings(without_sem: bool) -> Vec<serde_json::Value> {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(samples().join("contract.toml"))
         .unwrap()
@@ -367,13 +334,40 @@ fn raw_growth_outcomes_of_low_scorers_warn_of_regression_to_the_mean() {
     for f in ["roster.csv", "sessions.csv", "assessments.csv", "history.csv"] {
         std::fs::copy(samples().join(f), dir.path().join(f)).unwrap();
     }
+    if without_sem {
+        let (h, rows) = read_csv(&samples().join("assessments.csv"));
+        let sem = h.iter().position(|c| c == "sem").unwrap();
+        let mut w = csv::Writer::from_path(dir.path().join("assessments.csv")).unwrap();
+        w.write_record(&h).unwrap();
+        for mut r in rows {
+            r[sem].clear();
+            w.write_record(&r).unwrap();
+        }
+        w.flush().unwrap();
+    }
     let c = dir.path().join("contract.toml");
     std::fs::write(&c, text).unwrap();
     let out = dir.path().join("out");
     obc_ok(&["check", s(&c), "--out", s(&out)]);
     let r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
-    let rtm = r["settlement"]["fairness"]["regression_to_mean"].as_array().unwrap();
+    r["settlement"]["fairness"]["regression_to_mean"].as_array().unwrap().clone()
+}
+
+/// Tests without an SEM (an i-Ready export): the raw-growth check cannot size the bias and
+/// says so for every provider, instead of staying silent.
+#[test]
+fn without_sems_the_regression_to_the_mean_check_says_it_cannot_be_sized() {
+    let rtm = raw_growth_regression_warnings(true);
+    assert_eq!(rtm.len(), 6, "{rtm:?}");
+    for w in &rtm {
+        assert!(w["message"].as_str().unwrap().contains("carry no SEM") && w["code"] == "regression_to_mean", "{w}");
+    }
+}
+
+#[test]
+fn raw_growth_outcomes_of_low_scorers_warn_of_regression_to_the_mean() {
+    let rtm = raw_growth_regression_warnings(false);
     assert_eq!(rtm.len(), 6, "{rtm:?}");
     assert!(
         rtm[0]["code"] == "regression_to_mean"

@@ -34,6 +34,7 @@ mod row_accounting;
 mod targets_drift;
 mod vam;
 mod vam_coverage;
+mod vendor_import;
 mod vendor_iready;
 mod vendor_nwea;
 mod vendor_nwea_contract;

@@ -2,73 +2,17 @@
 //! tests/fixtures/vendor/nwea/make.py) becomes the canonical rows worked out here, every
 //! input row is written or excepted, and a layout it does not know is refused (exit 2).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::common::{assert_same_file, copy_samples, obc, obc_ok, read_csv, repo, s, samples, stderr};
+use crate::vendor_import::{CANONICAL, Imported, assert_counts, canonical};
 
 fn fixture(name: &str) -> PathBuf {
     repo().join("tests/fixtures/vendor/nwea").join(name)
 }
 
-/// One import's outputs: the canonical rows (each as column -> value), the exceptions rows
-/// and the manifest.
-struct Imported {
-    _dir: tempfile::TempDir,
-    headers: Vec<String>,
-    rows: Vec<BTreeMap<String, String>>,
-    exceptions: Vec<Vec<String>>,
-    manifest: serde_json::Value,
-}
-
 fn import(files: &[&Path], extra: &[&str]) -> Imported {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("assessments.csv");
-    let mut args = vec!["import", "nwea"];
-    args.extend(files.iter().map(|f| s(f)));
-    args.extend(["--out", s(&out)]);
-    args.extend(extra);
-    obc_ok(&args);
-    let (headers, raw) = read_csv(&out);
-    let rows = raw.into_iter().map(|r| headers.iter().cloned().zip(r).collect()).collect();
-    let (eh, exceptions) = read_csv(&dir.path().join("assessments.exceptions.csv"));
-    assert_eq!(eh, ["file", "row", "column", "value", "reason_code", "reason", "kind"]);
-    let manifest = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("assessments.manifest.json")).expect("manifest beside the output"),
-    )
-    .unwrap();
-    Imported { _dir: dir, headers, rows, exceptions, manifest }
-}
-
-const CANONICAL: [&str; 10] = [
-    "student_id",
-    "subject",
-    "test_date",
-    "window",
-    "school_year",
-    "grade",
-    "scale_score",
-    "sem",
-    "valid",
-    "invalid_reason",
-];
-
-/// The canonical fields of a row, in order.
-fn canonical(r: &BTreeMap<String, String>) -> Vec<&str> {
-    CANONICAL.iter().map(|c| r[*c].as_str()).collect()
-}
-
-/// rows read = used + excepted per file, and the counts given.
-fn assert_counts(m: &serde_json::Value, expected: &[(&str, u64, u64)]) {
-    let inputs = m["inputs"].as_array().unwrap();
-    assert_eq!(inputs.len(), expected.len());
-    for (i, (file, used, excepted)) in inputs.iter().zip(expected) {
-        assert_eq!(i["file"], *file);
-        let (r, u, e) =
-            (i["rows_read"].as_u64().unwrap(), i["rows_used"].as_u64().unwrap(), i["rows_excepted"].as_u64().unwrap());
-        assert_eq!((u, e), (*used, *excepted), "{file}");
-        assert_eq!(r, u + e, "{file}: rows read = used + excepted");
-    }
+    crate::vendor_import::import("nwea", files, extra)
 }
 
 #[test]

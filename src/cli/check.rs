@@ -300,38 +300,59 @@ fn write_audit(out: &data::output::OutputDir, students: &[Student], s: &Settleme
         "penalty",
         "contribution",
     ];
-    let mut sink = CsvSink::create(out, "audit.csv", &HEADER)?;
+    // a rate card adds each line's amount, the student cap's cut and why a line paid nothing
+    let names: Vec<String> = s.providers.iter().find(|p| !p.payment.lines.is_empty()).map_or_else(Vec::new, |p| {
+        (1..=p.payment.lines.len())
+            .map(|k| format!("rate_{k}"))
+            .chain(["student_cap_cut".into(), "rate_notes".into()])
+            .collect()
+    });
+    let header: Vec<&str> = HEADER.iter().copied().chain(names.iter().map(String::as_str)).collect();
+    let mut sink = CsvSink::create(out, "audit.csv", &header)?;
     let none = NormScore::default();
     for r in &s.audit {
+        let notes = r.notes();
+        let mut extra: Vec<Cell<'_>> = Vec::new();
+        if !names.is_empty() {
+            let n = names.len() - 2;
+            extra.extend((0..n).map(|k| Cell::Float(Some(r.lines.get(k).copied().unwrap_or(0.0)))));
+            extra.push(Cell::Float(Some(r.student_cap_cut)));
+            extra.push(Cell::Text(notes.as_deref()));
+        }
         let st = &students[r.index];
         let sc = st.score.as_ref().unwrap_or(&none);
-        sink.row(&[
-            Cell::Text(Some(&st.student_id)),
-            Cell::Text(Some(&st.subject)),
-            Cell::Text(st.provider.as_deref()),
-            Cell::Text(st.tutor.as_deref()),
-            Cell::Text(Some(&st.school)),
-            Cell::Int(Some(i64::from(st.grade))),
-            Cell::Int(Some(i64::from(st.sessions))),
-            Cell::Float(Some(st.minutes)),
-            Cell::Bool(Some(r.counted)),
-            Cell::Text(r.reason.as_deref()),
-            Cell::Float(st.pre),
-            Cell::Float(st.post),
-            Cell::Float(st.growth()),
-            Cell::Float(st.weeks),
-            Cell::Float(sc.expected_growth),
-            Cell::Float(sc.growth_sd),
-            Cell::Float(sc.cgi),
-            Cell::Float(sc.cgp),
-            Cell::Int(sc.sgp.map(i64::from)),
-            Cell::Bool(r.met),
-            Cell::Bool(r.regressed),
-            Cell::Float(Some(r.base)),
-            Cell::Float(Some(r.outcome)),
-            Cell::Float(Some(r.penalty)),
-            Cell::Float(Some(r.base + r.outcome - r.penalty)),
-        ])?;
+        sink.row(
+            &[
+                Cell::Text(Some(&st.student_id)),
+                Cell::Text(Some(&st.subject)),
+                Cell::Text(st.provider.as_deref()),
+                Cell::Text(st.tutor.as_deref()),
+                Cell::Text(Some(&st.school)),
+                Cell::Int(Some(i64::from(st.grade))),
+                Cell::Int(Some(i64::from(st.sessions))),
+                Cell::Float(Some(st.minutes)),
+                Cell::Bool(Some(r.counted)),
+                Cell::Text(r.reason.as_deref()),
+                Cell::Float(st.pre),
+                Cell::Float(st.post),
+                Cell::Float(st.growth()),
+                Cell::Float(st.weeks),
+                Cell::Float(sc.expected_growth),
+                Cell::Float(sc.growth_sd),
+                Cell::Float(sc.cgi),
+                Cell::Float(sc.cgp),
+                Cell::Int(sc.sgp.map(i64::from)),
+                Cell::Bool(r.met),
+                Cell::Bool(r.regressed),
+                Cell::Float(Some(r.base)),
+                Cell::Float(Some(r.outcome)),
+                Cell::Float(Some(r.penalty)),
+                Cell::Float(Some(r.base + r.outcome - r.penalty)),
+            ]
+            .into_iter()
+            .chain(extra)
+            .collect::<Vec<_>>(),
+        )?;
     }
     Ok(sink.finish()?.0)
 }

@@ -17,6 +17,7 @@ pub mod midpoint;
 pub mod norms;
 pub mod oc;
 pub mod population;
+pub mod rates;
 pub mod results;
 pub mod run;
 pub mod settle;

@@ -411,6 +411,33 @@ pub struct PaymentResult {
     #[serde(deserialize_with = "nan_if_null")]
     pub payable: f64,
     pub arithmetic: Vec<String>,
+    /// The floor of `[payment]`, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor: Option<f64>,
+    /// What `[payment] student_cap` cut from students' outcome lines (0 without it).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub student_cap_cut: f64,
+    /// Each `[[rate]]` line's count and amount (empty for a contract paid by the flat terms
+    /// of `[payment]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<LineResult>,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
+}
+
+/// One rate line's part of a provider's payment: the students it counts (met the outcome,
+/// earned an amount, were penalised; counted students for a tier bonus), its amount before
+/// the student cap (a penalty as a positive amount), and its arithmetic. Counts and amounts
+/// are withheld (`None`) from public outputs of a provider under `min_cell`.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct LineResult {
+    pub name: String,
+    pub kind: super::rates::RateKind,
+    pub students: Option<u64>,
+    pub amount: Option<f64>,
+    pub arithmetic: String,
 }
 
 impl PaymentResult {

@@ -48,6 +48,11 @@ pub fn provider(r: &mut ProviderResult, min_cell: usize) {
     for t in r.tiers.iter_mut() {
         t.p_at_least = None;
     }
+    for l in r.payment.lines.iter_mut() {
+        l.students = None;
+        l.amount = None;
+        l.arithmetic = "withheld: fewer than min_cell counted students".into();
+    }
     r.payment.arithmetic = vec![format!(
         "arithmetic withheld from public outputs: fewer than min_cell = {min_cell} counted students; the \
          restricted audit.csv lists each student's contribution"

@@ -583,8 +583,11 @@ pub enum BaseBasis {
 /// | `penalty_per_regressed` | 0 | deducted per counted student whose growth is below `regressed_below` |
 /// | `regressed_below` | 0 | growth (post − pre, scale points) below this counts as regressed |
 /// | `cap` | none | most a provider can be paid |
+/// | `floor` | none | least a provider is paid (0 without it) |
+/// | `student_cap` | none | most one student's outcome lines can earn ([`super::rates`]) |
+/// | `contingent_share` | none | the outcome share of the most a provider can be paid, checked against the lines |
 ///
-/// Payable = min(cap, max(0, base + outcome − penalty)).
+/// Payable = min(cap, max(floor, base + outcome − penalty)).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Payment {
@@ -599,6 +602,12 @@ pub struct Payment {
     pub regressed_below: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cap: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub floor: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub student_cap: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contingent_share: Option<f64>,
 }
 
 impl Payment {
@@ -899,6 +908,11 @@ pub struct Contract {
     pub thresholds: Vec<Threshold>,
     #[serde(default)]
     pub payment: Payment,
+    /// `[[rate]]` lines ([`super::rates`]); none: `[payment]`'s flat terms.
+    #[serde(default, rename = "rate", skip_serializing_if = "Vec::is_empty")]
+    pub rates: Vec<super::rates::RateLine>,
+    #[serde(default, skip_serializing_if = "is_default_budget")]
+    pub budget: super::rates::Budget,
     #[serde(default)]
     pub inference: Inference,
     #[serde(default)]
@@ -907,6 +921,52 @@ pub struct Contract {
     pub midpoint: Midpoint,
     #[serde(default)]
     pub limits: Limits,
+}
+
+/// A refused key's error with the line of the contract that holds it (or its table's
+/// header), when the key can be found in `text`.
+fn with_line(e: ConfigError, text: &str) -> ConfigError {
+    match e {
+        ConfigError::Invalid { key, message } => match key_line(text, &key) {
+            Some(line) => ConfigError::Invalid { message: format!("{message} (line {line})"), key },
+            None => ConfigError::Invalid { key, message },
+        },
+        other => other,
+    }
+}
+
+/// The 1-based line of `key` (`payment.cap`, `rate[2].steps[1].amount`, `thresholds`) in a
+/// contract's text: the line setting the key's first field inside its table (the K-th
+/// `[[table]]` for `table[K]`), or the table's header when the field is not written there.
+pub fn key_line(text: &str, key: &str) -> Option<usize> {
+    let (head, rest) = key.split_once('.').map_or((key, None), |(h, r)| (h, Some(r)));
+    let (table, index) = match head.split_once('[') {
+        Some((t, i)) => (t, i.trim_end_matches(']').parse::<usize>().ok()),
+        None => (head, None),
+    };
+    let field = rest.map(|r| r.split(['.', '[']).next().unwrap_or(r));
+    let lines: Vec<&str> = text.lines().collect();
+    let header = |l: &str| {
+        let t = l.trim();
+        let name = t.trim_start_matches('[').split(']').next().unwrap_or("").trim();
+        (t.starts_with('[') && name == table).then_some(t.starts_with("[["))
+    };
+    let start = match index {
+        Some(k) => lines.iter().enumerate().filter(|(_, l)| header(l) == Some(true)).nth(k)?.0,
+        None => lines.iter().position(|l| header(l).is_some())?,
+    };
+    let Some(field) = field else { return Some(start + 1) };
+    let end =
+        lines[start + 1..].iter().position(|l| l.trim_start().starts_with('[')).map_or(lines.len(), |p| start + 1 + p);
+    let sets = |l: &str| {
+        let t = l.trim_start();
+        t.strip_prefix(field).is_some_and(|r| r.trim_start().starts_with(['=', '.']))
+    };
+    Some(lines[start + 1..end].iter().position(|l| sets(l)).map_or(start, |p| start + 1 + p) + 1)
+}
+
+fn is_default_budget(b: &super::rates::Budget) -> bool {
+    *b == super::rates::Budget::default()
 }
 
 /// A tier's name as reports show it: its `name`, or `tier K` when it has none.
@@ -942,7 +1002,7 @@ impl Contract {
     pub fn from_toml(text: &str, origin: &str) -> Result<Contract, ConfigError> {
         let c: Contract =
             toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.into(), message: e.to_string() })?;
-        c.check()?;
+        c.check().map_err(|e| with_line(e, text))?;
         Ok(c)
     }
 
@@ -987,6 +1047,7 @@ impl Contract {
         self.check_outcome()?;
         self.check_thresholds()?;
         self.check_payment()?;
+        super::rates::check(self)?;
         self.check_inference()?;
         self.check_baseline()?;
         if let Some(w) = &self.midpoint.interim {
@@ -1009,7 +1070,7 @@ impl Contract {
     /// the current students' do not, and the norms' weeks term expects too little growth of
     /// every current student (docs/methods.md 10.5).
     pub fn warnings(&self) -> Vec<Warning> {
-        let mut out = Vec::new();
+        let mut out = super::rates::card_warnings(self);
         let weeks_in_norms = self.files.history.is_some() && self.norms.method == NormsMethod::Conditional;
         if weeks_in_norms && !self.tests.breaks.is_empty() && self.history.breaks.is_empty() {
             out.push(Warning::new(
@@ -1025,7 +1086,9 @@ impl Contract {
 
     /// Whether the outcome or the metric needs growth norms.
     pub fn uses_norms(&self) -> bool {
-        self.outcome.needs_norms() || matches!(self.metric.kind, MetricKind::MeanCgi | MetricKind::MedianSgp)
+        self.outcome.needs_norms()
+            || matches!(self.metric.kind, MetricKind::MeanCgi | MetricKind::MedianSgp)
+            || super::rates::card_needs_norms(self)
     }
 
     /// The terms `obc check` needs beyond those every command needs: at least one threshold,
@@ -1094,6 +1157,7 @@ impl Contract {
             return invalid("norms.min_n", "must be at least 1".into());
         }
         let sgp_needed = o.kind == OutcomeKind::Sgp || self.metric.kind == MetricKind::MedianSgp;
+        // rate lines on SGPs are checked with the lines (super::rates)
         if sgp_needed && n.method == NormsMethod::Conditional {
             return invalid(
                 "norms.method",

@@ -107,6 +107,22 @@ pub fn providers(contract: &Contract, s: &Settlement, midpoint: Option<&Midpoint
     }
     t.push(&projected("tier_reached"), text(p.iter().map(|r| r.tier_reached.clone().filter(|_| !blank))));
     t.push(&projected("base"), float(p.iter().map(|r| outcome(Some(r.payment.base)))));
+    // each rate line's students and amount (rate cards only; docs/contracts.md section 16)
+    for k in 0..p.iter().map(|r| r.payment.lines.len()).max().unwrap_or(0) {
+        let line = |r: &settle::ProviderResult| r.payment.lines.get(k).cloned();
+        let col = |what: &str| projected(&format!("rate_{}_{what}", k + 1));
+        t.push(&col("name"), text(p.iter().map(|r| line(r).map(|l| l.name))));
+        t.push(
+            &col("students"),
+            Column::Int(
+                p.iter().map(|r| line(r).and_then(|l| l.students).map(|v| v as i64).filter(|_| !blank)).collect(),
+            ),
+        );
+        t.push(&col("amount"), float(p.iter().map(|r| outcome(line(r).and_then(|l| l.amount)))));
+    }
+    if contract.payment.student_cap.is_some() {
+        t.push(&projected("student_cap_cut"), float(p.iter().map(|r| outcome(Some(r.payment.student_cap_cut)))));
+    }
     t.push(&projected("outcome_payment"), float(p.iter().map(|r| outcome(Some(r.payment.outcome)))));
     t.push(&projected("penalty"), float(p.iter().map(|r| outcome(Some(r.payment.penalty)))));
     t.push(&projected("before_cap"), float(p.iter().map(|r| outcome(Some(r.payment.before_cap)))));

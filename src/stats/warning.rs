@@ -74,13 +74,16 @@ pub enum WarningCode {
     /// baseline-equivalent to the comparison group (`|g| > 0.25`): the estimate rests on the
     /// regression adjustment and its unit is the SD of selected groups.
     EffectSizeDesign,
+    /// A contract's rate card could not be fully checked (its contingent share) or pays in
+    /// a way worth a look (docs/contracts.md section 16).
+    RateCard,
     /// Written as a plain string by an obc older than schema version 3.
     Other,
 }
 
 impl WarningCode {
     /// Every code, in declaration order.
-    pub const ALL: [WarningCode; 29] = [
+    pub const ALL: [WarningCode; 30] = [
         WarningCode::GlmStepTruncated,
         WarningCode::GlmBoundary,
         WarningCode::GlmNotConverged,
@@ -109,6 +112,7 @@ impl WarningCode {
         WarningCode::CohortDrift,
         WarningCode::FewClusters,
         WarningCode::EffectSizeDesign,
+        WarningCode::RateCard,
         WarningCode::Other,
     ];
 }
@@ -286,6 +290,11 @@ impl WarningCode {
                 true,
                 "the effect size compares groups that differ at the start, so it rests on the regression adjustment",
                 "check it with a matched comparison group or share_meeting_vs_comparison",
+            ),
+            RateCard => (
+                true,
+                "the rate card's stated contingent share could not be checked against its lines",
+                "cap the engagement lines per student, or give [budget] students when the card has fixed amounts",
             ),
             Other => (false, "a warning written by an older obc, without a code", "read the message"),
         };

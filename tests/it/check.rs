@@ -40,7 +40,7 @@ const SCORES: [(&str, f64, Option<f64>); 14] = [
     ("C4", 195.0, Some(203.0)),
 ];
 
-fn write_district(dir: &Path) {
+pub(crate) fn write_district(dir: &Path) {
     std::fs::write(dir.join("roster.csv"), ROSTER).unwrap();
     let mut sessions = String::from("student_id,provider_id,tutor_id,session_date,minutes,status,group_size\n");
     for (id, p, t) in
@@ -64,7 +64,7 @@ fn write_district(dir: &Path) {
     std::fs::write(dir.join("assessments.csv"), tests).unwrap();
 }
 
-const TERMS: &str = r#"[contract]
+pub(crate) const TERMS: &str = r#"[contract]
 name = "hand-checked"
 subject = "math"
 [files]
@@ -91,7 +91,10 @@ seed = 11
 
 /// Writes the district and a contract of TERMS + `extra`; runs check; returns providers.csv
 /// rows by provider (header -> value).
-fn settle(dir: &Path, extra: &str) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> {
+pub(crate) fn settle(
+    dir: &Path,
+    extra: &str,
+) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> {
     settle_with(dir, extra, "min_cell = 3")
 }
 
@@ -112,7 +115,7 @@ fn settle_with(
         .collect()
 }
 
-fn num(m: &std::collections::BTreeMap<String, String>, k: &str) -> f64 {
+pub(crate) fn num(m: &std::collections::BTreeMap<String, String>, k: &str) -> f64 {
     m[k].parse().unwrap_or_else(|_| panic!("{k} = {:?}", m[k]))
 }
 

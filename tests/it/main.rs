@@ -28,6 +28,7 @@ mod norms;
 mod norms_import;
 mod parquet_input;
 mod population;
+mod rate_card;
 mod reason_codes;
 mod report;
 mod row_accounting;

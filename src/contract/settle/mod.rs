@@ -182,6 +182,8 @@ struct Context<'a> {
     comp_rostered: u64,
     /// The cohort drift's shift point, when it is reported.
     shift: Option<f64>,
+    /// The lines providers are paid by ([`crate::contract::rates::card`]).
+    card: Vec<crate::contract::rates::CardLine>,
 }
 
 /// Settles a contract over scored students (module docs). `history` is the history cohort's
@@ -212,6 +214,7 @@ pub fn settle(contract: &Contract, students: &[Student], history: Result<&Histor
         zpre,
         comp_rostered,
         shift: shift_point,
+        card: crate::contract::rates::card(contract),
     };
 
     let providers = provider_list(contract, students);
@@ -276,8 +279,9 @@ fn settle_provider(
         Ok(e) => decide_tiers(&contract.thresholds, contract.decision.rule, contract.decision.level, e),
         Err(_) => (undecided_tiers(&contract.thresholds), None),
     };
-    let pay = payment(contract, counts, reached);
-    let audit = provider_audit(cx, &rows, &counts, &pay, reached);
+    let payees = Payees { students, rows: &rows, counted: &cx.counted };
+    let (pay, pays) = provider_payment(contract, &cx.card, &payees, &counts, reached);
+    let audit = provider_audit(cx, pays, cx.card.iter().all(|l| l.legacy));
     let suppressed = counts.counted < contract.reporting.min_cell as u64;
     let drift =
         est.as_ref().ok().zip(cx.shift).map(|(e, shift)| provider_drift(contract, prov, e, &tiers, shift, suppressed));

@@ -3,7 +3,9 @@
 
 #[allow(unused_imports)]
 use super::*;
-pub use crate::contract::results::{PaymentResult, PaymentResultTotals, ProviderCounts};
+use crate::contract::rates::{CardLine, EngagementUnit, Rate, Schedule, Unpaid, student_amount};
+pub use crate::contract::results::{LineResult, PaymentResult, PaymentResultTotals, ProviderCounts};
+use crate::contract::terms::Payment;
 
 /// Counts a payment needs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
@@ -15,91 +17,359 @@ pub struct PaymentCounts {
     pub regressed: u64,
 }
 
-pub(super) fn money(v: f64) -> String {
-    let neg = v < 0.0;
-    let cents = (v.abs() * 100.0).round() as u128;
-    let (whole, frac) = (cents / 100, cents % 100);
-    let digits = whole.to_string();
-    let mut grouped = String::new();
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(ch);
-    }
-    format!("{}{grouped}.{frac:02}", if neg { "-" } else { "" })
+pub(super) use crate::contract::rates::money;
+
+/// One student's part of a provider's payment on the card: the base, what each line pays
+/// (after the line's tier gate; a tier bonus's share spread evenly over counted students;
+/// a penalty as a positive amount) or why it pays nothing, and what the student cap cut.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StudentPay {
+    pub index: usize,
+    pub base: f64,
+    pub lines: Vec<f64>,
+    pub unpaid: Vec<Option<Unpaid>>,
+    /// Per line: the student is one the line counts ([`Earned::hit`]).
+    pub hits: Vec<bool>,
+    /// Per line: what the line's own per-student cap cut (engagement lines).
+    pub line_cut: Vec<f64>,
+    pub student_cap_cut: f64,
 }
 
-/// Payment by the contract's terms given the counts and the tier reached.
-pub fn payment(contract: &Contract, counts: PaymentCounts, reached: Option<usize>) -> PaymentResult {
+impl StudentPay {
+    /// Outcome lines after the student cap.
+    pub fn outcome(&self, card: &[CardLine]) -> f64 {
+        card.iter().zip(&self.lines).filter(|(l, _)| !l.is_penalty()).map(|(_, v)| v).sum::<f64>()
+            - self.student_cap_cut
+    }
+
+    /// Penalty lines (positive).
+    pub fn penalty(&self, card: &[CardLine]) -> f64 {
+        card.iter().zip(&self.lines).filter(|(l, _)| l.is_penalty()).map(|(_, v)| v).sum()
+    }
+}
+
+/// Base per provider and per student of the contract's basis, with its arithmetic.
+fn base(contract: &Contract, counts: &PaymentCounts) -> (f64, String) {
     let p = &contract.payment;
-    let mut lines = Vec::new();
     let (basis_n, basis_name) = match p.base_basis {
         BaseBasis::Rostered => (counts.rostered, "rostered"),
         BaseBasis::Served => (counts.served, "served (enrolled in time and met the dosage rule)"),
         BaseBasis::Counted => (counts.counted, "counted"),
     };
     let base = p.base_fixed + p.base_per_student * basis_n as f64;
-    lines.push(format!(
+    let line = format!(
         "base = {} fixed + {} x {basis_n} students {basis_name} = {}",
         money(p.base_fixed),
         money(p.base_per_student),
         money(base)
-    ));
-    let outcome = if p.has_pool() {
-        let pool = p.outcome_pool + p.outcome_pool_per_student * counts.counted as f64;
-        let pool_line = format!(
-            "outcome pool = {} + {} x {} counted = {}",
-            money(p.outcome_pool),
-            money(p.outcome_pool_per_student),
-            counts.counted,
-            money(pool)
-        );
-        lines.push(pool_line);
-        match reached {
-            Some(i) => {
-                let share = contract.thresholds[i].pool_share.unwrap_or(0.0);
-                let name = tier_name(&contract.thresholds, i);
-                let v = pool * share;
-                lines.push(format!("outcome = {} x {share} ({name} reached) = {}", money(pool), money(v)));
-                v
-            }
-            None => {
-                lines.push("outcome = 0.00 (no tier reached)".into());
-                0.0
-            }
-        }
-    } else if p.per_student_requires_tier && reached.is_none() {
-        lines.push(format!(
-            "outcome = 0.00 ({} students met the outcome, but payment per student requires the first tier, which was not reached)",
-            counts.met
-        ));
-        0.0
-    } else {
-        let v = p.outcome_per_student * counts.met as f64;
-        lines.push(format!(
-            "outcome = {} x {} counted students meeting the outcome = {}",
-            money(p.outcome_per_student),
-            counts.met,
-            money(v)
-        ));
-        v
-    };
-    let penalty = p.penalty_per_regressed * counts.regressed as f64;
-    lines.push(format!(
-        "penalty = {} x {} counted students with growth below {} = {}",
-        money(p.penalty_per_regressed),
-        counts.regressed,
-        p.regressed_below,
-        money(penalty)
-    ));
-    let raw = base + outcome - penalty;
-    let before_cap = raw.max(0.0);
-    if raw < 0.0 {
-        lines.push(format!("base + outcome - penalty = {} is negative: floored at 0.00", money(raw)));
-    } else {
-        lines.push(format!("base + outcome - penalty = {}", money(before_cap)));
+    );
+    (base, line)
+}
+
+/// Whether a student of a provider earns the base.
+fn in_basis(contract: &Contract, s: &Student, counted: bool) -> bool {
+    match contract.payment.base_basis {
+        BaseBasis::Rostered => true,
+        BaseBasis::Served => s.served,
+        BaseBasis::Counted => counted,
     }
+}
+
+/// Each student's pay on the card (tier bonus shares are added by [`provider_payment`]).
+fn student_pays(contract: &Contract, card: &[CardLine], cx: &Payees<'_>, reached: Option<usize>) -> Vec<StudentPay> {
+    let p = &contract.payment;
+    cx.rows
+        .iter()
+        .map(|&i| {
+            let (s, counted) = (&cx.students[i], cx.counted[i]);
+            let mut pay = StudentPay {
+                index: i,
+                base: if in_basis(contract, s, counted) { p.base_per_student } else { 0.0 },
+                lines: vec![0.0; card.len()],
+                unpaid: vec![None; card.len()],
+                hits: vec![false; card.len()],
+                line_cut: vec![0.0; card.len()],
+                student_cap_cut: 0.0,
+            };
+            for (k, line) in card.iter().enumerate() {
+                match student_amount(line, s, counted) {
+                    Ok(e) => {
+                        pay.hits[k] = e.hit;
+                        pay.line_cut[k] = e.cut;
+                        if line.requires_tier() && reached.is_none() {
+                            pay.unpaid[k] = Some(Unpaid::TierNotReached);
+                        } else {
+                            pay.lines[k] = e.amount;
+                        }
+                    }
+                    Err(why) => pay.unpaid[k] = Some(why),
+                }
+            }
+            if let Some(cap) = p.student_cap {
+                let earned: f64 = card
+                    .iter()
+                    .zip(&pay.lines)
+                    .filter(|(l, _)| !l.is_penalty() && !matches!(l.rate, Rate::TierBonus { .. }))
+                    .map(|(_, v)| v)
+                    .sum();
+                pay.student_cap_cut = (earned - cap).max(0.0);
+            }
+            pay
+        })
+        .collect()
+}
+
+/// The students of one provider as its payment reads them.
+pub(super) struct Payees<'a> {
+    pub students: &'a [Student],
+    /// The provider's rostered students.
+    pub rows: &'a [usize],
+    pub counted: &'a [bool],
+}
+
+/// A tier bonus: the pool and what the tier reached pays of it, with the arithmetic
+/// (two lines, as the flat `[payment]` pool has always been written).
+fn tier_bonus(
+    contract: &Contract,
+    (pool, per_student): (f64, f64),
+    counted: u64,
+    reached: Option<usize>,
+) -> (f64, Vec<String>) {
+    let total = pool + per_student * counted as f64;
+    let mut lines =
+        vec![format!("outcome pool = {} + {} x {counted} counted = {}", money(pool), money(per_student), money(total))];
+    let v = match reached {
+        Some(i) => {
+            let share = contract.thresholds[i].pool_share.unwrap_or(0.0);
+            let v = total * share;
+            let name = tier_name(&contract.thresholds, i);
+            lines.push(format!("outcome = {} x {share} ({name} reached) = {}", money(total), money(v)));
+            v
+        }
+        None => {
+            lines.push("outcome = 0.00 (no tier reached)".into());
+            0.0
+        }
+    };
+    (v, lines)
+}
+
+/// One line's amount (before the student cap) and its arithmetic: written as a
+/// calculator can check it (price × count; for steps, count × amount per step).
+/// Hours or sessions as written: at most two decimals, no trailing zeros.
+fn round2(v: f64) -> String {
+    let t = format!("{v:.2}");
+    t.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+fn line_total(
+    contract: &Contract,
+    line: &CardLine,
+    k: usize,
+    pays: &[StudentPay],
+    counts: &PaymentCounts,
+    reached: Option<usize>,
+) -> (f64, u64, Vec<String>) {
+    let hits = pays.iter().filter(|p| p.hits[k]).count() as u64;
+    let gated = line.requires_tier() && reached.is_none();
+    let named = |text: String| if line.legacy { text } else { format!("{}: {text}", line.name) };
+    if gated {
+        let text = if line.legacy {
+            format!(
+                "outcome = 0.00 ({hits} students met the outcome, but payment per student requires the first tier, \
+                 which was not reached)"
+            )
+        } else {
+            named(format!(
+                "0.00 ({hits} counted students would have earned on it, but it requires the first tier, which was not reached)"
+            ))
+        };
+        return (0.0, hits, vec![text]);
+    }
+    let paid: f64 = pays.iter().map(|p| p.lines[k]).sum();
+    match &line.rate {
+        Rate::PerStudent { outcome, price, .. } => {
+            let v = price * hits as f64;
+            let text = if line.legacy {
+                format!("outcome = {} x {hits} counted students meeting the outcome = {}", money(*price), money(v))
+            } else {
+                named(format!(
+                    "{} x {hits} counted students meeting {} = {}",
+                    money(*price),
+                    outcome.describe(),
+                    money(v)
+                ))
+            };
+            (v, hits, vec![text])
+        }
+        Rate::Penalty { measure, below, price } => {
+            let v = price * hits as f64;
+            let text = if line.legacy {
+                format!(
+                    "penalty = {} x {hits} counted students with growth below {below} = {}",
+                    money(*price),
+                    money(v)
+                )
+            } else {
+                named(format!(
+                    "{} x {hits} counted students with {} below {below} = {}",
+                    money(*price),
+                    measure.as_str(),
+                    money(v)
+                ))
+            };
+            (v, hits, vec![text])
+        }
+        Rate::TierBonus { pool, pool_per_student } => {
+            let (v, mut text) = tier_bonus(contract, (*pool, *pool_per_student), counts.counted, reached);
+            if !line.legacy {
+                text = vec![named(text.join("; "))];
+            }
+            (v, hits, text)
+        }
+        Rate::Graduated { measure, schedule, .. } => {
+            let text = match schedule {
+                Schedule::Steps(steps) => {
+                    let parts: Vec<String> = steps
+                        .iter()
+                        .map(|st| {
+                            let n = pays.iter().filter(|p| p.lines[k] == st.amount && p.hits[k]).count();
+                            format!("{} x {n}", money(st.amount))
+                        })
+                        .collect();
+                    format!("{} ({} steps) = {}", parts.join(" + "), measure.as_str(), money(paid))
+                }
+                Schedule::Ramp(_) => format!(
+                    "{hits} counted students earned by {} on the ramp, {} in all (each student's amount is in the audit)",
+                    measure.as_str(),
+                    money(paid)
+                ),
+            };
+            (paid, hits, vec![named(text)])
+        }
+        Rate::Engagement { per, price, cap_per_student, .. } => {
+            let cut: f64 = pays.iter().filter(|p| p.unpaid[k].is_none()).map(|p| p.line_cut[k]).sum();
+            let uncapped = paid + cut;
+            let units = if *price > 0.0 { uncapped / price } else { 0.0 };
+            let unit = match per {
+                EngagementUnit::Session => "sessions",
+                EngagementUnit::Hour => "hours",
+            };
+            let head = format!(
+                "{} x {} attended {unit} of counted students = {}",
+                money(*price),
+                round2(units),
+                money(uncapped)
+            );
+            let text = match cap_per_student {
+                Some(c) if cut > 0.0 => {
+                    format!("{head}, less {} over the cap of {} per student = {}", money(cut), money(*c), money(paid))
+                }
+                _ => head,
+            };
+            (paid, hits, vec![named(text)])
+        }
+    }
+}
+/// The payment of one provider by the card ([`crate::contract::rates`]): base, each line,
+/// the student cap, penalties, the floor and the cap, every step written out; and each of
+/// its students' part (the audit).
+pub(super) fn provider_payment(
+    contract: &Contract,
+    card: &[CardLine],
+    cx: &Payees<'_>,
+    counts: &PaymentCounts,
+    reached: Option<usize>,
+) -> (PaymentResult, Vec<StudentPay>) {
+    let mut pays = student_pays(contract, card, cx, reached);
+    let (base, base_line) = base(contract, counts);
+    let mut arithmetic = vec![base_line];
+    let mut lines = Vec::with_capacity(card.len());
+    let (mut outcome, mut penalty) = (0.0, 0.0);
+    for (k, line) in card.iter().enumerate() {
+        let (v, hits, text) = line_total(contract, line, k, &pays, counts, reached);
+        if matches!(line.rate, Rate::TierBonus { .. }) && counts.counted > 0 {
+            let each = v / counts.counted as f64;
+            pays.iter_mut().filter(|p| cx.counted[p.index]).for_each(|p| p.lines[k] = each);
+        }
+        if line.is_penalty() {
+            penalty += v;
+        } else {
+            outcome += v;
+        }
+        arithmetic.extend(text.iter().cloned());
+        lines.push(LineResult {
+            name: line.name.clone(),
+            kind: line.kind(),
+            students: Some(hits),
+            amount: Some(v),
+            arithmetic: text.join("; "),
+        });
+    }
+    let cut: f64 = pays.iter().map(|p| p.student_cap_cut).sum();
+    let legacy = card.iter().all(|l| l.legacy);
+    if let Some(cap) = contract.payment.student_cap {
+        let n = pays.iter().filter(|p| p.student_cap_cut > 0.0).count();
+        arithmetic.push(format!(
+            "student cap {}: {n} students' outcome lines above it, cut by {}",
+            money(cap),
+            money(cut)
+        ));
+    }
+    outcome -= cut;
+    if !legacy {
+        arithmetic.extend(summary("outcome", card, &lines, false, cut, outcome));
+        arithmetic.extend(summary("penalty", card, &lines, true, 0.0, penalty));
+    }
+    let (before_cap, payable) = bounded(&contract.payment, base + outcome - penalty, &mut arithmetic);
+    let result = PaymentResult {
+        base,
+        outcome,
+        penalty,
+        before_cap,
+        cap: contract.payment.cap,
+        payable,
+        arithmetic,
+        floor: contract.payment.floor,
+        student_cap_cut: cut,
+        lines: if legacy { Vec::new() } else { lines },
+    };
+    (result, pays)
+}
+
+/// "outcome = a + b - student cap = c": the sum of a card's outcome (or penalty) lines.
+fn summary(what: &str, card: &[CardLine], lines: &[LineResult], penalty: bool, cut: f64, total: f64) -> Option<String> {
+    let parts: Vec<String> = card
+        .iter()
+        .zip(lines)
+        .filter(|(l, _)| l.is_penalty() == penalty)
+        .map(|(_, r)| money(r.amount.unwrap_or(0.0)))
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    let cap = if cut > 0.0 { format!(" - {} (student cap)", money(cut)) } else { String::new() };
+    Some(format!("{what} = {}{cap} = {}", parts.join(" + "), money(total)))
+}
+
+/// Base + outcome − penalty, at least the floor (0 without one) and at most the cap, with
+/// the arithmetic; returns (before the cap, payable).
+fn bounded(p: &Payment, raw: f64, lines: &mut Vec<String>) -> (f64, f64) {
+    let floor = p.floor.unwrap_or(0.0);
+    let before_cap = raw.max(floor);
+    lines.push(match p.floor {
+        None if raw < 0.0 => format!("base + outcome - penalty = {} is negative: floored at 0.00", money(raw)),
+        None => format!("base + outcome - penalty = {}", money(before_cap)),
+        Some(f) if raw < f => {
+            format!(
+                "base + outcome - penalty = {} is below the floor {}: floored at {}",
+                money(raw),
+                money(f),
+                money(f)
+            )
+        }
+        Some(f) => format!("base + outcome - penalty = {} (floor {} not binding)", money(raw), money(f)),
+    });
     let payable = match p.cap {
         Some(c) if before_cap > c => {
             lines.push(format!("cap {} applies: payable = {}", money(c), money(c)));
@@ -114,7 +384,7 @@ pub fn payment(contract: &Contract, counts: PaymentCounts, reached: Option<usize
             before_cap
         }
     };
-    PaymentResult { base, outcome, penalty, before_cap, cap: p.cap, payable, arithmetic: lines }
+    (before_cap, payable)
 }
 
 impl PaymentResult {

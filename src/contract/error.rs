@@ -16,6 +16,12 @@ pub enum ContractError {
     Baseline(String),
     #[error("baseline: {0}")]
     Targets(#[from] super::baseline::BaselineError),
+    /// `[payment] settle_on = "expected"` and a provider's expected payment cannot be had.
+    #[error(
+        "payment.settle_on: \"expected\" needs every provider's expected payment under test error, and {provider}'s \
+         cannot be computed: {why}; settle on \"observed\" or supply the SEMs"
+    )]
+    Expected { provider: String, why: super::settle::test_error::NoExpected },
 }
 
 /// Any error of the library's entry points ([`crate::settle`]), by kind.

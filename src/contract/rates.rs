@@ -640,7 +640,20 @@ pub fn check(contract: &Contract) -> Result<(), ConfigError> {
     if pools == 1 && contract.thresholds.iter().any(|t| t.pool_share.is_none()) {
         return invalid("thresholds".into(), "a `tier_bonus` line needs `pool_share` on every tier".into());
     }
+    if p.settle_on == super::terms::SettleOn::Expected && (card_needs_sgp(contract) || uses_sgp_outcome(contract)) {
+        return invalid(
+            "payment.settle_on".into(),
+            "\"expected\" re-scores each student at other growths, which SGPs (quantile regression) do not allow: \
+             settle on \"observed\", or pay on CGP, CGI, percent of typical growth or growth"
+                .into(),
+        );
+    }
     contingent_share(contract).map(|_| ())
+}
+
+/// The flat terms pay on `[outcome]`: whether that is an SGP.
+fn uses_sgp_outcome(contract: &Contract) -> bool {
+    contract.rates.is_empty() && contract.outcome.kind == OutcomeKind::Sgp && contract.payment.outcome_per_student > 0.0
 }
 
 /// A line's outcome or measure must be one the contract's norms give: norm measures need

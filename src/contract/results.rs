@@ -421,6 +421,15 @@ pub struct PaymentResult {
     /// of `[payment]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<LineResult>,
+    /// The expected payment under test error (docs/methods.md 9.9), when the SEMs allow it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<super::settle::test_error::ExpectedPayment>,
+    /// Why there is no expected payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub no_expected: Option<super::settle::test_error::NoExpected>,
+    /// Paid on the expected amounts (`[payment] settle_on = "expected"`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub settled_on_expected: bool,
 }
 
 fn is_zero(v: &f64) -> bool {

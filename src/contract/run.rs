@@ -83,6 +83,12 @@ pub fn settle(contract: &Contract, base: &Path, opts: &Options) -> Result<Settle
     let students = students(std::mem::take(&mut analytic.rows), norms.as_ref(), midpoint.as_ref());
     phase("students");
     let settlement = settle::settle(&terms, &students, level.as_ref().map_err(|e| *e));
+    if terms.payment.settle_on == super::terms::SettleOn::Expected
+        && let Some(p) = settlement.providers.iter().find(|p| p.payment.no_expected.is_some())
+    {
+        let why = p.payment.no_expected.clone().expect("found");
+        return Err(ContractError::Expected { provider: p.provider.clone(), why }.into());
+    }
     phase("settled");
     Ok(Settled { terms, analytic, history, norms, midpoint, students, settlement })
 }
@@ -155,6 +161,7 @@ fn history_students(history: &History, norms: Option<&ContractNorms>) -> Vec<Stu
                 pre: Some(h.pre.score),
                 post: Some(h.post.score),
                 pre_sem: h.pre.sem,
+                growth_se: h.pre.sem.zip(h.post.sem).map(|(a, b)| a.hypot(b)),
                 weeks: Some(h.weeks_between),
                 sessions: 0,
                 minutes: 0.0,

@@ -48,6 +48,9 @@ pub fn provider(r: &mut ProviderResult, min_cell: usize) {
     for t in r.tiers.iter_mut() {
         t.p_at_least = None;
     }
+    if let Some(e) = r.payment.expected.as_mut() {
+        e.lines.clear();
+    }
     for l in r.payment.lines.iter_mut() {
         l.students = None;
         l.amount = None;

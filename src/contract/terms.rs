@@ -586,6 +586,8 @@ pub enum BaseBasis {
 /// | `floor` | none | least a provider is paid (0 without it) |
 /// | `student_cap` | none | most one student's outcome lines can earn ([`super::rates`]) |
 /// | `contingent_share` | none | the outcome share of the most a provider can be paid, checked against the lines |
+/// | `settle_on` | `observed` | `observed` or `expected` (each student's expected amounts under test error) |
+/// | `error_prior` | `provider` | prior of true growth for the expected payment: `provider` or `flat` |
 ///
 /// Payable = min(cap, max(floor, base + outcome − penalty)).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -608,6 +610,38 @@ pub struct Payment {
     pub student_cap: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contingent_share: Option<f64>,
+    #[serde(skip_serializing_if = "is_default")]
+    pub settle_on: SettleOn,
+    #[serde(skip_serializing_if = "is_default")]
+    pub error_prior: ErrorPrior,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+/// Which payment a settlement pays (docs/contracts.md section 16).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SettleOn {
+    /// Each student's amounts on their observed scores.
+    #[default]
+    Observed,
+    /// Each student's expected amounts under test error
+    /// ([`super::settle::test_error`]).
+    Expected,
+}
+
+/// The prior of a student's true growth in the expected payment under test error
+/// ([`super::settle::test_error`]).
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorPrior {
+    /// A normal prior fitted on the provider's own counted students (empirical Bayes).
+    #[default]
+    Provider,
+    /// A flat prior: the true growth is normal around the observed growth.
+    Flat,
 }
 
 impl Payment {

@@ -390,6 +390,12 @@ fn summary_section(c: &Check, cell: u64) -> String {
     for p in &s.providers {
         body.push_str(&format!("<h3>{}</h3>\n", esc(&p.provider)));
         body.push_str(&list(&p.payment.arithmetic, "No arithmetic recorded."));
+        body.push_str(&payment_lines(p));
+        match (&p.payment.expected, &p.payment.no_expected) {
+            (Some(e), _) => body.push_str(&html::p(&format!("Under test error: {}.", e.sentence(p.payment.base)))),
+            (None, Some(why)) => body.push_str(&html::p(&format!("No expected payment under test error: {why}."))),
+            (None, None) => {}
+        }
     }
     body.push_str("</details>\n");
     if !s.warnings.is_empty() {
@@ -398,6 +404,34 @@ fn summary_section(c: &Check, cell: u64) -> String {
     }
     let title = if mid { "Summary: projected decisions and payments" } else { "Summary: decisions and payments" };
     section("summary", title, &body)
+}
+
+/// A provider's rate lines as a table a program officer can check with a calculator: each
+/// line's students, amount and arithmetic (nothing for a contract paid by the flat terms).
+fn payment_lines(p: &Provider) -> String {
+    if p.payment.lines.is_empty() {
+        return String::new();
+    }
+    let rows = p
+        .payment
+        .lines
+        .iter()
+        .map(|l| {
+            vec![
+                Cell::from(l.name.clone()),
+                Cell::from(l.kind.as_str().to_string()),
+                Cell::from(count(l.students)),
+                Cell::from(money(l.amount)),
+                Cell::from(l.arithmetic.clone()),
+            ]
+        })
+        .collect();
+    table(
+        &format!("Rate lines of {}", p.provider),
+        &["line", "kind", "students", "amount", "arithmetic"],
+        rows,
+        Vec::new(),
+    )
 }
 
 /// How the projected chance of meeting a tier relates to the projected decision, from the

@@ -132,6 +132,19 @@ pub fn providers(contract: &Contract, s: &Settlement, midpoint: Option<&Midpoint
     );
     t.push(&projected("cap_cut"), float(p.iter().map(|r| outcome(Some(r.payment.cap_cut().unwrap_or(0.0))))));
     t.push(&projected("payable"), float(p.iter().map(|r| outcome(Some(r.payment.payable)))));
+    // the expected payment under test error (docs/methods.md 9.9), or why there is none
+    let exp = |r: &settle::ProviderResult| r.payment.expected.clone();
+    t.push(&projected("expected_payable"), float(p.iter().map(|r| outcome(exp(r).map(|e| e.payable)))));
+    t.push(&projected("expected_low"), float(p.iter().map(|r| outcome(exp(r).map(|e| e.low)))));
+    t.push(&projected("expected_high"), float(p.iter().map(|r| outcome(exp(r).map(|e| e.high)))));
+    t.push(
+        "expected_note",
+        text(p.iter().map(|r| match (&r.payment.no_expected, r.payment.settled_on_expected) {
+            (Some(why), _) => Some(why.to_string()),
+            (None, true) => Some("settled on the expected payment".into()),
+            (None, false) => None,
+        })),
+    );
     t.push(&projected("arithmetic"), text(p.iter().map(|r| Some(r.payment.arithmetic.join("; ")).filter(|_| !blank))));
     t
 }

@@ -135,6 +135,7 @@ fn students(provider: Option<&str>, n: usize, met: usize) -> Vec<Student> {
             pre: Some(200.0),
             post: Some(if i < met { 210.0 } else { 195.0 }),
             pre_sem: None,
+            growth_se: None,
             weeks: Some(30.0),
             sessions: 30,
             minutes: 900.0,

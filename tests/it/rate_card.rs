@@ -275,3 +275,73 @@ fn a_matching_contingent_share_is_accepted() {
     // PA: base 670 x 5; ramp 750 x (10 + 6 + 3 + 0) / 10 = 1425
     assert_eq!(num(&p["PA"], "payable"), 670.0 * 5.0 + 1425.0);
 }
+
+const EXPECTED: &str = r#"[decision]
+rule = "point"
+[[thresholds]]
+value = 0.5
+[payment]
+base_per_student = 100
+error_prior = "flat"
+[[rate]]
+name = "met 5 points"
+kind = "per_student"
+outcome = { kind = "scale_growth", at_least = 5 }
+price = 200
+"#;
+
+#[test]
+fn expected_payment_under_test_error_is_reported_and_can_be_settled_on() {
+    use obc::stats::normal::pnorm;
+    // every test has SEM 3, so growth has SE sqrt(18); PA's counted growths 10, 6, 3, -2
+    let se = 18f64.sqrt();
+    let want: f64 = 500.0 + [10.0, 6.0, 3.0, -2.0].iter().map(|g: &f64| 200.0 * pnorm((g - 5.0) / se)).sum::<f64>();
+    let dir = tempfile::tempdir().unwrap();
+    let p = settle(dir.path(), EXPECTED);
+    let a = &p["PA"];
+    assert_eq!(num(a, "payable"), 900.0, "settled on observed: 500 + 200 x 2");
+    assert!((num(a, "expected_payable") - want).abs() < 1e-6, "{} vs {want}", a["expected_payable"]);
+    // the interval spans the expected payment, within the SD of a sum of four Bernoullis
+    let (lo, hi) = (num(a, "expected_low"), num(a, "expected_high"));
+    assert!(lo < want && want < hi && hi - lo < 2.0 * 1.96 * 200.0 * 2.0, "{lo} {hi}");
+    assert_eq!(a["expected_note"], "");
+    // settled on the expected amounts: paid to the cent, and the audit adds up per line
+    let settled = settle(dir.path(), &EXPECTED.replace("[payment]\n", "[payment]\nsettle_on = \"expected\"\n"));
+    let a = &settled["PA"];
+    assert_eq!(num(a, "payable"), (want * 100.0).round() / 100.0);
+    assert_eq!(a["expected_note"], "settled on the expected payment");
+    assert!(a["arithmetic"].contains("settled on each counted student's expected amount under test error (flat prior"));
+    let (h, rows) = read_csv(&dir.path().join("out").join("audit.csv"));
+    let at = |k: &str| h.iter().position(|x| x == k).unwrap();
+    let sum: f64 =
+        rows.iter().filter(|r| r[at("provider_id")] == "PA").map(|r| r[at("rate_1")].parse::<f64>().unwrap()).sum();
+    assert!((sum - num(a, "rate_1_amount")).abs() < 1e-6 && (sum - (want - 500.0)).abs() < 1e-6, "{sum}");
+}
+
+#[test]
+fn settling_on_expected_without_sems_or_on_sgps_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write_district(dir.path());
+    let tests = std::fs::read_to_string(dir.path().join("assessments.csv")).unwrap().replace(",3.0,true", ",,true");
+    std::fs::write(dir.path().join("assessments.csv"), tests).unwrap();
+    let c = dir.path().join("contract.toml");
+    let terms = format!("{TERMS}{}", EXPECTED.replace("[payment]\n", "[payment]\nsettle_on = \"expected\"\n"));
+    std::fs::write(&c, &terms).unwrap();
+    let o = obc(&["check", s(&c), "--out", s(&dir.path().join("out"))]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("payment.settle_on") && stderr(&o).contains("lack a standard error"), "{}", stderr(&o));
+    // observed settlement still works, and says why there is no expected payment
+    std::fs::write(&c, terms.replace("settle_on = \"expected\"\n", "")).unwrap();
+    obc_ok(&["check", s(&c), "--out", s(&dir.path().join("out2"))]);
+    let (h, rows) = read_csv(&dir.path().join("out2").join("providers.csv"));
+    let note = &rows[0][h.iter().position(|x| x == "expected_note").unwrap()];
+    assert!(note.contains("lack a standard error"), "{note}");
+    // SGPs cannot be re-scored at another growth
+    let sgp = "[norms]\nmethod = \"sgp\"\n[[rate]]\nkind = \"per_student\"\noutcome = { kind = \"sgp\", at_least = 50 }\nprice = 1\n";
+    let text = format!("{TERMS}[[thresholds]]\nvalue = 0.5\n[payment]\nsettle_on = \"expected\"\n{sgp}")
+        .replace("[files]\n", "[files]\nhistory = \"assessments.csv\"\n");
+    std::fs::write(&c, text).unwrap();
+    let o = obc(&["check", s(&c), "--out", s(&dir.path().join("out3"))]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("payment.settle_on") && stderr(&o).contains("SGP"), "{}", stderr(&o));
+}

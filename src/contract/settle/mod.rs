@@ -88,6 +88,7 @@ mod fairness;
 mod outcome;
 mod payment;
 mod robust;
+pub mod test_error;
 mod weighted;
 
 pub use audit::*;
@@ -281,6 +282,7 @@ fn settle_provider(
     };
     let payees = Payees { students, rows: &rows, counted: &cx.counted };
     let (pay, pays) = provider_payment(contract, &cx.card, &payees, &counts, reached);
+    let (pay, pays) = with_expected(contract, &cx.card, &payees, pay, pays);
     let audit = provider_audit(cx, pays, cx.card.iter().all(|l| l.legacy));
     let suppressed = counts.counted < contract.reporting.min_cell as u64;
     let drift =

@@ -68,6 +68,8 @@ pub struct Student {
     pub pre: Option<f64>,
     pub post: Option<f64>,
     pub pre_sem: Option<f64>,
+    /// Standard error of growth, `sqrt(sem_pre² + sem_post²)`, when both SEMs are known.
+    pub growth_se: Option<f64>,
     pub weeks: Option<f64>,
     pub sessions: u32,
     pub minutes: f64,

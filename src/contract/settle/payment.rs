@@ -333,8 +333,65 @@ pub(super) fn provider_payment(
         floor: contract.payment.floor,
         student_cap_cut: cut,
         lines: if legacy { Vec::new() } else { lines },
+        expected: None,
+        no_expected: None,
+        settled_on_expected: false,
     };
     (result, pays)
+}
+
+/// The payment with its expected value under test error ([`super::test_error`]), or why
+/// there is none; with `settle_on = "expected"`, paid on the students' expected amounts.
+pub(super) fn with_expected(
+    contract: &Contract,
+    card: &[CardLine],
+    cx: &Payees<'_>,
+    mut pay: PaymentResult,
+    pays: Vec<StudentPay>,
+) -> (PaymentResult, Vec<StudentPay>) {
+    use super::test_error::{expected_payment, expected_pays};
+    let (exp_pays, var) = match expected_pays(contract, card, cx, &pays) {
+        Ok(v) => v,
+        Err(why) => {
+            pay.no_expected = Some(why);
+            return (pay, pays);
+        }
+    };
+    let e = expected_payment(contract, card, pay.base, &exp_pays, var);
+    if contract.payment.settle_on == crate::contract::terms::SettleOn::Observed {
+        pay.expected = Some(e);
+        return (pay, pays);
+    }
+    let mut arithmetic = vec![pay.arithmetic[0].clone()];
+    arithmetic.push(format!(
+        "settled on each counted student's expected amount under test error ({} prior; docs/methods.md 9.9)",
+        if e.prior == crate::contract::terms::ErrorPrior::Flat { "flat" } else { "provider" }
+    ));
+    for (k, line) in card.iter().enumerate() {
+        let observed: f64 = pays.iter().map(|s| s.lines[k]).sum();
+        let expected: f64 = exp_pays.iter().map(|s| s.lines[k]).sum();
+        arithmetic.push(format!("{}: expected {} (observed {})", line.name, money(expected), money(observed)));
+        if let Some(l) = pay.lines.get_mut(k) {
+            l.amount = Some(expected);
+            l.arithmetic = format!("expected {} under test error (observed {})", money(expected), money(observed));
+        }
+    }
+    let cut: f64 = exp_pays.iter().map(|s| s.student_cap_cut).sum();
+    if contract.payment.student_cap.is_some() {
+        arithmetic.push(format!("student cap: expected cut {}", money(cut)));
+    }
+    arithmetic.push(format!("outcome = {}; penalty = {}", money(e.outcome), money(e.penalty)));
+    let raw = pay.base + e.outcome - e.penalty;
+    let (before_cap, payable) = bounded(&contract.payment, raw, &mut arithmetic);
+    pay.outcome = e.outcome;
+    pay.penalty = e.penalty;
+    pay.student_cap_cut = cut;
+    pay.before_cap = before_cap;
+    pay.payable = (payable * 100.0).round() / 100.0;
+    pay.arithmetic = arithmetic;
+    pay.settled_on_expected = true;
+    pay.expected = Some(e);
+    (pay, exp_pays)
 }
 
 /// "outcome = a + b - student cap = c": the sum of a card's outcome (or penalty) lines.
@@ -354,7 +411,7 @@ fn summary(what: &str, card: &[CardLine], lines: &[LineResult], penalty: bool, c
 
 /// Base + outcome − penalty, at least the floor (0 without one) and at most the cap, with
 /// the arithmetic; returns (before the cap, payable).
-fn bounded(p: &Payment, raw: f64, lines: &mut Vec<String>) -> (f64, f64) {
+pub(super) fn bounded(p: &Payment, raw: f64, lines: &mut Vec<String>) -> (f64, f64) {
     let floor = p.floor.unwrap_or(0.0);
     let before_cap = raw.max(floor);
     lines.push(match p.floor {

@@ -418,8 +418,20 @@ pub struct Outcome {
     pub kind: OutcomeKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_least: Option<f64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "vendor_measure_named")]
     pub measure: Option<VendorMeasure>,
+}
+
+/// `outcome.measure` read by name, an unknown name refused with the key and the names known.
+fn vendor_measure_named<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<VendorMeasure>, D::Error> {
+    let name = String::deserialize(d)?;
+    match VendorMeasure::ALL.into_iter().find(|m| m.name() == name.trim()) {
+        Some(m) => Ok(Some(m)),
+        None => Err(serde::de::Error::custom(format!(
+            "outcome.measure: unknown vendor measure {name:?}; known: {}",
+            VendorMeasure::ALL.map(|m| m.name()).join(", ")
+        ))),
+    }
 }
 
 fn default_outcome_kind() -> OutcomeKind {

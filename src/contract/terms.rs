@@ -1693,6 +1693,31 @@ post = { window = "spring" }
 "#;
 
     #[test]
+    fn vendor_outcomes_name_their_measure_and_its_column() {
+        let with = |o: &str| Contract::from_toml(&format!("{MINIMAL}[outcome]\n{o}\n"), "c.toml");
+        let c = with("kind = \"vendor\"\nmeasure = \"conditional_growth_percentile\"\nat_least = 60").unwrap();
+        assert_eq!(c.outcome.vendor_measure(), Some(VendorMeasure::ConditionalGrowthPercentile));
+        assert!(!c.uses_norms(), "the vendor's measure needs no norms");
+        assert_eq!(c.outcome.describe(), "the vendor's conditional growth percentile (CGP) at least 60");
+        assert_eq!(c.window_pair().as_deref(), Some("fall_to_spring"));
+        assert!(c.check_vendor_columns(&[VendorField::ConditionalGrowthPercentile]).is_ok());
+        let e = c.check_vendor_columns(&[VendorField::ConditionalGrowthIndex]).unwrap_err().to_string();
+        assert!(e.contains("outcome.measure") && e.contains("\"fall_to_spring_conditional_growth_percentile\""), "{e}");
+        assert!(with("kind = \"vendor\"\nmeasure = \"met_projected_growth\"").is_ok(), "met needs no at_least");
+        for (o, key) in [
+            ("kind = \"vendor\"\nat_least = 60", "outcome.measure"),
+            ("kind = \"vendor\"\nmeasure = \"lexile\"\nat_least = 60", "outcome.measure"),
+            ("kind = \"cgp\"\nmeasure = \"conditional_growth_percentile\"\nat_least = 60", "outcome.measure"),
+            ("kind = \"vendor\"\nmeasure = \"met_projected_growth\"\nat_least = 1", "outcome.at_least"),
+            ("kind = \"vendor\"\nmeasure = \"diagnostic_gain\"", "outcome.at_least"),
+            ("kind = \"vendor\"\nmeasure = \"conditional_growth_percentile\"\nat_least = 100", "outcome.at_least"),
+        ] {
+            let e = with(o).unwrap_err().to_string();
+            assert!(e.contains(key), "{o}: {e}");
+        }
+    }
+
+    #[test]
     fn minimal_contract_takes_documented_defaults() {
         let c = Contract::from_toml(MINIMAL, "c.toml").unwrap();
         assert_eq!(c.contract.subject.list(), vec!["math"]);

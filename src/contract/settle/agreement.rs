@@ -148,12 +148,13 @@ mod tests {
         assert_eq!(pearson(&[(1.0, 2.0), (2.0, 4.0), (3.0, 6.0)]), Some(1.0));
         assert_eq!(pearson(&[(1.0, 3.0), (2.0, 2.0), (3.0, 1.0)]), Some(-1.0));
         assert_eq!(pearson(&[(1.0, 1.0), (2.0, 1.0)]), None, "no spread in the vendor's values");
-        // obc 70, 55, 40, 62 against the vendor 65, 61, 45, 58 at 60: the second differs
+        // obc 70, 55, 40, 62 against the vendor 65, 61, 45, 58 at 60: the second (vendor met,
+        // obc not) and the fourth (obc met, vendor not) differ
         let pairs = [(70.0, 65.0), (55.0, 61.0), (40.0, 45.0), (62.0, 58.0)];
         let r = row("P1", VendorMeasure::ConditionalGrowthPercentile, &pairs, Some(60.0), 4);
         assert_eq!(r.n, Some(4));
         assert_eq!(r.mean_difference, Some((5.0 - 6.0 - 5.0 + 4.0) / 4.0));
-        assert_eq!(r.disagree_share, Some(0.25));
+        assert_eq!(r.disagree_share, Some(0.5));
         let small = row("P1", VendorMeasure::ConditionalGrowthPercentile, &pairs, Some(60.0), 5);
         assert!(small.n.is_none() && small.correlation.is_none() && small.suppressed.is_some());
         // flags: met when 1

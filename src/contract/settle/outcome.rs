@@ -232,3 +232,37 @@ pub(super) fn excluded_by_rule(rows: &[usize], reason: &[Option<(Rule, String)>]
     }
     excluded
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::vendor::measures::{VendorField, VendorValues};
+
+    fn with_vendor(cgp: Option<f64>, met: Option<f64>) -> Student {
+        let mut v = VendorValues::default();
+        v.0[VendorField::ConditionalGrowthPercentile as usize] = cgp;
+        v.0[VendorField::MetProjectedGrowth as usize] = met;
+        Student { vendor: Some(v), ..Student::example(4, Some(200.0), Some(205.0)) }
+    }
+
+    #[test]
+    fn a_vendor_outcome_reads_the_vendors_value_and_needs_no_norms() {
+        let cgp = Outcome {
+            kind: OutcomeKind::Vendor,
+            at_least: Some(60.0),
+            measure: Some(VendorMeasure::ConditionalGrowthPercentile),
+        };
+        assert_eq!(outcome_met(&cgp, &with_vendor(Some(60.0), None)), Ok(true), "at the threshold is met");
+        assert_eq!(outcome_met(&cgp, &with_vendor(Some(59.0), None)), Ok(false));
+        let none = outcome_met(&cgp, &with_vendor(None, Some(1.0))).unwrap_err();
+        assert_eq!(none, NoOutcome::NoVendorValue("conditional_growth_percentile"));
+        assert!(none.to_string().starts_with("no vendor value"), "{none}");
+        let bare = Student::example(4, Some(200.0), Some(205.0));
+        assert_eq!(bare.vendor_value(VendorMeasure::ConditionalGrowthPercentile), None);
+        let met =
+            Outcome { kind: OutcomeKind::Vendor, at_least: None, measure: Some(VendorMeasure::MetProjectedGrowth) };
+        assert_eq!(outcome_met(&met, &with_vendor(None, Some(1.0))), Ok(true));
+        assert_eq!(outcome_met(&met, &with_vendor(Some(90.0), Some(0.0))), Ok(false));
+        assert_eq!(with_vendor(None, Some(0.0)).vendor_value(VendorMeasure::MetProjectedGrowth), Some(0.0));
+    }
+}

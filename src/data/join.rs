@@ -37,7 +37,7 @@ use super::schema::Eligibility;
 use super::schema::{RetestRule, Role, Tests, WindowSpec};
 use super::table::{Column, Table};
 use super::validate::{Status, Student, Test, Validated};
-use super::vendor::measures::{VendorField, VendorValues};
+use super::vendor::measures::{self, VendorField, VendorValues};
 use crate::error::DataError;
 use crate::stats::wwc::{self, Boundary};
 
@@ -140,9 +140,9 @@ pub struct AnalyticRow {
     pub analysed: bool,
     pub exclusion_reason: Option<String>,
     /// The vendor's growth measures of the contract's window pair, read from the post-test
-    /// row, or from the pre-test row when the post-test row has none (NWEA exports may
-    /// carry a pair's measures on its start term's row). `None`: no post-test, no vendor
-    /// columns, or neither row has a value.
+    /// row, a measure of a column named for the pair that the post-test row leaves empty
+    /// from the pre-test row ([`measures::merge`]). `None`: no post-test, no vendor
+    /// columns, or no value.
     pub vendor: Option<VendorValues>,
 }
 
@@ -530,7 +530,7 @@ pub(crate) fn prepare_streamed(
         roster_columns,
         test_columns,
         roster_rejects,
-        vendor_fields,
+        vendor_columns,
         mut vendor,
     } = v;
     let th = |f: &str| test_columns.header(f);
@@ -634,16 +634,16 @@ pub(crate) fn prepare_streamed(
         for subject in &opts.subjects {
             let cands: Vec<&Test> = kept.iter().filter(|t| &t.subject == subject).collect();
             let mut row = join_subject(s, subject, &cands, &d, opts, &mut assessments_ledger, &th);
-            // the post-test row's values; a file that carries them on the start term's row
-            // (the pair's columns name the pair, so the row cannot be misread) gives those
-            let post = row.post.as_ref().and_then(|p| vendor.remove(&p.row));
-            row.vendor = post.or_else(|| row.post.as_ref().and(row.pre.as_ref()).and_then(|p| vendor.remove(&p.row)));
+            if let Some(post) = &row.post {
+                let pre = row.pre.as_ref().and_then(|p| vendor.remove(&p.row));
+                row.vendor = measures::merge(vendor.remove(&post.row), pre, &vendor_columns.per_pair);
+            }
             rows.push(row);
         }
     }
     let ledgers = vec![roster_ledger, sessions_ledger, assessments_ledger];
     let mut file = finish(rows, opts, warnings, groups, &roster_rejects, ledgers);
-    file.vendor_fields = vendor_fields;
+    file.vendor_fields = vendor_columns.fields;
     Ok(file)
 }
 

@@ -16,7 +16,7 @@ use super::load::{ColumnIndex, Fields, RawTable, Record, Source};
 use super::records::{CompactSession, CompactTest, Interner, compact_index};
 use super::roster_rules::{self, GroupRules};
 use super::schema::{Columns, IdRules, Role, ScoreRanges};
-use super::vendor::measures::{self, VendorField, VendorValues};
+use super::vendor::measures::{self, VendorColumns, VendorValues};
 use crate::error::DataError;
 
 /// A student on the roster.
@@ -135,8 +135,8 @@ pub struct Validated {
     /// the flow table counts them as attrition.
     pub roster_rejects: BTreeMap<String, Option<String>>,
     /// The vendor growth measures the assessments file has columns for (README
-    /// "Canonical layout").
-    pub vendor_fields: Vec<VendorField>,
+    /// "Vendor growth measures").
+    pub vendor_columns: VendorColumns,
     /// The vendor values of each valid test row that has any, by the row's number.
     pub vendor: HashMap<u64, VendorValues>,
 }
@@ -776,7 +776,7 @@ pub(crate) fn validate_streams(
         ColumnIndex::locate_in(sessions.file(), sessions.headers(), Role::Sessions, &opts.columns.sessions, &[])?;
     let mut test_cols =
         ColumnIndex::locate_in(tests.file(), tests.headers(), Role::Assessments, &opts.columns.assessments, &[])?;
-    let vendor_fields = measures::locate(&mut test_cols, tests.headers(), opts.vendor_pair.as_deref());
+    let vendor_columns = measures::locate(&mut test_cols, tests.headers(), opts.vendor_pair.as_deref());
     for field in &opts.required_test_fields {
         if !test_cols.has(field) {
             return Err(DataError::MissingColumn {
@@ -835,7 +835,7 @@ pub(crate) fn validate_streams(
             Ok(v) => v,
             Err(bad) => return Ok(Err(bad)),
         };
-        match measures::read(raw, &test_cols, &vendor_fields) {
+        match measures::read(raw, &test_cols, &vendor_columns.fields) {
             Ok(Some(values)) => {
                 vendor.insert(raw.row(), values);
             }
@@ -888,7 +888,7 @@ pub(crate) fn validate_streams(
         roster_columns: roster_cols,
         test_columns: test_cols,
         roster_rejects,
-        vendor_fields,
+        vendor_columns,
         vendor,
     })
 }

@@ -29,7 +29,7 @@ fn nwea_district(outcome: &str, min_cell: u32) -> tempfile::TempDir {
     dir
 }
 
-fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
+fn rows_of(path: &Path) -> Vec<BTreeMap<String, String>> {
     let (h, rows) = read_csv(path);
     rows.into_iter().map(|r| h.iter().cloned().zip(r).collect()).collect()
 }
@@ -39,13 +39,13 @@ fn rows(path: &Path) -> Vec<BTreeMap<String, String>> {
 /// when that row has none, of the fall row it used (the rows not in exceptions.csv are
 /// the ones used).
 fn vendor_values(dir: &Path, out: &Path, column: &str) -> BTreeMap<String, f64> {
-    let excepted: BTreeSet<u64> = rows(&out.join("exceptions.csv"))
+    let excepted: BTreeSet<u64> = rows_of(&out.join("exceptions.csv"))
         .into_iter()
         .filter(|e| e["file"] == "AssessmentResults.csv")
         .map(|e| e["row"].parse().unwrap())
         .collect();
     let mut by_student: BTreeMap<String, (Option<String>, Option<String>)> = BTreeMap::new();
-    for (i, r) in rows(&dir.join("AssessmentResults.csv")).into_iter().enumerate() {
+    for (i, r) in rows_of(&dir.join("AssessmentResults.csv")).into_iter().enumerate() {
         if excepted.contains(&(i as u64 + 2)) {
             continue;
         }
@@ -78,7 +78,7 @@ fn the_map_district_settles_on_the_vendors_cgp() {
     let out = dir.path().join("out");
     obc_ok(&["check", s(&dir.path().join("contract.toml")), "--out", s(&out)]);
     let cgp = vendor_values(dir.path(), &out, "ConditionalGrowthPercentile");
-    let audit = rows(&out.join("audit.csv"));
+    let audit = rows_of(&out.join("audit.csv"));
     // by provider: (counted, met, not counted for want of the vendor's value), by hand
     let mut expect: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
     for a in audit.iter().filter(|a| !a["provider_id"].is_empty()) {
@@ -99,7 +99,7 @@ fn the_map_district_settles_on_the_vendors_cgp() {
             }
         }
     }
-    let providers = rows(&out.join("providers.csv"));
+    let providers = rows_of(&out.join("providers.csv"));
     assert_eq!(providers.len(), expect.len());
     for p in &providers {
         let (counted, met, none) = expect[&p["provider"]];
@@ -124,7 +124,7 @@ fn obc_and_vendor_cgp_agreement_matches_an_independent_computation() {
     let vendor_met = vendor_values(dir.path(), &out, "MetProjectedGrowth");
     // (provider, measure) -> pairs (obc, vendor) of the counted students with both values
     let mut pairs: BTreeMap<(String, &str), Vec<(f64, f64)>> = BTreeMap::new();
-    for a in rows(&out.join("audit.csv")).iter().filter(|a| a["counted"] == "true") {
+    for a in rows_of(&out.join("audit.csv")).iter().filter(|a| a["counted"] == "true") {
         let provider = if a["provider_id"].is_empty() { "comparison".to_string() } else { a["provider_id"].clone() };
         let own_met = a["growth"].parse::<f64>().unwrap() >= a["expected_growth"].parse::<f64>().unwrap();
         for (measure, own, vendor) in [
@@ -138,7 +138,7 @@ fn obc_and_vendor_cgp_agreement_matches_an_independent_computation() {
             }
         }
     }
-    let table = rows(&out.join("vendor_agreement.csv"));
+    let table = rows_of(&out.join("vendor_agreement.csv"));
     assert_eq!(table.len(), pairs.len(), "one row per provider, comparison and all, per measure");
     let mut suppressed = 0;
     for r in &table {
@@ -218,4 +218,80 @@ fn a_vendor_outcome_on_an_unknown_or_absent_measure_is_refused() {
     let o = obc(&["check", s(&dir.path().join("contract.toml")), "--out", s(&dir.path().join("out"))]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("outcome.at_least"), "{}", stderr(&o));
+}
+
+/// The percent progress the test below writes for a student (`None`: left empty).
+fn progress(id: &str) -> Option<u64> {
+    let n: u64 = id.parse().unwrap();
+    (n % 9 != 0).then_some(n % 150)
+}
+
+#[test]
+fn a_canonical_file_with_i_readys_columns_settles_on_percent_progress() {
+    let dir = crate::common::copy_samples();
+    let d = dir.path();
+    // i-Ready's annual measure on every spring test (any capitals), and on fall tests a
+    // value that must not be read: on the pre-test's row it is the progress as of fall
+    let (mut h, mut rows) = read_csv(&d.join("assessments.csv"));
+    let (id, window) =
+        (h.iter().position(|c| c == "student_id").unwrap(), h.iter().position(|c| c == "window").unwrap());
+    h.push("Percent_Progress_To_Annual_Typical_Growth".into());
+    for r in &mut rows {
+        let v = match r[window].as_str() {
+            "spring" => progress(&r[id]).map_or(String::new(), |p| p.to_string()),
+            "fall" => "999".into(),
+            _ => String::new(),
+        };
+        r.push(v);
+    }
+    let mut w = csv::Writer::from_path(d.join("assessments.csv")).unwrap();
+    w.write_record(&h).unwrap();
+    for r in &rows {
+        w.write_record(r).unwrap();
+    }
+    w.flush().unwrap();
+    let path = d.join("contract.toml");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "[outcome]\nkind = \"growth_vs_norm\"\n",
+        "[outcome]\nkind = \"vendor\"\nmeasure = \"percent_progress_typical\"\nat_least = 100\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    let out = d.join("out");
+    obc_ok(&["check", s(&path), "--out", s(&out)]);
+    let (mut counted, mut met, mut without) = (0, 0, 0);
+    for a in rows_of(&out.join("audit.csv")) {
+        let analysed = a["counted"] == "true" || a["reason_not_counted"].starts_with("no vendor value");
+        if !analysed {
+            continue;
+        }
+        match progress(&a["student_id"]) {
+            Some(p) => {
+                counted += 1;
+                met += u64::from(p >= 100);
+                assert_eq!(a["met_outcome"], (p >= 100).to_string(), "{a:?}");
+            }
+            None => {
+                without += 1;
+                assert_eq!(a["counted"], "false", "{a:?}");
+            }
+        }
+    }
+    assert!(counted > 100 && met > 0 && met < counted && without > 0, "{counted} {met} {without}");
+    let providers = rows_of(&out.join("providers.csv"));
+    let sum = |c: &str| providers.iter().map(|p| p[c].parse::<u64>().unwrap_or(0)).sum::<u64>();
+    let comparison_met: u64 = rows_of(&out.join("audit.csv"))
+        .iter()
+        .filter(|a| a["provider_id"].is_empty() && a["met_outcome"] == "true")
+        .count() as u64;
+    assert_eq!(sum("met_outcome") + comparison_met, met, "the providers' met counts and the comparison's");
+    assert!(!out.join("vendor_agreement.csv").exists(), "obc computes no percent progress to compare with");
+    // the analytic file carries the measure at its end
+    let prepared = d.join("prepared");
+    obc_ok(&["prepare", s(&path), "--out", s(&prepared)]);
+    let analytic = rows_of(&prepared.join("analytic.csv"));
+    assert!(analytic.iter().any(|r| !r["vendor_percent_progress_typical"].is_empty()));
+    for r in analytic.iter().filter(|r| !r["post_score"].is_empty()) {
+        let want = progress(&r["student_id"]).map_or(String::new(), |p| format!("{p}.0"));
+        assert_eq!(r["vendor_percent_progress_typical"], want, "{r:?}");
+    }
 }

@@ -127,19 +127,50 @@ impl VendorValues {
     }
 }
 
+/// The vendor columns an assessments file has.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct VendorColumns {
+    /// The measures found, in [`VendorField::ALL`] order.
+    pub fields: Vec<VendorField>,
+    /// Those found in a column named for the window pair (NWEA's): their values may sit on
+    /// the pair's start term's row ([`merge`]).
+    pub per_pair: Vec<VendorField>,
+}
+
 /// Finds the vendor columns of `pair` in `headers` (any capitals) and records them in
-/// `cols` under their own keys; returns the measures found, in [`VendorField::ALL`] order.
-pub fn locate(cols: &mut ColumnIndex, headers: &[String], pair: Option<&str>) -> Vec<VendorField> {
-    let mut found = Vec::new();
+/// `cols` under their own keys.
+pub fn locate(cols: &mut ColumnIndex, headers: &[String], pair: Option<&str>) -> VendorColumns {
+    let mut found = VendorColumns::default();
     for f in VendorField::ALL {
-        let at = f.columns(pair).iter().find_map(|c| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(c)));
+        let names = f.columns(pair);
+        let at = names.iter().find_map(|c| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(c)));
         if let Some(i) = at {
             cols.positions.insert(f.key().to_string(), i);
             cols.headers.insert(f.key().to_string(), headers[i].clone());
-            found.push(f);
+            found.fields.push(f);
+            if pair.is_some_and(|p| headers[i].trim().to_ascii_lowercase().contains(p)) {
+                found.per_pair.push(f);
+            }
         }
     }
     found
+}
+
+/// A student's vendor values: those of the post-test's row, and for a measure read from a
+/// column named for the window pair that the post-test's row leaves empty, the pre-test
+/// row's (MAP exports may write a pair's measures on its start term's row; the column names
+/// the pair, so the value is the pair's). An annual measure (i-Ready's) is the post-test
+/// row's only: on the pre-test's row it is the progress as of the pre-test.
+pub fn merge(post: Option<VendorValues>, pre: Option<VendorValues>, per_pair: &[VendorField]) -> Option<VendorValues> {
+    let mut v = post.unwrap_or_default();
+    if let Some(pre) = pre {
+        for &f in per_pair {
+            if v.get(f).is_none() {
+                v.0[f as usize] = pre.get(f);
+            }
+        }
+    }
+    (!v.is_empty()).then_some(v)
 }
 
 /// One bad vendor value: (column key, value, code, reason), as the validation's `Bad`.
@@ -194,7 +225,36 @@ mod tests {
         let headers: Vec<String> = headers.iter().map(|s| s.to_string()).collect();
         let mut cols = ColumnIndex { positions: Default::default(), headers: Default::default() };
         let found = locate(&mut cols, &headers, pair);
-        (cols, found)
+        (cols, found.fields)
+    }
+
+    #[test]
+    fn the_start_rows_values_fill_only_the_pairs_measures() {
+        let headers: Vec<String> =
+            ["fall_to_spring_conditional_growth_percentile", "fall_to_spring_observed_growth", "diagnostic_gain"]
+                .map(String::from)
+                .to_vec();
+        let mut cols = ColumnIndex { positions: Default::default(), headers: Default::default() };
+        let found = locate(&mut cols, &headers, Some("fall_to_spring"));
+        assert_eq!(found.per_pair, [VendorField::ObservedGrowth, VendorField::ConditionalGrowthPercentile]);
+        let value = |pairs: &[(VendorField, f64)]| {
+            let mut v = VendorValues::default();
+            for &(f, x) in pairs {
+                v.0[f as usize] = Some(x);
+            }
+            Some(v)
+        };
+        let post = value(&[(VendorField::ObservedGrowth, 9.0)]);
+        let pre = value(&[
+            (VendorField::ObservedGrowth, 1.0),
+            (VendorField::ConditionalGrowthPercentile, 61.0),
+            (VendorField::DiagnosticGain, 4.0),
+        ]);
+        let v = merge(post, pre.clone(), &found.per_pair).unwrap();
+        assert_eq!(v.get(VendorField::ObservedGrowth), Some(9.0), "the post-test row's value first");
+        assert_eq!(v.get(VendorField::ConditionalGrowthPercentile), Some(61.0), "the start row fills the pair's");
+        assert_eq!(v.get(VendorField::DiagnosticGain), None, "an annual measure is the post-test row's only");
+        assert_eq!(merge(None, value(&[(VendorField::DiagnosticGain, 4.0)]), &found.per_pair), None);
     }
 
     fn row(fields: &[&str]) -> RawRow {

@@ -63,9 +63,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 }
 
 /// Every output `obc check` may write (checked against the inputs before writing).
-const OUTPUTS: [&str; 9] = [
+const OUTPUTS: [&str; 10] = [
     "providers.csv",
     "groups.csv",
+    "vendor_agreement.csv",
     "audit.csv",
     "exceptions.csv",
     "results.json",
@@ -89,6 +90,10 @@ fn write_outputs(
     providers.write_into(out, "providers.csv", Format::Csv)?;
     let groups = tables::groups(s, midpoint.as_ref());
     groups.write_into(out, "groups.csv", Format::Csv)?;
+    let agreement = (!s.vendor_agreement.is_empty()).then(|| tables::vendor_agreement(s));
+    if let Some(a) = &agreement {
+        a.write_into(out, "vendor_agreement.csv", Format::Csv)?;
+    }
     let audit_rows = write_audit(out, students, s)?;
     phase("audit written");
     let mut ledgers: Vec<&data::Ledger> = analytic.ledgers.iter().collect();
@@ -120,6 +125,9 @@ fn write_outputs(
     ];
     if as_of.is_some() {
         m.outputs.push(OutputFile::new("dosage.csv", false, None));
+    }
+    if let Some(a) = &agreement {
+        m.outputs.push(OutputFile::new("vendor_agreement.csv", false, Some(a.height() as u64)));
     }
     let mut warnings = analytic.warnings.clone();
     if let Some(h) = history {

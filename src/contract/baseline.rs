@@ -362,8 +362,7 @@ struct Against {
 impl Against {
     fn of(contract: &Contract, history: &[Student], comparison: &[usize]) -> Against {
         let o = &contract.outcome;
-        let met =
-            comparison.iter().filter(|&&i| settle::outcome_met(o.kind, o.at_least, &history[i]) == Ok(true)).count();
+        let met = comparison.iter().filter(|&&i| settle::outcome_met(o, &history[i]) == Ok(true)).count();
         let students = comparison.len();
         let size = contract.baseline.comparison_size.unwrap_or(students);
         Against { share: met as f64 / students.max(1) as f64, size, students }
@@ -557,7 +556,7 @@ fn scorable(contract: &Contract, history: &[Student], candidates: &[usize]) -> (
     let target = candidates
         .iter()
         .copied()
-        .filter(|&i| match settle::outcome_met(contract.outcome.kind, contract.outcome.at_least, &history[i]) {
+        .filter(|&i| match settle::outcome_met(&contract.outcome, &history[i]) {
             Ok(_) => true,
             Err(e) => {
                 *unscored.entry(e.to_string()).or_default() += 1;
@@ -620,7 +619,7 @@ where
             shifted.score = (self.rescore)(s, post);
         }
         let outcome = &self.contract.outcome;
-        let met = settle::outcome_met(outcome.kind, outcome.at_least, &shifted).unwrap_or(false);
+        let met = settle::outcome_met(outcome, &shifted).unwrap_or(false);
         let score = shifted.score.as_ref().ok();
         match self.contract.metric.kind {
             MetricKind::ShareMeeting | MetricKind::ShareMeetingVsComparison => f64::from(u8::from(met)),

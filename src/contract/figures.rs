@@ -306,7 +306,7 @@ fn dose_response(contract: &Contract, students: &[Student], min_cell: u64) -> Do
         .iter()
         .filter(|st| st.provider.is_some() && st.pre.is_some() && st.post.is_some())
         .filter_map(|st| {
-            let met = outcome_met(contract.outcome.kind, contract.outcome.at_least, st).ok()?;
+            let met = outcome_met(&contract.outcome, st).ok()?;
             Some((st.sessions, met))
         })
         .collect();

@@ -92,6 +92,7 @@ impl Contract {
                 combine_rare: self.reporting.rare_values == RareValues::Combine,
             },
             score_ranges: self.limits.ranges(),
+            vendor_pair: self.window_pair(),
         }
     }
 

@@ -517,6 +517,10 @@ pub struct Settlement {
     /// older than this section).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drift: Option<Drift>,
+    /// obc's CGP/CGI against the vendor's, per provider (README "Vendor growth measures");
+    /// empty (and not written) when the data has no vendor measure obc also computes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vendor_agreement: Vec<crate::contract::settle::agreement::VendorAgreement>,
 }
 
 // Settlement: cohort drift.

@@ -73,6 +73,7 @@ pub fn settle(contract: &Contract, base: &Path, opts: &Options) -> Result<Settle
         (analytic, fitting.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
     });
     let mut analytic = analytic?;
+    terms.check_vendor_columns(&analytic.vendor_fields)?;
     let (history, norms, level) = fitted?;
     let mut ledgers: Vec<&data::Ledger> = analytic.ledgers.iter().collect();
     ledgers.extend(history.as_ref().map(|h| &h.ledger));
@@ -166,6 +167,7 @@ fn history_students(history: &History, norms: Option<&ContractNorms>) -> Vec<Stu
                 sessions: 0,
                 minutes: 0.0,
                 score,
+                vendor: None,
             })
         })
         .collect()

@@ -50,6 +50,7 @@ use crate::data::schema::{
     Break, Columns, Files, IdRules, STANDARD_GROUPS, ScoreRange, ScoreRanges, Tests, WindowSpec,
 };
 pub use crate::data::schema::{Eligibility, Ineligible};
+use crate::data::vendor::measures::VendorField;
 use crate::error::ConfigError;
 use crate::stats::warning::{Warning, WarningCode};
 use crate::stats::wwc::Boundary;
@@ -319,6 +320,88 @@ pub enum OutcomeKind {
     PercentTypical,
     /// Scale-score growth (post − pre) at least `at_least` points; no norms needed.
     ScaleGrowth,
+    /// The vendor's own growth measure `measure` at least `at_least` (for
+    /// `met_projected_growth`: met); no norms needed (README "Vendor growth measures").
+    Vendor,
+}
+
+/// A vendor's own per-student growth measure of the contract's window pair, as the
+/// assessments file carries it (README "Canonical layout", vendor growth columns).
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum VendorMeasure {
+    /// NWEA observed growth (RIT points).
+    ObservedGrowth,
+    /// NWEA projected growth (RIT points).
+    ProjectedGrowth,
+    /// NWEA conditional growth index.
+    ConditionalGrowthIndex,
+    /// NWEA conditional growth percentile (1..=99).
+    ConditionalGrowthPercentile,
+    /// NWEA met projected growth (1 met, 0 not).
+    MetProjectedGrowth,
+    /// NWEA typical growth of the pair, or i-Ready's annual typical growth measure.
+    TypicalGrowth,
+    /// i-Ready annual stretch growth measure.
+    StretchGrowth,
+    /// i-Ready percent progress to annual typical growth.
+    PercentProgressTypical,
+    /// i-Ready percent progress to annual stretch growth.
+    PercentProgressStretch,
+    /// i-Ready diagnostic gain.
+    DiagnosticGain,
+}
+
+impl VendorMeasure {
+    pub const ALL: [VendorMeasure; 10] = [
+        VendorMeasure::ObservedGrowth,
+        VendorMeasure::ProjectedGrowth,
+        VendorMeasure::ConditionalGrowthIndex,
+        VendorMeasure::ConditionalGrowthPercentile,
+        VendorMeasure::MetProjectedGrowth,
+        VendorMeasure::TypicalGrowth,
+        VendorMeasure::StretchGrowth,
+        VendorMeasure::PercentProgressTypical,
+        VendorMeasure::PercentProgressStretch,
+        VendorMeasure::DiagnosticGain,
+    ];
+
+    /// The field of the analytic file that holds it.
+    pub fn field(self) -> VendorField {
+        match self {
+            VendorMeasure::ObservedGrowth => VendorField::ObservedGrowth,
+            VendorMeasure::ProjectedGrowth => VendorField::ProjectedGrowth,
+            VendorMeasure::ConditionalGrowthIndex => VendorField::ConditionalGrowthIndex,
+            VendorMeasure::ConditionalGrowthPercentile => VendorField::ConditionalGrowthPercentile,
+            VendorMeasure::MetProjectedGrowth => VendorField::MetProjectedGrowth,
+            VendorMeasure::TypicalGrowth => VendorField::TypicalGrowth,
+            VendorMeasure::StretchGrowth => VendorField::StretchGrowth,
+            VendorMeasure::PercentProgressTypical => VendorField::PercentProgressTypical,
+            VendorMeasure::PercentProgressStretch => VendorField::PercentProgressStretch,
+            VendorMeasure::DiagnosticGain => VendorField::DiagnosticGain,
+        }
+    }
+
+    /// The snake_case name a contract writes.
+    pub fn name(self) -> &'static str {
+        self.field().name()
+    }
+
+    /// The measure in plain words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            VendorMeasure::ObservedGrowth => "the vendor's observed growth",
+            VendorMeasure::ProjectedGrowth => "the vendor's projected growth",
+            VendorMeasure::ConditionalGrowthIndex => "the vendor's conditional growth index (CGI)",
+            VendorMeasure::ConditionalGrowthPercentile => "the vendor's conditional growth percentile (CGP)",
+            VendorMeasure::MetProjectedGrowth => "the vendor's met projected growth flag",
+            VendorMeasure::TypicalGrowth => "the vendor's typical growth",
+            VendorMeasure::StretchGrowth => "the vendor's stretch growth",
+            VendorMeasure::PercentProgressTypical => "the vendor's percent progress to typical growth",
+            VendorMeasure::PercentProgressStretch => "the vendor's percent progress to stretch growth",
+            VendorMeasure::DiagnosticGain => "the vendor's diagnostic gain",
+        }
+    }
 }
 
 /// `[outcome]`.
@@ -326,7 +409,8 @@ pub enum OutcomeKind {
 /// | field | default | meaning |
 /// |---|---|---|
 /// | `kind` | `growth_vs_norm` | [`OutcomeKind`]: `growth_vs_norm`, `cgp`, `sgp`, `cgi`, `percent_typical`, `scale_growth` |
-/// | `at_least` | none | the k, c, p or g of the outcome; required except for `growth_vs_norm` |
+/// | `at_least` | none | the k, c, p or g of the outcome; required except for `growth_vs_norm` and `met_projected_growth` |
+/// | `measure` | none | with `kind = "vendor"`: the [`VendorMeasure`] (`conditional_growth_percentile`, ...) |
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Outcome {
@@ -334,6 +418,20 @@ pub struct Outcome {
     pub kind: OutcomeKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub at_least: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "vendor_measure_named")]
+    pub measure: Option<VendorMeasure>,
+}
+
+/// `outcome.measure` read by name, an unknown name refused with the key and the names known.
+fn vendor_measure_named<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<VendorMeasure>, D::Error> {
+    let name = String::deserialize(d)?;
+    match VendorMeasure::ALL.into_iter().find(|m| m.name() == name.trim()) {
+        Some(m) => Ok(Some(m)),
+        None => Err(serde::de::Error::custom(format!(
+            "outcome.measure: unknown vendor measure {name:?}; known: {}",
+            VendorMeasure::ALL.map(|m| m.name()).join(", ")
+        ))),
+    }
 }
 
 fn default_outcome_kind() -> OutcomeKind {
@@ -342,14 +440,19 @@ fn default_outcome_kind() -> OutcomeKind {
 
 impl Default for Outcome {
     fn default() -> Self {
-        Outcome { kind: OutcomeKind::GrowthVsNorm, at_least: None }
+        Outcome { kind: OutcomeKind::GrowthVsNorm, at_least: None, measure: None }
     }
 }
 
 impl Outcome {
     /// Whether the outcome needs growth norms.
     pub fn needs_norms(&self) -> bool {
-        self.kind != OutcomeKind::ScaleGrowth
+        !matches!(self.kind, OutcomeKind::ScaleGrowth | OutcomeKind::Vendor)
+    }
+
+    /// The vendor measure the outcome reads (`kind = "vendor"`).
+    pub fn vendor_measure(&self) -> Option<VendorMeasure> {
+        if self.kind == OutcomeKind::Vendor { self.measure } else { None }
     }
 
     /// The outcome in plain words.
@@ -364,6 +467,11 @@ impl Outcome {
             OutcomeKind::Cgi => format!("conditional growth index (CGI) at least {k}"),
             OutcomeKind::PercentTypical => format!("growth at least {k}% of the norm's expected growth"),
             OutcomeKind::ScaleGrowth => format!("scale-score growth (post − pre) at least {k} points"),
+            OutcomeKind::Vendor => match self.measure {
+                Some(VendorMeasure::MetProjectedGrowth) => "the vendor says the student met projected growth".into(),
+                Some(m) => format!("{} at least {k}", m.describe()),
+                None => "a vendor measure (none named)".into(),
+            },
         }
     }
 }
@@ -1137,6 +1245,42 @@ impl Contract {
         self.check_history_named()
     }
 
+    /// The contract's test window pair in snake case (`fall_to_spring`), when both test
+    /// windows are chosen by label.
+    pub fn window_pair(&self) -> Option<String> {
+        match (&self.tests.pre.window, &self.tests.post.window) {
+            (Some(a), Some(b)) => Some(crate::data::vendor::measures::window_pair(a, b)),
+            _ => None,
+        }
+    }
+
+    /// A vendor outcome needs its measure's column in the assessments file (`present`: the
+    /// measures the file has): an outcome on a measure the data does not have is refused,
+    /// not settled as nobody meeting it.
+    pub fn check_vendor_columns(&self, present: &[VendorField]) -> Result<(), ConfigError> {
+        let Some(m) = self.outcome.vendor_measure() else { return Ok(()) };
+        if present.contains(&m.field()) {
+            return Ok(());
+        }
+        let pair = self.window_pair();
+        let columns = m.field().columns(pair.as_deref());
+        let message = if columns.is_empty() {
+            format!(
+                "{:?} is read per window pair, but [tests] pre and post are not both chosen by window label, so the \
+                 pair's column cannot be named",
+                m.name()
+            )
+        } else {
+            format!(
+                "{:?}: the assessments file has no column {} (read from the post-test row of the window pair); \
+                 a contract cannot settle on a measure the data does not carry",
+                m.name(),
+                columns.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(" or ")
+            )
+        };
+        Err(ConfigError::Invalid { key: "outcome.measure".into(), message })
+    }
+
     /// Norms fitted from history need a history file.
     pub fn check_history_named(&self) -> Result<(), ConfigError> {
         if self.uses_norms() && self.norms.method != NormsMethod::File && self.files.history.is_none() {
@@ -1151,7 +1295,33 @@ impl Contract {
     fn check_outcome(&self) -> Result<(), ConfigError> {
         let invalid = |key: &str, message: String| Err(ConfigError::Invalid { key: key.into(), message });
         let o = &self.outcome;
+        match (o.kind, o.measure) {
+            (OutcomeKind::Vendor, None) => {
+                return invalid(
+                    "outcome.measure",
+                    format!(
+                        "required with kind = \"vendor\": one of {}",
+                        VendorMeasure::ALL.map(|m| format!("{:?}", m.name())).join(", ")
+                    ),
+                );
+            }
+            (OutcomeKind::Vendor, Some(VendorMeasure::MetProjectedGrowth)) if o.at_least.is_some() => {
+                return invalid(
+                    "outcome.at_least",
+                    "`met_projected_growth` takes no `at_least` (met is the bar)".into(),
+                );
+            }
+            (OutcomeKind::Vendor, _) => {}
+            (_, Some(_)) => return invalid("outcome.measure", "only used with kind = \"vendor\"".into()),
+            (_, None) => {}
+        }
         match (o.kind, o.at_least) {
+            (OutcomeKind::Vendor, None) if o.measure == Some(VendorMeasure::MetProjectedGrowth) => {}
+            (OutcomeKind::Vendor, Some(k))
+                if o.measure == Some(VendorMeasure::ConditionalGrowthPercentile) && !(1.0..=99.0).contains(&k) =>
+            {
+                return invalid("outcome.at_least", format!("a percentile must be in 1..=99 (got {k})"));
+            }
             (OutcomeKind::GrowthVsNorm, Some(_)) => {
                 return invalid(
                     "outcome.at_least",
@@ -1619,6 +1789,31 @@ assessments = "a.csv"
 pre = { window = "fall" }
 post = { window = "spring" }
 "#;
+
+    #[test]
+    fn vendor_outcomes_name_their_measure_and_its_column() {
+        let with = |o: &str| Contract::from_toml(&format!("{MINIMAL}[outcome]\n{o}\n"), "c.toml");
+        let c = with("kind = \"vendor\"\nmeasure = \"conditional_growth_percentile\"\nat_least = 60").unwrap();
+        assert_eq!(c.outcome.vendor_measure(), Some(VendorMeasure::ConditionalGrowthPercentile));
+        assert!(!c.uses_norms(), "the vendor's measure needs no norms");
+        assert_eq!(c.outcome.describe(), "the vendor's conditional growth percentile (CGP) at least 60");
+        assert_eq!(c.window_pair().as_deref(), Some("fall_to_spring"));
+        assert!(c.check_vendor_columns(&[VendorField::ConditionalGrowthPercentile]).is_ok());
+        let e = c.check_vendor_columns(&[VendorField::ConditionalGrowthIndex]).unwrap_err().to_string();
+        assert!(e.contains("outcome.measure") && e.contains("\"fall_to_spring_conditional_growth_percentile\""), "{e}");
+        assert!(with("kind = \"vendor\"\nmeasure = \"met_projected_growth\"").is_ok(), "met needs no at_least");
+        for (o, key) in [
+            ("kind = \"vendor\"\nat_least = 60", "outcome.measure"),
+            ("kind = \"vendor\"\nmeasure = \"lexile\"\nat_least = 60", "outcome.measure"),
+            ("kind = \"cgp\"\nmeasure = \"conditional_growth_percentile\"\nat_least = 60", "outcome.measure"),
+            ("kind = \"vendor\"\nmeasure = \"met_projected_growth\"\nat_least = 1", "outcome.at_least"),
+            ("kind = \"vendor\"\nmeasure = \"diagnostic_gain\"", "outcome.at_least"),
+            ("kind = \"vendor\"\nmeasure = \"conditional_growth_percentile\"\nat_least = 100", "outcome.at_least"),
+        ] {
+            let e = with(o).unwrap_err().to_string();
+            assert!(e.contains(key), "{o}: {e}");
+        }
+    }
 
     #[test]
     fn minimal_contract_takes_documented_defaults() {

@@ -37,6 +37,7 @@ use super::schema::Eligibility;
 use super::schema::{RetestRule, Role, Tests, WindowSpec};
 use super::table::{Column, Table};
 use super::validate::{Status, Student, Test, Validated};
+use super::vendor::measures::{self, VendorField, VendorValues};
 use crate::error::DataError;
 use crate::stats::wwc::{self, Boundary};
 
@@ -138,6 +139,11 @@ pub struct AnalyticRow {
     pub eligible: bool,
     pub analysed: bool,
     pub exclusion_reason: Option<String>,
+    /// The vendor's growth measures of the contract's window pair, read from the post-test
+    /// row, a measure of a column named for the pair that the post-test row leaves empty
+    /// from the pre-test row ([`measures::merge`]). `None`: no post-test, no vendor
+    /// columns, or no value.
+    pub vendor: Option<VendorValues>,
 }
 
 impl AnalyticRow {
@@ -181,6 +187,8 @@ pub struct AnalyticFile {
     pub groups: Vec<String>,
     pub ledgers: Vec<Ledger>,
     pub warnings: Vec<Warning>,
+    /// The vendor growth measures the assessments file has columns for.
+    pub vendor_fields: Vec<VendorField>,
 }
 
 impl AnalyticFile {
@@ -407,7 +415,7 @@ fn finish(
     }
     let providers = opts.providers.clone().unwrap_or_default();
     let flow = flow_table(&rows, &opts.subjects, opts.boundary, roster_rejects, &providers);
-    AnalyticFile { rows, flow, groups, ledgers, warnings }
+    AnalyticFile { rows, flow, groups, ledgers, warnings, vendor_fields: Vec::new() }
 }
 
 /// The analytic row of student `s` in `subject`: picks the pre- and post-test among
@@ -490,6 +498,7 @@ fn join_subject(
         eligible,
         analysed: exclusion_reason.is_none(),
         exclusion_reason,
+        vendor: None,
     }
 }
 
@@ -521,6 +530,8 @@ pub(crate) fn prepare_streamed(
         roster_columns,
         test_columns,
         roster_rejects,
+        vendor_columns,
+        mut vendor,
     } = v;
     let th = |f: &str| test_columns.header(f);
     let in_scope = |s: &Student| opts.grades.as_ref().is_none_or(|g| g.contains(&s.grade));
@@ -622,11 +633,18 @@ pub(crate) fn prepare_streamed(
         let d = dosage[who].take().unwrap_or_default();
         for subject in &opts.subjects {
             let cands: Vec<&Test> = kept.iter().filter(|t| &t.subject == subject).collect();
-            rows.push(join_subject(s, subject, &cands, &d, opts, &mut assessments_ledger, &th));
+            let mut row = join_subject(s, subject, &cands, &d, opts, &mut assessments_ledger, &th);
+            if let Some(post) = &row.post {
+                let pre = row.pre.as_ref().and_then(|p| vendor.remove(&p.row));
+                row.vendor = measures::merge(vendor.remove(&post.row), pre, &vendor_columns.per_pair);
+            }
+            rows.push(row);
         }
     }
     let ledgers = vec![roster_ledger, sessions_ledger, assessments_ledger];
-    Ok(finish(rows, opts, warnings, groups, &roster_rejects, ledgers))
+    let mut file = finish(rows, opts, warnings, groups, &roster_rejects, ledgers);
+    file.vendor_fields = vendor_columns.fields;
+    Ok(file)
 }
 
 /// The flow table: per subject, each provider, all tutored, and comparison. `rejects` are
@@ -745,6 +763,9 @@ impl AnalyticFile {
         t.push("eligible", boolean(&|x| Some(x.eligible)));
         t.push("analysed", boolean(&|x| Some(x.analysed)));
         t.push("exclusion_reason", text(&|x| x.exclusion_reason.clone()));
+        for &f in &self.vendor_fields {
+            t.push(&format!("vendor_{}", f.name()), float(&|x| x.vendor.as_ref().and_then(|v| v.get(f))));
+        }
         t
     }
 

@@ -16,6 +16,7 @@ use super::load::{ColumnIndex, Fields, RawTable, Record, Source};
 use super::records::{CompactSession, CompactTest, Interner, compact_index};
 use super::roster_rules::{self, GroupRules};
 use super::schema::{Columns, IdRules, Role, ScoreRanges};
+use super::vendor::measures::{self, VendorColumns, VendorValues};
 use crate::error::DataError;
 
 /// A student on the roster.
@@ -93,6 +94,9 @@ pub struct ValidateOptions {
     pub group_rules: GroupRules,
     /// Plausible scale scores and SEMs by subject; others are exceptions.
     pub score_ranges: ScoreRanges,
+    /// The contract's window pair in snake case (`fall_to_spring`), whose vendor growth
+    /// columns are read ([`super::vendor::measures`]); `None` when a window is not a label.
+    pub vendor_pair: Option<String>,
 }
 
 /// The three input files, read as text.
@@ -130,6 +134,11 @@ pub struct Validated {
     /// provider their row named (if known). They were assigned but cannot be analysed, so
     /// the flow table counts them as attrition.
     pub roster_rejects: BTreeMap<String, Option<String>>,
+    /// The vendor growth measures the assessments file has columns for (README
+    /// "Vendor growth measures").
+    pub vendor_columns: VendorColumns,
+    /// The vendor values of each valid test row that has any, by the row's number.
+    pub vendor: HashMap<u64, VendorValues>,
 }
 
 impl Validated {
@@ -765,8 +774,9 @@ pub(crate) fn validate_streams(
     let roster_cols = ColumnIndex::locate(&roster, Role::Roster, &opts.columns.roster, &extra_groups(opts))?;
     let session_cols =
         ColumnIndex::locate_in(sessions.file(), sessions.headers(), Role::Sessions, &opts.columns.sessions, &[])?;
-    let test_cols =
+    let mut test_cols =
         ColumnIndex::locate_in(tests.file(), tests.headers(), Role::Assessments, &opts.columns.assessments, &[])?;
+    let vendor_columns = measures::locate(&mut test_cols, tests.headers(), opts.vendor_pair.as_deref());
     for field in &opts.required_test_fields {
         if !test_cols.has(field) {
             return Err(DataError::MissingColumn {
@@ -819,11 +829,19 @@ pub(crate) fn validate_streams(
     let mut assessments_ledger = Ledger::streaming(Role::Assessments, tests.file());
     let mut texts = Interner::default();
     let mut compact_tests = Vec::new();
+    let mut vendor = HashMap::new();
     check_rows(&mut tests, &mut assessments_ledger, &test_cols, |raw, idx, file| {
         let (student, v) = match check_test(raw, idx, &test_cols, opts, &index) {
             Ok(v) => v,
             Err(bad) => return Ok(Err(bad)),
         };
+        match measures::read(raw, &test_cols, &vendor_columns.fields) {
+            Ok(Some(values)) => {
+                vendor.insert(raw.row(), values);
+            }
+            Ok(None) => {}
+            Err(bad) => return Ok(Err(bad)),
+        }
         compact_tests.push(CompactTest {
             student: student as u32,
             idx: compact_index(idx, file)?,
@@ -870,6 +888,8 @@ pub(crate) fn validate_streams(
         roster_columns: roster_cols,
         test_columns: test_cols,
         roster_rejects,
+        vendor_columns,
+        vendor,
     })
 }
 

@@ -238,6 +238,9 @@ pub fn render_check(c: &Check) -> Result<Rendered, ReportError> {
     if let Some(d) = &c.settlement.drift {
         body.push_str(&drift_section(d));
     }
+    if !c.settlement.vendor_agreement.is_empty() {
+        body.push_str(&vendor_section(c));
+    }
     if let Some(m) = &c.midpoint {
         body.push_str(&midpoint_section(m));
     }
@@ -1000,6 +1003,52 @@ fn attrition_table(rows: &[crate::contract::results::AttritionRow]) -> String {
         "",
     ));
     s
+}
+
+/// Vendor measures against local norms: per provider, how obc's CGP/CGI (from the
+/// contract's norms) agree with the vendor's, both shown and neither preferred.
+fn vendor_section(c: &Check) -> String {
+    let a = &c.settlement.vendor_agreement;
+    let mut body =
+        p("The assessment vendor reports its own growth measures for each student; obc computes its own from the \
+         contract's norms. The vendor's are opaque (its norms and method are not published with the file); obc's \
+         can be audited. Both are shown here and neither replaces the other: the contract's outcome reads the one \
+         it names. For each provider: the number of analysed students with both values, the correlation, the \
+         mean difference (obc minus vendor), and the share of students met by one and not the other, at the \
+         threshold shown (the contract outcome's at_least when the outcome is on that measure, otherwise CGP 50 \
+         or CGI 0; for met projected growth, obc's growth at least the norm's expected growth against the \
+         vendor's flag). Cells of fewer than min_cell students show no number.");
+    let rows: Vec<Vec<Cell>> = a
+        .iter()
+        .map(|r| {
+            vec![
+                r.provider.as_str().into(),
+                r.measure.as_str().into(),
+                r.n.map_or_else(|| "".to_string(), |n| n.to_string()).into(),
+                num(r.correlation, 2).into(),
+                num(r.mean_difference, 2).into(),
+                num(r.threshold, 1).into(),
+                num(r.disagree_share, 3).into(),
+                r.suppressed.clone().unwrap_or_default().into(),
+            ]
+        })
+        .collect();
+    body.push_str(&table(
+        "obc's measures against the vendor's",
+        &[
+            "provider",
+            "measure",
+            "n",
+            "correlation",
+            "mean difference (obc − vendor)",
+            "threshold",
+            "share differing",
+            "note",
+        ],
+        rows,
+        vec![],
+    ));
+    section("vendor", "Vendor measures against local norms", &body)
 }
 
 /// The cohort drift: the history cohort's level of the metric, the comparison group's, the

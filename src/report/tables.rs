@@ -174,6 +174,22 @@ pub fn groups(s: &Settlement, midpoint: Option<&MidpointReport>) -> Table {
     t
 }
 
+/// `vendor_agreement.csv`: obc's CGP/CGI against the vendor's per provider, cells of fewer
+/// than `reporting.min_cell` students with no number (README "Vendor growth measures").
+pub fn vendor_agreement(s: &Settlement) -> Table {
+    let a = &s.vendor_agreement;
+    let mut t = Table::new();
+    t.push("provider", text(a.iter().map(|r| Some(r.provider.clone()))));
+    t.push("measure", text(a.iter().map(|r| Some(r.measure.clone()))));
+    t.push("n", Column::Int(a.iter().map(|r| r.n.map(|v| v as i64)).collect()));
+    t.push("correlation", float(a.iter().map(|r| r.correlation)));
+    t.push("mean_difference_obc_minus_vendor", float(a.iter().map(|r| r.mean_difference)));
+    t.push("threshold", float(a.iter().map(|r| r.threshold)));
+    t.push("disagree_share", float(a.iter().map(|r| r.disagree_share)));
+    t.push("suppressed", text(a.iter().map(|r| r.suppressed.clone())));
+    t
+}
+
 /// The `review` cell of the public tables at a midpoint review.
 fn review_note(m: &MidpointReport, blank: bool) -> String {
     if blank {

@@ -140,6 +140,7 @@ fn students(provider: Option<&str>, n: usize, met: usize) -> Vec<Student> {
             sessions: 30,
             minutes: 900.0,
             score: Err(settle::NoOutcome::NoNorms),
+            vendor: None,
         })
         .collect()
 }

@@ -161,6 +161,25 @@ fn assert_no_small_cells(out: &Path, min_cell: u64) {
             assert!(row[col(&h, "met_outcome")].is_empty() && row[col(&h, "metric")].is_empty(), "{row:?}");
         }
     }
+    // the agreement of obc's measures with the vendor's, when the data has vendor measures
+    for a in st["vendor_agreement"].as_array().into_iter().flatten() {
+        match a["n"].as_u64() {
+            Some(n) => assert!(n >= min_cell && a["suppressed"].is_null(), "{a}"),
+            None => assert!(a["correlation"].is_null() && a["disagree_share"].is_null(), "{a}"),
+        }
+    }
+    if out.join("vendor_agreement.csv").exists() {
+        let (h, rows) = read_csv(&out.join("vendor_agreement.csv"));
+        for row in &rows {
+            let n = &row[col(&h, "n")];
+            assert!(n.is_empty() || n.parse::<u64>().unwrap() >= min_cell, "{row:?}");
+            if n.is_empty() {
+                for c in ["correlation", "mean_difference_obc_minus_vendor", "disagree_share"] {
+                    assert!(row[col(&h, c)].is_empty(), "{c} of {row:?}");
+                }
+            }
+        }
+    }
 }
 
 /// Runs check and baseline on a district folder and scans every public output.
@@ -225,6 +244,16 @@ fn item_01_public_outputs_carry_no_small_cell_and_no_student_id() {
     assert!(o.status.success(), "{}", stderr(&o));
     edit_contract(messy.path(), "min_n = 500", "min_n = 300");
     scan_public_outputs(messy.path());
+    // the MAP district, whose vendor measures add vendor_agreement.csv
+    let map = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(samples().join("nwea")).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, map.path().join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    scan_public_outputs(map.path());
+    assert!(map.path().join("out/vendor_agreement.csv").exists());
 }
 
 #[test]

@@ -37,6 +37,7 @@ mod vam;
 mod vam_coverage;
 mod vendor_import;
 mod vendor_iready;
+mod vendor_measures;
 mod vendor_nwea;
 mod vendor_nwea_contract;
 mod warnings_output;

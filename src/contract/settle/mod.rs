@@ -77,6 +77,7 @@ use crate::stats::effect::small_sample_correction;
 use crate::stats::normal::qnorm;
 use crate::stats::wwc;
 
+pub mod agreement;
 mod audit;
 mod caveat;
 pub mod cluster_t;
@@ -164,6 +165,7 @@ impl Settlement {
             totals: self.totals.clone(),
             warnings: self.warnings.clone(),
             drift: self.drift.clone(),
+            vendor_agreement: self.vendor_agreement.clone(),
         }
     }
 }
@@ -237,6 +239,7 @@ pub fn settle(contract: &Contract, students: &[Student], history: Result<&Histor
     fairness.warnings = fairness_warnings(&fairness);
     warnings.extend(caveat::effect_caveat(contract.metric.kind, students, &fairness.equivalence, cx.effect.as_ref()));
     let drift = Some(drift_section(shift, drifted, &mut warnings));
+    let vendor_agreement = agreement::vendor_agreement(contract, students, &providers);
     Settlement {
         providers: results,
         comparison: cx.comparison.estimate,
@@ -246,6 +249,7 @@ pub fn settle(contract: &Contract, students: &[Student], history: Result<&Histor
         totals,
         warnings,
         drift,
+        vendor_agreement,
     }
 }
 

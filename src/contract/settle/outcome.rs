@@ -2,6 +2,8 @@
 //! each failed first, and the outcome of a counted student (docs/methods.md, settlement).
 
 use super::*;
+use crate::contract::terms::{Outcome, VendorMeasure};
+use crate::data::vendor::measures::VendorValues;
 #[allow(unused_imports)]
 use crate::stats::warning::{Warning, WarningCode};
 
@@ -75,6 +77,8 @@ pub struct Student {
     pub minutes: f64,
     /// Norm results; `Err` says why the student could not be scored.
     pub score: Result<NormScore, NoOutcome>,
+    /// The vendor's growth measures of the contract's window pair, from the post-test row.
+    pub vendor: Option<VendorValues>,
 }
 
 /// Why a counted student's outcome or metric value cannot be computed: the `no_norm` rule
@@ -100,18 +104,34 @@ pub enum NoOutcome {
     NonPositiveExpected(f64),
     #[error("the norms give no value for the metric")]
     NoMetricValue,
+    /// The vendor gave no value of the outcome's measure for the student's post-test.
+    #[error("no vendor value: the assessments file gives no {0} for the student's post-test")]
+    NoVendorValue(&'static str),
 }
 
 impl Student {
     pub fn growth(&self) -> Option<f64> {
         Some(self.post? - self.pre?)
     }
+
+    /// The vendor's value of measure `m` for the contract's window pair (met projected
+    /// growth as 1 met, 0 not), `None` when the vendor gave none.
+    pub fn vendor_value(&self, m: VendorMeasure) -> Option<f64> {
+        self.vendor.as_ref()?.get(m.field())
+    }
 }
 
 /// Whether a student meets the outcome; `Err` when it cannot be computed.
-pub fn outcome_met(kind: OutcomeKind, at_least: Option<f64>, s: &Student) -> Result<bool, NoOutcome> {
+pub fn outcome_met(outcome: &Outcome, s: &Student) -> Result<bool, NoOutcome> {
+    let (kind, at_least) = (outcome.kind, outcome.at_least);
     let growth = s.growth().ok_or(NoOutcome::NoGrowth)?;
     let k = at_least.unwrap_or(0.0);
+    if kind == OutcomeKind::Vendor {
+        let m = outcome.measure.ok_or(NoOutcome::Missing("vendor measure"))?;
+        let v = s.vendor_value(m).ok_or(NoOutcome::NoVendorValue(m.name()))?;
+        // met projected growth is a 1/0 flag: met when 1 (no `at_least`)
+        return Ok(if m == VendorMeasure::MetProjectedGrowth { v >= 1.0 } else { v >= k });
+    }
     if kind == OutcomeKind::ScaleGrowth {
         return Ok(growth >= k);
     }
@@ -129,7 +149,7 @@ pub fn outcome_met(kind: OutcomeKind, at_least: Option<f64>, s: &Student) -> Res
             }
             100.0 * growth / e >= k
         }
-        OutcomeKind::ScaleGrowth => unreachable!("handled above"),
+        OutcomeKind::ScaleGrowth | OutcomeKind::Vendor => unreachable!("handled above"),
     })
 }
 
@@ -186,7 +206,7 @@ pub(super) fn outcomes(contract: &Contract, students: &[Student]) -> Outcomes {
             reason[i] = Some(s.excluded.clone().unwrap_or((Rule::NoPostTest, "not analysed".into())));
             continue;
         }
-        let outcome = outcome_met(contract.outcome.kind, contract.outcome.at_least, s);
+        let outcome = outcome_met(&contract.outcome, s);
         let metric_ok = match kind {
             MetricKind::EffectSize
             | MetricKind::MeanGrowthVsComparison
@@ -213,4 +233,38 @@ pub(super) fn excluded_by_rule(rows: &[usize], reason: &[Option<(Rule, String)>]
         }
     }
     excluded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::vendor::measures::{VendorField, VendorValues};
+
+    fn with_vendor(cgp: Option<f64>, met: Option<f64>) -> Student {
+        let mut v = VendorValues::default();
+        v.0[VendorField::ConditionalGrowthPercentile as usize] = cgp;
+        v.0[VendorField::MetProjectedGrowth as usize] = met;
+        Student { vendor: Some(v), ..Student::example(4, Some(200.0), Some(205.0)) }
+    }
+
+    #[test]
+    fn a_vendor_outcome_reads_the_vendors_value_and_needs_no_norms() {
+        let cgp = Outcome {
+            kind: OutcomeKind::Vendor,
+            at_least: Some(60.0),
+            measure: Some(VendorMeasure::ConditionalGrowthPercentile),
+        };
+        assert_eq!(outcome_met(&cgp, &with_vendor(Some(60.0), None)), Ok(true), "at the threshold is met");
+        assert_eq!(outcome_met(&cgp, &with_vendor(Some(59.0), None)), Ok(false));
+        let none = outcome_met(&cgp, &with_vendor(None, Some(1.0))).unwrap_err();
+        assert_eq!(none, NoOutcome::NoVendorValue("conditional_growth_percentile"));
+        assert!(none.to_string().starts_with("no vendor value"), "{none}");
+        let bare = Student::example(4, Some(200.0), Some(205.0));
+        assert_eq!(bare.vendor_value(VendorMeasure::ConditionalGrowthPercentile), None);
+        let met =
+            Outcome { kind: OutcomeKind::Vendor, at_least: None, measure: Some(VendorMeasure::MetProjectedGrowth) };
+        assert_eq!(outcome_met(&met, &with_vendor(None, Some(1.0))), Ok(true));
+        assert_eq!(outcome_met(&met, &with_vendor(Some(90.0), Some(0.0))), Ok(false));
+        assert_eq!(with_vendor(None, Some(0.0)).vendor_value(VendorMeasure::MetProjectedGrowth), Some(0.0));
+    }
 }

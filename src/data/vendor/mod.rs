@@ -4,6 +4,7 @@
 //! into the canonical assessments fields or an exception with the reason.
 
 pub mod iready;
+pub mod measures;
 pub mod nwea;
 
 use std::collections::HashMap;

@@ -586,7 +586,8 @@ pub fn convert(tables: &[RawTable], opts: &Options) -> Result<Converted, VendorE
 }
 
 /// A MAP file converted in memory for a contract (`format = "nwea_map"`), row for row: the
-/// canonical assessments columns ([`CANONICAL_HEADERS`]), each row keeping its number in the
+/// canonical assessments columns ([`CANONICAL_HEADERS`]) and the vendor growth columns
+/// ([`extra_columns`]), each row keeping its number in the
 /// MAP file and the file's name and checksum, so exceptions point into the MAP file and the
 /// accounting is the MAP file's. A row that cannot be converted carries its problems as a
 /// [`Defect`] in the MAP file's own columns; a test whose `RapidGuessingPercentage` is
@@ -603,12 +604,23 @@ pub fn to_canonical(table: RawTable, opts: &Options, option: &str) -> Result<Raw
         });
     }
     let width = table.headers.len();
-    let rows = table.rows.iter().map(|raw| canonical_row(raw, width, &cols, opts, option)).collect();
-    Ok(RawTable { headers: CANONICAL_HEADERS.map(String::from).to_vec(), rows, ..table })
+    let extras: Vec<(Extra, Option<usize>)> =
+        extra_columns(&[&cols.headers]).into_iter().map(|e| (e.clone(), cols.headers.find(&e.source))).collect();
+    let rows = table.rows.iter().map(|raw| canonical_row(raw, width, &cols, &extras, opts, option)).collect();
+    let mut headers = CANONICAL_HEADERS.map(String::from).to_vec();
+    headers.extend(extras.into_iter().map(|(e, _)| e.name));
+    Ok(RawTable { headers, rows, ..table })
 }
 
 /// One MAP row as a canonical row, or as a row with its problems as the defect.
-fn canonical_row(raw: &RawRow, width: usize, cols: &MapColumns, opts: &Options, option: &str) -> RawRow {
+fn canonical_row(
+    raw: &RawRow,
+    width: usize,
+    cols: &MapColumns,
+    extras: &[(Extra, Option<usize>)],
+    opts: &Options,
+    option: &str,
+) -> RawRow {
     let failed = |problems: Vec<Problem>| {
         let mut defects =
             problems.into_iter().map(|(column, value, code, text)| Defect { column, value, ..Defect::new(code, text) });
@@ -620,7 +632,7 @@ fn canonical_row(raw: &RawRow, width: usize, cols: &MapColumns, opts: &Options, 
         return failed(faults);
     }
     let plain = Options { max_rapid_guessing: None, ..*opts };
-    let test = match convert_row(&raw.fields, cols, &[], &plain) {
+    let test = match convert_row(&raw.fields, cols, extras, &plain) {
         Ok(t) => t,
         Err(problems) => return failed(problems),
     };
@@ -643,7 +655,7 @@ fn canonical_row(raw: &RawRow, width: usize, cols: &MapColumns, opts: &Options, 
         Some(false) => "false",
         None => "",
     };
-    let fields = vec![
+    let mut fields = vec![
         test.student_id,
         test.subject,
         iso(test.test_date),
@@ -654,6 +666,10 @@ fn canonical_row(raw: &RawRow, width: usize, cols: &MapColumns, opts: &Options, 
         test.sem.unwrap_or_default(),
         valid.to_string(),
     ];
+    fields.extend(test.extras.into_iter().map(|x| match x {
+        ExtraValue::Text(v) => v.unwrap_or_default(),
+        ExtraValue::Flag(v) => v.map_or(String::new(), |b| b.to_string()),
+    }));
     RawRow { row: raw.row, fields, defect: None }
 }
 

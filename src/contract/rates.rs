@@ -22,7 +22,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::settle::{NoOutcome, Student, outcome_met};
-use super::terms::{Contract, NormsMethod, Outcome, OutcomeKind};
+use super::terms::{Contract, NormsMethod, Outcome, OutcomeKind, VendorMeasure};
 use crate::error::ConfigError;
 use crate::stats::warning::{Warning, WarningCode};
 
@@ -40,6 +40,39 @@ pub enum Measure {
     Sgp,
     /// Growth as a percent of the norm's expected growth.
     PercentTypical,
+    /// The vendor's own measure named by the line's `vendor` key.
+    Vendor,
+}
+
+/// What a graduated line or a penalty reads: one of obc's measures or the vendor's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reading {
+    Own(Measure),
+    Vendor(VendorMeasure),
+}
+
+impl Reading {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reading::Own(m) => m.as_str(),
+            Reading::Vendor(v) => v.name(),
+        }
+    }
+
+    pub fn describe(self) -> String {
+        match self {
+            Reading::Own(m) => m.describe().into(),
+            Reading::Vendor(v) => format!("the vendor's {}", v.name()),
+        }
+    }
+
+    /// One student's value, or why there is none.
+    pub fn value(self, s: &Student) -> Result<f64, NoOutcome> {
+        match self {
+            Reading::Own(m) => m.value(s),
+            Reading::Vendor(v) => s.vendor_value(v).ok_or(NoOutcome::NoVendorValue(v.name())),
+        }
+    }
 }
 
 impl Measure {
@@ -50,6 +83,7 @@ impl Measure {
             Measure::Cgi => "cgi",
             Measure::Sgp => "sgp",
             Measure::PercentTypical => "percent_typical",
+            Measure::Vendor => "vendor",
         }
     }
 
@@ -61,12 +95,13 @@ impl Measure {
             Measure::Cgi => "conditional growth index",
             Measure::Sgp => "student growth percentile",
             Measure::PercentTypical => "percent of typical growth",
+            Measure::Vendor => "the vendor's measure",
         }
     }
 
     /// Whether the measure needs growth norms.
     pub fn needs_norms(self) -> bool {
-        self != Measure::Growth
+        !matches!(self, Measure::Growth | Measure::Vendor)
     }
 
     /// One student's value of the measure, or why there is none.
@@ -89,6 +124,7 @@ impl Measure {
                 Ok(100.0 * growth / e)
             }
             Measure::Growth => unreachable!("handled above"),
+            Measure::Vendor => Err(NoOutcome::Missing("vendor measure")),
         }
     }
 }
@@ -159,6 +195,9 @@ pub struct RateLine {
     pub outcome: Option<Outcome>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measure: Option<Measure>,
+    /// The vendor's measure, with `measure = "vendor"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vendor: Option<VendorMeasure>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -229,10 +268,10 @@ impl Schedule {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Rate {
     PerStudent { outcome: Outcome, price: f64, requires_tier: bool },
-    Graduated { measure: Measure, schedule: Schedule, requires_tier: bool },
+    Graduated { measure: Reading, schedule: Schedule, requires_tier: bool },
     Engagement { per: EngagementUnit, price: f64, cap_per_student: Option<f64>, requires_tier: bool },
     TierBonus { pool: f64, pool_per_student: f64 },
-    Penalty { measure: Measure, below: f64, price: f64 },
+    Penalty { measure: Reading, below: f64, price: f64 },
 }
 
 /// A line of the card a provider is paid by: its name, the checked line, and whether it
@@ -344,7 +383,7 @@ pub fn student_amount(line: &CardLine, s: &Student, counted: bool) -> Result<Ear
     let earned = |amount: f64, hit: bool| Ok(Earned { amount, hit, cut: 0.0 });
     match &line.rate {
         Rate::PerStudent { outcome, price, .. } => {
-            let met = outcome_met(outcome.kind, outcome.at_least, s).map_err(Unpaid::NoValue)?;
+            let met = outcome_met(outcome, s).map_err(Unpaid::NoValue)?;
             earned(if met { *price } else { 0.0 }, met)
         }
         Rate::Graduated { measure, schedule, .. } => {
@@ -428,7 +467,7 @@ impl RateLine {
                 Rate::PerStudent { outcome, price: price()?, requires_tier: self.requires_tier }
             }
             RateKind::Graduated => Rate::Graduated {
-                measure: self.measure.ok_or_else(|| required("measure"))?,
+                measure: self.reading(key, self.measure.ok_or_else(|| required("measure"))?)?,
                 schedule: self.schedule(key)?,
                 requires_tier: self.requires_tier,
             },
@@ -450,9 +489,30 @@ impl RateLine {
                 if !below.is_finite() {
                     return invalid(format!("{key}.below"), "must be a finite number".into());
                 }
-                Rate::Penalty { measure: self.measure.unwrap_or(Measure::Growth), below, price: price()? }
+                Rate::Penalty {
+                    measure: self.reading(key, self.measure.unwrap_or(Measure::Growth))?,
+                    below,
+                    price: price()?,
+                }
             }
         })
+    }
+
+    /// The measure a line reads: `measure = "vendor"` takes the vendor's measure named by
+    /// `vendor`, which no other measure takes.
+    fn reading(&self, key: &str, m: Measure) -> Result<Reading, ConfigError> {
+        match (m, self.vendor) {
+            (Measure::Vendor, Some(v)) => Ok(Reading::Vendor(v)),
+            (Measure::Vendor, None) => invalid(
+                format!("{key}.vendor"),
+                format!(
+                    "measure = \"vendor\" needs the vendor's measure: one of {}",
+                    VendorMeasure::ALL.map(|m| m.name()).join(", ")
+                ),
+            ),
+            (_, Some(_)) => invalid(format!("{key}.vendor"), "only taken with measure = \"vendor\"".into()),
+            (m, None) => Ok(Reading::Own(m)),
+        }
     }
 
     /// Keys the line's kind does not take are refused (rather than silently ignored).
@@ -577,7 +637,11 @@ pub fn card(contract: &Contract) -> Vec<CardLine> {
             requires_tier: p.per_student_requires_tier,
         }
     };
-    let penalty = Rate::Penalty { measure: Measure::Growth, below: p.regressed_below, price: p.penalty_per_regressed };
+    let penalty = Rate::Penalty {
+        measure: Reading::Own(Measure::Growth),
+        below: p.regressed_below,
+        price: p.penalty_per_regressed,
+    };
     [("outcome", outcome), ("penalty", penalty)]
         .into_iter()
         .map(|(name, rate)| CardLine { name: name.into(), rate, legacy: true })
@@ -640,6 +704,14 @@ pub fn check(contract: &Contract) -> Result<(), ConfigError> {
     if pools == 1 && contract.thresholds.iter().any(|t| t.pool_share.is_none()) {
         return invalid("thresholds".into(), "a `tier_bonus` line needs `pool_share` on every tier".into());
     }
+    if p.settle_on == super::terms::SettleOn::Expected && card_uses_vendor(contract) {
+        return invalid(
+            "payment.settle_on".into(),
+            "\"expected\" re-scores each student at other growths, which a vendor's measures do not allow: settle \
+             on \"observed\", or pay on obc's CGP, CGI, percent of typical growth or growth"
+                .into(),
+        );
+    }
     if p.settle_on == super::terms::SettleOn::Expected && (card_needs_sgp(contract) || uses_sgp_outcome(contract)) {
         return invalid(
             "payment.settle_on".into(),
@@ -657,13 +729,14 @@ fn uses_sgp_outcome(contract: &Contract) -> bool {
 }
 
 /// A line's outcome or measure must be one the contract's norms give: norm measures need
-/// norms, SGP needs SGP norms, the others expected growth.
+/// norms, SGP needs SGP norms, the others expected growth. Vendor measures need no norms
+/// (their columns are checked against the data, [`Contract::check_vendor_columns`]).
 fn check_measures(contract: &Contract, key: &str, rate: &Rate) -> Result<(), ConfigError> {
     let (what, measure) = match rate {
         Rate::PerStudent { outcome, .. } => {
             check_line_outcome(key, outcome)?;
             let m = match outcome.kind {
-                OutcomeKind::ScaleGrowth => Measure::Growth,
+                OutcomeKind::ScaleGrowth | OutcomeKind::Vendor => Measure::Growth,
                 OutcomeKind::Sgp => Measure::Sgp,
                 OutcomeKind::Cgp => Measure::Cgp,
                 OutcomeKind::Cgi => Measure::Cgi,
@@ -671,7 +744,9 @@ fn check_measures(contract: &Contract, key: &str, rate: &Rate) -> Result<(), Con
             };
             (format!("{key}.outcome"), m)
         }
-        Rate::Graduated { measure, .. } | Rate::Penalty { measure, .. } => (format!("{key}.measure"), *measure),
+        Rate::Graduated { measure: Reading::Own(m), .. } | Rate::Penalty { measure: Reading::Own(m), .. } => {
+            (format!("{key}.measure"), *m)
+        }
         _ => return Ok(()),
     };
     if !measure.needs_norms() {
@@ -703,7 +778,14 @@ fn check_measures(contract: &Contract, key: &str, rate: &Rate) -> Result<(), Con
 /// A line's outcome, checked as `[outcome]` is.
 fn check_line_outcome(key: &str, o: &Outcome) -> Result<(), ConfigError> {
     let k = o.at_least;
+    let met_flag = o.measure == Some(VendorMeasure::MetProjectedGrowth);
     let bad = match (o.kind, k) {
+        (OutcomeKind::Vendor, _) if o.measure.is_none() => Some("kind = \"vendor\" needs `measure`"),
+        (OutcomeKind::Vendor, Some(_)) if met_flag => Some("`met_projected_growth` takes no `at_least`"),
+        (OutcomeKind::Vendor, None) if met_flag => None,
+        (_, _) if o.kind != OutcomeKind::Vendor && o.measure.is_some() => {
+            Some("`measure` names a vendor measure: only with kind = \"vendor\"")
+        }
         (OutcomeKind::GrowthVsNorm, Some(_)) => Some("`growth_vs_norm` takes no `at_least` (the norm is the bar)"),
         (OutcomeKind::GrowthVsNorm, None) => None,
         (_, None) => Some("`at_least` is required for this outcome kind"),
@@ -725,6 +807,29 @@ pub fn card_needs_norms(contract: &Contract) -> bool {
         .rates
         .iter()
         .any(|l| l.outcome.as_ref().is_some_and(Outcome::needs_norms) || l.measure.is_some_and(Measure::needs_norms))
+}
+
+/// Whether any line (or the flat terms' outcome) reads a vendor measure.
+pub fn card_uses_vendor(contract: &Contract) -> bool {
+    let flat = contract.rates.is_empty() && contract.outcome.kind == OutcomeKind::Vendor;
+    flat || contract
+        .rates
+        .iter()
+        .any(|l| l.vendor.is_some() || l.outcome.as_ref().is_some_and(|o| o.kind == OutcomeKind::Vendor))
+}
+
+/// The vendor measures the lines read, with the key each is named under.
+pub fn card_vendor_measures(contract: &Contract) -> Vec<(String, VendorMeasure)> {
+    let mut out = Vec::new();
+    for (i, l) in contract.rates.iter().enumerate() {
+        if let Some(m) = l.outcome.as_ref().and_then(Outcome::vendor_measure) {
+            out.push((format!("rate[{i}].outcome"), m));
+        }
+        if let Some(v) = l.vendor {
+            out.push((format!("rate[{i}].vendor"), v));
+        }
+    }
+    out
 }
 
 /// Whether any line needs SGPs (so the norms must be SGP norms).

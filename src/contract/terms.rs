@@ -1258,7 +1258,17 @@ impl Contract {
     /// measures the file has): an outcome on a measure the data does not have is refused,
     /// not settled as nobody meeting it.
     pub fn check_vendor_columns(&self, present: &[VendorField]) -> Result<(), ConfigError> {
-        let Some(m) = self.outcome.vendor_measure() else { return Ok(()) };
+        let mut needed: Vec<(String, VendorMeasure)> =
+            self.outcome.vendor_measure().map(|m| ("outcome.measure".to_string(), m)).into_iter().collect();
+        needed.extend(super::rates::card_vendor_measures(self));
+        for (key, m) in needed {
+            self.check_vendor_column(&key, m, present)?;
+        }
+        Ok(())
+    }
+
+    /// One vendor measure's column against the data's (see [`Contract::check_vendor_columns`]).
+    fn check_vendor_column(&self, key: &str, m: VendorMeasure, present: &[VendorField]) -> Result<(), ConfigError> {
         if present.contains(&m.field()) {
             return Ok(());
         }
@@ -1278,7 +1288,7 @@ impl Contract {
                 columns.iter().map(|c| format!("{c:?}")).collect::<Vec<_>>().join(" or ")
             )
         };
-        Err(ConfigError::Invalid { key: "outcome.measure".into(), message })
+        Err(ConfigError::Invalid { key: key.into(), message })
     }
 
     /// Norms fitted from history need a history file.

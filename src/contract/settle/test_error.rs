@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use super::payment::{Payees, StudentPay};
 use super::{Contract, Student};
-use crate::contract::rates::{CardLine, Measure, Rate, money};
+use crate::contract::rates::{CardLine, Measure, Rate, Reading, money};
 use crate::contract::terms::{ErrorPrior, OutcomeKind};
 use crate::stats::normal::{dnorm, pnorm, qnorm};
 
@@ -178,6 +178,11 @@ impl LineFn {
 fn line_fn(line: &CardLine, k: usize, s: &Student, observed: f64) -> Result<LineFn, NoExpected> {
     let unmodelled = |what: &str| NoExpected::Unmodelled { line: k + 1, what: what.into() };
     let scale = |m: Measure| Scale::of(m, s).ok_or_else(|| unmodelled(m.describe()));
+    let own_scale = |r: Reading| match r {
+        Reading::Own(Measure::Sgp) => Err(unmodelled("the student growth percentile")),
+        Reading::Own(m) => scale(m),
+        Reading::Vendor(v) => Err(unmodelled(v.name())),
+    };
     Ok(match &line.rate {
         Rate::PerStudent { outcome, price, .. } => {
             let k_at = outcome.at_least.unwrap_or(0.0);
@@ -189,20 +194,15 @@ fn line_fn(line: &CardLine, k: usize, s: &Student, observed: f64) -> Result<Line
                 OutcomeKind::GrowthVsNorm => (scale(Measure::Cgi)?, 0.0),
                 OutcomeKind::PercentTypical => (scale(Measure::PercentTypical)?, k_at),
                 OutcomeKind::Sgp => return Err(unmodelled("the student growth percentile")),
+                OutcomeKind::Vendor => return Err(unmodelled("a vendor measure")),
             };
             LineFn::Threshold { scale, k, price: *price, below: false }
         }
         Rate::Graduated { measure, schedule, .. } => {
-            if *measure == Measure::Sgp {
-                return Err(unmodelled("the student growth percentile"));
-            }
-            LineFn::Schedule { scale: scale(*measure)?, schedule: schedule.clone() }
+            LineFn::Schedule { scale: own_scale(*measure)?, schedule: schedule.clone() }
         }
         Rate::Penalty { measure, below, price } => {
-            if *measure == Measure::Sgp {
-                return Err(unmodelled("the student growth percentile"));
-            }
-            LineFn::Threshold { scale: scale(*measure)?, k: *below, price: *price, below: true }
+            LineFn::Threshold { scale: own_scale(*measure)?, k: *below, price: *price, below: true }
         }
         Rate::Engagement { .. } | Rate::TierBonus { .. } => LineFn::Constant(observed),
     })

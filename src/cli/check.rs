@@ -159,6 +159,10 @@ fn write_outputs(
         eprintln!("{line}");
     }
     super::print_accounting(&inputs);
+    if contract.files.assignments.is_some() {
+        let sources = students.iter().map(|s| s.provider_source);
+        super::print_provider_sources(sources, "student x subject rows");
+    }
     // Warnings last, grouped by code, each group with what it means for the payments.
     super::print_warnings(&warnings);
     // The public report, rendered from exactly the JSON written above, so that
@@ -273,7 +277,7 @@ fn midpoint_lines(s: &Settlement, m: &MidpointReport, results: &Path) -> Vec<Str
 
 /// `audit.csv` (restricted): one row per student, streamed. Returns the rows written.
 fn write_audit(out: &data::output::OutputDir, students: &[Student], s: &Settlement) -> anyhow::Result<u64> {
-    const HEADER: [&str; 25] = [
+    const HEADER: [&str; 26] = [
         "student_id",
         "subject",
         "provider_id",
@@ -299,6 +303,7 @@ fn write_audit(out: &data::output::OutputDir, students: &[Student], s: &Settleme
         "outcome_payment",
         "penalty",
         "contribution",
+        "provider_source",
     ];
     let mut sink = CsvSink::create(out, "audit.csv", &HEADER)?;
     let none = NormScore::default();
@@ -331,6 +336,7 @@ fn write_audit(out: &data::output::OutputDir, students: &[Student], s: &Settleme
             Cell::Float(Some(r.outcome)),
             Cell::Float(Some(r.penalty)),
             Cell::Float(Some(r.base + r.outcome - r.penalty)),
+            Cell::Text(Some(st.provider_source.as_str())),
         ])?;
     }
     Ok(sink.finish()?.0)

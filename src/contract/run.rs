@@ -159,6 +159,7 @@ fn history_students(history: &History, norms: Option<&ContractNorms>) -> Vec<Stu
                 sessions: 0,
                 minutes: 0.0,
                 score,
+                provider_source: Default::default(),
             })
         })
         .collect()

@@ -58,6 +58,7 @@ pub fn students(rows: Vec<AnalyticRow>, norms: Option<&ContractNorms>, midpoint:
                 school: r.school_id,
                 provider: r.provider_id,
                 tutor: r.tutor_id,
+                provider_source: r.provider_source,
             };
             if let (Some(m), Some(pre), Some(post), Some(w)) = (midpoint, &r.pre, &r.post, r.weeks_between) {
                 m.project(&mut s, pre, post, w, scorer.as_ref());
@@ -90,6 +91,7 @@ impl Student {
             sessions: 0,
             minutes: 0.0,
             score: Err(NoOutcome::NoNorms),
+            provider_source: Default::default(),
         }
     }
 }

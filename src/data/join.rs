@@ -31,8 +31,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
+use super::assignments::{Assignment, Assignments, ProviderSource};
 use super::date::iso;
 use super::ledger::{Accounting, Ledger, ReasonCode, Stage};
+use super::records::{CompactSession, Interner};
 use super::schema::Eligibility;
 use super::schema::{RetestRule, Role, Tests, WindowSpec};
 use super::table::{Column, Table};
@@ -138,6 +140,9 @@ pub struct AnalyticRow {
     pub eligible: bool,
     pub analysed: bool,
     pub exclusion_reason: Option<String>,
+    /// Which file decided provider, tutor and dates: the roster, or a row of the
+    /// assignments file for this student and subject.
+    pub provider_source: ProviderSource,
 }
 
 impl AnalyticRow {
@@ -171,6 +176,9 @@ pub struct FlowRow {
     pub differential_attrition: Option<f64>,
     /// "low" / "high" under the contract's boundary.
     pub wwc_attrition: Option<String>,
+    /// Of the rostered students, those whose provider in this subject an assignments row
+    /// decided (0 without an assignments file).
+    pub from_assignments: u64,
 }
 
 /// The prepared data: analytic rows, flow, and the row ledgers of the inputs.
@@ -414,7 +422,7 @@ fn finish(
 /// `cands` (the student's tests of the subject that passed the scope and validity checks,
 /// in file order), marks them used and excludes the others with the reason.
 fn join_subject(
-    s: &Student,
+    (s, assigned): (&Student, Option<&Assignment>),
     subject: &str,
     cands: &[&Test],
     dosage: &Dosage,
@@ -448,11 +456,15 @@ fn join_subject(
         (Some(a), Some(b)) => Some((a * a + b * b).sqrt()),
         _ => None,
     };
-    let comparison = s.provider_id.is_none();
+    let (provider_id, tutor_id, enroll_date, exit_date, provider_source) = match assigned {
+        Some(a) => (a.provider_id.clone(), a.tutor_id.clone(), a.enroll_date, a.exit_date, ProviderSource::Assignments),
+        None => (s.provider_id.clone(), s.tutor_id.clone(), s.enroll_date, s.exit_date, ProviderSource::Roster),
+    };
+    let comparison = provider_id.is_none();
     let (enrolled, dosage_ok, why_not) = if comparison {
         (None, None, None)
     } else {
-        let start = s.enroll_date.or(dosage.first_session);
+        let start = enroll_date.or(dosage.first_session);
         let e = opts.eligibility.enrolled_in_time(start);
         let d = opts.eligibility.met_dosage(dosage.sessions_attended, dosage.minutes_attended);
         let why = e.as_ref().err().or(d.as_ref().err()).map(|w| w.to_string());
@@ -473,12 +485,12 @@ fn join_subject(
         subject: subject.to_string(),
         school_id: s.school_id.clone(),
         grade: s.grade,
-        provider_id: s.provider_id.clone(),
-        tutor_id: s.tutor_id.clone(),
+        provider_id,
+        tutor_id,
         comparison,
         groups: s.groups.clone(),
-        enroll_date: s.enroll_date,
-        exit_date: s.exit_date,
+        enroll_date,
+        exit_date,
         pre: pre.map(as_picked),
         post: post.map(as_picked),
         weeks_between,
@@ -490,6 +502,44 @@ fn join_subject(
         eligible,
         analysed: exclusion_reason.is_none(),
         exclusion_reason,
+        provider_source,
+    }
+}
+
+/// Dosage of one student per provider credited with its sessions (interned ID), in order
+/// of the providers' numbers: one entry for a student with one provider.
+fn dosage_by_provider(sessions: &[&CompactSession]) -> Vec<(u32, Dosage)> {
+    let mut providers: Vec<u32> = sessions.iter().map(|s| s.provider).collect();
+    providers.sort_unstable();
+    providers.dedup();
+    let g = |n: u8| (n > 0).then_some(n as u32);
+    providers
+        .into_iter()
+        .map(|p| {
+            let mine = sessions.iter().filter(|s| s.provider == p);
+            (p, Dosage::from_parts(mine.map(|s| (s.status, s.minutes, s.date, g(s.group_size)))))
+        })
+        .collect()
+}
+
+/// The dosage a student's row in one subject counts: that of the sessions credited to the
+/// subject's provider (none for a comparison row).
+fn dosage_of(by_provider: &[(u32, Dosage)], provider: Option<&str>, names: &Interner) -> Dosage {
+    let Some(id) = provider.and_then(|p| names.find(p)) else { return Dosage::default() };
+    by_provider.iter().find(|(p, _)| *p == id).map(|(_, d)| d.clone()).unwrap_or_default()
+}
+
+/// Marks each valid assignments row used, or excluded when its student is outside the
+/// contract's grades (`in_scope` by student position).
+fn settle_assignments(a: &mut Assignments, in_scope: &[bool], students: &[Student]) {
+    for x in a.by_student.values() {
+        if in_scope[x.student] {
+            a.ledger.mark_used(x.idx);
+        } else {
+            let reason = "student is outside the contract's grades";
+            let (header, id) = (a.columns.header("student_id"), &students[x.student].student_id);
+            a.ledger.exclude(x.idx, &header, id, ReasonCode::GradeNotInContract, reason);
+        }
     }
 }
 
@@ -521,6 +571,8 @@ pub(crate) fn prepare_streamed(
         roster_columns,
         test_columns,
         roster_rejects,
+        mut assignments,
+        session_providers,
     } = v;
     let th = |f: &str| test_columns.header(f);
     let in_scope = |s: &Student| opts.grades.as_ref().is_none_or(|g| g.contains(&s.grade));
@@ -538,7 +590,7 @@ pub(crate) fn prepare_streamed(
     let late = |d: NaiveDate| as_of.is_some_and(|a| d > a);
 
     // Dosage per student from its sessions (grouped by student, in file order).
-    let mut dosage: Vec<Option<Dosage>> = vec![None; students.len()];
+    let mut dosage: Vec<Vec<(u32, Dosage)>> = vec![Vec::new(); students.len()];
     let mut start = 0;
     while start < sessions.len() {
         let who = sessions[start].student as usize;
@@ -557,9 +609,8 @@ pub(crate) fn prepare_streamed(
             }
         }
         if ok[who] {
-            let used = mine.iter().filter(|s| !late(s.date));
-            let g = |n: u8| (n > 0).then_some(n as u32);
-            dosage[who] = Some(Dosage::from_parts(used.map(|s| (s.status, s.minutes, s.date, g(s.group_size)))));
+            let used: Vec<&CompactSession> = mine.iter().filter(|s| !late(s.date)).collect();
+            dosage[who] = dosage_by_provider(&used);
         }
         start = end;
     }
@@ -619,13 +670,20 @@ pub(crate) fn prepare_streamed(
         if !ok[who] {
             continue;
         }
-        let d = dosage[who].take().unwrap_or_default();
+        let by_provider = std::mem::take(&mut dosage[who]);
         for subject in &opts.subjects {
             let cands: Vec<&Test> = kept.iter().filter(|t| &t.subject == subject).collect();
-            rows.push(join_subject(s, subject, &cands, &d, opts, &mut assessments_ledger, &th));
+            let assigned = assignments.as_ref().and_then(|a| a.get(who, subject));
+            let provider = assigned.map_or(s.provider_id.as_deref(), |a| a.provider_id.as_deref());
+            let d = dosage_of(&by_provider, provider, &session_providers);
+            rows.push(join_subject((s, assigned), subject, &cands, &d, opts, &mut assessments_ledger, &th));
         }
     }
-    let ledgers = vec![roster_ledger, sessions_ledger, assessments_ledger];
+    let mut ledgers = vec![roster_ledger, sessions_ledger, assessments_ledger];
+    if let Some(a) = assignments.as_mut() {
+        settle_assignments(a, &ok, &students);
+    }
+    ledgers.extend(assignments.map(|a| a.ledger));
     Ok(finish(rows, opts, warnings, groups, &roster_rejects, ledgers))
 }
 
@@ -662,6 +720,7 @@ pub fn flow_table(
                 overall_attrition: None,
                 differential_attrition: None,
                 wwc_attrition: None,
+                from_assignments: n(&|r| r.provider_source == ProviderSource::Assignments),
             }
         };
         let comparison = count("comparison", &|p| p.is_none());
@@ -745,7 +804,16 @@ impl AnalyticFile {
         t.push("eligible", boolean(&|x| Some(x.eligible)));
         t.push("analysed", boolean(&|x| Some(x.analysed)));
         t.push("exclusion_reason", text(&|x| x.exclusion_reason.clone()));
+        if self.has_assignments() {
+            t.push("provider_source", text(&|x| Some(x.provider_source.as_str().to_string())));
+        }
         t
+    }
+
+    /// Whether the run read an assignments file (its outputs then say which file decided
+    /// each provider; without one they are as before the file existed).
+    pub fn has_assignments(&self) -> bool {
+        self.ledgers.iter().any(|l| l.role == Role::Assignments)
     }
 
     /// The flow table as an output table.
@@ -768,6 +836,9 @@ impl AnalyticFile {
         t.push("overall_attrition", Column::Float(f.iter().map(|x| x.overall_attrition).collect()));
         t.push("differential_attrition", Column::Float(f.iter().map(|x| x.differential_attrition).collect()));
         t.push("wwc_attrition", Column::Text(f.iter().map(|x| x.wwc_attrition.clone()).collect()));
+        if self.has_assignments() {
+            t.push("from_assignments", Column::Int(f.iter().map(|x| Some(x.from_assignments as i64)).collect()));
+        }
         t
     }
 }
@@ -827,6 +898,7 @@ mod tests {
             roster: raw("roster.csv", ROSTER),
             sessions: raw("sessions.csv", SESSIONS),
             assessments: raw("assessments.csv", TESTS),
+            assignments: None,
         };
         let v = validate(&inputs, &ValidateOptions::default()).unwrap();
         prepare(v, &opts()).unwrap()
@@ -926,6 +998,7 @@ mod tests {
             roster: raw("roster.csv", roster),
             sessions: raw("sessions.csv", SESSIONS),
             assessments: raw("assessments.csv", tests),
+            assignments: None,
         };
         prepare(validate(&inputs, &ValidateOptions::default()).unwrap(), o).unwrap()
     }
@@ -963,6 +1036,7 @@ mod tests {
             roster: raw("roster.csv", &roster),
             sessions: raw("sessions.csv", SESSIONS),
             assessments: raw("assessments.csv", TESTS),
+            assignments: None,
         };
         let v = validate(&inputs, &ValidateOptions::default()).unwrap();
         assert_eq!(v.roster_rejects.get("06"), Some(&Some("P1".to_string())));

@@ -139,6 +139,7 @@ fn students(provider: Option<&str>, n: usize, met: usize) -> Vec<Student> {
             sessions: 30,
             minutes: 900.0,
             score: Err(settle::NoOutcome::NoNorms),
+            provider_source: Default::default(),
         })
         .collect()
 }

@@ -73,6 +73,8 @@ pub struct Student {
     pub minutes: f64,
     /// Norm results; `Err` says why the student could not be scored.
     pub score: Result<NormScore, NoOutcome>,
+    /// Which file decided `provider`: the roster, or the assignments file.
+    pub provider_source: crate::data::assignments::ProviderSource,
 }
 
 /// Why a counted student's outcome or metric value cannot be computed: the `no_norm` rule

@@ -178,3 +178,21 @@ fn an_assignments_file_without_rows_changes_nothing_and_without_one_no_column_is
     assert_eq!(analytic.last().map(String::as_str), Some("exclusion_reason"));
     assert_eq!(flow.last().map(String::as_str), Some("wwc_attrition"));
 }
+
+#[test]
+fn assignments_in_a_workbook_sheet_settle_like_the_csv_file() {
+    let out = tempfile::tempdir().unwrap();
+    let (csv, xlsx) = (out.path().join("csv"), out.path().join("xlsx"));
+    obc_ok(&["check", s(&fixture().join("contract.toml")), "--out", s(&csv)]);
+    obc_ok(&["check", s(&fixture().join("contract_xlsx.toml")), "--out", s(&xlsx)]);
+    for f in ["providers.csv", "audit.csv"] {
+        assert_same_file(&csv.join(f), &xlsx.join(f));
+    }
+    let text = |p: &Path| std::fs::read_to_string(p).unwrap();
+    let from_sheet = text(&xlsx.join("exceptions.csv"));
+    assert!(from_sheet.contains("[assignments.xlsx]Assignments,9,enroll_date,2025-13-40,not_a_date"), "{from_sheet}");
+    assert_eq!(
+        from_sheet.replace("[assignments.xlsx]Assignments,", "assignments.csv,"),
+        text(&csv.join("exceptions.csv"))
+    );
+}

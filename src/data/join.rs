@@ -14,7 +14,9 @@
 //! weeks_between = (days from pre to post - days of breaks inside that span) / 7.
 //!
 //! ## Dosage
-//! Over all validated sessions of the student: scheduled (every row), attended, absent,
+//! Over the validated sessions of the student credited to the row's provider (all of them
+//! unless an assignments file gives the student a provider per subject: README
+//! "Per-subject providers"): scheduled (every row), attended, absent,
 //! cancelled, minutes attended, first and last attended session, weeks_active (distinct
 //! Monday-to-Sunday weeks with an attended session), sessions_per_week = attended /
 //! max(1, (last - first + 1 day) / 7), mean group size of attended sessions.
@@ -418,7 +420,9 @@ fn finish(
     AnalyticFile { rows, flow, groups, ledgers, warnings }
 }
 
-/// The analytic row of student `s` in `subject`: picks the pre- and post-test among
+/// The analytic row of student `s` in `subject`, with the provider, tutor and dates of the
+/// student's assignments row for the subject when there is one (else the roster's): picks
+/// the pre- and post-test among
 /// `cands` (the student's tests of the subject that passed the scope and validity checks,
 /// in file order), marks them used and excludes the others with the reason.
 fn join_subject(

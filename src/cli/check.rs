@@ -167,6 +167,10 @@ fn write_outputs(
         eprintln!("{line}");
     }
     super::print_accounting(&inputs);
+    if contract.files.assignments.is_some() {
+        let sources = students.iter().map(|s| s.provider_source);
+        super::print_provider_sources(sources, "student x subject rows");
+    }
     // Warnings last, grouped by code, each group with what it means for the payments.
     super::print_warnings(&warnings);
     // The public report, rendered from exactly the JSON written above, so that
@@ -281,7 +285,7 @@ fn midpoint_lines(s: &Settlement, m: &MidpointReport, results: &Path) -> Vec<Str
 
 /// `audit.csv` (restricted): one row per student, streamed. Returns the rows written.
 fn write_audit(out: &data::output::OutputDir, students: &[Student], s: &Settlement) -> anyhow::Result<u64> {
-    const HEADER: [&str; 25] = [
+    const HEADER: [&str; 26] = [
         "student_id",
         "subject",
         "provider_id",
@@ -307,6 +311,7 @@ fn write_audit(out: &data::output::OutputDir, students: &[Student], s: &Settleme
         "outcome_payment",
         "penalty",
         "contribution",
+        "provider_source",
     ];
     // a rate card adds each line's amount, the student cap's cut and why a line paid nothing
     let names: Vec<String> = s.providers.iter().find(|p| !p.payment.lines.is_empty()).map_or_else(Vec::new, |p| {
@@ -356,6 +361,7 @@ fn write_audit(out: &data::output::OutputDir, students: &[Student], s: &Settleme
                 Cell::Float(Some(r.outcome)),
                 Cell::Float(Some(r.penalty)),
                 Cell::Float(Some(r.base + r.outcome - r.penalty)),
+                Cell::Text(Some(st.provider_source.as_str())),
             ]
             .into_iter()
             .chain(extra)

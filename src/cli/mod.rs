@@ -244,6 +244,20 @@ pub fn print_warnings(warnings: &[crate::stats::warning::Warning]) {
 }
 
 /// The accounting lines printed at the end of each command.
+/// How many of `what` took their provider from the assignments file and how many from the
+/// roster (README "Per-subject providers").
+pub fn print_provider_sources(sources: impl Iterator<Item = crate::data::assignments::ProviderSource>, what: &str) {
+    use crate::data::assignments::ProviderSource;
+    let (mut roster, mut assigned) = (0u64, 0u64);
+    for s in sources {
+        match s {
+            ProviderSource::Roster => roster += 1,
+            ProviderSource::Assignments => assigned += 1,
+        }
+    }
+    eprintln!("provider_source: {assigned} {what} from the assignments file, {roster} from the roster");
+}
+
 pub fn print_accounting(rows: &[Accounting]) {
     let width = rows.iter().map(|a| a.file.len()).max().unwrap_or(4).max(4);
     eprintln!("{:<width$}  {:>10}  {:>10}  {:>10}  {:>10}", "file", "rows read", "used", "excluded", "invalid");

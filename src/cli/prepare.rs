@@ -72,5 +72,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         args.out.join("flow.csv").display()
     );
     super::print_accounting(&accounting);
+    if analytic.has_assignments() {
+        super::print_provider_sources(analytic.rows.iter().map(|r| r.provider_source), "analytic rows");
+    }
     Ok(())
 }

@@ -44,5 +44,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         args.out.join("exceptions.csv").display()
     );
     super::print_accounting(&accounting);
+    if let Some(a) = &v.assignments {
+        let students: std::collections::BTreeSet<usize> = a.by_student.keys().map(|k| k.0).collect();
+        eprintln!(
+            "provider_source: the assignments file decides the provider of {} student x subject pairs ({} students); \
+             the roster decides the rest",
+            a.by_student.len(),
+            students.len()
+        );
+    }
     Ok(())
 }

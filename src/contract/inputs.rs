@@ -38,7 +38,8 @@ fn input(
 
 impl Contract {
     /// The three current-year files, relative to `base` (the contract's folder), each with
-    /// its sheet and the headers of its identifier columns.
+    /// its sheet and the headers of its identifier columns, and the assignments file when
+    /// the contract names one.
     pub fn input_files(&self, base: &Path) -> InputFiles {
         let (c, pad) = (&self.columns, self.ids.pad_width);
         InputFiles {
@@ -51,6 +52,11 @@ impl Contract {
                 (Role::Assessments, &c.assessments),
                 pad,
             ),
+            assignments: self
+                .files
+                .assignments
+                .as_ref()
+                .map(|a| input("files.assignments", a, base, (Role::Assignments, &c.assignments), pad)),
         }
     }
 
@@ -93,6 +99,7 @@ impl Contract {
             },
             score_ranges: self.limits.ranges(),
             vendor_pair: self.window_pair(),
+            subjects: self.contract.subject.list(),
         }
     }
 

@@ -168,6 +168,7 @@ fn history_students(history: &History, norms: Option<&ContractNorms>) -> Vec<Stu
                 minutes: 0.0,
                 score,
                 vendor: None,
+                provider_source: Default::default(),
             })
         })
         .collect()

@@ -60,6 +60,7 @@ pub fn students(rows: Vec<AnalyticRow>, norms: Option<&ContractNorms>, midpoint:
                 provider: r.provider_id,
                 tutor: r.tutor_id,
                 vendor: r.vendor,
+                provider_source: r.provider_source,
             };
             if let (Some(m), Some(pre), Some(post), Some(w)) = (midpoint, &r.pre, &r.post, r.weeks_between) {
                 m.project(&mut s, pre, post, w, scorer.as_ref());
@@ -94,6 +95,7 @@ impl Student {
             minutes: 0.0,
             score: Err(NoOutcome::NoNorms),
             vendor: None,
+            provider_source: Default::default(),
         }
     }
 }

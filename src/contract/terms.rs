@@ -14,6 +14,7 @@
 //! sessions = "sessions.csv"
 //! assessments = "assessments.csv"
 //! history = "history.csv"          # optional (target setting)
+//! assignments = "assignments.csv"  # optional: a provider per student and subject
 //!
 //! [columns]                        # optional: field = "district header", in every file
 //! student_id = "StudentID"
@@ -1414,7 +1415,9 @@ impl Contract {
     /// contract straight from a MAP export").
     fn check_formats(&self) -> Result<(), ConfigError> {
         let f = &self.files;
-        for (key, file) in [("files.roster", &f.roster), ("files.sessions", &f.sessions)] {
+        let mut canonical = vec![("files.roster", &f.roster), ("files.sessions", &f.sessions)];
+        canonical.extend(f.assignments.as_ref().map(|a| ("files.assignments", a)));
+        for (key, file) in canonical {
             if file.format.is_vendor() {
                 return Err(ConfigError::Invalid {
                     key: key.into(),
@@ -1458,6 +1461,9 @@ impl Contract {
         ];
         if let Some(h) = &self.files.history {
             named.push(("files.history", &h.path));
+        }
+        if let Some(a) = &self.files.assignments {
+            named.push(("files.assignments", &a.path));
         }
         if let Some(f) = &self.norms.file {
             named.push(("norms.file", f));

@@ -14,7 +14,9 @@
 //! weeks_between = (days from pre to post - days of breaks inside that span) / 7.
 //!
 //! ## Dosage
-//! Over all validated sessions of the student: scheduled (every row), attended, absent,
+//! Over the validated sessions of the student credited to the row's provider (all of them
+//! unless an assignments file gives the student a provider per subject: README
+//! "Per-subject providers"): scheduled (every row), attended, absent,
 //! cancelled, minutes attended, first and last attended session, weeks_active (distinct
 //! Monday-to-Sunday weeks with an attended session), sessions_per_week = attended /
 //! max(1, (last - first + 1 day) / 7), mean group size of attended sessions.
@@ -31,8 +33,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
+use super::assignments::{Assignment, Assignments, ProviderSource};
 use super::date::iso;
 use super::ledger::{Accounting, Ledger, ReasonCode, Stage};
+use super::records::{CompactSession, Interner};
 use super::schema::Eligibility;
 use super::schema::{RetestRule, Role, Tests, WindowSpec};
 use super::table::{Column, Table};
@@ -144,6 +148,9 @@ pub struct AnalyticRow {
     /// from the pre-test row ([`measures::merge`]). `None`: no post-test, no vendor
     /// columns, or no value.
     pub vendor: Option<VendorValues>,
+    /// Which file decided provider, tutor and dates: the roster, or a row of the
+    /// assignments file for this student and subject.
+    pub provider_source: ProviderSource,
 }
 
 impl AnalyticRow {
@@ -177,6 +184,9 @@ pub struct FlowRow {
     pub differential_attrition: Option<f64>,
     /// "low" / "high" under the contract's boundary.
     pub wwc_attrition: Option<String>,
+    /// Of the rostered students, those whose provider in this subject an assignments row
+    /// decided (0 without an assignments file).
+    pub from_assignments: u64,
 }
 
 /// The prepared data: analytic rows, flow, and the row ledgers of the inputs.
@@ -418,11 +428,13 @@ fn finish(
     AnalyticFile { rows, flow, groups, ledgers, warnings, vendor_fields: Vec::new() }
 }
 
-/// The analytic row of student `s` in `subject`: picks the pre- and post-test among
+/// The analytic row of student `s` in `subject`, with the provider, tutor and dates of the
+/// student's assignments row for the subject when there is one (else the roster's): picks
+/// the pre- and post-test among
 /// `cands` (the student's tests of the subject that passed the scope and validity checks,
 /// in file order), marks them used and excludes the others with the reason.
 fn join_subject(
-    s: &Student,
+    (s, assigned): (&Student, Option<&Assignment>),
     subject: &str,
     cands: &[&Test],
     dosage: &Dosage,
@@ -456,11 +468,15 @@ fn join_subject(
         (Some(a), Some(b)) => Some((a * a + b * b).sqrt()),
         _ => None,
     };
-    let comparison = s.provider_id.is_none();
+    let (provider_id, tutor_id, enroll_date, exit_date, provider_source) = match assigned {
+        Some(a) => (a.provider_id.clone(), a.tutor_id.clone(), a.enroll_date, a.exit_date, ProviderSource::Assignments),
+        None => (s.provider_id.clone(), s.tutor_id.clone(), s.enroll_date, s.exit_date, ProviderSource::Roster),
+    };
+    let comparison = provider_id.is_none();
     let (enrolled, dosage_ok, why_not) = if comparison {
         (None, None, None)
     } else {
-        let start = s.enroll_date.or(dosage.first_session);
+        let start = enroll_date.or(dosage.first_session);
         let e = opts.eligibility.enrolled_in_time(start);
         let d = opts.eligibility.met_dosage(dosage.sessions_attended, dosage.minutes_attended);
         let why = e.as_ref().err().or(d.as_ref().err()).map(|w| w.to_string());
@@ -481,12 +497,12 @@ fn join_subject(
         subject: subject.to_string(),
         school_id: s.school_id.clone(),
         grade: s.grade,
-        provider_id: s.provider_id.clone(),
-        tutor_id: s.tutor_id.clone(),
+        provider_id,
+        tutor_id,
         comparison,
         groups: s.groups.clone(),
-        enroll_date: s.enroll_date,
-        exit_date: s.exit_date,
+        enroll_date,
+        exit_date,
         pre: pre.map(as_picked),
         post: post.map(as_picked),
         weeks_between,
@@ -499,6 +515,44 @@ fn join_subject(
         analysed: exclusion_reason.is_none(),
         exclusion_reason,
         vendor: None,
+        provider_source,
+    }
+}
+
+/// Dosage of one student per provider credited with its sessions (interned ID), in order
+/// of the providers' numbers: one entry for a student with one provider.
+fn dosage_by_provider(sessions: &[&CompactSession]) -> Vec<(u32, Dosage)> {
+    let mut providers: Vec<u32> = sessions.iter().map(|s| s.provider).collect();
+    providers.sort_unstable();
+    providers.dedup();
+    let g = |n: u8| (n > 0).then_some(n as u32);
+    providers
+        .into_iter()
+        .map(|p| {
+            let mine = sessions.iter().filter(|s| s.provider == p);
+            (p, Dosage::from_parts(mine.map(|s| (s.status, s.minutes, s.date, g(s.group_size)))))
+        })
+        .collect()
+}
+
+/// The dosage a student's row in one subject counts: that of the sessions credited to the
+/// subject's provider (none for a comparison row).
+fn dosage_of(by_provider: &[(u32, Dosage)], provider: Option<&str>, names: &Interner) -> Dosage {
+    let Some(id) = provider.and_then(|p| names.find(p)) else { return Dosage::default() };
+    by_provider.iter().find(|(p, _)| *p == id).map(|(_, d)| d.clone()).unwrap_or_default()
+}
+
+/// Marks each valid assignments row used, or excluded when its student is outside the
+/// contract's grades (`in_scope` by student position).
+fn settle_assignments(a: &mut Assignments, in_scope: &[bool], students: &[Student]) {
+    for x in a.by_student.values() {
+        if in_scope[x.student] {
+            a.ledger.mark_used(x.idx);
+        } else {
+            let reason = "student is outside the contract's grades";
+            let (header, id) = (a.columns.header("student_id"), &students[x.student].student_id);
+            a.ledger.exclude(x.idx, &header, id, ReasonCode::GradeNotInContract, reason);
+        }
     }
 }
 
@@ -532,6 +586,8 @@ pub(crate) fn prepare_streamed(
         roster_rejects,
         vendor_columns,
         mut vendor,
+        mut assignments,
+        session_providers,
     } = v;
     let th = |f: &str| test_columns.header(f);
     let in_scope = |s: &Student| opts.grades.as_ref().is_none_or(|g| g.contains(&s.grade));
@@ -549,7 +605,7 @@ pub(crate) fn prepare_streamed(
     let late = |d: NaiveDate| as_of.is_some_and(|a| d > a);
 
     // Dosage per student from its sessions (grouped by student, in file order).
-    let mut dosage: Vec<Option<Dosage>> = vec![None; students.len()];
+    let mut dosage: Vec<Vec<(u32, Dosage)>> = vec![Vec::new(); students.len()];
     let mut start = 0;
     while start < sessions.len() {
         let who = sessions[start].student as usize;
@@ -568,9 +624,8 @@ pub(crate) fn prepare_streamed(
             }
         }
         if ok[who] {
-            let used = mine.iter().filter(|s| !late(s.date));
-            let g = |n: u8| (n > 0).then_some(n as u32);
-            dosage[who] = Some(Dosage::from_parts(used.map(|s| (s.status, s.minutes, s.date, g(s.group_size)))));
+            let used: Vec<&CompactSession> = mine.iter().filter(|s| !late(s.date)).collect();
+            dosage[who] = dosage_by_provider(&used);
         }
         start = end;
     }
@@ -630,10 +685,13 @@ pub(crate) fn prepare_streamed(
         if !ok[who] {
             continue;
         }
-        let d = dosage[who].take().unwrap_or_default();
+        let by_provider = std::mem::take(&mut dosage[who]);
         for subject in &opts.subjects {
             let cands: Vec<&Test> = kept.iter().filter(|t| &t.subject == subject).collect();
-            let mut row = join_subject(s, subject, &cands, &d, opts, &mut assessments_ledger, &th);
+            let assigned = assignments.as_ref().and_then(|a| a.get(who, subject));
+            let provider = assigned.map_or(s.provider_id.as_deref(), |a| a.provider_id.as_deref());
+            let d = dosage_of(&by_provider, provider, &session_providers);
+            let mut row = join_subject((s, assigned), subject, &cands, &d, opts, &mut assessments_ledger, &th);
             if let Some(post) = &row.post {
                 let pre = row.pre.as_ref().and_then(|p| vendor.remove(&p.row));
                 row.vendor = measures::merge(vendor.remove(&post.row), pre, &vendor_columns.per_pair);
@@ -641,7 +699,11 @@ pub(crate) fn prepare_streamed(
             rows.push(row);
         }
     }
-    let ledgers = vec![roster_ledger, sessions_ledger, assessments_ledger];
+    let mut ledgers = vec![roster_ledger, sessions_ledger, assessments_ledger];
+    if let Some(a) = assignments.as_mut() {
+        settle_assignments(a, &ok, &students);
+    }
+    ledgers.extend(assignments.map(|a| a.ledger));
     let mut file = finish(rows, opts, warnings, groups, &roster_rejects, ledgers);
     file.vendor_fields = vendor_columns.fields;
     Ok(file)
@@ -680,6 +742,7 @@ pub fn flow_table(
                 overall_attrition: None,
                 differential_attrition: None,
                 wwc_attrition: None,
+                from_assignments: n(&|r| r.provider_source == ProviderSource::Assignments),
             }
         };
         let comparison = count("comparison", &|p| p.is_none());
@@ -766,7 +829,16 @@ impl AnalyticFile {
         for &f in &self.vendor_fields {
             t.push(&format!("vendor_{}", f.name()), float(&|x| x.vendor.as_ref().and_then(|v| v.get(f))));
         }
+        if self.has_assignments() {
+            t.push("provider_source", text(&|x| Some(x.provider_source.as_str().to_string())));
+        }
         t
+    }
+
+    /// Whether the run read an assignments file (its outputs then say which file decided
+    /// each provider; without one they are as before the file existed).
+    pub fn has_assignments(&self) -> bool {
+        self.ledgers.iter().any(|l| l.role == Role::Assignments)
     }
 
     /// The flow table as an output table.
@@ -789,6 +861,9 @@ impl AnalyticFile {
         t.push("overall_attrition", Column::Float(f.iter().map(|x| x.overall_attrition).collect()));
         t.push("differential_attrition", Column::Float(f.iter().map(|x| x.differential_attrition).collect()));
         t.push("wwc_attrition", Column::Text(f.iter().map(|x| x.wwc_attrition.clone()).collect()));
+        if self.has_assignments() {
+            t.push("from_assignments", Column::Int(f.iter().map(|x| Some(x.from_assignments as i64)).collect()));
+        }
         t
     }
 }
@@ -848,6 +923,7 @@ mod tests {
             roster: raw("roster.csv", ROSTER),
             sessions: raw("sessions.csv", SESSIONS),
             assessments: raw("assessments.csv", TESTS),
+            assignments: None,
         };
         let v = validate(&inputs, &ValidateOptions::default()).unwrap();
         prepare(v, &opts()).unwrap()
@@ -947,6 +1023,7 @@ mod tests {
             roster: raw("roster.csv", roster),
             sessions: raw("sessions.csv", SESSIONS),
             assessments: raw("assessments.csv", tests),
+            assignments: None,
         };
         prepare(validate(&inputs, &ValidateOptions::default()).unwrap(), o).unwrap()
     }
@@ -984,6 +1061,7 @@ mod tests {
             roster: raw("roster.csv", &roster),
             sessions: raw("sessions.csv", SESSIONS),
             assessments: raw("assessments.csv", TESTS),
+            assignments: None,
         };
         let v = validate(&inputs, &ValidateOptions::default()).unwrap();
         assert_eq!(v.roster_rejects.get("06"), Some(&Some("P1".to_string())));

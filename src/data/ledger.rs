@@ -121,6 +121,8 @@ reason_codes! {
         "A workbook cell holding an Excel error (#N/A, #DIV/0!, #REF!, ...).";
     IdStoredAsNumber => "id_stored_as_number", Invalid,
         "An ID that Excel stored as a number and that lost its leading zeros or is not a whole number.";
+    DuplicateAssignment => "duplicate_assignment", Invalid,
+        "A student listed more than once for the same subject in the assignments file with different values (all those rows are excepted; the roster's provider stands).";
     WindowNotPreOrPost => "window_not_pre_or_post", Excluded,
         "A test in neither the pre- nor the post-test window (e.g. a winter test).";
     RetestNotChosen => "retest_not_chosen", Excluded,
@@ -129,6 +131,8 @@ reason_codes! {
         "A test of the post window dated on or before the chosen pre-test.";
     OtherSubject => "other_subject", Excluded,
         "A test of a subject the contract (or the command) does not ask for.";
+    AssignmentOtherSubject => "assignment_other_subject", Excluded,
+        "An assignments row for a subject the contract does not cover.";
     GradeNotInContract => "grade_not_in_contract", Excluded,
         "The student's grade is not among the contract's grades (or the grades asked for), or a history pre-test has no grade; the student's rows are left out.";
     TestFlaggedInvalid => "test_flagged_invalid", Excluded,

@@ -106,13 +106,19 @@ pub fn file_share(ledger: &Ledger) -> FileShare {
 }
 
 /// Checks every ledger against `max_share`. A file with no data rows at all is over any
-/// limit: nothing can be settled on it.
+/// limit: nothing can be settled on it; except the assignments file, which only overrides
+/// the roster (without rows it overrides nothing).
 pub fn check<'a>(
     ledgers: impl IntoIterator<Item = &'a Ledger>,
     max_share: f64,
 ) -> Result<Vec<FileShare>, InvalidReport> {
-    let shares: Vec<FileShare> = ledgers.into_iter().map(file_share).collect();
-    let over: Vec<FileShare> = shares.iter().filter(|s| s.rows_read == 0 || s.share > max_share).cloned().collect();
+    let (mut shares, mut empty) = (Vec::new(), Vec::new());
+    for l in ledgers {
+        shares.push(file_share(l));
+        empty.push(l.is_empty() && l.role != super::schema::Role::Assignments);
+    }
+    let over: Vec<FileShare> =
+        shares.iter().zip(empty).filter(|(s, empty)| *empty || s.share > max_share).map(|(s, _)| s.clone()).collect();
     if over.is_empty() { Ok(shares) } else { Err(InvalidReport { max_share, over }) }
 }
 

@@ -6,6 +6,7 @@
 //!       --join--> AnalyticFile (student x subject) + flow table
 //! ```
 
+pub mod assignments;
 pub mod columns;
 pub mod date;
 pub mod guess;
@@ -103,23 +104,38 @@ impl InputFile {
     }
 }
 
-/// The three current-year input files of a run.
+/// The three current-year input files of a run, and the assignments file when the
+/// contract names one.
 #[derive(Clone, Debug, PartialEq)]
 pub struct InputFiles {
     pub roster: InputFile,
     pub sessions: InputFile,
     pub assessments: InputFile,
+    /// Per-subject providers (README "Per-subject providers").
+    pub assignments: Option<InputFile>,
 }
 
-/// Reads the three input files whole, as text, with the warnings of the workbooks' ID
-/// checks.
+impl InputFiles {
+    /// Reads the assignments file whole, when there is one, with the warnings of a
+    /// workbook's ID check.
+    fn read_assignments(&self) -> Result<(Option<load::RawTable>, Vec<Warning>), DataError> {
+        match &self.assignments {
+            Some(f) => f.read_table().map(|(t, w)| (Some(t), w)),
+            None => Ok((None, Vec::new())),
+        }
+    }
+}
+
+/// Reads the input files whole, as text, with the warnings of the workbooks' ID checks.
 pub fn load_inputs(files: &InputFiles) -> Result<(RawInputs, Vec<Warning>), DataError> {
     let (roster, mut warnings) = files.roster.read_table()?;
     let (sessions, w) = files.sessions.read_table()?;
     warnings.extend(w);
     let (assessments, w) = files.assessments.read_table()?;
     warnings.extend(w);
-    Ok((RawInputs { roster, sessions, assessments }, warnings))
+    let (assignments, w) = files.read_assignments()?;
+    warnings.extend(w);
+    Ok((RawInputs { roster, sessions, assessments, assignments }, warnings))
 }
 
 /// Loads, validates and joins in one call. The session log and the assessments are read as
@@ -138,7 +154,19 @@ pub fn prepare_files(
     warnings.extend(w);
     let (assessments, w) = files.assessments.open()?;
     warnings.extend(w);
-    prepare_sources_noting(roster, sessions, assessments, vopts, popts, as_of, warnings)
+    let (assignments, w) = files.read_assignments()?;
+    warnings.extend(w);
+    let sources = Sources { roster, sessions, assessments, assignments };
+    prepare_sources_noting(sources, vopts, popts, as_of, warnings)
+}
+
+/// The inputs of one run as [`prepare_files`] opens them: the roster and the assignments
+/// file held, the session log and the assessments streamed.
+struct Sources {
+    roster: load::RawTable,
+    sessions: load::Source,
+    assessments: load::Source,
+    assignments: Option<load::RawTable>,
 }
 
 /// Validates and joins a roster and two streamed inputs.
@@ -151,20 +179,20 @@ pub(crate) fn prepare_sources(
     popts: &PrepareOptions,
     as_of: Option<chrono::NaiveDate>,
 ) -> Result<AnalyticFile, DataError> {
-    prepare_sources_noting(roster, sessions, assessments, vopts, popts, as_of, Vec::new())
+    let sources = Sources { roster, sessions, assessments, assignments: None };
+    prepare_sources_noting(sources, vopts, popts, as_of, Vec::new())
 }
 
 /// [`prepare_sources`], with the warnings of reading the files put first among the
 /// validation warnings.
 fn prepare_sources_noting(
-    roster: load::RawTable,
-    sessions: load::Source,
-    assessments: load::Source,
+    sources: Sources,
     vopts: &ValidateOptions,
     popts: &PrepareOptions,
     as_of: Option<chrono::NaiveDate>,
     read_warnings: Vec<Warning>,
 ) -> Result<AnalyticFile, DataError> {
+    let Sources { roster, sessions, assessments, assignments } = sources;
     let date_header = load::ColumnIndex::locate_in(
         sessions.file(),
         sessions.headers(),
@@ -174,7 +202,7 @@ fn prepare_sources_noting(
     )
     .map(|c| c.header("session_date"))
     .unwrap_or_else(|_| "session_date".to_string());
-    let mut v = validate::validate_streams(roster, sessions, assessments, vopts)?;
+    let mut v = validate::validate_streams(roster, sessions, assessments, assignments, vopts)?;
     v.warnings.splice(0..0, read_warnings);
     join::prepare_streamed(v, popts, &date_header, as_of)
 }

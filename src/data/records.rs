@@ -30,13 +30,18 @@ impl Interner {
         i
     }
 
+    /// The number of `text`, if it has one.
+    pub(crate) fn find(&self, text: &str) -> Option<u32> {
+        self.ids.get(text).copied()
+    }
+
     pub(crate) fn name(&self, id: u32) -> Option<&str> {
         id.checked_sub(1).map(|i| self.names[i as usize].as_str())
     }
 }
 
-/// A valid session row in 32 bytes. Its provider is not kept: a valid session's provider is
-/// always its student's provider on the roster.
+/// A valid session row in 32 bytes. Its provider is the one it lists, or its student's only
+/// provider (the roster's, or the one of the assignments file).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct CompactSession {
     /// Position of the student in [`super::validate::Validated::students`].
@@ -50,12 +55,14 @@ pub(crate) struct CompactSession {
     pub status: Status,
     /// 1..=50, 0 = none.
     pub group_size: u8,
+    /// Interned provider ID (0 = none).
+    pub provider: u32,
 }
 
 impl CompactSession {
     /// Everything that makes two sessions of a student the same session.
-    pub(crate) fn key(&self) -> (u32, NaiveDate, u64, u8, u8) {
-        (self.tutor, self.date, self.minutes.to_bits(), self.status as u8, self.group_size)
+    pub(crate) fn key(&self) -> (u32, NaiveDate, u64, u8, u8, u32) {
+        (self.tutor, self.date, self.minutes.to_bits(), self.status as u8, self.group_size, self.provider)
     }
 }
 

@@ -22,6 +22,8 @@ pub enum Role {
     Planned,
     /// A data file given to an analysis command (e.g. `obc norms fit --data`).
     Data,
+    /// The per-subject provider assignments of `[files] assignments` ([`super::assignments`]).
+    Assignments,
 }
 
 impl Role {
@@ -33,6 +35,7 @@ impl Role {
             Role::History => "history",
             Role::Planned => "planned",
             Role::Data => "data",
+            Role::Assignments => "assignments",
         }
     }
 
@@ -45,6 +48,7 @@ impl Role {
             Role::History => HISTORY,
             Role::Planned => PLANNED,
             Role::Data => &[],
+            Role::Assignments => ASSIGNMENTS,
         }
     }
 
@@ -122,6 +126,15 @@ pub const PLANNED: &[Field] = &[
     opt("english_learner", "equity group"),
     opt("disability", "equity group"),
     opt("gender", "equity group"),
+];
+
+pub const ASSIGNMENTS: &[Field] = &[
+    req("student_id", "student identifier, as on the roster"),
+    req("subject", "subject the assignment is for, e.g. math or reading"),
+    req("provider_id", "provider tutoring the student in this subject; empty = not tutored in it (comparison)"),
+    opt("tutor_id", "tutor in this subject"),
+    opt("enroll_date", "date the student entered tutoring in this subject"),
+    opt("exit_date", "date the student left tutoring in this subject"),
 ];
 
 pub const HISTORY: &[Field] = &[
@@ -298,6 +311,10 @@ pub struct Files {
     pub assessments: FileRef,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<FileRef>,
+    /// Per-subject providers: overrides the roster's provider, tutor and dates for a student
+    /// and subject (README "Per-subject providers").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignments: Option<FileRef>,
     /// Allow input paths outside the contract's folder (`..` or absolute).
     #[serde(default, skip_serializing_if = "is_false")]
     pub allow_outside: bool,
@@ -351,13 +368,16 @@ pub struct Columns {
     pub history: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub planned: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub assignments: BTreeMap<String, String>,
     /// The top-level keys of `[columns]` as written (already applied to the per-file maps).
     #[serde(skip)]
     pub shared: BTreeMap<String, String>,
 }
 
 /// The files a `[columns]` table may name, in the order of the documentation.
-pub const COLUMN_ROLES: [Role; 5] = [Role::Roster, Role::Sessions, Role::Assessments, Role::History, Role::Planned];
+pub const COLUMN_ROLES: [Role; 6] =
+    [Role::Roster, Role::Sessions, Role::Assessments, Role::History, Role::Planned, Role::Assignments];
 
 /// Whether `role`'s file has the field `key`, or may carry it as an extra reporting group.
 fn role_takes(role: Role, key: &str, extra_groups: Option<&[String]>) -> bool {
@@ -374,6 +394,7 @@ impl Columns {
             Role::Assessments => &self.assessments,
             Role::History => &self.history,
             Role::Planned => &self.planned,
+            Role::Assignments => &self.assignments,
             Role::Data => {
                 static NONE: BTreeMap<String, String> = BTreeMap::new();
                 &NONE
@@ -388,6 +409,7 @@ impl Columns {
             Role::Assessments => Some(&mut self.assessments),
             Role::History => Some(&mut self.history),
             Role::Planned => Some(&mut self.planned),
+            Role::Assignments => Some(&mut self.assignments),
             Role::Data => None,
         }
     }
@@ -473,7 +495,7 @@ impl<'de> Deserialize<'de> for ColumnsEntry {
 
 impl<'de> Deserialize<'de> for Columns {
     /// `[columns]`: per-file tables (`roster`, `sessions`, `assessments`, `history`,
-    /// `planned`) and shared keys (`field = "header"`), resolved by [`Columns::apply_shared`].
+    /// `planned`, `assignments`) and shared keys (`field = "header"`), resolved by [`Columns::apply_shared`].
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let entries = BTreeMap::<String, ColumnsEntry>::deserialize(d)?;

@@ -10,6 +10,7 @@ use std::hash::Hash;
 use chrono::NaiveDate;
 use serde::Serialize;
 
+use super::assignments::Assignments;
 use super::date::{date_problem, parse_date};
 use super::ledger::{Ledger, ReasonCode};
 use super::load::{ColumnIndex, Fields, RawTable, Record, Source};
@@ -97,6 +98,8 @@ pub struct ValidateOptions {
     /// The contract's window pair in snake case (`fall_to_spring`), whose vendor growth
     /// columns are read ([`super::vendor::measures`]); `None` when a window is not a label.
     pub vendor_pair: Option<String>,
+    /// The contract's subjects (lower case): an assignments row for another is excluded.
+    pub subjects: Vec<String>,
 }
 
 /// The three input files, read as text.
@@ -105,6 +108,8 @@ pub struct RawInputs {
     pub roster: RawTable,
     pub sessions: RawTable,
     pub assessments: RawTable,
+    /// The per-subject providers of `[files] assignments`, when the contract names them.
+    pub assignments: Option<RawTable>,
 }
 
 /// Typed, checked inputs with their row ledgers. The session log and the assessments are
@@ -139,11 +144,19 @@ pub struct Validated {
     pub vendor_columns: VendorColumns,
     /// The vendor values of each valid test row that has any, by the row's number.
     pub vendor: HashMap<u64, VendorValues>,
+    /// The assignments file checked, when the contract names one.
+    pub assignments: Option<Assignments>,
+    /// Providers of the compact sessions (the listed one, or the student's only provider).
+    pub(crate) session_providers: Interner,
 }
 
 impl Validated {
-    pub fn ledgers(&self) -> [&Ledger; 3] {
-        [&self.roster_ledger, &self.sessions_ledger, &self.assessments_ledger]
+    /// The ledgers of the input files: roster, sessions, assessments, then the assignments
+    /// file when there is one.
+    pub fn ledgers(&self) -> Vec<&Ledger> {
+        let mut out = vec![&self.roster_ledger, &self.sessions_ledger, &self.assessments_ledger];
+        out.extend(self.assignments.as_ref().map(|a| &a.ledger));
+        out
     }
 
     /// How many session rows are valid (exact duplicates removed).
@@ -156,8 +169,8 @@ impl Validated {
         self.compact_tests.len()
     }
 
-    /// The valid session rows, typed, in file order. A valid session's provider is its
-    /// student's provider on the roster.
+    /// The valid session rows, typed, in file order. A valid session's provider is the one
+    /// it lists, or its student's only provider.
     pub fn sessions(&self) -> Vec<Session> {
         let mut out: Vec<Session> = self
             .compact_sessions
@@ -168,7 +181,7 @@ impl Validated {
                     idx: c.idx as usize,
                     row: self.sessions_ledger.row_number(c.idx as usize),
                     student_id: student.student_id.clone(),
-                    provider_id: student.provider_id.clone().unwrap_or_default(),
+                    provider_id: self.session_providers.name(c.provider).unwrap_or_default().to_string(),
                     tutor_id: self.tutors.name(c.tutor).map(str::to_string),
                     date: c.date,
                     minutes: c.minutes,
@@ -206,7 +219,7 @@ impl Validated {
     }
 }
 
-fn clean(s: Option<&str>) -> Option<String> {
+pub(crate) fn clean(s: Option<&str>) -> Option<String> {
     s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
 }
 
@@ -253,6 +266,7 @@ pub fn validate(inputs: &RawInputs, opts: &ValidateOptions) -> Result<Validated,
         inputs.roster.clone(),
         Source::from_table(inputs.sessions.clone()),
         Source::from_table(inputs.assessments.clone()),
+        inputs.assignments.clone(),
         opts,
     )
 }
@@ -477,8 +491,8 @@ fn validate_roster(
 
 /// Roster lookup, with the diagnosis of IDs that are not on it: a roster row that was
 /// excepted, or the same ID apart from leading zeros (lost in either file).
-struct RosterIndex<'a> {
-    students: &'a [Student],
+pub(crate) struct RosterIndex<'a> {
+    pub(crate) students: &'a [Student],
     /// Position in `students` by ID.
     by_id: HashMap<&'a str, usize>,
     /// Roster IDs (valid or not) by their form without leading zeros.
@@ -510,12 +524,12 @@ impl<'a> RosterIndex<'a> {
         RosterIndex { students, by_id, by_stripped, rejected }
     }
 
-    fn position(&self, id: &str) -> Option<usize> {
+    pub(crate) fn position(&self, id: &str) -> Option<usize> {
         self.by_id.get(id).copied()
     }
 
     /// Reason for an ID that is not on the roster.
-    fn missing_reason(&self, id: &str) -> (ReasonCode, String) {
+    pub(crate) fn missing_reason(&self, id: &str) -> (ReasonCode, String) {
         if let Some(row) = self.rejected.get(id) {
             return (ReasonCode::RosterRowInvalid, format!("the student's roster row {row} was excepted"));
         }
@@ -547,6 +561,7 @@ fn check_session<R: Fields>(
     opts: &ValidateOptions,
     roster: &RosterIndex,
     known_providers: &BTreeSet<String>,
+    providers: &StudentProviders,
 ) -> Result<SessionValues, Bad> {
     let get = |f: &str| cols.get(raw, f).unwrap_or("");
     let mut bad: Bad = Vec::new();
@@ -562,7 +577,6 @@ fn check_session<R: Fields>(
         }
         s
     };
-    let student = position.map(|i| &roster.students[i]);
     let date = parse_date(get("session_date"));
     if date.is_none() {
         bad.push(("session_date", get("session_date").into(), ReasonCode::NotADate, date_problem(get("session_date"))));
@@ -596,31 +610,10 @@ fn check_session<R: Fields>(
         },
     };
     let listed = cols.get(raw, "provider_id").map(str::trim).filter(|p| !p.is_empty());
-    // the session's provider must be the student's provider on the roster
-    match (listed, student) {
-        (Some(p), _) if !known_providers.contains(p) => {
-            bad.push(("provider_id", p.to_string(), ReasonCode::UnknownProvider, "unknown provider".into()));
-        }
-        (_, Some(s)) if s.provider_id.is_none() => {
-            bad.push((
-                "provider_id",
-                listed.unwrap_or_default().to_string(),
-                ReasonCode::SessionForComparisonStudent,
-                "session for a comparison student (no provider on the roster)".into(),
-            ));
-        }
-        (Some(p), Some(s)) if s.provider_id.as_deref() != Some(p) => {
-            bad.push((
-                "provider_id",
-                p.to_string(),
-                ReasonCode::ProviderMismatch,
-                format!(
-                    "session delivered by {p} but the roster assigns provider {}",
-                    s.provider_id.as_deref().unwrap_or("")
-                ),
-            ));
-        }
-        _ => {}
+    if let Some(p) = listed.filter(|p| !known_providers.contains(*p)) {
+        bad.push(("provider_id", p.to_string(), ReasonCode::UnknownProvider, "unknown provider".into()));
+    } else if let Some(i) = position {
+        bad.extend(providers.session_fault(i, listed));
     }
     match position {
         Some(student) if bad.is_empty() => Ok(SessionValues {
@@ -632,6 +625,76 @@ fn check_session<R: Fields>(
             group_size,
         }),
         _ => Err(bad),
+    }
+}
+
+/// The providers each student is tutored by over the contract's subjects: the roster's
+/// provider, or for a student named in the assignments file, each subject's provider
+/// (README "Per-subject providers"). A session must be delivered by one of them.
+pub(crate) struct StudentProviders<'a> {
+    students: &'a [Student],
+    /// Students named in the assignments file, by position: their providers, each once.
+    assigned: HashMap<usize, Vec<String>>,
+}
+
+impl<'a> StudentProviders<'a> {
+    fn new(students: &'a [Student], assignments: Option<&Assignments>, subjects: &[String]) -> Self {
+        let mut assigned = HashMap::new();
+        for a in assignments.iter().flat_map(|a| a.by_student.values()) {
+            assigned.entry(a.student).or_insert_with(|| {
+                let roster = students[a.student].provider_id.as_deref();
+                assignments.map(|x| x.providers_of(a.student, roster, subjects)).unwrap_or_default()
+            });
+        }
+        StudentProviders { students, assigned }
+    }
+
+    /// The providers of the student at position `i`.
+    fn of(&self, i: usize) -> &[String] {
+        self.assigned.get(&i).map_or(self.students[i].provider_id.as_slice(), Vec::as_slice)
+    }
+
+    /// The provider a valid session of the student at `i` is credited to: the one it
+    /// lists, or the student's only provider.
+    fn of_session<'b>(&'b self, i: usize, listed: Option<&'b str>) -> Option<&'b str> {
+        listed.or_else(|| self.of(i).first().map(String::as_str))
+    }
+
+    /// Why a session of the student at `i` listing provider `listed` cannot be credited to
+    /// the student's providers, if it cannot.
+    fn session_fault(&self, i: usize, listed: Option<&str>) -> Option<(&'static str, String, ReasonCode, String)> {
+        let mine = self.of(i);
+        let by_subject = self.assigned.contains_key(&i);
+        if mine.is_empty() {
+            let reason = match by_subject {
+                true => "session for a student tutored in none of the contract's subjects (roster and assignments)",
+                false => "session for a comparison student (no provider on the roster)",
+            };
+            let value = listed.unwrap_or_default().to_string();
+            return Some(("provider_id", value, ReasonCode::SessionForComparisonStudent, reason.into()));
+        }
+        match listed {
+            Some(p) if !mine.iter().any(|m| m == p) => {
+                let reason = match by_subject {
+                    true => format!(
+                        "session delivered by {p} but the student's providers by subject are {} (roster and \
+                         assignments)",
+                        mine.join(", ")
+                    ),
+                    false => format!("session delivered by {p} but the roster assigns provider {}", mine[0]),
+                };
+                Some(("provider_id", p.to_string(), ReasonCode::ProviderMismatch, reason))
+            }
+            None if mine.len() > 1 => {
+                let reason = format!(
+                    "missing provider_id: the student has a provider per subject ({}), so a session must name its \
+                     provider",
+                    mine.join(", ")
+                );
+                Some(("provider_id", String::new(), ReasonCode::MissingValue, reason))
+            }
+            _ => None,
+        }
     }
 }
 
@@ -769,6 +832,7 @@ pub(crate) fn validate_streams(
     roster: RawTable,
     mut sessions: Source,
     mut tests: Source,
+    assignments: Option<RawTable>,
     opts: &ValidateOptions,
 ) -> Result<Validated, DataError> {
     let roster_cols = ColumnIndex::locate(&roster, Role::Roster, &opts.columns.roster, &extra_groups(opts))?;
@@ -797,19 +861,27 @@ pub(crate) fn validate_streams(
     let roster_rejects = rejected_students(&roster, &roster_cols, opts, &roster_ledger, &students);
     let index = RosterIndex::new(&students, &roster_rejects, &roster, &roster_cols, opts);
     drop(roster);
+    let assignments = assignments.map(|t| super::assignments::check(&t, opts, &index)).transpose()?;
+    let providers = StudentProviders::new(&students, assignments.as_ref(), &opts.subjects);
     let known_providers: BTreeSet<String> = match &opts.providers {
         Some(list) => list.iter().cloned().collect(),
-        None => students.iter().filter_map(|s| s.provider_id.clone()).collect(),
+        None => {
+            let assigned = assignments.iter().flat_map(|a| a.by_student.values().filter_map(|a| a.provider_id.clone()));
+            students.iter().filter_map(|s| s.provider_id.clone()).chain(assigned).collect()
+        }
     };
+    let mut session_providers = Interner::default();
 
     let mut sessions_ledger = Ledger::streaming(Role::Sessions, sessions.file());
     let mut tutors = Interner::default();
     let mut compact_sessions = Vec::new();
     check_rows(&mut sessions, &mut sessions_ledger, &session_cols, |raw, idx, file| {
-        let v = match check_session(raw, &session_cols, opts, &index, &known_providers) {
+        let v = match check_session(raw, &session_cols, opts, &index, &known_providers, &providers) {
             Ok(v) => v,
             Err(bad) => return Ok(Err(bad)),
         };
+        let listed = session_cols.get(raw, "provider_id").map(str::trim).filter(|p| !p.is_empty());
+        let provider = session_providers.id(providers.of_session(v.student, listed));
         compact_sessions.push(CompactSession {
             student: v.student as u32,
             idx: compact_index(idx, file)?,
@@ -818,6 +890,7 @@ pub(crate) fn validate_streams(
             minutes: v.minutes,
             status: v.status,
             group_size: v.group_size.unwrap_or(0) as u8,
+            provider,
         });
         Ok(Ok(()))
     })?;
@@ -890,6 +963,8 @@ pub(crate) fn validate_streams(
         roster_rejects,
         vendor_columns,
         vendor,
+        assignments,
+        session_providers,
     })
 }
 
@@ -978,6 +1053,7 @@ mod tests {
             roster: raw("roster.csv", roster),
             sessions: raw("sessions.csv", sessions),
             assessments: raw("assessments.csv", tests),
+            assignments: None,
         }
     }
 

@@ -141,6 +141,7 @@ fn students(provider: Option<&str>, n: usize, met: usize) -> Vec<Student> {
             minutes: 900.0,
             score: Err(settle::NoOutcome::NoNorms),
             vendor: None,
+            provider_source: Default::default(),
         })
         .collect()
 }

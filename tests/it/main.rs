@@ -2,6 +2,7 @@
 
 mod analyst_path;
 mod architecture;
+mod assignments;
 mod baseline19;
 mod bootstrap;
 mod browser;

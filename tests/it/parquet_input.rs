@@ -38,6 +38,7 @@ fn parquet_and_csv_inputs_give_identical_records() {
             roster: read_table(&path("roster"), "roster").unwrap(),
             sessions: read_table(&path("sessions"), "sessions").unwrap(),
             assessments: read_table(&path("tests"), "tests").unwrap(),
+            assignments: None,
         };
         let v = validate(&inputs, &ValidateOptions::default()).unwrap();
         let exceptions: Vec<_> = v.ledgers().iter().flat_map(|l| l.exceptions().to_vec()).collect();

@@ -182,7 +182,7 @@ fn flat_payment_terms_pay_what_they_always_paid_and_equal_their_rate_card() {
     let (h, _) = read_csv(&flat.join("providers.csv"));
     assert!(!h.iter().any(|c| c.starts_with("rate_") || c == "student_cap_cut"), "{h:?}");
     let (ah, _) = read_csv(&flat.join("audit.csv"));
-    assert_eq!(ah.last().unwrap(), "contribution");
+    assert_eq!(ah.last().unwrap(), "provider_source");
     // the same terms as lines pay the same to the cent
     let copy = tempfile::tempdir_in(dir.path()).unwrap();
     for f in ["roster.csv", "sessions.csv", "assessments.csv", "history.csv"] {

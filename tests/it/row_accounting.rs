@@ -148,6 +148,7 @@ proptest! {
             roster: table("roster.csv", &files[0], crlf),
             sessions: table("sessions.csv", &files[1], crlf),
             assessments: table("assessments.csv", &files[2], crlf),
+            assignments: None,
         };
         // Rows read = the data lines written that are not blank (counted from the text, not
         // from the parser's output).
@@ -197,6 +198,7 @@ fn clean_files_have_no_exceptions_except_scope() {
         roster: table("roster.csv", &files[0], false),
         sessions: table("sessions.csv", &files[1], false),
         assessments: table("assessments.csv", &files[2], false),
+        assignments: None,
     };
     let v = validate(&inputs, &ValidateOptions::default()).unwrap();
     for l in v.ledgers() {

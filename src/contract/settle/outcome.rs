@@ -79,6 +79,8 @@ pub struct Student {
     pub score: Result<NormScore, NoOutcome>,
     /// The vendor's growth measures of the contract's window pair, from the post-test row.
     pub vendor: Option<VendorValues>,
+    /// Which file decided `provider`: the roster, or the assignments file.
+    pub provider_source: crate::data::assignments::ProviderSource,
 }
 
 /// Why a counted student's outcome or metric value cannot be computed: the `no_norm` rule

@@ -3,6 +3,7 @@
 mod analyst_path;
 mod architecture;
 mod baseline19;
+mod baseline_cost;
 mod bootstrap;
 mod browser;
 mod calibration;

@@ -174,7 +174,7 @@ fn oc_table(b: &Baseline) -> Table {
 }
 
 /// `cost.csv`: one row per (provider size, effect): the distribution of a provider's total
-/// payment under the contract's card (docs/methods.md 10.8).
+/// payment under the contract's card (docs/methods.md 10.7).
 fn cost_table(b: &Baseline) -> Table {
     let c: &[crate::contract::cost::CostCell] = b.cost.as_ref().map_or(&[], |c| &c.cells);
     let col = |f: fn(&crate::contract::cost::CostCell) -> f64| Column::Float(c.iter().map(|x| Some(f(x))).collect());

@@ -1,4 +1,4 @@
-//! The price of a contract before signing (`obc baseline`, docs/methods.md 10.8): for each
+//! The price of a contract before signing (`obc baseline`, docs/methods.md 10.7): for each
 //! provider size and true effect of the `[baseline]` grid, the distribution of a provider's
 //! total payment under the contract's card ([`rates::card`]), from the draws of the OC
 //! curves ([`super::oc::oc_pass`]).

@@ -1,4 +1,4 @@
-//! The price of a contract before signing (issue 17 item 3, docs/methods.md 10.8): `obc
+//! The price of a contract before signing (issue 17 item 3, docs/methods.md 10.7): `obc
 //! baseline` writes the distribution of a provider's payment under the contract's card
 //! (`cost.csv`, `baseline.cost`), checked against what can be computed by hand, and against
 //! the settled payments of the simulated providers of data-samples.

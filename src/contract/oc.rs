@@ -1205,6 +1205,35 @@ mod tests {
     }
 
     #[test]
+    fn one_pass_sums_the_drawn_students_amounts_beside_s() {
+        // amounts equal to the values: with k = 0 the mean statistic is the sum over n
+        let base = normal_history(2000, 11);
+        let effects = [0.0, 0.2];
+        let values = shifted(&base, &effects);
+        let doubled: Vec<Vec<f64>> = values.iter().map(|v| v.iter().map(|x| 2.0 * x).collect()).collect();
+        let amounts: Vec<Amounts<'_>> =
+            (0..2).map(|e| Amounts { if_reached: &values[e], if_not: &doubled[e] }).collect();
+        let s = spec(&effects, &[15, 40], &[0.0, 0.1], 200, 0.0);
+        let (cells, sizes) = oc_pass(&values, &amounts, Statistic::Mean, &s).unwrap();
+        // the OC cells are those of oc_curves: the same draws
+        assert_eq!(cells, oc_curves(&values, Statistic::Mean, &s).unwrap());
+        for size in &sizes {
+            assert_eq!(size.by_effect.len(), 2);
+            for r in size.by_effect.iter().flatten() {
+                let n = size.n as f64;
+                assert!((r.if_reached / n - r.s).abs() < 1e-9 && (r.if_not - 2.0 * r.if_reached).abs() < 1e-9);
+            }
+        }
+        // without amounts, no replicates are kept; bad amounts are errors
+        assert!(oc_pass(&values, &[], Statistic::Mean, &s).unwrap().1.iter().all(|z| z.by_effect.is_empty()));
+        let short = [Amounts { if_reached: &values[0], if_not: &doubled[0] }];
+        assert!(matches!(oc_pass(&values, &short, Statistic::Mean, &s), Err(OcError::LengthMismatch { .. })));
+        let nan = vec![f64::NAN; values[0].len()];
+        let bad = [amounts[0], Amounts { if_reached: &nan, if_not: &doubled[1] }];
+        assert!(matches!(oc_pass(&values, &bad, Statistic::Mean, &s), Err(OcError::NonFinite { student: 0, .. })));
+    }
+
+    #[test]
     fn threshold_rule_handles_ties_and_small_alpha() {
         // R = 10, alpha = 0.2 -> m = 2 passes allowed: t must exceed s_(8)
         let s: Vec<f64> = (1..=10).map(f64::from).collect();

@@ -13,8 +13,15 @@
 # (c) `obc baseline` as (b) with `population = "like_served"`: a planned roster of the
 #     simulation's tutored students (target: within 2x of (b)).
 #
+# (d) `obc baseline` as (b) with a rate card (issue 17: the price of the contract, cost.csv):
+#     contract_card.toml replaces [payment] with a base, a per-student line, a graduated ramp,
+#     an engagement line, a tier bonus, a penalty, a student cap and a cap (target: within
+#     1.5x of (b), or of (b) timed with OBC_BEFORE).
+#
 # Environment:
-#   ONLY=baseline  time the two baselines only
+#   ONLY=baseline  time the baselines only
+#   OBC_BEFORE  path of an earlier release `obc` (before the price of the contract): (b) is
+#             also timed with it, as "baseline_before", the time (d) is compared with
 #   OBC       path of a release `obc` binary (default: build one with cargo into
 #             ${CARGO_TARGET_DIR:-target}/release/obc)
 #   REGEN=1   regenerate the data even if WORKDIR already holds it
@@ -108,6 +115,50 @@ awk -F, 'NR == FNR { if (FNR > 1 && $4 == "fall" && $9 == "true" && !($1 in fall
     $4 != "" && ($1 in fall) { print $1 "," $3 "," fall[$1] "," $8 "," $9 "," $10 "," $11 "," $12 }' \
     "$SRC/assessments.csv" "$SRC/roster.csv" > "$BIG/planned.csv"
 cp "$BIG/planned.csv" "$SRC/planned.csv"
+# The rate-card baseline (issue 17): contract_baseline.toml with its [payment] section
+# replaced by a card of every kind of line (the tiers keep their pool_share for the bonus).
+{
+    awk '/^\[payment\]$/ { skip = 1; next } /^\[/ { skip = 0 } !skip' "$BIG/contract_baseline.toml"
+    cat <<'EOF'
+
+[payment]
+base_per_student = 670
+base_basis = "served"
+student_cap = 1200
+cap = 400000
+
+[[rate]]
+name = "met the norm"
+kind = "per_student"
+outcome = { kind = "growth_vs_norm" }
+price = 300
+
+[[rate]]
+name = "progress"
+kind = "graduated"
+measure = "percent_typical"
+ramp = { from = 50, to = 150, amount = 750 }
+
+[[rate]]
+name = "sessions"
+kind = "engagement"
+per = "session"
+price = 5
+cap_per_student = 200
+
+[[rate]]
+name = "bonus"
+kind = "tier_bonus"
+pool_per_student = 100
+
+[[rate]]
+name = "regression"
+kind = "penalty"
+measure = "growth"
+below = 0
+price = 50
+EOF
+} > "$BIG/contract_card.toml"
 echo "planned students (like_served): $(($(wc -l < "$BIG/planned.csv") - 1))"
 {
     cat "$BIG/contract_baseline.toml"
@@ -117,7 +168,7 @@ echo "planned students (like_served): $(($(wc -l < "$BIG/planned.csv") - 1))"
 # beside the 250,000-student files (same file names; the history path is absolute): `obc
 # validate` on the 1,000,000-student files was killed for memory on this machine (24 GiB),
 # which is the data layer's business (issue 15), not this script's.
-contracts="contract_baseline.toml contract_served.toml"
+contracts="contract_baseline.toml contract_served.toml contract_card.toml"
 [[ "${ONLY:-}" == baseline ]] || contracts="contract_bench.toml $contracts"
 for c in $contracts; do
     cp "$BIG/$c" "$SRC/check_$c"
@@ -154,5 +205,9 @@ if [[ "${ONLY:-}" != baseline ]]; then
     timed prepare  "$OBC" prepare  contract_bench.toml    --out "$WORK/out_prepare"
     timed check    "$OBC" check    contract_bench.toml    --out "$WORK/out_check"
 fi
+if [[ -n "${OBC_BEFORE:-}" ]]; then
+    timed baseline_before "$(realpath "$OBC_BEFORE")" baseline contract_baseline.toml --out "$WORK/out_baseline_before"
+fi
 timed baseline "$OBC" baseline contract_baseline.toml --out "$WORK/out_baseline"
+timed baseline_card "$OBC" baseline contract_card.toml --out "$WORK/out_baseline_card"
 timed baseline_served "$OBC" baseline contract_served.toml --out "$WORK/out_baseline_served"

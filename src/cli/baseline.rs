@@ -1,6 +1,8 @@
 //! `obc baseline CONTRACT.toml --out DIR`: target setting from the history file.
 //!
-//! Writes `oc.csv` (P(metric meets threshold | effect, provider size)), `recommendation.json`
+//! Writes `oc.csv` (P(metric meets threshold | effect, provider size)), `cost.csv` (the
+//! distribution of a provider's payment under the contract's card by provider size and
+//! effect), `recommendation.json`
 //! (business-as-usual level, recommended threshold, power, minimum n, targets in SD units
 //! against published effects, manifest) and `exceptions.csv` (history rows not used).
 
@@ -34,10 +36,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         run::baseline(&contract, &base, args.allow_partial)?;
 
     let inputs = super::contract_inputs(&args.contract, &contract, &base);
-    let planned = ["oc.csv", "exceptions.csv", "recommendation.json", "report.html", "figures"];
+    let planned = ["oc.csv", "cost.csv", "exceptions.csv", "recommendation.json", "report.html", "figures"];
     let out = super::out_dir(&args.out, &inputs, &planned)?;
     let oc = oc_table(&result);
     oc.write_into(&out, "oc.csv", Format::Csv)?;
+    let cost = cost_table(&result);
+    cost.write_into(&out, "cost.csv", Format::Csv)?;
     let mut ledgers = vec![&history.ledger];
     ledgers.extend(roster.as_ref().map(|p| &p.ledger));
     let exceptions_rows = crate::data::write_exceptions(&out, "exceptions.csv", ledgers)?;
@@ -50,6 +54,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     m.allow_partial = args.allow_partial;
     m.outputs = vec![
         OutputFile::new("oc.csv", false, Some(oc.height() as u64)),
+        OutputFile::new("cost.csv", false, Some(cost.height() as u64)),
         OutputFile::new("recommendation.json", false, None),
         OutputFile::new("exceptions.csv", true, Some(exceptions_rows)),
         OutputFile::new("report.html", false, None),
@@ -71,6 +76,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         eprintln!("{line}");
     }
     eprint!("{}", tier_table(&result));
+    if let Some(c) = &result.cost {
+        eprintln!("{}", c.business_as_usual_sentence());
+        if let Some(d) = &c.dosage {
+            eprintln!("({d})");
+        }
+    }
     let b = &result.business_as_usual;
     let pop = &result.population;
     let ess = match (pop.effective_size, &pop.served) {
@@ -107,6 +118,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         }
     }
     eprintln!("oc curves -> {}", args.out.join("oc.csv").display());
+    eprintln!("payment by size and effect -> {}", args.out.join("cost.csv").display());
     super::print_accounting(&accounting);
     super::print_warnings(&warnings);
     // The public report, rendered from exactly the JSON written above.
@@ -158,5 +170,22 @@ fn oc_table(b: &Baseline) -> Table {
     t.push("tier_name", Column::Text(c.iter().map(|x| tier_of(x.threshold).map(|t| t.name.clone())).collect()));
     t.push("p_met", Column::Float(c.iter().map(|x| Some(x.p_met)).collect()));
     t.push("mc_se", Column::Float(c.iter().map(|x| Some(x.mc_se)).collect()));
+    t
+}
+
+/// `cost.csv`: one row per (provider size, effect): the distribution of a provider's total
+/// payment under the contract's card (docs/methods.md 10.7).
+fn cost_table(b: &Baseline) -> Table {
+    let c: &[crate::contract::cost::CostCell] = b.cost.as_ref().map_or(&[], |c| &c.cells);
+    let col = |f: fn(&crate::contract::cost::CostCell) -> f64| Column::Float(c.iter().map(|x| Some(f(x))).collect());
+    let mut t = Table::new();
+    t.push("provider_size", Column::Int(c.iter().map(|x| Some(x.n as i64)).collect()));
+    t.push("effect_sd", col(|x| x.effect));
+    t.push("mean", col(|x| x.mean));
+    t.push("p10", col(|x| x.p10));
+    t.push("p90", col(|x| x.p90));
+    t.push("p_cap_binds", col(|x| x.p_cap_binds));
+    t.push("mean_per_student", col(|x| x.mean_per_student));
+    t.push("mc_se", col(|x| x.mc_se));
     t
 }

@@ -23,6 +23,9 @@
 //!   z at (1 + level)/2 for `lower_bound` (the lower end of the two-sided interval at the
 //!   contract's level) and z at level for `probability` (a normal approximation of the
 //!   bootstrap rule used at settlement).
+//! - **Price** ([`super::cost`]): from the same draws, the distribution of the provider's
+//!   total payment under the contract's card at each size and effect, each drawn student
+//!   paid as settlement would pay the shifted, re-scored student.
 //! - **Business as usual**: the metric over the whole population at d = 0, with a student
 //!   bootstrap interval (the contract's interval method, level, replicates and seed).
 //! - **SD equivalent of a threshold**: the d at which the population's metric equals the
@@ -35,9 +38,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::data::planned::{Planned, PlannedStudent};
 
 use super::benchmarks;
+use super::cost;
 use super::drift::YearLevel;
 use super::oc::{self, OcSpec, Recommendation, Statistic};
 use super::population::{self, PreByGrade, Unmatched};
+use super::rates::CardLine;
 pub use super::results::{
     Baseline, CohortVariation, CohortYear, ComparisonShare, Population, Served, Target, TierChance, TierChances,
 };
@@ -99,6 +104,8 @@ pub enum BaselineError {
     Population(#[from] population::PopulationError),
     #[error(transparent)]
     Drift(#[from] super::drift::DriftError),
+    #[error(transparent)]
+    Cost(#[from] super::cost::CostError),
 }
 
 /// A baseline with the planned students it could not match (to be excepted in the planned
@@ -129,6 +136,9 @@ where
 {
     let b = &contract.baseline;
     let stat = statistic(contract.metric.kind);
+    let card = super::rates::card(contract);
+    cost::check_card(contract)?;
+    let dosage = cost::planned_dosage(contract, &card)?;
     if history.students.is_empty() {
         return Err(BaselineError::NoStudents);
     }
@@ -147,7 +157,9 @@ where
         None
     };
     let shifted = Shifted { contract, target: &target, sd_post: &sd_post, effect, rescore };
-    let values: Vec<Vec<f64>> = b.effects.iter().map(|&d| shifted.values_at(d)).collect();
+    let priced = Priced { card: &card, dosage: dosage.as_ref() };
+    let (values, amounts): (Vec<Vec<f64>>, Vec<StudentAmounts>) =
+        b.effects.iter().map(|&d| shifted.values_and_amounts_at(d, &priced)).unzip();
     if values.iter().flatten().any(|v| !v.is_finite()) {
         return Err(BaselineError::OutsideNorms);
     }
@@ -189,9 +201,12 @@ where
         k,
         draws,
     };
-    let cells = oc::oc_curves(&values, stat, &spec)?;
+    let amount_refs: Vec<oc::Amounts<'_>> =
+        amounts.iter().map(|a| oc::Amounts { if_reached: &a.if_reached, if_not: &a.if_not }).collect();
+    let (cells, replicates) = oc::oc_pass(&values, &amount_refs, stat, &spec)?;
     let tiers = tier_chances(contract, &cells);
     let recommendation = recommend(contract, &shifted, &values, stat, k, &spec.draws)?;
+    let cost = cost::price(contract, &card, &replicates, &b.effects, recommendation.n, dosage.as_ref());
     let threshold_note = threshold_note(contract, &recommendation, bau.point);
     let grades: Vec<i32> = sd_post.keys().copied().collect();
     let targets = targets(contract, &recommendation, &metric_by_effect, &grades, weeks);
@@ -212,6 +227,7 @@ where
         cohort,
         comparison: against.map(|a| a.record()),
         calibration: super::calibration::evidence().sentence(contract),
+        cost: Some(cost),
         warnings,
     };
     Ok(Run { baseline, unmatched })
@@ -584,6 +600,19 @@ impl Residuals {
     }
 }
 
+/// The card a provider is paid by and the planned dosage its engagement lines are priced at.
+struct Priced<'a> {
+    card: &'a [CardLine],
+    dosage: Option<&'a cost::Dosage>,
+}
+
+/// What each target student is paid at one effect, if the provider reaches the first tier
+/// and if not ([`cost::student_pay`]).
+struct StudentAmounts {
+    if_reached: Vec<f64>,
+    if_not: Vec<f64>,
+}
+
 /// The target population with what it takes to recompute each student's metric value after
 /// a true effect d shifts the post-test by d within-grade SDs (see the module docs).
 struct Shifted<'a, F> {
@@ -608,18 +637,28 @@ where
 
     /// The metric value of target student `i` (`s`) at effect `d`.
     fn value(&self, i: usize, s: &Student, d: f64) -> f64 {
-        let shift = d * self.sd_post[&s.grade];
         if let Some(Residuals { residual, sd }) = &self.effect {
-            return (residual[i] + shift) / sd;
+            return (residual[i] + d * self.sd_post[&s.grade]) / sd;
         }
-        let post = s.post.expect("filtered") + shift;
+        self.value_of(&self.student_at(s, d))
+    }
+
+    /// Student `s` with the post-test shifted by `d` within-grade SDs, re-scored against the
+    /// norms when the contract uses them.
+    fn student_at(&self, s: &Student, d: f64) -> Student {
+        let post = s.post.expect("filtered") + d * self.sd_post[&s.grade];
         let mut shifted = s.clone();
         shifted.post = Some(post);
         if d != 0.0 && self.contract.uses_norms() {
             shifted.score = (self.rescore)(s, post);
         }
+        shifted
+    }
+
+    /// The metric value of a shifted student (not for the effect metrics).
+    fn value_of(&self, shifted: &Student) -> f64 {
         let outcome = &self.contract.outcome;
-        let met = settle::outcome_met(outcome, &shifted).unwrap_or(false);
+        let met = settle::outcome_met(outcome, shifted).unwrap_or(false);
         let score = shifted.score.as_ref().ok();
         match self.contract.metric.kind {
             MetricKind::ShareMeeting | MetricKind::ShareMeetingVsComparison => f64::from(u8::from(met)),
@@ -629,6 +668,28 @@ where
                 unreachable!("the effect metrics are computed from the residuals above")
             }
         }
+    }
+
+    /// Every target student's metric value at effect `d` and what the card pays the student
+    /// at `d` ([`cost::student_pay`], at the planned dosage), from one shift and re-scoring.
+    fn values_and_amounts_at(&self, d: f64, priced: &Priced<'_>) -> (Vec<f64>, StudentAmounts) {
+        use rayon::prelude::*;
+        let rows: Vec<(f64, (f64, f64))> = self
+            .target
+            .par_iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let shifted = cost::at_dosage(self.student_at(s, d), priced.dosage);
+                let value = match &self.effect {
+                    Some(_) => self.value(i, s, d),
+                    None => self.value_of(&shifted),
+                };
+                (value, cost::student_pay(self.contract, priced.card, &shifted))
+            })
+            .collect();
+        let (values, pay): (Vec<f64>, Vec<(f64, f64)>) = rows.into_iter().unzip();
+        let (if_reached, if_not) = pay.into_iter().unzip();
+        (values, StudentAmounts { if_reached, if_not })
     }
 
     /// The values at `d`: those of `values[e]` when `effects[e] == d`, else recomputed.

@@ -9,6 +9,7 @@
 pub mod baseline;
 pub mod benchmarks;
 pub mod calibration;
+pub mod cost;
 pub mod drift;
 pub mod error;
 pub mod figures;

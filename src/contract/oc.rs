@@ -75,6 +75,14 @@
 //!   would use ranks shifted by one half towards the bottom. For `n ≤ 4` the interval is the
 //!   whole range; with many tied values (e.g. SGPs on a coarse scale) the SE can be 0.
 //!
+//! # Payments from the same draws ([`oc_pass`])
+//!
+//! With per-student [`Amounts`] for each effect (what a history student would be paid at
+//! that effect if the provider reaches the first tier, and if it does not), each replicate
+//! also sums the amounts of its `n` drawn students, beside its `S`. The caller
+//! ([`super::cost`]) turns `S`, through the contract's tiers, and these sums into the
+//! provider's payment: the cost distribution and the OC curves are one set of draws.
+//!
 //! # Recommended threshold, power and minimum size ([`recommend`])
 //!
 //! With the `R` null (`d = 0`) decision statistics sorted, `s_(1) ≤ … ≤ s_(R)`, and
@@ -370,8 +378,54 @@ fn stats_core(
     k: f64,
     draws: &Draws,
 ) -> Vec<Vec<f64>> {
+    replicates_core(values, &[], stat, n, reps, seed, k, draws)
+        .into_iter()
+        .map(|e| e.into_iter().map(|r| r.s).collect())
+        .collect()
+}
+
+/// What one replicate gives at one effect: the decision statistic `S` and the sums, over
+/// its `n` drawn students, of their [`Amounts`] (0 when none are given).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Replicate {
+    pub s: f64,
+    /// Σ of the drawn students' amounts when the provider reaches the first tier.
+    pub if_reached: f64,
+    /// Σ of the drawn students' amounts when it does not.
+    pub if_not: f64,
+}
+
+/// Per history student, at one effect, what the student is paid when the provider reaches
+/// the first tier and when it does not (lines gated by `requires_tier` differ); summed over
+/// the drawn students with the same draws as `S` ([`oc_pass`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Amounts<'a> {
+    pub if_reached: &'a [f64],
+    pub if_not: &'a [f64],
+}
+
+/// The replicates of one provider size: `by_effect[e][r]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SizeReplicates {
+    pub n: usize,
+    pub by_effect: Vec<Vec<Replicate>>,
+}
+
+/// `out[e][r]`: `S` and the amounts' sums of replicate `r` at effect `e` (`amounts` empty, or
+/// one per effect).
+#[allow(clippy::too_many_arguments)]
+fn replicates_core(
+    values: &[&[f64]],
+    amounts: &[Amounts<'_>],
+    stat: Statistic,
+    n: usize,
+    reps: usize,
+    seed: u64,
+    k: f64,
+    draws: &Draws,
+) -> Vec<Vec<Replicate>> {
     let m = values[0].len();
-    let per_rep: Vec<Vec<f64>> = (0..reps)
+    let per_rep: Vec<Vec<Replicate>> = (0..reps)
         .into_par_iter()
         .map_init(
             || (Vec::with_capacity(n), Vec::with_capacity(n)),
@@ -383,14 +437,19 @@ fn stats_core(
                 let comparison = draws.comparison_share(&mut rng);
                 values
                     .iter()
-                    .map(|v| {
+                    .enumerate()
+                    .map(|(e, v)| {
                         buf.clear();
                         buf.extend(idx.iter().map(|&i| v[i]));
-                        match comparison {
+                        let s = match comparison {
                             // the cohort shift moves both shares: it cancels
                             Some(c) => decide_difference(buf, c, k),
                             None => decide(buf, stat, k) + shift,
-                        }
+                        };
+                        let (if_reached, if_not) = amounts.get(e).map_or((0.0, 0.0), |a| {
+                            idx.iter().fold((0.0, 0.0), |(x, y), &i| (x + a.if_reached[i], y + a.if_not[i]))
+                        });
+                        Replicate { s, if_reached, if_not }
                     })
                     .collect()
             },
@@ -507,6 +566,68 @@ fn passes(sorted: &[f64], t: f64) -> usize {
 /// OC curves: `p_met` for every size, effect and threshold, in that nesting order (sizes
 /// outer, thresholds inner), all from the same `spec.reps` draws per size.
 pub fn oc_curves(values: &[Vec<f64>], stat: Statistic, spec: &OcSpec) -> Result<Vec<OcCell>, OcError> {
+    oc_pass(values, &[], stat, spec).map(|(cells, _)| cells)
+}
+
+/// The OC curves ([`oc_curves`]) and, from the same pass over the same draws, every
+/// replicate's `S` and sums of the drawn students' `amounts` (none, or one per effect, each
+/// with one finite amount per history student), per size in the order of `spec.sizes`.
+pub fn oc_pass(
+    values: &[Vec<f64>],
+    amounts: &[Amounts<'_>],
+    stat: Statistic,
+    spec: &OcSpec,
+) -> Result<(Vec<OcCell>, Vec<SizeReplicates>), OcError> {
+    check_spec(values, stat, spec)?;
+    check_amounts(amounts, values.len(), values[0].len())?;
+    let refs: Vec<&[f64]> = values.iter().map(|v| v.as_slice()).collect();
+    let mut out = Vec::with_capacity(spec.sizes.len() * values.len() * spec.thresholds.len());
+    let mut sizes = Vec::with_capacity(spec.sizes.len());
+    for &n in &spec.sizes {
+        let by_effect = replicates_core(&refs, amounts, stat, n, spec.reps, spec.seed, spec.k, &spec.draws);
+        for (reps, &effect) in by_effect.iter().zip(&spec.effects) {
+            let mut se: Vec<f64> = reps.iter().map(|r| r.s).collect();
+            se.sort_unstable_by(f64::total_cmp);
+            for &threshold in &spec.thresholds {
+                let p_met = passes(&se, threshold) as f64 / spec.reps as f64;
+                out.push(OcCell { effect, n, threshold, p_met, mc_se: mc_se(p_met, spec.reps) });
+            }
+        }
+        // keep the replicates only when they carry amounts (the OC curves alone need none)
+        sizes.push(SizeReplicates { n, by_effect: if amounts.is_empty() { Vec::new() } else { by_effect } });
+    }
+    Ok((out, sizes))
+}
+
+/// Amounts: none, or one per effect, each one finite value per history student for both cases.
+fn check_amounts(amounts: &[Amounts<'_>], effects: usize, m: usize) -> Result<(), OcError> {
+    if amounts.is_empty() {
+        return Ok(());
+    }
+    if amounts.len() != effects {
+        return Err(OcError::LengthMismatch {
+            what: "amounts (one per effect)".into(),
+            got: amounts.len(),
+            expected: effects,
+        });
+    }
+    for (e, a) in amounts.iter().enumerate() {
+        for (what, v) in [("if reached", a.if_reached), ("if not reached", a.if_not)] {
+            let what = format!("amounts {what} for effect {e}");
+            if v.len() != m {
+                return Err(OcError::LengthMismatch { what, got: v.len(), expected: m });
+            }
+            if let Some((i, &x)) = v.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+                return Err(OcError::NonFinite { what, student: i, value: x });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The checks of [`oc_curves`]: values, effects (the first 0), sizes, thresholds, reps, k
+/// and draws.
+fn check_spec(values: &[Vec<f64>], stat: Statistic, spec: &OcSpec) -> Result<(), OcError> {
     check_values(values, stat)?;
     if spec.effects.len() != values.len() {
         return Err(OcError::LengthMismatch {
@@ -535,20 +656,7 @@ pub fn oc_curves(values: &[Vec<f64>], stat: Statistic, spec: &OcSpec) -> Result<
     }
     check_reps(spec.reps)?;
     check_k(spec.k)?;
-    check_draws(&spec.draws, values[0].len(), stat)?;
-    let refs: Vec<&[f64]> = values.iter().map(|v| v.as_slice()).collect();
-    let mut out = Vec::with_capacity(spec.sizes.len() * values.len() * spec.thresholds.len());
-    for &n in &spec.sizes {
-        let s = stats_core(&refs, stat, n, spec.reps, spec.seed, spec.k, &spec.draws);
-        for (mut se, &effect) in s.into_iter().zip(&spec.effects) {
-            se.sort_unstable_by(f64::total_cmp);
-            for &threshold in &spec.thresholds {
-                let p_met = passes(&se, threshold) as f64 / spec.reps as f64;
-                out.push(OcCell { effect, n, threshold, p_met, mc_se: mc_se(p_met, spec.reps) });
-            }
-        }
-    }
-    Ok(out)
+    check_draws(&spec.draws, values[0].len(), stat)
 }
 
 /// The recommended threshold from sorted null statistics and its realised pass rate (module
@@ -1094,6 +1202,35 @@ mod tests {
         assert!(
             Draws::default().with_comparison(1.5, 10).is_err() && Draws::default().with_comparison(0.5, 0).is_err()
         );
+    }
+
+    #[test]
+    fn one_pass_sums_the_drawn_students_amounts_beside_s() {
+        // amounts equal to the values: with k = 0 the mean statistic is the sum over n
+        let base = normal_history(2000, 11);
+        let effects = [0.0, 0.2];
+        let values = shifted(&base, &effects);
+        let doubled: Vec<Vec<f64>> = values.iter().map(|v| v.iter().map(|x| 2.0 * x).collect()).collect();
+        let amounts: Vec<Amounts<'_>> =
+            (0..2).map(|e| Amounts { if_reached: &values[e], if_not: &doubled[e] }).collect();
+        let s = spec(&effects, &[15, 40], &[0.0, 0.1], 200, 0.0);
+        let (cells, sizes) = oc_pass(&values, &amounts, Statistic::Mean, &s).unwrap();
+        // the OC cells are those of oc_curves: the same draws
+        assert_eq!(cells, oc_curves(&values, Statistic::Mean, &s).unwrap());
+        for size in &sizes {
+            assert_eq!(size.by_effect.len(), 2);
+            for r in size.by_effect.iter().flatten() {
+                let n = size.n as f64;
+                assert!((r.if_reached / n - r.s).abs() < 1e-9 && (r.if_not - 2.0 * r.if_reached).abs() < 1e-9);
+            }
+        }
+        // without amounts, no replicates are kept; bad amounts are errors
+        assert!(oc_pass(&values, &[], Statistic::Mean, &s).unwrap().1.iter().all(|z| z.by_effect.is_empty()));
+        let short = [Amounts { if_reached: &values[0], if_not: &doubled[0] }];
+        assert!(matches!(oc_pass(&values, &short, Statistic::Mean, &s), Err(OcError::LengthMismatch { .. })));
+        let nan = vec![f64::NAN; values[0].len()];
+        let bad = [amounts[0], Amounts { if_reached: &nan, if_not: &doubled[1] }];
+        assert!(matches!(oc_pass(&values, &bad, Statistic::Mean, &s), Err(OcError::NonFinite { student: 0, .. })));
     }
 
     #[test]

@@ -887,8 +887,59 @@ pub struct Baseline {
     /// ([`super::calibration`]); `None` when the study did not run the population.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<String>,
+    /// The price of the contract: the distribution of a provider's payment under the
+    /// contract's card over the grid ([`super::cost`]); `None` in files written before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Cost>,
     #[serde(default)]
     pub warnings: Vec<Warning>,
+}
+
+// Baseline: the price of the contract.
+
+/// What a provider would be paid under the contract's card, for each provider size and true
+/// effect of the `[baseline]` grid, from the draws of the OC curves ([`super::cost`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cost {
+    /// One per (provider size, effect), sizes outer.
+    pub cells: Vec<CostCell>,
+    /// Resamples per size (those of the OC curves).
+    pub reps: usize,
+    /// How engagement lines were priced (history students have no sessions): the planned
+    /// dosage and the key it comes from; `None` when the card has no engagement line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dosage: Option<String>,
+    /// `[budget] total`, drawn as the budget line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_total: Option<f64>,
+    /// The payment for business as usual: a provider with no effect at the recommendation's
+    /// provider size (the grid's nearest).
+    pub business_as_usual: CostCell,
+}
+
+/// The distribution of one provider's total payment at one size and true effect.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CostCell {
+    pub n: usize,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub effect: f64,
+    /// Mean payment over the replicates.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub mean: f64,
+    /// 10th and 90th percentiles (type 7).
+    #[serde(deserialize_with = "nan_if_null")]
+    pub p10: f64,
+    #[serde(deserialize_with = "nan_if_null")]
+    pub p90: f64,
+    /// Share of replicates whose payment before the cap is above `[payment] cap`.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub p_cap_binds: f64,
+    /// `mean / n`.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub mean_per_student: f64,
+    /// Monte Carlo standard error of the mean: SD of the payments / sqrt(reps).
+    #[serde(deserialize_with = "nan_if_null")]
+    pub mc_se: f64,
 }
 
 // Baseline: operating characteristics.

@@ -1230,6 +1230,9 @@ pub fn render_baseline(b: &Baseline) -> Result<Rendered, ReportError> {
     body.push_str(&section("summary", "Summary: recommended threshold", &recommendation_summary(b)));
     body.push_str(&section("population", "Population", &population::population_section(&b.baseline)));
     body.push_str(&section("oc", "Operating characteristics", &oc_section(b, &mut figs)?));
+    if let Some(c) = &b.baseline.cost {
+        body.push_str(&section("cost", "The price of the contract", &cost_section(c, &mut figs)?));
+    }
     body.push_str(&section("targets", "Targets", &targets_section(b)));
     body.push_str(&section("methods", "Methods (from the contract)", &methods::appendix(&b.manifest.spec)));
     body.push_str(&section("glossary", "Appendix: glossary", &glossary::glossary_html()));
@@ -1269,6 +1272,10 @@ fn recommendation_summary(b: &Baseline) -> String {
         }
         None => format!("No provider size in the search reaches power {}.", pct(Some(r.target_power))),
     });
+    if let Some(c) = &body_b.cost {
+        text.push(' ');
+        text.push_str(&c.business_as_usual_sentence());
+    }
     let mut summary = format!("<p class=\"summary\">{}</p>\n", esc(&text));
     if let Some(note) = &body_b.threshold_note {
         summary.push_str(&p(note));
@@ -1343,6 +1350,81 @@ fn oc_section(b: &Baseline, figs: &mut Figures) -> Result<String, ReportError> {
         ));
     }
     Ok(oc)
+}
+
+/// The price of the contract: the payment for business as usual, the expected payment
+/// against the true effect (one line per provider size, a 10-90% band, the budget line)
+/// and the table of `cost.csv`.
+fn cost_section(c: &crate::contract::results::Cost, figs: &mut Figures) -> Result<String, ReportError> {
+    let mut out = p(&format!(
+        "{} What a provider would be paid under the contract's card, from the same {} draws of history students as \
+         the operating characteristics: each drawn student is shifted by the true effect, re-scored and paid as \
+         settlement would pay a counted student, and the provider's tiers are decided from the same draws.",
+        c.business_as_usual_sentence(),
+        c.reps
+    ));
+    if let Some(d) = &c.dosage {
+        out.push_str(&p(&format!("History students have no sessions: {d}.")));
+    }
+    let mut sizes: Vec<usize> = c.cells.iter().map(|x| x.n).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let thousands = |v: f64| v / 1000.0;
+    let series: Vec<plots::Band> = sizes
+        .iter()
+        .map(|&n| {
+            let mut pts: Vec<(f64, f64, f64, f64)> = c
+                .cells
+                .iter()
+                .filter(|x| x.n == n)
+                .map(|x| (x.effect, thousands(x.mean), thousands(x.p10), thousands(x.p90)))
+                .collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            plots::Band { label: format!("{n} students"), points: pts }
+        })
+        .collect();
+    let refs: Vec<plots::Reference> = c
+        .budget_total
+        .map(|t| plots::Reference { label: format!("budget {}", money(Some(t))), y: thousands(t) })
+        .into_iter()
+        .collect();
+    let alt = format!(
+        "Expected payment to a provider (thousands) against the provider's true effect in SD, one line per provider \
+         size ({}), with a grey band from the 10th to the 90th percentile{}.",
+        sizes.iter().map(|n| format!("{n} students")).collect::<Vec<_>>().join(", "),
+        if refs.is_empty() { "" } else { "; the budget as a grey dashed line" }
+    );
+    let plot = plots::bands(&alt, "true effect of the provider (SD)", "expected payment (thousands)", &series, &refs)?;
+    out.push_str(&figs.add(
+        &plot,
+        "cost.svg",
+        "Expected payment to a provider against its true effect, one line per provider size, each with its own \
+         marker and dash pattern (labelled at the right); the grey band spans the 10th to the 90th percentile of \
+         the payment. A grey dashed line marks the budget ([budget] total) when the contract sets one.",
+    ));
+    let rows = c
+        .cells
+        .iter()
+        .map(|x| {
+            vec![
+                x.n.to_string().into(),
+                num(Some(x.effect), 2).into(),
+                money(Some(x.mean)).into(),
+                money(Some(x.p10)).into(),
+                money(Some(x.p90)).into(),
+                pct(Some(x.p_cap_binds)).into(),
+                money(Some(x.mean_per_student)).into(),
+                money(Some(x.mc_se)).into(),
+            ]
+        })
+        .collect();
+    out.push_str(&table(
+        "Payment by provider size and true effect",
+        &["students", "effect (SD)", "mean", "10th pct", "90th pct", "cap binds", "mean per student", "MC SE of mean"],
+        rows,
+        vec![],
+    ));
+    Ok(out)
 }
 
 /// The chance of earning each tier: `baseline.tiers`, or for a recommendation.json written

@@ -639,7 +639,68 @@ pub fn curves(
             .label_style(text_style(12))
             .axis_desc_style(text_style(13))
             .draw()?;
-        draw_curves(&mut chart, root, &labels, curves, references, (x0 - pad, x1 + pad))
+        draw_curves(&mut chart, root, &labels, curves, references, (x0 - pad, x1 + pad), (0.0, 1.0))
+    })
+}
+
+/// One series of [`bands`]: points `(x, y, low, high)`, the line through `y` and a grey band
+/// from `low` to `high`.
+pub struct Band {
+    pub label: String,
+    pub points: Vec<(f64, f64, f64, f64)>,
+}
+
+/// Lines with bands (y from 0 up): series `k` is drawn as curve `k` of [`curves`] (its
+/// marker, dash pattern and label in the column right of the plot), over a light grey band
+/// (translucent, so overlapping bands read darker); references are grey dashed lines.
+pub fn bands(
+    alt: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Band],
+    references: &[Reference],
+) -> Result<Plot, ReportError> {
+    let xs = series.iter().flat_map(|c| c.points.iter().map(|p| p.0));
+    let Some((x0, x1)) = padded_range(xs, 0.0) else {
+        return Ok(Plot::Message("No cells: nothing to draw.".into()));
+    };
+    let top = series
+        .iter()
+        .flat_map(|c| c.points.iter().flat_map(|p| [p.1, p.3]))
+        .chain(references.iter().map(|r| r.y))
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max);
+    let y1 = if top > 0.0 { top * 1.08 } else { 1.0 };
+    let curves: Vec<Curve> = series
+        .iter()
+        .map(|b| Curve { label: b.label.clone(), points: b.points.iter().map(|p| (p.0, p.1)).collect() })
+        .collect();
+    let longest = curves.iter().map(|c| &c.label).chain(references.iter().map(|r| &r.label));
+    let label_w = longest.map(|l| text_width(l, 9)).max().unwrap_or(20) as u32 + 40;
+    svg(alt, (WIDTH, PANEL_HEIGHT), |root| {
+        let (plot, labels) = root.split_horizontally(WIDTH - label_w);
+        let pad = (x1 - x0) * 0.04;
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(10)
+            .margin_top(14)
+            .x_label_area_size(45)
+            .y_label_area_size(60)
+            .build_cartesian_2d((x0 - pad)..(x1 + pad), 0f64..y1)?;
+        chart
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .bold_line_style(RGBColor(225, 225, 225))
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .label_style(text_style(12))
+            .axis_desc_style(text_style(13))
+            .draw()?;
+        for b in series {
+            let mut outline: Vec<(f64, f64)> = b.points.iter().map(|p| (p.0, p.3)).collect();
+            outline.extend(b.points.iter().rev().map(|p| (p.0, p.2)));
+            chart.draw_series(std::iter::once(Polygon::new(outline, BLACK.mix(0.08).filled())))?;
+        }
+        draw_curves(&mut chart, root, &labels, &curves, references, (x0 - pad, x1 + pad), (0.0, y1))
     })
 }
 
@@ -690,6 +751,7 @@ where
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn draw_curves<'a, X>(
     chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, plotters::coord::types::RangedCoordf64>>,
     root: &Area,
@@ -697,6 +759,7 @@ fn draw_curves<'a, X>(
     curves: &[Curve],
     references: &[Reference],
     (x0, x1): (f64, f64),
+    (y0, y1): (f64, f64),
 ) -> DrawResult
 where
     X: Ranged<ValueType = f64>,
@@ -716,7 +779,7 @@ where
             column.push(ColumnLabel { y: chart.backend_coord(last).1, text: c.label.clone(), series: Some(k) });
         }
     }
-    let (top, bottom) = (chart.backend_coord(&(x0, 1.0)).1, chart.backend_coord(&(x0, 0.0)).1);
+    let (top, bottom) = (chart.backend_coord(&(x0, y1)).1, chart.backend_coord(&(x0, y0)).1);
     let ys = spread(&column.iter().map(|l| l.y).collect::<Vec<_>>(), top, bottom);
     let (lx, _) = labels.get_base_pixel();
     for (l, y) in column.iter().zip(ys) {

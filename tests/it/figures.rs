@@ -180,6 +180,8 @@ fn no_label_collides_in_the_figures_of_data_samples() {
     let contract = contract.to_str().unwrap();
     let base = tempfile::tempdir().unwrap();
     obc_ok(&["baseline", contract, "--out", base.path().to_str().unwrap()]);
+    // the baseline's figures include the price of the contract (figures/cost.svg)
+    assert!(base.path().join("figures/cost.svg").exists(), "no cost.svg");
     let check = tempfile::tempdir().unwrap();
     obc_ok(&["check", contract, "--out", check.path().to_str().unwrap()]);
     let mut found = figure_collisions(base.path());

@@ -4,6 +4,7 @@ mod analyst_path;
 mod architecture;
 mod assignments;
 mod baseline19;
+mod baseline_cost;
 mod bootstrap;
 mod browser;
 mod calibration;

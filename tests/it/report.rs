@@ -209,7 +209,7 @@ fn baseline_writes_a_report_that_obc_report_reproduces() {
     obc_ok(&["baseline", s(&samples().join("contract.toml")), "--out", s(dir)]);
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     let svgs = svgs_in(dir);
-    assert_eq!(svgs.iter().map(|x| x.0.as_str()).collect::<Vec<_>>(), ["oc_tier_1.svg", "oc_tier_2.svg"]);
+    assert_eq!(svgs.iter().map(|x| x.0.as_str()).collect::<Vec<_>>(), ["cost.svg", "oc_tier_1.svg", "oc_tier_2.svg"]);
     assert_rerender_identical(dir, "recommendation.json");
     assert_public_and_self_contained(&html, &svgs, &roster_ids());
     // plotters writes each text on its own line inside <text>.

@@ -421,7 +421,7 @@ pub struct PaymentResult {
     /// of `[payment]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub lines: Vec<LineResult>,
-    /// The expected payment under test error (docs/methods.md 9.9), when the SEMs allow it.
+    /// The expected payment under test error (docs/methods.md 9.15), when the SEMs allow it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected: Option<super::settle::test_error::ExpectedPayment>,
     /// Why there is no expected payment.

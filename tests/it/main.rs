@@ -11,6 +11,7 @@ mod calibration;
 mod check;
 mod cli;
 mod common;
+mod contract_examples;
 mod coverage_decision;
 mod coverage_share;
 mod drift;

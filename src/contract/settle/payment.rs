@@ -364,7 +364,7 @@ pub(super) fn with_expected(
     }
     let mut arithmetic = vec![pay.arithmetic[0].clone()];
     arithmetic.push(format!(
-        "settled on each counted student's expected amount under test error ({} prior; docs/methods.md 9.9)",
+        "settled on each counted student's expected amount under test error ({} prior; docs/methods.md 9.15)",
         if e.prior == crate::contract::terms::ErrorPrior::Flat { "flat" } else { "provider" }
     ));
     for (k, line) in card.iter().enumerate() {
@@ -402,7 +402,7 @@ fn summary(what: &str, card: &[CardLine], lines: &[LineResult], penalty: bool, c
         .filter(|(l, _)| l.is_penalty() == penalty)
         .map(|(_, r)| money(r.amount.unwrap_or(0.0)))
         .collect();
-    if parts.is_empty() {
+    if parts.is_empty() || (parts.len() == 1 && cut == 0.0) {
         return None;
     }
     let cap = if cut > 0.0 { format!(" - {} (student cap)", money(cut)) } else { String::new() };

@@ -1,4 +1,4 @@
-//! Payment under test error (docs/methods.md 9.9).
+//! Payment under test error (docs/methods.md 9.15).
 //!
 //! A per-student yes/no on a noisy test is a coin flip near the threshold. With both tests'
 //! standard errors of measurement, a student's observed growth `g` has standard error
@@ -582,7 +582,7 @@ mod tests {
         [pay(&c, &truth), pay(&c, &seen), exp("flat"), exp("provider")]
     }
 
-    /// On simulated providers with known true growth (docs/methods.md 9.9): the payment under
+    /// On simulated providers with known true growth (docs/methods.md 9.15): the payment under
     /// the provider prior is closer to the true-growth payment than the observed payment,
     /// and the flat prior is further from it (it adds the test error twice). Biases are means
     /// over 120 providers of 400 students, each with its Monte Carlo SE.

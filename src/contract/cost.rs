@@ -130,18 +130,19 @@ pub fn at_dosage(mut s: Student, dosage: Option<&Dosage>) -> Student {
 /// only in the first case), at most `[payment] student_cap`, minus the penalties. A line
 /// the student has no value for pays nothing, as in settlement.
 pub fn student_pay(contract: &Contract, card: &[CardLine], s: &Student) -> (f64, f64) {
-    let (mut open, mut gated, mut penalty) = (0.0, 0.0, 0.0);
-    for line in card {
-        let Ok(e) = rates::student_amount(line, s, true) else { continue };
-        match line.rate {
-            Rate::TierBonus { .. } => {}
-            Rate::Penalty { .. } => penalty += e.amount,
-            _ if line.requires_tier() => gated += e.amount,
-            _ => open += e.amount,
-        }
-    }
-    let capped = |v: f64| contract.payment.student_cap.map_or(v, |c: f64| v.min(c));
-    (capped(open + gated) - penalty, capped(open) - penalty)
+    // the tier bonus is paid per provider: nothing here
+    let amounts: Vec<(f64, bool)> = card
+        .iter()
+        .map(|line| match (&line.rate, rates::student_amount(line, s, true)) {
+            (Rate::TierBonus { .. }, _) | (_, Err(_)) => (0.0, false),
+            (_, Ok(e)) => (e.amount, line.requires_tier()),
+        })
+        .collect();
+    let cap = contract.payment.student_cap;
+    let reached = rates::student_total(card, amounts.iter().map(|a| a.0), cap).total;
+    let not_reached =
+        rates::student_total(card, amounts.iter().map(|&(v, gated)| if gated { 0.0 } else { v }), cap).total;
+    (reached, not_reached)
 }
 
 /// The tier reached by a decision statistic `s`: the highest tier with every tier up to it

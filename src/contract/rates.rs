@@ -350,6 +350,40 @@ impl CardLine {
     }
 }
 
+/// A student's total over the card's lines: the outcome lines under the student cap
+/// (`earned`, before the cap), and the total after the cap, minus penalties, plus the tier
+/// bonus's share (docs/methods.md 9.8).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StudentTotal {
+    pub earned: f64,
+    pub total: f64,
+}
+
+impl StudentTotal {
+    /// What the student cap cut.
+    pub fn cut(&self, student_cap: Option<f64>) -> f64 {
+        student_cap.map_or(0.0, |c| (self.earned - c).max(0.0))
+    }
+}
+
+/// A student's total from their amount on each line of `card` (in order), the outcome
+/// lines at most `student_cap`.
+pub fn student_total(
+    card: &[CardLine],
+    amounts: impl IntoIterator<Item = f64>,
+    student_cap: Option<f64>,
+) -> StudentTotal {
+    let (mut earned, mut rest) = (0.0, 0.0);
+    for (l, v) in card.iter().zip(amounts) {
+        match l.rate {
+            Rate::Penalty { .. } => rest -= v,
+            Rate::TierBonus { .. } => rest += v,
+            _ => earned += v,
+        }
+    }
+    StudentTotal { earned, total: student_cap.map_or(earned, |c| earned.min(c)) + rest }
+}
+
 /// Why a student earns nothing on a line.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum Unpaid {

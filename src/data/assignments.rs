@@ -163,18 +163,7 @@ fn assignment(
 ) -> Result<Assignment, Bad> {
     let get = |f: &str| cols.get(raw, f).unwrap_or("");
     let mut bad: Bad = Vec::new();
-    let id = opts.ids.normalize(get("student_id"));
-    let student = if id.is_empty() {
-        bad.push(("student_id", String::new(), ReasonCode::MissingValue, "missing student_id".into()));
-        None
-    } else {
-        let s = roster.position(&id);
-        if s.is_none() {
-            let (code, reason) = roster.missing_reason(&id);
-            bad.push(("student_id", get("student_id").into(), code, reason));
-        }
-        s
-    };
+    let student = super::validate::roster_student(get("student_id"), opts, roster, &mut bad);
     let subject = get("subject").trim().to_ascii_lowercase();
     if subject.is_empty() {
         bad.push(("subject", String::new(), ReasonCode::MissingValue, "missing subject".into()));

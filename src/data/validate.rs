@@ -554,6 +554,27 @@ struct SessionValues {
     group_size: Option<u32>,
 }
 
+/// The roster position of a row's `student_id` (normalised as the contract's `[ids]` say),
+/// or the problem with it on `bad`: missing, or not on the roster (with the roster's reason).
+pub(crate) fn roster_student(
+    raw_id: &str,
+    opts: &ValidateOptions,
+    roster: &RosterIndex,
+    bad: &mut Bad,
+) -> Option<usize> {
+    let id = opts.ids.normalize(raw_id);
+    if id.is_empty() {
+        bad.push(("student_id", String::new(), ReasonCode::MissingValue, "missing student_id".into()));
+        return None;
+    }
+    let s = roster.position(&id);
+    if s.is_none() {
+        let (code, reason) = roster.missing_reason(&id);
+        bad.push(("student_id", raw_id.into(), code, reason));
+    }
+    s
+}
+
 /// Checks one session row (whose row-level faults were ruled out).
 fn check_session<R: Fields>(
     raw: &R,
@@ -565,18 +586,7 @@ fn check_session<R: Fields>(
 ) -> Result<SessionValues, Bad> {
     let get = |f: &str| cols.get(raw, f).unwrap_or("");
     let mut bad: Bad = Vec::new();
-    let id = opts.ids.normalize(get("student_id"));
-    let position = if id.is_empty() {
-        bad.push(("student_id", String::new(), ReasonCode::MissingValue, "missing student_id".into()));
-        None
-    } else {
-        let s = roster.position(&id);
-        if s.is_none() {
-            let (code, reason) = roster.missing_reason(&id);
-            bad.push(("student_id", get("student_id").into(), code, reason));
-        }
-        s
-    };
+    let position = roster_student(get("student_id"), opts, roster, &mut bad);
     let date = parse_date(get("session_date"));
     if date.is_none() {
         bad.push(("session_date", get("session_date").into(), ReasonCode::NotADate, date_problem(get("session_date"))));

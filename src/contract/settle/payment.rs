@@ -3,7 +3,7 @@
 
 #[allow(unused_imports)]
 use super::*;
-use crate::contract::rates::{CardLine, EngagementUnit, Rate, Schedule, Unpaid, student_amount};
+use crate::contract::rates::{CardLine, EngagementUnit, Rate, Schedule, Unpaid, student_amount, student_total};
 pub use crate::contract::results::{LineResult, PaymentResult, PaymentResultTotals, ProviderCounts};
 use crate::contract::terms::Payment;
 
@@ -105,15 +105,7 @@ fn student_pays(contract: &Contract, card: &[CardLine], cx: &Payees<'_>, reached
                     Err(why) => pay.unpaid[k] = Some(why),
                 }
             }
-            if let Some(cap) = p.student_cap {
-                let earned: f64 = card
-                    .iter()
-                    .zip(&pay.lines)
-                    .filter(|(l, _)| !l.is_penalty() && !matches!(l.rate, Rate::TierBonus { .. }))
-                    .map(|(_, v)| v)
-                    .sum();
-                pay.student_cap_cut = (earned - cap).max(0.0);
-            }
+            pay.student_cap_cut = student_total(card, pay.lines.iter().copied(), p.student_cap).cut(p.student_cap);
             pay
         })
         .collect()

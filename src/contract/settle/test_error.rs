@@ -38,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use super::payment::{Payees, StudentPay};
 use super::{Contract, Student};
-use crate::contract::rates::{CardLine, Measure, Rate, Reading, money};
+use crate::contract::rates::{CardLine, Measure, Rate, Reading, money, student_total};
 use crate::contract::terms::{ErrorPrior, OutcomeKind};
 use crate::stats::normal::{dnorm, pnorm, qnorm};
 
@@ -331,33 +331,15 @@ pub(super) fn expected_pays(
                 None => line_fn(l, k, s, p.lines[k]),
             })
             .collect::<Result<_, _>>()?;
-        let breaks: Vec<f64> = fns.iter().flat_map(LineFn::breaks).collect();
-        let capped = |g: f64| -> f64 {
-            let (mut earned, mut rest) = (0.0, 0.0);
-            for (l, f) in card.iter().zip(&fns) {
-                match l.rate {
-                    Rate::Penalty { .. } => rest -= f.at(g),
-                    Rate::TierBonus { .. } => rest += f.at(g),
-                    _ => earned += f.at(g),
-                }
-            }
-            cap.map_or(earned, |c| earned.min(c)) + rest
-        };
+        let mut breaks: Vec<f64> = fns.iter().flat_map(LineFn::breaks).collect();
+        let at = |g: f64| student_total(card, fns.iter().map(|f| f.at(g)), cap);
+        let capped = |g: f64| at(g).total;
         for (k, f) in fns.iter().enumerate() {
             p.lines[k] = expect(post, &f.breaks(), |g| [f.at(g)])[0];
         }
         // the student cap bends the total where the earned lines cross it
-        let mut breaks = breaks;
         if let Some(c) = cap {
-            let earned = |g: f64| {
-                card.iter()
-                    .zip(&fns)
-                    .filter(|(l, _)| !l.is_penalty() && !matches!(l.rate, Rate::TierBonus { .. }))
-                    .map(|(_, f)| f.at(g))
-                    .sum::<f64>()
-                    - c
-            };
-            breaks.extend(crossings(post, &breaks, earned));
+            breaks.extend(crossings(post, &breaks, |g| at(g).earned - c));
         }
         // the second moment about the amount at the posterior mean, so that an amount that
         // does not depend on the test has variance exactly 0
@@ -366,22 +348,9 @@ pub(super) fn expected_pays(
             let t = capped(g);
             [t, (t - centre) * (t - centre)]
         });
-        let uncapped: f64 = card
-            .iter()
-            .zip(&p.lines)
-            .filter(|(l, _)| !l.is_penalty() && !matches!(l.rate, Rate::TierBonus { .. }))
-            .map(|(_, v)| v)
-            .sum();
-        let others: f64 = card
-            .iter()
-            .zip(&p.lines)
-            .map(|(l, v)| match l.rate {
-                Rate::Penalty { .. } => -v,
-                Rate::TierBonus { .. } => *v,
-                _ => 0.0,
-            })
-            .sum();
-        p.student_cap_cut = (uncapped + others - total).max(0.0);
+        // the lines' expectations summed without the cap, less the expected capped total
+        let uncapped = student_total(card, p.lines.iter().copied(), None).total;
+        p.student_cap_cut = (uncapped - total).max(0.0);
         var += (moment - (total - centre).powi(2)).max(0.0);
     }
     Ok((out, var))

@@ -7,13 +7,16 @@ use std::path::Path;
 
 use crate::common::{obc_ok, read_csv, s, samples};
 
-/// Settles one example; returns providers.csv and audit.csv as rows of header -> value.
-fn settle(name: &str, out: &Path) -> (Vec<BTreeMap<String, String>>, Vec<BTreeMap<String, String>>) {
+/// A CSV file's rows, each as header -> value.
+type Rows = Vec<BTreeMap<String, String>>;
+
+/// Settles one example; returns providers.csv and audit.csv.
+fn settle(name: &str, out: &Path) -> (Rows, Rows) {
     let c = samples().join("contracts").join(format!("{name}.toml"));
     obc_ok(&["check", s(&c), "--out", s(out)]);
     let rows = |f: &str| {
         let (h, rows) = read_csv(&out.join(f));
-        rows.into_iter().map(|r| h.iter().cloned().zip(r).collect()).collect::<Vec<BTreeMap<_, _>>>()
+        rows.into_iter().map(|r| h.iter().cloned().zip(r).collect()).collect::<Rows>()
     };
     (rows("providers.csv"), rows("audit.csv"))
 }

@@ -397,7 +397,7 @@ fn summary_section(c: &Check, cell: u64) -> String {
         // a midpoint review's projections are not settled: no expected payment is shown
         match (&p.payment.expected, &p.payment.no_expected) {
             _ if mid => {}
-            (Some(e), _) => body.push_str(&html::p(&format!("Under test error: {}.", e.sentence(p.payment.base)))),
+            (Some(e), _) => body.push_str(&html::p(&format!("The {}.", e.sentence(p.payment.base)))),
             (None, Some(why)) => body.push_str(&html::p(&format!("No expected payment under test error: {why}."))),
             (None, None) => {}
         }

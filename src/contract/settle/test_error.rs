@@ -400,7 +400,7 @@ impl ExpectedPayment {
     /// The expected payment in words, for the arithmetic.
     pub fn sentence(&self, base: f64) -> String {
         format!(
-            "expected under test error ({} prior): base {} + outcome {} - penalty {} = {} before floor and cap; \
+            "expected payment under test error ({} prior): base {} + outcome {} - penalty {} = {} before floor and cap; \
              payable {} ({:.0}% interval {} to {})",
             match self.prior {
                 ErrorPrior::Flat => "flat",

@@ -1,6 +1,6 @@
 //! `obc simulate --students N --providers K --seed S --out DIR [--messy]
 //! [--provider-effects D,D,...] [--selection random] [--no-dosage-selection]
-//! [--low-income-growth POINTS] [--history-years H] [--cohort-sd X] [--format canonical|nwea]`
+//! [--low-income-growth POINTS] [--history-years H] [--cohort-sd X] [--format canonical|nwea|iready]`
 
 use std::path::PathBuf;
 
@@ -24,6 +24,9 @@ pub enum FormatArg {
     /// AssessmentResults.csv (the MAP Comprehensive Data File) and ComboStudentAssessment.csv
     /// (the combined student + assessment file, for the history), with a contract that reads them.
     Nwea,
+    /// diagnostic_results_math.csv and diagnostic_results_math_history.csv (`_ela` for
+    /// reading): i-Ready Diagnostic results, one file per subject, with a contract that reads them.
+    Iready,
 }
 
 #[derive(Debug, clap::Args)]
@@ -31,7 +34,8 @@ pub enum FormatArg {
   obc simulate --students 5000 --providers 6 --seed 20251 --out sim   # a district like data-samples/
   obc simulate --students 20000 --providers 12 --messy --seed 7 --out messy   # with the faults of real exports
   obc check sim/contract.toml --out sim-settlement   # then settle it; sim/truth.json has the true effects
-  obc simulate --students 2000 --format nwea --out sim-map   # the tests as NWEA MAP Growth exports")]
+  obc simulate --students 2000 --format nwea --out sim-map   # the tests as NWEA MAP Growth exports
+  obc simulate --students 2000 --format iready --out sim-iready   # the tests as i-Ready Diagnostic exports")]
 pub struct Args {
     /// Number of tutoring-year students (the history cohort is about as large).
     #[arg(long, default_value_t = 5000)]
@@ -72,7 +76,8 @@ pub struct Args {
     /// varies with its tutors.
     #[arg(long, default_value_t = 0.05)]
     pub tutor_sd: f64,
-    /// Layout of the tests: obc's own columns, or NWEA MAP Growth exports (not with --messy).
+    /// Layout of the tests: obc's own columns, NWEA MAP Growth or i-Ready Diagnostic exports
+    /// (not with --messy).
     #[arg(long, value_enum, default_value = "canonical")]
     pub format: FormatArg,
     /// Output folder.
@@ -98,15 +103,19 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         tutor_sd: args.tutor_sd,
         ..SimSpec::default()
     };
-    if args.format == FormatArg::Nwea {
+    if args.format != FormatArg::Canonical {
+        let name = if args.format == FormatArg::Nwea { "nwea" } else { "iready" };
         if args.messy {
-            return Err(UsageError(
-                "--messy injects faults into obc's own columns; it cannot be combined with --format nwea".into(),
-            )
+            return Err(UsageError(format!(
+                "--messy injects faults into obc's own columns; it cannot be combined with --format {name}"
+            ))
             .into());
         }
-        if simulate::map_subject(&spec.subject).is_none() {
+        if args.format == FormatArg::Nwea && simulate::map_subject(&spec.subject).is_none() {
             return Err(UsageError(format!("subject {:?} is not a MAP Growth subject", spec.subject)).into());
+        }
+        if args.format == FormatArg::Iready && simulate::iready_subject(&spec.subject).is_none() {
+            return Err(UsageError(format!("subject {:?} is not an i-Ready Diagnostic subject", spec.subject)).into());
         }
     }
     let district = simulate::generate(&spec)?;
@@ -114,6 +123,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         FormatArg::Canonical => (simulate::write(&district, &args.out)?, simulate::write_contract(&spec, &args.out)?),
         FormatArg::Nwea => {
             (simulate::write_nwea(&district, &spec, &args.out)?, simulate::write_nwea_contract(&spec, &args.out)?)
+        }
+        FormatArg::Iready => {
+            (simulate::write_iready(&district, &spec, &args.out)?, simulate::write_iready_contract(&spec, &args.out)?)
         }
     };
     eprintln!(

@@ -14,22 +14,33 @@ use crate::data::schema::{FileFormat, FileRef, Role};
 use crate::data::{InputFile, InputFiles, PrepareOptions, ValidateOptions};
 
 /// The input file `file` named by `key`, relative to `base`: read as a file of `role` whose
-/// headers are mapped by `columns`. A sheet named in the contract is part of the file's name
+/// headers are mapped by `columns`. An i-Ready file whose subject is neither set nor said
+/// by its name is the file of the contract's subject, `subject`, when that is math or reading. A sheet named in the contract is part of the file's name
 /// in messages and exceptions, as Excel writes a reference to it: `[district.xlsx]Roster`.
 fn input(
     key: &str,
     file: &FileRef,
     base: &Path,
     (role, columns): (Role, &BTreeMap<String, String>),
-    pad_width: Option<usize>,
+    (pad_width, subject): (Option<usize>, &[String]),
 ) -> InputFile {
+    use crate::data::vendor::{iready, nwea};
     // A vendor export's ID column is the vendor's (checked for lost zeros in a workbook).
-    let id_headers = match file.format {
-        FileFormat::Canonical => role.id_headers(columns),
-        FileFormat::NweaMap(_) => vec![crate::data::vendor::nwea::STUDENT_ID.to_string()],
+    let (id_headers, format) = match file.format {
+        FileFormat::Canonical => (role.id_headers(columns), file.format),
+        FileFormat::NweaMap(_) => (vec![nwea::STUDENT_ID.to_string()], file.format),
+        FileFormat::IreadyDiagnostic(mut opts) => {
+            if opts.subject.is_none() && iready::subject_from_name(&file.path).is_none() {
+                opts.subject = match subject {
+                    [only] => iready::Subject::parse(only),
+                    _ => None,
+                };
+            }
+            (vec![iready::STUDENT_ID.to_string()], FileFormat::IreadyDiagnostic(opts))
+        }
     };
     let spec = ReadSpec { sheet: file.sheet.clone(), id_headers, pad_width };
-    let mut input = InputFile::new(key, &file.path, base).with_spec(spec).with_format(file.format);
+    let mut input = InputFile::new(key, &file.path, base).with_spec(spec).with_format(format);
     if let Some(sheet) = &file.sheet {
         input.name = format!("[{}]{sheet}", file.path);
     }
@@ -41,7 +52,8 @@ impl Contract {
     /// its sheet and the headers of its identifier columns, and the assignments file when
     /// the contract names one.
     pub fn input_files(&self, base: &Path) -> InputFiles {
-        let (c, pad) = (&self.columns, self.ids.pad_width);
+        let subjects = self.contract.subject.list();
+        let (c, pad) = (&self.columns, (self.ids.pad_width, subjects.as_slice()));
         InputFiles {
             roster: input("files.roster", &self.files.roster, base, (Role::Roster, &c.roster), pad),
             sessions: input("files.sessions", &self.files.sessions, base, (Role::Sessions, &c.sessions), pad),
@@ -63,7 +75,9 @@ impl Contract {
     /// The history file, when the contract names one.
     pub fn history_file(&self, base: &Path) -> Option<InputFile> {
         let h = self.files.history.as_ref()?;
-        Some(input("files.history", h, base, (Role::History, &self.columns.history), self.ids.pad_width))
+        let subjects = self.contract.subject.list();
+        let pad = (self.ids.pad_width, subjects.as_slice());
+        Some(input("files.history", h, base, (Role::History, &self.columns.history), pad))
     }
 
     /// The planned roster of `[baseline.served] roster`, when the contract names one.

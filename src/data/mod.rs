@@ -90,6 +90,11 @@ impl InputFile {
                 let table = vendor::nwea::to_canonical(table, &opts, &option).map_err(DataError::from)?;
                 Ok((table, warnings))
             }
+            schema::FileFormat::IreadyDiagnostic(opts) => {
+                let option = format!("{}.subject", self.key);
+                let table = vendor::iready::to_canonical(table, &opts, &option).map_err(DataError::from)?;
+                Ok((table, warnings))
+            }
         }
     }
 

@@ -178,10 +178,13 @@ pub enum FileFormat {
     /// An NWEA MAP Growth assessment results export ([`super::vendor::nwea`]), with the
     /// reader's options: the rapid-guessing limit and where the subject comes from.
     NweaMap(super::vendor::nwea::Options),
+    /// An i-Ready Diagnostic results export of one subject ([`super::vendor::iready`]), with
+    /// its subject when the contract sets it.
+    IreadyDiagnostic(super::vendor::iready::Options),
 }
 
 /// The `format` values, as the contract spells them.
-pub const FILE_FORMATS: [&str; 2] = ["canonical", "nwea_map"];
+pub const FILE_FORMATS: [&str; 3] = ["canonical", "nwea_map", "iready_diagnostic"];
 
 impl FileFormat {
     /// The name written in the contract.
@@ -189,6 +192,7 @@ impl FileFormat {
         match self {
             FileFormat::Canonical => FILE_FORMATS[0],
             FileFormat::NweaMap(_) => FILE_FORMATS[1],
+            FileFormat::IreadyDiagnostic(_) => FILE_FORMATS[2],
         }
     }
 
@@ -219,6 +223,10 @@ struct FileTable {
     /// `nwea_map`: `subject` (default) or `course`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     subject_from: Option<String>,
+    /// `iready_diagnostic`: the file's subject, `math` or `reading` (`ela`); default: the
+    /// one the file's name says, else the contract's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    subject: Option<String>,
 }
 
 impl FileTable {
@@ -229,15 +237,20 @@ impl FileTable {
             return Err("sheet is empty: name the sheet, or leave it out to read the first".into());
         }
         let format = self.format.as_deref().unwrap_or(FILE_FORMATS[0]);
-        let vendor_only =
-            [("max_rapid_guessing", self.max_rapid_guessing.is_some()), ("subject_from", self.subject_from.is_some())];
+        let options = [
+            ("max_rapid_guessing", "nwea_map", self.max_rapid_guessing.is_some()),
+            ("subject_from", "nwea_map", self.subject_from.is_some()),
+            ("subject", "iready_diagnostic", self.subject.is_some()),
+        ];
+        // (an unknown format is refused below, for itself)
+        if FILE_FORMATS.contains(&format)
+            && let Some((key, of, _)) = options.iter().find(|(_, of, given)| *given && *of != format)
+        {
+            let layout = if format == "canonical" { "the canonical layout".to_string() } else { format!("{format:?}") };
+            return Err(format!("{key} is an option of format = \"{of}\", not of {layout}"));
+        }
         match format {
-            "canonical" => {
-                if let Some((key, _)) = vendor_only.iter().find(|(_, given)| *given) {
-                    return Err(format!("{key} is an option of format = \"nwea_map\", not of the canonical layout"));
-                }
-                Ok(FileRef { path: self.path, sheet: self.sheet, format: FileFormat::Canonical })
-            }
+            "canonical" => Ok(FileRef { path: self.path, sheet: self.sheet, format: FileFormat::Canonical }),
             "nwea_map" => {
                 if let Some(p) = self.max_rapid_guessing.filter(|p| !(0.0..=100.0).contains(p)) {
                     return Err(format!("max_rapid_guessing = {p}: give a percentage from 0 to 100"));
@@ -251,6 +264,16 @@ impl FileTable {
                 };
                 let opts = Options { subject_from, max_rapid_guessing: self.max_rapid_guessing };
                 Ok(FileRef { path: self.path, sheet: self.sheet, format: FileFormat::NweaMap(opts) })
+            }
+            "iready_diagnostic" => {
+                let subject = match self.subject.as_deref() {
+                    None => None,
+                    Some(s) => Some(super::vendor::iready::Subject::parse(s).ok_or_else(|| {
+                        format!("subject = {s:?} is not an i-Ready Diagnostic subject: use \"math\" or \"reading\"")
+                    })?),
+                };
+                let opts = super::vendor::iready::Options { subject };
+                Ok(FileRef { path: self.path, sheet: self.sheet, format: FileFormat::IreadyDiagnostic(opts) })
             }
             other => Err(format!(
                 "format = {other:?} is not a known layout: use one of {}",
@@ -268,6 +291,7 @@ impl Serialize for FileRef {
             format: None,
             max_rapid_guessing: None,
             subject_from: None,
+            subject: None,
         };
         match self.format {
             FileFormat::Canonical if self.sheet.is_none() => return s.serialize_str(&self.path),
@@ -276,6 +300,10 @@ impl Serialize for FileRef {
                 t.format = Some(self.format.name().into());
                 t.max_rapid_guessing = o.max_rapid_guessing;
                 t.subject_from = (o.subject_from == super::vendor::nwea::SubjectFrom::Course).then(|| "course".into());
+            }
+            FileFormat::IreadyDiagnostic(o) => {
+                t.format = Some(self.format.name().into());
+                t.subject = o.subject.map(|x| x.as_str().into());
             }
         }
         t.serialize(s)
@@ -786,6 +814,32 @@ mod tests {
         for bad in ["max_rapid_guessing = 130", "subject_from = \"discipline\""] {
             assert!(parse(&format!("{{ path = \"a.csv\", format = \"nwea_map\", {bad} }}")).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_iready_format_takes_a_subject_and_only_its_own_options() {
+        use crate::data::vendor::iready::{Options, Subject};
+        let parse =
+            |a: &str| toml::from_str::<Files>(&format!("roster = \"r\"\nsessions = \"s\"\nassessments = {a}\n"));
+        let f = parse("{ path = \"d.csv\", format = \"iready_diagnostic\", subject = \"ela\" }").unwrap();
+        assert_eq!(f.assessments.format, FileFormat::IreadyDiagnostic(Options { subject: Some(Subject::Reading) }));
+        let back = serde_json::to_string(&f.assessments).unwrap();
+        assert_eq!(back, r#"{"path":"d.csv","format":"iready_diagnostic","subject":"reading"}"#);
+        let plain = parse("{ path = \"diagnostic_results_math.csv\", format = \"iready_diagnostic\" }").unwrap();
+        assert_eq!(plain.assessments.format, FileFormat::IreadyDiagnostic(Options { subject: None }));
+        assert_eq!(plain.assessments.format.name(), "iready_diagnostic");
+        let e = parse("{ path = \"a.csv\", format = \"iready_diagnostic\", subject = \"science\" }").unwrap_err();
+        assert!(e.to_string().contains("use \"math\" or \"reading\""), "{e}");
+        let e = parse("{ path = \"a.csv\", format = \"iready_diagnostic\", max_rapid_guessing = 30 }").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("max_rapid_guessing is an option of format = \"nwea_map\", not of \"iready_diagnostic\""),
+            "{e}"
+        );
+        let e = parse("{ path = \"a.csv\", format = \"nwea_map\", subject = \"math\" }").unwrap_err();
+        assert!(e.to_string().contains("subject is an option of format = \"iready_diagnostic\""), "{e}");
+        let e = parse("{ path = \"a.csv\", subject = \"math\" }").unwrap_err();
+        assert!(e.to_string().contains("not of the canonical layout"), "{e}");
     }
 
     #[test]

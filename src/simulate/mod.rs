@@ -180,6 +180,7 @@
 
 mod calendar;
 mod generate;
+mod iready;
 mod messy;
 mod model;
 mod nwea;
@@ -194,6 +195,7 @@ mod tests;
 
 pub use calendar::{Holiday, window_bounds};
 pub use generate::{District, generate};
+pub use iready::{HEADER as IREADY_HEADER, RUSH_FLAG, iready_file_names, iready_subject, write_iready};
 pub use messy::{MessyRates, MessyTruth, TextCounts};
 pub use model::{FULL_DOSE_MINUTES, FULL_DOSE_SESSIONS, dose_fraction};
 pub use nwea::{NWEA_FILE_NAMES, RAPID_GUESSING_LIMIT, assessment_results_header, map_subject, write_nwea};
@@ -211,5 +213,6 @@ pub use truth::{
     Summary, Truth, TutorTruth, WindowBounds,
 };
 pub use write::{
-    CONTRACT_FILE, FILE_NAMES, contract_toml, nwea_contract_toml, write, write_contract, write_nwea_contract,
+    CONTRACT_FILE, FILE_NAMES, contract_toml, iready_contract_toml, nwea_contract_toml, write, write_contract,
+    write_iready_contract, write_nwea_contract,
 };

@@ -159,7 +159,7 @@ fn goal_names(subject: &str) -> [&'static str; 4] {
 
 /// A season's share of the school year's growth, and its weeks of instruction (MAP's
 /// `WISelectedAY*` defaults).
-fn season(window: &str) -> (f64, u32) {
+pub(super) fn season(window: &str) -> (f64, u32) {
     match window {
         "fall" => (0.0, 4),
         "winter" => (0.5, 20),
@@ -178,19 +178,19 @@ fn term_name(window: &str, school_year: &str) -> String {
 }
 
 /// An ISO date as MAP writes it: `MM/DD/YYYY`.
-fn us_date(iso: &str) -> String {
+pub(super) fn us_date(iso: &str) -> String {
     NaiveDate::parse_from_str(iso, "%Y-%m-%d").map(|d| d.format("%m/%d/%Y").to_string()).unwrap_or_default()
 }
 
 /// The grade norms of the simulator: mean and yearly growth of grade `g` (clamped to 3-8).
-fn norms(grade: &str) -> (f64, f64) {
+pub(super) fn norms(grade: &str) -> (f64, f64) {
     let g: u8 = grade.parse().unwrap_or(GRADES[0]);
     let i = GRADES.iter().position(|&x| x == g).unwrap_or(if g < GRADES[0] { 0 } else { GRADES.len() - 1 });
     (FALL_MEAN[i], GROWTH[i])
 }
 
 /// A percentile (1-99) of a standard normal deviate.
-fn percentile(z: f64) -> i64 {
+pub(super) fn percentile(z: f64) -> i64 {
     ((100.0 * pnorm(z)).round() as i64).clamp(1, 99)
 }
 

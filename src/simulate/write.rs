@@ -88,6 +88,31 @@ pub fn write_nwea_contract(spec: &SimSpec, dir: &Path) -> Result<PathBuf, Output
     Ok(dir.join(CONTRACT_FILE))
 }
 
+/// Writes [`iready_contract_toml`] for `spec` as [`CONTRACT_FILE`] into `dir`, as
+/// [`write_contract`] does, and returns its path.
+pub fn write_iready_contract(spec: &SimSpec, dir: &Path) -> Result<PathBuf, OutputError> {
+    OutputDir::open(dir, &[], "manifest.json")?.write(CONTRACT_FILE, iready_contract_toml(spec).as_bytes())?;
+    Ok(dir.join(CONTRACT_FILE))
+}
+
+/// [`contract_toml`] for the i-Ready district of `obc simulate --format iready`
+/// ([`super::iready`]): the same terms, with the tests read straight from the i-Ready
+/// exports of the contract's subject (`spec.subject`, math or reading).
+pub fn iready_contract_toml(spec: &SimSpec) -> String {
+    let subject = super::iready::iready_subject(&spec.subject).unwrap_or(crate::data::vendor::iready::Subject::Math);
+    let names = super::iready::iready_file_names(subject);
+    let files = format!(
+        r#"roster = "roster.csv"
+sessions = "sessions.csv"
+# The i-Ready Diagnostic exports of the subject, read as they come: rushed tests are not used.
+assessments = {{ path = "{results}", format = "iready_diagnostic" }}
+history = {{ path = "{history}", format = "iready_diagnostic" }}"#,
+        results = names[2],
+        history = names[3],
+    );
+    contract_with_files(spec, &files)
+}
+
 /// The `[files]` of the canonical district.
 const CANONICAL_FILES: &str = r#"roster = "roster.csv"
 sessions = "sessions.csv"

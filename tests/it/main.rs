@@ -40,6 +40,7 @@ mod vam;
 mod vam_coverage;
 mod vendor_import;
 mod vendor_iready;
+mod vendor_iready_contract;
 mod vendor_measures;
 mod vendor_nwea;
 mod vendor_nwea_contract;

@@ -158,7 +158,7 @@ fn every_row_is_written_or_excepted_across_files() {
 
 /// data-samples/assessments.csv written as an i-Ready math export: grade 0 as K, an invalid
 /// test as a rushed one; no SEM.
-fn as_iready_export(path: &Path) {
+pub(crate) fn as_iready_export(path: &Path) {
     let (h, rows) = read_csv(&samples().join("assessments.csv"));
     let at = |n: &str| h.iter().position(|x| x == n).unwrap();
     let mut w = csv::Writer::from_path(path).unwrap();

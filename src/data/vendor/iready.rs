@@ -15,12 +15,15 @@ use super::nwea::{number, parse_flag};
 use super::{HeaderIndex, LayoutMismatch, VendorError};
 use crate::data::date::{date_problem, iso, parse_date};
 use crate::data::ledger::{Ledger, ReasonCode};
-use crate::data::load::RawTable;
+use crate::data::load::{Defect, RawRow, RawTable};
 use crate::data::schema::Role;
 use crate::data::table::{Column, Table};
 use crate::data::validate::row_fault;
 
 const VENDOR: &str = "i-Ready Diagnostic";
+
+/// The student ID column of an i-Ready file.
+pub const STUDENT_ID: &str = "Student ID";
 const LAYOUT: &str = "Diagnostic Results";
 
 /// The columns every i-Ready results file must have.
@@ -43,6 +46,15 @@ pub enum Subject {
 }
 
 impl Subject {
+    /// The subject a name says: `math`, or `reading`/`ela`.
+    pub fn parse(text: &str) -> Option<Subject> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "math" => Some(Subject::Math),
+            "reading" | "ela" => Some(Subject::Reading),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Subject::Math => "math",
@@ -51,7 +63,7 @@ impl Subject {
     }
 }
 
-/// Conversion options.
+/// Conversion options (for a contract's file, `subject = "math"` in its `[files]` table).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Options {
     /// The subject of every file; `None`: each file's name must say it.
@@ -405,6 +417,85 @@ pub fn convert(tables: &[RawTable], opts: &Options) -> Result<Converted, VendorE
         ledgers.push(ledger);
     }
     Ok(Converted { table: to_table(&tests), ledgers, subjects })
+}
+
+/// The subject of a contract's file `file`: `given` (the option `option`, or the contract's
+/// own subject), which must not contradict the file's name, or the one its name says.
+fn contract_subject(file: &str, given: Option<Subject>, option: &str) -> Result<Subject, VendorError> {
+    let problem = |problem: String| VendorError::SubjectOption { file: file.into(), problem };
+    match file_subject(file, given) {
+        Err(VendorError::SubjectNotGiven { .. }) => Err(problem(format!(
+            "an i-Ready file has no subject column and its name says neither math nor ela/reading; set {option} = \
+             \"math\" or \"reading\""
+        ))),
+        Err(VendorError::SubjectContradicted { given, named, .. }) => {
+            Err(problem(format!("{option} = {given:?} contradicts the file's name, which says {named}")))
+        }
+        other => other,
+    }
+}
+
+/// Converts the i-Ready file `table` in memory into the canonical assessments table, row for
+/// row (each row keeps its number in the file): the columns [`CANONICAL_HEADERS`] (`sem`
+/// empty: i-Ready reports none), then the vendor columns. A row with a bad field, or a rushed
+/// test (never used: its score does not measure the student), is an exception in the file's
+/// own column. `opts.subject` is the file's subject (checked against its name); `None`: the
+/// name says it. `option` names the subject option in messages (`files.assessments.subject`).
+pub fn to_canonical(table: RawTable, opts: &Options, option: &str) -> Result<RawTable, VendorError> {
+    let cols = detect(&table.file, &table.headers)?;
+    let subject = contract_subject(&table.file, opts.subject, option)?;
+    let width = table.headers.len();
+    let rows = table.rows.iter().map(|raw| canonical_row(raw, width, &cols, subject)).collect();
+    let mut headers = CANONICAL_HEADERS.map(String::from).to_vec();
+    headers.extend(EXTRAS.iter().map(|(name, _, _)| name.to_string()));
+    Ok(RawTable { headers, rows, ..table })
+}
+
+/// The canonical assessments columns of a file converted in memory ([`to_canonical`]).
+pub const CANONICAL_HEADERS: [&str; 9] = super::nwea::CANONICAL_HEADERS;
+
+/// One i-Ready row as a canonical row, or as a row with its problems as the defect.
+fn canonical_row(raw: &RawRow, width: usize, cols: &IreadyColumns, subject: Subject) -> RawRow {
+    let failed = |problems: Vec<Problem>| {
+        let mut defects =
+            problems.into_iter().map(|(column, value, code, text)| Defect { column, value, ..Defect::new(code, text) });
+        let mut first = defects.next().expect("a failed row has a problem");
+        first.more = defects.collect();
+        RawRow { row: raw.row, fields: Vec::new(), defect: Some(first) }
+    };
+    if let Some(faults) = row_fault(width, raw) {
+        return failed(faults);
+    }
+    let test = match convert_row(&raw.fields, cols, subject) {
+        Ok(t) => t,
+        Err(problems) => return failed(problems),
+    };
+    if let Some(reason) = test.invalid_reason {
+        let value = raw.fields.get(cols.rush).map_or(String::new(), |f| f.trim().to_string());
+        let column = cols.headers.name(cols.rush).to_string();
+        return failed(vec![(
+            column,
+            value,
+            ReasonCode::TestFlaggedInvalid,
+            format!("{reason}; the test is not used"),
+        )]);
+    }
+    let mut fields = vec![
+        test.student_id,
+        test.subject.as_str().to_string(),
+        iso(test.test_date),
+        test.window,
+        test.school_year,
+        test.grade.map(|g| g.to_string()).unwrap_or_default(),
+        test.scale_score,
+        String::new(),
+        "true".to_string(),
+    ];
+    fields.extend(test.extras.into_iter().map(|x| match x {
+        ExtraValue::Text(v) => v.unwrap_or_default(),
+        ExtraValue::Flag(v) => v.map_or(String::new(), |b| b.to_string()),
+    }));
+    RawRow { row: raw.row, fields, defect: None }
 }
 
 /// The canonical assessments columns (`sem` empty), then `invalid_reason` and the vendor

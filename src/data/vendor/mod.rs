@@ -36,6 +36,10 @@ pub enum VendorError {
     /// The subject given contradicts the one the file's name says.
     #[error("{file}: --subject {given} contradicts the file's name, which says {named}")]
     SubjectContradicted { file: String, given: String, named: String },
+    /// A contract's i-Ready file whose subject is neither set, said by its name, nor the
+    /// contract's (math or reading), or set against its name.
+    #[error("{file}: {problem}")]
+    SubjectOption { file: String, problem: String },
     #[error(transparent)]
     Read(#[from] DataError),
 }

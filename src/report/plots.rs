@@ -33,6 +33,28 @@ type RowChart<'a, 'b> = ChartContext<
     Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
 >;
 
+/// The mesh of a line panel ([`curves`], [`bands`]): light grey grid, axis descriptions, y
+/// labels by `y_label` (plotters' own without).
+fn line_mesh(
+    chart: &mut RowChart<'_, '_>,
+    x_desc: &str,
+    y_desc: &str,
+    y_label: Option<&dyn Fn(&f64) -> String>,
+) -> DrawResult {
+    let mut mesh = chart.configure_mesh();
+    mesh.light_line_style(WHITE)
+        .bold_line_style(RGBColor(225, 225, 225))
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(text_style(12))
+        .axis_desc_style(text_style(13));
+    if let Some(f) = y_label {
+        mesh.y_label_formatter(f);
+    }
+    mesh.draw()?;
+    Ok(())
+}
+
 /// The mesh of a chart with one row per label (flow, quantiles, caterpillar): vertical grid
 /// lines only, no y tick labels (the rows are labelled by the caller).
 fn row_mesh(chart: &mut RowChart<'_, '_>, x_desc: &str, whole_numbers: bool) -> DrawResult {
@@ -629,16 +651,7 @@ pub fn curves(
             .x_label_area_size(45)
             .y_label_area_size(60)
             .build_cartesian_2d((x0 - pad)..(x1 + pad), 0f64..1f64)?;
-        chart
-            .configure_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(225, 225, 225))
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .y_label_formatter(&|v: &f64| format!("{v:.1}"))
-            .label_style(text_style(12))
-            .axis_desc_style(text_style(13))
-            .draw()?;
+        line_mesh(&mut chart, x_desc, y_desc, Some(&|v: &f64| format!("{v:.1}")))?;
         draw_curves(&mut chart, root, &labels, curves, references, (x0 - pad, x1 + pad), (0.0, 1.0))
     })
 }
@@ -686,15 +699,7 @@ pub fn bands(
             .x_label_area_size(45)
             .y_label_area_size(60)
             .build_cartesian_2d((x0 - pad)..(x1 + pad), 0f64..y1)?;
-        chart
-            .configure_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(225, 225, 225))
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .label_style(text_style(12))
-            .axis_desc_style(text_style(13))
-            .draw()?;
+        line_mesh(&mut chart, x_desc, y_desc, None)?;
         for b in series {
             let mut outline: Vec<(f64, f64)> = b.points.iter().map(|p| (p.0, p.3)).collect();
             outline.extend(b.points.iter().rev().map(|p| (p.0, p.2)));

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use crate::contract::baseline::Baseline;
 use crate::contract::results::{BaselineResults, Header};
 use crate::contract::run::{self, Targets};
-use crate::data::table::{Column, Format, Table};
+use crate::data::table::Format;
 use crate::manifest::{Manifest, OutputFile};
 
 #[derive(Debug, clap::Args)]
@@ -38,9 +38,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let inputs = super::contract_inputs(&args.contract, &contract, &base);
     let planned = ["oc.csv", "cost.csv", "exceptions.csv", "recommendation.json", "report.html", "figures"];
     let out = super::out_dir(&args.out, &inputs, &planned)?;
-    let oc = oc_table(&result);
+    let oc = crate::report::tables::oc(&result);
     oc.write_into(&out, "oc.csv", Format::Csv)?;
-    let cost = cost_table(&result);
+    let cost = crate::report::tables::cost(&result);
     cost.write_into(&out, "cost.csv", Format::Csv)?;
     let mut ledgers = vec![&history.ledger];
     ledgers.extend(roster.as_ref().map(|p| &p.ledger));
@@ -155,37 +155,4 @@ fn tier_table(b: &Baseline) -> String {
         }
     }
     out
-}
-
-/// `oc.csv`: one row per (effect, provider size, threshold); `tier` and `tier_name` name the
-/// contract's tier at that threshold (empty for the other thresholds of the grid).
-fn oc_table(b: &Baseline) -> Table {
-    let c = &b.cells;
-    let tier_of = |th: f64| b.tiers.iter().find(|t| t.threshold == th);
-    let mut t = Table::new();
-    t.push("effect_sd", Column::Float(c.iter().map(|x| Some(x.effect)).collect()));
-    t.push("provider_size", Column::Int(c.iter().map(|x| Some(x.n as i64)).collect()));
-    t.push("threshold", Column::Float(c.iter().map(|x| Some(x.threshold)).collect()));
-    t.push("tier", Column::Int(c.iter().map(|x| tier_of(x.threshold).map(|t| t.tier as i64)).collect()));
-    t.push("tier_name", Column::Text(c.iter().map(|x| tier_of(x.threshold).map(|t| t.name.clone())).collect()));
-    t.push("p_met", Column::Float(c.iter().map(|x| Some(x.p_met)).collect()));
-    t.push("mc_se", Column::Float(c.iter().map(|x| Some(x.mc_se)).collect()));
-    t
-}
-
-/// `cost.csv`: one row per (provider size, effect): the distribution of a provider's total
-/// payment under the contract's card (docs/methods.md 10.7).
-fn cost_table(b: &Baseline) -> Table {
-    let c: &[crate::contract::cost::CostCell] = b.cost.as_ref().map_or(&[], |c| &c.cells);
-    let col = |f: fn(&crate::contract::cost::CostCell) -> f64| Column::Float(c.iter().map(|x| Some(f(x))).collect());
-    let mut t = Table::new();
-    t.push("provider_size", Column::Int(c.iter().map(|x| Some(x.n as i64)).collect()));
-    t.push("effect_sd", col(|x| x.effect));
-    t.push("mean", col(|x| x.mean));
-    t.push("p10", col(|x| x.p10));
-    t.push("p90", col(|x| x.p90));
-    t.push("p_cap_binds", col(|x| x.p_cap_binds));
-    t.push("mean_per_student", col(|x| x.mean_per_student));
-    t.push("mc_se", col(|x| x.mc_se));
-    t
 }

@@ -1,7 +1,10 @@
 //! The public CSV tables of a settlement, shaped from the (already suppressed) settlement:
 //! `providers.csv`, `groups.csv` and, at a midpoint review, `dosage.csv` (README "Settling
-//! a contract"). Pure: the command writes them.
+//! a contract"); and of a baseline, `oc.csv` and `cost.csv` (README "Setting targets").
+//! Pure: the commands write them.
 
+use crate::contract::baseline::Baseline;
+use crate::contract::cost::CostCell;
 use crate::contract::midpoint::Midpoint;
 use crate::contract::results::MidpointReport;
 use crate::contract::settle::{self, Rule, Settlement, Student};
@@ -200,4 +203,37 @@ fn review_note(m: &MidpointReport, blank: bool) -> String {
     } else {
         format!("midpoint review as of {}: projection, nothing is payable", m.as_of)
     }
+}
+
+/// `oc.csv`: one row per (effect, provider size, threshold); `tier` and `tier_name` name the
+/// contract's tier at that threshold (empty for the other thresholds of the grid).
+pub fn oc(b: &Baseline) -> Table {
+    let c = &b.cells;
+    let tier_of = |th: f64| b.tiers.iter().find(|t| t.threshold == th);
+    let mut t = Table::new();
+    t.push("effect_sd", Column::Float(c.iter().map(|x| Some(x.effect)).collect()));
+    t.push("provider_size", Column::Int(c.iter().map(|x| Some(x.n as i64)).collect()));
+    t.push("threshold", Column::Float(c.iter().map(|x| Some(x.threshold)).collect()));
+    t.push("tier", Column::Int(c.iter().map(|x| tier_of(x.threshold).map(|t| t.tier as i64)).collect()));
+    t.push("tier_name", Column::Text(c.iter().map(|x| tier_of(x.threshold).map(|t| t.name.clone())).collect()));
+    t.push("p_met", Column::Float(c.iter().map(|x| Some(x.p_met)).collect()));
+    t.push("mc_se", Column::Float(c.iter().map(|x| Some(x.mc_se)).collect()));
+    t
+}
+
+/// `cost.csv`: one row per (provider size, effect): the distribution of a provider's total
+/// payment under the contract's card (docs/methods.md 10.7).
+pub fn cost(b: &Baseline) -> Table {
+    let c: &[CostCell] = b.cost.as_ref().map_or(&[], |c| &c.cells);
+    let col = |f: fn(&CostCell) -> f64| Column::Float(c.iter().map(|x| Some(f(x))).collect());
+    let mut t = Table::new();
+    t.push("provider_size", Column::Int(c.iter().map(|x| Some(x.n as i64)).collect()));
+    t.push("effect_sd", col(|x| x.effect));
+    t.push("mean", col(|x| x.mean));
+    t.push("p10", col(|x| x.p10));
+    t.push("p90", col(|x| x.p90));
+    t.push("p_cap_binds", col(|x| x.p_cap_binds));
+    t.push("mean_per_student", col(|x| x.mean_per_student));
+    t.push("mc_se", col(|x| x.mc_se));
+    t
 }

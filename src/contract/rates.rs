@@ -768,7 +768,7 @@ fn uses_sgp_outcome(contract: &Contract) -> bool {
 fn check_measures(contract: &Contract, key: &str, rate: &Rate) -> Result<(), ConfigError> {
     let (what, measure) = match rate {
         Rate::PerStudent { outcome, .. } => {
-            check_line_outcome(key, outcome)?;
+            outcome.check(&format!("{key}.outcome"))?;
             let m = match outcome.kind {
                 OutcomeKind::ScaleGrowth | OutcomeKind::Vendor => Measure::Growth,
                 OutcomeKind::Sgp => Measure::Sgp,
@@ -806,32 +806,6 @@ fn check_measures(contract: &Contract, key: &str, rate: &Rate) -> Result<(), Con
             format!("{} needs expected growth: use norms.method = \"conditional\" (or a file)", measure.describe()),
         ),
         _ => Ok(()),
-    }
-}
-
-/// A line's outcome, checked as `[outcome]` is.
-fn check_line_outcome(key: &str, o: &Outcome) -> Result<(), ConfigError> {
-    let k = o.at_least;
-    let met_flag = o.measure == Some(VendorMeasure::MetProjectedGrowth);
-    let bad = match (o.kind, k) {
-        (OutcomeKind::Vendor, _) if o.measure.is_none() => Some("kind = \"vendor\" needs `measure`"),
-        (OutcomeKind::Vendor, Some(_)) if met_flag => Some("`met_projected_growth` takes no `at_least`"),
-        (OutcomeKind::Vendor, None) if met_flag => None,
-        (_, _) if o.kind != OutcomeKind::Vendor && o.measure.is_some() => {
-            Some("`measure` names a vendor measure: only with kind = \"vendor\"")
-        }
-        (OutcomeKind::GrowthVsNorm, Some(_)) => Some("`growth_vs_norm` takes no `at_least` (the norm is the bar)"),
-        (OutcomeKind::GrowthVsNorm, None) => None,
-        (_, None) => Some("`at_least` is required for this outcome kind"),
-        (OutcomeKind::Cgp | OutcomeKind::Sgp, Some(k)) if !(1.0..=99.0).contains(&k) => {
-            Some("a percentile must be in 1..=99")
-        }
-        (_, Some(k)) if !k.is_finite() => Some("`at_least` must be a finite number"),
-        _ => None,
-    };
-    match bad {
-        Some(m) => invalid(format!("{key}.outcome"), m.into()),
-        None => Ok(()),
     }
 }
 

@@ -451,6 +451,69 @@ impl Outcome {
         !matches!(self.kind, OutcomeKind::ScaleGrowth | OutcomeKind::Vendor)
     }
 
+    /// The outcome's own keys, checked (exit 2 naming `{key}.measure` or `{key}.at_least`):
+    /// the vendor measure with `kind = "vendor"` only, `at_least` where the kind needs one and
+    /// in its range. `[outcome]` and a rate line's `outcome` are checked alike.
+    pub fn check(&self, key: &str) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| Err(ConfigError::Invalid { key: key.into(), message });
+        let o = self;
+        match (o.kind, o.measure) {
+            (OutcomeKind::Vendor, None) => {
+                return invalid(
+                    &format!("{key}.measure"),
+                    format!(
+                        "required with kind = \"vendor\": one of {}",
+                        VendorMeasure::ALL.map(|m| format!("{:?}", m.name())).join(", ")
+                    ),
+                );
+            }
+            (OutcomeKind::Vendor, Some(VendorMeasure::MetProjectedGrowth)) if o.at_least.is_some() => {
+                return invalid(
+                    &format!("{key}.at_least"),
+                    "`met_projected_growth` takes no `at_least` (met is the bar)".into(),
+                );
+            }
+            (OutcomeKind::Vendor, _) => {}
+            (_, Some(_)) => return invalid(&format!("{key}.measure"), "only used with kind = \"vendor\"".into()),
+            (_, None) => {}
+        }
+        match (o.kind, o.at_least) {
+            (OutcomeKind::Vendor, None) if o.measure == Some(VendorMeasure::MetProjectedGrowth) => {}
+            (OutcomeKind::Vendor, Some(k))
+                if o.measure == Some(VendorMeasure::ConditionalGrowthPercentile) && !(1.0..=99.0).contains(&k) =>
+            {
+                return invalid(&format!("{key}.at_least"), format!("a percentile must be in 1..=99 (got {k})"));
+            }
+            (OutcomeKind::GrowthVsNorm, Some(_)) => {
+                return invalid(
+                    &format!("{key}.at_least"),
+                    "`growth_vs_norm` takes no `at_least` (the norm is the bar)".into(),
+                );
+            }
+            (OutcomeKind::GrowthVsNorm, None) => {}
+            (_, None) => {
+                return invalid(
+                    &format!("{key}.at_least"),
+                    format!("required for outcome kind {}", as_written(o.kind)),
+                );
+            }
+            (OutcomeKind::Cgp | OutcomeKind::Sgp, Some(k)) if !(1.0..=99.0).contains(&k) => {
+                return invalid(&format!("{key}.at_least"), format!("a percentile must be in 1..=99 (got {k})"));
+            }
+            (OutcomeKind::PercentTypical, Some(k)) if !(k.is_finite() && k > 0.0) => {
+                return invalid(
+                    &format!("{key}.at_least"),
+                    format!("a percent of typical growth must be > 0 (got {k})"),
+                );
+            }
+            (_, Some(k)) if !k.is_finite() => {
+                return invalid(&format!("{key}.at_least"), "must be a finite number".into());
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
     /// The vendor measure the outcome reads (`kind = "vendor"`).
     pub fn vendor_measure(&self) -> Option<VendorMeasure> {
         if self.kind == OutcomeKind::Vendor { self.measure } else { None }
@@ -1306,52 +1369,7 @@ impl Contract {
     fn check_outcome(&self) -> Result<(), ConfigError> {
         let invalid = |key: &str, message: String| Err(ConfigError::Invalid { key: key.into(), message });
         let o = &self.outcome;
-        match (o.kind, o.measure) {
-            (OutcomeKind::Vendor, None) => {
-                return invalid(
-                    "outcome.measure",
-                    format!(
-                        "required with kind = \"vendor\": one of {}",
-                        VendorMeasure::ALL.map(|m| format!("{:?}", m.name())).join(", ")
-                    ),
-                );
-            }
-            (OutcomeKind::Vendor, Some(VendorMeasure::MetProjectedGrowth)) if o.at_least.is_some() => {
-                return invalid(
-                    "outcome.at_least",
-                    "`met_projected_growth` takes no `at_least` (met is the bar)".into(),
-                );
-            }
-            (OutcomeKind::Vendor, _) => {}
-            (_, Some(_)) => return invalid("outcome.measure", "only used with kind = \"vendor\"".into()),
-            (_, None) => {}
-        }
-        match (o.kind, o.at_least) {
-            (OutcomeKind::Vendor, None) if o.measure == Some(VendorMeasure::MetProjectedGrowth) => {}
-            (OutcomeKind::Vendor, Some(k))
-                if o.measure == Some(VendorMeasure::ConditionalGrowthPercentile) && !(1.0..=99.0).contains(&k) =>
-            {
-                return invalid("outcome.at_least", format!("a percentile must be in 1..=99 (got {k})"));
-            }
-            (OutcomeKind::GrowthVsNorm, Some(_)) => {
-                return invalid(
-                    "outcome.at_least",
-                    "`growth_vs_norm` takes no `at_least` (the norm is the bar)".into(),
-                );
-            }
-            (OutcomeKind::GrowthVsNorm, None) => {}
-            (_, None) => {
-                return invalid("outcome.at_least", format!("required for outcome kind {}", as_written(o.kind)));
-            }
-            (OutcomeKind::Cgp | OutcomeKind::Sgp, Some(k)) if !(1.0..=99.0).contains(&k) => {
-                return invalid("outcome.at_least", format!("a percentile must be in 1..=99 (got {k})"));
-            }
-            (OutcomeKind::PercentTypical, Some(k)) if !(k.is_finite() && k > 0.0) => {
-                return invalid("outcome.at_least", format!("a percent of typical growth must be > 0 (got {k})"));
-            }
-            (_, Some(k)) if !k.is_finite() => return invalid("outcome.at_least", "must be a finite number".into()),
-            _ => {}
-        }
+        o.check("outcome")?;
         let n = &self.norms;
         match (n.method, &n.file) {
             (NormsMethod::File, None) => return invalid("norms.file", "required with method = \"file\"".into()),

@@ -41,11 +41,14 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let inputs = super::contract_inputs(&args.contract, &contract, &base);
     let out = super::out_dir(&args.out, &inputs, &[&analytic_name, "flow.csv", "exceptions.csv"])?;
     let files = contract.input_files(&base);
+    crate::profile::phase("start");
     let mut analytic = data::prepare_files(&files, &contract.validate_options(), &contract.prepare_options(), None)?;
     let partial = data::limits::gate(&analytic.ledgers, contract.limits.max_invalid_share, args.allow_partial)?;
     analytic.warnings.extend(partial);
+    crate::profile::phase("prepared");
     let table = analytic.table();
     table.write_into(&out, &analytic_name, format)?;
+    crate::profile::phase("analytic written");
     let flow = analytic.flow_table();
     flow.write_into(&out, "flow.csv", Format::Csv)?;
     let exceptions_rows = data::write_exceptions(&out, "exceptions.csv", &analytic.ledgers)?;

@@ -128,11 +128,12 @@ impl ReadSpec {
 /// [`read_table`] with a [`ReadSpec`]; also returns the warnings of a workbook's ID check.
 pub fn read_table_spec(path: &Path, file: &str, spec: &ReadSpec) -> Result<(RawTable, Vec<Warning>), DataError> {
     let (mut source, warnings) = Source::open_spec(path, file, spec)?;
+    if let Source::Table { table, .. } = source {
+        return Ok((table, warnings));
+    }
     let headers = source.headers().to_vec();
     let mut rows = Vec::new();
-    while let Some(r) = source.next_record()? {
-        rows.push(r.to_raw());
-    }
+    source.scan(|r| Ok(r.to_raw()), |r| Ok(rows.push(r)))?;
     let (sha256, blank_lines) = source.finish()?;
     Ok((RawTable { file: file.into(), path: path.to_path_buf(), sha256, headers, rows, blank_lines }, warnings))
 }
@@ -211,11 +212,21 @@ impl Fields for Record<'_> {
     }
 }
 
-/// The rows of an input file, one at a time: CSV/TSV files are streamed (never held in
-/// memory whole); Parquet files are read whole and then handed out row by row.
+/// The rows of an input file: CSV/TSV files are streamed (never held in memory whole),
+/// read in parallel parts by [`Source::scan`] ([`super::chunked`]) or one record at a time
+/// by [`Source::next_record`] (the careful reader); Parquet files and workbooks are read
+/// whole and then handed out row by row.
 pub enum Source {
     Csv(Box<CsvStream<std::fs::File>>),
+    /// A CSV/TSV file whose header is read, for the parallel reader; `scanned` once read.
+    Chunked { csv: Box<super::chunked::ChunkedCsv>, scanned: Option<super::chunked::Scanned> },
     Table { table: RawTable, next: usize },
+}
+
+/// Which CSV reader [`Source::open`] sets up: the parallel one, unless the environment
+/// variable `OBC_READER` is `careful` (docs/architecture.md, "Reading input files").
+fn careful_only() -> bool {
+    std::env::var("OBC_READER").is_ok_and(|v| v == "careful")
 }
 
 impl Source {
@@ -248,10 +259,7 @@ impl Source {
             return Err(DataError::SheetOfText { file: file.into(), sheet: sheet.clone() });
         }
         let source = match ext.as_str() {
-            "csv" | "tsv" | "txt" => {
-                let f = std::fs::File::open(path).map_err(io)?;
-                Ok(Source::Csv(Box::new(CsvStream::new(f, file, path)?)))
-            }
+            "csv" | "tsv" | "txt" => Source::open_csv(path, file),
             "parquet" | "pq" => {
                 let bytes = std::fs::read(path).map_err(io)?;
                 let sha256 = sha256_hex(&bytes);
@@ -268,6 +276,23 @@ impl Source {
         Ok((source, Vec::new()))
     }
 
+    /// A CSV/TSV file for the parallel reader, or for the careful one when its header is
+    /// longer than the parallel reader takes (or `OBC_READER=careful`).
+    fn open_csv(path: &Path, file: &str) -> Result<Source, DataError> {
+        if !careful_only()
+            && let Some(csv) = super::chunked::ChunkedCsv::open(path, file)?
+        {
+            return Ok(Source::Chunked { csv: Box::new(csv), scanned: None });
+        }
+        Source::open_careful(path, file)
+    }
+
+    /// A CSV/TSV file for the careful reader.
+    pub fn open_careful(path: &Path, file: &str) -> Result<Source, DataError> {
+        let f = std::fs::File::open(path).map_err(|source| DataError::Io { path: path.to_path_buf(), error: source })?;
+        Ok(Source::Csv(Box::new(CsvStream::new(f, file, path)?)))
+    }
+
     /// A table already in memory, handed out row by row.
     pub fn from_table(table: RawTable) -> Source {
         Source::Table { table, next: 0 }
@@ -276,6 +301,7 @@ impl Source {
     pub fn file(&self) -> &str {
         match self {
             Source::Csv(s) => &s.file,
+            Source::Chunked { csv, .. } => &csv.file,
             Source::Table { table, .. } => &table.file,
         }
     }
@@ -283,14 +309,23 @@ impl Source {
     pub fn headers(&self) -> &[String] {
         match self {
             Source::Csv(s) => &s.headers,
+            Source::Chunked { csv, .. } => &csv.headers,
             Source::Table { table, .. } => &table.headers,
         }
     }
 
-    /// The next record, or `None` at the end of the file.
+    /// The next record, or `None` at the end of the file. A file opened for the parallel
+    /// reader is read from here on by the careful one (the two give the same records).
     pub fn next_record(&mut self) -> Result<Option<Record<'_>>, DataError> {
+        if let Source::Chunked { csv, scanned } = self {
+            if scanned.is_some() {
+                return Ok(None);
+            }
+            *self = Source::open_careful(&csv.path.clone(), &csv.file.clone())?;
+        }
         match self {
             Source::Csv(s) => s.next_record(),
+            Source::Chunked { .. } => Ok(None),
             Source::Table { table, next } => {
                 let Some(r) = table.rows.get(*next) else { return Ok(None) };
                 *next += 1;
@@ -303,25 +338,57 @@ impl Source {
         }
     }
 
+    /// Every remaining record in file order: `map` gives each record's value (on the rayon
+    /// pool's threads for a CSV file, [`super::chunked`]) and `commit` takes the values in
+    /// file order on this thread. The first error in file order stops the read. What
+    /// `commit` builds does not depend on the number of threads.
+    pub fn scan<T: Send>(
+        &mut self,
+        map: impl Fn(&Record<'_>) -> Result<T, DataError> + Sync,
+        mut commit: impl FnMut(T) -> Result<(), DataError>,
+    ) -> Result<(), DataError> {
+        if let Source::Chunked { csv, scanned } = self {
+            if scanned.is_none() {
+                *scanned = Some(csv.scan(map, commit)?);
+            }
+            return Ok(());
+        }
+        while let Some(r) = self.next_record()? {
+            let v = map(&r)?;
+            commit(v)?;
+        }
+        Ok(())
+    }
+
     /// After the last record: the file's SHA-256 and the blank lines skipped.
-    pub fn finish(self) -> Result<(String, u64), DataError> {
+    pub fn finish(mut self) -> Result<(String, u64), DataError> {
+        if let Source::Chunked { scanned: None, .. } = self {
+            self.scan(|_| Ok(()), |_| Ok(()))?;
+        }
         match self {
             Source::Csv(s) => s.finish(),
+            Source::Chunked { scanned, .. } => {
+                let s = scanned.expect("scanned above");
+                Ok((s.sha256, s.blank_lines))
+            }
             Source::Table { table, .. } => Ok((table.sha256, table.blank_lines)),
         }
     }
 }
 
-/// Hashes every byte read through it.
+/// Hashes every byte read through it (`hasher: None`: a part of a file, whose hash the
+/// caller takes).
 struct HashRead<R> {
     inner: R,
-    hasher: Sha256,
+    hasher: Option<Sha256>,
 }
 
 impl<R: Read> Read for HashRead<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(&buf[..n]);
+        }
         Ok(n)
     }
 }
@@ -439,8 +506,13 @@ pub struct CsvStream<R: Read> {
     record: csv::ByteRecord,
     /// Lines of records that are blank (only separators or spaces).
     blank_record_lines: u64,
-    /// The last line of the last record read (header and blank records included).
+    /// The last line of the last record read (header and blank records included), counted
+    /// from the start of what this stream reads.
     covered_lines: u64,
+    delimiter: u8,
+    /// Lines before what this stream reads: 0 for a whole file, more for a part of one
+    /// ([`CsvStream::part`]); row numbers and messages add it.
+    line_offset: u64,
     /// Empty lines the csv reader skipped between records.
     gap_lines: u64,
     pending: Option<Continuation>,
@@ -452,7 +524,7 @@ impl<R: Read> CsvStream<R> {
     /// look like, without echoing their content.
     pub fn new(inner: R, file: &str, path: &Path) -> Result<Self, DataError> {
         let io = |source| DataError::Io { path: path.to_path_buf(), error: source };
-        let mut buffered = BufReader::with_capacity(1 << 16, HashRead { inner, hasher: Sha256::new() });
+        let mut buffered = BufReader::with_capacity(1 << 16, HashRead { inner, hasher: Some(Sha256::new()) });
         if let Some(what) = sniff::not_csv(buffered.fill_buf().map_err(io)?) {
             return Err(DataError::NotCsv { file: file.into(), what });
         }
@@ -469,7 +541,26 @@ impl<R: Read> CsvStream<R> {
         let tabs = first_line.iter().filter(|&&b| b == b'\t').count();
         let commas = first_line.iter().filter(|&&b| b == b',').count();
         let delimiter = if tabs > commas { b'\t' } else { b',' };
-        let body = LineTrack::new(std::io::Cursor::new(first).chain(buffered));
+        let mut stream = CsvStream::over(std::io::Cursor::new(first).chain(buffered), file, delimiter, 0);
+        let headers = match stream.next_record()? {
+            Some(r) => r.fields.iter().map(|h| h.trim().to_string()).collect(),
+            None => return Err(DataError::EmptyFile { file: file.into() }),
+        };
+        stream.headers = headers;
+        stream.header_lines = std::mem::take(&mut stream.pending).map_or(1, |c| c.last - c.opened + 1);
+        Ok(stream)
+    }
+
+    /// A stream over `body` with the given delimiter and no header, whose first byte starts
+    /// line `line_offset + 1` of its file: a part of a file that starts at a record
+    /// boundary ([`super::chunked`]). Its hash is not taken ([`CsvStream::finish`] returns
+    /// an empty one).
+    pub(crate) fn part(inner: R, file: &str, delimiter: u8, line_offset: u64) -> Self {
+        let buffered = BufReader::with_capacity(1 << 16, HashRead { inner, hasher: None });
+        CsvStream::over(std::io::Cursor::new(Vec::new()).chain(buffered), file, delimiter, line_offset)
+    }
+
+    fn over(body: std::io::Chain<std::io::Cursor<Vec<u8>>, BufReader<HashRead<R>>>, file: &str, delimiter: u8, line_offset: u64) -> Self {
         // Records end at a line feed only: a CR before it is dropped from the last field,
         // and a CR anywhere else is a fault of its row (not a second record on the line).
         let reader = csv::ReaderBuilder::new()
@@ -478,8 +569,8 @@ impl<R: Read> CsvStream<R> {
             .has_headers(false)
             .flexible(true)
             .buffer_capacity(1 << 16)
-            .from_reader(body);
-        let mut stream = CsvStream {
+            .from_reader(LineTrack::new(body));
+        CsvStream {
             file: file.into(),
             headers: Vec::new(),
             header_lines: 0,
@@ -487,16 +578,26 @@ impl<R: Read> CsvStream<R> {
             record: csv::ByteRecord::new(),
             blank_record_lines: 0,
             covered_lines: 0,
+            delimiter,
+            line_offset,
             gap_lines: 0,
             pending: None,
-        };
-        let headers = match stream.next_record()? {
-            Some(r) => r.fields.iter().map(|h| h.trim().to_string()).collect(),
-            None => return Err(DataError::EmptyFile { file: file.into() }),
-        };
-        stream.headers = headers;
-        stream.header_lines = std::mem::take(&mut stream.pending).map_or(1, |c| c.last - c.opened + 1);
-        Ok(stream)
+        }
+    }
+
+    /// The field delimiter (`,` or a tab).
+    pub(crate) fn delimiter(&self) -> u8 {
+        self.delimiter
+    }
+
+    /// Lines read so far that are blank (header included): see [`CsvStream::finish`].
+    pub(crate) fn blank_so_far(&self) -> u64 {
+        self.gap_lines + self.blank_record_lines
+    }
+
+    /// The last line of the last record read (the header's, right after [`CsvStream::new`]).
+    pub(crate) fn covered_lines(&self) -> u64 {
+        self.covered_lines
     }
 
     /// The next non-blank record, or `None` at the end of the file. A record that spans
@@ -517,7 +618,7 @@ impl<R: Read> CsvStream<R> {
         loop {
             let more = self.reader.read_byte_record(&mut self.record).map_err(|e| DataError::Csv {
                 file: self.file.clone(),
-                line: e.position().map(|p| p.line()).unwrap_or(0),
+                line: e.position().map(|p| p.line()).unwrap_or(0) + self.line_offset,
                 message: e.to_string(),
             })?;
             if !more {
@@ -532,6 +633,7 @@ impl<R: Read> CsvStream<R> {
             let breaks = self.record.iter().map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64).sum::<u64>();
             let breaks = breaks.min(self.reader.get_ref().lines().saturating_sub(line));
             if breaks + 1 > MAX_RECORD_LINES {
+                let line = line + self.line_offset;
                 return Err(DataError::UnclosedQuote { file: self.file.clone(), line, lines: breaks + 1 });
             }
             self.gap_lines += line.saturating_sub(self.covered_lines + 1);
@@ -541,6 +643,7 @@ impl<R: Read> CsvStream<R> {
                 self.blank_record_lines += breaks + 1;
                 continue;
             }
+            let line = line + self.line_offset;
             if breaks > 0 {
                 self.pending = Some(Continuation { opened: line, next: line + 1, last: line + breaks });
             }
@@ -597,8 +700,8 @@ impl<R: Read> CsvStream<R> {
         // Lines no record covers were skipped as empty by the csv reader.
         let blank_lines = blank + body.lines().saturating_sub(covered);
         let (_, rest) = body.inner.into_inner();
-        let digest = rest.into_inner().hasher.finalize();
-        Ok((digest.iter().map(|b| format!("{b:02x}")).collect(), blank_lines))
+        let digest = rest.into_inner().hasher.map(|h| h.finalize());
+        Ok((digest.map(|d| d.iter().map(|b| format!("{b:02x}")).collect()).unwrap_or_default(), blank_lines))
     }
 }
 

@@ -7,6 +7,7 @@
 //! ```
 
 pub mod assignments;
+pub mod chunked;
 pub mod columns;
 pub mod date;
 pub mod guess;

@@ -144,7 +144,7 @@ fn student(
     }
     let get = |f: &str| cols.get(raw, f).unwrap_or("");
     let mut bad: Bad = Vec::new();
-    let id = opts.ids.normalize(get("student_id"));
+    let id = opts.ids.normalize(get("student_id")).into_owned();
     if id.is_empty() {
         bad.push((cols.header("student_id"), String::new(), ReasonCode::MissingValue, "missing student_id".into()));
     }

@@ -104,3 +104,32 @@ pub(crate) fn compact_index(idx: usize, file: &str) -> Result<u32, DataError> {
         message: format!("more than {} rows; split the file", u32::MAX),
     })
 }
+
+/// A short text kept without a heap allocation (IDs are short): what a worker thread hands
+/// to the thread that interns it ([`super::chunked`]).
+#[derive(Clone, Debug)]
+pub(crate) enum ShortText {
+    Inline { len: u8, bytes: [u8; 30] },
+    Long(Box<str>),
+}
+
+impl ShortText {
+    pub(crate) fn new(text: &str) -> ShortText {
+        let mut bytes = [0; 30];
+        match bytes.get_mut(..text.len()) {
+            Some(b) => {
+                b.copy_from_slice(text.as_bytes());
+                ShortText::Inline { len: text.len() as u8, bytes }
+            }
+            None => ShortText::Long(text.into()),
+        }
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            // the bytes are a copy of a whole &str
+            ShortText::Inline { len, bytes } => std::str::from_utf8(&bytes[..*len as usize]).expect("copied from a str"),
+            ShortText::Long(s) => s,
+        }
+    }
+}

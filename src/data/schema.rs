@@ -680,14 +680,14 @@ impl IdRules {
         Ok(())
     }
 
-    /// Applies the padding rule to one ID.
-    pub fn normalize(&self, id: &str) -> String {
+    /// Applies the padding rule to one ID (borrowed unless it is padded).
+    pub fn normalize<'a>(&self, id: &'a str) -> std::borrow::Cow<'a, str> {
         let id = id.trim();
         match self.pad_width {
             Some(w) if id.len() < w && !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
-                format!("{id:0>w$}")
+                std::borrow::Cow::Owned(format!("{id:0>w$}"))
             }
-            _ => id.to_string(),
+            _ => std::borrow::Cow::Borrowed(id),
         }
     }
 }

@@ -14,7 +14,7 @@ use super::assignments::Assignments;
 use super::date::{date_problem, parse_date};
 use super::ledger::{Ledger, ReasonCode};
 use super::load::{ColumnIndex, Fields, RawTable, Record, Source};
-use super::records::{CompactSession, CompactTest, Interner, compact_index};
+use super::records::{CompactSession, CompactTest, Interner, ShortText, compact_index};
 use super::roster_rules::{self, GroupRules};
 use super::schema::{Columns, IdRules, Role, ScoreRanges};
 use super::vendor::measures::{self, VendorColumns, VendorValues};
@@ -225,11 +225,13 @@ pub(crate) fn clean(s: Option<&str>) -> Option<String> {
 
 /// Parses a grade: integers -1..=13, "K"/"KG" = 0, "PK" = -1, "3.0" = 3.
 pub fn parse_grade(text: &str) -> Option<i32> {
-    let t = text.trim().to_ascii_uppercase();
-    match t.as_str() {
-        "K" | "KG" | "KN" => return Some(0),
-        "PK" | "PREK" | "PRE-K" => return Some(-1),
-        _ => {}
+    let t = text.trim();
+    let is = |words: &[&str]| words.iter().any(|w| t.eq_ignore_ascii_case(w));
+    if is(&["K", "KG", "KN"]) {
+        return Some(0);
+    }
+    if is(&["PK", "PREK", "PRE-K"]) {
+        return Some(-1);
     }
     let v: f64 = t.parse().ok()?;
     (v.fract() == 0.0 && (-1.0..=13.0).contains(&v)).then_some(v as i32)
@@ -241,21 +243,28 @@ pub fn parse_number(text: &str) -> Option<f64> {
     v.is_finite().then_some(v)
 }
 
+/// The value whose words (matched without case) include `text` trimmed.
+fn one_of<T: Copy>(text: &str, table: &[(&[&str], T)]) -> Option<T> {
+    let t = text.trim();
+    table.iter().find(|(words, _)| words.iter().any(|w| t.eq_ignore_ascii_case(w))).map(|&(_, v)| v)
+}
+
 fn parse_flag(text: &str) -> Option<bool> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "" | "true" | "t" | "1" | "y" | "yes" | "valid" => Some(true),
-        "false" | "f" | "0" | "n" | "no" | "invalid" => Some(false),
-        _ => None,
-    }
+    one_of(
+        text,
+        &[(&["", "true", "t", "1", "y", "yes", "valid"], true), (&["false", "f", "0", "n", "no", "invalid"], false)],
+    )
 }
 
 fn parse_status(text: &str) -> Option<Status> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "" | "attended" | "present" | "p" | "completed" | "complete" | "held" => Some(Status::Attended),
-        "absent" | "a" | "no-show" | "no show" | "noshow" | "missed" => Some(Status::Absent),
-        "cancelled" | "canceled" | "c" | "cancel" => Some(Status::Cancelled),
-        _ => None,
-    }
+    one_of(
+        text,
+        &[
+            (&["", "attended", "present", "p", "completed", "complete", "held"], Status::Attended),
+            (&["absent", "a", "no-show", "no show", "noshow", "missed"], Status::Absent),
+            (&["cancelled", "canceled", "c", "cancel"], Status::Cancelled),
+        ],
+    )
 }
 
 /// Locates, reads and checks all three files held in memory: the rules and the row
@@ -299,7 +308,7 @@ fn rejected_students(
         if ledger.state(idx) != super::ledger::RowState::Excepted || exact_copies.contains(&raw.row) {
             continue;
         }
-        let id = opts.ids.normalize(cols.get(raw, "student_id").unwrap_or(""));
+        let id = opts.ids.normalize(cols.get(raw, "student_id").unwrap_or("")).into_owned();
         if id.is_empty() || kept.contains(id.as_str()) {
             continue;
         }
@@ -341,7 +350,7 @@ fn validate_roster(
         }
         let get = |f: &str| cols.get(raw, f).unwrap_or("");
         let mut bad: Vec<(String, String, ReasonCode, String)> = Vec::new();
-        let id = opts.ids.normalize(get("student_id"));
+        let id = opts.ids.normalize(get("student_id")).into_owned();
         if id.is_empty() {
             bad.push(("student_id".into(), String::new(), ReasonCode::MissingValue, "missing student_id".into()));
         }
@@ -494,7 +503,7 @@ fn validate_roster(
 pub(crate) struct RosterIndex<'a> {
     pub(crate) students: &'a [Student],
     /// Position in `students` by ID.
-    by_id: HashMap<&'a str, usize>,
+    by_id: HashMap<&'a str, usize, std::hash::BuildHasherDefault<super::load::Fnv>>,
     /// Roster IDs (valid or not) by their form without leading zeros.
     by_stripped: HashMap<String, Vec<String>>,
     /// Rejected IDs with the first excepted roster row.
@@ -516,7 +525,7 @@ impl<'a> RosterIndex<'a> {
         }
         let mut rejected = HashMap::new();
         for raw in &table.rows {
-            let id = opts.ids.normalize(cols.get(raw, "student_id").unwrap_or(""));
+            let id = opts.ids.normalize(cols.get(raw, "student_id").unwrap_or("")).into_owned();
             if rejects.contains_key(&id) {
                 rejected.entry(id).or_insert(raw.row);
             }
@@ -547,7 +556,9 @@ impl<'a> RosterIndex<'a> {
 struct SessionValues {
     /// Position of the student in the roster's valid students.
     student: usize,
-    tutor: Option<String>,
+    tutor: Option<ShortText>,
+    /// The provider the row names.
+    listed: Option<ShortText>,
     date: NaiveDate,
     minutes: f64,
     status: Status,
@@ -578,37 +589,44 @@ pub(crate) fn roster_student(
 /// Checks one session row (whose row-level faults were ruled out).
 fn check_session<R: Fields>(
     raw: &R,
-    cols: &ColumnIndex,
+    at: &SessionColumns,
     opts: &ValidateOptions,
     roster: &RosterIndex,
     known_providers: &BTreeSet<String>,
     providers: &StudentProviders,
 ) -> Result<SessionValues, Bad> {
-    let get = |f: &str| cols.get(raw, f).unwrap_or("");
-    let mut bad: Bad = Vec::new();
-    let position = roster_student(get("student_id"), opts, roster, &mut bad);
-    let date = parse_date(get("session_date"));
-    if date.is_none() {
-        bad.push(("session_date", get("session_date").into(), ReasonCode::NotADate, date_problem(get("session_date"))));
+    let field = |i: Option<usize>| i.and_then(|i| raw.field(i));
+    let [student_id, session_date, minutes, status, group_size, provider_id, tutor_id] = at.0.map(field);
+    fn get(f: Option<&str>) -> &str {
+        f.unwrap_or("")
     }
-    let minutes = parse_number(get("minutes"));
+    let mut bad: Bad = Vec::new();
+    let position = roster_student(get(student_id), opts, roster, &mut bad);
+    let date = parse_date(get(session_date));
+    if date.is_none() {
+        let text = get(session_date);
+        bad.push(("session_date", text.into(), ReasonCode::NotADate, date_problem(text)));
+    }
+    let minutes_text = get(minutes);
+    let minutes = parse_number(minutes_text);
     match minutes {
-        None => bad.push(("minutes", get("minutes").into(), ReasonCode::NotANumber, "minutes is not a number".into())),
+        None => bad.push(("minutes", minutes_text.into(), ReasonCode::NotANumber, "minutes is not a number".into())),
         Some(m) if !(0.0..=600.0).contains(&m) => {
-            bad.push(("minutes", get("minutes").into(), ReasonCode::OutOfRange, "minutes outside 0..=600".into()))
+            bad.push(("minutes", minutes_text.into(), ReasonCode::OutOfRange, "minutes outside 0..=600".into()))
         }
         _ => {}
     }
-    let status = parse_status(get("status"));
+    let status_text = get(status);
+    let status = parse_status(status_text);
     if status.is_none() {
         bad.push((
             "status",
-            get("status").into(),
+            status_text.into(),
             ReasonCode::UnknownStatus,
             "status is not attended / absent / cancelled".into(),
         ));
     }
-    let group_size = match get("group_size").trim() {
+    let group_size = match get(group_size).trim() {
         "" => None,
         t => match parse_number(t) {
             Some(g) if g.fract() == 0.0 && (1.0..=50.0).contains(&g) => Some(g as u32),
@@ -619,7 +637,7 @@ fn check_session<R: Fields>(
             }
         },
     };
-    let listed = cols.get(raw, "provider_id").map(str::trim).filter(|p| !p.is_empty());
+    let listed = provider_id.map(str::trim).filter(|p| !p.is_empty());
     if let Some(p) = listed.filter(|p| !known_providers.contains(*p)) {
         bad.push(("provider_id", p.to_string(), ReasonCode::UnknownProvider, "unknown provider".into()));
     } else if let Some(i) = position {
@@ -628,13 +646,25 @@ fn check_session<R: Fields>(
     match position {
         Some(student) if bad.is_empty() => Ok(SessionValues {
             student,
-            tutor: clean(cols.get(raw, "tutor_id")),
+            tutor: tutor_id.map(str::trim).filter(|t| !t.is_empty()).map(ShortText::new),
+            listed: listed.map(ShortText::new),
             date: date.unwrap_or_default(),
             minutes: minutes.unwrap_or_default(),
             status: status.unwrap_or(Status::Attended),
             group_size,
         }),
         _ => Err(bad),
+    }
+}
+
+/// Where the session log's fields are (in the order [`check_session`] reads them), looked
+/// up once for the file instead of by name on every row.
+struct SessionColumns([Option<usize>; 7]);
+
+impl SessionColumns {
+    fn new(cols: &ColumnIndex) -> Self {
+        let fields = ["student_id", "session_date", "minutes", "status", "group_size", "provider_id", "tutor_id"];
+        SessionColumns(fields.map(|f| cols.positions.get(f).copied()))
     }
 }
 
@@ -661,6 +691,9 @@ impl<'a> StudentProviders<'a> {
 
     /// The providers of the student at position `i`.
     fn of(&self, i: usize) -> &[String] {
+        if self.assigned.is_empty() {
+            return self.students[i].provider_id.as_slice();
+        }
         self.assigned.get(&i).map_or(self.students[i].provider_id.as_slice(), Vec::as_slice)
     }
 
@@ -674,7 +707,7 @@ impl<'a> StudentProviders<'a> {
     /// the student's providers, if it cannot.
     fn session_fault(&self, i: usize, listed: Option<&str>) -> Option<(&'static str, String, ReasonCode, String)> {
         let mine = self.of(i);
-        let by_subject = self.assigned.contains_key(&i);
+        let by_subject = !self.assigned.is_empty() && self.assigned.contains_key(&i);
         if mine.is_empty() {
             let reason = match by_subject {
                 true => "session for a student tutored in none of the contract's subjects (roster and assignments)",
@@ -723,7 +756,7 @@ pub(crate) fn test_fields<R: Fields>(
 ) -> (Option<Test>, Bad) {
     let get = |f: &str| cols.get(raw, f).unwrap_or("");
     let mut bad: Bad = Vec::new();
-    let id = ids.normalize(get("student_id"));
+    let id = ids.normalize(get("student_id")).into_owned();
     if id.is_empty() {
         bad.push(("student_id", String::new(), ReasonCode::MissingValue, "missing student_id".into()));
     }
@@ -865,6 +898,7 @@ pub(crate) fn validate_streams(
         roster_rules::present_groups(&opts.groups, &opts.group_rules, &roster_cols, &roster.file, &roster.headers)?;
 
     let mut warnings = Vec::new();
+    crate::profile::phase("roster read");
     let mut roster_ledger = Ledger::new(Role::Roster, &roster);
     let mut students = validate_roster(&roster, &roster_cols, opts, &groups, &mut roster_ledger, &mut warnings);
     warnings.extend(check_roster_codes(&mut students, &groups, opts, &roster.file)?);
@@ -882,48 +916,45 @@ pub(crate) fn validate_streams(
     };
     let mut session_providers = Interner::default();
 
+    crate::profile::phase("roster validated");
     let mut sessions_ledger = Ledger::streaming(Role::Sessions, sessions.file());
     let mut tutors = Interner::default();
     let mut compact_sessions = Vec::new();
-    check_rows(&mut sessions, &mut sessions_ledger, &session_cols, |raw, idx, file| {
-        let v = match check_session(raw, &session_cols, opts, &index, &known_providers, &providers) {
-            Ok(v) => v,
-            Err(bad) => return Ok(Err(bad)),
-        };
-        let listed = session_cols.get(raw, "provider_id").map(str::trim).filter(|p| !p.is_empty());
-        let provider = session_providers.id(providers.of_session(v.student, listed));
+    let at = SessionColumns::new(&session_cols);
+    let check = |raw: &Record<'_>| check_session(raw, &at, opts, &index, &known_providers, &providers);
+    check_rows(&mut sessions, &mut sessions_ledger, &session_cols, check, |v, idx, file| {
+        let provider = session_providers.id(providers.of_session(v.student, v.listed.as_ref().map(ShortText::as_str)));
         compact_sessions.push(CompactSession {
             student: v.student as u32,
             idx: compact_index(idx, file)?,
             date: v.date,
-            tutor: tutors.id(v.tutor.as_deref()),
+            tutor: tutors.id(v.tutor.as_ref().map(ShortText::as_str)),
             minutes: v.minutes,
             status: v.status,
             group_size: v.group_size.unwrap_or(0) as u8,
             provider,
         });
-        Ok(Ok(()))
+        Ok(())
     })?;
     let (sha, blank) = sessions.finish()?;
     sessions_ledger.set_source(sha, blank);
+    crate::profile::phase("sessions read");
     let compact_sessions =
         drop_duplicates(compact_sessions, &mut sessions_ledger, |s| s.student, |s| s.idx, CompactSession::key);
+    crate::profile::phase("sessions deduplicated");
 
     let mut assessments_ledger = Ledger::streaming(Role::Assessments, tests.file());
     let mut texts = Interner::default();
     let mut compact_tests = Vec::new();
     let mut vendor = HashMap::new();
-    check_rows(&mut tests, &mut assessments_ledger, &test_cols, |raw, idx, file| {
-        let (student, v) = match check_test(raw, idx, &test_cols, opts, &index) {
-            Ok(v) => v,
-            Err(bad) => return Ok(Err(bad)),
-        };
-        match measures::read(raw, &test_cols, &vendor_columns.fields) {
-            Ok(Some(values)) => {
-                vendor.insert(raw.row(), values);
-            }
-            Ok(None) => {}
-            Err(bad) => return Ok(Err(bad)),
+    let check = |raw: &Record<'_>| {
+        let (student, v) = check_test(raw, 0, &test_cols, opts, &index)?;
+        let values = measures::read(raw, &test_cols, &vendor_columns.fields)?;
+        Ok((raw.row(), student, v, values))
+    };
+    check_rows(&mut tests, &mut assessments_ledger, &test_cols, check, |(row, student, v, values), idx, file| {
+        if let Some(values) = values {
+            vendor.insert(row, values);
         }
         compact_tests.push(CompactTest {
             student: student as u32,
@@ -937,10 +968,11 @@ pub(crate) fn validate_streams(
             sem: v.sem,
             valid: v.valid,
         });
-        Ok(Ok(()))
+        Ok(())
     })?;
     let (sha, blank) = tests.finish()?;
     assessments_ledger.set_source(sha, blank);
+    crate::profile::phase("assessments read");
     let compact_tests =
         drop_duplicates(compact_tests, &mut assessments_ledger, |t| t.student, |t| t.idx, CompactTest::key);
 
@@ -979,30 +1011,50 @@ pub(crate) fn validate_streams(
 }
 
 /// Reads every row of `source` into `ledger` and checks it: a row-level fault or a field
-/// that fails `check` (given the row, its ledger index and the file name) is excepted with
-/// its column; `check` keeps what it accepts.
-fn check_rows(
+/// that fails `check` is excepted with its column; `keep` takes (in file order) the values
+/// of each row that passed, with its ledger index and the file name. `check` runs on the
+/// rayon pool's threads ([`Source::scan`]), so the result is the same for any number of them.
+fn check_rows<V: Send>(
     source: &mut Source,
     ledger: &mut Ledger,
     cols: &ColumnIndex,
-    mut check: impl FnMut(&Record, usize, &str) -> Result<Result<(), Bad>, DataError>,
+    check: impl Fn(&Record<'_>) -> Result<V, Bad> + Sync,
+    mut keep: impl FnMut(V, usize, &str) -> Result<(), DataError>,
 ) -> Result<(), DataError> {
-    let width = source.headers().len();
-    while let Some(raw) = source.next_record()? {
-        let idx = ledger.push_row(raw.row);
-        if let Some(faults) = row_fault(width, &raw) {
-            for (column, value, code, fault) in faults {
-                ledger.note(idx, &column, &value, code, fault);
-            }
-            continue;
-        }
-        if let Err(bad) = check(&raw, idx, &ledger.file)? {
-            for (c, v, code, r) in bad {
-                ledger.except(idx, &cols.header(c), &v, code, r);
-            }
-        }
+    enum Checked<V> {
+        Fault(Vec<super::load::Problem>),
+        Bad(Bad),
+        Passed(V),
     }
-    Ok(())
+    let width = source.headers().len();
+    let file = ledger.file.clone();
+    let map = |raw: &Record<'_>| {
+        let checked = match row_fault(width, raw) {
+            Some(faults) => Checked::Fault(faults),
+            None => match check(raw) {
+                Ok(v) => Checked::Passed(v),
+                Err(bad) => Checked::Bad(bad),
+            },
+        };
+        Ok((raw.row, checked))
+    };
+    source.scan(map, |(row, checked)| {
+        let idx = ledger.push_row(row);
+        match checked {
+            Checked::Fault(faults) => {
+                for (column, value, code, fault) in faults {
+                    ledger.note(idx, &column, &value, code, fault);
+                }
+            }
+            Checked::Bad(bad) => {
+                for (c, v, code, r) in bad {
+                    ledger.except(idx, &cols.header(c), &v, code, r);
+                }
+            }
+            Checked::Passed(v) => keep(v, idx, &file)?,
+        }
+        Ok(())
+    })
 }
 
 /// Groups records by student (file order kept within a student) and excepts exact

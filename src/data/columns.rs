@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use super::ledger::{Ledger, ReasonCode, RowState};
-use super::load::{RawTable, ReadSpec, read_table_spec};
+use super::load::{ReadSpec, Record, Source};
 use super::schema::Role;
 use crate::error::DataError;
 
@@ -77,23 +77,22 @@ impl ColumnData {
     }
 }
 
-fn locate(table: &RawTable, name: &str) -> Result<usize, DataError> {
-    let exact: Vec<usize> =
-        table.headers.iter().enumerate().filter(|(_, h)| h.trim() == name).map(|(i, _)| i).collect();
+fn locate(file: &str, headers: &[String], name: &str) -> Result<usize, DataError> {
+    let exact: Vec<usize> = headers.iter().enumerate().filter(|(_, h)| h.trim() == name).map(|(i, _)| i).collect();
     let found = if exact.is_empty() {
-        table.headers.iter().enumerate().filter(|(_, h)| h.trim().eq_ignore_ascii_case(name)).map(|(i, _)| i).collect()
+        headers.iter().enumerate().filter(|(_, h)| h.trim().eq_ignore_ascii_case(name)).map(|(i, _)| i).collect()
     } else {
         exact
     };
     match found.as_slice() {
         [i] => Ok(*i),
         [] => Err(DataError::MissingColumn {
-            file: table.file.clone(),
+            file: file.into(),
             field: "data".into(),
             column: name.into(),
-            headers: table.headers.clone(),
+            headers: headers.to_vec(),
         }),
-        many => Err(DataError::DuplicateColumn { file: table.file.clone(), column: name.into(), count: many.len() }),
+        many => Err(DataError::DuplicateColumn { file: file.into(), column: name.into(), count: many.len() }),
     }
 }
 
@@ -136,55 +135,69 @@ pub fn read_columns_allowing_empty(
     numbers: &[String],
 ) -> Result<ColumnData, DataError> {
     let file = path.file_name().map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into_owned());
-    let (table, _) = read_table_spec(path, &file, &ReadSpec::sheet(sheet))?;
-    let text_pos = text.iter().map(|(c, _)| locate(&table, c)).collect::<Result<Vec<_>, _>>()?;
-    let number_pos = numbers.iter().map(|c| locate(&table, c)).collect::<Result<Vec<_>, _>>()?;
-    let mut ledger = Ledger::new(Role::Data, &table);
-    let n = table.rows.len();
-    let mut text_out = vec![Vec::with_capacity(n); text.len()];
-    let mut number_out = vec![Vec::with_capacity(n); numbers.len()];
-    for (idx, row) in table.rows.iter().enumerate() {
+    let (mut source, _) = Source::open_spec(path, &file, &ReadSpec::sheet(sheet))?;
+    let headers = source.headers().to_vec();
+    let text_pos = text.iter().map(|(c, _)| locate(&file, &headers, c)).collect::<Result<Vec<_>, _>>()?;
+    let number_pos = numbers.iter().map(|c| locate(&file, &headers, c)).collect::<Result<Vec<_>, _>>()?;
+    let mut ledger = Ledger::streaming(Role::Data, &file);
+    let mut text_out = vec![Vec::new(); text.len()];
+    let mut number_out = vec![Vec::new(); numbers.len()];
+    // Each row's values and problems (column position, value, code, reason) are found on
+    // the reader's threads; the ledger and the columns are filled in file order.
+    let width = headers.len();
+    let map = |row: &Record<'_>| {
+        let mut problems: Vec<(Option<usize>, String, ReasonCode, String)> = Vec::new();
         if let Some(defect) = &row.defect {
-            ledger.except(idx, "", "", defect.code, defect.text.clone());
-        } else if row.fields.len() != table.headers.len() {
-            ledger.except(
-                idx,
-                "",
-                "",
-                ReasonCode::WrongFieldCount,
-                format!("row has {} fields, the header has {}", row.fields.len(), table.headers.len()),
-            );
+            problems.push((None, String::new(), defect.code, defect.text.clone()));
+        } else if row.fields.len() != width {
+            let reason = format!("row has {} fields, the header has {}", row.fields.len(), width);
+            problems.push((None, String::new(), ReasonCode::WrongFieldCount, reason));
         }
-        let ok = row.defect.is_none() && row.fields.len() == table.headers.len();
+        let ok = problems.is_empty();
+        let mut texts = Vec::with_capacity(text_pos.len());
         for (c, &pos) in text_pos.iter().enumerate() {
             let value = if ok { row.fields[pos].trim() } else { "" };
             if ok && value.is_empty() && !text[c].1 {
-                ledger.except(idx, &table.headers[pos], "", ReasonCode::MissingValue, "empty value");
+                problems.push((Some(pos), String::new(), ReasonCode::MissingValue, "empty value".into()));
             }
-            text_out[c].push(value.to_string());
+            texts.push(value.to_string());
         }
-        for (c, &pos) in number_pos.iter().enumerate() {
-            let value = if ok {
-                match parse_number(&row.fields[pos]) {
-                    Ok(v) => v,
-                    Err(NotANumber) => {
-                        let (h, v) = (&table.headers[pos], &row.fields[pos]);
-                        ledger.except(idx, h, v, ReasonCode::NotANumber, "not a finite number");
-                        None
-                    }
-                }
+        let mut values = Vec::with_capacity(number_pos.len());
+        for &pos in &number_pos {
+            values.push(if ok {
+                parse_number(&row.fields[pos]).unwrap_or_else(|NotANumber| {
+                    let reason = "not a finite number".to_string();
+                    problems.push((Some(pos), row.fields[pos].to_string(), ReasonCode::NotANumber, reason));
+                    None
+                })
             } else {
                 None
-            };
-            number_out[c].push(value);
+            });
         }
-    }
+        Ok((row.row, texts, values, problems))
+    };
+    source.scan(map, |(row, texts, values, problems)| {
+        let idx = ledger.push_row(row);
+        for (pos, value, code, reason) in problems {
+            let header = pos.map_or("", |p| headers[p].as_str());
+            ledger.except(idx, header, &value, code, reason);
+        }
+        for (column, v) in text_out.iter_mut().zip(texts) {
+            column.push(v);
+        }
+        for (column, v) in number_out.iter_mut().zip(values) {
+            column.push(v);
+        }
+        Ok(())
+    })?;
+    let (sha256, blank_lines) = source.finish()?;
+    ledger.set_source(sha256, blank_lines);
     Ok(ColumnData {
         ledger,
         text: text_out,
         numbers: number_out,
-        text_headers: text_pos.iter().map(|&i| table.headers[i].clone()).collect(),
-        number_headers: number_pos.iter().map(|&i| table.headers[i].clone()).collect(),
+        text_headers: text_pos.iter().map(|&i| headers[i].clone()).collect(),
+        number_headers: number_pos.iter().map(|&i| headers[i].clone()).collect(),
     })
 }
 

@@ -220,6 +220,8 @@ pub enum Source {
     Csv(Box<CsvStream<std::fs::File>>),
     /// A CSV/TSV file whose header is read, for the parallel reader; `scanned` once read.
     Chunked { csv: Box<super::chunked::ChunkedCsv>, scanned: Option<super::chunked::Scanned> },
+    /// A Parquet file, held as columns.
+    Parquet { file: String, sha256: String, columns: Box<super::parquet::ParquetColumns>, next: usize },
     Table { table: RawTable, next: usize },
 }
 
@@ -263,10 +265,8 @@ impl Source {
             "parquet" | "pq" => {
                 let bytes = std::fs::read(path).map_err(io)?;
                 let sha256 = sha256_hex(&bytes);
-                let (headers, rows) = super::parquet::read_text_columns(&bytes, file)?;
-                let table =
-                    RawTable { file: file.into(), path: path.to_path_buf(), sha256, headers, rows, blank_lines: 0 };
-                Ok(Source::Table { table, next: 0 })
+                let columns = Box::new(super::parquet::ParquetColumns::read(&bytes, file)?);
+                Ok(Source::Parquet { file: file.into(), sha256, columns, next: 0 })
             }
             _ => {
                 std::fs::metadata(path).map_err(io)?;
@@ -302,6 +302,7 @@ impl Source {
         match self {
             Source::Csv(s) => &s.file,
             Source::Chunked { csv, .. } => &csv.file,
+            Source::Parquet { file, .. } => file,
             Source::Table { table, .. } => &table.file,
         }
     }
@@ -310,6 +311,7 @@ impl Source {
         match self {
             Source::Csv(s) => &s.headers,
             Source::Chunked { csv, .. } => &csv.headers,
+            Source::Parquet { columns, .. } => &columns.headers,
             Source::Table { table, .. } => &table.headers,
         }
     }
@@ -326,6 +328,13 @@ impl Source {
         match self {
             Source::Csv(s) => s.next_record(),
             Source::Chunked { .. } => Ok(None),
+            Source::Parquet { columns, next, .. } => {
+                if *next >= columns.height() {
+                    return Ok(None);
+                }
+                *next += 1;
+                Ok(Some(columns.record(*next - 1)))
+            }
             Source::Table { table, next } => {
                 let Some(r) = table.rows.get(*next) else { return Ok(None) };
                 *next += 1;
@@ -347,17 +356,34 @@ impl Source {
         map: impl Fn(&Record<'_>) -> Result<T, DataError> + Sync,
         mut commit: impl FnMut(T) -> Result<(), DataError>,
     ) -> Result<(), DataError> {
-        if let Source::Chunked { csv, scanned } = self {
-            if scanned.is_none() {
-                *scanned = Some(csv.scan(map, commit)?);
+        match self {
+            Source::Chunked { csv, scanned } => {
+                if scanned.is_none() {
+                    *scanned = Some(csv.scan(map, commit)?);
+                }
+                Ok(())
             }
-            return Ok(());
+            Source::Parquet { columns, next, .. } => {
+                let from = std::mem::replace(next, columns.height());
+                scan_rows(from..columns.height(), |i| columns.record(i), map, commit)
+            }
+            Source::Table { table, next } => {
+                let from = std::mem::replace(next, table.rows.len());
+                let record = |i: usize| {
+                    let r = &table.rows[i];
+                    let fields = r.fields.iter().map(|f| Cow::Borrowed(f.as_str())).collect();
+                    Record { row: r.row, fields, defect: r.defect.clone() }
+                };
+                scan_rows(from..table.rows.len(), record, map, commit)
+            }
+            Source::Csv(_) => {
+                while let Some(r) = self.next_record()? {
+                    let v = map(&r)?;
+                    commit(v)?;
+                }
+                Ok(())
+            }
         }
-        while let Some(r) = self.next_record()? {
-            let v = map(&r)?;
-            commit(v)?;
-        }
-        Ok(())
     }
 
     /// After the last record: the file's SHA-256 and the blank lines skipped.
@@ -371,9 +397,37 @@ impl Source {
                 let s = scanned.expect("scanned above");
                 Ok((s.sha256, s.blank_lines))
             }
+            Source::Parquet { sha256, .. } => Ok((sha256, 0)),
             Source::Table { table, .. } => Ok((table.sha256, table.blank_lines)),
         }
     }
+}
+
+/// [`Source::scan`] over rows held in memory: `map` runs on the rayon pool over ranges of
+/// rows, `commit` takes the values in row order, a batch of ranges at a time.
+fn scan_rows<'a, T: Send>(
+    rows: std::ops::Range<usize>,
+    record: impl Fn(usize) -> Record<'a> + Sync,
+    map: impl Fn(&Record<'_>) -> Result<T, DataError> + Sync,
+    mut commit: impl FnMut(T) -> Result<(), DataError>,
+) -> Result<(), DataError> {
+    use rayon::prelude::*;
+    const RANGE: usize = 1 << 15;
+    let batch = RANGE * 2 * rayon::current_num_threads().max(1);
+    let mut start = rows.start;
+    while start < rows.end {
+        let end = (start + batch).min(rows.end);
+        let ranges: Vec<(usize, usize)> = (start..end).step_by(RANGE).map(|a| (a, (a + RANGE).min(end))).collect();
+        let mapped: Vec<Result<Vec<T>, DataError>> =
+            ranges.into_par_iter().map(|(a, b)| (a..b).map(|i| map(&record(i))).collect()).collect();
+        for values in mapped {
+            for v in values? {
+                commit(v)?;
+            }
+        }
+        start = end;
+    }
+    Ok(())
 }
 
 /// Hashes every byte read through it (`hasher: None`: a part of a file, whose hash the

@@ -1,28 +1,71 @@
-//! Parquet input through polars: every column is cast to text so the same validation runs
-//! on CSV and Parquet inputs.
+//! Parquet input through polars, read as columns: every column is cast to text once (so the
+//! same validation runs on CSV and Parquet inputs), and a row is a view of the columns at
+//! its index, never a copy of its values ([`ParquetColumns::record`]).
+
+use std::borrow::Cow;
 
 use polars::prelude::*;
 
-use super::load::RawRow;
+use super::load::Record;
 use crate::error::DataError;
 
-/// Reads a Parquet file's columns as text (null -> empty string).
-pub fn read_text_columns(bytes: &[u8], file: &str) -> Result<(Vec<String>, Vec<RawRow>), DataError> {
-    let err = |e: PolarsError| DataError::Parquet { file: file.into(), message: e.to_string() };
-    let df = ParquetReader::new(std::io::Cursor::new(bytes.to_vec())).finish().map_err(err)?;
-    let headers: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
-    let mut text_columns: Vec<Vec<String>> = Vec::with_capacity(headers.len());
-    for column in df.columns() {
-        let cast = column.cast(&DataType::String).map_err(err)?;
-        let values = cast.str().map_err(err)?;
-        text_columns.push(values.iter().map(|v| v.unwrap_or("").to_string()).collect());
+/// A Parquet file's columns as text (null = empty string).
+pub struct ParquetColumns {
+    pub headers: Vec<String>,
+    columns: Vec<StringChunked>,
+    height: usize,
+}
+
+impl ParquetColumns {
+    /// Reads the file's bytes.
+    pub fn read(bytes: &[u8], file: &str) -> Result<ParquetColumns, DataError> {
+        let err = |e: PolarsError| DataError::Parquet { file: file.into(), message: e.to_string() };
+        let df = ParquetReader::new(std::io::Cursor::new(bytes)).finish().map_err(err)?;
+        let headers: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+        let mut columns = Vec::with_capacity(headers.len());
+        for column in df.columns() {
+            let cast = column.cast(&DataType::String).map_err(err)?;
+            columns.push(cast.str().map_err(err)?.rechunk().into_owned());
+        }
+        Ok(ParquetColumns { headers, columns, height: df.height() })
     }
-    let rows = (0..df.height())
-        .map(|i| RawRow {
+
+    /// The number of rows.
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// Row `i` (0-based) as a record: its spreadsheet row is `i + 2` (the header is row 1).
+    pub fn record(&self, i: usize) -> Record<'_> {
+        Record {
             row: i as u64 + 2,
-            fields: text_columns.iter().map(|c| c[i].clone()).collect(),
+            fields: self.columns.iter().map(|c| Cow::Borrowed(c.get(i).unwrap_or(""))).collect(),
             defect: None,
-        })
-        .collect();
-    Ok((headers, rows))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_of_any_type_read_as_text_and_rows_as_views() {
+        let mut df = df!(
+            "student_id" => ["007", "012"],
+            "score" => [Some(201.5), None],
+            "grade" => [4i64, 5],
+            "valid" => [true, false],
+        )
+        .unwrap();
+        let mut bytes = Vec::new();
+        ParquetWriter::new(&mut bytes).finish(&mut df).unwrap();
+        let p = ParquetColumns::read(&bytes, "t.parquet").unwrap();
+        assert_eq!(p.headers, vec!["student_id", "score", "grade", "valid"]);
+        assert_eq!(p.height(), 2);
+        let r = p.record(1);
+        assert_eq!(r.row, 3);
+        assert_eq!(r.fields, vec!["012", "", "5", "false"]);
+        assert_eq!(p.record(0).fields[1], "201.5");
+    }
 }

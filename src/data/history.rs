@@ -47,7 +47,8 @@
 //! [`History::accounting`] balances.
 
 use crate::stats::warning::{Warning, WarningCode};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::BuildHasher;
 use std::path::Path;
 
 use serde::Serialize;
@@ -55,7 +56,7 @@ use serde::Serialize;
 use super::date::iso;
 use super::join::{PickedTest, PrePost, break_days, matches};
 use super::ledger::{Accounting, Ledger, ReasonCode, Stage};
-use super::load::{ColumnIndex, RawTable, ReadSpec, read_table_spec};
+use super::load::{ColumnIndex, RawTable, ReadSpec, Record, Source};
 use super::schema::{IdRules, Role, STANDARD_GROUPS, ScoreRanges, Tests, WindowSpec};
 use super::validate::{Test, test_fields};
 use crate::error::DataError;
@@ -180,8 +181,8 @@ pub fn norm_key(subject: &str, grade: Option<i32>) -> Vec<String> {
 /// Reads the history file at `path` (CSV, TSV, Parquet or an Excel workbook, read as `spec`
 /// says); `file` is its name in messages. The warnings of a workbook's ID check come first.
 pub fn load_history(path: &Path, file: &str, spec: &ReadSpec, opts: &HistoryOptions) -> Result<History, DataError> {
-    let (table, read_warnings) = read_table_spec(path, file, spec).map_err(|e| e.for_key("files.history", file))?;
-    let mut history = history_from_table(&table, opts)?;
+    let (source, read_warnings) = Source::open_spec(path, file, spec).map_err(|e| e.for_key("files.history", file))?;
+    let mut history = history_from_source(source, opts).map_err(|e| e.for_key("files.history", file))?;
     history.warnings.splice(0..0, read_warnings);
     Ok(history)
 }
@@ -189,8 +190,8 @@ pub fn load_history(path: &Path, file: &str, spec: &ReadSpec, opts: &HistoryOpti
 /// Reads the history file `file` (converted first when the contract names a vendor format),
 /// as [`load_history`] does.
 pub fn load_history_input(file: &super::InputFile, opts: &HistoryOptions) -> Result<History, DataError> {
-    let (table, read_warnings) = file.read_table()?;
-    let mut history = history_from_table(&table, opts)?;
+    let (source, read_warnings) = file.open()?;
+    let mut history = history_from_source(source, opts).map_err(|e| e.for_key(&file.key, &file.name))?;
     history.warnings.splice(0..0, read_warnings);
     Ok(history)
 }
@@ -204,12 +205,22 @@ struct RowInfo {
 
 /// Validates and selects an already-read history table (see the module docs).
 pub fn history_from_table(table: &RawTable, opts: &HistoryOptions) -> Result<History, DataError> {
+    history_from_source(Source::from_table(table.clone()), opts)
+}
+
+/// Validates and selects the rows of a history file as they are read (see the module docs):
+/// only the typed tests of valid rows are kept, never the file's text.
+fn history_from_source(mut source: Source, opts: &HistoryOptions) -> Result<History, DataError> {
     let extra: Vec<String> = opts.groups.iter().filter(|g| !STANDARD_GROUPS.contains(&g.as_str())).cloned().collect();
-    let cols = ColumnIndex::locate(table, Role::History, &opts.columns, &extra)?;
-    require_needed_fields(table, &cols, opts)?;
+    let (file, headers) = (source.file().to_string(), source.headers().to_vec());
+    let cols = ColumnIndex::locate_in(&file, &headers, Role::History, &opts.columns, &extra)?;
+    require_needed_fields(&file, &headers, &cols, opts)?;
     let groups: Vec<String> = opts.groups.iter().filter(|g| cols.has(g)).cloned().collect();
-    let mut ledger = Ledger::new(Role::History, table);
-    let (tests, infos) = type_rows(table, &cols, opts, &groups, &mut ledger);
+    let mut ledger = Ledger::streaming(Role::History, &file);
+    let (tests, infos) = type_rows(&mut source, &cols, opts, &groups, &mut ledger)?;
+    let (sha256, blank_lines) = source.finish()?;
+    ledger.set_source(sha256, blank_lines);
+
     let subjects: Vec<String> = opts.subjects.iter().map(|s| s.trim().to_ascii_lowercase()).collect();
     let by_year = several_school_years(opts, &cols, &tests, &subjects);
     let by_key = rows_by_student(&tests, &subjects, &cols, by_year, &mut ledger);
@@ -220,15 +231,15 @@ pub fn history_from_table(table: &RawTable, opts: &HistoryOptions) -> Result<His
         let key = StudentKey { subject, student_id, year };
         students.extend(selector.student(key, members, &mut ledger, &mut tally));
     }
-    let mut warnings = window_warnings(&table.file, opts, &subjects, &by_key, &tally);
+    let mut warnings = window_warnings(&file, opts, &subjects, &by_key, &tally);
     warnings
-        .extend(differing_values_warning(&table.file, &tally.differing).map(|m| Warning::new(WarningCode::History, m)));
+        .extend(differing_values_warning(&file, &tally.differing).map(|m| Warning::new(WarningCode::History, m)));
     warnings
-        .extend(id_lengths_warning(&table.file, &tests, opts).map(|m| Warning::new(WarningCode::IdLeadingZeros, m)));
+        .extend(id_lengths_warning(&file, &tests, opts).map(|m| Warning::new(WarningCode::IdLeadingZeros, m)));
     students
         .sort_by(|x, y| (&x.subject, &x.student_id, &x.school_year).cmp(&(&y.subject, &y.student_id, &y.school_year)));
     Ok(History {
-        file: table.file.clone(),
+        file,
         students,
         ledger,
         groups,
@@ -238,15 +249,20 @@ pub fn history_from_table(table: &RawTable, opts: &HistoryOptions) -> Result<His
     })
 }
 
-/// Refuses a table without a column the selection rules need ([`needed_fields`]).
-fn require_needed_fields(table: &RawTable, cols: &ColumnIndex, opts: &HistoryOptions) -> Result<(), DataError> {
+/// Refuses a file without a column the selection rules need ([`needed_fields`]).
+fn require_needed_fields(
+    file: &str,
+    headers: &[String],
+    cols: &ColumnIndex,
+    opts: &HistoryOptions,
+) -> Result<(), DataError> {
     match needed_fields(opts).into_iter().find(|field| !cols.has(field)) {
         None => Ok(()),
         Some(field) => Err(DataError::MissingColumn {
-            file: table.file.clone(),
+            file: file.to_string(),
             field: field.to_string(),
             column: opts.columns.get(field).cloned().unwrap_or_else(|| field.to_string()),
-            headers: table.headers.clone(),
+            headers: headers.to_vec(),
         }),
     }
 }
@@ -598,67 +614,118 @@ fn describe(spec: &WindowSpec) -> String {
     parts.join(", ")
 }
 
-/// Types every row; bad rows and exact duplicates are excepted, good rows marked valid.
-/// Returns the tests with the student fields of each row (same positions).
+/// Types every row as it is read (on the reader's threads); bad rows and exact duplicates
+/// are excepted, good rows marked valid (in file order). Returns the tests with the student
+/// fields of each row (same positions).
 fn type_rows(
-    table: &RawTable,
+    source: &mut Source,
     cols: &ColumnIndex,
     opts: &HistoryOptions,
     groups: &[String],
     ledger: &mut Ledger,
-) -> (Vec<Test>, Vec<RowInfo>) {
-    type Key =
-        (String, String, chrono::NaiveDate, String, Option<String>, Option<i32>, u64, Option<u64>, bool, RowInfo);
-    let mut tests = Vec::new();
-    let mut infos = Vec::new();
-    let mut seen: HashMap<Key, u64> = HashMap::new();
-    for (idx, raw) in table.rows.iter().enumerate() {
+) -> Result<(Vec<Test>, Vec<RowInfo>), DataError> {
+    /// A row's test and student fields, or its problems.
+    enum Typed {
+        Defect(Vec<super::load::Problem>),
+        Width(String),
+        Bad(super::validate::Bad),
+        Row(Box<(Test, RowInfo)>),
+    }
+    let width = source.headers().len();
+    let map = |raw: &Record<'_>| {
         if let Some(d) = &raw.defect {
-            for (column, value, code, reason) in d.problems() {
-                ledger.note(idx, &column, &value, code, reason);
-            }
-            continue;
+            return Ok((raw.row, Typed::Defect(d.problems())));
         }
-        if raw.fields.len() != table.headers.len() {
-            let reason = format!("row has {} fields, the header has {}", raw.fields.len(), table.headers.len());
-            ledger.except(idx, "", "", ReasonCode::WrongFieldCount, reason);
-            continue;
+        if raw.fields.len() != width {
+            let reason = format!("row has {} fields, the header has {}", raw.fields.len(), width);
+            return Ok((raw.row, Typed::Width(reason)));
         }
         let get = |f: &str| cols.get(raw, f).unwrap_or("");
-        let (fields, bad) = test_fields(raw, idx, cols, &opts.ids, &opts.score_ranges);
+        let (fields, bad) = test_fields(raw, 0, cols, &opts.ids, &opts.score_ranges);
         let (Some(test), true) = (fields, bad.is_empty()) else {
-            for (c, v, code, r) in bad {
-                ledger.except(idx, &cols.header(c), &v, code, r);
-            }
-            continue;
+            return Ok((raw.row, Typed::Bad(bad)));
         };
         let school = get("school_id").trim();
         let info = RowInfo {
             school_id: (!school.is_empty()).then(|| school.to_string()),
             groups: groups.iter().map(|g| (g.clone(), get(g).trim().to_string())).collect(),
         };
-        let key: Key = (
-            test.student_id.clone(),
-            test.subject.clone(),
-            test.date,
-            test.window.clone(),
-            test.school_year.clone(),
-            test.grade,
-            test.score.to_bits(),
-            test.sem.map(f64::to_bits),
-            test.valid,
-            info.clone(),
-        );
-        if let Some(first) = seen.get(&key) {
-            ledger.except(idx, "", "", ReasonCode::ExactDuplicate, format!("exact duplicate of row {first}"));
-            continue;
+        Ok((raw.row, Typed::Row(Box::new((test, info)))))
+    };
+    let mut tests: Vec<Test> = Vec::new();
+    let mut infos: Vec<RowInfo> = Vec::new();
+    // Kept rows by their values (positions in `tests`), to find exact duplicates.
+    let mut seen: hashbrown::HashTable<u32> = hashbrown::HashTable::new();
+    let hasher = std::hash::BuildHasherDefault::<super::load::Fnv>::default();
+    source.scan(map, |(row, typed)| {
+        let idx = ledger.push_row(row);
+        match typed {
+            Typed::Defect(problems) => {
+                for (column, value, code, reason) in problems {
+                    ledger.note(idx, &column, &value, code, reason);
+                }
+            }
+            Typed::Width(reason) => ledger.except(idx, "", "", ReasonCode::WrongFieldCount, reason),
+            Typed::Bad(bad) => {
+                for (c, v, code, r) in bad {
+                    ledger.except(idx, &cols.header(c), &v, code, r);
+                }
+            }
+            Typed::Row(typed) => {
+                let (mut test, info) = *typed;
+                test.idx = idx;
+                let hash = hasher.hash_one(RowValues(&test, &info));
+                let same = |&j: &u32| RowValues(&tests[j as usize], &infos[j as usize]) == RowValues(&test, &info);
+                if let Some(&first) = seen.find(hash, same) {
+                    let first = tests[first as usize].row;
+                    ledger.except(idx, "", "", ReasonCode::ExactDuplicate, format!("exact duplicate of row {first}"));
+                    return Ok(());
+                }
+                let at = super::records::compact_index(tests.len(), &ledger.file)?;
+                seen.insert_unique(hash, at, |&j| hasher.hash_one(RowValues(&tests[j as usize], &infos[j as usize])));
+                ledger.validate(idx);
+                tests.push(test);
+                infos.push(info);
+            }
         }
-        seen.insert(key, test.row);
-        ledger.validate(idx);
-        tests.push(test);
-        infos.push(info);
+        Ok(())
+    })?;
+    Ok((tests, infos))
+}
+
+/// What makes two history rows the same row: every value of the test (not its place in
+/// the file) and the student fields.
+struct RowValues<'a>(&'a Test, &'a RowInfo);
+
+impl RowValues<'_> {
+    #[allow(clippy::type_complexity)]
+    fn key(&self) -> (&str, &str, chrono::NaiveDate, &str, Option<&str>, Option<i32>, u64, Option<u64>, bool, &RowInfo) {
+        let t = self.0;
+        (
+            &t.student_id,
+            &t.subject,
+            t.date,
+            &t.window,
+            t.school_year.as_deref(),
+            t.grade,
+            t.score.to_bits(),
+            t.sem.map(f64::to_bits),
+            t.valid,
+            self.1,
+        )
     }
-    (tests, infos)
+}
+
+impl PartialEq for RowValues<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+
+impl std::hash::Hash for RowValues<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.key().hash(state);
+    }
 }
 
 #[cfg(test)]

@@ -66,6 +66,17 @@ done
 diff -r "$WORK/old/boot" "$WORK/new/boot" > /dev/null || { echo "DIFFERENT: bootstrap / norms fit" >&2; exit 1; }
 echo "identical: bootstrap and norms fit"
 
+# The sample district with every field quoted, CRLF line ends and a byte-order mark (the
+# parallel reader's quoted parts go through the careful reader's parser).
+Q=$WORK/quoted
+cp -r "$S" "$Q"
+for f in roster sessions assessments history; do
+    { printf '\xEF\xBB\xBF'
+      awk 'BEGIN { FS = ","; OFS = "," } { for (i = 1; i <= NF; i++) $i = "\"" $i "\""; printf "%s\r\n", $0 }' "$S/$f.csv"
+    } > "$Q/$f.csv"
+done
+run quoted_check check "$Q/contract.toml"
+
 for seed in 11 12; do
     "$NEW" simulate --students 10000 --seed $seed --messy --out "$WORK/messy$seed" > /dev/null
     run messy${seed}_check check "$WORK/messy$seed/contract.toml" --allow-partial

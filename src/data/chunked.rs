@@ -123,48 +123,70 @@ impl ChunkedCsv {
         let batch = 2 * rayon::current_num_threads().max(1);
         let mut parts = reader.next_parts(batch)?;
         let mut blank = self.blank_before;
+        // Value vectors are used again for later parts: fresh memory for every part would
+        // be zeroed by the kernel page by page.
+        let spare: std::sync::Mutex<Vec<Vec<T>>> = std::sync::Mutex::new(Vec::new());
         while !parts.is_empty() {
             // Parse and map this batch on the pool while the next one is read and hashed.
             let (mapped, next) = rayon::join(
                 || {
                     use rayon::prelude::*;
-                    parts.into_par_iter().map(|p| self.map_part(p, &map)).collect::<Vec<Mapped<T>>>()
+                    parts.into_par_iter().map(|p| self.map_part(p, &map, &spare)).collect::<Vec<_>>()
                 },
                 || reader.next_parts(batch),
             );
-            for m in mapped {
-                let (values, b) = m?;
+            for (m, bytes) in mapped {
+                reader.recycle(bytes);
+                let (mut values, b) = m?;
                 blank += b;
-                for v in values {
+                for v in values.drain(..) {
                     commit(v)?;
                 }
+                spare.lock().expect("no thread panicked holding it").push(values);
             }
             parts = next?;
         }
         Ok(Scanned { sha256: reader.finish()?, blank_lines: blank })
     }
 
-    /// Parses one part and maps its records.
-    fn map_part<T>(&self, part: Part, map: &(impl Fn(&Record<'_>) -> Result<T, DataError> + Sync)) -> Mapped<T> {
+    /// Parses one part and maps its records into a vector from `spare` (or a new one);
+    /// returns the part's bytes too, to be read into again.
+    fn map_part<T>(
+        &self,
+        part: Part,
+        map: &(impl Fn(&Record<'_>) -> Result<T, DataError> + Sync),
+        spare: &std::sync::Mutex<Vec<Vec<T>>>,
+    ) -> (Mapped<T>, Vec<u8>) {
         let (bytes, first_line, lines, quoted) = match part {
             Part::Text { bytes, first_line, lines, quoted } => (bytes, first_line, lines, quoted),
-            Part::Failed(e) => return Err(e),
+            Part::Failed(e) => return (Err(e), Vec::new()),
         };
-        let mut out = Vec::with_capacity(lines as usize + 1);
-        if !quoted {
-            let blank = plain_records(&bytes, first_line, self.delimiter, |r| {
+        let mut out = spare.lock().expect("no thread panicked holding it").pop().unwrap_or_default();
+        out.reserve(lines as usize + 1);
+        let blank = if quoted { careful_records(self, &bytes, first_line, &mut out, map) } else {
+            plain_records(&bytes, first_line, self.delimiter, |r| {
                 out.push(map(r)?);
                 Ok(())
-            })?;
-            return Ok((out, blank));
-        }
-        let mut stream = CsvStream::part(&bytes[..], &self.file, self.delimiter, first_line - 1);
-        while let Some(r) = stream.next_record()? {
-            out.push(map(&r)?);
-        }
-        let (_, blank) = stream.finish()?;
-        Ok((out, blank))
+            })
+        };
+        (blank.map(|b| (out, b)), bytes)
     }
+}
+
+/// The records of a part with quote characters, through the careful reader's parser;
+/// returns the part's blank lines.
+fn careful_records<T>(
+    csv: &ChunkedCsv,
+    bytes: &[u8],
+    first_line: u64,
+    out: &mut Vec<T>,
+    map: &impl Fn(&Record<'_>) -> Result<T, DataError>,
+) -> Result<u64, DataError> {
+    let mut stream = CsvStream::part(bytes, &csv.file, csv.delimiter, first_line - 1);
+    while let Some(r) = stream.next_record()? {
+        out.push(map(&r)?);
+    }
+    Ok(stream.finish()?.1)
 }
 
 /// Reads the body of a file block by block, hashing every byte of the file, and cuts it
@@ -177,6 +199,8 @@ struct PartReader<'a> {
     carry: Vec<u8>,
     /// The line `carry` starts on.
     line: u64,
+    /// Buffers of parts already parsed, to read into again.
+    spare: Vec<Vec<u8>>,
     eof: bool,
     failed: bool,
 }
@@ -194,6 +218,7 @@ impl<'a> PartReader<'a> {
             hasher,
             carry: Vec::new(),
             line: csv.header_end_line + 1,
+            spare: Vec::new(),
             eof: false,
             failed: false,
         })
@@ -224,9 +249,9 @@ impl<'a> PartReader<'a> {
                 return Ok(Some(self.text_part(bytes)));
             }
             let old = self.carry.len();
-            self.carry.resize(old + self.csv.block, 0);
-            let n = read_full(&mut self.input, &mut self.carry[old..]).map_err(|e| self.csv.io(e))?;
-            self.carry.truncate(old + n);
+            self.carry.reserve(self.csv.block);
+            let n = (&mut self.input).take(self.csv.block as u64).read_to_end(&mut self.carry);
+            let n = n.map_err(|e| self.csv.io(e))?;
             self.hasher.update(&self.carry[old..]);
             if n == 0 {
                 self.eof = true;
@@ -237,7 +262,9 @@ impl<'a> PartReader<'a> {
                 Some(_) => record_end(&self.carry, self.csv.delimiter),
             };
             if let Some(cut) = cut {
-                let rest = self.carry[cut..].to_vec();
+                let mut rest = self.spare.pop().unwrap_or_default();
+                rest.clear();
+                rest.extend_from_slice(&self.carry[cut..]);
                 let mut bytes = std::mem::replace(&mut self.carry, rest);
                 bytes.truncate(cut);
                 return Ok(Some(self.text_part(bytes)));
@@ -249,6 +276,13 @@ impl<'a> PartReader<'a> {
                 self.failed = true;
                 return Ok(Some(Part::Failed(self.careful_rest())));
             }
+        }
+    }
+
+    /// A part's buffer, to read into again.
+    fn recycle(&mut self, bytes: Vec<u8>) {
+        if bytes.capacity() > 0 {
+            self.spare.push(bytes);
         }
     }
 
@@ -290,20 +324,6 @@ impl ChunkedCsv {
     fn io(&self, error: std::io::Error) -> DataError {
         DataError::Io { path: self.path.clone(), error }
     }
-}
-
-/// Reads until `buf` is full or the input ends; returns the bytes read.
-fn read_full(input: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match input.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// Hashes what it reads.

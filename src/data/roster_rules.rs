@@ -92,12 +92,13 @@ pub fn check_group_values(
 ) -> Result<Vec<Warning>, DataError> {
     let mut warnings = Vec::new();
     for g in groups {
-        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        let mut counted: BTreeMap<&str, usize> = BTreeMap::new();
         for s in students.iter() {
             if let Some(v) = s.groups.get(g).filter(|v| !v.is_empty()) {
-                *counts.entry(v.clone()).or_default() += 1;
+                *counted.entry(v.as_str()).or_default() += 1;
             }
         }
+        let counts: BTreeMap<String, usize> = counted.into_iter().map(|(v, n)| (v.to_string(), n)).collect();
         let refuse = |message: String| Err(DataError::ReportingGroup { file: file.into(), group: g.clone(), message });
         if counts.len() > rules.max_values {
             return refuse(format!(

@@ -4,7 +4,7 @@
 //! student IDs, happens only when the configuration asks for it (`ids.pad_width`).
 
 use crate::stats::warning::{Warning, WarningCode};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::hash::Hash;
 
 use chrono::NaiveDate;
@@ -300,12 +300,18 @@ fn rejected_students(
     ledger: &Ledger,
     students: &[Student],
 ) -> BTreeMap<String, Option<String>> {
-    let kept: BTreeSet<&str> = students.iter().map(|s| s.student_id.as_str()).collect();
+    let excepted: Vec<usize> =
+        (0..table.rows.len()).filter(|&i| ledger.state(i) == super::ledger::RowState::Excepted).collect();
+    let mut out = BTreeMap::new();
+    if excepted.is_empty() {
+        return out;
+    }
+    let kept: HashSet<&str> = students.iter().map(|s| s.student_id.as_str()).collect();
     let exact_copies: BTreeSet<u64> =
         ledger.exceptions().iter().filter(|e| e.code == ReasonCode::ExactDuplicate).map(|e| e.row).collect();
-    let mut out = BTreeMap::new();
-    for (idx, raw) in table.rows.iter().enumerate() {
-        if ledger.state(idx) != super::ledger::RowState::Excepted || exact_copies.contains(&raw.row) {
+    for idx in excepted {
+        let raw = &table.rows[idx];
+        if exact_copies.contains(&raw.row) {
             continue;
         }
         let id = opts.ids.normalize(cols.get(raw, "student_id").unwrap_or("")).into_owned();
@@ -440,10 +446,19 @@ fn validate_roster(
 
     // Duplicate student IDs: exact copies keep the first row; conflicting rows are all
     // excepted, since no rule can say which one is right.
+    let mut first: HashMap<&str, usize, std::hash::BuildHasherDefault<super::load::Fnv>> = HashMap::default();
     let mut by_id: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, s) in candidates.iter().enumerate() {
-        by_id.entry(s.student_id.clone()).or_default().push(i);
+        match first.entry(s.student_id.as_str()) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(i);
+            }
+            std::collections::hash_map::Entry::Occupied(e) => {
+                by_id.entry(s.student_id.clone()).or_insert_with(|| vec![*e.get()]).push(i);
+            }
+        }
     }
+    drop(first);
     let mut drop = vec![false; candidates.len()];
     for (id, members) in &by_id {
         if members.len() < 2 {
@@ -504,8 +519,9 @@ pub(crate) struct RosterIndex<'a> {
     pub(crate) students: &'a [Student],
     /// Position in `students` by ID.
     by_id: HashMap<&'a str, usize, std::hash::BuildHasherDefault<super::load::Fnv>>,
-    /// Roster IDs (valid or not) by their form without leading zeros.
-    by_stripped: HashMap<String, Vec<String>>,
+    /// Roster IDs by their form without leading zeros, made when first needed (an ID
+    /// not on the roster).
+    by_stripped: std::sync::OnceLock<HashMap<String, Vec<String>>>,
     /// Rejected IDs with the first excepted roster row.
     rejected: HashMap<String, u64>,
 }
@@ -519,15 +535,12 @@ impl<'a> RosterIndex<'a> {
         opts: &ValidateOptions,
     ) -> Self {
         let by_id = students.iter().enumerate().map(|(i, s)| (s.student_id.as_str(), i)).collect();
-        let mut by_stripped: HashMap<String, Vec<String>> = HashMap::new();
-        for s in students {
-            by_stripped.entry(s.student_id.trim_start_matches('0').to_string()).or_default().push(s.student_id.clone());
-        }
+        let by_stripped = std::sync::OnceLock::new();
         let mut rejected = HashMap::new();
-        for raw in &table.rows {
-            let id = opts.ids.normalize(cols.get(raw, "student_id").unwrap_or("")).into_owned();
-            if rejects.contains_key(&id) {
-                rejected.entry(id).or_insert(raw.row);
+        for raw in table.rows.iter().filter(|_| !rejects.is_empty()) {
+            let id = opts.ids.normalize(cols.get(raw, "student_id").unwrap_or(""));
+            if rejects.contains_key(id.as_ref()) {
+                rejected.entry(id.into_owned()).or_insert(raw.row);
             }
         }
         RosterIndex { students, by_id, by_stripped, rejected }
@@ -542,7 +555,14 @@ impl<'a> RosterIndex<'a> {
         if let Some(row) = self.rejected.get(id) {
             return (ReasonCode::RosterRowInvalid, format!("the student's roster row {row} was excepted"));
         }
-        match self.by_stripped.get(id.trim_start_matches('0')) {
+        let by_stripped = self.by_stripped.get_or_init(|| {
+            let mut by_stripped: HashMap<String, Vec<String>> = HashMap::new();
+            for s in self.students {
+                by_stripped.entry(s.student_id.trim_start_matches('0').to_string()).or_default().push(s.student_id.clone());
+            }
+            by_stripped
+        });
+        match by_stripped.get(id.trim_start_matches('0')) {
             Some(ids) => (
                 ReasonCode::IdLeadingZeros,
                 format!("student_id not on the roster; matches roster ID {} apart from leading zeros", ids[0]),

@@ -46,8 +46,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let partial = data::limits::gate(&analytic.ledgers, contract.limits.max_invalid_share, args.allow_partial)?;
     analytic.warnings.extend(partial);
     crate::profile::phase("prepared");
-    let table = analytic.table();
-    table.write_into(&out, &analytic_name, format)?;
+    analytic.write(&out, &analytic_name, format)?;
     crate::profile::phase("analytic written");
     let flow = analytic.flow_table();
     flow.write_into(&out, "flow.csv", Format::Csv)?;
@@ -57,7 +56,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     m.allow_partial = args.allow_partial;
     m.inputs = accounting.clone();
     m.outputs = vec![
-        OutputFile::new(&analytic_name, true, Some(table.height() as u64)),
+        OutputFile::new(&analytic_name, true, Some(analytic.rows.len() as u64)),
         OutputFile::new("flow.csv", false, Some(flow.height() as u64)),
         OutputFile::new("exceptions.csv", true, Some(exceptions_rows)),
     ];
@@ -69,7 +68,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let analysed = analytic.rows.iter().filter(|r| r.analysed).count();
     eprintln!(
         "analytic file: {} rows ({} analysed) -> {}; flow -> {}",
-        table.height(),
+        analytic.rows.len(),
         analysed,
         args.out.join(&analytic_name).display(),
         args.out.join("flow.csv").display()

@@ -53,7 +53,7 @@ pub fn students(rows: Vec<AnalyticRow>, norms: Option<&ContractNorms>, midpoint:
                 score,
                 analysed: r.analysed,
                 grade: r.grade,
-                groups: r.groups,
+                groups: std::sync::Arc::unwrap_or_clone(r.groups),
                 student_id: r.student_id,
                 subject: r.subject,
                 school: r.school_id,

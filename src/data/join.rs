@@ -28,6 +28,7 @@
 //! step in flow order: pre-test, eligibility, post-test.
 
 use crate::stats::warning::{Warning, WarningCode};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Datelike, NaiveDate};
@@ -39,7 +40,8 @@ use super::ledger::{Accounting, Ledger, ReasonCode, Stage};
 use super::records::{CompactSession, Interner};
 use super::schema::Eligibility;
 use super::schema::{RetestRule, Role, Tests, WindowSpec};
-use super::table::{Column, Table};
+use super::output::{OutputDir, Written};
+use super::table::{Cell, Column, CsvSink, Format, Table};
 use super::validate::{Status, Student, Test, Validated};
 use super::vendor::measures::{self, VendorField, VendorValues};
 use crate::error::DataError;
@@ -128,7 +130,7 @@ pub struct AnalyticRow {
     pub provider_id: Option<String>,
     pub tutor_id: Option<String>,
     pub comparison: bool,
-    pub groups: BTreeMap<String, String>,
+    pub groups: super::validate::Groups,
     pub enroll_date: Option<NaiveDate>,
     pub exit_date: Option<NaiveDate>,
     pub pre: Option<PickedTest>,
@@ -439,7 +441,7 @@ fn join_subject(
     cands: &[&Test],
     dosage: &Dosage,
     opts: &PrepareOptions,
-    assessments_ledger: &mut Ledger,
+    assessments_ledger: &mut Marks,
     th: &dyn Fn(&str) -> String,
 ) -> AnalyticRow {
     let picked = PrePost::pick(&opts.tests, cands);
@@ -519,6 +521,38 @@ fn join_subject(
     }
 }
 
+/// What the join decided about test rows, in order: used, or excluded with the column,
+/// value, code and reason; applied to the assessments ledger by [`Marks::apply`].
+#[derive(Default)]
+struct Marks(Vec<Mark>);
+
+enum Mark {
+    Used(usize),
+    Excluded { idx: usize, column: String, value: String, code: ReasonCode, reason: String },
+}
+
+impl Marks {
+    fn mark_used(&mut self, idx: usize) {
+        self.0.push(Mark::Used(idx));
+    }
+
+    fn exclude(&mut self, idx: usize, column: &str, value: &str, code: ReasonCode, reason: impl Into<String>) {
+        let (column, value, reason) = (column.to_string(), value.to_string(), reason.into());
+        self.0.push(Mark::Excluded { idx, column, value, code, reason });
+    }
+
+    fn apply(self, ledger: &mut Ledger) {
+        for m in self.0 {
+            match m {
+                Mark::Used(idx) => ledger.mark_used(idx),
+                Mark::Excluded { idx, column, value, code, reason } => {
+                    ledger.exclude(idx, &column, &value, code, reason)
+                }
+            }
+        }
+    }
+}
+
 /// Dosage of one student per provider credited with its sessions (interned ID), in order
 /// of the providers' numbers: one entry for a student with one provider.
 fn dosage_by_provider(sessions: &[&CompactSession]) -> Vec<(u32, Dosage)> {
@@ -585,7 +619,7 @@ pub(crate) fn prepare_streamed(
         test_columns,
         roster_rejects,
         vendor_columns,
-        mut vendor,
+        vendor,
         mut assignments,
         session_providers,
     } = v;
@@ -630,6 +664,7 @@ pub(crate) fn prepare_streamed(
         start = end;
     }
     drop(sessions);
+    crate::profile::phase("dosage summed");
 
     // Tests per student after the as-of, scope, subject and validity checks.
     let text = |id: u32| texts.name(id).unwrap_or("").to_string();
@@ -642,7 +677,13 @@ pub(crate) fn prepare_streamed(
         starts[who] = (next, end);
         next = end;
     }
-    for (who, s) in students.iter().enumerate() {
+    // Each student's rows are joined on the rayon pool; what the join decides about each
+    // test row is kept as marks and applied to the ledger in student order, so the ledger
+    // is the same for any number of threads.
+    let test_rows: Vec<u64> = (0..assessments_ledger.len()).map(|i| assessments_ledger.row_number(i)).collect();
+    let join_student = |who: usize| -> (Marks, Vec<AnalyticRow>) {
+        let s = &students[who];
+        let mut marks = Marks::default();
         let (a, b) = starts[who];
         let mut kept: Vec<Test> = Vec::new();
         for t in &tests[a..b] {
@@ -650,26 +691,20 @@ pub(crate) fn prepare_streamed(
             let subject = texts.name(t.subject).unwrap_or("");
             if let Some(d) = as_of.filter(|_| late(t.date)) {
                 let (date, reason) = (iso(t.date), after_as_of(t.date, d));
-                assessments_ledger.exclude(idx, &th("test_date"), &date, ReasonCode::AfterAsOf, reason);
+                marks.exclude(idx, &th("test_date"), &date, ReasonCode::AfterAsOf, reason);
             } else if !ok[who] {
                 let reason = "student is outside the contract's grades";
-                assessments_ledger.exclude(
-                    idx,
-                    &th("student_id"),
-                    &s.student_id,
-                    ReasonCode::GradeNotInContract,
-                    reason,
-                );
+                marks.exclude(idx, &th("student_id"), &s.student_id, ReasonCode::GradeNotInContract, reason);
             } else if !opts.subjects.iter().any(|x| x == subject) {
                 let reason = format!("subject is not in the contract ({})", opts.subjects.join(", "));
-                assessments_ledger.exclude(idx, &th("subject"), subject, ReasonCode::OtherSubject, reason);
+                marks.exclude(idx, &th("subject"), subject, ReasonCode::OtherSubject, reason);
             } else if opts.tests.require_valid && !t.valid {
                 let reason = "test flagged invalid";
-                assessments_ledger.exclude(idx, &th("valid"), "false", ReasonCode::TestFlaggedInvalid, reason);
+                marks.exclude(idx, &th("valid"), "false", ReasonCode::TestFlaggedInvalid, reason);
             } else {
                 kept.push(Test {
                     idx,
-                    row: assessments_ledger.row_number(idx),
+                    row: test_rows[idx],
                     student_id: s.student_id.clone(),
                     subject: subject.to_string(),
                     date: t.date,
@@ -682,23 +717,39 @@ pub(crate) fn prepare_streamed(
                 });
             }
         }
+        let mut rows = Vec::new();
         if !ok[who] {
-            continue;
+            return (marks, rows);
         }
-        let by_provider = std::mem::take(&mut dosage[who]);
+        let by_provider = &dosage[who];
         for subject in &opts.subjects {
             let cands: Vec<&Test> = kept.iter().filter(|t| &t.subject == subject).collect();
             let assigned = assignments.as_ref().and_then(|a| a.get(who, subject));
             let provider = assigned.map_or(s.provider_id.as_deref(), |a| a.provider_id.as_deref());
-            let d = dosage_of(&by_provider, provider, &session_providers);
-            let mut row = join_subject((s, assigned), subject, &cands, &d, opts, &mut assessments_ledger, &th);
+            let d = dosage_of(by_provider, provider, &session_providers);
+            let mut row = join_subject((s, assigned), subject, &cands, &d, opts, &mut marks, &th);
             if let Some(post) = &row.post {
-                let pre = row.pre.as_ref().and_then(|p| vendor.remove(&p.row));
-                row.vendor = measures::merge(vendor.remove(&post.row), pre, &vendor_columns.per_pair);
+                let pre = row.pre.as_ref().and_then(|p| vendor.get(&p.row).cloned());
+                row.vendor = measures::merge(vendor.get(&post.row).cloned(), pre, &vendor_columns.per_pair);
             }
             rows.push(row);
         }
+        (marks, rows)
+    };
+    const STUDENTS: usize = 1 << 16;
+    let mut from = 0;
+    while from < students.len() {
+        use rayon::prelude::*;
+        let to = (from + STUDENTS).min(students.len());
+        let joined: Vec<(Marks, Vec<AnalyticRow>)> = (from..to).into_par_iter().map(join_student).collect();
+        for (marks, mut joined_rows) in joined {
+            marks.apply(&mut assessments_ledger);
+            rows.append(&mut joined_rows);
+        }
+        from = to;
     }
+    drop(dosage);
+    crate::profile::phase("tests joined");
     let mut ledgers = vec![roster_ledger, sessions_ledger, assessments_ledger];
     if let Some(a) = assignments.as_mut() {
         settle_assignments(a, &ok, &students);
@@ -771,68 +822,147 @@ pub fn flow_table(
     out
 }
 
-fn date_col(v: impl Iterator<Item = Option<NaiveDate>>) -> Column {
-    Column::Text(v.map(|d| d.map(iso)).collect())
+/// One value of an analytic row, borrowed where it can be.
+enum Value<'a> {
+    Text(Option<Cow<'a, str>>),
+    Float(Option<f64>),
+    Int(Option<i64>),
+    Bool(Option<bool>),
+}
+
+impl Value<'_> {
+    fn cell(&self) -> Cell<'_> {
+        match self {
+            Value::Text(t) => Cell::Text(t.as_deref()),
+            Value::Float(v) => Cell::Float(*v),
+            Value::Int(v) => Cell::Int(*v),
+            Value::Bool(v) => Cell::Bool(*v),
+        }
+    }
+}
+
+/// The type of an analytic file's column.
+#[derive(Clone, Copy)]
+enum Kind {
+    Text,
+    Float,
+    Int,
+    Bool,
+}
+
+/// A column of the analytic file: its name, its type and its value in a row.
+type AnalyticColumn<'f> = (String, Kind, Box<dyn for<'a> Fn(&'a AnalyticRow) -> Value<'a> + 'f>);
+
+fn text<'a>(t: &'a str) -> Value<'a> {
+    Value::Text(Some(Cow::Borrowed(t)))
+}
+
+fn opt_text(t: &Option<String>) -> Value<'_> {
+    Value::Text(t.as_deref().map(Cow::Borrowed))
+}
+
+fn date(d: Option<NaiveDate>) -> Value<'static> {
+    Value::Text(d.map(|d| Cow::Owned(iso(d))))
 }
 
 impl AnalyticFile {
-    /// The analytic file as an output table (fixed column order, documented in README).
-    pub fn table(&self) -> Table {
-        let r = &self.rows;
-        let text = |f: &dyn Fn(&AnalyticRow) -> Option<String>| Column::Text(r.iter().map(f).collect());
-        let float = |f: &dyn Fn(&AnalyticRow) -> Option<f64>| Column::Float(r.iter().map(f).collect());
-        let int = |f: &dyn Fn(&AnalyticRow) -> Option<i64>| Column::Int(r.iter().map(f).collect());
-        let boolean = |f: &dyn Fn(&AnalyticRow) -> Option<bool>| Column::Bool(r.iter().map(f).collect());
-        let mut t = Table::new();
-        t.push("student_id", text(&|x| Some(x.student_id.clone())));
-        t.push("subject", text(&|x| Some(x.subject.clone())));
-        t.push("school_id", text(&|x| Some(x.school_id.clone())));
-        t.push("grade", int(&|x| Some(x.grade as i64)));
-        t.push("provider_id", text(&|x| x.provider_id.clone()));
-        t.push("tutor_id", text(&|x| x.tutor_id.clone()));
-        t.push("comparison", boolean(&|x| Some(x.comparison)));
+    /// The analytic file's columns, in their fixed order (documented in README).
+    fn columns<'f>(&'f self) -> Vec<AnalyticColumn<'f>> {
+        let mut c: Vec<AnalyticColumn<'f>> = Vec::new();
+        let mut push = |name: &str, kind: Kind, f: Box<dyn for<'a> Fn(&'a AnalyticRow) -> Value<'a> + 'f>| {
+            c.push((name.to_string(), kind, f))
+        };
+        push("student_id", Kind::Text, Box::new(|x| text(&x.student_id)));
+        push("subject", Kind::Text, Box::new(|x| text(&x.subject)));
+        push("school_id", Kind::Text, Box::new(|x| text(&x.school_id)));
+        push("grade", Kind::Int, Box::new(|x| Value::Int(Some(x.grade as i64))));
+        push("provider_id", Kind::Text, Box::new(|x| opt_text(&x.provider_id)));
+        push("tutor_id", Kind::Text, Box::new(|x| opt_text(&x.tutor_id)));
+        push("comparison", Kind::Bool, Box::new(|x| Value::Bool(Some(x.comparison))));
         for g in &self.groups {
-            t.push(g, text(&|x| x.groups.get(g).cloned()));
+            push(g, Kind::Text, Box::new(move |x| Value::Text(x.groups.get(g).map(|v| Cow::Borrowed(v.as_str())))));
         }
-        t.push("enroll_date", date_col(r.iter().map(|x| x.enroll_date)));
-        t.push("exit_date", date_col(r.iter().map(|x| x.exit_date)));
+        push("enroll_date", Kind::Text, Box::new(|x| date(x.enroll_date)));
+        push("exit_date", Kind::Text, Box::new(|x| date(x.exit_date)));
         for (name, get) in [
-            ("pre", (|x: &AnalyticRow| x.pre.clone()) as fn(&AnalyticRow) -> Option<PickedTest>),
-            ("post", |x| x.post.clone()),
+            ("pre", (|x: &AnalyticRow| x.pre.as_ref()) as fn(&AnalyticRow) -> Option<&PickedTest>),
+            ("post", |x| x.post.as_ref()),
         ] {
-            t.push(&format!("{name}_score"), float(&|x| get(x).map(|p| p.score)));
-            t.push(&format!("{name}_sem"), float(&|x| get(x).and_then(|p| p.sem)));
-            t.push(&format!("{name}_date"), date_col(r.iter().map(|x| get(x).map(|p| p.date))));
-            t.push(&format!("{name}_window"), text(&|x| get(x).map(|p| p.window)));
-            t.push(&format!("{name}_row"), int(&|x| get(x).map(|p| p.row as i64)));
+            push(&format!("{name}_score"), Kind::Float, Box::new(move |x| Value::Float(get(x).map(|p| p.score))));
+            push(&format!("{name}_sem"), Kind::Float, Box::new(move |x| Value::Float(get(x).and_then(|p| p.sem))));
+            push(&format!("{name}_date"), Kind::Text, Box::new(move |x| date(get(x).map(|p| p.date))));
+            push(&format!("{name}_window"), Kind::Text, Box::new(move |x| Value::Text(get(x).map(|p| Cow::Borrowed(p.window.as_str())))));
+            push(&format!("{name}_row"), Kind::Int, Box::new(move |x| Value::Int(get(x).map(|p| p.row as i64))));
         }
-        t.push("weeks_between", float(&|x| x.weeks_between));
-        t.push("growth", float(&|x| x.growth));
-        t.push("growth_se", float(&|x| x.growth_se));
-        t.push("sessions_scheduled", int(&|x| Some(x.dosage.sessions_scheduled as i64)));
-        t.push("sessions_attended", int(&|x| Some(x.dosage.sessions_attended as i64)));
-        t.push("sessions_absent", int(&|x| Some(x.dosage.sessions_absent as i64)));
-        t.push("sessions_cancelled", int(&|x| Some(x.dosage.sessions_cancelled as i64)));
-        t.push("minutes_attended", float(&|x| Some(x.dosage.minutes_attended)));
-        t.push("first_session", date_col(r.iter().map(|x| x.dosage.first_session)));
-        t.push("last_session", date_col(r.iter().map(|x| x.dosage.last_session)));
-        t.push("weeks_active", int(&|x| Some(x.dosage.weeks_active as i64)));
-        t.push("sessions_per_week", float(&|x| x.dosage.sessions_per_week));
-        t.push("mean_group_size", float(&|x| x.dosage.mean_group_size));
-        t.push("has_pre", boolean(&|x| Some(x.has_pre())));
-        t.push("has_post", boolean(&|x| Some(x.has_post())));
-        t.push("enrolled_in_time", boolean(&|x| x.enrolled_in_time));
-        t.push("met_dosage", boolean(&|x| x.met_dosage));
-        t.push("eligible", boolean(&|x| Some(x.eligible)));
-        t.push("analysed", boolean(&|x| Some(x.analysed)));
-        t.push("exclusion_reason", text(&|x| x.exclusion_reason.clone()));
+        push("weeks_between", Kind::Float, Box::new(|x| Value::Float(x.weeks_between)));
+        push("growth", Kind::Float, Box::new(|x| Value::Float(x.growth)));
+        push("growth_se", Kind::Float, Box::new(|x| Value::Float(x.growth_se)));
+        push("sessions_scheduled", Kind::Int, Box::new(|x| Value::Int(Some(x.dosage.sessions_scheduled as i64))));
+        push("sessions_attended", Kind::Int, Box::new(|x| Value::Int(Some(x.dosage.sessions_attended as i64))));
+        push("sessions_absent", Kind::Int, Box::new(|x| Value::Int(Some(x.dosage.sessions_absent as i64))));
+        push("sessions_cancelled", Kind::Int, Box::new(|x| Value::Int(Some(x.dosage.sessions_cancelled as i64))));
+        push("minutes_attended", Kind::Float, Box::new(|x| Value::Float(Some(x.dosage.minutes_attended))));
+        push("first_session", Kind::Text, Box::new(|x| date(x.dosage.first_session)));
+        push("last_session", Kind::Text, Box::new(|x| date(x.dosage.last_session)));
+        push("weeks_active", Kind::Int, Box::new(|x| Value::Int(Some(x.dosage.weeks_active as i64))));
+        push("sessions_per_week", Kind::Float, Box::new(|x| Value::Float(x.dosage.sessions_per_week)));
+        push("mean_group_size", Kind::Float, Box::new(|x| Value::Float(x.dosage.mean_group_size)));
+        push("has_pre", Kind::Bool, Box::new(|x| Value::Bool(Some(x.has_pre()))));
+        push("has_post", Kind::Bool, Box::new(|x| Value::Bool(Some(x.has_post()))));
+        push("enrolled_in_time", Kind::Bool, Box::new(|x| Value::Bool(x.enrolled_in_time)));
+        push("met_dosage", Kind::Bool, Box::new(|x| Value::Bool(x.met_dosage)));
+        push("eligible", Kind::Bool, Box::new(|x| Value::Bool(Some(x.eligible))));
+        push("analysed", Kind::Bool, Box::new(|x| Value::Bool(Some(x.analysed))));
+        push("exclusion_reason", Kind::Text, Box::new(|x| opt_text(&x.exclusion_reason)));
         for &f in &self.vendor_fields {
-            t.push(&format!("vendor_{}", f.name()), float(&|x| x.vendor.as_ref().and_then(|v| v.get(f))));
+            push(&format!("vendor_{}", f.name()), Kind::Float, Box::new(move |x| Value::Float(x.vendor.as_ref().and_then(|v| v.get(f)))));
         }
         if self.has_assignments() {
-            t.push("provider_source", text(&|x| Some(x.provider_source.as_str().to_string())));
+            push("provider_source", Kind::Text, Box::new(|x| text(x.provider_source.as_str())));
+        }
+        c
+    }
+
+    /// The analytic file as an output table (fixed column order, documented in README).
+    pub fn table(&self) -> Table {
+        let mut t = Table::new();
+        for (name, kind, get) in self.columns() {
+            let values = self.rows.iter().map(|r| get(r));
+            let column = match kind {
+                Kind::Float => Column::Float(values.map(|v| if let Value::Float(x) = v { x } else { None }).collect()),
+                Kind::Int => Column::Int(values.map(|v| if let Value::Int(x) = v { x } else { None }).collect()),
+                Kind::Bool => Column::Bool(values.map(|v| if let Value::Bool(x) = v { x } else { None }).collect()),
+                Kind::Text => Column::Text(
+                    values.map(|v| if let Value::Text(x) = v { x.map(Cow::into_owned) } else { None }).collect(),
+                ),
+            };
+            t.push(&name, column);
         }
         t
+    }
+
+    /// Writes the analytic file as the output `name` of `out`: CSV a row at a time (the
+    /// same bytes as [`AnalyticFile::table`] written as CSV, without building the table),
+    /// Parquet through the table.
+    pub fn write(&self, out: &OutputDir, name: &str, format: Format) -> Result<Written, DataError> {
+        match format {
+            Format::Csv => self.write_csv(out, name),
+            Format::Parquet => self.table().write_into(out, name, format),
+        }
+    }
+
+    fn write_csv(&self, out: &OutputDir, name: &str) -> Result<Written, DataError> {
+        let columns = self.columns();
+        let names: Vec<&str> = columns.iter().map(|(n, _, _)| n.as_str()).collect();
+        let mut sink = CsvSink::create(out, name, &names)?;
+        let mut values = Vec::with_capacity(columns.len());
+        for r in &self.rows {
+            values.clear();
+            values.extend(columns.iter().map(|(_, _, get)| get(r)));
+            let cells: Vec<Cell<'_>> = values.iter().map(Value::cell).collect();
+            sink.row(&cells)?;
+        }
+        Ok(sink.finish()?.1)
     }
 
     /// Whether the run read an assignments file (its outputs then say which file decided

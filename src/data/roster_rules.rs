@@ -124,7 +124,7 @@ pub fn check_group_values(
         }
         let mut moved = 0;
         for s in students.iter_mut() {
-            if let Some(v) = s.groups.get_mut(g)
+            if let Some(v) = std::sync::Arc::make_mut(&mut s.groups).get_mut(g)
                 && rare.contains_key(v.as_str())
             {
                 *v = COMBINED_VALUE.to_string();
@@ -179,7 +179,7 @@ mod tests {
             tutor_id: None,
             enroll_date: None,
             exit_date: None,
-            groups: [("gender".to_string(), gender.to_string())].into_iter().collect(),
+            groups: std::sync::Arc::new([("gender".to_string(), gender.to_string())].into_iter().collect()),
         }
     }
 
@@ -190,8 +190,8 @@ mod tests {
         let g = vec!["gender".to_string()];
         let rules = GroupRules { named: true, max_values: 20, min_count: 10, combine_rare: false };
         assert_eq!(check_group_values(&mut s, &g, &rules, "roster.csv").unwrap(), Vec::<Warning>::new());
-        s[0].groups.insert("gender".into(), "X".into());
-        s[1].groups.insert("gender".into(), "U".into());
+        std::sync::Arc::make_mut(&mut s[0].groups).insert("gender".into(), "X".into());
+        std::sync::Arc::make_mut(&mut s[1].groups).insert("gender".into(), "U".into());
         let e = check_group_values(&mut s, &g, &rules, "roster.csv").unwrap_err().to_string();
         assert!(e.contains("\"gender\"") && e.contains("min_cell = 10"), "{e}");
         let combine = GroupRules { combine_rare: true, ..rules.clone() };

@@ -33,9 +33,14 @@ pub struct Student {
     pub tutor_id: Option<String>,
     pub enroll_date: Option<NaiveDate>,
     pub exit_date: Option<NaiveDate>,
-    /// Equity-group values by group name (absent column = not present).
-    pub groups: BTreeMap<String, String>,
+    /// Equity-group values by group name (absent column = not present); shared with the
+    /// student's analytic rows.
+    pub groups: Groups,
 }
+
+/// A student's equity-group values by group name, shared (not copied) by the student's
+/// rows: a district's million students would otherwise hold a map per row and subject.
+pub type Groups = std::sync::Arc<BTreeMap<String, String>>;
 
 /// Whether a scheduled session took place with the student.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -429,7 +434,7 @@ fn validate_roster(
             }
             continue;
         }
-        let groups = groups.iter().map(|g| (g.clone(), get(g).trim().to_string())).collect();
+        let groups = Groups::new(groups.iter().map(|g| (g.clone(), get(g).trim().to_string())).collect());
         candidates.push(Student {
             idx,
             row: raw.row,

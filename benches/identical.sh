@@ -81,6 +81,7 @@ for seed in 11 12; do
     "$NEW" simulate --students 10000 --seed $seed --messy --out "$WORK/messy$seed" > /dev/null
     run messy${seed}_check check "$WORK/messy$seed/contract.toml" --allow-partial
     run messy${seed}_prepare prepare "$WORK/messy$seed/contract.toml" --allow-partial
+    run messy${seed}_validate validate "$WORK/messy$seed/contract.toml"
 done
 
 if [[ -n "${SCALE250K:-}" ]]; then

@@ -18,11 +18,9 @@ pub struct Args {
 
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let (contract, base) = super::read_contract(&args.contract)?;
-    let (raw, read_warnings) = data::load_inputs(&contract.input_files(&base))?;
     let inputs = super::contract_inputs(&args.contract, &contract, &base);
     let out = super::out_dir(&args.out, &inputs, &["exceptions.csv"])?;
-    let mut v = data::validate(&raw, &contract.validate_options())?;
-    v.warnings.splice(0..0, read_warnings);
+    let v = data::validate_files(&contract.input_files(&base), &contract.validate_options())?;
     let exceptions_rows = data::write_exceptions(&out, "exceptions.csv", v.ledgers())?;
     let accounting = v.ledgers().iter().map(|l| l.accounting(Stage::Validated)).collect::<Result<Vec<_>, _>>()?;
     let mut m = Manifest::new("validate", serde_json::to_value(&contract)?, None);

@@ -144,6 +144,23 @@ pub fn load_inputs(files: &InputFiles) -> Result<(RawInputs, Vec<Warning>), Data
     Ok((RawInputs { roster, sessions, assessments, assignments }, warnings))
 }
 
+/// Reads and validates the input files as [`prepare_files`] does (the session log and the
+/// assessments streamed, only compact records of their valid rows kept), without the join:
+/// what `obc validate` writes. The rows, exceptions and accounting are those of
+/// [`load_inputs`] and [`validate`].
+pub fn validate_files(files: &InputFiles, vopts: &ValidateOptions) -> Result<Validated, DataError> {
+    let (roster, mut warnings) = files.roster.read_table()?;
+    let (sessions, w) = files.sessions.open()?;
+    warnings.extend(w);
+    let (assessments, w) = files.assessments.open()?;
+    warnings.extend(w);
+    let (assignments, w) = files.read_assignments()?;
+    warnings.extend(w);
+    let mut v = validate::validate_streams(roster, sessions, assessments, assignments, vopts)?;
+    v.warnings.splice(0..0, warnings);
+    Ok(v)
+}
+
 /// Loads, validates and joins in one call. The session log and the assessments are read as
 /// streams and kept as compact records; the result is the same as [`load_inputs`],
 /// [`validate`] and [`prepare`] in turn. With `as_of` (a midpoint review), session and

@@ -5,7 +5,8 @@
 #       (target: under 60 s wall and under 4 GiB peak RSS on 2 cores);
 #   (b) `obc baseline` with a 10 x 5 x 5 grid (10 thresholds, 5 effects, 5 provider sizes)
 #       and 1,000 replicates per cell on >= 200,000 history students (target: under 60 s);
-#   plus `obc prepare` on the same 1,000,000-student contract, for comparison with (a).
+#   plus `obc validate` and `obc prepare` (CSV and Parquet output) on the same
+#   1,000,000-student contract, for comparison with (a).
 #
 # Usage (from the repository root):
 #   benches/scale.sh [WORKDIR]          # WORKDIR defaults to /tmp/obc-scale
@@ -20,6 +21,8 @@
 #
 # Environment:
 #   ONLY=baseline  time the baselines only
+#   READER_BENCH  path of the built reader benchmark (`cargo bench --bench reader --no-run`
+#             prints it): also time the reader alone on the 1,000,000-student files
 #   OBC_BEFORE  path of an earlier release `obc` (before the price of the contract): (b) is
 #             also timed with it, as "baseline_before", the time (d) is compared with
 #   OBC       path of a release `obc` binary (default: build one with cargo into
@@ -90,6 +93,14 @@ fi
 with_history() {
     grep -q '^history = "history.csv"$' "$BIG/contract.toml" \
         || { echo "contract.toml of the simulation names no history.csv; update this script" >&2; exit 1; }
+    # The script replaces keys and appends tables; a key or table the simulated contract
+    # already has would be written twice (a TOML error): stop instead.
+    for key in '^allow_outside' '^\[baseline\]' '^\[baseline\.served\]' '^\[\[rate\]\]'; do
+        if grep -q "$key" "$BIG/contract.toml"; then
+            echo "contract.toml of the simulation already has ${key#^}; update this script" >&2
+            exit 1
+        fi
+    done
     # (an absolute path outside the contract's folder needs allow_outside)
     sed -e "s|^history = \"history.csv\"|history = \"$SRC/history.csv\"|" \
         -e 's|^\[files\]$|[files]\nallow_outside = true|' "$BIG/contract.toml"
@@ -164,15 +175,12 @@ echo "planned students (like_served): $(($(wc -l < "$BIG/planned.csv") - 1))"
     cat "$BIG/contract_baseline.toml"
     printf '\n[baseline.served]\nroster = "planned.csv"\n'
 } > "$BIG/contract_served.toml"
-# The contracts timed must pass `obc validate` before anything is timed. They are validated
-# beside the 250,000-student files (same file names; the history path is absolute): `obc
-# validate` on the 1,000,000-student files was killed for memory on this machine (24 GiB),
-# which is the data layer's business (issue 15), not this script's.
+# The contracts timed must pass `obc validate` before anything is timed (on the
+# 1,000,000-student files themselves: `obc validate` streams its inputs since issue 15).
 contracts="contract_baseline.toml contract_served.toml contract_card.toml"
 [[ "${ONLY:-}" == baseline ]] || contracts="contract_bench.toml $contracts"
 for c in $contracts; do
-    cp "$BIG/$c" "$SRC/check_$c"
-    "$OBC" validate "$SRC/check_$c" --out "$WORK/validate_$c" > "$WORK/validate_$c.log" 2>&1 \
+    (cd "$BIG" && "$OBC" validate "$c" --out "$WORK/validate_$c") > "$WORK/validate_$c.log" 2>&1 \
         || { echo "$c does not validate:" >&2; tail -5 "$WORK/validate_$c.log" >&2; exit 1; }
 done
 
@@ -202,8 +210,17 @@ timed() { # name, then the command
 
 cd "$BIG"
 if [[ "${ONLY:-}" != baseline ]]; then
+    timed validate "$OBC" validate contract_bench.toml    --out "$WORK/out_validate"
     timed prepare  "$OBC" prepare  contract_bench.toml    --out "$WORK/out_prepare"
     timed check    "$OBC" check    contract_bench.toml    --out "$WORK/out_check"
+    timed prepare_parquet "$OBC" prepare contract_bench.toml --format parquet --out "$WORK/out_prepare_parquet"
+    # The reader alone (benches/reader.rs): rows/s and MB/s per file kind, fast and careful.
+    if [[ -n "${READER_BENCH:-}" ]]; then
+        echo
+        echo "== reader: $READER_BENCH"
+        OBC_READER_FILES="$BIG/roster.csv,$BIG/sessions.csv,$BIG/assessments.csv,$SRC/history.csv,$WORK/out_prepare_parquet/analytic.parquet" \
+            OBC_READER_RUNS=${OBC_READER_RUNS:-3} "$READER_BENCH"
+    fi
 fi
 if [[ -n "${OBC_BEFORE:-}" ]]; then
     timed baseline_before "$(realpath "$OBC_BEFORE")" baseline contract_baseline.toml --out "$WORK/out_baseline_before"

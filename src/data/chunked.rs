@@ -163,7 +163,9 @@ impl ChunkedCsv {
         };
         let mut out = spare.lock().expect("no thread panicked holding it").pop().unwrap_or_default();
         out.reserve(lines as usize + 1);
-        let blank = if quoted { careful_records(self, &bytes, first_line, &mut out, map) } else {
+        let blank = if quoted {
+            careful_records(self, &bytes, first_line, &mut out, map)
+        } else {
             plain_records(&bytes, first_line, self.delimiter, |r| {
                 out.push(map(r)?);
                 Ok(())
@@ -440,8 +442,11 @@ mod tests {
     use crate::data::load::{RawRow, Source};
     use proptest::prelude::*;
 
-    /// Records, blank lines and hash of `text` read by the careful reader, or its error.
-    fn careful(path: &Path) -> Result<(Vec<String>, Vec<RawRow>, String, u64), String> {
+    /// Headers, records, hash and blank lines of a file, or the error's text.
+    type Read = Result<(Vec<String>, Vec<RawRow>, String, u64), String>;
+
+    /// What the careful reader reads of `path`.
+    fn careful(path: &Path) -> Read {
         let run = || -> Result<_, DataError> {
             let mut s = Source::open_careful(path, "t.csv")?;
             let headers = s.headers().to_vec();
@@ -457,17 +462,20 @@ mod tests {
 
     /// The same through the parallel reader with blocks of `block` bytes (`None`: the
     /// header is too long for it, and the careful reader reads the file).
-    fn chunked(path: &Path, block: usize) -> Option<Result<(Vec<String>, Vec<RawRow>, String, u64), String>> {
+    fn chunked(path: &Path, block: usize) -> Option<Read> {
         let csv = match ChunkedCsv::open_with_block(path, "t.csv", block) {
             Ok(None) => return None,
             Ok(Some(c)) => c,
             Err(e) => return Some(Err(e.to_string())),
         };
         let mut rows = Vec::new();
-        let scanned = csv.scan(|r| Ok(r.to_raw()), |r| {
-            rows.push(r);
-            Ok(())
-        });
+        let scanned = csv.scan(
+            |r| Ok(r.to_raw()),
+            |r| {
+                rows.push(r);
+                Ok(())
+            },
+        );
         Some(scanned.map(|s| (csv.headers.clone(), rows, s.sha256, s.blank_lines)).map_err(|e| e.to_string()))
     }
 

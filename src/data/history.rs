@@ -232,10 +232,8 @@ fn history_from_source(mut source: Source, opts: &HistoryOptions) -> Result<Hist
         students.extend(selector.student(key, members, &mut ledger, &mut tally));
     }
     let mut warnings = window_warnings(&file, opts, &subjects, &by_key, &tally);
-    warnings
-        .extend(differing_values_warning(&file, &tally.differing).map(|m| Warning::new(WarningCode::History, m)));
-    warnings
-        .extend(id_lengths_warning(&file, &tests, opts).map(|m| Warning::new(WarningCode::IdLeadingZeros, m)));
+    warnings.extend(differing_values_warning(&file, &tally.differing).map(|m| Warning::new(WarningCode::History, m)));
+    warnings.extend(id_lengths_warning(&file, &tests, opts).map(|m| Warning::new(WarningCode::IdLeadingZeros, m)));
     students
         .sort_by(|x, y| (&x.subject, &x.student_id, &x.school_year).cmp(&(&y.subject, &y.student_id, &y.school_year)));
     Ok(History {
@@ -699,7 +697,9 @@ struct RowValues<'a>(&'a Test, &'a RowInfo);
 
 impl RowValues<'_> {
     #[allow(clippy::type_complexity)]
-    fn key(&self) -> (&str, &str, chrono::NaiveDate, &str, Option<&str>, Option<i32>, u64, Option<u64>, bool, &RowInfo) {
+    fn key(
+        &self,
+    ) -> (&str, &str, chrono::NaiveDate, &str, Option<&str>, Option<i32>, u64, Option<u64>, bool, &RowInfo) {
         let t = self.0;
         (
             &t.student_id,

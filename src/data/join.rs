@@ -37,10 +37,10 @@ use serde::Serialize;
 use super::assignments::{Assignment, Assignments, ProviderSource};
 use super::date::iso;
 use super::ledger::{Accounting, Ledger, ReasonCode, Stage};
+use super::output::{OutputDir, Written};
 use super::records::{CompactSession, Interner};
 use super::schema::Eligibility;
 use super::schema::{RetestRule, Role, Tests, WindowSpec};
-use super::output::{OutputDir, Written};
 use super::table::{Cell, Column, CsvSink, Format, Table};
 use super::validate::{Status, Student, Test, Validated};
 use super::vendor::measures::{self, VendorField, VendorValues};
@@ -891,7 +891,11 @@ impl AnalyticFile {
             push(&format!("{name}_score"), Kind::Float, Box::new(move |x| Value::Float(get(x).map(|p| p.score))));
             push(&format!("{name}_sem"), Kind::Float, Box::new(move |x| Value::Float(get(x).and_then(|p| p.sem))));
             push(&format!("{name}_date"), Kind::Text, Box::new(move |x| date(get(x).map(|p| p.date))));
-            push(&format!("{name}_window"), Kind::Text, Box::new(move |x| Value::Text(get(x).map(|p| Cow::Borrowed(p.window.as_str())))));
+            push(
+                &format!("{name}_window"),
+                Kind::Text,
+                Box::new(move |x| Value::Text(get(x).map(|p| Cow::Borrowed(p.window.as_str())))),
+            );
             push(&format!("{name}_row"), Kind::Int, Box::new(move |x| Value::Int(get(x).map(|p| p.row as i64))));
         }
         push("weeks_between", Kind::Float, Box::new(|x| Value::Float(x.weeks_between)));
@@ -915,7 +919,11 @@ impl AnalyticFile {
         push("analysed", Kind::Bool, Box::new(|x| Value::Bool(Some(x.analysed))));
         push("exclusion_reason", Kind::Text, Box::new(|x| opt_text(&x.exclusion_reason)));
         for &f in &self.vendor_fields {
-            push(&format!("vendor_{}", f.name()), Kind::Float, Box::new(move |x| Value::Float(x.vendor.as_ref().and_then(|v| v.get(f)))));
+            push(
+                &format!("vendor_{}", f.name()),
+                Kind::Float,
+                Box::new(move |x| Value::Float(x.vendor.as_ref().and_then(|v| v.get(f)))),
+            );
         }
         if self.has_assignments() {
             push("provider_source", Kind::Text, Box::new(|x| text(x.provider_source.as_str())));
@@ -927,7 +935,7 @@ impl AnalyticFile {
     pub fn table(&self) -> Table {
         let mut t = Table::new();
         for (name, kind, get) in self.columns() {
-            let values = self.rows.iter().map(|r| get(r));
+            let values = self.rows.iter().map(&get);
             let column = match kind {
                 Kind::Float => Column::Float(values.map(|v| if let Value::Float(x) = v { x } else { None }).collect()),
                 Kind::Int => Column::Int(values.map(|v| if let Value::Int(x) = v { x } else { None }).collect()),

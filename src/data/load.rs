@@ -133,7 +133,13 @@ pub fn read_table_spec(path: &Path, file: &str, spec: &ReadSpec) -> Result<(RawT
     }
     let headers = source.headers().to_vec();
     let mut rows = Vec::new();
-    source.scan(|r| Ok(r.to_raw()), |r| Ok(rows.push(r)))?;
+    source.scan(
+        |r| Ok(r.to_raw()),
+        |r| {
+            rows.push(r);
+            Ok(())
+        },
+    )?;
     let (sha256, blank_lines) = source.finish()?;
     Ok((RawTable { file: file.into(), path: path.to_path_buf(), sha256, headers, rows, blank_lines }, warnings))
 }
@@ -219,10 +225,21 @@ impl Fields for Record<'_> {
 pub enum Source {
     Csv(Box<CsvStream<std::fs::File>>),
     /// A CSV/TSV file whose header is read, for the parallel reader; `scanned` once read.
-    Chunked { csv: Box<super::chunked::ChunkedCsv>, scanned: Option<super::chunked::Scanned> },
+    Chunked {
+        csv: Box<super::chunked::ChunkedCsv>,
+        scanned: Option<super::chunked::Scanned>,
+    },
     /// A Parquet file, held as columns.
-    Parquet { file: String, sha256: String, columns: Box<super::parquet::ParquetColumns>, next: usize },
-    Table { table: RawTable, next: usize },
+    Parquet {
+        file: String,
+        sha256: String,
+        columns: Box<super::parquet::ParquetColumns>,
+        next: usize,
+    },
+    Table {
+        table: RawTable,
+        next: usize,
+    },
 }
 
 /// Which CSV reader [`Source::open`] sets up: the parallel one, unless the environment
@@ -289,7 +306,8 @@ impl Source {
 
     /// A CSV/TSV file for the careful reader.
     pub fn open_careful(path: &Path, file: &str) -> Result<Source, DataError> {
-        let f = std::fs::File::open(path).map_err(|source| DataError::Io { path: path.to_path_buf(), error: source })?;
+        let f =
+            std::fs::File::open(path).map_err(|source| DataError::Io { path: path.to_path_buf(), error: source })?;
         Ok(Source::Csv(Box::new(CsvStream::new(f, file, path)?)))
     }
 
@@ -614,7 +632,12 @@ impl<R: Read> CsvStream<R> {
         CsvStream::over(std::io::Cursor::new(Vec::new()).chain(buffered), file, delimiter, line_offset)
     }
 
-    fn over(body: std::io::Chain<std::io::Cursor<Vec<u8>>, BufReader<HashRead<R>>>, file: &str, delimiter: u8, line_offset: u64) -> Self {
+    fn over(
+        body: std::io::Chain<std::io::Cursor<Vec<u8>>, BufReader<HashRead<R>>>,
+        file: &str,
+        delimiter: u8,
+        line_offset: u64,
+    ) -> Self {
         // Records end at a line feed only: a CR before it is dropped from the last field,
         // and a CR anywhere else is a fault of its row (not a second record on the line).
         let reader = csv::ReaderBuilder::new()

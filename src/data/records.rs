@@ -128,7 +128,9 @@ impl ShortText {
     pub(crate) fn as_str(&self) -> &str {
         match self {
             // the bytes are a copy of a whole &str
-            ShortText::Inline { len, bytes } => std::str::from_utf8(&bytes[..*len as usize]).expect("copied from a str"),
+            ShortText::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..*len as usize]).expect("copied from a str")
+            }
             ShortText::Long(s) => s,
         }
     }

@@ -563,7 +563,10 @@ impl<'a> RosterIndex<'a> {
         let by_stripped = self.by_stripped.get_or_init(|| {
             let mut by_stripped: HashMap<String, Vec<String>> = HashMap::new();
             for s in self.students {
-                by_stripped.entry(s.student_id.trim_start_matches('0').to_string()).or_default().push(s.student_id.clone());
+                by_stripped
+                    .entry(s.student_id.trim_start_matches('0').to_string())
+                    .or_default()
+                    .push(s.student_id.clone());
             }
             by_stripped
         });

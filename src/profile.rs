@@ -1,5 +1,5 @@
 //! Process-level helpers for large runs: the phase profiler (`OBC_PHASES=1` prints the
-//! time and resident memory at each phase boundary of `obc check`) and handing memory
+//! time and resident memory at each phase boundary of `obc check`, `prepare` and `vam`) and handing memory
 //! freed by a finished thread back to the system.
 
 /// Prints `[phase] WHAT: elapsed VmRSS VmHWM` when `OBC_PHASES` is set; nothing otherwise.

@@ -151,8 +151,13 @@ struct Rows {
 
 impl Rows {
     fn text(&self, name: &str) -> Vec<String> {
+        self.text_refs(name).map(str::to_string).collect()
+    }
+
+    /// The column's text in the model's rows, borrowed.
+    fn text_refs<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> + 'a {
         let (_, v) = self.data.text_column(name).expect("read above");
-        self.live.iter().map(|&i| v[i].clone()).collect()
+        self.live.iter().map(move |&i| v[i].as_str())
     }
 
     fn number(&self, name: &str) -> (String, Vec<f64>) {
@@ -259,13 +264,13 @@ fn sample(a: &Args, r: &Rows) -> anyhow::Result<Sample> {
         let (name, values) = r.number(c);
         regressors = regressors.numeric(&name, values)?;
     }
-    let labels = r.text(&a.group).into_iter().map(|g| if g == a.comparison { String::new() } else { g });
+    let labels = r.text_refs(&a.group).map(|g| if g == a.comparison { "" } else { g });
     Ok(Sample {
         y,
         regressors: regressors.build(),
         pre,
         group_column: a.group.clone(),
-        groups: Encoding::new(labels, LevelOrder::Sorted),
+        groups: Encoding::of_strs(labels, LevelOrder::Sorted),
         comparison: a.comparison.clone(),
     })
 }
@@ -287,7 +292,7 @@ type ModelOutput = (Table, Vec<Value>, Value, Vec<Warning>);
 
 /// The fixed model's effects table, diagnostics and warnings.
 fn fixed_model(a: &Args, r: &Rows, s: &Sample) -> anyhow::Result<ModelOutput> {
-    let sorted = |c: &String| Encoding::new(r.text(c), LevelOrder::Sorted);
+    let sorted = |c: &String| Encoding::of_strs(r.text_refs(c), LevelOrder::Sorted);
     let measurement_error = match (a.reliability, &a.sem_col) {
         (Some(rel), _) => Some(MeasurementError::Reliability(rel)),
         (None, Some(c)) => Some(MeasurementError::Sem(r.number(c).1)),
@@ -470,12 +475,15 @@ fn dose_table(a: &Args, r: &Rows, s: &Sample, dose: &str) -> (Table, Vec<String>
 
 pub fn run(a: &Args) -> anyhow::Result<()> {
     check_args(a)?;
+    crate::profile::phase("start");
     let mut r = read_rows(a)?;
+    crate::profile::phase("data read");
     let s = sample(a, &r)?;
     let (effects, coefficient_rows, diagnostics, warnings) = match a.model {
         ModelArg::Fixed => fixed_model(a, &r, &s)?,
         ModelArg::Random => random_model(a, &s)?,
     };
+    crate::profile::phase("fitted");
     for &i in &r.live {
         r.data.ledger.validate(i);
         r.data.ledger.mark_used(i);

@@ -50,28 +50,57 @@ pub struct Encoding<T> {
 impl<T: Ord + Clone> Encoding<T> {
     /// Encodes the labels of the rows.
     pub fn new<I: IntoIterator<Item = T>>(labels: I, order: LevelOrder) -> Self {
-        let labels: Vec<T> = labels.into_iter().collect();
-        let mut code_of: BTreeMap<&T, usize> = BTreeMap::new();
+        // Codes in order of first appearance, with one map look-up per row (none for a row
+        // with the label of the row before: rows often come grouped).
+        let mut code_of: BTreeMap<T, usize> = BTreeMap::new();
         let mut levels: Vec<T> = Vec::new();
-        for l in &labels {
-            if !code_of.contains_key(l) {
-                code_of.insert(l, levels.len());
-                levels.push(l.clone());
-            }
+        let mut codes: Vec<usize> = Vec::new();
+        let mut last: Option<(T, usize)> = None;
+        for l in labels {
+            let code = match &last {
+                Some((prev, c)) if *prev == l => *c,
+                _ => {
+                    let c = match code_of.get(&l) {
+                        Some(&c) => c,
+                        None => {
+                            code_of.insert(l.clone(), levels.len());
+                            levels.push(l.clone());
+                            levels.len() - 1
+                        }
+                    };
+                    last = Some((l, c));
+                    c
+                }
+            };
+            codes.push(code);
         }
         if order == LevelOrder::Sorted {
-            levels.sort();
-            for (k, l) in levels.iter().enumerate() {
-                *code_of.get_mut(l).expect("every level was seen") = k;
+            let mut by_label: Vec<usize> = (0..levels.len()).collect();
+            by_label.sort_by(|&a, &b| levels[a].cmp(&levels[b]));
+            let mut rank = vec![0; levels.len()];
+            for (r, &i) in by_label.iter().enumerate() {
+                rank[i] = r;
             }
+            for c in &mut codes {
+                *c = rank[*c];
+            }
+            levels = by_label.iter().map(|&i| levels[i].clone()).collect();
         }
-        let codes = labels.iter().map(|l| code_of[l]).collect();
         Encoding { levels, codes }
     }
 
     /// The code of a label, if it occurs.
     pub fn code(&self, label: &T) -> Option<usize> {
         self.levels.iter().position(|l| l == label)
+    }
+}
+
+impl Encoding<String> {
+    /// [`Encoding::new`] of borrowed text: a row's label is copied only when it is a new
+    /// level.
+    pub fn of_strs<'a, I: IntoIterator<Item = &'a str>>(labels: I, order: LevelOrder) -> Self {
+        let e = Encoding::new(labels, order);
+        Encoding { levels: e.levels.into_iter().map(str::to_string).collect(), codes: e.codes }
     }
 }
 

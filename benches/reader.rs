@@ -54,11 +54,7 @@ fn main() {
             let s = times[times.len() / 2];
             let name = path.file_name().unwrap().to_string_lossy();
             let reader = if careful { "careful" } else { "fast" };
-            println!(
-                "{name:<28} {reader:>8} {rows:>11} {s:>9.3} {:>12.0} {:>9.0}",
-                rows as f64 / s,
-                size / s / 1e6
-            );
+            println!("{name:<28} {reader:>8} {rows:>11} {s:>9.3} {:>12.0} {:>9.0}", rows as f64 / s, size / s / 1e6);
         }
     }
 }

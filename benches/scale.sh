@@ -54,6 +54,7 @@ if [[ -z "${OBC:-}" ]]; then
     OBC="${CARGO_TARGET_DIR:-$ROOT/target}/release/obc"
 fi
 OBC=$(realpath "$OBC")   # the timings run from the data folder
+[[ -z "${READER_BENCH:-}" ]] || READER_BENCH=$(realpath "$READER_BENCH")
 [[ -x /usr/bin/time ]] || { echo "needs GNU time at /usr/bin/time" >&2; exit 1; }
 
 SRC=$WORK/sim250k

@@ -664,7 +664,6 @@ pub(crate) fn prepare_streamed(
         start = end;
     }
     drop(sessions);
-    crate::profile::phase("dosage summed");
 
     // Tests per student after the as-of, scope, subject and validity checks.
     let text = |id: u32| texts.name(id).unwrap_or("").to_string();
@@ -749,7 +748,6 @@ pub(crate) fn prepare_streamed(
         from = to;
     }
     drop(dosage);
-    crate::profile::phase("tests joined");
     let mut ledgers = vec![roster_ledger, sessions_ledger, assessments_ledger];
     if let Some(a) = assignments.as_mut() {
         settle_assignments(a, &ok, &students);

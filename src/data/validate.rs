@@ -926,7 +926,6 @@ pub(crate) fn validate_streams(
         roster_rules::present_groups(&opts.groups, &opts.group_rules, &roster_cols, &roster.file, &roster.headers)?;
 
     let mut warnings = Vec::new();
-    crate::profile::phase("roster read");
     let mut roster_ledger = Ledger::new(Role::Roster, &roster);
     let mut students = validate_roster(&roster, &roster_cols, opts, &groups, &mut roster_ledger, &mut warnings);
     warnings.extend(check_roster_codes(&mut students, &groups, opts, &roster.file)?);
@@ -944,7 +943,6 @@ pub(crate) fn validate_streams(
     };
     let mut session_providers = Interner::default();
 
-    crate::profile::phase("roster validated");
     let mut sessions_ledger = Ledger::streaming(Role::Sessions, sessions.file());
     let mut tutors = Interner::default();
     let mut compact_sessions = Vec::new();
@@ -966,10 +964,8 @@ pub(crate) fn validate_streams(
     })?;
     let (sha, blank) = sessions.finish()?;
     sessions_ledger.set_source(sha, blank);
-    crate::profile::phase("sessions read");
     let compact_sessions =
         drop_duplicates(compact_sessions, &mut sessions_ledger, |s| s.student, |s| s.idx, CompactSession::key);
-    crate::profile::phase("sessions deduplicated");
 
     let mut assessments_ledger = Ledger::streaming(Role::Assessments, tests.file());
     let mut texts = Interner::default();
@@ -1000,7 +996,6 @@ pub(crate) fn validate_streams(
     })?;
     let (sha, blank) = tests.finish()?;
     assessments_ledger.set_source(sha, blank);
-    crate::profile::phase("assessments read");
     let compact_tests =
         drop_duplicates(compact_tests, &mut assessments_ledger, |t| t.student, |t| t.idx, CompactTest::key);
 

@@ -64,14 +64,21 @@ pub fn settle(contract: &Contract, base: &Path, opts: &Options) -> Result<Settle
     let midpoint = opts.as_of.map(|d| Midpoint::new(contract, d)).transpose()?;
     let terms = midpoint.as_ref().map_or_else(|| contract.clone(), |m| m.terms.clone());
     // The history file and the norms fitted on it do not depend on the current year's
-    // files: load and fit them on a second thread while the current year is prepared.
-    let (analytic, fitted) = std::thread::scope(|scope| {
-        let fitting = scope.spawn(|| history_and_norms(contract, base));
-        let files = terms.input_files(base);
-        let analytic = data::prepare_files(&files, &terms.validate_options(), &terms.prepare_options(), opts.as_of);
-        phase("prepared");
-        (analytic, fitting.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-    });
+    // files: load and fit them beside the current year's preparation. Both read their files
+    // on the rayon pool, so they run as a rayon join: a thread of the pool that waits for
+    // one side keeps working on the pool's jobs (a plain second thread, waited for by a
+    // settlement that itself runs on the pool, would leave the history's read without a
+    // thread to run on).
+    let (analytic, fitted) = rayon::join(
+        || {
+            let files = terms.input_files(base);
+            let analytic =
+                data::prepare_files(&files, &terms.validate_options(), &terms.prepare_options(), opts.as_of);
+            phase("prepared");
+            analytic
+        },
+        || history_and_norms(contract, base),
+    );
     let mut analytic = analytic?;
     terms.check_vendor_columns(&analytic.vendor_fields)?;
     let (history, norms, level) = fitted?;

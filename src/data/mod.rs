@@ -149,13 +149,7 @@ pub fn load_inputs(files: &InputFiles) -> Result<(RawInputs, Vec<Warning>), Data
 /// what `obc validate` writes. The rows, exceptions and accounting are those of
 /// [`load_inputs`] and [`validate`].
 pub fn validate_files(files: &InputFiles, vopts: &ValidateOptions) -> Result<Validated, DataError> {
-    let (roster, mut warnings) = files.roster.read_table()?;
-    let (sessions, w) = files.sessions.open()?;
-    warnings.extend(w);
-    let (assessments, w) = files.assessments.open()?;
-    warnings.extend(w);
-    let (assignments, w) = files.read_assignments()?;
-    warnings.extend(w);
+    let (Sources { roster, sessions, assessments, assignments }, warnings) = Sources::open(files)?;
     let mut v = validate::validate_streams(roster, sessions, assessments, assignments, vopts)?;
     v.warnings.splice(0..0, warnings);
     Ok(v)
@@ -172,14 +166,7 @@ pub fn prepare_files(
     popts: &PrepareOptions,
     as_of: Option<chrono::NaiveDate>,
 ) -> Result<AnalyticFile, DataError> {
-    let (roster, mut warnings) = files.roster.read_table()?;
-    let (sessions, w) = files.sessions.open()?;
-    warnings.extend(w);
-    let (assessments, w) = files.assessments.open()?;
-    warnings.extend(w);
-    let (assignments, w) = files.read_assignments()?;
-    warnings.extend(w);
-    let sources = Sources { roster, sessions, assessments, assignments };
+    let (sources, warnings) = Sources::open(files)?;
     prepare_sources_noting(sources, vopts, popts, as_of, warnings)
 }
 
@@ -190,6 +177,20 @@ struct Sources {
     sessions: load::Source,
     assessments: load::Source,
     assignments: Option<load::RawTable>,
+}
+
+impl Sources {
+    /// Opens the files, with the warnings of the workbooks' ID checks.
+    fn open(files: &InputFiles) -> Result<(Sources, Vec<Warning>), DataError> {
+        let (roster, mut warnings) = files.roster.read_table()?;
+        let (sessions, w) = files.sessions.open()?;
+        warnings.extend(w);
+        let (assessments, w) = files.assessments.open()?;
+        warnings.extend(w);
+        let (assignments, w) = files.read_assignments()?;
+        warnings.extend(w);
+        Ok((Sources { roster, sessions, assessments, assignments }, warnings))
+    }
 }
 
 /// Validates and joins a roster and two streamed inputs.

@@ -72,8 +72,7 @@ pub fn settle(contract: &Contract, base: &Path, opts: &Options) -> Result<Settle
     let (analytic, fitted) = rayon::join(
         || {
             let files = terms.input_files(base);
-            let analytic =
-                data::prepare_files(&files, &terms.validate_options(), &terms.prepare_options(), opts.as_of);
+            let analytic = data::prepare_files(&files, &terms.validate_options(), &terms.prepare_options(), opts.as_of);
             phase("prepared");
             analytic
         },

@@ -624,19 +624,14 @@ fn type_rows(
 ) -> Result<(Vec<Test>, Vec<RowInfo>), DataError> {
     /// A row's test and student fields, or its problems.
     enum Typed {
-        Defect(Vec<super::load::Problem>),
-        Width(String),
+        Faults(Vec<super::load::Problem>),
         Bad(super::validate::Bad),
         Row(Box<(Test, RowInfo)>),
     }
     let width = source.headers().len();
     let map = |raw: &Record<'_>| {
-        if let Some(d) = &raw.defect {
-            return Ok((raw.row, Typed::Defect(d.problems())));
-        }
-        if raw.fields.len() != width {
-            let reason = format!("row has {} fields, the header has {}", raw.fields.len(), width);
-            return Ok((raw.row, Typed::Width(reason)));
+        if let Some(faults) = super::validate::row_fault(width, raw) {
+            return Ok((raw.row, Typed::Faults(faults)));
         }
         let get = |f: &str| cols.get(raw, f).unwrap_or("");
         let (fields, bad) = test_fields(raw, 0, cols, &opts.ids, &opts.score_ranges);
@@ -658,12 +653,11 @@ fn type_rows(
     source.scan(map, |(row, typed)| {
         let idx = ledger.push_row(row);
         match typed {
-            Typed::Defect(problems) => {
+            Typed::Faults(problems) => {
                 for (column, value, code, reason) in problems {
                     ledger.note(idx, &column, &value, code, reason);
                 }
             }
-            Typed::Width(reason) => ledger.except(idx, "", "", ReasonCode::WrongFieldCount, reason),
             Typed::Bad(bad) => {
                 for (c, v, code, r) in bad {
                     ledger.except(idx, &cols.header(c), &v, code, r);

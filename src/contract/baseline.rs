@@ -640,7 +640,15 @@ where
         if let Some(Residuals { residual, sd }) = &self.effect {
             return (residual[i] + d * self.sd_post[&s.grade]) / sd;
         }
-        self.value_of(&self.student_at(s, d))
+        let post = s.post.expect("filtered") + d * self.sd_post[&s.grade];
+        let rescored;
+        let score = if d != 0.0 && self.contract.uses_norms() {
+            rescored = (self.rescore)(s, post);
+            &rescored
+        } else {
+            &s.score
+        };
+        self.value_with(s, Some(post), score)
     }
 
     /// Student `s` with the post-test shifted by `d` within-grade SDs, re-scored against the
@@ -657,9 +665,13 @@ where
 
     /// The metric value of a shifted student (not for the effect metrics).
     fn value_of(&self, shifted: &Student) -> f64 {
-        let outcome = &self.contract.outcome;
-        let met = settle::outcome_met(outcome, shifted).unwrap_or(false);
-        let score = shifted.score.as_ref().ok();
+        self.value_with(shifted, shifted.post, &shifted.score)
+    }
+
+    /// The metric value of student `s` with `post` and `score` in place of its own.
+    fn value_with(&self, s: &Student, post: Option<f64>, score: &Result<NormScore, NoOutcome>) -> f64 {
+        let met = settle::outcome_met_at(&self.contract.outcome, s, post, score).unwrap_or(false);
+        let score = score.as_ref().ok();
         match self.contract.metric.kind {
             MetricKind::ShareMeeting | MetricKind::ShareMeetingVsComparison => f64::from(u8::from(met)),
             MetricKind::MeanCgi => score.and_then(|x| x.cgi).unwrap_or(f64::NAN),

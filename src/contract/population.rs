@@ -68,8 +68,26 @@ pub enum PopulationError {
     NoneMatched,
 }
 
-/// Per grade, the sorted pre-tests of history students with both tests.
-pub struct PreByGrade(BTreeMap<i32, Vec<f64>>);
+/// Per grade, the sorted pre-tests of history students with both tests, with their mean
+/// and SD computed once (the balance table standardises every student by them).
+pub struct PreByGrade(BTreeMap<i32, GradePre>);
+
+struct GradePre {
+    sorted: Vec<f64>,
+    /// Mean and SD (n − 1; 1 when it is 0 or undefined) of `sorted`.
+    mean: f64,
+    sd: f64,
+}
+
+impl GradePre {
+    fn of(mut v: Vec<f64>) -> GradePre {
+        v.sort_by(f64::total_cmp);
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        GradePre { sorted: v, mean, sd: if sd > 0.0 { sd } else { 1.0 } }
+    }
+}
 
 impl PreByGrade {
     pub fn of(history: &[Student]) -> PreByGrade {
@@ -79,31 +97,25 @@ impl PreByGrade {
                 by.entry(s.grade).or_default().push(pre);
             }
         }
-        for v in by.values_mut() {
-            v.sort_by(f64::total_cmp);
-        }
-        PreByGrade(by)
+        PreByGrade(by.into_iter().map(|(g, v)| (g, GradePre::of(v))).collect())
     }
 
     /// The type-7 quantile `p` (0..=1) of the grade's pre-tests.
     pub fn quantile(&self, grade: i32, p: f64) -> Option<f64> {
-        self.0.get(&grade).map(|v| quantile_type7(v, p))
+        self.0.get(&grade).map(|v| quantile_type7(&v.sorted, p))
     }
 
     /// The bin (0..bins) of a pre-test: how many of the grade's cut points, the quantiles
     /// j / bins for j = 1..bins, lie strictly below it.
     fn bin(&self, grade: i32, pre: f64, bins: usize) -> Option<usize> {
-        let v = self.0.get(&grade)?;
+        let v = &self.0.get(&grade)?.sorted;
         Some((1..bins).filter(|&j| quantile_type7(v, j as f64 / bins as f64) < pre).count())
     }
 
     /// Mean and SD (n − 1) of the grade's pre-tests.
     fn mean_sd(&self, grade: i32) -> (f64, f64) {
-        let v = &self.0[&grade];
-        let n = v.len() as f64;
-        let m = v.iter().sum::<f64>() / n;
-        let sd = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-        (m, if sd > 0.0 { sd } else { 1.0 })
+        let g = &self.0[&grade];
+        (g.mean, g.sd)
     }
 }
 
@@ -329,8 +341,8 @@ struct Covariate<'a> {
     name: String,
     /// The indicators of one variable (`grade`, a group's name); `None` for the pre-test.
     family: Option<String>,
-    history: Box<dyn Fn(&Student) -> f64 + 'a>,
-    planned: Box<dyn Fn(&PlannedStudent) -> f64 + 'a>,
+    history: Box<dyn Fn(&Student) -> f64 + Sync + 'a>,
+    planned: Box<dyn Fn(&PlannedStudent) -> f64 + Sync + 'a>,
 }
 
 /// The covariates of the balance table: the standardised pre-test, each grade, each group
@@ -406,10 +418,12 @@ pub struct Described<'a> {
 pub fn balance(pre: &PreByGrade, d: &Described<'_>, groups: &[String], min_cell: usize) -> Vec<BalanceRow> {
     let none: [&PlannedStudent; 0] = [];
     let covs = covariates(pre, d.eligible, d.planned.unwrap_or(&none), groups);
-    let small: Vec<bool> = covs.iter().map(|c| c.family.is_some() && is_small(c, d, min_cell)).collect();
+    use rayon::prelude::*;
+    // each covariate is a pass over the history: one covariate a task
+    let small: Vec<bool> = covs.par_iter().map(|c| c.family.is_some() && is_small(c, d, min_cell)).collect();
     let small_families: BTreeSet<&str> =
         covs.iter().zip(&small).filter(|(_, s)| **s).filter_map(|(c, _)| c.family.as_deref()).collect();
-    covs.iter()
+    covs.par_iter()
         .zip(&small)
         .map(|(c, &is_small)| match c.family.as_deref().filter(|f| small_families.contains(f)) {
             Some(_) => BalanceRow {

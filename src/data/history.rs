@@ -626,8 +626,10 @@ fn type_rows(
     enum Typed {
         Faults(Vec<super::load::Problem>),
         Bad(super::validate::Bad),
-        Row(Box<(Test, RowInfo)>),
+        /// With the hash of its [`RowValues`], computed here on the reader's threads.
+        Row(Box<(Test, RowInfo)>, u64),
     }
+    let hasher = std::hash::BuildHasherDefault::<super::load::Fnv>::default();
     let width = source.headers().len();
     let map = |raw: &Record<'_>| {
         if let Some(faults) = super::validate::row_fault(width, raw) {
@@ -643,13 +645,14 @@ fn type_rows(
             school_id: (!school.is_empty()).then(|| school.to_string()),
             groups: groups.iter().map(|g| (g.clone(), get(g).trim().to_string())).collect(),
         };
-        Ok((raw.row, Typed::Row(Box::new((test, info)))))
+        let hash = hasher.hash_one(RowValues(&test, &info));
+        Ok((raw.row, Typed::Row(Box::new((test, info)), hash)))
     };
     let mut tests: Vec<Test> = Vec::new();
     let mut infos: Vec<RowInfo> = Vec::new();
-    // Kept rows by their values (positions in `tests`), to find exact duplicates.
-    let mut seen: hashbrown::HashTable<u32> = hashbrown::HashTable::new();
-    let hasher = std::hash::BuildHasherDefault::<super::load::Fnv>::default();
+    // Kept rows by their values (hash and position in `tests`), to find exact duplicates;
+    // the hash is kept so that growing the table does not hash every row again.
+    let mut seen: hashbrown::HashTable<(u64, u32)> = hashbrown::HashTable::new();
     source.scan(map, |(row, typed)| {
         let idx = ledger.push_row(row);
         match typed {
@@ -663,18 +666,19 @@ fn type_rows(
                     ledger.except(idx, &cols.header(c), &v, code, r);
                 }
             }
-            Typed::Row(typed) => {
+            Typed::Row(typed, hash) => {
                 let (mut test, info) = *typed;
                 test.idx = idx;
-                let hash = hasher.hash_one(RowValues(&test, &info));
-                let same = |&j: &u32| RowValues(&tests[j as usize], &infos[j as usize]) == RowValues(&test, &info);
-                if let Some(&first) = seen.find(hash, same) {
+                let same = |&(h, j): &(u64, u32)| {
+                    h == hash && RowValues(&tests[j as usize], &infos[j as usize]) == RowValues(&test, &info)
+                };
+                if let Some(&(_, first)) = seen.find(hash, same) {
                     let first = tests[first as usize].row;
                     ledger.except(idx, "", "", ReasonCode::ExactDuplicate, format!("exact duplicate of row {first}"));
                     return Ok(());
                 }
                 let at = super::records::compact_index(tests.len(), &ledger.file)?;
-                seen.insert_unique(hash, at, |&j| hasher.hash_one(RowValues(&tests[j as usize], &infos[j as usize])));
+                seen.insert_unique(hash, (hash, at), |&(h, _)| h);
                 ledger.validate(idx);
                 tests.push(test);
                 infos.push(info);

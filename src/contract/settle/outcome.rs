@@ -125,8 +125,19 @@ impl Student {
 
 /// Whether a student meets the outcome; `Err` when it cannot be computed.
 pub fn outcome_met(outcome: &Outcome, s: &Student) -> Result<bool, NoOutcome> {
+    outcome_met_at(outcome, s, s.post, &s.score)
+}
+
+/// [`outcome_met`] for student `s` with `post` and `score` in place of its own (the
+/// baseline's shifted post-tests, without copying the student).
+pub fn outcome_met_at(
+    outcome: &Outcome,
+    s: &Student,
+    post: Option<f64>,
+    score: &Result<NormScore, NoOutcome>,
+) -> Result<bool, NoOutcome> {
     let (kind, at_least) = (outcome.kind, outcome.at_least);
-    let growth = s.growth().ok_or(NoOutcome::NoGrowth)?;
+    let growth = post.zip(s.pre).map(|(post, pre)| post - pre).ok_or(NoOutcome::NoGrowth)?;
     let k = at_least.unwrap_or(0.0);
     if kind == OutcomeKind::Vendor {
         let m = outcome.measure.ok_or(NoOutcome::Missing("vendor measure"))?;
@@ -137,7 +148,7 @@ pub fn outcome_met(outcome: &Outcome, s: &Student) -> Result<bool, NoOutcome> {
     if kind == OutcomeKind::ScaleGrowth {
         return Ok(growth >= k);
     }
-    let score = s.score.as_ref().map_err(Clone::clone)?;
+    let score = score.as_ref().map_err(Clone::clone)?;
     let need = |v: Option<f64>, what: &'static str| v.ok_or(NoOutcome::Missing(what));
     Ok(match kind {
         OutcomeKind::GrowthVsNorm => growth >= need(score.expected_growth, "expected growth")?,

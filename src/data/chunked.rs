@@ -114,6 +114,9 @@ impl ChunkedCsv {
     /// `commit` gets each record's value in file order on this thread. Returns the SHA-256
     /// of the file and its blank lines, as [`CsvStream::finish`] does. The first error in
     /// file order (of the file, of `map` or of `commit`) stops the read.
+    ///
+    /// Three stages overlap (docs/architecture.md 3a): while this thread commits batch k,
+    /// the pool parses and maps batch k + 1 and reads and hashes batch k + 2.
     pub fn scan<T: Send>(
         &self,
         map: impl Fn(&Record<'_>) -> Result<T, DataError> + Sync,
@@ -126,25 +129,37 @@ impl ChunkedCsv {
         // Value vectors are used again for later parts: fresh memory for every part would
         // be zeroed by the kernel page by page.
         let spare: std::sync::Mutex<Vec<Vec<T>>> = std::sync::Mutex::new(Vec::new());
-        while !parts.is_empty() {
-            // Parse and map this batch on the pool while the next one is read and hashed.
-            let (mapped, next) = rayon::join(
-                || {
-                    use rayon::prelude::*;
-                    parts.into_par_iter().map(|p| self.map_part(p, &map, &spare)).collect::<Vec<_>>()
-                },
-                || reader.next_parts(batch),
-            );
-            for (m, bytes) in mapped {
-                reader.recycle(bytes);
-                let (mut values, b) = m?;
-                blank += b;
-                for v in values.drain(..) {
-                    commit(v)?;
+        let mut mapped: Vec<(Mapped<T>, Vec<u8>)> = Vec::new();
+        while !parts.is_empty() || !mapped.is_empty() {
+            let todo = std::mem::take(&mut parts);
+            let mut next: Result<Vec<Part>, DataError> = Ok(Vec::new());
+            let mut next_mapped = Vec::new();
+            let mut used = Vec::new();
+            let committed = rayon::in_place_scope(|scope| {
+                if !todo.is_empty() {
+                    scope.spawn(|_| {
+                        use rayon::prelude::*;
+                        (next_mapped, next) = rayon::join(
+                            || todo.into_par_iter().map(|p| self.map_part(p, &map, &spare)).collect::<Vec<_>>(),
+                            || reader.next_parts(batch),
+                        );
+                    });
                 }
-                spare.lock().expect("no thread panicked holding it").push(values);
+                commit_batch(std::mem::take(&mut mapped), &mut commit, &spare, &mut blank, &mut used)
+            });
+            committed?;
+            for bytes in used {
+                reader.recycle(bytes);
             }
-            parts = next?;
+            mapped = next_mapped;
+            match next {
+                Ok(p) => parts = p,
+                Err(e) => {
+                    // the batch mapped comes before the read that failed
+                    commit_batch(mapped, &mut commit, &spare, &mut blank, &mut Vec::new())?;
+                    return Err(e);
+                }
+            }
         }
         Ok(Scanned { sha256: reader.finish()?, blank_lines: blank })
     }
@@ -173,6 +188,27 @@ impl ChunkedCsv {
         };
         (blank.map(|b| (out, b)), bytes)
     }
+}
+
+/// Commits a mapped batch in file order: each value to `commit`, the blank lines to `blank`;
+/// the value vectors go back to `spare` and the parts' bytes to `used`.
+fn commit_batch<T>(
+    mapped: Vec<(Mapped<T>, Vec<u8>)>,
+    commit: &mut impl FnMut(T) -> Result<(), DataError>,
+    spare: &std::sync::Mutex<Vec<Vec<T>>>,
+    blank: &mut u64,
+    used: &mut Vec<Vec<u8>>,
+) -> Result<(), DataError> {
+    for (m, bytes) in mapped {
+        used.push(bytes);
+        let (mut values, b) = m?;
+        *blank += b;
+        for v in values.drain(..) {
+            commit(v)?;
+        }
+        spare.lock().expect("no thread panicked holding it").push(values);
+    }
+    Ok(())
 }
 
 /// The records of a part with quote characters, through the careful reader's parser;

@@ -758,6 +758,40 @@ pub(crate) fn prepare_streamed(
     Ok(file)
 }
 
+/// The flow table's counts of one group of analytic rows.
+#[derive(Clone, Copy, Default)]
+struct Tally {
+    rostered: u64,
+    with_pre: u64,
+    met_dosage: u64,
+    with_post: u64,
+    analysed: u64,
+    from_assignments: u64,
+}
+
+impl Tally {
+    fn add(&mut self, r: &AnalyticRow) {
+        let count = |b: bool| u64::from(b);
+        self.rostered += 1;
+        self.with_pre += count(r.has_pre());
+        self.met_dosage += count(r.has_pre() && r.eligible);
+        self.with_post += count(r.has_pre() && r.eligible && r.has_post());
+        self.analysed += count(r.analysed);
+        self.from_assignments += count(r.provider_source == ProviderSource::Assignments);
+    }
+
+    fn plus(self, o: &Tally) -> Tally {
+        Tally {
+            rostered: self.rostered + o.rostered,
+            with_pre: self.with_pre + o.with_pre,
+            met_dosage: self.met_dosage + o.met_dosage,
+            with_post: self.with_post + o.with_post,
+            analysed: self.analysed + o.analysed,
+            from_assignments: self.from_assignments + o.from_assignments,
+        }
+    }
+}
+
 /// The flow table: per subject, each provider, all tutored, and comparison. `rejects` are
 /// students whose roster rows were all excepted, by the provider their row named (`None` =
 /// comparison); `providers` get a line even when nobody is rostered with them.
@@ -770,32 +804,37 @@ pub fn flow_table(
 ) -> Vec<FlowRow> {
     let mut out = Vec::new();
     for subject in subjects {
-        let of_subject: Vec<&AnalyticRow> = rows.iter().filter(|r| &r.subject == subject).collect();
+        // one pass over the rows: the counts of each provider (`None` = comparison)
+        let mut tallies: BTreeMap<Option<&str>, Tally> = BTreeMap::new();
+        for r in rows.iter().filter(|r| &r.subject == subject) {
+            tallies.entry(r.provider_id.as_deref()).or_default().add(r);
+        }
+        let mut rejected: BTreeMap<Option<&str>, u64> = BTreeMap::new();
+        for p in rejects.values() {
+            *rejected.entry(p.as_deref()).or_default() += 1;
+        }
         let count = |group: &str, pred: &dyn Fn(Option<&str>) -> bool| -> FlowRow {
-            let members: Vec<&&AnalyticRow> = of_subject.iter().filter(|r| pred(r.provider_id.as_deref())).collect();
-            let n = |f: &dyn Fn(&AnalyticRow) -> bool| members.iter().filter(|r| f(r)).count() as u64;
-            let rostered = members.len() as u64;
-            let roster_rejected = rejects.values().filter(|p| pred(p.as_deref())).count() as u64;
-            let analysed = n(&|r| r.analysed);
-            let assigned = rostered + roster_rejected;
+            let t = tallies.iter().filter(|(p, _)| pred(**p)).fold(Tally::default(), |a, (_, t)| a.plus(t));
+            let roster_rejected = rejected.iter().filter(|(p, _)| pred(**p)).map(|(_, n)| n).sum::<u64>();
+            let assigned = t.rostered + roster_rejected;
             FlowRow {
                 subject: subject.clone(),
                 group: group.to_string(),
-                rostered,
+                rostered: t.rostered,
                 roster_rejected,
-                with_pre: n(&|r| r.has_pre()),
-                met_dosage: n(&|r| r.has_pre() && r.eligible),
-                with_post: n(&|r| r.has_pre() && r.eligible && r.has_post()),
-                analysed,
-                attrition: (assigned > 0).then(|| 1.0 - analysed as f64 / assigned as f64),
+                with_pre: t.with_pre,
+                met_dosage: t.met_dosage,
+                with_post: t.with_post,
+                analysed: t.analysed,
+                attrition: (assigned > 0).then(|| 1.0 - t.analysed as f64 / assigned as f64),
                 overall_attrition: None,
                 differential_attrition: None,
                 wwc_attrition: None,
-                from_assignments: n(&|r| r.provider_source == ProviderSource::Assignments),
+                from_assignments: t.from_assignments,
             }
         };
         let comparison = count("comparison", &|p| p.is_none());
-        let mut ids: BTreeSet<&str> = of_subject.iter().filter_map(|r| r.provider_id.as_deref()).collect();
+        let mut ids: BTreeSet<&str> = tallies.keys().flatten().copied().collect();
         ids.extend(providers.iter().map(|p| p.as_str()));
         ids.extend(rejects.values().flatten().map(|p| p.as_str()));
         let mut lines: Vec<FlowRow> = ids.iter().map(|p| count(p, &|x| x == Some(*p))).collect();
@@ -849,7 +888,7 @@ enum Kind {
 }
 
 /// A column of the analytic file: its name, its type and its value in a row.
-type AnalyticColumn<'f> = (String, Kind, Box<dyn for<'a> Fn(&'a AnalyticRow) -> Value<'a> + 'f>);
+type AnalyticColumn<'f> = (String, Kind, Box<dyn for<'a> Fn(&'a AnalyticRow) -> Value<'a> + Sync + 'f>);
 
 fn text<'a>(t: &'a str) -> Value<'a> {
     Value::Text(Some(Cow::Borrowed(t)))
@@ -867,7 +906,7 @@ impl AnalyticFile {
     /// The analytic file's columns, in their fixed order (documented in README).
     fn columns<'f>(&'f self) -> Vec<AnalyticColumn<'f>> {
         let mut c: Vec<AnalyticColumn<'f>> = Vec::new();
-        let mut push = |name: &str, kind: Kind, f: Box<dyn for<'a> Fn(&'a AnalyticRow) -> Value<'a> + 'f>| {
+        let mut push = |name: &str, kind: Kind, f: Box<dyn for<'a> Fn(&'a AnalyticRow) -> Value<'a> + Sync + 'f>| {
             c.push((name.to_string(), kind, f))
         };
         push("student_id", Kind::Text, Box::new(|x| text(&x.student_id)));
@@ -961,13 +1000,12 @@ impl AnalyticFile {
         let columns = self.columns();
         let names: Vec<&str> = columns.iter().map(|(n, _, _)| n.as_str()).collect();
         let mut sink = CsvSink::create(out, name, &names)?;
-        let mut values = Vec::with_capacity(columns.len());
-        for r in &self.rows {
-            values.clear();
-            values.extend(columns.iter().map(|(_, _, get)| get(r)));
+        sink.rows_of(&self.rows, |r, buf| {
+            let values: Vec<Value<'_>> = columns.iter().map(|(_, _, get)| get(r)).collect();
             let cells: Vec<Cell<'_>> = values.iter().map(Value::cell).collect();
-            sink.row(&cells)?;
-        }
+            buf.row(&cells);
+            Ok(())
+        })?;
         Ok(sink.finish()?.1)
     }
 

@@ -245,8 +245,8 @@ pub fn write_exceptions<'a>(
     for l in ledgers {
         let mut e: Vec<&Exception> = l.exceptions().iter().collect();
         e.sort_by_key(|x| x.row);
-        for x in e {
-            sink.row(&[
+        sink.rows_of(&e, |x, buf| {
+            buf.row(&[
                 Cell::Text(Some(&x.file)),
                 Cell::Int(Some(x.row as i64)),
                 Cell::Text(Some(&x.column)),
@@ -254,8 +254,9 @@ pub fn write_exceptions<'a>(
                 Cell::Text(Some(x.code.as_str())),
                 Cell::Text(Some(&x.reason)),
                 Cell::Text(Some(x.kind.as_str())),
-            ])?;
-        }
+            ]);
+            Ok(())
+        })?;
     }
     Ok(sink.finish()?.0)
 }

@@ -123,11 +123,10 @@ pub fn check_group_values(
             ));
         }
         let mut moved = 0;
+        // students share their group maps: a student's map is copied only when it changes
         for s in students.iter_mut() {
-            if let Some(v) = std::sync::Arc::make_mut(&mut s.groups).get_mut(g)
-                && rare.contains_key(v.as_str())
-            {
-                *v = COMBINED_VALUE.to_string();
+            if s.groups.get(g).is_some_and(|v| rare.contains_key(v.as_str())) {
+                std::sync::Arc::make_mut(&mut s.groups).insert(g.clone(), COMBINED_VALUE.to_string());
                 moved += 1;
             }
         }

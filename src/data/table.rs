@@ -173,6 +173,40 @@ fn push_text(line: &mut Vec<u8>, s: &str) {
     line.push(b'"');
 }
 
+/// Appends one CSV line (format: module docs) of `cells` to `line`.
+fn push_row(line: &mut Vec<u8>, cells: &[Cell<'_>]) {
+    let mut float = zmij::Buffer::new();
+    for (k, c) in cells.iter().enumerate() {
+        if k > 0 {
+            line.push(b',');
+        }
+        match *c {
+            Cell::Text(Some(s)) => push_text(line, s),
+            Cell::Float(Some(x)) => line.extend_from_slice(float.format(x).as_bytes()),
+            Cell::Int(Some(x)) => line.extend_from_slice(x.to_string().as_bytes()),
+            Cell::Bool(Some(b)) => line.extend_from_slice(if b { b"true" } else { b"false" }),
+            Cell::Text(None) | Cell::Float(None) | Cell::Int(None) | Cell::Bool(None) => {}
+        }
+    }
+    line.push(b'\n');
+}
+
+/// Rows formatted for a [`CsvSink`] away from it (see [`CsvSink::rows_of`]).
+pub struct RowBuf {
+    bytes: Vec<u8>,
+    width: usize,
+    rows: u64,
+}
+
+impl RowBuf {
+    /// Adds one row (as many cells as the sink's header).
+    pub fn row(&mut self, cells: &[Cell<'_>]) {
+        assert_eq!(cells.len(), self.width, "CSV row width (internal invariant)");
+        self.rows += 1;
+        push_row(&mut self.bytes, cells);
+    }
+}
+
 impl<'a> CsvSink<'a> {
     /// Starts the output `name` of `out` and writes the header.
     pub fn create(out: &'a OutputDir, name: &str, header: &[&str]) -> Result<CsvSink<'a>, DataError> {
@@ -185,23 +219,61 @@ impl<'a> CsvSink<'a> {
     fn emit(&mut self, cells: &[Cell<'_>]) -> Result<(), DataError> {
         assert_eq!(cells.len(), self.width, "CSV row width (internal invariant)");
         self.line.clear();
-        let mut float = zmij::Buffer::new();
-        for (k, c) in cells.iter().enumerate() {
-            if k > 0 {
-                self.line.push(b',');
-            }
-            match *c {
-                Cell::Text(Some(s)) => push_text(&mut self.line, s),
-                Cell::Float(Some(x)) => self.line.extend_from_slice(float.format(x).as_bytes()),
-                Cell::Int(Some(x)) => self.line.extend_from_slice(x.to_string().as_bytes()),
-                Cell::Bool(Some(b)) => self.line.extend_from_slice(if b { b"true" } else { b"false" }),
-                Cell::Text(None) | Cell::Float(None) | Cell::Int(None) | Cell::Bool(None) => {}
-            }
-        }
-        self.line.push(b'\n');
+        push_row(&mut self.line, cells);
+        let line = std::mem::take(&mut self.line);
+        let written = self.write_bytes(&line);
+        self.line = line;
+        written
+    }
+
+    fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), DataError> {
         self.out
-            .write_all(&self.line)
+            .write_all(bytes)
             .map_err(|e| DataError::Write { path: self.out.path().to_path_buf(), message: e.to_string() })
+    }
+
+    /// Writes the rows `write` gives for each item, in the order of `items`: the rows are
+    /// formatted on the rayon pool a group of items at a time while this thread writes the
+    /// group before, in order, so the file is the same for any number of threads.
+    pub fn rows_of<T: Sync>(
+        &mut self,
+        items: &[T],
+        write: impl Fn(&T, &mut RowBuf) -> Result<(), DataError> + Sync,
+    ) -> Result<(), DataError> {
+        use rayon::prelude::*;
+        const CHUNK: usize = 4096;
+        let width = self.width;
+        let format = |group: &[T]| -> Vec<Result<RowBuf, DataError>> {
+            group
+                .par_chunks(CHUNK)
+                .map(|chunk| {
+                    let mut buf = RowBuf { bytes: Vec::with_capacity(chunk.len() * 128), width, rows: 0 };
+                    chunk.iter().try_for_each(|t| write(t, &mut buf))?;
+                    Ok(buf)
+                })
+                .collect()
+        };
+        // a bounded number of formatted groups is held at a time
+        let mut formatted = Vec::new();
+        for group in items.chunks(CHUNK * 4 * rayon::current_num_threads().max(1)) {
+            let mut next = Vec::new();
+            let written = rayon::in_place_scope(|scope| {
+                scope.spawn(|_| next = format(group));
+                self.write_formatted(std::mem::take(&mut formatted))
+            });
+            written?;
+            formatted = next;
+        }
+        self.write_formatted(formatted)
+    }
+
+    fn write_formatted(&mut self, bufs: Vec<Result<RowBuf, DataError>>) -> Result<(), DataError> {
+        for buf in bufs {
+            let buf = buf?;
+            self.rows += buf.rows;
+            self.write_bytes(&buf.bytes)?;
+        }
+        Ok(())
     }
 
     /// Writes one row (as many cells as the header).

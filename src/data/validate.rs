@@ -343,6 +343,115 @@ fn extra_groups(opts: &ValidateOptions) -> Vec<String> {
     opts.groups.iter().filter(|g| !super::schema::STANDARD_GROUPS.contains(&g.as_str())).cloned().collect()
 }
 
+/// One roster row as [`roster_row`] checks it on the worker threads.
+enum RosterRow<'a> {
+    /// A fault of the record itself ([`row_fault`]).
+    Faults(Vec<super::load::Problem>),
+    /// Bad fields: (field, value, code, reason).
+    Bad(Vec<(String, String, ReasonCode, String)>),
+    /// A student, with its group values (in the order of `groups`) still to be shared.
+    Student(Box<(Student, Vec<&'a str>)>),
+}
+
+/// Checks one roster row. The student's `groups` are left empty: [`validate_roster`] gives
+/// each student the one shared map of its values.
+fn roster_row<'a>(
+    raw: &'a super::load::RawRow,
+    width: usize,
+    cols: &ColumnIndex,
+    opts: &ValidateOptions,
+    groups: &[String],
+    no_groups: &Groups,
+) -> RosterRow<'a> {
+    if let Some(faults) = row_fault(width, raw) {
+        return RosterRow::Faults(faults);
+    }
+    let get = |f: &str| cols.get(raw, f).unwrap_or("");
+    let mut bad: Vec<(String, String, ReasonCode, String)> = Vec::new();
+    let id = opts.ids.normalize(get("student_id")).into_owned();
+    if id.is_empty() {
+        bad.push(("student_id".into(), String::new(), ReasonCode::MissingValue, "missing student_id".into()));
+    }
+    let school = get("school_id").trim().to_string();
+    if school.is_empty() {
+        bad.push(("school_id".into(), String::new(), ReasonCode::MissingValue, "missing school_id".into()));
+    }
+    let grade = parse_grade(get("grade"));
+    if grade.is_none() {
+        bad.push((
+            "grade".into(),
+            get("grade").into(),
+            ReasonCode::NotAGrade,
+            "grade is not an integer in -1..=13 (K = 0, PK = -1)".into(),
+        ));
+    }
+    let mut date_of = |field: &str| -> Option<NaiveDate> {
+        let text = get(field);
+        if text.trim().is_empty() {
+            return None;
+        }
+        let d = parse_date(text);
+        if d.is_none() {
+            bad.push((field.into(), text.into(), ReasonCode::NotADate, date_problem(text)));
+        }
+        d
+    };
+    let enroll_date = date_of("enroll_date");
+    let exit_date = date_of("exit_date");
+    if let (Some(e), Some(x)) = (enroll_date, exit_date)
+        && x < e
+    {
+        bad.push((
+            "exit_date".into(),
+            get("exit_date").into(),
+            ReasonCode::ExitBeforeEnroll,
+            "exit_date is before enroll_date".into(),
+        ));
+    }
+    let provider_id =
+        clean(cols.get(raw, "provider_id")).filter(|p| !opts.comparison_values.iter().any(|c| c.trim() == p.as_str()));
+    if let (Some(p), Some(list)) = (&provider_id, &opts.providers)
+        && !list.contains(p)
+    {
+        bad.push((
+            "provider_id".into(),
+            p.clone(),
+            ReasonCode::UnknownProvider,
+            format!("unknown provider (the contract lists {list:?})"),
+        ));
+    }
+    if raw.fields.len() != width {
+        bad.push((
+            String::new(),
+            String::new(),
+            ReasonCode::WrongFieldCount,
+            format!("row has {} fields, header has {width}", raw.fields.len()),
+        ));
+    }
+    for g in groups {
+        if let Some(fault) = roster_rules::group_value_fault(get(g).trim()) {
+            let shown: String = get(g).chars().filter(|c| !c.is_control()).take(40).collect();
+            bad.push((g.clone(), shown, ReasonCode::BadGroupValue, fault));
+        }
+    }
+    if !bad.is_empty() {
+        return RosterRow::Bad(bad);
+    }
+    let student = Student {
+        idx: 0,
+        row: raw.row,
+        student_id: id,
+        school_id: school,
+        grade: grade.unwrap_or_default(),
+        provider_id,
+        tutor_id: clean(cols.get(raw, "tutor_id")),
+        enroll_date,
+        exit_date,
+        groups: no_groups.clone(),
+    };
+    RosterRow::Student(Box::new((student, groups.iter().map(|g| get(g).trim()).collect())))
+}
+
 fn validate_roster(
     table: &RawTable,
     cols: &ColumnIndex,
@@ -351,103 +460,43 @@ fn validate_roster(
     ledger: &mut Ledger,
     warnings: &mut Vec<Warning>,
 ) -> Vec<Student> {
+    use rayon::prelude::*;
+    let width = table.headers.len();
+    let no_groups = Groups::default();
+    // Rows are checked on the pool; the ledger is written in file order below.
+    let checked: Vec<RosterRow<'_>> =
+        table.rows.par_iter().map(|raw| roster_row(raw, width, cols, opts, groups, &no_groups)).collect();
+    // Students with the same group values share one map (a district has few combinations).
+    let mut shared: HashMap<Vec<&str>, Groups, std::hash::BuildHasherDefault<super::load::Fnv>> = HashMap::default();
     let mut candidates: Vec<Student> = Vec::new();
-    for (idx, raw) in table.rows.iter().enumerate() {
-        if let Some(faults) = row_fault(table.headers.len(), raw) {
-            for (column, value, code, fault) in faults {
-                ledger.note(idx, &column, &value, code, fault);
+    for (idx, row) in checked.into_iter().enumerate() {
+        match row {
+            RosterRow::Faults(faults) => {
+                for (column, value, code, fault) in faults {
+                    ledger.note(idx, &column, &value, code, fault);
+                }
             }
-            continue;
-        }
-        let get = |f: &str| cols.get(raw, f).unwrap_or("");
-        let mut bad: Vec<(String, String, ReasonCode, String)> = Vec::new();
-        let id = opts.ids.normalize(get("student_id")).into_owned();
-        if id.is_empty() {
-            bad.push(("student_id".into(), String::new(), ReasonCode::MissingValue, "missing student_id".into()));
-        }
-        let school = get("school_id").trim().to_string();
-        if school.is_empty() {
-            bad.push(("school_id".into(), String::new(), ReasonCode::MissingValue, "missing school_id".into()));
-        }
-        let grade = parse_grade(get("grade"));
-        if grade.is_none() {
-            bad.push((
-                "grade".into(),
-                get("grade").into(),
-                ReasonCode::NotAGrade,
-                "grade is not an integer in -1..=13 (K = 0, PK = -1)".into(),
-            ));
-        }
-        let mut date_of = |field: &str| -> Option<NaiveDate> {
-            let text = get(field);
-            if text.trim().is_empty() {
-                return None;
+            RosterRow::Bad(bad) => {
+                for (c, v, code, r) in bad {
+                    let header = if c.is_empty() { c } else { cols.header(&c) };
+                    ledger.except(idx, &header, &v, code, r);
+                }
             }
-            let d = parse_date(text);
-            if d.is_none() {
-                bad.push((field.into(), text.into(), ReasonCode::NotADate, date_problem(text)));
-            }
-            d
-        };
-        let enroll_date = date_of("enroll_date");
-        let exit_date = date_of("exit_date");
-        if let (Some(e), Some(x)) = (enroll_date, exit_date)
-            && x < e
-        {
-            bad.push((
-                "exit_date".into(),
-                get("exit_date").into(),
-                ReasonCode::ExitBeforeEnroll,
-                "exit_date is before enroll_date".into(),
-            ));
-        }
-        let provider_id = clean(cols.get(raw, "provider_id"))
-            .filter(|p| !opts.comparison_values.iter().any(|c| c.trim() == p.as_str()));
-        if let (Some(p), Some(list)) = (&provider_id, &opts.providers)
-            && !list.contains(p)
-        {
-            bad.push((
-                "provider_id".into(),
-                p.clone(),
-                ReasonCode::UnknownProvider,
-                format!("unknown provider (the contract lists {list:?})"),
-            ));
-        }
-        if raw.fields.len() != table.headers.len() {
-            bad.push((
-                String::new(),
-                String::new(),
-                ReasonCode::WrongFieldCount,
-                format!("row has {} fields, header has {}", raw.fields.len(), table.headers.len()),
-            ));
-        }
-        for g in groups {
-            if let Some(fault) = roster_rules::group_value_fault(get(g).trim()) {
-                let shown: String = get(g).chars().filter(|c| !c.is_control()).take(40).collect();
-                bad.push((g.clone(), shown, ReasonCode::BadGroupValue, fault));
+            RosterRow::Student(checked) => {
+                let (mut student, values) = *checked;
+                student.idx = idx;
+                student.groups = match shared.get(&values) {
+                    Some(g) => g.clone(),
+                    None => {
+                        let map = groups.iter().zip(&values).map(|(g, v)| (g.clone(), v.to_string())).collect();
+                        shared.entry(values).or_insert_with(|| Groups::new(map)).clone()
+                    }
+                };
+                candidates.push(student);
             }
         }
-        if !bad.is_empty() {
-            for (c, v, code, r) in bad {
-                let header = if c.is_empty() { c } else { cols.header(&c) };
-                ledger.except(idx, &header, &v, code, r);
-            }
-            continue;
-        }
-        let groups = Groups::new(groups.iter().map(|g| (g.clone(), get(g).trim().to_string())).collect());
-        candidates.push(Student {
-            idx,
-            row: raw.row,
-            student_id: id,
-            school_id: school,
-            grade: grade.unwrap_or_default(),
-            provider_id,
-            tutor_id: clean(cols.get(raw, "tutor_id")),
-            enroll_date,
-            exit_date,
-            groups,
-        });
     }
+    drop(shared);
 
     // Duplicate student IDs: exact copies keep the first row; conflicting rows are all
     // excepted, since no rule can say which one is right.

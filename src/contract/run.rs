@@ -161,7 +161,7 @@ fn history_students(history: &History, norms: Option<&ContractNorms>) -> Vec<Stu
                 grade,
                 provider: None,
                 tutor: None,
-                groups: h.groups.clone(),
+                groups: h.groups.clone().into(),
                 analysed: true,
                 excluded: None,
                 served: false,

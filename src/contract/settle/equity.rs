@@ -86,7 +86,7 @@ pub(super) fn group_table(
                     && counted[i]
                     && let Some(r) = comp_value(i)
                 {
-                    for (g, v) in &s.groups {
+                    for (g, v) in s.groups.iter() {
                         let e = acc.entry((g.clone(), v.clone())).or_default();
                         e.0 += r;
                         e.1 += 1.0;

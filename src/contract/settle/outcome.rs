@@ -60,7 +60,8 @@ pub struct Student {
     /// `None`: comparison student.
     pub provider: Option<String>,
     pub tutor: Option<String>,
-    pub groups: BTreeMap<String, String>,
+    /// Shared with the other students of the same group values (see `data::validate::Groups`).
+    pub groups: crate::data::validate::Groups,
     /// Analysed by the data layer (pre, eligible, post).
     pub analysed: bool,
     /// Why not analysed, with the rule (tutored and comparison students alike).

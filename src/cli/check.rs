@@ -323,7 +323,7 @@ fn write_audit(out: &data::output::OutputDir, students: &[Student], s: &Settleme
     let header: Vec<&str> = HEADER.iter().copied().chain(names.iter().map(String::as_str)).collect();
     let mut sink = CsvSink::create(out, "audit.csv", &header)?;
     let none = NormScore::default();
-    for r in &s.audit {
+    sink.rows_of(&s.audit, |r, buf| {
         let notes = r.notes();
         let mut extra: Vec<Cell<'_>> = Vec::new();
         if !names.is_empty() {
@@ -334,7 +334,7 @@ fn write_audit(out: &data::output::OutputDir, students: &[Student], s: &Settleme
         }
         let st = &students[r.index];
         let sc = st.score.as_ref().unwrap_or(&none);
-        sink.row(
+        buf.row(
             &[
                 Cell::Text(Some(&st.student_id)),
                 Cell::Text(Some(&st.subject)),
@@ -366,7 +366,8 @@ fn write_audit(out: &data::output::OutputDir, students: &[Student], s: &Settleme
             .into_iter()
             .chain(extra)
             .collect::<Vec<_>>(),
-        )?;
-    }
+        );
+        Ok(())
+    })?;
     Ok(sink.finish()?.0)
 }

@@ -228,6 +228,9 @@ impl ClusterSums {
         }
         plan.check()?;
         let units = plan.units;
+        if let Some(bits) = self.one_student_shares() {
+            return Ok(Self::share_replicates(&bits, plan));
+        }
         Ok((0..plan.reps)
             .into_par_iter()
             .map(|b| {
@@ -242,6 +245,41 @@ impl ClusterSums {
                 s / n
             })
             .collect())
+    }
+
+    /// When every cluster is one student with a value of 0 or 1 (a share resampled by
+    /// student), the values as bits; `None` otherwise.
+    fn one_student_shares(&self) -> Option<Vec<u64>> {
+        let binary = self.count.iter().all(|&c| c == 1.0) && self.sum.iter().all(|&v| v == 0.0 || v == 1.0);
+        binary.then(|| {
+            let mut bits = vec![0u64; self.sum.len().div_ceil(64)];
+            for (i, _) in self.sum.iter().enumerate().filter(|(_, v)| **v == 1.0) {
+                bits[i / 64] |= 1 << (i % 64);
+            }
+            bits
+        })
+    }
+
+    /// [`Self::replicates`] of a share resampled by student, from the same draws: a
+    /// replicate's sum of 0/1 values and its count of 1.0s are whole numbers, exact in any
+    /// order, so counting the drawn ones gives the same replicate bit for bit. The values
+    /// are read from a bit set (1/128 of the pairs' memory, so the random reads stay in
+    /// cache for a large comparison group).
+    fn share_replicates(bits: &[u64], plan: &Plan) -> Vec<f64> {
+        let units = plan.units;
+        (0..plan.reps)
+            .into_par_iter()
+            .map(|b| {
+                let mut rng = ChaCha8Rng::seed_from_u64(plan.seed);
+                rng.set_stream(b as u64);
+                let mut ones = 0u64;
+                for _ in 0..units {
+                    let i = rng.random_range(0..units);
+                    ones += (bits[i / 64] >> (i % 64)) & 1;
+                }
+                ones as f64 / units as f64
+            })
+            .collect()
     }
 
     /// The mean over the students of the drawn clusters.
@@ -541,6 +579,30 @@ mod tests {
         assert!(general.windows(2).any(|w| w[0] != w[1]), "replicates vary");
         plan.strata = Some((0..19).map(|u| u % 3).collect());
         assert_eq!(sums.replicates(&plan).unwrap(), replicates(&plan, |d| sums.mean(d)).unwrap());
+    }
+
+    #[test]
+    fn share_by_student_replicates_equal_the_general_path_exactly() {
+        // 0/1 values, one student a cluster: the bit-set path (more than 64 units, so
+        // several words, and a last word part full)
+        let values: Vec<f64> = (0..203).map(|i| f64::from(u8::from((i * 7) % 5 < 2))).collect();
+        let cluster: Vec<usize> = (0..203).collect();
+        let sums = ClusterSums::new(&values, &cluster, 203);
+        assert!(sums.one_student_shares().is_some());
+        let plan = Plan { units: 203, strata: None, reps: 400, seed: 5 };
+        let general = replicates(&plan, |d| sums.mean(d)).unwrap();
+        let fast = sums.replicates(&plan).unwrap();
+        assert_eq!(
+            fast.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            general.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+        assert!(general.windows(2).any(|w| w[0] != w[1]), "replicates vary");
+        // a value other than 0/1, or a cluster of two students, takes the general path
+        let mut other = values.clone();
+        other[3] = 0.5;
+        assert!(ClusterSums::new(&other, &cluster, 203).one_student_shares().is_none());
+        let pairs: Vec<usize> = (0..203).map(|i| i / 2).collect();
+        assert!(ClusterSums::new(&values, &pairs, 102).one_student_shares().is_none());
     }
 
     #[test]

@@ -126,7 +126,11 @@ pub(super) fn group_table(
                 None => [Some(comparison), None],
             };
             for c in columns.into_iter().flatten() {
-                let e = cells[c].entry(v.clone()).or_default();
+                // the value's text is copied once per cell, not once per student
+                let e = match cells[c].get_mut(v.as_str()) {
+                    Some(e) => e,
+                    None => cells[c].entry(v.clone()).or_default(),
+                };
                 if met[i] == Some(true) {
                     e.1 += 1;
                 }

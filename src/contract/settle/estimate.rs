@@ -58,7 +58,8 @@ pub fn stream_seed(seed: u64, label: &str) -> u64 {
 
 /// Dense cluster indices of some labels, in order of first appearance.
 pub(super) fn dense(labels: &[&str]) -> (Vec<usize>, usize) {
-    let mut map: BTreeMap<&str, usize> = BTreeMap::new();
+    // numbered in order of first appearance: the map only finds a label's number
+    let mut map: hashbrown::HashMap<&str, usize> = hashbrown::HashMap::with_capacity(labels.len().min(1 << 20));
     let mut out = Vec::with_capacity(labels.len());
     for l in labels {
         let next = map.len();
@@ -473,6 +474,18 @@ pub(super) fn cluster_label(level: ClusterLevel, s: &Student) -> String {
 
 /// Dense resampling-unit indices of the students `idx` at the cluster level.
 pub(super) fn clusters_of(level: ClusterLevel, students: &[Student], idx: &[usize]) -> (Vec<usize>, usize) {
+    if level == ClusterLevel::Student {
+        // a student's label is its ID and subject: numbered by the pair, without the text
+        let mut map: hashbrown::HashMap<(&str, &str), usize> = hashbrown::HashMap::with_capacity(idx.len());
+        let out = idx
+            .iter()
+            .map(|&i| {
+                let next = map.len();
+                *map.entry((students[i].student_id.as_str(), students[i].subject.as_str())).or_insert(next)
+            })
+            .collect();
+        return (out, map.len());
+    }
     let labels: Vec<String> = idx.iter().map(|&i| cluster_label(level, &students[i])).collect();
     let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
     dense(&refs)

@@ -226,8 +226,16 @@ pub fn settle(contract: &Contract, students: &[Student], history: Result<&Histor
     let mut totals = PaymentResultTotals::default();
     let mut fairness = Fairness::default();
     let mut drifted = Vec::new();
+    // each provider's rows, from one pass over the students
+    let mut by_provider: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, s) in students.iter().enumerate() {
+        if let Some(p) = s.provider.as_deref() {
+            by_provider.entry(p).or_default().push(i);
+        }
+    }
     for prov in &providers {
-        let (result, rows, drift) = settle_provider(&cx, prov, &mut fairness, &mut warnings);
+        let rows = by_provider.remove(prov.as_str()).unwrap_or_default();
+        let (result, rows, drift) = settle_provider(&cx, prov, rows, &mut fairness, &mut warnings);
         drifted.extend(drift);
         totals.add(&result.payment);
         audit.extend(rows);
@@ -265,15 +273,15 @@ fn provider_list(contract: &Contract, students: &[Student]) -> Vec<String> {
 /// One provider's settlement: counts, metric, decisions, payment (suppressed as public
 /// outputs need, [`crate::contract::suppress`]), its students' audit rows, its rows of
 /// the fairness checks, and its decisions without the cohort drift's shift (when there is
-/// a shift and an estimate).
+/// a shift and an estimate). `rows` are its students (positions in `cx.students`).
 fn settle_provider(
     cx: &Context<'_>,
     prov: &str,
+    rows: Vec<usize>,
     fairness: &mut Fairness,
     warnings: &mut Vec<Warning>,
 ) -> (ProviderResult, Vec<AuditRow>, Option<DriftProvider>) {
     let (contract, students) = (cx.contract, cx.students);
-    let rows: Vec<usize> = (0..students.len()).filter(|&i| students[i].provider.as_deref() == Some(prov)).collect();
     let idx: Vec<usize> = rows.iter().copied().filter(|&i| cx.counted[i]).collect();
     let counts = payment_counts(contract, students, &rows, &idx, &cx.met);
     let excluded = excluded_by_rule(&rows, &cx.reason);

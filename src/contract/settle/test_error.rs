@@ -319,41 +319,58 @@ pub(super) fn expected_pays(
     let post = posteriors(contract.payment.error_prior, cx.students, &idx)?;
     let cap = contract.payment.student_cap;
     let mut out = pays.to_vec();
-    let mut var = 0.0;
-    for (p, &post) in out.iter_mut().filter(|p| cx.counted[p.index]).zip(&post) {
-        let s = &cx.students[p.index];
-        let fns: Vec<LineFn> = card
-            .iter()
-            .enumerate()
-            .map(|(k, l)| match p.unpaid[k] {
-                // gated by the tier: pays nothing whatever the growth
-                Some(_) => Ok(LineFn::Constant(0.0)),
-                None => line_fn(l, k, s, p.lines[k]),
-            })
-            .collect::<Result<_, _>>()?;
-        let mut breaks: Vec<f64> = fns.iter().flat_map(LineFn::breaks).collect();
-        let at = |g: f64| student_total(card, fns.iter().map(|f| f.at(g)), cap);
-        let capped = |g: f64| at(g).total;
-        for (k, f) in fns.iter().enumerate() {
-            p.lines[k] = expect(post, &f.breaks(), |g| [f.at(g)])[0];
-        }
-        // the student cap bends the total where the earned lines cross it
-        if let Some(c) = cap {
-            breaks.extend(crossings(post, &breaks, |g| at(g).earned - c));
-        }
-        // the second moment about the amount at the posterior mean, so that an amount that
-        // does not depend on the test has variance exactly 0
-        let centre = capped(post.mean);
-        let [total, moment] = expect(post, &breaks, |g| {
-            let t = capped(g);
-            [t, (t - centre) * (t - centre)]
-        });
-        // the lines' expectations summed without the cap, less the expected capped total
-        let uncapped = student_total(card, p.lines.iter().copied(), None).total;
-        p.student_cap_cut = (uncapped - total).max(0.0);
-        var += (moment - (total - centre).powi(2)).max(0.0);
-    }
+    // each counted student on the pool; the variance summed in student order afterwards
+    use rayon::prelude::*;
+    let mut counted: Vec<&mut StudentPay> = out.iter_mut().filter(|p| cx.counted[p.index]).collect();
+    let terms: Vec<Result<f64, NoExpected>> =
+        counted.par_iter_mut().zip(&post).map(|(p, &post)| expected_student(card, cap, cx.students, p, post)).collect();
+    drop(counted);
+    // the first student's error in order, as a loop would meet it
+    let terms: Vec<f64> = terms.into_iter().collect::<Result<_, _>>()?;
+    let var = terms.iter().fold(0.0, |v, t| v + t);
     Ok((out, var))
+}
+
+/// One counted student's expected lines and student-cap cut under its posterior (written
+/// into `p`); returns its term of the payment's variance.
+fn expected_student(
+    card: &[CardLine],
+    cap: Option<f64>,
+    students: &[Student],
+    p: &mut StudentPay,
+    post: Posterior,
+) -> Result<f64, NoExpected> {
+    let s = &students[p.index];
+    let fns: Vec<LineFn> = card
+        .iter()
+        .enumerate()
+        .map(|(k, l)| match p.unpaid[k] {
+            // gated by the tier: pays nothing whatever the growth
+            Some(_) => Ok(LineFn::Constant(0.0)),
+            None => line_fn(l, k, s, p.lines[k]),
+        })
+        .collect::<Result<_, _>>()?;
+    let mut breaks: Vec<f64> = fns.iter().flat_map(LineFn::breaks).collect();
+    let at = |g: f64| student_total(card, fns.iter().map(|f| f.at(g)), cap);
+    let capped = |g: f64| at(g).total;
+    for (k, f) in fns.iter().enumerate() {
+        p.lines[k] = expect(post, &f.breaks(), |g| [f.at(g)])[0];
+    }
+    // the student cap bends the total where the earned lines cross it
+    if let Some(c) = cap {
+        breaks.extend(crossings(post, &breaks, |g| at(g).earned - c));
+    }
+    // the second moment about the amount at the posterior mean, so that an amount that
+    // does not depend on the test has variance exactly 0
+    let centre = capped(post.mean);
+    let [total, moment] = expect(post, &breaks, |g| {
+        let t = capped(g);
+        [t, (t - centre) * (t - centre)]
+    });
+    // the lines' expectations summed without the cap, less the expected capped total
+    let uncapped = student_total(card, p.lines.iter().copied(), None).total;
+    p.student_cap_cut = (uncapped - total).max(0.0);
+    Ok((moment - (total - centre).powi(2)).max(0.0))
 }
 
 /// The expected payment from the students' expected pays: base + lines − student cap −

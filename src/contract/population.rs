@@ -527,7 +527,7 @@ mod tests {
 
     fn student(grade: i32, pre: f64, li: &str) -> Student {
         Student {
-            groups: BTreeMap::from([("low_income".to_string(), li.to_string())]),
+            groups: BTreeMap::from([("low_income".to_string(), li.to_string())]).into(),
             ..Student::example(grade, Some(pre), Some(pre + 5.0))
         }
     }

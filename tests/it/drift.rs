@@ -128,7 +128,7 @@ fn students(provider: Option<&str>, n: usize, met: usize) -> Vec<Student> {
             grade: 4,
             provider: provider.map(str::to_string),
             tutor: None,
-            groups: BTreeMap::new(),
+            groups: Default::default(),
             analysed: true,
             excluded: None,
             served: provider.is_some(),

@@ -216,6 +216,54 @@ pub struct UndecidedRow {
     pub stage: Stage,
 }
 
+/// The spreadsheet row number of each row of a ledger, held as runs of consecutive
+/// numbers: a file without multi-line records or blank lines is one run, so a session log
+/// of 22 million rows holds a few runs instead of 22 million numbers. Row numbers only
+/// grow (they are the file's lines, in order).
+#[derive(Clone, Debug, Default)]
+struct RowNumbers {
+    /// (index of the run's first row, its row number), by index.
+    runs: Vec<(usize, u64)>,
+    len: usize,
+}
+
+impl RowNumbers {
+    fn push(&mut self, row: u64) {
+        let continues = self.runs.last().is_some_and(|&(start, first)| first + (self.len - start) as u64 == row);
+        if !continues {
+            self.runs.push((self.len, row));
+        }
+        self.len += 1;
+    }
+
+    /// The row number of row `idx` (< the number of rows).
+    fn get(&self, idx: usize) -> u64 {
+        assert!(idx < self.len, "row {idx} of a ledger of {} rows (internal invariant)", self.len);
+        let run = self.runs.partition_point(|&(start, _)| start <= idx) - 1;
+        let (start, first) = self.runs[run];
+        first + (idx - start) as u64
+    }
+
+    /// The index of the row numbered `row`, if there is one.
+    fn position(&self, row: u64) -> Option<usize> {
+        let run = self.runs.partition_point(|&(_, first)| first <= row).checked_sub(1)?;
+        let (start, first) = self.runs[run];
+        let end = self.runs.get(run + 1).map_or(self.len, |&(next, _)| next);
+        let idx = start + (row - first) as usize;
+        (idx < end).then_some(idx)
+    }
+}
+
+impl FromIterator<u64> for RowNumbers {
+    fn from_iter<I: IntoIterator<Item = u64>>(rows: I) -> Self {
+        let mut numbers = RowNumbers::default();
+        for row in rows {
+            numbers.push(row);
+        }
+        numbers
+    }
+}
+
 /// The state of every row of one input file and its exceptions.
 #[derive(Clone, Debug)]
 pub struct Ledger {
@@ -223,7 +271,7 @@ pub struct Ledger {
     pub file: String,
     pub sha256: String,
     pub blank_lines: u64,
-    rows: Vec<u64>,
+    rows: RowNumbers,
     states: Vec<RowState>,
     exceptions: Vec<Exception>,
 }
@@ -249,7 +297,7 @@ impl Ledger {
             file: file.into(),
             sha256: String::new(),
             blank_lines: 0,
-            rows: Vec::new(),
+            rows: RowNumbers::default(),
             states: Vec::new(),
             exceptions: Vec::new(),
         }
@@ -259,7 +307,7 @@ impl Ledger {
     pub fn push_row(&mut self, row: u64) -> usize {
         self.rows.push(row);
         self.states.push(RowState::Pending);
-        self.rows.len() - 1
+        self.states.len() - 1
     }
 
     /// The file's checksum and blank lines, known once it has been read to the end.
@@ -269,11 +317,11 @@ impl Ledger {
     }
 
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.states.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.states.is_empty()
     }
 
     pub fn state(&self, idx: usize) -> RowState {
@@ -281,7 +329,7 @@ impl Ledger {
     }
 
     pub fn row_number(&self, idx: usize) -> u64 {
-        self.rows[idx]
+        self.rows.get(idx)
     }
 
     /// Records a problem with row `idx`. A row may collect several exceptions (one per
@@ -309,7 +357,7 @@ impl Ledger {
         self.states[idx] = RowState::Excepted;
         self.exceptions.push(Exception {
             file: self.file.clone(),
-            row: self.rows[idx],
+            row: self.rows.get(idx),
             column: column.to_string(),
             value: value.to_string(),
             code,
@@ -332,7 +380,7 @@ impl Ledger {
             RowState::Valid,
             "{} row {} used twice or after exception",
             self.file,
-            self.rows[idx]
+            self.rows.get(idx)
         );
         if self.states[idx] == RowState::Valid {
             self.states[idx] = RowState::Used;
@@ -342,7 +390,7 @@ impl Ledger {
     /// Records that a row (by its spreadsheet row number) is not used after all, as an
     /// exclusion; a row number the ledger does not hold is ignored.
     pub fn exclude_row(&mut self, row: u64, column: &str, value: &str, code: ReasonCode, reason: &str) {
-        if let Ok(idx) = self.rows.binary_search(&row)
+        if let Some(idx) = self.rows.position(row)
             && self.states[idx] != RowState::Excepted
         {
             self.exclude(idx, column, value, code, reason);
@@ -363,7 +411,7 @@ impl Ledger {
                 (RowState::Excepted, _) => excepted += 1,
                 (RowState::Valid, Stage::Validated) | (RowState::Used, Stage::Prepared) => used += 1,
                 _ => {
-                    return Err(UndecidedRow { file: self.file.clone(), row: self.rows[i], state: *s, stage });
+                    return Err(UndecidedRow { file: self.file.clone(), row: self.rows.get(i), state: *s, stage });
                 }
             }
         }
@@ -373,7 +421,7 @@ impl Ledger {
             role: self.role,
             file: self.file.clone(),
             sha256: self.sha256.clone(),
-            rows_read: self.rows.len() as u64,
+            rows_read: self.states.len() as u64,
             rows_used: used,
             rows_excepted: excepted,
             rows_invalid: invalid.len() as u64,
@@ -386,6 +434,26 @@ impl Ledger {
 mod tests {
     use super::*;
     use crate::data::load::{RawRow, RawTable};
+
+    #[test]
+    fn row_numbers_in_runs_give_each_row_its_number_and_each_number_its_row() {
+        // one run, then gaps (blank lines, a multi-line record) and a run of one
+        let rows: Vec<u64> = vec![2, 3, 4, 5, 8, 9, 10, 12, 20, 21];
+        let numbers: RowNumbers = rows.iter().copied().collect();
+        assert_eq!(numbers.runs.len(), 4, "{:?}", numbers.runs);
+        assert_eq!(numbers.len, rows.len());
+        for (idx, &row) in rows.iter().enumerate() {
+            assert_eq!(numbers.get(idx), row, "row {idx}");
+            assert_eq!(numbers.position(row), Some(idx), "number {row}");
+        }
+        for missing in [0, 1, 6, 7, 11, 13, 19, 22, 100] {
+            assert_eq!(numbers.position(missing), None, "number {missing}");
+        }
+        assert_eq!(RowNumbers::default().position(2), None);
+        let whole: RowNumbers = (2..1_000_002).collect();
+        assert_eq!(whole.runs.len(), 1);
+        assert_eq!(whole.get(999_999), 1_000_001);
+    }
 
     fn table(n: usize) -> RawTable {
         RawTable {

@@ -367,7 +367,6 @@ fn write_audit(out: &data::output::OutputDir, students: &[Student], s: &Settleme
             .chain(extra)
             .collect::<Vec<_>>(),
         );
-        Ok(())
     })?;
     Ok(sink.finish()?.0)
 }

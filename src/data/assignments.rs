@@ -30,7 +30,6 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::date::{date_problem, parse_date};
 use super::ledger::{Ledger, ReasonCode};
 use super::load::{ColumnIndex, RawRow, RawTable};
 use super::schema::Role;
@@ -132,9 +131,7 @@ pub(crate) fn check(table: &RawTable, opts: &ValidateOptions, roster: &RosterInd
     let mut candidates: Vec<Assignment> = Vec::new();
     for (idx, raw) in table.rows.iter().enumerate() {
         if let Some(faults) = row_fault(table.headers.len(), raw) {
-            for (column, value, code, fault) in faults {
-                ledger.note(idx, &column, &value, code, fault);
-            }
+            ledger.note_all(idx, faults);
             continue;
         }
         match assignment(raw, idx, &cols, opts, roster) {
@@ -171,37 +168,7 @@ fn assignment(
         let reason = format!("subject is not in the contract ({})", opts.subjects.join(", "));
         bad.push(("subject", get("subject").trim().into(), ReasonCode::AssignmentOtherSubject, reason));
     }
-    let mut date_of = |field: &'static str| -> Option<NaiveDate> {
-        let text = get(field);
-        if text.trim().is_empty() {
-            return None;
-        }
-        let d = parse_date(text);
-        if d.is_none() {
-            bad.push((field, text.into(), ReasonCode::NotADate, date_problem(text)));
-        }
-        d
-    };
-    let enroll_date = date_of("enroll_date");
-    let exit_date = date_of("exit_date");
-    if let (Some(e), Some(x)) = (enroll_date, exit_date)
-        && x < e
-    {
-        bad.push((
-            "exit_date",
-            get("exit_date").into(),
-            ReasonCode::ExitBeforeEnroll,
-            "exit_date is before enroll_date".into(),
-        ));
-    }
-    let provider_id =
-        clean(cols.get(raw, "provider_id")).filter(|p| !opts.comparison_values.iter().any(|c| c.trim() == p.as_str()));
-    if let (Some(p), Some(list)) = (&provider_id, &opts.providers)
-        && !list.contains(p)
-    {
-        let reason = format!("unknown provider (the contract lists {list:?})");
-        bad.push(("provider_id", p.clone(), ReasonCode::UnknownProvider, reason));
-    }
+    let (enroll_date, exit_date, provider_id) = super::validate::enrolment_fields(raw, cols, opts, &mut bad);
     match student {
         Some(student) if bad.is_empty() => Ok(Assignment {
             idx,

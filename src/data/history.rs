@@ -657,15 +657,9 @@ fn type_rows(
         let idx = ledger.push_row(row);
         match typed {
             Typed::Faults(problems) => {
-                for (column, value, code, reason) in problems {
-                    ledger.note(idx, &column, &value, code, reason);
-                }
+                ledger.note_all(idx, problems);
             }
-            Typed::Bad(bad) => {
-                for (c, v, code, r) in bad {
-                    ledger.except(idx, &cols.header(c), &v, code, r);
-                }
-            }
+            Typed::Bad(bad) => super::validate::except_bad(ledger, idx, cols, bad),
             Typed::Row(typed, hash) => {
                 let (mut test, info) = *typed;
                 test.idx = idx;

@@ -1004,7 +1004,6 @@ impl AnalyticFile {
             let values: Vec<Value<'_>> = columns.iter().map(|(_, _, get)| get(r)).collect();
             let cells: Vec<Cell<'_>> = values.iter().map(Value::cell).collect();
             buf.row(&cells);
-            Ok(())
         })?;
         Ok(sink.finish()?.1)
     }

@@ -353,6 +353,14 @@ impl Ledger {
         self.record(idx, column, value, code, reason.into());
     }
 
+    /// Records each problem of row `idx` ([`Ledger::note`]): the faults of a record
+    /// itself that `validate::row_fault` finds.
+    pub fn note_all(&mut self, idx: usize, problems: Vec<super::load::Problem>) {
+        for (column, value, code, reason) in problems {
+            self.note(idx, &column, &value, code, reason);
+        }
+    }
+
     fn record(&mut self, idx: usize, column: &str, value: &str, code: ReasonCode, reason: String) {
         self.states[idx] = RowState::Excepted;
         self.exceptions.push(Exception {

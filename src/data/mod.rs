@@ -255,7 +255,6 @@ pub fn write_exceptions<'a>(
                 Cell::Text(Some(&x.reason)),
                 Cell::Text(Some(x.kind.as_str())),
             ]);
-            Ok(())
         })?;
     }
     Ok(sink.finish()?.0)

@@ -191,6 +191,10 @@ fn push_row(line: &mut Vec<u8>, cells: &[Cell<'_>]) {
     line.push(b'\n');
 }
 
+fn write_bytes(out: &mut AtomicFile<'_>, bytes: &[u8]) -> Result<(), DataError> {
+    out.write_all(bytes).map_err(|e| DataError::Write { path: out.path().to_path_buf(), message: e.to_string() })
+}
+
 /// Rows formatted for a [`CsvSink`] away from it (see [`CsvSink::rows_of`]).
 pub struct RowBuf {
     bytes: Vec<u8>,
@@ -220,36 +224,23 @@ impl<'a> CsvSink<'a> {
         assert_eq!(cells.len(), self.width, "CSV row width (internal invariant)");
         self.line.clear();
         push_row(&mut self.line, cells);
-        let line = std::mem::take(&mut self.line);
-        let written = self.write_bytes(&line);
-        self.line = line;
-        written
-    }
-
-    fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), DataError> {
-        self.out
-            .write_all(bytes)
-            .map_err(|e| DataError::Write { path: self.out.path().to_path_buf(), message: e.to_string() })
+        write_bytes(&mut self.out, &self.line)
     }
 
     /// Writes the rows `write` gives for each item, in the order of `items`: the rows are
     /// formatted on the rayon pool a group of items at a time while this thread writes the
     /// group before, in order, so the file is the same for any number of threads.
-    pub fn rows_of<T: Sync>(
-        &mut self,
-        items: &[T],
-        write: impl Fn(&T, &mut RowBuf) -> Result<(), DataError> + Sync,
-    ) -> Result<(), DataError> {
+    pub fn rows_of<T: Sync>(&mut self, items: &[T], write: impl Fn(&T, &mut RowBuf) + Sync) -> Result<(), DataError> {
         use rayon::prelude::*;
         const CHUNK: usize = 4096;
         let width = self.width;
-        let format = |group: &[T]| -> Vec<Result<RowBuf, DataError>> {
+        let format = |group: &[T]| -> Vec<RowBuf> {
             group
                 .par_chunks(CHUNK)
                 .map(|chunk| {
                     let mut buf = RowBuf { bytes: Vec::with_capacity(chunk.len() * 128), width, rows: 0 };
-                    chunk.iter().try_for_each(|t| write(t, &mut buf))?;
-                    Ok(buf)
+                    chunk.iter().for_each(|t| write(t, &mut buf));
+                    buf
                 })
                 .collect()
         };
@@ -267,11 +258,10 @@ impl<'a> CsvSink<'a> {
         self.write_formatted(formatted)
     }
 
-    fn write_formatted(&mut self, bufs: Vec<Result<RowBuf, DataError>>) -> Result<(), DataError> {
+    fn write_formatted(&mut self, bufs: Vec<RowBuf>) -> Result<(), DataError> {
         for buf in bufs {
-            let buf = buf?;
             self.rows += buf.rows;
-            self.write_bytes(&buf.bytes)?;
+            write_bytes(&mut self.out, &buf.bytes)?;
         }
         Ok(())
     }

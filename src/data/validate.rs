@@ -343,6 +343,50 @@ fn extra_groups(opts: &ValidateOptions) -> Vec<String> {
     opts.groups.iter().filter(|g| !super::schema::STANDARD_GROUPS.contains(&g.as_str())).cloned().collect()
 }
 
+/// The enrolment dates and provider of a roster or assignments row, each problem added to
+/// `bad`: a date that is not a date, an exit before the enrolment, a provider the contract
+/// does not list. A comparison value (`comparison_values`) is no provider.
+pub(crate) fn enrolment_fields<R: Fields + ?Sized>(
+    raw: &R,
+    cols: &ColumnIndex,
+    opts: &ValidateOptions,
+    bad: &mut Bad,
+) -> (Option<NaiveDate>, Option<NaiveDate>, Option<String>) {
+    let get = |f: &str| cols.get(raw, f).unwrap_or("");
+    let mut date_of = |field: &'static str| -> Option<NaiveDate> {
+        let text = get(field);
+        if text.trim().is_empty() {
+            return None;
+        }
+        let d = parse_date(text);
+        if d.is_none() {
+            bad.push((field, text.into(), ReasonCode::NotADate, date_problem(text)));
+        }
+        d
+    };
+    let enroll_date = date_of("enroll_date");
+    let exit_date = date_of("exit_date");
+    if let (Some(e), Some(x)) = (enroll_date, exit_date)
+        && x < e
+    {
+        bad.push((
+            "exit_date",
+            get("exit_date").into(),
+            ReasonCode::ExitBeforeEnroll,
+            "exit_date is before enroll_date".into(),
+        ));
+    }
+    let provider_id =
+        clean(cols.get(raw, "provider_id")).filter(|p| !opts.comparison_values.iter().any(|c| c.trim() == p.as_str()));
+    if let (Some(p), Some(list)) = (&provider_id, &opts.providers)
+        && !list.contains(p)
+    {
+        let reason = format!("unknown provider (the contract lists {list:?})");
+        bad.push(("provider_id", p.clone(), ReasonCode::UnknownProvider, reason));
+    }
+    (enroll_date, exit_date, provider_id)
+}
+
 /// One roster row as [`roster_row`] checks it on the worker threads.
 enum RosterRow<'a> {
     /// A fault of the record itself ([`row_fault`]).
@@ -385,41 +429,9 @@ fn roster_row<'a>(
             "grade is not an integer in -1..=13 (K = 0, PK = -1)".into(),
         ));
     }
-    let mut date_of = |field: &str| -> Option<NaiveDate> {
-        let text = get(field);
-        if text.trim().is_empty() {
-            return None;
-        }
-        let d = parse_date(text);
-        if d.is_none() {
-            bad.push((field.into(), text.into(), ReasonCode::NotADate, date_problem(text)));
-        }
-        d
-    };
-    let enroll_date = date_of("enroll_date");
-    let exit_date = date_of("exit_date");
-    if let (Some(e), Some(x)) = (enroll_date, exit_date)
-        && x < e
-    {
-        bad.push((
-            "exit_date".into(),
-            get("exit_date").into(),
-            ReasonCode::ExitBeforeEnroll,
-            "exit_date is before enroll_date".into(),
-        ));
-    }
-    let provider_id =
-        clean(cols.get(raw, "provider_id")).filter(|p| !opts.comparison_values.iter().any(|c| c.trim() == p.as_str()));
-    if let (Some(p), Some(list)) = (&provider_id, &opts.providers)
-        && !list.contains(p)
-    {
-        bad.push((
-            "provider_id".into(),
-            p.clone(),
-            ReasonCode::UnknownProvider,
-            format!("unknown provider (the contract lists {list:?})"),
-        ));
-    }
+    let mut enrolment: Bad = Vec::new();
+    let (enroll_date, exit_date, provider_id) = enrolment_fields(raw, cols, opts, &mut enrolment);
+    bad.extend(enrolment.into_iter().map(|(field, value, code, reason)| (field.to_string(), value, code, reason)));
     if raw.fields.len() != width {
         bad.push((
             String::new(),
@@ -472,9 +484,7 @@ fn validate_roster(
     for (idx, row) in checked.into_iter().enumerate() {
         match row {
             RosterRow::Faults(faults) => {
-                for (column, value, code, fault) in faults {
-                    ledger.note(idx, &column, &value, code, fault);
-                }
+                ledger.note_all(idx, faults);
             }
             RosterRow::Bad(bad) => {
                 for (c, v, code, r) in bad {
@@ -821,6 +831,13 @@ impl<'a> StudentProviders<'a> {
 /// Field problems of one row: (field, value, code, reason).
 pub(crate) type Bad = Vec<(&'static str, String, ReasonCode, String)>;
 
+/// Records each bad field of row `idx` as an exception under the file's own header.
+pub(crate) fn except_bad(ledger: &mut Ledger, idx: usize, cols: &ColumnIndex, bad: Bad) {
+    for (field, value, code, reason) in bad {
+        ledger.except(idx, &cols.header(field), &value, code, reason);
+    }
+}
+
 /// Checks the test fields of a row (whose row-level faults were ruled out) and types it as
 /// the test at ledger index `idx`. The `Bad` list names every field that failed; a typed
 /// test may still have an empty student ID, checked by the caller.
@@ -1114,15 +1131,9 @@ fn check_rows<V: Send>(
         let idx = ledger.push_row(row);
         match checked {
             Checked::Fault(faults) => {
-                for (column, value, code, fault) in faults {
-                    ledger.note(idx, &column, &value, code, fault);
-                }
+                ledger.note_all(idx, faults);
             }
-            Checked::Bad(bad) => {
-                for (c, v, code, r) in bad {
-                    ledger.except(idx, &cols.header(c), &v, code, r);
-                }
-            }
+            Checked::Bad(bad) => except_bad(ledger, idx, cols, bad),
             Checked::Passed(v) => keep(v, idx, &file)?,
         }
         Ok(())

@@ -396,9 +396,7 @@ pub fn convert(tables: &[RawTable], opts: &Options) -> Result<Converted, VendorE
         let mut ledger = Ledger::new(Role::Assessments, t);
         for (idx, raw) in t.rows.iter().enumerate() {
             if let Some(faults) = row_fault(t.headers.len(), raw) {
-                for (column, value, code, fault) in faults {
-                    ledger.note(idx, &column, &value, code, fault);
-                }
+                ledger.note_all(idx, faults);
                 continue;
             }
             match convert_row(&raw.fields, c, subject) {

@@ -640,25 +640,26 @@ where
         if let Some(Residuals { residual, sd }) = &self.effect {
             return (residual[i] + d * self.sd_post[&s.grade]) / sd;
         }
+        let (post, rescored) = self.shift(s, d);
+        self.value_with(s, Some(post), rescored.as_ref().unwrap_or(&s.score))
+    }
+
+    /// Student `s`'s post-test shifted by `d` within-grade SDs, with its score re-scored
+    /// against the norms when the contract uses them (`None`: its own score stands).
+    fn shift(&self, s: &Student, d: f64) -> (f64, Option<Result<NormScore, NoOutcome>>) {
         let post = s.post.expect("filtered") + d * self.sd_post[&s.grade];
-        let rescored;
-        let score = if d != 0.0 && self.contract.uses_norms() {
-            rescored = (self.rescore)(s, post);
-            &rescored
-        } else {
-            &s.score
-        };
-        self.value_with(s, Some(post), score)
+        let rescored = (d != 0.0 && self.contract.uses_norms()).then(|| (self.rescore)(s, post));
+        (post, rescored)
     }
 
     /// Student `s` with the post-test shifted by `d` within-grade SDs, re-scored against the
     /// norms when the contract uses them.
     fn student_at(&self, s: &Student, d: f64) -> Student {
-        let post = s.post.expect("filtered") + d * self.sd_post[&s.grade];
+        let (post, rescored) = self.shift(s, d);
         let mut shifted = s.clone();
         shifted.post = Some(post);
-        if d != 0.0 && self.contract.uses_norms() {
-            shifted.score = (self.rescore)(s, post);
+        if let Some(score) = rescored {
+            shifted.score = score;
         }
         shifted
     }

@@ -156,7 +156,7 @@ fn read_groups(a: &Args) -> anyhow::Result<(ColumnData, Groups)> {
             continue;
         }
         let value = if share {
-            let raw = d.text[text.len() - 1][idx].clone();
+            let raw = d.text[text.len() - 1][idx].to_string();
             match truthy(&raw) {
                 Some(v) => v,
                 None => {
@@ -179,8 +179,8 @@ fn read_groups(a: &Args) -> anyhow::Result<(ColumnData, Groups)> {
                 }
             }
         };
-        let key: Vec<String> = (0..nb).map(|c| d.text[c][idx].clone()).collect();
-        let cluster = if a.cluster.is_some() { d.text[nb][idx].clone() } else { idx.to_string() };
+        let key: Vec<String> = (0..nb).map(|c| d.text[c][idx].to_string()).collect();
+        let cluster = if a.cluster.is_some() { d.text[nb][idx].to_string() } else { idx.to_string() };
         keys.push(key);
         usable.push((idx, value, cluster));
     }

@@ -424,7 +424,7 @@ fn long_input(history: History, opts: &HistoryOptions, described: serde_json::Va
 /// The pending rows of a one-row-per-student file as the rows of a fit.
 fn wide_rows(d: &ColumnData, live: &[usize], k: usize) -> Rows {
     Rows {
-        keys: live.iter().map(|&i| d.text.iter().map(|c| c[i].clone()).collect()).collect(),
+        keys: live.iter().map(|&i| d.text.iter().map(|c| c[i].to_string()).collect()).collect(),
         priors: (0..k).map(|c| live.iter().map(|&i| d.numbers[c][i]).collect()).collect(),
         current: live.iter().map(|&i| d.numbers[k][i]).collect(),
         weeks: (d.numbers.len() > k + 1).then(|| live.iter().map(|&i| d.numbers[k + 1][i]).collect()),
@@ -459,7 +459,7 @@ fn account_wide(d: &mut ColumnData, live: &[usize], k: usize, uses: &[RowUse]) {
             RowUse::Excluded { column, reason } => {
                 let h = header(d, column);
                 let value = match *column {
-                    "group" => d.text.iter().map(|c| c[idx].as_str()).collect::<Vec<_>>().join("+"),
+                    "group" => d.text.iter().map(|c| &c[idx]).collect::<Vec<_>>().join("+"),
                     _ => String::new(),
                 };
                 d.ledger.exclude(idx, &h, &value, unused_code(column), reason.clone());
@@ -753,7 +753,7 @@ fn score(a: &ScoreArgs) -> anyhow::Result<()> {
         if d.ledger.state(idx) != data::ledger::RowState::Pending {
             continue;
         }
-        let key: Vec<String> = d.text[ids..].iter().map(|col| col[idx].clone()).collect();
+        let key: Vec<String> = d.text[ids..].iter().map(|col| col[idx].to_string()).collect();
         let grade = if is_table {
             match key.get(1).and_then(|g| parse_grade(g)) {
                 Some(g) => Some(g),
@@ -785,7 +785,7 @@ fn score(a: &ScoreArgs) -> anyhow::Result<()> {
                 d.ledger.validate(idx);
                 d.ledger.mark_used(idx);
                 for (j, col) in d.text.iter().enumerate() {
-                    out_ids[j].push(Some(col[idx].clone()));
+                    out_ids[j].push(Some(col[idx].to_string()));
                 }
                 match scored {
                     Scored::Sgp { sgp: s, order: o } => {

@@ -151,13 +151,17 @@ struct Rows {
 
 impl Rows {
     fn text(&self, name: &str) -> Vec<String> {
-        self.text_refs(name).map(str::to_string).collect()
+        let (_, v) = self.data.text_column(name).expect("read above");
+        self.live.iter().map(|&i| v[i].to_string()).collect()
     }
 
-    /// The column's text in the model's rows, borrowed.
-    fn text_refs<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a str> + 'a {
+    /// The column as a factor of the model's rows, levels sorted; the value `as_empty` (if
+    /// any) becomes the empty label. Computed from the column's distinct values.
+    fn factor(&self, name: &str, as_empty: Option<&str>) -> Encoding<String> {
         let (_, v) = self.data.text_column(name).expect("read above");
-        self.live.iter().map(move |&i| v[i].as_str())
+        let labels: Vec<String> =
+            v.values().iter().map(|x| if Some(x.as_str()) == as_empty { String::new() } else { x.clone() }).collect();
+        Encoding::of_codes(&labels, self.live.iter().map(|&i| v.codes()[i] as usize), LevelOrder::Sorted)
     }
 
     fn number(&self, name: &str) -> (String, Vec<f64>) {
@@ -264,13 +268,12 @@ fn sample(a: &Args, r: &Rows) -> anyhow::Result<Sample> {
         let (name, values) = r.number(c);
         regressors = regressors.numeric(&name, values)?;
     }
-    let labels = r.text_refs(&a.group).map(|g| if g == a.comparison { "" } else { g });
     Ok(Sample {
         y,
         regressors: regressors.build(),
         pre,
         group_column: a.group.clone(),
-        groups: Encoding::of_strs(labels, LevelOrder::Sorted),
+        groups: r.factor(&a.group, Some(&a.comparison)),
         comparison: a.comparison.clone(),
     })
 }
@@ -292,7 +295,7 @@ type ModelOutput = (Table, Vec<Value>, Value, Vec<Warning>);
 
 /// The fixed model's effects table, diagnostics and warnings.
 fn fixed_model(a: &Args, r: &Rows, s: &Sample) -> anyhow::Result<ModelOutput> {
-    let sorted = |c: &String| Encoding::of_strs(r.text_refs(c), LevelOrder::Sorted);
+    let sorted = |c: &String| r.factor(c, None);
     let measurement_error = match (a.reliability, &a.sem_col) {
         (Some(rel), _) => Some(MeasurementError::Reliability(rel)),
         (None, Some(c)) => Some(MeasurementError::Sem(r.number(c).1)),

@@ -6,10 +6,12 @@
 //! `NaN`, `.` or `NULL` is missing (`None`; whether that matters is the caller's
 //! decision); anything else that does not parse as a finite number is an exception.
 
+use std::hash::BuildHasher;
 use std::path::Path;
 
 use super::ledger::{Ledger, ReasonCode, RowState};
 use super::load::{ReadSpec, Record, Source};
+use super::records::ShortText;
 use super::schema::Role;
 use crate::error::DataError;
 
@@ -18,12 +20,97 @@ use crate::error::DataError;
 pub struct ColumnData {
     pub ledger: Ledger,
     /// Per text column, per row (empty string for an excepted row).
-    pub text: Vec<Vec<String>>,
+    pub text: Vec<TextColumn>,
     /// Per number column, per row.
     pub numbers: Vec<Vec<Option<f64>>>,
     /// The header of each text column and each number column, as in the file.
     pub text_headers: Vec<String>,
     pub number_headers: Vec<String>,
+}
+
+/// A text column: its distinct values in order of first appearance and each row's code.
+/// Schools, groups and providers repeat down a file; each distinct value is stored once,
+/// and a factor's codes follow from the values' codes without comparing text per row
+/// (docs/architecture.md 3a).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TextColumn {
+    values: Vec<String>,
+    codes: Vec<u32>,
+}
+
+impl TextColumn {
+    /// The rows.
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+
+    /// The text of a row.
+    pub fn get(&self, row: usize) -> &str {
+        &self.values[self.codes[row] as usize]
+    }
+
+    /// The distinct values, in order of first appearance.
+    pub fn values(&self) -> &[String] {
+        &self.values
+    }
+
+    /// Each row's position in [`TextColumn::values`].
+    pub fn codes(&self) -> &[u32] {
+        &self.codes
+    }
+}
+
+impl std::ops::Index<usize> for TextColumn {
+    type Output = str;
+    fn index(&self, row: usize) -> &str {
+        self.get(row)
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<S> for TextColumn {
+    fn from_iter<I: IntoIterator<Item = S>>(rows: I) -> Self {
+        let mut b = TextColumnBuilder::default();
+        for r in rows {
+            let r = r.as_ref();
+            b.push(b.hasher.hash_one(r), r).expect("fewer than 2^32 distinct values");
+        }
+        b.column
+    }
+}
+
+/// Builds a [`TextColumn`] a row at a time, with each value's hash computed by the caller
+/// (on the reader's threads) with [`TextColumnBuilder::hasher`].
+#[derive(Default)]
+struct TextColumnBuilder {
+    column: TextColumn,
+    /// (hash, code) of each distinct value.
+    table: hashbrown::HashTable<(u64, u32)>,
+    hasher: std::hash::BuildHasherDefault<super::load::Fnv>,
+}
+
+impl TextColumnBuilder {
+    fn push(&mut self, hash: u64, text: &str) -> Result<(), std::num::TryFromIntError> {
+        let values = &self.column.values;
+        // Rows often come grouped: the row before's value needs no look-up.
+        let code = match self.column.codes.last() {
+            Some(&c) if values[c as usize] == text => c,
+            _ => match self.table.find(hash, |&(h, c)| h == hash && values[c as usize] == text) {
+                Some(&(_, c)) => c,
+                None => {
+                    let c = u32::try_from(values.len())?;
+                    self.column.values.push(text.to_string());
+                    self.table.insert_unique(hash, (hash, c), |&(h, _)| h);
+                    c
+                }
+            },
+        };
+        self.column.codes.push(code);
+        Ok(())
+    }
 }
 
 impl ColumnData {
@@ -37,8 +124,8 @@ impl ColumnData {
     }
 
     /// The text column asked for as `name`, with its header.
-    pub fn text_column(&self, name: &str) -> Option<(&str, &[String])> {
-        Self::position(&self.text_headers, name).map(|c| (self.text_headers[c].as_str(), self.text[c].as_slice()))
+    pub fn text_column(&self, name: &str) -> Option<(&str, &TextColumn)> {
+        Self::position(&self.text_headers, name).map(|c| (self.text_headers[c].as_str(), &self.text[c]))
     }
 
     /// The number column asked for as `name`, with its header.
@@ -61,7 +148,7 @@ impl ColumnData {
                 let v = &self.text[c][idx];
                 if !["true", "1", "yes", "y"].iter().any(|t| v.eq_ignore_ascii_case(t)) {
                     let h = self.text_headers[c].clone();
-                    let v = v.clone();
+                    let v = v.to_string();
                     self.ledger.exclude(idx, &h, &v, ReasonCode::NotSelected, format!("not selected by --only {h}"));
                     continue;
                 }
@@ -93,6 +180,38 @@ fn locate(file: &str, headers: &[String], name: &str) -> Result<usize, DataError
             headers: headers.to_vec(),
         }),
         many => Err(DataError::DuplicateColumn { file: file.into(), column: name.into(), count: many.len() }),
+    }
+}
+
+/// Up to `N` values in place and the rest on the heap: a row's values handed from a reader
+/// thread without an allocation.
+struct Few<T, const N: usize> {
+    head: [T; N],
+    len: usize,
+    rest: Vec<T>,
+}
+
+impl<T: Default, const N: usize> Default for Few<T, N> {
+    fn default() -> Self {
+        Few { head: std::array::from_fn(|_| T::default()), len: 0, rest: Vec::new() }
+    }
+}
+
+impl<T, const N: usize> Few<T, N> {
+    fn push(&mut self, v: T) {
+        match self.head.get_mut(self.len) {
+            Some(slot) => *slot = v,
+            None => self.rest.push(v),
+        }
+        self.len += 1;
+    }
+}
+
+impl<T, const N: usize> IntoIterator for Few<T, N> {
+    type Item = T;
+    type IntoIter = std::iter::Chain<std::iter::Take<std::array::IntoIter<T, N>>, std::vec::IntoIter<T>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.head.into_iter().take(self.len.min(N)).chain(self.rest)
     }
 }
 
@@ -140,10 +259,12 @@ pub fn read_columns_allowing_empty(
     let text_pos = text.iter().map(|(c, _)| locate(&file, &headers, c)).collect::<Result<Vec<_>, _>>()?;
     let number_pos = numbers.iter().map(|c| locate(&file, &headers, c)).collect::<Result<Vec<_>, _>>()?;
     let mut ledger = Ledger::streaming(Role::Data, &file);
-    let mut text_out = vec![Vec::new(); text.len()];
+    let mut text_out: Vec<TextColumnBuilder> = text.iter().map(|_| TextColumnBuilder::default()).collect();
+    let hasher = std::hash::BuildHasherDefault::<super::load::Fnv>::default();
     let mut number_out = vec![Vec::new(); numbers.len()];
-    // Each row's values and problems (column position, value, code, reason) are found on
-    // the reader's threads; the ledger and the columns are filled in file order.
+    // Each row's values (text with its hash) and problems (column position, value, code,
+    // reason) are found on the reader's threads, without an allocation for a well-formed
+    // row of short values; the ledger and the columns are filled in file order.
     let width = headers.len();
     let map = |row: &Record<'_>| {
         let mut problems: Vec<(Option<usize>, String, ReasonCode, String)> = Vec::new();
@@ -154,15 +275,15 @@ pub fn read_columns_allowing_empty(
             problems.push((None, String::new(), ReasonCode::WrongFieldCount, reason));
         }
         let ok = problems.is_empty();
-        let mut texts = Vec::with_capacity(text_pos.len());
+        let mut texts: Few<(u64, ShortText), 4> = Few::default();
         for (c, &pos) in text_pos.iter().enumerate() {
             let value = if ok { row.fields[pos].trim() } else { "" };
             if ok && value.is_empty() && !text[c].1 {
                 problems.push((Some(pos), String::new(), ReasonCode::MissingValue, "empty value".into()));
             }
-            texts.push(value.to_string());
+            texts.push((hasher.hash_one(value), ShortText::new(value)));
         }
-        let mut values = Vec::with_capacity(number_pos.len());
+        let mut values: Few<Option<f64>, 4> = Few::default();
         for &pos in &number_pos {
             values.push(if ok {
                 parse_number(&row.fields[pos]).unwrap_or_else(|NotANumber| {
@@ -182,8 +303,12 @@ pub fn read_columns_allowing_empty(
             let header = pos.map_or("", |p| headers[p].as_str());
             ledger.except(idx, header, &value, code, reason);
         }
-        for (column, v) in text_out.iter_mut().zip(texts) {
-            column.push(v);
+        for (column, (hash, v)) in text_out.iter_mut().zip(texts) {
+            column.push(hash, v.as_str()).map_err(|_| DataError::Csv {
+                file: ledger.file.clone(),
+                line: row,
+                message: format!("more than {} distinct values in a column", u32::MAX),
+            })?;
         }
         for (column, v) in number_out.iter_mut().zip(values) {
             column.push(v);
@@ -194,7 +319,7 @@ pub fn read_columns_allowing_empty(
     ledger.set_source(sha256, blank_lines);
     Ok(ColumnData {
         ledger,
-        text: text_out,
+        text: text_out.into_iter().map(|b| b.column).collect(),
         numbers: number_out,
         text_headers: text_pos.iter().map(|&i| headers[i].clone()).collect(),
         number_headers: number_pos.iter().map(|&i| headers[i].clone()).collect(),
@@ -224,7 +349,11 @@ mod tests {
         let path = dir.path().join("d.csv");
         std::fs::write(&path, "ID,Grade,pre,post\n001,4,200,210\n002,4,NA,205\n003,,199,x\n004,5,201\n").unwrap();
         let d = read_columns(&path, None, &["ID".into(), "grade".into()], &["pre".into(), "post".into()]).unwrap();
-        assert_eq!(d.text[0], vec!["001", "002", "003", ""]);
+        assert_eq!((0..4).map(|i| &d.text[0][i]).collect::<Vec<_>>(), ["001", "002", "003", ""]);
+        assert_eq!(
+            (d.text[0].values(), d.text[0].codes()),
+            (&["001", "002", "003", ""].map(String::from)[..], &[0, 1, 2, 3][..])
+        );
         assert_eq!(d.numbers[0], vec![Some(200.0), None, Some(199.0), None]);
         assert_eq!(d.text_headers, vec!["ID", "Grade"]);
         assert_eq!(d.ledger.state(0), RowState::Pending);
@@ -242,6 +371,32 @@ mod tests {
     }
 
     #[test]
+    fn text_columns_hold_each_distinct_value_once_with_many_columns() {
+        // Six text and six number columns: more than a row keeps in place.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.csv");
+        let header = "t1,t2,t3,t4,t5,t6,n1,n2,n3,n4,n5,n6\n";
+        let long = "x".repeat(40);
+        let rows = format!("a,b,c,d,e,{long},1,2,3,4,5,6\na,b,c,d,f,{long},1,2,3,4,5,x\nb,b,c,d,e,g,6,5,4,3,2,1\n");
+        std::fs::write(&path, format!("{header}{rows}")).unwrap();
+        let names = |p: &str| (1..=6).map(|i| format!("{p}{i}")).collect::<Vec<_>>();
+        let d = read_columns(&path, None, &names("t"), &names("n")).unwrap();
+        let t5: Vec<&str> = (0..3).map(|i| &d.text[4][i]).collect();
+        assert_eq!(t5, ["e", "f", "e"]);
+        assert_eq!((d.text[4].values(), d.text[4].codes()), (&["e".to_string(), "f".into()][..], &[0, 1, 0][..]));
+        assert_eq!((&d.text[5][1], &d.text[5][2], d.text[5].values().len()), (long.as_str(), "g", 2));
+        assert_eq!(d.numbers[5], vec![Some(6.0), None, Some(1.0)]);
+        assert_eq!(d.numbers[0], vec![Some(1.0), Some(1.0), Some(6.0)]);
+        let ex = d.ledger.exceptions();
+        assert_eq!((ex.len(), ex[0].row, ex[0].column.as_str()), (1, 3, "n6"));
+        let built: TextColumn = ["p", "q", "p", "p"].into_iter().collect();
+        assert_eq!(
+            (built.values(), built.codes(), built.len()),
+            (&["p".to_string(), "q".into()][..], &[0, 1, 0, 0][..], 4)
+        );
+    }
+
+    #[test]
     fn complete_rows_keep_selected_rows_with_every_number_and_columns_are_found_by_name() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("d.csv");
@@ -254,7 +409,7 @@ mod tests {
         assert_eq!((ex[0].column.as_str(), ex[0].reason.as_str()), ("Analysed", "not selected by --only Analysed"));
         assert_eq!((ex[1].column.as_str(), ex[1].reason.as_str()), ("pre", "missing value"));
         let (header, values) = d.text_column("analysed").unwrap();
-        assert_eq!((header, values[3].as_str()), ("Analysed", "TRUE"));
+        assert_eq!((header, &values[3]), ("Analysed", "TRUE"));
         assert_eq!(d.number_column("post").unwrap().1[3], Some(4.0));
         assert!(d.number_column("growth").is_none());
     }

@@ -113,6 +113,12 @@ pub(crate) enum ShortText {
     Long(Box<str>),
 }
 
+impl Default for ShortText {
+    fn default() -> Self {
+        ShortText::Inline { len: 0, bytes: [0; 30] }
+    }
+}
+
 impl ShortText {
     pub(crate) fn new(text: &str) -> ShortText {
         let mut bytes = [0; 30];

@@ -74,33 +74,59 @@ impl<T: Ord + Clone> Encoding<T> {
             };
             codes.push(code);
         }
+        let mut e = Encoding { levels, codes };
         if order == LevelOrder::Sorted {
-            let mut by_label: Vec<usize> = (0..levels.len()).collect();
-            by_label.sort_by(|&a, &b| levels[a].cmp(&levels[b]));
-            let mut rank = vec![0; levels.len()];
-            for (r, &i) in by_label.iter().enumerate() {
-                rank[i] = r;
-            }
-            for c in &mut codes {
-                *c = rank[*c];
-            }
-            levels = by_label.iter().map(|&i| levels[i].clone()).collect();
+            e.sort_levels();
         }
-        Encoding { levels, codes }
+        e
+    }
+
+    /// [`Encoding::new`] of the rows' labels `values[code]`, given as codes into `values`
+    /// (a column stored as its distinct values: values may still repeat a label). Labels
+    /// are compared once per value, not once per row.
+    pub fn of_codes<I: IntoIterator<Item = usize>>(values: &[T], codes: I, order: LevelOrder) -> Self {
+        let mut code_of: BTreeMap<&T, usize> = BTreeMap::new();
+        let mut level_of: Vec<Option<usize>> = vec![None; values.len()];
+        let mut levels: Vec<T> = Vec::new();
+        let codes = codes
+            .into_iter()
+            .map(|v| match level_of[v] {
+                Some(c) => c,
+                None => {
+                    let next = code_of.len();
+                    let c = *code_of.entry(&values[v]).or_insert(next);
+                    if c == levels.len() {
+                        levels.push(values[v].clone());
+                    }
+                    level_of[v] = Some(c);
+                    c
+                }
+            })
+            .collect();
+        let mut e = Encoding { levels, codes };
+        if order == LevelOrder::Sorted {
+            e.sort_levels();
+        }
+        e
+    }
+
+    /// Renumbers the levels so that code 0 is the smallest label.
+    fn sort_levels(&mut self) {
+        let mut by_label: Vec<usize> = (0..self.levels.len()).collect();
+        by_label.sort_by(|&a, &b| self.levels[a].cmp(&self.levels[b]));
+        let mut rank = vec![0; self.levels.len()];
+        for (r, &i) in by_label.iter().enumerate() {
+            rank[i] = r;
+        }
+        for c in &mut self.codes {
+            *c = rank[*c];
+        }
+        self.levels = by_label.iter().map(|&i| self.levels[i].clone()).collect();
     }
 
     /// The code of a label, if it occurs.
     pub fn code(&self, label: &T) -> Option<usize> {
         self.levels.iter().position(|l| l == label)
-    }
-}
-
-impl Encoding<String> {
-    /// [`Encoding::new`] of borrowed text: a row's label is copied only when it is a new
-    /// level.
-    pub fn of_strs<'a, I: IntoIterator<Item = &'a str>>(labels: I, order: LevelOrder) -> Self {
-        let e = Encoding::new(labels, order);
-        Encoding { levels: e.levels.into_iter().map(str::to_string).collect(), codes: e.codes }
     }
 }
 
@@ -289,6 +315,19 @@ mod tests {
         assert_eq!(f.factor().levels, 4);
         assert_eq!(s.code(&"c".to_string()), Some(3));
         assert_eq!(s.code(&"z".to_string()), None);
+    }
+
+    #[test]
+    fn codes_into_values_encode_as_the_labels_they_stand_for() {
+        // Values may repeat a label (two values relabelled alike); rows are codes into them.
+        let values = labels(&["b", "", "c", "a", "c", "unused"]);
+        let rows = [0, 1, 2, 0, 3, 4, 4, 1];
+        for order in [LevelOrder::Sorted, LevelOrder::FirstSeen] {
+            let by_label = Encoding::new(rows.iter().map(|&r| values[r].clone()), order);
+            assert_eq!(Encoding::of_codes(&values, rows, order), by_label, "{order:?}");
+        }
+        let e = Encoding::of_codes(&values, rows, LevelOrder::Sorted);
+        assert_eq!((e.levels, e.codes), (labels(&["", "a", "b", "c"]), vec![2, 0, 3, 2, 1, 3, 3, 0]));
     }
 
     #[test]

@@ -335,6 +335,33 @@ impl FixedFit {
 }
 
 /// Demeans `v` by the levels of `f` in place.
+/// Alternating projections of one column onto the complement of the absorbed factors;
+/// returns the sweeps it took.
+fn sweep_column(v: &mut [f64], absorb: &[Factor], counts: &[Vec<f64>], max_levels: usize) -> Result<usize, VamError> {
+    let mut sums = vec![0.0; max_levels];
+    let scale = v.iter().fold(1.0f64, |m, a| m.max(a.abs()));
+    let mut s = 0;
+    loop {
+        s += 1;
+        let before: Vec<f64> = if absorb.len() > 1 { v.to_vec() } else { Vec::new() };
+        for (f, c) in absorb.iter().zip(counts) {
+            demean(v, f, c, &mut sums[..f.levels]);
+        }
+        if absorb.len() == 1 {
+            return Ok(s);
+        }
+        let change = v.iter().zip(&before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        if change <= 1e-13 * scale {
+            return Ok(s);
+        }
+        if s >= 10_000 {
+            return Err(VamError::Input(
+                "alternating projections did not converge in 10,000 sweeps (weakly connected fixed effects)".into(),
+            ));
+        }
+    }
+}
+
 fn demean(v: &mut [f64], f: &Factor, counts: &[f64], sums: &mut [f64]) {
     sums.fill(0.0);
     for (x, &g) in v.iter().zip(f.level) {
@@ -396,36 +423,18 @@ pub fn within(x: &[f64], n: usize, y: &[f64], absorb: &[Factor]) -> Result<Withi
         .collect();
     let mut sweeps = 0;
     if !absorb.is_empty() {
+        // Each column is swept on its own (on the pool; the result does not depend on the
+        // number of threads).
+        use rayon::prelude::*;
         let max_levels = absorb.iter().map(|f| f.levels).max().unwrap_or(0);
-        let mut sums = vec![0.0; max_levels];
-        let columns = std::iter::once(&mut yt[..]).chain(xt.chunks_mut(n));
-        let mut most = 0;
-        for v in columns {
-            let scale = v.iter().fold(1.0f64, |m, a| m.max(a.abs()));
-            let mut s = 0;
-            loop {
-                s += 1;
-                let before: Vec<f64> = if absorb.len() > 1 { v.to_vec() } else { Vec::new() };
-                for (f, c) in absorb.iter().zip(&counts) {
-                    demean(v, f, c, &mut sums[..f.levels]);
-                }
-                if absorb.len() == 1 {
-                    break;
-                }
-                let change = v.iter().zip(&before).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-                if change <= 1e-13 * scale {
-                    break;
-                }
-                if s >= 10_000 {
-                    return Err(VamError::Input(
-                        "alternating projections did not converge in 10,000 sweeps (weakly connected fixed effects)"
-                            .into(),
-                    ));
-                }
-            }
-            most = most.max(s);
-        }
-        sweeps = most;
+        let mut columns: Vec<&mut [f64]> = std::iter::once(&mut yt[..]).chain(xt.chunks_mut(n)).collect();
+        sweeps = columns
+            .par_iter_mut()
+            .map(|v| sweep_column(v, absorb, &counts, max_levels))
+            .collect::<Result<Vec<usize>, VamError>>()?
+            .into_iter()
+            .max()
+            .unwrap_or(0);
     }
     // Parameters absorbed.
     let absorbed = match absorb {

@@ -235,6 +235,8 @@ pub enum Source {
         sha256: String,
         columns: Box<super::parquet::ParquetColumns>,
         next: usize,
+        /// The numbers of the record [`Source::next_record`] returns, as text.
+        buf: super::parquet::RowText,
     },
     Table {
         table: RawTable,
@@ -283,7 +285,7 @@ impl Source {
                 let bytes = std::fs::read(path).map_err(io)?;
                 let sha256 = sha256_hex(&bytes);
                 let columns = Box::new(super::parquet::ParquetColumns::read(&bytes, file)?);
-                Ok(Source::Parquet { file: file.into(), sha256, columns, next: 0 })
+                Ok(Source::Parquet { file: file.into(), sha256, columns, next: 0, buf: Default::default() })
             }
             _ => {
                 std::fs::metadata(path).map_err(io)?;
@@ -346,12 +348,12 @@ impl Source {
         match self {
             Source::Csv(s) => s.next_record(),
             Source::Chunked { .. } => Ok(None),
-            Source::Parquet { columns, next, .. } => {
+            Source::Parquet { columns, next, buf, .. } => {
                 if *next >= columns.height() {
                     return Ok(None);
                 }
                 *next += 1;
-                Ok(Some(columns.record(*next - 1)))
+                Ok(Some(columns.record(*next - 1, buf)))
             }
             Source::Table { table, next } => {
                 let Some(r) = table.rows.get(*next) else { return Ok(None) };
@@ -383,16 +385,11 @@ impl Source {
             }
             Source::Parquet { columns, next, .. } => {
                 let from = std::mem::replace(next, columns.height());
-                scan_rows(from..columns.height(), |i| columns.record(i), map, commit)
+                scan_rows(from..columns.height(), &**columns, map, commit)
             }
             Source::Table { table, next } => {
                 let from = std::mem::replace(next, table.rows.len());
-                let record = |i: usize| {
-                    let r = &table.rows[i];
-                    let fields = r.fields.iter().map(|f| Cow::Borrowed(f.as_str())).collect();
-                    Record { row: r.row, fields, defect: r.defect.clone() }
-                };
-                scan_rows(from..table.rows.len(), record, map, commit)
+                scan_rows(from..table.rows.len(), &*table, map, commit)
             }
             Source::Csv(_) => {
                 while let Some(r) = self.next_record()? {
@@ -421,11 +418,27 @@ impl Source {
     }
 }
 
+/// Rows held in memory, read as records (a Parquet file's columns, a workbook's sheet).
+pub(crate) trait RowsInMemory: Sync {
+    /// What a record may write its fields into, reused from row to row.
+    type Buf: Default;
+    fn record<'b>(&'b self, i: usize, buf: &'b mut Self::Buf) -> Record<'b>;
+}
+
+impl RowsInMemory for RawTable {
+    type Buf = ();
+    fn record<'b>(&'b self, i: usize, _: &'b mut ()) -> Record<'b> {
+        let r = &self.rows[i];
+        let fields = r.fields.iter().map(|f| Cow::Borrowed(f.as_str())).collect();
+        Record { row: r.row, fields, defect: r.defect.clone() }
+    }
+}
+
 /// [`Source::scan`] over rows held in memory: `map` runs on the rayon pool over ranges of
 /// rows, `commit` takes the values in row order, a batch of ranges at a time.
-fn scan_rows<'a, T: Send>(
+fn scan_rows<T: Send, R: RowsInMemory>(
     rows: std::ops::Range<usize>,
-    record: impl Fn(usize) -> Record<'a> + Sync,
+    held: &R,
     map: impl Fn(&Record<'_>) -> Result<T, DataError> + Sync,
     mut commit: impl FnMut(T) -> Result<(), DataError>,
 ) -> Result<(), DataError> {
@@ -436,8 +449,13 @@ fn scan_rows<'a, T: Send>(
     while start < rows.end {
         let end = (start + batch).min(rows.end);
         let ranges: Vec<(usize, usize)> = (start..end).step_by(RANGE).map(|a| (a, (a + RANGE).min(end))).collect();
-        let mapped: Vec<Result<Vec<T>, DataError>> =
-            ranges.into_par_iter().map(|(a, b)| (a..b).map(|i| map(&record(i))).collect()).collect();
+        let mapped: Vec<Result<Vec<T>, DataError>> = ranges
+            .into_par_iter()
+            .map(|(a, b)| {
+                let mut buf = R::Buf::default();
+                (a..b).map(|i| map(&held.record(i, &mut buf))).collect()
+            })
+            .collect();
         for values in mapped {
             for v in values? {
                 commit(v)?;

@@ -1,19 +1,38 @@
-//! Parquet input through polars, read as columns: every column is cast to text once (so the
-//! same validation runs on CSV and Parquet inputs), and a row is a view of the columns at
-//! its index, never a copy of its values ([`ParquetColumns::record`]).
+//! Parquet input through polars, read as columns. Every value reaches the validation as
+//! text, so the same rules run on CSV and Parquet inputs: text columns are read as polars
+//! holds them, and numbers and flags are written as text when their row is read, as
+//! polars' own cast to text writes them (tested below). Other types (dates, unsigned
+//! 64-bit integers, 32-bit floats, ...) are cast to text by polars once. A row is a view
+//! of the columns at its index ([`ParquetColumns::record`]).
 
 use std::borrow::Cow;
 
 use polars::prelude::*;
 
-use super::load::Record;
+use super::load::{Record, RowsInMemory};
 use crate::error::DataError;
 
-/// A Parquet file's columns as text (null = empty string).
+/// A Parquet file's columns (null = empty string).
 pub struct ParquetColumns {
     pub headers: Vec<String>,
-    columns: Vec<StringChunked>,
+    columns: Vec<Values>,
     height: usize,
+}
+
+/// A column's values: text, or numbers and flags (held row by row, written as text when
+/// their row is read).
+enum Values {
+    Text(StringChunked),
+    Int(Int64Chunked),
+    Float(Float64Chunked),
+    Flag(BooleanChunked),
+}
+
+/// The numbers of a row written as text: reused from row to row.
+#[derive(Default)]
+pub struct RowText {
+    text: String,
+    ends: Vec<usize>,
 }
 
 impl ParquetColumns {
@@ -23,11 +42,7 @@ impl ParquetColumns {
         let df = ParquetReader::new(std::io::Cursor::new(bytes)).finish().map_err(err)?;
         let headers: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
         use rayon::prelude::*;
-        let text = |column: &Column| -> PolarsResult<StringChunked> {
-            Ok(column.cast(&DataType::String)?.str()?.rechunk().into_owned())
-        };
-        // Casting to text is most of the read: a column per task on the rayon pool.
-        let columns = df.columns().par_iter().map(text).collect::<PolarsResult<Vec<_>>>().map_err(err)?;
+        let columns = df.columns().par_iter().map(Values::of).collect::<PolarsResult<Vec<_>>>().map_err(err)?;
         Ok(ParquetColumns { headers, columns, height: df.height() })
     }
 
@@ -35,14 +50,79 @@ impl ParquetColumns {
     pub fn height(&self) -> usize {
         self.height
     }
+}
+
+impl RowsInMemory for ParquetColumns {
+    type Buf = RowText;
 
     /// Row `i` (0-based) as a record: its spreadsheet row is `i + 2` (the header is row 1).
-    pub fn record(&self, i: usize) -> Record<'_> {
-        Record {
-            row: i as u64 + 2,
-            fields: self.columns.iter().map(|c| Cow::Borrowed(c.get(i).unwrap_or(""))).collect(),
-            defect: None,
+    /// Its numbers and flags are written into `buf`.
+    fn record<'a>(&'a self, i: usize, buf: &'a mut RowText) -> Record<'a> {
+        buf.text.clear();
+        buf.ends.clear();
+        for c in &self.columns {
+            let t = &mut buf.text;
+            match c {
+                Values::Text(_) => {}
+                Values::Int(v) => v.get(i).into_iter().for_each(|x| write_int(t, x)),
+                Values::Float(v) => v.get(i).into_iter().for_each(|x| t.push_str(zmij::Buffer::new().format(x))),
+                Values::Flag(v) => v.get(i).into_iter().for_each(|x| t.push_str(if x { "true" } else { "false" })),
+            }
+            buf.ends.push(t.len());
         }
+        let text = buf.text.as_str();
+        let mut from = 0;
+        let fields = self
+            .columns
+            .iter()
+            .zip(&buf.ends)
+            .map(|(c, &end)| {
+                let f = match c {
+                    Values::Text(v) => v.get(i).unwrap_or(""),
+                    _ => &text[from..end],
+                };
+                from = end;
+                Cow::Borrowed(f)
+            })
+            .collect();
+        Record { row: i as u64 + 2, fields, defect: None }
+    }
+}
+
+/// Writes `x` in decimal, as polars' cast to text does.
+fn write_int(t: &mut String, x: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut v = x.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if x < 0 {
+        t.push('-');
+    }
+    t.extend(digits[at..].iter().map(|&d| d as char));
+}
+
+impl Values {
+    fn of(column: &Column) -> PolarsResult<Values> {
+        Ok(match column.dtype() {
+            DataType::String => Values::Text(column.str()?.clone()),
+            DataType::Boolean => Values::Flag(column.bool()?.clone()),
+            DataType::Float64 => Values::Float(column.f64()?.clone()),
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32 => Values::Int(column.cast(&DataType::Int64)?.i64()?.clone()),
+            _ => Values::Text(column.cast(&DataType::String)?.str()?.clone()),
+        })
     }
 }
 
@@ -64,9 +144,66 @@ mod tests {
         let p = ParquetColumns::read(&bytes, "t.parquet").unwrap();
         assert_eq!(p.headers, vec!["student_id", "score", "grade", "valid"]);
         assert_eq!(p.height(), 2);
-        let r = p.record(1);
+        let mut buf = RowText::default();
+        let r = p.record(1, &mut buf);
         assert_eq!(r.row, 3);
         assert_eq!(r.fields, vec!["012", "", "5", "false"]);
-        assert_eq!(p.record(0).fields[1], "201.5");
+        assert_eq!(p.record(0, &mut buf).fields[1], "201.5");
+    }
+
+    #[test]
+    fn numbers_and_flags_read_as_the_text_of_polars_cast() {
+        // Values of every kind written as text row by row, against polars' own cast of
+        // the same columns to text.
+        let mut floats = vec![
+            Some(0.0),
+            Some(-0.0),
+            Some(1.0),
+            Some(-2.5),
+            Some(1e21),
+            Some(1e-7),
+            Some(123456789.125),
+            Some(f64::MAX),
+            Some(f64::MIN_POSITIVE),
+            Some(0.1 + 0.2),
+            None,
+        ];
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        while floats.len() < 400 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = f64::from_bits(x);
+            if v.is_finite() {
+                floats.push(Some(v));
+                floats.push(Some((x % 100_000) as f64 / 8.0 - 5_000.0));
+            }
+        }
+        let n = floats.len();
+        let ints: Vec<Option<i64>> = (0..n as i64)
+            .map(|i| match i {
+                0 => Some(i64::MIN),
+                1 => Some(i64::MAX),
+                2 => None,
+                _ => Some((i * 7_919 - 1_500_000) * if i % 3 == 0 { 1_000_003 } else { 1 }),
+            })
+            .collect();
+        let small: Vec<Option<i32>> = ints.iter().map(|v| v.map(|v| (v % 40_000) as i32)).collect();
+        let unsigned: Vec<Option<u32>> = (0..n).map(|i| (i % 5 != 0).then_some((i * 2_654_435) as u32)).collect();
+        let flags: Vec<Option<bool>> = (0..n).map(|i| (i % 7 != 3).then_some(i % 2 == 0)).collect();
+        let mut df = df!("f" => floats, "i" => ints, "s" => small, "u" => unsigned, "b" => flags).unwrap();
+        let mut file = Vec::new();
+        ParquetWriter::new(&mut file).finish(&mut df).unwrap();
+        let p = ParquetColumns::read(&file, "t.parquet").unwrap();
+        assert!(p.columns.iter().all(|c| !matches!(c, Values::Text(_))), "read as numbers and flags");
+        let mut buf = RowText::default();
+        for (c, column) in df.columns().iter().enumerate() {
+            let cast = column.cast(&DataType::String).unwrap();
+            let cast = cast.str().unwrap();
+            for i in 0..n {
+                let want = cast.get(i).unwrap_or("");
+                assert_eq!(p.record(i, &mut buf).fields[c], want, "column {c} row {i}");
+            }
+        }
     }
 }

@@ -20,7 +20,10 @@ static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new
 /// Returns memory freed by this thread to the system. glibc keeps a finished thread's
 /// freed memory in that thread's arena, where the main thread cannot reuse it: without this,
 /// the history loaded on the second thread would stay resident (about 1.5 GB for 500,000
-/// history rows) while the current year is prepared.
+/// history rows) while the current year is prepared. (The `obc` binary allocates through
+/// mimalloc, whose other threads reuse a finished thread's memory; there this call only
+/// trims glibc's own small heap. It is kept for programs that use the library with the
+/// system allocator.)
 pub fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free pages of the allocator's arenas; it is safe to

@@ -789,11 +789,11 @@ mod tests {
             sign * if up - x < x - down || (up - x == x - down && odd) { up } else { down }
         };
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        for i in 0..200_000 {
+        for i in 0..200_000i32 {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            let d = (i % 8) as i32 + if i % 3 == 0 { 0 } else { 1 };
+            let d = (i % 8) + if i % 3 == 0 { 0 } else { 1 };
             let mantissa = (state % 2_000_000_001) as f64 - 1e9;
             let x = mantissa / pow_int(10.0, (state >> 40) as i32 % 14)
                 + if i % 5 == 0 { 0.5 / pow_int(10.0, d) } else { 0.0 };

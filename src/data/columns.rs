@@ -83,7 +83,7 @@ impl<S: AsRef<str>> FromIterator<S> for TextColumn {
 }
 
 /// Builds a [`TextColumn`] a row at a time, with each value's hash computed by the caller
-/// (on the reader's threads) with [`TextColumnBuilder::hasher`].
+/// (on the reader's threads) with the same stateless FNV hasher as `hasher`.
 #[derive(Default)]
 struct TextColumnBuilder {
     column: TextColumn,

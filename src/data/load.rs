@@ -356,13 +356,11 @@ impl Source {
                 Ok(Some(columns.record(*next - 1, buf)))
             }
             Source::Table { table, next } => {
-                let Some(r) = table.rows.get(*next) else { return Ok(None) };
+                if *next >= table.rows.len() {
+                    return Ok(None);
+                }
                 *next += 1;
-                Ok(Some(Record {
-                    row: r.row,
-                    fields: r.fields.iter().map(|f| Cow::Borrowed(f.as_str())).collect(),
-                    defect: r.defect.clone(),
-                }))
+                Ok(Some(table.row_record(*next - 1)))
             }
         }
     }
@@ -425,12 +423,19 @@ pub(crate) trait RowsInMemory: Sync {
     fn record<'b>(&'b self, i: usize, buf: &'b mut Self::Buf) -> Record<'b>;
 }
 
-impl RowsInMemory for RawTable {
-    type Buf = ();
-    fn record<'b>(&'b self, i: usize, _: &'b mut ()) -> Record<'b> {
+impl RawTable {
+    /// Row `i` as a record that borrows its fields.
+    fn row_record(&self, i: usize) -> Record<'_> {
         let r = &self.rows[i];
         let fields = r.fields.iter().map(|f| Cow::Borrowed(f.as_str())).collect();
         Record { row: r.row, fields, defect: r.defect.clone() }
+    }
+}
+
+impl RowsInMemory for RawTable {
+    type Buf = ();
+    fn record<'b>(&'b self, i: usize, _: &'b mut ()) -> Record<'b> {
+        self.row_record(i)
     }
 }
 

@@ -334,7 +334,6 @@ impl FixedFit {
     }
 }
 
-/// Demeans `v` by the levels of `f` in place.
 /// Alternating projections of one column onto the complement of the absorbed factors;
 /// returns the sweeps it took.
 fn sweep_column(v: &mut [f64], absorb: &[Factor], counts: &[Vec<f64>], max_levels: usize) -> Result<usize, VamError> {
@@ -362,6 +361,7 @@ fn sweep_column(v: &mut [f64], absorb: &[Factor], counts: &[Vec<f64>], max_level
     }
 }
 
+/// Demeans `v` by the levels of `f` in place.
 fn demean(v: &mut [f64], f: &Factor, counts: &[f64], sums: &mut [f64]) {
     sums.fill(0.0);
     for (x, &g) in v.iter().zip(f.level) {

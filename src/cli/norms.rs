@@ -23,7 +23,7 @@ use crate::data::validate::parse_grade;
 use crate::manifest::{Manifest, OutputFile};
 use crate::stats::norms::conditional::{ConditionalSpec, SdModel, score as growth_score};
 use crate::stats::norms::model::{
-    Columns, ModelError, NORMS_SCHEMA_VERSION, Norms, NormsModel, RowUse, Rows, Scored, Scorer,
+    Columns, ModelError, NORMS_SCHEMA_VERSION, Norms, NormsModel, RowUse, Rows, ScoreProblem, Scored, Scorer,
     fit_conditional_with_progress, fit_sgp_with_progress, group_sizes,
 };
 use crate::stats::norms::sgp::{SgpSpec, Solver, Ties};
@@ -749,28 +749,42 @@ fn score(a: &ScoreArgs) -> anyhow::Result<()> {
     let mut clamped: [Vec<Option<bool>>; 2] = [Vec::new(), Vec::new()];
     // Scored students without both SEMs: their growth_se and prob_met are left empty.
     let mut without_sem = 0usize;
+    // A row's norm-group key and grade (`Err` when a table's grade column is not a grade).
+    let key_of = |idx: usize| -> (Vec<String>, Result<Option<i32>, ()>) {
+        let key: Vec<String> = d.text[ids..].iter().map(|col| col[idx].to_string()).collect();
+        let grade = if is_table { key.get(1).and_then(|g| parse_grade(g)).map(Some).ok_or(()) } else { Ok(None) };
+        (key, grade)
+    };
+    let priors_of = |idx: usize| -> Vec<Option<f64>> { (0..k).map(|j| d.numbers[j][idx]).collect() };
+    // The rows are scored on the pool; the ledger and the output columns are filled in
+    // row order below.
+    let mut scores: Vec<Option<Result<Scored, ScoreProblem>>> = {
+        use rayon::prelude::*;
+        let pending: Vec<bool> =
+            (0..d.ledger.len()).map(|i| d.ledger.state(i) == data::ledger::RowState::Pending).collect();
+        (0..pending.len())
+            .into_par_iter()
+            .map(|idx| {
+                let (key, Ok(grade)) = key_of(idx) else { return None };
+                let weeks = weeks_at.and_then(|w| d.numbers[w][idx]);
+                pending[idx].then(|| scorer.score(&key, grade, &priors_of(idx), d.numbers[k][idx], weeks))
+            })
+            .collect()
+    };
     for idx in 0..d.ledger.len() {
         if d.ledger.state(idx) != data::ledger::RowState::Pending {
             continue;
         }
-        let key: Vec<String> = d.text[ids..].iter().map(|col| col[idx].to_string()).collect();
-        let grade = if is_table {
-            match key.get(1).and_then(|g| parse_grade(g)) {
-                Some(g) => Some(g),
-                None => {
-                    let h = d.text_headers[ids + 1].clone();
-                    let v = key.get(1).cloned().unwrap_or_default();
-                    d.ledger.except(idx, &h, &v, data::ReasonCode::NotAGrade, "not a grade (integer, K or PK)");
-                    continue;
-                }
-            }
-        } else {
-            None
-        };
-        let priors: Vec<Option<f64>> = (0..k).map(|j| d.numbers[j][idx]).collect();
+        let (key, grade) = key_of(idx);
+        if grade.is_err() {
+            let h = d.text_headers[ids + 1].clone();
+            let v = key.get(1).cloned().unwrap_or_default();
+            d.ledger.except(idx, &h, &v, data::ReasonCode::NotAGrade, "not a grade (integer, K or PK)");
+            continue;
+        }
+        let priors = priors_of(idx);
         let current = d.numbers[k][idx];
-        let weeks = weeks_at.and_then(|w| d.numbers[w][idx]);
-        match scorer.score(&key, grade, &priors, current, weeks) {
+        match scores[idx].take().expect("scored above") {
             Err(problem) => {
                 let (h, v) = match problem.column {
                     "current" => (d.number_headers[k].clone(), String::new()),

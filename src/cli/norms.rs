@@ -749,25 +749,27 @@ fn score(a: &ScoreArgs) -> anyhow::Result<()> {
     let mut clamped: [Vec<Option<bool>>; 2] = [Vec::new(), Vec::new()];
     // Scored students without both SEMs: their growth_se and prob_met are left empty.
     let mut without_sem = 0usize;
-    // A row's norm-group key and grade (`Err` when a table's grade column is not a grade).
-    let key_of = |idx: usize| -> (Vec<String>, Result<Option<i32>, ()>) {
-        let key: Vec<String> = d.text[ids..].iter().map(|col| col[idx].to_string()).collect();
-        let grade = if is_table { key.get(1).and_then(|g| parse_grade(g)).map(Some).ok_or(()) } else { Ok(None) };
-        (key, grade)
-    };
     let priors_of = |idx: usize| -> Vec<Option<f64>> { (0..k).map(|j| d.numbers[j][idx]).collect() };
-    // The rows are scored on the pool; the ledger and the output columns are filled in
-    // row order below.
-    let mut scores: Vec<Option<Result<Scored, ScoreProblem>>> = {
+    // Each pending row's norm-group key and its score (`Err(())` when a table's grade
+    // column is not a grade), computed on the pool; the ledger and the output columns are
+    // filled in row order below.
+    type KeyedScore = (Vec<String>, Result<Result<Scored, ScoreProblem>, ()>);
+    let mut scores: Vec<Option<KeyedScore>> = {
         use rayon::prelude::*;
         let pending: Vec<bool> =
             (0..d.ledger.len()).map(|i| d.ledger.state(i) == data::ledger::RowState::Pending).collect();
         (0..pending.len())
             .into_par_iter()
             .map(|idx| {
-                let (key, Ok(grade)) = key_of(idx) else { return None };
+                if !pending[idx] {
+                    return None;
+                }
+                let key: Vec<String> = d.text[ids..].iter().map(|col| col[idx].to_string()).collect();
+                let grade =
+                    if is_table { key.get(1).and_then(|g| parse_grade(g)).map(Some).ok_or(()) } else { Ok(None) };
                 let weeks = weeks_at.and_then(|w| d.numbers[w][idx]);
-                pending[idx].then(|| scorer.score(&key, grade, &priors_of(idx), d.numbers[k][idx], weeks))
+                let score = grade.map(|g| scorer.score(&key, g, &priors_of(idx), d.numbers[k][idx], weeks));
+                Some((key, score))
             })
             .collect()
     };
@@ -775,16 +777,16 @@ fn score(a: &ScoreArgs) -> anyhow::Result<()> {
         if d.ledger.state(idx) != data::ledger::RowState::Pending {
             continue;
         }
-        let (key, grade) = key_of(idx);
-        if grade.is_err() {
+        let (key, score) = scores[idx].take().expect("scored above");
+        let Ok(score) = score else {
             let h = d.text_headers[ids + 1].clone();
             let v = key.get(1).cloned().unwrap_or_default();
             d.ledger.except(idx, &h, &v, data::ReasonCode::NotAGrade, "not a grade (integer, K or PK)");
             continue;
-        }
+        };
         let priors = priors_of(idx);
         let current = d.numbers[k][idx];
-        match scores[idx].take().expect("scored above") {
+        match score {
             Err(problem) => {
                 let (h, v) = match problem.column {
                     "current" => (d.number_headers[k].clone(), String::new()),

@@ -77,5 +77,8 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     if analytic.has_assignments() {
         super::print_provider_sources(analytic.rows.iter().map(|r| r.provider_source), "analytic rows");
     }
+    // The process ends here: the operating system takes back the analytic rows at once,
+    // where freeing them one by one takes a quarter of a second at a million students.
+    std::mem::forget(analytic);
     Ok(())
 }

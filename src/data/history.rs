@@ -54,7 +54,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::date::iso;
-use super::join::{PickedTest, PrePost, break_days, matches};
+use super::join::{PickedTest, PrePost, break_days, in_window};
 use super::ledger::{Accounting, Ledger, ReasonCode, Stage};
 use super::load::{ColumnIndex, RawTable, ReadSpec, Record, Source};
 use super::schema::{IdRules, Role, STANDARD_GROUPS, ScoreRanges, Tests, WindowSpec};
@@ -391,7 +391,7 @@ impl<'a> Selector<'a> {
         let picked = PrePost::pick(&self.opts.tests, &cands);
         *tally.pre_rows.entry(subject).or_default() += picked.pre_c.len();
         *tally.post_rows.entry(subject).or_default() +=
-            cands.iter().filter(|t| matches(&self.opts.tests.post, t).is_ok()).count();
+            cands.iter().filter(|t| in_window(&self.opts.tests.post, t)).count();
         let out_of_grade = self.out_of_grade(picked.pre);
         let left_out = match &out_of_grade {
             Some(why) => Some(why.clone()),

@@ -89,7 +89,7 @@ impl Dosage {
     /// Dosage from (status, minutes, date, group size) of each session, in file order.
     fn from_parts(sessions: impl Iterator<Item = (Status, f64, NaiveDate, Option<u32>)>) -> Dosage {
         let mut d = Dosage::default();
-        let mut weeks = BTreeSet::new();
+        let mut weeks: Vec<(i32, u32)> = Vec::new();
         let (mut group_sum, mut group_n) = (0.0, 0u32);
         for (status, minutes, date, group_size) in sessions {
             d.sessions_scheduled += 1;
@@ -100,7 +100,7 @@ impl Dosage {
                     d.first_session = Some(d.first_session.map_or(date, |f| f.min(date)));
                     d.last_session = Some(d.last_session.map_or(date, |l| l.max(date)));
                     let w = date.iso_week();
-                    weeks.insert((w.year(), w.week()));
+                    weeks.push((w.year(), w.week()));
                     if let Some(g) = group_size {
                         group_sum += g as f64;
                         group_n += 1;
@@ -110,6 +110,8 @@ impl Dosage {
                 Status::Cancelled => d.sessions_cancelled += 1,
             }
         }
+        weeks.sort_unstable();
+        weeks.dedup();
         d.weeks_active = weeks.len() as u32;
         if let (Some(f), Some(l)) = (d.first_session, d.last_session) {
             let span = (((l - f).num_days() + 1) as f64 / 7.0).max(1.0);
@@ -149,7 +151,7 @@ pub struct AnalyticRow {
     /// row, a measure of a column named for the pair that the post-test row leaves empty
     /// from the pre-test row ([`measures::merge`]). `None`: no post-test, no vendor
     /// columns, or no value.
-    pub vendor: Option<VendorValues>,
+    pub vendor: Option<Box<VendorValues>>,
     /// Which file decided provider, tutor and dates: the roster, or a row of the
     /// assignments file for this student and subject.
     pub provider_source: ProviderSource,
@@ -221,24 +223,44 @@ pub(crate) enum OutOfWindow {
     Dates { date: NaiveDate, from: Option<NaiveDate>, to: Option<NaiveDate> },
 }
 
+/// Which of a window's conditions a test fails first (none: the test is in the window).
+#[derive(Clone, Copy)]
+enum WindowCheck {
+    Window,
+    SchoolYear,
+    Dates,
+}
+
+fn window_check(spec: &WindowSpec, t: &Test) -> Option<WindowCheck> {
+    if spec.window.as_ref().is_some_and(|w| !w.eq_ignore_ascii_case(&t.window)) {
+        return Some(WindowCheck::Window);
+    }
+    if spec.school_year.as_ref().is_some_and(|y| t.school_year.as_deref() != Some(y.as_str())) {
+        return Some(WindowCheck::SchoolYear);
+    }
+    let (from, to) = (spec.from.map(|d| d.0), spec.to.map(|d| d.0));
+    (from.is_some_and(|f| t.date < f) || to.is_some_and(|e| t.date > e)).then_some(WindowCheck::Dates)
+}
+
+/// Whether `t` is in the window (what [`matches`] decides, without the reason).
+pub(crate) fn in_window(spec: &WindowSpec, t: &Test) -> bool {
+    window_check(spec, t).is_none()
+}
+
 pub(crate) fn matches(spec: &WindowSpec, t: &Test) -> Result<(), OutOfWindow> {
-    if let Some(w) = &spec.window
-        && !w.eq_ignore_ascii_case(&t.window)
-    {
-        return Err(OutOfWindow::Window { found: t.window.clone(), wanted: w.clone() });
+    match window_check(spec, t) {
+        None => Ok(()),
+        Some(WindowCheck::Window) => {
+            Err(OutOfWindow::Window { found: t.window.clone(), wanted: spec.window.clone().unwrap_or_default() })
+        }
+        Some(WindowCheck::SchoolYear) => Err(OutOfWindow::SchoolYear {
+            found: t.school_year.clone().unwrap_or_default(),
+            wanted: spec.school_year.clone().unwrap_or_default(),
+        }),
+        Some(WindowCheck::Dates) => {
+            Err(OutOfWindow::Dates { date: t.date, from: spec.from.map(|d| d.0), to: spec.to.map(|d| d.0) })
+        }
     }
-    if let Some(y) = &spec.school_year
-        && t.school_year.as_deref() != Some(y.as_str())
-    {
-        let found = t.school_year.clone().unwrap_or_default();
-        return Err(OutOfWindow::SchoolYear { found, wanted: y.clone() });
-    }
-    let from = spec.from.map(|d| d.0);
-    let to = spec.to.map(|d| d.0);
-    if from.is_some_and(|f| t.date < f) || to.is_some_and(|e| t.date > e) {
-        return Err(OutOfWindow::Dates { date: t.date, from, to });
-    }
-    Ok(())
 }
 
 /// Picks one test by the retest rule; returns its position in `cands`.
@@ -280,12 +302,12 @@ pub(crate) struct PrePost<'a> {
 
 impl<'a> PrePost<'a> {
     pub(crate) fn pick(tests: &Tests, cands: &[&'a Test]) -> PrePost<'a> {
-        let pre_c: Vec<&Test> = cands.iter().copied().filter(|t| matches(&tests.pre, t).is_ok()).collect();
+        let pre_c: Vec<&Test> = cands.iter().copied().filter(|t| in_window(&tests.pre, t)).collect();
         let pre = pick(&pre_c, tests.retest).map(|i| pre_c[i]);
         let post_c: Vec<&Test> = cands
             .iter()
             .copied()
-            .filter(|t| matches(&tests.post, t).is_ok() && pre.is_none_or(|p| t.idx != p.idx && t.date > p.date))
+            .filter(|t| in_window(&tests.post, t) && pre.is_none_or(|p| t.idx != p.idx && t.date > p.date))
             .collect();
         let post = pick(&post_c, tests.retest).map(|i| post_c[i]);
         PrePost { pre_c, post_c, pre, post }
@@ -309,7 +331,7 @@ impl<'a> PrePost<'a> {
             (ReasonCode::RetestNotChosen, retest("pre-test", self.pre))
         } else if self.post_c.iter().any(|c| c.idx == t.idx) {
             (ReasonCode::RetestNotChosen, retest("post-test", self.post))
-        } else if matches(&tests.post, t).is_ok() {
+        } else if in_window(&tests.post, t) {
             let pre = self.pre.map(|p| iso(p.date)).unwrap_or_default();
             (ReasonCode::PostNotAfterPre, format!("post-test not after the pre-test of {pre}"))
         } else {
@@ -368,19 +390,25 @@ fn same_date_conflicts(rows: &[AnalyticRow], ledgers: &[Ledger]) -> usize {
 }
 
 pub(crate) fn break_days(tests: &Tests, from: NaiveDate, to: NaiveDate) -> i64 {
-    // Days d with from < d <= to inside any break (breaks may overlap: count each day once).
-    let mut days = BTreeSet::new();
-    for b in &tests.breaks {
-        let mut d = b.from.0.max(from.succ_opt().unwrap_or(from));
-        while d <= b.to.0.min(to) {
-            days.insert(d);
-            d = match d.succ_opt() {
-                Some(n) => n,
-                None => break,
-            };
-        }
+    // Days d with from < d <= to inside any break (breaks may overlap: count each day once):
+    // the breaks cut to (from, to], in order of their first day, each counted from the day
+    // after the last day already counted.
+    let first = from.succ_opt().unwrap_or(from);
+    let mut spans: Vec<(NaiveDate, NaiveDate)> =
+        tests.breaks.iter().map(|b| (b.from.0.max(first), b.to.0.min(to))).filter(|(a, b)| a <= b).collect();
+    spans.sort_unstable();
+    let mut days = 0;
+    let mut counted: Option<NaiveDate> = None;
+    for (a, b) in spans {
+        let start = match counted {
+            Some(c) if c >= b => continue,
+            Some(c) if c >= a => c.succ_opt().unwrap_or(b),
+            _ => a,
+        };
+        days += (b - start).num_days() + 1;
+        counted = Some(b);
     }
-    days.len() as i64
+    days
 }
 
 /// Builds the analytic file and flow table from inputs validated whole: the same join as
@@ -442,7 +470,7 @@ fn join_subject(
     dosage: &Dosage,
     opts: &PrepareOptions,
     assessments_ledger: &mut Marks,
-    th: &dyn Fn(&str) -> String,
+    date_header: &str,
 ) -> AnalyticRow {
     let picked = PrePost::pick(&opts.tests, cands);
     let (pre, post) = (picked.pre, picked.post);
@@ -452,7 +480,7 @@ fn join_subject(
             continue;
         }
         let (code, reason) = picked.not_chosen(&opts.tests, t);
-        assessments_ledger.exclude(t.idx, &th("test_date"), &iso(t.date), code, reason);
+        assessments_ledger.exclude(t.idx, date_header, &iso(t.date), code, reason);
     }
     let as_picked =
         |t: &Test| PickedTest { score: t.score, sem: t.sem, date: t.date, window: t.window.clone(), row: t.row };
@@ -576,6 +604,20 @@ fn dosage_of(by_provider: &[(u32, Dosage)], provider: Option<&str>, names: &Inte
     by_provider.iter().find(|(p, _)| *p == id).map(|(_, d)| d.clone()).unwrap_or_default()
 }
 
+/// Where each student's records are in `records` (grouped by student): `(start, end)` by
+/// student position, `(0, 0)` for a student without records.
+fn ranges_by_student<T>(records: &[T], student: impl Fn(&T) -> u32, students: usize) -> Vec<(usize, usize)> {
+    let mut ranges = vec![(0, 0); students];
+    let mut start = 0;
+    while start < records.len() {
+        let who = student(&records[start]);
+        let end = start + records[start..].iter().take_while(|r| student(r) == who).count();
+        ranges[who as usize] = (start, end);
+        start = end;
+    }
+    ranges
+}
+
 /// Marks each valid assignments row used, or excluded when its student is outside the
 /// contract's grades (`in_scope` by student position).
 fn settle_assignments(a: &mut Assignments, in_scope: &[bool], students: &[Student]) {
@@ -623,7 +665,6 @@ pub(crate) fn prepare_streamed(
         mut assignments,
         session_providers,
     } = v;
-    let th = |f: &str| test_columns.header(f);
     let in_scope = |s: &Student| opts.grades.as_ref().is_none_or(|g| g.contains(&s.grade));
     let mut ok = vec![false; students.len()];
     for (i, s) in students.iter().enumerate() {
@@ -638,14 +679,11 @@ pub(crate) fn prepare_streamed(
     }
     let late = |d: NaiveDate| as_of.is_some_and(|a| d > a);
 
-    // Dosage per student from its sessions (grouped by student, in file order).
-    let mut dosage: Vec<Vec<(u32, Dosage)>> = vec![Vec::new(); students.len()];
-    let mut start = 0;
-    while start < sessions.len() {
-        let who = sessions[start].student as usize;
-        let end = start + sessions[start..].iter().take_while(|s| s.student as usize == who).count();
-        let mine = &sessions[start..end];
-        for s in mine {
+    // The sessions' ledger marks, in order, on this thread while the pool works out each
+    // student's dosage.
+    let mark_sessions = |sessions_ledger: &mut Ledger| {
+        for s in &sessions {
+            let who = s.student as usize;
             if let Some(a) = as_of.filter(|_| late(s.date)) {
                 let (date, reason) = (iso(s.date), after_as_of(s.date, a));
                 sessions_ledger.exclude(s.idx as usize, session_date_header, &date, ReasonCode::AfterAsOf, reason);
@@ -657,25 +695,31 @@ pub(crate) fn prepare_streamed(
                 sessions_ledger.exclude(s.idx as usize, "", id, ReasonCode::GradeNotInContract, reason);
             }
         }
-        if ok[who] {
-            let used: Vec<&CompactSession> = mine.iter().filter(|s| !late(s.date)).collect();
-            dosage[who] = dosage_by_provider(&used);
-        }
-        start = end;
-    }
+    };
+    let dosage_of_each = || -> Vec<Vec<(u32, Dosage)>> {
+        use rayon::prelude::*;
+        let session_ranges = ranges_by_student(&sessions, |s| s.student, students.len());
+        (0..students.len())
+            .into_par_iter()
+            .map(|who| {
+                let (a, b) = session_ranges[who];
+                if !ok[who] || a == b {
+                    return Vec::new();
+                }
+                let used: Vec<&CompactSession> = sessions[a..b].iter().filter(|s| !late(s.date)).collect();
+                dosage_by_provider(&used)
+            })
+            .collect()
+    };
+    let ((), dosage) = rayon::join(|| mark_sessions(&mut sessions_ledger), dosage_of_each);
     drop(sessions);
 
     // Tests per student after the as-of, scope, subject and validity checks.
     let text = |id: u32| texts.name(id).unwrap_or("").to_string();
-    let mut rows = Vec::new();
-    let mut next = 0;
-    let mut starts: Vec<(usize, usize)> = vec![(0, 0); students.len()];
-    while next < tests.len() {
-        let who = tests[next].student as usize;
-        let end = next + tests[next..].iter().take_while(|t| t.student as usize == who).count();
-        starts[who] = (next, end);
-        next = end;
-    }
+    let mut rows = Vec::with_capacity(ok.iter().filter(|&&o| o).count() * opts.subjects.len());
+    let starts = ranges_by_student(&tests, |t| t.student, students.len());
+    let (date_header, id_header) = (test_columns.header("test_date"), test_columns.header("student_id"));
+    let (subject_header, valid_header) = (test_columns.header("subject"), test_columns.header("valid"));
     // Each student's rows are joined on the rayon pool; what the join decides about each
     // test row is kept as marks and applied to the ledger in student order, so the ledger
     // is the same for any number of threads.
@@ -690,16 +734,16 @@ pub(crate) fn prepare_streamed(
             let subject = texts.name(t.subject).unwrap_or("");
             if let Some(d) = as_of.filter(|_| late(t.date)) {
                 let (date, reason) = (iso(t.date), after_as_of(t.date, d));
-                marks.exclude(idx, &th("test_date"), &date, ReasonCode::AfterAsOf, reason);
+                marks.exclude(idx, &date_header, &date, ReasonCode::AfterAsOf, reason);
             } else if !ok[who] {
                 let reason = "student is outside the contract's grades";
-                marks.exclude(idx, &th("student_id"), &s.student_id, ReasonCode::GradeNotInContract, reason);
+                marks.exclude(idx, &id_header, &s.student_id, ReasonCode::GradeNotInContract, reason);
             } else if !opts.subjects.iter().any(|x| x == subject) {
                 let reason = format!("subject is not in the contract ({})", opts.subjects.join(", "));
-                marks.exclude(idx, &th("subject"), subject, ReasonCode::OtherSubject, reason);
+                marks.exclude(idx, &subject_header, subject, ReasonCode::OtherSubject, reason);
             } else if opts.tests.require_valid && !t.valid {
                 let reason = "test flagged invalid";
-                marks.exclude(idx, &th("valid"), "false", ReasonCode::TestFlaggedInvalid, reason);
+                marks.exclude(idx, &valid_header, "false", ReasonCode::TestFlaggedInvalid, reason);
             } else {
                 kept.push(Test {
                     idx,
@@ -726,10 +770,11 @@ pub(crate) fn prepare_streamed(
             let assigned = assignments.as_ref().and_then(|a| a.get(who, subject));
             let provider = assigned.map_or(s.provider_id.as_deref(), |a| a.provider_id.as_deref());
             let d = dosage_of(by_provider, provider, &session_providers);
-            let mut row = join_subject((s, assigned), subject, &cands, &d, opts, &mut marks, &th);
+            let mut row = join_subject((s, assigned), subject, &cands, &d, opts, &mut marks, &date_header);
             if let Some(post) = &row.post {
                 let pre = row.pre.as_ref().and_then(|p| vendor.get(&p.row).cloned());
-                row.vendor = measures::merge(vendor.get(&post.row).cloned(), pre, &vendor_columns.per_pair);
+                row.vendor =
+                    measures::merge(vendor.get(&post.row).cloned(), pre, &vendor_columns.per_pair).map(Box::new);
             }
             rows.push(row);
         }
@@ -865,6 +910,8 @@ enum Value<'a> {
     Float(Option<f64>),
     Int(Option<i64>),
     Bool(Option<bool>),
+    /// A date column (of kind text): written as `YYYY-MM-DD`.
+    Date(Option<NaiveDate>),
 }
 
 impl Value<'_> {
@@ -874,6 +921,7 @@ impl Value<'_> {
             Value::Float(v) => Cell::Float(*v),
             Value::Int(v) => Cell::Int(*v),
             Value::Bool(v) => Cell::Bool(*v),
+            Value::Date(v) => Cell::Date(*v),
         }
     }
 }
@@ -899,7 +947,7 @@ fn opt_text(t: &Option<String>) -> Value<'_> {
 }
 
 fn date(d: Option<NaiveDate>) -> Value<'static> {
-    Value::Text(d.map(|d| Cow::Owned(iso(d))))
+    Value::Date(d)
 }
 
 impl AnalyticFile {
@@ -978,7 +1026,13 @@ impl AnalyticFile {
                 Kind::Int => Column::Int(values.map(|v| if let Value::Int(x) = v { x } else { None }).collect()),
                 Kind::Bool => Column::Bool(values.map(|v| if let Value::Bool(x) = v { x } else { None }).collect()),
                 Kind::Text => Column::Text(
-                    values.map(|v| if let Value::Text(x) = v { x.map(Cow::into_owned) } else { None }).collect(),
+                    values
+                        .map(|v| match v {
+                            Value::Text(x) => x.map(Cow::into_owned),
+                            Value::Date(d) => d.map(iso),
+                            _ => None,
+                        })
+                        .collect(),
                 ),
             };
             t.push(&name, column);
@@ -1271,7 +1325,7 @@ mod tests {
     fn streamed(tests: &str, as_of: Option<NaiveDate>) -> AnalyticFile {
         use crate::data::load::Source;
         crate::data::prepare_sources(
-            raw("roster.csv", ROSTER),
+            Source::from_table(raw("roster.csv", ROSTER)),
             Source::from_table(raw("sessions.csv", SESSIONS)),
             Source::from_table(raw("assessments.csv", tests)),
             &ValidateOptions::default(),
@@ -1324,5 +1378,51 @@ mod tests {
         assert_eq!(e.kind, crate::data::ExceptionKind::Excluded);
         let b = streamed(TESTS, Some(parse_date("2026-12-31").unwrap()));
         assert_eq!(b.rows, run().rows, "an as-of date after every row changes nothing");
+    }
+
+    /// The days of a break counted by the spans' arithmetic are those of a day-by-day count:
+    /// breaks that overlap, touch, nest, come in any order, start before `from` or end after
+    /// `to`, and windows that hold no break.
+    #[test]
+    fn break_days_counts_each_day_once() {
+        use rand::{RngExt, SeedableRng};
+        fn by_day(breaks: &[Break], from: NaiveDate, to: NaiveDate) -> i64 {
+            let mut days = BTreeSet::new();
+            for b in breaks {
+                let mut d = b.from.0;
+                while d <= b.to.0 {
+                    if d > from && d <= to {
+                        days.insert(d);
+                    }
+                    d = d.succ_opt().unwrap();
+                }
+            }
+            days.len() as i64
+        }
+        let day0 = NaiveDate::from_ymd_opt(2025, 8, 1).unwrap();
+        let day = |n: u64| day0 + chrono::Days::new(n);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let mut counted = 0;
+        for _ in 0..20_000 {
+            let breaks: Vec<Break> = (0..rng.random_range(0..5))
+                .map(|_| {
+                    let a = rng.random_range(0..300);
+                    Break { from: Date(day(a)), to: Date(day(a + rng.random_range(0..20))) }
+                })
+                .collect();
+            let from = day(rng.random_range(0..300));
+            let to = from + chrono::Days::new(rng.random_range(0..200));
+            let tests = Tests {
+                pre: WindowSpec::default(),
+                post: WindowSpec::default(),
+                retest: RetestRule::Latest,
+                require_valid: true,
+                breaks: breaks.clone(),
+            };
+            let want = by_day(&breaks, from, to);
+            assert_eq!(break_days(&tests, from, to), want, "{breaks:?} {from} {to}");
+            counted += want;
+        }
+        assert!(counted > 10_000);
     }
 }

@@ -399,6 +399,17 @@ impl Source {
         }
     }
 
+    /// About how many records are still to be read (exact when the rows are held), to
+    /// reserve room for them: a guess for delimited text, never a count.
+    pub fn rows_hint(&self) -> usize {
+        match self {
+            Source::Chunked { csv, scanned: None } => csv.rows_hint(),
+            Source::Parquet { columns, next, .. } => columns.height() - *next,
+            Source::Table { table, next } => table.rows.len() - *next,
+            Source::Chunked { .. } | Source::Csv(_) => 0,
+        }
+    }
+
     /// After the last record: the file's SHA-256 and the blank lines skipped.
     pub fn finish(mut self) -> Result<(String, u64), DataError> {
         if let Source::Chunked { scanned: None, .. } = self {

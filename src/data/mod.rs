@@ -170,10 +170,10 @@ pub fn prepare_files(
     prepare_sources_noting(sources, vopts, popts, as_of, warnings)
 }
 
-/// The inputs of one run as [`prepare_files`] opens them: the roster and the assignments
-/// file held, the session log and the assessments streamed.
+/// The inputs of one run as [`prepare_files`] opens them: the assignments file held, the
+/// roster, the session log and the assessments streamed.
 struct Sources {
-    roster: load::RawTable,
+    roster: load::Source,
     sessions: load::Source,
     assessments: load::Source,
     assignments: Option<load::RawTable>,
@@ -182,7 +182,7 @@ struct Sources {
 impl Sources {
     /// Opens the files, with the warnings of the workbooks' ID checks.
     fn open(files: &InputFiles) -> Result<(Sources, Vec<Warning>), DataError> {
-        let (roster, mut warnings) = files.roster.read_table()?;
+        let (roster, mut warnings) = files.roster.open()?;
         let (sessions, w) = files.sessions.open()?;
         warnings.extend(w);
         let (assessments, w) = files.assessments.open()?;
@@ -196,7 +196,7 @@ impl Sources {
 /// Validates and joins a roster and two streamed inputs.
 #[cfg(test)]
 pub(crate) fn prepare_sources(
-    roster: load::RawTable,
+    roster: load::Source,
     sessions: load::Source,
     assessments: load::Source,
     vopts: &ValidateOptions,

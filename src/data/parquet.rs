@@ -91,21 +91,7 @@ impl RowsInMemory for ParquetColumns {
 
 /// Writes `x` in decimal, as polars' cast to text does.
 fn write_int(t: &mut String, x: i64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    let mut v = x.unsigned_abs();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if x < 0 {
-        t.push('-');
-    }
-    t.extend(digits[at..].iter().map(|&d| d as char));
+    t.push_str(super::table::int_text(x, &mut [0; 20]));
 }
 
 impl Values {

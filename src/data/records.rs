@@ -16,17 +16,27 @@ use crate::error::DataError;
 pub(crate) struct Interner {
     ids: HashMap<String, u32, std::hash::BuildHasherDefault<super::load::Fnv>>,
     names: Vec<String>,
+    /// The number given last: a file's rows come in runs of one value (a student's tutor,
+    /// session after session), which then need no lookup.
+    last: u32,
 }
 
 impl Interner {
     pub(crate) fn id(&mut self, text: Option<&str>) -> u32 {
         let Some(t) = text else { return 0 };
-        if let Some(&i) = self.ids.get(t) {
-            return i;
+        if self.last > 0 && self.names[self.last as usize - 1] == t {
+            return self.last;
         }
-        self.names.push(t.to_string());
-        let i = self.names.len() as u32;
-        self.ids.insert(t.to_string(), i);
+        let i = match self.ids.get(t) {
+            Some(&i) => i,
+            None => {
+                self.names.push(t.to_string());
+                let i = self.names.len() as u32;
+                self.ids.insert(t.to_string(), i);
+                i
+            }
+        };
+        self.last = i;
         i
     }
 
@@ -129,6 +139,16 @@ impl ShortText {
             }
             None => ShortText::Long(text.into()),
         }
+    }
+
+    /// `text` in lower case (ASCII letters only, as `str::to_ascii_lowercase`).
+    pub(crate) fn lowercase(text: &str) -> ShortText {
+        let mut t = ShortText::new(text);
+        match &mut t {
+            ShortText::Inline { len, bytes } => bytes[..*len as usize].make_ascii_lowercase(),
+            ShortText::Long(s) => s.make_ascii_lowercase(),
+        }
+        t
     }
 
     pub(crate) fn as_str(&self) -> &str {

@@ -3,7 +3,7 @@
 //! acceptable, and provider codes that look like "not tutored".
 
 use crate::stats::warning::{Warning, WarningCode};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::load::ColumnIndex;
 use super::validate::Student;
@@ -92,13 +92,7 @@ pub fn check_group_values(
 ) -> Result<Vec<Warning>, DataError> {
     let mut warnings = Vec::new();
     for g in groups {
-        let mut counted: BTreeMap<&str, usize> = BTreeMap::new();
-        for s in students.iter() {
-            if let Some(v) = s.groups.get(g).filter(|v| !v.is_empty()) {
-                *counted.entry(v.as_str()).or_default() += 1;
-            }
-        }
-        let counts: BTreeMap<String, usize> = counted.into_iter().map(|(v, n)| (v.to_string(), n)).collect();
+        let counts = value_counts(students, g);
         let refuse = |message: String| Err(DataError::ReportingGroup { file: file.into(), group: g.clone(), message });
         if counts.len() > rules.max_values {
             return refuse(format!(
@@ -141,6 +135,25 @@ pub fn check_group_values(
         ));
     }
     Ok(warnings)
+}
+
+/// Roster students by their value of group `g` (empty values left out). Students share
+/// their group maps (a district has few combinations of values), so each map is looked at
+/// once, with the number of students holding it.
+fn value_counts(students: &[Student], g: &str) -> BTreeMap<String, usize> {
+    type Map = BTreeMap<String, String>;
+    let mut holders: HashMap<*const Map, (&Map, usize), std::hash::BuildHasherDefault<crate::data::load::Fnv>> =
+        HashMap::default();
+    for s in students {
+        holders.entry(std::sync::Arc::as_ptr(&s.groups)).or_insert((&*s.groups, 0)).1 += 1;
+    }
+    let mut counted: BTreeMap<&str, usize> = BTreeMap::new();
+    for (map, n) in holders.into_values() {
+        if let Some(v) = map.get(g).filter(|v| !v.is_empty()) {
+            *counted.entry(v.as_str()).or_default() += n;
+        }
+    }
+    counted.into_iter().map(|(v, n)| (v.to_string(), n)).collect()
 }
 
 /// Refuses a provider code that looks like "no provider" (`None`, `NA`, `0`, `-`, ...) when

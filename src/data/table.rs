@@ -143,6 +143,8 @@ pub enum Cell<'a> {
     Float(Option<f64>),
     Int(Option<i64>),
     Bool(Option<bool>),
+    /// A date, written `YYYY-MM-DD` as [`super::date::iso`] writes it.
+    Date(Option<chrono::NaiveDate>),
 }
 
 /// A CSV file written row by row (format: module docs) as one output of an [`OutputDir`].
@@ -183,12 +185,51 @@ fn push_row(line: &mut Vec<u8>, cells: &[Cell<'_>]) {
         match *c {
             Cell::Text(Some(s)) => push_text(line, s),
             Cell::Float(Some(x)) => line.extend_from_slice(float.format(x).as_bytes()),
-            Cell::Int(Some(x)) => line.extend_from_slice(x.to_string().as_bytes()),
+            Cell::Int(Some(x)) => push_int(line, x),
             Cell::Bool(Some(b)) => line.extend_from_slice(if b { b"true" } else { b"false" }),
-            Cell::Text(None) | Cell::Float(None) | Cell::Int(None) | Cell::Bool(None) => {}
+            Cell::Date(Some(d)) => push_date(line, d),
+            Cell::Text(None) | Cell::Float(None) | Cell::Int(None) | Cell::Bool(None) | Cell::Date(None) => {}
         }
     }
     line.push(b'\n');
+}
+
+/// The decimal digits of `x` (as `x.to_string()` writes them), in `digits`.
+pub(crate) fn int_text(x: i64, digits: &mut [u8; 20]) -> &str {
+    let mut n = x.unsigned_abs();
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if x < 0 {
+        at -= 1;
+        digits[at] = b'-';
+    }
+    std::str::from_utf8(&digits[at..]).expect("ASCII digits")
+}
+
+/// Appends [`int_text`] of `x`.
+fn push_int(line: &mut Vec<u8>, x: i64) {
+    line.extend_from_slice(int_text(x, &mut [0; 20]).as_bytes());
+}
+
+/// Appends `d` as [`super::date::iso`] writes it, without making a string.
+fn push_date(line: &mut Vec<u8>, d: chrono::NaiveDate) {
+    use chrono::Datelike;
+    let (y, m, day) = (d.year(), d.month(), d.day());
+    if (0..=9999).contains(&y) {
+        let y = y as u32;
+        let digit = |n: u32| b'0' + n as u8;
+        line.extend_from_slice(&[digit(y / 1000), digit(y / 100 % 10), digit(y / 10 % 10), digit(y % 10), b'-']);
+        line.extend_from_slice(&[digit(m / 10), digit(m % 10), b'-', digit(day / 10), digit(day % 10)]);
+    } else {
+        line.extend_from_slice(super::date::iso(d).as_bytes());
+    }
 }
 
 fn write_bytes(out: &mut AtomicFile<'_>, bytes: &[u8]) -> Result<(), DataError> {
@@ -275,5 +316,40 @@ impl<'a> CsvSink<'a> {
     /// Puts the file in place; returns the number of data rows and the written output.
     pub fn finish(self) -> Result<(u64, Written), DataError> {
         Ok((self.rows, self.out.commit()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Integers and dates are written without a string in between, as `to_string` and
+    /// `date::iso` write them: the extremes, signs, every length of number, and dates from
+    /// before year 0 to after 9999.
+    #[test]
+    fn numbers_and_dates_are_written_as_their_text() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut ints = vec![0, 1, -1, 9, 10, -10, 99, 100, i64::MAX, i64::MIN, i64::MIN + 1];
+        ints.extend((0..100_000).map(|_| rng.random::<i64>() >> rng.random_range(0..64)));
+        for x in ints {
+            let mut line = Vec::new();
+            push_int(&mut line, x);
+            assert_eq!(String::from_utf8(line).unwrap(), x.to_string());
+        }
+        let mut dates: Vec<chrono::NaiveDate> =
+            [(-50, 1, 1), (0, 1, 1), (9, 12, 31), (999, 2, 3), (9999, 12, 31), (10000, 1, 1)]
+                .iter()
+                .map(|&(y, m, d)| chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap())
+                .collect();
+        dates.extend(
+            (0..100_000)
+                .map(|_| chrono::NaiveDate::from_num_days_from_ce_opt(rng.random_range(-10_000..4_000_000)).unwrap()),
+        );
+        for d in dates {
+            let mut line = Vec::new();
+            push_date(&mut line, d);
+            assert_eq!(String::from_utf8(line).unwrap(), crate::data::date::iso(d), "{d:?}");
+        }
     }
 }

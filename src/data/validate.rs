@@ -277,7 +277,7 @@ fn parse_status(text: &str) -> Option<Status> {
 /// test rows given back as typed records in file order.
 pub fn validate(inputs: &RawInputs, opts: &ValidateOptions) -> Result<Validated, DataError> {
     validate_streams(
-        inputs.roster.clone(),
+        Source::from_table(inputs.roster.clone()),
         Source::from_table(inputs.sessions.clone()),
         Source::from_table(inputs.assessments.clone()),
         inputs.assignments.clone(),
@@ -297,35 +297,42 @@ pub(crate) fn row_fault<R: Fields>(headers: usize, raw: &R) -> Option<Vec<super:
     })
 }
 
-/// IDs whose every roster row was excepted for a reason other than being an exact copy.
+/// A roster row that was excepted for a reason other than being an exact copy: its ID
+/// (normalised) and the provider it names, for [`rejected_students`].
+struct ExceptedRow {
+    row: u64,
+    id: String,
+    provider: Option<String>,
+}
+
+impl ExceptedRow {
+    fn of<R: Fields + ?Sized>(raw: &R, cols: &ColumnIndex, opts: &ValidateOptions) -> ExceptedRow {
+        let id = opts.ids.normalize(cols.get(raw, "student_id").unwrap_or("")).into_owned();
+        ExceptedRow { row: raw.row(), id, provider: clean(cols.get(raw, "provider_id")) }
+    }
+}
+
+/// IDs whose every roster row was excepted for a reason other than being an exact copy, by
+/// the provider of the first such row; and the first roster row of each (for the reason a
+/// session or test of the student is not used). `excepted` is in file order.
 fn rejected_students(
-    table: &RawTable,
-    cols: &ColumnIndex,
-    opts: &ValidateOptions,
-    ledger: &Ledger,
+    excepted: Vec<ExceptedRow>,
     students: &[Student],
-) -> BTreeMap<String, Option<String>> {
-    let excepted: Vec<usize> =
-        (0..table.rows.len()).filter(|&i| ledger.state(i) == super::ledger::RowState::Excepted).collect();
+) -> (BTreeMap<String, Option<String>>, HashMap<String, u64>) {
     let mut out = BTreeMap::new();
+    let mut first_row = HashMap::new();
     if excepted.is_empty() {
-        return out;
+        return (out, first_row);
     }
     let kept: HashSet<&str> = students.iter().map(|s| s.student_id.as_str()).collect();
-    let exact_copies: BTreeSet<u64> =
-        ledger.exceptions().iter().filter(|e| e.code == ReasonCode::ExactDuplicate).map(|e| e.row).collect();
-    for idx in excepted {
-        let raw = &table.rows[idx];
-        if exact_copies.contains(&raw.row) {
+    for e in excepted {
+        if e.id.is_empty() || kept.contains(e.id.as_str()) {
             continue;
         }
-        let id = opts.ids.normalize(cols.get(raw, "student_id").unwrap_or("")).into_owned();
-        if id.is_empty() || kept.contains(id.as_str()) {
-            continue;
-        }
-        out.entry(id).or_insert_with(|| clean(cols.get(raw, "provider_id")));
+        first_row.entry(e.id.clone()).or_insert(e.row);
+        out.entry(e.id).or_insert(e.provider);
     }
-    out
+    (out, first_row)
 }
 
 /// The roster-wide rules on reporting groups and provider codes (see [`roster_rules`]).
@@ -388,27 +395,33 @@ pub(crate) fn enrolment_fields<R: Fields + ?Sized>(
 }
 
 /// One roster row as [`roster_row`] checks it on the worker threads.
-enum RosterRow<'a> {
+enum RosterRow {
     /// A fault of the record itself ([`row_fault`]).
-    Faults(Vec<super::load::Problem>),
+    Faults(Vec<super::load::Problem>, ExceptedRow),
     /// Bad fields: (field, value, code, reason).
-    Bad(Vec<(String, String, ReasonCode, String)>),
-    /// A student, with its group values (in the order of `groups`) still to be shared.
-    Student(Box<(Student, Vec<&'a str>)>),
+    Bad(Vec<(String, String, ReasonCode, String)>, ExceptedRow),
+    /// A student, with its group values still to be shared ([`GROUP_SEP`] between them, in
+    /// the order of `groups`), and the provider text its row names when that is one of
+    /// the comparison values (the student then has no provider).
+    Student(Box<(Student, String, Option<String>)>),
 }
+
+/// Joins a student's group values in [`RosterRow::Student`]: a control character, which
+/// no valid group value holds ([`roster_rules::group_value_fault`]).
+const GROUP_SEP: char = '\u{1f}';
 
 /// Checks one roster row. The student's `groups` are left empty: [`validate_roster`] gives
 /// each student the one shared map of its values.
-fn roster_row<'a>(
-    raw: &'a super::load::RawRow,
+fn roster_row(
+    raw: &Record<'_>,
     width: usize,
     cols: &ColumnIndex,
     opts: &ValidateOptions,
     groups: &[String],
     no_groups: &Groups,
-) -> RosterRow<'a> {
+) -> RosterRow {
     if let Some(faults) = row_fault(width, raw) {
-        return RosterRow::Faults(faults);
+        return RosterRow::Faults(faults, ExceptedRow::of(raw, cols, opts));
     }
     let get = |f: &str| cols.get(raw, f).unwrap_or("");
     let mut bad: Vec<(String, String, ReasonCode, String)> = Vec::new();
@@ -432,14 +445,6 @@ fn roster_row<'a>(
     let mut enrolment: Bad = Vec::new();
     let (enroll_date, exit_date, provider_id) = enrolment_fields(raw, cols, opts, &mut enrolment);
     bad.extend(enrolment.into_iter().map(|(field, value, code, reason)| (field.to_string(), value, code, reason)));
-    if raw.fields.len() != width {
-        bad.push((
-            String::new(),
-            String::new(),
-            ReasonCode::WrongFieldCount,
-            format!("row has {} fields, header has {width}", raw.fields.len()),
-        ));
-    }
     for g in groups {
         if let Some(fault) = roster_rules::group_value_fault(get(g).trim()) {
             let shown: String = get(g).chars().filter(|c| !c.is_control()).take(40).collect();
@@ -447,11 +452,12 @@ fn roster_row<'a>(
         }
     }
     if !bad.is_empty() {
-        return RosterRow::Bad(bad);
+        return RosterRow::Bad(bad, ExceptedRow::of(raw, cols, opts));
     }
+    let comparison_label = if provider_id.is_none() { clean(cols.get(raw, "provider_id")) } else { None };
     let student = Student {
         idx: 0,
-        row: raw.row,
+        row: raw.row(),
         student_id: id,
         school_id: school,
         grade: grade.unwrap_or_default(),
@@ -461,58 +467,81 @@ fn roster_row<'a>(
         exit_date,
         groups: no_groups.clone(),
     };
-    RosterRow::Student(Box::new((student, groups.iter().map(|g| get(g).trim()).collect())))
+    let mut values = String::new();
+    for (i, g) in groups.iter().enumerate() {
+        if i > 0 {
+            values.push(GROUP_SEP);
+        }
+        values.push_str(get(g).trim());
+    }
+    RosterRow::Student(Box::new((student, values, comparison_label)))
+}
+
+/// The roster read and checked: its students and the rows excepted (other than exact copies).
+struct Roster {
+    students: Vec<Student>,
+    excepted: Vec<ExceptedRow>,
 }
 
 fn validate_roster(
-    table: &RawTable,
+    source: Source,
     cols: &ColumnIndex,
     opts: &ValidateOptions,
     groups: &[String],
     ledger: &mut Ledger,
     warnings: &mut Vec<Warning>,
-) -> Vec<Student> {
-    use rayon::prelude::*;
-    let width = table.headers.len();
+) -> Result<Roster, DataError> {
+    let mut source = source;
+    let width = source.headers().len();
+    let file = source.file().to_string();
     let no_groups = Groups::default();
-    // Rows are checked on the pool; the ledger is written in file order below.
-    let checked: Vec<RosterRow<'_>> =
-        table.rows.par_iter().map(|raw| roster_row(raw, width, cols, opts, groups, &no_groups)).collect();
     // Students with the same group values share one map (a district has few combinations).
-    let mut shared: HashMap<Vec<&str>, Groups, std::hash::BuildHasherDefault<super::load::Fnv>> = HashMap::default();
-    let mut candidates: Vec<Student> = Vec::new();
-    for (idx, row) in checked.into_iter().enumerate() {
-        match row {
-            RosterRow::Faults(faults) => {
+    let mut shared: HashMap<String, Groups, std::hash::BuildHasherDefault<super::load::Fnv>> = HashMap::default();
+    let mut candidates: Vec<(Student, Option<String>)> = Vec::with_capacity(source.rows_hint());
+    let mut excepted: Vec<(usize, ExceptedRow)> = Vec::new();
+    // Rows are checked on the pool and entered in the ledger in file order.
+    let check = |raw: &Record<'_>| Ok((raw.row(), roster_row(raw, width, cols, opts, groups, &no_groups)));
+    source.scan(check, |(row, checked)| {
+        let idx = ledger.push_row(row);
+        match checked {
+            RosterRow::Faults(faults, who) => {
                 ledger.note_all(idx, faults);
+                excepted.push((idx, who));
             }
-            RosterRow::Bad(bad) => {
+            RosterRow::Bad(bad, who) => {
                 for (c, v, code, r) in bad {
                     let header = if c.is_empty() { c } else { cols.header(&c) };
                     ledger.except(idx, &header, &v, code, r);
                 }
+                excepted.push((idx, who));
             }
             RosterRow::Student(checked) => {
-                let (mut student, values) = *checked;
+                let (mut student, values, comparison_label) = *checked;
                 student.idx = idx;
-                student.groups = match shared.get(&values) {
+                student.groups = match shared.get(values.as_str()) {
                     Some(g) => g.clone(),
                     None => {
-                        let map = groups.iter().zip(&values).map(|(g, v)| (g.clone(), v.to_string())).collect();
-                        shared.entry(values).or_insert_with(|| Groups::new(map)).clone()
+                        let map = groups.iter().zip(values.split(GROUP_SEP)).map(|(g, v)| (g.clone(), v.to_string()));
+                        let map = Groups::new(map.collect());
+                        shared.insert(values, map.clone());
+                        map
                     }
                 };
-                candidates.push(student);
+                candidates.push((student, comparison_label));
             }
         }
-    }
+        Ok(())
+    })?;
+    let (sha, blank) = source.finish()?;
+    ledger.set_source(sha, blank);
     drop(shared);
 
     // Duplicate student IDs: exact copies keep the first row; conflicting rows are all
     // excepted, since no rule can say which one is right.
-    let mut first: HashMap<&str, usize, std::hash::BuildHasherDefault<super::load::Fnv>> = HashMap::default();
+    let mut first: HashMap<&str, usize, std::hash::BuildHasherDefault<super::load::Fnv>> =
+        HashMap::with_capacity_and_hasher(candidates.len(), Default::default());
     let mut by_id: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (i, s) in candidates.iter().enumerate() {
+    for (i, (s, _)) in candidates.iter().enumerate() {
         match first.entry(s.student_id.as_str()) {
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(i);
@@ -525,16 +554,13 @@ fn validate_roster(
     drop(first);
     let mut drop = vec![false; candidates.len()];
     for (id, members) in &by_id {
-        if members.len() < 2 {
-            continue;
-        }
-        let first = &candidates[members[0]];
+        let first = &candidates[members[0]].0;
         let same = |s: &Student| Student { idx: 0, row: 0, ..s.clone() } == Student { idx: 0, row: 0, ..first.clone() };
-        if members.iter().all(|&m| same(&candidates[m])) {
+        if members.iter().all(|&m| same(&candidates[m].0)) {
             for &m in &members[1..] {
                 drop[m] = true;
                 ledger.except(
-                    candidates[m].idx,
+                    candidates[m].0.idx,
                     &cols.header("student_id"),
                     id,
                     ReasonCode::ExactDuplicate,
@@ -542,20 +568,23 @@ fn validate_roster(
                 );
             }
         } else {
-            let rows: Vec<String> = members.iter().map(|&m| candidates[m].row.to_string()).collect();
+            let rows: Vec<String> = members.iter().map(|&m| candidates[m].0.row.to_string()).collect();
             for &m in members {
                 drop[m] = true;
+                let (s, label) = &candidates[m];
                 ledger.except(
-                    candidates[m].idx,
+                    s.idx,
                     &cols.header("student_id"),
                     id,
                     ReasonCode::DuplicateStudent,
                     format!("student_id appears on rows {} with different values", rows.join(", ")),
                 );
+                let provider = s.provider_id.clone().or_else(|| label.clone());
+                excepted.push((s.idx, ExceptedRow { row: s.row, id: id.clone(), provider }));
             }
         }
     }
-    let students: Vec<Student> = candidates.into_iter().zip(drop).filter(|(_, d)| !d).map(|(s, _)| s).collect();
+    let students: Vec<Student> = candidates.into_iter().zip(drop).filter(|(_, d)| !d).map(|((s, _), _)| s).collect();
     for s in &students {
         ledger.validate(s.idx);
     }
@@ -566,15 +595,15 @@ fn validate_roster(
         warnings.push(Warning::new(
             WarningCode::IdLeadingZeros,
             format!(
-                "{}: all-digit student IDs have {} different lengths ({:?}); if IDs should have one width, \
+                "{file}: all-digit student IDs have {} different lengths ({:?}); if IDs should have one width, \
              leading zeros may have been lost before this file was written",
-                table.file,
                 lengths.len(),
                 lengths
             ),
         ));
     }
-    students
+    excepted.sort_by_key(|(idx, _)| *idx);
+    Ok(Roster { students, excepted: excepted.into_iter().map(|(_, e)| e).collect() })
 }
 
 /// Roster lookup, with the diagnosis of IDs that are not on it: a roster row that was
@@ -591,23 +620,11 @@ pub(crate) struct RosterIndex<'a> {
 }
 
 impl<'a> RosterIndex<'a> {
-    fn new(
-        students: &'a [Student],
-        rejects: &BTreeMap<String, Option<String>>,
-        table: &RawTable,
-        cols: &ColumnIndex,
-        opts: &ValidateOptions,
-    ) -> Self {
+    /// The index of `students`; `rejected`: the first roster row of each ID whose every
+    /// row was excepted ([`rejected_students`]).
+    fn new(students: &'a [Student], rejected: HashMap<String, u64>) -> Self {
         let by_id = students.iter().enumerate().map(|(i, s)| (s.student_id.as_str(), i)).collect();
-        let by_stripped = std::sync::OnceLock::new();
-        let mut rejected = HashMap::new();
-        for raw in table.rows.iter().filter(|_| !rejects.is_empty()) {
-            let id = opts.ids.normalize(cols.get(raw, "student_id").unwrap_or(""));
-            if rejects.contains_key(id.as_ref()) {
-                rejected.entry(id.into_owned()).or_insert(raw.row);
-            }
-        }
-        RosterIndex { students, by_id, by_stripped, rejected }
+        RosterIndex { students, by_id, by_stripped: std::sync::OnceLock::new(), rejected }
     }
 
     pub(crate) fn position(&self, id: &str) -> Option<usize> {
@@ -679,7 +696,7 @@ fn check_session<R: Fields>(
     at: &SessionColumns,
     opts: &ValidateOptions,
     roster: &RosterIndex,
-    known_providers: &BTreeSet<String>,
+    known_providers: &KnownProviders<'_>,
     providers: &StudentProviders,
 ) -> Result<SessionValues, Bad> {
     let field = |i: Option<usize>| i.and_then(|i| raw.field(i));
@@ -725,7 +742,7 @@ fn check_session<R: Fields>(
         },
     };
     let listed = provider_id.map(str::trim).filter(|p| !p.is_empty());
-    if let Some(p) = listed.filter(|p| !known_providers.contains(*p)) {
+    if let Some(p) = listed.filter(|p| !known_providers.contains(p)) {
         bad.push(("provider_id", p.to_string(), ReasonCode::UnknownProvider, "unknown provider".into()));
     } else if let Some(i) = position {
         bad.extend(providers.session_fault(i, listed));
@@ -743,6 +760,10 @@ fn check_session<R: Fields>(
         _ => Err(bad),
     }
 }
+
+/// The provider codes a session may name: the contract's, or those of the roster and the
+/// assignments file.
+type KnownProviders<'a> = HashSet<&'a str, std::hash::BuildHasherDefault<super::load::Fnv>>;
 
 /// Where the session log's fields are (in the order [`check_session`] reads them), looked
 /// up once for the file instead of by name on every row.
@@ -838,6 +859,40 @@ pub(crate) fn except_bad(ledger: &mut Ledger, idx: usize, cols: &ColumnIndex, ba
     }
 }
 
+/// A test row's values as [`test_values`] reads them, apart from the student ID: the labels
+/// kept in place, without a copy on the heap (they cross from the reader's threads).
+pub(crate) struct TestValues {
+    /// Lower-cased.
+    pub subject: ShortText,
+    /// Lower-cased ("" when the file has none).
+    pub window: ShortText,
+    pub school_year: Option<ShortText>,
+    pub date: NaiveDate,
+    pub grade: Option<i32>,
+    pub score: f64,
+    pub sem: Option<f64>,
+    pub valid: bool,
+}
+
+impl TestValues {
+    /// The test of student `student_id` at ledger index `idx`, row `row`.
+    fn into_test(self, student_id: String, idx: usize, row: u64) -> Test {
+        Test {
+            idx,
+            row,
+            student_id,
+            subject: self.subject.as_str().to_string(),
+            date: self.date,
+            window: self.window.as_str().to_string(),
+            school_year: self.school_year.as_ref().map(|y| y.as_str().to_string()),
+            grade: self.grade,
+            score: self.score,
+            sem: self.sem,
+            valid: self.valid,
+        }
+    }
+}
+
 /// Checks the test fields of a row (whose row-level faults were ruled out) and types it as
 /// the test at ledger index `idx`. The `Bad` list names every field that failed; a typed
 /// test may still have an empty student ID, checked by the caller.
@@ -848,21 +903,35 @@ pub(crate) fn test_fields<R: Fields>(
     ids: &IdRules,
     ranges: &ScoreRanges,
 ) -> (Option<Test>, Bad) {
+    let (values, bad) = test_values(raw, cols, ids, ranges);
+    (values.map(|(id, v)| v.into_test(id.into_owned(), idx, raw.row())), bad)
+}
+
+/// [`test_fields`] without the copies: the row's student ID (normalised as the contract's
+/// `[ids]` say; may be empty) and values, or `None` when a field the test needs failed (each
+/// failure is in the `Bad` list).
+pub(crate) fn test_values<'a, R: Fields>(
+    raw: &'a R,
+    cols: &ColumnIndex,
+    ids: &IdRules,
+    ranges: &ScoreRanges,
+) -> (Option<(std::borrow::Cow<'a, str>, TestValues)>, Bad) {
     let get = |f: &str| cols.get(raw, f).unwrap_or("");
     let mut bad: Bad = Vec::new();
-    let id = ids.normalize(get("student_id")).into_owned();
+    let id = ids.normalize(get("student_id"));
     if id.is_empty() {
         bad.push(("student_id", String::new(), ReasonCode::MissingValue, "missing student_id".into()));
     }
-    let subject = get("subject").trim().to_ascii_lowercase();
-    if subject.is_empty() {
+    let subject = ShortText::lowercase(get("subject").trim());
+    let subject_text = subject.as_str();
+    if subject_text.is_empty() {
         bad.push(("subject", String::new(), ReasonCode::MissingValue, "missing subject".into()));
     }
     let date = parse_date(get("test_date"));
     if date.is_none() {
         bad.push(("test_date", get("test_date").into(), ReasonCode::NotADate, date_problem(get("test_date"))));
     }
-    let range = ranges.of(&subject);
+    let range = ranges.of(subject_text);
     let score = parse_number(get("scale_score"));
     match score {
         None => bad.push((
@@ -875,7 +944,7 @@ pub(crate) fn test_fields<R: Fields>(
             "scale_score",
             get("scale_score").into(),
             ReasonCode::OutOfRange,
-            out_of_range("scale score", v, range.score, &subject, "score"),
+            out_of_range("scale score", v, range.score, subject_text, "score"),
         )),
         Some(_) => {}
     }
@@ -884,7 +953,8 @@ pub(crate) fn test_fields<R: Fields>(
         t => match parse_number(t) {
             Some(v) if v > 0.0 && in_range(v, range.sem) => Some(v),
             Some(v) if v > 0.0 => {
-                bad.push(("sem", t.into(), ReasonCode::OutOfRange, out_of_range("SEM", v, range.sem, &subject, "sem")));
+                let reason = out_of_range("SEM", v, range.sem, subject_text, "sem");
+                bad.push(("sem", t.into(), ReasonCode::OutOfRange, reason));
                 None
             }
             v => {
@@ -908,23 +978,23 @@ pub(crate) fn test_fields<R: Fields>(
             g
         }
     };
-    let fields = match (date, score, valid) {
-        (Some(date), Some(score), Some(valid)) => Some(Test {
-            idx,
-            row: raw.row(),
-            student_id: id,
-            subject,
-            date,
-            window: get("window").trim().to_ascii_lowercase(),
-            school_year: clean(cols.get(raw, "school_year")),
-            grade,
-            score,
-            sem,
-            valid,
-        }),
+    let values = match (date, score, valid) {
+        (Some(date), Some(score), Some(valid)) => Some((
+            id,
+            TestValues {
+                subject,
+                window: ShortText::lowercase(get("window").trim()),
+                school_year: cols.get(raw, "school_year").map(str::trim).filter(|y| !y.is_empty()).map(ShortText::new),
+                date,
+                grade,
+                score,
+                sem,
+                valid,
+            },
+        )),
         _ => None,
     };
-    (fields, bad)
+    (values, bad)
 }
 
 fn in_range(v: f64, [lo, hi]: [f64; 2]) -> bool {
@@ -940,15 +1010,15 @@ fn out_of_range(what: &str, v: f64, [lo, hi]: [f64; 2], subject: &str, key: &str
     )
 }
 
-/// Checks one assessment row (whose row-level faults were ruled out).
+/// Checks one assessment row (whose row-level faults were ruled out): the student's
+/// position on the roster and the test.
 fn check_test<R: Fields>(
     raw: &R,
-    idx: usize,
     cols: &ColumnIndex,
     opts: &ValidateOptions,
     roster: &RosterIndex,
-) -> Result<(usize, Test), Bad> {
-    let (fields, mut bad) = test_fields(raw, idx, cols, &opts.ids, &opts.score_ranges);
+) -> Result<(usize, TestValues), Bad> {
+    let (values, mut bad) = test_values(raw, cols, &opts.ids, &opts.score_ranges);
     let id = opts.ids.normalize(cols.get(raw, "student_id").unwrap_or(""));
     let position = if id.is_empty() { None } else { roster.position(&id) };
     if !id.is_empty() && position.is_none() {
@@ -956,8 +1026,8 @@ fn check_test<R: Fields>(
         let (code, reason) = roster.missing_reason(&id);
         bad.insert(0, ("student_id", cols.get(raw, "student_id").unwrap_or("").into(), code, reason));
     }
-    match (position, fields) {
-        (Some(student), Some(f)) if bad.is_empty() => Ok((student, f)),
+    match (position, values) {
+        (Some(student), Some((_, v))) if bad.is_empty() => Ok((student, v)),
         _ => Err(bad),
     }
 }
@@ -966,13 +1036,19 @@ fn check_test<R: Fields>(
 /// and the assessments are checked row by row as they are read, keeping only compact
 /// records of their valid rows. Rows, exceptions and accounting are those of [`validate`].
 pub(crate) fn validate_streams(
-    roster: RawTable,
+    roster: Source,
     mut sessions: Source,
     mut tests: Source,
     assignments: Option<RawTable>,
     opts: &ValidateOptions,
 ) -> Result<Validated, DataError> {
-    let roster_cols = ColumnIndex::locate(&roster, Role::Roster, &opts.columns.roster, &extra_groups(opts))?;
+    let roster_cols = ColumnIndex::locate_in(
+        roster.file(),
+        roster.headers(),
+        Role::Roster,
+        &opts.columns.roster,
+        &extra_groups(opts),
+    )?;
     let session_cols =
         ColumnIndex::locate_in(sessions.file(), sessions.headers(), Role::Sessions, &opts.columns.sessions, &[])?;
     let mut test_cols =
@@ -989,29 +1065,30 @@ pub(crate) fn validate_streams(
         }
     }
     let groups =
-        roster_rules::present_groups(&opts.groups, &opts.group_rules, &roster_cols, &roster.file, &roster.headers)?;
+        roster_rules::present_groups(&opts.groups, &opts.group_rules, &roster_cols, roster.file(), roster.headers())?;
 
     let mut warnings = Vec::new();
-    let mut roster_ledger = Ledger::new(Role::Roster, &roster);
-    let mut students = validate_roster(&roster, &roster_cols, opts, &groups, &mut roster_ledger, &mut warnings);
-    warnings.extend(check_roster_codes(&mut students, &groups, opts, &roster.file)?);
-    let roster_rejects = rejected_students(&roster, &roster_cols, opts, &roster_ledger, &students);
-    let index = RosterIndex::new(&students, &roster_rejects, &roster, &roster_cols, opts);
-    drop(roster);
+    let mut roster_ledger = Ledger::streaming(Role::Roster, roster.file());
+    let Roster { mut students, excepted } =
+        validate_roster(roster, &roster_cols, opts, &groups, &mut roster_ledger, &mut warnings)?;
+    warnings.extend(check_roster_codes(&mut students, &groups, opts, &roster_ledger.file)?);
+    let (roster_rejects, first_rows) = rejected_students(excepted, &students);
+    let index = RosterIndex::new(&students, first_rows);
     let assignments = assignments.map(|t| super::assignments::check(&t, opts, &index)).transpose()?;
     let providers = StudentProviders::new(&students, assignments.as_ref(), &opts.subjects);
-    let known_providers: BTreeSet<String> = match &opts.providers {
-        Some(list) => list.iter().cloned().collect(),
+    let known_providers: KnownProviders<'_> = match &opts.providers {
+        Some(list) => list.iter().map(String::as_str).collect(),
         None => {
-            let assigned = assignments.iter().flat_map(|a| a.by_student.values().filter_map(|a| a.provider_id.clone()));
-            students.iter().filter_map(|s| s.provider_id.clone()).chain(assigned).collect()
+            let assigned =
+                assignments.iter().flat_map(|a| a.by_student.values().filter_map(|a| a.provider_id.as_deref()));
+            students.iter().filter_map(|s| s.provider_id.as_deref()).chain(assigned).collect()
         }
     };
     let mut session_providers = Interner::default();
 
     let mut sessions_ledger = Ledger::streaming(Role::Sessions, sessions.file());
     let mut tutors = Interner::default();
-    let mut compact_sessions = Vec::new();
+    let mut compact_sessions = Vec::with_capacity(sessions.rows_hint());
     let at = SessionColumns::new(&session_cols);
     let check = |raw: &Record<'_>| check_session(raw, &at, opts, &index, &known_providers, &providers);
     check_rows(&mut sessions, &mut sessions_ledger, &session_cols, check, |v, idx, file| {
@@ -1035,24 +1112,24 @@ pub(crate) fn validate_streams(
 
     let mut assessments_ledger = Ledger::streaming(Role::Assessments, tests.file());
     let mut texts = Interner::default();
-    let mut compact_tests = Vec::new();
+    let mut compact_tests = Vec::with_capacity(tests.rows_hint());
     let mut vendor = HashMap::new();
     let check = |raw: &Record<'_>| {
-        let (student, v) = check_test(raw, 0, &test_cols, opts, &index)?;
-        let values = measures::read(raw, &test_cols, &vendor_columns.fields)?;
+        let (student, v) = check_test(raw, &test_cols, opts, &index)?;
+        let values = measures::read(raw, &test_cols, &vendor_columns.fields)?.map(Box::new);
         Ok((raw.row(), student, v, values))
     };
     check_rows(&mut tests, &mut assessments_ledger, &test_cols, check, |(row, student, v, values), idx, file| {
         if let Some(values) = values {
-            vendor.insert(row, values);
+            vendor.insert(row, *values);
         }
         compact_tests.push(CompactTest {
             student: student as u32,
             idx: compact_index(idx, file)?,
             date: v.date,
-            subject: texts.id(Some(&v.subject)),
-            window: texts.id(Some(&v.window)),
-            school_year: texts.id(v.school_year.as_deref()),
+            subject: texts.id(Some(v.subject.as_str())),
+            window: texts.id(Some(v.window.as_str())),
+            school_year: texts.id(v.school_year.as_ref().map(ShortText::as_str)),
             grade: v.grade,
             score: v.score,
             sem: v.sem,
@@ -1144,43 +1221,71 @@ fn check_rows<V: Send>(
 /// duplicates: a record equal in every value to an earlier kept record of the same student
 /// is "exact duplicate of row N" (N = the kept record's row), as [`validate`] does. The
 /// other rows are marked valid.
-fn drop_duplicates<T: Copy, K: Hash + Eq>(
+fn drop_duplicates<T: Copy + Send + Sync, K: Hash + Eq>(
     mut records: Vec<T>,
     ledger: &mut Ledger,
-    student: impl Fn(&T) -> u32,
-    idx: impl Fn(&T) -> u32,
-    key: impl Fn(&T) -> K,
+    student: impl Fn(&T) -> u32 + Sync,
+    idx: impl Fn(&T) -> u32 + Sync,
+    key: impl Fn(&T) -> K + Sync,
 ) -> Vec<T> {
-    records.sort_unstable_by_key(|r| (student(r), idx(r)));
-    let mut keep = vec![true; records.len()];
-    let mut first: HashMap<K, u32, std::hash::BuildHasherDefault<super::load::Fnv>> = HashMap::default();
-    let mut start = 0;
-    while start < records.len() {
-        let who = student(&records[start]);
-        let end = start + records[start..].iter().take_while(|r| student(r) == who).count();
-        first.clear();
-        for (k, r) in records[start..end].iter().enumerate() {
-            let i = idx(r) as usize;
+    use rayon::prelude::*;
+    records.par_sort_unstable_by_key(|r| (student(r), idx(r)));
+    // The records that copy an earlier record of their student: (position, the earlier
+    // record's index), found on the pool a run of whole students per task; the ledger is
+    // then written in the records' order.
+    let copies_in = |(start, end): (usize, usize)| -> Vec<(usize, u32)> {
+        let mut first: HashMap<K, u32, std::hash::BuildHasherDefault<super::load::Fnv>> = HashMap::default();
+        let mut out = Vec::new();
+        for k in start..end {
+            let r = &records[k];
+            if k == start || student(&records[k - 1]) != student(r) {
+                first.clear();
+            }
             match first.entry(key(r)) {
-                std::collections::hash_map::Entry::Occupied(e) => {
-                    let row = ledger.row_number(*e.get() as usize);
-                    ledger.except(i, "", "", ReasonCode::ExactDuplicate, format!("exact duplicate of row {row}"));
-                    keep[start + k] = false;
-                }
+                std::collections::hash_map::Entry::Occupied(e) => out.push((k, *e.get())),
                 std::collections::hash_map::Entry::Vacant(e) => {
                     e.insert(idx(r));
-                    ledger.validate(i);
                 }
             }
         }
-        start = end;
+        out
+    };
+    let copies: Vec<(usize, u32)> =
+        student_runs(&records, &student, 1 << 16).into_par_iter().flat_map_iter(copies_in).collect();
+    let mut next_copy = copies.iter().peekable();
+    for (k, r) in records.iter().enumerate() {
+        let i = idx(r) as usize;
+        match next_copy.next_if(|(at, _)| *at == k) {
+            Some(&(_, of)) => {
+                let row = ledger.row_number(of as usize);
+                ledger.except(i, "", "", ReasonCode::ExactDuplicate, format!("exact duplicate of row {row}"));
+            }
+            None => ledger.validate(i),
+        }
     }
+    let mut copied = copies.iter().map(|&(at, _)| at).peekable();
     let mut k = 0;
     records.retain(|_| {
         k += 1;
-        keep[k - 1]
+        copied.next_if_eq(&(k - 1)).is_none()
     });
     records
+}
+
+/// `records` (grouped by student) cut into runs of about `size` records that do not split
+/// a student: `(start, end)` each.
+fn student_runs<T>(records: &[T], student: impl Fn(&T) -> u32, size: usize) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    while start < records.len() {
+        let mut end = (start + size).min(records.len());
+        while end < records.len() && student(&records[end]) == student(&records[end - 1]) {
+            end += 1;
+        }
+        runs.push((start, end));
+        start = end;
+    }
+    runs
 }
 
 #[cfg(test)]

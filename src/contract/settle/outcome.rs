@@ -78,8 +78,9 @@ pub struct Student {
     pub minutes: f64,
     /// Norm results; `Err` says why the student could not be scored.
     pub score: Result<NormScore, NoOutcome>,
-    /// The vendor's growth measures of the contract's window pair, from the post-test row.
-    pub vendor: Option<VendorValues>,
+    /// The vendor's growth measures of the contract's window pair, from the post-test row
+    /// (boxed: most students have none, and 11 measures would double the record).
+    pub vendor: Option<Box<VendorValues>>,
     /// Which file decided `provider`: the roster, or the assignments file.
     pub provider_source: crate::data::assignments::ProviderSource,
 }
@@ -258,7 +259,7 @@ mod tests {
         let mut v = VendorValues::default();
         v.0[VendorField::ConditionalGrowthPercentile as usize] = cgp;
         v.0[VendorField::MetProjectedGrowth as usize] = met;
-        Student { vendor: Some(v), ..Student::example(4, Some(200.0), Some(205.0)) }
+        Student { vendor: Some(Box::new(v)), ..Student::example(4, Some(200.0), Some(205.0)) }
     }
 
     #[test]

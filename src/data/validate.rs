@@ -484,14 +484,13 @@ struct Roster {
 }
 
 fn validate_roster(
-    source: Source,
+    mut source: Source,
     cols: &ColumnIndex,
     opts: &ValidateOptions,
     groups: &[String],
     ledger: &mut Ledger,
     warnings: &mut Vec<Warning>,
 ) -> Result<Roster, DataError> {
-    let mut source = source;
     let width = source.headers().len();
     let file = source.file().to_string();
     let no_groups = Groups::default();
@@ -1032,9 +1031,9 @@ fn check_test<R: Fields>(
     }
 }
 
-/// [`validate`] for inputs read as streams: the roster is held in memory, the session log
-/// and the assessments are checked row by row as they are read, keeping only compact
-/// records of their valid rows. Rows, exceptions and accounting are those of [`validate`].
+/// [`validate`] for inputs read as streams: the roster, the session log and the assessments
+/// are checked row by row as they are read, keeping the students and only compact records
+/// of the valid session and test rows. Rows, exceptions and accounting are those of [`validate`].
 pub(crate) fn validate_streams(
     roster: Source,
     mut sessions: Source,

@@ -65,7 +65,7 @@ impl RowsInMemory for ParquetColumns {
             match c {
                 Values::Text(_) => {}
                 Values::Int(v) => v.get(i).into_iter().for_each(|x| write_int(t, x)),
-                Values::Float(v) => v.get(i).into_iter().for_each(|x| t.push_str(zmij::Buffer::new().format(x))),
+                Values::Float(v) => v.get(i).into_iter().for_each(|x| write_float(t, x)),
                 Values::Flag(v) => v.get(i).into_iter().for_each(|x| t.push_str(if x { "true" } else { "false" })),
             }
             buf.ends.push(t.len());
@@ -86,6 +86,18 @@ impl RowsInMemory for ParquetColumns {
             })
             .collect();
         Record { row: i as u64 + 2, fields, defect: None }
+    }
+}
+
+/// Writes `x` as polars' cast to text does (the shortest text that reads back as `x`). A
+/// whole number of less than 10^15 in size (a scale score, minutes) is its digits and ".0",
+/// written without the general algorithm; zero keeps its sign through it.
+fn write_float(t: &mut String, x: f64) {
+    if x.fract() == 0.0 && x.abs() < 1e15 && x != 0.0 {
+        write_int(t, x as i64);
+        t.push_str(".0");
+    } else {
+        t.push_str(zmij::Buffer::new().format(x));
     }
 }
 
@@ -154,8 +166,14 @@ mod tests {
             Some(0.1 + 0.2),
             None,
         ];
+        // whole numbers of every size, on both sides of the shortcut's bound
+        for k in 0..=22 {
+            let p = 10f64.powi(k);
+            floats.extend([p, -p, p - 1.0, p + 1.0, 2.0 * p + 3.0, -(p * 7.0 + 1.0)].map(Some));
+        }
+        floats.extend([999_999_999_999_999.0, 1e15 - 1.0, 4_503_599_627_370_497.0, 9_007_199_254_740_993.0].map(Some));
         let mut x = 0x2545_f491_4f6c_dd1du64;
-        while floats.len() < 400 {
+        while floats.len() < 600 {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
@@ -163,6 +181,7 @@ mod tests {
             if v.is_finite() {
                 floats.push(Some(v));
                 floats.push(Some((x % 100_000) as f64 / 8.0 - 5_000.0));
+                floats.push(Some((x >> 14) as f64 * if x.is_multiple_of(2) { 1.0 } else { -1.0 }));
             }
         }
         let n = floats.len();

@@ -902,19 +902,19 @@ pub(crate) fn test_fields<R: Fields>(
     ids: &IdRules,
     ranges: &ScoreRanges,
 ) -> (Option<Test>, Bad) {
-    let (values, bad) = test_values(raw, cols, ids, ranges);
-    (values.map(|(id, v)| v.into_test(id.into_owned(), idx, raw.row())), bad)
+    let (id, values, bad) = test_values(raw, cols, ids, ranges);
+    (values.map(|v| v.into_test(id.into_owned(), idx, raw.row())), bad)
 }
 
 /// [`test_fields`] without the copies: the row's student ID (normalised as the contract's
-/// `[ids]` say; may be empty) and values, or `None` when a field the test needs failed (each
-/// failure is in the `Bad` list).
+/// `[ids]` say; may be empty, and given even when other fields failed) and its values, or
+/// `None` when a field the test needs failed (each failure is in the `Bad` list).
 pub(crate) fn test_values<'a, R: Fields>(
     raw: &'a R,
     cols: &ColumnIndex,
     ids: &IdRules,
     ranges: &ScoreRanges,
-) -> (Option<(std::borrow::Cow<'a, str>, TestValues)>, Bad) {
+) -> (std::borrow::Cow<'a, str>, Option<TestValues>, Bad) {
     let get = |f: &str| cols.get(raw, f).unwrap_or("");
     let mut bad: Bad = Vec::new();
     let id = ids.normalize(get("student_id"));
@@ -978,22 +978,19 @@ pub(crate) fn test_values<'a, R: Fields>(
         }
     };
     let values = match (date, score, valid) {
-        (Some(date), Some(score), Some(valid)) => Some((
-            id,
-            TestValues {
-                subject,
-                window: ShortText::lowercase(get("window").trim()),
-                school_year: cols.get(raw, "school_year").map(str::trim).filter(|y| !y.is_empty()).map(ShortText::new),
-                date,
-                grade,
-                score,
-                sem,
-                valid,
-            },
-        )),
+        (Some(date), Some(score), Some(valid)) => Some(TestValues {
+            subject,
+            window: ShortText::lowercase(get("window").trim()),
+            school_year: cols.get(raw, "school_year").map(str::trim).filter(|y| !y.is_empty()).map(ShortText::new),
+            date,
+            grade,
+            score,
+            sem,
+            valid,
+        }),
         _ => None,
     };
-    (values, bad)
+    (id, values, bad)
 }
 
 fn in_range(v: f64, [lo, hi]: [f64; 2]) -> bool {
@@ -1017,8 +1014,7 @@ fn check_test<R: Fields>(
     opts: &ValidateOptions,
     roster: &RosterIndex,
 ) -> Result<(usize, TestValues), Bad> {
-    let (values, mut bad) = test_values(raw, cols, &opts.ids, &opts.score_ranges);
-    let id = opts.ids.normalize(cols.get(raw, "student_id").unwrap_or(""));
+    let (id, values, mut bad) = test_values(raw, cols, &opts.ids, &opts.score_ranges);
     let position = if id.is_empty() { None } else { roster.position(&id) };
     if !id.is_empty() && position.is_none() {
         // the roster problem comes first, right after the ID itself, as for sessions
@@ -1026,7 +1022,7 @@ fn check_test<R: Fields>(
         bad.insert(0, ("student_id", cols.get(raw, "student_id").unwrap_or("").into(), code, reason));
     }
     match (position, values) {
-        (Some(student), Some((_, v))) if bad.is_empty() => Ok((student, v)),
+        (Some(student), Some(v)) if bad.is_empty() => Ok((student, v)),
         _ => Err(bad),
     }
 }

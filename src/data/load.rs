@@ -353,14 +353,14 @@ impl Source {
                     return Ok(None);
                 }
                 *next += 1;
-                Ok(Some(columns.record(*next - 1, buf)))
+                Ok(Some(columns.record(*next - 1, buf, Vec::new())))
             }
             Source::Table { table, next } => {
                 if *next >= table.rows.len() {
                     return Ok(None);
                 }
                 *next += 1;
-                Ok(Some(table.row_record(*next - 1)))
+                Ok(Some(table.row_record(*next - 1, Vec::new())))
             }
         }
     }
@@ -431,23 +431,32 @@ impl Source {
 pub(crate) trait RowsInMemory: Sync {
     /// What a record may write its fields into, reused from row to row.
     type Buf: Default;
-    fn record<'b>(&'b self, i: usize, buf: &'b mut Self::Buf) -> Record<'b>;
+    /// Row `i` as a record, its fields added to `fields` (empty: its room is reused from
+    /// record to record, [`emptied`]).
+    fn record<'b>(&'b self, i: usize, buf: &'b mut Self::Buf, fields: Vec<Cow<'b, str>>) -> Record<'b>;
 }
 
 impl RawTable {
-    /// Row `i` as a record that borrows its fields.
-    fn row_record(&self, i: usize) -> Record<'_> {
+    /// Row `i` as a record that borrows its fields, added to `fields`.
+    fn row_record<'b>(&'b self, i: usize, mut fields: Vec<Cow<'b, str>>) -> Record<'b> {
         let r = &self.rows[i];
-        let fields = r.fields.iter().map(|f| Cow::Borrowed(f.as_str())).collect();
+        fields.extend(r.fields.iter().map(|f| Cow::Borrowed(f.as_str())));
         Record { row: r.row, fields, defect: r.defect.clone() }
     }
 }
 
 impl RowsInMemory for RawTable {
     type Buf = ();
-    fn record<'b>(&'b self, i: usize, _: &'b mut ()) -> Record<'b> {
-        self.row_record(i)
+    fn record<'b>(&'b self, i: usize, _: &'b mut (), fields: Vec<Cow<'b, str>>) -> Record<'b> {
+        self.row_record(i, fields)
     }
+}
+
+/// `fields` emptied, keeping its room, for the fields of another record: collecting into
+/// a vector of the same element size reuses the allocation.
+fn emptied<'x>(mut fields: Vec<Cow<'_, str>>) -> Vec<Cow<'x, str>> {
+    fields.clear();
+    fields.into_iter().map(|_| unreachable!("emptied above")).collect()
 }
 
 /// [`Source::scan`] over rows held in memory: `map` runs on the rayon pool over ranges of
@@ -469,7 +478,15 @@ fn scan_rows<T: Send, R: RowsInMemory>(
             .into_par_iter()
             .map(|(a, b)| {
                 let mut buf = R::Buf::default();
-                (a..b).map(|i| map(&held.record(i, &mut buf))).collect()
+                let mut spare = Vec::new();
+                (a..b)
+                    .map(|i| {
+                        let record = held.record(i, &mut buf, emptied(std::mem::take(&mut spare)));
+                        let value = map(&record);
+                        spare = emptied(record.fields);
+                        value
+                    })
+                    .collect()
             })
             .collect();
         for values in mapped {
@@ -979,6 +996,16 @@ mod sniff {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emptied_fields_keep_their_room() {
+        let text = String::from("kept");
+        let fields: Vec<Cow<'_, str>> = vec![Cow::Borrowed(text.as_str()); 45];
+        let (room, at) = (fields.capacity(), fields.as_ptr() as usize);
+        let spare: Vec<Cow<'static, str>> = emptied(fields);
+        assert!(spare.is_empty());
+        assert_eq!((spare.capacity(), spare.as_ptr() as usize), (room, at), "the same allocation");
+    }
 
     #[test]
     fn bom_crlf_quotes_and_blank_lines_load() {

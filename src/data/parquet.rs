@@ -12,11 +12,13 @@ use polars::prelude::*;
 use super::load::{Record, RowsInMemory};
 use crate::error::DataError;
 
-/// A Parquet file's columns (null = empty string).
+/// A Parquet file's columns (null = empty string), in chunks that every column shares: a
+/// row is found in its chunk once, then read from each column's array there.
 pub struct ParquetColumns {
     pub headers: Vec<String>,
     columns: Vec<Values>,
-    height: usize,
+    /// The first row of each chunk, then the number of rows.
+    starts: Vec<usize>,
 }
 
 /// A column's values: text, or numbers and flags (held row by row, written as text when
@@ -40,16 +42,42 @@ impl ParquetColumns {
     pub fn read(bytes: &[u8], file: &str) -> Result<ParquetColumns, DataError> {
         let err = |e: PolarsError| DataError::Parquet { file: file.into(), message: e.to_string() };
         let df = ParquetReader::new(std::io::Cursor::new(bytes)).finish().map_err(err)?;
-        let headers: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+        ParquetColumns::of_frame(&df).map_err(err)
+    }
+
+    /// A frame's columns; ones cut into different chunks are each put in one chunk.
+    fn of_frame(df: &DataFrame) -> PolarsResult<ParquetColumns> {
         use rayon::prelude::*;
-        let columns = df.columns().par_iter().map(Values::of).collect::<PolarsResult<Vec<_>>>().map_err(err)?;
-        Ok(ParquetColumns { headers, columns, height: df.height() })
+        let headers: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+        let mut columns = df.columns().par_iter().map(Values::of).collect::<PolarsResult<Vec<_>>>()?;
+        let starts = match shared_starts(&columns) {
+            Some(starts) => starts,
+            None => {
+                columns = columns.into_par_iter().map(Values::rechunk).collect();
+                vec![0, df.height()]
+            }
+        };
+        Ok(ParquetColumns { headers, columns, starts })
     }
 
     /// The number of rows.
     pub fn height(&self) -> usize {
-        self.height
+        self.starts.last().copied().unwrap_or(0)
     }
+}
+
+/// The first row of each chunk and the number of rows, when every column is cut into the
+/// same chunks (a file's row groups); `None` when they differ.
+fn shared_starts(columns: &[Values]) -> Option<Vec<usize>> {
+    let starts = |c: &Values| {
+        let mut starts = vec![0];
+        for n in c.chunk_lengths() {
+            starts.push(starts.last().unwrap() + n);
+        }
+        starts
+    };
+    let first = starts(columns.first()?);
+    columns[1..].iter().all(|c| starts(c) == first).then_some(first)
 }
 
 impl RowsInMemory for ParquetColumns {
@@ -57,43 +85,48 @@ impl RowsInMemory for ParquetColumns {
 
     /// Row `i` (0-based) as a record: its spreadsheet row is `i + 2` (the header is row 1).
     /// Its numbers and flags are written into `buf`.
-    fn record<'a>(&'a self, i: usize, buf: &'a mut RowText) -> Record<'a> {
+    fn record<'a>(&'a self, i: usize, buf: &'a mut RowText, mut fields: Vec<Cow<'a, str>>) -> Record<'a> {
+        let chunk = self.starts.partition_point(|&s| s <= i) - 1;
+        let at = i - self.starts[chunk];
         buf.text.clear();
         buf.ends.clear();
         for c in &self.columns {
             let t = &mut buf.text;
             match c {
                 Values::Text(_) => {}
-                Values::Int(v) => v.get(i).into_iter().for_each(|x| write_int(t, x)),
-                Values::Float(v) => v.get(i).into_iter().for_each(|x| write_float(t, x)),
-                Values::Flag(v) => v.get(i).into_iter().for_each(|x| t.push_str(if x { "true" } else { "false" })),
+                Values::Int(v) => in_chunk(v, chunk).get(at).into_iter().for_each(|x| write_int(t, x)),
+                Values::Float(v) => in_chunk(v, chunk).get(at).into_iter().for_each(|x| write_float(t, x)),
+                Values::Flag(v) => {
+                    in_chunk(v, chunk).get(at).into_iter().for_each(|x| t.push_str(if x { "true" } else { "false" }))
+                }
             }
             buf.ends.push(t.len());
         }
         let text = buf.text.as_str();
         let mut from = 0;
-        let fields = self
-            .columns
-            .iter()
-            .zip(&buf.ends)
-            .map(|(c, &end)| {
-                let f = match c {
-                    Values::Text(v) => v.get(i).unwrap_or(""),
-                    _ => &text[from..end],
-                };
-                from = end;
-                Cow::Borrowed(f)
-            })
-            .collect();
+        fields.extend(self.columns.iter().zip(&buf.ends).map(|(c, &end)| {
+            let f = match c {
+                Values::Text(v) => in_chunk(v, chunk).get(at).unwrap_or(""),
+                _ => &text[from..end],
+            };
+            from = end;
+            Cow::Borrowed(f)
+        }));
         Record { row: i as u64 + 2, fields, defect: None }
     }
+}
+
+/// The array of `column`'s chunk `chunk` (the chunks are shared, [`shared_starts`]).
+fn in_chunk<T: PolarsDataType>(column: &ChunkedArray<T>, chunk: usize) -> &T::Array {
+    column.downcast_get(chunk).expect("every column has the shared chunks")
 }
 
 /// Writes `x` as polars' cast to text does (the shortest text that reads back as `x`). A
 /// whole number of less than 10^15 in size (a scale score, minutes) is its digits and ".0",
 /// written without the general algorithm; zero keeps its sign through it.
 fn write_float(t: &mut String, x: f64) {
-    if x.fract() == 0.0 && x.abs() < 1e15 && x != 0.0 {
+    // below 10^15 in size, `x as i64` is `x` truncated: it reads back as `x` when whole
+    if x != 0.0 && x.abs() < 1e15 && x as i64 as f64 == x {
         write_int(t, x as i64);
         t.push_str(".0");
     } else {
@@ -122,6 +155,25 @@ impl Values {
             _ => Values::Text(column.cast(&DataType::String)?.str()?.clone()),
         })
     }
+
+    fn chunk_lengths(&self) -> Vec<usize> {
+        match self {
+            Values::Text(v) => v.chunk_lengths().collect(),
+            Values::Int(v) => v.chunk_lengths().collect(),
+            Values::Float(v) => v.chunk_lengths().collect(),
+            Values::Flag(v) => v.chunk_lengths().collect(),
+        }
+    }
+
+    /// The column in one chunk.
+    fn rechunk(self) -> Values {
+        match self {
+            Values::Text(v) => Values::Text(v.rechunk().into_owned()),
+            Values::Int(v) => Values::Int(v.rechunk().into_owned()),
+            Values::Float(v) => Values::Float(v.rechunk().into_owned()),
+            Values::Flag(v) => Values::Flag(v.rechunk().into_owned()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -143,10 +195,10 @@ mod tests {
         assert_eq!(p.headers, vec!["student_id", "score", "grade", "valid"]);
         assert_eq!(p.height(), 2);
         let mut buf = RowText::default();
-        let r = p.record(1, &mut buf);
+        let r = p.record(1, &mut buf, Vec::new());
         assert_eq!(r.row, 3);
         assert_eq!(r.fields, vec!["012", "", "5", "false"]);
-        assert_eq!(p.record(0, &mut buf).fields[1], "201.5");
+        assert_eq!(p.record(0, &mut buf, Vec::new()).fields[1], "201.5");
     }
 
     #[test]
@@ -196,19 +248,53 @@ mod tests {
         let small: Vec<Option<i32>> = ints.iter().map(|v| v.map(|v| (v % 40_000) as i32)).collect();
         let unsigned: Vec<Option<u32>> = (0..n).map(|i| (i % 5 != 0).then_some((i * 2_654_435) as u32)).collect();
         let flags: Vec<Option<bool>> = (0..n).map(|i| (i % 7 != 3).then_some(i % 2 == 0)).collect();
-        let mut df = df!("f" => floats, "i" => ints, "s" => small, "u" => unsigned, "b" => flags).unwrap();
+        let text: Vec<Option<String>> = (0..n).map(|i| (i % 11 != 4).then(|| format!("s{}", i * 37))).collect();
+        let mut df = df!("f" => floats, "i" => ints, "s" => small, "u" => unsigned, "b" => flags, "t" => text).unwrap();
         let mut file = Vec::new();
-        ParquetWriter::new(&mut file).finish(&mut df).unwrap();
+        // row groups of 97 rows: each column is read in several chunks
+        ParquetWriter::new(&mut file).with_row_group_size(Some(97)).finish(&mut df).unwrap();
         let p = ParquetColumns::read(&file, "t.parquet").unwrap();
-        assert!(p.columns.iter().all(|c| !matches!(c, Values::Text(_))), "read as numbers and flags");
+        assert!(p.starts.len() > 3, "several chunks: {:?}", p.starts);
+        assert_eq!(p.height(), n);
+        assert!(p.columns[..5].iter().all(|c| !matches!(c, Values::Text(_))), "read as numbers and flags");
         let mut buf = RowText::default();
         for (c, column) in df.columns().iter().enumerate() {
             let cast = column.cast(&DataType::String).unwrap();
             let cast = cast.str().unwrap();
             for i in 0..n {
                 let want = cast.get(i).unwrap_or("");
-                assert_eq!(p.record(i, &mut buf).fields[c], want, "column {c} row {i}");
+                assert_eq!(p.record(i, &mut buf, Vec::new()).fields[c], want, "column {c} row {i}");
             }
         }
+    }
+
+    #[test]
+    fn columns_cut_into_different_chunks_read_row_by_row() {
+        // `a` in chunks of 3 and 2 rows, `b` and `c` in one: each row still reads its own
+        // values
+        let mut a = Int64Chunked::from_slice("a".into(), &[1, 2, 3]);
+        a.append(&Int64Chunked::from_slice("a".into(), &[4, 5])).unwrap();
+        let b = StringChunked::from_iter_options("b".into(), ["p", "q", "r", "s", "t"].map(Some).into_iter());
+        let c = Float64Chunked::from_slice("c".into(), &[0.5, 1.0, 1.5, 2.0, 2.5]);
+        let df = DataFrame::new_infer_height(vec![a.into_column(), b.into_column(), c.into_column()]).unwrap();
+        assert!(df.columns()[0].n_chunks() == 2 && df.columns()[1].n_chunks() == 1);
+        let p = ParquetColumns::of_frame(&df).unwrap();
+        assert_eq!(p.starts, vec![0, 5], "put in one chunk");
+        let mut buf = RowText::default();
+        let rows: Vec<Vec<String>> =
+            (0..5).map(|i| p.record(i, &mut buf, Vec::new()).fields.iter().map(|f| f.to_string()).collect()).collect();
+        assert_eq!(rows[3], vec!["4", "s", "2.0"]);
+        assert_eq!(rows[4], vec!["5", "t", "2.5"]);
+        // when every column shares the chunks, they are kept
+        let mut d = Int64Chunked::from_slice("d".into(), &[1, 2, 3]);
+        d.append(&Int64Chunked::from_slice("d".into(), &[4, 5])).unwrap();
+        let mut e = StringChunked::from_iter_options("e".into(), ["p", "q", "r"].map(Some).into_iter());
+        e.append(&StringChunked::from_iter_options("e".into(), ["s", "t"].map(Some).into_iter())).unwrap();
+        let p = ParquetColumns::of_frame(&DataFrame::new_infer_height(vec![d.into_column(), e.into_column()]).unwrap())
+            .unwrap();
+        assert_eq!(p.starts, vec![0, 3, 5]);
+        let fields =
+            |i| p.record(i, &mut RowText::default(), Vec::new()).fields.iter().map(|f| f.to_string()).collect();
+        assert_eq!((0..5).map(fields).collect::<Vec<Vec<String>>>()[2..4], [vec!["3", "r"], vec!["4", "s"]]);
     }
 }

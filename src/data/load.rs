@@ -283,8 +283,9 @@ impl Source {
             "csv" | "tsv" | "txt" => Source::open_csv(path, file),
             "parquet" | "pq" => {
                 let bytes = std::fs::read(path).map_err(io)?;
-                let sha256 = sha256_hex(&bytes);
-                let columns = Box::new(super::parquet::ParquetColumns::read(&bytes, file)?);
+                let (sha256, columns) =
+                    rayon::join(|| sha256_hex(&bytes), || super::parquet::ParquetColumns::read(&bytes, file));
+                let columns = Box::new(columns?);
                 Ok(Source::Parquet { file: file.into(), sha256, columns, next: 0, buf: Default::default() })
             }
             _ => {

@@ -1,9 +1,10 @@
 //! Parquet input through polars, read as columns. Every value reaches the validation as
 //! text, so the same rules run on CSV and Parquet inputs: text columns are read as polars
-//! holds them, and numbers and flags are written as text when their row is read, as
-//! polars' own cast to text writes them (tested below). Other types (dates, unsigned
-//! 64-bit integers, 32-bit floats, ...) are cast to text by polars once. A row is a view
-//! of the columns at its index ([`ParquetColumns::record`]).
+//! holds them, and numbers and flags are written as text when their rows are read (a
+//! block of rows at a time), as polars' own cast to text writes them (tested below). Other
+//! types (dates, unsigned 64-bit integers, 32-bit floats, ...) are cast to text by polars
+//! once. A row is a view of the columns at its index ([`ParquetColumns::record`];
+//! docs/architecture.md, section 3a).
 
 use std::borrow::Cow;
 
@@ -30,12 +31,21 @@ enum Values {
     Flag(BooleanChunked),
 }
 
-/// The numbers of a row written as text: reused from row to row.
+/// The numbers of a block of rows written as text, column by column, reused from block to
+/// block: a record of a row in the block borrows its numbers from here.
 #[derive(Default)]
 pub struct RowText {
-    text: String,
-    ends: Vec<usize>,
+    /// The chunk and its rows `from..to` written (none at first).
+    chunk: usize,
+    from: usize,
+    to: usize,
+    /// Per column: the text of its numbers in the block, and where each row's ends (empty
+    /// for text and flag columns).
+    columns: Vec<(String, Vec<usize>)>,
 }
+
+/// The rows of a chunk whose numbers are written as text at once.
+const BLOCK: usize = 512;
 
 impl ParquetColumns {
     /// Reads the file's bytes.
@@ -84,35 +94,58 @@ impl RowsInMemory for ParquetColumns {
     type Buf = RowText;
 
     /// Row `i` (0-based) as a record: its spreadsheet row is `i + 2` (the header is row 1).
-    /// Its numbers and flags are written into `buf`.
+    /// Its numbers are written into `buf`, with those of the next rows of its chunk when it
+    /// is not among the rows written there already.
     fn record<'a>(&'a self, i: usize, buf: &'a mut RowText, mut fields: Vec<Cow<'a, str>>) -> Record<'a> {
         let chunk = self.starts.partition_point(|&s| s <= i) - 1;
         let at = i - self.starts[chunk];
-        buf.text.clear();
-        buf.ends.clear();
-        for c in &self.columns {
-            let t = &mut buf.text;
-            match c {
-                Values::Text(_) => {}
-                Values::Int(v) => in_chunk(v, chunk).get(at).into_iter().for_each(|x| write_int(t, x)),
-                Values::Float(v) => in_chunk(v, chunk).get(at).into_iter().for_each(|x| write_float(t, x)),
-                Values::Flag(v) => {
-                    in_chunk(v, chunk).get(at).into_iter().for_each(|x| t.push_str(if x { "true" } else { "false" }))
-                }
-            }
-            buf.ends.push(t.len());
+        if buf.chunk != chunk || !(buf.from..buf.to).contains(&at) {
+            self.write_numbers(chunk, at, buf);
         }
-        let text = buf.text.as_str();
-        let mut from = 0;
-        fields.extend(self.columns.iter().zip(&buf.ends).map(|(c, &end)| {
-            let f = match c {
+        let row = at - buf.from;
+        fields.extend(self.columns.iter().zip(&buf.columns).map(|(c, (text, ends))| {
+            Cow::Borrowed(match c {
                 Values::Text(v) => in_chunk(v, chunk).get(at).unwrap_or(""),
-                _ => &text[from..end],
-            };
-            from = end;
-            Cow::Borrowed(f)
+                Values::Flag(v) => match in_chunk(v, chunk).get(at) {
+                    Some(true) => "true",
+                    Some(false) => "false",
+                    None => "",
+                },
+                Values::Int(_) | Values::Float(_) => &text[if row == 0 { 0 } else { ends[row - 1] }..ends[row]],
+            })
         }));
         Record { row: i as u64 + 2, fields, defect: None }
+    }
+}
+
+impl ParquetColumns {
+    /// Writes the numbers of rows `at..` of chunk `chunk` (up to [`BLOCK`] of them) into
+    /// `buf`, column by column.
+    fn write_numbers(&self, chunk: usize, at: usize, buf: &mut RowText) {
+        let to = (at + BLOCK).min(self.starts[chunk + 1] - self.starts[chunk]);
+        buf.columns.resize_with(self.columns.len(), Default::default);
+        for (c, (text, ends)) in self.columns.iter().zip(&mut buf.columns) {
+            text.clear();
+            ends.clear();
+            match c {
+                Values::Text(_) | Values::Flag(_) => {}
+                Values::Int(v) => {
+                    let values = in_chunk(v, chunk);
+                    for k in at..to {
+                        values.get(k).into_iter().for_each(|x| write_int(text, x));
+                        ends.push(text.len());
+                    }
+                }
+                Values::Float(v) => {
+                    let values = in_chunk(v, chunk);
+                    for k in at..to {
+                        values.get(k).into_iter().for_each(|x| write_float(text, x));
+                        ends.push(text.len());
+                    }
+                }
+            }
+        }
+        (buf.chunk, buf.from, buf.to) = (chunk, at, to);
     }
 }
 
@@ -136,7 +169,7 @@ fn write_float(t: &mut String, x: f64) {
 
 /// Writes `x` in decimal, as polars' cast to text does.
 fn write_int(t: &mut String, x: i64) {
-    t.push_str(super::table::int_text(x, &mut [0; 20]));
+    t.extend(super::table::int_digits(x, &mut [0; 20]).iter().map(|&d| char::from(d)));
 }
 
 impl Values {
@@ -250,20 +283,25 @@ mod tests {
         let flags: Vec<Option<bool>> = (0..n).map(|i| (i % 7 != 3).then_some(i % 2 == 0)).collect();
         let text: Vec<Option<String>> = (0..n).map(|i| (i % 11 != 4).then(|| format!("s{}", i * 37))).collect();
         let mut df = df!("f" => floats, "i" => ints, "s" => small, "u" => unsigned, "b" => flags, "t" => text).unwrap();
-        let mut file = Vec::new();
-        // row groups of 97 rows: each column is read in several chunks
-        ParquetWriter::new(&mut file).with_row_group_size(Some(97)).finish(&mut df).unwrap();
-        let p = ParquetColumns::read(&file, "t.parquet").unwrap();
-        assert!(p.starts.len() > 3, "several chunks: {:?}", p.starts);
-        assert_eq!(p.height(), n);
-        assert!(p.columns[..5].iter().all(|c| !matches!(c, Values::Text(_))), "read as numbers and flags");
-        let mut buf = RowText::default();
-        for (c, column) in df.columns().iter().enumerate() {
-            let cast = column.cast(&DataType::String).unwrap();
-            let cast = cast.str().unwrap();
-            for i in 0..n {
-                let want = cast.get(i).unwrap_or("");
-                assert_eq!(p.record(i, &mut buf, Vec::new()).fields[c], want, "column {c} row {i}");
+        assert!(n > BLOCK);
+        // row groups of about 100 rows (each column read in several chunks), then one of all rows
+        // (its numbers written in more than one block)
+        for group in [Some(97), None] {
+            let mut file = Vec::new();
+            ParquetWriter::new(&mut file).with_row_group_size(group).finish(&mut df).unwrap();
+            let p = ParquetColumns::read(&file, "t.parquet").unwrap();
+            assert_eq!(p.starts.len() > 3, group.is_some(), "{:?}", p.starts);
+            assert_eq!(p.height(), n);
+            assert!(p.columns[..5].iter().all(|c| !matches!(c, Values::Text(_))), "read as numbers and flags");
+            let mut buf = RowText::default();
+            let casts: Vec<Column> = df.columns().iter().map(|c| c.cast(&DataType::String).unwrap()).collect();
+            // rows in order, as a scan reads them, then a few out of order
+            for i in (0..n).chain([n - 1, 3, n / 2, 0, 101, 100, 99]) {
+                let record = p.record(i, &mut buf, Vec::new());
+                for (c, cast) in casts.iter().enumerate() {
+                    let want = cast.str().unwrap().get(i).unwrap_or("");
+                    assert_eq!(record.fields[c], want, "column {c} row {i}");
+                }
             }
         }
     }

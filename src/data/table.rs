@@ -195,7 +195,7 @@ fn push_row(line: &mut Vec<u8>, cells: &[Cell<'_>]) {
 }
 
 /// The decimal digits of `x` (as `x.to_string()` writes them), in `digits`.
-pub(crate) fn int_text(x: i64, digits: &mut [u8; 20]) -> &str {
+pub(crate) fn int_digits(x: i64, digits: &mut [u8; 20]) -> &[u8] {
     let mut n = x.unsigned_abs();
     let mut at = digits.len();
     loop {
@@ -210,12 +210,12 @@ pub(crate) fn int_text(x: i64, digits: &mut [u8; 20]) -> &str {
         at -= 1;
         digits[at] = b'-';
     }
-    std::str::from_utf8(&digits[at..]).expect("ASCII digits")
+    &digits[at..]
 }
 
-/// Appends [`int_text`] of `x`.
+/// Appends [`int_digits`] of `x`.
 fn push_int(line: &mut Vec<u8>, x: i64) {
-    line.extend_from_slice(int_text(x, &mut [0; 20]).as_bytes());
+    line.extend_from_slice(int_digits(x, &mut [0; 20]));
 }
 
 /// Appends `d` as [`super::date::iso`] writes it, without making a string.

@@ -22,8 +22,8 @@ pub struct ParquetColumns {
     starts: Vec<usize>,
 }
 
-/// A column's values: text, or numbers and flags (held row by row, written as text when
-/// their row is read).
+/// A column's values: text, or numbers and flags (held as values, written as text when
+/// their rows are read).
 enum Values {
     Text(StringChunked),
     Int(Int64Chunked),
@@ -74,6 +74,35 @@ impl ParquetColumns {
     pub fn height(&self) -> usize {
         self.starts.last().copied().unwrap_or(0)
     }
+
+    /// Writes the numbers of rows `at..` of chunk `chunk` (up to [`BLOCK`] of them) into
+    /// `buf`, column by column.
+    fn write_numbers(&self, chunk: usize, at: usize, buf: &mut RowText) {
+        let to = (at + BLOCK).min(self.starts[chunk + 1] - self.starts[chunk]);
+        buf.columns.resize_with(self.columns.len(), Default::default);
+        for (c, (text, ends)) in self.columns.iter().zip(&mut buf.columns) {
+            text.clear();
+            ends.clear();
+            match c {
+                Values::Text(_) | Values::Flag(_) => {}
+                Values::Int(v) => {
+                    let values = in_chunk(v, chunk);
+                    for k in at..to {
+                        values.get(k).into_iter().for_each(|x| write_int(text, x));
+                        ends.push(text.len());
+                    }
+                }
+                Values::Float(v) => {
+                    let values = in_chunk(v, chunk);
+                    for k in at..to {
+                        values.get(k).into_iter().for_each(|x| write_float(text, x));
+                        ends.push(text.len());
+                    }
+                }
+            }
+        }
+        (buf.chunk, buf.from, buf.to) = (chunk, at, to);
+    }
 }
 
 /// The first row of each chunk and the number of rows, when every column is cut into the
@@ -115,37 +144,6 @@ impl RowsInMemory for ParquetColumns {
             })
         }));
         Record { row: i as u64 + 2, fields, defect: None }
-    }
-}
-
-impl ParquetColumns {
-    /// Writes the numbers of rows `at..` of chunk `chunk` (up to [`BLOCK`] of them) into
-    /// `buf`, column by column.
-    fn write_numbers(&self, chunk: usize, at: usize, buf: &mut RowText) {
-        let to = (at + BLOCK).min(self.starts[chunk + 1] - self.starts[chunk]);
-        buf.columns.resize_with(self.columns.len(), Default::default);
-        for (c, (text, ends)) in self.columns.iter().zip(&mut buf.columns) {
-            text.clear();
-            ends.clear();
-            match c {
-                Values::Text(_) | Values::Flag(_) => {}
-                Values::Int(v) => {
-                    let values = in_chunk(v, chunk);
-                    for k in at..to {
-                        values.get(k).into_iter().for_each(|x| write_int(text, x));
-                        ends.push(text.len());
-                    }
-                }
-                Values::Float(v) => {
-                    let values = in_chunk(v, chunk);
-                    for k in at..to {
-                        values.get(k).into_iter().for_each(|x| write_float(text, x));
-                        ends.push(text.len());
-                    }
-                }
-            }
-        }
-        (buf.chunk, buf.from, buf.to) = (chunk, at, to);
     }
 }
 

@@ -724,9 +724,8 @@ pub(crate) fn prepare_streamed(
     // test row is kept as marks and applied to the ledger in student order, so the ledger
     // is the same for any number of threads.
     let test_rows: Vec<u64> = (0..assessments_ledger.len()).map(|i| assessments_ledger.row_number(i)).collect();
-    let join_student = |who: usize| -> (Marks, Vec<AnalyticRow>) {
+    let join_student = |who: usize, marks: &mut Marks, rows: &mut Vec<AnalyticRow>| {
         let s = &students[who];
-        let mut marks = Marks::default();
         let (a, b) = starts[who];
         let mut kept: Vec<Test> = Vec::new();
         for t in &tests[a..b] {
@@ -760,9 +759,8 @@ pub(crate) fn prepare_streamed(
                 });
             }
         }
-        let mut rows = Vec::new();
         if !ok[who] {
-            return (marks, rows);
+            return;
         }
         let by_provider = &dosage[who];
         for subject in &opts.subjects {
@@ -770,7 +768,7 @@ pub(crate) fn prepare_streamed(
             let assigned = assignments.as_ref().and_then(|a| a.get(who, subject));
             let provider = assigned.map_or(s.provider_id.as_deref(), |a| a.provider_id.as_deref());
             let d = dosage_of(by_provider, provider, &session_providers);
-            let mut row = join_subject((s, assigned), subject, &cands, &d, opts, &mut marks, &date_header);
+            let mut row = join_subject((s, assigned), subject, &cands, &d, opts, marks, &date_header);
             if let Some(post) = &row.post {
                 let pre = row.pre.as_ref().and_then(|p| vendor.get(&p.row).cloned());
                 row.vendor =
@@ -778,14 +776,24 @@ pub(crate) fn prepare_streamed(
             }
             rows.push(row);
         }
-        (marks, rows)
     };
+    // A batch of students at a time, a run of 512 students per task: a run's rows go in
+    // one vector and its marks in another, not a vector of rows for each student.
     const STUDENTS: usize = 1 << 16;
+    const RUN: usize = 512;
     let mut from = 0;
     while from < students.len() {
         use rayon::prelude::*;
         let to = (from + STUDENTS).min(students.len());
-        let joined: Vec<(Marks, Vec<AnalyticRow>)> = (from..to).into_par_iter().map(join_student).collect();
+        let joined: Vec<(Marks, Vec<AnalyticRow>)> = (from..to)
+            .into_par_iter()
+            .step_by(RUN)
+            .map(|a| {
+                let (mut marks, mut rows) = (Marks::default(), Vec::with_capacity(RUN * opts.subjects.len()));
+                (a..(a + RUN).min(to)).for_each(|who| join_student(who, &mut marks, &mut rows));
+                (marks, rows)
+            })
+            .collect();
         for (marks, mut joined_rows) in joined {
             marks.apply(&mut assessments_ledger);
             rows.append(&mut joined_rows);

@@ -13,10 +13,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// it). The test below checks it is the option whose default is 1,000 ms.
 const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Freed memory goes back to the system 250 ms after it is freed, not mimalloc 3's 1 s:
-/// `obc prepare` on a million students frees a few hundred MB of row vectors while it
-/// builds the analytic file, and held for a second they raised its peak from 1.37 to 1.5
-/// GiB, for 1-2% of its time (benches/README.md, "The fifth round").
+/// Freed memory goes back to the system 250 ms after it is freed, not mimalloc 3's 1 s.
+/// `obc prepare` on a million students frees some hundred MB while it builds the analytic
+/// file; held for a second, that memory took its peak from 1.37 to 1.5 GiB. The earlier
+/// return costs about 1% of its time (benches/README.md, "The fifth round").
 fn tune_allocator() {
     // SAFETY: sets one of mimalloc's options to a value it documents (a delay in ms).
     unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 250) }

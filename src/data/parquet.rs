@@ -87,17 +87,11 @@ impl ParquetColumns {
                 Values::Text(_) | Values::Flag(_) => {}
                 Values::Int(v) => {
                     let values = in_chunk(v, chunk);
-                    for k in at..to {
-                        values.get(k).into_iter().for_each(|x| write_int(text, x));
-                        ends.push(text.len());
-                    }
+                    write_rows(at..to, text, ends, |k, t| values.get(k).into_iter().for_each(|x| write_int(t, x)));
                 }
                 Values::Float(v) => {
                     let values = in_chunk(v, chunk);
-                    for k in at..to {
-                        values.get(k).into_iter().for_each(|x| write_float(text, x));
-                        ends.push(text.len());
-                    }
+                    write_rows(at..to, text, ends, |k, t| values.get(k).into_iter().for_each(|x| write_float(t, x)));
                 }
             }
         }
@@ -144,6 +138,20 @@ impl RowsInMemory for ParquetColumns {
             })
         }));
         Record { row: i as u64 + 2, fields, defect: None }
+    }
+}
+
+/// Writes rows `rows` of a column into `text` with `write` (which writes nothing for a
+/// null), noting in `ends` where each row's text ends.
+fn write_rows(
+    rows: std::ops::Range<usize>,
+    text: &mut String,
+    ends: &mut Vec<usize>,
+    mut write: impl FnMut(usize, &mut String),
+) {
+    for k in rows {
+        write(k, text);
+        ends.push(text.len());
     }
 }
 
